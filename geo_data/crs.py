@@ -1,0 +1,229 @@
+"""Coordinate systems of Chinese location data, and vectorized conversion to WGS84.
+
+WGS84 (EPSG:4326) is the storage system. CGCS2000 (EPSG:4490) differs from WGS84 by centimetres and is taken
+as is. GCJ-02 ("Mars coordinates", used by Amap, Tencent and Google China) and BD-09 (Baidu) are obfuscated
+systems with no EPSG code; they are converted with the published forward formulas, inverted by fixed-point
+iteration to well under a millimetre. Any other EPSG code goes through pyproj.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+# Krasovsky 1940 ellipsoid, used by the GCJ-02 formulas.
+_A = 6378245.0
+_EE = 0.00669342162296594323
+_X_PI = np.pi * 3000.0 / 180.0
+
+# A bounding box of China used by the GCJ-02 definition: outside it GCJ-02 equals WGS84.
+_CHINA_LON = (72.004, 137.8347)
+_CHINA_LAT = (0.8293, 55.8271)
+
+
+class CoordinateSystem(StrEnum):
+    """The coordinate systems a sample or an area file may declare."""
+
+    WGS84 = "WGS84"
+    CGCS2000 = "CGCS2000"
+    GCJ02 = "GCJ02"
+    BD09 = "BD09"
+
+
+_ALIASES = {
+    "WGS84": CoordinateSystem.WGS84,
+    "WGS-84": CoordinateSystem.WGS84,
+    "EPSG:4326": CoordinateSystem.WGS84,
+    "4326": CoordinateSystem.WGS84,
+    "CGCS2000": CoordinateSystem.CGCS2000,
+    "EPSG:4490": CoordinateSystem.CGCS2000,
+    "4490": CoordinateSystem.CGCS2000,
+    "GCJ02": CoordinateSystem.GCJ02,
+    "GCJ-02": CoordinateSystem.GCJ02,
+    "GCJ": CoordinateSystem.GCJ02,
+    "MARS": CoordinateSystem.GCJ02,
+    "BD09": CoordinateSystem.BD09,
+    "BD-09": CoordinateSystem.BD09,
+    "BD09LL": CoordinateSystem.BD09,
+    "BAIDU": CoordinateSystem.BD09,
+}
+
+
+class UnknownCRSError(ValueError):
+    """A declared coordinate system that is neither a Chinese system we know nor a valid EPSG code."""
+
+
+def parse_crs(declared: str | int | None) -> CoordinateSystem | str:
+    """Normalize a declared CRS: a ``CoordinateSystem`` member, or an ``EPSG:n`` string pyproj understands.
+
+    ``None`` or an empty string means WGS84, the default of every GPS device.
+    """
+    if declared is None or (isinstance(declared, str) and not declared.strip()):
+        return CoordinateSystem.WGS84
+    key = str(declared).strip().upper().replace(" ", "")
+    if key in _ALIASES:
+        return _ALIASES[key]
+    code = key.removeprefix("EPSG:")
+    if code.isdigit():
+        from pyproj import CRS
+        from pyproj.exceptions import CRSError
+
+        try:
+            CRS.from_epsg(int(code))
+        except CRSError as exc:
+            raise UnknownCRSError(f"crs: EPSG:{code} is not a known coordinate system") from exc
+        return f"EPSG:{int(code)}"
+    raise UnknownCRSError(
+        f"crs: {declared!r} is not one of WGS84, CGCS2000, GCJ02, BD09 or an EPSG code such as EPSG:4547"
+    )
+
+
+def in_china_box(lon: ArrayLike, lat: ArrayLike) -> NDArray[np.bool_]:
+    """True where a point lies in the rectangle inside which the GCJ-02 offset applies."""
+    lon = np.asarray(lon, dtype=float)
+    lat = np.asarray(lat, dtype=float)
+    return (lon >= _CHINA_LON[0]) & (lon <= _CHINA_LON[1]) & (lat >= _CHINA_LAT[0]) & (lat <= _CHINA_LAT[1])
+
+
+def _gcj_offset(lon: NDArray[np.float64], lat: NDArray[np.float64]) -> tuple[NDArray, NDArray]:
+    """GCJ-02 offset (degrees) to add to a WGS84 point."""
+    x = lon - 105.0
+    y = lat - 35.0
+    sqrt_abs_x = np.sqrt(np.abs(x))
+    d_lat = (
+        -100.0 + 2.0 * x + 3.0 * y + 0.2 * y * y + 0.1 * x * y + 0.2 * sqrt_abs_x
+        + (20.0 * np.sin(6.0 * x * np.pi) + 20.0 * np.sin(2.0 * x * np.pi)) * 2.0 / 3.0
+        + (20.0 * np.sin(y * np.pi) + 40.0 * np.sin(y / 3.0 * np.pi)) * 2.0 / 3.0
+        + (160.0 * np.sin(y / 12.0 * np.pi) + 320.0 * np.sin(y * np.pi / 30.0)) * 2.0 / 3.0
+    )
+    d_lon = (
+        300.0 + x + 2.0 * y + 0.1 * x * x + 0.1 * x * y + 0.1 * sqrt_abs_x
+        + (20.0 * np.sin(6.0 * x * np.pi) + 20.0 * np.sin(2.0 * x * np.pi)) * 2.0 / 3.0
+        + (20.0 * np.sin(x * np.pi) + 40.0 * np.sin(x / 3.0 * np.pi)) * 2.0 / 3.0
+        + (150.0 * np.sin(x / 12.0 * np.pi) + 300.0 * np.sin(x / 30.0 * np.pi)) * 2.0 / 3.0
+    )
+    rad_lat = lat / 180.0 * np.pi
+    magic = 1.0 - _EE * np.sin(rad_lat) ** 2
+    sqrt_magic = np.sqrt(magic)
+    d_lat = (d_lat * 180.0) / ((_A * (1.0 - _EE)) / (magic * sqrt_magic) * np.pi)
+    d_lon = (d_lon * 180.0) / (_A / sqrt_magic * np.cos(rad_lat) * np.pi)
+    return d_lon, d_lat
+
+
+def wgs84_to_gcj02(lon: ArrayLike, lat: ArrayLike) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Forward GCJ-02 obfuscation of WGS84 points (identity outside China's box)."""
+    lon = np.asarray(lon, dtype=float)
+    lat = np.asarray(lat, dtype=float)
+    d_lon, d_lat = _gcj_offset(lon, lat)
+    inside = in_china_box(lon, lat)
+    return np.where(inside, lon + d_lon, lon), np.where(inside, lat + d_lat, lat)
+
+
+def gcj02_to_wgs84(lon: ArrayLike, lat: ArrayLike) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Invert GCJ-02 by fixed-point iteration; converges to < 1e-9 degrees (0.1 mm) in a few steps."""
+    g_lon = np.asarray(lon, dtype=float)
+    g_lat = np.asarray(lat, dtype=float)
+    w_lon, w_lat = g_lon.copy(), g_lat.copy()
+    for _ in range(10):
+        f_lon, f_lat = wgs84_to_gcj02(w_lon, w_lat)
+        err_lon, err_lat = f_lon - g_lon, f_lat - g_lat
+        w_lon = w_lon - err_lon
+        w_lat = w_lat - err_lat
+        if np.nanmax(np.abs(np.concatenate([np.ravel(err_lon), np.ravel(err_lat)])), initial=0.0) < 1e-10:
+            break
+    return w_lon, w_lat
+
+
+def gcj02_to_bd09(lon: ArrayLike, lat: ArrayLike) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Baidu's BD-09 transform of GCJ-02 points."""
+    x = np.asarray(lon, dtype=float)
+    y = np.asarray(lat, dtype=float)
+    z = np.sqrt(x * x + y * y) + 0.00002 * np.sin(y * _X_PI)
+    theta = np.arctan2(y, x) + 0.000003 * np.cos(x * _X_PI)
+    return z * np.cos(theta) + 0.0065, z * np.sin(theta) + 0.006
+
+
+def bd09_to_gcj02(lon: ArrayLike, lat: ArrayLike) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Invert BD-09 to GCJ-02 by fixed-point iteration on the exact forward formula."""
+    b_lon = np.asarray(lon, dtype=float)
+    b_lat = np.asarray(lat, dtype=float)
+    g_lon, g_lat = b_lon - 0.0065, b_lat - 0.006
+    for _ in range(10):
+        f_lon, f_lat = gcj02_to_bd09(g_lon, g_lat)
+        err_lon, err_lat = f_lon - b_lon, f_lat - b_lat
+        g_lon = g_lon - err_lon
+        g_lat = g_lat - err_lat
+        if np.nanmax(np.abs(np.concatenate([np.ravel(err_lon), np.ravel(err_lat)])), initial=0.0) < 1e-10:
+            break
+    return g_lon, g_lat
+
+
+def bd09_to_wgs84(lon: ArrayLike, lat: ArrayLike) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """BD-09 to WGS84 (through GCJ-02)."""
+    return gcj02_to_wgs84(*bd09_to_gcj02(lon, lat))
+
+
+def wgs84_to_bd09(lon: ArrayLike, lat: ArrayLike) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """WGS84 to BD-09 (through GCJ-02)."""
+    return gcj02_to_bd09(*wgs84_to_gcj02(lon, lat))
+
+
+def to_wgs84(
+    lon: ArrayLike, lat: ArrayLike, crs: CoordinateSystem | str | int | None
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Convert coordinates declared in ``crs`` to WGS84 longitude/latitude arrays.
+
+    For projected EPSG systems ``lon``/``lat`` are easting/northing in that system's axis order (x, y).
+    """
+    system = crs if isinstance(crs, CoordinateSystem) else parse_crs(crs)
+    lon = np.asarray(lon, dtype=float)
+    lat = np.asarray(lat, dtype=float)
+    if system in (CoordinateSystem.WGS84, CoordinateSystem.CGCS2000, "EPSG:4326", "EPSG:4490"):
+        return lon.copy(), lat.copy()
+    if system is CoordinateSystem.GCJ02:
+        return gcj02_to_wgs84(lon, lat)
+    if system is CoordinateSystem.BD09:
+        return bd09_to_wgs84(lon, lat)
+    from pyproj import Transformer
+
+    transformer = Transformer.from_crs(system, "EPSG:4326", always_xy=True)
+    x, y = transformer.transform(lon, lat)
+    return np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+
+
+def from_wgs84(
+    lon: ArrayLike, lat: ArrayLike, crs: CoordinateSystem | str | int | None
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Express WGS84 coordinates in ``crs`` (the inverse of :func:`to_wgs84`)."""
+    system = crs if isinstance(crs, CoordinateSystem) else parse_crs(crs)
+    lon = np.asarray(lon, dtype=float)
+    lat = np.asarray(lat, dtype=float)
+    if system in (CoordinateSystem.WGS84, CoordinateSystem.CGCS2000, "EPSG:4326", "EPSG:4490"):
+        return lon.copy(), lat.copy()
+    if system is CoordinateSystem.GCJ02:
+        return wgs84_to_gcj02(lon, lat)
+    if system is CoordinateSystem.BD09:
+        return wgs84_to_bd09(lon, lat)
+    from pyproj import Transformer
+
+    transformer = Transformer.from_crs("EPSG:4326", system, always_xy=True)
+    x, y = transformer.transform(lon, lat)
+    return np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+
+
+def transform_geometries_to_wgs84(geoms: ArrayLike, crs: CoordinateSystem | str | int | None) -> NDArray:
+    """Convert an array of shapely geometries declared in ``crs`` to WGS84, vertex by vertex, vectorized."""
+    import shapely
+
+    system = crs if isinstance(crs, CoordinateSystem) else parse_crs(crs)
+    geoms = np.asarray(geoms, dtype=object)
+    if system in (CoordinateSystem.WGS84, CoordinateSystem.CGCS2000, "EPSG:4326", "EPSG:4490"):
+        return geoms
+
+    def convert(coords: NDArray[np.float64]) -> NDArray[np.float64]:
+        x, y = to_wgs84(coords[:, 0], coords[:, 1], system)
+        return np.column_stack([x, y])
+
+    return shapely.transform(geoms, convert)

@@ -1,0 +1,1 @@
+"""Domain core of the GI origin and quality supervision system."""

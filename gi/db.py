@@ -1,0 +1,121 @@
+"""Database access: the one URL, engines, sessions and Alembic migrations."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+from gi.settings import Settings, get_settings
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+
+
+def database_url(settings: Settings | None = None) -> str:
+    """The database URL in use: ``GI_DATABASE_URL``, or the local cluster (started if needed)."""
+    settings = settings or get_settings()
+    if settings.database_url:
+        url = make_url(settings.database_url)
+        if url.drivername in ("postgresql", "postgres"):
+            url = url.set(drivername="postgresql+psycopg")
+        return url.render_as_string(hide_password=False)
+    from gi.localdb import ensure_cluster
+
+    return ensure_cluster(settings).url(settings.local_database)
+
+
+_ENGINES: dict[str, Engine] = {}
+
+
+def get_engine(url: str | None = None) -> Engine:
+    """A pooled engine for ``url`` (default: the configured database), created once per process."""
+    url = url or database_url()
+    engine = _ENGINES.get(url)
+    if engine is None:
+        engine = _ENGINES[url] = create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+    return engine
+
+
+def dispose_engines() -> None:
+    """Close every pooled connection (tests, and before dropping a database)."""
+    for engine in _ENGINES.values():
+        engine.dispose()
+    _ENGINES.clear()
+
+
+@contextmanager
+def session_scope(engine: Engine | None = None) -> Iterator[Session]:
+    """A session that commits on success and rolls back on any error, so nothing is half-written."""
+    factory = sessionmaker(bind=engine or get_engine(), expire_on_commit=False)
+    session = factory()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+def alembic_config(url: str | None = None) -> Config:
+    """Alembic configuration pointing at the packaged migrations and ``url``."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.set_main_option("sqlalchemy.url", (url or database_url()).replace("%", "%%"))
+    return config
+
+
+def upgrade(url: str | None = None, revision: str = "head") -> None:
+    """Apply migrations up to ``revision``."""
+    command.upgrade(alembic_config(url), revision)
+
+
+def downgrade(url: str | None = None, revision: str = "base") -> None:
+    """Revert migrations down to ``revision``."""
+    command.downgrade(alembic_config(url), revision)
+
+
+@dataclass(frozen=True)
+class DatabaseStatus:
+    """What `gi db status` reports."""
+
+    url: str
+    server_version: str
+    postgis_version: str | None
+    current_revision: str | None
+    head_revision: str | None
+
+    @property
+    def up_to_date(self) -> bool:
+        """True when every migration is applied."""
+        return self.current_revision == self.head_revision
+
+
+def status(url: str | None = None) -> DatabaseStatus:
+    """Server, PostGIS and migration state of the configured database."""
+    url = url or database_url()
+    engine = get_engine(url)
+    with engine.connect() as conn:
+        server = conn.execute(text("SHOW server_version")).scalar_one()
+        postgis = conn.execute(
+            text("SELECT extversion FROM pg_extension WHERE extname = 'postgis'")
+        ).scalar_one_or_none()
+        current = MigrationContext.configure(conn).get_current_revision()
+    head = ScriptDirectory.from_config(alembic_config(url)).get_current_head()
+    return DatabaseStatus(
+        url=make_url(url).render_as_string(hide_password=True),
+        server_version=str(server),
+        postgis_version=postgis,
+        current_revision=current,
+        head_revision=head,
+    )

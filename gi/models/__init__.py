@@ -1,0 +1,31 @@
+"""All mapped tables; importing this package registers every model on ``Base.metadata``."""
+
+from gi.models.base import Base
+from gi.models.register import (
+    CATEGORY_ZH,
+    GI_KIND_ZH,
+    GIKind,
+    GIProduct,
+    Inspector,
+    MarketSeason,
+    ProductCategory,
+    ProductionArea,
+    Producer,
+    QualitySpec,
+    SeasonKind,
+)
+
+__all__ = [
+    "Base",
+    "CATEGORY_ZH",
+    "GI_KIND_ZH",
+    "GIKind",
+    "GIProduct",
+    "Inspector",
+    "MarketSeason",
+    "ProductCategory",
+    "ProductionArea",
+    "Producer",
+    "QualitySpec",
+    "SeasonKind",
+]

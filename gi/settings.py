@@ -1,0 +1,46 @@
+"""One settings object for the whole system, read from ``GI_*`` environment variables."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    """System settings; every field can be set as ``GI_<NAME>`` in the environment or a ``.env`` file."""
+
+    model_config = SettingsConfigDict(env_prefix="GI_", env_file=".env", extra="ignore")
+
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL of a PostGIS database; unset means the project's own local cluster.",
+    )
+    local_pgdata: Path = Field(
+        default=PROJECT_ROOT / ".pgdata",
+        description="Data directory of the project's own local PostgreSQL cluster.",
+    )
+    local_port: int = Field(default=54329, description="Preferred TCP port of the local cluster (127.0.0.1).")
+    local_database: str = Field(default="gi", description="Database name on the local cluster.")
+    output_dir: Path = Field(default=PROJECT_ROOT / "out", description="Where maps, reports and exports go.")
+    boundary_tolerance_m: float = Field(
+        default=30.0, ge=0, description="Band around an area boundary in which a verdict is 'uncertain'."
+    )
+    max_gps_accuracy_m: float = Field(
+        default=100.0, gt=0, description="A GPS accuracy worse than this is flagged and not trusted."
+    )
+    timezone: str = Field(default="Asia/Shanghai", description="Time zone that decides seasons and dates.")
+    tile_url: str | None = Field(default=None, description="Optional XYZ tile URL for maps; none = offline.")
+    map_review_number: str = Field(
+        default="审图号：（示意图，未送审）", description="Map review number (审图号) printed on published maps."
+    )
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """Return the process-wide settings (cached; call ``get_settings.cache_clear()`` after env changes)."""
+    return Settings()
