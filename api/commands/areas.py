@@ -1,0 +1,88 @@
+"""`gi areas`: import a new area version from a file or a coordinate box, and show a product's history."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import typer
+
+from api.console import console, table
+from gi.areas import AreaImport, add_area_version, area_history, as_aware, find_product, import_area_file
+from gi.db import session_scope
+
+app = typer.Typer(help="Protected production areas (保护范围) and their versions.", no_args_is_help=True)
+
+
+def _parse_date(value: str | None, field: str) -> date | None:
+    from gi.errors import InputError
+
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError as exc:
+        raise InputError(field, f"{value!r} is not a date (YYYY-MM-DD)") from exc
+
+
+@app.command("import")
+def import_(
+    file: Path = typer.Argument(..., help="GeoJSON, GeoPackage, zipped Shapefile or KML."),
+    product: str = typer.Option(..., "--product", "-p", help="Product code or Chinese name."),
+    crs: str = typer.Option(None, help="Declared CRS: WGS84, CGCS2000, GCJ02, BD09 or EPSG:n (default: the file's)."),
+    legal_basis: str = typer.Option(None, "--legal-basis", help="Announcement or clause that defines the area."),
+    valid_from: str = typer.Option(None, "--valid-from", help="YYYY-MM-DD (default: now)."),
+    layer: str = typer.Option(None, help="Layer of a multi-layer file (GeoPackage)."),
+) -> None:
+    """Import FILE as the product's next area version; the previous version's validity is closed."""
+    with session_scope() as session:
+        area = import_area_file(session, product, file, crs=crs, legal_basis=legal_basis,
+                                valid_from=_parse_date(valid_from, "valid_from"), layer=layer)
+        console.print(f"{area.product.name_zh}: area version {area.version} stored "
+                      f"({float(area.area_km2):,.1f} km², {area.vertex_count:,} vertices, from {area.source_crs})")
+        for note in area.repair_notes:
+            console.print(f"[yellow]repaired[/] {note}")
+
+
+@app.command("box")
+def box_(
+    product: str = typer.Option(..., "--product", "-p"),
+    west: str = typer.Option(..., help="e.g. 111°42′00″E or 111.7"),
+    south: str = typer.Option(...),
+    east: str = typer.Option(...),
+    north: str = typer.Option(...),
+    crs: str = typer.Option("WGS84"),
+    legal_basis: str = typer.Option(..., "--legal-basis"),
+    valid_from: str = typer.Option(None, "--valid-from"),
+) -> None:
+    """Store an area defined by a coordinate box (as some announcements define it) as the next version."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from geo_data.io import area_from_box
+    from gi.settings import get_settings
+
+    geometry = area_from_box(west, south, east, north, crs=crs)
+    start = _parse_date(valid_from, "valid_from")
+    with session_scope() as session:
+        p = find_product(session, product)
+        area = add_area_version(session, p, AreaImport(
+            geometry=geometry, legal_basis=legal_basis, source=f"box {west} {south} {east} {north}",
+            source_crs=crs, admin_units=[],
+            valid_from=as_aware(start) if start else datetime.now(ZoneInfo(get_settings().timezone)),
+        ))
+        console.print(f"{p.name_zh}: area version {area.version} stored ({float(area.area_km2):,.2f} km²)")
+
+
+@app.command("history")
+def history(product: str = typer.Argument(..., help="Product code or Chinese name.")) -> None:
+    """List every area version of PRODUCT with its validity, size and legal basis."""
+    with session_scope() as session:
+        versions = area_history(session, product)
+        name = find_product(session, product).name_zh
+        console.print(table(
+            f"{name}: area versions",
+            ["version", "valid from", "valid to", "km²", "vertices", "source", "crs", "legal basis"],
+            [[a.version, f"{a.valid_from:%Y-%m-%d}", f"{a.valid_to:%Y-%m-%d}" if a.valid_to else "current",
+              float(a.area_km2), a.vertex_count, a.source, a.source_crs, a.legal_basis[:50]] for a in versions],
+        ))

@@ -1,0 +1,37 @@
+"""Shared terminal output for the CLI: one console, progress bars, and table helpers."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+def progress() -> Progress:
+    """A progress bar for long steps (counts, elapsed time); transient so that tables stay readable."""
+    return Progress(
+        TextColumn("[bold blue]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=True,
+    )
+
+
+def table(title: str, columns: Sequence[str], rows: Iterable[Sequence[Any]], justify_numbers: bool = True) -> Table:
+    """A rich table; numeric cells are right-aligned."""
+    rows = [list(r) for r in rows]
+    out = Table(title=title, title_justify="left", header_style="bold")
+    for i, name in enumerate(columns):
+        numeric = justify_numbers and rows and all(isinstance(r[i], (int, float)) or r[i] is None for r in rows)
+        out.add_column(name, justify="right" if numeric else "left")
+    for r in rows:
+        out.add_row(*("" if v is None else (f"{v:,.1f}" if isinstance(v, float) else str(v)) for v in r))
+    return out

@@ -1,0 +1,168 @@
+"""Load the bundled register of real GI products (or any file in its format) into the database.
+
+Loading is idempotent: products and limits are upserted, seasons replaced, and an area version is added only
+when the file holds a version newer than the stored ones, so history is never rewritten.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import geopandas as gpd
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from geo_data.io import as_multipolygon, repair_areal
+from geo_data.register import DEFAULT_AREAS, load_register
+from gi.areas import AreaImport, add_area_version, local_midnight
+from gi.models import GIProduct, MarketSeason, ProductionArea, QualitySpec, SeasonKind
+
+ProgressCallback = Callable[[str], None]
+
+
+@dataclass
+class RegisterLoadReport:
+    """What a register load changed."""
+
+    products_added: int = 0
+    products_updated: int = 0
+    area_versions_added: int = 0
+    limits_upserted: int = 0
+    seasons_loaded: int = 0
+    notes: list[str] = field(default_factory=list)
+
+
+def _areas_by_product(areas_path: Path) -> dict[str, list[dict]]:
+    frame = gpd.read_file(areas_path)
+    grouped: dict[str, list[dict]] = {}
+    for row in frame.to_dict("records"):
+        grouped.setdefault(str(row["product_code"]), []).append(row)
+    for rows in grouped.values():
+        rows.sort(key=lambda r: int(r["version"]))
+    return grouped
+
+
+def _as_date(value: object) -> date:
+    if isinstance(value, date):
+        return value
+    return date.fromisoformat(str(value)[:10])
+
+
+def load_register_into_db(
+    session: Session,
+    register_path: Path | None = None,
+    areas_path: Path | None = None,
+    on_product: ProgressCallback | None = None,
+) -> RegisterLoadReport:
+    """Upsert every product of the register file with its limits, seasons and area versions."""
+    register = load_register(register_path)
+    if areas_path is None:
+        areas_path = (register_path.parent / DEFAULT_AREAS.name) if register_path else DEFAULT_AREAS
+    areas = _areas_by_product(areas_path)
+    report = RegisterLoadReport()
+    for entry in register.products:
+        if on_product:
+            on_product(entry.name_zh)
+        product = session.scalars(select(GIProduct).where(GIProduct.code == entry.code)).first()
+        fields = dict(
+            code=entry.code, name_zh=entry.name_zh, name_pinyin=entry.name_pinyin, name_en=entry.name_en,
+            gi_kind=entry.gi_kind, category=entry.category, registration_number=entry.registration_number,
+            registration_date=entry.registration_date, administering_office=entry.administering_office,
+            standard=entry.standard,
+        )
+        if product is None:
+            product = GIProduct(**fields)
+            session.add(product)
+            report.products_added += 1
+        else:
+            for key, value in fields.items():
+                setattr(product, key, value)
+            report.products_updated += 1
+        session.flush()
+        report.limits_upserted += _upsert_limits(session, product, entry)
+        report.seasons_loaded += _replace_seasons(session, product, entry)
+        report.area_versions_added += _add_new_area_versions(session, product, entry, areas.get(entry.code, []),
+                                                             areas_path, report)
+    return report
+
+
+def _upsert_limits(session: Session, product: GIProduct, entry) -> int:  # type: ignore[no-untyped-def]
+    existing = {
+        (s.indicator_code, s.grade, s.valid_from): s
+        for s in session.scalars(select(QualitySpec).where(QualitySpec.product_id == product.id))
+    }
+    count = 0
+    for limit in entry.quality:
+        valid_from = _as_date(getattr(limit, "valid_from", None) or entry.standard_date)
+        key = (limit.code, limit.grade, valid_from)
+        values = dict(
+            name_zh=limit.name_zh, name_en=limit.name_en, unit=limit.unit,
+            lower_limit=None if limit.lower is None else Decimal(str(limit.lower)),
+            upper_limit=None if limit.upper is None else Decimal(str(limit.upper)),
+            lower_inclusive=limit.lower_inclusive, upper_inclusive=limit.upper_inclusive,
+            mandatory=limit.mandatory, method_standard=limit.method, source_standard=limit.source,
+            clause=limit.clause,
+        )
+        spec = existing.get(key)
+        if spec is None:
+            spec = QualitySpec(product_id=product.id, indicator_code=limit.code, grade=limit.grade,
+                               valid_from=valid_from, **values)
+            session.add(spec)
+        else:
+            for name, value in values.items():
+                setattr(spec, name, value)
+        count += 1
+    session.flush()
+    return count
+
+
+def _replace_seasons(session: Session, product: GIProduct, entry) -> int:  # type: ignore[no-untyped-def]
+    session.execute(delete(MarketSeason).where(MarketSeason.product_id == product.id))
+    for season in entry.seasons:
+        start_m, start_d = (int(x) for x in season.start.split("-"))
+        end_m, end_d = (int(x) for x in season.end.split("-"))
+        session.add(MarketSeason(
+            product_id=product.id, name=season.name, start_month=start_m, start_day=start_d,
+            end_month=end_m, end_day=end_d, kind=SeasonKind(season.kind), source=season.source,
+        ))
+    session.flush()
+    return len(entry.seasons)
+
+
+def _add_new_area_versions(
+    session: Session, product: GIProduct, entry, rows: list[dict], areas_path: Path,  # type: ignore[no-untyped-def]
+    report: RegisterLoadReport,
+) -> int:
+    if not rows:
+        report.notes.append(f"{entry.code}: no area in {areas_path.name}")
+        return 0
+    stored = list(session.scalars(
+        select(ProductionArea).where(ProductionArea.product_id == product.id).order_by(ProductionArea.version)
+    ))
+    latest_start = stored[-1].valid_from if stored else None
+    definitions = {str(_as_date(v.valid_from)): v for v in entry.area_versions}
+    added = 0
+    for row in rows:
+        start = local_midnight(_as_date(row["valid_from"]))
+        if latest_start is not None and start <= latest_start:
+            continue  # already stored (or older than what is stored): history is never rewritten
+        geometry, repairs = repair_areal(as_multipolygon(row["geometry"]), f"{areas_path.name}, {entry.code}")
+        definition = definitions.get(str(start.date()))
+        units = [{"code": u.code, "name": u.name} for u in definition.admin_units] if definition else []
+        add_area_version(session, product, AreaImport(
+            geometry=geometry,
+            legal_basis=str(row.get("legal_basis") or (definition.legal_basis if definition else "")),
+            source=f"{areas_path.name} (bundled register)",
+            source_crs="WGS84",
+            valid_from=start,
+            admin_units=units,
+            approximation=definition.approximation if definition else "",
+            repair_notes=tuple(repairs),
+        ))
+        latest_start = start
+        added += 1
+    return added

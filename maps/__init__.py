@@ -1,0 +1,1 @@
+"""Offline Folium maps and static map images."""

@@ -1,0 +1,1 @@
+"""ReportLab PDF reports in Chinese."""
