@@ -1,22 +1,14 @@
-# The two commands of the README: `make demo` and `make test`. Both set up everything they need first.
-.PHONY: setup demo test db bench clean-db
+# Shortcuts for the README's commands (the scripts themselves need only bash).
+.PHONY: setup demo test bench
 
 setup:
 	bash scripts/setup.sh
 
-db: setup
-	.venv/bin/gi db up
+demo:
+	bash scripts/demo.sh
 
-demo: db
-	.venv/bin/gi demo
+test:
+	bash scripts/test.sh
 
-# GI_REQUIRE_DB=1: a PostGIS test that cannot reach its database fails instead of skipping.
-test: db
-	GI_REQUIRE_DB=1 .venv/bin/python -m pytest -n 2 --dist loadfile -q
-
-bench: db
+bench: setup
 	.venv/bin/python benchmarks/origin.py
-
-clean-db:
-	-.venv/bin/gi db stop
-	rm -rf .pgdata

@@ -14,6 +14,7 @@ from gi.models.register import (
     QualitySpec,
     SeasonKind,
 )
+from gi.models.samples import LocationSource, OriginOutcome, OriginVerdictRecord, Sample
 
 __all__ = [
     "Base",
@@ -22,6 +23,10 @@ __all__ = [
     "GIKind",
     "GIProduct",
     "Inspector",
+    "LocationSource",
+    "OriginOutcome",
+    "OriginVerdictRecord",
+    "Sample",
     "MarketSeason",
     "ProductCategory",
     "ProductionArea",

@@ -1,0 +1,98 @@
+"""Samples collected by inspectors, and the origin verdicts (产地控制) derived from their locations."""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from datetime import datetime
+from typing import Any
+
+from geoalchemy2 import Geometry, WKBElement
+from sqlalchemy import CheckConstraint, DateTime, Enum, Float, ForeignKey, Integer, String, Text, Uuid, func
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from gi.models.base import Base, CreatedAt
+from gi.models.register import GIProduct, Inspector, Producer, ProductionArea, _values
+
+
+class LocationSource(enum.StrEnum):
+    """How the sample's location was obtained (a map pick or a geocoded address is weaker than a GPS fix)."""
+
+    DEVICE_GPS = "device_gps"
+    MAP_PICK = "map_pick"
+    GEOCODED_ADDRESS = "geocoded_address"
+
+
+class OriginOutcome(enum.StrEnum):
+    """Outcome of an origin check."""
+
+    INSIDE = "inside"
+    OUTSIDE = "outside"
+    UNCERTAIN = "uncertain"
+
+
+class Sample(CreatedAt, Base):
+    """A sample an inspector collected, claimed to be a GI product; the location is kept as submitted."""
+
+    __tablename__ = "sample"
+    __table_args__ = (
+        CheckConstraint("gps_accuracy_m IS NULL OR gps_accuracy_m >= 0", name="accuracy_non_negative"),
+        CheckConstraint("lot_size IS NULL OR lot_size > 0", name="lot_size_positive"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    product_id: Mapped[int] = mapped_column(ForeignKey("gi_product.id", ondelete="RESTRICT"), index=True)
+    producer_id: Mapped[int | None] = mapped_column(ForeignKey("producer.id", ondelete="SET NULL"), index=True)
+    # The plan task this sample fulfils; its foreign key is added by the planning migration.
+    task_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    collected_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    submitted_x: Mapped[float] = mapped_column(Float, comment="longitude or easting as submitted")
+    submitted_y: Mapped[float] = mapped_column(Float, comment="latitude or northing as submitted")
+    declared_crs: Mapped[str] = mapped_column(String(40))
+    gps_accuracy_m: Mapped[float | None] = mapped_column(Float)
+    location_source: Mapped[LocationSource] = mapped_column(
+        Enum(LocationSource, name="location_source", values_callable=_values), default=LocationSource.DEVICE_GPS
+    )
+    location: Mapped[WKBElement] = mapped_column(Geometry("POINT", srid=4326, spatial_index=True))
+    lot_number: Mapped[str | None] = mapped_column(String(100))
+    lot_size: Mapped[int | None] = mapped_column(Integer)
+    collector_id: Mapped[int | None] = mapped_column(ForeignKey("inspector.id", ondelete="SET NULL"), index=True)
+    source: Mapped[str | None] = mapped_column(Text, comment="upload channel or batch file the sample came from")
+    notes: Mapped[str | None] = mapped_column(Text)
+
+    product: Mapped[GIProduct] = relationship()
+    producer: Mapped[Producer | None] = relationship()
+    collector: Mapped[Inspector | None] = relationship()
+    origin_verdicts: Mapped[list[OriginVerdictRecord]] = relationship(
+        back_populates="sample", order_by="OriginVerdictRecord.checked_at", cascade="all, delete-orphan"
+    )
+
+
+class OriginVerdictRecord(Base):
+    """A stored origin verdict of a sample or a producer location, with everything needed to re-derive it."""
+
+    __tablename__ = "origin_verdict"
+    __table_args__ = (
+        CheckConstraint("(sample_id IS NULL) <> (producer_id IS NULL)", name="one_subject"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sample_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("sample.id", ondelete="CASCADE"), index=True)
+    producer_id: Mapped[int | None] = mapped_column(ForeignKey("producer.id", ondelete="CASCADE"), index=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("gi_product.id", ondelete="RESTRICT"), index=True)
+    area_id: Mapped[int | None] = mapped_column(ForeignKey("production_area.id", ondelete="RESTRICT"))
+    area_version: Mapped[int | None] = mapped_column(Integer)
+    verdict: Mapped[OriginOutcome] = mapped_column(
+        Enum(OriginOutcome, name="origin_outcome", values_callable=_values), index=True
+    )
+    distance_m: Mapped[float | None] = mapped_column(Float, comment="signed distance to the boundary, + inside")
+    band_m: Mapped[float] = mapped_column(Float, comment="half-width of the uncertain band used")
+    flags: Mapped[list[str]] = mapped_column(ARRAY(String(40)), default=list)
+    other_areas: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, default=list)
+    rule: Mapped[str] = mapped_column(Text)
+    inputs: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    checked_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+    sample: Mapped[Sample | None] = relationship(back_populates="origin_verdicts")
+    area: Mapped[ProductionArea | None] = relationship()
