@@ -75,7 +75,7 @@ def alembic_config(url: str | None = None) -> Config:
     return config
 
 
-def upgrade(url: str | None = None, revision: str = "head") -> None:
+def upgrade(url: str | None = None, revision: str = "heads") -> None:
     """Apply migrations up to ``revision``."""
     command.upgrade(alembic_config(url), revision)
 
@@ -110,8 +110,8 @@ def status(url: str | None = None) -> DatabaseStatus:
         postgis = conn.execute(
             text("SELECT extversion FROM pg_extension WHERE extname = 'postgis'")
         ).scalar_one_or_none()
-        current = MigrationContext.configure(conn).get_current_revision()
-    head = ScriptDirectory.from_config(alembic_config(url)).get_current_head()
+        current = ",".join(sorted(MigrationContext.configure(conn).get_current_heads())) or None
+    head = ",".join(sorted(ScriptDirectory.from_config(alembic_config(url)).get_heads())) or None
     return DatabaseStatus(
         url=make_url(url).render_as_string(hide_password=True),
         server_version=str(server),

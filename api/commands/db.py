@@ -29,7 +29,7 @@ def up() -> None:
 
 
 @app.command("upgrade")
-def upgrade(revision: str = typer.Argument("head", help="Target revision (default: the newest).")) -> None:
+def upgrade(revision: str = typer.Argument("heads", help="Target revision (default: every head).")) -> None:
     """Apply migrations up to REVISION."""
     gi_db.upgrade(revision=revision)
     console.print(f"schema at {gi_db.status().current_revision}")
