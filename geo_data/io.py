@@ -155,6 +155,9 @@ def read_area_file(path: str | Path, crs: str | int | None = None, layer: str | 
         multi, repairs = repair_areal(geom, f"{where}, feature {i}")
         _check_lonlat(multi, f"{where}, feature {i}", declared)
         clean_props = {k: (None if _is_missing(v) else v) for k, v in props.items()}
+        # KML says "Name", shapefiles often "NAME" or "ADCODE": offer the lower-case keys the importer reads.
+        for key in list(clean_props):
+            clean_props.setdefault(key.lower(), clean_props[key])
         features.append(AreaFeature(index=i, geometry=multi, properties=clean_props, repairs=repairs))
     return AreaFile(source=str(path), declared_crs=str(declared), features=features)
 

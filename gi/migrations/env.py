@@ -6,17 +6,11 @@ from alembic import context
 from geoalchemy2 import alembic_helpers
 from sqlalchemy import create_engine, pool
 
+from gi.migrations_support import include_object
 from gi.models import Base
 
 config = context.config
 target_metadata = Base.metadata
-
-
-def _include_object(obj, name, type_, reflected, compare_to):  # type: ignore[no-untyped-def]
-    """Leave PostGIS's own tables (spatial_ref_sys, topology, tiger) out of autogenerate."""
-    if type_ == "table" and reflected and compare_to is None and name in {"spatial_ref_sys"}:
-        return False
-    return alembic_helpers.include_object(obj, name, type_, reflected, compare_to)
 
 
 def run_migrations_online() -> None:
@@ -36,7 +30,7 @@ def _run(connection) -> None:  # type: ignore[no-untyped-def]
     context.configure(
         connection=connection,
         target_metadata=target_metadata,
-        include_object=_include_object,
+        include_object=include_object,
         process_revision_directives=alembic_helpers.writer,
         render_item=alembic_helpers.render_item,
         compare_type=True,
