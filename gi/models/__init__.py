@@ -15,6 +15,10 @@ from gi.models.register import (
     SeasonKind,
 )
 from gi.models.samples import LocationSource, OriginOutcome, OriginVerdictRecord, Sample
+from gi.models.plans import (  # noqa: E402  (planning: issue 5)
+    TASK_RESULT_ZH, Commitment, InspectorConflict, Plan, PlanRound, PlanStatus, PlanTask, ProducerComplaint,
+    TaskInspector, TaskResult, TaskStatus,
+)
 
 __all__ = [
     "Base",
@@ -33,4 +37,6 @@ __all__ = [
     "Producer",
     "QualitySpec",
     "SeasonKind",
+    "TASK_RESULT_ZH", "Commitment", "InspectorConflict", "Plan", "PlanRound", "PlanStatus", "PlanTask",
+    "ProducerComplaint", "TaskInspector", "TaskResult", "TaskStatus",
 ]
