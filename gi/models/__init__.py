@@ -19,6 +19,10 @@ from gi.models.plans import (  # noqa: E402  (planning: issue 5)
     TASK_RESULT_ZH, Commitment, InspectorConflict, Plan, PlanRound, PlanStatus, PlanTask, ProducerComplaint,
     TaskInspector, TaskResult, TaskStatus,
 )
+from gi.models.lab import (  # noqa: E402  (quality: issue 4)
+    EVIDENCE_GRADE_ZH, QUALITY_OUTCOME_ZH, DecisionRuleKind, EvidenceGrade, FingerprintOutcome, FingerprintVerdict,
+    LabResult, OriginEvidence, QualityOutcome, QualityRule, QualityVerdict,
+)
 
 __all__ = [
     "Base",
@@ -39,4 +43,6 @@ __all__ = [
     "SeasonKind",
     "TASK_RESULT_ZH", "Commitment", "InspectorConflict", "Plan", "PlanRound", "PlanStatus", "PlanTask",
     "ProducerComplaint", "TaskInspector", "TaskResult", "TaskStatus",
+    "EVIDENCE_GRADE_ZH", "QUALITY_OUTCOME_ZH", "DecisionRuleKind", "EvidenceGrade", "FingerprintOutcome",
+    "FingerprintVerdict", "LabResult", "OriginEvidence", "QualityOutcome", "QualityRule", "QualityVerdict",
 ]
