@@ -29,7 +29,10 @@ class UnitKind(enum.StrEnum):
     DELTA = "delta"  # stable-isotope delta value, per mil against a standard
     PH = "ph"
     SCORE = "score"  # sensory score (感官评分)
-    RATIO = "ratio"  # dimensionless ratio (87Sr/86Sr, phenol/amino-acid ratio)
+    RATIO = "ratio"  # dimensionless ratio (87Sr/86Sr, solids/acid ratio)
+    MASS_PER_AREA = "mass_per_area"  # migration from flatware (GB 4806.4): mg/dm²
+    TEMPERATURE = "temperature"  # thermal-shock temperature difference; only °C, no offset scales
+    DURATION = "duration"  # days after full bloom
 
 
 _ONE = Decimal(1)
@@ -65,6 +68,7 @@ UNIT_FACTORS: dict[UnitKind, dict[str, Decimal]] = {
         "grains/100g": Decimal("0.01"), "粒/100g": Decimal("0.01"),
         "grains/kg": Decimal("0.001"), "粒/kg": Decimal("0.001"),
         "grains/g": _ONE, "粒/g": _ONE,
+        "count/50g": _ONE / 50, "count/100g": Decimal("0.01"), "count/kg": Decimal("0.001"), "count/g": _ONE,
     },
     UnitKind.MASS: {"g": _ONE, "kg": Decimal(1000), "mg": Decimal("0.001")},
     UnitKind.LENGTH: {"mm": _ONE, "cm": Decimal(10), "m": Decimal(1000)},
@@ -72,6 +76,10 @@ UNIT_FACTORS: dict[UnitKind, dict[str, Decimal]] = {
     UnitKind.PH: {"ph": _ONE, "": _ONE},
     UnitKind.SCORE: {"分": _ONE, "points": _ONE, "score": _ONE},
     UnitKind.RATIO: {"1": _ONE, "ratio": _ONE, "": _ONE},
+    UnitKind.MASS_PER_AREA: {"mg/dm²": _ONE, "mg/dm2": _ONE, "µg/cm²": Decimal("0.1"), "µg/cm2": Decimal("0.1"),
+                             "mg/cm²": Decimal(100), "mg/cm2": Decimal(100)},
+    UnitKind.TEMPERATURE: {"°c": _ONE, "degc": _ONE},
+    UnitKind.DURATION: {"d": _ONE, "day": _ONE, "days": _ONE, "天": _ONE, "week": Decimal(7), "weeks": Decimal(7)},
 }
 
 # How a unit is written for people (first spelling wins per kind).
@@ -79,7 +87,8 @@ DISPLAY = {
     "g/l": "g/L", "mg/ml": "mg/mL", "g/100ml": "g/100 mL", "mg/100ml": "mg/100 mL", "mg/l": "mg/L",
     "µg/ml": "µg/mL", "µg/l": "µg/L", "ng/ml": "ng/mL", "g/100g": "g/100 g", "mg/100g": "mg/100 g",
     "µg/100g": "µg/100 g", "%vol": "% vol", "ml/100ml": "mL/100 mL", "ml/l": "mL/L", "°bx": "°Bx", "ph": "pH",
-    "grains/50g": "grains/50 g", "粒/50g": "粒/50 g",
+    "grains/50g": "grains/50 g", "粒/50g": "粒/50 g", "count/50g": "count/50 g", "mg/dm2": "mg/dm²",
+    "°c": "°C",
 }
 
 # Indicators whose kind is not the obvious one of their unit (a "%" that is not a mass fraction).

@@ -98,3 +98,20 @@ def test_convert_round_trip_is_exact() -> None:
     for unit in ["%", "g/kg", "mg/100g", "mg/kg", "µg/kg", "ppb"]:
         there = convert(D("0.123456"), "%", unit, UnitKind.MASS_FRACTION)
         assert convert(there, unit, "%", UnitKind.MASS_FRACTION) == D("0.123456")
+
+
+@pytest.mark.parametrize(
+    ("value", "unit", "spec_unit", "expected"),
+    [("560", "count/100g", "count/50g", "280"), ("8", "µg/cm²", "mg/dm²", "0.8"), ("180", "℃", "°C", "180"),
+     ("2", "weeks", "d", "14")],
+)
+def test_register_units(value: str, unit: str, spec_unit: str, expected: str) -> None:
+    assert to_spec_unit("x", D(value), unit, spec_unit) == D(expected)
+
+
+def test_every_register_limit_has_a_known_unit() -> None:
+    from geo_data.register import load_register
+
+    for product in load_register().products:
+        for limit in product.quality:
+            indicator_kind(limit.code, limit.unit, limit.name_zh)  # raises on a unit outside the table
