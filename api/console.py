@@ -9,8 +9,16 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-console = Console()
-err_console = Console(stderr=True)
+def _console(stderr: bool = False) -> Console:
+    """A console; when output is not a terminal (CI logs, pipes) use a width that fits our tables."""
+    probe = Console(stderr=stderr)
+    if probe.is_terminal:
+        return probe
+    return Console(stderr=stderr, width=max(probe.width, 160))
+
+
+console = _console()
+err_console = _console(stderr=True)
 
 
 def progress() -> Progress:

@@ -113,8 +113,8 @@ def import_area_file(
     layer: str | None = None,
 ) -> ProductionArea:
     """Read an area file (all features merged) and store it as the product's next area version."""
-    product = find_product(session, product_key)
     area_file = read_area_file(path, crs=crs, layer=layer)
+    product = find_product(session, product_key)
     units = [
         {"code": str(f.properties.get("adcode") or f.properties.get("code")), "name": f.properties.get("name")}
         for f in area_file.features

@@ -41,7 +41,11 @@ def get_engine(url: str | None = None) -> Engine:
     url = url or database_url()
     engine = _ENGINES.get(url)
     if engine is None:
-        engine = _ENGINES[url] = create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+        # Sessions speak the configured zone, so timestamps read back as local (Asia/Shanghai) dates.
+        engine = _ENGINES[url] = create_engine(
+            url, pool_pre_ping=True, pool_size=5, max_overflow=10,
+            connect_args={"options": f"-c timezone={get_settings().timezone}"},
+        )
     return engine
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date
 
@@ -56,6 +57,19 @@ def add_product(session: Session, data: ProductInput) -> GIProduct:
     session.add(product)
     session.flush()
     return product
+
+
+_STANDARD_NUMBER = re.compile(r"^((?:GB/T|GB|[A-Z]{2,3}/T|DB\d{2,6}/T|DB\d{2,6})\s*[\d.]+-\d{4})")
+
+
+def short_standard(standard: str | None) -> str:
+    """The standard's number (``GB/T 18650-2008``) or, for an announcement, its first words."""
+    if not standard:
+        return ""
+    match = _STANDARD_NUMBER.match(standard.strip())
+    if match:
+        return match.group(1)
+    return standard if len(standard) <= 18 else standard[:17] + "…"
 
 
 @dataclass(frozen=True)

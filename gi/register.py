@@ -13,12 +13,14 @@ from decimal import Decimal
 from pathlib import Path
 
 import geopandas as gpd
+import shapely
+from shapely.geometry.base import BaseGeometry
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from geo_data.io import as_multipolygon, repair_areal
 from geo_data.register import DEFAULT_AREAS, load_register
-from gi.areas import AreaImport, add_area_version, local_midnight
+from gi.areas import AreaImport, add_area_version, area_shape, local_midnight
 from gi.models import GIProduct, MarketSeason, ProductionArea, QualitySpec, SeasonKind
 
 ProgressCallback = Callable[[str], None]
@@ -44,6 +46,11 @@ def _areas_by_product(areas_path: Path) -> dict[str, list[dict]]:
     for rows in grouped.values():
         rows.sort(key=lambda r: int(r["version"]))
     return grouped
+
+
+def _same_geometry(a: BaseGeometry, b: BaseGeometry) -> bool:
+    """Equal up to coordinate rounding (1e-7 degrees is about a centimetre)."""
+    return bool(shapely.equals_exact(shapely.normalize(a), shapely.normalize(as_multipolygon(b)), tolerance=1e-7))
 
 
 def _as_date(value: object) -> date:
@@ -149,7 +156,15 @@ def _add_new_area_versions(
     for row in rows:
         start = local_midnight(_as_date(row["valid_from"]))
         if latest_start is not None and start <= latest_start:
-            continue  # already stored (or older than what is stored): history is never rewritten
+            # Already stored (or older than what is stored): history is never rewritten, but say so
+            # when the file's geometry no longer matches the stored version of the same date.
+            same_date = next((a for a in stored if a.valid_from == start), None)
+            if same_date is not None and not _same_geometry(area_shape(same_date), row["geometry"]):
+                report.notes.append(
+                    f"{entry.code}: version {same_date.version} of {start:%Y-%m-%d} differs from {areas_path.name}; "
+                    "not overwritten (import it as a new version with a later valid-from date)"
+                )
+            continue
         geometry, repairs = repair_areal(as_multipolygon(row["geometry"]), f"{areas_path.name}, {entry.code}")
         definition = definitions.get(str(start.date()))
         units = [{"code": u.code, "name": u.name} for u in definition.admin_units] if definition else []

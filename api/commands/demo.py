@@ -8,7 +8,7 @@ from api.commands.register import load_with_progress
 from api.console import console, table
 from gi import db as gi_db
 from gi.db import session_scope
-from gi.products import register_summary
+from gi.products import register_summary, short_standard
 
 
 def demo() -> None:
@@ -24,8 +24,8 @@ def demo() -> None:
     console.print(table(
         "GI products and their protected areas (保护范围)",
         ["产品", "name", "类别", "standard", "area versions", "km²", "counties", "limits", "seasons"],
-        [[r.name_zh, r.name_en, r.category_zh, r.standard, r.area_versions, r.area_km2, r.counties, r.indicators,
-          r.seasons] for r in rows],
+        [[r.name_zh, r.name_en, r.category_zh, short_standard(r.standard), r.area_versions, r.area_km2, r.counties,
+          r.indicators, r.seasons] for r in rows],
     ))
     total = sum(r.area_km2 or 0 for r in rows)
     console.print(f"{len(rows)} products, {len({r.category for r in rows})} categories, "

@@ -10,7 +10,7 @@ from api.console import console, table
 from gi.areas import find_product
 from gi.db import session_scope
 from gi.models import CATEGORY_ZH, GI_KIND_ZH, GIKind, ProductCategory
-from gi.products import ProductInput, add_product, register_summary, validate_input
+from gi.products import ProductInput, add_product, register_summary, short_standard, validate_input
 
 app = typer.Typer(help="GI products of the register.", no_args_is_help=True)
 
@@ -24,7 +24,7 @@ def list_products() -> None:
         table(
             "GI products (地理标志产品)",
             ["code", "产品", "name", "类别", "standard", "versions", "km²", "counties", "indicators"],
-            [[r.code, r.name_zh, r.name_en, r.category_zh, r.standard, r.area_versions, r.area_km2, r.counties,
+            [[r.code, r.name_zh, r.name_en, r.category_zh, short_standard(r.standard), r.area_versions, r.area_km2, r.counties,
               r.indicators] for r in rows],
         )
     )
