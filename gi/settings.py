@@ -38,6 +38,10 @@ class Settings(BaseSettings):
     map_review_number: str = Field(
         default="审图号：（示意图，未送审）", description="Map review number (审图号) printed on published maps."
     )
+    references_dir: Path | None = Field(
+        default=None, description="Directory of origin-fingerprint reference sets (CSV + JSON); unset = the bundled "
+        "synthetic sets in geo_data/references.",
+    )
 
 
 @lru_cache
