@@ -111,8 +111,9 @@ class PlanRound(Base):
 class Commitment(Base):
     """The published commitment of a plan (hashes of frame, parameters and secret) and, after the draw, the reveal.
 
-    ``secret`` is kept here unpublished until the draw; ``frame_json`` and ``parameters_json`` are the exact bytes
-    (UTF-8) that were hashed, so the published files can always be re-exported bit for bit.
+    ``secret`` is kept here unpublished until the draw; ``frame_json``, ``parameters_json`` and, after the draw,
+    ``selection_json`` and ``assignment_json`` are the exact published bytes (UTF-8), so the published files can
+    always be re-exported bit for bit even if tasks are later changed in operation.
     """
 
     __tablename__ = "plan_commitment"
@@ -133,6 +134,8 @@ class Commitment(Base):
     public_value_source: Mapped[str | None] = mapped_column(Text)
     seed_sha256: Mapped[str | None] = mapped_column(String(64))
     revealed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    selection_json: Mapped[str | None] = mapped_column(Text, comment="published selection, exact bytes")
+    assignment_json: Mapped[str | None] = mapped_column(Text, comment="published assignment, exact bytes")
 
     plan: Mapped[Plan] = relationship(back_populates="commitment")
 

@@ -51,6 +51,8 @@ def upgrade() -> None:
     sa.Column('public_value_source', sa.Text(), nullable=True),
     sa.Column('seed_sha256', sa.String(length=64), nullable=True),
     sa.Column('revealed_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('selection_json', sa.Text(), nullable=True, comment='published selection, exact bytes'),
+    sa.Column('assignment_json', sa.Text(), nullable=True, comment='published assignment, exact bytes'),
     sa.ForeignKeyConstraint(['plan_id'], ['plan.id'], name=op.f('fk_plan_commitment_plan_id_plan'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_plan_commitment')),
     sa.UniqueConstraint('commitment_sha256', name=op.f('uq_plan_commitment_commitment_sha256')),
