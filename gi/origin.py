@@ -1,0 +1,406 @@
+"""Origin control (产地控制): is a claimed place inside the product's protected area, and how sure can we be?
+
+One rule, :data:`RULE`, decides every verdict, whether it comes from :func:`check_origin` (one sample, the API and
+the CLI) or :func:`check_origins` (a batch): both build the same :class:`OriginVerdict` through :func:`_judge`.
+
+* ``inside`` / ``outside`` follow PostGIS ``ST_Covers(area, point)`` on the area version valid at the collection
+  moment (a point on the boundary is inside, so a point on a border shared by two areas is inside both);
+* ``uncertain`` when the signed geodesic distance to the boundary is within the band max(GPS accuracy, tolerance);
+* a fix that cannot be trusted (accuracy 0 — how mock locations are recorded —, worse than the limit, missing,
+  or not from a GPS device) never yields ``inside``: at best ``uncertain``, and it is flagged.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+from sqlalchemy.orm import Session
+
+from geo_data.china import china_outline
+from geo_data.crs import CoordinateSystem, UnknownCRSError, gcj02_to_bd09, parse_crs, to_wgs84, wgs84_to_gcj02
+from gi.areas import as_aware
+from gi.errors import InputError
+from gi.models import LocationSource, OriginOutcome
+from gi.origin_index import AreaIndex, IndexedArea, area_index, areas_for_point
+from gi.settings import Settings, get_settings
+
+RULE_VERSION = 1
+RULE = (
+    "origin/1: inside when ST_Covers(area version valid at collected_at, WGS84 point) and the signed geodesic "
+    "distance to the boundary exceeds the band max(gps accuracy, tolerance); outside when not covered beyond the "
+    "band; uncertain within the band or when no version was valid; an untrusted fix (accuracy 0, missing, worse "
+    "than the limit, or not a device GPS fix) is never inside"
+)
+
+# Flags, as stored in origin_verdict.flags.
+FLAG_SWAPPED = "swapped_lat_lon"
+FLAG_OUTSIDE_CHINA = "outside_china"
+FLAG_NULL_ISLAND = "null_island"
+FLAG_COARSE = "coarse_precision"
+FLAG_CRS = "crs_implausible"
+FLAG_ACCURACY_ZERO = "accuracy_zero"
+FLAG_ACCURACY_POOR = "accuracy_poor"
+FLAG_ACCURACY_MISSING = "accuracy_missing"
+FLAG_NOT_GPS = "not_gps_fix"
+FLAG_NO_AREA = "no_area_version"
+FLAG_OTHER_AREA = "in_other_gi_area"
+
+FLAG_LABELS = {
+    FLAG_SWAPPED: "latitude and longitude look swapped",
+    FLAG_OUTSIDE_CHINA: "outside China",
+    FLAG_NULL_ISLAND: "zero coordinates (null island)",
+    FLAG_COARSE: "coordinates coarser than 4 decimals",
+    FLAG_CRS: "declared coordinate system implausible",
+    FLAG_ACCURACY_ZERO: "GPS accuracy 0 (mock location?)",
+    FLAG_ACCURACY_POOR: "GPS accuracy worse than the limit",
+    FLAG_ACCURACY_MISSING: "GPS accuracy missing",
+    FLAG_NOT_GPS: "not a GPS fix (map pick or geocoded address)",
+    FLAG_NO_AREA: "no area version valid at the collection date",
+    FLAG_OTHER_AREA: "inside another GI product's area",
+}
+
+_GEOGRAPHIC = (CoordinateSystem.WGS84, CoordinateSystem.CGCS2000, CoordinateSystem.GCJ02, CoordinateSystem.BD09)
+# The systems a location may really be in when the declared one puts it outside (CGCS2000 is WGS84 to centimetres).
+_ALTERNATIVES = (CoordinateSystem.WGS84, CoordinateSystem.GCJ02, CoordinateSystem.BD09)
+
+
+@dataclass(frozen=True)
+class LocationClaim:
+    """A claimed place of production: what :func:`check_origin` decides on.
+
+    ``location_source`` None means a registered producer location (a register entry, not a field fix).
+    ``x_text``/``y_text`` keep coordinates as typed, so that their precision can be judged.
+    """
+
+    product_id: int
+    x: float
+    y: float
+    collected_at: datetime
+    crs: str = "WGS84"
+    gps_accuracy_m: float | None = None
+    location_source: LocationSource | None = LocationSource.DEVICE_GPS
+    x_text: str | None = None
+    y_text: str | None = None
+
+
+@dataclass(frozen=True)
+class OriginVerdict:
+    """The outcome of an origin check, with everything needed to reproduce it."""
+
+    verdict: OriginOutcome
+    product_id: int
+    lon: float
+    lat: float
+    distance_m: float | None
+    band_m: float
+    area_id: int | None
+    area_version: int | None
+    flags: tuple[str, ...]
+    other_areas: tuple[dict[str, Any], ...]
+    notes: tuple[str, ...]
+    rule: str
+    inputs: dict[str, Any] = field(compare=False)
+
+    def record_fields(self) -> dict[str, Any]:
+        """Column values of an ``OriginVerdictRecord`` (without its subject)."""
+        return {
+            "product_id": self.product_id, "area_id": self.area_id, "area_version": self.area_version,
+            "verdict": self.verdict, "distance_m": self.distance_m, "band_m": self.band_m,
+            "flags": list(self.flags), "other_areas": list(self.other_areas), "rule": self.rule,
+            "inputs": self.inputs,
+        }
+
+
+def decimals(value: float, typed: str | None = None) -> int:
+    """Number of decimals a coordinate was given with (from its text when known, else its shortest repr)."""
+    raw = (typed or "").strip() or repr(float(value))
+    try:
+        exponent = Decimal(raw).as_tuple().exponent
+    except InvalidOperation:
+        exponent = Decimal(repr(float(value))).as_tuple().exponent
+    return max(0, -int(exponent)) if isinstance(exponent, int) else 0
+
+
+_FIXED_POINT_STEPS = 8
+
+
+def _invert(forward, gx: NDArray[np.float64], gy: NDArray[np.float64], x0: NDArray[np.float64],  # type: ignore[no-untyped-def]
+            y0: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Invert ``forward`` by a fixed number of fixed-point steps (converged to the last bit after about five)."""
+    wx, wy = x0, y0
+    for _ in range(_FIXED_POINT_STEPS):
+        fx, fy = forward(wx, wy)
+        wx, wy = wx - (fx - gx), wy - (fy - gy)
+    return wx, wy
+
+
+def normalize(
+    x: Sequence[float] | NDArray[np.float64], y: Sequence[float] | NDArray[np.float64], system: CoordinateSystem | str,
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Submitted coordinates in ``system`` -> WGS84 lon/lat, the same to the last bit whatever else is converted.
+
+    GCJ-02 and BD-09 are inverted with a fixed number of steps per point: an iteration that stops when the whole
+    array has converged would give a point a different last bit in a batch than alone, and the stored location
+    must not depend on what else was in the file.
+    """
+    x = np.asarray(x, dtype=float)
+    y = np.asarray(y, dtype=float)
+    if system is CoordinateSystem.GCJ02:
+        return _invert(wgs84_to_gcj02, x, y, x.copy(), y.copy())
+    if system is CoordinateSystem.BD09:
+        gx, gy = _invert(gcj02_to_bd09, x, y, x - 0.0065, y - 0.006)
+        return _invert(wgs84_to_gcj02, gx, gy, gx.copy(), gy.copy())
+    return to_wgs84(x, y, system)
+
+
+def parse_system(crs: str | None) -> CoordinateSystem | str:
+    """The declared coordinate system, or an :class:`InputError` on field ``crs``."""
+    try:
+        return parse_crs(crs)
+    except UnknownCRSError as exc:
+        raise InputError("crs", str(exc).removeprefix("crs: ")) from exc
+
+
+def _is_geographic(system: CoordinateSystem | str) -> bool:
+    return system in _GEOGRAPHIC or system in ("EPSG:4326", "EPSG:4490")
+
+
+@dataclass
+class _Case:
+    """Working state of one claim while it is judged."""
+
+    claim: LocationClaim
+    system: CoordinateSystem | str
+    lon: float
+    lat: float
+    moment: datetime
+    area: IndexedArea | None
+    others: list[IndexedArea]
+
+
+def _judge(cases: Sequence[_Case], settings: Settings) -> list[OriginVerdict]:
+    """Apply :data:`RULE` to prepared cases, vectorized per area version (the batch and the single check)."""
+    n = len(cases)
+    lon = np.array([c.lon for c in cases], dtype=float)
+    lat = np.array([c.lat for c in cases], dtype=float)
+    covered = np.zeros(n, bool)
+    distance = np.full(n, np.nan)
+    groups: dict[int, list[int]] = {}
+    for i, c in enumerate(cases):
+        if c.area is not None:
+            groups.setdefault(c.area.id, []).append(i)
+    for members in groups.values():
+        idx = np.array(members)
+        area = cases[members[0]].area
+        assert area is not None
+        covered[idx] = area.covers(lon[idx], lat[idx])
+        distance[idx] = area.signed_distance_m(lon[idx], lat[idx], covered[idx])
+
+    tolerance = settings.boundary_tolerance_m
+    limit = settings.max_gps_accuracy_m
+    accuracy = np.array([np.nan if c.claim.gps_accuracy_m is None else c.claim.gps_accuracy_m for c in cases])
+    band = np.maximum(np.nan_to_num(accuracy, nan=0.0), tolerance)
+    in_china = (
+        _china_covers(lon, lat) if n else np.zeros(0, bool)
+    )
+
+    # Alternative readings (swapped axes, other coordinate systems) only for points not covered as declared.
+    swapped = np.zeros(n, bool)
+    plausible_crs: dict[int, str] = {}
+    for members in groups.values():
+        idx = np.array([i for i in members if not covered[i]])
+        if len(idx) == 0:
+            continue
+        area = cases[idx[0]].area
+        assert area is not None
+        _alternatives(cases, idx, area, band, swapped, plausible_crs)
+
+    verdicts = []
+    for i, c in enumerate(cases):
+        flags: list[str] = []
+        notes: list[str] = []
+        claim = c.claim
+        trusted = True
+        if claim.location_source is not None:
+            acc = claim.gps_accuracy_m
+            if acc is None:
+                flags.append(FLAG_ACCURACY_MISSING)
+                trusted = False
+            elif acc == 0:
+                flags.append(FLAG_ACCURACY_ZERO)
+                notes.append("accuracy 0 is how mock locations are recorded; the fix is not trusted")
+                trusted = False
+            elif acc > limit:
+                flags.append(FLAG_ACCURACY_POOR)
+                notes.append(f"accuracy {acc:g} m is worse than the {limit:g} m limit; the fix is not trusted")
+                trusted = False
+            if claim.location_source is not LocationSource.DEVICE_GPS:
+                flags.append(FLAG_NOT_GPS)
+                trusted = False
+        if claim.x == 0 or claim.y == 0:
+            flags.append(FLAG_NULL_ISLAND)
+        if not in_china[i]:
+            flags.append(FLAG_OUTSIDE_CHINA)
+        if _is_geographic(c.system) and max(decimals(claim.x, claim.x_text), decimals(claim.y, claim.y_text)) < 4:
+            flags.append(FLAG_COARSE)
+            notes.append("coordinates given with fewer than 4 decimals (about 10 m or worse)")
+        if swapped[i]:
+            flags.append(FLAG_SWAPPED)
+            notes.append("with latitude and longitude exchanged the point is inside the area")
+        if i in plausible_crs:
+            flags.append(FLAG_CRS)
+            notes.append(f"declared {c.system}, but the point is inside only when read as {plausible_crs[i]}")
+        others = tuple(
+            {"area_id": a.id, "product_id": a.product_id, "product_code": a.product_code,
+             "name_zh": a.product_name_zh, "version": a.version}
+            for a in sorted(c.others, key=lambda a: a.product_code)
+        )
+        if others:
+            flags.append(FLAG_OTHER_AREA)
+
+        if c.area is None:
+            flags.append(FLAG_NO_AREA)
+            outcome = OriginOutcome.UNCERTAIN
+            dist: float | None = None
+        else:
+            dist = float(distance[i])
+            if abs(dist) <= band[i]:
+                outcome = OriginOutcome.UNCERTAIN
+            elif covered[i]:
+                outcome = OriginOutcome.INSIDE if trusted else OriginOutcome.UNCERTAIN
+            else:
+                outcome = OriginOutcome.OUTSIDE
+        inputs = {
+            "rule_version": RULE_VERSION,
+            "submitted": {"x": claim.x, "y": claim.y, "crs": str(c.system), "x_text": claim.x_text,
+                          "y_text": claim.y_text},
+            "wgs84": [c.lon, c.lat],
+            "collected_at": c.moment.isoformat(),
+            "gps_accuracy_m": claim.gps_accuracy_m,
+            "location_source": claim.location_source.value if claim.location_source else "register",
+            "tolerance_m": tolerance,
+            "max_gps_accuracy_m": limit,
+            "covered": bool(covered[i]) if c.area is not None else None,
+            "trusted_fix": trusted,
+            "area": c.area.describe() if c.area is not None else None,
+            "notes": notes,
+        }
+        verdicts.append(OriginVerdict(
+            verdict=outcome, product_id=claim.product_id, lon=c.lon, lat=c.lat,
+            distance_m=None if dist is None else round(dist, 3), band_m=float(band[i]),
+            area_id=c.area.id if c.area else None, area_version=c.area.version if c.area else None,
+            flags=tuple(flags), other_areas=others, notes=tuple(notes), rule=RULE, inputs=inputs,
+        ))
+    return verdicts
+
+
+def _china_covers(lon: NDArray[np.float64], lat: NDArray[np.float64]) -> NDArray[np.bool_]:
+    import shapely
+
+    finite = np.isfinite(lon) & np.isfinite(lat)
+    result = np.zeros(len(lon), bool)
+    result[finite] = shapely.intersects_xy(china_outline(), lon[finite], lat[finite])
+    return result
+
+
+def _alternatives(
+    cases: Sequence[_Case], idx: NDArray[np.int64], area: IndexedArea, band: NDArray[np.float64],
+    swapped: NDArray[np.bool_], plausible_crs: dict[int, str],
+) -> None:
+    """Flag points outside as declared that are inside with swapped axes or under another coordinate system."""
+    by_system: dict[str, list[int]] = {}
+    for i in idx:
+        by_system.setdefault(str(cases[i].system), []).append(int(i))
+    for members in by_system.values():
+        system = cases[members[0]].system
+        x = np.array([cases[i].claim.x for i in members], dtype=float)
+        y = np.array([cases[i].claim.y for i in members], dtype=float)
+        # Swapped: read (y, x) in the declared system.
+        ok = _valid_reading(y, x, system)
+        if ok.any():
+            s_lon, s_lat = normalize(y[ok], x[ok], system)
+            hit = area.covers(s_lon, s_lat)
+            for i, h in zip(np.array(members)[ok], hit, strict=True):
+                swapped[i] = bool(h)
+        # Another coordinate system: inside (beyond the band) only under that reading.
+        for other in _ALTERNATIVES:
+            if other == system or (other is CoordinateSystem.WGS84 and system in (
+                    CoordinateSystem.CGCS2000, "EPSG:4326", "EPSG:4490")):
+                continue
+            ok = _valid_reading(x, y, other)
+            if not ok.any():
+                continue
+            o_lon, o_lat = normalize(x[ok], y[ok], other)
+            hit = area.covers(o_lon, o_lat)
+            if not hit.any():
+                continue
+            d = area.signed_distance_m(o_lon, o_lat, hit)
+            for i, h, dist in zip(np.array(members)[ok], hit, d, strict=True):
+                if h and dist > band[i] and i not in plausible_crs:
+                    plausible_crs[int(i)] = str(other)
+
+
+def _valid_reading(x: NDArray[np.float64], y: NDArray[np.float64], system: CoordinateSystem | str) -> NDArray[np.bool_]:
+    if _is_geographic(system):
+        return (np.abs(x) <= 180) & (np.abs(y) <= 90)
+    return np.isfinite(x) & np.isfinite(y)
+
+
+def _prepare(claim: LocationClaim) -> tuple[CoordinateSystem | str, float, float, datetime]:
+    system = parse_system(claim.crs)
+    if not (math.isfinite(claim.x) and math.isfinite(claim.y)):
+        raise InputError("x" if not math.isfinite(claim.x) else "y", "coordinate must be a finite number")
+    lon, lat = normalize([claim.x], [claim.y], system)
+    return system, float(lon[0]), float(lat[0]), as_aware(claim.collected_at)
+
+
+def check_origin(session: Session, claim: LocationClaim, settings: Settings | None = None) -> OriginVerdict:
+    """Check one claimed location against the product's protected area valid at the collection moment."""
+    system, lon, lat, moment = _prepare(claim)
+    area, candidates = areas_for_point(session, claim.product_id, lon, lat, moment)
+    others = [a for a in candidates if a.covers(np.array([lon]), np.array([lat]))[0]]
+    case = _Case(claim=claim, system=system, lon=lon, lat=lat, moment=moment, area=area, others=others)
+    return _judge([case], settings or get_settings())[0]
+
+
+def check_origins(
+    session: Session, claims: Sequence[LocationClaim], settings: Settings | None = None,
+    index: AreaIndex | None = None,
+) -> list[OriginVerdict]:
+    """Check many claims at once with the prepared index; each verdict equals :func:`check_origin`'s."""
+    index = index or area_index(session)
+    n = len(claims)
+    systems: list[CoordinateSystem | str] = []
+    lon = np.empty(n)
+    lat = np.empty(n)
+    by_crs: dict[str, list[int]] = {}
+    for i, claim in enumerate(claims):
+        by_crs.setdefault(claim.crs or "", []).append(i)
+    systems = [CoordinateSystem.WGS84] * n
+    for crs, members in by_crs.items():
+        idx = np.array(members)
+        system = parse_system(crs)
+        x = np.array([claims[i].x for i in members], dtype=float)
+        y = np.array([claims[i].y for i in members], dtype=float)
+        lon[idx], lat[idx] = normalize(x, y, system)
+        for i in members:
+            systems[i] = system
+    moments = [as_aware(c.collected_at) for c in claims]
+    point_of, area_of = index.covering(lon, lat) if n else (np.zeros(0, int), np.zeros(0, int))
+    covering: dict[int, list[IndexedArea]] = {}
+    for p, a in zip(point_of.tolist(), area_of.tolist(), strict=True):
+        covering.setdefault(p, []).append(index.areas[a])
+    cases = []
+    for i, claim in enumerate(claims):
+        area = index.area_valid_at(claim.product_id, moments[i])
+        others = [a for a in covering.get(i, ()) if a.product_id != claim.product_id and a.valid_at(moments[i])]
+        cases.append(_Case(claim=claim, system=systems[i], lon=float(lon[i]), lat=float(lat[i]),
+                           moment=moments[i], area=area, others=others))
+    return _judge(cases, settings or get_settings())

@@ -1,0 +1,595 @@
+"""Prepared in-memory index of the production-area versions, kept consistent with PostGIS.
+
+PostGIS stays the source of truth. Every area version is read back from it as WKB, so the in-memory geometry has
+exactly the stored coordinates, and is cached under its row version (``xmin:ctid``, which changes on every update
+of the row). A single check asks the database, in one indexed query, which versions apply to its point and moment
+with their row versions, so it can never use a stale geometry; a batch compares the row versions of the whole
+table once and rebuilds only what changed.
+
+Three structures serve the checks:
+
+* :class:`IndexedArea` — one version: the prepared GEOS geometry, and PostGIS's own point-in-polygon rule for
+  points within 1e-7° of the boundary, where GEOS's robust orientation test and PostGIS's plain floating-point
+  side test may disagree (PostGIS's ``ST_Covers(polygon, point)`` does not call GEOS).
+* :class:`BoundaryDistance` — signed geodesic distance to an area's boundary: a planar search in an azimuthal
+  equidistant projection centred on the area finds every boundary segment that can be nearest (its distortion is
+  bounded, so the candidates are exact), then the distance to those candidates is measured geodesically in an
+  azimuthal equidistant frame centred on the point itself (pyproj ``Geod``), accurate to millimetres.
+* :class:`CellGrid` — a regular lon/lat grid over all areas: a cell crossed by no boundary is answered from the
+  grid alone; only points in cells crossed by a boundary are tested against their candidate polygons. This is what
+  makes a million points a fraction of a second.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+import shapely
+from numpy.typing import NDArray
+from pyproj import Geod, Transformer
+from shapely.geometry.base import BaseGeometry
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+WGS84_GEOD = Geod(ellps="WGS84")
+
+# Points nearer than this (degrees, planar) to a boundary are decided by PostGIS's own rule.
+TIE_ZONE_DEG = 1e-7
+# Boundary segments are split to at most this length (degrees) for distance measurement only; covers always uses
+# the stored geometry. A lon/lat-straight edge bends by at most millimetres over such a piece in a local frame.
+DISTANCE_SEGMENT_DEG = 0.005
+# Slack (metres) for the chord-versus-curve error of those pieces when selecting candidate segments.
+CANDIDATE_SLACK_M = 0.5
+_CHUNK_SEGMENTS = 16
+# Lower bound of the Earth's radii of curvature (metres), for bounding projection distortion.
+_R_MIN = 6.3e6
+
+
+def _row_token(xmin: str, ctid: str) -> str:
+    return f"{xmin}:{ctid}"
+
+
+# --------------------------------------------------------------------------------------------- PostGIS rule
+
+
+def _postgis_ring_side(ring: NDArray[np.float64], x: float, y: float) -> int:
+    """PostGIS ``point_in_ring``: -1 outside, 0 on the ring, 1 inside (plain double arithmetic, as in C)."""
+    x1, y1 = ring[:-1, 0], ring[:-1, 1]
+    x2, y2 = ring[1:, 0], ring[1:, 1]
+    real = ~((x1 == x2) & (y1 == y2))
+    x1, y1, x2, y2 = x1[real], y1[real], x2[real], y2[real]
+    side = (x2 - x1) * (y - y1) - (x - x1) * (y2 - y1)
+    on_seg = (side == 0.0) & ~((np.maximum(x1, x2) < x) | (np.minimum(x1, x2) > x)) & ~(
+        (np.maximum(y1, y2) < y) | (np.minimum(y1, y2) > y)
+    )
+    if on_seg.any():
+        # PostGIS returns at the first segment in ring order; a boundary hit is 0 wherever it is.
+        return 0
+    up = (y1 <= y) & (y < y2) & (side > 0)
+    down = (y2 <= y) & (y < y1) & (side < 0) & ~up
+    winding = int(up.sum()) - int(down.sum())
+    return -1 if winding == 0 else 1
+
+
+def postgis_point_in_polygonal(geom: BaseGeometry, x: float, y: float) -> int:
+    """PostGIS's point-in-(multi)polygon decision for one point: -1 outside, 0 boundary, 1 inside."""
+    polygons = list(getattr(geom, "geoms", [geom]))
+    result = -1
+    for polygon in polygons:
+        if polygon.is_empty:
+            continue
+        exterior = shapely.get_coordinates(polygon.exterior)
+        in_ring = _postgis_ring_side(exterior, x, y)
+        if in_ring == -1:
+            continue
+        if in_ring == 0:
+            return 0
+        result = in_ring
+        for hole in polygon.interiors:
+            in_hole = _postgis_ring_side(shapely.get_coordinates(hole), x, y)
+            if in_hole == 1:
+                result = -1
+                break
+            if in_hole == 0:
+                return 0
+        if result != -1:
+            return result
+    return result
+
+
+# --------------------------------------------------------------------------------------------- distance
+
+
+def _max_scale(radius_m: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Upper bound of the azimuthal-equidistant scale within ``radius_m`` of the centre (radial scale is 1)."""
+    t = np.asarray(radius_m, dtype=float) / _R_MIN
+    small = 1.0 + 1.2 * t * t / 6.0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        large = np.where(t < 2.5, 1.01 * t / np.sin(np.minimum(t, 2.5)), np.inf)
+    return np.where(t < 0.5, small, large)
+
+
+def _segment_distance(
+    px: NDArray[np.float64], py: NDArray[np.float64],
+    ax: NDArray[np.float64], ay: NDArray[np.float64], bx: NDArray[np.float64], by: NDArray[np.float64],
+) -> NDArray[np.float64]:
+    """Planar distance from points to segments, element-wise."""
+    dx, dy = bx - ax, by - ay
+    length2 = dx * dx + dy * dy
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t = np.where(length2 > 0, ((px - ax) * dx + (py - ay) * dy) / length2, 0.0)
+    t = np.clip(t, 0.0, 1.0)
+    return np.hypot(px - (ax + t * dx), py - (ay + t * dy))
+
+
+class BoundaryDistance:
+    """Geodesic distance from points to one area's boundary (see the module docstring for the method)."""
+
+    def __init__(self, geom: BaseGeometry) -> None:
+        minx, miny, maxx, maxy = geom.bounds
+        lon0, lat0 = (minx + maxx) / 2.0, (miny + maxy) / 2.0
+        self.projection = Transformer.from_crs(
+            "EPSG:4326", f"+proj=aeqd +lat_0={lat0!r} +lon_0={lon0!r} +ellps=WGS84 +units=m +no_defs",
+            always_xy=True,
+        )
+        rings = shapely.get_rings(shapely.get_parts(geom))
+        rings = shapely.segmentize(rings, DISTANCE_SEGMENT_DEG)
+        coords, ring_of = shapely.get_coordinates(rings, return_index=True)
+        same = ring_of[1:] == ring_of[:-1]
+        start = np.flatnonzero(same)
+        self.ax, self.ay = coords[start, 0], coords[start, 1]
+        self.bx, self.by = coords[start + 1, 0], coords[start + 1, 1]
+        vx, vy = self.projection.transform(coords[:, 0], coords[:, 1])
+        vx, vy = np.asarray(vx), np.asarray(vy)
+        self.pax, self.pay, self.pbx, self.pby = vx[start], vy[start], vx[start + 1], vy[start + 1]
+        self.radius_m = float(np.hypot(vx, vy).max())
+        # Chunks of consecutive segments of one ring, indexed by an STRtree in the projected plane.
+        seg_ring = ring_of[start]
+        ring_first = np.searchsorted(seg_ring, seg_ring, side="left")
+        position = np.arange(len(start)) - ring_first
+        chunk_key = seg_ring.astype(np.int64) * (1 << 32) + position // _CHUNK_SEGMENTS
+        boundaries = np.flatnonzero(np.r_[True, chunk_key[1:] != chunk_key[:-1]])
+        self.chunk_start = boundaries
+        self.chunk_end = np.r_[boundaries[1:], len(start)]
+        counts = self.chunk_end - self.chunk_start
+        reps = counts + 1  # a chunk's line: the start of each of its segments, then the end of the last one
+        chunk_of = np.repeat(np.arange(len(counts)), reps)
+        j = np.arange(reps.sum()) - np.repeat(np.cumsum(reps) - reps, reps)
+        is_last = j == counts[chunk_of]
+        seg = self.chunk_start[chunk_of] + np.minimum(j, counts[chunk_of] - 1)
+        line_x = np.where(is_last, self.pbx[seg], self.pax[seg])
+        line_y = np.where(is_last, self.pby[seg], self.pay[seg])
+        self.chunks = shapely.linestrings(line_x, line_y, indices=chunk_of)
+        self.tree = shapely.STRtree(self.chunks)
+
+    def distances(self, lon: NDArray[np.float64], lat: NDArray[np.float64]) -> NDArray[np.float64]:
+        """Unsigned geodesic distance (metres) from each point to the boundary."""
+        lon = np.atleast_1d(np.asarray(lon, dtype=float))
+        lat = np.atleast_1d(np.asarray(lat, dtype=float))
+        n = len(lon)
+        if n == 0:
+            return np.empty(0)
+        px, py = self.projection.transform(lon, lat)
+        px, py = np.atleast_1d(np.asarray(px, dtype=float)), np.atleast_1d(np.asarray(py, dtype=float))
+        points = shapely.points(px, py)
+        nearest, planar = self.tree.query_nearest(points, return_distance=True, all_matches=False)
+        planar_min = np.empty(n)
+        planar_min[nearest[0]] = planar
+        k_max = _max_scale(np.maximum(np.hypot(px, py), self.radius_m))
+        threshold = np.where(np.isfinite(k_max), planar_min * k_max + CANDIDATE_SLACK_M, 1e12)
+        point_of, chunk_of = self.tree.query(points, predicate="dwithin", distance=threshold)
+        counts = self.chunk_end[chunk_of] - self.chunk_start[chunk_of]
+        pt = np.repeat(point_of, counts)
+        seg = np.repeat(self.chunk_start[chunk_of], counts) + (
+            np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
+        )
+        planar_seg = _segment_distance(px[pt], py[pt], self.pax[seg], self.pay[seg], self.pbx[seg], self.pby[seg])
+        keep = planar_seg <= threshold[pt]
+        pt, seg = pt[keep], seg[keep]
+        # Exact stage: an azimuthal equidistant frame centred on each point, from geodesic azimuth and length.
+        az_a, _, s_a = WGS84_GEOD.inv(lon[pt], lat[pt], self.ax[seg], self.ay[seg])
+        az_b, _, s_b = WGS84_GEOD.inv(lon[pt], lat[pt], self.bx[seg], self.by[seg])
+        az_a, az_b = np.radians(az_a), np.radians(az_b)
+        zero = np.zeros(len(pt))
+        exact = _segment_distance(
+            zero, zero, s_a * np.sin(az_a), s_a * np.cos(az_a), s_b * np.sin(az_b), s_b * np.cos(az_b)
+        )
+        result = np.full(n, np.inf)
+        np.minimum.at(result, pt, exact)
+        return result
+
+
+# --------------------------------------------------------------------------------------------- one area
+
+
+@dataclass(eq=False)
+class IndexedArea:
+    """One stored area version, its exact geometry prepared for point tests and boundary distances."""
+
+    id: int
+    product_id: int
+    product_code: str
+    product_name_zh: str
+    version: int
+    valid_from: datetime
+    valid_to: datetime | None
+    geom: BaseGeometry
+    wkb_md5: str
+    token: str
+    _distance: BoundaryDistance | None = field(default=None, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def valid_at(self, moment: datetime) -> bool:
+        """True when this version was legally valid at ``moment``."""
+        return self.valid_from <= moment and (self.valid_to is None or moment < self.valid_to)
+
+    def covers(self, lon: NDArray[np.float64], lat: NDArray[np.float64]) -> NDArray[np.bool_]:
+        """``ST_Covers(area, point)`` for each point, exactly as PostGIS decides it."""
+        lon = np.atleast_1d(np.asarray(lon, dtype=float))
+        lat = np.atleast_1d(np.asarray(lat, dtype=float))
+        result = shapely.intersects_xy(self.geom, lon, lat)  # for a point, intersects == covered by
+        near = shapely.dwithin(self.geom, shapely.points(lon, lat), TIE_ZONE_DEG)
+        for i in np.flatnonzero(near):
+            result[i] = postgis_point_in_polygonal(self.geom, float(lon[i]), float(lat[i])) != -1
+        return result
+
+    def boundary_distance(self) -> BoundaryDistance:
+        """The (lazily built) boundary distance structure of this area."""
+        if self._distance is None:
+            with self._lock:
+                if self._distance is None:
+                    self._distance = BoundaryDistance(self.geom)
+        return self._distance
+
+    def signed_distance_m(
+        self, lon: NDArray[np.float64], lat: NDArray[np.float64], covered: NDArray[np.bool_]
+    ) -> NDArray[np.float64]:
+        """Geodesic distance to the boundary in metres, positive where the area covers the point."""
+        d = self.boundary_distance().distances(lon, lat)
+        return np.where(covered, d, -d)
+
+    def describe(self) -> dict[str, Any]:
+        """What a verdict records about this area version."""
+        return {
+            "area_id": self.id, "product_id": self.product_id, "product_code": self.product_code,
+            "name_zh": self.product_name_zh, "version": self.version,
+            "valid_from": self.valid_from.isoformat(),
+            "valid_to": self.valid_to.isoformat() if self.valid_to else None,
+            "wkb_md5": self.wkb_md5,
+        }
+
+
+def _area_from_row(row: Any) -> IndexedArea:
+    geom = shapely.from_wkb(bytes(row.wkb))
+    shapely.prepare(geom)
+    return IndexedArea(
+        id=row.id, product_id=row.product_id, product_code=row.code, product_name_zh=row.name_zh,
+        version=row.version, valid_from=row.valid_from, valid_to=row.valid_to, geom=geom,
+        wkb_md5=hashlib.md5(bytes(row.wkb)).hexdigest(), token=_row_token(row.xmin, row.ctid),
+    )
+
+
+_LOAD_SQL = text(
+    "SELECT a.id, a.product_id, a.version, a.valid_from, a.valid_to, ST_AsBinary(a.geom) AS wkb, "
+    "a.xmin::text AS xmin, a.ctid::text AS ctid, p.code, p.name_zh "
+    "FROM production_area a JOIN gi_product p ON p.id = a.product_id WHERE a.id = ANY(:ids)"
+)
+# The versions a single check needs: the claimed product's version valid at the moment, and every version valid
+# then whose bounding box holds the point (both through indexes).
+_CANDIDATES_SQL = text(
+    "SELECT a.id, a.product_id, a.xmin::text AS xmin, a.ctid::text AS ctid FROM production_area a "
+    "WHERE a.valid_from <= :moment AND (a.valid_to IS NULL OR a.valid_to > :moment) "
+    "AND (a.product_id = :product_id OR a.geom && ST_SetSRID(ST_MakePoint(:lon, :lat), 4326))"
+)
+_TOKENS_SQL = text(
+    "SELECT a.id, a.xmin::text AS xmin, a.ctid::text AS ctid FROM production_area a ORDER BY a.id"
+)
+
+
+# --------------------------------------------------------------------------------------------- the grid
+
+
+class CellGrid:
+    """A lon/lat grid over many areas: each cell is empty, wholly inside exactly one area, or a list of candidates.
+
+    Classification is conservative: a cell counts as crossed by a boundary when any boundary piece's bounding box
+    comes within 1e-9° of it, so a point assigned to a cell by floating-point division always lies in the region
+    that was classified, and the grid's answer equals testing every polygon.
+    """
+
+    EPS = 1e-9
+
+    def __init__(self, geoms: Sequence[BaseGeometry], max_cells: int = 6_000_000) -> None:
+        from scipy import ndimage
+
+        geoms = np.asarray(geoms, dtype=object)
+        self.size = len(geoms)
+        if self.size == 0:
+            self.d, self.x0, self.y0, self.nx, self.ny = 1.0, 0.0, 0.0, 0, 0
+            self.code = np.zeros(0, np.int32)
+            self.ptr = np.zeros(1, np.int64)
+            self.cand = np.zeros(0, np.int32)
+            self.full = np.zeros(0, bool)
+            return
+        bounds = shapely.bounds(geoms)
+        west, south = bounds[:, 0].min(), bounds[:, 1].min()
+        east, north = bounds[:, 2].max(), bounds[:, 3].max()
+        # Cells of about a thirtieth of a typical area, so that most points fall in cells no boundary crosses.
+        typical = float(np.median(np.maximum(bounds[:, 2] - bounds[:, 0], bounds[:, 3] - bounds[:, 1])))
+        d = min(max(typical / 30.0, 0.002), 0.05)
+        if (east - west + 2 * d) * (north - south + 2 * d) / (d * d) > max_cells:
+            d = float(np.sqrt((east - west + 2 * d) * (north - south + 2 * d) / max_cells)) * 1.05
+        self.d = d
+        self.x0, self.y0 = west - d, south - d
+        self.nx = int(np.ceil((east + d - self.x0) / d)) + 1
+        self.ny = int(np.ceil((north + d - self.y0) / d)) + 1
+
+        touched_cell, touched_area = self._touched_cells(geoms)
+        full_cell, full_area = self._interior_cells(geoms, touched_cell, touched_area, ndimage)
+        cells = np.concatenate([touched_cell, full_cell])
+        areas = np.concatenate([touched_area, full_area])
+        is_full = np.concatenate([np.zeros(len(touched_cell), bool), np.ones(len(full_cell), bool)])
+        order = np.lexsort((areas, cells))
+        cells, areas, is_full = cells[order], areas[order], is_full[order]
+        unique_cells, first, counts = np.unique(cells, return_index=True, return_counts=True)
+        direct = (counts == 1) & is_full[first]
+        self.code = np.zeros(self.nx * self.ny, np.int32)
+        self.code[unique_cells[direct]] = (areas[first[direct]] + 1).astype(np.int32)
+        mixed = ~direct
+        self.code[unique_cells[mixed]] = -(np.arange(int(mixed.sum()), dtype=np.int32) + 1)
+        m_first, m_count = first[mixed], counts[mixed]
+        position = np.repeat(m_first, m_count) + (
+            np.arange(m_count.sum()) - np.repeat(np.cumsum(m_count) - m_count, m_count)
+        )
+        self.cand = areas[position].astype(np.int32)
+        self.full = is_full[position]
+        self.ptr = np.concatenate([[0], np.cumsum(m_count)]).astype(np.int64)
+
+    def _touched_cells(self, geoms: NDArray[np.object_]) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+        parts, part_of = shapely.get_parts(geoms, return_index=True)
+        rings, ring_of = shapely.get_rings(parts, return_index=True)
+        coords, coord_of = shapely.get_coordinates(rings, return_index=True)
+        same = coord_of[1:] == coord_of[:-1]
+        a, b = coords[:-1][same], coords[1:][same]
+        area = part_of[ring_of[coord_of[:-1][same]]]
+        # Split long segments so that each piece's bounding box spans at most two cells per axis.
+        span = np.maximum(np.abs(a[:, 0] - b[:, 0]), np.abs(a[:, 1] - b[:, 1])) / self.d
+        k = np.maximum(1, np.ceil(span).astype(np.int64))
+        rep = np.repeat(np.arange(len(a)), k)
+        j = np.arange(len(rep)) - np.repeat(np.cumsum(k) - k, k)
+        kk = k[rep]
+        a_r, b_r = a[rep], b[rep]
+        p0 = a_r + (b_r - a_r) * (j / kk)[:, None]
+        p1 = np.where((j + 1 == kk)[:, None], b_r, a_r + (b_r - a_r) * ((j + 1) / kk)[:, None])
+        lo = np.minimum(p0, p1) - self.EPS
+        hi = np.maximum(p0, p1) + self.EPS
+        ix0 = np.floor((lo[:, 0] - self.x0) / self.d).astype(np.int64)
+        ix1 = np.floor((hi[:, 0] - self.x0) / self.d).astype(np.int64)
+        iy0 = np.floor((lo[:, 1] - self.y0) / self.d).astype(np.int64)
+        iy1 = np.floor((hi[:, 1] - self.y0) / self.d).astype(np.int64)
+        area_r = area[rep]
+        keys = []
+        for dx in range(3):
+            for dy in range(3):
+                m = (ix0 + dx <= ix1) & (iy0 + dy <= iy1)
+                keys.append(((iy0[m] + dy) * self.nx + ix0[m] + dx) * self.size + area_r[m])
+        unique = np.unique(np.concatenate(keys))
+        return unique // self.size, unique % self.size
+
+    def _interior_cells(
+        self, geoms: NDArray[np.object_], touched_cell: NDArray[np.int64], touched_area: NDArray[np.int64],
+        ndimage: Any,
+    ) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+        order = np.argsort(touched_area, kind="stable")
+        t_cell, t_area = touched_cell[order], touched_area[order]
+        bounds = np.searchsorted(t_area, np.arange(self.size + 1))
+        full_cells: list[NDArray[np.int64]] = []
+        full_areas: list[NDArray[np.int64]] = []
+        for i in range(self.size):
+            cells = t_cell[bounds[i]:bounds[i + 1]]
+            if len(cells) == 0:
+                continue
+            cy, cx = np.divmod(cells, self.nx)
+            x_lo, y_lo = cx.min(), cy.min()
+            mask = np.ones((cy.max() - y_lo + 1, cx.max() - x_lo + 1), bool)
+            mask[cy - y_lo, cx - x_lo] = False
+            labels, count = ndimage.label(mask)
+            if count == 0:
+                continue
+            flat = labels.ravel()
+            nonzero = np.flatnonzero(flat)
+            first = nonzero[np.unique(flat[nonzero], return_index=True)[1]]
+            ry, rx = np.divmod(first, mask.shape[1])
+            # A component of cells no boundary comes near is wholly inside or wholly outside: test one centre.
+            inside = shapely.intersects_xy(
+                geoms[i], self.x0 + (rx + x_lo + 0.5) * self.d, self.y0 + (ry + y_lo + 0.5) * self.d
+            )
+            if not inside.any():
+                continue
+            selected = np.isin(flat, np.flatnonzero(inside) + 1)
+            fy, fx = np.divmod(np.flatnonzero(selected), mask.shape[1])
+            full_cells.append((fy + y_lo) * self.nx + fx + x_lo)
+            full_areas.append(np.full(len(fy), i, dtype=np.int64))
+        if not full_cells:
+            return np.zeros(0, np.int64), np.zeros(0, np.int64)
+        return np.concatenate(full_cells), np.concatenate(full_areas)
+
+    @property
+    def nbytes(self) -> int:
+        """Memory held by the grid arrays."""
+        return self.code.nbytes + self.ptr.nbytes + self.cand.nbytes + self.full.nbytes
+
+    def candidates(
+        self, x: NDArray[np.float64], y: NDArray[np.float64]
+    ) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.bool_]]:
+        """(point index, area position, certain) triples: certain pairs need no point-in-polygon test."""
+        n = len(x)
+        if self.size == 0 or n == 0:
+            empty = np.zeros(0, np.int64)
+            return empty, empty, np.zeros(0, bool)
+        with np.errstate(invalid="ignore"):
+            ix = np.floor((x - self.x0) / self.d)
+            iy = np.floor((y - self.y0) / self.d)
+        ok = (ix >= 0) & (ix < self.nx) & (iy >= 0) & (iy < self.ny)
+        code = np.zeros(n, np.int32)
+        code[ok] = self.code[iy[ok].astype(np.int64) * self.nx + ix[ok].astype(np.int64)]
+        direct = np.flatnonzero(code > 0)
+        mixed = np.flatnonzero(code < 0)
+        m = -code[mixed].astype(np.int64) - 1
+        count = self.ptr[m + 1] - self.ptr[m]
+        pt = np.repeat(mixed, count)
+        offset = np.repeat(self.ptr[m], count) + (np.arange(count.sum()) - np.repeat(np.cumsum(count) - count, count))
+        points = np.concatenate([direct, pt])
+        areas = np.concatenate([code[direct].astype(np.int64) - 1, self.cand[offset].astype(np.int64)])
+        certain = np.concatenate([np.ones(len(direct), bool), self.full[offset]])
+        return points, areas, certain
+
+
+# --------------------------------------------------------------------------------------------- the index
+
+
+class AreaIndex:
+    """Every stored area version (all products, all versions) with a grid for locating many points at once."""
+
+    def __init__(self, areas: Sequence[IndexedArea], tokens: tuple[tuple[int, str], ...] = ()) -> None:
+        self.areas = list(areas)
+        self.tokens = tokens
+        self.position = {a.id: i for i, a in enumerate(self.areas)}
+        self.geoms = np.array([a.geom for a in self.areas], dtype=object)
+        self.grid = CellGrid(self.geoms)
+        by_product: dict[int, list[IndexedArea]] = {}
+        for area in self.areas:
+            by_product.setdefault(area.product_id, []).append(area)
+        self.by_product = by_product
+
+    def area_valid_at(self, product_id: int, moment: datetime) -> IndexedArea | None:
+        """The version of ``product_id``'s area valid at ``moment``."""
+        for area in self.by_product.get(product_id, ()):
+            if area.valid_at(moment):
+                return area
+        return None
+
+    def covering(
+        self, lon: NDArray[np.float64], lat: NDArray[np.float64], threads: int = 1, exact_ties: bool = True,
+    ) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+        """(point index, area position) for every area version that covers each point (``ST_Covers``)."""
+        lon = np.ascontiguousarray(lon, dtype=float)
+        lat = np.ascontiguousarray(lat, dtype=float)
+        if threads > 1 and len(lon) >= 50_000:
+            from concurrent.futures import ThreadPoolExecutor
+
+            bounds = np.linspace(0, len(lon), threads * 4 + 1).astype(int)
+            spans = list(zip(bounds[:-1], bounds[1:], strict=True))
+            with ThreadPoolExecutor(threads) as pool:
+                parts = list(pool.map(lambda s: self._covering(lon[s[0]:s[1]], lat[s[0]:s[1]], exact_ties), spans))
+            points = np.concatenate([p + s[0] for (p, _), s in zip(parts, spans, strict=True)])
+            areas = np.concatenate([a for _, a in parts])
+            return points, areas
+        return self._covering(lon, lat, exact_ties)
+
+    def _covering(
+        self, lon: NDArray[np.float64], lat: NDArray[np.float64], exact_ties: bool
+    ) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+        points, areas, certain = self.grid.candidates(lon, lat)
+        test = np.flatnonzero(~certain)
+        if len(test):
+            hit = shapely.intersects_xy(self.geoms[areas[test]], lon[points[test]], lat[points[test]])
+            if exact_ties:
+                near = shapely.dwithin(
+                    self.geoms[areas[test]], shapely.points(lon[points[test]], lat[points[test]]), TIE_ZONE_DEG
+                )
+                for k in np.flatnonzero(near):
+                    i, a = points[test[k]], areas[test[k]]
+                    hit[k] = postgis_point_in_polygonal(self.geoms[a], float(lon[i]), float(lat[i])) != -1
+            keep = np.ones(len(points), bool)
+            keep[test] = hit
+            points, areas = points[keep], areas[keep]
+        order = np.lexsort((areas, points))
+        return points[order], areas[order]
+
+
+@dataclass
+class _DatabaseAreas:
+    """The cache of one database: area versions by id and the last full index."""
+
+    areas: dict[int, IndexedArea] = field(default_factory=dict)
+    index: AreaIndex | None = None
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+_CACHES: dict[str, _DatabaseAreas] = {}
+_CACHES_LOCK = threading.Lock()
+
+
+def _cache_for(session: Session) -> _DatabaseAreas:
+    bind = session.get_bind()
+    engine = getattr(bind, "engine", bind)
+    key = engine.url.render_as_string(hide_password=False)
+    with _CACHES_LOCK:
+        cache = _CACHES.get(key)
+        if cache is None:
+            cache = _CACHES[key] = _DatabaseAreas()
+        return cache
+
+
+def clear_area_cache() -> None:
+    """Forget every cached area (tests; never needed for correctness)."""
+    with _CACHES_LOCK:
+        _CACHES.clear()
+
+
+def _load(session: Session, cache: _DatabaseAreas, wanted: Iterable[tuple[int, str]]) -> dict[int, IndexedArea]:
+    """The cached versions for (id, row token) pairs, reading changed or missing ones from PostGIS."""
+    wanted = list(wanted)
+    missing = [i for i, token in wanted if (a := cache.areas.get(i)) is None or a.token != token]
+    if missing:
+        for row in session.execute(_LOAD_SQL, {"ids": missing}):
+            cache.areas[row.id] = _area_from_row(row)
+    found = {}
+    for i, token in wanted:
+        area = cache.areas.get(i)
+        if area is not None and area.token == token:
+            found[i] = area
+        elif area is not None:
+            # Changed between our two reads (a concurrent edit): the second read is what this transaction sees.
+            found[i] = area
+    return found
+
+
+def areas_for_point(
+    session: Session, product_id: int, lon: float, lat: float, moment: datetime
+) -> tuple[IndexedArea | None, list[IndexedArea]]:
+    """The claimed product's area valid at ``moment`` and the other versions then valid whose box holds the point."""
+    cache = _cache_for(session)
+    rows = session.execute(
+        _CANDIDATES_SQL, {"moment": moment, "product_id": product_id, "lon": lon, "lat": lat}
+    ).all()
+    with cache.lock:
+        areas = _load(session, cache, [(r.id, _row_token(r.xmin, r.ctid)) for r in rows])
+    claimed = None
+    others = []
+    for r in rows:
+        area = areas[r.id]
+        if r.product_id == product_id and claimed is None:
+            claimed = area
+        elif r.product_id != product_id:
+            others.append(area)
+    return claimed, others
+
+
+def area_index(session: Session) -> AreaIndex:
+    """The index of every stored area version, rebuilt only when a version was added, changed or removed."""
+    cache = _cache_for(session)
+    tokens = tuple((r.id, _row_token(r.xmin, r.ctid)) for r in session.execute(_TOKENS_SQL))
+    with cache.lock:
+        if cache.index is not None and cache.index.tokens == tokens:
+            return cache.index
+        areas = _load(session, cache, tokens)
+        cache.index = AreaIndex([areas[i] for i, _ in tokens if i in areas], tokens)
+        return cache.index
