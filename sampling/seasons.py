@@ -1,0 +1,171 @@
+"""The season calendar: yearly month-day market windows (which may wrap over the new year), a plan's period split
+into rounds, and the season kind (peak, regular, off season) of a product in a round. Dates are local dates in
+Asia/Shanghai; nothing here looks at a clock except ``today``."""
+
+from __future__ import annotations
+
+import calendar
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from gi.errors import InputError
+from gi.settings import get_settings
+
+PEAK = "peak"
+REGULAR = "regular"
+OFF_SEASON = "off_season"
+
+
+@dataclass(frozen=True)
+class Window:
+    """A yearly market window from (start_month, start_day) to (end_month, end_day), both days included."""
+
+    start_month: int
+    start_day: int
+    end_month: int
+    end_day: int
+    kind: str  # "peak" | "regular"
+
+    @property
+    def wraps(self) -> bool:
+        """True when the window runs over the new year (e.g. 11-01 .. 01-31)."""
+        return (self.end_month, self.end_day) < (self.start_month, self.start_day)
+
+    def text(self) -> str:
+        """``MM-DD..MM-DD`` as published in the frame."""
+        return f"{self.start_month:02d}-{self.start_day:02d}..{self.end_month:02d}-{self.end_day:02d}"
+
+    @classmethod
+    def parse(cls, text: str, kind: str) -> Window:
+        """The inverse of ``text()``."""
+        try:
+            start, end = text.split("..")
+            sm, sd = (int(x) for x in start.split("-"))
+            em, ed = (int(x) for x in end.split("-"))
+        except ValueError as exc:
+            raise InputError("season window", f"{text!r} is not MM-DD..MM-DD") from exc
+        if not (1 <= sm <= 12 and 1 <= em <= 12 and 1 <= sd <= 31 and 1 <= ed <= 31):
+            raise InputError("season window", f"{text!r} has no such month or day")
+        if kind not in (PEAK, REGULAR):
+            raise InputError("season kind", f"{kind!r} is neither {PEAK!r} nor {REGULAR!r}")
+        return cls(sm, sd, em, ed, kind)
+
+    def contains(self, day: date) -> bool:
+        """Whether ``day`` lies in the window (compares month and day, so a window is the same every year)."""
+        md = (day.month, day.day)
+        start = (self.start_month, self.start_day)
+        end = (self.end_month, self.end_day)
+        if self.wraps:
+            return md >= start or md <= end
+        return start <= md <= end
+
+
+def today() -> date:
+    """Today's date in the configured time zone (Asia/Shanghai)."""
+    return datetime.now(ZoneInfo(get_settings().timezone)).date()
+
+
+def day_kind(windows: Sequence[Window], day: date) -> str:
+    """Season kind of one day: peak if any peak window holds it, else regular if any window does, else off season.
+
+    A product without any window is on the market all year: every day is regular.
+    """
+    if not windows:
+        return REGULAR
+    kinds = {w.kind for w in windows if w.contains(day)}
+    if PEAK in kinds:
+        return PEAK
+    return REGULAR if kinds else OFF_SEASON
+
+
+def round_kind(windows: Sequence[Window], starts_on: date, ends_on: date) -> str:
+    """Season kind of a round: the kind covering most of its days; ties go to the higher frequency.
+
+    Higher frequency first: peak > regular > off season, so a round half in peak season is a peak round.
+    """
+    counts = {PEAK: 0, REGULAR: 0, OFF_SEASON: 0}
+    day = starts_on
+    while day <= ends_on:
+        counts[day_kind(windows, day)] += 1
+        day += timedelta(days=1)
+    return max((PEAK, REGULAR, OFF_SEASON), key=lambda k: (counts[k], -(PEAK, REGULAR, OFF_SEASON).index(k)))
+
+
+@dataclass(frozen=True)
+class Round:
+    """One round of a plan: number (from 1) and its due window, both days included."""
+
+    number: int
+    starts_on: date
+    ends_on: date
+
+    @property
+    def days(self) -> int:
+        """Length of the round in days."""
+        return (self.ends_on - self.starts_on).days + 1
+
+
+def _is_month_end(day: date) -> bool:
+    return day.day == calendar.monthrange(day.year, day.month)[1]
+
+
+def _add_months(day: date, months: int) -> date:
+    month0 = day.month - 1 + months
+    return date(day.year + month0 // 12, month0 % 12 + 1, 1)
+
+
+def split_rounds(period_from: date, period_to: date, rounds: int) -> list[Round]:
+    """Split a period into ``rounds`` consecutive rounds.
+
+    When the period is whole calendar months and their number is a multiple of ``rounds``, each round is the same
+    number of whole months (a quarter in 3 rounds = 3 calendar months); otherwise the days are split as evenly
+    as possible, earlier rounds taking the extra days.
+    """
+    if period_to < period_from:
+        raise InputError("period", f"ends ({period_to}) before it starts ({period_from})")
+    if rounds < 1:
+        raise InputError("rounds", "a plan needs at least one round")
+    total_days = (period_to - period_from).days + 1
+    if rounds > total_days:
+        raise InputError("rounds", f"{rounds} rounds do not fit in {total_days} days")
+    months = (period_to.year - period_from.year) * 12 + period_to.month - period_from.month + 1
+    if period_from.day == 1 and _is_month_end(period_to) and months % rounds == 0:
+        step = months // rounds
+        out = []
+        for i in range(rounds):
+            start = _add_months(period_from, i * step)
+            end = _add_months(period_from, (i + 1) * step) - timedelta(days=1)
+            out.append(Round(i + 1, start, end))
+        return out
+    base, extra = divmod(total_days, rounds)
+    out, start = [], period_from
+    for i in range(rounds):
+        length = base + (1 if i < extra else 0)
+        end = start + timedelta(days=length - 1)
+        out.append(Round(i + 1, start, end))
+        start = end + timedelta(days=1)
+    return out
+
+
+def quarter_of(day: date) -> tuple[date, date]:
+    """The calendar quarter holding ``day``."""
+    first = date(day.year, 3 * ((day.month - 1) // 3) + 1, 1)
+    return first, _add_months(first, 3) - timedelta(days=1)
+
+
+def season_period(day: date, months: int = 3) -> tuple[date, date]:
+    """A planning period of ``months`` whole calendar months starting with the month of ``day``."""
+    first = date(day.year, day.month, 1)
+    return first, _add_months(first, months) - timedelta(days=1)
+
+
+def windows_of(seasons: Iterable[object]) -> list[Window]:
+    """Windows from MarketSeason rows (anything with start_month, start_day, end_month, end_day and kind)."""
+    out = []
+    for s in seasons:
+        kind = getattr(s, "kind")
+        out.append(Window(int(getattr(s, "start_month")), int(getattr(s, "start_day")),
+                          int(getattr(s, "end_month")), int(getattr(s, "end_day")), str(getattr(kind, "value", kind))))
+    return sorted(out, key=lambda w: (w.start_month, w.start_day, w.end_month, w.end_day, w.kind))
