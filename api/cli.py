@@ -7,6 +7,7 @@ import sys
 import typer
 
 from api.commands import areas, db, demo, products, register
+from api.commands import check as check_cmd
 from api.console import err_console
 
 app = typer.Typer(
@@ -21,6 +22,7 @@ app.add_typer(register.app, name="register")
 app.add_typer(products.app, name="products")
 app.add_typer(areas.app, name="areas")
 app.command("demo")(demo.demo)
+app.command("check")(check_cmd.check)
 
 
 def _user_errors() -> tuple[type[BaseException], ...]:
@@ -29,11 +31,12 @@ def _user_errors() -> tuple[type[BaseException], ...]:
 
     from geo_data.crs import UnknownCRSError
     from geo_data.io import AreaFileError
+    from geo_data.sample_files import SampleFileError
     from gi.errors import InputError, NotFoundError
     from gi.localdb import LocalDatabaseError
 
     return (InputError, NotFoundError, AreaFileError, UnknownCRSError, LocalDatabaseError, OperationalError,
-            FileNotFoundError)
+            FileNotFoundError, SampleFileError)
 
 
 def main() -> None:

@@ -404,3 +404,46 @@ def check_origins(
         cases.append(_Case(claim=claim, system=systems[i], lon=float(lon[i]), lat=float(lat[i]),
                            moment=moments[i], area=area, others=others))
     return _judge(cases, settings or get_settings())
+
+
+@dataclass(frozen=True)
+class ProducerCheck:
+    """The origin verdict of one authorized producer's registered location."""
+
+    producer_id: int
+    producer_name: str
+    credit_code: str
+    product_code: str
+    product_name_zh: str
+    verdict: OriginVerdict
+
+
+def check_producers(
+    session: Session, product_id: int | None = None, moment: datetime | None = None, store: bool = True,
+    settings: Settings | None = None,
+) -> list[ProducerCheck]:
+    """Check every authorized producer's registered location against its product's area valid ``moment``."""
+    from sqlalchemy import text
+
+    from gi.models import OriginVerdictRecord
+
+    from zoneinfo import ZoneInfo
+
+    moment = as_aware(moment or datetime.now(ZoneInfo(get_settings().timezone)))
+    rows = session.execute(text(
+        "SELECT r.id, r.name, r.credit_code, r.product_id, ST_X(r.location) AS x, ST_Y(r.location) AS y, "
+        "p.code, p.name_zh FROM producer r JOIN gi_product p ON p.id = r.product_id "
+        "WHERE r.location IS NOT NULL AND r.kind = 'producer' "
+        "AND (r.authorized_from IS NULL OR r.authorized_from <= CAST(:moment AS date)) "
+        "AND (r.authorized_to IS NULL OR r.authorized_to >= CAST(:moment AS date)) "
+        "AND (CAST(:product AS integer) IS NULL OR r.product_id = :product) ORDER BY p.code, r.name"
+    ), {"moment": moment, "product": product_id}).all()
+    claims = [LocationClaim(product_id=r.product_id, x=r.x, y=r.y, collected_at=moment, crs="WGS84",
+                            gps_accuracy_m=None, location_source=None) for r in rows]
+    verdicts = check_origins(session, claims, settings) if claims else []
+    if store and verdicts:
+        session.add_all(OriginVerdictRecord(producer_id=r.id, **v.record_fields())
+                        for r, v in zip(rows, verdicts, strict=True))
+        session.flush()
+    return [ProducerCheck(r.id, r.name, r.credit_code, r.code, r.name_zh, v)
+            for r, v in zip(rows, verdicts, strict=True)]

@@ -1,0 +1,209 @@
+"""Sample intake and batches: field validation, idempotency, files in every format, result files, the CLI."""
+
+from __future__ import annotations
+
+import csv
+import json
+import uuid
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import geopandas as gpd
+import numpy as np
+import pytest
+import shapely
+from shapely.geometry import Point, box
+from sqlalchemy import func, select, text
+from sqlalchemy.orm import Session
+from typer.testing import CliRunner
+
+from geo_data.crs import from_wgs84
+from geo_data.io import as_multipolygon
+from gi.areas import AreaImport, add_area_version
+from gi.errors import InputError
+from gi.models import GIKind, GIProduct, OriginVerdictRecord, ProductCategory, Producer, Sample
+from gi.samples import check_sample_file, record_sample, record_samples
+
+SH = ZoneInfo("Asia/Shanghai")
+
+
+@pytest.fixture
+def product(session: Session) -> GIProduct:
+    """A product with a 10 x 11 km square area near Hangzhou."""
+    p = GIProduct(code="test-batch-tea", name_zh="测试批量茶", name_pinyin="Cèshì", name_en="Batch Tea",
+                  gi_kind=GIKind.PROTECTED_PRODUCT, category=ProductCategory.FARM_PRODUCT)
+    session.add(p)
+    session.flush()
+    add_area_version(session, p, AreaImport(
+        geometry=as_multipolygon(box(120.0, 30.0, 120.1, 30.1)), legal_basis="test", source="test",
+        source_crs="WGS84", valid_from=datetime(2010, 1, 1, tzinfo=SH), admin_units=[]))
+    return p
+
+
+def _sample(**kw: object) -> dict[str, object]:
+    base: dict[str, object] = {"product": "test-batch-tea", "collected_at": "2024-04-02T09:30:00+08:00",
+                               "x": 120.05123, "y": 30.05456, "gps_accuracy_m": 4.0}
+    base.update(kw)
+    return base
+
+
+def test_record_sample_stores_sample_and_verdict_in_one_go(session: Session, product: GIProduct) -> None:
+    sample_id = uuid.uuid4()
+    recorded = record_sample(session, _sample(id=str(sample_id), crs="GCJ02", x=120.05523, y=30.05256))
+    assert recorded.created and recorded.sample_id == sample_id and recorded.verdict.verdict.value == "inside"
+    stored = session.get(Sample, sample_id)
+    assert stored.declared_crs == "GCJ02" and (stored.submitted_x, stored.submitted_y) == (120.05523, 30.05256)
+    x, y = session.execute(text("SELECT ST_X(location), ST_Y(location) FROM sample WHERE id = :i"),
+                           {"i": sample_id}).one()
+    assert (x, y) == (recorded.verdict.lon, recorded.verdict.lat)
+    record = session.scalars(select(OriginVerdictRecord).where(OriginVerdictRecord.sample_id == sample_id)).one()
+    assert record.verdict.value == "inside" and record.inputs["submitted"]["crs"] == "GCJ02"
+    assert record.inputs["area"]["version"] == 1 and record.rule.startswith("origin/1")
+
+
+def test_same_uuid_is_idempotent_and_a_conflicting_one_refused(session: Session, product: GIProduct) -> None:
+    sample_id = str(uuid.uuid4())
+    assert record_sample(session, _sample(id=sample_id)).created
+    again = record_sample(session, _sample(id=sample_id))
+    assert not again.created
+    assert session.scalar(select(func.count()).select_from(Sample).where(Sample.id == uuid.UUID(sample_id))) == 1
+    with pytest.raises(InputError) as err:
+        record_sample(session, _sample(id=sample_id, x=120.06))
+    assert err.value.field == "id"
+
+
+@pytest.mark.parametrize(("change", "field"), [
+    ({"gps_accuracy_m": -1}, "gps_accuracy_m"),
+    ({"collected_at": "2999-01-01T00:00:00+08:00"}, "collected_at"),
+    ({"collected_at": "yesterday"}, "collected_at"),
+    ({"product": "no-such-product"}, "product"),
+    ({"x": 500000.0, "y": 3300000.0}, "x"),
+    ({"crs": "MARS-2"}, "crs"),
+    ({"lot_size": 0}, "lot_size"),
+    ({"collector": "NOBODY"}, "collector"),
+    ({"producer": "91330000000000000X"}, "producer"),
+    ({"task_id": 999999}, "task_id"),
+    ({"id": "not-a-uuid"}, "id"),
+])
+def test_each_field_is_validated(session: Session, product: GIProduct, change: dict, field: str) -> None:
+    with pytest.raises(InputError) as err:
+        record_sample(session, _sample(**change))
+    assert err.value.field == field
+
+
+def test_swapped_coordinates_are_kept_and_flagged(session: Session, product: GIProduct) -> None:
+    recorded = record_sample(session, _sample(x=30.05456, y=120.05123))
+    assert recorded.verdict.verdict.value == "outside" and "swapped_lat_lon" in recorded.verdict.flags
+
+
+def _write_csv(path: Path, rows: list[dict[str, object]]) -> Path:
+    with path.open("w", newline="", encoding="utf-8") as f:
+        writer = csv.DictWriter(f, fieldnames=sorted({k for r in rows for k in r}))
+        writer.writeheader()
+        writer.writerows(rows)
+    return path
+
+
+def test_csv_batch_reports_bad_rows_and_is_idempotent(session: Session, product: GIProduct, tmp_path: Path) -> None:
+    gx, gy = from_wgs84(np.array([120.03]), np.array([30.04]), "GCJ02")
+    rows = [
+        {"product": "test-batch-tea", "collected_at": "2024-04-02 09:30", "lon": "120.05123", "lat": "30.05456",
+         "accuracy": "4"},
+        {"product": "test-batch-tea", "collected_at": "2024-04-02 10:30", "lon": f"{gx[0]:.7f}",
+         "lat": f"{gy[0]:.7f}", "accuracy": "6", "crs": "GCJ02"},
+        {"product": "test-batch-tea", "collected_at": "2024-04-02 11:30", "lon": "120.05123", "lat": "",
+         "accuracy": "4"},
+        {"product": "nope", "collected_at": "2024-04-02 11:30", "lon": "120.05", "lat": "30.05"},
+        {"product": "test-batch-tea", "collected_at": "not a date", "lon": "120.05", "lat": "30.05"},
+        {"product": "test-batch-tea", "collected_at": "2024-04-03 08:00", "lon": "119.5012", "lat": "30.0512",
+         "accuracy": "0"},
+    ]
+    path = _write_csv(tmp_path / "samples.csv", rows)
+    out = tmp_path / "result.csv"
+    result, written = check_sample_file(session, path, out=out)
+    assert [r.status for r in result.rows] == ["stored", "stored", "refused", "refused", "refused", "stored"]
+    assert [r.row for r in result.refused] == [4, 5, 6]  # CSV line numbers: the header is line 1
+    assert [r.field for r in result.refused] == ["y", "product", "collected_at"]
+    verdicts = [r.verdict.verdict.value for r in result.stored]
+    assert verdicts == ["inside", "inside", "outside"]
+    assert "accuracy_zero" in result.stored[2].verdict.flags
+    assert result.stored[1].verdict.lon == pytest.approx(120.03, abs=1e-7)
+    lines = list(csv.DictReader(written.open(encoding="utf-8-sig")))
+    assert len(lines) == 6 and lines[2]["status"] == "refused" and lines[2]["field"] == "y"
+    again, _ = check_sample_file(session, path)
+    assert [r.status for r in again.rows] == ["already stored"] * 2 + ["refused"] * 3 + ["already stored"]
+    count = session.scalar(select(func.count()).select_from(Sample).where(Sample.product_id == product.id))
+    assert count == 3
+    # Stored points are bit for bit the checked ones.
+    for r in result.stored:
+        x, y = session.execute(text("SELECT ST_X(location), ST_Y(location) FROM sample WHERE id = :i"),
+                               {"i": r.sample_id}).one()
+        assert (x, y) == (r.verdict.lon, r.verdict.lat)
+    assert session.scalar(select(func.count()).select_from(OriginVerdictRecord).where(
+        OriginVerdictRecord.product_id == product.id)) == 3
+
+
+@pytest.mark.parametrize("suffix", ["geojson", "gpkg"])
+def test_vector_files_with_file_and_row_crs(session: Session, product: GIProduct, tmp_path: Path, suffix: str) -> None:
+    wgs = [(120.0212, 30.0313), (120.0815, 30.0716), (120.0517, 30.0918)]
+    gx, gy = from_wgs84(np.array([p[0] for p in wgs]), np.array([p[1] for p in wgs]), "GCJ02")
+    bx, by = from_wgs84(np.array([wgs[2][0]]), np.array([wgs[2][1]]), "BD09")
+    frame = gpd.GeoDataFrame({
+        "product": ["test-batch-tea"] * 4,
+        "collected_at": ["2024-05-01T08:00:00+08:00"] * 4,
+        "gps_accuracy_m": [5.0, 5.0, 5.0, 5.0],
+        "crs": [None, None, "BD09", None],
+        "lot": ["L1", "L2", "L3", "L4"],
+    }, geometry=[Point(gx[0], gy[0]), Point(gx[1], gy[1]), Point(bx[0], by[0]),
+                 shapely.LineString([(120, 30), (120.1, 30.1)])], crs="EPSG:4326")
+    path = tmp_path / f"samples.{suffix}"
+    frame.to_file(path)
+    result, _ = check_sample_file(session, path, crs="GCJ02")
+    assert [r.status for r in result.rows] == ["stored", "stored", "stored", "refused"]
+    assert result.rows[3].field == "geometry"
+    for r, (x, y) in zip(result.stored, wgs, strict=True):
+        assert (r.verdict.lon, r.verdict.lat) == pytest.approx((x, y), abs=1e-8)
+        assert r.verdict.verdict.value == "inside"
+
+
+def test_cli_check_file_and_producers(use_test_db: str, loaded_register: None, tmp_path: Path) -> None:
+    from api.cli import app
+    from gi.db import session_scope
+
+    with session_scope() as s:
+        xihu = s.scalars(select(GIProduct).where(GIProduct.code == "xihu-longjing")).one()
+        geom = shapely.from_wkb(s.execute(text(
+            "SELECT ST_AsBinary(geom) FROM production_area WHERE product_id = :p AND valid_to IS NULL"),
+            {"p": xihu.id}).scalar_one())
+        inner = geom.buffer(-0.01).representative_point()
+        credit = f"91330106{uuid.uuid4().hex[:9].upper()}X"[:18]
+        s.add(Producer(product_id=xihu.id, name="测试茶厂", credit_code=credit, kind="producer",
+                       location=f"SRID=4326;POINT({inner.x} {inner.y})", synthetic=True))
+        s.add(Producer(product_id=xihu.id, name="测试外地茶厂", credit_code=credit[:-1] + "Y", kind="producer",
+                       location="SRID=4326;POINT(118.8 32.05)", synthetic=True))
+    rows = [{"product": "西湖龙井", "collected_at": "2024-03-28 09:00", "lon": f"{inner.x:.6f}",
+             "lat": f"{inner.y:.6f}", "accuracy": "5", "id": str(uuid.uuid4())},
+            {"product": "西湖龙井", "collected_at": "2024-03-28 09:00", "lon": "abc", "lat": "30.2"}]
+    path = _write_csv(tmp_path / "spring.csv", rows)
+    out = tmp_path / "spring.result.csv"
+    runner = CliRunner()
+    result = runner.invoke(app, ["check", str(path), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "1 stored" in result.output and "1 refused" in result.output and out.exists()
+    result = runner.invoke(app, ["check", "producers", "--product", "xihu-longjing"])
+    assert result.exit_code == 0, result.output
+    assert "测试外地茶厂" in result.output and "outside" in result.output
+    with session_scope() as s:
+        stored = s.scalar(select(func.count()).select_from(OriginVerdictRecord).where(
+            OriginVerdictRecord.producer_id.is_not(None)))
+        assert stored >= 2
+
+
+def test_record_samples_vectorized_rows(session: Session, product: GIProduct) -> None:
+    rows = [(i + 1, _sample(x=120.0 + 0.001 * i + 0.00001, y=30.05001, lot_number=f"L{i}")) for i in range(150)]
+    result = record_samples(session, rows, source="test")
+    counts = {s: sum(1 for r in result.stored if r.verdict.verdict.value == s) for s in ("inside", "uncertain", "outside")}
+    # 120.000 .. 120.149: inside up to the band around 120.1, outside beyond.
+    assert counts["inside"] > 90 and counts["outside"] > 40 and counts["uncertain"] >= 1
+    assert json.loads(json.dumps(result.stored[0].verdict.inputs, default=str))["rule_version"] == 1
