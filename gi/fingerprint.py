@@ -35,11 +35,19 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
+from decimal import Decimal
+from typing import Any
+
 import numpy as np
-from scipy.stats import beta, chi2, f as f_dist
+from scipy.stats import beta, chi2
+from scipy.stats import f as f_dist
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from geo_data.reference_sets import ReferenceSet, read_reference_sets
 from gi.errors import InputError
+from gi.models import FingerprintOutcome, FingerprintVerdict, LabResult, Sample
+from gi.units import to_spec_unit
 
 DEFAULT_ALPHA = 0.01
 DEFAULT_MIN_RATIO = 10.0
@@ -329,3 +337,78 @@ def fingerprint_variables(product_code: str, directory: str | Path | None = None
         if ref.product_code == product_code:
             out.update({code: v.unit for code, v in ref.variables.items()})
     return out
+
+
+# ----------------------------------------------------------------------------------------- stored verdicts
+
+def sample_values(results: Sequence[LabResult], variables: Mapping[str, str]) -> tuple[dict[str, float], list[str]]:
+    """Latest value of each reference variable among a sample's results, in the reference unit; and notes."""
+    wanted = {code.lower(): (code, unit) for code, unit in variables.items()}
+    latest: dict[str, LabResult] = {}
+    for r in sorted(results, key=lambda r: (r.tested_on, r.id or 0), reverse=True):
+        key = r.indicator_code.lower()
+        if key in wanted and key not in latest:
+            latest[key] = r
+    values: dict[str, float] = {}
+    notes: list[str] = []
+    for key, r in latest.items():
+        code, unit = wanted[key]
+        if r.censored:
+            notes.append(f"{code}: censored result {r.censored}{r.value} left out")
+            continue
+        try:
+            values[code] = float(to_spec_unit(code, Decimal(r.value), r.unit, unit))
+        except InputError as exc:
+            notes.append(f"{code}: {exc.problem}")
+    return values, notes
+
+
+def check_sample_fingerprint(
+    session: Session,
+    sample: Sample,
+    alpha: float = DEFAULT_ALPHA,
+    min_ratio: float = DEFAULT_MIN_RATIO,
+    directory: str | Path | None = None,
+) -> FingerprintVerdict | None:
+    """Compare a stored sample's isotope/element results with its product's references and store the verdict.
+
+    Returns None when the product has no reference set (nothing to judge); a set that exists but cannot be used
+    (too few references for the variables measured, too few variables) gives a stored ``not_assessed`` verdict.
+    """
+    product = sample.product
+    sets = load_reference_sets(directory)
+    own = [r for r in sets if r.product_code == product.code]
+    if not own:
+        return None
+    ref = own[0]
+    results = list(session.scalars(select(LabResult).where(LabResult.sample_id == sample.id)))
+    values, notes = sample_values(results, {c: v.unit for c, v in ref.variables.items()})
+    base: dict[str, Any] = dict(
+        sample_id=sample.id, product_id=product.id, reference_set=ref.name, reference_sha256=ref.sha256,
+        synthetic_reference=ref.synthetic, alpha=alpha, rule=rule_text(min_ratio),
+    )
+    inputs: dict[str, Any] = {"values": values, "units": {c: ref.variables[c].unit for c in values},
+                              "notes": notes, "result_ids": sorted(r.id for r in results)}
+    try:
+        result = check_fingerprint(values, product.code, sets, alpha, min_ratio)
+    except InputError as exc:
+        verdict = FingerprintVerdict(outcome=FingerprintOutcome.NOT_ASSESSED, variables=sorted(values),
+                                     reason=exc.problem, inputs=inputs, deviations=[], candidates=[], **base)
+    else:
+        claimed = result.claimed
+        best_other = result.best_other
+        verdict = FingerprintVerdict(
+            outcome=FingerprintOutcome.CONSISTENT if result.consistent else FingerprintOutcome.ATYPICAL,
+            n_reference=claimed.n_reference, variables=list(claimed.variables), distance_sq=claimed.distance_sq,
+            p_value=claimed.p_value,
+            deviations=[{"variable": d.variable, "value": d.value, "unit": d.unit,
+                         "reference_centre": d.reference_centre, "z": round(d.z, 3), "share": round(d.share, 4)}
+                        for d in result.deviations],
+            best_fit_code=result.best_fit.product_code,
+            candidates=[c.as_dict() for c in result.candidates] + [{"skipped": s} for s in result.skipped],
+            reason=result.reason(), inputs={**inputs, "best_other": best_other.as_dict() if best_other else None},
+            **base,
+        )
+    session.add(verdict)
+    session.flush()
+    return verdict
