@@ -19,7 +19,19 @@ from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from gi.areas import area_at, as_aware, find_product
-from gi.models import CATEGORY_ZH, GI_KIND_ZH, GIProduct, OriginVerdictRecord, Producer, Sample
+from gi.models import (
+    CATEGORY_ZH,
+    GI_KIND_ZH,
+    GIProduct,
+    OriginVerdictRecord,
+    Plan,
+    PlanStatus,
+    PlanTask,
+    Producer,
+    QualityVerdict,
+    Sample,
+    TaskStatus,
+)
 from gi.settings import get_settings
 from maps import reference
 from maps.style import flag_label
@@ -83,19 +95,20 @@ class ProducerFinding:
 
 @dataclass(frozen=True)
 class CoverageRow:
-    """Samples planned and taken for one product in one county."""
+    """Inspection tasks planned and done, and samples taken, for one product in one county."""
 
     product_code: str
     product_name: str
     county_code: str
     county_name: str
-    planned: int | None
-    done: int
+    planned: int | None  # tasks of the plan due in the season (None: no plan covers the season)
+    done: int | None  # of those, tasks sampled or completed
+    samples: int  # samples collected in the season (with or without a task)
 
     @property
     def completion(self) -> float | None:
-        """Share of the plan done (None when nothing was planned)."""
-        return None if not self.planned else self.done / self.planned
+        """Share of the planned tasks done (None when nothing was planned)."""
+        return None if not self.planned else (self.done or 0) / self.planned
 
 
 @dataclass(frozen=True)
@@ -258,13 +271,21 @@ def season_samples(session: Session, start: date, end: date, product_ids: Sequen
         .order_by(OriginVerdictRecord.sample_id, OriginVerdictRecord.checked_at.desc(), OriginVerdictRecord.id.desc())
         .subquery()
     )
+    quality = (
+        select(QualityVerdict.sample_id, QualityVerdict.outcome, QualityVerdict.indicators)
+        .distinct(QualityVerdict.sample_id)
+        .order_by(QualityVerdict.sample_id, QualityVerdict.checked_at.desc(), QualityVerdict.id.desc())
+        .subquery()
+    )
     query = (
         select(Sample.id, GIProduct.code, GIProduct.name_zh, func.ST_X(Sample.location), func.ST_Y(Sample.location),
                Sample.collected_at, latest.c.verdict, latest.c.distance_m, latest.c.area_version, latest.c.flags,
-               Producer.name)
+               Producer.name, quality.c.outcome, quality.c.indicators, PlanTask.county_code)
         .join(GIProduct, GIProduct.id == Sample.product_id)
         .outerjoin(latest, latest.c.sample_id == Sample.id)
+        .outerjoin(quality, quality.c.sample_id == Sample.id)
         .outerjoin(Producer, Producer.id == Sample.producer_id)
+        .outerjoin(PlanTask, PlanTask.id == Sample.task_id)
         .where(Sample.collected_at >= as_aware(start), Sample.collected_at < as_aware(end + timedelta(days=1)))
         .order_by(Sample.collected_at)
     )
@@ -275,7 +296,8 @@ def season_samples(session: Session, start: date, end: date, product_ids: Sequen
         return empty_samples()
     tz = _local_tz()
     frame = pd.DataFrame(rows, columns=["sample_id", "product_code", "product_name", "lon", "lat", "collected_at",
-                                        "origin", "distance_m", "area_version", "flags", "producer_name"])
+                                        "origin", "distance_m", "area_version", "flags", "producer_name",
+                                        "quality", "indicators", "task_county"])
     frame["sample_id"] = frame["sample_id"].astype(str)
     frame["code"] = frame["sample_id"].str.replace("-", "").str[:8].str.upper()
     frame["collected_at"] = [t.astimezone(tz) for t in frame["collected_at"]]
@@ -285,12 +307,37 @@ def season_samples(session: Session, start: date, end: date, product_ids: Sequen
     frame["area_version"] = frame["area_version"].astype("Int64")
     frame["flags"] = [tuple(f or ()) for f in frame["flags"]]
     frame["producer_name"] = frame["producer_name"].fillna("")
-    frame["quality"] = "pending"
-    frame["quality_reason"] = ""
+    frame["quality_reason"] = [quality_reason(ind) if q is not None and str(getattr(q, "value", q)) != "pass"
+                               else "" for q, ind in zip(frame["quality"], frame["indicators"], strict=True)]
+    frame["quality"] = [str(getattr(q, "value", q)) if q is not None else "pending" for q in frame["quality"]]
     counties = reference.county_of(frame["lon"].to_numpy(), frame["lat"].to_numpy())
     for column in counties.columns:
         frame[column] = counties[column].to_numpy()
+    # A planned sample belongs to its task's county (the producer's), whatever the fix says.
+    has_task = frame["task_county"].notna() & (frame["task_county"] != "")
+    if has_task.any():
+        labels = reference.county_parts()
+        frame.loc[has_task, "county_code"] = frame.loc[has_task, "task_county"]
+        frame.loc[has_task, "county_name"] = [labels.get(c, ("", c))[1] for c in frame.loc[has_task, "task_county"]]
+        frame.loc[has_task, "province_name"] = [labels.get(c, ("", ""))[0] for c in frame.loc[has_task, "task_county"]]
     return frame[list(SAMPLE_COLUMNS)]
+
+
+def quality_reason(indicators: list[dict] | None) -> str:
+    """The failing or undecided indicators of a quality verdict, in words: 可溶性固形物 12.1 %（要求 ≥ 14 %）不合格."""
+    parts = []
+    for item in indicators or []:
+        outcome = item.get("outcome")
+        if outcome not in ("fail", "inconclusive"):
+            continue
+        name = item.get("name_zh") or item.get("code") or "指标"
+        if item.get("grade"):
+            name += f"［{item['grade']}］"
+        unit = item.get("unit") or ""
+        measured = f"实测 {item['value']} {unit}".rstrip() if item.get("value") is not None else "无检测结果"
+        limit = f"，要求 {item['limit']} {unit}".rstrip() if item.get("limit") else ""
+        parts.append(f"{name}{measured}{limit}（{'不合格' if outcome == 'fail' else '无法判定'}）")
+    return "；".join(dict.fromkeys(parts))
 
 
 def producers_outside(session: Session, product_ids: Sequence[int] = (), at: date | datetime | None = None,
@@ -318,27 +365,58 @@ def producers_outside(session: Session, product_ids: Sequence[int] = (), at: dat
                             names.get(r[9], r[9])) for r in rows if float(r[6]) > tolerance_m]
 
 
-def coverage_from_samples(samples: pd.DataFrame, planned: dict[tuple[str, str], int] | None = None,
+def coverage_from_samples(samples: pd.DataFrame, planned: dict[tuple[str, str], tuple[int, int]] | None = None,
                           names: dict[str, str] | None = None) -> list[CoverageRow]:
-    """Samples done per product and county, beside the planned numbers when a plan is known."""
-    done = (samples.assign(county_code=samples["county_code"].replace("", "未知"))
-            .groupby(["product_code", "county_code"]).size() if len(samples) else pd.Series(dtype=int))
-    county_labels = dict(zip(samples["county_code"], samples["county_name"], strict=False)) if len(samples) else {}
+    """Per product and county: samples taken and, when a plan is known, its tasks planned and done
+    (``planned`` maps (product code, county code) to (tasks planned, tasks done))."""
+    taken = (samples.assign(county_code=samples["county_code"].replace("", "未知"))
+             .groupby(["product_code", "county_code"]).size() if len(samples) else pd.Series(dtype=int))
+    county_labels: dict[str, str] = {}
     product_labels = dict(names or {})
     if len(samples):
+        county_labels = dict(zip(samples["county_code"], samples["county_name"], strict=False))
         product_labels.update(dict(zip(samples["product_code"], samples["product_name"], strict=False)))
-    keys = set(done.index) | set((planned or {}).keys())
-    county_names = reference.county_names() if planned else {}
+    keys = set(taken.index) | set((planned or {}).keys())
+    parts = reference.county_parts() if planned else {}
     rows = []
     for product_code, county_code in sorted(keys):
+        plan = (planned or {}).get((product_code, county_code))
         rows.append(CoverageRow(
             product_code=product_code, product_name=product_labels.get(product_code, product_code),
             county_code=county_code,
-            county_name=county_labels.get(county_code) or county_names.get(county_code, county_code) or "未知",
-            planned=(planned or {}).get((product_code, county_code)) if planned is not None else None,
-            done=int(done.get((product_code, county_code), 0)),
+            county_name=(county_labels.get(county_code) or parts.get(county_code, ("", ""))[1] or county_code
+                         or "未知"),
+            planned=(plan[0] if plan else 0) if planned is not None else None,
+            done=(plan[1] if plan else 0) if planned is not None else None,
+            samples=int(taken.get((product_code, county_code), 0)),
         ))
     return rows
+
+
+def planned_tasks(session: Session, start: date, end: date,
+                  product_ids: Sequence[int] = ()) -> tuple[dict[tuple[str, str], tuple[int, int]], dict[str, str]]:
+    """Tasks of the (not cancelled) plans due within the season, per (product code, county code): (planned,
+    done), where done means sampled or completed, or with a sample linked; plus product names."""
+    sampled = select(Sample.task_id).where(Sample.task_id.is_not(None)).distinct().subquery()
+    query = (
+        select(GIProduct.code, GIProduct.name_zh, PlanTask.county_code, func.count(PlanTask.id),
+               func.count(PlanTask.id).filter(
+                   PlanTask.status.in_([TaskStatus.SAMPLED, TaskStatus.COMPLETED])
+                   | PlanTask.id.in_(select(sampled.c.task_id))))
+        .join(Plan, Plan.id == PlanTask.plan_id)
+        .join(GIProduct, GIProduct.id == PlanTask.product_id)
+        .where(Plan.status != PlanStatus.CANCELLED, PlanTask.status != TaskStatus.CANCELLED,
+               PlanTask.due_from <= end, PlanTask.due_to >= start)
+        .group_by(GIProduct.code, GIProduct.name_zh, PlanTask.county_code)
+    )
+    if product_ids:
+        query = query.where(PlanTask.product_id.in_(list(product_ids)))
+    planned: dict[tuple[str, str], tuple[int, int]] = {}
+    names: dict[str, str] = {}
+    for code, name, county, total, done in session.execute(query):
+        planned[(code, county)] = (int(total), int(done))
+        names[code] = name
+    return planned, names
 
 
 def gather_season(session: Session, start: date, end: date, product_keys: Sequence[str] = (),
@@ -359,7 +437,11 @@ def gather_season(session: Session, start: date, end: date, product_keys: Sequen
         producers_outside=producers_outside(session, product_ids, at=end, tolerance_m=settings.boundary_tolerance_m),
         tolerance_m=settings.boundary_tolerance_m,
     )
-    summary.coverage = coverage_from_samples(samples, None, {a.product_code: a.name_zh for a in areas})
+    planned, planned_names = planned_tasks(session, start, end, product_ids)
+    summary.planning_available = bool(planned)
+    summary.quality_available = bool(len(samples)) and bool((samples["quality"] != "pending").any())
+    summary.coverage = coverage_from_samples(samples, planned or None,
+                                             {a.product_code: a.name_zh for a in areas} | planned_names)
     if not len(samples):
         summary.notes.append("本期无抽样记录。")
     return summary

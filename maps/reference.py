@@ -77,6 +77,14 @@ def county_of(lon: np.ndarray, lat: np.ndarray) -> pd.DataFrame:
     return result
 
 
+@lru_cache(maxsize=1)
+def county_parts() -> dict[str, tuple[str, str]]:
+    """County adcode -> (province name, county name)."""
+    frame = counties()
+    return {str(code): (str(province), str(name))
+            for code, name, province in frame[["adcode", "name", "province"]].itertuples(index=False)}
+
+
 def county_names() -> dict[str, str]:
     """County adcode -> "province city county" label, for codes stored without names."""
     frame = counties()

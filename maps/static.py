@@ -465,11 +465,16 @@ def is_national(areas: Sequence[AreaInfo], samples: pd.DataFrame | None = None) 
     return max(arr[:, 2].max() - arr[:, 0].min(), arr[:, 3].max() - arr[:, 1].min()) > NATIONAL_SPAN_DEG
 
 
+_DEFAULT = "default"
+
+
 def season_png(summary: SeasonSummary, path: str | Path, colour_by: str = "origin",
-               size: ImageSize | None = None) -> Path:
-    """The season's map image: national overview or regional map, whichever the content needs."""
+               size: ImageSize | None = None, title: str | None = _DEFAULT) -> Path:
+    """The season's map image: national overview or regional map, whichever the content needs (``title=None``
+    for an image that a report captions itself)."""
     column_title = "产地核验" if colour_by == "origin" else "品质检验"
-    title = f"{summary.title} · 样品{column_title}结果分布"
+    if title == _DEFAULT:
+        title = f"{summary.title} · 样品{column_title}结果分布"
     if is_national(summary.areas, summary.samples):
         return national_overview_png(path, summary.areas, summary.samples, title=title, colour_by=colour_by,
                                      size=size or ImageSize(8.0, 6.4))

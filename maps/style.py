@@ -52,22 +52,18 @@ MARITIME_LINE = "#5b7a99"
 
 # Flags an origin check may raise, in words a supervisor reads.
 FLAG_LABELS = {
-    "gps_accuracy_poor": "GPS 精度不足",
-    "poor_accuracy": "GPS 精度不足",
-    "accuracy_exceeds_limit": "GPS 精度超限",
+    "swapped_lat_lon": "经纬度疑似颠倒",
+    "outside_china": "坐标位于境外",
+    "null_island": "坐标为零",
+    "coarse_precision": "坐标精度不足（少于4位小数）",
+    "crs_implausible": "申报坐标系可疑",
+    "accuracy_zero": "定位精度为0（疑似模拟定位）",
+    "accuracy_poor": "GPS 精度超限",
     "accuracy_missing": "未报告 GPS 精度",
-    "missing_accuracy": "未报告 GPS 精度",
-    "mock_location": "疑似模拟定位",
-    "accuracy_zero": "精度为 0（疑似模拟定位）",
-    "zero_accuracy": "精度为 0（疑似模拟定位）",
-    "map_pick": "地图选点",
-    "geocoded_address": "地址解析定位",
-    "geocoded": "地址解析定位",
+    "not_gps_fix": "非 GPS 定位（地图选点或地址解析）",
     "no_area_version": "采样时无有效保护范围版本",
-    "near_boundary": "靠近边界",
-    "in_other_area": "位于其他产品保护范围内",
-    "converted_crs": "坐标已转换",
-    "before_market_opening": "早于开市日期",
+    "in_other_gi_area": "位于其他地理标志产品保护范围内",
+    "gps_accuracy_poor": "GPS 精度超限",
 }
 
 

@@ -97,8 +97,12 @@ def synthetic_summary(n_samples: int = 2_000, seed: int = 7, start: date = date(
                                  float(p[0]), float(p[1]), float(rng.uniform(1_000, 25_000)), 1, "（构造地址）", "")
                  for i, a in enumerate(areas[:3])
                  for p in _points_in(a.geometry.buffer(0.25).difference(a.geometry), 1, rng)]
-    planned = {(r.product_code, r.county_code): int(r.done * rng.uniform(0.9, 1.3)) + 1
-               for r in coverage_from_samples(frame)}
+    planned = {}
+    for r in coverage_from_samples(frame):
+        if r.samples < 5:  # a few stray samples outside the areas: no task was planned there
+            continue
+        tasks = max(1, int(r.samples / 3 * rng.uniform(0.9, 1.3)))
+        planned[(r.product_code, r.county_code)] = (tasks, min(tasks, int(tasks * rng.uniform(0.7, 1.0))))
     coverage: list[CoverageRow] = coverage_from_samples(frame, planned)
     return SeasonSummary(
         title=f"{start:%Y}年春季地理标志产品监督抽查（构造数据）", start=start, end=start + timedelta(days=days - 1),
