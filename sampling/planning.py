@@ -271,3 +271,93 @@ def write_published(plan: Plan, directory: Path) -> list[Path]:
         path.write_bytes(data)
         written.append(path)
     return written
+
+
+@dataclass
+class RoundSummary:
+    """One round of a drawn plan: tasks, inspectors used and their loads."""
+
+    number: int
+    starts_on: date
+    ends_on: date
+    tasks: int
+    peak_products: list[str]
+    inspectors_used: int
+    load_min: int
+    load_max: int
+
+
+@dataclass
+class PlanSummary:
+    """What `gi plan show` and the demo print about a plan."""
+
+    code: str
+    title: str
+    status: str
+    period_from: date
+    period_to: date
+    products: int
+    targets: int
+    inspectors: int
+    commitment_sha256: str
+    committed_at: str
+    public_value: str | None
+    public_value_source: str | None
+    seed: str | None
+    strata: list[dict[str, Any]] = field(default_factory=list)
+    rounds: list[RoundSummary] = field(default_factory=list)
+    results: dict[str, int] = field(default_factory=dict)
+
+
+def plan_summary(session: Session, plan: Plan) -> PlanSummary:
+    """Summary of a plan from its stored commitment, published draw and tasks."""
+    c = plan.commitment
+    frame = json.loads(c.frame_json) if c else {"products": [], "producers": [], "inspectors": []}
+    summary = PlanSummary(
+        code=plan.code, title=plan.title, status=plan.status.value, period_from=plan.period_from,
+        period_to=plan.period_to, products=len(frame["products"]), targets=len(frame["producers"]),
+        inspectors=len(frame["inspectors"]), commitment_sha256=c.commitment_sha256 if c else "",
+        committed_at=json.loads(c.commitment_json)["committed_at"] if c else "",
+        public_value=c.public_value if c else None, public_value_source=c.public_value_source if c else None,
+        seed=c.seed_sha256 if c else None,
+    )
+    if c is None or not c.selection_json or not c.assignment_json:
+        return summary
+    selection, assignment = json.loads(c.selection_json), json.loads(c.assignment_json)
+    summary.strata = selection["strata"]
+    for r in plan.rounds:
+        loads = list(assignment["loads"].get(str(r.number), {}).values())
+        summary.rounds.append(RoundSummary(
+            number=r.number, starts_on=r.starts_on, ends_on=r.ends_on,
+            tasks=sum(1 for t in selection["tasks"] if t["round"] == r.number),
+            peak_products=[s["product"] for s in summary.strata
+                           if s["round"] == r.number and s["season_kind"] == "peak"],
+            inspectors_used=len(loads), load_min=min(loads, default=0), load_max=max(loads, default=0),
+        ))
+    counts: dict[str, int] = defaultdict(int)
+    for status, result in session.execute(
+        select(PlanTask.status, PlanTask.result).where(PlanTask.plan_id == plan.id)
+    ):
+        counts[result.value if result else status.value] += 1
+    summary.results = dict(counts)
+    return summary
+
+
+def list_plans(session: Session) -> list[Plan]:
+    """Every plan, newest first."""
+    return list(session.scalars(select(Plan).order_by(Plan.id.desc())))
+
+
+def declare_conflict(session: Session, inspector_code: str, producer_id: int, reason: str,
+                     declared_on: date | None = None) -> None:
+    """Record a declared conflict of interest; it enters the frames of plans created afterwards."""
+    from gi.models import InspectorConflict
+
+    inspector = session.scalars(select(Inspector).where(Inspector.code == inspector_code)).first()
+    if inspector is None:
+        raise NotFoundError(f"inspector: no inspector {inspector_code!r}")
+    if session.get(Producer, producer_id) is None:
+        raise NotFoundError(f"producer: no producer {producer_id}")
+    session.add(InspectorConflict(inspector_id=inspector.id, producer_id=producer_id, reason=reason,
+                                  declared_on=declared_on or _now().date()))
+    session.flush()
