@@ -8,6 +8,7 @@ import typer
 
 from api.commands import areas, db, demo, products, register
 from api.commands import check as check_cmd
+from api.commands import quality, results
 from api.commands import plan as plan_cmd
 from api.console import err_console
 
@@ -24,6 +25,8 @@ app.add_typer(products.app, name="products")
 app.add_typer(areas.app, name="areas")
 app.command("demo")(demo.demo)
 app.command("check")(check_cmd.check)
+app.add_typer(results.app, name="results")
+app.add_typer(quality.app, name="quality")
 app.add_typer(plan_cmd.app, name="plan")
 
 

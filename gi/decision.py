@@ -64,11 +64,12 @@ class DecisionRule:
 
     def describe(self) -> str:
         """One line naming the rule, its guard band and the comparison, as stored with each verdict."""
+        factor = _plain(self.guard_factor)
         names = {
             RuleKind.SIMPLE_ACCEPTANCE: "simple acceptance (ILAC-G8:09/2019 4.2.1, w = 0)",
-            RuleKind.GUARD_BAND: f"guard band, non-binary (ILAC-G8:09/2019 4.2.3, w = {self.guard_factor}·U)",
-            RuleKind.GUARDED_ACCEPTANCE: f"guarded acceptance (ILAC-G8:09/2019 4.2.2, w = {self.guard_factor}·U)",
-            RuleKind.GUARDED_REJECTION: f"guarded rejection (w = {self.guard_factor}·U)",
+            RuleKind.GUARD_BAND: f"guard band, non-binary (ILAC-G8:09/2019 4.2.3, w = {factor}·U)",
+            RuleKind.GUARDED_ACCEPTANCE: f"guarded acceptance (ILAC-G8:09/2019 4.2.2, w = {factor}·U)",
+            RuleKind.GUARDED_REJECTION: f"guarded rejection (JCGM 106:2012, w = {factor}·U)",
         }
         comparison = ("full-value comparison (GB/T 8170-2008 4.3.1)" if self.comparison is Comparison.FULL_VALUE
                       else "rounded-value comparison (GB/T 8170-2008 4.3.2)")
@@ -76,7 +77,8 @@ class DecisionRule:
 
     def as_dict(self) -> dict[str, str]:
         """The rule as JSON-ready values."""
-        return {"kind": self.kind.value, "guard_factor": str(self.guard_factor), "comparison": self.comparison.value}
+        return {"kind": self.kind.value, "guard_factor": _plain(self.guard_factor),
+                "comparison": self.comparison.value}
 
 
 @dataclass(frozen=True)

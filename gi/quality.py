@@ -72,8 +72,8 @@ def rule_at(session: Session, product_id: int, on: date) -> tuple[DecisionRule, 
     ).first()
     if stored is None:
         return DEFAULT_RULE, None
-    return DecisionRule(RuleKind(stored.kind.value), Decimal(stored.guard_factor),
-                        Comparison(stored.comparison)), stored
+    factor = Decimal(stored.guard_factor).normalize()
+    return DecisionRule(RuleKind(stored.kind.value), factor, Comparison(stored.comparison)), stored
 
 
 def set_rule(
@@ -177,12 +177,13 @@ class QualityEvaluation:
         """One line: failing, inconclusive and missing indicators."""
         parts = []
         for outcome in (Outcome.FAIL, Outcome.INCONCLUSIVE):
-            codes = sorted({f"{i.name_zh}" + (f"[{i.grade}]" if i.grade else "")
-                            for i in self.indicators if i.outcome is outcome})
-            if codes:
-                parts.append(f"{outcome.value}: {', '.join(codes)}")
+            names = sorted({f"{i.name_zh}" + (f"[{i.grade}]" if i.grade else "")
+                            for i in self.indicators if i.outcome is outcome and i.result_id is not None})
+            if names:
+                parts.append(f"{outcome.value}: {', '.join(names)}")
         if self.missing_mandatory:
-            parts.append(f"missing: {', '.join(self.missing_mandatory)}")
+            name_of = {i.code: i.name_zh for i in self.indicators}
+            parts.append(f"not tested: {', '.join(name_of.get(c, c) for c in self.missing_mandatory)}")
         if self.grades_met and self.declared_grade is None:
             parts.append(f"meets: {', '.join(self.grades_met)}")
         return "; ".join(parts) or "all indicators pass"
@@ -351,3 +352,30 @@ def latest_verdicts(session: Session, sample_ids: Sequence[uuid.UUID]) -> dict[u
                              .order_by(QualityVerdict.checked_at, QualityVerdict.id)):
         out[v.sample_id] = v
     return out
+
+
+# ------------------------------------------------------------------------------------------ all sample checks
+
+@dataclass
+class SampleCheck:
+    """Everything the lab results say about one sample: quality, fingerprint and combined origin evidence."""
+
+    sample: Sample
+    quality: QualityVerdict
+    fingerprint: Any  # FingerprintVerdict | None (imported lazily: fingerprint fitting needs scikit-learn)
+    evidence: Any  # OriginEvidence
+
+
+def check_samples(session: Session, samples: Sequence[Sample], declared_grade: str | None = None,
+                  with_fingerprint: bool = True) -> list[SampleCheck]:
+    """Quality verdict, fingerprint verdict and combined origin evidence of each sample, all stored."""
+    from gi.evidence import record_evidence
+    from gi.fingerprint import check_sample_fingerprint
+
+    checks = []
+    for sample in samples:
+        quality = check_sample_quality(session, sample, declared_grade)
+        fingerprint = check_sample_fingerprint(session, sample) if with_fingerprint else None
+        evidence = record_evidence(session, sample, fingerprint)
+        checks.append(SampleCheck(sample, quality, fingerprint, evidence))
+    return checks

@@ -1,0 +1,129 @@
+"""`gi results import` and `gi quality check|rule` as a user runs them, and the demo step."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from geoalchemy2.shape import from_shape
+from shapely.geometry import Point
+from sqlalchemy import delete, select
+
+from gi.areas import find_product
+from gi.db import session_scope
+
+pytestmark = pytest.mark.postgis
+SH = ZoneInfo("Asia/Shanghai")
+
+
+def gi(db_url: str, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "GI_DATABASE_URL": db_url, "COLUMNS": "220", "NO_COLOR": "1"}
+    return subprocess.run([sys.executable, "-m", "api.cli", *args], capture_output=True, text=True, env=env,
+                          timeout=300)
+
+
+@pytest.fixture
+def samples(engine, loaded_register) -> Iterator[dict[str, uuid.UUID]]:  # type: ignore[no-untyped-def]
+    """Committed samples of three products (removed afterwards with everything derived from them)."""
+    from gi.models import OriginOutcome, OriginVerdictRecord, Sample, QualityRule
+
+    made: dict[str, uuid.UUID] = {}
+    with session_scope(engine) as session:
+        for name, code, when in [("tea", "xihu-longjing", datetime(2031, 4, 2, 9, tzinfo=SH)),
+                                 ("goji", "ningxia-goji", datetime(2031, 7, 10, 9, tzinfo=SH)),
+                                 ("rice", "wuchang-rice", datetime(2031, 10, 5, 9, tzinfo=SH)),
+                                 ("pear", "korla-fragrant-pear", datetime(2031, 9, 20, 9, tzinfo=SH))]:
+            product = find_product(session, code)
+            sample = Sample(id=uuid.uuid4(), product_id=product.id, collected_at=when, submitted_x=120.1,
+                            submitted_y=30.2, declared_crs="WGS84", gps_accuracy_m=4.0,
+                            location=from_shape(Point(120.1, 30.2), srid=4326), source="quality cli test")
+            session.add(sample)
+            session.flush()
+            session.add(OriginVerdictRecord(sample_id=sample.id, product_id=product.id, verdict=OriginOutcome.INSIDE,
+                                            band_m=30.0, distance_m=250.0, flags=[], other_areas=[], rule="test",
+                                            inputs={}))
+            made[name] = sample.id
+    yield made
+    with session_scope(engine) as session:
+        session.execute(delete(Sample).where(Sample.id.in_(list(made.values()))))
+        session.execute(delete(QualityRule))
+
+
+def test_import_then_check_one_sample(db_url: str, samples: dict[str, uuid.UUID], tmp_path: Path) -> None:
+    tea = samples["tea"]
+    path = tmp_path / "lab.csv"
+    path.write_text(
+        "sample_id,indicator,value,unit,U,k,laboratory,tested_on\n"
+        f"{tea},moisture,6.5,%,0.2,2,Lab A,2031-04-10\n"
+        f"{tea},total_ash,52,g/kg,1,2,Lab A,2031-04-10\n"
+        f"{tea},powder,0.4,%,,,Lab A,2031-04-10\n"
+        f"{tea},water_extract,35.2,%,0.5,2,Lab A,2031-04-10\n"
+        f"{tea},lead,<0.1,mg/kg,,,Lab A,2031-04-10\n"
+        + "".join(f"{tea},{k},{v},{u},,,Iso Lab,2031-04-12\n" for k, v, u in [
+            ("d13C", -27.7, "‰"), ("d15N", 3.2, "‰"), ("Rb", 47, "mg/kg"), ("Mg", 1.95, "g/kg"),
+            ("K", 1.71, "%"), ("Mn", 910, "µg/g")]),
+        encoding="utf-8")
+    imported = gi(db_url, "results", "import", str(path))
+    assert imported.returncode == 0, imported.stderr
+    assert "11 results stored for 1 sample" in imported.stdout
+    again = gi(db_url, "results", "import", str(path))
+    assert again.returncode == 1 and "11 problem(s), nothing imported" in again.stderr
+    assert "already stored" in again.stderr
+
+    listed = gi(db_url, "results", "list", "--sample", str(tea)[:8])
+    assert listed.returncode == 0 and "5.2 %" in listed.stdout  # 52 g/kg converted
+
+    checked = gi(db_url, "quality", "check", "--sample", str(tea))
+    assert checked.returncode == 0, checked.stderr
+    out = checked.stdout
+    assert "quality: fail" in out and "35.2 % does not meet ≥ 36 %" in out  # water extract
+    assert "6.5 % meets ≤ 6.5 %" in out  # moisture exactly at the inclusive limit
+    assert "fingerprint: consistent" in out and "origin evidence: consistent" in out
+
+    ruled = gi(db_url, "quality", "rule", "xihu-longjing", "--set", "guard_band", "--factor", "1")
+    assert ruled.returncode == 0 and "guard band" in ruled.stdout
+    checked = gi(db_url, "quality", "check", "--sample", str(tea))
+    assert "conditional pass" in checked.stdout  # 6.5 ± 0.2 straddles ≤ 6.5
+
+
+def test_bad_input_exits_non_zero_with_rows(db_url: str, samples: dict[str, uuid.UUID], tmp_path: Path) -> None:
+    path = tmp_path / "bad.csv"
+    path.write_text("sample_id,indicator,value,unit,laboratory,tested_on\n"
+                    f"{samples['rice']},moisture,fifteen,%,Lab,2031-10-10\n"
+                    f"{samples['rice']},gluten,8,%,Lab,2031-10-10\n", encoding="utf-8")
+    result = gi(db_url, "results", "import", str(path))
+    assert result.returncode == 1
+    assert "text in a number field" in result.stderr and "unknown indicator 'gluten'" in result.stderr
+    assert gi(db_url, "quality", "check").returncode == 1  # no selection
+    season = gi(db_url, "quality", "check", "--season", "2031-13-01..2031-12-31")
+    assert season.returncode == 1 and "error: season" in season.stderr
+
+
+def test_demo_step_adds_results_and_prints_both_tables(engine, use_test_db, samples) -> None:  # type: ignore[no-untyped-def]
+    from api.commands.quality import run_quality_demo
+    from api.console import console
+    from gi.models import FingerprintVerdict, LabResult, OriginEvidence, QualityVerdict
+
+    with console.capture() as captured:
+        run_quality_demo(list(samples.values()), seed=7)
+    out = captured.get()
+    assert "Characteristic quality (特色质量) by product" in out
+    assert "Combined origin evidence" in out and "SYNTHETIC" in out
+    with session_scope(engine) as session:
+        ids = list(samples.values())
+        assert session.scalar(select(LabResult.id).where(LabResult.sample_id.in_(ids)).limit(1)) is not None
+        assert len(session.scalars(select(QualityVerdict).where(QualityVerdict.sample_id.in_(ids))).all()) == 4
+        assert len(session.scalars(select(OriginEvidence).where(OriginEvidence.sample_id.in_(ids))).all()) == 4
+        fps = session.scalars(select(FingerprintVerdict).where(FingerprintVerdict.sample_id.in_(ids))).all()
+        assert {f.product_id for f in fps} == {find_product(session, c).id
+                                               for c in ("xihu-longjing", "ningxia-goji", "wuchang-rice")}
+    with console.capture() as captured:
+        run_quality_demo(list(samples.values()), seed=7)  # nothing left to simulate
+    assert "nothing to simulate" in captured.get()
