@@ -143,6 +143,14 @@ def capacity_precheck(frame: Frame, params: DesignParameters) -> list[str]:
             if slots > capacity.get(pool, 0):
                 warnings.append(f"round {rnd.number}: pool {pool} needs about {slots:.0f} inspector visits, "
                                 f"capacity {capacity.get(pool, 0)}")
+    pool_members: dict[str, list[str]] = defaultdict(list)
+    for ins in frame.inspectors:
+        pool_members[pool_of(ins.home_county, params.inspector_scope)].append(ins.home_county)
+    for county in sorted({p.county for p in frame.producers}):
+        others = sum(1 for home in pool_members.get(pool_of(county, params.inspector_scope), []) if home != county)
+        if others < params.inspectors_per_task:
+            warnings.append(f"county {county}: only {others} inspectors of its pool live outside it, "
+                            f"{params.inspectors_per_task} needed per target")
     for product in frame.products:
         if not any(p.product == product.code for p in frame.producers):
             warnings.append(f"product {product.code}: no authorized producer in the frame")
