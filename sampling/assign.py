@@ -82,7 +82,7 @@ class _Pool:
     __slots__ = ("levels", "stream", "round", "capacity")
 
     def __init__(self, stream: SeedStream, round_number: int) -> None:
-        self.levels: list[list[tuple[int, str]]] = []
+        self.levels: list[list[tuple[bytes, str]]] = []
         self.stream = stream
         self.round = round_number
         self.capacity: dict[str, int] = {}
@@ -90,7 +90,7 @@ class _Pool:
     def insert(self, code: str, load: int) -> None:
         while len(self.levels) <= load:
             self.levels.append([])
-        key = self.stream.key64(f"inspector|{self.round}|{load}|{code}")
+        key = self.stream.key8(f"inspector|{self.round}|{load}|{code}")
         bisect.insort(self.levels[load], (key, code))
 
     def take(self, load: int, index: int) -> str:
@@ -121,19 +121,20 @@ def assign_round(
         pool = pools.setdefault(key, _Pool(stream, round_number))
         pool.capacity[ins.code] = ins.capacity
         pool.insert(ins.code, 0)
-    by_code = {i.code: i for i in inspectors}
+    home = {i.code: i.home_county for i in inspectors}
+    qualified = {i.code: frozenset(i.qualifications) for i in inspectors}
     out = RoundAssignment(loads={i.code: 0 for i in inspectors})
+    loads = out.loads
     for task in tasks:
         pool_key = pool_of(task.county, scope)
         pool = pools.get(pool_key)
         chosen: list[tuple[int, int, str]] = []  # (load, index in that level, code)
         if pool is not None:
+            county, pid, previous, category = task.county, task.producer_id, task.previous_inspectors, task.category
             for load, level in enumerate(pool.levels):
                 for index, (_, code) in enumerate(level):
-                    ins = by_code[code]
-                    if ins.home_county == task.county or (code, task.producer_id) in conflicts \
-                            or code in task.previous_inspectors \
-                            or (require_qualification and task.category not in ins.qualifications):
+                    if home[code] == county or (code, pid) in conflicts or code in previous \
+                            or (require_qualification and category not in qualified[code]):
                         continue
                     chosen.append((load, index, code))
                     if len(chosen) == per_task:
@@ -142,14 +143,14 @@ def assign_round(
                     break
         if len(chosen) < per_task:
             out.problems.append(_diagnose(round_number, task, len(chosen), per_task, pool_key,
-                                          members.get(pool_key, []), out.loads, conflicts, require_qualification))
+                                          members.get(pool_key, []), loads, conflicts, require_qualification))
             continue
-        # Take from the back so that indices of earlier picks in the same level stay valid.
-        for load, index, _ in sorted(chosen, key=lambda c: (c[0], c[1]), reverse=True):
+        # Take from the back (highest level, highest index first) so earlier picks' positions stay valid.
+        for load, index, _ in reversed(chosen):  # chosen is in (level, index) order
             pool.take(load, index)  # type: ignore[union-attr]
-        codes = tuple(code for _, _, code in chosen)
+        codes = tuple([c[2] for c in chosen])
         for code in codes:
-            out.loads[code] += 1
+            loads[code] += 1
         out.inspectors[task.producer_id] = codes
     return out
 

@@ -24,7 +24,7 @@ import numpy as np
 
 from sampling.assign import InfeasiblePlanError, TaskNeed, assign_round
 from sampling.design import DesignParameters, allocate, inclusion_ticks, product_sample_size, risk_weight
-from sampling.frames import Frame, FrameProducer
+from sampling.frames import RISK_FACTORS, Frame, FrameProducer
 from sampling.lots import lot_sample
 from sampling.rng import TICKS, SeedStream
 from sampling.seasons import Round, round_kind
@@ -133,7 +133,8 @@ def select_round(
         ratio = params.ratios_of(product.code).of(kind)
         by_county: dict[str, list[FrameProducer]] = defaultdict(list)
         for p in members:
-            if is_eligible(history[p.id], rnd, params):
+            past = history.get(p.id)
+            if not past or is_eligible(past, rnd, params):
                 by_county[p.county].append(p)
         counts = {c: len(v) for c, v in by_county.items()}
         all_counties = sorted({p.county for p in members})
@@ -153,14 +154,28 @@ def select_round(
         for county in sorted(sizes):
             members_c = by_county[county]
             ids = [p.id for p in members_c]
-            keys = stream.keys64(f"order|{rnd.number}|", ids)
-            order = sorted(range(len(ids)), key=lambda k: (keys[k], ids[k]))
-            units = [members_c[k] for k in order]
+            keys = stream.sort_keys(f"order|{rnd.number}|", ids)
+            units = [members_c[k] for _, _, k in sorted(zip(keys, ids, range(len(ids))))]
             ticks = inclusion_ticks([weights[p.id] for p in units], [p.id for p in units], sizes[county])
             start = stream.ticks(f"start|{rnd.number}|{product.code}|{county}")
             for i in systematic_pps(ticks, start):
                 drawn.append((units[i], int(ticks[i]), weights[units[i].id], kind))
     return strata, drawn
+
+
+def _weights(frame: Frame, params: DesignParameters) -> dict[int, int]:
+    """Risk weight of every target (memoized on the risk factors: few distinct combinations)."""
+    memo: dict[tuple[int, ...], int] = {}
+    out = {}
+    f1, f2, f3, f4, f5, f6 = RISK_FACTORS
+    for p in frame.producers:
+        r = p.risk
+        key = (r.get(f1, 0), r.get(f2, 0), r.get(f3, 0), r.get(f4, 0), r.get(f5, 0), r.get(f6, 0))
+        w = memo.get(key)
+        if w is None:
+            w = memo[key] = risk_weight(r, params)
+        out[p.id] = w
+    return out
 
 
 def run_draw(frame: Frame, params: DesignParameters, seed: bytes) -> DrawResult:
@@ -171,20 +186,25 @@ def run_draw(frame: Frame, params: DesignParameters, seed: bytes) -> DrawResult:
     for p in sorted(frame.producers, key=lambda p: p.id):
         by_product[p.product].append(p)
     category = {p.code: p.category for p in frame.products}
-    history = {p.id: list(p.inspections) for p in frame.producers}
-    previous = {p.id: p.previous_inspectors for p in frame.producers}
+    history: dict[int, list[date]] = defaultdict(list)
+    for p in frame.producers:
+        if p.inspections:
+            history[p.id] = list(p.inspections)
+    previous = {p.id: p.previous_inspectors for p in frame.producers if p.previous_inspectors}
     conflicts = set(frame.conflicts)
     covered: dict[tuple[str, str], int] = defaultdict(int)
     last_active = last_active_rounds(frame, params)
-    weights = {p.id: risk_weight(p.risk, params) for p in frame.producers}
+    weights = _weights(frame, params)
     result = DrawResult()
     problems = []
     for rnd in params.rounds:
         strata, drawn = select_round(frame, params, stream, rnd, history, by_product, covered, last_active, weights)
         result.strata.extend(strata)
-        task_keys = stream.keys64(f"task|{rnd.number}|", [d[0].id for d in drawn])
-        drawn = [d for _, d in sorted(zip(task_keys, drawn, strict=True), key=lambda t: (t[0], t[1][0].id))]
-        needs = [TaskNeed(p.id, p.product, category[p.product], p.county, previous[p.id]) for p, *_ in drawn]
+        task_ids = [d[0].id for d in drawn]
+        task_keys = stream.sort_keys(f"task|{rnd.number}|", task_ids)
+        drawn = [drawn[k] for _, _, k in sorted(zip(task_keys, task_ids, range(len(drawn))))]
+        needs = [TaskNeed(p.id, p.product, category[p.product], p.county, previous.get(p.id, ()))
+                 for p, *_ in drawn]
         assignment = assign_round(rnd.number, needs, frame.inspectors, conflicts, stream,
                                   params.inspectors_per_task, params.inspector_scope, params.require_qualification)
         problems.extend(assignment.problems)

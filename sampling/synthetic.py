@@ -122,7 +122,10 @@ def synthetic_frame(
         province_weights[p.county[:2]] = province_weights.get(p.county[:2], 0) + 1
     provinces = sorted(province_weights)
     weights = np.array([province_weights[x] for x in provinces], dtype=float)
-    per_province = np.maximum(4, np.floor(n_inspectors * weights / weights.sum()).astype(int))
+    quota = n_inspectors * weights / weights.sum()
+    per_province = np.floor(quota).astype(int)
+    per_province[np.argsort(-(quota - per_province), kind="stable")[: n_inspectors - per_province.sum()]] += 1
+    per_province = np.maximum(4, per_province)  # a pool needs a few inspectors outside each county
     homes_of = {prov: sorted({c for code, cs in counties_of.items() for c in cs if c[:2] == prov}
                              | {c[:4] + "00" for code, cs in counties_of.items() for c in cs if c[:2] == prov})
                 for prov in provinces}
