@@ -313,6 +313,7 @@ class PlanSummary:
     public_value_source: str | None
     seed: str | None
     strata: list[dict[str, Any]] = field(default_factory=list)
+    product_names: dict[str, str] = field(default_factory=dict)
     rounds: list[RoundSummary] = field(default_factory=list)
     results: dict[str, int] = field(default_factory=dict)
 
@@ -328,6 +329,7 @@ def plan_summary(session: Session, plan: Plan) -> PlanSummary:
         committed_at=json.loads(c.commitment_json)["committed_at"] if c else "",
         public_value=c.public_value if c else None, public_value_source=c.public_value_source if c else None,
         seed=c.seed_sha256 if c else None,
+        product_names={p["code"]: p["name_zh"] for p in frame["products"]},
     )
     if c is None or not c.selection_json or not c.assignment_json:
         return summary

@@ -30,3 +30,8 @@ def demo() -> None:
     total = sum(r.area_km2 or 0 for r in rows)
     console.print(f"{len(rows)} products, {len({r.category for r in rows})} categories, "
                   f"{total:,.0f} km² of protected area in all")
+
+    console.rule("[bold]2. Seasonal double-random inspection plan (双随机、一公开)")
+    from api.commands.plan import run_planning_demo
+
+    run_planning_demo()

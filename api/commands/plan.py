@@ -246,7 +246,7 @@ def print_summary(summary) -> None:  # type: ignore[no-untyped-def]
         console.print(table(
             "targets drawn per product and round (▲ peak season, · off season; n of eligible, counties)",
             ["product", *[f"round {n}" for n in numbers]],
-            [[p, *[f"{kind_mark[cell[p, n]['season_kind']]}{cell[p, n]['sample_size']} of {cell[p, n]['eligible']}"
+            [[f"{summary.product_names.get(p, '')} {p}", *[f"{kind_mark[cell[p, n]['season_kind']]}{cell[p, n]['sample_size']} of {cell[p, n]['eligible']}"
                    f" ({len(cell[p, n]['counties'])})" for n in numbers]] for p in products]))
     if summary.rounds:
         console.print(table(
