@@ -10,6 +10,7 @@ from api.commands import areas, db, demo, products, register
 from api.commands import check as check_cmd
 from api.commands import quality, results
 from api.commands import plan as plan_cmd
+from api.commands import maps as maps_cmd, reports as reports_cmd
 from api.console import err_console
 
 app = typer.Typer(
@@ -28,6 +29,8 @@ app.command("check")(check_cmd.check)
 app.add_typer(results.app, name="results")
 app.add_typer(quality.app, name="quality")
 app.add_typer(plan_cmd.app, name="plan")
+app.add_typer(maps_cmd.app, name="map")
+app.add_typer(reports_cmd.app, name="report")
 
 
 def _user_errors() -> tuple[type[BaseException], ...]:

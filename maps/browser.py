@@ -24,7 +24,7 @@ _STATE_JS = """() => {
     const out = {ready: window.giMapReady === true, layers: {}};
     out.areaPaths = document.querySelectorAll('path.gi-area').length;
     out.clusterIcons = document.querySelectorAll('.gi-cluster-icon').length;
-    out.awesomeMarkers = document.querySelectorAll('.awesome-marker').length;
+    out.producerMarkers = document.querySelectorAll('.gi-producer-icon').length;
     out.heatCanvases = document.querySelectorAll('canvas.leaflet-heatmap-layer').length;
     for (const [key, layer] of Object.entries(g.layers)) {
         out.layers[key] = layer.getLayers ? layer.getLayers().length : null;

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 from geoalchemy2.shape import to_shape
 from shapely.geometry import MultiPolygon
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from gi.areas import area_at, as_aware, find_product
@@ -46,11 +46,14 @@ SAMPLE_COLUMNS = (
     "collected_at",    # datetime, Asia/Shanghai
     "origin",          # inside | uncertain | outside | unchecked
     "distance_m",      # float, signed distance to the boundary (+ inside), NaN when unchecked
+    "band_m",          # float, half-width of the uncertain band the verdict used, NaN when unchecked
     "area_version",    # int or <NA>
     "flags",           # tuple[str, ...]
     "quality",         # pass | fail | inconclusive | pending
     "quality_reason",  # str, the failed indicators in words ("" when none)
     "producer_name",   # str ("" for market sampling)
+    "producer_code",   # str, unified social credit code ("" for market sampling)
+    "task_id",         # Int64, the plan task the sample fulfils (<NA> outside a plan)
     "county_code", "county_name", "province_name",  # str, from the county reference layer
 )
 
@@ -209,15 +212,22 @@ def non_conformities(summary: SeasonSummary) -> list[NonConformity]:
 def origin_reason(row: dict, tolerance_m: float) -> str:
     """Why a sample's origin verdict is outside or uncertain, in words."""
     distance = row.get("distance_m")
+    band = row.get("band_m")
+    band = tolerance_m if band is None or pd.isna(band) else float(band)
     version = row.get("area_version")
     version_text = f"第{int(version)}版保护范围" if version is not None and not pd.isna(version) else "保护范围"
     flags = [flag_label(f) for f in (row.get("flags") or ())]
+    known = distance is not None and not pd.isna(distance)
     if row.get("origin") == "outside":
-        text_ = f"采样点位于{version_text}外"
-        if distance is not None and not pd.isna(distance):
-            text_ += f" {_distance_text(-float(distance))}"
+        text_ = f"采样点位于{version_text}外" + (f" {_distance_text(float(distance))}" if known else "")
+    elif known and abs(float(distance)) <= band:
+        side = "内" if float(distance) >= 0 else "外"
+        text_ = (f"采样点在{version_text}边界{side} {_distance_text(float(distance))}，"
+                 f"处于 {band:g} 米判定容差内，需现场复核")
+    elif flags:
+        text_ = f"定位不可信，无法确认是否在{version_text}内，需现场复核"
     else:
-        text_ = f"采样点距{version_text}边界不足 {tolerance_m:g} 米，需现场复核"
+        text_ = f"无法确认是否在{version_text}内，需现场复核"
     if flags:
         text_ += "（" + "、".join(flags) + "）"
     return text_
@@ -265,7 +275,7 @@ def season_samples(session: Session, start: date, end: date, product_ids: Sequen
     """Samples collected from ``start`` to ``end`` (inclusive, local dates) with their latest origin verdict."""
     latest = (
         select(OriginVerdictRecord.sample_id, OriginVerdictRecord.verdict, OriginVerdictRecord.distance_m,
-               OriginVerdictRecord.area_version, OriginVerdictRecord.flags)
+               OriginVerdictRecord.area_version, OriginVerdictRecord.flags, OriginVerdictRecord.band_m)
         .where(OriginVerdictRecord.sample_id.is_not(None))
         .distinct(OriginVerdictRecord.sample_id)
         .order_by(OriginVerdictRecord.sample_id, OriginVerdictRecord.checked_at.desc(), OriginVerdictRecord.id.desc())
@@ -280,7 +290,8 @@ def season_samples(session: Session, start: date, end: date, product_ids: Sequen
     query = (
         select(Sample.id, GIProduct.code, GIProduct.name_zh, func.ST_X(Sample.location), func.ST_Y(Sample.location),
                Sample.collected_at, latest.c.verdict, latest.c.distance_m, latest.c.area_version, latest.c.flags,
-               Producer.name, quality.c.outcome, quality.c.indicators, PlanTask.county_code)
+               Producer.name, quality.c.outcome, quality.c.indicators, PlanTask.county_code, Producer.credit_code,
+               Sample.task_id, latest.c.band_m)
         .join(GIProduct, GIProduct.id == Sample.product_id)
         .outerjoin(latest, latest.c.sample_id == Sample.id)
         .outerjoin(quality, quality.c.sample_id == Sample.id)
@@ -297,16 +308,20 @@ def season_samples(session: Session, start: date, end: date, product_ids: Sequen
     tz = _local_tz()
     frame = pd.DataFrame(rows, columns=["sample_id", "product_code", "product_name", "lon", "lat", "collected_at",
                                         "origin", "distance_m", "area_version", "flags", "producer_name",
-                                        "quality", "indicators", "task_county"])
+                                        "quality", "indicators", "task_county", "producer_code", "task_id",
+                                        "band_m"])
     frame["sample_id"] = frame["sample_id"].astype(str)
     frame["code"] = frame["sample_id"].str.replace("-", "").str[:8].str.upper()
     frame["collected_at"] = [t.astimezone(tz) for t in frame["collected_at"]]
     frame["origin"] = [str(v.value if hasattr(v, "value") else v) if v is not None else "unchecked"
                        for v in frame["origin"]]
     frame["distance_m"] = frame["distance_m"].astype(float)
+    frame["band_m"] = frame["band_m"].astype(float)
     frame["area_version"] = frame["area_version"].astype("Int64")
     frame["flags"] = [tuple(f or ()) for f in frame["flags"]]
     frame["producer_name"] = frame["producer_name"].fillna("")
+    frame["producer_code"] = frame["producer_code"].fillna("")
+    frame["task_id"] = frame["task_id"].astype("Int64")
     frame["quality_reason"] = [quality_reason(ind) if q is not None and str(getattr(q, "value", q)) != "pass"
                                else "" for q, ind in zip(frame["quality"], frame["indicators"], strict=True)]
     frame["quality"] = [str(getattr(q, "value", q)) if q is not None else "pending" for q in frame["quality"]]
@@ -335,34 +350,38 @@ def quality_reason(indicators: list[dict] | None) -> str:
             name += f"［{item['grade']}］"
         unit = item.get("unit") or ""
         measured = f"实测 {item['value']} {unit}".rstrip() if item.get("value") is not None else "无检测结果"
-        limit = f"，要求 {item['limit']} {unit}".rstrip() if item.get("limit") else ""
+        limit = f"，要求 {item['limit']}" if item.get("limit") else ""  # the limit text carries its unit
         parts.append(f"{name}{measured}{limit}（{'不合格' if outcome == 'fail' else '无法判定'}）")
     return "；".join(dict.fromkeys(parts))
 
 
-def producers_outside(session: Session, product_ids: Sequence[int] = (), at: date | datetime | None = None,
-                      tolerance_m: float = 0.0) -> list[ProducerFinding]:
-    """Authorized producers (not market outlets) located more than ``tolerance_m`` outside the area version
-    valid at ``at`` of the product they are authorized for."""
+def producers_outside(session: Session, product_ids: Sequence[int] = (),
+                      at: date | datetime | None = None) -> list[ProducerFinding]:
+    """Authorized producers (not market outlets) whose registered location is outside the area version valid at
+    ``at`` of the product they are authorized for, by the origin rule itself (gi.origin.check_producers, not
+    stored: a map or report must not write verdicts)."""
+    from gi.origin import check_producers
+
     moment = as_aware(at) if at is not None else datetime.now(_local_tz())
-    sql = text("""
-        SELECT p.name, p.credit_code, g.code, g.name_zh, ST_X(p.location), ST_Y(p.location),
-               ST_Distance(a.geom::geography, p.location::geography) AS distance_m, a.version,
-               coalesce(p.address, ''), coalesce(p.county_code, '')
-        FROM producer p
-        JOIN gi_product g ON g.id = p.product_id
-        JOIN production_area a ON a.product_id = p.product_id
-             AND a.valid_from <= :at AND (a.valid_to IS NULL OR a.valid_to > :at)
-        WHERE p.location IS NOT NULL AND p.kind = 'producer'
-          AND (p.authorized_to IS NULL OR p.authorized_to >= CAST(:at AS date))
-          AND NOT ST_Covers(a.geom, p.location)
-          AND (CAST(:ids AS int[]) IS NULL OR p.product_id = ANY(CAST(:ids AS int[])))
-        ORDER BY g.code, distance_m DESC
-    """)
-    rows = session.execute(sql, {"at": moment, "ids": list(product_ids) or None}).all()
-    names = reference.county_names() if rows else {}
-    return [ProducerFinding(r[0], r[1], r[2], r[3], float(r[4]), float(r[5]), float(r[6]), int(r[7]), r[8],
-                            names.get(r[9], r[9])) for r in rows if float(r[6]) > tolerance_m]
+    checks = check_producers(session, product_ids[0] if len(product_ids) == 1 else None, moment, store=False)
+    wanted = set(product_ids)
+    outside = [c for c in checks if str(getattr(c.verdict.verdict, "value", c.verdict.verdict)) == "outside"
+               and (not wanted or c.verdict.product_id in wanted)]
+    if not outside:
+        return []
+    rows = {r.id: r for r in session.execute(
+        select(Producer.id, Producer.address, Producer.county_code, func.ST_X(Producer.location).label("x"),
+               func.ST_Y(Producer.location).label("y")).where(Producer.id.in_([c.producer_id for c in outside])))}
+    names = reference.county_names()
+    findings = []
+    for c in outside:
+        row = rows[c.producer_id]
+        distance = abs(c.verdict.distance_m) if c.verdict.distance_m is not None else float("nan")
+        findings.append(ProducerFinding(
+            c.producer_name, c.credit_code, c.product_code, c.product_name_zh, float(row.x), float(row.y), distance,
+            int(c.verdict.area_version or 0), row.address or "", names.get(row.county_code or "", "")))
+    findings.sort(key=lambda f: (f.product_code, -f.distance_m))
+    return findings
 
 
 def coverage_from_samples(samples: pd.DataFrame, planned: dict[tuple[str, str], tuple[int, int]] | None = None,
@@ -419,6 +438,15 @@ def planned_tasks(session: Session, start: date, end: date,
     return planned, names
 
 
+def _plan_title(session: Session, start: date, end: date) -> str | None:
+    """The title of the (not cancelled) plan that overlaps the season most, if any."""
+    overlap = func.least(Plan.period_to, end) - func.greatest(Plan.period_from, start)
+    return session.scalars(
+        select(Plan.title).where(Plan.status != PlanStatus.CANCELLED, Plan.period_from <= end,
+                                 Plan.period_to >= start).order_by(overlap.desc(), Plan.id).limit(1)
+    ).first()
+
+
 def gather_season(session: Session, start: date, end: date, product_keys: Sequence[str] = (),
                   title: str | None = None) -> SeasonSummary:
     """The summary of the season ``start``..``end`` for the given products (default: all)."""
@@ -432,9 +460,10 @@ def gather_season(session: Session, start: date, end: date, product_keys: Sequen
     areas = area_infos(session, [p.code for p in products], at=end)
     samples = season_samples(session, start, end, product_ids)
     summary = SeasonSummary(
-        title=title or f"{start:%Y}年地理标志产品监督抽查（{start:%m月%d日}—{end:%m月%d日}）",
+        title=title or _plan_title(session, start, end) or f"{start:%Y}年地理标志产品监督抽查"
+                                                          f"（{start:%m月%d日}—{end:%m月%d日}）",
         start=start, end=end, generated_at=datetime.now(_local_tz()), areas=areas, samples=samples,
-        producers_outside=producers_outside(session, product_ids, at=end, tolerance_m=settings.boundary_tolerance_m),
+        producers_outside=producers_outside(session, product_ids, at=end),
         tolerance_m=settings.boundary_tolerance_m,
     )
     planned, planned_names = planned_tasks(session, start, end, product_ids)
@@ -450,3 +479,15 @@ def gather_season(session: Session, start: date, end: date, product_keys: Sequen
 def sample_positions(frame: pd.DataFrame) -> np.ndarray:
     """An (n, 2) array of [lat, lon] rows, the order Leaflet expects."""
     return frame[["lat", "lon"]].to_numpy(dtype=float)
+
+
+def sample_date_range(session: Session, product_ids: Sequence[int] = ()) -> tuple[date, date] | None:
+    """First and last local collection dates of the stored samples (None when there is none)."""
+    query = select(func.min(Sample.collected_at), func.max(Sample.collected_at))
+    if product_ids:
+        query = query.where(Sample.product_id.in_(list(product_ids)))
+    first, last = session.execute(query).one()
+    if first is None:
+        return None
+    tz = _local_tz()
+    return first.astimezone(tz).date(), last.astimezone(tz).date()

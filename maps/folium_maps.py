@@ -109,6 +109,11 @@ _PAGE_CSS = """
   .gi-popup td { padding: 1px 0; }
   .gi-popup h3 { font-size: 14px; margin: 0 0 4px 0; font-weight: 700; }
   .leaflet-control-layers { font-size: 12.5px; }
+  .gi-grid { display: grid; grid-template-columns: auto auto; column-gap: 10px; }
+  .gi-producer-icon { background: transparent; border: 0; }
+  .gi-producer { width: 20px; height: 20px; border-radius: 4px; background: %(producer)s; color: #fff;
+      display: flex; align-items: center; justify-content: center; font-size: 11px;
+      box-shadow: 0 0 0 1.5px #fff, 0 1px 4px rgba(0,0,0,0.55); }
 </style>
 """
 
@@ -137,7 +142,7 @@ class PageStyle(MacroElement):
     def __init__(self, attribution: str) -> None:
         super().__init__()
         self._name = "PageStyle"
-        self.css = _PAGE_CSS % {"sea": SEA_BACKGROUND}
+        self.css = _PAGE_CSS % {"sea": SEA_BACKGROUND, "producer": PRODUCER_OUTSIDE_COLOUR}
         self.attribution = attribution
 
 
@@ -484,11 +489,12 @@ def _legend_html(areas: Sequence[AreaInfo], colours: dict[str, str], layers: Seq
                  review_number: str | None) -> str:
     parts: list[str] = []
     if "areas" in layers and areas:
-        parts.append("<h2>地理标志保护范围</h2>")
+        parts.append("<h2>地理标志保护范围</h2>" + ('<div class="gi-grid">' if len(areas) > 6 else "<div>"))
         for area in areas:
             colour = colours[area.product_code]
             parts.append(f'<div class="gi-row"><span class="sw" style="border-color:{colour};background:{colour}38">'
                          f"</span>{html.escape(area.name_zh)}</div>")
+        parts.append("</div>")
     if "origin" in layers:
         parts.append("<h2>样品 · 产地核验</h2>")
         parts += [f'<div class="gi-row"><span class="dot" style="background:{c.colour}"></span>{c.label}</div>'
@@ -506,8 +512,8 @@ def _legend_html(areas: Sequence[AreaInfo], colours: dict[str, str], layers: Seq
                      '<div class="gi-row" style="justify-content:space-between"><span>低</span><span>高</span></div>')
     if "producers" in layers:
         parts.append("<h2>生产者</h2>"
-                     f'<div class="gi-row"><i class="fa-solid fa-industry" style="color:{PRODUCER_OUTSIDE_COLOUR};'
-                     'width:16px;margin-right:6px"></i>位于保护范围外的授权生产者</div>')
+                     '<div class="gi-row"><span class="gi-producer" style="width:16px;height:16px;font-size:9px;'
+                     'margin-right:6px"><i class="fa-solid fa-industry"></i></span>位于保护范围外的授权生产者</div>')
     parts.append("<h2>参考图层</h2>"
                  f'<div class="gi-row"><span class="line" style="border-color:{PROVINCE_LINE}"></span>省级界线</div>'
                  f'<div class="gi-row"><span class="line" style="border-color:{COUNTY_LINE};border-top-style:dashed">'
@@ -616,7 +622,8 @@ def season_map(summary: SeasonSummary, options: MapOptions | None = None) -> fol
     quality = samples["quality"].value_counts() if len(samples) else pd.Series(dtype=int)
     lines = [f"抽样期间 {summary.period}",
              f"样品 {len(samples):,} 件 · 区域外 {counts.get('outside', 0):,} · 边界存疑 "
-             f"{counts.get('uncertain', 0):,} · 品质不合格 {quality.get('fail', 0):,}"]
+             f"{counts.get('uncertain', 0):,} · 品质不合格 {quality.get('fail', 0):,}"] if len(samples) else [
+             f"按 {summary.end:%Y年%m月%d日} 有效的保护范围核查"]
     if summary.producers_outside:
         lines.append(f"保护范围外的授权生产者 {len(summary.producers_outside)} 家")
     _finish(fmap, bounds, summary.title, lines, _legend_html(summary.areas, colours, layers, options.review_number))
@@ -637,7 +644,8 @@ def producer_layer(findings: Sequence[ProducerFinding]) -> folium.FeatureGroup:
         popup = f'<div class="gi-popup"><h3>{html.escape(finding.producer_name)}</h3><table>{rows}</table></div>'
         folium.Marker(
             [finding.lat, finding.lon],
-            icon=folium.Icon(color="purple", icon="industry", prefix="fa"),
+            icon=folium.DivIcon(html='<div class="gi-producer"><i class="fa-solid fa-industry"></i></div>',
+                                icon_size=(20, 20), icon_anchor=(10, 10), class_name="gi-producer-icon"),
             popup=folium.Popup(popup, max_width=360),
             tooltip=html.escape(f"{finding.producer_name}（区域外 {finding.distance_m / 1000:.1f} 千米）"),
         ).add_to(group)

@@ -81,15 +81,19 @@ def synthetic_summary(n_samples: int = 2_000, seed: int = 7, start: date = date(
                                                              rng.integers(0, 540, n_samples), strict=True)]
     ids = [f"{rng.integers(0, 2**63):016x}" for _ in range(n_samples)]
     counties = reference.county_of(lon, lat)
+    producer_no = rng.integers(0, 90, n_samples)
     frame = pd.DataFrame({
         "sample_id": ids, "code": [i[:8].upper() for i in ids],
         "product_code": [areas[i].product_code for i in which], "product_name": [areas[i].name_zh for i in which],
         "lon": lon, "lat": lat, "collected_at": collected, "origin": origin, "distance_m": distance,
+        "band_m": np.where(origin == "unchecked", np.nan, 30.0),
         "area_version": pd.array([1] * n_samples, dtype="Int64"),
         "flags": [("gps_accuracy_poor",) if f else () for f in rng.random(n_samples) < 0.01],
         "quality": quality,
         "quality_reason": ["可溶性固形物 12.6% 低于下限 14%" if q == "fail" else "" for q in quality],
-        "producer_name": [f"示例合作社{k:03d}" if k < 60 else "" for k in rng.integers(0, 90, n_samples)],
+        "producer_name": [f"示例合作社{k:03d}" if k < 60 else "" for k in producer_no],
+        "producer_code": [f"93{k:016d}" if k < 60 else "" for k in producer_no],
+        "task_id": pd.array([None] * n_samples, dtype="Int64"),
         "county_code": counties["county_code"], "county_name": counties["county_name"],
         "province_name": counties["province_name"],
     })[list(SAMPLE_COLUMNS)].sort_values("collected_at", ignore_index=True)

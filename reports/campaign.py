@@ -4,9 +4,7 @@ quality verdict tables, non-conformities with reasons, the maps and charts of re
 from __future__ import annotations
 
 import csv
-import hashlib
 import tempfile
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
@@ -23,36 +21,18 @@ from maps.data import (
 from maps.style import ORIGIN_CATEGORIES, QUALITY_CATEGORIES
 from reports import charts
 from reports.layout import (
+    ReportFiles,
     ReportMeta,
+    ReportOptions,
     Styles,
     build_pdf,
     data_table,
     image,
     key_value_table,
     para,
+    report_id,
     spacer,
 )
-
-DEFAULT_ISSUER = "地理标志产品监督管理部门"
-
-
-@dataclass(frozen=True)
-class ReportOptions:
-    """Choices of a report that are not data."""
-
-    issuer: str = DEFAULT_ISSUER
-    max_detail_rows: int = 300  # longer non-conformity lists go to a CSV beside the PDF
-    product_maps: bool = True
-
-
-@dataclass
-class ReportFiles:
-    """What a report build wrote."""
-
-    pdf: Path
-    report_id: str
-    attachments: list[Path] = field(default_factory=list)
-
 
 _CHINESE_NUMBERS = "一二三四五六七八九十"
 
@@ -69,12 +49,6 @@ class _Headings:
 
 
 heading = _Headings()
-
-
-def report_id(prefix: str, *parts: object) -> str:
-    """A stable, readable id: prefix, date and a short hash of what the report is about."""
-    digest = hashlib.sha1("|".join(str(p) for p in parts).encode("utf-8")).hexdigest()[:6].upper()
-    return f"{prefix}-{digest}"
 
 
 def _pct(part: float, whole: float) -> str:
@@ -254,7 +228,7 @@ def _non_conformities(summary: SeasonSummary, s: Styles, pdf_path: Path,
              f.producer_name or "市场抽样", f.reason] for i, f in enumerate(shown)]
     bad = [i for i, f in enumerate(shown) if f.severity == "不符合"]
     out.append(data_table(["序号", "样品编号", "产品", "区县", "日期", "类别", "结论", "被抽样单位", "原因"], rows,
-                          [9, 17, 18, 18, 11, 9, 12, 24, 56], s,
+                          [8, 18, 21, 16, 11, 9, 11, 28, 52], s,
                           align=["right", "left", "left", "left", "centre", "centre", "centre", "left", "left"],
                           highlight=bad))
     if len(found) > len(shown):

@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
 
+from gi.errors import InputError
 from maps.cjk_font import FONT_NAME, SUBFONT_INDEX, MissingFontError, cjk_font_path
 
 PDF_FONT = "WQYZenHei"
@@ -23,13 +24,13 @@ __all__ = ["PDF_FONT", "FONT_NAME", "MissingFontError", "MissingGlyphsError", "r
            "font_cmap", "missing_glyphs", "verify_printable"]
 
 
-class MissingGlyphsError(ValueError):
+class MissingGlyphsError(InputError):
     """Text a report would print contains characters the embedded font cannot draw."""
 
     def __init__(self, missing: dict[str, str]) -> None:
         shown = "、".join(f"{ch}（U+{ord(ch):04X}，见“{context}”）" for ch, context in list(missing.items())[:8])
         super().__init__(
-            f"font: {len(missing)} character(s) not in {FONT_NAME}: {shown}; set GI_CJK_FONT to a TrueType "
+            "font", f"{len(missing)} character(s) not in {FONT_NAME}: {shown}; set GI_CJK_FONT to a TrueType "
             "font that has them (for example Noto Sans SC converted to TrueType outlines)"
         )
         self.missing = missing

@@ -4,8 +4,9 @@ across pages with their header repeated, and the font check run on everything th
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -58,6 +59,33 @@ class ReportMeta:
     generated_at: datetime
     issuer: str
     subject: str = ""
+
+
+DEFAULT_ISSUER = "地理标志产品监督管理部门"
+
+
+@dataclass(frozen=True)
+class ReportOptions:
+    """Choices of a report that are not data."""
+
+    issuer: str = DEFAULT_ISSUER
+    max_detail_rows: int = 300  # longer non-conformity lists go to a CSV beside the PDF
+    product_maps: bool = True
+
+
+@dataclass
+class ReportFiles:
+    """What a report build wrote."""
+
+    pdf: Path
+    report_id: str
+    attachments: list[Path] = field(default_factory=list)
+
+
+def report_id(prefix: str, *parts: object) -> str:
+    """A stable, readable id: prefix, date and a short hash of what the report is about."""
+    digest = hashlib.sha1("|".join(str(p) for p in parts).encode("utf-8")).hexdigest()[:6].upper()
+    return f"{prefix}-{digest}"
 
 
 class Styles:

@@ -1,0 +1,163 @@
+"""`gi map`: write offline maps (HTML) and map images (PNG) of protected areas and of a season's samples."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import typer
+
+from api.console import console
+
+app = typer.Typer(help="Maps of protected areas and of a season's samples (offline HTML and PNG).",
+                  no_args_is_help=True)
+
+ASSET_HELP = ("Where the HTML finds Leaflet and its plugins: 'copy' (a map-assets folder beside the file, default), "
+              "'file' (file:// links to the installed copy) or a URL prefix served by your web server.")
+
+
+def parse_day(value: str | None, field: str) -> date | None:
+    """A YYYY-MM-DD option, or an InputError naming the option."""
+    from gi.errors import InputError
+
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError as exc:
+        raise InputError(field, f"{value!r} is not a date (YYYY-MM-DD)") from exc
+
+
+def season_bounds(session, start: str | None, end: str | None, product_ids: list[int]) -> tuple[date, date]:  # type: ignore[no-untyped-def]
+    """The season asked for; missing ends default to the first/last stored sample's date."""
+    from gi.errors import InputError
+    from maps.data import sample_date_range
+
+    first, last = parse_day(start, "from"), parse_day(end, "to")
+    if first is None or last is None:
+        stored = sample_date_range(session, product_ids)
+        if stored is None and (first is None or last is None):
+            raise InputError("from", "no samples are stored; give the season with --from and --to")
+        first = first or stored[0]  # type: ignore[index]
+        last = last or stored[1]  # type: ignore[index]
+    if last < first:
+        raise InputError("to", f"{last} is before {first}")
+    return first, last
+
+
+def gather(start: str | None, end: str | None, products: list[str] | None, title: str | None):  # type: ignore[no-untyped-def]
+    """The season summary for the CLI options."""
+    from gi.areas import find_product
+    from gi.db import session_scope
+    from maps.data import gather_season
+
+    with session_scope() as session:
+        ids = [find_product(session, p).id for p in products or []]
+        first, last = season_bounds(session, start, end, ids)
+        return gather_season(session, first, last, [str(i) for i in ids], title=title)
+
+
+def _options(asset_base: str | None, tile_url: str | None, layers: str | None = None):  # type: ignore[no-untyped-def]
+    from maps.folium_maps import MapOptions
+
+    extra = {"layers": tuple(x.strip() for x in layers.split(",") if x.strip())} if layers else {}
+    return MapOptions.from_settings(asset_base=asset_base, tile_url=tile_url, **extra)
+
+
+def _default_path(name: str, suffix: str) -> Path:
+    from gi.settings import get_settings
+
+    return get_settings().output_dir / "maps" / f"{name}{suffix}"
+
+
+@app.command("areas")
+def areas(
+    products: list[str] = typer.Argument(None, help="Product codes or Chinese names (default: every product)."),
+    at: str = typer.Option(None, "--at", help="Show the area versions valid on YYYY-MM-DD (default: today)."),
+    out: Path = typer.Option(None, "--out", "-o", help="HTML file (default: out/maps/areas.html)."),
+    png: bool = typer.Option(False, "--png", help="Also write a PNG image beside the HTML."),
+    asset_base: str = typer.Option(None, "--asset-base", help=ASSET_HELP),
+    tile_url: str = typer.Option(None, "--tile-url", help="XYZ tile URL of a base map (default: GI_TILE_URL, none)."),
+) -> None:
+    """Map the protected areas (version, km², product details in popups) of PRODUCTS."""
+    from gi.db import session_scope
+    from maps.data import area_infos
+    from maps.folium_maps import areas_map, write_map
+
+    with session_scope() as session:
+        infos = area_infos(session, products or [], at=parse_day(at, "at"))
+    options = _options(asset_base, tile_url)
+    path = write_map(areas_map(infos, options), out or _default_path("areas", ".html"), options)
+    console.print(f"map of {len(infos)} protected areas: {path}")
+    if png:
+        from maps import static
+
+        image = path.with_suffix(".png")
+        if static.is_national(infos):
+            static.national_overview_png(image, infos, title="地理标志产品保护范围")
+        else:
+            static.regional_png(image, infos, title="地理标志产品保护范围")
+        console.print(f"image: {image}")
+
+
+@app.command("samples")
+def samples(
+    start: str = typer.Option(None, "--from", help="First day of the season, YYYY-MM-DD (default: first sample)."),
+    end: str = typer.Option(None, "--to", help="Last day of the season (default: last sample)."),
+    products: list[str] = typer.Option(None, "--product", "-p", help="Only this product (repeatable)."),
+    title: str = typer.Option(None, "--title", help="Title of the season (default: from the dates)."),
+    layers: str = typer.Option(None, "--layers", help="Comma-separated subset of reference,areas,origin,quality,"
+                                                      "heat,producers (default: all)."),
+    out: Path = typer.Option(None, "--out", "-o", help="HTML file (default: out/maps/season_<from>_<to>.html)."),
+    png: bool = typer.Option(False, "--png", help="Also write PNG images (origin and quality) beside the HTML."),
+    asset_base: str = typer.Option(None, "--asset-base", help=ASSET_HELP),
+    tile_url: str = typer.Option(None, "--tile-url", help="XYZ tile URL of a base map (default: GI_TILE_URL, none)."),
+) -> None:
+    """Map a season's samples by origin and quality verdict, the density of non-conformities and the producers
+    outside their areas."""
+    from maps.folium_maps import season_map, write_map
+
+    summary = gather(start, end, products, title)
+    options = _options(asset_base, tile_url, layers)
+    path = write_map(season_map(summary, options),
+                     out or _default_path(f"season_{summary.start:%Y%m%d}_{summary.end:%Y%m%d}", ".html"), options)
+    console.print(f"season map ({len(summary.samples):,} samples, {len(summary.areas)} areas, "
+                  f"{len(summary.producers_outside)} producers outside): {path}")
+    if png:
+        from maps import static
+
+        for colour_by in ("origin", "quality"):
+            image = static.season_png(summary, path.with_name(f"{path.stem}_{colour_by}.png"), colour_by=colour_by)
+            console.print(f"image: {image}")
+
+
+@app.command("producers")
+def producers(
+    products: list[str] = typer.Option(None, "--product", "-p", help="Only this product (repeatable)."),
+    at: str = typer.Option(None, "--at", help="Judge against the areas valid on YYYY-MM-DD (default: today)."),
+    out: Path = typer.Option(None, "--out", "-o", help="HTML file (default: out/maps/producers_outside.html)."),
+    asset_base: str = typer.Option(None, "--asset-base", help=ASSET_HELP),
+) -> None:
+    """Map the authorized producers located outside the area they are authorized for."""
+    from gi.areas import find_product
+    from gi.db import session_scope
+    from maps.data import SeasonSummary, area_infos, empty_samples, producers_outside
+    from maps.folium_maps import season_map, write_map
+
+    day = parse_day(at, "at") or date.today()
+    with session_scope() as session:
+        ids = [find_product(session, p).id for p in products or []]
+        codes = [find_product(session, p).code for p in products or []]
+        findings = producers_outside(session, ids, at=day)
+        infos = area_infos(session, codes, at=day)
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from gi.settings import get_settings
+
+    summary = SeasonSummary(title="登记位置在保护范围外的授权生产者", start=day, end=day,
+                            generated_at=datetime.now(ZoneInfo(get_settings().timezone)), areas=infos,
+                            samples=empty_samples(), producers_outside=findings)
+    options = _options(asset_base, None, "reference,areas,producers")
+    path = write_map(season_map(summary, options), out or _default_path("producers_outside", ".html"), options)
+    console.print(f"{len(findings)} producers outside their areas: {path}")

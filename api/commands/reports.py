@@ -1,0 +1,135 @@
+"""`gi report`: write the season campaign report, a sample's inspection record and the public notice (PDF)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from api.commands.maps import gather
+from api.console import console
+
+app = typer.Typer(help="PDF reports: campaign report, sample inspection record, public notice of results.",
+                  no_args_is_help=True)
+
+
+def _reports_dir() -> Path:
+    from gi.settings import get_settings
+
+    return get_settings().output_dir / "reports"
+
+
+def _options(issuer: str | None, max_rows: int | None = None, product_maps: bool = True):  # type: ignore[no-untyped-def]
+    from reports.layout import ReportOptions
+
+    values: dict[str, object] = {"product_maps": product_maps}
+    if issuer:
+        values["issuer"] = issuer
+    if max_rows:
+        values["max_detail_rows"] = max_rows
+    return ReportOptions(**values)  # type: ignore[arg-type]
+
+
+def notice_entries_from_db(summary):  # type: ignore[no-untyped-def]
+    """The notice's targets: the season's samples plus the recorded results and unsampled targets of its plans."""
+    from gi.areas import find_product
+    from gi.db import session_scope
+    from reports.data import notice_entries, season_task_results
+
+    with session_scope() as session:
+        ids = [find_product(session, a.product_code).id for a in summary.areas]
+        results, unsampled = season_task_results(session, summary.start, summary.end, ids)
+    return notice_entries(summary, results, unsampled)
+
+
+@app.command("campaign")
+def campaign(
+    start: str = typer.Option(None, "--from", help="First day of the season, YYYY-MM-DD (default: first sample)."),
+    end: str = typer.Option(None, "--to", help="Last day of the season (default: last sample)."),
+    products: list[str] = typer.Option(None, "--product", "-p", help="Only this product (repeatable)."),
+    title: str = typer.Option(None, "--title", help="Title of the campaign (default: from the dates)."),
+    issuer: str = typer.Option(None, "--issuer", help="Issuing authority printed on the report."),
+    max_rows: int = typer.Option(None, "--max-rows", help="Non-conformities listed in the PDF (the rest go to CSV)."),
+    no_product_maps: bool = typer.Option(False, "--no-product-maps", help="Leave out the per-product maps."),
+    out: Path = typer.Option(None, "--out", "-o", help="PDF file (default: out/reports/campaign_<from>_<to>.pdf)."),
+) -> None:
+    """Write the season campaign report: coverage, verdicts, non-conformities, maps and charts."""
+    from reports.campaign import campaign_report
+
+    summary = gather(start, end, products, title)
+    path = out or _reports_dir() / f"campaign_{summary.start:%Y%m%d}_{summary.end:%Y%m%d}.pdf"
+    files = campaign_report(summary, path, _options(issuer, max_rows, not no_product_maps))
+    console.print(f"campaign report {files.report_id}: {files.pdf}")
+    for attachment in files.attachments:
+        console.print(f"attachment: {attachment}")
+
+
+@app.command("notice")
+def notice(
+    start: str = typer.Option(None, "--from", help="First day of the season, YYYY-MM-DD (default: first sample)."),
+    end: str = typer.Option(None, "--to", help="Last day of the season (default: last sample)."),
+    products: list[str] = typer.Option(None, "--product", "-p", help="Only this product (repeatable)."),
+    title: str = typer.Option(None, "--title", help="Title of the campaign (default: from the dates)."),
+    issuer: str = typer.Option(None, "--issuer", help="Issuing authority printed on the notice."),
+    out: Path = typer.Option(None, "--out", "-o", help="PDF file (default: out/reports/notice_<from>_<to>.pdf)."),
+) -> None:
+    """Write the public notice of the season's results (no personal data of inspectors)."""
+    from reports.notice import public_notice
+
+    summary = gather(start, end, products, title)
+    path = out or _reports_dir() / f"notice_{summary.start:%Y%m%d}_{summary.end:%Y%m%d}.pdf"
+    files = public_notice(summary, path, _options(issuer), entries=notice_entries_from_db(summary))
+    console.print(f"public notice {files.report_id}: {files.pdf}")
+
+
+@app.command("record")
+def record(
+    sample: str = typer.Argument(..., help="Sample UUID or its first 8+ hex digits (the code on maps and reports)."),
+    photos: list[Path] = typer.Option(None, "--photo", help="A photo of the sample (JPEG/PNG, repeatable)."),
+    issuer: str = typer.Option(None, "--issuer", help="Inspecting authority printed on the record."),
+    out: Path = typer.Option(None, "--out", "-o", help="PDF file (default: out/reports/record_<code>.pdf)."),
+) -> None:
+    """Write the inspection record of one sample: sample, location and origin verdict, lab results against the
+    limits, inspectors, photos."""
+    from gi.db import session_scope
+    from reports.data import gather_sample_record
+    from reports.record import sample_record
+
+    for photo in photos or []:
+        if not photo.is_file():
+            raise FileNotFoundError(f"photo: {photo} does not exist")
+    with session_scope() as session:
+        data = gather_sample_record(session, sample, photos or [])
+    path = out or _reports_dir() / f"record_{data.code}.pdf"
+    files = sample_record(data, path, _options(issuer))
+    console.print(f"inspection record {files.report_id}: {files.pdf}")
+
+
+def run_maps_reports_demo(out_dir: Path | None = None, products: list[str] | None = None) -> list[Path]:
+    """The demo's last step: the season map (HTML), the campaign report and the public notice of the stored
+    samples' season, written to ``out_dir`` (default: out/demo); prints and returns their paths."""
+    from gi.settings import get_settings
+    from maps.folium_maps import MapOptions, season_map, write_map
+    from reports.campaign import campaign_report
+    from reports.notice import public_notice
+
+    out_dir = out_dir or get_settings().output_dir / "demo"
+    try:
+        summary = gather(None, None, products, None)
+    except Exception as exc:  # no samples yet: say so instead of failing the whole demo
+        console.print(f"[yellow]maps and reports skipped:[/] {exc}")
+        return []
+    options = MapOptions.from_settings()
+    stem = f"{summary.start:%Y%m%d}_{summary.end:%Y%m%d}"
+    written = [write_map(season_map(summary, options), out_dir / f"season_{stem}.html", options)]
+    report = campaign_report(summary, out_dir / f"campaign_{stem}.pdf")
+    written.append(report.pdf)
+    written += report.attachments
+    written.append(public_notice(summary, out_dir / f"notice_{stem}.pdf",
+                                 entries=notice_entries_from_db(summary)).pdf)
+    console.print(f"season {summary.period}: {len(summary.samples):,} samples, {len(summary.areas)} products")
+    for label, path in zip(["season map (HTML, opens offline)", "campaign report (PDF)"]
+                           + ["attachment (CSV)"] * len(report.attachments) + ["public notice (PDF)"],
+                           written, strict=True):
+        console.print(f"{label}: {path}")
+    return written

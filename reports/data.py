@@ -1,0 +1,374 @@
+"""What the per-sample record and the public notice print, gathered from the database (the season itself comes
+from maps.data.gather_season). Renderers only read these objects."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pandas as pd
+from geoalchemy2.shape import to_shape
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from gi.models import (
+    TASK_RESULT_ZH,
+    EvidenceGrade,
+    FingerprintVerdict,
+    GIProduct,
+    LabResult,
+    OriginEvidence,
+    OriginVerdictRecord,
+    Plan,
+    PlanStatus,
+    PlanTask,
+    Producer,
+    ProductionArea,
+    QualityVerdict,
+    Sample,
+    TaskStatus,
+)
+from gi.settings import get_settings
+from maps import reference
+from maps.data import AreaInfo, SeasonSummary, area_infos, origin_reason
+from maps.style import ORIGIN, QUALITY, flag_label
+
+LOCATION_SOURCE_ZH = {"device_gps": "设备 GPS 定位", "map_pick": "地图选点", "geocoded_address": "地址解析"}
+EVIDENCE_ZH = {EvidenceGrade.CONSISTENT: "一致", EvidenceGrade.DOUBTFUL: "存疑", EvidenceGrade.INCONSISTENT: "不一致"}
+
+
+# ---------------------------------------------------------------- per-sample record
+
+
+@dataclass(frozen=True)
+class Person:
+    """An inspector as the internal record shows them."""
+
+    code: str
+    name: str
+    unit: str
+    role: str
+
+
+@dataclass(frozen=True)
+class IndicatorLine:
+    """One quality indicator of a sample: the limit, the result and the decision."""
+
+    name: str
+    limit: str
+    value: str
+    outcome: str  # pass | fail | inconclusive
+    note: str
+
+
+@dataclass(frozen=True)
+class LabLine:
+    """One lab result as the laboratory reported it."""
+
+    indicator: str
+    reported: str
+    method: str
+    laboratory: str
+    tested_on: date
+
+
+@dataclass
+class SampleRecordData:
+    """Everything the inspection record (抽样检验记录单) of one sample prints."""
+
+    sample_id: str
+    code: str
+    product_name: str
+    product_code: str
+    standard: str | None
+    producer_name: str
+    producer_code: str
+    producer_address: str
+    collected_at: datetime
+    lot_number: str | None
+    lot_size: int | None
+    submitted: str  # coordinates as submitted, with their CRS
+    lon: float
+    lat: float
+    gps_accuracy_m: float | None
+    location_source: str
+    county: str
+    source: str | None
+    notes: str | None
+    plan: str | None
+    task: str | None
+    inspectors: list[Person]
+    origin: str  # inside | uncertain | outside | unchecked
+    origin_reason: str
+    origin_details: list[tuple[str, str]]
+    area: AreaInfo | None
+    quality: str  # pass | fail | inconclusive | pending
+    quality_rule: str | None
+    indicators: list[IndicatorLine]
+    lab_results: list[LabLine]
+    evidence: str | None
+    evidence_reasons: list[str]
+    photos: list[Path] = field(default_factory=list)
+
+
+def find_sample(session: Session, key: str) -> Sample:
+    """A sample by UUID or by its first 8+ hexadecimal digits (the code printed on maps and reports)."""
+    from gi.lab import resolve_sample
+
+    return resolve_sample(session, key)
+
+
+def _fmt(value: Any) -> str:
+    if value is None:
+        return "—"
+    return str(value)
+
+
+def gather_sample_record(session: Session, key: str, photos: Sequence[Path] = ()) -> SampleRecordData:
+    """The record of the sample ``key`` (UUID or code)."""
+    tz = ZoneInfo(get_settings().timezone)
+    sample = find_sample(session, key)
+    product = session.get(GIProduct, sample.product_id)
+    assert product is not None
+    producer = session.get(Producer, sample.producer_id) if sample.producer_id else None
+    origin_row = session.scalars(
+        select(OriginVerdictRecord).where(OriginVerdictRecord.sample_id == sample.id)
+        .order_by(OriginVerdictRecord.checked_at.desc(), OriginVerdictRecord.id.desc()).limit(1)
+    ).first()
+    quality_row = session.scalars(
+        select(QualityVerdict).where(QualityVerdict.sample_id == sample.id)
+        .order_by(QualityVerdict.checked_at.desc(), QualityVerdict.id.desc()).limit(1)
+    ).first()
+    evidence_row = session.scalars(
+        select(OriginEvidence).where(OriginEvidence.sample_id == sample.id)
+        .order_by(OriginEvidence.checked_at.desc(), OriginEvidence.id.desc()).limit(1)
+    ).first()
+    fingerprint_row = session.scalars(
+        select(FingerprintVerdict).where(FingerprintVerdict.sample_id == sample.id)
+        .order_by(FingerprintVerdict.checked_at.desc(), FingerprintVerdict.id.desc()).limit(1)
+    ).first()
+    results = session.scalars(select(LabResult).where(LabResult.sample_id == sample.id)
+                              .order_by(LabResult.indicator_code, LabResult.tested_on)).all()
+    task = session.get(PlanTask, sample.task_id) if sample.task_id else None
+    location = to_shape(sample.location)
+    county = reference.county_of([location.x], [location.y]).iloc[0]
+
+    inspectors: list[Person] = []
+    if task is not None:
+        for position, inspector in enumerate(task.inspectors, start=1):
+            inspectors.append(Person(inspector.code, inspector.name, inspector.unit,
+                                     "主检" if position == 1 else "检查人员"))
+    if sample.collector is not None and all(p.code != sample.collector.code for p in inspectors):
+        inspectors.append(Person(sample.collector.code, sample.collector.name, sample.collector.unit, "采样人"))
+
+    origin = "unchecked"
+    reason = "尚未进行产地核验"
+    details: list[tuple[str, str]] = []
+    area: AreaInfo | None = None
+    if origin_row is not None:
+        origin = str(origin_row.verdict.value if hasattr(origin_row.verdict, "value") else origin_row.verdict)
+        row = {"origin": origin, "distance_m": origin_row.distance_m, "area_version": origin_row.area_version,
+               "flags": tuple(origin_row.flags or ()), "band_m": origin_row.band_m}
+        reason = (origin_reason(row, get_settings().boundary_tolerance_m) if origin != "inside"
+                  else f"采样点位于第{origin_row.area_version}版保护范围内")
+        details = [
+            ("保护范围版本", f"第 {origin_row.area_version} 版" if origin_row.area_version else "无有效版本"),
+            ("距边界", _signed_distance(origin_row.distance_m)),
+            ("判定容差", f"{origin_row.band_m:g} 米"),
+            ("标记", "、".join(flag_label(f) for f in origin_row.flags) if origin_row.flags else "无"),
+            ("核验时间", f"{origin_row.checked_at.astimezone(tz):%Y-%m-%d %H:%M}"),
+            ("判定规则", origin_row.rule),
+        ]
+        if origin_row.other_areas:
+            details.insert(3, ("其他保护范围", "、".join(str(a.get("name_zh", "")) for a in origin_row.other_areas)))
+        if origin_row.area_id:
+            version = session.get(ProductionArea, origin_row.area_id)
+            if version is not None:
+                infos = [a for a in area_infos(session, [product.code], at=sample.collected_at)
+                         if a.version == version.version]
+                area = infos[0] if infos else None
+    if area is None:
+        infos = area_infos(session, [product.code], at=sample.collected_at)
+        area = infos[0] if infos else None
+
+    indicators: list[IndicatorLine] = []
+    quality = "pending"
+    rule = None
+    if quality_row is not None:
+        quality = str(quality_row.outcome.value if hasattr(quality_row.outcome, "value") else quality_row.outcome)
+        rule = quality_row.rule
+        for item in quality_row.indicators or []:
+            name = str(item.get("name_zh") or item.get("code"))
+            if item.get("grade"):
+                name += f"［{item['grade']}］"
+            unit = item.get("unit") or ""
+            indicators.append(IndicatorLine(
+                name=name, limit=str(item.get("limit") or "—"),
+                value=f"{item['value']} {unit}".strip() if item.get("value") is not None else "无结果",
+                outcome=str(item.get("outcome")), note=str(item.get("statement") or "")))
+        for code in quality_row.missing_mandatory or []:
+            indicators.append(IndicatorLine(name=code, limit="强制性指标", value="无结果", outcome="inconclusive",
+                                            note="缺少强制性指标结果"))
+    lab = [LabLine(r.indicator_code, _reported(r), r.method or "—", r.laboratory, r.tested_on) for r in results]
+
+    evidence = None
+    evidence_reasons: list[str] = []
+    if evidence_row is not None:
+        evidence = EVIDENCE_ZH.get(evidence_row.grade, str(evidence_row.grade))
+        evidence_reasons = [str(r.get("text") or r) for r in evidence_row.reasons or []]
+    elif fingerprint_row is not None:
+        evidence_reasons = [fingerprint_row.reason]
+
+    return SampleRecordData(
+        sample_id=str(sample.id), code=str(sample.id).replace("-", "")[:8].upper(), product_name=product.name_zh,
+        product_code=product.code, standard=product.standard,
+        producer_name=producer.name if producer else "市场抽样（无登记生产者）",
+        producer_code=producer.credit_code if producer else "", producer_address=(producer.address or "") if producer
+        else "",
+        collected_at=sample.collected_at.astimezone(tz), lot_number=sample.lot_number, lot_size=sample.lot_size,
+        submitted=f"{sample.submitted_x:.6f}, {sample.submitted_y:.6f}（{sample.declared_crs}）",
+        lon=location.x, lat=location.y, gps_accuracy_m=sample.gps_accuracy_m,
+        location_source=LOCATION_SOURCE_ZH.get(str(getattr(sample.location_source, "value", sample.location_source)),
+                                               str(sample.location_source)),
+        county=f"{county['province_name']}{county['county_name']}" or "—", source=sample.source, notes=sample.notes,
+        plan=_plan_label(session, task), task=_task_label(task), inspectors=inspectors,
+        origin=origin, origin_reason=reason, origin_details=details, area=area, quality=quality, quality_rule=rule,
+        indicators=indicators, lab_results=lab, evidence=evidence, evidence_reasons=evidence_reasons,
+        photos=[Path(p) for p in photos],
+    )
+
+
+def _signed_distance(distance: float | None) -> str:
+    if distance is None:
+        return "—"
+    side = "界内" if distance >= 0 else "界外"
+    metres = abs(distance)
+    return f"{side} {metres / 1000:.2f} 千米" if metres >= 1000 else f"{side} {metres:.0f} 米"
+
+
+def _reported(result: LabResult) -> str:
+    value = f"{result.censored or ''}{result.value.normalize():f} {result.unit}"
+    if result.uncertainty is not None:
+        value += f"（U = {result.uncertainty.normalize():f}" + (f"，k = {result.coverage_factor.normalize():f}"
+                                                                  if result.coverage_factor is not None else "") + "）"
+    return value
+
+
+def _plan_label(session: Session, task: PlanTask | None) -> str | None:
+    if task is None:
+        return None
+    plan = session.get(Plan, task.plan_id)
+    return f"{plan.title}（{plan.code}）" if plan else None
+
+
+def _task_label(task: PlanTask | None) -> str | None:
+    if task is None:
+        return None
+    return (f"第 {task.round_number} 轮，任务 {task.id}，期限 {task.due_from:%Y-%m-%d} 至 {task.due_to:%Y-%m-%d}，"
+            f"应抽 {task.units_to_take} 件（批量 {task.lot_size}，字码 {task.code_letter}）")
+
+
+# ---------------------------------------------------------------- public notice
+
+
+@dataclass(frozen=True)
+class NoticeEntry:
+    """One inspected target on the public notice: a firm (or market sampling in a county) and its result."""
+
+    target: str
+    credit_code: str
+    product_name: str
+    county_name: str
+    samples: int
+    sampled_on: date | None
+    result: str  # 合格 | 不合格 | 待定 | 无法判定 | 未发现经营
+    items: str  # the non-conforming items, in words
+
+
+RESULT_ORDER = {"不合格": 0, "待定": 1, "无法判定": 2, "未发现经营": 3, "合格": 4}
+
+
+def _sample_items(group: pd.DataFrame, tolerance_m: float) -> tuple[str, str]:
+    """Result and non-conforming items of a target from its samples."""
+    items: list[str] = []
+    outside = group[group["origin"] == "outside"]
+    failed = group[group["quality"] == "fail"]
+    if len(outside):
+        worst = outside["distance_m"].min()
+        items.append("产地不符（采样点位于保护范围外" + (f" {abs(worst) / 1000:.1f} 千米）" if pd.notna(worst) else "）"))
+    for reason in dict.fromkeys(r for r in failed["quality_reason"] if r):
+        items.append(reason)
+    if len(failed) and not any(failed["quality_reason"]):
+        items.append("特色品质指标不合格")
+    if items:
+        bad = int((group["origin"].eq("outside") | group["quality"].eq("fail")).sum())
+        share = f"（{bad}/{len(group)} 批次不合格）" if len(group) > 1 else ""
+        return "不合格", "；".join(items) + share
+    pending = group["origin"].isin(["uncertain", "unchecked"]) | group["quality"].isin(["pending", "inconclusive"])
+    if pending.any():
+        return "待定", "结果待复核或检验中"
+    return "合格", ""
+
+
+def notice_entries(summary: SeasonSummary, task_results: dict[int, str] | None = None,
+                   planned_targets: Sequence[NoticeEntry] = ()) -> list[NoticeEntry]:
+    """The targets of the season and their results: per producer and product (market samples per county),
+    with a recorded task result taking precedence; planned targets not yet sampled are listed as 待定."""
+    frame = summary.samples
+    entries: list[NoticeEntry] = []
+    if len(frame):
+        keyed = frame.assign(
+            target=frame["producer_name"].where(frame["producer_name"] != "", "市场抽样"),
+            county_key=frame["county_name"].where(frame["producer_name"] == "", ""),
+        )
+        for (target, credit, product, county_key), group in keyed.groupby(
+                ["target", "producer_code", "product_name", "county_key"], sort=False):
+            result, items = _sample_items(group, summary.tolerance_m)
+            recorded = [task_results[t] for t in group["task_id"].dropna().unique() if t in (task_results or {})]
+            if recorded:
+                result = min(recorded, key=lambda r: RESULT_ORDER.get(r, 9))
+            counties = group["county_name"].replace("", pd.NA).dropna()
+            county = county_key or (counties.mode().iloc[0] if len(counties) else "—")
+            name = f"市场抽样（{county}）" if target == "市场抽样" else target
+            entries.append(NoticeEntry(name, credit, product, county, len(group),
+                                       min(group["collected_at"]).date(), result, items))
+    sampled = {(e.target, e.product_name) for e in entries}
+    entries += [e for e in planned_targets if (e.target, e.product_name) not in sampled]
+    entries.sort(key=lambda e: (RESULT_ORDER.get(e.result, 9), e.product_name, e.county_name, e.target))
+    return entries
+
+
+def season_task_results(session: Session, start: date, end: date,
+                        product_ids: Sequence[int] = ()) -> tuple[dict[int, str], list[NoticeEntry]]:
+    """Recorded results of the season's plan tasks (task id -> 合格/不合格/…), and the planned targets with no
+    sample yet (as 待定 entries, or with their recorded result such as 未发现经营)."""
+    names = reference.county_parts()
+    query = (
+        select(PlanTask, Producer.name, Producer.credit_code, GIProduct.name_zh)
+        .join(Plan, Plan.id == PlanTask.plan_id)
+        .join(Producer, Producer.id == PlanTask.producer_id)
+        .join(GIProduct, GIProduct.id == PlanTask.product_id)
+        .where(Plan.status != PlanStatus.CANCELLED, PlanTask.status != TaskStatus.CANCELLED,
+               PlanTask.due_from <= end, PlanTask.due_to >= start)
+    )
+    if product_ids:
+        query = query.where(PlanTask.product_id.in_(list(product_ids)))
+    sampled_tasks = set(session.scalars(select(Sample.task_id).where(Sample.task_id.is_not(None)).distinct()))
+    results: dict[int, str] = {}
+    unsampled: list[NoticeEntry] = []
+    for task, producer, credit, product in session.execute(query):
+        if task.result is not None:
+            results[task.id] = TASK_RESULT_ZH.get(task.result, str(task.result))
+        if task.id not in sampled_tasks:
+            result = results.get(task.id, "待定")
+            unsampled.append(NoticeEntry(producer, credit, product, names.get(task.county_code, ("", "—"))[1], 0,
+                                         None, result, task.result_note or ("尚未抽样" if result == "待定" else "")))
+    return results, unsampled
+
+
+__all__ = ["ORIGIN", "QUALITY", "IndicatorLine", "LabLine", "NoticeEntry", "Person", "SampleRecordData",
+           "find_sample", "gather_sample_record", "notice_entries", "season_task_results"]
