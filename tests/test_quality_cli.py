@@ -124,6 +124,10 @@ def test_demo_step_adds_results_and_prints_both_tables(engine, use_test_db, samp
         fps = session.scalars(select(FingerprintVerdict).where(FingerprintVerdict.sample_id.in_(ids))).all()
         assert {f.product_id for f in fps} == {find_product(session, c).id
                                                for c in ("xihu-longjing", "ningxia-goji", "wuchang-rice")}
+    with session_scope(engine) as session:
+        before = len(session.scalars(select(LabResult.id).where(LabResult.sample_id.in_(ids))).all())
     with console.capture() as captured:
-        run_quality_demo(list(samples.values()), seed=7)  # nothing left to simulate
-    assert "nothing to simulate" in captured.get()
+        run_quality_demo(list(samples.values()), seed=7)  # nothing left to simulate: judged again
+    assert "already have lab results" in captured.get() and "by product" in captured.get()
+    with session_scope(engine) as session:
+        assert len(session.scalars(select(LabResult.id).where(LabResult.sample_id.in_(ids))).all()) == before

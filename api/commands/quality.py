@@ -198,11 +198,13 @@ DEMO_RULES = {"xihu-longjing": "guard_band", "ningxia-goji": "guard_band", "anji
 def run_quality_demo(sample_ids: Sequence[uuid.UUID] | None = None, seed: int = 2025) -> None:
     """Add simulated lab results to the season's simulated samples, judge them, print quality and origin tables.
 
-    ``sample_ids`` None: every sample that has no lab result yet. Products in DEMO_RULES that have no decision
-    rule stored get one (guard bands for teas and goji), so the demo shows inconclusive values too.
+    ``sample_ids`` None: every sample. Samples that already have lab results keep them (a second run adds
+    nothing and judges again). Products in DEMO_RULES with no decision rule stored get one (guard bands for teas
+    and goji, guarded rejection for rice), so the demo shows inconclusive values too.
     """
     from sqlalchemy import select
 
+    from gi.areas import find_product
     from gi.lab import add_results
     from gi.models import LabResult, QualityRule, Sample
     from gi.quality import check_samples, set_rule
@@ -210,31 +212,35 @@ def run_quality_demo(sample_ids: Sequence[uuid.UUID] | None = None, seed: int = 
 
     console.rule("[bold]Characteristic quality and origin fingerprint (特色质量与产地指纹)")
     with session_scope() as session:
-        query = select(Sample).where(Sample.id.not_in(select(LabResult.sample_id).distinct()))
+        query = select(Sample)
         if sample_ids is not None:
             query = query.where(Sample.id.in_(list(sample_ids)))
         samples = list(session.scalars(query.order_by(Sample.collected_at, Sample.id)))
         if not samples:
-            console.print("no samples without lab results: nothing to simulate")
+            console.print("no samples: nothing to judge")
             return
         for code, kind in DEMO_RULES.items():
             try:
-                from gi.areas import find_product
-
                 product = find_product(session, code)
             except LookupError:
                 continue
             if session.scalar(select(QualityRule.id).where(QualityRule.product_id == product.id)) is None:
                 set_rule(session, code, kind, note="demo: decision rule of the simulated control plan")
-        rows, chosen = simulate_results(session, samples, seed)
-        add_results(session, rows, "simulated lab results (gi.simulate_lab)")
-        scenario = Counter(c.scenario for c in chosen)
-        mismatched = sum(1 for c, s in zip(chosen, samples, strict=True)
-                         if c.fingerprint_from and c.fingerprint_from != s.product.code)
-        console.print(f"{len(rows)} simulated results for {len(samples)} samples (laboratory '模拟实验室', synthetic): "
-                      f"{scenario['conforming']} conforming, {scenario['fail']} with a failing indicator, "
-                      f"{scenario['near_limit']} near a limit, {scenario['missing']} with a mandatory indicator "
-                      f"untested; {mismatched} with isotopes/elements from another area")
+        tested = set(session.scalars(select(LabResult.sample_id).where(
+            LabResult.sample_id.in_([s.id for s in samples])).distinct()))
+        fresh = [s for s in samples if s.id not in tested]
+        if fresh:
+            rows, chosen = simulate_results(session, fresh, seed)
+            add_results(session, rows, "simulated lab results (gi.simulate_lab)")
+            scenario = Counter(c.scenario for c in chosen)
+            mismatched = sum(1 for c, s in zip(chosen, fresh, strict=True)
+                             if c.fingerprint_from and c.fingerprint_from != s.product.code)
+            console.print(f"{len(rows)} simulated results for {len(fresh)} samples (laboratory '模拟实验室', "
+                          f"synthetic): {scenario['conforming']} conforming, {scenario['fail']} with a failing "
+                          f"indicator, {scenario['near_limit']} near a limit, {scenario['missing']} with a mandatory "
+                          f"indicator untested; {mismatched} with isotopes/elements from another area")
+        else:
+            console.print(f"all {len(samples)} samples already have lab results: judging them again")
         with progress() as bar:
             task = bar.add_task("judging", total=len(samples))
             checks = []
