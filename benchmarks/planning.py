@@ -2,12 +2,13 @@
 
 Run: ``.venv/bin/python benchmarks/planning.py [--runs 3] [--producers 100000] [--inspectors 2000]``
 
-The frame is synthetic and in memory (the database is not timed): 12 products in 12 provinces, 8 counties each,
-one season = a quarter in 3 monthly rounds, products cycling through peak / regular / off-season windows, 10 %
-of targets with an inspection in the last year (and previous inspectors), 1 % declared conflicts. The timed step
-is ``sampling.draw.run_draw`` — the exact function behind `gi plan draw` and `gi plan verify` (selection of every
-round, county and product, then the assignment of two inspectors per target). Target: median <= 2 s.
-The machine's 2 cores are shared with other sessions: figures are noisy; the load average is printed.
+The frame is synthetic and in memory (the database is not timed): 12 products in 12 provinces, 8 counties
+each, one season = a quarter in 3 monthly rounds, products cycling through peak / regular / off-season
+windows, 10 % of targets with an inspection in the last year (and previous inspectors), 1 % declared
+conflicts. The timed step is ``sampling.draw.run_draw`` — the exact function behind `gi plan draw` and `gi
+plan verify` (selection of every round, county and product, then the assignment of two inspectors per target).
+Target: median <= 2 s. The machine's 2 cores are shared with other sessions: figures are noisy; the load
+average is printed.
 """
 
 from __future__ import annotations
@@ -44,11 +45,16 @@ def main(argv: list[str] | None = None) -> int:
 
     windows = [(Window(1, 1, 3, 31, PEAK),), (Window(1, 15, 5, 31, REGULAR),), ()]
     t0 = time.perf_counter()
-    frame = synthetic_frame(args.producers, args.inspectors, args.products, seed=2026, windows=windows,
-                            capacity=(15, 25))
+    frame = synthetic_frame(
+        args.producers, args.inspectors, args.products, seed=2026, windows=windows, capacity=(15, 25)
+    )
     build_s = time.perf_counter() - t0
-    params = DesignParameters("BENCH", date(2026, 1, 1), date(2026, 3, 31),
-                              tuple(split_rounds(date(2026, 1, 1), date(2026, 3, 31), 3)))
+    params = DesignParameters(
+        "BENCH",
+        date(2026, 1, 1),
+        date(2026, 3, 31),
+        tuple(split_rounds(date(2026, 1, 1), date(2026, 3, 31), 3)),
+    )
     t0 = time.perf_counter()
     frame_bytes = canonical_json(frame.to_dict())
     snapshot_s = time.perf_counter() - t0
@@ -68,17 +74,25 @@ def main(argv: list[str] | None = None) -> int:
         peak = sum(1 for t in result.tasks if t.season_kind == "peak")
     median = statistics.median(draw_times)
     load = os.getloadavg()
-    print(f"planning benchmark: {len(frame.producers):,} targets, {len(frame.inspectors):,} inspectors, "
-          f"{len(frame.products)} products, {len(params.rounds)} rounds (one season)")
-    print(f"  synthetic frame built in {build_s:.2f} s; canonical snapshot {len(frame_bytes) / 1e6:.1f} MB "
-          f"in {snapshot_s:.2f} s (not timed below)")
+    print(
+        f"planning benchmark: {len(frame.producers):,} targets, {len(frame.inspectors):,} inspectors, "
+        f"{len(frame.products)} products, {len(params.rounds)} rounds (one season)"
+    )
+    print(
+        f"  synthetic frame built in {build_s:.2f} s; canonical snapshot {len(frame_bytes) / 1e6:.1f} MB "
+        f"in {snapshot_s:.2f} s (not timed below)"
+    )
     print(f"  tasks drawn per run: {tasks:,} ({peak:,} in peak season), 2 inspectors each")
-    print(f"  draw + assignment: runs {', '.join(f'{t:.2f}' for t in draw_times)} s -> median {median:.2f} s "
-          f"(target <= {TARGET_S:.1f} s: {'met' if median <= TARGET_S else 'NOT met'}); CPU time median "
-          f"{statistics.median(cpu_times):.2f} s")
+    print(
+        f"  draw + assignment: runs {', '.join(f'{t:.2f}' for t in draw_times)} s -> median {median:.2f} s "
+        f"(target <= {TARGET_S:.1f} s: {'met' if median <= TARGET_S else 'NOT met'}); CPU time median "
+        f"{statistics.median(cpu_times):.2f} s"
+    )
     print(f"  published selection + assignment documents: median {statistics.median(doc_times):.2f} s")
-    print(f"  load average {load[0]:.2f} / {load[1]:.2f} / {load[2]:.2f} on {os.cpu_count()} cores shared with "
-          f"other sessions: figures are noisy")
+    print(
+        f"  load average {load[0]:.2f} / {load[1]:.2f} / {load[2]:.2f} on {os.cpu_count()} cores shared with "
+        f"other sessions: figures are noisy"
+    )
     return 0
 
 

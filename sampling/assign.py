@@ -1,8 +1,8 @@
-"""Random inspectors for the drawn targets (the second 随机): at least two per target, from the target's province,
-never from its county, never with a declared conflict, never one of its previous inspectors, qualified for the
-product's category, and the workload balanced: each pick takes the least-loaded eligible inspector, with ties
-broken by a fresh random key per load level, so that loads stay within one task of each other when the
-constraints and capacities allow."""
+"""Random inspectors for the drawn targets (the second 随机): at least two per target, from the target's
+province, never from its county, never with a declared conflict, never one of its previous inspectors,
+qualified for the product's category, and the workload balanced: each pick takes the least-loaded eligible
+inspector, with ties broken by a fresh random key per load level, so that loads stay within one task of each
+other when the constraints and capacities allow."""
 
 from __future__ import annotations
 
@@ -48,9 +48,11 @@ class Infeasibility:
     def text(self) -> str:
         """One line: where, and which constraint failed."""
         details = ", ".join(f"{k} {v}" for k, v in self.excluded.items() if v) or "no inspector in the pool"
-        return (f"round {self.round}, product {self.product}, county {self.county}, target {self.producer_id}: "
-                f"{self.found} of {self.needed} inspectors — constraint '{self.binding}' "
-                f"(pool {self.pool}: {details})")
+        return (
+            f"round {self.round}, product {self.product}, county {self.county}, target {self.producer_id}: "
+            f"{self.found} of {self.needed} inspectors — constraint '{self.binding}' "
+            f"(pool {self.pool}: {details})"
+        )
 
 
 class InfeasiblePlanError(InputError):
@@ -110,7 +112,7 @@ def assign_round(
     scope: str = "province",
     require_qualification: bool = True,
 ) -> RoundAssignment:
-    """Assign ``per_task`` inspectors to each task, in the given (random) task order; see the module docstring."""
+    """Assign ``per_task`` inspectors to each task in the given (random) order; see the module docstring."""
     pools: dict[str, _Pool] = {}
     members: dict[str, list[FrameInspector]] = {}
     for ins in sorted(inspectors, key=lambda i: i.code):
@@ -130,11 +132,20 @@ def assign_round(
         pool = pools.get(pool_key)
         chosen: list[tuple[int, int, str]] = []  # (load, index in that level, code)
         if pool is not None:
-            county, pid, previous, category = task.county, task.producer_id, task.previous_inspectors, task.category
+            county, pid, previous, category = (
+                task.county,
+                task.producer_id,
+                task.previous_inspectors,
+                task.category,
+            )
             for load, level in enumerate(pool.levels):
                 for index, (_, code) in enumerate(level):
-                    if home[code] == county or (code, pid) in conflicts or code in previous \
-                            or (require_qualification and category not in qualified[code]):
+                    if (
+                        home[code] == county
+                        or (code, pid) in conflicts
+                        or code in previous
+                        or (require_qualification and category not in qualified[code])
+                    ):
                         continue
                     chosen.append((load, index, code))
                     if len(chosen) == per_task:
@@ -142,8 +153,19 @@ def assign_round(
                 if len(chosen) == per_task:
                     break
         if len(chosen) < per_task:
-            out.problems.append(_diagnose(round_number, task, len(chosen), per_task, pool_key,
-                                          members.get(pool_key, []), loads, conflicts, require_qualification))
+            out.problems.append(
+                _diagnose(
+                    round_number,
+                    task,
+                    len(chosen),
+                    per_task,
+                    pool_key,
+                    members.get(pool_key, []),
+                    loads,
+                    conflicts,
+                    require_qualification,
+                )
+            )
             continue
         # Take from the back (highest level, highest index first) so earlier picks' positions stay valid.
         for load, index, _ in reversed(chosen):  # chosen is in (level, index) order
@@ -155,12 +177,25 @@ def assign_round(
     return out
 
 
-def _diagnose(round_number: int, task: TaskNeed, found: int, needed: int, pool_key: str,
-              members: list[FrameInspector], loads: dict[str, int], conflicts: set[tuple[str, int]],
-              require_qualification: bool) -> Infeasibility:
-    """Count, in the task's pool, the inspectors each constraint excluded (first failing constraint counts)."""
-    excluded = {"home county": 0, "declared conflict": 0, "previous inspector": 0, "qualification": 0,
-                "capacity": 0}
+def _diagnose(
+    round_number: int,
+    task: TaskNeed,
+    found: int,
+    needed: int,
+    pool_key: str,
+    members: list[FrameInspector],
+    loads: dict[str, int],
+    conflicts: set[tuple[str, int]],
+    require_qualification: bool,
+) -> Infeasibility:
+    """Count the pool's inspectors each constraint excluded (the first failing constraint counts)."""
+    excluded = {
+        "home county": 0,
+        "declared conflict": 0,
+        "previous inspector": 0,
+        "qualification": 0,
+        "capacity": 0,
+    }
     for ins in members:
         if ins.home_county == task.county:
             excluded["home county"] += 1
@@ -172,5 +207,6 @@ def _diagnose(round_number: int, task: TaskNeed, found: int, needed: int, pool_k
             excluded["qualification"] += 1
         elif loads.get(ins.code, 0) >= ins.capacity:
             excluded["capacity"] += 1
-    return Infeasibility(round_number, task.producer_id, task.product, task.county, found, needed,
-                         pool_key, excluded)
+    return Infeasibility(
+        round_number, task.producer_id, task.product, task.county, found, needed, pool_key, excluded
+    )

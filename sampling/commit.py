@@ -1,13 +1,13 @@
 """The commitment (一公开 before the draw) and the seed.
 
-Before the draw the plan publishes the frame snapshot, the parameters and a commitment naming their SHA-256 and
-the SHA-256 of a secret; after a public value becomes known (a later lottery draw, a value typed in by a second
-party), the secret is revealed and the seed is
+Before the draw the plan publishes the frame snapshot, the parameters and a commitment naming their SHA-256
+and the SHA-256 of a secret; after a public value becomes known (a later lottery draw, a value typed in by a
+second party), the secret is revealed and the seed is
 
     seed = SHA-256("gi-plan-seed/1\\n" || commitment_sha256 || "\\n" || secret || "\\n" || public_value)
 
-(strings as UTF-8, the commitment hash as 64 lowercase hex characters). Neither party alone can steer the seed:
-the secret is fixed by its hash before the public value exists, and the public value is outside the
+(strings as UTF-8, the commitment hash as 64 lowercase hex characters). Neither party alone can steer the
+seed: the secret is fixed by its hash before the public value exists, and the public value is outside the
 supervisor's control.
 """
 
@@ -27,7 +27,7 @@ SEED_DOMAIN = "gi-plan-seed/1"
 
 
 def canonical_json(obj: Any) -> bytes:
-    """The one byte form of a published document: UTF-8 JSON, keys sorted, no spaces, no floats, final newline."""
+    """The one byte form of a published document: UTF-8 JSON, sorted keys, no spaces or floats, final \\n."""
     _refuse_floats(obj)
     return (json.dumps(obj, ensure_ascii=False, sort_keys=True, separators=(",", ":")) + "\n").encode("utf-8")
 
@@ -78,8 +78,9 @@ class CommitmentDoc:
     sha256: str
 
 
-def make_commitment(plan: str, frame_bytes: bytes, parameters_bytes: bytes, secret: str,
-                    committed_at: str) -> CommitmentDoc:
+def make_commitment(
+    plan: str, frame_bytes: bytes, parameters_bytes: bytes, secret: str, committed_at: str
+) -> CommitmentDoc:
     """The commitment document over the frame and parameters bytes and the secret's hash."""
     document = {
         "scheme": COMMITMENT_SCHEME,
@@ -95,12 +96,20 @@ def make_commitment(plan: str, frame_bytes: bytes, parameters_bytes: bytes, secr
 
 def derive_seed(commitment_sha256: str, secret: str, public_value: str) -> bytes:
     """The 32-byte draw seed from the commitment hash, the revealed secret and the public value."""
-    message = "\n".join([SEED_DOMAIN, commitment_sha256, check_secret(secret), check_public_value(public_value)])
+    message = "\n".join(
+        [SEED_DOMAIN, commitment_sha256, check_secret(secret), check_public_value(public_value)]
+    )
     return hashlib.sha256(message.encode("utf-8")).digest()
 
 
-def make_reveal(plan: str, commitment_sha256: str, secret: str, public_value: str, public_value_source: str,
-                revealed_at: str) -> dict[str, Any]:
+def make_reveal(
+    plan: str,
+    commitment_sha256: str,
+    secret: str,
+    public_value: str,
+    public_value_source: str,
+    revealed_at: str,
+) -> dict[str, Any]:
     """The reveal document published with the draw."""
     return {
         "scheme": REVEAL_SCHEME,

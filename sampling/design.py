@@ -1,7 +1,7 @@
-"""The sampling design: parameters (ratios, risk points, coverage, caps) with their defaults, risk weights, the
-season ratio of a product in a round, the allocation of a product's sample to counties, and the inclusion
-probabilities of the targets — all in exact integer arithmetic so that a re-implementation gets the same numbers.
-See docs/sampling.md for the reasons behind each default."""
+"""The sampling design: parameters (ratios, risk points, coverage, caps) with their defaults, risk weights,
+the season ratio of a product in a round, the allocation of a product's sample to counties, and the inclusion
+probabilities of the targets — all in exact integer arithmetic so that a re-implementation gets the same
+numbers. See docs/sampling.md for the reasons behind each default."""
 
 from __future__ import annotations
 
@@ -51,7 +51,7 @@ DEFAULT_RISK_POINTS: dict[str, int] = {
 
 @dataclass(frozen=True)
 class DesignParameters:
-    """Everything that, with the frame and the seed, decides a draw. Published and hashed with the commitment."""
+    """Everything that, with the frame and the seed, decides a draw; published and hashed when committed."""
 
     plan: str
     period_from: date
@@ -73,7 +73,10 @@ class DesignParameters:
     product_lot_sizes: dict[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        for name, r in [("ratios", self.ratios), *((f"product_ratios.{k}", v) for k, v in self.product_ratios.items())]:
+        for name, r in [
+            ("ratios", self.ratios),
+            *((f"product_ratios.{k}", v) for k, v in self.product_ratios.items()),
+        ]:
             for kind, value in r.to_dict().items():
                 if not 0 <= value <= BP:
                     raise InputError(f"{name}.{kind}", f"{value} bp is outside 0..10000 (0 %..100 %)")
@@ -111,8 +114,10 @@ class DesignParameters:
             "scheme": PARAMETERS_SCHEME,
             "plan": self.plan,
             "period": {"from": self.period_from.isoformat(), "to": self.period_to.isoformat()},
-            "rounds": [{"number": r.number, "from": r.starts_on.isoformat(), "to": r.ends_on.isoformat()}
-                       for r in self.rounds],
+            "rounds": [
+                {"number": r.number, "from": r.starts_on.isoformat(), "to": r.ends_on.isoformat()}
+                for r in self.rounds
+            ],
             "ratios_bp": self.ratios.to_dict(),
             "product_ratios_bp": {k: v.to_dict() for k, v in sorted(self.product_ratios.items())},
             "risk_points": dict(self.risk_points),
@@ -138,8 +143,10 @@ class DesignParameters:
             plan=str(d["plan"]),
             period_from=date.fromisoformat(d["period"]["from"]),
             period_to=date.fromisoformat(d["period"]["to"]),
-            rounds=tuple(Round(int(r["number"]), date.fromisoformat(r["from"]), date.fromisoformat(r["to"]))
-                         for r in d["rounds"]),
+            rounds=tuple(
+                Round(int(r["number"]), date.fromisoformat(r["from"]), date.fromisoformat(r["to"]))
+                for r in d["rounds"]
+            ),
             ratios=Ratios(**d["ratios_bp"]),
             product_ratios={k: Ratios(**v) for k, v in d["product_ratios_bp"].items()},
             risk_points={k: int(v) for k, v in d["risk_points"].items()},
@@ -176,17 +183,24 @@ def percent_to_bp(text: str | float) -> int:
 def risk_weight(risk: dict[str, int], params: DesignParameters) -> int:
     """Integer risk weight of a target: baseline plus the points of each factor it shows."""
     p = params.risk_points
-    return (p["baseline"]
-            + p["failure"] * (1 if risk.get("failure") else 0)
-            + p["inconclusive"] * (1 if risk.get("inconclusive") else 0)
-            + p["complaint"] * min(int(risk.get("complaints", 0)), params.complaint_max)
-            + p["new_authorization"] * (1 if risk.get("new_authorization") else 0)
-            + p["long_since_inspection"] * (1 if risk.get("long_since_inspection") else 0)
-            + p["outside_area"] * (1 if risk.get("outside_area") else 0))
+    return (
+        p["baseline"]
+        + p["failure"] * (1 if risk.get("failure") else 0)
+        + p["inconclusive"] * (1 if risk.get("inconclusive") else 0)
+        + p["complaint"] * min(int(risk.get("complaints", 0)), params.complaint_max)
+        + p["new_authorization"] * (1 if risk.get("new_authorization") else 0)
+        + p["long_since_inspection"] * (1 if risk.get("long_since_inspection") else 0)
+        + p["outside_area"] * (1 if risk.get("outside_area") else 0)
+    )
 
 
-def product_sample_size(directory_size: int, ratio_bp: int, eligible_by_county: dict[str, int],
-                        county_needs: dict[str, int], params: DesignParameters) -> tuple[int, dict[str, int]]:
+def product_sample_size(
+    directory_size: int,
+    ratio_bp: int,
+    eligible_by_county: dict[str, int],
+    county_needs: dict[str, int],
+    params: DesignParameters,
+) -> tuple[int, dict[str, int]]:
     """Sample size of a product in a round and the county minimums it contains.
 
     n = ceil(ratio x directory size), raised to ``min_per_product`` and to the sum of the county minimums
@@ -205,8 +219,9 @@ def product_sample_size(directory_size: int, ratio_bp: int, eligible_by_county: 
 def allocate(total: int, weights: dict[str, int], caps: dict[str, int]) -> dict[str, int]:
     """Split ``total`` among counties proportionally to ``weights`` without exceeding ``caps``.
 
-    Counties whose quota reaches their cap get the cap and leave; the rest is re-split. Finally each county gets
-    the floor of its quota and the units left over go to the largest remainders (ties: smaller county code first).
+    Counties whose quota reaches their cap get the cap and leave; the rest is re-split. Finally each county
+    gets the floor of its quota and the units left over go to the largest remainders (ties: smaller county
+    code first).
     """
     out = {c: 0 for c in weights}
     active = sorted(c for c in weights if caps[c] > 0 and weights[c] > 0)
@@ -232,12 +247,13 @@ def allocate(total: int, weights: dict[str, int], caps: dict[str, int]) -> dict[
 
 
 def inclusion_ticks(weights: Sequence[int], ids: Sequence[int], n: int) -> np.ndarray:
-    """Inclusion probabilities of a fixed-size sample of ``n`` in units of 1/2**32, proportional to ``weights``.
+    """Inclusion probabilities of a fixed-size sample of ``n`` in units of 1/2**32, proportional to
+    ``weights``.
 
-    Units whose share would reach 1 are certain (2**32 ticks) and the rest is re-shared among the others until no
-    share exceeds 1 ("capped PPS"); the remaining n' x 2**32 ticks are split by floor of the exact quota plus one
-    tick to the largest remainders (ties: smaller id first). The ticks always sum to exactly n x 2**32.
-    Exact integer arithmetic throughout (int64 when it cannot overflow, Python integers otherwise).
+    Units whose share would reach 1 are certain (2**32 ticks) and the rest is re-shared among the others until
+    no share exceeds 1 ("capped PPS"); the remaining n' x 2**32 ticks are split by floor of the exact quota
+    plus one tick to the largest remainders (ties: smaller id first). The ticks always sum to exactly n x
+    2**32. Exact integer arithmetic throughout (int64 when it cannot overflow, Python integers otherwise).
     """
     w = np.asarray(weights, dtype=np.int64)
     count = w.size
@@ -273,7 +289,10 @@ def inclusion_ticks(weights: Sequence[int], ids: Sequence[int], n: int) -> np.nd
     left = scale - int(quota.sum())
     if left:
         rest_ids = np.asarray(ids, dtype=np.int64)[rest]
-        order = sorted(range(rest.size), key=lambda k: (-int(remainder[k]), int(rest_ids[k])))[:left] \
-            if remainder.dtype == object else np.lexsort((rest_ids, -remainder))[:left]
+        order = (
+            sorted(range(rest.size), key=lambda k: (-int(remainder[k]), int(rest_ids[k])))[:left]
+            if remainder.dtype == object
+            else np.lexsort((rest_ids, -remainder))[:left]
+        )
         ticks[rest[np.asarray(order, dtype=np.int64)]] += 1
     return ticks

@@ -1,12 +1,14 @@
-"""The draw: for each round, each product and each county, a randomized systematic PPS sample whose first-order
-inclusion probabilities equal the design's targets exactly; then random inspectors for the round's targets.
+"""The draw: for each round, each product and each county, a randomized systematic PPS sample whose
+first-order inclusion probabilities equal the design's targets exactly; then random inspectors for the round's
+targets.
 
-Randomized systematic PPS (Goodman & Kish 1950; Hartley & Rao 1962): the county's eligible targets are put in a
-random order (sorted by a keyed hash), their inclusion probabilities pi_i (in ticks of 1/2**32, summing to the
-integer n) are laid end to end on [0, n), and the n points u, u+1, ..., u+n-1 with one uniform start u select the
-units whose segment they hit. A segment of length pi_i <= 1 is hit by exactly one point with probability pi_i, so
-P(i drawn) = pi_i for every unit and every order, and the sample size is exactly n. (Efraimidis-Spirakis keys
-u**(1/w) would give the right order of preference but not inclusion probabilities proportional to w.)
+Randomized systematic PPS (Goodman & Kish 1950; Hartley & Rao 1962): the county's eligible targets are put in
+a random order (sorted by a keyed hash), their inclusion probabilities pi_i (in ticks of 1/2**32, summing to
+the integer n) are laid end to end on [0, n), and the n points u, u+1, ..., u+n-1 with one uniform start u
+select the units whose segment they hit. A segment of length pi_i <= 1 is hit by exactly one point with
+probability pi_i, so P(i drawn) = pi_i for every unit and every order, and the sample size is exactly n.
+(Efraimidis-Spirakis keys u**(1/w) would give the right order of preference but not inclusion probabilities
+proportional to w.)
 
 Everything is a pure function of (frame, parameters, seed): ``run_draw`` is what the plan's draw and
 ``verify`` both call.
@@ -66,10 +68,17 @@ class Stratum:
 
     def to_dict(self) -> dict[str, Any]:
         """Snapshot form."""
-        return {"round": self.round, "product": self.product, "season_kind": self.season_kind,
-                "ratio_bp": self.ratio_bp, "directory": self.directory, "eligible": self.eligible,
-                "sample_size": self.sample_size, "counties": dict(sorted(self.counties.items())),
-                "short_counties": list(self.short_counties)}
+        return {
+            "round": self.round,
+            "product": self.product,
+            "season_kind": self.season_kind,
+            "ratio_bp": self.ratio_bp,
+            "directory": self.directory,
+            "eligible": self.eligible,
+            "sample_size": self.sample_size,
+            "counties": dict(sorted(self.counties.items())),
+            "short_counties": list(self.short_counties),
+        }
 
 
 @dataclass
@@ -97,7 +106,7 @@ def is_eligible(inspections: Sequence[date], rnd: Round, params: DesignParameter
 
 
 def systematic_pps(ticks: Sequence[int] | np.ndarray, start: int) -> list[int]:
-    """Indices hit by the points start, start + 2**32, ... on the units' segments laid end to end in list order."""
+    """Indices hit by the points start, start + 2**32, ... on the segments laid end to end in list order."""
     edges = np.cumsum(np.asarray(ticks, dtype=np.int64))
     n = int(edges[-1]) // TICKS if edges.size else 0
     points = start + TICKS * np.arange(n, dtype=np.int64)
@@ -109,15 +118,24 @@ def last_active_rounds(frame: Frame, params: DesignParameters) -> dict[str, int]
     """Per product, the number of the plan's last round in which its ratio is above 0 (0 if none)."""
     out = {}
     for product in frame.products:
-        active = [r.number for r in params.rounds
-                  if params.ratios_of(product.code).of(round_kind(product.windows, r.starts_on, r.ends_on)) > 0]
+        active = [
+            r.number
+            for r in params.rounds
+            if params.ratios_of(product.code).of(round_kind(product.windows, r.starts_on, r.ends_on)) > 0
+        ]
         out[product.code] = max(active, default=0)
     return out
 
 
 def select_round(
-    frame: Frame, params: DesignParameters, stream: SeedStream, rnd: Round, history: dict[int, list[date]],
-    by_product: dict[str, list[FrameProducer]], covered: dict[tuple[str, str], int], last_active: dict[str, int],
+    frame: Frame,
+    params: DesignParameters,
+    stream: SeedStream,
+    rnd: Round,
+    history: dict[int, list[date]],
+    by_product: dict[str, list[FrameProducer]],
+    covered: dict[tuple[str, str], int],
+    last_active: dict[str, int],
     weights: dict[int, int],
 ) -> tuple[list[Stratum], list[tuple[FrameProducer, int, int, str]]]:
     """The strata and drawn targets (producer, ticks, weight, season kind) of one round.
@@ -140,17 +158,24 @@ def select_round(
         all_counties = sorted({p.county for p in members})
         needs = {}
         if rnd.number == last_active.get(product.code):
-            needs = {c: max(0, params.min_per_county - covered.get((product.code, c), 0)) for c in all_counties}
+            needs = {
+                c: max(0, params.min_per_county - covered.get((product.code, c), 0)) for c in all_counties
+            }
         n, minimums = product_sample_size(len(members), ratio, counts, needs, params)
         short = tuple(c for c in all_counties if needs.get(c, 0) > counts.get(c, 0)) if n else ()
         sizes: dict[str, int] = {}
         if n:
-            extra = allocate(n - sum(minimums.values()),
-                             {c: sum(weights[p.id] for p in units) for c, units in by_county.items()},
-                             {c: counts[c] - minimums[c] for c in by_county})
+            extra = allocate(
+                n - sum(minimums.values()),
+                {c: sum(weights[p.id] for p in units) for c, units in by_county.items()},
+                {c: counts[c] - minimums[c] for c in by_county},
+            )
             sizes = {c: minimums[c] + extra[c] for c in by_county if minimums[c] + extra[c] > 0}
-        strata.append(Stratum(rnd.number, product.code, kind, ratio, len(members), sum(counts.values()), n,
-                              sizes, short))
+        strata.append(
+            Stratum(
+                rnd.number, product.code, kind, ratio, len(members), sum(counts.values()), n, sizes, short
+            )
+        )
         for county in sorted(sizes):
             members_c = by_county[county]
             ids = [p.id for p in members_c]
@@ -198,20 +223,34 @@ def run_draw(frame: Frame, params: DesignParameters, seed: bytes) -> DrawResult:
     result = DrawResult()
     problems = []
     for rnd in params.rounds:
-        strata, drawn = select_round(frame, params, stream, rnd, history, by_product, covered, last_active, weights)
+        strata, drawn = select_round(
+            frame, params, stream, rnd, history, by_product, covered, last_active, weights
+        )
         result.strata.extend(strata)
         task_ids = [d[0].id for d in drawn]
         task_keys = stream.sort_keys(f"task|{rnd.number}|", task_ids)
         drawn = [drawn[k] for _, _, k in sorted(zip(task_keys, task_ids, range(len(drawn))))]
-        needs = [TaskNeed(p.id, p.product, category[p.product], p.county, previous.get(p.id, ()))
-                 for p, *_ in drawn]
-        assignment = assign_round(rnd.number, needs, frame.inspectors, conflicts, stream,
-                                  params.inspectors_per_task, params.inspector_scope, params.require_qualification)
+        needs = [
+            TaskNeed(p.id, p.product, category[p.product], p.county, previous.get(p.id, ()))
+            for p, *_ in drawn
+        ]
+        assignment = assign_round(
+            rnd.number,
+            needs,
+            frame.inspectors,
+            conflicts,
+            stream,
+            params.inspectors_per_task,
+            params.inspector_scope,
+            params.require_qualification,
+        )
         problems.extend(assignment.problems)
         result.loads[rnd.number] = assignment.loads
         for order, (p, ticks, weight, kind) in enumerate(drawn, start=1):
             codes = assignment.inspectors.get(p.id, ())
-            result.tasks.append(DrawnTask(rnd.number, order, p.product, p.county, p.id, ticks, weight, kind, codes))
+            result.tasks.append(
+                DrawnTask(rnd.number, order, p.product, p.county, p.id, ticks, weight, kind, codes)
+            )
             # A task counts as an inspection on the first day of its round (yearly cap, minimum gap), and its
             # inspectors become the target's previous inspectors.
             history[p.id].append(rnd.starts_on)
@@ -226,5 +265,9 @@ def run_draw(frame: Frame, params: DesignParameters, seed: bytes) -> DrawResult:
 def lot_of(task: DrawnTask, params: DesignParameters) -> dict[str, Any]:
     """The ISO 2859-1 lot sample of a task: lot size, level, code letter, units to take."""
     lot = lot_sample(params.lot_size_of(task.product), params.inspection_level)
-    return {"lot_size": lot.lot_size, "level": lot.level, "code_letter": lot.code_letter,
-            "units_to_take": lot.units_to_take}
+    return {
+        "lot_size": lot.lot_size,
+        "level": lot.level,
+        "code_letter": lot.code_letter,
+        "units_to_take": lot.units_to_take,
+    }

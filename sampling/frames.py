@@ -35,8 +35,14 @@ from sampling.seasons import Window, windows_of
 
 FRAME_SCHEME = "gi-plan-frame/1"
 UNKNOWN_COUNTY = "000000"
-RISK_FACTORS = ("failure", "inconclusive", "complaints", "new_authorization", "long_since_inspection",
-                "outside_area")
+RISK_FACTORS = (
+    "failure",
+    "inconclusive",
+    "complaints",
+    "new_authorization",
+    "long_since_inspection",
+    "outside_area",
+)
 
 
 @dataclass(frozen=True)
@@ -66,14 +72,24 @@ class FrameProduct:
 
     def to_dict(self) -> dict[str, Any]:
         """Snapshot form."""
-        return {"code": self.code, "id": self.id, "name_zh": self.name_zh, "category": self.category,
-                "windows": [{"window": w.text(), "kind": w.kind} for w in self.windows]}
+        return {
+            "code": self.code,
+            "id": self.id,
+            "name_zh": self.name_zh,
+            "category": self.category,
+            "windows": [{"window": w.text(), "kind": w.kind} for w in self.windows],
+        }
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> FrameProduct:
         """Inverse of ``to_dict``."""
-        return cls(str(d["code"]), int(d["id"]), str(d["name_zh"]), str(d["category"]),
-                   tuple(Window.parse(w["window"], w["kind"]) for w in d["windows"]))
+        return cls(
+            str(d["code"]),
+            int(d["id"]),
+            str(d["name_zh"]),
+            str(d["category"]),
+            tuple(Window.parse(w["window"], w["kind"]) for w in d["windows"]),
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,18 +109,34 @@ class FrameProducer:
 
     def to_dict(self) -> dict[str, Any]:
         """Snapshot form."""
-        return {"id": self.id, "product": self.product, "county": self.county, "kind": self.kind,
-                "credit_code": self.credit_code, "name": self.name, "synthetic": self.synthetic,
-                "risk": {k: int(self.risk.get(k, 0)) for k in RISK_FACTORS},
-                "inspections": [d.isoformat() for d in self.inspections],
-                "previous_inspectors": list(self.previous_inspectors)}
+        return {
+            "id": self.id,
+            "product": self.product,
+            "county": self.county,
+            "kind": self.kind,
+            "credit_code": self.credit_code,
+            "name": self.name,
+            "synthetic": self.synthetic,
+            "risk": {k: int(self.risk.get(k, 0)) for k in RISK_FACTORS},
+            "inspections": [d.isoformat() for d in self.inspections],
+            "previous_inspectors": list(self.previous_inspectors),
+        }
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> FrameProducer:
         """Inverse of ``to_dict``."""
-        return cls(int(d["id"]), str(d["product"]), str(d["county"]), str(d["kind"]), str(d["credit_code"]),
-                   str(d["name"]), bool(d["synthetic"]), {k: int(d["risk"].get(k, 0)) for k in RISK_FACTORS},
-                   tuple(date.fromisoformat(x) for x in d["inspections"]), tuple(d["previous_inspectors"]))
+        return cls(
+            int(d["id"]),
+            str(d["product"]),
+            str(d["county"]),
+            str(d["kind"]),
+            str(d["credit_code"]),
+            str(d["name"]),
+            bool(d["synthetic"]),
+            {k: int(d["risk"].get(k, 0)) for k in RISK_FACTORS},
+            tuple(date.fromisoformat(x) for x in d["inspections"]),
+            tuple(d["previous_inspectors"]),
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,13 +150,19 @@ class FrameInspector:
 
     def to_dict(self) -> dict[str, Any]:
         """Snapshot form."""
-        return {"code": self.code, "home_county": self.home_county,
-                "qualifications": sorted(self.qualifications), "capacity": self.capacity}
+        return {
+            "code": self.code,
+            "home_county": self.home_county,
+            "qualifications": sorted(self.qualifications),
+            "capacity": self.capacity,
+        }
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> FrameInspector:
         """Inverse of ``to_dict``."""
-        return cls(str(d["code"]), str(d["home_county"]), tuple(sorted(d["qualifications"])), int(d["capacity"]))
+        return cls(
+            str(d["code"]), str(d["home_county"]), tuple(sorted(d["qualifications"])), int(d["capacity"])
+        )
 
 
 @dataclass
@@ -158,7 +196,8 @@ class Frame:
         if d.get("scheme") != FRAME_SCHEME:
             raise InputError("frame", f"scheme {d.get('scheme')!r} is not {FRAME_SCHEME!r}")
         return cls(
-            plan=str(d["plan"]), taken_at=str(d["taken_at"]),
+            plan=str(d["plan"]),
+            taken_at=str(d["taken_at"]),
             products=[FrameProduct.from_dict(p) for p in d["products"]],
             producers=[FrameProducer.from_dict(p) for p in d["producers"]],
             inspectors=[FrameInspector.from_dict(i) for i in d["inspectors"]],
@@ -180,8 +219,8 @@ def build_frame(
     rules: FrameRules | None = None,
     exclude_plan_id: int | None = None,
 ) -> Frame:
-    """Read the frame of a plan from the database: products (all, or ``product_codes``), the producers authorized
-    during the period with their risk factors and inspection history, and the active inspectors."""
+    """Read the frame of a plan from the database: products (all, or ``product_codes``), the producers
+    authorized during the period with their risk factors and inspection history, and the active inspectors."""
     rules = rules or FrameRules()
     query = select(GIProduct).order_by(GIProduct.code)
     if product_codes:
@@ -193,21 +232,35 @@ def build_frame(
             raise InputError("products", f"unknown product code(s): {', '.join(missing)}")
     if not products:
         raise InputError("products", "the register holds no product; load it with `gi register load`")
-    frame_products = [FrameProduct(p.code, p.id, p.name_zh, p.category.value, tuple(windows_of(p.seasons)))
-                      for p in products]
+    frame_products = [
+        FrameProduct(p.code, p.id, p.name_zh, p.category.value, tuple(windows_of(p.seasons)))
+        for p in products
+    ]
     code_of = {p.id: p.code for p in products}
 
     rows = session.execute(
-        select(Producer.id, Producer.product_id, Producer.county_code, Producer.kind, Producer.credit_code,
-               Producer.name, Producer.synthetic, Producer.authorized_from)
+        select(
+            Producer.id,
+            Producer.product_id,
+            Producer.county_code,
+            Producer.kind,
+            Producer.credit_code,
+            Producer.name,
+            Producer.synthetic,
+            Producer.authorized_from,
+        )
         .where(Producer.product_id.in_(list(code_of)))
         .where(or_(Producer.authorized_from.is_(None), Producer.authorized_from <= period_to))
         .where(or_(Producer.authorized_to.is_(None), Producer.authorized_to >= period_from))
     ).all()
     ids = [r.id for r in rows]
     history = _inspection_history(session, ids, exclude_plan_id)
-    failures, inconclusive = _past_results(session, ids, period_from - timedelta(days=rules.failure_lookback_days))
-    complaints = _complaints(session, ids, period_from - timedelta(days=rules.complaint_lookback_days), period_from)
+    failures, inconclusive = _past_results(
+        session, ids, period_from - timedelta(days=rules.failure_lookback_days)
+    )
+    complaints = _complaints(
+        session, ids, period_from - timedelta(days=rules.complaint_lookback_days), period_from
+    )
     outside = _outside_area(session, list(code_of), period_from)
     keep_from = period_from - timedelta(days=rules.history_days)
 
@@ -221,28 +274,55 @@ def build_frame(
             "failure": int(r.id in failures),
             "inconclusive": int(r.id in inconclusive),
             "complaints": complaints.get(r.id, 0),
-            "new_authorization": int(r.authorized_from is not None
-                                     and (period_from - r.authorized_from).days < rules.new_authorization_days),
-            "long_since_inspection": int(reference is not None
-                                         and (period_from - reference).days > rules.long_since_days),
+            "new_authorization": int(
+                r.authorized_from is not None
+                and (period_from - r.authorized_from).days < rules.new_authorization_days
+            ),
+            "long_since_inspection": int(
+                reference is not None and (period_from - reference).days > rules.long_since_days
+            ),
             "outside_area": int(r.id in outside),
         }
         dates = tuple(sorted({e[0] for e in events if keep_from <= e[0] <= period_to}))
-        producers.append(FrameProducer(
-            id=r.id, product=code_of[r.product_id], county=(r.county_code or UNKNOWN_COUNTY), kind=r.kind,
-            credit_code=r.credit_code, name=r.name, synthetic=bool(r.synthetic), risk=risk, inspections=dates,
-            previous_inspectors=tuple(sorted(last[1])) if last else (),
-        ))
+        producers.append(
+            FrameProducer(
+                id=r.id,
+                product=code_of[r.product_id],
+                county=(r.county_code or UNKNOWN_COUNTY),
+                kind=r.kind,
+                credit_code=r.credit_code,
+                name=r.name,
+                synthetic=bool(r.synthetic),
+                risk=risk,
+                inspections=dates,
+                previous_inspectors=tuple(sorted(last[1])) if last else (),
+            )
+        )
 
-    inspectors = [FrameInspector(i.code, i.home_county_code, tuple(sorted(i.qualifications or ())),
-                                 int(i.capacity_per_round))
-                  for i in session.scalars(select(Inspector).where(Inspector.active.is_(True)))]
-    conflicts = [(code, pid) for code, pid in session.execute(
-        select(Inspector.code, InspectorConflict.producer_id).join(Inspector)
-        .where(InspectorConflict.producer_id.in_(ids), Inspector.active.is_(True)))]
+    inspectors = [
+        FrameInspector(
+            i.code, i.home_county_code, tuple(sorted(i.qualifications or ())), int(i.capacity_per_round)
+        )
+        for i in session.scalars(select(Inspector).where(Inspector.active.is_(True)))
+    ]
+    conflicts = [
+        (code, pid)
+        for code, pid in session.execute(
+            select(Inspector.code, InspectorConflict.producer_id)
+            .join(Inspector)
+            .where(InspectorConflict.producer_id.in_(ids), Inspector.active.is_(True))
+        )
+    ]
     taken_at = datetime.now(ZoneInfo(get_settings().timezone)).replace(microsecond=0).isoformat()
-    return Frame(plan=plan_code, taken_at=taken_at, products=frame_products, producers=producers,
-                 inspectors=inspectors, conflicts=conflicts, rules=rules)
+    return Frame(
+        plan=plan_code,
+        taken_at=taken_at,
+        products=frame_products,
+        producers=producers,
+        inspectors=inspectors,
+        conflicts=conflicts,
+        rules=rules,
+    )
 
 
 def _inspection_history(
@@ -257,8 +337,11 @@ def _inspection_history(
         .join(Plan, Plan.id == PlanTask.plan_id)
         .outerjoin(TaskInspector, TaskInspector.task_id == PlanTask.id)
         .outerjoin(Inspector, Inspector.id == TaskInspector.inspector_id)
-        .where(PlanTask.producer_id.in_(producer_ids), PlanTask.status != TaskStatus.CANCELLED,
-               Plan.status == PlanStatus.DRAWN)
+        .where(
+            PlanTask.producer_id.in_(producer_ids),
+            PlanTask.status != TaskStatus.CANCELLED,
+            Plan.status == PlanStatus.DRAWN,
+        )
     )
     if exclude_plan_id is not None:
         task_query = task_query.where(PlanTask.plan_id != exclude_plan_id)
@@ -286,15 +369,17 @@ def _inspection_history(
 
 
 def _past_results(session: Session, producer_ids: list[int], since: date) -> tuple[set[int], set[int]]:
-    """Producers with a failed, and with an inconclusive, task result or sample origin verdict since ``since``."""
+    """Producers with a failed, and with an inconclusive, task result or origin verdict since ``since``."""
     failures: set[int] = set()
     inconclusive: set[int] = set()
     if not producer_ids:
         return failures, inconclusive
     for producer_id, result in session.execute(
-        select(PlanTask.producer_id, PlanTask.result)
-        .where(PlanTask.producer_id.in_(producer_ids), PlanTask.result.is_not(None),
-               func.date(PlanTask.result_recorded_at) >= since)
+        select(PlanTask.producer_id, PlanTask.result).where(
+            PlanTask.producer_id.in_(producer_ids),
+            PlanTask.result.is_not(None),
+            func.date(PlanTask.result_recorded_at) >= since,
+        )
     ):
         if result == TaskResult.NONCONFORMING:
             failures.add(producer_id)
@@ -316,21 +401,28 @@ def _complaints(session: Session, producer_ids: list[int], since: date, until: d
     """Number of complaints per producer received in [since, until]."""
     if not producer_ids:
         return {}
-    return dict(session.execute(
-        select(ProducerComplaint.producer_id, func.count())
-        .where(ProducerComplaint.producer_id.in_(producer_ids),
-               and_(ProducerComplaint.received_on >= since, ProducerComplaint.received_on <= until))
-        .group_by(ProducerComplaint.producer_id)
-    ).all())
+    return dict(
+        session.execute(
+            select(ProducerComplaint.producer_id, func.count())
+            .where(
+                ProducerComplaint.producer_id.in_(producer_ids),
+                and_(ProducerComplaint.received_on >= since, ProducerComplaint.received_on <= until),
+            )
+            .group_by(ProducerComplaint.producer_id)
+        ).all()
+    )
 
 
 def _outside_area(session: Session, product_ids: list[int], moment: date) -> set[int]:
-    """Producers whose location lies outside their product's area version valid at ``moment`` (local midnight)."""
+    """Producers located outside their product's area version valid at ``moment`` (local midnight)."""
     from gi.areas import local_midnight
 
-    rows = session.execute(text(
-        "SELECT p.id FROM producer p JOIN production_area a ON a.product_id = p.product_id "
-        "AND a.valid_from <= :t AND (a.valid_to IS NULL OR a.valid_to > :t) "
-        "WHERE p.location IS NOT NULL AND p.product_id = ANY(:ids) AND NOT ST_Covers(a.geom, p.location)"
-    ), {"t": local_midnight(moment), "ids": product_ids}).scalars()
+    rows = session.execute(
+        text(
+            "SELECT p.id FROM producer p JOIN production_area a ON a.product_id = p.product_id "
+            "AND a.valid_from <= :t AND (a.valid_to IS NULL OR a.valid_to > :t) "
+            "WHERE p.location IS NOT NULL AND p.product_id = ANY(:ids) AND NOT ST_Covers(a.geom, p.location)"
+        ),
+        {"t": local_midnight(moment), "ids": product_ids},
+    ).scalars()
     return set(rows)

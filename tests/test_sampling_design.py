@@ -1,5 +1,5 @@
-"""The design: integer inclusion probabilities, allocation, sample sizes, risk weights, caps and coverage, and a
-statistical check that inclusion frequencies over many draws match the target probabilities."""
+"""The design: integer inclusion probabilities, allocation, sample sizes, risk weights, caps and coverage, and
+a statistical check that inclusion frequencies over many draws match the target probabilities."""
 
 from __future__ import annotations
 
@@ -22,13 +22,22 @@ from sampling.design import (
     risk_weight,
 )
 from sampling.draw import run_draw, systematic_pps
-from sampling.frames import Frame, FrameInspector, FrameProduct, FrameProducer
+from sampling.frames import Frame, FrameInspector, FrameProducer, FrameProduct
 from sampling.rng import TICKS
 from sampling.seasons import Round, split_rounds
 from sampling.synthetic import synthetic_frame
 
-NO_RISK = {k: 0 for k in ("failure", "inconclusive", "complaints", "new_authorization", "long_since_inspection",
-                          "outside_area")}
+NO_RISK = {
+    k: 0
+    for k in (
+        "failure",
+        "inconclusive",
+        "complaints",
+        "new_authorization",
+        "long_since_inspection",
+        "outside_area",
+    )
+}
 
 
 def params_for(rounds: list[Round], **changes: object) -> DesignParameters:
@@ -93,7 +102,9 @@ def test_risk_weight_and_parameters() -> None:
     rounds = split_rounds(date(2026, 1, 1), date(2026, 1, 31), 1)
     p = params_for(rounds)
     assert risk_weight(NO_RISK, p) == 100
-    assert risk_weight({**NO_RISK, "failure": 1, "complaints": 5, "outside_area": 1}, p) == 100 + 200 + 200 + 200
+    assert (
+        risk_weight({**NO_RISK, "failure": 1, "complaints": 5, "outside_area": 1}, p) == 100 + 200 + 200 + 200
+    )
     assert set(DEFAULT_RISK_POINTS) == set(p.risk_points)
     assert DesignParameters.from_dict(p.to_dict()) == p
     assert percent_to_bp("5%") == 500 and percent_to_bp(12.5) == 1250
@@ -110,11 +121,17 @@ def _small_frame(n_units: int = 30) -> Frame:
         risk["failure"] = int(i % 7 == 0)
         risk["complaints"] = int(i % 5 == 0) * 2
         risk["new_authorization"] = int(i % 3 == 0)
-        producers.append(FrameProducer(i + 1, "p", "330101" if i % 3 else "330102", "producer", "X", f"u{i}", True,
-                                       risk))
+        producers.append(
+            FrameProducer(i + 1, "p", "330101" if i % 3 else "330102", "producer", "X", f"u{i}", True, risk)
+        )
     inspectors = [FrameInspector(f"I{k:02d}", "330100", ("farm_product",), 50) for k in range(6)]
-    return Frame("S", "2026-01-01T00:00:00+08:00", [FrameProduct("p", 1, "产品", "farm_product", ())], producers,
-                 inspectors)
+    return Frame(
+        "S",
+        "2026-01-01T00:00:00+08:00",
+        [FrameProduct("p", 1, "产品", "farm_product", ())],
+        producers,
+        inspectors,
+    )
 
 
 def test_inclusion_frequencies_match_targets() -> None:
@@ -122,8 +139,7 @@ def test_inclusion_frequencies_match_targets() -> None:
     chi-square statistic over all units is unremarkable."""
     frame = _small_frame()
     rounds = split_rounds(date(2026, 1, 1), date(2026, 1, 31), 1)
-    params = params_for(rounds, ratios=Ratios(
-        peak=2500, regular=2500, off_season=2500), min_per_county=1)
+    params = params_for(rounds, ratios=Ratios(peak=2500, regular=2500, off_season=2500), min_per_county=1)
     draws = 2000
     counts: Counter[int] = Counter()
     targets: dict[int, int] = {}
@@ -131,7 +147,9 @@ def test_inclusion_frequencies_match_targets() -> None:
         result = run_draw(frame, params, hashlib.sha256(f"stat-{k}".encode()).digest())
         for t in result.tasks:
             counts[t.producer_id] += 1
-            assert targets.setdefault(t.producer_id, t.pi_ticks) == t.pi_ticks  # targets do not depend on the seed
+            assert (
+                targets.setdefault(t.producer_id, t.pi_ticks) == t.pi_ticks
+            )  # targets do not depend on the seed
     assert len(result.tasks) == 8  # ceil(25 % of 30)
     assert len(targets) == 30  # every unit has a positive probability and was drawn at least once
     chi2, df = 0.0, 0
@@ -146,7 +164,7 @@ def test_inclusion_frequencies_match_targets() -> None:
         chi2 += z * z
         df += 1
     assert stats.chi2.sf(chi2, df) > 0.001
-    # Higher risk, higher probability within a county: unit 8 (a failure, weight 300) vs unit 2 (no factor, 100).
+    # Higher risk, higher probability in a county: unit 8 (a failure, weight 300) vs unit 2 (no factor, 100).
     assert frame.producers[7].county == frame.producers[1].county
     assert abs(targets[8] - 3 * targets[2]) <= 1
 
@@ -154,11 +172,24 @@ def test_inclusion_frequencies_match_targets() -> None:
 def test_yearly_cap_and_minimum_gap() -> None:
     frame = _small_frame(20)
     inspected = {1: (date(2026, 1, 10), date(2026, 2, 20)), 2: (date(2026, 2, 15),), 3: (date(2025, 12, 15),)}
-    frame.producers = [FrameProducer(p.id, p.product, p.county, p.kind, p.credit_code, p.name, p.synthetic, p.risk,
-                                     inspected.get(p.id, ())) for p in frame.producers]
+    frame.producers = [
+        FrameProducer(
+            p.id,
+            p.product,
+            p.county,
+            p.kind,
+            p.credit_code,
+            p.name,
+            p.synthetic,
+            p.risk,
+            inspected.get(p.id, ()),
+        )
+        for p in frame.producers
+    ]
     rounds = [Round(1, date(2026, 3, 1), date(2026, 3, 31))]
-    params = params_for(rounds, ratios=Ratios(
-        peak=10000, regular=10000, off_season=10000), yearly_cap=2, min_gap_days=90)
+    params = params_for(
+        rounds, ratios=Ratios(peak=10000, regular=10000, off_season=10000), yearly_cap=2, min_gap_days=90
+    )
     drawn = {t.producer_id for t in run_draw(frame, params, bytes(32)).tasks}
     # 100 %: everyone eligible is drawn; 1 used its yearly cap, 2 and 3 were inspected within 90 days.
     assert drawn == set(range(4, 21))
@@ -179,4 +210,6 @@ def test_within_plan_gap_and_coverage() -> None:
         assert covered[(p.product, p.county)] >= 2  # every county with targets covered twice over the plan
     for s in result.strata:
         assert s.sample_size >= params.min_per_product
-        assert len(result.tasks_of_round(s.round)) == sum(x.sample_size for x in result.strata if x.round == s.round)
+        assert len(result.tasks_of_round(s.round)) == sum(
+            x.sample_size for x in result.strata if x.round == s.round
+        )

@@ -23,7 +23,6 @@ from gi.models import (
     Inspector,
     InspectorConflict,
     Plan,
-    PlanTask,
     Producer,
     ProducerComplaint,
     Sample,
@@ -54,21 +53,54 @@ def directory(engine: Engine, loaded_register: None) -> Iterator[None]:
 
 def _gi(args: list[str], db_url: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "GI_DATABASE_URL": db_url, "COLUMNS": "200"}
-    return subprocess.run([sys.executable, "-m", "api.cli", *args], cwd=ROOT, env=env, capture_output=True,
-                          text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "api.cli", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
-def test_draw_in_another_process_verified_from_files(directory: None, db_url: str, engine: Engine,
-                                                     tmp_path: Path) -> None:
+def test_draw_in_another_process_verified_from_files(
+    directory: None, db_url: str, engine: Engine, tmp_path: Path
+) -> None:
     out = tmp_path / "plan"
-    created = _gi(["plan", "create", "SUB-1", "--from", "2026-11-01", "--to", "2027-01-31", "--rounds", "3",
-                   "--out", str(out)], db_url)
+    created = _gi(
+        [
+            "plan",
+            "create",
+            "SUB-1",
+            "--from",
+            "2026-11-01",
+            "--to",
+            "2027-01-31",
+            "--rounds",
+            "3",
+            "--out",
+            str(out),
+        ],
+        db_url,
+    )
     assert created.returncode == 0, created.stderr
     assert "commitment SHA-256" in created.stdout
     before = {p.name for p in (out / "published").iterdir()}
     assert before == {"frame.json", "parameters.json", "commitment.json"}  # nothing about the draw yet
-    drawn = _gi(["plan", "draw", "SUB-1", "--public-value", "福彩3D 2026308: 4 1 7", "--source",
-                 "test lottery", "--out", str(out)], db_url)
+    drawn = _gi(
+        [
+            "plan",
+            "draw",
+            "SUB-1",
+            "--public-value",
+            "福彩3D 2026308: 4 1 7",
+            "--source",
+            "test lottery",
+            "--out",
+            str(out),
+        ],
+        db_url,
+    )
     assert drawn.returncode == 0, drawn.stderr
     # This process verifies from the files alone (no database involved in verify).
     report = verify([out / "published"])
@@ -79,17 +111,21 @@ def test_draw_in_another_process_verified_from_files(directory: None, db_url: st
         plan = s.scalars(select(Plan).where(Plan.code == "SUB-1")).one()
         tasks = tasks_of_plan(s, plan.id)
         assert [(t.round_number, t.draw_order, t.producer_id) for t in tasks] == [
-            (t["round"], t["order"], t["producer_id"]) for t in selection["tasks"]]
-        assert all(round(t.inclusion_probability * 2**32) == x["pi_ticks"]
-                   for t, x in zip(tasks, selection["tasks"], strict=True))
+            (t["round"], t["order"], t["producer_id"]) for t in selection["tasks"]
+        ]
+        assert all(
+            round(t.inclusion_probability * 2**32) == x["pi_ticks"]
+            for t, x in zip(tasks, selection["tasks"], strict=True)
+        )
     # `gi plan verify` in a third process; and a tampered assignment is refused with exit code 1.
     ok = _gi(["plan", "verify", str(out / "published")], db_url)
     assert ok.returncode == 0 and "verified" in ok.stdout
     assignment = out / "published" / "assignment.json"
     doc = json.loads(assignment.read_bytes())
     doc["tasks"][0]["inspectors"] = list(reversed(doc["tasks"][0]["inspectors"]))
-    assignment.write_bytes((json.dumps(doc, ensure_ascii=False, sort_keys=True, separators=(",", ":")) + "\n")
-                           .encode())
+    assignment.write_bytes(
+        (json.dumps(doc, ensure_ascii=False, sort_keys=True, separators=(",", ":")) + "\n").encode()
+    )
     bad = _gi(["plan", "verify", str(out / "published")], db_url)
     assert bad.returncode == 1 and "NOT verified" in bad.stderr
     # The internal work list exists as CSV and Excel; the notice names no inspector.
@@ -113,10 +149,17 @@ def test_tasks_fields_results_and_sample_link(directory: None, session: Session)
         assert all(i.home_county_code != t.county_code for i in t.inspectors)
     # The origin demo links a sample to a task (FK added by migration 0003).
     t = tasks[0]
-    sample = Sample(product_id=t.product_id, producer_id=t.producer_id, task_id=t.id,
-                    collected_at=datetime(2026, 11, 5, 10, tzinfo=ZoneInfo("Asia/Shanghai")), submitted_x=120.1,
-                    submitted_y=30.2, declared_crs="WGS84", location="SRID=4326;POINT(120.1 30.2)",
-                    collector_id=t.inspectors[0].id)
+    sample = Sample(
+        product_id=t.product_id,
+        producer_id=t.producer_id,
+        task_id=t.id,
+        collected_at=datetime(2026, 11, 5, 10, tzinfo=ZoneInfo("Asia/Shanghai")),
+        submitted_x=120.1,
+        submitted_y=30.2,
+        declared_crs="WGS84",
+        location="SRID=4326;POINT(120.1 30.2)",
+        collector_id=t.inspectors[0].id,
+    )
     session.add(sample)
     session.flush()
     with pytest.raises(Exception):
@@ -145,22 +188,39 @@ def test_results_complete_the_notice_and_feed_the_next_frame(directory: None, se
 
 
 def test_frame_risk_factors_from_the_database(directory: None, session: Session) -> None:
-    producer = session.scalars(select(Producer).where(Producer.synthetic.is_(True)).order_by(Producer.id)).first()
+    producer = session.scalars(
+        select(Producer).where(Producer.synthetic.is_(True)).order_by(Producer.id)
+    ).first()
     inspector = session.scalars(select(Inspector).where(Inspector.synthetic.is_(True))).first()
     session.add(ProducerComplaint(producer_id=producer.id, received_on=date(2026, 9, 1), summary="test"))
     session.add(ProducerComplaint(producer_id=producer.id, received_on=date(2026, 10, 1), summary="test"))
-    session.add(InspectorConflict(inspector_id=inspector.id, producer_id=producer.id, reason="test",
-                                  declared_on=date(2026, 10, 1)))
+    session.add(
+        InspectorConflict(
+            inspector_id=inspector.id, producer_id=producer.id, reason="test", declared_on=date(2026, 10, 1)
+        )
+    )
     producer.authorized_from = date(2026, 6, 1)
     session.flush()
     frame = build_frame(session, "F", *PERIOD)
     p = next(x for x in frame.producers if x.id == producer.id)
-    assert p.risk["complaints"] >= 2 and p.risk["new_authorization"] == 1 and p.risk["long_since_inspection"] == 0
+    assert (
+        p.risk["complaints"] >= 2
+        and p.risk["new_authorization"] == 1
+        and p.risk["long_since_inspection"] == 0
+    )
     assert (inspector.code, producer.id) in frame.conflicts
     # Producers placed outside their area are flagged by PostGIS.
-    outside = session.execute(text(
-        "SELECT p.id FROM producer p JOIN production_area a ON a.product_id = p.product_id AND a.valid_to IS NULL "
-        "WHERE p.synthetic AND NOT ST_Covers(a.geom, p.location)")).scalars().all()
+    outside = (
+        session.execute(
+            text(
+                "SELECT p.id FROM producer p JOIN production_area a ON a.product_id = p.product_id "
+                "AND a.valid_to IS NULL "
+                "WHERE p.synthetic AND NOT ST_Covers(a.geom, p.location)"
+            )
+        )
+        .scalars()
+        .all()
+    )
     flagged = {x.id for x in frame.producers if x.risk["outside_area"]}
     assert outside and flagged == set(outside)
     assert all(not i.code.startswith("SYN-") or i.home_county for i in frame.inspectors)
@@ -177,7 +237,9 @@ def test_synthetic_directory_is_labelled_and_valid(directory: None, session: Ses
     assert inspectors and all(i.code.startswith("SYN-") and i.name.startswith("合成") for i in inspectors)
     # Idempotent: a second call adds nothing.
     assert create_synthetic_directory(session).county_source == "already present"
-    assert not is_valid_uscc(producers[0].credit_code[:-1] + ("0" if producers[0].credit_code[-1] != "0" else "1"))
+    assert not is_valid_uscc(
+        producers[0].credit_code[:-1] + ("0" if producers[0].credit_code[-1] != "0" else "1")
+    )
 
 
 def test_plan_rules(directory: None, session: Session) -> None:
@@ -191,10 +253,29 @@ def test_plan_rules(directory: None, session: Session) -> None:
         create_plan(session, "T-4", "test", *PERIOD, 3, products=["no-such-product"])
 
 
-def test_infeasible_draw_reports_and_stores_nothing(directory: None, db_url: str, engine: Engine,
-                                                    tmp_path: Path) -> None:
-    created = _gi(["plan", "create", "INF-1", "--from", "2026-11-01", "--to", "2026-11-30", "--rounds", "1",
-                   "--inspectors-per-task", "30", "--product", "xihu-longjing", "--out", str(tmp_path)], db_url)
+def test_infeasible_draw_reports_and_stores_nothing(
+    directory: None, db_url: str, engine: Engine, tmp_path: Path
+) -> None:
+    created = _gi(
+        [
+            "plan",
+            "create",
+            "INF-1",
+            "--from",
+            "2026-11-01",
+            "--to",
+            "2026-11-30",
+            "--rounds",
+            "1",
+            "--inspectors-per-task",
+            "30",
+            "--product",
+            "xihu-longjing",
+            "--out",
+            str(tmp_path),
+        ],
+        db_url,
+    )
     assert created.returncode == 0, created.stderr
     assert "warning" in created.stdout
     drawn = _gi(["plan", "draw", "INF-1", "--public-value", "x", "--out", str(tmp_path)], db_url)
@@ -206,8 +287,13 @@ def test_infeasible_draw_reports_and_stores_nothing(directory: None, db_url: str
         s.delete(plan)
 
 
-def test_demo_step(directory: None, use_test_db: str, capsys: pytest.CaptureFixture[str], tmp_path: Path,
-                   monkeypatch: pytest.MonkeyPatch) -> None:
+def test_demo_step(
+    directory: None,
+    use_test_db: str,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     from api.commands.plan import run_planning_demo
     from gi.settings import get_settings
 

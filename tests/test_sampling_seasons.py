@@ -10,7 +10,16 @@ import pytest
 from gi.errors import InputError
 from sampling.design import DesignParameters, Ratios
 from sampling.draw import run_draw
-from sampling.seasons import OFF_SEASON, PEAK, REGULAR, Window, day_kind, round_kind, season_period, split_rounds
+from sampling.seasons import (
+    OFF_SEASON,
+    PEAK,
+    REGULAR,
+    Window,
+    day_kind,
+    round_kind,
+    season_period,
+    split_rounds,
+)
 from sampling.synthetic import synthetic_frame
 
 NAVEL_ORANGE = (Window(11, 1, 1, 31, PEAK), Window(2, 1, 3, 31, REGULAR))
@@ -46,8 +55,10 @@ def test_round_kind_majority_with_ties_going_up() -> None:
 def test_split_rounds_by_months_or_days() -> None:
     rounds = split_rounds(date(2026, 11, 1), date(2027, 1, 31), 3)
     assert [(r.starts_on, r.ends_on) for r in rounds] == [
-        (date(2026, 11, 1), date(2026, 11, 30)), (date(2026, 12, 1), date(2026, 12, 31)),
-        (date(2027, 1, 1), date(2027, 1, 31))]
+        (date(2026, 11, 1), date(2026, 11, 30)),
+        (date(2026, 12, 1), date(2026, 12, 31)),
+        (date(2027, 1, 1), date(2027, 1, 31)),
+    ]
     two = split_rounds(date(2026, 1, 1), date(2026, 12, 31), 2)
     assert two[0].ends_on == date(2026, 6, 30) and two[1].starts_on == date(2026, 7, 1)
     odd = split_rounds(date(2026, 3, 10), date(2026, 4, 9), 3)  # 31 days -> 11, 10, 10
@@ -60,11 +71,17 @@ def test_split_rounds_by_months_or_days() -> None:
 def test_raised_ratio_in_peak_season() -> None:
     """The same directory draws 15 % in a peak round and 5 % in a regular or off-season round."""
     windows = [(Window(1, 1, 1, 31, PEAK), Window(2, 1, 2, 28, REGULAR))]
-    frame = synthetic_frame(2000, 400, 1, seed=3, windows=windows, counties_per_product=4, history_share=0,
-                            capacity=(20, 30))
-    params = DesignParameters("P", date(2026, 1, 1), date(2026, 3, 31),
-                              tuple(split_rounds(date(2026, 1, 1), date(2026, 3, 31), 3)), min_gap_days=0,
-                              yearly_cap=3)
+    frame = synthetic_frame(
+        2000, 400, 1, seed=3, windows=windows, counties_per_product=4, history_share=0, capacity=(20, 30)
+    )
+    params = DesignParameters(
+        "P",
+        date(2026, 1, 1),
+        date(2026, 3, 31),
+        tuple(split_rounds(date(2026, 1, 1), date(2026, 3, 31), 3)),
+        min_gap_days=0,
+        yearly_cap=3,
+    )
     result = run_draw(frame, params, hashlib.sha256(b"peak").digest())
     by_round = {s.round: s for s in result.strata}
     assert [by_round[r].season_kind for r in (1, 2, 3)] == [PEAK, REGULAR, OFF_SEASON]

@@ -26,23 +26,36 @@ WINDOWS = [(Window(1, 1, 1, 31, PEAK), Window(2, 1, 3, 10, REGULAR)), (Window(11
 def _plan() -> tuple[Frame, DesignParameters]:
     frame = synthetic_frame(1500, 300, 3, seed=8, windows=WINDOWS, conflict_share=0.05, history_share=0.3)
     frame.plan = "V-1"
-    params = DesignParameters("V-1", date(2026, 1, 1), date(2026, 3, 31),
-                              tuple(split_rounds(date(2026, 1, 1), date(2026, 3, 31), 3)), min_gap_days=45,
-                              min_per_county=2)
+    params = DesignParameters(
+        "V-1",
+        date(2026, 1, 1),
+        date(2026, 3, 31),
+        tuple(split_rounds(date(2026, 1, 1), date(2026, 3, 31), 3)),
+        min_gap_days=45,
+        min_per_county=2,
+    )
     return frame, params
 
 
-def publish(frame: Frame, params: DesignParameters, directory: Path, public_value: str = "07 13 22 28 31 + 05"
-            ) -> dict[str, Path]:
+def publish(
+    frame: Frame, params: DesignParameters, directory: Path, public_value: str = "07 13 22 28 31 + 05"
+) -> dict[str, Path]:
     """What `gi plan create` + `gi plan draw` + `gi plan export` publish, without a database."""
     frame_bytes, params_bytes = canonical_json(frame.to_dict()), canonical_json(params.to_dict())
     c = make_commitment(params.plan, frame_bytes, params_bytes, SECRET, "2026-01-01T09:00:00+08:00")
-    reveal = make_reveal(params.plan, c.sha256, SECRET, public_value, "test lottery", "2026-01-02T09:00:00+08:00")
+    reveal = make_reveal(
+        params.plan, c.sha256, SECRET, public_value, "test lottery", "2026-01-02T09:00:00+08:00"
+    )
     result = run_draw(frame, params, bytes.fromhex(reveal["seed"]))
     selection, assignment = draw_documents(params, result, c.sha256)
-    data = {"frame.json": frame_bytes, "parameters.json": params_bytes, "commitment.json": c.data,
-            "reveal.json": canonical_json(reveal), "selection.json": canonical_json(selection),
-            "assignment.json": canonical_json(assignment)}
+    data = {
+        "frame.json": frame_bytes,
+        "parameters.json": params_bytes,
+        "commitment.json": c.data,
+        "reveal.json": canonical_json(reveal),
+        "selection.json": canonical_json(selection),
+        "assignment.json": canonical_json(assignment),
+    }
     directory.mkdir(parents=True, exist_ok=True)
     for name, content in data.items():
         (directory / name).write_bytes(content)
@@ -82,23 +95,31 @@ def _rewrite(path: Path, change) -> None:  # type: ignore[no-untyped-def]
     path.write_bytes(canonical_json(doc))
 
 
-@pytest.mark.parametrize("tamper,failing", [
-    ("assignment", "assignment reproduced exactly"),
-    ("selection", "selection reproduced exactly"),
-    ("frame", "frame.json matches the commitment"),
-    ("secret", "revealed secret matches its committed hash"),
-    ("public_value", "seed = SHA-256(domain, commitment, secret, public value)"),
-    ("spaces", "commitment.json is in canonical form"),
-])
+@pytest.mark.parametrize(
+    "tamper,failing",
+    [
+        ("assignment", "assignment reproduced exactly"),
+        ("selection", "selection reproduced exactly"),
+        ("frame", "frame.json matches the commitment"),
+        ("secret", "revealed secret matches its committed hash"),
+        ("public_value", "seed = SHA-256(domain, commitment, secret, public value)"),
+        ("spaces", "commitment.json is in canonical form"),
+    ],
+)
 def test_tampering_is_detected(tmp_path: Path, tamper: str, failing: str) -> None:
     frame, params = _plan()
     files = publish(frame, params, tmp_path)
     if tamper == "assignment":
+
         def swap(doc):  # type: ignore[no-untyped-def]
             doc["tasks"][3]["inspectors"] = list(reversed(doc["tasks"][3]["inspectors"]))
+
         _rewrite(files["assignment.json"], swap)
     elif tamper == "selection":
-        _rewrite(files["selection.json"], lambda d: d["tasks"][0].update(producer_id=d["tasks"][0]["producer_id"] + 1))
+        _rewrite(
+            files["selection.json"],
+            lambda d: d["tasks"][0].update(producer_id=d["tasks"][0]["producer_id"] + 1),
+        )
     elif tamper == "frame":
         _rewrite(files["frame.json"], lambda d: d["producers"][0]["risk"].update(failure=1))
     elif tamper == "secret":
@@ -121,9 +142,9 @@ def test_missing_file(tmp_path: Path) -> None:
     assert "reveal.json" in PUBLISHED_FILES
 
 
-# ----------------------------------------------------------------------------------------------------------------
-# An independent re-implementation, written from docs/sampling.md sections 3 and 4 only: plain Python integers,
-# no numpy, no import of sampling.draw/design/assign.
+# ------------------------------------------------------------------------------------------------------------
+# An independent re-implementation, written from docs/sampling.md sections 3 and 4 only: plain Python
+# integers, no numpy, no import of sampling.draw/design/assign.
 
 TICKS = 2**32
 
@@ -167,15 +188,23 @@ def _round_kind(windows: list[dict], start: date, end: date) -> str:
     return best
 
 
-def reference_draw(frame: dict, params: dict, seed: bytes) -> list[tuple[int, int, str, int, int, tuple[str, ...]]]:
+def reference_draw(
+    frame: dict, params: dict, seed: bytes
+) -> list[tuple[int, int, str, int, int, tuple[str, ...]]]:
     """(round, order, product, producer id, pi ticks, inspectors) for every task."""
     rp, p = params["risk_points"], params
+
     def weight(r: dict) -> int:
-        return (rp["baseline"] + rp["failure"] * (r["failure"] > 0) + rp["inconclusive"] * (r["inconclusive"] > 0)
-                + rp["complaint"] * min(r["complaints"], p["complaint_max"])
-                + rp["new_authorization"] * (r["new_authorization"] > 0)
-                + rp["long_since_inspection"] * (r["long_since_inspection"] > 0)
-                + rp["outside_area"] * (r["outside_area"] > 0))
+        return (
+            rp["baseline"]
+            + rp["failure"] * (r["failure"] > 0)
+            + rp["inconclusive"] * (r["inconclusive"] > 0)
+            + rp["complaint"] * min(r["complaints"], p["complaint_max"])
+            + rp["new_authorization"] * (r["new_authorization"] > 0)
+            + rp["long_since_inspection"] * (r["long_since_inspection"] > 0)
+            + rp["outside_area"] * (r["outside_area"] > 0)
+        )
+
     producers = frame["producers"]
     dates = {x["id"]: [date.fromisoformat(d) for d in x["inspections"]] for x in producers}
     previous = {x["id"]: tuple(x["previous_inspectors"]) for x in producers}
@@ -188,8 +217,10 @@ def reference_draw(frame: dict, params: dict, seed: bytes) -> list[tuple[int, in
         table = p["product_ratios_bp"].get(product["code"], p["ratios_bp"])
         return table[_round_kind(product["windows"], start, end)]
 
-    last_active = {pr["code"]: max([n for n, s, e in rounds if ratio(pr, s, e) > 0], default=0)
-                   for pr in frame["products"]}
+    last_active = {
+        pr["code"]: max([n for n, s, e in rounds if ratio(pr, s, e) > 0], default=0)
+        for pr in frame["products"]
+    }
     out = []
     for number, start, end in rounds:
         chosen = []
@@ -198,15 +229,25 @@ def reference_draw(frame: dict, params: dict, seed: bytes) -> list[tuple[int, in
             r = ratio(product, start, end)
             if r == 0:
                 continue
+
             def eligible(x: dict) -> bool:
                 ds = dates[x["id"]]
                 if sum(1 for d in ds if d.year == start.year) >= p["yearly_cap"]:
                     return False
-                return not (p["min_gap_days"] > 0 and any(abs((start - d).days) < p["min_gap_days"] for d in ds))
+                return not (
+                    p["min_gap_days"] > 0 and any(abs((start - d).days) < p["min_gap_days"] for d in ds)
+                )
+
             counties = sorted({x["county"] for x in members})
             el = {c: [x for x in members if x["county"] == c and eligible(x)] for c in counties}
-            need = {c: (max(0, p["min_per_county"] - drawn_count.get((product["code"], c), 0))
-                        if number == last_active[product["code"]] else 0) for c in counties}
+            need = {
+                c: (
+                    max(0, p["min_per_county"] - drawn_count.get((product["code"], c), 0))
+                    if number == last_active[product["code"]]
+                    else 0
+                )
+                for c in counties
+            }
             m = {c: min(need[c], len(el[c])) for c in counties}
             total_el = sum(len(v) for v in el.values())
             n = min(total_el, max((r * len(members) + 9999) // 10000, p["min_per_product"], sum(m.values())))
@@ -264,19 +305,29 @@ def reference_draw(frame: dict, params: dict, seed: bytes) -> list[tuple[int, in
         # Assignment, section 4.
         load = {i["code"]: 0 for i in frame["inspectors"]}
         key = {}
+
         def pool(county: str) -> str:
             return county[:2] if p["inspector_scope"] == "province" else "*"
+
         for ins in frame["inspectors"]:
             key[ins["code"]] = _u64(seed, f"inspector|{number}|0|{ins['code']}")
-        by_code = {i["code"]: i for i in frame["inspectors"]}
         for order, (x, ticks) in enumerate(chosen, start=1):
-            candidates = sorted((i for i in frame["inspectors"] if pool(i["home_county"]) == pool(x["county"])
-                                 and load[i["code"]] < i["capacity"]),
-                                key=lambda i: (load[i["code"]], key[i["code"]], i["code"]))
+            candidates = sorted(
+                (
+                    i
+                    for i in frame["inspectors"]
+                    if pool(i["home_county"]) == pool(x["county"]) and load[i["code"]] < i["capacity"]
+                ),
+                key=lambda i: (load[i["code"]], key[i["code"]], i["code"]),
+            )
             picks = []
             for ins in candidates:
                 code = ins["code"]
-                if ins["home_county"] == x["county"] or (code, x["id"]) in conflicts or code in previous[x["id"]]:
+                if (
+                    ins["home_county"] == x["county"]
+                    or (code, x["id"]) in conflicts
+                    or code in previous[x["id"]]
+                ):
                     continue
                 if p["require_qualification"] and category[x["product"]] not in ins["qualifications"]:
                     continue
@@ -299,8 +350,13 @@ def test_independent_reimplementation_from_the_docs(tmp_path: Path) -> None:
     files = publish(frame, params, tmp_path)
     seed = bytes.fromhex(json.loads(files["reveal.json"].read_bytes())["seed"])
     ours = run_draw(frame, params, seed)
-    theirs = reference_draw(json.loads(files["frame.json"].read_bytes()),
-                            json.loads(files["parameters.json"].read_bytes()), seed)
-    assert [(t.round, t.order, t.product, t.producer_id, t.pi_ticks, t.inspectors) for t in ours.tasks] == theirs
-    assert sha256_hex(files["frame.json"].read_bytes()) == json.loads(files["commitment.json"].read_bytes())[
-        "frame_sha256"]
+    theirs = reference_draw(
+        json.loads(files["frame.json"].read_bytes()), json.loads(files["parameters.json"].read_bytes()), seed
+    )
+    assert [
+        (t.round, t.order, t.product, t.producer_id, t.pi_ticks, t.inspectors) for t in ours.tasks
+    ] == theirs
+    assert (
+        sha256_hex(files["frame.json"].read_bytes())
+        == json.loads(files["commitment.json"].read_bytes())["frame_sha256"]
+    )

@@ -47,17 +47,31 @@ def create(
     product: list[str] = typer.Option(None, "--product", "-p", help="Product code (repeat); default all."),
     base: str = typer.Option("5", help="Base ratio per round in % (regular season)."),
     peak: str = typer.Option("15", help="Raised ratio per round in % (peak season)."),
-    off_season: str = typer.Option("5", "--off-season", help="Ratio per round in % outside every market window."),
-    product_ratio: list[str] = typer.Option(None, "--product-ratio", help="CODE=PEAK/REGULAR/OFF in % (repeat)."),
-    min_per_product: int = typer.Option(2, "--min-per-product", help="Minimum targets per product and round."),
-    min_per_county: int = typer.Option(1, "--min-per-county", help="Minimum per product and county over the plan."),
-    yearly_cap: int = typer.Option(2, "--yearly-cap", help="Maximum inspections per target per calendar year."),
-    min_gap_days: int = typer.Option(90, "--min-gap-days", help="No repeat inspection within this many days."),
+    off_season: str = typer.Option(
+        "5", "--off-season", help="Ratio per round in % outside every market window."
+    ),
+    product_ratio: list[str] = typer.Option(
+        None, "--product-ratio", help="CODE=PEAK/REGULAR/OFF in % (repeat)."
+    ),
+    min_per_product: int = typer.Option(
+        2, "--min-per-product", help="Minimum targets per product and round."
+    ),
+    min_per_county: int = typer.Option(
+        1, "--min-per-county", help="Minimum per product and county over the plan."
+    ),
+    yearly_cap: int = typer.Option(
+        2, "--yearly-cap", help="Maximum inspections per target per calendar year."
+    ),
+    min_gap_days: int = typer.Option(
+        90, "--min-gap-days", help="No repeat inspection within this many days."
+    ),
     inspectors_per_task: int = typer.Option(2, "--inspectors-per-task", help="Inspectors per target (>= 2)."),
     scope: str = typer.Option("province", help="Inspector pool: province or national."),
     level: str = typer.Option("II", help="ISO 2859-1 general inspection level: I, II or III."),
     lot_size: int = typer.Option(500, "--lot-size", help="Lot size the tasks' samples are computed for."),
-    secret: str = typer.Option(None, help="Secret seed part (default: 32 random bytes); kept until the draw."),
+    secret: str = typer.Option(
+        None, help="Secret seed part (default: 32 random bytes); kept until the draw."
+    ),
     out: Path = typer.Option(None, help="Export directory (default: out/plans/CODE)."),
 ) -> None:
     """Create a plan: freeze frame and parameters, publish the commitment (frame, parameters, hashes)."""
@@ -68,19 +82,32 @@ def create(
     start, end = _date(period_from, "--from"), _date(period_to, "--to")
     with session_scope() as session:
         created = create_plan(
-            session, code, title or f"地理标志产品双随机抽查计划 {code}（{start} 至 {end}）", start, end, rounds,
-            products=product or None, secret=secret,
+            session,
+            code,
+            title or f"地理标志产品双随机抽查计划 {code}（{start} 至 {end}）",
+            start,
+            end,
+            rounds,
+            products=product or None,
+            secret=secret,
             ratios=Ratios(percent_to_bp(peak), percent_to_bp(base), percent_to_bp(off_season)),
             product_ratios=dict(_product_ratio(x) for x in product_ratio or []),
-            min_per_product=min_per_product, min_per_county=min_per_county, yearly_cap=yearly_cap,
-            min_gap_days=min_gap_days, inspectors_per_task=inspectors_per_task, inspector_scope=scope,
-            inspection_level=level, lot_size=lot_size,
+            min_per_product=min_per_product,
+            min_per_county=min_per_county,
+            yearly_cap=yearly_cap,
+            min_gap_days=min_gap_days,
+            inspectors_per_task=inspectors_per_task,
+            inspector_scope=scope,
+            inspection_level=level,
+            lot_size=lot_size,
         )
         exported = export_plan(session, created.plan, out)
         c = created.plan.commitment
-        console.print(f"plan [bold]{created.plan.code}[/] committed: {len(created.frame.products)} products, "
-                      f"{len(created.frame.producers):,} targets, {len(created.frame.inspectors):,} inspectors, "
-                      f"{len(created.parameters.rounds)} rounds")
+        console.print(
+            f"plan [bold]{created.plan.code}[/] committed: {len(created.frame.products)} products, "
+            f"{len(created.frame.producers):,} targets, {len(created.frame.inspectors):,} inspectors, "
+            f"{len(created.parameters.rounds)} rounds"
+        )
         console.print(f"commitment SHA-256 [bold]{c.commitment_sha256}[/]")
         console.print(f"publish now, before the public value is known: {exported.directory / 'published'}")
         for warning in created.warnings:
@@ -105,14 +132,17 @@ def draw(
             exported = export_plan(session, drawn.plan, out)
             summary = plan_summary(session, drawn.plan)
     except InfeasiblePlanError as exc:
-        err_console.print(f"[bold red]infeasible:[/] {len(exc.problems)} target(s) cannot be staffed; "
-                          "nothing was stored")
+        err_console.print(
+            f"[bold red]infeasible:[/] {len(exc.problems)} target(s) cannot be staffed; nothing was stored"
+        )
         for problem in exc.problems[:20]:
             err_console.print(f"  {problem.text()}", highlight=False)
         raise typer.Exit(1) from exc
     print_summary(summary)
-    console.print(f"published files: {exported.directory / 'published'}  (verify: gi plan verify "
-                  f"{exported.directory / 'published'})")
+    console.print(
+        f"published files: {exported.directory / 'published'}  (verify: gi plan verify "
+        f"{exported.directory / 'published'})"
+    )
 
 
 @app.command("verify")
@@ -123,10 +153,17 @@ def verify_cmd(
     from sampling.verify import verify
 
     report = verify(files)
-    console.print(table(f"verification of plan {report.plan}", ["check", "ok", "detail"],
-                        [[c.name, "✔" if c.ok else "✘", c.detail[:80]] for c in report.checks]))
-    console.print(f"committed {report.committed_at}; public value {report.public_value!r} "
-                  f"({report.public_value_source or 'source not given'}), revealed {report.revealed_at}")
+    console.print(
+        table(
+            f"verification of plan {report.plan}",
+            ["check", "ok", "detail"],
+            [[c.name, "✔" if c.ok else "✘", c.detail[:80]] for c in report.checks],
+        )
+    )
+    console.print(
+        f"committed {report.committed_at}; public value {report.public_value!r} "
+        f"({report.public_value_source or 'source not given'}), revealed {report.revealed_at}"
+    )
     if not report.ok:
         err_console.print("[bold red]NOT verified[/]: the files do not reproduce the published draw")
         raise typer.Exit(1)
@@ -146,13 +183,40 @@ def show(
         print_summary(plan_summary(session, p))
         rows = tasks_of_plan(session, p.id)[:tasks] if tasks else []
         if rows:
-            console.print(table(
-                f"tasks (first {len(rows)})",
-                ["id", "round", "#", "product", "target", "county", "π", "weight", "lot", "inspectors", "status"],
-                [[t.id, t.round_number, t.draw_order, t.product.name_zh, t.producer.name, t.county_code,
-                  f"{t.inclusion_probability:.3f}", t.risk_weight,
-                  f"{t.code_letter} {t.units_to_take}/{t.lot_size}", " ".join(i.code for i in t.inspectors),
-                  t.result.value if t.result else t.status.value] for t in rows]))
+            console.print(
+                table(
+                    f"tasks (first {len(rows)})",
+                    [
+                        "id",
+                        "round",
+                        "#",
+                        "product",
+                        "target",
+                        "county",
+                        "π",
+                        "weight",
+                        "lot",
+                        "inspectors",
+                        "status",
+                    ],
+                    [
+                        [
+                            t.id,
+                            t.round_number,
+                            t.draw_order,
+                            t.product.name_zh,
+                            t.producer.name,
+                            t.county_code,
+                            f"{t.inclusion_probability:.3f}",
+                            t.risk_weight,
+                            f"{t.code_letter} {t.units_to_take}/{t.lot_size}",
+                            " ".join(i.code for i in t.inspectors),
+                            t.result.value if t.result else t.status.value,
+                        ]
+                        for t in rows
+                    ],
+                )
+            )
 
 
 @app.command("list")
@@ -161,9 +225,25 @@ def list_cmd() -> None:
     from sampling.planning import list_plans
 
     with session_scope() as session:
-        console.print(table("plans", ["id", "code", "status", "from", "to", "rounds", "tasks", "title"], [
-            [p.id, p.code, p.status.value, str(p.period_from), str(p.period_to), len(p.rounds), len(p.tasks),
-             p.title] for p in list_plans(session)]))
+        console.print(
+            table(
+                "plans",
+                ["id", "code", "status", "from", "to", "rounds", "tasks", "title"],
+                [
+                    [
+                        p.id,
+                        p.code,
+                        p.status.value,
+                        str(p.period_from),
+                        str(p.period_to),
+                        len(p.rounds),
+                        len(p.tasks),
+                        p.title,
+                    ]
+                    for p in list_plans(session)
+                ],
+            )
+        )
 
 
 @app.command("export")
@@ -231,34 +311,66 @@ def conflict(
 
 def print_summary(summary) -> None:  # type: ignore[no-untyped-def]
     """Print a PlanSummary: header, strata per round and product, rounds with loads, results."""
-    console.print(f"[bold]{summary.code}[/] {summary.title} — {summary.status}, {summary.period_from} to "
-                  f"{summary.period_to}; frame: {summary.products} products, {summary.targets:,} targets, "
-                  f"{summary.inspectors:,} inspectors")
+    console.print(
+        f"[bold]{summary.code}[/] {summary.title} — {summary.status}, {summary.period_from} to "
+        f"{summary.period_to}; frame: {summary.products} products, {summary.targets:,} targets, "
+        f"{summary.inspectors:,} inspectors"
+    )
     console.print(f"commitment {summary.commitment_sha256} (committed {summary.committed_at})")
     if summary.public_value:
-        console.print(f"public value {summary.public_value!r} ({summary.public_value_source or '-'}); "
-                      f"seed {summary.seed}")
+        console.print(
+            f"public value {summary.public_value!r} ({summary.public_value_source or '-'}); "
+            f"seed {summary.seed}"
+        )
     if summary.strata:
         products = sorted({s["product"] for s in summary.strata})
         numbers = sorted({s["round"] for s in summary.strata})
         cell = {(s["product"], s["round"]): s for s in summary.strata}
         kind_mark = {"peak": "▲", "regular": "", "off_season": "·"}
-        console.print(table(
-            "targets drawn per product and round (▲ peak season, · off season; n of eligible, counties)",
-            ["product", *[f"round {n}" for n in numbers]],
-            [[f"{summary.product_names.get(p, '')} {p}", *[f"{kind_mark[cell[p, n]['season_kind']]}{cell[p, n]['sample_size']} of {cell[p, n]['eligible']}"
-                   f" ({len(cell[p, n]['counties'])})" for n in numbers]] for p in products]))
+        console.print(
+            table(
+                "targets drawn per product and round (▲ peak season, · off season; n of eligible, counties)",
+                ["product", *[f"round {n}" for n in numbers]],
+                [
+                    [
+                        f"{summary.product_names.get(p, '')} {p}",
+                        *[
+                            f"{kind_mark[cell[p, n]['season_kind']]}{cell[p, n]['sample_size']} "
+                            f"of {cell[p, n]['eligible']}"
+                            f" ({len(cell[p, n]['counties'])})"
+                            for n in numbers
+                        ],
+                    ]
+                    for p in products
+                ],
+            )
+        )
     if summary.rounds:
-        console.print(table(
-            "rounds", ["round", "from", "to", "tasks", "peak products", "inspectors used", "load min–max"],
-            [[r.number, str(r.starts_on), str(r.ends_on), r.tasks, len(r.peak_products), r.inspectors_used,
-              f"{r.load_min}–{r.load_max}"] for r in summary.rounds]))
+        console.print(
+            table(
+                "rounds",
+                ["round", "from", "to", "tasks", "peak products", "inspectors used", "load min–max"],
+                [
+                    [
+                        r.number,
+                        str(r.starts_on),
+                        str(r.ends_on),
+                        r.tasks,
+                        len(r.peak_products),
+                        r.inspectors_used,
+                        f"{r.load_min}–{r.load_max}",
+                    ]
+                    for r in summary.rounds
+                ],
+            )
+        )
     if summary.results:
         console.print("tasks: " + ", ".join(f"{k} {v}" for k, v in sorted(summary.results.items())))
 
 
-def run_planning_demo(public_value: str = DEMO_PUBLIC_VALUE, today: date | None = None,
-                      producers_per_product: int = 40) -> int:
+def run_planning_demo(
+    public_value: str = DEMO_PUBLIC_VALUE, today: date | None = None, producers_per_product: int = 40
+) -> int:
     """Demo step: synthetic directories, a plan of the current season for the register (3 monthly rounds),
     commitment, draw with the public value, export, verification from the exported files, summary.
     Returns the plan id (its tasks are what the origin demo samples)."""
@@ -277,16 +389,26 @@ def run_planning_demo(public_value: str = DEMO_PUBLIC_VALUE, today: date | None 
     code = f"DEMO-{period_from:%Y%m}"
     with session_scope() as session:
         report = create_synthetic_directory(session, producers_per_product=producers_per_product, today=today)
-    console.print(f"synthetic directories (合成数据, clearly labelled): {report.producers} targets "
-                  f"({report.outside} placed outside their area, {report.market_outlets} market outlets), "
-                  f"{report.inspectors} inspectors, {report.conflicts} declared conflicts, "
-                  f"{report.complaints} complaints — {report.county_source}")
+    console.print(
+        f"synthetic directories (合成数据, clearly labelled): {report.producers} targets "
+        f"({report.outside} placed outside their area, {report.market_outlets} market outlets), "
+        f"{report.inspectors} inspectors, {report.conflicts} declared conflicts, "
+        f"{report.complaints} complaints — {report.county_source}"
+    )
     with session_scope() as session:
         existing = session.scalars(select(Plan).where(Plan.code == code)).first()
         if existing is None:
-            created = create_plan(session, code, f"地理标志产品季节性双随机抽查（演示）{period_from} 至 {period_to}",
-                                  period_from, period_to, 3)
-            console.print(f"plan {code} committed: commitment SHA-256 {created.plan.commitment.commitment_sha256}")
+            created = create_plan(
+                session,
+                code,
+                f"地理标志产品季节性双随机抽查（演示）{period_from} 至 {period_to}",
+                period_from,
+                period_to,
+                3,
+            )
+            console.print(
+                f"plan {code} committed: commitment SHA-256 {created.plan.commitment.commitment_sha256}"
+            )
             for warning in created.warnings:
                 console.print(f"[yellow]warning[/] {warning}")
         else:
@@ -301,8 +423,13 @@ def run_planning_demo(public_value: str = DEMO_PUBLIC_VALUE, today: date | None 
         plan_id = plan.id
     verification = verify([exported.directory / "published"])
     failed = [c.name for c in verification.checks if not c.ok]
-    console.print(f"verification from the exported files alone ({exported.directory / 'published'}): "
-                  + ("[bold green]reproduced exactly[/], " + f"{verification.tasks} tasks" if verification.ok
-                     else f"[bold red]FAILED[/] {failed}"))
+    console.print(
+        f"verification from the exported files alone ({exported.directory / 'published'}): "
+        + (
+            "[bold green]reproduced exactly[/], " + f"{verification.tasks} tasks"
+            if verification.ok
+            else f"[bold red]FAILED[/] {failed}"
+        )
+    )
     print_summary(summary)
     return plan_id

@@ -1,5 +1,6 @@
 """Inspection plans (双随机、一公开): a plan over a period split into rounds, its published commitment, the tasks
-drawn (target producer + random inspectors + lot sample size), declared conflicts of interest and complaints."""
+drawn (target producer + random inspectors + lot sample size), declared conflicts of interest and complaints.
+"""
 
 from __future__ import annotations
 
@@ -86,7 +87,9 @@ class Plan(CreatedAt, Base):
     )
     commitment: Mapped[Commitment | None] = relationship(back_populates="plan", cascade="all, delete-orphan")
     tasks: Mapped[list[PlanTask]] = relationship(
-        back_populates="plan", order_by=lambda: [PlanTask.round_number, PlanTask.draw_order], cascade="all, delete-orphan"
+        back_populates="plan",
+        order_by=lambda: [PlanTask.round_number, PlanTask.draw_order],
+        cascade="all, delete-orphan",
     )
 
 
@@ -109,11 +112,12 @@ class PlanRound(Base):
 
 
 class Commitment(Base):
-    """The published commitment of a plan (hashes of frame, parameters and secret) and, after the draw, the reveal.
+    """The published commitment of a plan (hashes of frame, parameters and secret) and, after the draw, the
+    reveal.
 
-    ``secret`` is kept here unpublished until the draw; ``frame_json``, ``parameters_json`` and, after the draw,
-    ``selection_json`` and ``assignment_json`` are the exact published bytes (UTF-8), so the published files can
-    always be re-exported bit for bit even if tasks are later changed in operation.
+    ``secret`` is kept here unpublished until the draw; ``frame_json``, ``parameters_json`` and, after the
+    draw, ``selection_json`` and ``assignment_json`` are the exact published bytes (UTF-8), so the published
+    files can always be re-exported bit for bit even if tasks are later changed in operation.
     """
 
     __tablename__ = "plan_commitment"
@@ -129,7 +133,9 @@ class Commitment(Base):
     frame_json: Mapped[str] = mapped_column(Text)
     parameters_json: Mapped[str] = mapped_column(Text)
     committed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    secret: Mapped[str] = mapped_column(String(128), comment="secret seed part; published only after the draw")
+    secret: Mapped[str] = mapped_column(
+        String(128), comment="secret seed part; published only after the draw"
+    )
     public_value: Mapped[str | None] = mapped_column(Text)
     public_value_source: Mapped[str | None] = mapped_column(Text)
     seed_sha256: Mapped[str | None] = mapped_column(String(64))
@@ -171,7 +177,9 @@ class PlanTask(CreatedAt, Base):
     status: Mapped[TaskStatus] = mapped_column(
         Enum(TaskStatus, name="task_status", values_callable=_values), default=TaskStatus.PLANNED
     )
-    result: Mapped[TaskResult | None] = mapped_column(Enum(TaskResult, name="task_result", values_callable=_values))
+    result: Mapped[TaskResult | None] = mapped_column(
+        Enum(TaskResult, name="task_result", values_callable=_values)
+    )
     result_note: Mapped[str | None] = mapped_column(Text)
     result_recorded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
@@ -235,5 +243,7 @@ class ProducerComplaint(CreatedAt, Base):
 # sample.task_id is declared in gi.models.samples without a foreign key (that table comes first); the key to
 # plan_task is added here, where plan_task exists, so that metadata and migration 0003 agree.
 Sample.__table__.append_constraint(  # type: ignore[attr-defined]
-    ForeignKeyConstraint(["task_id"], ["plan_task.id"], ondelete="SET NULL", name="fk_sample_task_id_plan_task")
+    ForeignKeyConstraint(
+        ["task_id"], ["plan_task.id"], ondelete="SET NULL", name="fk_sample_task_id_plan_task"
+    )
 )
