@@ -279,6 +279,8 @@ def evaluate(
     missing = list(dict.fromkeys(code for g in scenarios for code in missing_of[g]))
     grades_met = [g for g in scenarios if g is not None and outcome_of[g] is Outcome.PASS]
     notes = []
+    if declared_grade and not graded:
+        notes.append(f"declared grade {declared_grade!r} not used: the specification has no grade-specific limits")
     if graded and not declared_grade:
         notes.append("no grade declared: judged against every grade/class; overall = the best of them")
     return QualityEvaluation(outcome_of[best], rule, declared_grade, grades_met,
