@@ -78,36 +78,63 @@ def chromium() -> Iterator[Any]:
             browser.close()
 
 
-def open_map(browser: Any, html_path: Path, screenshot: Path | None = None, timeout_s: float = 60.0,
-             viewport: tuple[int, int] = (1400, 900)) -> PageReport:
-    """Load ``html_path`` (file://), block any request that is not a local file, wait for the map's ready
-    signal, and return its state, errors and (optionally) a screenshot."""
-    context = browser.new_context(viewport={"width": viewport[0], "height": viewport[1]}, device_scale_factor=1)
-    page = context.new_page()
-    report = PageReport(state={})
+class MapPage:
+    """A map loaded in a browser page with every non-local request blocked and every error recorded."""
 
-    def route(r: Any) -> None:
+    def __init__(self, browser: Any, html_path: Path, viewport: tuple[int, int] = (1400, 900),
+                 timeout_s: float = 60.0) -> None:
+        self.timeout_ms = timeout_s * 1000
+        self.context = browser.new_context(viewport={"width": viewport[0], "height": viewport[1]},
+                                           device_scale_factor=1)
+        self.page = self.context.new_page()
+        self.report = PageReport(state={})
+        self.page.route("**/*", self._route)
+        self.page.on("console", lambda m: self.report.console_errors.append(m.text) if m.type == "error" else None)
+        self.page.on("pageerror", lambda e: self.report.page_errors.append(str(e)))
+        self.page.on("requestfailed", lambda r: self.report.failed_requests.append(r.url))
+        started = time.perf_counter()
+        self.page.goto(Path(html_path).resolve().as_uri(), wait_until="load", timeout=self.timeout_ms)
+        self.wait_ready()
+        self.report.seconds_to_ready = time.perf_counter() - started
+
+    def _route(self, r: Any) -> None:
         url = r.request.url
         if url.startswith(("file://", "data:", "blob:", "about:")):
             r.continue_()
         else:
-            report.blocked_requests.append(url)
+            self.report.blocked_requests.append(url)
             r.abort()
 
-    page.route("**/*", route)
-    page.on("console", lambda m: report.console_errors.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda e: report.page_errors.append(str(e)))
-    page.on("requestfailed", lambda r: report.failed_requests.append(r.url))
-    started = time.perf_counter()
-    page.goto(Path(html_path).resolve().as_uri(), wait_until="load", timeout=timeout_s * 1000)
-    page.wait_for_function("() => window.giMapReady === true", timeout=timeout_s * 1000)
-    report.seconds_to_ready = time.perf_counter() - started
+    def wait_ready(self) -> None:
+        """Wait until every shown layer has finished loading (the map's ready signal)."""
+        self.page.wait_for_function("() => window.giMapReady === true", timeout=self.timeout_ms)
+
+    def state(self) -> dict[str, Any]:
+        """What the map shows now (layer sizes, polygons, clusters, markers)."""
+        self.report.state = self.page.evaluate(_STATE_JS)
+        return self.report.state
+
+    def screenshot(self, path: Path) -> Path:
+        """Save a PNG of the page."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.page.screenshot(path=str(path))
+        self.report.screenshot = path
+        return path
+
+    def close(self) -> None:
+        """Close the page's browser context."""
+        self.context.close()
+
+
+def open_map(browser: Any, html_path: Path, screenshot: Path | None = None, timeout_s: float = 60.0,
+             viewport: tuple[int, int] = (1400, 900)) -> PageReport:
+    """Load ``html_path`` (file://), block any request that is not a local file, wait for the map's ready
+    signal, and return its state, errors and (optionally) a screenshot."""
+    view = MapPage(browser, html_path, viewport, timeout_s)
     # Let the fitBounds/zoom animation settle before looking.
-    page.wait_for_timeout(600)
-    report.state = page.evaluate(_STATE_JS)
+    view.page.wait_for_timeout(600)
+    view.state()
     if screenshot is not None:
-        screenshot.parent.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(screenshot))
-        report.screenshot = screenshot
-    context.close()
-    return report
+        view.screenshot(screenshot)
+    view.close()
+    return view.report

