@@ -9,12 +9,12 @@ table once and rebuilds only what changed.
 Three structures serve the checks:
 
 * :class:`IndexedArea` — one version: the prepared GEOS geometry, and PostGIS's own point-in-polygon rule for
-  points within 1e-7° of the boundary, where GEOS's robust orientation test and PostGIS's plain floating-point
+  points within centimetres (1e-7°) of the boundary, where GEOS's robust orientation test and PostGIS's plain floating-point
   side test may disagree (PostGIS's ``ST_Covers(polygon, point)`` does not call GEOS).
-* :class:`BoundaryDistance` — signed geodesic distance to an area's boundary: a planar search in an azimuthal
-  equidistant projection centred on the area finds every boundary segment that can be nearest (its distortion is
-  bounded, so the candidates are exact), then the distance to those candidates is measured geodesically in an
-  azimuthal equidistant frame centred on the point itself (pyproj ``Geod``), accurate to millimetres.
+* :class:`BoundaryDistance` — signed geodesic distance to an area's boundary: a planar search in a local frame
+  centred on the area finds every boundary segment that can be nearest (the frame's scale is bounded over the
+  latitudes involved, so no candidate is missed), then the distance to those candidates is measured in an
+  azimuthal equidistant frame centred on the point itself (geodesics from pyproj ``Geod``), to millimetres.
 * :class:`CellGrid` — a regular lon/lat grid over all areas: a cell crossed by no boundary is answered from the
   grid alone; only points in cells crossed by a boundary are tested against their candidate polygons. This is what
   makes a million points a fraction of a second.
@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 import shapely
 from numpy.typing import NDArray
-from pyproj import Geod, Transformer
+from pyproj import Geod
 from shapely.geometry.base import BaseGeometry
 from sqlalchemy import text
 from sqlalchemy.orm import Session
@@ -41,14 +41,13 @@ WGS84_GEOD = Geod(ellps="WGS84")
 
 # Points nearer than this (degrees, planar) to a boundary are decided by PostGIS's own rule.
 TIE_ZONE_DEG = 1e-7
+TIE_ZONE_M = 0.05
 # Boundary segments are split to at most this length (degrees) for distance measurement only; covers always uses
 # the stored geometry. A lon/lat-straight edge bends by at most millimetres over such a piece in a local frame.
 DISTANCE_SEGMENT_DEG = 0.005
 # Slack (metres) for the chord-versus-curve error of those pieces when selecting candidate segments.
 CANDIDATE_SLACK_M = 0.5
 _CHUNK_SEGMENTS = 16
-# Lower bound of the Earth's radii of curvature (metres), for bounding projection distortion.
-_R_MIN = 6.3e6
 
 
 def _row_token(xmin: str, ctid: str) -> str:
@@ -106,13 +105,33 @@ def postgis_point_in_polygonal(geom: BaseGeometry, x: float, y: float) -> int:
 # --------------------------------------------------------------------------------------------- distance
 
 
-def _max_scale(radius_m: NDArray[np.float64]) -> NDArray[np.float64]:
-    """Upper bound of the azimuthal-equidistant scale within ``radius_m`` of the centre (radial scale is 1)."""
-    t = np.asarray(radius_m, dtype=float) / _R_MIN
-    small = 1.0 + 1.2 * t * t / 6.0
-    with np.errstate(divide="ignore", invalid="ignore"):
-        large = np.where(t < 2.5, 1.01 * t / np.sin(np.minimum(t, 2.5)), np.inf)
-    return np.where(t < 0.5, small, large)
+_WGS84_A = 6378137.0
+_WGS84_E2 = 0.00669437999014
+_DEG = np.pi / 180.0
+_METRES_PER_DEGREE = 111_320.0
+
+
+def _scale_bounds(lat_lo: NDArray[np.float64], lat_hi: NDArray[np.float64],
+                  cos_lat0: float) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Smallest and largest scale of the local frame ``x = Δlon·cos(lat0)·c, y = Δlat·c`` in a latitude band.
+
+    East-west scale ``c·cos(lat0) / (N(φ)·cos φ)``, north-south ``c / M(φ)`` (per radian); both are monotonic in
+    |φ|, so their extremes over the band are at its ends or at the equator.
+    """
+    candidates = [lat_lo, lat_hi, np.clip(np.zeros_like(lat_lo), lat_lo, lat_hi)]
+    k_lo = np.full(lat_lo.shape, np.inf)
+    k_hi = np.zeros(lat_lo.shape)
+    c = _METRES_PER_DEGREE / _DEG
+    for phi in candidates:
+        s2 = np.sin(phi * _DEG) ** 2
+        w = np.sqrt(1.0 - _WGS84_E2 * s2)
+        n = _WGS84_A / w
+        m = _WGS84_A * (1.0 - _WGS84_E2) / (w * w * w)
+        k_e = c * cos_lat0 / (n * np.maximum(np.cos(phi * _DEG), 1e-12))
+        k_n = c / m
+        k_lo = np.minimum(k_lo, np.minimum(k_e, k_n))
+        k_hi = np.maximum(k_hi, np.maximum(k_e, k_n))
+    return k_lo, k_hi
 
 
 def _segment_distance(
@@ -129,30 +148,29 @@ def _segment_distance(
 
 
 class BoundaryDistance:
-    """Geodesic distance from points to one area's boundary (see the module docstring for the method)."""
+    """Geodesic distance from points to one area's boundary.
+
+    Candidates come from a planar search in a local equirectangular frame centred on the area, whose scale lies
+    between known bounds over the latitudes involved: every segment that can hold the geodesic nearest point is
+    within ``k_hi / k_lo`` of the planar minimum, so none is missed. The candidates are then measured exactly in an
+    azimuthal equidistant frame centred on the point itself (geodesic azimuth and length from pyproj ``Geod``).
+    """
 
     def __init__(self, geom: BaseGeometry) -> None:
         minx, miny, maxx, maxy = geom.bounds
-        lon0, lat0 = (minx + maxx) / 2.0, (miny + maxy) / 2.0
-        self.projection = Transformer.from_crs(
-            "EPSG:4326", f"+proj=aeqd +lat_0={lat0!r} +lon_0={lon0!r} +ellps=WGS84 +units=m +no_defs",
-            always_xy=True,
-        )
-        rings = shapely.get_rings(shapely.get_parts(geom))
-        rings = shapely.segmentize(rings, DISTANCE_SEGMENT_DEG)
+        self.lon0, self.lat0 = (minx + maxx) / 2.0, (miny + maxy) / 2.0
+        self.cos_lat0 = float(np.cos(self.lat0 * _DEG))
+        self.lat_min, self.lat_max = miny, maxy
+        rings = shapely.segmentize(shapely.get_rings(shapely.get_parts(geom)), DISTANCE_SEGMENT_DEG)
         coords, ring_of = shapely.get_coordinates(rings, return_index=True)
-        same = ring_of[1:] == ring_of[:-1]
-        start = np.flatnonzero(same)
+        start = np.flatnonzero(ring_of[1:] == ring_of[:-1])
         self.ax, self.ay = coords[start, 0], coords[start, 1]
         self.bx, self.by = coords[start + 1, 0], coords[start + 1, 1]
-        vx, vy = self.projection.transform(coords[:, 0], coords[:, 1])
-        vx, vy = np.asarray(vx), np.asarray(vy)
+        vx, vy = self._frame(coords[:, 0], coords[:, 1])
         self.pax, self.pay, self.pbx, self.pby = vx[start], vy[start], vx[start + 1], vy[start + 1]
-        self.radius_m = float(np.hypot(vx, vy).max())
-        # Chunks of consecutive segments of one ring, indexed by an STRtree in the projected plane.
+        # Chunks of consecutive segments of one ring, indexed by an STRtree in the local frame.
         seg_ring = ring_of[start]
-        ring_first = np.searchsorted(seg_ring, seg_ring, side="left")
-        position = np.arange(len(start)) - ring_first
+        position = np.arange(len(start)) - np.searchsorted(seg_ring, seg_ring, side="left")
         chunk_key = seg_ring.astype(np.int64) * (1 << 32) + position // _CHUNK_SEGMENTS
         boundaries = np.flatnonzero(np.r_[True, chunk_key[1:] != chunk_key[:-1]])
         self.chunk_start = boundaries
@@ -165,24 +183,33 @@ class BoundaryDistance:
         seg = self.chunk_start[chunk_of] + np.minimum(j, counts[chunk_of] - 1)
         line_x = np.where(is_last, self.pbx[seg], self.pax[seg])
         line_y = np.where(is_last, self.pby[seg], self.pay[seg])
-        self.chunks = shapely.linestrings(line_x, line_y, indices=chunk_of)
-        self.tree = shapely.STRtree(self.chunks)
+        self.tree = shapely.STRtree(shapely.linestrings(line_x, line_y, indices=chunk_of))
+
+    def _frame(self, lon: NDArray[np.float64], lat: NDArray[np.float64]) -> tuple[NDArray, NDArray]:
+        return ((lon - self.lon0) * self.cos_lat0 * _METRES_PER_DEGREE, (lat - self.lat0) * _METRES_PER_DEGREE)
 
     def distances(self, lon: NDArray[np.float64], lat: NDArray[np.float64]) -> NDArray[np.float64]:
-        """Unsigned geodesic distance (metres) from each point to the boundary."""
+        """Unsigned geodesic distance (metres) from each point to the boundary (NaN for impossible latitudes)."""
         lon = np.atleast_1d(np.asarray(lon, dtype=float))
         lat = np.atleast_1d(np.asarray(lat, dtype=float))
+        valid = (np.abs(lat) <= 90) & np.isfinite(lon)
+        if not valid.all():
+            result = np.full(len(lon), np.nan)
+            result[valid] = self.distances(lon[valid], lat[valid])
+            return result
         n = len(lon)
         if n == 0:
             return np.empty(0)
-        px, py = self.projection.transform(lon, lat)
-        px, py = np.atleast_1d(np.asarray(px, dtype=float)), np.atleast_1d(np.asarray(py, dtype=float))
+        px, py = self._frame(lon, lat)
         points = shapely.points(px, py)
         nearest, planar = self.tree.query_nearest(points, return_distance=True, all_matches=False)
         planar_min = np.empty(n)
         planar_min[nearest[0]] = planar
-        k_max = _max_scale(np.maximum(np.hypot(px, py), self.radius_m))
-        threshold = np.where(np.isfinite(k_max), planar_min * k_max + CANDIDATE_SLACK_M, 1e12)
+        # The band of latitudes the nearest geodesic can cross, padded for the poleward bulge of geodesics.
+        reach = planar_min / _METRES_PER_DEGREE * 2.0 + 0.05
+        k_lo, k_hi = _scale_bounds(np.maximum(np.minimum(lat, self.lat_min) - reach, -89.0),
+                                   np.minimum(np.maximum(lat, self.lat_max) + reach, 89.0), self.cos_lat0)
+        threshold = planar_min * (k_hi / k_lo) + CANDIDATE_SLACK_M
         point_of, chunk_of = self.tree.query(points, predicate="dwithin", distance=threshold)
         counts = self.chunk_end[chunk_of] - self.chunk_start[chunk_of]
         pt = np.repeat(point_of, counts)
@@ -233,11 +260,20 @@ class IndexedArea:
         """``ST_Covers(area, point)`` for each point, exactly as PostGIS decides it."""
         lon = np.atleast_1d(np.asarray(lon, dtype=float))
         lat = np.atleast_1d(np.asarray(lat, dtype=float))
+        return self.covers_and_distance(lon, lat)[0]
+
+    def covers_and_distance(
+        self, lon: NDArray[np.float64], lat: NDArray[np.float64]
+    ) -> tuple[NDArray[np.bool_], NDArray[np.float64]]:
+        """``ST_Covers`` for each point and its signed geodesic distance to the boundary (metres, + inside)."""
+        lon = np.atleast_1d(np.asarray(lon, dtype=float))
+        lat = np.atleast_1d(np.asarray(lat, dtype=float))
         result = shapely.intersects_xy(self.geom, lon, lat)  # for a point, intersects == covered by
-        near = shapely.dwithin(self.geom, shapely.points(lon, lat), TIE_ZONE_DEG)
-        for i in np.flatnonzero(near):
+        distance = self.boundary_distance().distances(lon, lat)
+        # Within 5 cm (more than 1e-7° in any direction) PostGIS's own rule decides.
+        for i in np.flatnonzero(distance < TIE_ZONE_M):  # NaN (impossible latitude) compares False
             result[i] = postgis_point_in_polygonal(self.geom, float(lon[i]), float(lat[i])) != -1
-        return result
+        return result, np.where(result, distance, -distance)
 
     def boundary_distance(self) -> BoundaryDistance:
         """The (lazily built) boundary distance structure of this area."""
@@ -247,12 +283,9 @@ class IndexedArea:
                     self._distance = BoundaryDistance(self.geom)
         return self._distance
 
-    def signed_distance_m(
-        self, lon: NDArray[np.float64], lat: NDArray[np.float64], covered: NDArray[np.bool_]
-    ) -> NDArray[np.float64]:
+    def signed_distance_m(self, lon: NDArray[np.float64], lat: NDArray[np.float64]) -> NDArray[np.float64]:
         """Geodesic distance to the boundary in metres, positive where the area covers the point."""
-        d = self.boundary_distance().distances(lon, lat)
-        return np.where(covered, d, -d)
+        return self.covers_and_distance(lon, lat)[1]
 
     def describe(self) -> dict[str, Any]:
         """What a verdict records about this area version."""
@@ -316,6 +349,8 @@ class CellGrid:
             self.ptr = np.zeros(1, np.int64)
             self.cand = np.zeros(0, np.int32)
             self.full = np.zeros(0, bool)
+            self.piece_lo = self.piece_hi = self.piece_of = np.zeros(0, np.int64)
+            self.coords = np.zeros((0, 2))
             return
         bounds = shapely.bounds(geoms)
         west, south = bounds[:, 0].min(), bounds[:, 1].min()
@@ -330,13 +365,14 @@ class CellGrid:
         self.nx = int(np.ceil((east + d - self.x0) / d)) + 1
         self.ny = int(np.ceil((north + d - self.y0) / d)) + 1
 
-        touched_cell, touched_area = self._touched_cells(geoms)
+        touched_cell, touched_area, piece_ptr = self._touched_cells(geoms)
         full_cell, full_area = self._interior_cells(geoms, touched_cell, touched_area, ndimage)
         cells = np.concatenate([touched_cell, full_cell])
         areas = np.concatenate([touched_area, full_area])
         is_full = np.concatenate([np.zeros(len(touched_cell), bool), np.ones(len(full_cell), bool)])
+        pair = np.concatenate([np.arange(len(touched_cell)), np.full(len(full_cell), -1)])
         order = np.lexsort((areas, cells))
-        cells, areas, is_full = cells[order], areas[order], is_full[order]
+        cells, areas, is_full, pair = cells[order], areas[order], is_full[order], pair[order]
         unique_cells, first, counts = np.unique(cells, return_index=True, return_counts=True)
         direct = (counts == 1) & is_full[first]
         self.code = np.zeros(self.nx * self.ny, np.int32)
@@ -350,37 +386,61 @@ class CellGrid:
         self.cand = areas[position].astype(np.int32)
         self.full = is_full[position]
         self.ptr = np.concatenate([[0], np.cumsum(m_count)]).astype(np.int64)
+        # For each candidate crossed by its area's boundary: the boundary pieces near that cell (tie zone test).
+        cand_pair = pair[position]
+        self.piece_lo = np.where(cand_pair >= 0, piece_ptr[np.maximum(cand_pair, 0)], 0)
+        self.piece_hi = np.where(cand_pair >= 0, piece_ptr[np.maximum(cand_pair, 0) + 1], 0)
 
-    def _touched_cells(self, geoms: NDArray[np.object_]) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    def _touched_cells(
+        self, geoms: NDArray[np.object_]
+    ) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64]]:
+        """(cell, area) pairs crossed by a boundary, and a CSR of the boundary segments of each pair."""
         parts, part_of = shapely.get_parts(geoms, return_index=True)
         rings, ring_of = shapely.get_rings(parts, return_index=True)
         coords, coord_of = shapely.get_coordinates(rings, return_index=True)
-        same = coord_of[1:] == coord_of[:-1]
-        a, b = coords[:-1][same], coords[1:][same]
-        area = part_of[ring_of[coord_of[:-1][same]]]
-        # Split long segments so that each piece's bounding box spans at most two cells per axis.
-        span = np.maximum(np.abs(a[:, 0] - b[:, 0]), np.abs(a[:, 1] - b[:, 1])) / self.d
-        k = np.maximum(1, np.ceil(span).astype(np.int64))
-        rep = np.repeat(np.arange(len(a)), k)
-        j = np.arange(len(rep)) - np.repeat(np.cumsum(k) - k, k)
-        kk = k[rep]
-        a_r, b_r = a[rep], b[rep]
-        p0 = a_r + (b_r - a_r) * (j / kk)[:, None]
-        p1 = np.where((j + 1 == kk)[:, None], b_r, a_r + (b_r - a_r) * ((j + 1) / kk)[:, None])
-        lo = np.minimum(p0, p1) - self.EPS
-        hi = np.maximum(p0, p1) + self.EPS
-        ix0 = np.floor((lo[:, 0] - self.x0) / self.d).astype(np.int64)
-        ix1 = np.floor((hi[:, 0] - self.x0) / self.d).astype(np.int64)
-        iy0 = np.floor((lo[:, 1] - self.y0) / self.d).astype(np.int64)
-        iy1 = np.floor((hi[:, 1] - self.y0) / self.d).astype(np.int64)
-        area_r = area[rep]
-        keys = []
-        for dx in range(3):
-            for dy in range(3):
-                m = (ix0 + dx <= ix1) & (iy0 + dy <= iy1)
-                keys.append(((iy0[m] + dy) * self.nx + ix0[m] + dx) * self.size + area_r[m])
-        unique = np.unique(np.concatenate(keys))
-        return unique // self.size, unique % self.size
+        del parts, rings
+        starts = np.flatnonzero(coord_of[1:] == coord_of[:-1])
+        seg_area = part_of[ring_of[coord_of[starts]]]
+        del coord_of
+        self.coords = coords
+        keys, segs = [], []
+        step = 250_000  # segments per chunk, to keep the temporaries small
+        for lo in range(0, len(starts), step):
+            seg = starts[lo:lo + step]
+            a, b = coords[seg], coords[seg + 1]
+            # Split long segments so that each piece's bounding box spans at most two cells per axis.
+            span = np.maximum(np.abs(a[:, 0] - b[:, 0]), np.abs(a[:, 1] - b[:, 1])) / self.d
+            k = np.maximum(1, np.ceil(span).astype(np.int64))
+            rep = np.repeat(np.arange(len(seg)), k)
+            j = np.arange(len(rep)) - np.repeat(np.cumsum(k) - k, k)
+            kk = k[rep]
+            a_r, b_r = a[rep], b[rep]
+            p0 = a_r + (b_r - a_r) * (j / kk)[:, None]
+            p1 = np.where((j + 1 == kk)[:, None], b_r, a_r + (b_r - a_r) * ((j + 1) / kk)[:, None])
+            ix0 = np.floor((np.minimum(p0[:, 0], p1[:, 0]) - self.EPS - self.x0) / self.d).astype(np.int64)
+            ix1 = np.floor((np.maximum(p0[:, 0], p1[:, 0]) + self.EPS - self.x0) / self.d).astype(np.int64)
+            iy0 = np.floor((np.minimum(p0[:, 1], p1[:, 1]) - self.EPS - self.y0) / self.d).astype(np.int64)
+            iy1 = np.floor((np.maximum(p0[:, 1], p1[:, 1]) + self.EPS - self.y0) / self.d).astype(np.int64)
+            del a_r, b_r, p0, p1
+            seg_r = seg[rep]
+            area_r = seg_area[lo:lo + step][rep]
+            for dx in range(3):
+                for dy in range(3):
+                    m = np.flatnonzero((ix0 + dx <= ix1) & (iy0 + dy <= iy1))
+                    keys.append(((iy0[m] + dy) * self.nx + ix0[m] + dx) * self.size + area_r[m])
+                    segs.append(seg_r[m].astype(np.int32))
+        key = np.concatenate(keys)
+        seg_all = np.concatenate(segs)
+        del keys, segs
+        order = np.lexsort((seg_all, key))
+        key, seg_all = key[order], seg_all[order]
+        keep = np.r_[True, (key[1:] != key[:-1]) | (seg_all[1:] != seg_all[:-1])]
+        key, seg_all = key[keep], seg_all[keep]
+        unique, first = np.unique(key, return_index=True)
+        # The tie test uses each whole original segment (a superset of its pieces: conservative).
+        self.piece_of = seg_all
+        piece_ptr = np.concatenate([first, [len(key)]]).astype(np.int64)
+        return unique // self.size, unique % self.size, piece_ptr
 
     def _interior_cells(
         self, geoms: NDArray[np.object_], touched_cell: NDArray[np.int64], touched_area: NDArray[np.int64],
@@ -423,16 +483,17 @@ class CellGrid:
     @property
     def nbytes(self) -> int:
         """Memory held by the grid arrays."""
-        return self.code.nbytes + self.ptr.nbytes + self.cand.nbytes + self.full.nbytes
+        return sum(a.nbytes for a in (self.code, self.ptr, self.cand, self.full, self.piece_lo, self.piece_hi,
+                                      self.coords, self.piece_of))
 
     def candidates(
         self, x: NDArray[np.float64], y: NDArray[np.float64]
-    ) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.bool_]]:
-        """(point index, area position, certain) triples: certain pairs need no point-in-polygon test."""
+    ) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.bool_], NDArray[np.int64]]:
+        """(point index, area position, certain, candidate offset or -1): certain pairs need no test."""
         n = len(x)
         if self.size == 0 or n == 0:
             empty = np.zeros(0, np.int64)
-            return empty, empty, np.zeros(0, bool)
+            return empty, empty, np.zeros(0, bool), empty
         with np.errstate(invalid="ignore"):
             ix = np.floor((x - self.x0) / self.d)
             iy = np.floor((y - self.y0) / self.d)
@@ -448,7 +509,24 @@ class CellGrid:
         points = np.concatenate([direct, pt])
         areas = np.concatenate([code[direct].astype(np.int64) - 1, self.cand[offset].astype(np.int64)])
         certain = np.concatenate([np.ones(len(direct), bool), self.full[offset]])
-        return points, areas, certain
+        offsets = np.concatenate([np.full(len(direct), -1, np.int64), offset])
+        return points, areas, certain, offsets
+
+    def near_boundary(
+        self, x: NDArray[np.float64], y: NDArray[np.float64], offsets: NDArray[np.int64], tolerance: float
+    ) -> NDArray[np.bool_]:
+        """For candidate pairs (point x, y; candidate offset): is the point within ``tolerance``° of a boundary
+        piece of that candidate's area in its cell? Only those can be decided differently by PostGIS and GEOS."""
+        lo, hi = self.piece_lo[offsets], self.piece_hi[offsets]
+        count = hi - lo
+        pair = np.repeat(np.arange(len(offsets)), count)
+        idx = np.repeat(lo, count) + (np.arange(count.sum()) - np.repeat(np.cumsum(count) - count, count))
+        start = self.piece_of[idx].astype(np.int64)
+        a, b = self.coords[start], self.coords[start + 1]
+        d = _segment_distance(x[pair], y[pair], a[:, 0], a[:, 1], b[:, 0], b[:, 1])
+        near = np.zeros(len(offsets), bool)
+        near[pair[d <= tolerance]] = True
+        return near
 
 
 # --------------------------------------------------------------------------------------------- the index
@@ -496,14 +574,12 @@ class AreaIndex:
     def _covering(
         self, lon: NDArray[np.float64], lat: NDArray[np.float64], exact_ties: bool
     ) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
-        points, areas, certain = self.grid.candidates(lon, lat)
+        points, areas, certain, offsets = self.grid.candidates(lon, lat)
         test = np.flatnonzero(~certain)
         if len(test):
             hit = shapely.intersects_xy(self.geoms[areas[test]], lon[points[test]], lat[points[test]])
             if exact_ties:
-                near = shapely.dwithin(
-                    self.geoms[areas[test]], shapely.points(lon[points[test]], lat[points[test]]), TIE_ZONE_DEG
-                )
+                near = self.grid.near_boundary(lon[points[test]], lat[points[test]], offsets[test], TIE_ZONE_DEG)
                 for k in np.flatnonzero(near):
                     i, a = points[test[k]], areas[test[k]]
                     hit[k] = postgis_point_in_polygonal(self.geoms[a], float(lon[i]), float(lat[i])) != -1
@@ -548,8 +624,8 @@ def _load(session: Session, cache: _DatabaseAreas, wanted: Iterable[tuple[int, s
     """The cached versions for (id, row token) pairs, reading changed or missing ones from PostGIS."""
     wanted = list(wanted)
     missing = [i for i, token in wanted if (a := cache.areas.get(i)) is None or a.token != token]
-    if missing:
-        for row in session.execute(_LOAD_SQL, {"ids": missing}):
+    for start in range(0, len(missing), 100):  # in slices: a few MB of WKB at a time
+        for row in session.execute(_LOAD_SQL, {"ids": missing[start:start + 100]}):
             cache.areas[row.id] = _area_from_row(row)
     found = {}
     for i, token in wanted:

@@ -226,3 +226,18 @@ def test_distance_matches_a_geodesic_reference_on_a_real_boundary(session: Sessi
         reference = shapely.distance(local, shapely.Point(0, 0))
         assert abs(abs(verdict.distance_m) - reference) < 0.02  # the 1e-5° reference itself is good to ~1 cm
         assert (verdict.distance_m > 0) == stored.covers(shapely.Point(x, y))
+
+
+def test_plain_float_and_vectorized_conversions_agree_bit_for_bit() -> None:
+    from geo_data.crs import from_wgs84
+    from gi.origin import CoordinateSystem, normalize
+
+    rng = np.random.default_rng(5)
+    lon, lat = rng.uniform(73, 135, 3000), rng.uniform(3, 54, 3000)
+    for system in (CoordinateSystem.GCJ02, CoordinateSystem.BD09):
+        x, y = from_wgs84(lon, lat, system)
+        vx, vy = normalize(x, y, system)
+        for i in range(0, 3000, 7):
+            sx, sy = normalize(x[i:i + 1], y[i:i + 1], system)
+            assert (sx[0], sy[0]) == (vx[i], vy[i])
+        assert np.abs(vx - lon).max() < 1e-9 and np.abs(vy - lat).max() < 1e-9
