@@ -254,7 +254,7 @@ def _producers(summary: SeasonSummary, s: Styles) -> list[Flowable]:
     rows = [[p.producer_name, p.credit_code, p.product_name, f"{p.distance_m / 1000:.1f}",
              p.county_name or "—"] for p in summary.producers_outside]
     out.append(data_table(["生产者", "统一社会信用代码", "授权产品", "距保护范围（千米）", "区县"], rows,
-                          [52, 40, 28, 24, 30], s, align=["left", "left", "left", "right", "left"]))
+                          [52, 38, 28, 24, 32], s, align=["left", "left", "left", "right", "left"]))
     return out
 
 

@@ -96,7 +96,7 @@ def weekly_results(samples: pd.DataFrame, column: str, categories: Sequence[Cate
     fig, ax = plt.subplots(figsize=(7.2, 2.6), dpi=200)
     if len(samples):
         weeks = pd.Series([t.date() for t in samples["collected_at"]])
-        week_start = pd.to_datetime(weeks) - pd.to_timedelta(pd.to_datetime(weeks).dt.weekday, unit="D")
+        week_start = pd.to_datetime(weeks) - pd.to_timedelta(pd.to_datetime(weeks).dt.day_of_week, unit="D")
         table = pd.crosstab(week_start.to_numpy(), samples[column].to_numpy())
         table = table.reindex(columns=[c.code for c in categories], fill_value=0)
         bottom = np.zeros(len(table))

@@ -34,6 +34,7 @@ from reportlab.platypus import (
 )
 
 from reports.fonts import plain_text, register_cjk_font, verify_printable
+from reports.linebreak import CJKParagraph
 
 PAGE = A4
 MARGIN_X = 18 * mm
@@ -119,8 +120,9 @@ class Styles:
 
 
 def para(text: str, style: ParagraphStyle, markup: bool = False) -> Paragraph:
-    """A paragraph of plain ``text`` (escaped) or of ReportLab markup when ``markup``."""
-    return Paragraph(text if markup else escape(text), style)
+    """A paragraph of plain ``text`` (escaped) or of ReportLab markup when ``markup``, broken into lines by the
+    Chinese rules (reports.linebreak)."""
+    return CJKParagraph(text if markup else escape(text), style)
 
 
 def data_table(header: Sequence[str], rows: Iterable[Sequence[Any]], widths: Sequence[float], styles: Styles,
