@@ -389,9 +389,10 @@ def _alternatives(
             hit = area.covers(s_lon, s_lat)
             for i, h in zip(np.array(members)[ok], hit, strict=True):
                 swapped[i] = bool(h)
-        # Another coordinate system: inside (beyond the band) only under that reading. The GCJ-02 and BD-09
-        # offsets are below 2 km, so a point farther out cannot be inside under any of them.
-        keep = np.array([cases[i].distance_m_hint > -_ALTERNATIVE_REACH_M for i in members])
+        # Another coordinate system: outside beyond the band as declared, inside beyond the band under another
+        # reading (a point within the band is uncertain anyway, and a 500 m shift would flag it by chance). The
+        # GCJ-02 and BD-09 offsets are below 2 km, so a point farther out cannot be inside under any of them.
+        keep = np.array([-_ALTERNATIVE_REACH_M < cases[i].distance_m_hint < -band[i] for i in members])
         members = [m for m, k in zip(members, keep, strict=True) if k]
         x, y = x[keep], y[keep]
         if not members:
@@ -404,9 +405,11 @@ def _alternatives(
             if not ok.any():
                 continue
             o_lon, o_lat = normalize(x[ok], y[ok], other)
-            hit, d = area.covers_and_distance(o_lon, o_lat)
+            hit = area.covers(o_lon, o_lat)
             if not hit.any():
                 continue
+            d = np.full(len(hit), -np.inf)
+            d[hit] = area.covers_and_distance(o_lon[hit], o_lat[hit])[1]
             for i, h, dist in zip(np.array(members)[ok], hit, d, strict=True):
                 if h and dist > band[i] and i not in plausible_crs:
                     plausible_crs[int(i)] = str(other)

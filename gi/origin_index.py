@@ -250,6 +250,7 @@ class IndexedArea:
     wkb_md5: str
     token: str
     _distance: BoundaryDistance | None = field(default=None, repr=False)
+    _boundary_line: BaseGeometry | None = field(default=None, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def valid_at(self, moment: datetime) -> bool:
@@ -260,7 +261,18 @@ class IndexedArea:
         """``ST_Covers(area, point)`` for each point, exactly as PostGIS decides it."""
         lon = np.atleast_1d(np.asarray(lon, dtype=float))
         lat = np.atleast_1d(np.asarray(lat, dtype=float))
-        return self.covers_and_distance(lon, lat)[0]
+        result = shapely.intersects_xy(self.geom, lon, lat)  # for a point, intersects == covered by
+        near = shapely.dwithin(self.boundary_line, shapely.points(lon, lat), TIE_ZONE_DEG)
+        for i in np.flatnonzero(near):
+            result[i] = postgis_point_in_polygonal(self.geom, float(lon[i]), float(lat[i])) != -1
+        return result
+
+    @property
+    def boundary_line(self) -> BaseGeometry:
+        """The boundary as lines (cached; unprepared, so it costs no index memory)."""
+        if self._boundary_line is None:
+            self._boundary_line = self.geom.boundary
+        return self._boundary_line
 
     def covers_and_distance(
         self, lon: NDArray[np.float64], lat: NDArray[np.float64]

@@ -35,3 +35,8 @@ def demo() -> None:
     from api.commands.plan import run_planning_demo
 
     run_planning_demo()
+
+    console.rule("[bold]3. Origin control of the season's samples (产地控制)")
+    from api.commands.check import run_origin_demo
+
+    run_origin_demo()
