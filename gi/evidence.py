@@ -5,7 +5,9 @@ Each source contributes items with an effect: ``supports``, ``doubt``, ``contrad
 
 - GPS verdict: inside with no flag -> supports; inside with a flag that questions the fix (accuracy 0, poor or
   missing accuracy, not a device fix, swapped coordinates, implausible CRS, coarse precision) -> doubt;
-  uncertain -> doubt; outside -> contradicts; no verdict stored -> doubt.
+  uncertain -> doubt; outside -> contradicts, unless the origin check found the point inside with latitude and
+  longitude swapped or under another coordinate system (a data-entry error is suspected) -> doubt; no verdict
+  stored -> doubt.
 - Fingerprint: consistent (p ≥ α) -> supports; atypical and another area's references fit (p ≥ α) ->
   contradicts; atypical with p < α/10 -> contradicts; otherwise atypical -> doubt; not assessed or no reference
   set -> neutral (it neither supports nor questions the claim); synthetic references -> a neutral note.
@@ -38,6 +40,8 @@ RULE = ("evidence/1: any contradiction -> inconsistent; else any doubt or no sup
 
 # GPS flags that say something about the area, not about the fix: they do not cast doubt on an inside verdict.
 INFORMATIONAL_FLAGS = {"in_other_gi_area"}
+# Flags meaning "inside if the coordinates were entered differently": an outside verdict is then only doubtful.
+ENTRY_ERROR_FLAGS = {"swapped_lat_lon", "crs_implausible"}
 
 
 class Effect(enum.StrEnum):
@@ -77,7 +81,10 @@ def gps_items(origin: OriginVerdictRecord | None) -> list[EvidenceItem]:
     where = f"area version {origin.area_version}" if origin.area_version else "no area version"
     distance = f", {origin.distance_m:+,.0f} m from the boundary" if origin.distance_m is not None else ""
     items: list[EvidenceItem] = []
-    if origin.verdict is OriginOutcome.OUTSIDE:
+    if origin.verdict is OriginOutcome.OUTSIDE and ENTRY_ERROR_FLAGS & set(origin.flags or []):
+        items.append(EvidenceItem("gps", Effect.DOUBT, f"GPS point outside the protected area as submitted ({where}"
+                                                       f"{distance}), inside if re-read: data-entry error suspected"))
+    elif origin.verdict is OriginOutcome.OUTSIDE:
         items.append(EvidenceItem("gps", Effect.CONTRADICTS, f"GPS point outside the protected area ({where}"
                                                               f"{distance})"))
     elif origin.verdict is OriginOutcome.UNCERTAIN:
@@ -92,6 +99,25 @@ def gps_items(origin: OriginVerdictRecord | None) -> list[EvidenceItem]:
     return items
 
 
+def _fingerprint_text(verdict: FingerprintVerdict) -> str:
+    """A short account of a fingerprint verdict: claimed area, p, main deviations, best other area."""
+    candidates = [c for c in verdict.candidates or [] if "product_code" in c]
+    claimed = next((c for c in candidates if c.get("reference_set") == verdict.reference_set), None)
+    area = claimed["area_zh"] if claimed else verdict.reference_set
+    p = verdict.p_value if verdict.p_value is not None else float("nan")
+    if verdict.outcome is FingerprintOutcome.CONSISTENT:
+        return f"isotope/element profile consistent with {area} references (p = {p:.2g}, n = {verdict.n_reference})"
+    text = f"isotope/element profile atypical for {area} (p = {p:.1e}, d² = {verdict.distance_sq:.1f})"
+    top = [f"{d['variable']} z {d['z']:+.1f}" for d in (verdict.deviations or [])[:2]]
+    if top:
+        text += f"; deviating most: {', '.join(top)}"
+    best_other = (verdict.inputs or {}).get("best_other") or {}
+    if best_other.get("p_value") is not None:
+        fits = "fits" if best_other["p_value"] >= verdict.alpha else "nearest"
+        text += f"; {fits} {best_other['area_zh']} (p = {best_other['p_value']:.2g})"
+    return text
+
+
 def fingerprint_items(verdict: FingerprintVerdict | None, product_code: str) -> list[EvidenceItem]:
     """What the stored fingerprint verdict says about the claim."""
     if verdict is None:
@@ -101,13 +127,13 @@ def fingerprint_items(verdict: FingerprintVerdict | None, product_code: str) -> 
     if verdict.outcome is FingerprintOutcome.NOT_ASSESSED:
         items.append(EvidenceItem("fingerprint", Effect.NEUTRAL, f"fingerprint not assessed: {verdict.reason}"))
     elif verdict.outcome is FingerprintOutcome.CONSISTENT:
-        items.append(EvidenceItem("fingerprint", Effect.SUPPORTS, f"isotope/element profile {verdict.reason}"))
+        items.append(EvidenceItem("fingerprint", Effect.SUPPORTS, _fingerprint_text(verdict)))
     else:
         best_other = (verdict.inputs or {}).get("best_other") or {}
         other_fits = best_other.get("p_value") is not None and best_other["p_value"] >= verdict.alpha
         strong = verdict.p_value is not None and verdict.p_value < verdict.alpha / 10
         effect = Effect.CONTRADICTS if other_fits or strong else Effect.DOUBT
-        items.append(EvidenceItem("fingerprint", effect, f"isotope/element profile {verdict.reason}"))
+        items.append(EvidenceItem("fingerprint", effect, _fingerprint_text(verdict)))
     if verdict.synthetic_reference:
         items.append(EvidenceItem("fingerprint", Effect.NEUTRAL, "the reference set is SYNTHETIC (demonstration "
                                                                  "only, not authentic measurements)"))

@@ -195,6 +195,7 @@ def test_stored_fingerprint_and_combined_evidence(session, loaded_register) -> N
         "edge": (sample("xihu-longjing", OriginOutcome.UNCERTAIN), xihu, "doubtful"),
         "mock": (sample("xihu-longjing", OriginOutcome.INSIDE, ["accuracy_zero"]), xihu, "doubtful"),
         "no_gps": (sample("xihu-longjing", None), xihu, "doubtful"),
+        "swapped": (sample("xihu-longjing", OriginOutcome.OUTSIDE, ["swapped_lat_lon"]), xihu, "doubtful"),
     }
     for name, (s, values, expected) in cases.items():
         measure(s, values)
@@ -204,6 +205,8 @@ def test_stored_fingerprint_and_combined_evidence(session, loaded_register) -> N
         assert evidence.grade.value == expected, (name, evidence.reasons)
         assert evidence.fingerprint_verdict_id == fp.id
         assert any("SYNTHETIC" in r["text"] for r in evidence.reasons)
+    fraud_reasons = record_evidence(session, cases["fraud"][0]).reasons
+    assert any("fits 龙井茶越州产区" in r["text"] and r["effect"] == "contradicts" for r in fraud_reasons)
     fraud_fp = check_sample_fingerprint(session, cases["fraud"][0])
     assert fraud_fp is not None and fraud_fp.outcome.value == "atypical"
     assert fraud_fp.best_fit_code == "longjing-yuezhou" and fraud_fp.deviations[0]["variable"] in ("Rb", "Mn")

@@ -40,3 +40,8 @@ def demo() -> None:
     from api.commands.check import run_origin_demo
 
     run_origin_demo()
+
+    console.rule("[bold]4. Characteristic quality and origin fingerprint of the season's samples (特色质量与产地指纹)")
+    from api.commands.quality import run_quality_demo
+
+    run_quality_demo(source_prefix="demo season")

@@ -156,7 +156,7 @@ def print_evidence_table(checks: Sequence) -> None:  # type: ignore[type-arg]
             fp_text = "" if fp is None else f"{fp.outcome.value} p={_p(fp.p_value)}"
             best = "" if fp is None or not fp.best_fit_code or fp.best_fit_code == c.sample.product.code \
                 else fp.best_fit_code
-            reasons = "; ".join(_clip(r["text"], 90) for r in c.evidence.reasons
+            reasons = "; ".join(_clip(r["text"], 120) for r in c.evidence.reasons
                                 if r["effect"] in ("contradicts", "doubt"))
             rows.append([str(c.sample.id)[:8], c.sample.product.name_zh, _styled(c.evidence.grade.value), fp_text,
                          best, reasons])
@@ -195,10 +195,12 @@ DEMO_RULES = {"xihu-longjing": "guard_band", "ningxia-goji": "guard_band", "anji
               "wuchang-rice": "guarded_rejection"}
 
 
-def run_quality_demo(sample_ids: Sequence[uuid.UUID] | None = None, seed: int = 2025) -> None:
+def run_quality_demo(
+    sample_ids: Sequence[uuid.UUID] | None = None, seed: int = 2025, source_prefix: str | None = None
+) -> None:
     """Add simulated lab results to the season's simulated samples, judge them, print quality and origin tables.
 
-    ``sample_ids`` None: every sample. Samples that already have lab results keep them (a second run adds
+    ``sample_ids`` None: every sample (whose ``source`` starts with ``source_prefix``, if given). Samples that already have lab results keep them (a second run adds
     nothing and judges again). Products in DEMO_RULES with no decision rule stored get one (guard bands for teas
     and goji, guarded rejection for rice), so the demo shows inconclusive values too.
     """
@@ -210,11 +212,12 @@ def run_quality_demo(sample_ids: Sequence[uuid.UUID] | None = None, seed: int = 
     from gi.quality import check_samples, set_rule
     from gi.simulate_lab import simulate_results
 
-    console.rule("[bold]Characteristic quality and origin fingerprint (特色质量与产地指纹)")
     with session_scope() as session:
         query = select(Sample)
         if sample_ids is not None:
             query = query.where(Sample.id.in_(list(sample_ids)))
+        if source_prefix is not None:
+            query = query.where(Sample.source.startswith(source_prefix, autoescape=True))
         samples = list(session.scalars(query.order_by(Sample.collected_at, Sample.id)))
         if not samples:
             console.print("no samples: nothing to judge")
