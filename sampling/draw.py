@@ -26,7 +26,7 @@ import numpy as np
 
 from sampling.assign import InfeasiblePlanError, TaskNeed, assign_round
 from sampling.design import DesignParameters, allocate, inclusion_ticks, product_sample_size, risk_weight
-from sampling.frames import RISK_FACTORS, Frame, FrameProducer
+from sampling.frames import RISK_FACTORS, UNKNOWN_COUNTY, Frame, FrameProducer
 from sampling.lots import lot_sample
 from sampling.rng import TICKS, SeedStream
 from sampling.seasons import Round, round_kind
@@ -145,17 +145,20 @@ def select_round(
     """
     strata: list[Stratum] = []
     drawn: list[tuple[FrameProducer, int, int, str]] = []
+    unmatched = UNKNOWN_COUNTY if params.inspector_scope == "province" else None
     for product in sorted(frame.products, key=lambda p: p.code):
         members = by_product.get(product.code, [])
         kind = round_kind(product.windows, rnd.starts_on, rnd.ends_on)
         ratio = params.ratios_of(product.code).of(kind)
         by_county: dict[str, list[FrameProducer]] = defaultdict(list)
         for p in members:
+            if p.county == unmatched:
+                continue  # no provincial pool can staff a target of unknown county
             past = history.get(p.id)
             if not past or is_eligible(past, rnd, params):
                 by_county[p.county].append(p)
         counts = {c: len(v) for c, v in by_county.items()}
-        all_counties = sorted({p.county for p in members})
+        all_counties = sorted({p.county for p in members} - {unmatched})
         needs = {}
         if rnd.number == last_active.get(product.code):
             needs = {

@@ -206,6 +206,17 @@ class Frame:
         )
 
 
+def county_of(county_code: str | None, credit_code: str | None) -> str:
+    """The target's county: its county code, else the registration area in its credit code (characters 3-8 of a
+    unified social credit code), else ``000000`` (unknown)."""
+    if county_code and len(county_code) == 6 and county_code.isdigit():
+        return county_code
+    area = (credit_code or "")[2:8]
+    if len(area) == 6 and area.isdigit() and not area.endswith("0000"):
+        return area
+    return UNKNOWN_COUNTY
+
+
 def _local_date(moment: datetime) -> date:
     return moment.astimezone(ZoneInfo(get_settings().timezone)).date()
 
@@ -288,7 +299,7 @@ def build_frame(
             FrameProducer(
                 id=r.id,
                 product=code_of[r.product_id],
-                county=(r.county_code or UNKNOWN_COUNTY),
+                county=county_of(r.county_code, r.credit_code),
                 kind=r.kind,
                 credit_code=r.credit_code,
                 name=r.name,

@@ -32,7 +32,7 @@ from sampling.assign import pool_of
 from sampling.commit import canonical_json, derive_seed, make_commitment, make_reveal, new_secret, sha256_hex
 from sampling.design import BP, DesignParameters
 from sampling.draw import DrawResult, run_draw
-from sampling.frames import Frame, FrameRules, build_frame
+from sampling.frames import UNKNOWN_COUNTY, Frame, FrameRules, build_frame
 from sampling.lots import lot_sample
 from sampling.rng import TICKS
 from sampling.seasons import round_kind, split_rounds
@@ -175,6 +175,10 @@ def capacity_precheck(frame: Frame, params: DesignParameters) -> list[str]:
                 f"county {county}: only {others} inspectors of its pool live outside it, "
                 f"{params.inspectors_per_task} needed per target"
             )
+    unknown = sum(1 for p in frame.producers if p.county == UNKNOWN_COUNTY)
+    if unknown and params.inspector_scope == "province":
+        warnings.append(f"{unknown} targets have no county (neither county code nor credit code): no provincial "
+                        "inspector pool can staff them, so they are not drawn; fix their county codes")
     for product in frame.products:
         if not any(p.product == product.code for p in frame.producers):
             warnings.append(f"product {product.code}: no authorized producer in the frame")

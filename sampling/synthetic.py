@@ -251,16 +251,24 @@ def _random_points_in(geom: shapely.Geometry, count: int, rng: np.random.Generat
     return out
 
 
+def ours_producers():  # type: ignore[no-untyped-def]
+    """SQL condition: the producers this module created (authorization number ``SYN-…``)."""
+    return Producer.synthetic.is_(True) & Producer.authorization_number.like(f"{INSPECTOR_CODE_PREFIX}%")
+
+
+def ours_inspectors():  # type: ignore[no-untyped-def]
+    """SQL condition: the inspectors this module created (code ``SYN-…``)."""
+    return Inspector.synthetic.is_(True) & Inspector.code.like(f"{INSPECTOR_CODE_PREFIX}%")
+
+
 def remove_synthetic(session: Session) -> None:
-    """Delete every synthetic producer and inspector that no plan task refers to (re-running a demo)."""
+    """Delete the synthetic producers and inspectors of this module that no plan task refers to."""
     from gi.models import PlanTask, TaskInspector
 
     used_producers = select(PlanTask.producer_id)
     used_inspectors = select(TaskInspector.inspector_id)
-    session.execute(delete(Producer).where(Producer.synthetic.is_(True), Producer.id.not_in(used_producers)))
-    session.execute(
-        delete(Inspector).where(Inspector.synthetic.is_(True), Inspector.id.not_in(used_inspectors))
-    )
+    session.execute(delete(Producer).where(ours_producers(), Producer.id.not_in(used_producers)))
+    session.execute(delete(Inspector).where(ours_inspectors(), Inspector.id.not_in(used_inspectors)))
     session.flush()
 
 
@@ -275,18 +283,14 @@ def create_synthetic_directory(
     """Store synthetic producers (inside each product's current area, ``outside_share`` just outside it, one
     in ten a market outlet), inspectors of the provinces concerned, a few declared conflicts and complaints.
 
-    Idempotent for a given database: synthetic rows already present are left as they are and nothing is added.
+    Idempotent for a given database: when this module's synthetic rows (``SYN-…``) are present, nothing is
+    added.
     """
     report = SyntheticReport()
-    if session.scalar(select(func.count()).select_from(Producer).where(Producer.synthetic.is_(True))):
-        report.producers = (
-            session.scalar(select(func.count()).select_from(Producer).where(Producer.synthetic.is_(True)))
-            or 0
-        )
-        report.inspectors = (
-            session.scalar(select(func.count()).select_from(Inspector).where(Inspector.synthetic.is_(True)))
-            or 0
-        )
+    present = session.scalar(select(func.count()).select_from(Producer).where(ours_producers())) or 0
+    if present:
+        report.producers = present
+        report.inspectors = session.scalar(select(func.count()).select_from(Inspector).where(ours_inspectors()))
         report.county_source = "already present"
         return report
     rng = np.random.default_rng(seed)

@@ -24,6 +24,7 @@ from gi.models import (
     Inspector,
     InspectorConflict,
     Plan,
+    PlanTask,
     Producer,
     ProducerComplaint,
     Sample,
@@ -32,7 +33,7 @@ from gi.models import (
 from sampling.frames import build_frame
 from sampling.notice import notice_rows
 from sampling.planning import create_plan, draw_plan, record_result, tasks_of_plan
-from sampling.synthetic import create_synthetic_directory, is_valid_uscc
+from sampling.synthetic import create_synthetic_directory, is_valid_uscc, ours_inspectors, ours_producers
 from sampling.verify import verify
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -46,10 +47,12 @@ def directory(engine: Engine, loaded_register: None) -> Iterator[None]:
         create_synthetic_directory(s, producers_per_product=30, today=date(2026, 10, 20))
     yield
     with session_scope(engine) as s:
-        s.execute(update(Sample).values(task_id=None))
-        s.execute(delete(Plan))
-        s.execute(delete(Producer).where(Producer.synthetic.is_(True)))
-        s.execute(delete(Inspector).where(Inspector.synthetic.is_(True)))
+        mine = select(Plan.id).where(Plan.code.in_(["SUB-1", "INF-1", "DEMO-202611"]))
+        tasks = select(PlanTask.id).where(PlanTask.plan_id.in_(mine))
+        s.execute(update(Sample).where(Sample.task_id.in_(tasks)).values(task_id=None))
+        s.execute(delete(Plan).where(Plan.id.in_(mine)))
+        s.execute(delete(Producer).where(ours_producers()))
+        s.execute(delete(Inspector).where(ours_inspectors()))
 
 
 def _gi(args: list[str], db_url: str) -> subprocess.CompletedProcess[str]:
@@ -190,9 +193,9 @@ def test_results_complete_the_notice_and_feed_the_next_frame(directory: None, se
 
 def test_frame_risk_factors_from_the_database(directory: None, session: Session) -> None:
     producer = session.scalars(
-        select(Producer).where(Producer.synthetic.is_(True)).order_by(Producer.id)
+        select(Producer).where(ours_producers()).order_by(Producer.id)
     ).first()
-    inspector = session.scalars(select(Inspector).where(Inspector.synthetic.is_(True))).first()
+    inspector = session.scalars(select(Inspector).where(ours_inspectors())).first()
     session.add(ProducerComplaint(producer_id=producer.id, received_on=date(2026, 9, 1), summary="test"))
     session.add(ProducerComplaint(producer_id=producer.id, received_on=date(2026, 10, 1), summary="test"))
     session.add(
@@ -216,7 +219,7 @@ def test_frame_risk_factors_from_the_database(directory: None, session: Session)
             text(
                 "SELECT p.id FROM producer p JOIN production_area a ON a.product_id = p.product_id "
                 "AND a.valid_to IS NULL "
-                "WHERE p.synthetic AND NOT ST_Covers(a.geom, p.location)"
+                "WHERE p.location IS NOT NULL AND NOT ST_Covers(a.geom, p.location)"
             )
         )
         .scalars()
@@ -229,12 +232,12 @@ def test_frame_risk_factors_from_the_database(directory: None, session: Session)
 
 
 def test_synthetic_directory_is_labelled_and_valid(directory: None, session: Session) -> None:
-    producers = session.scalars(select(Producer).where(Producer.synthetic.is_(True))).all()
+    producers = session.scalars(select(Producer).where(ours_producers())).all()
     products = session.scalar(select(func.count()).select_from(GIProduct))
     assert len(producers) == 30 * products
     assert all(p.name.startswith("合成") and is_valid_uscc(p.credit_code) for p in producers)
     assert all(p.credit_code[2:8] == p.county_code for p in producers)
-    inspectors = session.scalars(select(Inspector).where(Inspector.synthetic.is_(True))).all()
+    inspectors = session.scalars(select(Inspector).where(ours_inspectors())).all()
     assert inspectors and all(i.code.startswith("SYN-") and i.name.startswith("合成") for i in inspectors)
     # Idempotent: a second call adds nothing.
     assert create_synthetic_directory(session).county_source == "already present"
@@ -308,3 +311,19 @@ def test_demo_step(
         assert tasks_of_plan(s, plan_id)
     # Running the demo again reuses the drawn plan.
     assert run_planning_demo(today=date(2026, 11, 24)) == plan_id
+
+
+def test_county_from_credit_code_and_unknown_county(directory: None, session: Session) -> None:
+    """A target without county code takes the registration area of its credit code; one without either is
+    reported and left out under the provincial pools (no pool could staff it)."""
+    from sampling.frames import county_of
+
+    assert county_of(None, "91330106MA2XXXXX0X") == "330106" and county_of("330102", "91330106") == "330102"
+    assert county_of(None, "91000000X") == "000000" and county_of(None, None) == "000000"
+    xihu = session.scalars(select(GIProduct).where(GIProduct.code == "xihu-longjing")).one()
+    session.add(Producer(product_id=xihu.id, name="合成·无县码", credit_code="ABCDEFGHJKLMNPQRTU", synthetic=True))
+    session.flush()
+    created = create_plan(session, "T-5", "test", *PERIOD, 3, products=["xihu-longjing"], min_per_product=40)
+    assert any("no county" in w for w in created.warnings)
+    drawn = draw_plan(session, "T-5", "x", "")
+    assert drawn.result.tasks and all(t.county != "000000" for t in drawn.result.tasks)

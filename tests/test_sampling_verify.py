@@ -238,7 +238,9 @@ def reference_draw(
                     p["min_gap_days"] > 0 and any(abs((start - d).days) < p["min_gap_days"] for d in ds)
                 )
 
-            counties = sorted({x["county"] for x in members})
+            # Under the province scope a target of unknown county (000000) is never drawn.
+            unknown = "000000" if p["inspector_scope"] == "province" else None
+            counties = sorted({x["county"] for x in members} - {unknown})
             el = {c: [x for x in members if x["county"] == c and eligible(x)] for c in counties}
             need = {
                 c: (
