@@ -154,9 +154,11 @@ def print_evidence_table(checks: Sequence) -> None:  # type: ignore[type-arg]
         for c in flagged[:20]:
             fp = c.fingerprint
             fp_text = "" if fp is None else f"{fp.outcome.value} p={_p(fp.p_value)}"
-            best = "" if fp is None or not fp.best_fit_code or fp.best_fit_code == c.sample.product.code \
-                else fp.best_fit_code
-            reasons = "; ".join(_clip(r["text"], 120) for r in c.evidence.reasons
+            best = ""
+            if fp is not None and fp.best_fit_code and fp.best_fit_code != c.sample.product.code:
+                best = next((k["area_zh"] for k in fp.candidates if k.get("product_code") == fp.best_fit_code),
+                            fp.best_fit_code)
+            reasons = "; ".join(_clip(r["text"], 150) for r in c.evidence.reasons
                                 if r["effect"] in ("contradicts", "doubt"))
             rows.append([str(c.sample.id)[:8], c.sample.product.name_zh, _styled(c.evidence.grade.value), fp_text,
                          best, reasons])
