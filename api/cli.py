@@ -55,7 +55,7 @@ def main() -> None:
         message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         if type(exc).__name__ == "OperationalError":
             message = f"database: cannot connect or query ({message}); check GI_DATABASE_URL or run `gi db up`"
-        err_console.print(f"[bold red]error:[/] {message}", highlight=False)
+        err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
         sys.exit(1)
 
 
