@@ -15,8 +15,8 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import numpy as np
@@ -35,10 +35,9 @@ from gi.settings import Settings, get_settings
 
 RULE_VERSION = 1
 RULE = (
-    "origin/1: inside when ST_Covers(area version valid at collected_at, WGS84 point) and the signed geodesic "
-    "distance to the boundary exceeds the band max(gps accuracy, tolerance); outside when not covered beyond the "
-    "band; uncertain within the band or when no version was valid; an untrusted fix (accuracy 0, missing, worse "
-    "than the limit, or not a device GPS fix) is never inside"
+    "origin/1: d = signed geodesic distance to the boundary of the area version valid at collected_at (+ inside, "
+    "ST_Covers); |d| <= max(accuracy, tolerance) -> uncertain; covered -> inside (untrusted fix -> uncertain); "
+    "else outside"
 )
 
 # Flags, as stored in origin_verdict.flags.
@@ -123,12 +122,14 @@ class OriginVerdict:
 
 def decimals(value: float, typed: str | None = None) -> int:
     """Number of decimals a coordinate was given with (from its text when known, else its shortest repr)."""
-    raw = (typed or "").strip() or repr(float(value))
+    text = (typed or "").strip() or repr(float(value))
+    mantissa, _, exponent = text.lower().partition("e")
+    dot = mantissa.find(".")
+    places = 0 if dot < 0 else len(mantissa) - dot - 1
     try:
-        exponent = Decimal(raw).as_tuple().exponent
-    except InvalidOperation:
-        exponent = Decimal(repr(float(value))).as_tuple().exponent
-    return max(0, -int(exponent)) if isinstance(exponent, int) else 0
+        return max(0, places - int(exponent or 0))
+    except ValueError:
+        return places
 
 
 _FIXED_POINT_STEPS = 8
@@ -218,6 +219,7 @@ def normalize(
     return to_wgs84(x, y, system)
 
 
+@lru_cache(maxsize=256)
 def parse_system(crs: str | None) -> CoordinateSystem | str:
     """The declared coordinate system, or an :class:`InputError` on field ``crs``."""
     try:
@@ -241,7 +243,15 @@ class _Case:
     moment: datetime
     area: IndexedArea | None
     others: list[IndexedArea]
-    distance_m_hint: float = math.nan
+
+
+def _by_area(cases: Sequence[_Case], idx: NDArray[np.int64]) -> dict[int, NDArray[np.int64]]:
+    """Indices (of ``idx``) grouped by their case's area version."""
+    ids = np.array([cases[i].area.id for i in idx], dtype=np.int64)  # type: ignore[union-attr]
+    order = np.argsort(ids, kind="stable")
+    ids, idx = ids[order], np.asarray(idx)[order]
+    cuts = np.flatnonzero(np.r_[True, ids[1:] != ids[:-1]])
+    return {int(ids[c]): idx[c:e] for c, e in zip(cuts, np.r_[cuts[1:], len(ids)], strict=True)}
 
 
 def _judge(cases: Sequence[_Case], settings: Settings) -> list[OriginVerdict]:
@@ -251,36 +261,18 @@ def _judge(cases: Sequence[_Case], settings: Settings) -> list[OriginVerdict]:
     lat = np.array([c.lat for c in cases], dtype=float)
     covered = np.zeros(n, bool)
     distance = np.full(n, np.nan)
-    groups: dict[int, list[int]] = {}
-    for i, c in enumerate(cases):
-        if c.area is not None:
-            groups.setdefault(c.area.id, []).append(i)
-    for members in groups.values():
-        idx = np.array(members)
-        area = cases[members[0]].area
-        assert area is not None
-        covered[idx], distance[idx] = area.covers_and_distance(lon[idx], lat[idx])
-        for i in members:
-            cases[i].distance_m_hint = float(distance[i])
+    with_area = np.array([i for i, c in enumerate(cases) if c.area is not None], dtype=np.int64)
+    areas = {c.area.id: c.area for c in cases if c.area is not None}
+    groups = _by_area(cases, with_area) if len(with_area) else {}
+    for area_id, idx in groups.items():
+        covered[idx], distance[idx] = areas[area_id].covers_and_distance(lon[idx], lat[idx])
 
     tolerance = settings.boundary_tolerance_m
     limit = settings.max_gps_accuracy_m
     accuracy = np.array([np.nan if c.claim.gps_accuracy_m is None else c.claim.gps_accuracy_m for c in cases])
     band = np.maximum(np.nan_to_num(accuracy, nan=0.0), tolerance)
-    in_china = (
-        _china_covers(lon, lat) if n else np.zeros(0, bool)
-    )
-
-    # Alternative readings (swapped axes, other coordinate systems) only for points not covered as declared.
-    swapped = np.zeros(n, bool)
-    plausible_crs: dict[int, str] = {}
-    for members in groups.values():
-        idx = np.array([i for i in members if not covered[i]])
-        if len(idx) == 0:
-            continue
-        area = cases[idx[0]].area
-        assert area is not None
-        _alternatives(cases, idx, area, band, swapped, plausible_crs)
+    in_china = _china_covers(lon, lat) if n else np.zeros(0, bool)
+    swapped, plausible_crs = _alternatives(cases, areas, covered, distance, band)
 
     verdicts = []
     for i, c in enumerate(cases):
@@ -308,7 +300,9 @@ def _judge(cases: Sequence[_Case], settings: Settings) -> list[OriginVerdict]:
             flags.append(FLAG_NULL_ISLAND)
         if not in_china[i]:
             flags.append(FLAG_OUTSIDE_CHINA)
-        if _is_geographic(c.system) and max(decimals(claim.x, claim.x_text), decimals(claim.y, claim.y_text)) < 4:
+        if _is_geographic(c.system) and max(
+            decimals(claim.x, claim.x_text), decimals(claim.y, claim.y_text),
+        ) < 4:
             flags.append(FLAG_COARSE)
             notes.append("coordinates given with fewer than 4 decimals (about 10 m or worse)")
         if swapped[i]:
@@ -318,20 +312,19 @@ def _judge(cases: Sequence[_Case], settings: Settings) -> list[OriginVerdict]:
             flags.append(FLAG_CRS)
             notes.append(f"declared {c.system}, but the point is inside only when read as {plausible_crs[i]}")
         others = tuple(
-            {"area_id": a.id, "product_id": a.product_id, "product_code": a.product_code,
-             "name_zh": a.product_name_zh, "version": a.version}
+            {"area_id": a.id, "product_code": a.product_code, "name_zh": a.product_name_zh, "version": a.version}
             for a in sorted(c.others, key=lambda a: a.product_code)
         )
         if others:
             flags.append(FLAG_OTHER_AREA)
 
+        dist: float | None = None
         if c.area is None:
             flags.append(FLAG_NO_AREA)
             outcome = OriginOutcome.UNCERTAIN
-            dist: float | None = None
         else:
-            dist = float(distance[i]) if np.isfinite(distance[i]) else None  # None: latitude beyond ±90°
-            if dist is not None and abs(dist) <= band[i]:
+            dist = round(float(distance[i]), 3) if np.isfinite(distance[i]) else None  # None: |latitude| > 90°
+            if dist is not None and abs(float(distance[i])) <= band[i]:
                 outcome = OriginOutcome.UNCERTAIN
             elif covered[i]:
                 outcome = OriginOutcome.INSIDE if trusted else OriginOutcome.UNCERTAIN
@@ -349,14 +342,15 @@ def _judge(cases: Sequence[_Case], settings: Settings) -> list[OriginVerdict]:
             "max_gps_accuracy_m": limit,
             "covered": bool(covered[i]) if c.area is not None else None,
             "trusted_fix": trusted,
-            "area": c.area.describe() if c.area is not None else None,
-            "notes": notes,
+            "area": {"id": c.area.id, "version": c.area.version, "wkb_md5": c.area.wkb_md5} if c.area else None,
         }
+        if notes:
+            inputs["notes"] = notes
         verdicts.append(OriginVerdict(
-            verdict=outcome, product_id=claim.product_id, lon=c.lon, lat=c.lat,
-            distance_m=None if dist is None else round(dist, 3), band_m=float(band[i]),
-            area_id=c.area.id if c.area else None, area_version=c.area.version if c.area else None,
-            flags=tuple(flags), other_areas=others, notes=tuple(notes), rule=RULE, inputs=inputs,
+            verdict=outcome, product_id=claim.product_id, lon=c.lon, lat=c.lat, distance_m=dist,
+            band_m=float(band[i]), area_id=c.area.id if c.area else None,
+            area_version=c.area.version if c.area else None, flags=tuple(flags), other_areas=others,
+            notes=tuple(notes), rule=RULE, inputs=inputs,
         ))
     return verdicts
 
@@ -371,48 +365,68 @@ def _china_covers(lon: NDArray[np.float64], lat: NDArray[np.float64]) -> NDArray
 
 
 def _alternatives(
-    cases: Sequence[_Case], idx: NDArray[np.int64], area: IndexedArea, band: NDArray[np.float64],
-    swapped: NDArray[np.bool_], plausible_crs: dict[int, str],
-) -> None:
-    """Flag points outside as declared that are inside with swapped axes or under another coordinate system."""
+    cases: Sequence[_Case], areas: dict[int, IndexedArea], covered: NDArray[np.bool_],
+    distance: NDArray[np.float64], band: NDArray[np.float64],
+) -> tuple[NDArray[np.bool_], dict[int, str]]:
+    """Flag points outside as declared that are inside with swapped axes or under another coordinate system.
+
+    Swapped: the (y, x) reading in the declared system is covered. Another system: outside beyond the band as
+    declared, inside beyond the band under the other reading (a point within the band is uncertain anyway, and a
+    500 m shift would flag it by chance); the GCJ-02 and BD-09 offsets are below 2 km, so points farther out than
+    that cannot be inside under any of them. Vectorized over all cases: one conversion per system.
+    """
+    n = len(cases)
+    swapped = np.zeros(n, bool)
+    plausible: dict[int, str] = {}
+    has_area = np.array([c.area is not None for c in cases], dtype=bool)
+    x = np.array([c.claim.x for c in cases], dtype=float)
+    y = np.array([c.claim.y for c in cases], dtype=float)
+    systems = [c.system for c in cases]
+
+    def covered_under(idx: NDArray[np.int64], o_lon: NDArray[np.float64], o_lat: NDArray[np.float64],
+                      need_distance: bool) -> tuple[NDArray[np.bool_], NDArray[np.float64]]:
+        hit = np.zeros(len(idx), bool)
+        inside_by = np.full(len(idx), -np.inf)
+        position = {int(v): k for k, v in enumerate(idx)}
+        for area_id, members in _by_area(cases, idx).items():
+            k = np.array([position[int(m)] for m in members])
+            hit[k] = areas[area_id].covers(o_lon[k], o_lat[k])
+            if need_distance and hit[k].any():
+                # "Inside beyond the band" for a flag: no boundary within the band in the area's local frame.
+                kk = k[hit[k]]
+                clear = ~areas[area_id].boundary_distance().near(o_lon[kk], o_lat[kk], float(band[members].max()))
+                inside_by[kk] = np.where(clear, np.inf, 0.0)
+        return hit, inside_by
+
+    outside = np.flatnonzero(has_area & ~covered)
     by_system: dict[str, list[int]] = {}
-    for i in idx:
-        by_system.setdefault(str(cases[i].system), []).append(int(i))
+    for i in outside:
+        by_system.setdefault(str(systems[i]), []).append(int(i))
     for members in by_system.values():
-        system = cases[members[0]].system
-        x = np.array([cases[i].claim.x for i in members], dtype=float)
-        y = np.array([cases[i].claim.y for i in members], dtype=float)
-        # Swapped: read (y, x) in the declared system.
-        ok = _valid_reading(y, x, system)
+        idx = np.array(members, dtype=np.int64)
+        system = systems[members[0]]
+        ok = _valid_reading(y[idx], x[idx], system)
         if ok.any():
-            s_lon, s_lat = normalize(y[ok], x[ok], system)
-            hit = area.covers(s_lon, s_lat)
-            for i, h in zip(np.array(members)[ok], hit, strict=True):
-                swapped[i] = bool(h)
-        # Another coordinate system: outside beyond the band as declared, inside beyond the band under another
-        # reading (a point within the band is uncertain anyway, and a 500 m shift would flag it by chance). The
-        # GCJ-02 and BD-09 offsets are below 2 km, so a point farther out cannot be inside under any of them.
-        keep = np.array([-_ALTERNATIVE_REACH_M < cases[i].distance_m_hint < -band[i] for i in members])
-        members = [m for m, k in zip(members, keep, strict=True) if k]
-        x, y = x[keep], y[keep]
-        if not members:
+            s_lon, s_lat = normalize(y[idx[ok]], x[idx[ok]], system)
+            hit, _ = covered_under(idx[ok], s_lon, s_lat, need_distance=False)
+            swapped[idx[ok][hit]] = True
+        near = idx[(distance[idx] < -band[idx]) & (distance[idx] > -_ALTERNATIVE_REACH_M)]
+        if len(near) == 0:
             continue
         for other in _ALTERNATIVES:
             if other == system or (other is CoordinateSystem.WGS84 and system in (
                     CoordinateSystem.CGCS2000, "EPSG:4326", "EPSG:4490")):
                 continue
-            ok = _valid_reading(x, y, other)
+            ok = _valid_reading(x[near], y[near], other)
             if not ok.any():
                 continue
-            o_lon, o_lat = normalize(x[ok], y[ok], other)
-            hit = area.covers(o_lon, o_lat)
-            if not hit.any():
-                continue
-            d = np.full(len(hit), -np.inf)
-            d[hit] = area.covers_and_distance(o_lon[hit], o_lat[hit])[1]
-            for i, h, dist in zip(np.array(members)[ok], hit, d, strict=True):
-                if h and dist > band[i] and i not in plausible_crs:
-                    plausible_crs[int(i)] = str(other)
+            cand = near[ok]
+            o_lon, o_lat = normalize(x[cand], y[cand], other)
+            hit, inside_by = covered_under(cand, o_lon, o_lat, need_distance=True)
+            for i, h, d in zip(cand.tolist(), hit.tolist(), inside_by.tolist(), strict=True):
+                if h and d > band[i] and i not in plausible:
+                    plausible[i] = str(other)
+    return swapped, plausible
 
 
 def _valid_reading(x: NDArray[np.float64], y: NDArray[np.float64], system: CoordinateSystem | str) -> NDArray[np.bool_]:

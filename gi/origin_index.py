@@ -118,20 +118,13 @@ def _scale_bounds(lat_lo: NDArray[np.float64], lat_hi: NDArray[np.float64],
     East-west scale ``c·cos(lat0) / (N(φ)·cos φ)``, north-south ``c / M(φ)`` (per radian); both are monotonic in
     |φ|, so their extremes over the band are at its ends or at the equator.
     """
-    candidates = [lat_lo, lat_hi, np.clip(np.zeros_like(lat_lo), lat_lo, lat_hi)]
-    k_lo = np.full(lat_lo.shape, np.inf)
-    k_hi = np.zeros(lat_lo.shape)
+    phi = np.stack([lat_lo, lat_hi, np.clip(np.zeros_like(lat_lo), lat_lo, lat_hi)]) * _DEG
+    s2 = np.sin(phi) ** 2
+    w = np.sqrt(1.0 - _WGS84_E2 * s2)
     c = _METRES_PER_DEGREE / _DEG
-    for phi in candidates:
-        s2 = np.sin(phi * _DEG) ** 2
-        w = np.sqrt(1.0 - _WGS84_E2 * s2)
-        n = _WGS84_A / w
-        m = _WGS84_A * (1.0 - _WGS84_E2) / (w * w * w)
-        k_e = c * cos_lat0 / (n * np.maximum(np.cos(phi * _DEG), 1e-12))
-        k_n = c / m
-        k_lo = np.minimum(k_lo, np.minimum(k_e, k_n))
-        k_hi = np.maximum(k_hi, np.maximum(k_e, k_n))
-    return k_lo, k_hi
+    k_e = (c * cos_lat0 / _WGS84_A) * w / np.maximum(np.cos(phi), 1e-12)
+    k_n = (c / (_WGS84_A * (1.0 - _WGS84_E2))) * (w * w * w)
+    return np.minimum(k_e, k_n).min(axis=0), np.maximum(k_e, k_n).max(axis=0)
 
 
 def _segment_distance(
@@ -160,7 +153,6 @@ class BoundaryDistance:
         minx, miny, maxx, maxy = geom.bounds
         self.lon0, self.lat0 = (minx + maxx) / 2.0, (miny + maxy) / 2.0
         self.cos_lat0 = float(np.cos(self.lat0 * _DEG))
-        self.lat_min, self.lat_max = miny, maxy
         rings = shapely.segmentize(shapely.get_rings(shapely.get_parts(geom)), DISTANCE_SEGMENT_DEG)
         coords, ring_of = shapely.get_coordinates(rings, return_index=True)
         start = np.flatnonzero(ring_of[1:] == ring_of[:-1])
@@ -188,6 +180,15 @@ class BoundaryDistance:
     def _frame(self, lon: NDArray[np.float64], lat: NDArray[np.float64]) -> tuple[NDArray, NDArray]:
         return ((lon - self.lon0) * self.cos_lat0 * _METRES_PER_DEGREE, (lat - self.lat0) * _METRES_PER_DEGREE)
 
+    def near(self, lon: NDArray[np.float64], lat: NDArray[np.float64], metres: float = TIE_ZONE_M) -> NDArray[np.bool_]:
+        """Points within ``metres`` of the boundary in the local frame (whose scale is within a few per cent of 1
+        near the area). The default is the tie zone: 1e-7° is at most 1.2 cm in this frame; 5 cm is tested."""
+        px, py = self._frame(np.asarray(lon, dtype=float), np.asarray(lat, dtype=float))
+        point_of, _ = self.tree.query(shapely.points(px, py), predicate="dwithin", distance=metres)
+        near = np.zeros(len(px), bool)
+        near[point_of] = True
+        return near
+
     def distances(self, lon: NDArray[np.float64], lat: NDArray[np.float64]) -> NDArray[np.float64]:
         """Unsigned geodesic distance (metres) from each point to the boundary (NaN for impossible latitudes)."""
         lon = np.atleast_1d(np.asarray(lon, dtype=float))
@@ -205,11 +206,16 @@ class BoundaryDistance:
         nearest, planar = self.tree.query_nearest(points, return_distance=True, all_matches=False)
         planar_min = np.empty(n)
         planar_min[nearest[0]] = planar
-        # The band of latitudes the nearest geodesic can cross, padded for the poleward bulge of geodesics.
-        reach = planar_min / _METRES_PER_DEGREE * 2.0 + 0.05
-        k_lo, k_hi = _scale_bounds(np.maximum(np.minimum(lat, self.lat_min) - reach, -89.0),
-                                   np.minimum(np.maximum(lat, self.lat_max) + reach, 89.0), self.cos_lat0)
-        threshold = planar_min * (k_hi / k_lo) + CANDIDATE_SLACK_M
+        # The planar-nearest boundary point Q0 lies within planar_min/c degrees of latitude of P (y is latitude
+        # times c), so its true distance is at most s_max = planar_min / k_lo over that band. The true nearest
+        # point is no farther, so within s_max / 110,574 m per degree of P's latitude (plus a pad for the bulge
+        # of geodesics); a segment can hold it only if its planar distance is at most k_hi * s_max there.
+        band1 = planar_min / _METRES_PER_DEGREE + 1e-6
+        k_lo1, _ = _scale_bounds(np.maximum(lat - band1, -89.0), np.minimum(lat + band1, 89.0), self.cos_lat0)
+        s_max = planar_min / k_lo1
+        band2 = np.maximum(band1, s_max / 110_574.0) * 1.01 + 1e-4
+        k_lo2, k_hi2 = _scale_bounds(np.maximum(lat - band2, -89.0), np.minimum(lat + band2, 89.0), self.cos_lat0)
+        threshold = np.maximum(s_max, planar_min / k_lo2) * k_hi2 + CANDIDATE_SLACK_M
         point_of, chunk_of = self.tree.query(points, predicate="dwithin", distance=threshold)
         counts = self.chunk_end[chunk_of] - self.chunk_start[chunk_of]
         pt = np.repeat(point_of, counts)
@@ -220,9 +226,11 @@ class BoundaryDistance:
         keep = planar_seg <= threshold[pt]
         pt, seg = pt[keep], seg[keep]
         # Exact stage: an azimuthal equidistant frame centred on each point, from geodesic azimuth and length.
-        az_a, _, s_a = WGS84_GEOD.inv(lon[pt], lat[pt], self.ax[seg], self.ay[seg])
-        az_b, _, s_b = WGS84_GEOD.inv(lon[pt], lat[pt], self.bx[seg], self.by[seg])
-        az_a, az_b = np.radians(az_a), np.radians(az_b)
+        m = len(pt)
+        az, _, dist = WGS84_GEOD.inv(np.tile(lon[pt], 2), np.tile(lat[pt], 2), np.r_[self.ax[seg], self.bx[seg]],
+                                     np.r_[self.ay[seg], self.by[seg]])
+        az = np.radians(az)
+        az_a, az_b, s_a, s_b = az[:m], az[m:], dist[:m], dist[m:]
         zero = np.zeros(len(pt))
         exact = _segment_distance(
             zero, zero, s_a * np.sin(az_a), s_a * np.cos(az_a), s_b * np.sin(az_b), s_b * np.cos(az_b)
@@ -250,7 +258,6 @@ class IndexedArea:
     wkb_md5: str
     token: str
     _distance: BoundaryDistance | None = field(default=None, repr=False)
-    _boundary_line: BaseGeometry | None = field(default=None, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def valid_at(self, moment: datetime) -> bool:
@@ -262,17 +269,11 @@ class IndexedArea:
         lon = np.atleast_1d(np.asarray(lon, dtype=float))
         lat = np.atleast_1d(np.asarray(lat, dtype=float))
         result = shapely.intersects_xy(self.geom, lon, lat)  # for a point, intersects == covered by
-        near = shapely.dwithin(self.boundary_line, shapely.points(lon, lat), TIE_ZONE_DEG)
+        near = self.boundary_distance().near(lon, lat)
         for i in np.flatnonzero(near):
             result[i] = postgis_point_in_polygonal(self.geom, float(lon[i]), float(lat[i])) != -1
         return result
 
-    @property
-    def boundary_line(self) -> BaseGeometry:
-        """The boundary as lines (cached; unprepared, so it costs no index memory)."""
-        if self._boundary_line is None:
-            self._boundary_line = self.geom.boundary
-        return self._boundary_line
 
     def covers_and_distance(
         self, lon: NDArray[np.float64], lat: NDArray[np.float64]

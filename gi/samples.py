@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import json
 import math
+import time
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -34,6 +35,7 @@ from gi.settings import get_settings
 # Namespace of the UUIDs derived from a file row's content (uuid5).
 SAMPLE_NAMESPACE = uuid.UUID("4f1c2a9e-6a53-5b0c-9d3e-2b7f1e0c6d41")
 EARLIEST = datetime(1990, 1, 1, tzinfo=ZoneInfo("UTC"))
+_EARLIEST_TS = EARLIEST.timestamp()
 
 
 class SampleInput(BaseModel):
@@ -71,9 +73,10 @@ class SampleInput(BaseModel):
     def _plausible_time(cls, value: datetime) -> datetime:
         if value.tzinfo is None:
             value = value.replace(tzinfo=ZoneInfo(get_settings().timezone))
-        if value < EARLIEST:
+        stamp = value.timestamp()
+        if stamp < _EARLIEST_TS:
             raise ValueError("is before 1990")
-        if value > datetime.now(ZoneInfo("UTC")) + timedelta(hours=1):
+        if stamp > time.time() + 3600:
             raise ValueError("is in the future")
         return value
 
@@ -293,7 +296,7 @@ def record_samples(
     rows: Sequence[tuple[int, dict[str, Any]]],
     source: str | None = None,
     progress: Progress | None = None,
-    chunk: int = 20_000,
+    chunk: int = 200_000,
 ) -> BatchResult:
     """Validate, check and store many samples (row number, fields); bad rows are reported, never fatal."""
     resolver = _Resolver(session)
@@ -357,8 +360,27 @@ _VERDICT_COLUMNS = ("sample_id", "product_id", "area_id", "area_version", "verdi
                     "flags", "other_areas", "rule", "inputs")
 
 
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def _text(value: Any) -> str:
+    """One field of COPY's text format (NULL is \\N)."""
+    if value is None:
+        return "\\N"
+    if isinstance(value, float):
+        return repr(value)  # shortest exact round trip
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return str(value).translate(_COPY_ESCAPES)
+
+
+def _array(items: Sequence[str]) -> str:
+    # Flags are lower-case identifiers: no quoting needed inside the array literal.
+    return "{" + ",".join(items) + "}"
+
+
 def _copy_samples(session: Session, samples: Sequence[PreparedSample], verdicts: Sequence[OriginVerdict]) -> None:
-    """Store samples and their verdicts with COPY, in the session's transaction."""
+    """Store samples and their verdicts with COPY (text format, written in blocks), in the session's transaction."""
     if not samples:
         return
     session.flush()
@@ -367,23 +389,36 @@ def _copy_samples(session: Session, samples: Sequence[PreparedSample], verdicts:
         shapely.points(np.array([v.lon for v in verdicts]), np.array([v.lat for v in verdicts])), 4326)
     locations = shapely.to_wkb(points, hex=True, include_srid=True)
     raw = session.connection().connection.driver_connection
+    block = 5000
     with raw.cursor() as cur:
         with cur.copy(f"COPY sample ({', '.join(_SAMPLE_COLUMNS)}) FROM STDIN") as copy:
-            for p, location in zip(samples, locations, strict=True):
-                s = p.input
-                copy.write_row((
-                    p.id, p.product.id, p.producer_id, s.task_id, s.collected_at, s.x, s.y,
-                    str(parse_system(s.crs)), s.gps_accuracy_m, s.location_source.value,
-                    location, s.lot_number, s.lot_size, p.collector_id,
-                    s.source, s.notes,
-                ))
+            for start in range(0, len(samples), block):
+                lines = []
+                for p, location in zip(samples[start:start + block], locations[start:start + block], strict=True):
+                    s = p.input
+                    lines.append("\t".join(map(_text, (
+                        p.id, p.product.id, p.producer_id, s.task_id, s.collected_at, s.x, s.y,
+                        parse_system(s.crs), s.gps_accuracy_m, s.location_source.value, location, s.lot_number,
+                        s.lot_size, p.collector_id, s.source, s.notes,
+                    ))))
+                copy.write("\n".join(lines) + "\n")
         with cur.copy(f"COPY origin_verdict ({', '.join(_VERDICT_COLUMNS)}) FROM STDIN") as copy:
-            for p, v in zip(samples, verdicts, strict=True):
-                copy.write_row((
-                    p.id, v.product_id, v.area_id, v.area_version, v.verdict.value, v.distance_m, v.band_m,
-                    list(v.flags), json.dumps(list(v.other_areas), ensure_ascii=False), v.rule,
-                    json.dumps(v.inputs, ensure_ascii=False, default=str),
-                ))
+            for start in range(0, len(samples), block):
+                lines = []
+                for p, v in zip(samples[start:start + block], verdicts[start:start + block], strict=True):
+                    lines.append("\t".join((
+                        str(p.id), str(v.product_id), _text(v.area_id), _text(v.area_version), v.verdict.value,
+                        _text(v.distance_m), repr(v.band_m), _array(v.flags),
+                        _text(_json(list(v.other_areas))), _text(v.rule), _text(_json(v.inputs)),
+                    )))
+                copy.write("\n".join(lines) + "\n")
+
+
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=str)
+
+
+def _json(value: Any) -> str:
+    return _ENCODER.encode(value)
 
 
 def samples_from_file_rows(rows: Iterable[Any], default_crs: str) -> list[tuple[int, dict[str, Any]]]:

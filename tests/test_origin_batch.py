@@ -207,3 +207,14 @@ def test_record_samples_vectorized_rows(session: Session, product: GIProduct) ->
     # 120.000 .. 120.149: inside up to the band around 120.1, outside beyond.
     assert counts["inside"] > 90 and counts["outside"] > 40 and counts["uncertain"] >= 1
     assert json.loads(json.dumps(result.stored[0].verdict.inputs, default=str))["rule_version"] == 1
+
+
+def test_copy_keeps_awkward_text_exactly(session: Session, product: GIProduct) -> None:
+    notes = '第一行\n第二行\t制表 \\ 反斜杠 "引号" \\N'
+    result = record_samples(session, [(1, _sample(notes=notes, lot_number="L\\1\tX", x_text="120.05123"))],
+                            source="src\\tab\tX")
+    stored = session.get(Sample, result.stored[0].sample_id)
+    assert (stored.notes, stored.lot_number, stored.source) == (notes, "L\\1\tX", "src\\tab\tX")
+    record = session.scalars(select(OriginVerdictRecord).where(
+        OriginVerdictRecord.sample_id == stored.id)).one()
+    assert record.inputs == json.loads(json.dumps(result.stored[0].verdict.inputs, default=str))

@@ -63,7 +63,7 @@ def test_inside_outside_and_signed_distance(session: Session, pair: tuple[GIProd
     assert inside.distance_m == pytest.approx(4823.0, abs=5.0)
     outside = check_origin(session, _claim(west, 119.99, 30.05))
     assert outside.verdict is OriginOutcome.OUTSIDE and outside.distance_m < -900
-    assert inside.area_version == 1 and inside.inputs["area"]["product_code"] == "test-area-west"
+    assert inside.area_version == 1 and inside.inputs["area"]["id"] == inside.area_id
 
 
 def test_point_on_shared_border_is_inside_both(session: Session, pair: tuple[GIProduct, GIProduct]) -> None:
