@@ -383,10 +383,10 @@ def bench_batch(url: str, n: int) -> None:
     for r in result.stored:
         verdicts[r.verdict.verdict.value] = verdicts.get(r.verdict.verdict.value, 0) + 1
     med = statistics.median(times)
-    validated = statistics.median(s.get("validated", 0.0) for s in stages)
-    checked = statistics.median(s.get("checked and stored", 0.0) for s in stages)
-    print(f"  ours: {med:.2f} s for {n:,} samples (median of 3; validation and lookups {validated:.2f} s, checks "
-          f"+ COPY {checked:.2f} s, commit included); {n / med:,.0f} samples/s; verdicts {verdicts}")
+    part = {k: statistics.median(s.get(k, 0.0) for s in stages) for k in ("validated", "checked", "stored")}
+    print(f"  ours: {med:.2f} s for {n:,} samples (median of 3: validation and lookups {part['validated']:.2f} s, "
+          f"origin checks {part['checked']:.2f} s, COPY of samples and verdicts {part['stored']:.2f} s, then commit);"
+          f" {n / med:,.0f} samples/s; verdicts {verdicts}")
     print(f"  peak RSS {rss_mb():.0f} MB")
     with engine.begin() as conn:
         conn.execute(text("DELETE FROM sample WHERE source = 'benchmark'"))

@@ -334,11 +334,13 @@ def record_samples(
     for start in range(0, len(fresh), chunk):
         part = fresh[start:start + chunk]
         verdicts = check_origins(session, [p.claim for _, p in part])
+        if progress:
+            progress("checked", min(start + chunk, len(fresh)), len(fresh))
         _copy_samples(session, [p for _, p in part], verdicts)
         for (number, p), v in zip(part, verdicts, strict=True):
             result.rows.append(BatchRow(number, "stored", p.id, p.product.code, v))
         if progress:
-            progress("checked and stored", min(start + chunk, len(fresh)), len(fresh))
+            progress("stored", min(start + chunk, len(fresh)), len(fresh))
     result.rows.sort(key=lambda r: r.row)
     return result
 
@@ -390,27 +392,35 @@ def _copy_samples(session: Session, samples: Sequence[PreparedSample], verdicts:
     locations = shapely.to_wkb(points, hex=True, include_srid=True)
     raw = session.connection().connection.driver_connection
     block = 5000
+    null = "\\N"
     with raw.cursor() as cur:
         with cur.copy(f"COPY sample ({', '.join(_SAMPLE_COLUMNS)}) FROM STDIN") as copy:
             for start in range(0, len(samples), block):
                 lines = []
                 for p, location in zip(samples[start:start + block], locations[start:start + block], strict=True):
                     s = p.input
-                    lines.append("\t".join(map(_text, (
-                        p.id, p.product.id, p.producer_id, s.task_id, s.collected_at, s.x, s.y,
-                        parse_system(s.crs), s.gps_accuracy_m, s.location_source.value, location, s.lot_number,
-                        s.lot_size, p.collector_id, s.source, s.notes,
-                    ))))
+                    # Identifiers, numbers, enums and hex need no escaping; free text does.
+                    lines.append(
+                        f"{p.id}\t{p.product.id}\t{null if p.producer_id is None else p.producer_id}\t"
+                        f"{null if s.task_id is None else s.task_id}\t{s.collected_at.isoformat()}\t{s.x!r}\t{s.y!r}\t"
+                        f"{parse_system(s.crs)}\t{null if s.gps_accuracy_m is None else repr(s.gps_accuracy_m)}\t"
+                        f"{s.location_source.value}\t{location}\t{_text(s.lot_number)}\t"
+                        f"{null if s.lot_size is None else s.lot_size}\t"
+                        f"{null if p.collector_id is None else p.collector_id}\t{_text(s.source)}\t{_text(s.notes)}"
+                    )
                 copy.write("\n".join(lines) + "\n")
+        rule = _text(verdicts[0].rule) if verdicts else ""
         with cur.copy(f"COPY origin_verdict ({', '.join(_VERDICT_COLUMNS)}) FROM STDIN") as copy:
             for start in range(0, len(samples), block):
                 lines = []
                 for p, v in zip(samples[start:start + block], verdicts[start:start + block], strict=True):
-                    lines.append("\t".join((
-                        str(p.id), str(v.product_id), _text(v.area_id), _text(v.area_version), v.verdict.value,
-                        _text(v.distance_m), repr(v.band_m), _array(v.flags),
-                        _text(_json(list(v.other_areas))), _text(v.rule), _text(_json(v.inputs)),
-                    )))
+                    lines.append(
+                        f"{p.id}\t{v.product_id}\t{null if v.area_id is None else v.area_id}\t"
+                        f"{null if v.area_version is None else v.area_version}\t{v.verdict.value}\t"
+                        f"{null if v.distance_m is None else repr(v.distance_m)}\t{v.band_m!r}\t{_array(v.flags)}\t"
+                        f"{_text(_json(v.other_areas)) if v.other_areas else '[]'}\t"
+                        f"{rule if v.rule == verdicts[0].rule else _text(v.rule)}\t{_text(_json(v.inputs))}"
+                    )
                 copy.write("\n".join(lines) + "\n")
 
 
