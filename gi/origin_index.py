@@ -227,8 +227,9 @@ class BoundaryDistance:
         pt, seg = pt[keep], seg[keep]
         # Exact stage: an azimuthal equidistant frame centred on each point, from geodesic azimuth and length.
         m = len(pt)
-        az, _, dist = WGS84_GEOD.inv(np.tile(lon[pt], 2), np.tile(lat[pt], 2), np.r_[self.ax[seg], self.bx[seg]],
-                                     np.r_[self.ay[seg], self.by[seg]])
+        az, _, dist = WGS84_GEOD.inv(np.tile(lon[pt], 2), np.tile(lat[pt], 2),
+                                     np.concatenate([self.ax[seg], self.bx[seg]]),
+                                     np.concatenate([self.ay[seg], self.by[seg]]))
         az = np.radians(az)
         az_a, az_b, s_a, s_b = az[:m], az[m:], dist[:m], dist[m:]
         zero = np.zeros(len(pt))
