@@ -65,9 +65,11 @@ def _tasks(session: Session, limit: int) -> list[Target]:
 
 
 def _moment_in(start: date, end: date, salt: int) -> datetime:
+    """A working-hours moment in the due window; a task not yet due is taken as sampled yesterday."""
     tz = ZoneInfo(get_settings().timezone)
-    today = datetime.now(tz).date()
-    end = min(end, today)
+    now = datetime.now(tz)
+    yesterday = now.date() - timedelta(days=1)
+    end = min(end, yesterday)
     start = min(start, end)
     day = start + timedelta(days=salt % ((end - start).days + 1))
     return datetime.combine(day, time(9 + salt % 8, (salt * 7) % 60), tzinfo=tz)
