@@ -13,7 +13,7 @@ the CLI) or :func:`check_origins` (a batch): both build the same :class:`OriginV
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
@@ -175,7 +175,10 @@ def _bd_forward_scalar(x: float, y: float) -> tuple[float, float]:
     return z * math.cos(theta) + 0.0065, z * math.sin(theta) + 0.006
 
 
-def _invert_scalar(forward, gx: float, gy: float, x0: float, y0: float) -> tuple[float, float]:  # type: ignore[no-untyped-def]
+Forward = Callable[[Any, Any], tuple[Any, Any]]
+
+
+def _invert_scalar(forward: Forward, gx: float, gy: float, x0: float, y0: float) -> tuple[float, float]:
     wx, wy = x0, y0
     for _ in range(_FIXED_POINT_STEPS):
         fx, fy = forward(wx, wy)
@@ -183,7 +186,7 @@ def _invert_scalar(forward, gx: float, gy: float, x0: float, y0: float) -> tuple
     return wx, wy
 
 
-def _invert(forward, gx: NDArray[np.float64], gy: NDArray[np.float64], x0: NDArray[np.float64],  # type: ignore[no-untyped-def]
+def _invert(forward: Forward, gx: NDArray[np.float64], gy: NDArray[np.float64], x0: NDArray[np.float64],
             y0: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """Invert ``forward`` by a fixed number of fixed-point steps (converged to the last bit after about six)."""
     wx, wy = x0, y0
@@ -194,7 +197,9 @@ def _invert(forward, gx: NDArray[np.float64], gy: NDArray[np.float64], x0: NDArr
 
 
 def normalize(
-    x: Sequence[float] | NDArray[np.float64], y: Sequence[float] | NDArray[np.float64], system: CoordinateSystem | str,
+    x: Sequence[float] | NDArray[np.float64],
+    y: Sequence[float] | NDArray[np.float64],
+    system: CoordinateSystem | str,
 ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """Submitted coordinates in ``system`` -> WGS84 lon/lat, the same to the last bit whatever else is converted.
 
@@ -429,7 +434,9 @@ def _alternatives(
     return swapped, plausible
 
 
-def _valid_reading(x: NDArray[np.float64], y: NDArray[np.float64], system: CoordinateSystem | str) -> NDArray[np.bool_]:
+def _valid_reading(
+    x: NDArray[np.float64], y: NDArray[np.float64], system: CoordinateSystem | str
+) -> NDArray[np.bool_]:
     if _is_geographic(system):
         return (np.abs(x) <= 180) & (np.abs(y) <= 90)
     return np.isfinite(x) & np.isfinite(y)

@@ -9,8 +9,8 @@ table once and rebuilds only what changed.
 Three structures serve the checks:
 
 * :class:`IndexedArea` — one version: the prepared GEOS geometry, and PostGIS's own point-in-polygon rule for
-  points within centimetres (1e-7°) of the boundary, where GEOS's robust orientation test and PostGIS's plain floating-point
-  side test may disagree (PostGIS's ``ST_Covers(polygon, point)`` does not call GEOS).
+  points within centimetres (1e-7°) of the boundary, where GEOS's robust orientation test and PostGIS's plain
+  floating-point side test may disagree (PostGIS's ``ST_Covers(polygon, point)`` does not call GEOS).
 * :class:`BoundaryDistance` — signed geodesic distance to an area's boundary: a planar search in a local frame
   centred on the area finds every boundary segment that can be nearest (the frame's scale is bounded over the
   latitudes involved, so no candidate is missed), then the distance to those candidates is measured in an
@@ -180,7 +180,9 @@ class BoundaryDistance:
     def _frame(self, lon: NDArray[np.float64], lat: NDArray[np.float64]) -> tuple[NDArray, NDArray]:
         return ((lon - self.lon0) * self.cos_lat0 * _METRES_PER_DEGREE, (lat - self.lat0) * _METRES_PER_DEGREE)
 
-    def near(self, lon: NDArray[np.float64], lat: NDArray[np.float64], metres: float = TIE_ZONE_M) -> NDArray[np.bool_]:
+    def near(
+        self, lon: NDArray[np.float64], lat: NDArray[np.float64], metres: float = TIE_ZONE_M
+    ) -> NDArray[np.bool_]:
         """Points within ``metres`` of the boundary in the local frame (whose scale is within a few per cent of 1
         near the area). The default is the tie zone: 1e-7° is at most 1.2 cm in this frame; 5 cm is tested."""
         px, py = self._frame(np.asarray(lon, dtype=float), np.asarray(lat, dtype=float))
@@ -519,7 +521,9 @@ class CellGrid:
         m = -code[mixed].astype(np.int64) - 1
         count = self.ptr[m + 1] - self.ptr[m]
         pt = np.repeat(mixed, count)
-        offset = np.repeat(self.ptr[m], count) + (np.arange(count.sum()) - np.repeat(np.cumsum(count) - count, count))
+        offset = np.repeat(self.ptr[m], count) + (
+            np.arange(count.sum()) - np.repeat(np.cumsum(count) - count, count)
+        )
         points = np.concatenate([direct, pt])
         areas = np.concatenate([code[direct].astype(np.int64) - 1, self.cand[offset].astype(np.int64)])
         certain = np.concatenate([np.ones(len(direct), bool), self.full[offset]])
@@ -655,7 +659,7 @@ def _load(session: Session, cache: _DatabaseAreas, wanted: Iterable[tuple[int, s
 def areas_for_point(
     session: Session, product_id: int, lon: float, lat: float, moment: datetime
 ) -> tuple[IndexedArea | None, list[IndexedArea]]:
-    """The claimed product's area valid at ``moment`` and the other versions then valid whose box holds the point."""
+    """The claimed product's area valid at ``moment``, and the other versions then valid whose box holds the point."""
     cache = _cache_for(session)
     rows = session.execute(
         _CANDIDATES_SQL, {"moment": moment, "product_id": product_id, "lon": lon, "lat": lat}

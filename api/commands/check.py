@@ -54,7 +54,8 @@ def print_batch_summary(result: BatchResult, title: str, show_refused: int = 20)
         assert row.verdict is not None
         by_product.setdefault(row.product_code or "?", Counter())[row.verdict.verdict.value] += 1
         flags.update(row.verdict.flags)
-    rows = [[code, c["inside"], c["uncertain"], c["outside"], sum(c.values())] for code, c in sorted(by_product.items())]
+    rows = [[code, c["inside"], c["uncertain"], c["outside"], sum(c.values())]
+            for code, c in sorted(by_product.items())]
     total = Counter[str]()
     for c in by_product.values():
         total.update(c)
