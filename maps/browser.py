@@ -20,28 +20,30 @@ CHROMIUM_ARGS = [
 
 # What the page reports once every layer has finished loading.
 _STATE_JS = """() => {
-    const g = window.giMap || {layers: {}};
+    const g = window.giMap || {layers: {}, samples: {}};
     const out = {ready: window.giMapReady === true, layers: {}};
     out.areaPaths = document.querySelectorAll('path.gi-area').length;
     out.clusterIcons = document.querySelectorAll('.gi-cluster-icon').length;
     out.producerMarkers = document.querySelectorAll('.gi-producer-icon').length;
     out.heatCanvases = document.querySelectorAll('canvas.leaflet-heatmap-layer').length;
-    for (const [key, layer] of Object.entries(g.layers)) {
+    for (const [key, layer] of Object.entries(g.layers || {})) {
         out.layers[key] = layer.getLayers ? layer.getLayers().length : null;
     }
-    if (g.layers.origin && g.map && g.map.hasLayer(g.layers.origin)) {
-        // Every sample is either in a visible cluster or drawn on its own.
-        let inClusters = 0, single = 0;
-        g.layers.origin._featureGroup.eachLayer(l => {
-            if (l.getChildCount) { inClusters += l.getChildCount(); } else { single += 1; }
-        });
-        out.visibleClusteredSamples = inClusters;
-        out.visibleSingleSamples = single;
+    for (const [key, s] of Object.entries(g.samples || {})) {
+        const st = s.stats();
+        out.layers[key] = st.total;
+        if (g.map && g.map.hasLayer(s.layer)) {
+            // Every sample in view is either inside a drawn cluster or drawn on its own.
+            out.shownSamples = key;
+            out.visibleClusteredSamples = st.inClusters;
+            out.visibleSingleSamples = st.points;
+        }
     }
     out.zoom = g.map ? g.map.getZoom() : null;
     out.maxZoom = g.map ? g.map.getMaxZoom() : null;
     return out;
 }"""
+
 
 
 @dataclass

@@ -16,6 +16,7 @@ import pandas as pd
 from geoalchemy2.shape import to_shape
 from shapely.geometry import MultiPolygon
 from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.orm import Session
 
 from gi.areas import area_at, as_aware, find_product
@@ -277,13 +278,13 @@ def season_samples(session: Session, start: date, end: date, product_ids: Sequen
         select(OriginVerdictRecord.sample_id, OriginVerdictRecord.verdict, OriginVerdictRecord.distance_m,
                OriginVerdictRecord.area_version, OriginVerdictRecord.flags, OriginVerdictRecord.band_m)
         .where(OriginVerdictRecord.sample_id.is_not(None))
-        .distinct(OriginVerdictRecord.sample_id)
+        .ext(distinct_on(OriginVerdictRecord.sample_id))
         .order_by(OriginVerdictRecord.sample_id, OriginVerdictRecord.checked_at.desc(), OriginVerdictRecord.id.desc())
         .subquery()
     )
     quality = (
         select(QualityVerdict.sample_id, QualityVerdict.outcome, QualityVerdict.indicators)
-        .distinct(QualityVerdict.sample_id)
+        .ext(distinct_on(QualityVerdict.sample_id))
         .order_by(QualityVerdict.sample_id, QualityVerdict.checked_at.desc(), QualityVerdict.id.desc())
         .subquery()
     )

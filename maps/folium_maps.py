@@ -30,7 +30,7 @@ from shapely.geometry.base import BaseGeometry
 from gi.settings import get_settings
 from maps import reference
 from maps.data import AreaInfo, ProducerFinding, SeasonSummary
-from maps.offline import figure_title, save_offline
+from maps.offline import VENDORED_PREFIX, figure_title, save_offline
 from maps.style import (
     COUNTY_LINE,
     HEAT_GRADIENT,
@@ -246,28 +246,25 @@ class AreaLayer(Layer):
 
 
 class SampleClusterLayer(JSCSSMixin, Layer):
-    """Samples as canvas circle markers in a marker cluster, coloured by one verdict; cluster icons are donuts
-    of the verdict shares. The data is shared between layers (``SampleData``) and markers are built on the
-    layer's first display, in chunks, so a hidden layer costs nothing at opening."""
+    """Samples coloured by one verdict and clustered with Supercluster (a k-d tree over every zoom level, built
+    in well under a second for 100,000 samples); only the clusters and samples in view are drawn, and cluster
+    icons are donuts of the verdict shares. The data is shared between layers (``SampleData``); a layer's index
+    is built on its first display, so a hidden layer costs nothing at opening."""
 
-    default_js = [("markerclusterjs",
-                   "https://cdnjs.cloudflare.com/ajax/libs/leaflet.markercluster/1.1.0/leaflet.markercluster.js")]
-    default_css = [
-        ("markerclustercss", "https://cdnjs.cloudflare.com/ajax/libs/leaflet.markercluster/1.1.0/MarkerCluster.css"),
-        ("markerclusterdefaultcss",
-         "https://cdnjs.cloudflare.com/ajax/libs/leaflet.markercluster/1.1.0/MarkerCluster.Default.css"),
-    ]
+    default_js = [("supercluster", f"{VENDORED_PREFIX}supercluster-8.0.1/dist/supercluster.min.js")]
 
     _template = Template("""
         {% macro script(this, kwargs) %}
             var {{ this.get_name() }} = (function(map, D, key) {
-                var cats = D.categories[key], codes = D[key], n = D.lat.length;
+                var cats = D.categories[key], codes = D[key], n = D.lat.length, K = cats.colours.length;
                 var renderer = L.canvas({padding: 0.5, pane: "giSamples"});
-                function donut(cluster) {
-                    var markers = cluster.getAllChildMarkers(), counts = new Array(cats.colours.length).fill(0);
-                    for (var i = 0; i < markers.length; i++) { counts[markers[i].options.c] += 1; }
-                    var total = markers.length, acc = 0, stops = [];
-                    for (var k = 0; k < counts.length; k++) {
+                var layer = L.layerGroup(), index = null, shown = {clusters: 0, points: 0, inClusters: 0};
+                window.giMap = window.giMap || {layers: {}, pending: 0, samples: {}};
+                window.giMap.samples = window.giMap.samples || {};
+
+                function donut(counts, total) {
+                    var acc = 0, stops = [];
+                    for (var k = 0; k < K; k++) {
                         if (!counts[k]) { continue; }
                         var a = acc / total * 360, b = (acc + counts[k]) / total * 360;
                         stops.push(cats.colours[k] + " " + a.toFixed(1) + "deg " + b.toFixed(1) + "deg");
@@ -283,11 +280,11 @@ class SampleClusterLayer(JSCSSMixin, Layer):
                               inner + 'px;height:' + inner + 'px">' + label + '</span></div>'
                     });
                 }
-                var group = L.markerClusterGroup({
-                    chunkedLoading: true, chunkInterval: 150, chunkDelay: 5, maxClusterRadius: 55,
-                    showCoverageOnHover: false, spiderfyOnMaxZoom: true, removeOutsideVisibleBounds: true,
-                    iconCreateFunction: donut
-                });
+                function line(i) {
+                    var o = D.categories.origin, q = D.categories.quality;
+                    return D.code[i] + " · " + D.products[D.product[i]] + " · " +
+                        '<span style="color:' + cats.colours[codes[i]] + '">' + cats.labels[codes[i]] + "</span>";
+                }
                 function popup(i) {
                     var o = D.categories.origin, q = D.categories.quality;
                     var d = D.distance[i];
@@ -308,58 +305,97 @@ class SampleClusterLayer(JSCSSMixin, Layer):
                         return "<tr><th>" + r[0] + "</th><td>" + r[1] + "</td></tr>";
                     }).join("") + "</table></div>";
                 }
-                group.on("click", function(e) {
-                    if (e.layer && e.layer.options.i !== undefined) {
-                        L.popup({maxWidth: 340}).setLatLng(e.layer.getLatLng())
-                            .setContent(popup(e.layer.options.i)).openOn(map);
-                    }
-                });
-                var filled = false;
-                function fill() {
-                    if (filled) { return; }
-                    filled = true;
-                    window.giMap.pending += 1;
-                    window.giMapReady = false;
-                    var markers = new Array(n);
+                function build() {
+                    var features = new Array(n);
                     for (var i = 0; i < n; i++) {
-                        var colour = cats.colours[codes[i]];
-                        markers[i] = L.circleMarker([D.lat[i], D.lon[i]], {
-                            renderer: renderer, radius: 5, weight: 1, color: "#ffffff", opacity: 0.9,
-                            fillColor: colour, fillOpacity: 0.95, c: codes[i], i: i
-                        });
+                        features[i] = {type: "Feature", properties: {i: i},
+                                       geometry: {type: "Point", coordinates: [D.lon[i], D.lat[i]]}};
                     }
-                    group.options.chunkProgress = function(done, total) {
-                        if (done === total) {
-                            window.giMap.pending -= 1;
-                            if (window.giMap.pending === 0) { window.giMapReady = true; }
-                        }
-                    };
-                    group.addLayers(markers);
-                    if (n === 0) { window.giMap.pending -= 1; if (window.giMap.pending === 0) { window.giMapReady = true; } }
+                    // Cluster properties k0..k3 count the samples of each verdict (separate numbers, not an
+                    // array: Supercluster copies properties shallowly).
+                    index = new Supercluster({
+                        radius: 60, maxZoom: {{ this.cluster_max_zoom }}, minZoom: 0,
+                        map: function(p) {
+                            var out = {};
+                            for (var k = 0; k < K; k++) { out["k" + k] = codes[p.i] === k ? 1 : 0; }
+                            return out;
+                        },
+                        reduce: function(acc, p) { for (var k = 0; k < K; k++) { acc["k" + k] += p["k" + k]; } }
+                    }).load(features);
                 }
-                group.on("add", fill);
-                // The origin and quality layers draw the same samples: showing one hides the other.
-                group.on("add", function() {
-                    // Deferred: the layer control is still applying its checkboxes when this fires.
+                function render() {
+                    if (!index || !map.hasLayer(layer)) { return; }
+                    var b = map.getBounds().pad(0.25), z = Math.round(map.getZoom());
+                    var west = Math.max(-180, b.getWest()), east = Math.min(180, b.getEast());
+                    var items = index.getClusters([west, Math.max(-85, b.getSouth()), east,
+                                                   Math.min(85, b.getNorth())], z);
+                    layer.clearLayers();
+                    shown = {clusters: 0, points: 0, inClusters: 0};
+                    items.forEach(function(f) {
+                        var ll = [f.geometry.coordinates[1], f.geometry.coordinates[0]], p = f.properties;
+                        if (p.cluster) {
+                            var counts = [];
+                            for (var k = 0; k < K; k++) { counts.push(p["k" + k]); }
+                            var marker = L.marker(ll, {icon: donut(counts, p.point_count)});
+                            marker.on("click", function() {
+                                var target = index.getClusterExpansionZoom(p.cluster_id);
+                                if (target <= map.getMaxZoom() && target > map.getZoom()) {
+                                    map.setView(ll, target);
+                                } else {  // samples at one place: list them
+                                    var leaves = index.getLeaves(p.cluster_id, 25);
+                                    L.popup({maxWidth: 360}).setLatLng(ll).setContent(
+                                        '<div class="gi-popup"><h3>此处 ' + p.point_count + " 件样品</h3>" +
+                                        leaves.map(function(l) { return line(l.properties.i); }).join("<br>") +
+                                        "</div>").openOn(map);
+                                }
+                            });
+                            layer.addLayer(marker);
+                            shown.clusters += 1;
+                            shown.inClusters += p.point_count;
+                        } else {
+                            var i = p.i;
+                            var dot = L.circleMarker(ll, {renderer: renderer, radius: 5, weight: 1, color: "#ffffff",
+                                                          opacity: 0.9, fillColor: cats.colours[codes[i]],
+                                                          fillOpacity: 0.95});
+                            dot.on("click", function() {
+                                L.popup({maxWidth: 340}).setLatLng(ll).setContent(popup(i)).openOn(map);
+                            });
+                            layer.addLayer(dot);
+                            shown.points += 1;
+                        }
+                    });
+                }
+                layer.on("add", function() {
+                    if (!index) { build(); }
+                    render();
+                    // The origin and quality layers draw the same samples: showing one hides the other.
+                    // Deferred, because the layer control is still applying its checkboxes when this fires.
                     setTimeout(function() {
-                        ["origin", "quality"].forEach(function(other) {
-                            var layer = window.giMap.layers[other];
-                            if (other !== key && layer && map.hasLayer(layer)) { map.removeLayer(layer); }
+                        Object.keys(window.giMap.samples).forEach(function(other) {
+                            var o = window.giMap.samples[other].layer;
+                            if (other !== key && map.hasLayer(o)) { map.removeLayer(o); }
                         });
                     }, 0);
                 });
-                window.giMap = window.giMap || {layers: {}, pending: 0};
-                window.giMap.layers[key] = group;
-                return group;
+                map.on("moveend", render);
+                window.giMap.samples[key] = {
+                    layer: layer,
+                    stats: function() {
+                        return {built: index !== null, total: index ? n : 0, clusters: shown.clusters,
+                                points: shown.points, inClusters: shown.inClusters};
+                    }
+                };
+                return layer;
             })({{ this._parent.get_name() }}, {{ this.data.get_name() }}, {{ this.key|tojson }});
         {% endmacro %}
     """)
 
-    def __init__(self, data: SampleData, key: str, name: str, show: bool) -> None:
+    def __init__(self, data: SampleData, key: str, name: str, show: bool, cluster_max_zoom: int = 16) -> None:
         super().__init__(name=name, overlay=True, control=True, show=show)
         self._name = "SampleClusterLayer"
         self.data = data
         self.key = key
+        self.cluster_max_zoom = cluster_max_zoom
 
 
 class SampleData(MacroElement):

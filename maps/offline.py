@@ -66,9 +66,15 @@ class OfflineAssetError(ValueError):
     """A map element references an external resource that has no vendored copy."""
 
 
+# Elements of our own name a vendored file directly: "vendored:<folder>/<path>".
+VENDORED_PREFIX = "vendored:"
+
+
 def _local(url: str, base: str) -> str | None:
     if url in DROPPED_ASSETS:
         return None
+    if url.startswith(VENDORED_PREFIX):
+        return base + url.removeprefix(VENDORED_PREFIX)
     if url in LOCAL_ASSETS:
         return base + LOCAL_ASSETS[url]
     if EXTERNAL_URL.fullmatch(url) or url.startswith("//"):

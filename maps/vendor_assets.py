@@ -64,6 +64,8 @@ PACKAGES: tuple[VendoredPackage, ...] = (
                     "sample clusters (folium references 1.1.0; 1.5.3 is the release made for Leaflet 1.9)"),
     VendoredPackage("leaflet.heat", "0.2.0", "BSD-2-Clause", ("LICENSE", "dist/leaflet-heat.js"),
                     "density layer of non-conformities"),
+    VendoredPackage("supercluster", "8.0.1", "ISC (bundles kdbush, ISC)", ("LICENSE", "dist/supercluster.min.js"),
+                    "clusters of up to 100,000+ samples (a k-d tree, all zoom levels in well under a second)"),
 )
 
 

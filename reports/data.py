@@ -209,7 +209,7 @@ def gather_sample_record(session: Session, key: str, photos: Sequence[Path] = ()
             indicators.append(IndicatorLine(
                 name=name, limit=str(item.get("limit") or "—"),
                 value=f"{item['value']} {unit}".strip() if item.get("value") is not None else "无结果",
-                outcome=str(item.get("outcome")), note=str(item.get("statement") or "")))
+                outcome=str(item.get("outcome")), note=_indicator_note(item)))
         for code in quality_row.missing_mandatory or []:
             indicators.append(IndicatorLine(name=code, limit="强制性指标", value="无结果", outcome="inconclusive",
                                             note="缺少强制性指标结果"))
@@ -240,6 +240,15 @@ def gather_sample_record(session: Session, key: str, photos: Sequence[Path] = ()
         indicators=indicators, lab_results=lab, evidence=evidence, evidence_reasons=evidence_reasons,
         photos=[Path(p) for p in photos],
     )
+
+
+def _indicator_note(item: dict[str, Any]) -> str:
+    """A remark for the record only where the outcome needs one (inconclusive, not comparable, no result)."""
+    if item.get("outcome") == "inconclusive":
+        if item.get("value") is None:
+            return "无检测结果"
+        return "结果处于测量不确定度范围内，无法判定"
+    return ""
 
 
 def _signed_distance(distance: float | None) -> str:

@@ -89,7 +89,8 @@ def test_season_map_in_chromium(browser, summary, tmp_path: Path) -> None:  # ty
         view.wait_ready()
         assert view.state()["layers"]["quality"] == N_SAMPLES
         # The two verdict layers draw the same samples, so only one is shown at a time.
-        assert view.page.evaluate("() => !window.giMap.map.hasLayer(window.giMap.layers.origin)")
+        assert view.page.evaluate("() => !window.giMap.map.hasLayer(window.giMap.samples.origin.layer)")
+        assert view.state()["shownSamples"] == "quality"
         assert not view.page.locator(".leaflet-control-layers label", has_text="产地核验").locator("input").is_checked()
         view.screenshot(ARTIFACTS / "season_quality.png")
 

@@ -52,7 +52,7 @@ def test_season_map_html_has_no_external_url(summary, tmp_path: Path) -> None:  
         assert (tmp_path / link).is_file(), link
     # Folium's CDN names are gone, the clustering and heat plugins are vendored.
     assert "cdn.jsdelivr" not in html and "cdnjs" not in html and "unpkg" not in html
-    assert f"{ASSET_FOLDER}/leaflet.markercluster-1.5.3/dist/leaflet.markercluster.js" in html
+    assert f"{ASSET_FOLDER}/supercluster-8.0.1/dist/supercluster.min.js" in html
     assert f"{ASSET_FOLDER}/leaflet.heat-0.2.0/dist/leaflet-heat.js" in html
     # Without tiles a maxZoom is set (marker clustering fails without one).
     assert '"maxZoom": 18' in html
