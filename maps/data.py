@@ -19,6 +19,7 @@ from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.orm import Session
 
+from geo_data.crs import in_china_box
 from gi.areas import area_at, as_aware, find_product
 from gi.models import (
     CATEGORY_ZH,
@@ -475,6 +476,15 @@ def gather_season(session: Session, start: date, end: date, product_keys: Sequen
     if not len(samples):
         summary.notes.append("本期无抽样记录。")
     return summary
+
+
+def mappable(frame: pd.DataFrame) -> pd.Series:
+    """Samples whose stored position can be drawn on a map of China (not swapped, not abroad, not 0,0); the
+    others stay in every table and count, flagged by the origin check."""
+    if not len(frame):
+        return pd.Series([], dtype=bool)
+    return pd.Series(in_china_box(frame["lon"].to_numpy(dtype=float), frame["lat"].to_numpy(dtype=float)),
+                     index=frame.index)
 
 
 def sample_positions(frame: pd.DataFrame) -> np.ndarray:

@@ -29,7 +29,7 @@ from shapely.geometry.base import BaseGeometry
 
 from gi.settings import get_settings
 from maps import reference
-from maps.data import AreaInfo, ProducerFinding, SeasonSummary
+from maps.data import AreaInfo, ProducerFinding, SeasonSummary, mappable
 from maps.offline import VENDORED_PREFIX, figure_title, save_offline
 from maps.style import (
     COUNTY_LINE,
@@ -643,7 +643,9 @@ def season_map(summary: SeasonSummary, options: MapOptions | None = None) -> fol
     producers outside their areas, over the protected areas and the reference layers."""
     options = options or MapOptions.from_settings()
     layers = options.layers
-    samples = summary.samples
+    all_samples = summary.samples
+    samples = all_samples[mappable(all_samples)] if len(all_samples) else all_samples
+    unmappable = len(all_samples) - len(samples)
     colours = product_colours(a.product_code for a in summary.areas)
     geoms = [a.geometry for a in summary.areas]
     bounds = _bounds(geoms, samples)
@@ -669,12 +671,14 @@ def season_map(summary: SeasonSummary, options: MapOptions | None = None) -> fol
                                show="origin" not in layers).add_to(fmap)
     if "producers" in layers and summary.producers_outside:
         producer_layer(summary.producers_outside).add_to(fmap)
-    counts = samples["origin"].value_counts() if len(samples) else pd.Series(dtype=int)
-    quality = samples["quality"].value_counts() if len(samples) else pd.Series(dtype=int)
+    counts = all_samples["origin"].value_counts() if len(all_samples) else pd.Series(dtype=int)
+    quality = all_samples["quality"].value_counts() if len(all_samples) else pd.Series(dtype=int)
     lines = [f"抽样期间 {summary.period}",
-             f"样品 {len(samples):,} 件 · 区域外 {counts.get('outside', 0):,} · 边界存疑 "
-             f"{counts.get('uncertain', 0):,} · 品质不合格 {quality.get('fail', 0):,}"] if len(samples) else [
+             f"样品 {len(all_samples):,} 件 · 区域外 {counts.get('outside', 0):,} · 边界存疑 "
+             f"{counts.get('uncertain', 0):,} · 品质不合格 {quality.get('fail', 0):,}"] if len(all_samples) else [
              f"按 {summary.end:%Y年%m月%d日} 有效的保护范围核查"]
+    if unmappable:
+        lines.append(f"另有 {unmappable:,} 件样品坐标不可用（经纬度颠倒或位于境外），未在图上显示")
     if summary.producers_outside:
         lines.append(f"保护范围外的授权生产者 {len(summary.producers_outside)} 家")
     _finish(fmap, bounds, summary.title, lines, _legend_html(summary.areas, colours, layers, options.review_number))

@@ -28,7 +28,7 @@ from shapely.ops import nearest_points  # noqa: E402
 from gi.settings import get_settings  # noqa: E402
 from maps import reference  # noqa: E402
 from maps.cjk_font import use_cjk_font_in_matplotlib  # noqa: E402
-from maps.data import AreaInfo, ProducerFinding, SeasonSummary  # noqa: E402
+from maps.data import AreaInfo, ProducerFinding, SeasonSummary, mappable  # noqa: E402
 from maps.folium_maps import product_colours  # noqa: E402
 from maps.style import (  # noqa: E402
     COUNTY_LINE,
@@ -139,7 +139,8 @@ def _verdict_column(colour_by: str) -> tuple[str, Sequence[Category], str]:
 
 def _draw_samples(ax: Axes, samples: pd.DataFrame, crs: str, colour_by: str, size: float) -> pd.Series:
     column, categories, _ = _verdict_column(colour_by)
-    counts = samples[column].value_counts()
+    counts = samples[column].value_counts()  # the legend counts every sample, drawn or not
+    samples = samples[mappable(samples)] if len(samples) else samples
     if not len(samples):
         return counts
     xy = gpd.GeoSeries(gpd.points_from_xy(samples["lon"], samples["lat"]), crs=4326).to_crs(crs)
@@ -347,8 +348,9 @@ def regional_png(path: str | Path, areas: Sequence[AreaInfo], samples: pd.DataFr
     review_number = review_number if review_number is not None else get_settings().map_review_number
     geoms = [a.geometry for a in areas]
     extent = shapely.union_all(geoms) if geoms else None
-    if samples is not None and len(samples):
-        pts = shapely.multipoints(samples[["lon", "lat"]].to_numpy(dtype=float))
+    drawable = samples[mappable(samples)] if samples is not None and len(samples) else None
+    if drawable is not None and len(drawable):
+        pts = shapely.multipoints(drawable[["lon", "lat"]].to_numpy(dtype=float))
         extent = pts if extent is None else shapely.union(extent, shapely.envelope(pts))
     if extent is None or extent.is_empty:
         raise ValueError("regional_png: nothing to draw (no area and no sample)")
@@ -457,6 +459,8 @@ def _replace_geometry(area: AreaInfo, geometry: shapely.Geometry) -> AreaInfo:
 def is_national(areas: Sequence[AreaInfo], samples: pd.DataFrame | None = None) -> bool:
     """True when the content spans more than a region (then the national overview is drawn)."""
     boxes = [a.geometry.bounds for a in areas]
+    if samples is not None and len(samples):
+        samples = samples[mappable(samples)]
     if samples is not None and len(samples):
         boxes.append((samples["lon"].min(), samples["lat"].min(), samples["lon"].max(), samples["lat"].max()))
     if not boxes:

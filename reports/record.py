@@ -8,6 +8,7 @@ from pathlib import Path
 
 from reportlab.platypus import CondPageBreak, Flowable, KeepTogether, Table, TableStyle
 
+from geo_data.crs import in_china_box
 from maps import static
 from maps.style import ORIGIN, QUALITY
 from reports.data import SampleRecordData
@@ -60,7 +61,10 @@ def record_story(record: SampleRecordData, rid: str, s: Styles, work: Path) -> l
             ("说明", record.origin_reason),
         ] + record.origin_details, s, widths=(30, 144)),
     ]
-    if record.area is not None or record.origin != "unchecked":
+    if not in_china_box([record.lon], [record.lat])[0]:
+        story.append(para("采样坐标不在我国范围内（可能经纬度颠倒或坐标系申报错误），未绘制位置图；见上表标记。",
+                          s.note))
+    elif record.area is not None or record.origin != "unchecked":
         location = static.sample_location_png(work / "location.png", record.area, record.lon, record.lat,
                                               record.origin, size=static.ImageSize(6.4, 4.0))
         story.append(spacer(2))

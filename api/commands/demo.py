@@ -45,3 +45,8 @@ def demo() -> None:
     from api.commands.quality import run_quality_demo
 
     run_quality_demo(source_prefix="demo season")
+
+    console.rule("[bold]5. Season map, campaign report and public notice (地图与报告)")
+    from api.commands.reports import run_maps_reports_demo
+
+    run_maps_reports_demo()
