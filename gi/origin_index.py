@@ -176,6 +176,7 @@ class BoundaryDistance:
         line_x = np.where(is_last, self.pbx[seg], self.pax[seg])
         line_y = np.where(is_last, self.pby[seg], self.pay[seg])
         self.tree = shapely.STRtree(shapely.linestrings(line_x, line_y, indices=chunk_of))
+        self.tree.query(shapely.points(0.0, 0.0))  # make sure the tree is built before threads share it
 
     def _frame(self, lon: NDArray[np.float64], lat: NDArray[np.float64]) -> tuple[NDArray, NDArray]:
         return ((lon - self.lon0) * self.cos_lat0 * _METRES_PER_DEGREE, (lat - self.lat0) * _METRES_PER_DEGREE)
@@ -314,9 +315,22 @@ class IndexedArea:
         }
 
 
+def warm_prepared(geoms: Any) -> None:
+    """Build GEOS's lazily built point-in-area indexes now, in one thread.
+
+    GEOS builds a prepared geometry's point locator on first use without a lock: two threads (API workers, or the
+    threaded batch) using a fresh prepared geometry at once corrupt the heap. A test point inside each envelope
+    makes GEOS build it here.
+    """
+    geoms = np.atleast_1d(np.asarray(geoms, dtype=object))
+    bounds = shapely.bounds(geoms)
+    shapely.intersects_xy(geoms, (bounds[:, 0] + bounds[:, 2]) / 2, (bounds[:, 1] + bounds[:, 3]) / 2)
+
+
 def _area_from_row(row: Any) -> IndexedArea:
     geom = shapely.from_wkb(bytes(row.wkb))
     shapely.prepare(geom)
+    warm_prepared(geom)
     return IndexedArea(
         id=row.id, product_id=row.product_id, product_code=row.code, product_name_zh=row.name_zh,
         version=row.version, valid_from=row.valid_from, valid_to=row.valid_to, geom=geom,
