@@ -22,6 +22,7 @@ from matplotlib.axes import Axes  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.patches import Patch, Polygon, Rectangle  # noqa: E402
+from matplotlib.text import Text  # noqa: E402
 from shapely.geometry import box  # noqa: E402
 from shapely.ops import nearest_points  # noqa: E402
 
@@ -175,26 +176,37 @@ def _draw_reference(ax: Axes, crs: str, window: shapely.Geometry, counties: bool
 
 
 def _place_labels(ax: Axes, points: list[tuple[float, float, str, str]], fontsize: float = 7.5) -> None:
-    """Greedy label placement: try eight positions around each point and keep the first that overlaps nothing."""
-    fig = ax.figure
-    renderer = fig.canvas.get_renderer()
+    """Greedy label placement: around each point, nearest first, the first of eight directions at growing
+    distances that overlaps no other label or symbol; a label set away from its point gets a leader line."""
+    renderer = ax.figure.canvas.get_renderer()
+    to_display = ax.transData.transform
+    symbols = [to_display((x, y)) for x, y, _, _ in points]
     taken: list = []
-    offsets = [(7, 0, "left", "center"), (-7, 0, "right", "center"), (0, 7, "center", "bottom"),
-               (0, -7, "center", "top"), (6, 6, "left", "bottom"), (-6, 6, "right", "bottom"),
-               (6, -6, "left", "top"), (-6, -6, "right", "top")]
+    directions = [(1, 0, "left", "center"), (-1, 0, "right", "center"), (0, 1, "center", "bottom"),
+                  (0, -1, "center", "top"), (0.8, 0.8, "left", "bottom"), (-0.8, 0.8, "right", "bottom"),
+                  (0.8, -0.8, "left", "top"), (-0.8, -0.8, "right", "top")]
     for x, y, text, colour in points:
         placed = None
-        for dx, dy, ha, va in offsets:
-            label = ax.annotate(text, (x, y), xytext=(dx, dy), textcoords="offset points", ha=ha, va=va,
-                                fontsize=fontsize, color="#1d1d1d", zorder=40,
-                                bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": colour, "lw": 0.6,
-                                      "alpha": 0.88})
-            extent = label.get_window_extent(renderer).expanded(1.05, 1.1)
-            if not any(extent.overlaps(t) for t in taken):
-                placed = extent
+        for distance in (7, 16, 28):
+            for dx, dy, ha, va in directions:
+                label = ax.annotate(
+                    text, (x, y), xytext=(dx * distance, dy * distance), textcoords="offset points", ha=ha, va=va,
+                    fontsize=fontsize, color="#1d1d1d", zorder=40,
+                    bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": colour, "lw": 0.6, "alpha": 0.9},
+                    arrowprops=({"arrowstyle": "-", "color": colour, "lw": 0.7, "shrinkA": 0, "shrinkB": 3}
+                                if distance > 7 else None))
+                # The text's own box: an Annotation's extent would include its leader line.
+                label.update_positions(renderer)
+                box = Text.get_window_extent(label, renderer).expanded(1.04, 1.08)
+                clear = not any(box.overlaps(t) for t in taken) and not any(
+                    box.contains(sx, sy) for sx, sy in symbols)
+                if clear:
+                    placed = box
+                    break
+                label.remove()
+            if placed is not None:
                 break
-            label.remove()
-        if placed is None:  # every position collides: keep the first one anyway
+        if placed is None:  # nowhere free: the nearest position, accepting the overlap
             label = ax.annotate(text, (x, y), xytext=(7, 0), textcoords="offset points", ha="left", va="center",
                                 fontsize=fontsize, zorder=40,
                                 bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": colour, "lw": 0.6})

@@ -229,7 +229,7 @@ def _non_conformities(summary: SeasonSummary, s: Styles, pdf_path: Path,
     bad = [i for i, f in enumerate(shown) if f.severity == "不符合"]
     out.append(data_table(["序号", "样品编号", "产品", "区县", "日期", "类别", "结论", "被抽样单位", "原因"], rows,
                           [8, 18, 21, 16, 11, 9, 11, 28, 52], s,
-                          align=["right", "left", "left", "left", "centre", "centre", "centre", "left", "left"],
+                          align=["right", "code", "left", "left", "centre", "centre", "centre", "left", "left"],
                           highlight=bad))
     if len(found) > len(shown):
         csv_path = pdf_path.with_name(pdf_path.stem + "_不合格及存疑明细.csv")
@@ -254,7 +254,7 @@ def _producers(summary: SeasonSummary, s: Styles) -> list[Flowable]:
     rows = [[p.producer_name, p.credit_code, p.product_name, f"{p.distance_m / 1000:.1f}",
              p.county_name or "—"] for p in summary.producers_outside]
     out.append(data_table(["生产者", "统一社会信用代码", "授权产品", "距保护范围（千米）", "区县"], rows,
-                          [52, 38, 28, 24, 32], s, align=["left", "left", "left", "right", "left"]))
+                          [52, 38, 28, 24, 32], s, align=["left", "code", "left", "right", "left"]))
     return out
 
 
@@ -274,6 +274,14 @@ def _method(summary: SeasonSummary, s: Styles) -> list[Flowable]:
     return out
 
 
+def _title_block(title: str, s: Styles) -> list[Flowable]:
+    """The report's title: "…监督抽查工作报告", or the title and 工作报告 on two lines when the title ends in a
+    date or a bracket (plan titles often do)."""
+    if title[-1:].isdigit() or title[-1:] in "）)":
+        return [para(title, s.title), para("工作报告", s.title)]
+    return [para(f"{title}工作报告", s.title)]
+
+
 def campaign_report(summary: SeasonSummary, path: str | Path, options: ReportOptions | None = None) -> ReportFiles:
     """Write the season campaign report of ``summary`` to ``path`` (PDF)."""
     options = options or ReportOptions()
@@ -287,7 +295,7 @@ def campaign_report(summary: SeasonSummary, path: str | Path, options: ReportOpt
     with tempfile.TemporaryDirectory(prefix="gi-report-") as tmp:
         work = Path(tmp)
         story: list[Flowable] = [
-            spacer(6), para(f"{summary.title}工作报告", s.title), para(f"抽样期间：{summary.period}", s.subtitle),
+            spacer(6), *_title_block(summary.title, s), para(f"抽样期间：{summary.period}", s.subtitle),
             para(f"{options.issuer}    报告编号：{rid}", s.subtitle), spacer(4),
         ]
         story += _overview(summary, s)

@@ -112,6 +112,8 @@ class Styles:
         self.cell_right = style("cell_right", 8.8, 11.5, alignment=TA_RIGHT)
         self.cell_centre = style("cell_centre", 8.8, 11.5, alignment=TA_CENTER)
         self.head = style("head", 8.8, 11.5, alignment=TA_CENTER)
+        self.cell_code = style("cell_code", 7.6, 10.5)
+        self.cell_code_alert = style("cell_code_alert", 7.6, 10.5, textColor=ALERT)
         self.cell_alert = style("cell_alert", 8.8, 11.5, textColor=ALERT)
         self.cell_right_alert = style("cell_right_alert", 8.8, 11.5, alignment=TA_RIGHT, textColor=ALERT)
         self.cell_centre_alert = style("cell_centre_alert", 8.8, 11.5, alignment=TA_CENTER, textColor=ALERT)
@@ -131,8 +133,10 @@ def data_table(header: Sequence[str], rows: Iterable[Sequence[Any]], widths: Seq
     """A table whose header row repeats on every page it spans; cells wrap (CJK) inside ``widths`` (mm).
     Rows (0-based, header excluded) in ``highlight`` print in red; rows in ``shaded`` are subtotals."""
     align = align or ["left"] * len(header)
-    normal = {"left": styles.cell, "right": styles.cell_right, "centre": styles.cell_centre}
-    alert = {"left": styles.cell_alert, "right": styles.cell_right_alert, "centre": styles.cell_centre_alert}
+    # "code": identifiers (credit codes, sample codes) in a smaller size, so 18 characters fit on one line.
+    normal = {"left": styles.cell, "right": styles.cell_right, "centre": styles.cell_centre, "code": styles.cell_code}
+    alert = {"left": styles.cell_alert, "right": styles.cell_right_alert, "centre": styles.cell_centre_alert,
+             "code": styles.cell_code_alert}
     red = set(highlight)
     grey = set(shaded)
     body = [[para(str(h), styles.head) for h in header]]

@@ -25,6 +25,13 @@ def _is_word(char: str) -> bool:
     return char in _WORD
 
 
+def _next_visible(text: str, at: int) -> str:
+    """The first non-space character from ``at`` on ("" at the end): a space does not make "15.5 %" breakable."""
+    while at < len(text) and text[at] == " ":
+        at += 1
+    return text[at] if at < len(text) else ""
+
+
 def break_lines(text: str, max_widths: Sequence[float], font: str, size: float) -> list[tuple[float, str]]:
     """Lines of ``text`` as (unused width, line) pairs, each at most its max width wide (a single character
     wider than the line is put on a line of its own)."""
@@ -51,7 +58,7 @@ def break_lines(text: str, max_widths: Sequence[float], font: str, size: float) 
                     k -= 1
                 if k > start:
                     brk, moved = k, True
-            while brk < n and text[brk] in CANNOT_START and brk - 1 > start:
+            while brk - 1 > start and _next_visible(text, brk) in CANNOT_START:
                 brk, moved = brk - 1, True
             while brk - 1 > start and text[brk - 1] in CANNOT_END:
                 brk, moved = brk - 1, True

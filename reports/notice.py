@@ -61,7 +61,7 @@ def notice_story(summary: SeasonSummary, entries: list[NoticeEntry], options: Re
             [[i + 1, e.target, e.credit_code or "—", e.product_name, e.county_name,
               f"{e.sampled_on:%Y-%m-%d}" if e.sampled_on else "—", e.items] for i, e in enumerate(failed)],
             [9, 28, 36, 17, 16, 19, 49], s,
-            align=["right", "left", "left", "left", "left", "centre", "left"]))
+            align=["right", "left", "code", "left", "left", "centre", "left"]))
     else:
         story.append(para("本次抽查未发现不合格产品。", s.body))
     story += [CondPageBreak(40 * 2.83), para("三、抽查结果明细", s.h1),
@@ -71,7 +71,7 @@ def notice_story(summary: SeasonSummary, entries: list[NoticeEntry], options: Re
         ["序号", "被抽查单位", "统一社会信用代码", "产品", "所在地", "样品批次", "结果"],
         [[i + 1, e.target, e.credit_code or "—", e.product_name, e.county_name, e.samples, e.result]
          for i, e in enumerate(entries)],
-        [10, 44, 36, 22, 26, 17, 19], s, align=["right", "left", "left", "left", "left", "right", "centre"],
+        [10, 44, 36, 22, 26, 17, 19], s, align=["right", "left", "code", "left", "left", "right", "centre"],
         highlight=[i for i, e in enumerate(entries) if e.result == "不合格"]))
     story += [
         CondPageBreak(50 * 2.83), para("四、有关要求", s.h1),
