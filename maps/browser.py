@@ -14,8 +14,12 @@ from pathlib import Path
 from typing import Any
 
 CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-    "--disable-sync", "--no-first-run",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
 ]
 
 # What the page reports once every layer has finished loading.
@@ -43,7 +47,6 @@ _STATE_JS = """() => {
     out.maxZoom = g.map ? g.map.getMaxZoom() : null;
     return out;
 }"""
-
 
 
 @dataclass
@@ -83,15 +86,19 @@ def chromium() -> Iterator[Any]:
 class MapPage:
     """A map loaded in a browser page with every non-local request blocked and every error recorded."""
 
-    def __init__(self, browser: Any, html_path: Path, viewport: tuple[int, int] = (1400, 900),
-                 timeout_s: float = 60.0) -> None:
+    def __init__(
+        self, browser: Any, html_path: Path, viewport: tuple[int, int] = (1400, 900), timeout_s: float = 60.0
+    ) -> None:
         self.timeout_ms = timeout_s * 1000
-        self.context = browser.new_context(viewport={"width": viewport[0], "height": viewport[1]},
-                                           device_scale_factor=1)
+        self.context = browser.new_context(
+            viewport={"width": viewport[0], "height": viewport[1]}, device_scale_factor=1
+        )
         self.page = self.context.new_page()
         self.report = PageReport(state={})
         self.page.route("**/*", self._route)
-        self.page.on("console", lambda m: self.report.console_errors.append(m.text) if m.type == "error" else None)
+        self.page.on(
+            "console", lambda m: self.report.console_errors.append(m.text) if m.type == "error" else None
+        )
         self.page.on("pageerror", lambda e: self.report.page_errors.append(str(e)))
         self.page.on("requestfailed", lambda r: self.report.failed_requests.append(r.url))
         started = time.perf_counter()
@@ -128,8 +135,13 @@ class MapPage:
         self.context.close()
 
 
-def open_map(browser: Any, html_path: Path, screenshot: Path | None = None, timeout_s: float = 60.0,
-             viewport: tuple[int, int] = (1400, 900)) -> PageReport:
+def open_map(
+    browser: Any,
+    html_path: Path,
+    screenshot: Path | None = None,
+    timeout_s: float = 60.0,
+    viewport: tuple[int, int] = (1400, 900),
+) -> PageReport:
     """Load ``html_path`` (file://), block any request that is not a local file, wait for the map's ready
     signal, and return its state, errors and (optionally) a screenshot."""
     view = MapPage(browser, html_path, viewport, timeout_s)

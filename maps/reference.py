@@ -22,7 +22,9 @@ MARITIME_FILE = DATA_DIR / "china_maritime.geojson"
 
 def _read(path: Path) -> gpd.GeoDataFrame:
     if not path.exists():
-        raise FileNotFoundError(f"{path}: reference layer missing; rebuild it with `python -m maps.build_reference`")
+        raise FileNotFoundError(
+            f"{path}: reference layer missing; rebuild it with `python -m maps.build_reference`"
+        )
     source = f"/vsigzip/{path}" if path.suffix == ".gz" else str(path)
     frame = gpd.read_file(source)
     return frame.set_crs(4326, allow_override=True)
@@ -65,8 +67,13 @@ def county_of(lon: np.ndarray, lat: np.ndarray) -> pd.DataFrame:
     frame = counties()
     points = shapely.points(np.asarray(lon, dtype=float), np.asarray(lat, dtype=float))
     point_idx, county_idx = frame.sindex.query(points, predicate="within")
-    result = pd.DataFrame({"county_code": [""] * len(points), "county_name": [""] * len(points),
-                           "province_name": [""] * len(points)})
+    result = pd.DataFrame(
+        {
+            "county_code": [""] * len(points),
+            "county_name": [""] * len(points),
+            "province_name": [""] * len(points),
+        }
+    )
     if len(point_idx):
         # A point on a shared edge may match two counties; keep the first.
         first = pd.Series(county_idx, index=point_idx).groupby(level=0).first()
@@ -81,8 +88,10 @@ def county_of(lon: np.ndarray, lat: np.ndarray) -> pd.DataFrame:
 def county_parts() -> dict[str, tuple[str, str]]:
     """County adcode -> (province name, county name)."""
     frame = counties()
-    return {str(code): (str(province), str(name))
-            for code, name, province in frame[["adcode", "name", "province"]].itertuples(index=False)}
+    return {
+        str(code): (str(province), str(name))
+        for code, name, province in frame[["adcode", "name", "province"]].itertuples(index=False)
+    }
 
 
 def county_names() -> dict[str, str]:

@@ -87,17 +87,41 @@ def add_scale_bar(ax: Axes, loc: tuple[float, float] = (0.04, 0.05), colour: str
     height = (y1 - y0) * 0.012
     segment = length / 4
     for i in range(4):
-        ax.add_patch(Rectangle((start_x + i * segment, start_y), segment, height,
-                               facecolor=colour if i % 2 == 0 else "white", edgecolor=colour, linewidth=0.7,
-                               zorder=30))
+        ax.add_patch(
+            Rectangle(
+                (start_x + i * segment, start_y),
+                segment,
+                height,
+                facecolor=colour if i % 2 == 0 else "white",
+                edgecolor=colour,
+                linewidth=0.7,
+                zorder=30,
+            )
+        )
     in_km = length >= 1000
     unit = "千米" if in_km else "米"
     for fraction in (0, 0.5, 1):
         value = length * fraction / (1000 if in_km else 1)
-        ax.text(start_x + length * fraction, start_y + height * 1.8, f"{value:g}", ha="center", va="bottom",
-                fontsize=6.5, zorder=30, color=colour)
-    ax.text(start_x + length + segment * 0.35, start_y + height / 2, unit, ha="left", va="center",
-            fontsize=6.5, zorder=30, color=colour)
+        ax.text(
+            start_x + length * fraction,
+            start_y + height * 1.8,
+            f"{value:g}",
+            ha="center",
+            va="bottom",
+            fontsize=6.5,
+            zorder=30,
+            color=colour,
+        )
+    ax.text(
+        start_x + length + segment * 0.35,
+        start_y + height / 2,
+        unit,
+        ha="left",
+        va="center",
+        fontsize=6.5,
+        zorder=30,
+        color=colour,
+    )
     return length
 
 
@@ -105,14 +129,37 @@ def add_north_arrow(ax: Axes, loc: tuple[float, float] = (0.95, 0.87), size: flo
     """Draw a north arrow (a split triangle and 北) in axes coordinates."""
     x, y = loc
     half = size * 0.32
-    left = Polygon([(x, y + size), (x - half, y), (x, y + size * 0.28)], closed=True, transform=ax.transAxes,
-                   facecolor="#222222", edgecolor="#222222", linewidth=0.6, zorder=31)
-    right = Polygon([(x, y + size), (x + half, y), (x, y + size * 0.28)], closed=True, transform=ax.transAxes,
-                    facecolor="white", edgecolor="#222222", linewidth=0.6, zorder=31)
+    left = Polygon(
+        [(x, y + size), (x - half, y), (x, y + size * 0.28)],
+        closed=True,
+        transform=ax.transAxes,
+        facecolor="#222222",
+        edgecolor="#222222",
+        linewidth=0.6,
+        zorder=31,
+    )
+    right = Polygon(
+        [(x, y + size), (x + half, y), (x, y + size * 0.28)],
+        closed=True,
+        transform=ax.transAxes,
+        facecolor="white",
+        edgecolor="#222222",
+        linewidth=0.6,
+        zorder=31,
+    )
     ax.add_patch(left)
     ax.add_patch(right)
-    ax.text(x, y + size * 1.08, "北", transform=ax.transAxes, ha="center", va="bottom", fontsize=8,
-            fontweight="bold", zorder=31)
+    ax.text(
+        x,
+        y + size * 1.08,
+        "北",
+        transform=ax.transAxes,
+        ha="center",
+        va="bottom",
+        fontsize=8,
+        fontweight="bold",
+        zorder=31,
+    )
 
 
 def _caption(fig: Figure, review_number: str | None) -> None:
@@ -127,8 +174,19 @@ def _category_handles(categories: Sequence[Category], counts: pd.Series | None) 
         if counts is not None and n == 0:
             continue
         label = c.label + (f"  {n:,}" if n is not None else "")
-        handles.append(Line2D([], [], marker="o", linestyle="", markersize=5, markerfacecolor=c.colour,
-                              markeredgecolor="white", markeredgewidth=0.4, label=label))
+        handles.append(
+            Line2D(
+                [],
+                [],
+                marker="o",
+                linestyle="",
+                markersize=5,
+                markerfacecolor=c.colour,
+                markeredgecolor="white",
+                markeredgewidth=0.4,
+                label=label,
+            )
+        )
     return handles
 
 
@@ -147,15 +205,30 @@ def _draw_samples(ax: Axes, samples: pd.DataFrame, crs: str, colour_by: str, siz
     xy = gpd.GeoSeries(gpd.points_from_xy(samples["lon"], samples["lat"]), crs=4326).to_crs(crs)
     x, y = xy.x.to_numpy(), xy.y.to_numpy()
     # Conforming first, non-conforming last, so problems are never hidden under good samples.
-    order = {"inside": 0, "pass": 0, "unchecked": 1, "pending": 1, "uncertain": 2, "inconclusive": 2,
-             "outside": 3, "fail": 3}
+    order = {
+        "inside": 0,
+        "pass": 0,
+        "unchecked": 1,
+        "pending": 1,
+        "uncertain": 2,
+        "inconclusive": 2,
+        "outside": 3,
+        "fail": 3,
+    }
     for category in sorted(categories, key=lambda c: order.get(c.code, 0)):
         mask = (samples[column] == category.code).to_numpy()
         if mask.any():
             bad = order.get(category.code, 0) >= 2
-            ax.scatter(x[mask], y[mask], s=size * (1.6 if bad else 1.0), c=category.colour,
-                       edgecolors="white" if size >= 6 else "none", linewidths=0.3, zorder=12 + order[category.code],
-                       rasterized=len(samples) > 5000)
+            ax.scatter(
+                x[mask],
+                y[mask],
+                s=size * (1.6 if bad else 1.0),
+                c=category.colour,
+                edgecolors="white" if size >= 6 else "none",
+                linewidths=0.3,
+                zorder=12 + order[category.code],
+                rasterized=len(samples) > 5000,
+            )
     return counts
 
 
@@ -166,7 +239,9 @@ def _draw_reference(ax: Axes, crs: str, window: shapely.Geometry, counties: bool
     if counties:
         near = reference.counties().clip(window)
         if len(near):
-            near.boundary.to_crs(crs).plot(ax=ax, color=COUNTY_LINE, linewidth=0.45, linestyle=(0, (3, 2)), zorder=2)
+            near.boundary.to_crs(crs).plot(
+                ax=ax, color=COUNTY_LINE, linewidth=0.45, linestyle=(0, (3, 2)), zorder=2
+            )
     provinces = reference.provinces().clip(window)
     if len(provinces):
         provinces.boundary.to_crs(crs).plot(ax=ax, color=PROVINCE_LINE, linewidth=0.6, zorder=3)
@@ -182,24 +257,43 @@ def _place_labels(ax: Axes, points: list[tuple[float, float, str, str]], fontsiz
     to_display = ax.transData.transform
     symbols = [to_display((x, y)) for x, y, _, _ in points]
     taken: list = []
-    directions = [(1, 0, "left", "center"), (-1, 0, "right", "center"), (0, 1, "center", "bottom"),
-                  (0, -1, "center", "top"), (0.8, 0.8, "left", "bottom"), (-0.8, 0.8, "right", "bottom"),
-                  (0.8, -0.8, "left", "top"), (-0.8, -0.8, "right", "top")]
+    directions = [
+        (1, 0, "left", "center"),
+        (-1, 0, "right", "center"),
+        (0, 1, "center", "bottom"),
+        (0, -1, "center", "top"),
+        (0.8, 0.8, "left", "bottom"),
+        (-0.8, 0.8, "right", "bottom"),
+        (0.8, -0.8, "left", "top"),
+        (-0.8, -0.8, "right", "top"),
+    ]
     for x, y, text, colour in points:
         placed = None
         for distance in (7, 16, 28):
             for dx, dy, ha, va in directions:
                 label = ax.annotate(
-                    text, (x, y), xytext=(dx * distance, dy * distance), textcoords="offset points", ha=ha, va=va,
-                    fontsize=fontsize, color="#1d1d1d", zorder=40,
+                    text,
+                    (x, y),
+                    xytext=(dx * distance, dy * distance),
+                    textcoords="offset points",
+                    ha=ha,
+                    va=va,
+                    fontsize=fontsize,
+                    color="#1d1d1d",
+                    zorder=40,
                     bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": colour, "lw": 0.6, "alpha": 0.9},
-                    arrowprops=({"arrowstyle": "-", "color": colour, "lw": 0.7, "shrinkA": 0, "shrinkB": 3}
-                                if distance > 7 else None))
+                    arrowprops=(
+                        {"arrowstyle": "-", "color": colour, "lw": 0.7, "shrinkA": 0, "shrinkB": 3}
+                        if distance > 7
+                        else None
+                    ),
+                )
                 # The text's own box: an Annotation's extent would include its leader line.
                 label.update_positions(renderer)
                 box = Text.get_window_extent(label, renderer).expanded(1.04, 1.08)
                 clear = not any(box.overlaps(t) for t in taken) and not any(
-                    box.contains(sx, sy) for sx, sy in symbols)
+                    box.contains(sx, sy) for sx, sy in symbols
+                )
                 if clear:
                     placed = box
                     break
@@ -207,9 +301,17 @@ def _place_labels(ax: Axes, points: list[tuple[float, float, str, str]], fontsiz
             if placed is not None:
                 break
         if placed is None:  # nowhere free: the nearest position, accepting the overlap
-            label = ax.annotate(text, (x, y), xytext=(7, 0), textcoords="offset points", ha="left", va="center",
-                                fontsize=fontsize, zorder=40,
-                                bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": colour, "lw": 0.6})
+            label = ax.annotate(
+                text,
+                (x, y),
+                xytext=(7, 0),
+                textcoords="offset points",
+                ha="left",
+                va="center",
+                fontsize=fontsize,
+                zorder=40,
+                bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": colour, "lw": 0.6},
+            )
             placed = label.get_window_extent(renderer)
         taken.append(placed)
 
@@ -219,8 +321,9 @@ def _anchor(geom: shapely.Geometry) -> shapely.Point:
     return max(parts, key=lambda g: g.area).representative_point()
 
 
-def _draw_areas(ax: Axes, areas: Sequence[AreaInfo], colours: dict[str, str], crs: str, symbols: bool,
-                labels: bool) -> list[tuple[float, float, str, str]]:
+def _draw_areas(
+    ax: Axes, areas: Sequence[AreaInfo], colours: dict[str, str], crs: str, symbols: bool, labels: bool
+) -> list[tuple[float, float, str, str]]:
     label_points = []
     for area in areas:
         colour = colours[area.product_code]
@@ -235,12 +338,25 @@ def _draw_areas(ax: Axes, areas: Sequence[AreaInfo], colours: dict[str, str], cr
     return label_points
 
 
-def _legend(ax: Axes, handles: list, loc: str = "lower right", title: str | None = None, ncol: int = 1) -> None:
+def _legend(
+    ax: Axes, handles: list, loc: str = "lower right", title: str | None = None, ncol: int = 1
+) -> None:
     if not handles:
         return
-    legend = ax.legend(handles=handles, loc=loc, fontsize=6.8, title=title, title_fontsize=7.2, frameon=True,
-                       framealpha=0.92, edgecolor="#999999", ncol=ncol, borderpad=0.6, labelspacing=0.45,
-                       handlelength=1.4)
+    legend = ax.legend(
+        handles=handles,
+        loc=loc,
+        fontsize=6.8,
+        title=title,
+        title_fontsize=7.2,
+        frameon=True,
+        framealpha=0.92,
+        edgecolor="#999999",
+        ncol=ncol,
+        borderpad=0.6,
+        labelspacing=0.45,
+        handlelength=1.4,
+    )
     legend.set_zorder(50)
 
 
@@ -266,8 +382,10 @@ def _save(fig: Figure, path: Path) -> Path:
     return path
 
 
-def _view(ax: Axes, bounds: Sequence[float], pad: float = 0.06) -> tuple[tuple[float, float], tuple[float, float]]:
-    """Limits around projected ``bounds`` padded and widened to the axes' shape, so scale is equal in x and y."""
+def _view(
+    ax: Axes, bounds: Sequence[float], pad: float = 0.06
+) -> tuple[tuple[float, float], tuple[float, float]]:
+    """Limits around projected ``bounds``, padded and widened to the axes' shape (equal scale in x and y)."""
     west, south, east, north = bounds
     dx, dy = max(east - west, 1000.0), max(north - south, 1000.0)
     dx, dy = dx * (1 + 2 * pad), dy * (1 + 2 * pad)
@@ -290,7 +408,9 @@ def _apply(ax: Axes, xlim: tuple[float, float], ylim: tuple[float, float]) -> No
     ax.set_ylabel("")
 
 
-def _window(crs: str, xlim: tuple[float, float], ylim: tuple[float, float], margin: float = 0.1) -> shapely.Geometry:
+def _window(
+    crs: str, xlim: tuple[float, float], ylim: tuple[float, float], margin: float = 0.1
+) -> shapely.Geometry:
     """The lon/lat polygon covering the projected view (plus a margin), for clipping what is drawn."""
     view = box(xlim[0], ylim[0], xlim[1], ylim[1]).segmentize((xlim[1] - xlim[0]) / 20)
     lonlat = gpd.GeoSeries([view], crs=crs).to_crs(4326).iloc[0]
@@ -298,17 +418,26 @@ def _window(crs: str, xlim: tuple[float, float], ylim: tuple[float, float], marg
     return box(w, s_, e, n).buffer(max(e - w, n - s_) * margin)
 
 
-def national_overview_png(path: str | Path, areas: Sequence[AreaInfo], samples: pd.DataFrame | None = None,
-                          title: str | None = None, colour_by: str = "origin",
-                          review_number: str | None = None, size: ImageSize = ImageSize(8.0, 6.4)) -> Path:
+def national_overview_png(
+    path: str | Path,
+    areas: Sequence[AreaInfo],
+    samples: pd.DataFrame | None = None,
+    title: str | None = None,
+    colour_by: str = "origin",
+    review_number: str | None = None,
+    size: ImageSize = ImageSize(8.0, 6.4),
+) -> Path:
     """A map of the whole country (Taiwan included; South China Sea islands and line in an inset) with the
     protected areas as symbols and labels and, if given, the samples coloured by verdict."""
     review_number = review_number if review_number is not None else get_settings().map_review_number
     fig, ax = _setup(size, title)
     colours = product_colours(a.product_code for a in areas)
     window = box(*MAIN_BOX)
-    xlim, ylim = _view(ax, _frame([reference.country().geometry.iloc[0].intersection(window)], CHINA_AEA)
-                       .total_bounds, pad=0.025)
+    xlim, ylim = _view(
+        ax,
+        _frame([reference.country().geometry.iloc[0].intersection(window)], CHINA_AEA).total_bounds,
+        pad=0.025,
+    )
     _draw_reference(ax, CHINA_AEA, window, counties=False)
     labels = _draw_areas(ax, areas, colours, CHINA_AEA, symbols=True, labels=True)
     counts = _draw_samples(ax, samples, CHINA_AEA, colour_by, 2.5) if samples is not None else None
@@ -318,14 +447,25 @@ def national_overview_png(path: str | Path, areas: Sequence[AreaInfo], samples: 
     add_scale_bar(ax, loc=(0.03, 0.04))
     add_north_arrow(ax, loc=(0.05, 0.80))
     _south_china_sea_inset(fig, ax)
-    handles: list = [Patch(facecolor=colours[a.product_code], alpha=0.75, edgecolor=colours[a.product_code],
-                           label=a.name_zh) for a in areas]
+    handles: list = [
+        Patch(
+            facecolor=colours[a.product_code], alpha=0.75, edgecolor=colours[a.product_code], label=a.name_zh
+        )
+        for a in areas
+    ]
     legend_title = "地理标志保护范围"
     if counts is not None:
         _, categories, heading = _verdict_column(colour_by)
-        handles += [Line2D([], [], linestyle="", label=f"— {heading} —")] + _category_handles(categories, counts)
-    _legend(ax, handles, loc="lower left" if len(handles) < 14 else "lower left", title=legend_title,
-            ncol=1 if len(handles) <= 12 else 2)
+        handles += [Line2D([], [], linestyle="", label=f"— {heading} —")] + _category_handles(
+            categories, counts
+        )
+    _legend(
+        ax,
+        handles,
+        loc="lower left" if len(handles) < 14 else "lower left",
+        title=legend_title,
+        ncol=1 if len(handles) <= 12 else 2,
+    )
     legend = ax.get_legend()
     if legend is not None:
         legend.set_bbox_to_anchor((0.0, 0.1), transform=ax.transAxes)
@@ -348,13 +488,28 @@ def _south_china_sea_inset(fig: Figure, ax: Axes) -> None:
     for spine in inset.spines.values():
         spine.set_edgecolor("#333333")
         spine.set_linewidth(0.8)
-    inset.text(0.5, 0.03, "南海诸岛", transform=inset.transAxes, ha="center", va="bottom", fontsize=6.5,
-               bbox={"boxstyle": "square,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.8})
+    inset.text(
+        0.5,
+        0.03,
+        "南海诸岛",
+        transform=inset.transAxes,
+        ha="center",
+        va="bottom",
+        fontsize=6.5,
+        bbox={"boxstyle": "square,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.8},
+    )
 
 
-def regional_png(path: str | Path, areas: Sequence[AreaInfo], samples: pd.DataFrame | None = None,
-                 producers: Sequence[ProducerFinding] = (), title: str | None = None, colour_by: str = "origin",
-                 review_number: str | None = None, size: ImageSize = ImageSize()) -> Path:
+def regional_png(
+    path: str | Path,
+    areas: Sequence[AreaInfo],
+    samples: pd.DataFrame | None = None,
+    producers: Sequence[ProducerFinding] = (),
+    title: str | None = None,
+    colour_by: str = "origin",
+    review_number: str | None = None,
+    size: ImageSize = ImageSize(),
+) -> Path:
     """A map of one or a few neighbouring areas with county outlines, the samples by verdict and the producers
     located outside their areas."""
     review_number = review_number if review_number is not None else get_settings().map_review_number
@@ -378,19 +533,44 @@ def regional_png(path: str | Path, areas: Sequence[AreaInfo], samples: pd.DataFr
     counts = _draw_samples(ax, samples, crs, colour_by, 7.0) if samples is not None else None
     if producers:
         xy = _frame([shapely.Point(p.lon, p.lat) for p in producers], crs)
-        ax.scatter(xy.x, xy.y, marker="^", s=46, c=PRODUCER_OUTSIDE_COLOUR, edgecolors="white", linewidths=0.6,
-                   zorder=25)
+        ax.scatter(
+            xy.x,
+            xy.y,
+            marker="^",
+            s=46,
+            c=PRODUCER_OUTSIDE_COLOUR,
+            edgecolors="white",
+            linewidths=0.6,
+            zorder=25,
+        )
     _apply(ax, xlim, ylim)
     _county_labels(ax, crs, window)
     add_scale_bar(ax)
     add_north_arrow(ax)
-    handles: list = [Patch(facecolor=colours[a.product_code], alpha=0.45, edgecolor=colours[a.product_code],
-                           label=f"{a.name_zh}保护范围（第{a.version}版）") for a in areas]
+    handles: list = [
+        Patch(
+            facecolor=colours[a.product_code],
+            alpha=0.45,
+            edgecolor=colours[a.product_code],
+            label=f"{a.name_zh}保护范围（第{a.version}版）",
+        )
+        for a in areas
+    ]
     if counts is not None:
         handles += _category_handles(_verdict_column(colour_by)[1], counts)
     if producers:
-        handles.append(Line2D([], [], marker="^", linestyle="", markersize=6, markerfacecolor=PRODUCER_OUTSIDE_COLOUR,
-                              markeredgecolor="white", label=f"保护范围外的授权生产者  {len(producers)}"))
+        handles.append(
+            Line2D(
+                [],
+                [],
+                marker="^",
+                linestyle="",
+                markersize=6,
+                markerfacecolor=PRODUCER_OUTSIDE_COLOUR,
+                markeredgecolor="white",
+                label=f"保护范围外的授权生产者  {len(producers)}",
+            )
+        )
     handles.append(Line2D([], [], color=COUNTY_LINE, linestyle=(0, (3, 2)), linewidth=0.8, label="县级界线"))
     _legend(ax, handles)
     _caption(fig, review_number)
@@ -404,14 +584,21 @@ def _county_labels(ax: Axes, crs: str, window: shapely.Geometry) -> None:
     if not len(near) or len(near) > 60:
         return
     points = near.geometry.representative_point().to_crs(crs)
-    for (name, point) in zip(near["name"], points, strict=True):
+    for name, point in zip(near["name"], points, strict=True):
         if x0 < point.x < x1 and y0 < point.y < y1:
             ax.text(point.x, point.y, name, fontsize=6, color="#8a8a8a", ha="center", va="center", zorder=5)
 
 
-def sample_location_png(path: str | Path, area: AreaInfo | None, lon: float, lat: float, verdict: str,
-                        title: str | None = None, review_number: str | None = None,
-                        size: ImageSize = ImageSize(5.2, 3.9)) -> Path:
+def sample_location_png(
+    path: str | Path,
+    area: AreaInfo | None,
+    lon: float,
+    lat: float,
+    verdict: str,
+    title: str | None = None,
+    review_number: str | None = None,
+    size: ImageSize = ImageSize(5.2, 3.9),
+) -> Path:
     """The location of one sample against its product's area version; an outside sample is joined to the
     nearest boundary point with the distance written on the line."""
     review_number = review_number if review_number is not None else get_settings().map_review_number
@@ -435,24 +622,55 @@ def sample_location_png(path: str | Path, area: AreaInfo | None, lon: float, lat
         colour = product_colours([area.product_code])[area.product_code]
         clipped = area.geometry.intersection(window)
         if not clipped.is_empty:
-            _draw_areas(ax, [_replace_geometry(area, clipped)], {area.product_code: colour}, crs, symbols=False,
-                        labels=False)
-        handles.append(Patch(facecolor=colour, alpha=0.45, edgecolor=colour,
-                             label=f"{area.name_zh}保护范围（第{area.version}版）"))
+            _draw_areas(
+                ax,
+                [_replace_geometry(area, clipped)],
+                {area.product_code: colour},
+                crs,
+                symbols=False,
+                labels=False,
+            )
+        handles.append(
+            Patch(
+                facecolor=colour,
+                alpha=0.45,
+                edgecolor=colour,
+                label=f"{area.name_zh}保护范围（第{area.version}版）",
+            )
+        )
         if not area.geometry.covers(point):
             near = nearest_points(area.geometry.boundary, point)[0]
             line = _frame([shapely.LineString([point, near])], crs).iloc[0]
             ax.plot(*line.xy, color="#333333", linewidth=0.9, linestyle=(0, (4, 2)), zorder=15)
             metres = line.length
             mid = line.interpolate(0.5, normalized=True)
-            ax.annotate(f"距边界 {metres / 1000:.2f} 千米" if metres >= 1000 else f"距边界 {metres:.0f} 米",
-                        (mid.x, mid.y), xytext=(8, 0), textcoords="offset points", fontsize=7, ha="left",
-                        va="center", zorder=16,
-                        bbox={"boxstyle": "round,pad=0.2", "fc": "white", "ec": "#999999", "lw": 0.5, "alpha": 0.9})
+            ax.annotate(
+                f"距边界 {metres / 1000:.2f} 千米" if metres >= 1000 else f"距边界 {metres:.0f} 米",
+                (mid.x, mid.y),
+                xytext=(8, 0),
+                textcoords="offset points",
+                fontsize=7,
+                ha="left",
+                va="center",
+                zorder=16,
+                bbox={"boxstyle": "round,pad=0.2", "fc": "white", "ec": "#999999", "lw": 0.5, "alpha": 0.9},
+            )
     xy = _frame([point], crs).iloc[0]
-    ax.scatter([xy.x], [xy.y], s=70, marker="*", c=category.colour, edgecolors="#222222", linewidths=0.6, zorder=20)
-    handles.append(Line2D([], [], marker="*", linestyle="", markersize=9, markerfacecolor=category.colour,
-                          markeredgecolor="#222222", label=f"采样点：{category.label}"))
+    ax.scatter(
+        [xy.x], [xy.y], s=70, marker="*", c=category.colour, edgecolors="#222222", linewidths=0.6, zorder=20
+    )
+    handles.append(
+        Line2D(
+            [],
+            [],
+            marker="*",
+            linestyle="",
+            markersize=9,
+            markerfacecolor=category.colour,
+            markeredgecolor="#222222",
+            label=f"采样点：{category.label}",
+        )
+    )
     _apply(ax, xlim, ylim)
     _county_labels(ax, crs, window)
     add_scale_bar(ax)
@@ -484,15 +702,33 @@ def is_national(areas: Sequence[AreaInfo], samples: pd.DataFrame | None = None) 
 _DEFAULT = "default"
 
 
-def season_png(summary: SeasonSummary, path: str | Path, colour_by: str = "origin",
-               size: ImageSize | None = None, title: str | None = _DEFAULT) -> Path:
+def season_png(
+    summary: SeasonSummary,
+    path: str | Path,
+    colour_by: str = "origin",
+    size: ImageSize | None = None,
+    title: str | None = _DEFAULT,
+) -> Path:
     """The season's map image: national overview or regional map, whichever the content needs (``title=None``
     for an image that a report captions itself)."""
     column_title = "产地核验" if colour_by == "origin" else "品质检验"
     if title == _DEFAULT:
         title = f"{summary.title} · 样品{column_title}结果分布"
     if is_national(summary.areas, summary.samples):
-        return national_overview_png(path, summary.areas, summary.samples, title=title, colour_by=colour_by,
-                                     size=size or ImageSize(8.0, 6.4))
-    return regional_png(path, summary.areas, summary.samples, summary.producers_outside, title=title,
-                        colour_by=colour_by, size=size or ImageSize())
+        return national_overview_png(
+            path,
+            summary.areas,
+            summary.samples,
+            title=title,
+            colour_by=colour_by,
+            size=size or ImageSize(8.0, 6.4),
+        )
+    return regional_png(
+        path,
+        summary.areas,
+        summary.samples,
+        summary.producers_outside,
+        title=title,
+        colour_by=colour_by,
+        size=size or ImageSize(),
+    )

@@ -36,8 +36,22 @@ QUALITY = {c.code: c for c in QUALITY_CATEGORIES}
 
 # Distinct, print-safe colours for the protected areas of different products.
 PRODUCT_COLOURS: tuple[str, ...] = (
-    "#1f78b4", "#33a02c", "#e31a1c", "#ff7f00", "#6a3d9a", "#b15928", "#a6cee3", "#b2df8a",
-    "#fb9a99", "#fdbf6f", "#cab2d6", "#8dd3c7", "#bebada", "#80b1d3", "#fccde5", "#bc80bd",
+    "#1f78b4",
+    "#33a02c",
+    "#e31a1c",
+    "#ff7f00",
+    "#6a3d9a",
+    "#b15928",
+    "#a6cee3",
+    "#b2df8a",
+    "#fb9a99",
+    "#fdbf6f",
+    "#cab2d6",
+    "#8dd3c7",
+    "#bebada",
+    "#80b1d3",
+    "#fccde5",
+    "#bc80bd",
 )
 
 PRODUCER_OUTSIDE_COLOUR = "#7b1fa2"

@@ -43,35 +43,75 @@ class VendoredPackage:
 
 
 PACKAGES: tuple[VendoredPackage, ...] = (
-    VendoredPackage("leaflet", "1.9.3", "BSD-2-Clause",
-                    ("LICENSE", "dist/leaflet.js", "dist/leaflet.css", "dist/images/"),
-                    "the map library (the version folium 0.20 references)"),
-    VendoredPackage("jquery", "3.7.1", "MIT", ("LICENSE.txt", "dist/jquery.min.js"),
-                    "folium's default script (Bootstrap popups)"),
-    VendoredPackage("bootstrap", "5.2.2", "MIT",
-                    ("LICENSE", "dist/css/bootstrap.min.css", "dist/js/bootstrap.bundle.min.js"),
-                    "folium's default styles"),
-    VendoredPackage("@fortawesome/fontawesome-free", "6.2.0", "CC-BY-4.0 (icons), OFL-1.1 (fonts), MIT (code)",
-                    ("LICENSE.txt", "css/all.min.css", "webfonts/"),
-                    "icons of awesome-markers and of the legend"),
-    VendoredPackage("leaflet.awesome-markers", "2.0.5", "MIT",
-                    ("LICENSE", "dist/leaflet.awesome-markers.js", "dist/leaflet.awesome-markers.css",
-                     "dist/images/"),
-                    "coloured marker icons (folium references 2.0.2 on cdnjs; 2.0.5 is the same API on npm)"),
-    VendoredPackage("leaflet.markercluster", "1.5.3", "MIT",
-                    ("MIT-LICENCE.txt", "dist/leaflet.markercluster.js", "dist/MarkerCluster.css",
-                     "dist/MarkerCluster.Default.css"),
-                    "sample clusters (folium references 1.1.0; 1.5.3 is the release made for Leaflet 1.9)"),
-    VendoredPackage("leaflet.heat", "0.2.0", "BSD-2-Clause", ("LICENSE", "dist/leaflet-heat.js"),
-                    "density layer of non-conformities"),
-    VendoredPackage("supercluster", "8.0.1", "ISC (bundles kdbush, ISC)", ("LICENSE", "dist/supercluster.min.js"),
-                    "clusters of up to 100,000+ samples (a k-d tree, all zoom levels in well under a second)"),
+    VendoredPackage(
+        "leaflet",
+        "1.9.3",
+        "BSD-2-Clause",
+        ("LICENSE", "dist/leaflet.js", "dist/leaflet.css", "dist/images/"),
+        "the map library (the version folium 0.20 references)",
+    ),
+    VendoredPackage(
+        "jquery",
+        "3.7.1",
+        "MIT",
+        ("LICENSE.txt", "dist/jquery.min.js"),
+        "folium's default script (Bootstrap popups)",
+    ),
+    VendoredPackage(
+        "bootstrap",
+        "5.2.2",
+        "MIT",
+        ("LICENSE", "dist/css/bootstrap.min.css", "dist/js/bootstrap.bundle.min.js"),
+        "folium's default styles",
+    ),
+    VendoredPackage(
+        "@fortawesome/fontawesome-free",
+        "6.2.0",
+        "CC-BY-4.0 (icons), OFL-1.1 (fonts), MIT (code)",
+        ("LICENSE.txt", "css/all.min.css", "webfonts/"),
+        "icons of awesome-markers and of the legend",
+    ),
+    VendoredPackage(
+        "leaflet.awesome-markers",
+        "2.0.5",
+        "MIT",
+        ("LICENSE", "dist/leaflet.awesome-markers.js", "dist/leaflet.awesome-markers.css", "dist/images/"),
+        "coloured marker icons (folium references 2.0.2 on cdnjs; 2.0.5 is the same API on npm)",
+    ),
+    VendoredPackage(
+        "leaflet.markercluster",
+        "1.5.3",
+        "MIT",
+        (
+            "MIT-LICENCE.txt",
+            "dist/leaflet.markercluster.js",
+            "dist/MarkerCluster.css",
+            "dist/MarkerCluster.Default.css",
+        ),
+        "sample clusters (folium references 1.1.0; 1.5.3 is the release made for Leaflet 1.9)",
+    ),
+    VendoredPackage(
+        "leaflet.heat",
+        "0.2.0",
+        "BSD-2-Clause",
+        ("LICENSE", "dist/leaflet-heat.js"),
+        "density layer of non-conformities",
+    ),
+    VendoredPackage(
+        "supercluster",
+        "8.0.1",
+        "ISC (bundles kdbush, ISC)",
+        ("LICENSE", "dist/supercluster.min.js"),
+        "clusters of up to 100,000+ samples (a k-d tree, all zoom levels in well under a second)",
+    ),
 )
 
 
 def _npm_pack(spec: str, workdir: Path) -> tuple[Path, str]:
-    """Download ``spec`` with `npm pack`; return the tarball and the integrity string the registry reported."""
-    out = subprocess.run(["npm", "pack", "--json", spec], cwd=workdir, check=True, capture_output=True, text=True)
+    """Download ``spec`` with `npm pack`; return the tarball and the integrity the registry reported."""
+    out = subprocess.run(
+        ["npm", "pack", "--json", spec], cwd=workdir, check=True, capture_output=True, text=True
+    )
     info = json.loads(out.stdout)[0]
     return workdir / info["filename"], info["integrity"]
 
@@ -117,10 +157,17 @@ def _sources_markdown(rows: list[tuple[VendoredPackage, str, list[str]]]) -> str
         "|---|---|---|---|---|",
     ]
     for package, integrity, _ in rows:
-        lines.append(f"| {package.name} | {package.version} | {package.licence} | {package.role} | "
-                     f"`{integrity}` |")
-    lines += ["", "Not vendored: folium's `bootstrap-glyphicons.css` (Bootstrap 3.0.0 RC, our maps use Font",
-              "Awesome icons only) and `leaflet.awesome.rotate.min.css` (no rotated markers).", "", "## Files", ""]
+        lines.append(
+            f"| {package.name} | {package.version} | {package.licence} | {package.role} | `{integrity}` |"
+        )
+    lines += [
+        "",
+        "Not vendored: folium's `bootstrap-glyphicons.css` (Bootstrap 3.0.0 RC, our maps use Font",
+        "Awesome icons only) and `leaflet.awesome.rotate.min.css` (no rotated markers).",
+        "",
+        "## Files",
+        "",
+    ]
     for package, _, files in rows:
         lines.append(f"- `{package.directory}/`: " + ", ".join(f"`{f}`" for f in files))
     return "\n".join(lines) + "\n"

@@ -38,7 +38,11 @@ from maps.data import AreaInfo, SeasonSummary, area_infos, origin_reason
 from maps.style import ORIGIN, QUALITY, flag_label
 
 LOCATION_SOURCE_ZH = {"device_gps": "设备 GPS 定位", "map_pick": "地图选点", "geocoded_address": "地址解析"}
-EVIDENCE_ZH = {EvidenceGrade.CONSISTENT: "一致", EvidenceGrade.DOUBTFUL: "存疑", EvidenceGrade.INCONSISTENT: "不一致"}
+EVIDENCE_ZH = {
+    EvidenceGrade.CONSISTENT: "一致",
+    EvidenceGrade.DOUBTFUL: "存疑",
+    EvidenceGrade.INCONSISTENT: "不一致",
+}
 
 
 # ---------------------------------------------------------------- per-sample record
@@ -136,23 +140,34 @@ def gather_sample_record(session: Session, key: str, photos: Sequence[Path] = ()
     assert product is not None
     producer = session.get(Producer, sample.producer_id) if sample.producer_id else None
     origin_row = session.scalars(
-        select(OriginVerdictRecord).where(OriginVerdictRecord.sample_id == sample.id)
-        .order_by(OriginVerdictRecord.checked_at.desc(), OriginVerdictRecord.id.desc()).limit(1)
+        select(OriginVerdictRecord)
+        .where(OriginVerdictRecord.sample_id == sample.id)
+        .order_by(OriginVerdictRecord.checked_at.desc(), OriginVerdictRecord.id.desc())
+        .limit(1)
     ).first()
     quality_row = session.scalars(
-        select(QualityVerdict).where(QualityVerdict.sample_id == sample.id)
-        .order_by(QualityVerdict.checked_at.desc(), QualityVerdict.id.desc()).limit(1)
+        select(QualityVerdict)
+        .where(QualityVerdict.sample_id == sample.id)
+        .order_by(QualityVerdict.checked_at.desc(), QualityVerdict.id.desc())
+        .limit(1)
     ).first()
     evidence_row = session.scalars(
-        select(OriginEvidence).where(OriginEvidence.sample_id == sample.id)
-        .order_by(OriginEvidence.checked_at.desc(), OriginEvidence.id.desc()).limit(1)
+        select(OriginEvidence)
+        .where(OriginEvidence.sample_id == sample.id)
+        .order_by(OriginEvidence.checked_at.desc(), OriginEvidence.id.desc())
+        .limit(1)
     ).first()
     fingerprint_row = session.scalars(
-        select(FingerprintVerdict).where(FingerprintVerdict.sample_id == sample.id)
-        .order_by(FingerprintVerdict.checked_at.desc(), FingerprintVerdict.id.desc()).limit(1)
+        select(FingerprintVerdict)
+        .where(FingerprintVerdict.sample_id == sample.id)
+        .order_by(FingerprintVerdict.checked_at.desc(), FingerprintVerdict.id.desc())
+        .limit(1)
     ).first()
-    results = session.scalars(select(LabResult).where(LabResult.sample_id == sample.id)
-                              .order_by(LabResult.indicator_code, LabResult.tested_on)).all()
+    results = session.scalars(
+        select(LabResult)
+        .where(LabResult.sample_id == sample.id)
+        .order_by(LabResult.indicator_code, LabResult.tested_on)
+    ).all()
     task = session.get(PlanTask, sample.task_id) if sample.task_id else None
     location = to_shape(sample.location)
     county = reference.county_of([location.x], [location.y]).iloc[0]
@@ -160,10 +175,15 @@ def gather_sample_record(session: Session, key: str, photos: Sequence[Path] = ()
     inspectors: list[Person] = []
     if task is not None:
         for position, inspector in enumerate(task.inspectors, start=1):
-            inspectors.append(Person(inspector.code, inspector.name, inspector.unit,
-                                     "主检" if position == 1 else "检查人员"))
+            inspectors.append(
+                Person(
+                    inspector.code, inspector.name, inspector.unit, "主检" if position == 1 else "检查人员"
+                )
+            )
     if sample.collector is not None and all(p.code != sample.collector.code for p in inspectors):
-        inspectors.append(Person(sample.collector.code, sample.collector.name, sample.collector.unit, "采样人"))
+        inspectors.append(
+            Person(sample.collector.code, sample.collector.name, sample.collector.unit, "采样人")
+        )
 
     origin = "unchecked"
     reason = "尚未进行产地核验"
@@ -171,10 +191,18 @@ def gather_sample_record(session: Session, key: str, photos: Sequence[Path] = ()
     area: AreaInfo | None = None
     if origin_row is not None:
         origin = str(origin_row.verdict.value if hasattr(origin_row.verdict, "value") else origin_row.verdict)
-        row = {"origin": origin, "distance_m": origin_row.distance_m, "area_version": origin_row.area_version,
-               "flags": tuple(origin_row.flags or ()), "band_m": origin_row.band_m}
-        reason = (origin_reason(row, get_settings().boundary_tolerance_m) if origin != "inside"
-                  else f"采样点位于第{origin_row.area_version}版保护范围内")
+        row = {
+            "origin": origin,
+            "distance_m": origin_row.distance_m,
+            "area_version": origin_row.area_version,
+            "flags": tuple(origin_row.flags or ()),
+            "band_m": origin_row.band_m,
+        }
+        reason = (
+            origin_reason(row, get_settings().boundary_tolerance_m)
+            if origin != "inside"
+            else f"采样点位于第{origin_row.area_version}版保护范围内"
+        )
         details = [
             ("保护范围版本", f"第 {origin_row.area_version} 版" if origin_row.area_version else "无有效版本"),
             ("距边界", _signed_distance(origin_row.distance_m)),
@@ -184,12 +212,17 @@ def gather_sample_record(session: Session, key: str, photos: Sequence[Path] = ()
             ("判定规则", origin_row.rule),
         ]
         if origin_row.other_areas:
-            details.insert(3, ("其他保护范围", "、".join(str(a.get("name_zh", "")) for a in origin_row.other_areas)))
+            details.insert(
+                3, ("其他保护范围", "、".join(str(a.get("name_zh", "")) for a in origin_row.other_areas))
+            )
         if origin_row.area_id:
             version = session.get(ProductionArea, origin_row.area_id)
             if version is not None:
-                infos = [a for a in area_infos(session, [product.code], at=sample.collected_at)
-                         if a.version == version.version]
+                infos = [
+                    a
+                    for a in area_infos(session, [product.code], at=sample.collected_at)
+                    if a.version == version.version
+                ]
                 area = infos[0] if infos else None
     if area is None:
         infos = area_infos(session, [product.code], at=sample.collected_at)
@@ -199,21 +232,37 @@ def gather_sample_record(session: Session, key: str, photos: Sequence[Path] = ()
     quality = "pending"
     rule = None
     if quality_row is not None:
-        quality = str(quality_row.outcome.value if hasattr(quality_row.outcome, "value") else quality_row.outcome)
+        quality = str(
+            quality_row.outcome.value if hasattr(quality_row.outcome, "value") else quality_row.outcome
+        )
         rule = quality_row.rule
         for item in quality_row.indicators or []:
             name = str(item.get("name_zh") or item.get("code"))
             if item.get("grade"):
                 name += f"［{item['grade']}］"
             unit = item.get("unit") or ""
-            indicators.append(IndicatorLine(
-                name=name, limit=str(item.get("limit") or "—"),
-                value=f"{item['value']} {unit}".strip() if item.get("value") is not None else "无结果",
-                outcome=str(item.get("outcome")), note=_indicator_note(item)))
+            indicators.append(
+                IndicatorLine(
+                    name=name,
+                    limit=str(item.get("limit") or "—"),
+                    value=f"{item['value']} {unit}".strip() if item.get("value") is not None else "无结果",
+                    outcome=str(item.get("outcome")),
+                    note=_indicator_note(item),
+                )
+            )
         for code in quality_row.missing_mandatory or []:
-            indicators.append(IndicatorLine(name=code, limit="强制性指标", value="无结果", outcome="inconclusive",
-                                            note="缺少强制性指标结果"))
-    lab = [LabLine(r.indicator_code, _reported(r), r.method or "—", r.laboratory, r.tested_on) for r in results]
+            indicators.append(
+                IndicatorLine(
+                    name=code,
+                    limit="强制性指标",
+                    value="无结果",
+                    outcome="inconclusive",
+                    note="缺少强制性指标结果",
+                )
+            )
+    lab = [
+        LabLine(r.indicator_code, _reported(r), r.method or "—", r.laboratory, r.tested_on) for r in results
+    ]
 
     evidence = None
     evidence_reasons: list[str] = []
@@ -224,20 +273,40 @@ def gather_sample_record(session: Session, key: str, photos: Sequence[Path] = ()
         evidence_reasons = [fingerprint_row.reason]
 
     return SampleRecordData(
-        sample_id=str(sample.id), code=str(sample.id).replace("-", "")[:8].upper(), product_name=product.name_zh,
-        product_code=product.code, standard=product.standard,
+        sample_id=str(sample.id),
+        code=str(sample.id).replace("-", "")[:8].upper(),
+        product_name=product.name_zh,
+        product_code=product.code,
+        standard=product.standard,
         producer_name=producer.name if producer else "市场抽样（无登记生产者）",
-        producer_code=producer.credit_code if producer else "", producer_address=(producer.address or "") if producer
-        else "",
-        collected_at=sample.collected_at.astimezone(tz), lot_number=sample.lot_number, lot_size=sample.lot_size,
+        producer_code=producer.credit_code if producer else "",
+        producer_address=(producer.address or "") if producer else "",
+        collected_at=sample.collected_at.astimezone(tz),
+        lot_number=sample.lot_number,
+        lot_size=sample.lot_size,
         submitted=f"{sample.submitted_x:.6f}, {sample.submitted_y:.6f}（{sample.declared_crs}）",
-        lon=location.x, lat=location.y, gps_accuracy_m=sample.gps_accuracy_m,
-        location_source=LOCATION_SOURCE_ZH.get(str(getattr(sample.location_source, "value", sample.location_source)),
-                                               str(sample.location_source)),
-        county=f"{county['province_name']}{county['county_name']}" or "—", source=sample.source, notes=sample.notes,
-        plan=_plan_label(session, task), task=_task_label(task), inspectors=inspectors,
-        origin=origin, origin_reason=reason, origin_details=details, area=area, quality=quality, quality_rule=rule,
-        indicators=indicators, lab_results=lab, evidence=evidence, evidence_reasons=evidence_reasons,
+        lon=location.x,
+        lat=location.y,
+        gps_accuracy_m=sample.gps_accuracy_m,
+        location_source=LOCATION_SOURCE_ZH.get(
+            str(getattr(sample.location_source, "value", sample.location_source)), str(sample.location_source)
+        ),
+        county=f"{county['province_name']}{county['county_name']}" or "—",
+        source=sample.source,
+        notes=sample.notes,
+        plan=_plan_label(session, task),
+        task=_task_label(task),
+        inspectors=inspectors,
+        origin=origin,
+        origin_reason=reason,
+        origin_details=details,
+        area=area,
+        quality=quality,
+        quality_rule=rule,
+        indicators=indicators,
+        lab_results=lab,
+        evidence=evidence,
+        evidence_reasons=evidence_reasons,
         photos=[Path(p) for p in photos],
     )
 
@@ -262,8 +331,11 @@ def _signed_distance(distance: float | None) -> str:
 def _reported(result: LabResult) -> str:
     value = f"{result.censored or ''}{result.value.normalize():f} {result.unit}"
     if result.uncertainty is not None:
-        value += f"（U = {result.uncertainty.normalize():f}" + (f"，k = {result.coverage_factor.normalize():f}"
-                                                                  if result.coverage_factor is not None else "") + "）"
+        value += (
+            f"（U = {result.uncertainty.normalize():f}"
+            + (f"，k = {result.coverage_factor.normalize():f}" if result.coverage_factor is not None else "")
+            + "）"
+        )
     return value
 
 
@@ -277,8 +349,11 @@ def _plan_label(session: Session, task: PlanTask | None) -> str | None:
 def _task_label(task: PlanTask | None) -> str | None:
     if task is None:
         return None
-    return (f"第 {task.round_number} 轮，任务 {task.id}，期限 {task.due_from:%Y-%m-%d} 至 {task.due_to:%Y-%m-%d}，"
-            f"应抽 {task.units_to_take} 件（批量 {task.lot_size}，字码 {task.code_letter}）")
+    return (
+        f"第 {task.round_number} 轮，任务 {task.id}，"
+        f"期限 {task.due_from:%Y-%m-%d} 至 {task.due_to:%Y-%m-%d}，"
+        f"应抽 {task.units_to_take} 件（批量 {task.lot_size}，字码 {task.code_letter}）"
+    )
 
 
 # ---------------------------------------------------------------- public notice
@@ -308,7 +383,10 @@ def _sample_items(group: pd.DataFrame, tolerance_m: float) -> tuple[str, str]:
     failed = group[group["quality"] == "fail"]
     if len(outside):
         worst = outside["distance_m"].min()
-        items.append("产地不符（采样点位于保护范围外" + (f" {abs(worst) / 1000:.1f} 千米）" if pd.notna(worst) else "）"))
+        items.append(
+            "产地不符（采样点位于保护范围外"
+            + (f" {abs(worst) / 1000:.1f} 千米）" if pd.notna(worst) else "）")
+        )
     for reason in dict.fromkeys(r for r in failed["quality_reason"] if r):
         items.append(reason)
     if len(failed) and not any(failed["quality_reason"]):
@@ -317,14 +395,19 @@ def _sample_items(group: pd.DataFrame, tolerance_m: float) -> tuple[str, str]:
         bad = int((group["origin"].eq("outside") | group["quality"].eq("fail")).sum())
         share = f"（{bad}/{len(group)} 批次不合格）" if len(group) > 1 else ""
         return "不合格", "；".join(items) + share
-    pending = group["origin"].isin(["uncertain", "unchecked"]) | group["quality"].isin(["pending", "inconclusive"])
+    pending = group["origin"].isin(["uncertain", "unchecked"]) | group["quality"].isin(
+        ["pending", "inconclusive"]
+    )
     if pending.any():
         return "待定", "结果待复核或检验中"
     return "合格", ""
 
 
-def notice_entries(summary: SeasonSummary, task_results: dict[int, str] | None = None,
-                   planned_targets: Sequence[NoticeEntry] = ()) -> list[NoticeEntry]:
+def notice_entries(
+    summary: SeasonSummary,
+    task_results: dict[int, str] | None = None,
+    planned_targets: Sequence[NoticeEntry] = (),
+) -> list[NoticeEntry]:
     """The targets of the season and their results: per producer and product (market samples per county),
     with a recorded task result taking precedence; planned targets not yet sampled are listed as 待定."""
     frame = summary.samples
@@ -335,24 +418,38 @@ def notice_entries(summary: SeasonSummary, task_results: dict[int, str] | None =
             county_key=frame["county_name"].where(frame["producer_name"] == "", ""),
         )
         for (target, credit, product, county_key), group in keyed.groupby(
-                ["target", "producer_code", "product_name", "county_key"], sort=False):
+            ["target", "producer_code", "product_name", "county_key"], sort=False
+        ):
             result, items = _sample_items(group, summary.tolerance_m)
-            recorded = [task_results[t] for t in group["task_id"].dropna().unique() if t in (task_results or {})]
+            recorded = [
+                task_results[t] for t in group["task_id"].dropna().unique() if t in (task_results or {})
+            ]
             if recorded:
                 result = min(recorded, key=lambda r: RESULT_ORDER.get(r, 9))
             counties = group["county_name"].replace("", pd.NA).dropna()
             county = county_key or (counties.mode().iloc[0] if len(counties) else "—")
             name = f"市场抽样（{county}）" if target == "市场抽样" else target
-            entries.append(NoticeEntry(name, credit, product, county, len(group),
-                                       min(group["collected_at"]).date(), result, items))
+            entries.append(
+                NoticeEntry(
+                    name,
+                    credit,
+                    product,
+                    county,
+                    len(group),
+                    min(group["collected_at"]).date(),
+                    result,
+                    items,
+                )
+            )
     sampled = {(e.target, e.product_name) for e in entries}
     entries += [e for e in planned_targets if (e.target, e.product_name) not in sampled]
     entries.sort(key=lambda e: (RESULT_ORDER.get(e.result, 9), e.product_name, e.county_name, e.target))
     return entries
 
 
-def season_task_results(session: Session, start: date, end: date,
-                        product_ids: Sequence[int] = ()) -> tuple[dict[int, str], list[NoticeEntry]]:
+def season_task_results(
+    session: Session, start: date, end: date, product_ids: Sequence[int] = ()
+) -> tuple[dict[int, str], list[NoticeEntry]]:
     """Recorded results of the season's plan tasks (task id -> 合格/不合格/…), and the planned targets with no
     sample yet (as 待定 entries, or with their recorded result such as 未发现经营)."""
     names = reference.county_parts()
@@ -361,8 +458,12 @@ def season_task_results(session: Session, start: date, end: date,
         .join(Plan, Plan.id == PlanTask.plan_id)
         .join(Producer, Producer.id == PlanTask.producer_id)
         .join(GIProduct, GIProduct.id == PlanTask.product_id)
-        .where(Plan.status != PlanStatus.CANCELLED, PlanTask.status != TaskStatus.CANCELLED,
-               PlanTask.due_from <= end, PlanTask.due_to >= start)
+        .where(
+            Plan.status != PlanStatus.CANCELLED,
+            PlanTask.status != TaskStatus.CANCELLED,
+            PlanTask.due_from <= end,
+            PlanTask.due_to >= start,
+        )
     )
     if product_ids:
         query = query.where(PlanTask.product_id.in_(list(product_ids)))
@@ -374,10 +475,31 @@ def season_task_results(session: Session, start: date, end: date,
             results[task.id] = TASK_RESULT_ZH.get(task.result, str(task.result))
         if task.id not in sampled_tasks:
             result = results.get(task.id, "待定")
-            unsampled.append(NoticeEntry(producer, credit, product, names.get(task.county_code, ("", "—"))[1], 0,
-                                         None, result, task.result_note or ("尚未抽样" if result == "待定" else "")))
+            unsampled.append(
+                NoticeEntry(
+                    producer,
+                    credit,
+                    product,
+                    names.get(task.county_code, ("", "—"))[1],
+                    0,
+                    None,
+                    result,
+                    task.result_note or ("尚未抽样" if result == "待定" else ""),
+                )
+            )
     return results, unsampled
 
 
-__all__ = ["ORIGIN", "QUALITY", "IndicatorLine", "LabLine", "NoticeEntry", "Person", "SampleRecordData",
-           "find_sample", "gather_sample_record", "notice_entries", "season_task_results"]
+__all__ = [
+    "ORIGIN",
+    "QUALITY",
+    "IndicatorLine",
+    "LabLine",
+    "NoticeEntry",
+    "Person",
+    "SampleRecordData",
+    "find_sample",
+    "gather_sample_record",
+    "notice_entries",
+    "season_task_results",
+]

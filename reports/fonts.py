@@ -1,5 +1,5 @@
-"""The font every PDF embeds: WenQuanYi Zen Hei (TrueType outlines, face 0 of Debian's wqy-zenhei.ttc), and the
-check that every character a report prints exists in it.
+"""The font every PDF embeds: WenQuanYi Zen Hei (TrueType outlines, face 0 of Debian's wqy-zenhei.ttc), and
+the check that every character a report prints exists in it.
 
 CFF-outline CJK fonts (Noto/Source Han OTF) are refused by ReportLab, and the built-in STSong-Light is not
 embedded (the reader would need the font), so the PDF carries this TrueType font as a subset. Some new or rare
@@ -20,18 +20,29 @@ from maps.cjk_font import FONT_NAME, SUBFONT_INDEX, MissingFontError, cjk_font_p
 
 PDF_FONT = "WQYZenHei"
 
-__all__ = ["PDF_FONT", "FONT_NAME", "MissingFontError", "MissingGlyphsError", "register_cjk_font",
-           "font_cmap", "missing_glyphs", "verify_printable"]
+__all__ = [
+    "PDF_FONT",
+    "FONT_NAME",
+    "MissingFontError",
+    "MissingGlyphsError",
+    "register_cjk_font",
+    "font_cmap",
+    "missing_glyphs",
+    "verify_printable",
+]
 
 
 class MissingGlyphsError(InputError):
     """Text a report would print contains characters the embedded font cannot draw."""
 
     def __init__(self, missing: dict[str, str]) -> None:
-        shown = "、".join(f"{ch}（U+{ord(ch):04X}，见“{context}”）" for ch, context in list(missing.items())[:8])
+        shown = "、".join(
+            f"{ch}（U+{ord(ch):04X}，见“{context}”）" for ch, context in list(missing.items())[:8]
+        )
         super().__init__(
-            "font", f"{len(missing)} character(s) not in {FONT_NAME}: {shown}; set GI_CJK_FONT to a TrueType "
-            "font that has them (for example Noto Sans SC converted to TrueType outlines)"
+            "font",
+            f"{len(missing)} character(s) not in {FONT_NAME}: {shown}; set GI_CJK_FONT to a TrueType "
+            "font that has them (for example Noto Sans SC converted to TrueType outlines)",
         )
         self.missing = missing
 
@@ -87,7 +98,7 @@ def missing_glyphs(texts: Iterable[str]) -> dict[str, str]:
                 continue
             if unicodedata.category(char) in ("Cc", "Zl", "Zp") or char in "\n\r\t ":
                 continue  # layout characters are never drawn
-            missing[char] = text[max(0, i - 6): i + 7]
+            missing[char] = text[max(0, i - 6) : i + 7]
     return missing
 
 

@@ -1,6 +1,7 @@
-"""The shared page template of every report: A4, a header with the report id and generation time, "第 x 页 共 y
-页" footers, Chinese paragraph styles (CJK line breaking, so no line starts with a comma), tables that split
-across pages with their header repeated, and the font check run on everything the report prints."""
+"""The shared page template of every report: A4, a header with the report id and generation time,
+"第 x 页 共 y 页" footers, Chinese paragraph styles (CJK line breaking, so no line starts with a comma),
+tables that split across pages with their header repeated, and the font check run on everything the report
+prints."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+from xml.sax.saxutils import escape
 
 from reportlab.lib import colors
 from reportlab.lib.enums import TA_CENTER, TA_LEFT, TA_RIGHT
@@ -17,8 +19,6 @@ from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.pdfgen.canvas import Canvas
-from xml.sax.saxutils import escape
-
 from reportlab.platypus import (
     BaseDocTemplate,
     Flowable,
@@ -96,8 +96,15 @@ class Styles:
         font = register_cjk_font()
 
         def style(name: str, size: float, leading: float, **kw: Any) -> ParagraphStyle:
-            return ParagraphStyle(name, fontName=font, fontSize=size, leading=leading, wordWrap="CJK",
-                                  textColor=kw.pop("textColor", INK), **kw)
+            return ParagraphStyle(
+                name,
+                fontName=font,
+                fontSize=size,
+                leading=leading,
+                wordWrap="CJK",
+                textColor=kw.pop("textColor", INK),
+                **kw,
+            )
 
         self.title = style("title", 19, 26, alignment=TA_CENTER, spaceAfter=4 * mm)
         self.subtitle = style("subtitle", 11.5, 17, alignment=TA_CENTER, textColor=MUTED, spaceAfter=2 * mm)
@@ -106,8 +113,9 @@ class Styles:
         self.body = style("body", 10.5, 17, firstLineIndent=21, spaceAfter=1.5 * mm)
         self.body_flush = style("body_flush", 10.5, 17, spaceAfter=1.5 * mm)
         self.note = style("note", 8.5, 12.5, textColor=MUTED, spaceAfter=1 * mm)
-        self.caption = style("caption", 9, 13, alignment=TA_CENTER, textColor=MUTED, spaceBefore=1 * mm,
-                             spaceAfter=3 * mm)
+        self.caption = style(
+            "caption", 9, 13, alignment=TA_CENTER, textColor=MUTED, spaceBefore=1 * mm, spaceAfter=3 * mm
+        )
         self.cell = style("cell", 8.8, 11.5)
         self.cell_right = style("cell_right", 8.8, 11.5, alignment=TA_RIGHT)
         self.cell_centre = style("cell_centre", 8.8, 11.5, alignment=TA_CENTER)
@@ -122,28 +130,49 @@ class Styles:
 
 
 def para(text: str, style: ParagraphStyle, markup: bool = False) -> Paragraph:
-    """A paragraph of plain ``text`` (escaped) or of ReportLab markup when ``markup``, broken into lines by the
-    Chinese rules (reports.linebreak)."""
+    """A paragraph of plain ``text`` (escaped) or of ReportLab markup when ``markup``, broken into lines by
+    the Chinese rules (reports.linebreak)."""
     return CJKParagraph(text if markup else escape(text), style)
 
 
-def data_table(header: Sequence[str], rows: Iterable[Sequence[Any]], widths: Sequence[float], styles: Styles,
-               align: Sequence[str] | None = None, zebra: bool = True, highlight: Iterable[int] = (),
-               long: bool = True, shaded: Iterable[int] = ()) -> Table:
+def data_table(
+    header: Sequence[str],
+    rows: Iterable[Sequence[Any]],
+    widths: Sequence[float],
+    styles: Styles,
+    align: Sequence[str] | None = None,
+    zebra: bool = True,
+    highlight: Iterable[int] = (),
+    long: bool = True,
+    shaded: Iterable[int] = (),
+) -> Table:
     """A table whose header row repeats on every page it spans; cells wrap (CJK) inside ``widths`` (mm).
     Rows (0-based, header excluded) in ``highlight`` print in red; rows in ``shaded`` are subtotals."""
     align = align or ["left"] * len(header)
     # "code": identifiers (credit codes, sample codes) in a smaller size, so 18 characters fit on one line.
-    normal = {"left": styles.cell, "right": styles.cell_right, "centre": styles.cell_centre, "code": styles.cell_code}
-    alert = {"left": styles.cell_alert, "right": styles.cell_right_alert, "centre": styles.cell_centre_alert,
-             "code": styles.cell_code_alert}
+    normal = {
+        "left": styles.cell,
+        "right": styles.cell_right,
+        "centre": styles.cell_centre,
+        "code": styles.cell_code,
+    }
+    alert = {
+        "left": styles.cell_alert,
+        "right": styles.cell_right_alert,
+        "centre": styles.cell_centre_alert,
+        "code": styles.cell_code_alert,
+    }
     red = set(highlight)
     grey = set(shaded)
     body = [[para(str(h), styles.head) for h in header]]
     for r, row in enumerate(rows):
         cell_style = alert if r in red else normal
-        body.append([v if isinstance(v, Flowable) else para("" if v is None else str(v), cell_style[a])
-                     for v, a in zip(row, align, strict=True)])
+        body.append(
+            [
+                v if isinstance(v, Flowable) else para("" if v is None else str(v), cell_style[a])
+                for v, a in zip(row, align, strict=True)
+            ]
+        )
     table_cls = LongTable if long else Table
     table = table_cls(body, colWidths=[w * mm for w in widths], repeatRows=1, hAlign="LEFT")
     commands: list[tuple[Any, ...]] = [
@@ -158,25 +187,33 @@ def data_table(header: Sequence[str], rows: Iterable[Sequence[Any]], widths: Seq
         ("RIGHTPADDING", (0, 0), (-1, -1), 3),
     ]
     if zebra:
-        commands += [("BACKGROUND", (0, r), (-1, r), ZEBRA_FILL) for r in range(2, len(body), 2)
-                     if r - 1 not in grey]
+        commands += [
+            ("BACKGROUND", (0, r), (-1, r), ZEBRA_FILL) for r in range(2, len(body), 2) if r - 1 not in grey
+        ]
     for r in grey:
-        commands += [("BACKGROUND", (0, r + 1), (-1, r + 1), HEADER_FILL),
-                     ("LINEABOVE", (0, r + 1), (-1, r + 1), 0.4, RULE)]
+        commands += [
+            ("BACKGROUND", (0, r + 1), (-1, r + 1), HEADER_FILL),
+            ("LINEABOVE", (0, r + 1), (-1, r + 1), 0.4, RULE),
+        ]
     table.setStyle(TableStyle(commands))
     return table
 
 
-def key_value_table(rows: Sequence[tuple[str, Any]], styles: Styles, widths: tuple[float, float] = (38, 136),
-                    columns: int = 1) -> Table:
+def key_value_table(
+    rows: Sequence[tuple[str, Any]], styles: Styles, widths: tuple[float, float] = (38, 136), columns: int = 1
+) -> Table:
     """A bordered two-column (label, value) table, optionally laid out as ``columns`` pairs per row."""
-    cells = [[para(label, styles.cell), v if isinstance(v, Flowable) else para("—" if v in (None, "") else str(v),
-                                                                                 styles.cell)]
-             for label, v in rows]
+    cells = [
+        [
+            para(label, styles.cell),
+            v if isinstance(v, Flowable) else para("—" if v in (None, "") else str(v), styles.cell),
+        ]
+        for label, v in rows
+    ]
     body: list[list[Any]] = []
     for i in range(0, len(cells), columns):
         row: list[Any] = []
-        for pair in cells[i:i + columns]:
+        for pair in cells[i : i + columns]:
             row += pair
         row += [""] * (2 * columns - len(row))
         body.append(row)
@@ -242,13 +279,18 @@ def _numbered_canvas(meta: ReportMeta) -> type[Canvas]:
             self.setFillColor(MUTED)
             top = height - MARGIN_TOP + 7 * mm
             self.drawString(MARGIN_X, top, meta.short_title)
-            self.drawRightString(width - MARGIN_X, top,
-                                 f"报告编号 {meta.report_id}    生成时间 {meta.generated_at:%Y-%m-%d %H:%M}")
+            self.drawRightString(
+                width - MARGIN_X,
+                top,
+                f"报告编号 {meta.report_id}    生成时间 {meta.generated_at:%Y-%m-%d %H:%M}",
+            )
             self.setStrokeColor(RULE)
             self.setLineWidth(0.6)
             self.line(MARGIN_X, top - 2.2 * mm, width - MARGIN_X, top - 2.2 * mm)
             self.setFont(font, 9)
-            self.drawCentredString(width / 2, MARGIN_BOTTOM - 9 * mm, f"第 {self._pageNumber} 页 共 {total} 页")
+            self.drawCentredString(
+                width / 2, MARGIN_BOTTOM - 9 * mm, f"第 {self._pageNumber} 页 共 {total} 页"
+            )
             self.restoreState()
 
     return NumberedCanvas
@@ -271,19 +313,36 @@ def walk_text(flowables: Iterable[Any]) -> Iterator[str]:
 
 
 def build_pdf(path: str | Path, story: list[Flowable], meta: ReportMeta) -> Path:
-    """Check the font covers everything printed, then lay ``story`` out on the shared template into ``path``."""
+    """Check that the font covers everything printed, then lay ``story`` out on the template into ``path``."""
     register_cjk_font()
     footer_texts = [meta.short_title, meta.report_id, "报告编号 生成时间 第 页 共 页 0123456789-: "]
     verify_printable(list(walk_text(story)) + footer_texts)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     doc = BaseDocTemplate(
-        str(path), pagesize=PAGE, leftMargin=MARGIN_X, rightMargin=MARGIN_X, topMargin=MARGIN_TOP,
-        bottomMargin=MARGIN_BOTTOM, title=meta.title, author=meta.issuer, subject=meta.subject or meta.title,
-        creator="gi-supervision", keywords=meta.report_id,
+        str(path),
+        pagesize=PAGE,
+        leftMargin=MARGIN_X,
+        rightMargin=MARGIN_X,
+        topMargin=MARGIN_TOP,
+        bottomMargin=MARGIN_BOTTOM,
+        title=meta.title,
+        author=meta.issuer,
+        subject=meta.subject or meta.title,
+        creator="gi-supervision",
+        keywords=meta.report_id,
     )
-    frame = Frame(MARGIN_X, MARGIN_BOTTOM, CONTENT_WIDTH, PAGE[1] - MARGIN_TOP - MARGIN_BOTTOM, id="body",
-                  leftPadding=0, rightPadding=0, topPadding=0, bottomPadding=0)
+    frame = Frame(
+        MARGIN_X,
+        MARGIN_BOTTOM,
+        CONTENT_WIDTH,
+        PAGE[1] - MARGIN_TOP - MARGIN_BOTTOM,
+        id="body",
+        leftPadding=0,
+        rightPadding=0,
+        topPadding=0,
+        bottomPadding=0,
+    )
     doc.addPageTemplates([PageTemplate(id="page", frames=[frame])])
     doc.build(story, canvasmaker=_numbered_canvas(meta))
     return path

@@ -26,7 +26,7 @@ def _is_word(char: str) -> bool:
 
 
 def _next_visible(text: str, at: int) -> str:
-    """The first non-space character from ``at`` on ("" at the end): a space does not make "15.5 %" breakable."""
+    """The first non-space character from ``at`` on ("" at the end): "15.5 %" does not break at its space."""
     while at < len(text) and text[at] == " ":
         at += 1
     return text[at] if at < len(text) else ""
@@ -78,8 +78,13 @@ class CJKParagraph(Paragraph):
     def breakLinesCJK(self, maxWidths: Any) -> Any:  # noqa: N802 (ReportLab API)
         """Break plain single-font text with :func:`break_lines`; markup falls back to ReportLab's breaker."""
         frags = self.frags
-        single = (len(frags) == 1 and hasattr(frags[0], "text") and not hasattr(frags[0], "cbDefn")
-                  and not self.style.endDots and not getattr(self, "_splitpara", 0))
+        single = (
+            len(frags) == 1
+            and hasattr(frags[0], "text")
+            and not hasattr(frags[0], "cbDefn")
+            and not self.style.endDots
+            and not getattr(self, "_splitpara", 0)
+        )
         if not single:
             return super().breakLinesCJK(maxWidths)
         if not isinstance(maxWidths, (list, tuple)):
@@ -87,5 +92,9 @@ class CJKParagraph(Paragraph):
         frag = frags[0]
         self.height = 0
         lines = break_lines(frag.text, maxWidths, frag.fontName, frag.fontSize)
-        return frag.clone(kind=0, lines=[(space, [line]) for space, line in lines], ascent=frag.fontSize,
-                          descent=-0.2 * frag.fontSize)
+        return frag.clone(
+            kind=0,
+            lines=[(space, [line]) for space, line in lines],
+            ascent=frag.fontSize,
+            descent=-0.2 * frag.fontSize,
+        )

@@ -1,5 +1,5 @@
-"""The inspection record of one sample (抽样检验记录单): the sample, its location and origin verdict, lab results
-against the limits, the inspectors, photos if any. An internal document: it names the inspectors."""
+"""The inspection record of one sample (抽样检验记录单): the sample, its location and origin verdict, lab
+results against the limits, the inspectors, photos if any. An internal document: it names the inspectors."""
 
 from __future__ import annotations
 
@@ -40,64 +40,136 @@ def record_story(record: SampleRecordData, rid: str, s: Styles, work: Path) -> l
     quality = QUALITY.get(record.quality, QUALITY["pending"])
     story: list[Flowable] = [
         para("地理标志产品抽样检验记录", s.title),
-        para(f"样品编号 {record.code}    记录编号 {rid}", s.subtitle), spacer(2),
+        para(f"样品编号 {record.code}    记录编号 {rid}", s.subtitle),
+        spacer(2),
         para("一、样品信息", s.h1),
-        key_value_table([
-            ("样品编号", record.code), ("样品标识", record.sample_id),
-            ("产品名称", record.product_name), ("执行标准", record.standard),
-            ("被抽样单位", record.producer_name), ("统一社会信用代码", record.producer_code or "—"),
-            ("单位地址", record.producer_address or "—"), ("采样时间", f"{record.collected_at:%Y-%m-%d %H:%M}"),
-            ("批号", record.lot_number), ("批量", record.lot_size),
-            ("所属计划", record.plan or "计划外抽样"), ("抽查任务", record.task or "—"),
-            ("来源", record.source), ("备注", record.notes),
-        ], s, widths=(26, 61), columns=2),
+        key_value_table(
+            [
+                ("样品编号", record.code),
+                ("样品标识", record.sample_id),
+                ("产品名称", record.product_name),
+                ("执行标准", record.standard),
+                ("被抽样单位", record.producer_name),
+                ("统一社会信用代码", record.producer_code or "—"),
+                ("单位地址", record.producer_address or "—"),
+                ("采样时间", f"{record.collected_at:%Y-%m-%d %H:%M}"),
+                ("批号", record.lot_number),
+                ("批量", record.lot_size),
+                ("所属计划", record.plan or "计划外抽样"),
+                ("抽查任务", record.task or "—"),
+                ("来源", record.source),
+                ("备注", record.notes),
+            ],
+            s,
+            widths=(26, 61),
+            columns=2,
+        ),
         para("二、采样位置与产地核验", s.h1),
-        key_value_table([
-            ("提交坐标", record.submitted), ("WGS84 坐标", f"{record.lon:.6f}, {record.lat:.6f}"),
-            ("定位方式", record.location_source),
-            ("GPS 精度", f"{record.gps_accuracy_m:g} 米" if record.gps_accuracy_m is not None else "未报告"),
-            ("所在区县", record.county),
-            ("核验结论", para(_verdict_markup(origin.label, origin.colour), s.cell, markup=True)),
-            ("说明", record.origin_reason),
-        ] + record.origin_details, s, widths=(30, 144)),
+        key_value_table(
+            [
+                ("提交坐标", record.submitted),
+                ("WGS84 坐标", f"{record.lon:.6f}, {record.lat:.6f}"),
+                ("定位方式", record.location_source),
+                (
+                    "GPS 精度",
+                    f"{record.gps_accuracy_m:g} 米" if record.gps_accuracy_m is not None else "未报告",
+                ),
+                ("所在区县", record.county),
+                ("核验结论", para(_verdict_markup(origin.label, origin.colour), s.cell, markup=True)),
+                ("说明", record.origin_reason),
+            ]
+            + record.origin_details,
+            s,
+            widths=(30, 144),
+        ),
     ]
     if not in_china_box([record.lon], [record.lat])[0]:
-        story.append(para("采样坐标不在我国范围内（可能经纬度颠倒或坐标系申报错误），未绘制位置图；见上表标记。",
-                          s.note))
+        story.append(
+            para(
+                "采样坐标不在我国范围内（可能经纬度颠倒或坐标系申报错误），未绘制位置图；见上表标记。", s.note
+            )
+        )
     elif record.area is not None or record.origin != "unchecked":
-        location = static.sample_location_png(work / "location.png", record.area, record.lon, record.lat,
-                                              record.origin, size=static.ImageSize(6.4, 4.0))
+        location = static.sample_location_png(
+            work / "location.png",
+            record.area,
+            record.lon,
+            record.lat,
+            record.origin,
+            size=static.ImageSize(6.4, 4.0),
+        )
         story.append(spacer(2))
-        story.append(image(location, 150, f"样品 {record.code} 采样位置与{record.product_name}保护范围"
-                                          + (f"（第 {record.area.version} 版）" if record.area else ""), s))
+        story.append(
+            image(
+                location,
+                150,
+                f"样品 {record.code} 采样位置与{record.product_name}保护范围"
+                + (f"（第 {record.area.version} 版）" if record.area else ""),
+                s,
+            )
+        )
     story += [CondPageBreak(60 * 2.83), para("三、特色质量检验", s.h1)]
-    story.append(key_value_table([
-        ("检验结论", para(_verdict_markup(quality.label, quality.colour), s.cell, markup=True)),
-        ("判定规则", record.quality_rule or "—"),
-    ], s, widths=(30, 144)))
+    story.append(
+        key_value_table(
+            [
+                ("检验结论", para(_verdict_markup(quality.label, quality.colour), s.cell, markup=True)),
+                ("判定规则", record.quality_rule or "—"),
+            ],
+            s,
+            widths=(30, 144),
+        )
+    )
     if record.indicators:
         story.append(spacer(2))
-        story.append(data_table(
-            ["指标", "标准要求", "检测结果", "判定", "说明"],
-            [[i.name, i.limit, i.value, OUTCOME_ZH.get(i.outcome, i.outcome), i.note] for i in record.indicators],
-            [38, 32, 32, 18, 54], s, align=["left", "left", "left", "centre", "left"],
-            highlight=[n for n, i in enumerate(record.indicators) if i.outcome == "fail"]))
+        story.append(
+            data_table(
+                ["指标", "标准要求", "检测结果", "判定", "说明"],
+                [
+                    [i.name, i.limit, i.value, OUTCOME_ZH.get(i.outcome, i.outcome), i.note]
+                    for i in record.indicators
+                ],
+                [38, 32, 32, 18, 54],
+                s,
+                align=["left", "left", "left", "centre", "left"],
+                highlight=[n for n, i in enumerate(record.indicators) if i.outcome == "fail"],
+            )
+        )
     else:
         story.append(para("尚无检验结果。", s.body_flush))
     if record.lab_results:
-        story += [para("实验室报告的原始结果", s.h2), data_table(
-            ["指标代码", "报告结果", "方法", "实验室", "检测日期"],
-            [[r.indicator, r.reported, r.method, r.laboratory, f"{r.tested_on:%Y-%m-%d}"] for r in record.lab_results],
-            [30, 46, 36, 40, 22], s, align=["left", "left", "left", "left", "centre"])]
+        story += [
+            para("实验室报告的原始结果", s.h2),
+            data_table(
+                ["指标代码", "报告结果", "方法", "实验室", "检测日期"],
+                [
+                    [r.indicator, r.reported, r.method, r.laboratory, f"{r.tested_on:%Y-%m-%d}"]
+                    for r in record.lab_results
+                ],
+                [30, 46, 36, 40, 22],
+                s,
+                align=["left", "left", "left", "left", "centre"],
+            ),
+        ]
     if record.evidence or record.evidence_reasons:
-        story += [para("产地综合证据", s.h2), para(
-            (f"综合判定：{record.evidence}。" if record.evidence else "") + "；".join(record.evidence_reasons),
-            s.body_flush)]
+        story += [
+            para("产地综合证据", s.h2),
+            para(
+                (f"综合判定：{record.evidence}。" if record.evidence else "")
+                + "；".join(record.evidence_reasons),
+                s.body_flush,
+            ),
+        ]
     story += [CondPageBreak(55 * 2.83), para("四、检查人员", s.h1)]
     if record.inspectors:
-        story.append(data_table(["职责", "姓名", "执法证/人员编号", "单位"],
-                                [[p.role, p.name, p.code, p.unit] for p in record.inspectors],
-                                [22, 30, 40, 82], s, long=False))
+        story.append(
+            data_table(
+                ["职责", "姓名", "执法证/人员编号", "单位"],
+                [[p.role, p.name, p.code, p.unit] for p in record.inspectors],
+                [22, 30, 40, 82],
+                s,
+                long=False,
+            )
+        )
     else:
         story.append(para("未登记检查人员。", s.body_flush))
     story.append(spacer(8))
@@ -112,16 +184,28 @@ def record_story(record: SampleRecordData, rid: str, s: Styles, work: Path) -> l
 
 
 def _signatures(s: Styles) -> KeepTogether:
-    cells = [[para("检查人员（签字）：", s.cell), "", para("被抽样单位（签章）：", s.cell), ""],
-             [para("日期：", s.cell), "", para("日期：", s.cell), ""]]
-    table = Table(cells, colWidths=[34 * 2.83, 52 * 2.83, 36 * 2.83, 52 * 2.83], rowHeights=[12 * 2.83, 9 * 2.83])
-    table.setStyle(TableStyle([("LINEBELOW", (1, 0), (1, -1), 0.6, RULE), ("LINEBELOW", (3, 0), (3, -1), 0.6, RULE),
-                               ("VALIGN", (0, 0), (-1, -1), "BOTTOM")]))
+    cells = [
+        [para("检查人员（签字）：", s.cell), "", para("被抽样单位（签章）：", s.cell), ""],
+        [para("日期：", s.cell), "", para("日期：", s.cell), ""],
+    ]
+    table = Table(
+        cells, colWidths=[34 * 2.83, 52 * 2.83, 36 * 2.83, 52 * 2.83], rowHeights=[12 * 2.83, 9 * 2.83]
+    )
+    table.setStyle(
+        TableStyle(
+            [
+                ("LINEBELOW", (1, 0), (1, -1), 0.6, RULE),
+                ("LINEBELOW", (3, 0), (3, -1), 0.6, RULE),
+                ("VALIGN", (0, 0), (-1, -1), "BOTTOM"),
+            ]
+        )
+    )
     return KeepTogether([table])
 
 
-def sample_record(record: SampleRecordData, path: str | Path, options: ReportOptions | None = None,
-                  generated_at=None) -> ReportFiles:
+def sample_record(
+    record: SampleRecordData, path: str | Path, options: ReportOptions | None = None, generated_at=None
+) -> ReportFiles:
     """Write the inspection record of one sample to ``path`` (PDF)."""
     from datetime import datetime
     from zoneinfo import ZoneInfo
@@ -130,9 +214,17 @@ def sample_record(record: SampleRecordData, path: str | Path, options: ReportOpt
 
     options = options or ReportOptions()
     moment = generated_at or datetime.now(ZoneInfo(get_settings().timezone))
-    rid = report_id(f"GI-SR-{record.code}", record.sample_id, record.origin, record.quality, moment.isoformat())
-    meta = ReportMeta(report_id=rid, title=f"地理标志产品抽样检验记录 {record.code}", short_title="地理标志产品抽样检验记录",
-                      generated_at=moment, issuer=options.issuer, subject=record.product_name)
+    rid = report_id(
+        f"GI-SR-{record.code}", record.sample_id, record.origin, record.quality, moment.isoformat()
+    )
+    meta = ReportMeta(
+        report_id=rid,
+        title=f"地理标志产品抽样检验记录 {record.code}",
+        short_title="地理标志产品抽样检验记录",
+        generated_at=moment,
+        issuer=options.issuer,
+        subject=record.product_name,
+    )
     with tempfile.TemporaryDirectory(prefix="gi-record-") as tmp:
         build_pdf(path, record_story(record, rid, s := Styles(), Path(tmp)), meta)
     del s

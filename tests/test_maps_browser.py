@@ -14,8 +14,10 @@ from maps.browser import MapPage, chromium, chromium_path
 from maps.folium_maps import MapOptions, areas_map, season_map, write_map
 from maps.synthetic import synthetic_summary
 
-pytestmark = [pytest.mark.browser,
-              pytest.mark.skipif(chromium_path() is None, reason="Debian's chromium is not installed")]
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(chromium_path() is None, reason="Debian's chromium is not installed"),
+]
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts" / "maps"
 N_SAMPLES = 4_000
@@ -43,7 +45,9 @@ def _clean(view: MapPage) -> None:
 
 
 def test_areas_map_in_chromium(browser, summary, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    path = write_map(areas_map(summary.areas, MapOptions(review_number="审图号：测试")), tmp_path / "areas.html")
+    path = write_map(
+        areas_map(summary.areas, MapOptions(review_number="审图号：测试")), tmp_path / "areas.html"
+    )
     view = MapPage(browser, path)
     try:
         view.page.wait_for_timeout(500)
@@ -61,7 +65,8 @@ def test_areas_map_in_chromium(browser, summary, tmp_path: Path) -> None:  # typ
         assert all(a.name_zh in legend for a in summary.areas) and "审图号：测试" in legend
         # A click on an area opens its popup with the version and the size.
         view.page.evaluate("""() => { const l = window.giMap.layers.areas.getLayers()[0];
-                                      window.giMap.map.fitBounds(l.getBounds(), {animate: false}); l.openPopup(); }""")
+                                      window.giMap.map.fitBounds(l.getBounds(), {animate: false});
+                                      l.openPopup(); }""")
         popup = view.page.inner_text(".leaflet-popup-content")
         assert "保护范围版本" in popup and "平方千米" in popup
     finally:
@@ -91,17 +96,23 @@ def test_season_map_in_chromium(browser, summary, tmp_path: Path) -> None:  # ty
         # The two verdict layers draw the same samples, so only one is shown at a time.
         assert view.page.evaluate("() => !window.giMap.map.hasLayer(window.giMap.samples.origin.layer)")
         assert view.state()["shownSamples"] == "quality"
-        assert not view.page.locator(".leaflet-control-layers label", has_text="产地核验").locator("input").is_checked()
+        assert (
+            not view.page.locator(".leaflet-control-layers label", has_text="产地核验")
+            .locator("input")
+            .is_checked()
+        )
         view.screenshot(ARTIFACTS / "season_quality.png")
 
         # At the maximum zoom samples are drawn one by one; clicking one opens its popup.
         sample = summary.samples.iloc[0]
         point = view.page.evaluate(
-            """([lat, lon]) => { const m = window.giMap.map; m.setView([lat, lon], m.getMaxZoom(), {animate: false});
+            """([lat, lon]) => { const m = window.giMap.map;
+                                 m.setView([lat, lon], m.getMaxZoom(), {animate: false});
                                  const p = m.latLngToContainerPoint([lat, lon]);
                                  const r = m.getContainer().getBoundingClientRect();
                                  return [p.x + r.left, p.y + r.top]; }""",
-            [float(sample["lat"]), float(sample["lon"])])
+            [float(sample["lat"]), float(sample["lon"])],
+        )
         view.page.wait_for_timeout(800)
         view.page.mouse.click(point[0], point[1])
         view.page.wait_for_selector(".leaflet-popup-content", timeout=5_000)
@@ -114,8 +125,14 @@ def test_season_map_in_chromium(browser, summary, tmp_path: Path) -> None:  # ty
 
 
 def test_map_with_no_samples_still_signals_ready(browser, summary, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    empty = type(summary)(title="空", start=summary.start, end=summary.end, generated_at=summary.generated_at,
-                          areas=summary.areas[:1], samples=summary.samples.iloc[0:0])
+    empty = type(summary)(
+        title="空",
+        start=summary.start,
+        end=summary.end,
+        generated_at=summary.generated_at,
+        areas=summary.areas[:1],
+        samples=summary.samples.iloc[0:0],
+    )
     view = MapPage(browser, write_map(season_map(empty, MapOptions()), tmp_path / "empty.html"))
     try:
         state = view.state()

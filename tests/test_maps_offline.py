@@ -1,5 +1,5 @@
-"""Offline maps: every script and style sheet is vendored, folium's CDN defaults are rewritten, and the written
-HTML contains no external URL (no database, no browser needed)."""
+"""Offline maps: every script and style sheet is vendored, folium's CDN defaults are rewritten, and the
+written HTML contains no external URL (no database, no browser needed)."""
 
 from __future__ import annotations
 
@@ -30,7 +30,9 @@ def test_every_vendored_file_exists_and_is_documented() -> None:
     sources = (ASSETS_DIR / "SOURCES.md").read_text(encoding="utf-8")
     for package in PACKAGES:
         assert f"| {package.name} | {package.version} | {package.licence} |" in sources
-        assert any((ASSETS_DIR / package.directory).glob("*LICEN*")), f"{package.directory} has no licence file"
+        assert any((ASSETS_DIR / package.directory).glob("*LICEN*")), (
+            f"{package.directory} has no licence file"
+        )
     # Relative font and image URLs of the CSS resolve inside the vendored layout.
     for css in ASSETS_DIR.rglob("*.css"):
         for url in re.findall(r"url\(['\"]?([^'\")]+)['\"]?\)", css.read_text(encoding="utf-8")):
@@ -60,12 +62,16 @@ def test_season_map_html_has_no_external_url(summary, tmp_path: Path) -> None:  
 
 
 def test_areas_map_file_links_and_tile_url(summary, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    html = write_map(areas_map(summary.areas, MapOptions(asset_base="file")), tmp_path / "a.html").read_text("utf-8")
+    html = write_map(areas_map(summary.areas, MapOptions(asset_base="file")), tmp_path / "a.html").read_text(
+        "utf-8"
+    )
     links = LINK.findall(html)
     assert links and all(link.startswith(ASSETS_DIR.as_uri()) for link in links)
     assert not (tmp_path / ASSET_FOLDER).exists()
     tiles = "http://tiles.example.internal/{z}/{x}/{y}.png"
-    html = write_map(areas_map(summary.areas, MapOptions(tile_url=tiles)), tmp_path / "b.html").read_text("utf-8")
+    html = write_map(areas_map(summary.areas, MapOptions(tile_url=tiles)), tmp_path / "b.html").read_text(
+        "utf-8"
+    )
     assert external_urls(html) == ["http://tiles.example.internal/{z}/{x}/{y}.png"]
     assert external_urls(html, ("http://tiles.example.internal/",)) == []
 

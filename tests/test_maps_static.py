@@ -30,7 +30,12 @@ def test_reference_layers_cover_the_whole_territory() -> None:
     assert {"710000", "810000", "820000"} <= set(provinces["adcode"].astype(str))
     assert provinces.loc[provinces["adcode"].astype(str) == "710000", "name"].iloc[0] == "台湾省"
     country = reference.country().geometry.iloc[0]
-    for lon, lat in [(121.0, 23.7), (112.336, 16.834), (109.5, 18.25), (87.6, 43.8)]:  # Taiwan, 永兴岛, 三亚, 乌鲁木齐
+    for lon, lat in [
+        (121.0, 23.7),
+        (112.336, 16.834),
+        (109.5, 18.25),
+        (87.6, 43.8),
+    ]:  # Taiwan, 永兴岛, 三亚, 乌鲁木齐
         assert country.buffer(0.02).covers(shapely.Point(lon, lat)), (lon, lat)
     assert country.bounds[1] < 4.5  # the southernmost islands and shoals
     west, south, east, north = reference.maritime_line().total_bounds
@@ -50,8 +55,8 @@ def _colour_share(path: Path, colour: str, box: tuple[float, float, float, float
     """Share of pixels in the relative ``box`` (left, top, right, bottom) within 30 of ``colour``."""
     image = np.asarray(Image.open(path).convert("RGB")).astype(int)
     h, w, _ = image.shape
-    crop = image[int(box[1] * h):int(box[3] * h), int(box[0] * w):int(box[2] * w)]
-    target = np.array([int(colour[i:i + 2], 16) for i in (1, 3, 5)])
+    crop = image[int(box[1] * h) : int(box[3] * h), int(box[0] * w) : int(box[2] * w)]
+    target = np.array([int(colour[i : i + 2], 16) for i in (1, 3, 5)])
     return float((np.abs(crop - target).max(axis=2) < 30).mean())
 
 
@@ -67,12 +72,23 @@ def test_national_overview_has_the_south_china_sea_inset(summary) -> None:  # ty
 def test_regional_and_location_images(summary) -> None:  # type: ignore[no-untyped-def]
     area = next(a for a in summary.areas if a.name_zh == "赣南脐橙")
     samples = summary.samples[summary.samples["product_code"] == area.product_code]
-    regional = static.regional_png(ARTIFACTS / "regional.png", [area], samples, summary.producers_outside,
-                                   title="赣南脐橙 样品产地核验结果")
+    regional = static.regional_png(
+        ARTIFACTS / "regional.png",
+        [area],
+        samples,
+        summary.producers_outside,
+        title="赣南脐橙 样品产地核验结果",
+    )
     assert not static.is_national([area], samples) and static.is_national(summary.areas, summary.samples)
     outside = samples[samples["origin"] == "outside"].iloc[0]
-    location = static.sample_location_png(ARTIFACTS / "location.png", area, outside["lon"], outside["lat"],
-                                          "outside", title=f"样品 {outside['code']} 采样位置")
+    location = static.sample_location_png(
+        ARTIFACTS / "location.png",
+        area,
+        outside["lon"],
+        outside["lat"],
+        "outside",
+        title=f"样品 {outside['code']} 采样位置",
+    )
     for path in (regional, location):
         with Image.open(path) as image:
             pixels = np.asarray(image.convert("L"))

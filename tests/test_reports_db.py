@@ -1,6 +1,7 @@
-"""Maps and reports from the database: a season seeded with the system's own domain functions (real register,
-synthetic directories, a drawn plan, samples through intake with their origin verdicts, simulated lab results and
-quality verdicts) in a database of its own, then the `gi map` and `gi report` commands end to end."""
+"""Maps and reports from the database: a season seeded with the system's own domain functions (real
+register, synthetic directories, a drawn plan, samples through intake with their origin verdicts, simulated
+lab results and quality verdicts) in a database of its own, then the `gi map` and `gi report` commands end to
+end."""
 
 from __future__ import annotations
 
@@ -58,15 +59,32 @@ def seed_season(session: Session, seed: int = 5) -> None:
         home = to_shape(task.producer.location)
         for _ in range(rng.randint(1, 2)):
             far = rng.random() < 0.12
-            dx, dy = ((rng.uniform(-0.3, 0.3), rng.uniform(-0.3, 0.3)) if far
-                      else (rng.gauss(0, 0.002), rng.gauss(0, 0.002)))
+            dx, dy = (
+                (rng.uniform(-0.3, 0.3), rng.uniform(-0.3, 0.3))
+                if far
+                else (rng.gauss(0, 0.002), rng.gauss(0, 0.002))
+            )
             day = task.due_from + timedelta(days=rng.randint(0, (task.due_to - task.due_from).days))
-            rows.append((len(rows) + 1, {
-                "product": task.product.code, "producer": task.producer.credit_code, "task_id": task.id,
-                "collected_at": datetime.combine(day, time(9 + rng.randint(0, 7), rng.randint(0, 59)), tz),
-                "x": round(home.x + dx, 6), "y": round(home.y + dy, 6), "crs": "WGS84",
-                "gps_accuracy_m": rng.choice([3.0, 4.5, 8.0, 12.0, 150.0]), "lot_number": f"L{len(rows):05d}",
-                "lot_size": 500, "collector": task.inspectors[0].code}))
+            rows.append(
+                (
+                    len(rows) + 1,
+                    {
+                        "product": task.product.code,
+                        "producer": task.producer.credit_code,
+                        "task_id": task.id,
+                        "collected_at": datetime.combine(
+                            day, time(9 + rng.randint(0, 7), rng.randint(0, 59)), tz
+                        ),
+                        "x": round(home.x + dx, 6),
+                        "y": round(home.y + dy, 6),
+                        "crs": "WGS84",
+                        "gps_accuracy_m": rng.choice([3.0, 4.5, 8.0, 12.0, 150.0]),
+                        "lot_number": f"L{len(rows):05d}",
+                        "lot_size": 500,
+                        "collector": task.inspectors[0].code,
+                    },
+                )
+            )
     record_samples(session, rows, source=SOURCE)
     samples = list(session.scalars(select(Sample).where(Sample.source == SOURCE)))
     tested = [s for s in samples if rng.random() < 0.85]
@@ -103,8 +121,9 @@ def season_db(db_url: str) -> Iterator[str]:
 def gi(args: list[str], url: str, out: Path) -> subprocess.CompletedProcess[str]:
     """Run the `gi` CLI against ``url`` with outputs under ``out``."""
     env = {**os.environ, "GI_DATABASE_URL": url, "GI_OUTPUT_DIR": str(out)}
-    return subprocess.run([sys.executable, "-m", "api.cli", *args], env=env, capture_output=True, text=True,
-                          timeout=600)
+    return subprocess.run(
+        [sys.executable, "-m", "api.cli", *args], env=env, capture_output=True, text=True, timeout=600
+    )
 
 
 def printed_path(stdout: str, suffix: str) -> Path:
@@ -124,8 +143,11 @@ def test_season_summary_from_the_database(season_db: str) -> None:
     with gi_db.session_scope(gi_db.get_engine(season_db)) as session:
         summary = gather_season(session, *SEASON)
         stored = session.scalar(select(func.count()).select_from(Sample).where(Sample.source == SOURCE))
-        outside = session.scalar(select(func.count()).select_from(OriginVerdictRecord).where(
-            OriginVerdictRecord.sample_id.is_not(None), OriginVerdictRecord.verdict == "outside"))
+        outside = session.scalar(
+            select(func.count())
+            .select_from(OriginVerdictRecord)
+            .where(OriginVerdictRecord.sample_id.is_not(None), OriginVerdictRecord.verdict == "outside")
+        )
     samples = summary.samples
     assert len(samples) == stored > 50
     assert summary.title == "2025年春季地理标志产品监督抽查"  # the plan's title
@@ -158,8 +180,11 @@ def test_cli_writes_maps_and_reports(season_db: str, tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert printed_path(result.stdout, ".png").is_file()
 
-    result = gi(["report", "campaign", "--from", "2025-04-01", "--to", "2025-06-30", "--issuer", "测试市场监管局"],
-                season_db, tmp_path)
+    result = gi(
+        ["report", "campaign", "--from", "2025-04-01", "--to", "2025-06-30", "--issuer", "测试市场监管局"],
+        season_db,
+        tmp_path,
+    )
     assert result.returncode == 0, result.stderr
     text = pdf_text(printed_path(result.stdout, ".pdf"))
     assert "2025年春季地理标志产品监督抽查工作报告" in text and "测试市场监管局" in text
@@ -171,7 +196,9 @@ def test_cli_writes_maps_and_reports(season_db: str, tmp_path: Path) -> None:
     notice = pdf_text(printed_path(result.stdout, ".pdf"))
     assert "结果的公告" in notice and all(name in notice for name in names)
     # A public document: no inspector's name or code.
-    leaked = [i.name for i in inspectors if i.name in notice] + [i.code for i in inspectors if i.code in notice]
+    leaked = [i.name for i in inspectors if i.name in notice] + [
+        i.code for i in inspectors if i.code in notice
+    ]
     assert leaked == []
 
     bad = summary.samples[summary.samples["quality"] == "fail"].iloc[0]
@@ -180,8 +207,21 @@ def test_cli_writes_maps_and_reports(season_db: str, tmp_path: Path) -> None:
     record = pdf_text(printed_path(result.stdout, ".pdf"))
     assert bad["code"] in record and bad["product_name"] in record and "不合格" in record
     assert any(i.name in record for i in inspectors)  # the internal record names its inspectors
-    subprocess.run(["pdftoppm", "-r", "50", "-png", "-f", "1", "-l", "2", str(printed_path(result.stdout, ".pdf")),
-                    str(ARTIFACTS / "reports" / "record")], check=True)
+    subprocess.run(
+        [
+            "pdftoppm",
+            "-r",
+            "50",
+            "-png",
+            "-f",
+            "1",
+            "-l",
+            "2",
+            str(printed_path(result.stdout, ".pdf")),
+            str(ARTIFACTS / "reports" / "record"),
+        ],
+        check=True,
+    )
 
     result = gi(["report", "record", "ffffffff"], season_db, tmp_path)
     assert result.returncode == 1 and "no sample" in result.stderr
@@ -201,7 +241,9 @@ def test_cli_writes_maps_and_reports(season_db: str, tmp_path: Path) -> None:
                 view.close()
 
 
-def test_demo_step_writes_the_three_files(season_db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_demo_step_writes_the_three_files(
+    season_db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from gi.settings import get_settings
 
     monkeypatch.setenv("GI_DATABASE_URL", season_db)

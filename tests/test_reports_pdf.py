@@ -33,7 +33,9 @@ def pdf_text(path: Path, layout: bool = True) -> list[str]:
 
 def pdf_fonts(path: Path) -> list[dict[str, str]]:
     """Rows of pdffonts: name, type and whether the font is embedded."""
-    out = subprocess.run(["pdffonts", str(path)], check=True, capture_output=True, text=True).stdout.splitlines()
+    out = subprocess.run(
+        ["pdffonts", str(path)], check=True, capture_output=True, text=True
+    ).stdout.splitlines()
     rows = []
     for line in out[2:]:
         parts = line.split()
@@ -79,8 +81,13 @@ def test_campaign_report_text_fonts_and_pages(summary, campaign) -> None:  # typ
     counts = origin_counts(summary)
     assert f"抽取样品{len(summary.samples):,}批次" in re.sub(r"\s+", "", text)
     for _, row in counts.iterrows():
-        line = next(line for line in text.splitlines() if line.strip().startswith(row["product_name"])
-                    and f"{int(row['samples']):,}" in line and f"{int(row['outside']):,}" in line)
+        line = next(
+            line
+            for line in text.splitlines()
+            if line.strip().startswith(row["product_name"])
+            and f"{int(row['samples']):,}" in line
+            and f"{int(row['outside']):,}" in line
+        )
         assert line
     # Non-conformities: the first ones in the PDF, all of them in the CSV attachment.
     found = non_conformities(summary)
@@ -103,7 +110,9 @@ def test_campaign_report_text_fonts_and_pages(summary, campaign) -> None:  # typ
 
 def test_public_notice(summary, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     entries = notice_entries(summary)
-    files = public_notice(summary, tmp_path / "notice.pdf", ReportOptions(issuer="某某市市场监督管理局"), entries)
+    files = public_notice(
+        summary, tmp_path / "notice.pdf", ReportOptions(issuer="某某市市场监督管理局"), entries
+    )
     pages = pdf_text(files.pdf)
     text = re.sub(r"\s+", "", "".join(pages))
     assert "结果的公告" in text and "某某市市场监督管理局" in text
@@ -123,8 +132,14 @@ def test_font_check_refuses_characters_the_font_lacks(summary, tmp_path: Path) -
     assert set(missing) == {"𫓧", "鿍"}
     with pytest.raises(MissingGlyphsError, match="U\\+2B4E7"):
         verify_printable(["钅𫓧"])
-    bad = type(summary)(title="2025年𫓧乡抽查", start=summary.start, end=summary.end,
-                        generated_at=summary.generated_at, areas=summary.areas[:1], samples=summary.samples.iloc[:10])
+    bad = type(summary)(
+        title="2025年𫓧乡抽查",
+        start=summary.start,
+        end=summary.end,
+        generated_at=summary.generated_at,
+        areas=summary.areas[:1],
+        samples=summary.samples.iloc[:10],
+    )
     with pytest.raises(MissingGlyphsError):
         campaign_report(bad, tmp_path / "bad.pdf", ReportOptions(product_maps=False))
     assert not (tmp_path / "bad.pdf").exists()

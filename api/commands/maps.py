@@ -9,11 +9,14 @@ import typer
 
 from api.console import console
 
-app = typer.Typer(help="Maps of protected areas and of a season's samples (offline HTML and PNG).",
-                  no_args_is_help=True)
+app = typer.Typer(
+    help="Maps of protected areas and of a season's samples (offline HTML and PNG).", no_args_is_help=True
+)
 
-ASSET_HELP = ("Where the HTML finds Leaflet and its plugins: 'copy' (a map-assets folder beside the file, default), "
-              "'file' (file:// links to the installed copy) or a URL prefix served by your web server.")
+ASSET_HELP = (
+    "Where the HTML finds Leaflet and its plugins: 'copy' (a map-assets folder beside the file, default), "
+    "'file' (file:// links to the installed copy) or a URL prefix served by your web server."
+)
 
 
 def parse_day(value: str | None, field: str) -> date | None:
@@ -72,12 +75,16 @@ def _default_path(name: str, suffix: str) -> Path:
 
 @app.command("areas")
 def areas(
-    products: list[str] = typer.Argument(None, help="Product codes or Chinese names (default: every product)."),
+    products: list[str] = typer.Argument(
+        None, help="Product codes or Chinese names (default: every product)."
+    ),
     at: str = typer.Option(None, "--at", help="Show the area versions valid on YYYY-MM-DD (default: today)."),
     out: Path = typer.Option(None, "--out", "-o", help="HTML file (default: out/maps/areas.html)."),
     png: bool = typer.Option(False, "--png", help="Also write a PNG image beside the HTML."),
     asset_base: str = typer.Option(None, "--asset-base", help=ASSET_HELP),
-    tile_url: str = typer.Option(None, "--tile-url", help="XYZ tile URL of a base map (default: GI_TILE_URL, none)."),
+    tile_url: str = typer.Option(
+        None, "--tile-url", help="XYZ tile URL of a base map (default: GI_TILE_URL, none)."
+    ),
 ) -> None:
     """Map the protected areas (version, km², product details in popups) of PRODUCTS."""
     from gi.db import session_scope
@@ -102,16 +109,27 @@ def areas(
 
 @app.command("samples")
 def samples(
-    start: str = typer.Option(None, "--from", help="First day of the season, YYYY-MM-DD (default: first sample)."),
+    start: str = typer.Option(
+        None, "--from", help="First day of the season, YYYY-MM-DD (default: first sample)."
+    ),
     end: str = typer.Option(None, "--to", help="Last day of the season (default: last sample)."),
     products: list[str] = typer.Option(None, "--product", "-p", help="Only this product (repeatable)."),
     title: str = typer.Option(None, "--title", help="Title of the season (default: from the dates)."),
-    layers: str = typer.Option(None, "--layers", help="Comma-separated subset of reference,areas,origin,quality,"
-                                                      "heat,producers (default: all)."),
-    out: Path = typer.Option(None, "--out", "-o", help="HTML file (default: out/maps/season_<from>_<to>.html)."),
-    png: bool = typer.Option(False, "--png", help="Also write PNG images (origin and quality) beside the HTML."),
+    layers: str = typer.Option(
+        None,
+        "--layers",
+        help="Comma-separated subset of reference,areas,origin,quality,heat,producers (default: all).",
+    ),
+    out: Path = typer.Option(
+        None, "--out", "-o", help="HTML file (default: out/maps/season_<from>_<to>.html)."
+    ),
+    png: bool = typer.Option(
+        False, "--png", help="Also write PNG images (origin and quality) beside the HTML."
+    ),
     asset_base: str = typer.Option(None, "--asset-base", help=ASSET_HELP),
-    tile_url: str = typer.Option(None, "--tile-url", help="XYZ tile URL of a base map (default: GI_TILE_URL, none)."),
+    tile_url: str = typer.Option(
+        None, "--tile-url", help="XYZ tile URL of a base map (default: GI_TILE_URL, none)."
+    ),
 ) -> None:
     """Map a season's samples by origin and quality verdict, the density of non-conformities and the producers
     outside their areas."""
@@ -119,23 +137,34 @@ def samples(
 
     summary = gather(start, end, products, title)
     options = _options(asset_base, tile_url, layers)
-    path = write_map(season_map(summary, options),
-                     out or _default_path(f"season_{summary.start:%Y%m%d}_{summary.end:%Y%m%d}", ".html"), options)
-    console.print(f"season map ({len(summary.samples):,} samples, {len(summary.areas)} areas, "
-                  f"{len(summary.producers_outside)} producers outside): {path}")
+    path = write_map(
+        season_map(summary, options),
+        out or _default_path(f"season_{summary.start:%Y%m%d}_{summary.end:%Y%m%d}", ".html"),
+        options,
+    )
+    console.print(
+        f"season map ({len(summary.samples):,} samples, {len(summary.areas)} areas, "
+        f"{len(summary.producers_outside)} producers outside): {path}"
+    )
     if png:
         from maps import static
 
         for colour_by in ("origin", "quality"):
-            image = static.season_png(summary, path.with_name(f"{path.stem}_{colour_by}.png"), colour_by=colour_by)
+            image = static.season_png(
+                summary, path.with_name(f"{path.stem}_{colour_by}.png"), colour_by=colour_by
+            )
             console.print(f"image: {image}")
 
 
 @app.command("producers")
 def producers(
     products: list[str] = typer.Option(None, "--product", "-p", help="Only this product (repeatable)."),
-    at: str = typer.Option(None, "--at", help="Judge against the areas valid on YYYY-MM-DD (default: today)."),
-    out: Path = typer.Option(None, "--out", "-o", help="HTML file (default: out/maps/producers_outside.html)."),
+    at: str = typer.Option(
+        None, "--at", help="Judge against the areas valid on YYYY-MM-DD (default: today)."
+    ),
+    out: Path = typer.Option(
+        None, "--out", "-o", help="HTML file (default: out/maps/producers_outside.html)."
+    ),
     asset_base: str = typer.Option(None, "--asset-base", help=ASSET_HELP),
 ) -> None:
     """Map the authorized producers located outside the area they are authorized for."""
@@ -155,9 +184,17 @@ def producers(
 
     from gi.settings import get_settings
 
-    summary = SeasonSummary(title="登记位置在保护范围外的授权生产者", start=day, end=day,
-                            generated_at=datetime.now(ZoneInfo(get_settings().timezone)), areas=infos,
-                            samples=empty_samples(), producers_outside=findings)
+    summary = SeasonSummary(
+        title="登记位置在保护范围外的授权生产者",
+        start=day,
+        end=day,
+        generated_at=datetime.now(ZoneInfo(get_settings().timezone)),
+        areas=infos,
+        samples=empty_samples(),
+        producers_outside=findings,
+    )
     options = _options(asset_base, None, "reference,areas,producers")
-    path = write_map(season_map(summary, options), out or _default_path("producers_outside", ".html"), options)
+    path = write_map(
+        season_map(summary, options), out or _default_path("producers_outside", ".html"), options
+    )
     console.print(f"{len(findings)} producers outside their areas: {path}")

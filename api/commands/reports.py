@@ -9,8 +9,10 @@ import typer
 from api.commands.maps import gather
 from api.console import console
 
-app = typer.Typer(help="PDF reports: campaign report, sample inspection record, public notice of results.",
-                  no_args_is_help=True)
+app = typer.Typer(
+    help="PDF reports: campaign report, sample inspection record, public notice of results.",
+    no_args_is_help=True,
+)
 
 
 def _reports_dir() -> Path:
@@ -31,7 +33,7 @@ def _options(issuer: str | None, max_rows: int | None = None, product_maps: bool
 
 
 def notice_entries_from_db(summary):  # type: ignore[no-untyped-def]
-    """The notice's targets: the season's samples plus the recorded results and unsampled targets of its plans."""
+    """The notice's targets: the season's samples, plus its plans' recorded results and unsampled targets."""
     from gi.areas import find_product
     from gi.db import session_scope
     from reports.data import notice_entries, season_task_results
@@ -44,14 +46,20 @@ def notice_entries_from_db(summary):  # type: ignore[no-untyped-def]
 
 @app.command("campaign")
 def campaign(
-    start: str = typer.Option(None, "--from", help="First day of the season, YYYY-MM-DD (default: first sample)."),
+    start: str = typer.Option(
+        None, "--from", help="First day of the season, YYYY-MM-DD (default: first sample)."
+    ),
     end: str = typer.Option(None, "--to", help="Last day of the season (default: last sample)."),
     products: list[str] = typer.Option(None, "--product", "-p", help="Only this product (repeatable)."),
     title: str = typer.Option(None, "--title", help="Title of the campaign (default: from the dates)."),
     issuer: str = typer.Option(None, "--issuer", help="Issuing authority printed on the report."),
-    max_rows: int = typer.Option(None, "--max-rows", help="Non-conformities listed in the PDF (the rest go to CSV)."),
+    max_rows: int = typer.Option(
+        None, "--max-rows", help="Non-conformities listed in the PDF (the rest go to CSV)."
+    ),
     no_product_maps: bool = typer.Option(False, "--no-product-maps", help="Leave out the per-product maps."),
-    out: Path = typer.Option(None, "--out", "-o", help="PDF file (default: out/reports/campaign_<from>_<to>.pdf)."),
+    out: Path = typer.Option(
+        None, "--out", "-o", help="PDF file (default: out/reports/campaign_<from>_<to>.pdf)."
+    ),
 ) -> None:
     """Write the season campaign report: coverage, verdicts, non-conformities, maps and charts."""
     from reports.campaign import campaign_report
@@ -66,12 +74,16 @@ def campaign(
 
 @app.command("notice")
 def notice(
-    start: str = typer.Option(None, "--from", help="First day of the season, YYYY-MM-DD (default: first sample)."),
+    start: str = typer.Option(
+        None, "--from", help="First day of the season, YYYY-MM-DD (default: first sample)."
+    ),
     end: str = typer.Option(None, "--to", help="Last day of the season (default: last sample)."),
     products: list[str] = typer.Option(None, "--product", "-p", help="Only this product (repeatable)."),
     title: str = typer.Option(None, "--title", help="Title of the campaign (default: from the dates)."),
     issuer: str = typer.Option(None, "--issuer", help="Issuing authority printed on the notice."),
-    out: Path = typer.Option(None, "--out", "-o", help="PDF file (default: out/reports/notice_<from>_<to>.pdf)."),
+    out: Path = typer.Option(
+        None, "--out", "-o", help="PDF file (default: out/reports/notice_<from>_<to>.pdf)."
+    ),
 ) -> None:
     """Write the public notice of the season's results (no personal data of inspectors)."""
     from reports.notice import public_notice
@@ -84,7 +96,9 @@ def notice(
 
 @app.command("record")
 def record(
-    sample: str = typer.Argument(..., help="Sample UUID or its first 8+ hex digits (the code on maps and reports)."),
+    sample: str = typer.Argument(
+        ..., help="Sample UUID or its first 8+ hex digits (the code on maps and reports)."
+    ),
     photos: list[Path] = typer.Option(None, "--photo", help="A photo of the sample (JPEG/PNG, repeatable)."),
     issuer: str = typer.Option(None, "--issuer", help="Inspecting authority printed on the record."),
     out: Path = typer.Option(None, "--out", "-o", help="PDF file (default: out/reports/record_<code>.pdf)."),
@@ -125,11 +139,16 @@ def run_maps_reports_demo(out_dir: Path | None = None, products: list[str] | Non
     report = campaign_report(summary, out_dir / f"campaign_{stem}.pdf")
     written.append(report.pdf)
     written += report.attachments
-    written.append(public_notice(summary, out_dir / f"notice_{stem}.pdf",
-                                 entries=notice_entries_from_db(summary)).pdf)
+    written.append(
+        public_notice(summary, out_dir / f"notice_{stem}.pdf", entries=notice_entries_from_db(summary)).pdf
+    )
     console.print(f"season {summary.period}: {len(summary.samples):,} samples, {len(summary.areas)} products")
-    for label, path in zip(["season map (HTML, opens offline)", "campaign report (PDF)"]
-                           + ["attachment (CSV)"] * len(report.attachments) + ["public notice (PDF)"],
-                           written, strict=True):
+    for label, path in zip(
+        ["season map (HTML, opens offline)", "campaign report (PDF)"]
+        + ["attachment (CSV)"] * len(report.attachments)
+        + ["public notice (PDF)"],
+        written,
+        strict=True,
+    ):
         console.print(f"{label}: {path}")
     return written
