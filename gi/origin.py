@@ -13,7 +13,7 @@ the CLI) or :func:`check_origins` (a batch): both build the same :class:`OriginV
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
@@ -24,9 +24,8 @@ from numpy.typing import NDArray
 from sqlalchemy.orm import Session
 
 from geo_data.china import china_outline
-from geo_data.crs import CoordinateSystem, UnknownCRSError, gcj02_to_bd09, parse_crs, to_wgs84, wgs84_to_gcj02
+from geo_data.crs import CoordinateSystem, UnknownCRSError, parse_crs, to_wgs84
 # The constants of the published GCJ-02/BD-09 formulas, shared so that the plain-float path stays identical.
-from geo_data.crs import _A, _CHINA_LAT, _CHINA_LON, _EE, _X_PI  # noqa: PLC2701
 from gi.areas import as_aware
 from gi.errors import InputError
 from gi.models import LocationSource, OriginOutcome
@@ -132,96 +131,13 @@ def decimals(value: float, typed: str | None = None) -> int:
         return places
 
 
-_FIXED_POINT_STEPS = 8
-
-
-def _gcj_forward_scalar(lon: float, lat: float) -> tuple[float, float]:
-    """:func:`geo_data.crs.wgs84_to_gcj02` for one point in plain floats, operation for operation the same.
-
-    A numpy call on a one-element array costs microseconds of overhead per operation; a single check converts
-    dozens of times. The test suite checks this function against the vectorized one bit for bit.
-    """
-    if not (_CHINA_LON[0] <= lon <= _CHINA_LON[1] and _CHINA_LAT[0] <= lat <= _CHINA_LAT[1]):
-        return lon, lat
-    pi, sin = math.pi, math.sin
-    x = lon - 105.0
-    y = lat - 35.0
-    sqrt_abs_x = math.sqrt(abs(x))
-    d_lat = (
-        -100.0 + 2.0 * x + 3.0 * y + 0.2 * y * y + 0.1 * x * y + 0.2 * sqrt_abs_x
-        + (20.0 * sin(6.0 * x * pi) + 20.0 * sin(2.0 * x * pi)) * 2.0 / 3.0
-        + (20.0 * sin(y * pi) + 40.0 * sin(y / 3.0 * pi)) * 2.0 / 3.0
-        + (160.0 * sin(y / 12.0 * pi) + 320.0 * sin(y * pi / 30.0)) * 2.0 / 3.0
-    )
-    d_lon = (
-        300.0 + x + 2.0 * y + 0.1 * x * x + 0.1 * x * y + 0.1 * sqrt_abs_x
-        + (20.0 * sin(6.0 * x * pi) + 20.0 * sin(2.0 * x * pi)) * 2.0 / 3.0
-        + (20.0 * sin(x * pi) + 40.0 * sin(x / 3.0 * pi)) * 2.0 / 3.0
-        + (150.0 * sin(x / 12.0 * pi) + 300.0 * sin(x / 30.0 * pi)) * 2.0 / 3.0
-    )
-    rad_lat = lat / 180.0 * pi
-    s = sin(rad_lat)
-    magic = 1.0 - _EE * (s * s)
-    sqrt_magic = math.sqrt(magic)
-    d_lat = (d_lat * 180.0) / ((_A * (1.0 - _EE)) / (magic * sqrt_magic) * pi)
-    d_lon = (d_lon * 180.0) / (_A / sqrt_magic * math.cos(rad_lat) * pi)
-    return lon + d_lon, lat + d_lat
-
-
-def _bd_forward_scalar(x: float, y: float) -> tuple[float, float]:
-    """:func:`geo_data.crs.gcj02_to_bd09` for one point in plain floats."""
-    z = math.sqrt(x * x + y * y) + 0.00002 * math.sin(y * _X_PI)
-    theta = float(np.arctan2(y, x)) + 0.000003 * math.cos(x * _X_PI)  # numpy's atan2 differs from libm's
-    return z * math.cos(theta) + 0.0065, z * math.sin(theta) + 0.006
-
-
-Forward = Callable[[Any, Any], tuple[Any, Any]]
-
-
-def _invert_scalar(forward: Forward, gx: float, gy: float, x0: float, y0: float) -> tuple[float, float]:
-    wx, wy = x0, y0
-    for _ in range(_FIXED_POINT_STEPS):
-        fx, fy = forward(wx, wy)
-        wx, wy = wx - (fx - gx), wy - (fy - gy)
-    return wx, wy
-
-
-def _invert(forward: Forward, gx: NDArray[np.float64], gy: NDArray[np.float64], x0: NDArray[np.float64],
-            y0: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    """Invert ``forward`` by a fixed number of fixed-point steps (converged to the last bit after about six)."""
-    wx, wy = x0, y0
-    for _ in range(_FIXED_POINT_STEPS):
-        fx, fy = forward(wx, wy)
-        wx, wy = wx - (fx - gx), wy - (fy - gy)
-    return wx, wy
-
-
 def normalize(
     x: Sequence[float] | NDArray[np.float64],
     y: Sequence[float] | NDArray[np.float64],
     system: CoordinateSystem | str,
 ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    """Submitted coordinates in ``system`` -> WGS84 lon/lat, the same to the last bit whatever else is converted.
-
-    GCJ-02 and BD-09 are inverted with a fixed number of steps per point: an iteration that stops when the whole
-    array has converged would give a point a different last bit in a batch than alone, and the stored location
-    must not depend on what else was in the file. Short arrays take the plain-float path (same operations).
-    """
-    x = np.asarray(x, dtype=float)
-    y = np.asarray(y, dtype=float)
-    if system in (CoordinateSystem.GCJ02, CoordinateSystem.BD09) and x.size <= 8:
-        out = []
-        for a, b in zip(x.tolist(), y.tolist(), strict=True):
-            if system is CoordinateSystem.BD09:
-                a, b = _invert_scalar(_bd_forward_scalar, a, b, a - 0.0065, b - 0.006)
-            out.append(_invert_scalar(_gcj_forward_scalar, a, b, a, b))
-        return np.array([p[0] for p in out]), np.array([p[1] for p in out])
-    if system is CoordinateSystem.GCJ02:
-        return _invert(wgs84_to_gcj02, x, y, x.copy(), y.copy())
-    if system is CoordinateSystem.BD09:
-        gx, gy = _invert(gcj02_to_bd09, x, y, x - 0.0065, y - 0.006)
-        return _invert(wgs84_to_gcj02, gx, gy, gx.copy(), gy.copy())
-    return to_wgs84(x, y, system)
+    """Submitted coordinates in ``system`` -> WGS84 lon/lat, the same to the last bit whatever else is converted."""
+    return to_wgs84(np.asarray(x, dtype=float), np.asarray(y, dtype=float), system)
 
 
 @lru_cache(maxsize=256)
