@@ -709,7 +709,8 @@ def _finish(
     fmap.add_child(InfoPanel(_title_html(title, lines), "topleft", "gi-panel gi-title"))
     fmap.add_child(InfoPanel(legend, "bottomright", "gi-panel gi-legend"))
     folium.LayerControl(collapsed=False, position="topright").add_to(fmap)
-    fmap.fit_bounds(bounds, padding=(24, 24))
+    # Room for the title panel (top left) and the layer control and legend (right).
+    fmap.fit_bounds(bounds, padding_top_left=(24, 190), padding_bottom_right=(250, 24))
 
 
 # ---------------------------------------------------------------- maps

@@ -202,10 +202,15 @@ def test_cli_writes_maps_and_reports(season_db: str, tmp_path: Path) -> None:
     assert leaked == []
 
     bad = summary.samples[summary.samples["quality"] == "fail"].iloc[0]
-    result = gi(["report", "record", bad["code"]], season_db, tmp_path)
+    photo = tmp_path / "sample.png"
+    from PIL import Image
+
+    Image.new("RGB", (640, 480), (200, 180, 120)).save(photo)
+    result = gi(["report", "record", bad["code"], "--photo", str(photo)], season_db, tmp_path)
     assert result.returncode == 0, result.stderr
     record = pdf_text(printed_path(result.stdout, ".pdf"))
     assert bad["code"] in record and bad["product_name"] in record and "不合格" in record
+    assert "照片1：sample.png" in record
     assert any(i.name in record for i in inspectors)  # the internal record names its inspectors
     subprocess.run(
         [

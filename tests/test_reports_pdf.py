@@ -126,6 +126,14 @@ def test_public_notice(summary, tmp_path: Path) -> None:  # type: ignore[no-unty
     assert render_pages(files.pdf, "notice")
 
 
+def test_missing_font_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    from maps.cjk_font import MissingFontError, cjk_font_path
+
+    monkeypatch.setenv("GI_CJK_FONT", "/nonexistent/wqy.ttc")
+    with pytest.raises(MissingFontError, match="fonts-wqy-zenhei"):
+        cjk_font_path()
+
+
 def test_font_check_refuses_characters_the_font_lacks(summary, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     assert missing_glyphs(["西湖龙井 五常大米 ≤ ≥ ± ℃ μ ² ³ 《》（）：，。"]) == {}
     missing = missing_glyphs(["合作社𫓧记", "鿍"])
