@@ -244,8 +244,10 @@ def origin_reason(row: dict, tolerance_m: float) -> str:
     )
     flags = [flag_label(f) for f in (row.get("flags") or ())]
     known = distance is not None and not pd.isna(distance)
+    suspect = bool(set(row.get("flags") or ()) & {"swapped_lat_lon", "outside_china", "null_island"})
     if row.get("origin") == "outside":
-        text_ = f"采样点位于{version_text}外" + (f" {_distance_text(float(distance))}" if known else "")
+        shown = known and not suspect  # a swapped or foreign position is a data error, not a distance
+        text_ = f"采样点位于{version_text}外" + (f" {_distance_text(float(distance))}" if shown else "")
     elif known and abs(float(distance)) <= band:
         side = "内" if float(distance) >= 0 else "外"
         text_ = (

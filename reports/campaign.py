@@ -349,7 +349,7 @@ def _non_conformities(
         data_table(
             ["序号", "样品编号", "产品", "区县", "日期", "类别", "结论", "被抽样单位", "原因"],
             rows,
-            [8, 18, 21, 16, 11, 9, 11, 28, 52],
+            [9, 18, 21, 15, 10, 9, 13, 28, 51],
             s,
             align=["right", "code", "left", "left", "centre", "centre", "centre", "left", "left"],
             highlight=bad,

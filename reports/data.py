@@ -373,6 +373,9 @@ class NoticeEntry:
     items: str  # the non-conforming items, in words
 
 
+# Origin flags that make a position itself doubtful (gi.origin).
+SUSPECT_POSITION = {"swapped_lat_lon", "outside_china", "null_island", "crs_implausible"}
+
 RESULT_ORDER = {"不合格": 0, "待定": 1, "无法判定": 2, "未发现经营": 3, "合格": 4}
 
 
@@ -382,11 +385,15 @@ def _sample_items(group: pd.DataFrame, tolerance_m: float) -> tuple[str, str]:
     outside = group[group["origin"] == "outside"]
     failed = group[group["quality"] == "fail"]
     if len(outside):
-        worst = outside["distance_m"].min()
-        items.append(
-            "产地不符（采样点位于保护范围外"
-            + (f" {abs(worst) / 1000:.1f} 千米）" if pd.notna(worst) else "）")
-        )
+        # A swapped or foreign position is "outside" by thousands of kilometres: a data error, not a distance.
+        suspect = outside["flags"].map(lambda f: bool(set(f or ()) & SUSPECT_POSITION))
+        plausible = outside.loc[~suspect, "distance_m"]
+        if len(plausible) and plausible.notna().any():
+            items.append(f"产地不符（采样点位于保护范围外 {abs(plausible.min()) / 1000:.1f} 千米）")
+        elif suspect.any():
+            items.append("产地不符（采样坐标异常：经纬度疑似颠倒或位于境外，需核实）")
+        else:
+            items.append("产地不符（采样点位于保护范围外）")
     for reason in dict.fromkeys(r for r in failed["quality_reason"] if r):
         items.append(reason)
     if len(failed) and not any(failed["quality_reason"]):

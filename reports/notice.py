@@ -107,7 +107,7 @@ def notice_story(
                     ]
                     for i, e in enumerate(failed)
                 ],
-                [9, 28, 36, 17, 16, 19, 49],
+                [9, 28, 33, 20, 15, 19, 50],
                 s,
                 align=["right", "left", "code", "left", "left", "centre", "left"],
             )
