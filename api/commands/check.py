@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import uuid
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import typer
 
 from api.console import console, err_console, progress, table
 from gi.db import session_scope
+from gi.models import OriginVerdictRecord
 from gi.origin import FLAG_LABELS, ProducerCheck
 from gi.samples import BatchResult
 
@@ -46,21 +48,30 @@ def check(
         console.print(f"result file: {written}")
 
 
-def print_batch_summary(result: BatchResult, title: str, show_refused: int = 20) -> None:
-    """Counts by product and verdict, flag counts, and the refused rows with their reasons."""
+def print_batch_summary(
+    result: BatchResult, title: str, show_refused: int = 20,
+    earlier: Mapping[uuid.UUID, OriginVerdictRecord] | None = None,
+) -> None:
+    """Counts by product and verdict, flag counts, and the refused rows with their reasons.
+
+    ``earlier`` holds the stored verdicts of rows that were already stored, so that a re-run counts them too.
+    """
     by_product: dict[str, Counter[str]] = {}
     flags: Counter[str] = Counter()
-    for row in result.stored:
-        assert row.verdict is not None
-        by_product.setdefault(row.product_code or "?", Counter())[row.verdict.verdict.value] += 1
-        flags.update(row.verdict.flags)
+    outcomes = [(row.product_code, row.verdict.verdict.value, row.verdict.flags)
+                for row in result.stored if row.verdict is not None]
+    outcomes += [(row.product_code, earlier[row.sample_id].verdict.value, tuple(earlier[row.sample_id].flags))
+                 for row in result.duplicates if earlier and row.sample_id in earlier]
+    for product_code, verdict, row_flags in outcomes:
+        by_product.setdefault(product_code or "?", Counter())[verdict] += 1
+        flags.update(row_flags)
     rows = [[code, c["inside"], c["uncertain"], c["outside"], sum(c.values())]
             for code, c in sorted(by_product.items())]
     total = Counter[str]()
     for c in by_product.values():
         total.update(c)
     rows.append(["all", total["inside"], total["uncertain"], total["outside"], sum(total.values())])
-    console.print(table(title, ["product", "inside", "uncertain", "outside", "stored"], rows))
+    console.print(table(title, ["product", "inside", "uncertain", "outside", "samples"], rows))
     if flags:
         console.print(table("Flags", ["flag", "meaning", "samples"],
                             [[f, FLAG_LABELS.get(f, f), n] for f, n in flags.most_common()]))
@@ -107,7 +118,6 @@ def run_origin_demo(seed: int = 2024, per_product: int = 10, show: int = 40) -> 
     """Demo step: simulate a season's samples, check and store them, print the verdicts with their flags."""
     from sqlalchemy import select
 
-    from gi.models import OriginVerdictRecord
     from gi.samples import record_samples
     from gi.simulate import simulate_season
 
@@ -141,4 +151,4 @@ def run_origin_demo(seed: int = 2024, per_product: int = 10, show: int = 40) -> 
                         lines[:show], justify_numbers=False))
     if len(lines) > show:
         console.print(f"... {len(lines) - show} more ordinary samples inside their areas")
-    print_batch_summary(result, title="Season summary by product")
+    print_batch_summary(result, title="Season summary by product", earlier=stored)
