@@ -332,6 +332,8 @@ def create_synthetic_directory(
         for pt in _random_points_in(ring, n_out, rng):
             near = min(parts, key=lambda c: parts[c].distance(pt)) if parts else codes[0]
             placed.append((near, pt, True))
+        # Shuffled, so that being an outlet (one in ten by position) is independent of being placed outside.
+        placed = [placed[k] for k in rng.permutation(len(placed))]
         for i, (county, pt, outside) in enumerate(placed):
             serial += 1
             outlet = i % 10 == 9

@@ -389,12 +389,16 @@ def run_planning_demo(
     code = f"DEMO-{period_from:%Y%m}"
     with session_scope() as session:
         report = create_synthetic_directory(session, producers_per_product=producers_per_product, today=today)
-    console.print(
-        f"synthetic directories (合成数据, clearly labelled): {report.producers} targets "
-        f"({report.outside} placed outside their area, {report.market_outlets} market outlets), "
-        f"{report.inspectors} inspectors, {report.conflicts} declared conflicts, "
-        f"{report.complaints} complaints — {report.county_source}"
-    )
+    if report.county_source == "already present":
+        console.print(f"synthetic directories (合成数据, clearly labelled) already present: {report.producers} "
+                      f"targets, {report.inspectors} inspectors")
+    else:
+        console.print(
+            f"synthetic directories (合成数据, clearly labelled): {report.producers} targets "
+            f"({report.outside} placed outside their area, {report.market_outlets} market outlets), "
+            f"{report.inspectors} inspectors, {report.conflicts} declared conflicts, "
+            f"{report.complaints} complaints; counties from {report.county_source}"
+        )
     with session_scope() as session:
         existing = session.scalars(select(Plan).where(Plan.code == code)).first()
         if existing is None:
