@@ -34,7 +34,7 @@ def demo() -> None:
     console.rule("[bold]2. Seasonal double-random inspection plan (双随机、一公开)")
     from api.commands.plan import run_planning_demo
 
-    run_planning_demo()
+    plan_id = run_planning_demo()
 
     console.rule("[bold]3. Origin control of the season's samples (产地控制)")
     from api.commands.check import run_origin_demo
@@ -49,4 +49,9 @@ def demo() -> None:
     console.rule("[bold]5. Season map, campaign report and public notice (地图与报告)")
     from api.commands.reports import run_maps_reports_demo
 
-    run_maps_reports_demo()
+    from gi.models import Plan
+
+    with session_scope() as session:
+        plan = session.get(Plan, plan_id)
+        period = (plan.period_from, plan.period_to) if plan else None
+    run_maps_reports_demo(period=period)

@@ -371,7 +371,7 @@ def print_summary(summary) -> None:  # type: ignore[no-untyped-def]
 def run_planning_demo(
     public_value: str = DEMO_PUBLIC_VALUE, today: date | None = None, producers_per_product: int = 40
 ) -> int:
-    """Demo step: synthetic directories, a plan of the current season for the register (3 monthly rounds),
+    """Demo step: synthetic directories, a plan of the last quarter for the register (3 monthly rounds),
     commitment, draw with the public value, export, verification from the exported files, summary.
     Returns the plan id (its tasks are what the origin demo samples)."""
     from sqlalchemy import select
@@ -385,7 +385,10 @@ def run_planning_demo(
     from sampling.verify import verify
 
     today = today or local_today()
-    period_from, period_to = season_period(today)
+    # The quarter that ended last: every round is over, so the demo can show a whole season cycle, from the
+    # draw to the samples of every task (taken within its due window) and the report.
+    months = today.year * 12 + today.month - 1 - 3
+    period_from, period_to = season_period(date(months // 12, months % 12 + 1, 1))
     code = f"DEMO-{period_from:%Y%m}"
     with session_scope() as session:
         report = create_synthetic_directory(session, producers_per_product=producers_per_product, today=today)

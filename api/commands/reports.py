@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 import typer
@@ -119,9 +120,12 @@ def record(
     console.print(f"inspection record {files.report_id}: {files.pdf}")
 
 
-def run_maps_reports_demo(out_dir: Path | None = None, products: list[str] | None = None) -> list[Path]:
-    """The demo's last step: the season map (HTML), the campaign report and the public notice of the stored
-    samples' season, written to ``out_dir`` (default: out/demo); prints and returns their paths."""
+def run_maps_reports_demo(
+    out_dir: Path | None = None, products: list[str] | None = None,
+    period: tuple[date, date] | None = None,
+) -> list[Path]:
+    """The demo's last step: the season map (HTML), the campaign report and the public notice of ``period``
+    (default: the stored samples' date range), written to ``out_dir`` (default: out/demo); prints the paths."""
     from gi.settings import get_settings
     from maps.folium_maps import MapOptions, season_map, write_map
     from reports.campaign import campaign_report
@@ -129,7 +133,8 @@ def run_maps_reports_demo(out_dir: Path | None = None, products: list[str] | Non
 
     out_dir = out_dir or get_settings().output_dir / "demo"
     try:
-        summary = gather(None, None, products, None)
+        start, end = (str(period[0]), str(period[1])) if period else (None, None)
+        summary = gather(start, end, products, None)
     except Exception as exc:  # no samples yet: say so instead of failing the whole demo
         console.print(f"[yellow]maps and reports skipped:[/] {exc}")
         return []
