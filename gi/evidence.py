@@ -87,9 +87,17 @@ def gps_items(origin: OriginVerdictRecord | None) -> list[EvidenceItem]:
     elif origin.verdict is OriginOutcome.OUTSIDE:
         items.append(EvidenceItem("gps", Effect.CONTRADICTS, f"GPS point outside the protected area ({where}"
                                                               f"{distance})"))
-    elif origin.verdict is OriginOutcome.UNCERTAIN:
+    elif origin.verdict is OriginOutcome.UNCERTAIN and (
+        origin.distance_m is None or abs(origin.distance_m) <= origin.band_m
+    ):
         items.append(EvidenceItem("gps", Effect.DOUBT, f"GPS point within the uncertain band of the boundary "
                                                        f"({where}{distance}, band {origin.band_m:,.0f} m)"))
+    elif origin.verdict is OriginOutcome.UNCERTAIN:
+        # Beyond the band, "uncertain" means the location itself is not trusted (its flags say why).
+        items.append(EvidenceItem("gps", Effect.DOUBT, f"location not trusted, so origin uncertain although the "
+                                                       f"point lies inside ({where}{distance})"
+                                  if origin.distance_m > 0 else
+                                  f"location not trusted ({where}{distance})"))
     else:
         items.append(EvidenceItem("gps", Effect.SUPPORTS, f"GPS point inside the protected area ({where}"
                                                           f"{distance})"))

@@ -153,7 +153,9 @@ def print_evidence_table(checks: Sequence) -> None:  # type: ignore[type-arg]
         rows = []
         for c in flagged[:20]:
             fp = c.fingerprint
-            fp_text = "" if fp is None else f"{fp.outcome.value} p={_p(fp.p_value)}"
+            fp_text = "" if fp is None else (
+                fp.outcome.value.replace("_", " ") if fp.p_value is None else f"{fp.outcome.value} p={_p(fp.p_value)}"
+            )
             best = ""
             if fp is not None and fp.best_fit_code and fp.best_fit_code != c.sample.product.code:
                 best = next((k["area_zh"] for k in fp.candidates if k.get("product_code") == fp.best_fit_code),
