@@ -47,7 +47,7 @@ def directory(engine: Engine, loaded_register: None) -> Iterator[None]:
         create_synthetic_directory(s, producers_per_product=30, today=date(2026, 10, 20))
     yield
     with session_scope(engine) as s:
-        mine = select(Plan.id).where(Plan.code.in_(["SUB-1", "INF-1", "DEMO-202611"]))
+        mine = select(Plan.id).where(Plan.code.in_(["SUB-1", "INF-1", "DEMO-202608"]))
         tasks = select(PlanTask.id).where(PlanTask.plan_id.in_(mine))
         s.execute(update(Sample).where(Sample.task_id.in_(tasks)).values(task_id=None))
         s.execute(delete(Plan).where(Plan.id.in_(mine)))
@@ -305,8 +305,8 @@ def test_demo_step(
     get_settings.cache_clear()
     plan_id = run_planning_demo(today=date(2026, 11, 24))
     out = capsys.readouterr().out
-    assert "reproduced exactly" in out and "DEMO-202611" in out
-    assert (tmp_path / "plans" / "DEMO-202611" / "published" / "selection.json").exists()
+    assert "reproduced exactly" in out and "DEMO-202608" in out  # the last complete quarter
+    assert (tmp_path / "plans" / "DEMO-202608" / "published" / "selection.json").exists()
     with session_scope() as s:
         assert tasks_of_plan(s, plan_id)
     # Running the demo again reuses the drawn plan.

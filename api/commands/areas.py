@@ -2,27 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import date
 from pathlib import Path
 
 import typer
 
 from api.console import console, table
+from api.options import parse_day
 from gi.areas import AreaImport, add_area_version, area_history, as_aware, find_product, import_area_file
 from gi.db import session_scope
 
 app = typer.Typer(help="Protected production areas (保护范围) and their versions.", no_args_is_help=True)
-
-
-def _parse_date(value: str | None, field: str) -> date | None:
-    from gi.errors import InputError
-
-    if not value:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError as exc:
-        raise InputError(field, f"{value!r} is not a date (YYYY-MM-DD)") from exc
 
 
 @app.command("import")
@@ -37,7 +26,7 @@ def import_(
     """Import FILE as the product's next area version; the previous version's validity is closed."""
     with session_scope() as session:
         area = import_area_file(session, product, file, crs=crs, legal_basis=legal_basis,
-                                valid_from=_parse_date(valid_from, "valid_from"), layer=layer)
+                                valid_from=parse_day(valid_from, "valid_from"), layer=layer)
         console.print(f"{area.product.name_zh}: area version {area.version} stored "
                       f"({float(area.area_km2):,.1f} km², {area.vertex_count:,} vertices, from {area.source_crs})")
         for note in area.repair_notes:
@@ -63,7 +52,7 @@ def box_(
     from gi.settings import get_settings
 
     geometry = area_from_box(west, south, east, north, crs=crs)
-    start = _parse_date(valid_from, "valid_from")
+    start = parse_day(valid_from, "valid_from")
     with session_scope() as session:
         p = find_product(session, product)
         area = add_area_version(session, p, AreaImport(

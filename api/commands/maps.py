@@ -8,6 +8,7 @@ from pathlib import Path
 import typer
 
 from api.console import console
+from api.options import parse_day
 
 app = typer.Typer(
     help="Maps of protected areas and of a season's samples (offline HTML and PNG).", no_args_is_help=True
@@ -17,18 +18,6 @@ ASSET_HELP = (
     "Where the HTML finds Leaflet and its plugins: 'copy' (a map-assets folder beside the file, default), "
     "'file' (file:// links to the installed copy) or a URL prefix served by your web server."
 )
-
-
-def parse_day(value: str | None, field: str) -> date | None:
-    """A YYYY-MM-DD option, or an InputError naming the option."""
-    from gi.errors import InputError
-
-    if not value:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError as exc:
-        raise InputError(field, f"{value!r} is not a date (YYYY-MM-DD)") from exc
 
 
 def season_bounds(session, start: str | None, end: str | None, product_ids: list[int]) -> tuple[date, date]:  # type: ignore[no-untyped-def]

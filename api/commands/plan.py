@@ -9,6 +9,7 @@ from pathlib import Path
 import typer
 
 from api.console import console, err_console, table
+from api.options import parse_day
 from gi.db import session_scope
 from gi.errors import InputError
 
@@ -18,11 +19,12 @@ DEMO_PUBLIC_VALUE = "DEMO-2026-PUBLIC-VALUE"
 DEMO_SOURCE = "fixed demo value documented in docs/sampling.md (a demo, not a fair draw)"
 
 
-def _date(value: str, field: str) -> date:
-    try:
-        return date.fromisoformat(value)
-    except ValueError as exc:
-        raise InputError(field, f"{value!r} is not a date (YYYY-MM-DD)") from exc
+def _required_day(value: str, field: str) -> date:
+    """A required YYYY-MM-DD option."""
+    day = parse_day(value, field)
+    if day is None:
+        raise InputError(field, "a date (YYYY-MM-DD) is required")
+    return day
 
 
 def _product_ratio(text: str) -> tuple[str, object]:
@@ -79,7 +81,7 @@ def create(
     from sampling.export import export_plan
     from sampling.planning import create_plan
 
-    start, end = _date(period_from, "--from"), _date(period_to, "--to")
+    start, end = _required_day(period_from, "--from"), _required_day(period_to, "--to")
     with session_scope() as session:
         created = create_plan(
             session,
