@@ -13,13 +13,18 @@ Each source contributes items with an effect: ``supports``, ``doubt``, ``contrad
   set -> neutral (it neither supports nor questions the claim); synthetic references -> a neutral note.
 - Grade: any contradiction -> inconsistent; else any doubt, or nothing that supports the claim -> doubtful;
   else consistent.
+
+Each reason is stored (in ``origin_evidence.reasons``) as a stable code with its parameters and both of its texts,
+English for the command line and Chinese for the reports; the wording lives in gi.evidence_text.
 """
 
 from __future__ import annotations
 
 import enum
-from collections.abc import Sequence
-from dataclasses import dataclass
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -33,6 +38,7 @@ from gi.models import (
     OriginVerdictRecord,
     Sample,
 )
+from gi.evidence_text import CODES, deviations_param, is_finite, reason_text
 
 RULE = ("evidence/1: any contradiction -> inconsistent; else any doubt or no supporting evidence -> doubtful; "
         "else consistent. GPS outside contradicts, uncertain or flagged doubts, inside supports; fingerprint "
@@ -42,6 +48,11 @@ RULE = ("evidence/1: any contradiction -> inconsistent; else any doubt or no sup
 INFORMATIONAL_FLAGS = {"in_other_gi_area"}
 # Flags meaning "inside if the coordinates were entered differently": an outside verdict is then only doubtful.
 ENTRY_ERROR_FLAGS = {"swapped_lat_lon", "crs_implausible"}
+# Flags meaning the position itself is wrong (swapped, abroad, 0,0): its distance is a data error, not a distance.
+SUSPECT_POSITION_FLAGS = {"swapped_lat_lon", "outside_china", "null_island"}
+# The not-assessed reason of fingerprint verdicts stored before reasons had codes (gi.fingerprint._area_fit).
+_TOO_FEW_VARIABLES = re.compile(r"only (?P<measured>\d+) of .*'s variables \((?P<variables>[^)]*)\) were measured; "
+                                r"at least (?P<needed>\d+) needed")
 
 
 class Effect(enum.StrEnum):
@@ -55,96 +66,125 @@ class Effect(enum.StrEnum):
 
 @dataclass(frozen=True)
 class EvidenceItem:
-    """One reason: its source (gps, fingerprint, photo), its effect, and the text shown to people."""
+    """One reason: its source (gps, fingerprint, photo), its effect, and a stable ``code`` with ``params`` from
+    which both its English ``text`` (command line, logs) and its Chinese ``text_zh`` (reports) are worded."""
 
     source: str
     effect: Effect
-    text: str
+    code: str
+    params: dict[str, Any] = field(default_factory=dict)
 
-    def as_dict(self) -> dict[str, str]:
-        """JSON-ready values."""
-        return {"source": self.source, "effect": self.effect.value, "text": self.text}
+    @property
+    def text(self) -> str:
+        """The reason in English."""
+        return reason_text(self.code, self.params, "en")
 
+    @property
+    def text_zh(self) -> str:
+        """The reason in Chinese, as reports print it."""
+        return reason_text(self.code, self.params, "zh")
 
-def _flag_label(flag: str) -> str:
-    try:
-        from gi.origin import FLAG_LABELS
-    except ImportError:  # pragma: no cover - the origin module is always present in a full install
-        return flag
-    return FLAG_LABELS.get(flag, flag)
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready values (both texts are stored beside the code, for readers of the raw record)."""
+        return {"source": self.source, "effect": self.effect.value, "code": self.code, "params": self.params,
+                "text": self.text, "text_zh": self.text_zh}
+
+    @classmethod
+    def from_dict(cls, stored: Mapping[str, Any]) -> EvidenceItem:
+        """An item from its stored form; a reason stored before codes existed keeps its text (code ``text``)."""
+        effect = Effect(stored.get("effect", Effect.NEUTRAL.value))
+        if stored.get("code") in CODES:
+            return cls(str(stored.get("source", "")), effect, str(stored["code"]), dict(stored.get("params") or {}))
+        return cls(str(stored.get("source", "")), effect, "text",
+                   {"text": str(stored.get("text", "")), "text_zh": stored.get("text_zh")})
 
 
 def gps_items(origin: OriginVerdictRecord | None) -> list[EvidenceItem]:
     """What the stored GPS origin verdict says about the claim."""
     if origin is None:
-        return [EvidenceItem("gps", Effect.DOUBT, "no GPS origin verdict stored for the sample")]
-    where = f"area version {origin.area_version}" if origin.area_version else "no area version"
-    distance = f", {origin.distance_m:+,.0f} m from the boundary" if origin.distance_m is not None else ""
+        return [EvidenceItem("gps", Effect.DOUBT, "gps_missing")]
+    flags = list(origin.flags or [])
+    params: dict[str, Any] = {
+        "area_version": origin.area_version or None,
+        "distance_m": float(origin.distance_m) if origin.distance_m is not None else None,
+        "band_m": float(origin.band_m),
+        "position_suspect": bool(SUSPECT_POSITION_FLAGS & set(flags)),
+    }
     items: list[EvidenceItem] = []
-    if origin.verdict is OriginOutcome.OUTSIDE and ENTRY_ERROR_FLAGS & set(origin.flags or []):
-        items.append(EvidenceItem("gps", Effect.DOUBT, f"GPS point outside the protected area as submitted ({where}"
-                                                       f"{distance}), inside if re-read: data-entry error suspected"))
+    if origin.verdict is OriginOutcome.OUTSIDE and ENTRY_ERROR_FLAGS & set(flags):
+        items.append(EvidenceItem("gps", Effect.DOUBT, "gps_outside_entry_error", params))
     elif origin.verdict is OriginOutcome.OUTSIDE:
-        items.append(EvidenceItem("gps", Effect.CONTRADICTS, f"GPS point outside the protected area ({where}"
-                                                              f"{distance})"))
+        items.append(EvidenceItem("gps", Effect.CONTRADICTS, "gps_outside", params))
     elif origin.verdict is OriginOutcome.UNCERTAIN and (
         origin.distance_m is None or abs(origin.distance_m) <= origin.band_m
     ):
-        items.append(EvidenceItem("gps", Effect.DOUBT, f"GPS point within the uncertain band of the boundary "
-                                                       f"({where}{distance}, band {origin.band_m:,.0f} m)"))
+        items.append(EvidenceItem("gps", Effect.DOUBT, "gps_band", params))
     elif origin.verdict is OriginOutcome.UNCERTAIN:
         # Beyond the band, "uncertain" means the location itself is not trusted (its flags say why).
-        items.append(EvidenceItem("gps", Effect.DOUBT, f"location not trusted, so origin uncertain although the "
-                                                       f"point lies inside ({where}{distance})"
-                                  if origin.distance_m > 0 else
-                                  f"location not trusted ({where}{distance})"))
+        code = "gps_untrusted_inside" if origin.distance_m > 0 else "gps_untrusted"
+        items.append(EvidenceItem("gps", Effect.DOUBT, code, params))
     else:
-        items.append(EvidenceItem("gps", Effect.SUPPORTS, f"GPS point inside the protected area ({where}"
-                                                          f"{distance})"))
-    for flag in origin.flags or []:
+        items.append(EvidenceItem("gps", Effect.SUPPORTS, "gps_inside", params))
+    for flag in flags:
         effect = Effect.NEUTRAL if flag in INFORMATIONAL_FLAGS else Effect.DOUBT
-        items.append(EvidenceItem("gps", effect, f"GPS flag: {_flag_label(flag)}"))
+        items.append(EvidenceItem("gps", effect, "gps_flag", {"flag": flag}))
     return items
 
 
-def _fingerprint_text(verdict: FingerprintVerdict) -> str:
-    """A short account of a fingerprint verdict: claimed area, p, main deviations, best other area."""
+def _profile_params(verdict: FingerprintVerdict) -> dict[str, Any]:
+    """What a fingerprint verdict's reason names: claimed area, p, main deviations, best other area."""
     candidates = [c for c in verdict.candidates or [] if "product_code" in c]
     claimed = next((c for c in candidates if c.get("reference_set") == verdict.reference_set), None)
-    area = claimed["area_zh"] if claimed else verdict.reference_set
-    p = verdict.p_value if verdict.p_value is not None else float("nan")
-    if verdict.outcome is FingerprintOutcome.CONSISTENT:
-        return f"isotope/element profile consistent with {area} references (p = {p:.2g}, n = {verdict.n_reference})"
-    text = f"isotope/element profile atypical for {area} (p = {p:.1e}, d² = {verdict.distance_sq:.1f})"
-    top = [f"{d['variable']} z {d['z']:+.1f}" for d in (verdict.deviations or [])[:2]]
-    if top:
-        text += f"; deviating most: {', '.join(top)}"
-    best_other = (verdict.inputs or {}).get("best_other") or {}
-    if best_other.get("p_value") is not None:
-        fits = "fits" if best_other["p_value"] >= verdict.alpha else "nearest"
-        text += f"; {fits} {best_other['area_zh']} (p = {best_other['p_value']:.2g})"
-    return text
+    params: dict[str, Any] = {
+        "consistent": verdict.outcome is FingerprintOutcome.CONSISTENT,
+        "area_zh": claimed["area_zh"] if claimed else verdict.reference_set,
+        "p_value": verdict.p_value if is_finite(verdict.p_value) else None,
+        "n_reference": verdict.n_reference,
+        "distance_sq": verdict.distance_sq if is_finite(verdict.distance_sq) else None,
+    }
+    if not params["consistent"]:
+        params["deviations"] = deviations_param(verdict.deviations or [])
+        best_other = (verdict.inputs or {}).get("best_other") or {}
+        if best_other.get("p_value") is not None:
+            params["best_other"] = {"area_zh": best_other["area_zh"], "p_value": float(best_other["p_value"]),
+                                    "fits": best_other["p_value"] >= verdict.alpha}
+    return params
 
 
-def fingerprint_items(verdict: FingerprintVerdict | None, product_code: str) -> list[EvidenceItem]:
+def _not_assessed_params(verdict: FingerprintVerdict) -> dict[str, Any]:
+    """The stored reason of a not-assessed fingerprint, with its code (older verdicts: read from the text)."""
+    stored = (verdict.inputs or {}).get("not_assessed") or {}
+    code, params = stored.get("code"), stored.get("params")
+    if code is None:
+        match = _TOO_FEW_VARIABLES.search(verdict.reason or "")
+        if match:
+            code = "too_few_variables"
+            params = {"measured": int(match["measured"]), "variables": match["variables"].split(", "),
+                      "needed": int(match["needed"])}
+    return {"reason": verdict.reason, "reason_code": code, "reason_params": params or {}}
+
+
+def fingerprint_items(
+    verdict: FingerprintVerdict | None, product_code: str, product_name_zh: str | None = None
+) -> list[EvidenceItem]:
     """What the stored fingerprint verdict says about the claim."""
     if verdict is None:
-        return [EvidenceItem("fingerprint", Effect.NEUTRAL, f"no reference set of authentic samples for "
-                                                            f"{product_code}: fingerprint not checked")]
+        return [EvidenceItem("fingerprint", Effect.NEUTRAL, "fingerprint_no_reference",
+                             {"product_code": product_code, "product_name_zh": product_name_zh})]
     items: list[EvidenceItem] = []
     if verdict.outcome is FingerprintOutcome.NOT_ASSESSED:
-        items.append(EvidenceItem("fingerprint", Effect.NEUTRAL, f"fingerprint not assessed: {verdict.reason}"))
+        items.append(EvidenceItem("fingerprint", Effect.NEUTRAL, "fingerprint_not_assessed",
+                                  _not_assessed_params(verdict)))
     elif verdict.outcome is FingerprintOutcome.CONSISTENT:
-        items.append(EvidenceItem("fingerprint", Effect.SUPPORTS, _fingerprint_text(verdict)))
+        items.append(EvidenceItem("fingerprint", Effect.SUPPORTS, "fingerprint_profile", _profile_params(verdict)))
     else:
         best_other = (verdict.inputs or {}).get("best_other") or {}
         other_fits = best_other.get("p_value") is not None and best_other["p_value"] >= verdict.alpha
         strong = verdict.p_value is not None and verdict.p_value < verdict.alpha / 10
         effect = Effect.CONTRADICTS if other_fits or strong else Effect.DOUBT
-        items.append(EvidenceItem("fingerprint", effect, _fingerprint_text(verdict)))
+        items.append(EvidenceItem("fingerprint", effect, "fingerprint_profile", _profile_params(verdict)))
     if verdict.synthetic_reference:
-        items.append(EvidenceItem("fingerprint", Effect.NEUTRAL, "the reference set is SYNTHETIC (demonstration "
-                                                                 "only, not authentic measurements)"))
+        items.append(EvidenceItem("fingerprint", Effect.NEUTRAL, "fingerprint_synthetic"))
     return items
 
 
@@ -182,7 +222,8 @@ def record_evidence(
     location) into one stored origin grade with every reason."""
     origin = latest_origin_verdict(session, sample)
     fingerprint = fingerprint or latest_fingerprint_verdict(session, sample)
-    items = gps_items(origin) + fingerprint_items(fingerprint, sample.product.code) + list(extra)
+    items = (gps_items(origin) + fingerprint_items(fingerprint, sample.product.code, sample.product.name_zh)
+             + list(extra))
     evidence = OriginEvidence(
         sample_id=sample.id, grade=grade(items), reasons=[i.as_dict() for i in items],
         origin_verdict_id=origin.id if origin else None,
@@ -191,3 +232,20 @@ def record_evidence(
     session.add(evidence)
     session.flush()
     return evidence
+
+
+def stored_items(session: Session, evidence: OriginEvidence) -> list[EvidenceItem]:
+    """The reasons of a stored origin grade as items. Reasons stored before they had codes are rebuilt from the
+    verdicts the grade was made from when that gives the very same English texts (else they keep their text)."""
+    items = [EvidenceItem.from_dict(r) for r in evidence.reasons or []]
+    if all(i.code != "text" for i in items):
+        return items
+    origin = session.get(OriginVerdictRecord, evidence.origin_verdict_id) if evidence.origin_verdict_id else None
+    fingerprint = (session.get(FingerprintVerdict, evidence.fingerprint_verdict_id)
+                   if evidence.fingerprint_verdict_id else None)
+    sample = session.get(Sample, evidence.sample_id)
+    product = sample.product if sample is not None else None
+    rebuilt = gps_items(origin) + fingerprint_items(
+        fingerprint, product.code if product else "", product.name_zh if product else None
+    )
+    return rebuilt if [i.text for i in rebuilt] == [i.text for i in items] else items

@@ -23,7 +23,9 @@ Method (a one-class check, so frauds from areas absent from the references are c
 
 A reference set is refused when it is too small for the number of variables: fewer than ``min_ratio``·p complete
 rows (default 10·p: at 5·p the measured false-flag rate at α = 1 % was 9–17 %), or fewer than MCD needs.
-A refusal is a ReferenceTooSmallError (an InputError) with the numbers in it.
+A refusal is a ReferenceTooSmallError (an InputError) with the numbers in it. Every refusal that leaves a sample
+``not_assessed`` is a NotAssessableError carrying a stable ``code`` and its ``params``, stored with the verdict
+(``inputs["not_assessed"]``) so that reports can word the reason in Chinese (gi.evidence_text).
 """
 
 from __future__ import annotations
@@ -59,7 +61,16 @@ RULE = ("Mahalanobis distance to the references kept after MCD screening (MinCov
         "prediction F(p, m-p); atypical when p < alpha; references need at least {ratio:g}·p complete rows")
 
 
-class ReferenceTooSmallError(InputError):
+class NotAssessableError(InputError):
+    """A fingerprint that cannot be judged; ``code`` and ``params`` say why in a form any language can word."""
+
+    def __init__(self, field: str, problem: str, code: str = "other", **params: Any) -> None:
+        super().__init__(field, problem)
+        self.code = code
+        self.params = params
+
+
+class ReferenceTooSmallError(NotAssessableError):
     """The reference set has too few complete rows for the number of variables."""
 
 
@@ -181,6 +192,7 @@ def _check_size(ref: ReferenceSet, n: int, p: int, min_ratio: float) -> None:
             f"{ref.name} ({ref.area_zh}) has {n} complete authentic samples for {p} variables; at least "
             f"{needed} are needed ({min_ratio:g}·p, and MCD needs n > p + 1): measure fewer variables or add "
             "references",
+            "too_few_references", area_zh=ref.area_zh, n=n, p=p, needed=needed,
         )
 
 
@@ -218,11 +230,13 @@ def _fit(ref: ReferenceSet, variables: tuple[str, ...], min_ratio: float) -> _Mo
     m = int(keep.sum())
     if m < p + 2:
         raise ReferenceTooSmallError("reference_set", f"{ref.name}: only {m} references remain after outlier "
-                                                      f"screening for {p} variables")
+                                                      f"screening for {p} variables",
+                                     "too_few_after_screening", area_zh=ref.area_zh, m=m, p=p)
     location, covariance = data[keep].mean(axis=0), np.cov(data[keep].T).reshape(p, p)
     if np.linalg.matrix_rank(covariance) < p:
-        raise InputError("reference_set", f"{ref.name}: the covariance of {', '.join(variables)} is singular "
-                                          "(a variable is constant or two are collinear)")
+        raise NotAssessableError("reference_set", f"{ref.name}: the covariance of {', '.join(variables)} is "
+                                                  "singular (a variable is constant or two are collinear)",
+                                 "singular_covariance", area_zh=ref.area_zh, variables=list(variables))
     dropped = tuple(i for i, k in zip(ids, keep, strict=True) if not k)
     return _Model(variables, log, location, covariance, np.linalg.inv(covariance), len(rows), m, dropped)
 
@@ -248,7 +262,8 @@ def distance(model: _Model, sample: Mapping[str, float]) -> tuple[float, float, 
     x = np.array([sample[v] for v in model.variables], dtype=float)
     for v, value, is_log in zip(model.variables, x, model.log, strict=True):
         if is_log and value <= 0:
-            raise InputError(v, f"{value} cannot be compared on a log scale (must be > 0)")
+            raise NotAssessableError(v, f"{value} cannot be compared on a log scale (must be > 0)",
+                                     "not_positive", variable=v, value=float(value))
     centred = _transform(x, model.log) - model.location
     weighted = model.precision @ centred
     contributions = centred * weighted
@@ -260,8 +275,11 @@ def distance(model: _Model, sample: Mapping[str, float]) -> tuple[float, float, 
 def _area_fit(ref: ReferenceSet, sample: Mapping[str, float], min_ratio: float) -> tuple[AreaFit, _Model, tuple]:
     variables = tuple(v for v in ref.variables if v in sample)
     if len(variables) < MIN_VARIABLES:
-        raise InputError("variables", f"only {len(variables)} of {ref.name}'s variables "
-                                      f"({', '.join(ref.variables)}) were measured; at least {MIN_VARIABLES} needed")
+        raise NotAssessableError("variables", f"only {len(variables)} of {ref.name}'s variables "
+                                              f"({', '.join(ref.variables)}) were measured; at least {MIN_VARIABLES} "
+                                              "needed",
+                                 "too_few_variables", measured=len(variables), variables=list(ref.variables),
+                                 needed=MIN_VARIABLES)
     model = fit_reference(ref, variables, min_ratio)
     d2, p, contributions, z = distance(model, sample)
     fit = AreaFit(ref.product_code, ref.area_zh, ref.name, model.m, variables, d2, p,
@@ -392,6 +410,8 @@ def check_sample_fingerprint(
     try:
         result = check_fingerprint(values, product.code, sets, alpha, min_ratio)
     except InputError as exc:
+        if isinstance(exc, NotAssessableError):
+            inputs["not_assessed"] = {"code": exc.code, "params": exc.params}
         verdict = FingerprintVerdict(outcome=FingerprintOutcome.NOT_ASSESSED, variables=sorted(values),
                                      reason=exc.problem, inputs=inputs, deviations=[], candidates=[], **base)
     else:
