@@ -36,7 +36,7 @@ from gi.models import (
 )
 from gi.settings import get_settings
 from maps import reference
-from maps.style import flag_label
+from maps.style import flag_label, grade_label
 
 # Columns of SeasonSummary.samples (one row per sample).
 SAMPLE_COLUMNS = (
@@ -444,7 +444,7 @@ def quality_reason(indicators: list[dict] | None) -> str:
             continue
         name = item.get("name_zh") or item.get("code") or "指标"
         if item.get("grade"):
-            name += f"［{item['grade']}］"
+            name += f"［{grade_label(item['grade'])}］"
         unit = item.get("unit") or ""
         measured = (
             f"实测 {item['value']}{'' if unit in ('%', '‰') else ' '}{unit}".rstrip()

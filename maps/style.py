@@ -3,7 +3,10 @@ looks the same everywhere."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+
+from gi.evidence_text import FLAG_LABELS_ZH
 
 
 @dataclass(frozen=True)
@@ -64,21 +67,8 @@ PROVINCE_LINE = "#9a9a9a"
 COUNTY_LINE = "#c4c4c4"
 MARITIME_LINE = "#5b7a99"
 
-# Flags an origin check may raise, in words a supervisor reads.
-FLAG_LABELS = {
-    "swapped_lat_lon": "经纬度疑似颠倒",
-    "outside_china": "坐标位于境外",
-    "null_island": "坐标为零",
-    "coarse_precision": "坐标精度不足（少于4位小数）",
-    "crs_implausible": "申报坐标系可疑",
-    "accuracy_zero": "定位精度为0（疑似模拟定位）",
-    "accuracy_poor": "GPS 精度超限",
-    "accuracy_missing": "未报告 GPS 精度",
-    "not_gps_fix": "非 GPS 定位（地图选点或地址解析）",
-    "no_area_version": "采样时无有效保护范围版本",
-    "in_other_gi_area": "位于其他地理标志产品保护范围内",
-    "gps_accuracy_poor": "GPS 精度超限",
-}
+# Flags an origin check may raise, in words a supervisor reads (one table, shared with gi.evidence's reasons).
+FLAG_LABELS = FLAG_LABELS_ZH
 
 
 def product_colour(index: int) -> str:
@@ -89,3 +79,12 @@ def product_colour(index: int) -> str:
 def flag_label(flag: str) -> str:
     """Chinese wording of an origin-check flag (the code itself when unknown)."""
     return FLAG_LABELS.get(flag, flag)
+
+
+def grade_label(grade: str | None) -> str:
+    """The Chinese name of a register grade or product class as printed: '小空心制品 (small hollow ware, <1.1 L)'
+    -> '小空心制品' (the register keeps the English gloss, which gi.quality also matches declared grades on)."""
+    if not grade:
+        return ""
+    head = grade.partition(" (")[0].strip()
+    return head if re.search(r"[\u4e00-\u9fff]", head) else grade

@@ -32,10 +32,12 @@ from gi.models import (
     Sample,
     TaskStatus,
 )
+from gi.evidence import fingerprint_items, stored_items
 from gi.settings import get_settings
 from maps import reference
 from maps.data import AreaInfo, SeasonSummary, area_infos, origin_reason
-from maps.style import ORIGIN, QUALITY, flag_label
+from maps.style import ORIGIN, QUALITY, flag_label, grade_label
+from reports.texts import indicator_note_zh, origin_rule_zh, quality_rule_zh
 
 LOCATION_SOURCE_ZH = {"device_gps": "设备 GPS 定位", "map_pick": "地图选点", "geocoded_address": "地址解析"}
 EVIDENCE_ZH = {
@@ -209,7 +211,7 @@ def gather_sample_record(session: Session, key: str, photos: Sequence[Path] = ()
             ("判定容差", f"{origin_row.band_m:g} 米"),
             ("标记", "、".join(flag_label(f) for f in origin_row.flags) if origin_row.flags else "无"),
             ("核验时间", f"{origin_row.checked_at.astimezone(tz):%Y-%m-%d %H:%M}"),
-            ("判定规则", origin_row.rule),
+            ("判定规则", origin_rule_zh(origin_row.rule)),
         ]
         if origin_row.other_areas:
             details.insert(
@@ -235,25 +237,30 @@ def gather_sample_record(session: Session, key: str, photos: Sequence[Path] = ()
         quality = str(
             quality_row.outcome.value if hasattr(quality_row.outcome, "value") else quality_row.outcome
         )
-        rule = quality_row.rule
+        rule = quality_rule_zh(quality_row.rule_config)
+        names = {
+            str(i.get("code")): str(i.get("name_zh") or i.get("code")) for i in quality_row.indicators or []
+        }
         for item in quality_row.indicators or []:
-            name = str(item.get("name_zh") or item.get("code"))
+            name = names[str(item.get("code"))]
             if item.get("grade"):
-                name += f"［{item['grade']}］"
-            unit = item.get("unit") or ""
+                name += f"［{grade_label(item['grade'])}］"
             indicators.append(
                 IndicatorLine(
                     name=name,
                     limit=str(item.get("limit") or "—"),
-                    value=f"{item['value']} {unit}".strip() if item.get("value") is not None else "无结果",
+                    value=_indicator_value(item),
                     outcome=str(item.get("outcome")),
-                    note=_indicator_note(item),
+                    note=indicator_note_zh(item),
                 )
             )
+        shown = {i.get("code") for i in quality_row.indicators or []}
         for code in quality_row.missing_mandatory or []:
+            if code in shown:
+                continue  # already listed above, with "无检测结果"
             indicators.append(
                 IndicatorLine(
-                    name=code,
+                    name=names.get(code, code),
                     limit="强制性指标",
                     value="无结果",
                     outcome="inconclusive",
@@ -268,9 +275,10 @@ def gather_sample_record(session: Session, key: str, photos: Sequence[Path] = ()
     evidence_reasons: list[str] = []
     if evidence_row is not None:
         evidence = EVIDENCE_ZH.get(evidence_row.grade, str(evidence_row.grade))
-        evidence_reasons = [str(r.get("text") or r) for r in evidence_row.reasons or []]
+        evidence_reasons = [i.text_zh for i in stored_items(session, evidence_row)]
     elif fingerprint_row is not None:
-        evidence_reasons = [fingerprint_row.reason]
+        items = fingerprint_items(fingerprint_row, product.code, product.name_zh)
+        evidence_reasons = [i.text_zh for i in items]
 
     return SampleRecordData(
         sample_id=str(sample.id),
@@ -311,13 +319,14 @@ def gather_sample_record(session: Session, key: str, photos: Sequence[Path] = ()
     )
 
 
-def _indicator_note(item: dict[str, Any]) -> str:
-    """A remark for the record only where the outcome needs one (inconclusive, not comparable, no result)."""
-    if item.get("outcome") == "inconclusive":
-        if item.get("value") is None:
-            return "无检测结果"
-        return "结果处于测量不确定度范围内，无法判定"
-    return ""
+def _indicator_value(item: dict[str, Any]) -> str:
+    """The result used, in the limit's unit, with its censoring sign ('<0.05 mg/kg')."""
+    if item.get("value") is None:
+        return "无结果"
+    reported = str(item.get("reported") or "")
+    sign = reported[:1] if reported[:1] in ("<", ">") else ""
+    unit = item.get("unit") or ""
+    return f"{sign}{item['value']} {unit}".strip()
 
 
 def _signed_distance(distance: float | None) -> str:

@@ -154,10 +154,12 @@ def record_story(record: SampleRecordData, rid: str, s: Styles, work: Path) -> l
         story += [
             para("产地综合证据", s.h2),
             para(
-                (f"综合判定：{record.evidence}。" if record.evidence else "")
-                + "；".join(record.evidence_reasons),
+                f"综合判定：{record.evidence}。依据：" if record.evidence else "依据：",
                 s.body_flush,
             ),
+        ]
+        story += [
+            para(f"{n}. {reason}。", s.body_flush) for n, reason in enumerate(record.evidence_reasons, 1)
         ]
     story += [CondPageBreak(55 * 2.83), para("四、检查人员", s.h1)]
     if record.inspectors:
