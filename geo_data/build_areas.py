@@ -239,6 +239,7 @@ def build(
                     "vertex_count": result.vertices_after,
                     "hausdorff_m": round(result.hausdorff_m, 3),
                     "legal_basis": version.legal_basis,
+                    "basis_note": version.basis_note,
                     "approximation": version.approximation,
                     "boundary_source": source_label,
                 },

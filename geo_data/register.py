@@ -24,6 +24,20 @@ DEFAULT_AREAS: Path = REGISTER_DIR / "areas.geojson"
 _MONTH_DAYS = {1: 31, 2: 29, 3: 31, 4: 30, 5: 31, 6: 30, 7: 31, 8: 31, 9: 30, 10: 31, 11: 30, 12: 31}
 _SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 _SNAKE = re.compile(r"^[a-z][a-z0-9]*(?:_[a-z0-9]+)*$")
+_CJK = re.compile(r"[\u4e00-\u9fff]")
+# Three or more Latin words in a row: English prose, which a printed (Chinese) text must not carry. Codes such as
+# "GB/T 19266-2008" or a lone "mg/kg" are not words of letters only and do not count.
+_ENGLISH_RUN = re.compile(r"(?<![A-Za-z0-9/.-])[A-Za-z]{2,}(?:[ ,;:()'-]+[A-Za-z]+){2,}(?![A-Za-z0-9/.-])")
+
+
+def check_printed_zh(value: str, what: str, note_field: str) -> str:
+    """A text printed on Chinese reports and maps: Chinese, with no English remark (that goes in ``note_field``)."""
+    if not _CJK.search(value):
+        raise ValueError(f"{what} must be written in Chinese: {value!r}")
+    english = _ENGLISH_RUN.search(value)
+    if english:
+        raise ValueError(f"{what} carries English prose {english.group(0)!r}: put remarks in {note_field}")
+    return value
 
 
 class GIKindName(StrEnum):
@@ -90,10 +104,18 @@ class AreaVersionDefinition(_Model):
     valid_from: date
     valid_from_precision: DatePrecision = DatePrecision.DAY
     instrument: GIKindName | None = None  # legal form of this version, when it differs from the product's
+    # The citation as an official writes it (printed on reports and maps): Chinese only.
     legal_basis: Annotated[str, Field(min_length=10)]
+    # Provenance and verification remarks on the citation, in English (not printed on Chinese documents).
+    basis_note: str = ""
     admin_units: Annotated[list[AdminUnit], Field(min_length=1)]
     # Empty only when the legal area is exactly the listed whole counties.
     approximation: str = ""
+
+    @field_validator("legal_basis")
+    @classmethod
+    def _basis_in_chinese(cls, value: str) -> str:
+        return check_printed_zh(value, "legal_basis", "basis_note")
 
     @field_validator("admin_units")
     @classmethod
@@ -186,13 +208,25 @@ class ProductEntry(_Model):
     registration_number: str | None = None  # None where the announcement number could not be verified
     registration_date: date | None = None
     registration_date_precision: DatePrecision = DatePrecision.DAY
-    administering_office: Annotated[str, Field(min_length=2)]
+    administering_office: Annotated[str, Field(min_length=2)]  # its Chinese name, as printed
+    administering_office_en: str = ""
     standard: Annotated[str, Field(min_length=3, max_length=300)]  # "number title" of the product specification
+    standard_note: str = ""  # provenance and verification remarks on ``standard``, in English
     standard_date: date  # from when the product's own limits are applied (see SOURCES.md)
     area_versions: Annotated[list[AreaVersionDefinition], Field(min_length=1)]
     seasons: list[SeasonWindow] = Field(default_factory=list)
     quality: list[QualityLimit] = Field(default_factory=list)
     notes: str = ""
+
+    @field_validator("administering_office")
+    @classmethod
+    def _office_in_chinese(cls, value: str) -> str:
+        return check_printed_zh(value, "administering_office", "administering_office_en")
+
+    @field_validator("standard")
+    @classmethod
+    def _standard_in_chinese(cls, value: str) -> str:
+        return check_printed_zh(value, "standard", "standard_note")
 
     @field_validator("code")
     @classmethod

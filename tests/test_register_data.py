@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
 from datetime import date
 from pathlib import Path
@@ -96,7 +97,7 @@ def test_area_on_picks_version_in_force() -> None:
 def test_approximation_explains_partial_areas(register: RegisterFile) -> None:
     for product in register.products:
         for version in product.area_versions:
-            mentions_towns = any(word in version.legal_basis for word in ("乡)", "镇)", "镇、", "街道"))
+            mentions_towns = any(word in version.legal_basis for word in ("乡)", "镇)", "乡）", "镇）", "镇、", "街道"))
             if mentions_towns:
                 assert version.approximation, f"{product.code} v{version.version} lists towns but no approximation"
 
@@ -121,8 +122,51 @@ def test_every_version_has_one_valid_feature(register: RegisterFile, features: l
             following = product.area_versions[version.version:version.version + 1]
             assert props["valid_to"] == (following[0].valid_from.isoformat() if following else None)
             assert props["legal_basis"] == version.legal_basis
+            assert props["basis_note"] == version.basis_note
             assert props["vertex_count"] == shapely.get_num_coordinates(geom)
             assert props["hausdorff_m"] <= BOUND_M
+
+
+# Words of the English provenance remarks that used to be mixed into the printed texts.
+REMARK_WORDS = re.compile(
+    r"\b(AQSIQ|approval|announced?|announcement|secondary|source|verified|recalled|number|seen|date|year|"
+    r"protected|designation|origin|area|per|with|from|only|text|reported|certificate|raw|material|mined)\b",
+    re.IGNORECASE,
+)
+CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
+def test_printed_texts_are_chinese_and_notes_keep_the_remarks(register: RegisterFile) -> None:
+    """legal_basis, standard and office are printed on Chinese reports and maps: Chinese citations only; the
+    English provenance remarks are in basis_note / standard_note / administering_office_en."""
+    for product in register.products:
+        for version in product.area_versions:
+            assert CJK.search(version.legal_basis), (product.code, version.version)
+            found = REMARK_WORDS.findall(version.legal_basis)
+            assert not found, (product.code, version.version, found)
+        for text in (product.standard, product.administering_office):
+            assert CJK.search(text) and not REMARK_WORDS.findall(text), (product.code, text)
+    notes = {p.code: [v.basis_note for v in p.area_versions] for p in register.products}
+    assert "not verified" in notes["wuchang-rice"][0] and "secondary source" in notes["wuchang-rice"][0]
+    assert "DOMAIN.md" in notes["anji-white-tea"][0] and "recalled" in notes["wenshan-sanqi"][0]
+    assert "number not verified" not in register.product("jingdezhen-porcelain").standard
+    assert "not verified" in register.product("jingdezhen-porcelain").standard_note
+    assert register.product("wuchang-rice").administering_office == "五常市市场监督管理局"
+    assert "Wuchang" in register.product("wuchang-rice").administering_office_en
+    sources = (DEFAULT_REGISTER.parent / "SOURCES.md").read_text(encoding="utf-8")
+    assert all(note in sources for product_notes in notes.values() for note in product_notes if note)
+
+
+def test_schema_refuses_english_remarks_in_printed_texts() -> None:
+    data = json.loads(DEFAULT_REGISTER.read_text(encoding="utf-8"))
+    rice = next(p for p in data["products"] if p["code"] == "wuchang-rice")
+    rice["area_versions"][0]["legal_basis"] += "（date from a secondary source）"
+    with pytest.raises(ValidationError, match="basis_note"):
+        RegisterFile.model_validate(data)
+    data = json.loads(DEFAULT_REGISTER.read_text(encoding="utf-8"))
+    data["products"][0]["standard"] = "GB/T 19266-2008 (number not verified)"
+    with pytest.raises(ValidationError, match="Chinese"):
+        RegisterFile.model_validate(data)
 
 
 def test_current_area_of_every_product_present(register: RegisterFile, features: list[dict]) -> None:
