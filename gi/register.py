@@ -1,7 +1,9 @@
 """Load the bundled register of real GI products (or any file in its format) into the database.
 
 Loading is idempotent: products and limits are upserted, seasons replaced, and an area version is added only
-when the file holds a version newer than the stored ones, so history is never rewritten.
+when the file holds a version newer than the stored ones, so history is never rewritten. The one edit made to a
+stored version: when the register file words the legal basis (or the approximation) of a version it loaded
+earlier differently, with the same date and geometry, the stored text is brought up to date and a note says so.
 """
 
 from __future__ import annotations
@@ -164,6 +166,8 @@ def _add_new_area_versions(
                     f"{entry.code}: version {same_date.version} of {start:%Y-%m-%d} differs from {areas_path.name}; "
                     "not overwritten (import it as a new version with a later valid-from date)"
                 )
+            elif same_date is not None and same_date.source == _bundled_source(areas_path):
+                _refresh_texts(same_date, row, definitions.get(str(start.date())), entry.code, report)
             continue
         geometry, repairs = repair_areal(as_multipolygon(row["geometry"]), f"{areas_path.name}, {entry.code}")
         definition = definitions.get(str(start.date()))
@@ -171,7 +175,7 @@ def _add_new_area_versions(
         add_area_version(session, product, AreaImport(
             geometry=geometry,
             legal_basis=str(row.get("legal_basis") or (definition.legal_basis if definition else "")),
-            source=f"{areas_path.name} (bundled register)",
+            source=_bundled_source(areas_path),
             source_crs="WGS84",
             valid_from=start,
             admin_units=units,
@@ -181,3 +185,22 @@ def _add_new_area_versions(
         latest_start = start
         added += 1
     return added
+
+
+def _bundled_source(areas_path: Path) -> str:
+    """The ``source`` of an area version loaded from a register's areas file."""
+    return f"{areas_path.name} (bundled register)"
+
+
+def _refresh_texts(
+    stored: ProductionArea, row: dict, definition, code: str, report: RegisterLoadReport,  # type: ignore[no-untyped-def]
+) -> None:
+    """Bring the legal-basis and approximation wording of a version loaded earlier from the same file up to date
+    (an editorial change: date, geometry and every verdict made against the version stay as they are)."""
+    legal_basis = str(row.get("legal_basis") or (definition.legal_basis if definition else stored.legal_basis))
+    approximation = definition.approximation if definition else stored.approximation
+    changed = [name for name, old, new in (("legal basis", stored.legal_basis, legal_basis),
+                                           ("approximation", stored.approximation, approximation)) if old != new]
+    if changed:
+        stored.legal_basis, stored.approximation = legal_basis, approximation
+        report.notes.append(f"{code}: {' and '.join(changed)} of version {stored.version} updated from the register")

@@ -61,3 +61,16 @@ def test_loading_again_changes_nothing(engine, loaded_register: None) -> None:  
     assert report.products_added == 0 and report.area_versions_added == 0
     assert before == after == sum(len(p.area_versions) for p in register.products)
     assert report.notes == []
+
+
+def test_reload_brings_the_wording_of_bundled_versions_up_to_date(session: Session, loaded_register: None) -> None:
+    """A register whose legal basis was reworded (same date, same geometry) updates the stored text, and only it."""
+    rice = session.scalars(select(GIProduct).where(GIProduct.code == "wuchang-rice")).one()
+    stored = rice.areas[0]
+    geometry, valid_from = stored.geom.desc, stored.valid_from
+    stored.legal_basis = "AQSIQ approval (date from a secondary source)"
+    session.flush()
+    report = load_register_into_db(session)
+    assert stored.legal_basis == load_register().product("wuchang-rice").area_versions[0].legal_basis
+    assert (stored.geom.desc, stored.valid_from, report.area_versions_added) == (geometry, valid_from, 0)
+    assert report.notes == ["wuchang-rice: legal basis of version 1 updated from the register"]
