@@ -27,6 +27,9 @@ from gi.settings import get_settings
 
 SCENARIOS = ("inside", "outside", "near boundary", "GCJ-02", "BD-09", "swapped", "mock location")
 _WEIGHTS = (0.58, 0.12, 0.12, 0.09, 0.05, 0.04, 0.0)
+# The scenario in the sample's notes, which the Chinese inspection record prints.
+SCENARIOS_ZH = {"inside": "区域内", "outside": "区域外", "near boundary": "边界附近", "GCJ-02": "GCJ-02 坐标",
+                "BD-09": "BD-09 坐标", "swapped": "经纬度颠倒", "mock location": "模拟定位"}
 
 
 @dataclass(frozen=True)
@@ -183,7 +186,7 @@ def simulate_season(
             "product": target.product_code, "collected_at": target.collected_at, "x": x, "y": y,
             "x_text": f"{x:.6f}", "y_text": f"{y:.6f}", "crs": str(crs), "gps_accuracy_m": accuracy,
             "location_source": "device_gps", "lot_number": f"SIM-{seed}-{k + 1:04d}", "lot_size": int(rng.integers(50, 5000)),
-            "notes": f"simulated ({scenario})",
+            "notes": f"模拟样品（{SCENARIOS_ZH[scenario]}）",
         }
         if target.producer_id is not None:
             fields["producer"] = str(target.producer_id)
