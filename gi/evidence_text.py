@@ -114,7 +114,7 @@ def _in_brackets(*parts: str) -> str:
 
 
 def _p_zh(value: Any, spec: str) -> str:
-    return format(_float(value), spec)
+    return "—" if value is None else format(float(value), spec)
 
 
 # ---------------------------------------------------------------- reasons
