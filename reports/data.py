@@ -37,7 +37,7 @@ from gi.settings import get_settings
 from maps import reference
 from maps.data import AreaInfo, SeasonSummary, area_infos, origin_reason
 from maps.style import ORIGIN, QUALITY, flag_label, grade_label
-from reports.texts import indicator_note_zh, origin_rule_zh, quality_rule_zh
+from reports.texts import indicator_note_zh, origin_rule_zh, quality_rule_zh, source_zh
 
 LOCATION_SOURCE_ZH = {"device_gps": "设备 GPS 定位", "map_pick": "地图选点", "geocoded_address": "地址解析"}
 EVIDENCE_ZH = {
@@ -300,7 +300,7 @@ def gather_sample_record(session: Session, key: str, photos: Sequence[Path] = ()
             str(getattr(sample.location_source, "value", sample.location_source)), str(sample.location_source)
         ),
         county=f"{county['province_name']}{county['county_name']}" or "—",
-        source=sample.source,
+        source=source_zh(sample.source),
         notes=sample.notes,
         plan=_plan_label(session, task),
         task=_task_label(task),

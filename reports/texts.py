@@ -7,6 +7,7 @@ prints the Chinese sentence mapped from that id or kind, never the stored Englis
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -99,3 +100,20 @@ def indicator_note_zh(item: Mapping[str, Any]) -> str:
         verdict = "合格" if outcome == "pass" else "不合格"
         return f"测量区间跨越限值（{STATEMENTS_ZH[statement]}），按判定规则判为{verdict}"
     return ""
+
+
+# Sample sources written by the system itself (api.commands.check.run_origin_demo); any other source is the
+# user's own label (a file name, a batch) and is printed as given.
+_SYSTEM_SOURCES_ZH: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"demo season \(seed (\d+)\)"), r"演示抽查季（模拟数据，随机种子 \1）"),
+)
+
+
+def source_zh(source: str | None) -> str | None:
+    """The source of a sample as the record prints it: system labels in Chinese, others as given."""
+    if not source:
+        return source
+    for pattern, wording in _SYSTEM_SOURCES_ZH:
+        if pattern.fullmatch(source):
+            return pattern.sub(wording, source)
+    return source

@@ -22,7 +22,7 @@ from geo_data.register import load_register
 from gi import db as gi_db
 from gi.evidence import Effect, EvidenceItem, stored_items
 from gi.evidence_text import CODES, FLAG_LABELS_ZH
-from reports.texts import origin_rule_zh, quality_rule_zh
+from reports.texts import origin_rule_zh, quality_rule_zh, source_zh
 
 pytestmark = pytest.mark.skipif(shutil.which("pdftotext") is None, reason="poppler-utils is not installed")
 
@@ -146,6 +146,8 @@ def test_rules_in_chinese() -> None:
             assert english_runs(text) == [], text
             assert ("w = 2·U" in text) == (kind != "simple_acceptance")
     assert "ILAC-G8:09/2019" in quality_rule_zh(None)
+    assert source_zh("demo season (seed 2024)") == "演示抽查季（模拟数据，随机种子 2024）"
+    assert source_zh("samples.csv") == "samples.csv"
 
 
 # ---------------------------------------------------------------- a season in a database of its own
