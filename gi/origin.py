@@ -29,7 +29,10 @@ from geo_data.crs import CoordinateSystem, UnknownCRSError, parse_crs, to_wgs84
 from gi.areas import as_aware
 from gi.errors import InputError
 from gi.models import LocationSource, OriginOutcome
-from gi.origin_index import AreaIndex, IndexedArea, area_index, areas_for_point
+from gi.origin_index import (
+    TIE_ZONE_M, WGS84_GEOD, AreaIndex, IndexedArea, area_index, areas_for_point, covers_and_distances, group_indices,
+    intersects_each, near_boundaries,
+)
 from gi.settings import Settings, get_settings
 
 RULE_VERSION = 1
@@ -131,6 +134,17 @@ def decimals(value: float, typed: str | None = None) -> int:
         return places
 
 
+def _decimals(value: float, typed: str | None) -> int:
+    """:func:`decimals`, with a shortcut for plain ASCII decimals (the usual case)."""
+    text = typed.strip() if typed else ""
+    if not text:
+        text = repr(float(value))
+    if text.isascii() and "e" not in text and "E" not in text:
+        dot = text.find(".")
+        return 0 if dot < 0 else len(text) - dot - 1
+    return decimals(value, typed)
+
+
 def normalize(
     x: Sequence[float] | NDArray[np.float64],
     y: Sequence[float] | NDArray[np.float64],
@@ -154,123 +168,178 @@ def _is_geographic(system: CoordinateSystem | str) -> bool:
 
 
 @dataclass
-class _Case:
-    """Working state of one claim while it is judged."""
+class ClaimBatch:
+    """Many claims column by column: row ``i`` is one :class:`LocationClaim` (what :func:`check_claims` decides on).
 
-    claim: LocationClaim
-    system: CoordinateSystem | str
-    lon: float
-    lat: float
-    moment: datetime
-    area: IndexedArea | None
-    others: list[IndexedArea]
+    ``x``/``y``/``gps_accuracy_m`` keep the values as given (they are recorded in each verdict's inputs);
+    ``collected_at`` may hold the same datetime object for many rows.
+    """
+
+    product_id: list[int]
+    x: list[float]
+    y: list[float]
+    collected_at: list[datetime]
+    crs: list[str | None]
+    gps_accuracy_m: list[float | None]
+    location_source: list[LocationSource | None]
+    x_text: list[str | None]
+    y_text: list[str | None]
+
+    @classmethod
+    def of(cls, claims: Sequence[LocationClaim]) -> ClaimBatch:
+        """The columns of a list of claims."""
+        return cls(
+            product_id=[c.product_id for c in claims], x=[c.x for c in claims], y=[c.y for c in claims],
+            collected_at=[c.collected_at for c in claims], crs=[c.crs for c in claims],
+            gps_accuracy_m=[c.gps_accuracy_m for c in claims], location_source=[c.location_source for c in claims],
+            x_text=[c.x_text for c in claims], y_text=[c.y_text for c in claims],
+        )
+
+    def __len__(self) -> int:
+        return len(self.product_id)
 
 
-def _by_area(cases: Sequence[_Case], idx: NDArray[np.int64]) -> dict[int, NDArray[np.int64]]:
-    """Indices (of ``idx``) grouped by their case's area version."""
-    ids = np.array([cases[i].area.id for i in idx], dtype=np.int64)  # type: ignore[union-attr]
-    order = np.argsort(ids, kind="stable")
-    ids, idx = ids[order], np.asarray(idx)[order]
-    cuts = np.flatnonzero(np.r_[True, ids[1:] != ids[:-1]])
-    return {int(ids[c]): idx[c:e] for c, e in zip(cuts, np.r_[cuts[1:], len(ids)], strict=True)}
+@dataclass
+class _Cases:
+    """Working state of claims while they are judged, column by column."""
+
+    claims: ClaimBatch
+    system: list[CoordinateSystem | str]
+    x: NDArray[np.float64]
+    y: NDArray[np.float64]
+    lon: NDArray[np.float64]
+    lat: NDArray[np.float64]
+    moment: list[datetime]
+    area_id: NDArray[np.int64]  # -1: no version valid at the moment
+    areas: dict[int, IndexedArea]
+    others: list[tuple[IndexedArea, ...]]
+    index: AreaIndex | None = None  # the batch's index (its grid answers most point-in-area tests)
+
+    def positions(self, rows: NDArray[np.int64]) -> tuple[list[IndexedArea], NDArray[np.int64]]:
+        """The areas in use, and the position among them of each row's area (rows with an area)."""
+        areas = list(self.areas.values())
+        position = {a.id: k for k, a in enumerate(areas)}
+        return areas, np.array([position[a] for a in self.area_id[rows].tolist()], dtype=np.int64)
 
 
-def _judge(cases: Sequence[_Case], settings: Settings) -> list[OriginVerdict]:
-    """Apply :data:`RULE` to prepared cases, vectorized per area version (the batch and the single check)."""
-    n = len(cases)
-    lon = np.array([c.lon for c in cases], dtype=float)
-    lat = np.array([c.lat for c in cases], dtype=float)
+def _groups(keys: NDArray[np.int64], idx: NDArray[np.int64] | None = None) -> list[tuple[int, NDArray[np.int64]]]:
+    """Indices (of ``idx``, default all) grouped by key, ascending within each group."""
+    if idx is None:
+        return group_indices(keys)
+    idx = np.asarray(idx, dtype=np.int64)
+    return [(key, idx[members]) for key, members in group_indices(keys[idx])]
+
+
+# Flag bits, in the order flags are listed in a verdict.
+_FLAG_ORDER = (FLAG_ACCURACY_MISSING, FLAG_ACCURACY_ZERO, FLAG_ACCURACY_POOR, FLAG_NOT_GPS, FLAG_NULL_ISLAND,
+               FLAG_OUTSIDE_CHINA, FLAG_COARSE, FLAG_SWAPPED, FLAG_CRS, FLAG_OTHER_AREA, FLAG_NO_AREA)
+_OUTCOMES = (OriginOutcome.INSIDE, OriginOutcome.OUTSIDE, OriginOutcome.UNCERTAIN)
+_NOTE_ZERO = "accuracy 0 is how mock locations are recorded; the fix is not trusted"
+_NOTE_COARSE = "coordinates given with fewer than 4 decimals (about 10 m or worse)"
+_NOTE_SWAPPED = "with latitude and longitude exchanged the point is inside the area"
+
+
+@lru_cache(maxsize=4096)
+def _flag_tuple(mask: int) -> tuple[str, ...]:
+    return tuple(f for k, f in enumerate(_FLAG_ORDER) if mask >> k & 1)
+
+
+def _judge(cases: _Cases, settings: Settings) -> list[OriginVerdict]:
+    """Apply :data:`RULE` to prepared cases, vectorized (the batch and the single check)."""
+    claims = cases.claims
+    n = len(cases.lon)
+    lon, lat = cases.lon, cases.lat
     covered = np.zeros(n, bool)
     distance = np.full(n, np.nan)
-    with_area = np.array([i for i, c in enumerate(cases) if c.area is not None], dtype=np.int64)
-    areas = {c.area.id: c.area for c in cases if c.area is not None}
-    groups = _by_area(cases, with_area) if len(with_area) else {}
-    for area_id, idx in groups.items():
-        covered[idx], distance[idx] = areas[area_id].covers_and_distance(lon[idx], lat[idx])
+    has_area = cases.area_id >= 0
+    with_area = np.flatnonzero(has_area)
+    if len(with_area):
+        areas, area_of = cases.positions(with_area)
+        covered[with_area], distance[with_area] = covers_and_distances(
+            areas, area_of, lon[with_area], lat[with_area], cases.index)
 
     tolerance = settings.boundary_tolerance_m
     limit = settings.max_gps_accuracy_m
-    accuracy = np.array([np.nan if c.claim.gps_accuracy_m is None else c.claim.gps_accuracy_m for c in cases])
+    accuracy = np.array([np.nan if a is None else a for a in claims.gps_accuracy_m], dtype=float)
     band = np.maximum(np.nan_to_num(accuracy, nan=0.0), tolerance)
     in_china = _china_covers(lon, lat) if n else np.zeros(0, bool)
-    swapped, plausible_crs = _alternatives(cases, areas, covered, distance, band)
+    swapped, plausible_crs = _alternatives(cases, covered, distance, band)
+
+    sources = claims.location_source
+    from_field = np.array([s is not None for s in sources], dtype=bool)
+    missing = from_field & np.isnan(accuracy)
+    zero = from_field & (accuracy == 0)
+    poor = from_field & (accuracy > limit)
+    not_gps = from_field & np.array([s is not None and s is not LocationSource.DEVICE_GPS for s in sources],
+                                    dtype=bool)
+    trusted = ~(missing | zero | poor | not_gps)
+    geographic = np.array([_is_geographic(s) for s in cases.system], dtype=bool)
+    coarse = np.zeros(n, bool)
+    for i in np.flatnonzero(geographic).tolist():
+        coarse[i] = _decimals(claims.x[i], claims.x_text[i]) < 4 and _decimals(claims.y[i], claims.y_text[i]) < 4
+    crs_flag = np.zeros(n, bool)
+    crs_flag[list(plausible_crs)] = True
+    other_flag = np.array([len(o) > 0 for o in cases.others], dtype=bool)
+    bits = (missing, zero, poor, not_gps, (cases.x == 0) | (cases.y == 0), ~in_china, coarse, swapped, crs_flag,
+            other_flag, ~has_area)  # in the order of _FLAG_ORDER
+    mask = np.zeros(n, np.int64)
+    for k, bit in enumerate(bits):
+        mask |= bit.astype(np.int64) << k
+    with_notes = set(np.flatnonzero(zero | poor | coarse | swapped | crs_flag).tolist())
+
+    finite = np.isfinite(distance)
+    in_band = finite & (np.abs(distance) <= band)
+    outcome = np.where(~has_area | in_band, 2, np.where(covered, np.where(trusted, 0, 2), 1))
+    distances = [round(d, 3) if f else None for d, f in zip(distance.tolist(), finite.tolist(), strict=True)]
 
     verdicts = []
-    for i, c in enumerate(cases):
-        flags: list[str] = []
+    iso: dict[int, str] = {}
+    area_ids = cases.area_id.tolist()
+    for i, (product_id, x, y, crs, x_text, y_text, moment, acc, source, lon_i, lat_i, m, a_id, cov, ok,
+            band_i, out, dist, others) in enumerate(zip(
+            claims.product_id, claims.x, claims.y, cases.system, claims.x_text, claims.y_text, cases.moment,
+            claims.gps_accuracy_m, sources, lon.tolist(), lat.tolist(), mask.tolist(), area_ids,
+            covered.tolist(), trusted.tolist(), band.tolist(), outcome.tolist(), distances, cases.others,
+            strict=True)):
         notes: list[str] = []
-        claim = c.claim
-        trusted = True
-        if claim.location_source is not None:
-            acc = claim.gps_accuracy_m
-            if acc is None:
-                flags.append(FLAG_ACCURACY_MISSING)
-                trusted = False
-            elif acc == 0:
-                flags.append(FLAG_ACCURACY_ZERO)
-                notes.append("accuracy 0 is how mock locations are recorded; the fix is not trusted")
-                trusted = False
-            elif acc > limit:
-                flags.append(FLAG_ACCURACY_POOR)
+        if i in with_notes:
+            if zero[i]:
+                notes.append(_NOTE_ZERO)
+            elif poor[i]:
                 notes.append(f"accuracy {acc:g} m is worse than the {limit:g} m limit; the fix is not trusted")
-                trusted = False
-            if claim.location_source is not LocationSource.DEVICE_GPS:
-                flags.append(FLAG_NOT_GPS)
-                trusted = False
-        if claim.x == 0 or claim.y == 0:
-            flags.append(FLAG_NULL_ISLAND)
-        if not in_china[i]:
-            flags.append(FLAG_OUTSIDE_CHINA)
-        if _is_geographic(c.system) and max(
-            decimals(claim.x, claim.x_text), decimals(claim.y, claim.y_text),
-        ) < 4:
-            flags.append(FLAG_COARSE)
-            notes.append("coordinates given with fewer than 4 decimals (about 10 m or worse)")
-        if swapped[i]:
-            flags.append(FLAG_SWAPPED)
-            notes.append("with latitude and longitude exchanged the point is inside the area")
-        if i in plausible_crs:
-            flags.append(FLAG_CRS)
-            notes.append(f"declared {c.system}, but the point is inside only when read as {plausible_crs[i]}")
-        others = tuple(
-            {"area_id": a.id, "product_code": a.product_code, "name_zh": a.product_name_zh, "version": a.version}
-            for a in sorted(c.others, key=lambda a: a.product_code)
-        )
-        if others:
-            flags.append(FLAG_OTHER_AREA)
-
-        dist: float | None = None
-        if c.area is None:
-            flags.append(FLAG_NO_AREA)
-            outcome = OriginOutcome.UNCERTAIN
-        else:
-            dist = round(float(distance[i]), 3) if np.isfinite(distance[i]) else None  # None: |latitude| > 90°
-            if dist is not None and abs(float(distance[i])) <= band[i]:
-                outcome = OriginOutcome.UNCERTAIN
-            elif covered[i]:
-                outcome = OriginOutcome.INSIDE if trusted else OriginOutcome.UNCERTAIN
-            else:
-                outcome = OriginOutcome.OUTSIDE
+            if coarse[i]:
+                notes.append(_NOTE_COARSE)
+            if swapped[i]:
+                notes.append(_NOTE_SWAPPED)
+            if i in plausible_crs:
+                notes.append(f"declared {crs}, but the point is inside only when read as {plausible_crs[i]}")
+        area = cases.areas[a_id] if a_id >= 0 else None
+        stamp = iso.get(id(moment))
+        if stamp is None:
+            stamp = iso[id(moment)] = moment.isoformat()
         inputs = {
             "rule_version": RULE_VERSION,
-            "submitted": {"x": claim.x, "y": claim.y, "crs": str(c.system), "x_text": claim.x_text,
-                          "y_text": claim.y_text},
-            "wgs84": [c.lon, c.lat],
-            "collected_at": c.moment.isoformat(),
-            "gps_accuracy_m": claim.gps_accuracy_m,
-            "location_source": claim.location_source.value if claim.location_source else "register",
+            "submitted": {"x": x, "y": y, "crs": str(crs), "x_text": x_text, "y_text": y_text},
+            "wgs84": [lon_i, lat_i],
+            "collected_at": stamp,
+            "gps_accuracy_m": acc,
+            "location_source": source.value if source else "register",
             "tolerance_m": tolerance,
             "max_gps_accuracy_m": limit,
-            "covered": bool(covered[i]) if c.area is not None else None,
-            "trusted_fix": trusted,
-            "area": {"id": c.area.id, "version": c.area.version, "wkb_md5": c.area.wkb_md5} if c.area else None,
+            "covered": cov if area is not None else None,
+            "trusted_fix": ok,
+            "area": {"id": area.id, "version": area.version, "wkb_md5": area.wkb_md5} if area else None,
         }
         if notes:
             inputs["notes"] = notes
         verdicts.append(OriginVerdict(
-            verdict=outcome, product_id=claim.product_id, lon=c.lon, lat=c.lat, distance_m=dist,
-            band_m=float(band[i]), area_id=c.area.id if c.area else None,
-            area_version=c.area.version if c.area else None, flags=tuple(flags), other_areas=others,
+            verdict=_OUTCOMES[out], product_id=product_id, lon=lon_i, lat=lat_i,
+            distance_m=dist if area is not None else None, band_m=band_i,
+            area_id=area.id if area else None, area_version=area.version if area else None,
+            flags=_flag_tuple(m), other_areas=tuple(
+                {"area_id": a.id, "product_code": a.product_code, "name_zh": a.product_name_zh, "version": a.version}
+                for a in sorted(others, key=lambda a: a.product_code)
+            ) if others else (),
             notes=tuple(notes), rule=RULE, inputs=inputs,
         ))
     return verdicts
@@ -285,44 +354,68 @@ def _china_covers(lon: NDArray[np.float64], lat: NDArray[np.float64]) -> NDArray
     return result
 
 
+# A point farther from an area's boundary than it moves under another reading (plus this margin, metres) cannot
+# change sides: the geodesic between its two readings would have to cross the boundary.
+_READING_MARGIN_M = 1.0
+
+
 def _alternatives(
-    cases: Sequence[_Case], areas: dict[int, IndexedArea], covered: NDArray[np.bool_],
-    distance: NDArray[np.float64], band: NDArray[np.float64],
+    cases: _Cases, covered: NDArray[np.bool_], distance: NDArray[np.float64], band: NDArray[np.float64],
 ) -> tuple[NDArray[np.bool_], dict[int, str]]:
     """Flag points outside as declared that are inside with swapped axes or under another coordinate system.
 
     Swapped: the (y, x) reading in the declared system is covered. Another system: outside beyond the band as
     declared, inside beyond the band under the other reading (a point within the band is uncertain anyway, and a
     500 m shift would flag it by chance); the GCJ-02 and BD-09 offsets are below 2 km, so points farther out than
-    that cannot be inside under any of them. Vectorized over all cases: one conversion per system.
+    that cannot be inside under any of them. Vectorized over all cases: one conversion per system; a reading is
+    tested against an area only where it can be covered (inside the area's bounding box, and moved farther than
+    the point is from the boundary).
     """
-    n = len(cases)
+    n = len(cases.lon)
     swapped = np.zeros(n, bool)
     plausible: dict[int, str] = {}
-    has_area = np.array([c.area is not None for c in cases], dtype=bool)
-    x = np.array([c.claim.x for c in cases], dtype=float)
-    y = np.array([c.claim.y for c in cases], dtype=float)
-    systems = [c.system for c in cases]
+    x, y = cases.x, cases.y
 
     def covered_under(idx: NDArray[np.int64], o_lon: NDArray[np.float64], o_lat: NDArray[np.float64],
-                      need_distance: bool) -> tuple[NDArray[np.bool_], NDArray[np.float64]]:
+                      need_distance: bool, moved: NDArray[np.float64] | None = None,
+                      ) -> tuple[NDArray[np.bool_], NDArray[np.float64]]:
         hit = np.zeros(len(idx), bool)
         inside_by = np.full(len(idx), -np.inf)
-        position = {int(v): k for k, v in enumerate(idx)}
-        for area_id, members in _by_area(cases, idx).items():
-            k = np.array([position[int(m)] for m in members])
-            hit[k] = areas[area_id].covers(o_lon[k], o_lat[k])
-            if need_distance and hit[k].any():
-                # "Inside beyond the band" for a flag: no boundary within the band in the area's local frame.
-                kk = k[hit[k]]
-                clear = ~areas[area_id].boundary_distance().near(o_lon[kk], o_lat[kk], float(band[members].max()))
+        if moved is not None:
+            keep = np.flatnonzero(-distance[idx] <= moved + _READING_MARGIN_M)
+        else:
+            keep = np.arange(len(idx))
+        if need_distance and len(keep) and band[idx[keep]].min() >= TIE_ZONE_M:
+            # "Inside beyond the band" for a flag: inside, and no boundary within the point's band in the area's
+            # local frame. Away from the boundary GEOS decides as PostGIS does; a reading near it cannot count.
+            areas, area_of = cases.positions(idx[keep])
+            inside = intersects_each(areas, area_of, o_lon[keep], o_lat[keep], cases.index)
+            kk, area_of = keep[inside], area_of[inside]
+            if len(kk):
+                clear = ~near_boundaries([a.boundary_distance() for a in areas], area_of, o_lon[kk], o_lat[kk],
+                                         band[idx[kk]])
+                hit[kk[clear]] = True
+                inside_by[kk[clear]] = np.inf
+            return hit, inside_by
+        for area_id, k in _groups(cases.area_id[idx[keep]]):
+            k = keep[k]
+            area = cases.areas[area_id]
+            west, south, east, north = area.bounds
+            kk = k[(o_lon[k] >= west) & (o_lon[k] <= east) & (o_lat[k] >= south) & (o_lat[k] <= north)]
+            if len(kk) == 0:
+                continue
+            hit[kk] = area.covers(o_lon[kk], o_lat[kk])
+            if need_distance and hit[kk].any():
+                kk = kk[hit[kk]]
+                clear = ~area.boundary_distance().near(o_lon[kk], o_lat[kk], band[idx[kk]])
                 inside_by[kk] = np.where(clear, np.inf, 0.0)
         return hit, inside_by
 
-    outside = np.flatnonzero(has_area & ~covered)
+    outside = np.flatnonzero((cases.area_id >= 0) & ~covered)
     by_system: dict[str, list[int]] = {}
-    for i in outside:
-        by_system.setdefault(str(systems[i]), []).append(int(i))
+    systems = cases.system
+    for i in outside.tolist():
+        by_system.setdefault(str(systems[i]), []).append(i)
     for members in by_system.values():
         idx = np.array(members, dtype=np.int64)
         system = systems[members[0]]
@@ -343,7 +436,9 @@ def _alternatives(
                 continue
             cand = near[ok]
             o_lon, o_lat = normalize(x[cand], y[cand], other)
-            hit, inside_by = covered_under(cand, o_lon, o_lat, need_distance=True)
+            _, _, moved = WGS84_GEOD.inv(cases.lon[cand], cases.lat[cand], o_lon, o_lat)
+            hit, inside_by = covered_under(cand, o_lon, o_lat, need_distance=True,
+                                           moved=np.nan_to_num(np.asarray(moved, dtype=float), nan=np.inf))
             for i, h, d in zip(cand.tolist(), hit.tolist(), inside_by.tolist(), strict=True):
                 if h and d > band[i] and i not in plausible:
                     plausible[i] = str(other)
@@ -370,9 +465,14 @@ def check_origin(session: Session, claim: LocationClaim, settings: Settings | No
     """Check one claimed location against the product's protected area valid at the collection moment."""
     system, lon, lat, moment = _prepare(claim)
     area, candidates = areas_for_point(session, claim.product_id, lon, lat, moment)
-    others = [a for a in candidates if a.covers(np.array([lon]), np.array([lat]))[0]]
-    case = _Case(claim=claim, system=system, lon=lon, lat=lat, moment=moment, area=area, others=others)
-    return _judge([case], settings or get_settings())[0]
+    others = tuple(a for a in candidates if a.covers(np.array([lon]), np.array([lat]))[0])
+    case = _Cases(
+        claims=ClaimBatch.of([claim]), system=[system], x=np.array([claim.x], dtype=float),
+        y=np.array([claim.y], dtype=float), lon=np.array([lon]), lat=np.array([lat]), moment=[moment],
+        area_id=np.array([area.id if area else -1], dtype=np.int64), areas={area.id: area} if area else {},
+        others=[others],
+    )
+    return _judge(case, settings or get_settings())[0]
 
 
 def check_origins(
@@ -380,34 +480,70 @@ def check_origins(
     index: AreaIndex | None = None,
 ) -> list[OriginVerdict]:
     """Check many claims at once with the prepared index; each verdict equals :func:`check_origin`'s."""
-    index = index or area_index(session)
+    return check_claims(session, ClaimBatch.of(claims), settings, index)
+
+
+def check_claims(
+    session: Session | None, claims: ClaimBatch, settings: Settings | None = None, index: AreaIndex | None = None,
+) -> list[OriginVerdict]:
+    """:func:`check_origins` on claims given column by column (``session`` may be None when ``index`` is given)."""
+    if index is None:
+        assert session is not None
+        index = area_index(session)
     n = len(claims)
-    systems: list[CoordinateSystem | str] = []
+    x = np.array(claims.x, dtype=float)
+    y = np.array(claims.y, dtype=float)
     lon = np.empty(n)
     lat = np.empty(n)
-    by_crs: dict[str, list[int]] = {}
-    for i, claim in enumerate(claims):
-        by_crs.setdefault(claim.crs or "", []).append(i)
-    systems = [CoordinateSystem.WGS84] * n
-    for crs, members in by_crs.items():
-        idx = np.array(members)
-        system = parse_system(crs)
-        x = np.array([claims[i].x for i in members], dtype=float)
-        y = np.array([claims[i].y for i in members], dtype=float)
-        lon[idx], lat[idx] = normalize(x, y, system)
-        for i in members:
-            systems[i] = system
-    moments = [as_aware(c.collected_at) for c in claims]
-    point_of, area_of = index.covering(lon, lat) if n else (np.zeros(0, int), np.zeros(0, int))
-    covering: dict[int, list[IndexedArea]] = {}
-    for p, a in zip(point_of.tolist(), area_of.tolist(), strict=True):
-        covering.setdefault(p, []).append(index.areas[a])
-    cases = []
-    for i, claim in enumerate(claims):
-        area = index.area_valid_at(claim.product_id, moments[i])
-        others = [a for a in covering.get(i, ()) if a.product_id != claim.product_id and a.valid_at(moments[i])]
-        cases.append(_Case(claim=claim, system=systems[i], lon=float(lon[i]), lat=float(lat[i]),
-                           moment=moments[i], area=area, others=others))
+    systems: list[CoordinateSystem | str] = [CoordinateSystem.WGS84] * n
+    by_system: dict[CoordinateSystem | str, list[int]] = {}
+    parsed: dict[str | None, CoordinateSystem | str] = {}
+    for i, crs in enumerate(claims.crs):
+        system = parsed.get(crs)
+        if system is None:
+            system = parsed[crs] = parse_system(crs or "")
+        systems[i] = system
+        by_system.setdefault(system, []).append(i)
+    for system, members in by_system.items():
+        idx = np.array(members, dtype=np.int64)
+        lon[idx], lat[idx] = normalize(x[idx], y[idx], system)
+
+    aware: dict[int, datetime] = {}
+    moments = []
+    for m in claims.collected_at:
+        a = aware.get(id(m))
+        if a is None:
+            a = aware[id(m)] = as_aware(m)
+        moments.append(a)
+    product_ids = np.array(claims.product_id, dtype=np.int64)
+    area_id = np.full(n, -1, dtype=np.int64)
+    areas: dict[int, IndexedArea] = {}
+    valid: dict[tuple[int, int], IndexedArea | None] = {}
+    for i, (product_id, moment) in enumerate(zip(claims.product_id, moments, strict=True)):
+        key = (product_id, id(moment))
+        if key not in valid:
+            valid[key] = index.area_valid_at(product_id, moment)
+        area = valid[key]
+        if area is not None:
+            area_id[i] = area.id
+            areas[area.id] = area
+
+    others: list[tuple[IndexedArea, ...]] = [()] * n
+    if n:
+        point_of, area_of = index.covering(lon, lat, skip_product=product_ids)
+        valid_then: dict[tuple[int, int], bool] = {}
+        found: dict[int, list[IndexedArea]] = {}
+        for p, a in zip(point_of.tolist(), area_of.tolist(), strict=True):
+            key = (a, id(moments[p]))
+            ok = valid_then.get(key)
+            if ok is None:
+                ok = valid_then[key] = index.areas[a].valid_at(moments[p])
+            if ok:
+                found.setdefault(p, []).append(index.areas[a])
+        for p, found_areas in found.items():
+            others[p] = tuple(found_areas)
+    cases = _Cases(claims=claims, system=systems, x=x, y=y, lon=lon, lat=lat, moment=moments, area_id=area_id,
+                   areas=areas, others=others, index=index)
     return _judge(cases, settings or get_settings())
 
 

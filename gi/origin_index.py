@@ -156,10 +156,11 @@ class BoundaryDistance:
         rings = shapely.segmentize(shapely.get_rings(shapely.get_parts(geom)), DISTANCE_SEGMENT_DEG)
         coords, ring_of = shapely.get_coordinates(rings, return_index=True)
         start = np.flatnonzero(ring_of[1:] == ring_of[:-1])
-        self.ax, self.ay = coords[start, 0], coords[start, 1]
-        self.bx, self.by = coords[start + 1, 0], coords[start + 1, 1]
         vx, vy = self._frame(coords[:, 0], coords[:, 1])
-        self.pax, self.pay, self.pbx, self.pby = vx[start], vy[start], vx[start + 1], vy[start + 1]
+        # One row per segment: its ends in the local frame, then in lon/lat (gathered together for candidates).
+        self.segments = np.column_stack([vx[start], vy[start], vx[start + 1], vy[start + 1], coords[start, 0],
+                                         coords[start, 1], coords[start + 1, 0], coords[start + 1, 1]])
+        self.pax, self.pay, self.pbx, self.pby, self.ax, self.ay, self.bx, self.by = self.segments.T
         # Chunks of consecutive segments of one ring, indexed by an STRtree in the local frame.
         seg_ring = ring_of[start]
         position = np.arange(len(start)) - np.searchsorted(seg_ring, seg_ring, side="left")
@@ -182,7 +183,7 @@ class BoundaryDistance:
         return ((lon - self.lon0) * self.cos_lat0 * _METRES_PER_DEGREE, (lat - self.lat0) * _METRES_PER_DEGREE)
 
     def near(
-        self, lon: NDArray[np.float64], lat: NDArray[np.float64], metres: float = TIE_ZONE_M
+        self, lon: NDArray[np.float64], lat: NDArray[np.float64], metres: float | NDArray[np.float64] = TIE_ZONE_M
     ) -> NDArray[np.bool_]:
         """Points within ``metres`` of the boundary in the local frame (whose scale is within a few per cent of 1
         near the area). The default is the tie zone: 1e-7° is at most 1.2 cm in this frame; 5 cm is tested."""
@@ -195,53 +196,137 @@ class BoundaryDistance:
     def distances(self, lon: NDArray[np.float64], lat: NDArray[np.float64]) -> NDArray[np.float64]:
         """Unsigned geodesic distance (metres) from each point to the boundary (NaN for impossible latitudes)."""
         lon = np.atleast_1d(np.asarray(lon, dtype=float))
-        lat = np.atleast_1d(np.asarray(lat, dtype=float))
-        valid = (np.abs(lat) <= 90) & np.isfinite(lon)
-        if not valid.all():
-            result = np.full(len(lon), np.nan)
-            result[valid] = self.distances(lon[valid], lat[valid])
-            return result
-        n = len(lon)
-        if n == 0:
-            return np.empty(0)
-        px, py = self._frame(lon, lat)
-        points = shapely.points(px, py)
-        nearest, planar = self.tree.query_nearest(points, return_distance=True, all_matches=False)
-        planar_min = np.empty(n)
-        planar_min[nearest[0]] = planar
-        # The planar-nearest boundary point Q0 lies within planar_min/c degrees of latitude of P (y is latitude
-        # times c), so its true distance is at most s_max = planar_min / k_lo over that band. The true nearest
-        # point is no farther, so within s_max / 110,574 m per degree of P's latitude (plus a pad for the bulge
-        # of geodesics); a segment can hold it only if its planar distance is at most k_hi * s_max there.
-        band1 = planar_min / _METRES_PER_DEGREE + 1e-6
-        k_lo1, _ = _scale_bounds(np.maximum(lat - band1, -89.0), np.minimum(lat + band1, 89.0), self.cos_lat0)
-        s_max = planar_min / k_lo1
-        band2 = np.maximum(band1, s_max / 110_574.0) * 1.01 + 1e-4
-        k_lo2, k_hi2 = _scale_bounds(np.maximum(lat - band2, -89.0), np.minimum(lat + band2, 89.0), self.cos_lat0)
-        threshold = np.maximum(s_max, planar_min / k_lo2) * k_hi2 + CANDIDATE_SLACK_M
-        point_of, chunk_of = self.tree.query(points, predicate="dwithin", distance=threshold)
-        counts = self.chunk_end[chunk_of] - self.chunk_start[chunk_of]
-        pt = np.repeat(point_of, counts)
-        seg = np.repeat(self.chunk_start[chunk_of], counts) + (
-            np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
-        )
-        planar_seg = _segment_distance(px[pt], py[pt], self.pax[seg], self.pay[seg], self.pbx[seg], self.pby[seg])
-        keep = planar_seg <= threshold[pt]
-        pt, seg = pt[keep], seg[keep]
-        # Exact stage: an azimuthal equidistant frame centred on each point, from geodesic azimuth and length.
-        m = len(pt)
-        az, _, dist = WGS84_GEOD.inv(np.tile(lon[pt], 2), np.tile(lat[pt], 2),
-                                     np.concatenate([self.ax[seg], self.bx[seg]]),
-                                     np.concatenate([self.ay[seg], self.by[seg]]))
-        az = np.radians(az)
-        az_a, az_b, s_a, s_b = az[:m], az[m:], dist[:m], dist[m:]
-        zero = np.zeros(len(pt))
-        exact = _segment_distance(
-            zero, zero, s_a * np.sin(az_a), s_a * np.cos(az_a), s_b * np.sin(az_b), s_b * np.cos(az_b)
-        )
-        result = np.full(n, np.inf)
-        np.minimum.at(result, pt, exact)
+        return boundary_distances([self], np.zeros(len(lon), np.int64), lon, lat)
+
+
+def group_indices(keys: NDArray[np.int64]) -> list[tuple[int, NDArray[np.int64]]]:
+    """Positions grouped by key (ascending keys; ascending positions within each group)."""
+    keys = np.asarray(keys)
+    if len(keys) == 0:
+        return []
+    order = np.argsort(keys, kind="stable")
+    k = keys[order]
+    cuts = np.flatnonzero(np.r_[True, k[1:] != k[:-1]])
+    ends = np.r_[cuts[1:], len(k)]
+    return [(int(k[c]), order[c:e]) for c, e in zip(cuts.tolist(), ends.tolist(), strict=True)]
+
+
+def boundary_distances(
+    structures: Sequence[BoundaryDistance], area_of: NDArray[np.int64], lon: NDArray[np.float64],
+    lat: NDArray[np.float64],
+) -> NDArray[np.float64]:
+    """Unsigned geodesic distance (metres) from each point to the boundary of ``structures[area_of[i]]``.
+
+    NaN for impossible latitudes. Every point is measured exactly as alone (see :class:`BoundaryDistance`): only
+    the two tree queries go area by area, the arithmetic runs once over all points.
+    """
+    lon = np.atleast_1d(np.asarray(lon, dtype=float))
+    lat = np.atleast_1d(np.asarray(lat, dtype=float))
+    area_of = np.asarray(area_of, dtype=np.int64)
+    n = len(lon)
+    valid = (np.abs(lat) <= 90) & np.isfinite(lon)
+    if not valid.all():
+        result = np.full(n, np.nan)
+        keep = np.flatnonzero(valid)
+        result[keep] = boundary_distances(structures, area_of[keep], lon[keep], lat[keep])
         return result
+    if n == 0:
+        return np.empty(0)
+    lon0 = np.array([s.lon0 for s in structures])[area_of]
+    lat0 = np.array([s.lat0 for s in structures])[area_of]
+    cos_lat0 = np.array([s.cos_lat0 for s in structures])[area_of]
+    px, py = (lon - lon0) * cos_lat0 * _METRES_PER_DEGREE, (lat - lat0) * _METRES_PER_DEGREE
+    points = shapely.points(px, py)
+    groups = group_indices(area_of)
+    planar_min = np.empty(n)
+    for a, idx in groups:
+        nearest, planar = structures[a].tree.query_nearest(points[idx], return_distance=True, all_matches=False)
+        planar_min[idx[nearest[0]]] = planar
+    # The planar-nearest boundary point Q0 lies within planar_min/c degrees of latitude of P (y is latitude
+    # times c), so its true distance is at most s_max = planar_min / k_lo over that band. The true nearest
+    # point is no farther, so within s_max / 110,574 m per degree of P's latitude (plus a pad for the bulge
+    # of geodesics); a segment can hold it only if its planar distance is at most k_hi * s_max there.
+    band1 = planar_min / _METRES_PER_DEGREE + 1e-6
+    k_lo1, _ = _scale_bounds(np.maximum(lat - band1, -89.0), np.minimum(lat + band1, 89.0), cos_lat0)
+    s_max = planar_min / k_lo1
+    band2 = np.maximum(band1, s_max / 110_574.0) * 1.01 + 1e-4
+    k_lo2, k_hi2 = _scale_bounds(np.maximum(lat - band2, -89.0), np.minimum(lat + band2, 89.0), cos_lat0)
+    threshold = np.maximum(s_max, planar_min / k_lo2) * k_hi2 + CANDIDATE_SLACK_M
+    pts, segments = [], []
+    for a, idx in groups:
+        s = structures[a]
+        point_of, chunk_of = s.tree.query(points[idx], predicate="dwithin", distance=threshold[idx])
+        counts = s.chunk_end[chunk_of] - s.chunk_start[chunk_of]
+        pts.append(np.repeat(idx[point_of], counts))
+        segments.append(s.segments[np.repeat(s.chunk_start[chunk_of], counts) + (
+            np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts))])
+    pt = np.concatenate(pts)
+    seg = np.concatenate(segments) if len(segments) > 1 else segments[0]
+    planar_seg = _segment_distance(px[pt], py[pt], seg[:, 0], seg[:, 1], seg[:, 2], seg[:, 3])
+    keep = planar_seg <= threshold[pt]
+    pt, seg = pt[keep], seg[keep]
+    # Exact stage: an azimuthal equidistant frame centred on each point, from geodesic azimuth and length.
+    m = len(pt)
+    az, _, dist = WGS84_GEOD.inv(np.tile(lon[pt], 2), np.tile(lat[pt], 2), np.concatenate([seg[:, 4], seg[:, 6]]),
+                                 np.concatenate([seg[:, 5], seg[:, 7]]))
+    az = np.radians(az)
+    az_a, az_b, s_a, s_b = az[:m], az[m:], dist[:m], dist[m:]
+    zero = np.zeros(len(pt))
+    exact = _segment_distance(
+        zero, zero, s_a * np.sin(az_a), s_a * np.cos(az_a), s_b * np.sin(az_b), s_b * np.cos(az_b)
+    )
+    result = np.full(n, np.inf)
+    np.minimum.at(result, pt, exact)
+    return result
+
+
+def near_boundaries(
+    structures: Sequence[BoundaryDistance], area_of: NDArray[np.int64], lon: NDArray[np.float64],
+    lat: NDArray[np.float64], metres: NDArray[np.float64],
+) -> NDArray[np.bool_]:
+    """:meth:`BoundaryDistance.near` of each point to ``structures[area_of[i]]`` within ``metres[i]``, in one pass."""
+    lon = np.asarray(lon, dtype=float)
+    lat = np.asarray(lat, dtype=float)
+    area_of = np.asarray(area_of, dtype=np.int64)
+    lon0 = np.array([s.lon0 for s in structures])[area_of]
+    lat0 = np.array([s.lat0 for s in structures])[area_of]
+    cos_lat0 = np.array([s.cos_lat0 for s in structures])[area_of]
+    points = shapely.points((lon - lon0) * cos_lat0 * _METRES_PER_DEGREE, (lat - lat0) * _METRES_PER_DEGREE)
+    near = np.zeros(len(lon), bool)
+    for a, idx in group_indices(area_of):
+        point_of, _ = structures[a].tree.query(points[idx], predicate="dwithin", distance=metres[idx])
+        near[idx[point_of]] = True
+    return near
+
+
+def intersects_each(
+    areas: Sequence[IndexedArea], area_of: NDArray[np.int64], lon: NDArray[np.float64], lat: NDArray[np.float64],
+    index: AreaIndex | None = None,
+) -> NDArray[np.bool_]:
+    """GEOS ``intersects`` of point i with ``areas[area_of[i]]``, through the index's grid when they are its areas."""
+    area_of = np.asarray(area_of, dtype=np.int64)
+    if index is not None and all(index.areas[index.position.get(a.id, 0)] is a for a in areas):
+        return index.intersects_each(lon, lat, np.array([index.position[a.id] for a in areas])[area_of])
+    result = np.zeros(len(lon), bool)
+    for a, idx in group_indices(area_of):
+        result[idx] = shapely.intersects_xy(areas[a].geom, lon[idx], lat[idx])
+    return result
+
+
+def covers_and_distances(
+    areas: Sequence[IndexedArea], area_of: NDArray[np.int64], lon: NDArray[np.float64], lat: NDArray[np.float64],
+    index: AreaIndex | None = None,
+) -> tuple[NDArray[np.bool_], NDArray[np.float64]]:
+    """``ST_Covers(areas[area_of[i]], point i)`` and the signed geodesic distance to that boundary (+ inside)."""
+    lon = np.atleast_1d(np.asarray(lon, dtype=float))
+    lat = np.atleast_1d(np.asarray(lat, dtype=float))
+    area_of = np.asarray(area_of, dtype=np.int64)
+    result = intersects_each(areas, area_of, lon, lat, index)  # for a point, intersects == covered by
+    distance = boundary_distances([a.boundary_distance() for a in areas], area_of, lon, lat)
+    # Within 5 cm (more than 1e-7° in any direction) PostGIS's own rule decides.
+    for i in np.flatnonzero(distance < TIE_ZONE_M).tolist():  # NaN (impossible latitude) compares False
+        result[i] = postgis_point_in_polygonal(areas[area_of[i]].geom, float(lon[i]), float(lat[i])) != -1
+    return result, np.where(result, distance, -distance)
 
 
 # --------------------------------------------------------------------------------------------- one area
@@ -261,8 +346,12 @@ class IndexedArea:
     geom: BaseGeometry
     wkb_md5: str
     token: str
+    bounds: tuple[float, float, float, float] = field(init=False, repr=False)
     _distance: BoundaryDistance | None = field(default=None, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def __post_init__(self) -> None:
+        self.bounds = tuple(float(b) for b in shapely.bounds(self.geom))  # type: ignore[assignment]
 
     def valid_at(self, moment: datetime) -> bool:
         """True when this version was legally valid at ``moment``."""
@@ -284,13 +373,7 @@ class IndexedArea:
     ) -> tuple[NDArray[np.bool_], NDArray[np.float64]]:
         """``ST_Covers`` for each point and its signed geodesic distance to the boundary (metres, + inside)."""
         lon = np.atleast_1d(np.asarray(lon, dtype=float))
-        lat = np.atleast_1d(np.asarray(lat, dtype=float))
-        result = shapely.intersects_xy(self.geom, lon, lat)  # for a point, intersects == covered by
-        distance = self.boundary_distance().distances(lon, lat)
-        # Within 5 cm (more than 1e-7° in any direction) PostGIS's own rule decides.
-        for i in np.flatnonzero(distance < TIE_ZONE_M):  # NaN (impossible latitude) compares False
-            result[i] = postgis_point_in_polygonal(self.geom, float(lon[i]), float(lat[i])) != -1
-        return result, np.where(result, distance, -distance)
+        return covers_and_distances([self], np.zeros(len(lon), np.int64), lon, lat)
 
     def boundary_distance(self) -> BoundaryDistance:
         """The (lazily built) boundary distance structure of this area."""
@@ -572,6 +655,7 @@ class AreaIndex:
         self.tokens = tokens
         self.position = {a.id: i for i, a in enumerate(self.areas)}
         self.geoms = np.array([a.geom for a in self.areas], dtype=object)
+        self.product_ids = np.array([a.product_id for a in self.areas], dtype=np.int64)
         self.grid = CellGrid(self.geoms)
         by_product: dict[int, list[IndexedArea]] = {}
         for area in self.areas:
@@ -587,8 +671,12 @@ class AreaIndex:
 
     def covering(
         self, lon: NDArray[np.float64], lat: NDArray[np.float64], threads: int = 1, exact_ties: bool = True,
+        skip_product: NDArray[np.int64] | None = None,
     ) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
-        """(point index, area position) for every area version that covers each point (``ST_Covers``)."""
+        """(point index, area position) for every area version that covers each point (``ST_Covers``).
+
+        ``skip_product`` (one product id per point) leaves out that product's versions, untested.
+        """
         lon = np.ascontiguousarray(lon, dtype=float)
         lat = np.ascontiguousarray(lat, dtype=float)
         if threads > 1 and len(lon) >= 50_000:
@@ -597,16 +685,39 @@ class AreaIndex:
             bounds = np.linspace(0, len(lon), threads * 4 + 1).astype(int)
             spans = list(zip(bounds[:-1], bounds[1:], strict=True))
             with ThreadPoolExecutor(threads) as pool:
-                parts = list(pool.map(lambda s: self._covering(lon[s[0]:s[1]], lat[s[0]:s[1]], exact_ties), spans))
+                parts = list(pool.map(lambda s: self._covering(
+                    lon[s[0]:s[1]], lat[s[0]:s[1]], exact_ties,
+                    None if skip_product is None else skip_product[s[0]:s[1]]), spans))
             points = np.concatenate([p + s[0] for (p, _), s in zip(parts, spans, strict=True)])
             areas = np.concatenate([a for _, a in parts])
             return points, areas
-        return self._covering(lon, lat, exact_ties)
+        return self._covering(lon, lat, exact_ties, skip_product)
+
+    def intersects_each(
+        self, lon: NDArray[np.float64], lat: NDArray[np.float64], positions: NDArray[np.int64]
+    ) -> NDArray[np.bool_]:
+        """GEOS ``intersects`` of point i with the area at ``positions[i]``: the grid answers wherever a cell is
+        wholly inside or outside that area (exactly: see :class:`CellGrid`), GEOS tests the rest in one call."""
+        lon = np.ascontiguousarray(lon, dtype=float)
+        lat = np.ascontiguousarray(lat, dtype=float)
+        points, areas, certain, _ = self.grid.candidates(lon, lat)
+        match = areas == positions[points]
+        points, certain = points[match], certain[match]
+        result = np.zeros(len(lon), bool)
+        result[points[certain]] = True
+        test = points[~certain]
+        if len(test):
+            result[test] = shapely.intersects_xy(self.geoms[positions[test]], lon[test], lat[test])
+        return result
 
     def _covering(
-        self, lon: NDArray[np.float64], lat: NDArray[np.float64], exact_ties: bool
+        self, lon: NDArray[np.float64], lat: NDArray[np.float64], exact_ties: bool,
+        skip_product: NDArray[np.int64] | None = None,
     ) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
         points, areas, certain, offsets = self.grid.candidates(lon, lat)
+        if skip_product is not None:
+            keep = self.product_ids[areas] != np.asarray(skip_product)[points]
+            points, areas, certain, offsets = points[keep], areas[keep], certain[keep], offsets[keep]
         test = np.flatnonzero(~certain)
         if len(test):
             hit = shapely.intersects_xy(self.geoms[areas[test]], lon[points[test]], lat[points[test]])

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import time
 import uuid
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -22,6 +24,7 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 import shapely
+from psycopg.rows import namedtuple_row
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
@@ -29,8 +32,9 @@ from sqlalchemy.orm import Session
 from geo_data.crs import CoordinateSystem
 from gi.errors import InputError
 from gi.models import GIProduct, Inspector, LocationSource, OriginVerdictRecord, Producer, Sample
-from gi.origin import LocationClaim, OriginVerdict, check_origin, check_origins, parse_system
-from gi.settings import get_settings
+from gi.origin import ClaimBatch, LocationClaim, OriginVerdict, check_claims, check_origin, parse_system
+from gi.origin_index import AreaIndex, area_index
+from gi.settings import Settings, get_settings
 
 # Namespace of the UUIDs derived from a file row's content (uuid5).
 SAMPLE_NAMESPACE = uuid.UUID("4f1c2a9e-6a53-5b0c-9d3e-2b7f1e0c6d41")
@@ -71,14 +75,19 @@ class SampleInput(BaseModel):
     @field_validator("collected_at")
     @classmethod
     def _plausible_time(cls, value: datetime) -> datetime:
-        if value.tzinfo is None:
-            value = value.replace(tzinfo=ZoneInfo(get_settings().timezone))
-        stamp = value.timestamp()
-        if stamp < _EARLIEST_TS:
-            raise ValueError("is before 1990")
-        if stamp > time.time() + 3600:
-            raise ValueError("is in the future")
-        return value
+        return _plausible_moment(value)
+
+
+def _plausible_moment(value: datetime) -> datetime:
+    """A collection moment made aware (local time when naive), refused before 1990 or in the future."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=ZoneInfo(get_settings().timezone))
+    stamp = value.timestamp()
+    if stamp < _EARLIEST_TS:
+        raise ValueError("is before 1990")
+    if stamp > time.time() + 3600:
+        raise ValueError("is in the future")
+    return value
 
 
 def parse_sample(data: dict[str, Any]) -> SampleInput:
@@ -128,9 +137,11 @@ class _Resolver:
         for p in session.scalars(select(GIProduct)):
             for key in (p.code, p.name_zh, p.name_en.lower(), p.name_pinyin.lower(), str(p.id)):
                 self.products.setdefault(key, p)
-        self.producers: dict[tuple[int, str], int] = {}
-        self.inspectors: dict[str, int] = {}
+        self.producers: dict[tuple[int, str], int | None] = {}
+        self.inspectors: dict[str, int | None] = {}
         self.tasks: dict[int, tuple[int, int | None]] | None = None
+        # How database look-ups run: at once, or (in a batch) in the thread that owns the connection meanwhile.
+        self.run: Callable[[Callable[[], Any]], Any] = lambda query: query()
 
     def product(self, key: str) -> GIProduct:
         product = self.products.get(key) or self.products.get(key.lower())
@@ -144,32 +155,35 @@ class _Resolver:
             query = select(Producer.id).where(Producer.product_id == product.id)
             query = query.where((Producer.id == int(key)) if key.isdigit() and len(key) < 18
                                 else (Producer.credit_code == key.upper()))
-            found = self.session.scalar(query)
-            if found is None:
-                raise InputError("producer", f"no producer {key!r} of {product.name_zh}")
-            self.producers[cache_key] = found
-        return self.producers[cache_key]
+            self.producers[cache_key] = self.run(lambda: self.session.scalar(query))
+        found = self.producers[cache_key]  # misses are remembered too: one query per key
+        if found is None:
+            raise InputError("producer", f"no producer {key!r} of {product.name_zh}")
+        return found
 
     def inspector(self, code: str) -> int:
         if code not in self.inspectors:
-            found = self.session.scalar(select(Inspector.id).where(Inspector.code == code))
-            if found is None:
-                raise InputError("collector", f"no inspector {code!r}")
-            self.inspectors[code] = found
-        return self.inspectors[code]
+            self.inspectors[code] = self.run(
+                lambda: self.session.scalar(select(Inspector.id).where(Inspector.code == code)))
+        found = self.inspectors[code]
+        if found is None:
+            raise InputError("collector", f"no inspector {code!r}")
+        return found
 
     def task(self, task_id: int, product_id: int) -> None:
         if self.tasks is None:
-            exists = self.session.execute(text("SELECT to_regclass('plan_task') IS NOT NULL")).scalar_one()
-            self.tasks = {}
-            if exists:
-                self.tasks = {r[0]: (r[1], r[2]) for r in self.session.execute(
-                    text("SELECT id, product_id, producer_id FROM plan_task"))}
+            self.tasks = self.run(self._load_tasks)
         task = self.tasks.get(task_id)
         if task is None:
             raise InputError("task_id", f"no plan task {task_id}")
         if task[0] != product_id:
             raise InputError("task_id", f"plan task {task_id} is for another product")
+
+    def _load_tasks(self) -> dict[int, tuple[int, int | None]]:
+        if not self.session.execute(text("SELECT to_regclass('plan_task') IS NOT NULL")).scalar_one():
+            return {}
+        return {r[0]: (r[1], r[2]) for r in self.session.execute(
+            text("SELECT id, product_id, producer_id FROM plan_task"))}
 
 
 @dataclass
@@ -268,9 +282,10 @@ class BatchRow:
 
 @dataclass
 class BatchResult:
-    """Everything a batch did, row by row."""
+    """Everything a batch did, row by row (and, for diagnostics, seconds spent per stage)."""
 
     rows: list[BatchRow] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
 
     @property
     def stored(self) -> list[BatchRow]:
@@ -290,69 +305,397 @@ class BatchResult:
 
 Progress = Callable[[str, int, int], None]
 
+# The first chunk is small, so that the database starts storing early while later chunks are checked.
+FIRST_CHUNK = 4000
+
 
 def record_samples(
     session: Session,
     rows: Sequence[tuple[int, dict[str, Any]]],
     source: str | None = None,
     progress: Progress | None = None,
-    chunk: int = 200_000,
+    chunk: int = 20_000,
 ) -> BatchResult:
-    """Validate, check and store many samples (row number, fields); bad rows are reported, never fatal."""
+    """Validate, check and store many samples (row number, fields); bad rows are reported, never fatal.
+
+    Rows go through in chunks, as a pipeline: while the database stores one chunk (COPY of samples and verdicts,
+    run by a worker thread that alone uses the session's connection until the batch ends), the next chunks are
+    validated and checked. Each row gets exactly what :func:`record_sample` would give it.
+    """
+    started = time.perf_counter()
+    session.flush()
     resolver = _Resolver(session)
+    index = area_index(session)
+    settings = get_settings()
     result = BatchResult()
-    prepared: list[tuple[int, PreparedSample]] = []
-    seen: dict[uuid.UUID, int] = {}
-    for number, data in rows:
-        try:
-            sample = parse_sample({**data, "source": data.get("source") or source})
-            p = prepare_sample(resolver, sample)
-        except InputError as exc:
-            result.rows.append(BatchRow(number, "refused", field=exc.field, problem=exc.problem))
-            continue
-        if p.id in seen:
-            result.rows.append(BatchRow(number, "refused", p.id, p.product.code, field="id",
-                                        problem=f"repeats the sample of row {seen[p.id]}"))
-            continue
-        seen[p.id] = number
-        prepared.append((number, p))
-    if progress:
-        progress("validated", len(rows), len(rows))
-
-    existing = _existing(session, [p.id for _, p in prepared])
-    fresh: list[tuple[int, PreparedSample]] = []
-    for number, p in prepared:
-        row = existing.get(p.id)
-        if row is None:
-            fresh.append((number, p))
-        elif _same_sample(row, p):
-            result.rows.append(BatchRow(number, "already stored", p.id, p.product.code))
-        else:
-            result.rows.append(BatchRow(number, "refused", p.id, p.product.code, field="id",
-                                        problem=f"{p.id} is already used by a different sample"))
-
-    for start in range(0, len(fresh), chunk):
-        part = fresh[start:start + chunk]
-        verdicts = check_origins(session, [p.claim for _, p in part])
-        if progress:
-            progress("checked", min(start + chunk, len(fresh)), len(fresh))
-        _copy_samples(session, [p for _, p in part], verdicts)
-        for (number, p), v in zip(part, verdicts, strict=True):
-            result.rows.append(BatchRow(number, "stored", p.id, p.product.code, v))
-        if progress:
-            progress("stored", min(start + chunk, len(fresh)), len(fresh))
-    result.rows.sort(key=lambda r: r.row)
+    batch = _Batch(session, resolver, source, settings, index, result, progress, len(rows))
+    bounds = [0, *range(min(FIRST_CHUNK, chunk), len(rows), chunk), len(rows)] if rows else []
+    try:
+        pending = None
+        for lo, hi in zip(bounds[:-1], bounds[1:], strict=True):
+            part = batch.validate(rows[lo:hi])
+            if pending is not None:
+                batch.check_and_store(*pending)
+            pending = part
+        if pending is not None:
+            batch.check_and_store(*pending)
+        batch.finish()
+    finally:
+        batch.close()
+    result.rows = batch.ordered_rows()
+    result.timings["total"] = time.perf_counter() - started
     return result
 
 
-def _existing(session: Session, ids: list[uuid.UUID]) -> dict[uuid.UUID, Any]:
-    found: dict[uuid.UUID, Any] = {}
-    for start in range(0, len(ids), 10_000):
-        for row in session.execute(text(
-            "SELECT id, product_id, collected_at, submitted_x, submitted_y, declared_crs FROM sample "
-            "WHERE id = ANY(:ids)"), {"ids": ids[start:start + 10_000]}):
-            found[row.id] = row
-    return found
+class _Slow(Exception):
+    """A row the column-wise validator leaves to :func:`parse_sample` (which names its problem, if any)."""
+
+
+_SLOW = _Slow()
+_ABSENT = object()
+_ASCII_SPACE = " \t\n\r\x0b\x0c"
+_PLAIN_NUMBER = re.compile(r"-?[0-9]+(?:\.[0-9]+)?").fullmatch
+_PLAIN_INT = re.compile(r"[1-9][0-9]{0,17}").fullmatch
+_UUID_TEXT = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}").fullmatch
+_SOURCES = {s.value: s for s in LocationSource}
+_EXACT_INT = 2**53
+
+
+def _str_field(value: Any, max_length: int | None = None) -> str | None:
+    """A ``str | None`` field as :class:`SampleInput` strips it; anything unusual is left to the model."""
+    if value is None:
+        return None
+    if type(value) is not str:
+        raise _SLOW
+    stripped = value.strip(_ASCII_SPACE)  # both strip ASCII white space; other white space goes the slow way
+    if stripped.strip() != stripped or (max_length is not None and len(stripped) > max_length):
+        raise _SLOW
+    return stripped
+
+
+def _float_field(value: Any) -> float:
+    """A finite float field as the model reads it: a float, a small int, or a plain decimal string."""
+    kind = type(value)
+    if kind is float:
+        number = value
+    elif kind is int and -_EXACT_INT <= value <= _EXACT_INT:
+        number = float(value)
+    elif kind is str and _PLAIN_NUMBER(value):
+        number = float(value)  # correctly rounded, as the model's parser
+    else:
+        raise _SLOW
+    if not math.isfinite(number):
+        raise _SLOW
+    return number
+
+
+def _positive_int_field(value: Any) -> int | None:
+    if value is None:
+        return None
+    kind = type(value)
+    if kind is int and 0 < value < _EXACT_INT:
+        return value
+    if kind is str and _PLAIN_INT(value):
+        return int(value)
+    raise _SLOW
+
+
+class _Batch:
+    """One run of :func:`record_samples`: validation by columns, checks, and the database worker."""
+
+    def __init__(self, session: Session, resolver: _Resolver, source: str | None, settings: Settings,
+                 index: AreaIndex, result: BatchResult, progress: Progress | None, total: int) -> None:
+        self.session = session
+        self.resolver = resolver
+        self.source = source
+        self.settings = settings
+        self.index = index
+        self.result = result
+        self.progress = progress
+        self.total = total
+        self.seen: dict[uuid.UUID, int] = {}
+        self.moments: dict[str, datetime | None] = {}
+        self.systems: dict[str, CoordinateSystem | str | None] = {}
+        self.refused: list[BatchRow] = []
+        self.known: list[BatchRow] = []
+        self.stored: list[BatchRow] = []
+        self.validated = self.checked = 0
+        self.timings = result.timings
+        for stage in ("validate", "check", "format", "wait", "database"):
+            self.timings[stage] = 0.0
+        self.raw = session.connection().connection.driver_connection
+        self.pool = ThreadPoolExecutor(1, thread_name_prefix="gi-batch-db")
+        self.jobs: list[Future[Any]] = []
+        self.copies: list[tuple[Future[Any], int]] = []
+        self.stored_count = 0
+        self.iso: dict[int, tuple[datetime, str]] = {}
+        resolver.run = self.call
+
+    # ------------------------------------------------------------------ the database worker
+
+    def _failure(self) -> BaseException | None:
+        """The first failed job (a later one may only have failed because the transaction was aborted)."""
+        for job in self.jobs:
+            if job.done() and not job.cancelled() and job.exception() is not None:
+                return job.exception()
+        return None
+
+    def submit(self, job: Callable[..., Any], *args: Any) -> Future[Any]:
+        """Queue database work; jobs run one after another, in order."""
+        failure = self._failure()
+        if failure is not None:
+            raise failure
+        self.jobs = [j for j in self.jobs if not j.done()]
+
+        def timed() -> Any:
+            t = time.perf_counter()
+            try:
+                return job(*args)
+            finally:
+                self.timings["database"] += time.perf_counter() - t
+
+        future = self.pool.submit(timed)
+        self.jobs.append(future)
+        return future
+
+    def call(self, job: Callable[[], Any]) -> Any:
+        """Run database work (after what is queued) and wait for its result."""
+        return self.wait(self.submit(job))
+
+    def wait(self, future: Future[Any]) -> Any:
+        """The result of a queued job (or the first failure of the jobs before it)."""
+        t = time.perf_counter()
+        try:
+            return future.result()
+        except Exception:
+            failure = self._failure()
+            if failure is not None:
+                raise failure from None
+            raise
+        finally:
+            self.timings["wait"] += time.perf_counter() - t
+            self._report_stored()
+
+    def _report_stored(self) -> None:
+        while self.copies and self.copies[0][0].done() and self.copies[0][0].exception() is None:
+            self.stored_count += self.copies.pop(0)[1]
+            if self.progress:
+                self.progress("stored", self.stored_count, self.total)
+
+    def finish(self) -> None:
+        """Wait for every queued job, raising the first failure."""
+        for job in list(self.jobs):
+            self.wait(job)
+        self.jobs = []
+
+    def close(self) -> None:
+        """Stop the worker (after its current job): the connection is the caller's again."""
+        self.pool.shutdown(wait=True, cancel_futures=True)
+        self.resolver.run = lambda query: query()
+
+    def ordered_rows(self) -> list[BatchRow]:
+        """All outcomes by row number (refusals, then known UUIDs, then stored rows among equal numbers)."""
+        rows = self.refused + self.known + self.stored
+        rows.sort(key=lambda r: r.row)
+        return rows
+
+    # ------------------------------------------------------------------ validation
+
+    def validate(self, rows: Sequence[tuple[int, dict[str, Any]]]) -> tuple[list[tuple[Any, ...]], Future[Any]]:
+        """Validate and resolve rows; queue the look-up of their UUIDs among stored samples."""
+        t = time.perf_counter()
+        good: list[tuple[Any, ...]] = []
+        for number, data in rows:
+            try:
+                try:
+                    fields = self._fast(data)
+                except _Slow:
+                    fields = self._slow(data)
+            except InputError as exc:
+                self.refused.append(BatchRow(number, "refused", field=exc.field, problem=exc.problem))
+                continue
+            sample_id, product = fields[0], fields[1]
+            first = self.seen.get(sample_id)
+            if first is not None:
+                self.refused.append(BatchRow(number, "refused", sample_id, product.code, field="id",
+                                             problem=f"repeats the sample of row {first}"))
+                continue
+            self.seen[sample_id] = number
+            good.append((number, *fields))
+        self.timings["validate"] += time.perf_counter() - t
+        self.validated += len(rows)
+        if self.progress:
+            self.progress("validated", self.validated, self.total)
+        ids = [g[1] for g in good]
+        return good, self.submit(self._existing, ids)
+
+    def _fast(self, data: dict[str, Any]) -> tuple[Any, ...]:
+        """The model's result for an ordinary row, field by field; :class:`_Slow` for anything else."""
+        get = data.get
+        raw_id = get("id")
+        if raw_id is None:
+            sample_id = None
+        elif type(raw_id) is str and _UUID_TEXT(raw_id):
+            sample_id = uuid.UUID(raw_id)
+        elif type(raw_id) is uuid.UUID:
+            sample_id = raw_id
+        else:
+            raise _SLOW
+        product_key = _str_field(get("product", _ABSENT))
+        producer = _str_field(get("producer"))
+        task_id = _positive_int_field(get("task_id"))
+        moment = self._moment(get("collected_at", _ABSENT))
+        x = _float_field(get("x"))
+        y = _float_field(get("y"))
+        crs = get("crs", _ABSENT)
+        crs = "WGS84" if crs is _ABSENT else _str_field(crs)
+        accuracy = get("gps_accuracy_m")
+        if accuracy is not None:
+            accuracy = _float_field(accuracy)
+            if not accuracy >= 0:
+                raise _SLOW
+        location_source = get("location_source", _ABSENT)
+        if location_source is _ABSENT:
+            location_source = LocationSource.DEVICE_GPS
+        elif type(location_source) is str:
+            location_source = _SOURCES.get(location_source) or _raise_slow()
+        elif type(location_source) is not LocationSource:
+            raise _SLOW
+        lot_number = _str_field(get("lot_number"), 100)
+        lot_size = _positive_int_field(get("lot_size"))
+        collector = _str_field(get("collector"))
+        notes = _str_field(get("notes"))
+        source = _str_field(get("source") or self.source)
+        x_text = _str_field(get("x_text"))
+        y_text = _str_field(get("y_text"))
+        if not product_key or crs is None:
+            raise _SLOW
+        system = self.systems.get(crs, _ABSENT)
+        if system is _ABSENT:
+            try:
+                system = self.systems[crs] = parse_system(crs)
+            except InputError:
+                system = self.systems[crs] = None
+        if system is None:
+            raise _SLOW
+        if system in _GEOGRAPHIC_SYSTEMS and not (abs(x) <= 180 and abs(y) <= 90) and not (
+                abs(y) <= 180 and abs(x) <= 90):
+            raise _SLOW
+        resolver = self.resolver
+        product = resolver.products.get(product_key) or resolver.products.get(product_key.lower())
+        if product is None:
+            raise _SLOW
+        producer_id = resolver.producer(product, producer) if producer else None
+        collector_id = resolver.inspector(collector) if collector else None
+        if task_id is not None:
+            resolver.task(task_id, product.id)
+        if sample_id is None:
+            key = (f"{product.id}|{self._iso(moment)}|{x_text or repr(x)}|{y_text or repr(y)}|{system}|{lot_number}|"
+                   f"{collector}|{producer}|{task_id}")
+            sample_id = uuid.uuid5(SAMPLE_NAMESPACE, key)
+        return (sample_id, product, producer_id, task_id, moment, x, y, crs, accuracy, location_source, lot_number,
+                lot_size, collector_id, source, notes, x_text, y_text)
+
+    def _moment(self, value: Any) -> datetime:
+        if type(value) is str:
+            moment = self.moments.get(value, _ABSENT)
+            if moment is _ABSENT:
+                # Each distinct text is read once, by the model itself (rows with it share the datetime).
+                try:
+                    moment = SampleInput.model_validate(
+                        {"product": "-", "collected_at": value, "x": 0.0, "y": 0.0}).collected_at
+                except ValidationError:
+                    moment = None
+                self.moments[value] = moment
+            if moment is None:
+                raise _SLOW
+            return moment  # type: ignore[return-value]
+        if type(value) is datetime:
+            try:
+                return _plausible_moment(value)
+            except ValueError:
+                raise _SLOW from None
+        raise _SLOW
+
+    def _slow(self, data: dict[str, Any]) -> tuple[Any, ...]:
+        sample = parse_sample({**data, "source": data.get("source") or self.source})
+        p = prepare_sample(self.resolver, sample)
+        return (p.id, p.product, p.producer_id, sample.task_id, sample.collected_at, sample.x, sample.y, sample.crs,
+                sample.gps_accuracy_m, sample.location_source, sample.lot_number, sample.lot_size, p.collector_id,
+                sample.source, sample.notes, sample.x_text, sample.y_text)
+
+    def _iso(self, moment: datetime) -> str:
+        cached = self.iso.get(id(moment))
+        if cached is None or cached[0] is not moment:
+            cached = self.iso[id(moment)] = (moment, moment.isoformat())
+        return cached[1]
+
+    def _existing(self, ids: list[uuid.UUID]) -> dict[uuid.UUID, Any]:
+        """Stored samples among ``ids`` (in the worker)."""
+        if not ids:
+            return {}
+        with self.raw.cursor(row_factory=namedtuple_row) as cur:
+            cur.execute(
+                "SELECT s.id, s.product_id, s.collected_at, s.submitted_x, s.submitted_y, s.declared_crs "
+                "FROM unnest(%b::uuid[]) AS u(id) JOIN sample s ON s.id = u.id", (ids,))
+            return {row.id: row for row in cur}
+
+    # ------------------------------------------------------------------ checks and storage
+
+    def check_and_store(self, good: list[tuple[Any, ...]], existing_job: Future[Any]) -> None:
+        """Check the validated rows not stored yet, and queue their COPY."""
+        existing = self.wait(existing_job)
+        t = time.perf_counter()
+        fresh = []
+        for row in good:
+            stored = existing.get(row[1]) if existing else None
+            if stored is None:
+                fresh.append(row)
+                continue
+            number, sample_id, product = row[0], row[1], row[2]
+            if (stored.product_id == product.id and stored.collected_at == row[5] and stored.submitted_x == row[6]
+                    and stored.submitted_y == row[7] and stored.declared_crs == str(parse_system(row[8]))):
+                self.known.append(BatchRow(number, "already stored", sample_id, product.code))
+            else:
+                self.known.append(BatchRow(number, "refused", sample_id, product.code, field="id",
+                                           problem=f"{sample_id} is already used by a different sample"))
+        if not fresh:
+            self.timings["check"] += time.perf_counter() - t
+            return
+        (numbers, ids, products, producer_ids, task_ids, moments, xs, ys, crss, accuracies, sources, lot_numbers,
+         lot_sizes, collector_ids, origins, notes, x_texts, y_texts) = (list(c) for c in zip(*fresh, strict=True))
+        claims = ClaimBatch(product_id=[p.id for p in products], x=xs, y=ys, collected_at=moments, crs=crss,
+                            gps_accuracy_m=accuracies, location_source=sources, x_text=x_texts, y_text=y_texts)
+        verdicts = check_claims(None, claims, self.settings, self.index)
+        t2 = time.perf_counter()
+        self.timings["check"] += t2 - t
+        self.checked += len(fresh)
+        if self.progress:
+            self.progress("checked", self.checked, self.total)
+        sample_text = _sample_lines(ids, products, producer_ids, task_ids, moments, xs, ys, crss, accuracies, sources,
+                                    lot_numbers, lot_sizes, collector_ids, origins, notes, verdicts)
+        verdict_text = _verdict_lines(ids, verdicts)
+        self.timings["format"] += time.perf_counter() - t2
+        self.copies.append((self.submit(self._copy, sample_text, verdict_text), len(fresh)))
+        self._report_stored()
+        self.stored.extend(BatchRow(number, "stored", sample_id, product.code, v)
+                           for number, sample_id, product, v in zip(numbers, ids, products, verdicts, strict=True))
+
+    def _copy(self, sample_text: str, verdict_text: str) -> None:
+        """COPY one chunk's samples, then their verdicts (in the worker)."""
+        with self.raw.cursor() as cur:
+            with cur.copy(_SAMPLE_COPY) as copy:
+                copy.write(sample_text)
+            with cur.copy(_VERDICT_COPY) as copy:
+                copy.write(verdict_text)
+
+
+def _raise_slow() -> Any:
+    raise _SLOW
+
+
+_GEOGRAPHIC_SYSTEMS = (CoordinateSystem.WGS84, CoordinateSystem.CGCS2000, CoordinateSystem.GCJ02,
+                       CoordinateSystem.BD09, "EPSG:4326", "EPSG:4490")
 
 
 _SAMPLE_COLUMNS = ("id", "product_id", "producer_id", "task_id", "collected_at", "submitted_x", "submitted_y",
@@ -360,15 +703,18 @@ _SAMPLE_COLUMNS = ("id", "product_id", "producer_id", "task_id", "collected_at",
                    "collector_id", "source", "notes")
 _VERDICT_COLUMNS = ("sample_id", "product_id", "area_id", "area_version", "verdict", "distance_m", "band_m",
                     "flags", "other_areas", "rule", "inputs")
+_SAMPLE_COPY = f"COPY sample ({', '.join(_SAMPLE_COLUMNS)}) FROM STDIN"
+_VERDICT_COPY = f"COPY origin_verdict ({', '.join(_VERDICT_COLUMNS)}) FROM STDIN"
 
 
 _COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+_NULL = "\\N"
 
 
 def _text(value: Any) -> str:
     """One field of COPY's text format (NULL is \\N)."""
     if value is None:
-        return "\\N"
+        return _NULL
     if isinstance(value, float):
         return repr(value)  # shortest exact round trip
     if isinstance(value, datetime):
@@ -381,54 +727,152 @@ def _array(items: Sequence[str]) -> str:
     return "{" + ",".join(items) + "}"
 
 
-def _copy_samples(session: Session, samples: Sequence[PreparedSample], verdicts: Sequence[OriginVerdict]) -> None:
-    """Store samples and their verdicts with COPY (text format, written in blocks), in the session's transaction."""
-    if not samples:
-        return
-    session.flush()
+def _or_null(values: Iterable[Any]) -> list[str]:
+    """Integers (or None) as COPY fields."""
+    return [_NULL if v is None else str(v) for v in values]
+
+
+def _repr_or_null(values: Iterable[float | None]) -> list[str]:
+    """Floats (or None) as COPY fields: the shortest text that reads back as the same double."""
+    return [_NULL if v is None else repr(v) for v in values]
+
+
+def _texts(values: Iterable[str | None]) -> list[str]:
+    """Free text (or None) as COPY fields, escaped; repeated values are escaped once."""
+    cache: dict[str | None, str] = {None: _NULL}
+    out = []
+    for v in values:
+        field_text = cache.get(v)
+        if field_text is None:
+            field_text = cache[v] = _text(v)
+        out.append(field_text)
+    return out
+
+
+def _lines(columns: Sequence[Sequence[str]]) -> str:
+    return "\n".join(map("\t".join, zip(*columns, strict=True))) + "\n"
+
+
+def _sample_lines(
+    ids: list[uuid.UUID], products: list[GIProduct], producer_ids: list[int | None], task_ids: list[int | None],
+    moments: list[datetime], xs: list[float], ys: list[float], crss: list[str], accuracies: list[float | None],
+    sources: list[LocationSource], lot_numbers: list[str | None], lot_sizes: list[int | None],
+    collector_ids: list[int | None], origins: list[str | None], notes: list[str | None],
+    verdicts: Sequence[OriginVerdict],
+) -> str:
+    """COPY text of the samples, column by column; the location is the checked point, as hex EWKB."""
     # Hex EWKB carries the binary doubles: the stored point is bit for bit the one that was checked.
     points = shapely.set_srid(
         shapely.points(np.array([v.lon for v in verdicts]), np.array([v.lat for v in verdicts])), 4326)
-    locations = shapely.to_wkb(points, hex=True, include_srid=True)
-    raw = session.connection().connection.driver_connection
-    block = 5000
-    null = "\\N"
-    with raw.cursor() as cur:
-        with cur.copy(f"COPY sample ({', '.join(_SAMPLE_COLUMNS)}) FROM STDIN") as copy:
-            for start in range(0, len(samples), block):
-                lines = []
-                for p, location in zip(samples[start:start + block], locations[start:start + block], strict=True):
-                    s = p.input
-                    # Identifiers, numbers, enums and hex need no escaping; free text does.
-                    lines.append(
-                        f"{p.id}\t{p.product.id}\t{null if p.producer_id is None else p.producer_id}\t"
-                        f"{null if s.task_id is None else s.task_id}\t{s.collected_at.isoformat()}\t{s.x!r}\t{s.y!r}\t"
-                        f"{parse_system(s.crs)}\t{null if s.gps_accuracy_m is None else repr(s.gps_accuracy_m)}\t"
-                        f"{s.location_source.value}\t{location}\t{_text(s.lot_number)}\t"
-                        f"{null if s.lot_size is None else s.lot_size}\t"
-                        f"{null if p.collector_id is None else p.collector_id}\t{_text(s.source)}\t{_text(s.notes)}"
-                    )
-                copy.write("\n".join(lines) + "\n")
-        rule = _text(verdicts[0].rule) if verdicts else ""
-        with cur.copy(f"COPY origin_verdict ({', '.join(_VERDICT_COLUMNS)}) FROM STDIN") as copy:
-            for start in range(0, len(samples), block):
-                lines = []
-                for p, v in zip(samples[start:start + block], verdicts[start:start + block], strict=True):
-                    lines.append(
-                        f"{p.id}\t{v.product_id}\t{null if v.area_id is None else v.area_id}\t"
-                        f"{null if v.area_version is None else v.area_version}\t{v.verdict.value}\t"
-                        f"{null if v.distance_m is None else repr(v.distance_m)}\t{v.band_m!r}\t{_array(v.flags)}\t"
-                        f"{_text(_json(v.other_areas)) if v.other_areas else '[]'}\t"
-                        f"{rule if v.rule == verdicts[0].rule else _text(v.rule)}\t{_text(_json(v.inputs))}"
-                    )
-                copy.write("\n".join(lines) + "\n")
+    locations = shapely.to_wkb(points, hex=True, include_srid=True).tolist()
+    iso: dict[int, str] = {}
+    moment_texts = []
+    for m in moments:
+        stamp = iso.get(id(m))
+        if stamp is None:
+            stamp = iso[id(m)] = m.isoformat()
+        moment_texts.append(stamp)
+    systems = {c: str(parse_system(c)) for c in set(crss)}
+    return _lines((
+        [str(i) for i in ids], [str(p.id) for p in products], _or_null(producer_ids), _or_null(task_ids),
+        moment_texts, [repr(x) for x in xs], [repr(y) for y in ys], [systems[c] for c in crss],
+        _repr_or_null(accuracies), [s.value for s in sources], locations, _texts(lot_numbers), _or_null(lot_sizes),
+        _or_null(collector_ids), _texts(origins), _texts(notes),
+    ))
+
+
+def _verdict_lines(ids: list[uuid.UUID], verdicts: Sequence[OriginVerdict]) -> str:
+    """COPY text of the verdicts, column by column (JSON exactly as :data:`_ENCODER` writes it)."""
+    flags: dict[tuple[str, ...], str] = {}
+    others: dict[tuple[Any, ...], str] = {}
+    rules: dict[str, str] = {}
+    flag_texts, other_texts, rule_texts, input_texts = [], [], [], []
+    for v in verdicts:
+        text_ = flags.get(v.flags)
+        if text_ is None:
+            text_ = flags[v.flags] = _array(v.flags)
+        flag_texts.append(text_)
+        if v.other_areas:
+            parts = []
+            for area in v.other_areas:
+                key = tuple(area.items())
+                part = others.get(key)
+                if part is None:
+                    part = others[key] = _json(area)
+                parts.append(part)
+            other_texts.append(_text("[" + ",".join(parts) + "]"))
+        else:
+            other_texts.append("[]")
+        text_ = rules.get(v.rule)
+        if text_ is None:
+            text_ = rules[v.rule] = _text(v.rule)
+        rule_texts.append(text_)
+        inputs = _inputs_json(v.inputs)
+        input_texts.append(inputs.translate(_COPY_ESCAPES) if "\\" in inputs else inputs)
+    return _lines((
+        [str(i) for i in ids], [str(v.product_id) for v in verdicts], _or_null(v.area_id for v in verdicts),
+        _or_null(v.area_version for v in verdicts), [v.verdict.value for v in verdicts],
+        _repr_or_null(v.distance_m for v in verdicts), [repr(v.band_m) for v in verdicts], flag_texts, other_texts,
+        rule_texts, input_texts,
+    ))
 
 
 _ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=str)
+_encode_string = json.encoder.encode_basestring  # what _ENCODER uses for strings (ensure_ascii=False)
 
 
 def _json(value: Any) -> str:
     return _ENCODER.encode(value)
+
+
+def _scalar_json(value: Any) -> str:
+    """``_json(value)`` for a scalar, without the encoder's set-up."""
+    kind = type(value)
+    if kind is float:
+        if math.isfinite(value):
+            return repr(value)
+    elif kind is str:
+        return _encode_string(value)
+    elif value is None:
+        return "null"
+    elif value is True:
+        return "true"
+    elif value is False:
+        return "false"
+    elif kind is int:
+        return repr(value)
+    return _ENCODER.encode(value)
+
+
+_INPUT_KEYS = ("rule_version", "submitted", "wgs84", "collected_at", "gps_accuracy_m", "location_source",
+               "tolerance_m", "max_gps_accuracy_m", "covered", "trusted_fix", "area")
+_SUBMITTED_KEYS = ("x", "y", "crs", "x_text", "y_text")
+_AREA_KEYS = ("id", "version", "wkb_md5")
+
+
+def _inputs_json(inputs: dict[str, Any]) -> str:
+    """``_json(inputs)`` of a verdict's inputs, written field by field (the same text, several times faster)."""
+    keys = tuple(inputs)
+    notes = inputs.get("notes")
+    submitted, wgs84, area = inputs.get("submitted"), inputs.get("wgs84"), inputs.get("area")
+    if (keys[:11] != _INPUT_KEYS or keys[11:] not in ((), ("notes",)) or type(submitted) is not dict
+            or tuple(submitted) != _SUBMITTED_KEYS or type(wgs84) is not list or len(wgs84) != 2
+            or not (area is None or (type(area) is dict and tuple(area) == _AREA_KEYS))
+            or not (notes is None or type(notes) is list)):
+        return _json(inputs)
+    j = _scalar_json
+    area_text = "null" if area is None else (
+        f'{{"id":{j(area["id"])},"version":{j(area["version"])},"wkb_md5":{j(area["wkb_md5"])}}}')
+    notes_text = "" if notes is None else ',"notes":[' + ",".join(j(n) for n in notes) + "]"
+    return (
+        f'{{"rule_version":{j(inputs["rule_version"])},"submitted":{{"x":{j(submitted["x"])},'
+        f'"y":{j(submitted["y"])},"crs":{j(submitted["crs"])},"x_text":{j(submitted["x_text"])},'
+        f'"y_text":{j(submitted["y_text"])}}},"wgs84":[{j(wgs84[0])},{j(wgs84[1])}],'
+        f'"collected_at":{j(inputs["collected_at"])},"gps_accuracy_m":{j(inputs["gps_accuracy_m"])},'
+        f'"location_source":{j(inputs["location_source"])},"tolerance_m":{j(inputs["tolerance_m"])},'
+        f'"max_gps_accuracy_m":{j(inputs["max_gps_accuracy_m"])},"covered":{j(inputs["covered"])},'
+        f'"trusted_fix":{j(inputs["trusted_fix"])},"area":{area_text}{notes_text}}}'
+    )
 
 
 def samples_from_file_rows(rows: Iterable[Any], default_crs: str) -> list[tuple[int, dict[str, Any]]]:

@@ -218,3 +218,176 @@ def test_copy_keeps_awkward_text_exactly(session: Session, product: GIProduct) -
     record = session.scalars(select(OriginVerdictRecord).where(
         OriginVerdictRecord.sample_id == stored.id)).one()
     assert record.inputs == json.loads(json.dumps(result.stored[0].verdict.inputs, default=str))
+
+
+# --------------------------------------------------------------------------------------------- batch == single
+
+
+def _mixed_rows(session: Session, product: GIProduct, n: int, seed: int) -> list[tuple[int, dict[str, object]]]:
+    """Rows of every kind a file or the demo sends: CRSs, precisions, accuracies, sources, times, bad fields."""
+    from gi.models import Inspector
+
+    session.add(Inspector(code="T-INS-1", name="测试采样员", unit="测试站", home_county_code="330106"))
+    session.flush()
+    rng = np.random.default_rng(seed)
+    crss = ["WGS84", "CGCS2000", "GCJ02", "BD09", "EPSG:4326", "gcj-02", " bd09 ", "EPSG:4549", None, ""]
+    bad = [("product", "no-such"), ("collected_at", "yesterday"), ("gps_accuracy_m", "-1"), ("x", "abc"),
+           ("crs", "MARS-2"), ("lot_size", "0"), ("collector", "NOBODY"), ("id", "not-a-uuid"),
+           ("collected_at", "2999-01-01T00:00:00+08:00"), ("y", "nan"), ("task_id", "999999"),
+           ("producer", "91330000000000000X"), ("location_source", "psychic"), ("product", "   "),
+           ("lot_number", "x" * 101), ("crs", None), ("x", True), ("gps_accuracy_m", "1e400"), ("x", "1_20.5"),
+           ("task_id", "12.0"), ("y", 200.0), ("collected_at", " 2024-05-02"), ("product", "test-batch-tea\x1c"),
+           ("x", "\u3000120.05"), ("gps_accuracy_m", "+5"), ("lot_size", " 7")]
+    rows: list[tuple[int, dict[str, object]]] = []
+    for i in range(n):
+        # Within about 3 km of the area's western and eastern edges, and some well inside or far out.
+        lon = float(rng.choice([120.0, 120.1, 120.05, 119.9])) + rng.normal(0, 0.012)
+        lat = 30.0 + rng.random() * 0.1
+        crs = crss[rng.integers(0, len(crss))]
+        declared = (crs or "WGS84").strip()
+        sx, sy = (float(v[0]) for v in from_wgs84(np.array([lon]), np.array([lat]), declared))
+        kind = rng.integers(0, 12)
+        if kind == 1:  # GCJ-02 coordinates declared WGS84, and BD-09 ones declared GCJ-02
+            sx, sy = (float(v[0]) for v in from_wgs84(np.array([lon]), np.array([lat]), "GCJ02"))
+            crs = "WGS84"
+        elif kind == 2:
+            sx, sy = (float(v[0]) for v in from_wgs84(np.array([lon]), np.array([lat]), "BD09"))
+            crs = "GCJ02"
+        elif kind == 3:
+            sx, sy = sy, sx
+        d: dict[str, object] = {"product": "test-batch-tea", "collected_at": "2024-06-01T09:00:00+08:00",
+                                "lot_number": f"M{i}"}
+        style = rng.integers(0, 5)
+        d["x"], d["y"] = [(repr(sx), repr(sy)), (sx, sy), (f"{sx:.3f}", f"{sy:.2f}"), (f" {sx:.6f} ", f"{sy:.6f}"),
+                          (f"{sx:.5f}", f"{sy:.7f}")][style]
+        if style != 1 and rng.random() < 0.5:
+            d["x_text"], d["y_text"] = d["x"], d["y"]
+        if crs is not None:
+            d["crs"] = crs
+        accuracy = rng.integers(0, 7)
+        if accuracy < 6:
+            d["gps_accuracy_m"] = ["0", 300.0, " 45.5 ", 5, "5", 40.0][accuracy]
+        source = rng.integers(0, 8)
+        if source < 3:
+            d["location_source"] = ["map_pick", "geocoded_address", "device_gps"][source]
+        when = rng.integers(0, 10)
+        if when < 6:
+            d["collected_at"] = ["2005-06-01 09:00", datetime(2024, 5, 1, 8, 30),
+                                 datetime(2024, 5, 1, 8, 30, tzinfo=ZoneInfo("UTC")), "2024-05-02 10:11:12.5",
+                                 "2024-05-02", "1700000000"][when]
+        if rng.random() < 0.1:
+            d["id"] = str(uuid.UUID(int=int(rng.integers(0, 2**62)) * 7919 + i))
+        if rng.random() < 0.05:
+            d["notes"] = '第一行\n第二\t行 \\ "q" \\N'
+        if rng.random() < 0.05:
+            d["collector"] = "T-INS-1"
+        if rng.random() < 0.05:
+            d["lot_size"] = str(int(rng.integers(1, 500)))
+        if rng.random() < 0.12:
+            field, value = bad[rng.integers(0, len(bad))]
+            d[field] = value
+        rows.append((i + 1, d))
+    rows += [(n + 1 + j, dict(rows[j][1])) for j in range(0, n, 37)]  # repeats of earlier rows
+    return rows
+
+
+def test_batch_rows_equal_single_samples(session: Session, product: GIProduct) -> None:
+    """Column-wise validation, chunked checks and COPY give every row what record_sample's path gives it."""
+    from gi.origin import check_origin
+    from gi.samples import _Resolver, parse_sample, prepare_sample
+
+    rows = _mixed_rows(session, product, 900, seed=21)
+    result = record_samples(session, rows, source="mixed", chunk=250)
+    assert len(result.rows) == len(rows) and len(result.stored) > 500 and len(result.refused) > 100
+    resolver = _Resolver(session)
+    first: dict[uuid.UUID, int] = {}
+    for (number, data), row in zip(rows, result.rows, strict=True):
+        assert row.row == number
+        try:
+            p = prepare_sample(resolver, parse_sample({**data, "source": data.get("source") or "mixed"}))
+        except InputError as exc:
+            assert (row.status, row.field, row.problem) == ("refused", exc.field, exc.problem), number
+            continue
+        if p.id in first:
+            repeat = f"repeats the sample of row {first[p.id]}"
+            assert (row.status, row.field, row.problem) == ("refused", "id", repeat), number
+            continue
+        first[p.id] = number
+        assert (row.status, row.sample_id, row.product_code) == ("stored", p.id, "test-batch-tea"), number
+        single = check_origin(session, p.claim)
+        assert row.verdict == single and row.verdict.inputs == single.inputs, number
+        assert repr(row.verdict) == repr(single)  # the same types too (5 is not 5.0 in a JSON record)
+    # What was stored is what record_sample stores.
+    stored = {r.sample_id: r for r in result.stored}
+    for s in session.scalars(select(Sample).where(Sample.source == "mixed")):
+        v = stored[s.id].verdict
+        assert (s.submitted_x, s.submitted_y) == (v.inputs["submitted"]["x"], v.inputs["submitted"]["y"])
+        assert s.declared_crs == v.inputs["submitted"]["crs"]
+        assert s.collected_at == datetime.fromisoformat(v.inputs["collected_at"])
+    for record in session.scalars(select(OriginVerdictRecord).where(OriginVerdictRecord.sample_id.in_(stored))):
+        v = stored[record.sample_id].verdict
+        expected = v.record_fields()
+        assert {k: getattr(record, k) for k in expected if k not in ("inputs", "other_areas")} == {
+            k: val for k, val in expected.items() if k not in ("inputs", "other_areas")}
+        assert record.inputs == json.loads(json.dumps(v.inputs)) and record.other_areas == list(v.other_areas)
+    # Running the same rows again stores nothing and says why, row by row.
+    again = record_samples(session, rows, source="mixed", chunk=100)
+    assert [r.status for r in again.rows] == [
+        "already stored" if r.status == "stored" else r.status for r in result.rows]
+
+
+def test_chunk_size_changes_nothing(session: Session, product: GIProduct) -> None:
+    rows = _mixed_rows(session, product, 300, seed=5)
+    nested = session.begin_nested()
+    one = record_samples(session, rows, source="chunks", chunk=10_000)
+    nested.rollback()
+    many = record_samples(session, rows, source="chunks", chunk=7)
+    assert [(r.row, r.status, r.sample_id, r.field, r.problem, repr(r.verdict)) for r in one.rows] == [
+        (r.row, r.status, r.sample_id, r.field, r.problem, repr(r.verdict)) for r in many.rows]
+
+
+def test_crs_flag_does_not_depend_on_other_samples(session: Session) -> None:
+    """A reading's band is the sample's own, in a batch too (it once was the widest band of its area's group)."""
+    from geo_data.crs import wgs84_to_gcj02
+    from gi.origin import FLAG_CRS, LocationClaim, check_origin, check_origins
+
+    small = GIProduct(code="test-batch-small", name_zh="测试小区", name_pinyin="x", name_en="x",
+                      gi_kind=GIKind.PROTECTED_PRODUCT, category=ProductCategory.FARM_PRODUCT)
+    session.add(small)
+    session.flush()
+    add_area_version(session, small, AreaImport(
+        geometry=as_multipolygon(box(120.0, 30.0, 120.006, 30.006)), legal_basis="test", source="test",
+        source_crs="WGS84", valid_from=datetime(2010, 1, 1, tzinfo=SH), admin_units=[]))
+    gx, gy = wgs84_to_gcj02(120.003, 30.003)  # the GCJ-02 reading is the centre: about 290 m inside
+    when = datetime(2024, 5, 1, 10, tzinfo=SH)
+    precise = LocationClaim(product_id=small.id, x=float(gx), y=float(gy), collected_at=when, gps_accuracy_m=5.0)
+    coarse_fix = LocationClaim(product_id=small.id, x=119.99, y=30.003, collected_at=when, gps_accuracy_m=400.0)
+    alone = check_origin(session, precise)
+    assert FLAG_CRS in alone.flags
+    assert check_origins(session, [precise, coarse_fix])[0] == alone
+
+
+def test_batch_database_errors_surface_and_leave_the_session_usable(
+    session: Session, product: GIProduct, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import gi.samples
+
+    monkeypatch.setattr(gi.samples, "_VERDICT_COPY", "COPY origin_verdict (no_such_column) FROM STDIN")
+    rows = [(i + 1, _sample(lot_number=f"E{i}", x=120.0 + 0.0001 * i)) for i in range(50)]
+    with pytest.raises(Exception, match="no_such_column"):
+        record_samples(session, rows, source="errors", chunk=10)
+    session.rollback()
+    assert session.scalar(select(func.count()).select_from(Sample).where(Sample.source == "errors")) == 0
+
+
+def test_verdict_json_is_written_as_the_encoder_writes_it(session: Session, product: GIProduct) -> None:
+    from gi.samples import _inputs_json, _json
+
+    rows = _mixed_rows(session, product, 400, seed=8)
+    result = record_samples(session, rows, source="json")
+    inputs = [r.verdict.inputs for r in result.stored]
+    assert any("notes" in i for i in inputs) and any(i["area"] is None for i in inputs)
+    odd = [{**inputs[0], "gps_accuracy_m": float("nan")}, {**inputs[0], "submitted": {"x": 1}},
+           {**inputs[0], "extra": [1, {"a": "\\\t"}]}, {**inputs[0], "trusted_fix": np.True_}]
+    for value in inputs + odd:
+        assert _inputs_json(value) == _json(value)
