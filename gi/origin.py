@@ -273,10 +273,11 @@ def _judge(cases: _Cases, settings: Settings) -> list[OriginVerdict]:
     not_gps = from_field & np.array([s is not None and s is not LocationSource.DEVICE_GPS for s in sources],
                                     dtype=bool)
     trusted = ~(missing | zero | poor | not_gps)
-    geographic = np.array([_is_geographic(s) for s in cases.system], dtype=bool)
-    coarse = np.zeros(n, bool)
-    for i in np.flatnonzero(geographic).tolist():
-        coarse[i] = _decimals(claims.x[i], claims.x_text[i]) < 4 and _decimals(claims.y[i], claims.y_text[i]) < 4
+    geographic = {s: _is_geographic(s) for s in set(cases.system)}
+    coarse = np.array([
+        geographic[s] and _decimals(x, xt) < 4 and _decimals(y, yt) < 4
+        for s, x, xt, y, yt in zip(cases.system, claims.x, claims.x_text, claims.y, claims.y_text, strict=True)
+    ], dtype=bool).reshape(n)
     crs_flag = np.zeros(n, bool)
     crs_flag[list(plausible_crs)] = True
     other_flag = np.array([len(o) > 0 for o in cases.others], dtype=bool)
@@ -285,24 +286,29 @@ def _judge(cases: _Cases, settings: Settings) -> list[OriginVerdict]:
     mask = np.zeros(n, np.int64)
     for k, bit in enumerate(bits):
         mask |= bit.astype(np.int64) << k
-    with_notes = set(np.flatnonzero(zero | poor | coarse | swapped | crs_flag).tolist())
+    with_notes = (zero | poor | coarse | swapped | crs_flag).tolist()
 
     finite = np.isfinite(distance)
     in_band = finite & (np.abs(distance) <= band)
     outcome = np.where(~has_area | in_band, 2, np.where(covered, np.where(trusted, 0, 2), 1))
     distances = [round(d, 3) if f else None for d, f in zip(distance.tolist(), finite.tolist(), strict=True)]
 
-    verdicts = []
+    # Per-row work below is only what differs from row to row; the rest is looked up.
+    crs_text = {s: str(s) for s in set(cases.system)}
+    source_text = {s: s.value if s else "register" for s in set(sources)}
+    area_info = {a.id: (a.id, a.version, a.wkb_md5) for a in cases.areas.values()}
+    flag_tuples: dict[int, tuple[str, ...]] = {}
     iso: dict[int, str] = {}
-    area_ids = cases.area_id.tolist()
+    verdicts = []
     for i, (product_id, x, y, crs, x_text, y_text, moment, acc, source, lon_i, lat_i, m, a_id, cov, ok,
-            band_i, out, dist, others) in enumerate(zip(
+            band_i, out, dist, others, noted) in enumerate(zip(
             claims.product_id, claims.x, claims.y, cases.system, claims.x_text, claims.y_text, cases.moment,
-            claims.gps_accuracy_m, sources, lon.tolist(), lat.tolist(), mask.tolist(), area_ids,
+            claims.gps_accuracy_m, sources, lon.tolist(), lat.tolist(), mask.tolist(), cases.area_id.tolist(),
             covered.tolist(), trusted.tolist(), band.tolist(), outcome.tolist(), distances, cases.others,
-            strict=True)):
-        notes: list[str] = []
-        if i in with_notes:
+            with_notes, strict=True)):
+        notes: list[str] | None = None
+        if noted:
+            notes = []
             if zero[i]:
                 notes.append(_NOTE_ZERO)
             elif poor[i]:
@@ -313,36 +319,43 @@ def _judge(cases: _Cases, settings: Settings) -> list[OriginVerdict]:
                 notes.append(_NOTE_SWAPPED)
             if i in plausible_crs:
                 notes.append(f"declared {crs}, but the point is inside only when read as {plausible_crs[i]}")
-        area = cases.areas[a_id] if a_id >= 0 else None
         stamp = iso.get(id(moment))
         if stamp is None:
             stamp = iso[id(moment)] = moment.isoformat()
+        flags = flag_tuples.get(m)
+        if flags is None:
+            flags = flag_tuples[m] = _flag_tuple(m)
+        if a_id >= 0:
+            area_id, area_version, wkb_md5 = area_info[a_id]
+            area = {"id": area_id, "version": area_version, "wkb_md5": wkb_md5}
+        else:
+            area_id = area_version = area = dist = cov = None
         inputs = {
             "rule_version": RULE_VERSION,
-            "submitted": {"x": x, "y": y, "crs": str(crs), "x_text": x_text, "y_text": y_text},
+            "submitted": {"x": x, "y": y, "crs": crs_text[crs], "x_text": x_text, "y_text": y_text},
             "wgs84": [lon_i, lat_i],
             "collected_at": stamp,
             "gps_accuracy_m": acc,
-            "location_source": source.value if source else "register",
+            "location_source": source_text[source],
             "tolerance_m": tolerance,
             "max_gps_accuracy_m": limit,
-            "covered": cov if area is not None else None,
+            "covered": cov,
             "trusted_fix": ok,
-            "area": {"id": area.id, "version": area.version, "wkb_md5": area.wkb_md5} if area else None,
+            "area": area,
         }
         if notes:
             inputs["notes"] = notes
         verdicts.append(OriginVerdict(
-            verdict=_OUTCOMES[out], product_id=product_id, lon=lon_i, lat=lat_i,
-            distance_m=dist if area is not None else None, band_m=band_i,
-            area_id=area.id if area else None, area_version=area.version if area else None,
-            flags=_flag_tuple(m), other_areas=tuple(
-                {"area_id": a.id, "product_code": a.product_code, "name_zh": a.product_name_zh, "version": a.version}
-                for a in sorted(others, key=lambda a: a.product_code)
-            ) if others else (),
-            notes=tuple(notes), rule=RULE, inputs=inputs,
+            _OUTCOMES[out], product_id, lon_i, lat_i, dist, band_i, area_id, area_version, flags,
+            tuple({"area_id": a.id, "product_code": a.product_code, "name_zh": a.product_name_zh,
+                   "version": a.version} for a in sorted(others, key=_product_code)) if others else (),
+            tuple(notes) if notes else (), RULE, inputs,
         ))
     return verdicts
+
+
+def _product_code(area: IndexedArea) -> str:
+    return area.product_code
 
 
 def _china_covers(lon: NDArray[np.float64], lat: NDArray[np.float64]) -> NDArray[np.bool_]:

@@ -391,3 +391,14 @@ def test_verdict_json_is_written_as_the_encoder_writes_it(session: Session, prod
            {**inputs[0], "extra": [1, {"a": "\\\t"}]}, {**inputs[0], "trusted_fix": np.True_}]
     for value in inputs + odd:
         assert _inputs_json(value) == _json(value)
+
+
+def test_points_are_written_as_shapely_writes_them() -> None:
+    from gi.samples import _hex_ewkb_points
+
+    rng = np.random.default_rng(3)
+    lon, lat = rng.uniform(-180, 180, 2000), rng.uniform(-90, 90, 2000)
+    lon[:6], lat[:6] = [-0.0, 0.0, 5e-324, 180.0, 1e300, np.inf], [0.0, -0.0, -5e-324, -90.0, 3.0, 1.0]
+    for a, b in ((lon[5:], lat[5:]), (lon[:5], lat[:5]), (lon, lat)):
+        expected = shapely.to_wkb(shapely.set_srid(shapely.points(a, b), 4326), hex=True, include_srid=True)
+        assert _hex_ewkb_points(a, b) == expected.tolist()
