@@ -6,11 +6,11 @@ import sys
 
 import typer
 
-from api.commands import areas, db, demo, products, register
+from api.commands import areas, db, demo, products, quality, register, results
 from api.commands import check as check_cmd
-from api.commands import quality, results
+from api.commands import maps as maps_cmd
 from api.commands import plan as plan_cmd
-from api.commands import maps as maps_cmd, reports as reports_cmd
+from api.commands import reports as reports_cmd
 from api.console import err_console
 
 app = typer.Typer(

@@ -9,6 +9,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+
 def _console(stderr: bool = False) -> Console:
     """A console; when output is not a terminal (CI logs, pipes) use a width that fits our tables."""
     probe = Console(stderr=stderr)

@@ -25,9 +25,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from maps.browser import MapPage, chromium  # noqa: E402
-from maps.folium_maps import MapOptions, season_map, write_map  # noqa: E402
-from maps.synthetic import synthetic_summary  # noqa: E402
+from maps.browser import MapPage, chromium
+from maps.folium_maps import MapOptions, season_map, write_map
+from maps.synthetic import synthetic_summary
 
 MAX_MB = 15.0
 MAX_OPEN_S = 5.0

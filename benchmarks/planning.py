@@ -24,12 +24,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sampling.commit import canonical_json  # noqa: E402
-from sampling.design import DesignParameters  # noqa: E402
-from sampling.draw import run_draw  # noqa: E402
-from sampling.seasons import PEAK, REGULAR, Window, split_rounds  # noqa: E402
-from sampling.synthetic import synthetic_frame  # noqa: E402
-from sampling.verify import draw_documents  # noqa: E402
+from sampling.commit import canonical_json
+from sampling.design import DesignParameters
+from sampling.draw import run_draw
+from sampling.seasons import PEAK, REGULAR, Window, split_rounds
+from sampling.synthetic import synthetic_frame
+from sampling.verify import draw_documents
 
 TARGET_S = 2.0
 

@@ -185,7 +185,7 @@ _DMS = re.compile(
 )
 
 
-def parse_angle(text: str | float | int) -> float:
+def parse_angle(text: str | float) -> float:
     """Parse decimal degrees or degrees-minutes-seconds such as ``111°42′00″E`` into decimal degrees."""
     if isinstance(text, (int, float)):
         return float(text)

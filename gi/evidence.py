@@ -29,6 +29,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from gi.evidence_text import CODES, deviations_param, is_finite, reason_text
 from gi.models import (
     EvidenceGrade,
     FingerprintOutcome,
@@ -38,7 +39,6 @@ from gi.models import (
     OriginVerdictRecord,
     Sample,
 )
-from gi.evidence_text import CODES, deviations_param, is_finite, reason_text
 
 RULE = ("evidence/1: any contradiction -> inconsistent; else any doubt or no supporting evidence -> doubtful; "
         "else consistent. GPS outside contradicts, uncertain or flagged doubts, inside supports; fingerprint "

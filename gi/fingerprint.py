@@ -34,10 +34,9 @@ import math
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
-
-from decimal import Decimal
 from typing import Any
 
 import numpy as np

@@ -23,10 +23,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from geo_data.lab_files import LabRow
+from gi.errors import InputError
 from gi.fingerprint import load_reference_sets
 from gi.models import OriginOutcome, OriginVerdictRecord, QualitySpec, Sample
 from gi.quality import collection_date, specs_at
-from gi.errors import InputError
 from gi.units import normalize_unit, to_spec_unit
 
 SIMULATED_LAB = "模拟实验室 (simulated)"

@@ -14,24 +14,24 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-import shapely  # noqa: E402
-from matplotlib.axes import Axes  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-from matplotlib.lines import Line2D  # noqa: E402
-from matplotlib.patches import Patch, Polygon, Rectangle  # noqa: E402
-from matplotlib.text import Text  # noqa: E402
-from shapely.geometry import box  # noqa: E402
-from shapely.ops import nearest_points  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import shapely
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch, Polygon, Rectangle
+from matplotlib.text import Text
+from shapely.geometry import box
+from shapely.ops import nearest_points
 
-from gi.settings import get_settings  # noqa: E402
-from maps import reference  # noqa: E402
-from maps.cjk_font import use_cjk_font_in_matplotlib  # noqa: E402
-from maps.data import AreaInfo, ProducerFinding, SeasonSummary, mappable  # noqa: E402
-from maps.folium_maps import product_colours  # noqa: E402
-from maps.style import (  # noqa: E402
+from gi.settings import get_settings
+from maps import reference
+from maps.cjk_font import use_cjk_font_in_matplotlib
+from maps.data import AreaInfo, ProducerFinding, SeasonSummary, mappable
+from maps.folium_maps import product_colours
+from maps.style import (
     COUNTY_LINE,
     LAND_FILL,
     MARITIME_LINE,

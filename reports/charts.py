@@ -9,13 +9,13 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
 
-from maps.cjk_font import use_cjk_font_in_matplotlib  # noqa: E402
-from maps.data import CoverageRow  # noqa: E402
-from maps.style import Category  # noqa: E402
+from maps.cjk_font import use_cjk_font_in_matplotlib
+from maps.data import CoverageRow
+from maps.style import Category
 
 
 def _style_axes(ax: plt.Axes) -> None:

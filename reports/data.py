@@ -15,6 +15,7 @@ from geoalchemy2.shape import to_shape
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from gi.evidence import fingerprint_items, stored_items
 from gi.models import (
     TASK_RESULT_ZH,
     EvidenceGrade,
@@ -32,7 +33,6 @@ from gi.models import (
     Sample,
     TaskStatus,
 )
-from gi.evidence import fingerprint_items, stored_items
 from gi.settings import get_settings
 from maps import reference
 from maps.data import AreaInfo, SeasonSummary, area_infos, origin_reason

@@ -21,13 +21,13 @@ from maps.cjk_font import FONT_NAME, SUBFONT_INDEX, MissingFontError, cjk_font_p
 PDF_FONT = "WQYZenHei"
 
 __all__ = [
-    "PDF_FONT",
     "FONT_NAME",
+    "PDF_FONT",
     "MissingFontError",
     "MissingGlyphsError",
-    "register_cjk_font",
     "font_cmap",
     "missing_glyphs",
+    "register_cjk_font",
     "verify_printable",
 ]
 

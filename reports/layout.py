@@ -260,7 +260,7 @@ def _numbered_canvas(meta: ReportMeta) -> type[Canvas]:
             super().__init__(*args, **kwargs)
             self._saved: list[dict[str, Any]] = []
 
-        def showPage(self) -> None:  # noqa: N802 (ReportLab API)
+        def showPage(self) -> None:
             self._saved.append(dict(self.__dict__))
             self._startPage()
 

@@ -75,7 +75,7 @@ def break_lines(text: str, max_widths: Sequence[float], font: str, size: float) 
 class CJKParagraph(Paragraph):
     """A Paragraph with wordWrap='CJK' whose plain-text lines follow the Chinese line-breaking rules."""
 
-    def breakLinesCJK(self, maxWidths: Any) -> Any:  # noqa: N802 (ReportLab API)
+    def breakLinesCJK(self, maxWidths: Any) -> Any:
         """Break plain single-font text with :func:`break_lines`; markup falls back to ReportLab's breaker."""
         frags = self.frags
         single = (

@@ -81,7 +81,7 @@ def pool_of(county: str, scope: str) -> str:
 class _Pool:
     """Inspectors of one pool, kept in order of (load, random key of that load level)."""
 
-    __slots__ = ("levels", "stream", "round", "capacity")
+    __slots__ = ("capacity", "levels", "round", "stream")
 
     def __init__(self, stream: SeedStream, round_number: int) -> None:
         self.levels: list[list[tuple[bytes, str]]] = []

@@ -166,13 +166,13 @@ def windows_of(seasons: Iterable[object]) -> list[Window]:
     """Windows from MarketSeason rows (anything with start_month, start_day, end_month, end_day and kind)."""
     out = []
     for s in seasons:
-        kind = getattr(s, "kind")
+        kind = s.kind
         out.append(
             Window(
-                int(getattr(s, "start_month")),
-                int(getattr(s, "start_day")),
-                int(getattr(s, "end_month")),
-                int(getattr(s, "end_day")),
+                int(s.start_month),
+                int(s.start_day),
+                int(s.end_month),
+                int(s.end_day),
                 str(getattr(kind, "value", kind)),
             )
         )

@@ -11,10 +11,10 @@ from shapely.geometry import box
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
+from geo_data.io import as_multipolygon
 from gi.areas import AreaImport, add_area_version, area_at, area_history, current_area, import_area_file
 from gi.errors import InputError, NotFoundError
 from gi.models import GIKind, GIProduct, ProductCategory, ProductionArea
-from geo_data.io import as_multipolygon
 
 DATA = Path(__file__).parent / "data"
 SHANGHAI = ZoneInfo("Asia/Shanghai")

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+import eviltransform
 import numpy as np
+import prcoords
 import pytest
 from pyproj import Geod
 
-import eviltransform
-import prcoords
 from geo_data.crs import (
     CoordinateSystem,
     UnknownCRSError,

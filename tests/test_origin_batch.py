@@ -22,7 +22,7 @@ from geo_data.crs import from_wgs84
 from geo_data.io import as_multipolygon
 from gi.areas import AreaImport, add_area_version
 from gi.errors import InputError
-from gi.models import GIKind, GIProduct, OriginVerdictRecord, ProductCategory, Producer, Sample
+from gi.models import GIKind, GIProduct, OriginVerdictRecord, Producer, ProductCategory, Sample
 from gi.samples import check_sample_file, record_sample, record_samples
 
 SH = ZoneInfo("Asia/Shanghai")

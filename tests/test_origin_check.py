@@ -20,8 +20,19 @@ from gi.areas import AreaImport, add_area_version
 from gi.errors import InputError
 from gi.models import GIKind, GIProduct, LocationSource, OriginOutcome, ProductCategory
 from gi.origin import (
-    FLAG_ACCURACY_POOR, FLAG_ACCURACY_ZERO, FLAG_COARSE, FLAG_CRS, FLAG_NO_AREA, FLAG_NOT_GPS, FLAG_NULL_ISLAND,
-    FLAG_OTHER_AREA, FLAG_OUTSIDE_CHINA, FLAG_SWAPPED, LocationClaim, check_origin, check_origins,
+    FLAG_ACCURACY_POOR,
+    FLAG_ACCURACY_ZERO,
+    FLAG_COARSE,
+    FLAG_CRS,
+    FLAG_NO_AREA,
+    FLAG_NOT_GPS,
+    FLAG_NULL_ISLAND,
+    FLAG_OTHER_AREA,
+    FLAG_OUTSIDE_CHINA,
+    FLAG_SWAPPED,
+    LocationClaim,
+    check_origin,
+    check_origins,
 )
 from gi.settings import Settings
 

@@ -32,7 +32,7 @@ def gi(db_url: str, *args: str) -> subprocess.CompletedProcess[str]:
 @pytest.fixture
 def samples(engine, loaded_register) -> Iterator[dict[str, uuid.UUID]]:  # type: ignore[no-untyped-def]
     """Committed samples of three products (removed afterwards with everything derived from them)."""
-    from gi.models import OriginOutcome, OriginVerdictRecord, Sample, QualityRule
+    from gi.models import OriginOutcome, OriginVerdictRecord, QualityRule, Sample
 
     made: dict[str, uuid.UUID] = {}
     with session_scope(engine) as session:

@@ -25,8 +25,8 @@ GUARD = DecisionRule(RuleKind.GUARD_BAND)
 G_ACC = DecisionRule(RuleKind.GUARDED_ACCEPTANCE)
 G_REJ = DecisionRule(RuleKind.GUARDED_REJECTION)
 
-UPPER_INCL = Limit(upper=D("13"))  # moisture ≤ 13 %
-UPPER_EXCL = Limit(upper=D("13"), upper_inclusive=False)  # < 13 %
+UPPER_INCL = Limit(upper=D(13))  # moisture ≤ 13 %
+UPPER_EXCL = Limit(upper=D(13), upper_inclusive=False)  # < 13 %
 LOWER_INCL = Limit(lower=D("5.0"))  # free amino acids ≥ 5.0 %
 LOWER_EXCL = Limit(lower=D("5.0"), lower_inclusive=False)  # > 5.0 %
 RANGE = Limit(lower=D("6.0"), upper=D("8.0"))
@@ -118,10 +118,10 @@ def test_guard_factor_scales_the_band() -> None:
 
 
 def test_guard_band_without_uncertainty_falls_back_to_the_value_and_says_so() -> None:
-    decision = decide(Measurement(D("13")), UPPER_INCL, GUARD)
+    decision = decide(Measurement(D(13)), UPPER_INCL, GUARD)
     assert decision.outcome is P
     assert any("no expanded uncertainty" in n for n in decision.notes)
-    assert decide(Measurement(D("13")), UPPER_EXCL, GUARD).outcome is F
+    assert decide(Measurement(D(13)), UPPER_EXCL, GUARD).outcome is F
 
 
 @pytest.mark.parametrize("rule", [SIMPLE, GUARD, G_ACC, G_REJ])
@@ -134,8 +134,8 @@ def test_guard_band_without_uncertainty_falls_back_to_the_value_and_says_so() ->
         ("<", "0.2", Limit(upper=D("0.1")), I),    # the LOD is above the limit: cannot tell
         ("<", "0.02", LOWER_INCL, F),              # below 0.02 can never reach ≥ 5
         ("<", "6", LOWER_INCL, I),
-        (">", "900", Limit(upper=D("900")), F),    # every value above 900 misses ≤ 900
-        (">", "899", Limit(upper=D("900")), I),
+        (">", "900", Limit(upper=D(900)), F),    # every value above 900 misses ≤ 900
+        (">", "899", Limit(upper=D(900)), I),
         (">", "5.0", LOWER_INCL, P),
         (">", "5.0", LOWER_EXCL, P),
     ],

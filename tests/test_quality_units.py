@@ -42,7 +42,7 @@ def test_conversions_are_exact(value: str, unit: str, spec_unit: str, expected: 
 
 def test_value_at_a_limit_stays_exactly_at_the_limit() -> None:
     # 13 % moisture reported as 130 g/kg must compare equal to the limit 13 (no float residue)
-    assert to_spec_unit("moisture", D("130"), "g/kg", "%") == D("13")
+    assert to_spec_unit("moisture", D(130), "g/kg", "%") == D(13)
     assert to_spec_unit("moisture", D("130.000"), "g/kg", "g/100g") == D(13)
 
 
@@ -53,9 +53,9 @@ def test_percent_depends_on_the_indicator() -> None:
     assert indicator_kind("soluble_solids", "%") is UnitKind.BRIX
     assert indicator_kind("tss_x", "%", name_zh="可溶性固形物") is UnitKind.BRIX
     assert to_spec_unit("soluble_solids", D("14.2"), "°Bx", "%") == D("14.2")
-    assert to_spec_unit("alcohol", D("53"), "% vol", "%") == D("53")
+    assert to_spec_unit("alcohol", D(53), "% vol", "%") == D(53)
     with pytest.raises(InputError, match="mass_fraction"):
-        to_spec_unit("soluble_solids", D("14"), "g/100g", "%")  # total sugars are not a refractometer reading
+        to_spec_unit("soluble_solids", D(14), "g/100g", "%")  # total sugars are not a refractometer reading
 
 
 @pytest.mark.parametrize(

@@ -167,9 +167,8 @@ def test_tasks_fields_results_and_sample_link(directory: None, session: Session)
     session.add(sample)
     session.flush()
     assert session.scalar(select(Sample.task_id).where(Sample.id == sample.id)) == t.id
-    with pytest.raises(IntegrityError, match="fk_sample_task_id_plan_task"):
-        with session.begin_nested():
-            session.execute(text("UPDATE sample SET task_id = -1 WHERE id = :id"), {"id": sample.id})
+    with pytest.raises(IntegrityError, match="fk_sample_task_id_plan_task"), session.begin_nested():
+        session.execute(text("UPDATE sample SET task_id = -1 WHERE id = :id"), {"id": sample.id})
 
 
 def test_results_complete_the_notice_and_feed_the_next_frame(directory: None, session: Session) -> None:

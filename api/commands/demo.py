@@ -48,7 +48,6 @@ def demo() -> None:
 
     console.rule("[bold]5. Season map, campaign report and public notice (地图与报告)")
     from api.commands.reports import run_maps_reports_demo
-
     from gi.models import Plan
 
     with session_scope() as session:
