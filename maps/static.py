@@ -462,7 +462,7 @@ def national_overview_png(
     _legend(
         ax,
         handles,
-        loc="lower left" if len(handles) < 14 else "lower left",
+        loc="lower left",
         title=legend_title,
         ncol=1 if len(handles) <= 12 else 2,
     )
