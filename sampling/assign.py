@@ -2,12 +2,14 @@
 province, never from its county, never with a declared conflict, never one of its previous inspectors,
 qualified for the product's category, and the workload balanced: each pick takes the least-loaded eligible
 inspector, with ties broken by a fresh random key per load level, so that loads stay within one task of each
-other when the constraints and capacities allow."""
+other when the constraints and capacities allow. When that greedy pass leaves targets short, an exact repair
+(augmenting paths in a fixed order) staffs them whenever any valid staffing of the round exists."""
 
 from __future__ import annotations
 
 import bisect
-from collections.abc import Sequence
+from collections import deque
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from gi.errors import InputError
@@ -71,6 +73,8 @@ class RoundAssignment:
     inspectors: dict[int, tuple[str, ...]] = field(default_factory=dict)
     loads: dict[str, int] = field(default_factory=dict)
     problems: list[Infeasibility] = field(default_factory=list)
+    # Targets the greedy pass left short and the repair staffed (for tests and diagnostics; not published).
+    repaired: list[int] = field(default_factory=list)
 
 
 def pool_of(county: str, scope: str) -> str:
@@ -112,7 +116,7 @@ def assign_round(
     scope: str = "province",
     require_qualification: bool = True,
 ) -> RoundAssignment:
-    """Assign ``per_task`` inspectors to each task in the given (random) order; see the module docstring."""
+    """Assign ``per_task`` inspectors to each task in the given (random) order, repairing a short round exactly."""
     pools: dict[str, _Pool] = {}
     members: dict[str, list[FrameInspector]] = {}
     for ins in sorted(inspectors, key=lambda i: i.code):
@@ -127,7 +131,8 @@ def assign_round(
     qualified = {i.code: frozenset(i.qualifications) for i in inspectors}
     out = RoundAssignment(loads={i.code: 0 for i in inspectors})
     loads = out.loads
-    for task in tasks:
+    short: list[int] = []  # positions of the tasks the greedy pass could not staff
+    for position, task in enumerate(tasks):
         pool_key = pool_of(task.county, scope)
         pool = pools.get(pool_key)
         chosen: list[tuple[int, int, str]] = []  # (load, index in that level, code)
@@ -153,19 +158,7 @@ def assign_round(
                 if len(chosen) == per_task:
                     break
         if len(chosen) < per_task:
-            out.problems.append(
-                _diagnose(
-                    round_number,
-                    task,
-                    len(chosen),
-                    per_task,
-                    pool_key,
-                    members.get(pool_key, []),
-                    loads,
-                    conflicts,
-                    require_qualification,
-                )
-            )
+            short.append(position)
             continue
         # Take from the back (highest level, highest index first) so earlier picks' positions stay valid.
         for load, index, _ in reversed(chosen):  # chosen is in (level, index) order
@@ -174,7 +167,159 @@ def assign_round(
         for code in codes:
             loads[code] += 1
         out.inspectors[task.producer_id] = codes
+    if short:
+        _repair(
+            round_number,
+            tasks,
+            short,
+            members,
+            conflicts,
+            stream,
+            per_task,
+            scope,
+            require_qualification,
+            out,
+        )
     return out
+
+
+def _repair(
+    round_number: int,
+    tasks: Sequence[TaskNeed],
+    short: list[int],
+    members: dict[str, list[FrameInspector]],
+    conflicts: set[tuple[str, int]],
+    stream: SeedStream,
+    per_task: int,
+    scope: str,
+    require_qualification: bool,
+    out: RoundAssignment,
+) -> None:
+    """Staff the tasks the greedy pass left short by augmenting paths, in the order of docs/sampling.md § 4."""
+    loads = out.loads
+    capacity: dict[str, int] = {}
+    home: dict[str, str] = {}
+    qualified: dict[str, frozenset[str]] = {}
+    for pool_members in members.values():
+        for ins in pool_members:
+            capacity[ins.code] = ins.capacity
+            home[ins.code] = ins.home_county
+            qualified[ins.code] = frozenset(ins.qualifications)
+    position = {t.producer_id: n for n, t in enumerate(tasks)}
+    staff: dict[int, list[str]] = {position[pid]: list(codes) for pid, codes in out.inspectors.items()}
+    holds: dict[str, list[int]] = {code: [] for code in capacity}
+    for n, codes in staff.items():
+        for code in codes:
+            holds[code].append(n)
+    keys: dict[tuple[str, int], bytes] = {}
+
+    def rank(code: str) -> tuple[int, bytes, str]:
+        load = loads[code]
+        key = keys.get((code, load))
+        if key is None:
+            key = keys[(code, load)] = stream.key8(f"inspector|{round_number}|{load}|{code}")
+        return load, key, code
+
+    def eligible(code: str, task: TaskNeed) -> bool:
+        return not (
+            home[code] == task.county
+            or (code, task.producer_id) in conflicts
+            or code in task.previous_inspectors
+            or (require_qualification and task.category not in qualified[code])
+        )
+
+    # Nodes a failed search reached can never lie on an augmenting path later (augmenting elsewhere leaves their
+    # closed, spare-free part of the residual graph untouched), so skipping them saves time without changing
+    # which path any search finds.
+    dead_tasks: set[int] = set()
+    dead_inspectors: set[str] = set()
+    stuck: list[tuple[int, Infeasibility]] = []
+    for root in short:
+        task = tasks[root]
+        pool_key = pool_of(task.county, scope)
+        pool = [ins.code for ins in members.get(pool_key, []) if ins.capacity >= 1]
+        staff[root] = []
+        while len(staff[root]) < per_task:
+            order = sorted(pool, key=rank)
+            if not _augment(
+                root, tasks, order, staff, holds, loads, capacity, eligible, dead_tasks, dead_inspectors
+            ):
+                break
+        if len(staff[root]) < per_task:
+            found = staff[root]
+            stuck.append(
+                (
+                    root,
+                    _diagnose(
+                        round_number,
+                        task,
+                        len(found),
+                        per_task,
+                        pool_key,
+                        [i for i in members.get(pool_key, []) if i.code not in found],
+                        loads,
+                        conflicts,
+                        require_qualification,
+                    ),
+                )
+            )
+    # A task that stays short keeps its partial staff until every short task had its searches (so the searches
+    # see a fixed state), then gives it back: only fully staffed tasks are published.
+    for root, problem in stuck:
+        for code in staff.pop(root):
+            holds[code].remove(root)
+            loads[code] -= 1
+        out.problems.append(problem)
+    out.repaired = [tasks[n].producer_id for n in short if n in staff]
+    # Keep the greedy pass's dict order (assignment order); only the inspectors of some tasks changed.
+    out.inspectors = {tasks[n].producer_id: tuple(staff[n]) for n in sorted(staff)}
+
+
+def _augment(
+    root: int,
+    tasks: Sequence[TaskNeed],
+    order: list[str],
+    staff: dict[int, list[str]],
+    holds: dict[str, list[int]],
+    loads: dict[str, int],
+    capacity: dict[str, int],
+    eligible: Callable[[str, TaskNeed], bool],
+    dead_tasks: set[int],
+    dead_inspectors: set[str],
+) -> bool:
+    """One breadth-first search for a path from ``root`` to an inspector with spare capacity; apply it if found."""
+    # Per reached inspector the task that would take it; per visited task the inspector it would give up.
+    came_from: dict[str, int] = {}
+    gives_up: dict[int, str | None] = {root: None}
+    queue = deque([root])
+    while queue:
+        n = queue.popleft()
+        task, current = tasks[n], staff[n]
+        for code in order:
+            if code in came_from or code in dead_inspectors or code in current or not eligible(code, task):
+                continue
+            came_from[code] = n
+            if loads[code] < capacity[code]:
+                loads[code] += 1
+                # Walk back: each task on the path takes the inspector reached from it, in the place of the one
+                # it gives up, so the lead stays the lead unless it is the one given up.
+                while True:
+                    n = came_from[code]
+                    holds[code].append(n)
+                    given = gives_up[n]
+                    if given is None:
+                        staff[n].append(code)
+                        return True
+                    staff[n][staff[n].index(given)] = code
+                    holds[given].remove(n)
+                    code = given
+            for m in sorted(holds[code]):
+                if m not in gives_up and m not in dead_tasks:
+                    gives_up[m] = code
+                    queue.append(m)
+    dead_tasks.update(gives_up)
+    dead_inspectors.update(came_from)
+    return False
 
 
 def _diagnose(
