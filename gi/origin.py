@@ -299,6 +299,7 @@ def _judge(cases: _Cases, settings: Settings) -> list[OriginVerdict]:
     area_info = {a.id: (a.id, a.version, a.wkb_md5) for a in cases.areas.values()}
     flag_tuples: dict[int, tuple[str, ...]] = {}
     iso: dict[int, str] = {}
+    described: dict[tuple[IndexedArea, ...], tuple[dict[str, Any], ...]] = {}
     verdicts = []
     for i, (product_id, x, y, crs, x_text, y_text, moment, acc, source, lon_i, lat_i, m, a_id, cov, ok,
             band_i, out, dist, others, noted) in enumerate(zip(
@@ -345,10 +346,17 @@ def _judge(cases: _Cases, settings: Settings) -> list[OriginVerdict]:
         }
         if notes:
             inputs["notes"] = notes
+        if others:
+            # Rows in the same other areas share their (read-only) descriptions: built and sorted once.
+            other_areas = described.get(others)
+            if other_areas is None:
+                other_areas = described[others] = tuple(
+                    {"area_id": a.id, "product_code": a.product_code, "name_zh": a.product_name_zh,
+                     "version": a.version} for a in sorted(others, key=_product_code))
+        else:
+            other_areas = ()
         verdicts.append(OriginVerdict(
-            _OUTCOMES[out], product_id, lon_i, lat_i, dist, band_i, area_id, area_version, flags,
-            tuple({"area_id": a.id, "product_code": a.product_code, "name_zh": a.product_name_zh,
-                   "version": a.version} for a in sorted(others, key=_product_code)) if others else (),
+            _OUTCOMES[out], product_id, lon_i, lat_i, dist, band_i, area_id, area_version, flags, other_areas,
             tuple(notes) if notes else (), RULE, inputs,
         ))
     return verdicts
@@ -521,13 +529,17 @@ def check_claims(
         idx = np.array(members, dtype=np.int64)
         lon[idx], lat[idx] = normalize(x[idx], y[idx], system)
 
-    aware: dict[int, datetime] = {}
+    aware: dict[int, tuple[datetime, int]] = {}
+    distinct: list[datetime] = []  # the distinct moments (by object), numbered
     moments = []
-    for m in claims.collected_at:
+    moment_no = np.empty(n, np.int64)
+    for i, m in enumerate(claims.collected_at):
         a = aware.get(id(m))
         if a is None:
-            a = aware[id(m)] = as_aware(m)
-        moments.append(a)
+            a = aware[id(m)] = (as_aware(m), len(distinct))
+            distinct.append(a[0])
+        moments.append(a[0])
+        moment_no[i] = a[1]
     product_ids = np.array(claims.product_id, dtype=np.int64)
     area_id = np.full(n, -1, dtype=np.int64)
     areas: dict[int, IndexedArea] = {}
@@ -544,17 +556,18 @@ def check_claims(
     others: list[tuple[IndexedArea, ...]] = [()] * n
     if n:
         point_of, area_of = index.covering(lon, lat, skip_product=product_ids)
-        valid_then: dict[tuple[int, int], bool] = {}
-        found: dict[int, list[IndexedArea]] = {}
-        for p, a in zip(point_of.tolist(), area_of.tolist(), strict=True):
-            key = (a, id(moments[p]))
-            ok = valid_then.get(key)
-            if ok is None:
-                ok = valid_then[key] = index.areas[a].valid_at(moments[p])
-            if ok:
-                found.setdefault(p, []).append(index.areas[a])
-        for p, found_areas in found.items():
-            others[p] = tuple(found_areas)
+        if len(point_of):
+            # Validity once per distinct (area, moment), then each point's areas in the order found (by position).
+            pair = area_of * len(distinct) + moment_no[point_of]
+            unique, inverse = np.unique(pair, return_inverse=True)
+            valid_pair = np.array([index.areas[k // len(distinct)].valid_at(distinct[k % len(distinct)])
+                                   for k in unique.tolist()], dtype=bool)
+            ok = valid_pair[inverse.reshape(-1)]
+            point_of, area_of = point_of[ok], area_of[ok]
+            found = [index.areas[a] for a in area_of.tolist()]
+            starts = np.flatnonzero(np.concatenate(([True], point_of[1:] != point_of[:-1]))).tolist() if found else []
+            for start, end, p in zip(starts, [*starts[1:], len(found)], point_of[starts].tolist(), strict=True):
+                others[p] = tuple(found[start:end])
     cases = _Cases(claims=claims, system=systems, x=x, y=y, lon=lon, lat=lat, moment=moments, area_id=area_id,
                    areas=areas, others=others, index=index)
     return _judge(cases, settings or get_settings())

@@ -9,6 +9,7 @@ content is refused.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
 import math
@@ -331,7 +332,12 @@ def record_samples(
     settings = get_settings()
     result = BatchResult()
     batch = _Batch(session, resolver, source, settings, index, result, progress, len(rows))
-    bounds = [0, *range(min(FIRST_CHUNK, chunk), len(rows), chunk), len(rows)] if rows else []
+    bounds = _chunk_bounds(len(rows), chunk)
+    # A batch makes millions of small objects (fields, verdicts, COPY texts) and keeps nearly all of them: the
+    # cyclic collector would walk them again and again (a second or more per 100,000 rows) and find nothing to free.
+    # It is paused for the batch (when it was running) and resumes afterwards.
+    collecting = gc.isenabled()
+    gc.disable()
     try:
         pending = None
         for lo, hi in zip(bounds[:-1], bounds[1:], strict=True):
@@ -342,11 +348,30 @@ def record_samples(
         if pending is not None:
             batch.check_and_store(*pending)
         batch.finish()
+        result.rows = batch.ordered_rows()
     finally:
         batch.close()
-    result.rows = batch.ordered_rows()
+        if collecting:
+            gc.enable()
     result.timings["total"] = time.perf_counter() - started
     return result
+
+
+def _chunk_bounds(total: int, chunk: int) -> list[int]:
+    """Limits of the pipeline's chunks: a small first one, full ones, then a tail halving down to the first's size.
+
+    The database stores a chunk while the next one is checked; what it stores after the last check is time the batch
+    waits for, so the last chunks are small.
+    """
+    small = min(FIRST_CHUNK, chunk)
+    bounds = [0]
+    while bounds[-1] < total:
+        left = total - bounds[-1]
+        step = small if len(bounds) == 1 else min(chunk, max(small, left // 2))
+        if left - step < small // 2 and left <= chunk:
+            step = left  # no sliver of a chunk at the end
+        bounds.append(bounds[-1] + min(step, left))
+    return bounds
 
 
 class _ProductRef(NamedTuple):
@@ -737,9 +762,10 @@ class _Batch:
         self.checked += len(fresh)
         if self.progress:
             self.progress("checked", self.checked, self.total)
-        sample_text = _sample_lines(ids, products, producer_ids, task_ids, moments, xs, ys, crss, accuracies, sources,
+        id_texts = [str(i) for i in ids]  # written in both COPYs
+        sample_text = _sample_lines(id_texts, products, producer_ids, task_ids, moments, xs, ys, crss, accuracies, sources,
                                     lot_numbers, lot_sizes, collector_ids, origins, notes, verdicts)
-        verdict_text = _verdict_lines(ids, verdicts)
+        verdict_text = _verdict_lines(id_texts, verdicts)
         self.timings["format"] += time.perf_counter() - t2
         self.copies.append((self.submit(self._copy, sample_text, verdict_text), len(fresh)))
         self._report_stored()
@@ -789,8 +815,15 @@ def _array(items: Sequence[str]) -> str:
 
 
 def _or_null(values: Iterable[Any]) -> list[str]:
-    """Integers (or None) as COPY fields."""
-    return [_NULL if v is None else str(v) for v in values]
+    """Integers (or None) as COPY fields; repeated values (ids of products, areas) are written once."""
+    cache: dict[Any, str] = {None: _NULL}
+    out = []
+    for v in values:
+        field_text = cache.get(v)
+        if field_text is None:
+            field_text = cache[v] = str(v)
+        out.append(field_text)
+    return out
 
 
 def _repr_or_null(values: Iterable[float | None]) -> list[str]:
@@ -815,7 +848,7 @@ def _lines(columns: Sequence[Sequence[str]]) -> str:
 
 
 def _sample_lines(
-    ids: list[uuid.UUID], products: list[_ProductRef], producer_ids: list[int | None], task_ids: list[int | None],
+    ids: list[str], products: list[_ProductRef], producer_ids: list[int | None], task_ids: list[int | None],
     moments: list[datetime], xs: list[float], ys: list[float], crss: list[str], accuracies: list[float | None],
     sources: list[LocationSource], lot_numbers: list[str | None], lot_sizes: list[int | None],
     collector_ids: list[int | None], origins: list[str | None], notes: list[str | None],
@@ -832,7 +865,7 @@ def _sample_lines(
         moment_texts.append(stamp)
     systems = {c: str(parse_system(c)) for c in set(crss)}
     return _lines((
-        [str(i) for i in ids], [str(p.id) for p in products], _or_null(producer_ids), _or_null(task_ids),
+        ids, _or_null(p.id for p in products), _or_null(producer_ids), _or_null(task_ids),
         moment_texts, [repr(x) for x in xs], [repr(y) for y in ys], [systems[c] for c in crss],
         _repr_or_null(accuracies), [s.value for s in sources], locations, _texts(lot_numbers), _or_null(lot_sizes),
         _or_null(collector_ids), _texts(origins), _texts(notes),
@@ -859,10 +892,11 @@ def _hex_ewkb_points(lon: NDArray[np.float64], lat: NDArray[np.float64]) -> list
     return [text_[i:i + 50] for i in range(0, 50 * n, 50)]
 
 
-def _verdict_lines(ids: list[uuid.UUID], verdicts: Sequence[OriginVerdict]) -> str:
+def _verdict_lines(ids: list[str], verdicts: Sequence[OriginVerdict]) -> str:
     """COPY text of the verdicts, column by column (JSON exactly as :data:`_ENCODER` writes it)."""
     flags: dict[tuple[str, ...], str] = {}
     others: dict[tuple[Any, ...], str] = {}
+    written: dict[int, tuple[tuple[dict[str, Any], ...], str]] = {}
     rules: dict[str, str] = {}
     flag_texts, other_texts, rule_texts, input_texts = [], [], [], []
     for v in verdicts:
@@ -871,15 +905,20 @@ def _verdict_lines(ids: list[uuid.UUID], verdicts: Sequence[OriginVerdict]) -> s
             text_ = flags[v.flags] = _array(v.flags)
         flag_texts.append(text_)
         if v.other_areas:
-            parts = []
-            for area in v.other_areas:
-                key = tuple(area.items())
-                part = others.get(key)
-                if part is None:
-                    part = others[key] = _json(area)
-                parts.append(part)
-            others_text = "[" + ",".join(parts) + "]"
-            other_texts.append(others_text.translate(_COPY_ESCAPES) if "\\" in others_text else others_text)
+            # Verdicts in the same other areas share one tuple (see gi.origin._judge): written once.
+            done = written.get(id(v.other_areas))
+            if done is None or done[0] is not v.other_areas:
+                parts = []
+                for area in v.other_areas:
+                    key = tuple(area.items())
+                    part = others.get(key)
+                    if part is None:
+                        part = others[key] = _json(area)
+                    parts.append(part)
+                others_text = "[" + ",".join(parts) + "]"
+                done = written[id(v.other_areas)] = (v.other_areas, others_text.translate(_COPY_ESCAPES)
+                                                     if "\\" in others_text else others_text)
+            other_texts.append(done[1])
         else:
             other_texts.append("[]")
         text_ = rules.get(v.rule)
@@ -889,7 +928,7 @@ def _verdict_lines(ids: list[uuid.UUID], verdicts: Sequence[OriginVerdict]) -> s
     for inputs in _inputs_json_many([v.inputs for v in verdicts]):
         input_texts.append(inputs.translate(_COPY_ESCAPES) if "\\" in inputs else inputs)
     return _lines((
-        [str(i) for i in ids], [str(v.product_id) for v in verdicts], _or_null(v.area_id for v in verdicts),
+        ids, _or_null(v.product_id for v in verdicts), _or_null(v.area_id for v in verdicts),
         _or_null(v.area_version for v in verdicts), [v.verdict.value for v in verdicts],
         _repr_or_null(v.distance_m for v in verdicts), [repr(v.band_m) for v in verdicts], flag_texts, other_texts,
         rule_texts, input_texts,
