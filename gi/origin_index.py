@@ -159,9 +159,9 @@ class BoundaryDistance:
         start = np.flatnonzero(ring_of[1:] == ring_of[:-1])
         vx, vy = self._frame(coords[:, 0], coords[:, 1])
         # One row per segment: its ends in the local frame, then in lon/lat (gathered together for candidates).
-        self.segments = np.column_stack([vx[start], vy[start], vx[start + 1], vy[start + 1], coords[start, 0],
-                                         coords[start, 1], coords[start + 1, 0], coords[start + 1, 1]])
-        self.pax, self.pay, self.pbx, self.pby, self.ax, self.ay, self.bx, self.by = self.segments.T
+        segments = np.column_stack([vx[start], vy[start], vx[start + 1], vy[start + 1], coords[start, 0],
+                                    coords[start, 1], coords[start + 1, 0], coords[start + 1, 1]])
+        pax, pay, pbx, pby = segments[:, 0], segments[:, 1], segments[:, 2], segments[:, 3]
         # Chunks of consecutive segments of one ring, indexed by an STRtree in the local frame.
         seg_ring = ring_of[start]
         position = np.arange(len(start)) - np.searchsorted(seg_ring, seg_ring, side="left")
@@ -170,13 +170,18 @@ class BoundaryDistance:
         self.chunk_start = boundaries
         self.chunk_end = np.r_[boundaries[1:], len(start)]
         counts = self.chunk_end - self.chunk_start
+        # The segments chunk by chunk, padded with NaN rows to the chunk size: a candidate chunk's segments are
+        # gathered in one step, and a NaN row never passes a distance filter.
+        self.chunk_segments = np.full((len(counts), _CHUNK_SEGMENTS, 8), np.nan)
+        self.chunk_segments[np.repeat(np.arange(len(counts)), counts),
+                            np.arange(len(start)) - np.repeat(self.chunk_start, counts)] = segments
         reps = counts + 1  # a chunk's line: the start of each of its segments, then the end of the last one
         chunk_of = np.repeat(np.arange(len(counts)), reps)
         j = np.arange(reps.sum()) - np.repeat(np.cumsum(reps) - reps, reps)
         is_last = j == counts[chunk_of]
         seg = self.chunk_start[chunk_of] + np.minimum(j, counts[chunk_of] - 1)
-        line_x = np.where(is_last, self.pbx[seg], self.pax[seg])
-        line_y = np.where(is_last, self.pby[seg], self.pay[seg])
+        line_x = np.where(is_last, pbx[seg], pax[seg])
+        line_y = np.where(is_last, pby[seg], pay[seg])
         self.tree = shapely.STRtree(shapely.linestrings(line_x, line_y, indices=chunk_of))
         self.tree.query(shapely.points(0.0, 0.0))  # make sure the tree is built before threads share it
 
@@ -259,12 +264,11 @@ def boundary_distances(
     for a, idx in groups:
         s = structures[a]
         point_of, chunk_of = s.tree.query(points[idx], predicate="dwithin", distance=threshold[idx])
-        counts = s.chunk_end[chunk_of] - s.chunk_start[chunk_of]
-        pts.append(np.repeat(idx[point_of], counts))
-        segments.append(s.segments[np.repeat(s.chunk_start[chunk_of], counts) + (
-            np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts))])
+        # Each candidate chunk brings its padded rows of segments; the padding (NaN) fails the filter below.
+        pts.append(np.repeat(idx[point_of], s.chunk_segments.shape[1]))
+        segments.append(s.chunk_segments[chunk_of])
     pt = np.concatenate(pts)
-    seg = np.concatenate(segments) if len(segments) > 1 else segments[0]
+    seg = (np.concatenate(segments) if len(segments) > 1 else segments[0]).reshape(-1, 8)
     planar_seg = _segment_distance(px[pt], py[pt], seg[:, 0], seg[:, 1], seg[:, 2], seg[:, 3])
     keep = planar_seg <= threshold[pt]
     pt, seg = pt[keep], seg[keep]
