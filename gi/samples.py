@@ -814,16 +814,21 @@ def _array(items: Sequence[str]) -> str:
     return "{" + ",".join(items) + "}"
 
 
-def _or_null(values: Iterable[Any]) -> list[str]:
-    """Integers (or None) as COPY fields; repeated values (ids of products, areas) are written once."""
+def _fields(values: Iterable[Any], render: Callable[[Any], str]) -> list[str]:
+    """Values (or None) as COPY fields; repeated values (ids of products, areas; lot numbers) are rendered once."""
     cache: dict[Any, str] = {None: _NULL}
     out = []
     for v in values:
         field_text = cache.get(v)
         if field_text is None:
-            field_text = cache[v] = str(v)
+            field_text = cache[v] = render(v)
         out.append(field_text)
     return out
+
+
+def _or_null(values: Iterable[Any]) -> list[str]:
+    """Integers (or None) as COPY fields."""
+    return _fields(values, str)
 
 
 def _repr_or_null(values: Iterable[float | None]) -> list[str]:
@@ -832,15 +837,8 @@ def _repr_or_null(values: Iterable[float | None]) -> list[str]:
 
 
 def _texts(values: Iterable[str | None]) -> list[str]:
-    """Free text (or None) as COPY fields, escaped; repeated values are escaped once."""
-    cache: dict[str | None, str] = {None: _NULL}
-    out = []
-    for v in values:
-        field_text = cache.get(v)
-        if field_text is None:
-            field_text = cache[v] = _text(v)
-        out.append(field_text)
-    return out
+    """Free text (or None) as COPY fields, escaped."""
+    return _fields(values, _text)
 
 
 def _lines(columns: Sequence[Sequence[str]]) -> str:

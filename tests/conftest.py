@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 from sqlalchemy import Engine
@@ -43,6 +44,24 @@ def db_url() -> Iterator[str]:
     yield url
     gi_db.dispose_engines()
     drop_database(server, name)
+
+
+@contextmanager
+def scratch_database(db_url: str, prefix: str, migrate: bool = True) -> Iterator[str]:
+    """A throw-away database of its own on the test server (migrated unless ``migrate`` is False), dropped after."""
+    from gi.localdb import create_database, drop_database
+
+    server = make_url(db_url).set(database="postgres").render_as_string(hide_password=False)
+    name = f"{prefix}_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}_{uuid.uuid4().hex[:8]}"
+    create_database(server, name)
+    url = make_url(db_url).set(database=name).render_as_string(hide_password=False)
+    try:
+        if migrate:
+            gi_db.upgrade(url)
+        yield url
+    finally:
+        gi_db.get_engine(url).dispose()
+        drop_database(server, name)
 
 
 @pytest.fixture(scope="session")

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from conftest import scratch_database
 from sqlalchemy import create_engine, inspect, text
-from sqlalchemy.engine import make_url
 
 from gi import db as gi_db
-from gi.localdb import create_database, drop_database
 from gi.migrations_support import include_object
 from gi.models import Base
 
@@ -20,12 +18,8 @@ from gi.models import Base
 @pytest.fixture
 def scratch_url(db_url: str) -> Iterator[str]:
     """An empty PostGIS database of its own, so that downgrades don't disturb other tests."""
-    server = make_url(db_url).set(database="postgres").render_as_string(hide_password=False)
-    name = f"gi_migr_{uuid.uuid4().hex[:8]}"
-    create_database(server, name)
-    yield make_url(db_url).set(database=name).render_as_string(hide_password=False)
-    gi_db.dispose_engines()
-    drop_database(server, name)
+    with scratch_database(db_url, "gi_migr", migrate=False) as url:
+        yield url
 
 
 def _our_tables(url: str) -> set[str]:

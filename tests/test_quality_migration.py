@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Iterator
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from conftest import scratch_database
 from sqlalchemy import inspect, text
-from sqlalchemy.engine import make_url
 
 from gi import db as gi_db
 from gi.migrations_support import include_object
@@ -25,15 +23,8 @@ QUALITY_ENUMS = {"evidence_grade", "fingerprint_outcome", "quality_outcome", "de
 @pytest.fixture
 def scratch_url(db_url: str) -> Iterator[str]:
     """An empty PostGIS database of its own, so going down does not disturb the session's test database."""
-    from gi.localdb import create_database, drop_database
-
-    server = make_url(db_url).set(database="postgres").render_as_string(hide_password=False)
-    name = f"gi_mig_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}_{uuid.uuid4().hex[:8]}"
-    create_database(server, name)
-    url = make_url(db_url).set(database=name).render_as_string(hide_password=False)
-    yield url
-    gi_db.get_engine(url).dispose()
-    drop_database(server, name)
+    with scratch_database(db_url, "gi_mig", migrate=False) as url:
+        yield url
 
 
 def _tables_and_enums(url: str) -> tuple[set[str], set[str]]:

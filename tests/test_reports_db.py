@@ -12,16 +12,15 @@ import re
 import shutil
 import subprocess
 import sys
-import uuid
 from collections.abc import Iterator
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from conftest import scratch_database
 from geoalchemy2.shape import to_shape
 from sqlalchemy import func, select
-from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from gi import db as gi_db
@@ -98,24 +97,15 @@ def seed_season(session: Session, seed: int = 5) -> None:
 @pytest.fixture(scope="module")
 def season_db(db_url: str) -> Iterator[str]:
     """A database of its own (so other modules' counts are untouched) holding the register and a season."""
-    from gi.localdb import create_database, drop_database
     from gi.register import load_register_into_db
 
-    name = f"gi_test_maps_{uuid.uuid4().hex[:8]}"
-    server = make_url(db_url).set(database="postgres").render_as_string(hide_password=False)
-    create_database(server, name)
-    url = make_url(db_url).set(database=name).render_as_string(hide_password=False)
-    try:
-        gi_db.upgrade(url)
+    with scratch_database(db_url, "gi_test_maps") as url:
         engine = gi_db.get_engine(url)
         with gi_db.session_scope(engine) as session:
             load_register_into_db(session)
         with gi_db.session_scope(engine) as session:
             seed_season(session)
         yield url
-    finally:
-        gi_db.get_engine(url).dispose()
-        drop_database(server, name)
 
 
 def gi(args: list[str], url: str, out: Path) -> subprocess.CompletedProcess[str]:

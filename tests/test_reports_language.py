@@ -8,15 +8,14 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
-import uuid
 from collections.abc import Iterator
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from conftest import scratch_database
 from sqlalchemy import select
-from sqlalchemy.engine import make_url
 
 from geo_data.register import load_register
 from gi import db as gi_db
@@ -182,7 +181,6 @@ def season(db_url: str) -> Iterator[str]:
     """Register, synthetic directory, a simulated season (many fingerprints from other areas) plus crafted
     samples, lab results, one product per decision rule, and every verdict stored."""
     from gi.lab import add_results
-    from gi.localdb import create_database, drop_database
     from gi.models import Sample
     from gi.quality import check_samples, set_rule
     from gi.register import load_register_into_db
@@ -191,12 +189,7 @@ def season(db_url: str) -> Iterator[str]:
     from gi.simulate_lab import simulate_results
     from sampling.synthetic import create_synthetic_directory
 
-    name = f"gi_test_lang_{uuid.uuid4().hex[:8]}"
-    server = make_url(db_url).set(database="postgres").render_as_string(hide_password=False)
-    create_database(server, name)
-    url = make_url(db_url).set(database=name).render_as_string(hide_password=False)
-    try:
-        gi_db.upgrade(url)
+    with scratch_database(db_url, "gi_test_lang") as url:
         engine = gi_db.get_engine(url)
         with gi_db.session_scope(engine) as session:
             load_register_into_db(session)
@@ -218,9 +211,6 @@ def season(db_url: str) -> Iterator[str]:
             add_results(session, lab_rows, source="语言检查")
             check_samples(session, samples)
         yield url
-    finally:
-        gi_db.get_engine(url).dispose()
-        drop_database(server, name)
 
 
 def _features(session, sample) -> set[str]:  # type: ignore[no-untyped-def]
