@@ -40,11 +40,19 @@ def _user_errors() -> tuple[type[BaseException], ...]:
     from geo_data.crs import UnknownCRSError
     from geo_data.io import AreaFileError
     from geo_data.sample_files import SampleFileError
+    from gi.db.local import LocalDatabaseError
     from gi.errors import InputError, NotFoundError
-    from gi.localdb import LocalDatabaseError
 
-    return (InputError, NotFoundError, AreaFileError, UnknownCRSError, LocalDatabaseError, OperationalError,
-            FileNotFoundError, SampleFileError)
+    return (
+        InputError,
+        NotFoundError,
+        AreaFileError,
+        UnknownCRSError,
+        LocalDatabaseError,
+        OperationalError,
+        FileNotFoundError,
+        SampleFileError,
+    )
 
 
 def main() -> None:
@@ -54,7 +62,9 @@ def main() -> None:
     except _user_errors() as exc:
         message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         if type(exc).__name__ == "OperationalError":
-            message = f"database: cannot connect or query ({message}); check GI_DATABASE_URL or run `gi db up`"
+            message = (
+                f"database: cannot connect or query ({message}); check GI_DATABASE_URL or run `gi db up`"
+            )
         err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
         sys.exit(1)
 

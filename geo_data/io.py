@@ -203,7 +203,10 @@ def parse_angle(text: str | float) -> float:
 
 
 def area_from_box(
-    west: str | float, south: str | float, east: str | float, north: str | float,
+    west: str | float,
+    south: str | float,
+    east: str | float,
+    north: str | float,
     crs: str | int | None = None,
 ) -> MultiPolygon:
     """An area defined by a longitude/latitude box (e.g. 程村蚝: 111°42′00″–111°48′45″E, 21°38′30″–21°46′30″N)."""
@@ -213,7 +216,9 @@ def area_from_box(
     return area_from_coordinates(list(box(w, s, e, n).exterior.coords), crs=crs)
 
 
-def area_from_coordinates(coordinates: Sequence[Sequence[str | float]], crs: str | int | None = None) -> MultiPolygon:
+def area_from_coordinates(
+    coordinates: Sequence[Sequence[str | float]], crs: str | int | None = None
+) -> MultiPolygon:
     """An area defined by a list of boundary coordinates (lon, lat), as some legal texts give it."""
     if len(coordinates) < 3:
         raise AreaFileError(f"coordinates: at least 3 points are needed for an area, got {len(coordinates)}")
@@ -227,7 +232,9 @@ def area_from_coordinates(coordinates: Sequence[Sequence[str | float]], crs: str
     return multi
 
 
-def write_geojson(features: list[dict[str, Any]], geometries: Sequence[BaseGeometry], path: str | Path) -> Path:
+def write_geojson(
+    features: list[dict[str, Any]], geometries: Sequence[BaseGeometry], path: str | Path
+) -> Path:
     """Write geometries with their property dicts to a GeoJSON file (WGS84)."""
     import geopandas as gpd
 

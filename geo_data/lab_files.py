@@ -19,7 +19,7 @@ grade              declared_grade, 等级, 样品等级              grade or cl
 
 Row numbers are those a spreadsheet shows: the header is row 1 (or the row it is on), the first result row 2.
 Every problem of every row is collected before anything is rejected, so one pass over the file shows them all.
-This module knows nothing about products or the database: unknown indicators and samples are checked by gi.lab.
+This module knows nothing about products or the database: unknown indicators and samples are checked by gi.quality.lab.
 """
 
 from __future__ import annotations
@@ -76,7 +76,9 @@ class RowProblem:
 
     def text(self) -> str:
         """'row 5, value: ...'."""
-        return f"row {self.row}, {self.column}: {self.problem}" if self.row else f"{self.column}: {self.problem}"
+        return (
+            f"row {self.row}, {self.column}: {self.problem}" if self.row else f"{self.column}: {self.problem}"
+        )
 
 
 @dataclass(frozen=True)
@@ -98,7 +100,12 @@ class LabRow:
 
     def key(self) -> tuple[str, str, str, date]:
         """What makes a result unique: sample, indicator, laboratory and test date."""
-        return (self.sample.strip().lower(), self.indicator.strip().lower(), self.laboratory.strip(), self.tested_on)
+        return (
+            self.sample.strip().lower(),
+            self.indicator.strip().lower(),
+            self.laboratory.strip(),
+            self.tested_on,
+        )
 
 
 def _header_key(text: Any) -> str:
@@ -119,8 +126,14 @@ def map_columns(header: list[Any], source: str) -> dict[str, int]:
         positions[name] = i
     missing = [c for c in REQUIRED if c not in positions]
     if missing:
-        problems.append(RowProblem(0, "header", f"missing column(s) {', '.join(missing)} (found: "
-                                                f"{', '.join(str(h) for h in header if h not in (None, ''))})"))
+        problems.append(
+            RowProblem(
+                0,
+                "header",
+                f"missing column(s) {', '.join(missing)} (found: "
+                f"{', '.join(str(h) for h in header if h not in (None, ''))})",
+            )
+        )
     if problems:
         raise LabFileError(source, problems)
     return positions
@@ -139,7 +152,9 @@ def parse_number(text: Any) -> tuple[Decimal, str | None]:
     raw = str(text).strip()
     cleaned = raw.translate(_FULL_WIDTH).replace(" ", "")
     if cleaned.lower() in _NOT_DETECTED:
-        raise ValueError(f"{raw!r} has no number: write a result below the detection limit as '<LOD', e.g. '<0.05'")
+        raise ValueError(
+            f"{raw!r} has no number: write a result below the detection limit as '<LOD', e.g. '<0.05'"
+        )
     censored = None
     if cleaned[:1] in "<>" and cleaned:
         censored, cleaned = cleaned[0], cleaned[1:]
@@ -194,11 +209,11 @@ def parse_rows(records: Iterable[tuple[int, dict[str, Any]]]) -> tuple[list[LabR
         row_problems: list[RowProblem] = []
 
         def text(column: str, required: bool = False) -> str | None:
-            cell = cells.get(column)
+            cell = cells.get(column)  # noqa: B023
             if _blank(cell):
                 if required:
                     what = "missing unit" if column == "unit" else f"missing {column}"
-                    row_problems.append(RowProblem(number, column, what))
+                    row_problems.append(RowProblem(number, column, what))  # noqa: B023
                 return None
             return str(cell).strip()
 
@@ -229,8 +244,11 @@ def parse_rows(records: Iterable[tuple[int, dict[str, Any]]]) -> tuple[list[LabR
             try:
                 coverage, censored_k = parse_number(cells["coverage_factor"])
                 if censored_k or coverage <= 0:
-                    row_problems.append(RowProblem(number, "k", f"{cells['coverage_factor']!r} is not a positive "
-                                                               "coverage factor"))
+                    row_problems.append(
+                        RowProblem(
+                            number, "k", f"{cells['coverage_factor']!r} is not a positive coverage factor"
+                        )
+                    )
             except ValueError as exc:
                 row_problems.append(RowProblem(number, "k", f"text in a number field: {exc}"))
         tested_on = None
@@ -245,12 +263,29 @@ def parse_rows(records: Iterable[tuple[int, dict[str, Any]]]) -> tuple[list[LabR
             problems.extend(row_problems)
             continue
         assert sample and indicator and unit and laboratory and value is not None and tested_on is not None
-        row = LabRow(number, sample, indicator, value, censored, unit, uncertainty, coverage, method, laboratory,
-                     tested_on, grade)
+        row = LabRow(
+            number,
+            sample,
+            indicator,
+            value,
+            censored,
+            unit,
+            uncertainty,
+            coverage,
+            method,
+            laboratory,
+            tested_on,
+            grade,
+        )
         first = first_row_of.get(row.key())
         if first is not None:
-            problems.append(RowProblem(number, "row", f"duplicate of row {first}: the same sample, indicator, "
-                                                      "laboratory and test date"))
+            problems.append(
+                RowProblem(
+                    number,
+                    "row",
+                    f"duplicate of row {first}: the same sample, indicator, laboratory and test date",
+                )
+            )
             continue
         first_row_of[row.key()] = number
         rows.append(row)
@@ -264,8 +299,7 @@ def _csv_records(path: Path) -> Iterator[tuple[int, list[Any]]]:
     except UnicodeDecodeError:
         content = raw.decode("gb18030")  # Excel on a Chinese Windows saves CSV in GBK
     reader = csv.reader(content.splitlines())
-    for number, record in enumerate(reader, start=1):
-        yield number, record
+    yield from enumerate(reader, start=1)
 
 
 def _xlsx_records(path: Path, sheet: str | None) -> Iterator[tuple[int, list[Any]]]:
@@ -274,8 +308,9 @@ def _xlsx_records(path: Path, sheet: str | None) -> Iterator[tuple[int, list[Any
     workbook = load_workbook(path, read_only=True, data_only=True)
     try:
         if sheet is not None and sheet not in workbook.sheetnames:
-            raise LabFileError(path.name, [], f"{path.name}: no sheet {sheet!r} (sheets: "
-                                              f"{', '.join(workbook.sheetnames)})")
+            raise LabFileError(
+                path.name, [], f"{path.name}: no sheet {sheet!r} (sheets: {', '.join(workbook.sheetnames)})"
+            )
         worksheet = workbook[sheet] if sheet else workbook.worksheets[0]
         for number, record in enumerate(worksheet.iter_rows(values_only=True), start=1):
             yield number, list(record)
@@ -294,7 +329,9 @@ def read_lab_rows(path: str | Path, sheet: str | None = None) -> tuple[list[LabR
     elif suffix in (".csv", ".txt"):
         records = _csv_records(path)
     elif suffix == ".xls":
-        raise LabFileError(path.name, [], f"{path.name}: the old .xls format is not read; save it as .xlsx or CSV")
+        raise LabFileError(
+            path.name, [], f"{path.name}: the old .xls format is not read; save it as .xlsx or CSV"
+        )
     else:
         raise LabFileError(path.name, [], f"{path.name}: unknown file type {suffix!r}; use .csv or .xlsx")
 

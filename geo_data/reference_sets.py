@@ -110,7 +110,9 @@ def read_reference_set(csv_path: str | Path) -> ReferenceSet:
     except json.JSONDecodeError as exc:
         raise ReferenceSetError(f"{meta_path.name}: not valid JSON ({exc})") from exc
     raw = csv_path.read_bytes()
-    lines = [ln for ln in raw.decode("utf-8-sig").splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
+    lines = [
+        ln for ln in raw.decode("utf-8-sig").splitlines() if ln.strip() and not ln.lstrip().startswith("#")
+    ]
     reader = csv.reader(lines)
     try:
         header = [h.strip() for h in next(reader)]
@@ -123,19 +125,24 @@ def read_reference_set(csv_path: str | Path) -> ReferenceSet:
     var_columns = [h for h in header if h not in ID_COLUMNS]
     undeclared = [c for c in var_columns if c not in declared]
     if undeclared:
-        raise ReferenceSetError(f"{csv_path.name}: column(s) {', '.join(undeclared)} not described in "
-                                f"{meta_path.name} (unit, transform)")
+        raise ReferenceSetError(
+            f"{csv_path.name}: column(s) {', '.join(undeclared)} not described in "
+            f"{meta_path.name} (unit, transform)"
+        )
     variables: dict[str, Variable] = {}
     for code in var_columns:
         spec = declared[code]
         transform = spec.get("transform", "none")
         if transform not in TRANSFORMS:
-            raise ReferenceSetError(f"{meta_path.name}: variable {code}: transform {transform!r} is not one of "
-                                    f"{', '.join(TRANSFORMS)}")
+            raise ReferenceSetError(
+                f"{meta_path.name}: variable {code}: transform {transform!r} is not one of "
+                f"{', '.join(TRANSFORMS)}"
+            )
         if not spec.get("unit"):
             raise ReferenceSetError(f"{meta_path.name}: variable {code}: no unit")
-        variables[code] = Variable(code, spec["unit"], transform, spec.get("scale"), spec.get("basis"),
-                                   spec.get("name"))
+        variables[code] = Variable(
+            code, spec["unit"], transform, spec.get("scale"), spec.get("basis"), spec.get("name")
+        )
     product_code = str(meta.get("product_code") or "")
     ids: list[str] = []
     years: list[int | None] = []

@@ -169,7 +169,9 @@ class QualityLimit(_Model):
     source: Annotated[str, Field(min_length=3)]
     clause: Annotated[str, Field(min_length=1)]
     verified: Verification
-    valid_from: date | None = None  # when the source took effect, if it differs from the product's standard_date
+    valid_from: date | None = (
+        None  # when the source took effect, if it differs from the product's standard_date
+    )
     note: str = ""
 
     @field_validator("code")
@@ -189,9 +191,13 @@ class QualityLimit(_Model):
 
     def accepts(self, value: float) -> bool:
         """Whether a measured value meets this limit."""
-        if self.lower is not None and (value < self.lower or (value == self.lower and not self.lower_inclusive)):
+        if self.lower is not None and (
+            value < self.lower or (value == self.lower and not self.lower_inclusive)
+        ):
             return False
-        if self.upper is not None and (value > self.upper or (value == self.upper and not self.upper_inclusive)):
+        if self.upper is not None and (
+            value > self.upper or (value == self.upper and not self.upper_inclusive)
+        ):
             return False
         return True
 
@@ -210,7 +216,9 @@ class ProductEntry(_Model):
     registration_date_precision: DatePrecision = DatePrecision.DAY
     administering_office: Annotated[str, Field(min_length=2)]  # its Chinese name, as printed
     administering_office_en: str = ""
-    standard: Annotated[str, Field(min_length=3, max_length=300)]  # "number title" of the product specification
+    standard: Annotated[
+        str, Field(min_length=3, max_length=300)
+    ]  # "number title" of the product specification
     standard_note: str = ""  # provenance and verification remarks on ``standard``, in English
     standard_date: date  # from when the product's own limits are applied (see SOURCES.md)
     area_versions: Annotated[list[AreaVersionDefinition], Field(min_length=1)]
@@ -241,7 +249,7 @@ class ProductEntry(_Model):
         if numbers != list(range(1, len(numbers) + 1)):
             raise ValueError(f"{self.code}: area versions must be numbered 1..n in order, got {numbers}")
         starts = [v.valid_from for v in self.area_versions]
-        if any(b <= a for a, b in zip(starts, starts[1:])):
+        if any(b <= a for a, b in zip(starts, starts[1:], strict=False)):
             raise ValueError(f"{self.code}: area versions must have strictly increasing valid_from")
         keys = [(q.code, q.grade, q.valid_from) for q in self.quality]
         duplicates = {k for k in keys if keys.count(k) > 1}

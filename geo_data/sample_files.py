@@ -27,7 +27,14 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "x": ("x", "lon", "lng", "long", "longitude", "easting", "经度"),
     "y": ("y", "lat", "latitude", "northing", "纬度"),
     "crs": ("crs", "srs", "coordinate_system", "declared_crs", "坐标系"),
-    "gps_accuracy_m": ("gps_accuracy_m", "accuracy", "accuracy_m", "gps_accuracy", "horizontal_accuracy", "精度"),
+    "gps_accuracy_m": (
+        "gps_accuracy_m",
+        "accuracy",
+        "accuracy_m",
+        "gps_accuracy",
+        "horizontal_accuracy",
+        "精度",
+    ),
     "location_source": ("location_source", "location_from", "位置来源"),
     "lot_number": ("lot_number", "lot", "batch", "批号"),
     "lot_size": ("lot_size", "批量"),
@@ -132,7 +139,9 @@ def _read_csv(path: Path) -> tuple[list[SampleRow], list[str]]:
     return rows, ignored
 
 
-def _read_vector(path: Path, layer: str | None) -> tuple[list[SampleRow], list[str], str | None, list[RowProblem]]:
+def _read_vector(
+    path: Path, layer: str | None
+) -> tuple[list[SampleRow], list[str], str | None, list[RowProblem]]:
     import pyogrio
 
     try:
@@ -173,8 +182,9 @@ def read_sample_file(path: str | Path, crs: str | None = None, layer: str | None
     if not rows:
         raise SampleFileError(f"{path.name}: contains no samples")
     default_crs = (crs or "").strip() or file_crs or "WGS84"
-    return SampleFile(source=path.name, default_crs=default_crs, rows=rows, problems=problems,
-                      ignored_columns=ignored)
+    return SampleFile(
+        source=path.name, default_crs=default_crs, rows=rows, problems=problems, ignored_columns=ignored
+    )
 
 
 def write_result_csv(path: str | Path, header: Sequence[str], rows: Iterable[Sequence[Any]]) -> Path:

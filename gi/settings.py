@@ -36,10 +36,12 @@ class Settings(BaseSettings):
     timezone: str = Field(default="Asia/Shanghai", description="Time zone that decides seasons and dates.")
     tile_url: str | None = Field(default=None, description="Optional XYZ tile URL for maps; none = offline.")
     map_review_number: str = Field(
-        default="审图号：（示意图，未送审）", description="Map review number (审图号) printed on published maps."
+        default="审图号：（示意图，未送审）",
+        description="Map review number (审图号) printed on published maps.",
     )
     references_dir: Path | None = Field(
-        default=None, description="Directory of origin-fingerprint reference sets (CSV + JSON); unset = the bundled "
+        default=None,
+        description="Directory of origin-fingerprint reference sets (CSV + JSON); unset = the bundled "
         "synthetic sets in geo_data/references.",
     )
 

@@ -20,7 +20,6 @@ from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.orm import Session
 
 from geo_data.crs import in_china_box
-from gi.areas import area_at, as_aware, find_product
 from gi.models import (
     CATEGORY_ZH,
     GI_KIND_ZH,
@@ -34,6 +33,7 @@ from gi.models import (
     Sample,
     TaskStatus,
 )
+from gi.register.areas import area_at, as_aware, find_product
 from gi.settings import get_settings
 from maps import reference
 from maps.style import flag_label, grade_label
@@ -462,9 +462,9 @@ def producers_outside(
     session: Session, product_ids: Sequence[int] = (), at: date | datetime | None = None
 ) -> list[ProducerFinding]:
     """Authorized producers (not market outlets) whose registered location is outside the area version valid
-    at ``at`` of the product they are authorized for, by the origin rule itself (gi.origin.check_producers,
+    at ``at`` of the product they are authorized for, by the origin rule itself (gi.origin.rule.check_producers,
     not stored: a map or report must not write verdicts)."""
-    from gi.origin import check_producers
+    from gi.origin.rule import check_producers
 
     moment = as_aware(at) if at is not None else datetime.now(_local_tz())
     checks = check_producers(session, product_ids[0] if len(product_ids) == 1 else None, moment, store=False)

@@ -32,18 +32,18 @@ LOCAL_ASSETS: dict[str, str] = {
     _JSDELIVR + "npm/leaflet@1.9.3/dist/leaflet.css": "leaflet-1.9.3/dist/leaflet.css",
     "https://code.jquery.com/jquery-3.7.1.min.js": "jquery-3.7.1/dist/jquery.min.js",
     _CDNJS + "jquery/3.7.1/jquery.min.js": "jquery-3.7.1/dist/jquery.min.js",
-    _JSDELIVR + "npm/bootstrap@5.2.2/dist/js/bootstrap.bundle.min.js":
-        _BOOTSTRAP + "js/bootstrap.bundle.min.js",
+    _JSDELIVR + "npm/bootstrap@5.2.2/dist/js/bootstrap.bundle.min.js": _BOOTSTRAP
+    + "js/bootstrap.bundle.min.js",
     _JSDELIVR + "npm/bootstrap@5.2.2/dist/css/bootstrap.min.css": _BOOTSTRAP + "css/bootstrap.min.css",
-    _JSDELIVR + "npm/@fortawesome/fontawesome-free@6.2.0/css/all.min.css":
-        "fontawesome-free-6.2.0/css/all.min.css",
+    _JSDELIVR
+    + "npm/@fortawesome/fontawesome-free@6.2.0/css/all.min.css": "fontawesome-free-6.2.0/css/all.min.css",
     _CDNJS + "Leaflet.awesome-markers/2.0.2/leaflet.awesome-markers.js": _AWESOME + ".js",
     _CDNJS + "Leaflet.awesome-markers/2.0.2/leaflet.awesome-markers.css": _AWESOME + ".css",
     _CDNJS + "leaflet.markercluster/1.1.0/leaflet.markercluster.js": _CLUSTER + "leaflet.markercluster.js",
     _CDNJS + "leaflet.markercluster/1.1.0/MarkerCluster.css": _CLUSTER + "MarkerCluster.css",
     _CDNJS + "leaflet.markercluster/1.1.0/MarkerCluster.Default.css": _CLUSTER + "MarkerCluster.Default.css",
-    _JSDELIVR + "gh/python-visualization/folium@main/folium/templates/leaflet_heat.min.js":
-        "leaflet.heat-0.2.0/dist/leaflet-heat.js",
+    _JSDELIVR
+    + "gh/python-visualization/folium@main/folium/templates/leaflet_heat.min.js": "leaflet.heat-0.2.0/dist/leaflet-heat.js",
 }
 
 # Links folium adds that our maps do not need: Bootstrap 3 glyphicons (we use Font Awesome icons only) and

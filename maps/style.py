@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from gi.evidence_text import FLAG_LABELS_ZH
+from gi.quality.wording import FLAG_LABELS_ZH
 
 
 @dataclass(frozen=True)
@@ -67,7 +67,7 @@ PROVINCE_LINE = "#9a9a9a"
 COUNTY_LINE = "#c4c4c4"
 MARITIME_LINE = "#5b7a99"
 
-# Flags an origin check may raise, in words a supervisor reads (one table, shared with gi.evidence's reasons).
+# Flags an origin check may raise, in words a supervisor reads (one table, shared with gi.quality.evidence's reasons).
 FLAG_LABELS = FLAG_LABELS_ZH
 
 
@@ -83,7 +83,7 @@ def flag_label(flag: str) -> str:
 
 def grade_label(grade: str | None) -> str:
     """The Chinese name of a register grade or product class as printed: '小空心制品 (small hollow ware, <1.1 L)'
-    -> '小空心制品' (the register keeps the English gloss, which gi.quality also matches declared grades on)."""
+    -> '小空心制品' (the register keeps the English gloss, which gi.quality.judge also matches declared grades on)."""
     if not grade:
         return ""
     head = grade.partition(" (")[0].strip()

@@ -15,7 +15,6 @@ from geoalchemy2.shape import to_shape
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from gi.evidence import fingerprint_items, stored_items
 from gi.models import (
     TASK_RESULT_ZH,
     EvidenceGrade,
@@ -33,6 +32,7 @@ from gi.models import (
     Sample,
     TaskStatus,
 )
+from gi.quality.evidence import fingerprint_items, stored_items
 from gi.settings import get_settings
 from maps import reference
 from maps.data import AreaInfo, SeasonSummary, area_infos, origin_reason
@@ -123,7 +123,7 @@ class SampleRecordData:
 
 def find_sample(session: Session, key: str) -> Sample:
     """A sample by UUID or by its first 8+ hexadecimal digits (the code printed on maps and reports)."""
-    from gi.lab import resolve_sample
+    from gi.quality.lab import resolve_sample
 
     return resolve_sample(session, key)
 
@@ -382,7 +382,7 @@ class NoticeEntry:
     items: str  # the non-conforming items, in words
 
 
-# Origin flags that make a position itself doubtful (gi.origin).
+# Origin flags that make a position itself doubtful (gi.origin.rule).
 SUSPECT_POSITION = {"swapped_lat_lon", "outside_china", "null_island", "crs_implausible"}
 
 RESULT_ORDER = {"不合格": 0, "待定": 1, "无法判定": 2, "未发现经营": 3, "合格": 4}

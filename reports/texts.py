@@ -11,9 +11,9 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from gi.decision import Comparison, RuleKind
+from gi.quality.decision import Comparison, RuleKind
 
-# Origin rules by id (gi.origin.RULE: "origin/<version>: ...").
+# Origin rules by id (gi.origin.rule.RULE: "origin/<version>: ...").
 ORIGIN_RULES_ZH: dict[str, str] = {
     "origin/1": (
         "计算采样点至采样时有效保护范围版本边界的带符号大地线距离 d（界内为正，边界上视为界内）；"
@@ -22,7 +22,7 @@ ORIGIN_RULES_ZH: dict[str, str] = {
     ),
 }
 
-# Decision rules (gi.decision.RuleKind, ILAC-G8:09/2019), with the guard band w = r·U.
+# Decision rules (gi.quality.decision.RuleKind, ILAC-G8:09/2019), with the guard band w = r·U.
 _RULE_KINDS_ZH: dict[str, str] = {
     RuleKind.SIMPLE_ACCEPTANCE: (
         "简单接受规则（ILAC-G8:09/2019 第4.2.1条，保护带 w = 0）：以测得值直接与限值比较，"
@@ -46,7 +46,7 @@ _COMPARISONS_ZH: dict[str, str] = {
     Comparison.ROUNDED_VALUE: "修约值比较法（GB/T 8170-2008 第4.3.2条）",
 }
 
-# ILAC-G8 statements of an indicator (gi.decision.Decision.statement, gi.quality.IndicatorOutcome.statement).
+# ILAC-G8 statements of an indicator (gi.quality.decision.Decision.statement, gi.quality.judge.IndicatorOutcome.statement).
 STATEMENTS_ZH: dict[str, str] = {
     "pass": "合格",
     "fail": "不合格",
@@ -82,7 +82,7 @@ def quality_rule_zh(config: Mapping[str, Any] | None) -> str:
 
 
 def indicator_note_zh(item: Mapping[str, Any]) -> str:
-    """A remark on one stored indicator outcome where the outcome needs one (gi.quality.IndicatorOutcome)."""
+    """A remark on one stored indicator outcome where the outcome needs one (gi.quality.judge.IndicatorOutcome)."""
     outcome = item.get("outcome")
     statement = str(item.get("statement") or "")
     reported = str(item.get("reported") or "")

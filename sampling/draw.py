@@ -183,7 +183,7 @@ def select_round(
             members_c = by_county[county]
             ids = [p.id for p in members_c]
             keys = stream.sort_keys(f"order|{rnd.number}|", ids)
-            units = [members_c[k] for _, _, k in sorted(zip(keys, ids, range(len(ids))))]
+            units = [members_c[k] for _, _, k in sorted(zip(keys, ids, range(len(ids)), strict=False))]
             ticks = inclusion_ticks([weights[p.id] for p in units], [p.id for p in units], sizes[county])
             start = stream.ticks(f"start|{rnd.number}|{product.code}|{county}")
             for i in systematic_pps(ticks, start):
@@ -232,7 +232,7 @@ def run_draw(frame: Frame, params: DesignParameters, seed: bytes) -> DrawResult:
         result.strata.extend(strata)
         task_ids = [d[0].id for d in drawn]
         task_keys = stream.sort_keys(f"task|{rnd.number}|", task_ids)
-        drawn = [drawn[k] for _, _, k in sorted(zip(task_keys, task_ids, range(len(drawn))))]
+        drawn = [drawn[k] for _, _, k in sorted(zip(task_keys, task_ids, range(len(drawn)), strict=False))]
         needs = [
             TaskNeed(p.id, p.product, category[p.product], p.county, previous.get(p.id, ()))
             for p, *_ in drawn

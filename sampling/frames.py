@@ -426,7 +426,7 @@ def _complaints(session: Session, producer_ids: list[int], since: date, until: d
 
 def _outside_area(session: Session, product_ids: list[int], moment: date) -> set[int]:
     """Producers located outside their product's area version valid at ``moment`` (local midnight)."""
-    from gi.areas import local_midnight
+    from gi.register.areas import local_midnight
 
     rows = session.execute(
         text(

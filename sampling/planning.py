@@ -177,8 +177,10 @@ def capacity_precheck(frame: Frame, params: DesignParameters) -> list[str]:
             )
     unknown = sum(1 for p in frame.producers if p.county == UNKNOWN_COUNTY)
     if unknown and params.inspector_scope == "province":
-        warnings.append(f"{unknown} targets have no county (neither county code nor credit code): no provincial "
-                        "inspector pool can staff them, so they are not drawn; fix their county codes")
+        warnings.append(
+            f"{unknown} targets have no county (neither county code nor credit code): no provincial "
+            "inspector pool can staff them, so they are not drawn; fix their county codes"
+        )
     for product in frame.products:
         if not any(p.product == product.code for p in frame.producers):
             warnings.append(f"product {product.code}: no authorized producer in the frame")

@@ -28,7 +28,7 @@ def _require_db() -> bool:
 @pytest.fixture(scope="session")
 def db_url() -> Iterator[str]:
     """URL of a fresh, migrated test database, dropped after the session."""
-    from gi.localdb import create_database, drop_database
+    from gi.db.local import create_database, drop_database
 
     try:
         server_url = gi_db.database_url(get_settings())
@@ -49,7 +49,7 @@ def db_url() -> Iterator[str]:
 @contextmanager
 def scratch_database(db_url: str, prefix: str, migrate: bool = True) -> Iterator[str]:
     """A throw-away database of its own on the test server (migrated unless ``migrate`` is False), dropped after."""
-    from gi.localdb import create_database, drop_database
+    from gi.db.local import create_database, drop_database
 
     server = make_url(db_url).set(database="postgres").render_as_string(hide_password=False)
     name = f"{prefix}_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}_{uuid.uuid4().hex[:8]}"
@@ -97,7 +97,7 @@ def session(engine: Engine) -> Iterator[Session]:
 def loaded_register(engine: Engine) -> None:
     """The bundled real register, loaded once per session and committed."""
     from gi.db import session_scope
-    from gi.register import load_register_into_db
+    from gi.register.loader import load_register_into_db
 
     with session_scope(engine) as sess:
         load_register_into_db(sess)

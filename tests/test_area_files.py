@@ -118,16 +118,28 @@ def test_self_intersecting_polygon_is_repaired_and_reported(tmp_path: Path) -> N
 
 @pytest.mark.parametrize(
     ("geometry", "problem"),
-    [(Point(120, 30), "Point, not an area"), (LineString([(120, 30), (121, 31)]), "LineString, not an area"),
-     (Polygon(), "empty")],
+    [
+        (Point(120, 30), "Point, not an area"),
+        (LineString([(120, 30), (121, 31)]), "LineString, not an area"),
+        (Polygon(), "empty"),
+    ],
 )
 def test_non_areal_or_empty_features_are_rejected_naming_file_and_feature(
     tmp_path: Path, geometry: shapely.Geometry, problem: str
 ) -> None:
     path = tmp_path / "bad.geojson"
-    features = [{"type": "Feature", "properties": {}, "geometry": json.loads(shapely.to_geojson(box(120, 30, 121, 31)))},
-                {"type": "Feature", "properties": {},
-                 "geometry": None if geometry.is_empty else json.loads(shapely.to_geojson(geometry))}]
+    features = [
+        {
+            "type": "Feature",
+            "properties": {},
+            "geometry": json.loads(shapely.to_geojson(box(120, 30, 121, 31))),
+        },
+        {
+            "type": "Feature",
+            "properties": {},
+            "geometry": None if geometry.is_empty else json.loads(shapely.to_geojson(geometry)),
+        },
+    ]
     path.write_text(json.dumps({"type": "FeatureCollection", "features": features}))
     with pytest.raises(AreaFileError, match=rf"bad\.geojson, feature 2: .*{problem}"):
         read_area_file(path)

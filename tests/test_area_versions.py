@@ -12,9 +12,16 @@ from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from geo_data.io import as_multipolygon
-from gi.areas import AreaImport, add_area_version, area_at, area_history, current_area, import_area_file
 from gi.errors import InputError, NotFoundError
 from gi.models import GIKind, GIProduct, ProductCategory, ProductionArea
+from gi.register.areas import (
+    AreaImport,
+    add_area_version,
+    area_at,
+    area_history,
+    current_area,
+    import_area_file,
+)
 
 DATA = Path(__file__).parent / "data"
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -23,16 +30,28 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 @pytest.fixture
 def product(session: Session) -> GIProduct:
     """A test product (rolled back with the session)."""
-    p = GIProduct(code="test-longjing", name_zh="测试龙井", name_pinyin="Cèshì Lóngjǐng", name_en="Test Longjing",
-                  gi_kind=GIKind.PROTECTED_PRODUCT, category=ProductCategory.FARM_PRODUCT)
+    p = GIProduct(
+        code="test-longjing",
+        name_zh="测试龙井",
+        name_pinyin="Cèshì Lóngjǐng",
+        name_en="Test Longjing",
+        gi_kind=GIKind.PROTECTED_PRODUCT,
+        category=ProductCategory.FARM_PRODUCT,
+    )
     session.add(p)
     session.flush()
     return p
 
 
 def test_import_stores_a_valid_geodesic_area(session: Session, product: GIProduct) -> None:
-    area = import_area_file(session, "test-longjing", DATA / "xihu_gcj02.geojson", crs="GCJ02",
-                            legal_basis="GB/T 18650-2008 3", valid_from=date(2008, 10, 1))
+    area = import_area_file(
+        session,
+        "test-longjing",
+        DATA / "xihu_gcj02.geojson",
+        crs="GCJ02",
+        legal_basis="GB/T 18650-2008 3",
+        valid_from=date(2008, 10, 1),
+    )
     assert area.version == 1 and area.valid_to is None
     assert area.valid_from == datetime(2008, 10, 1, tzinfo=SHANGHAI)
     valid, km2_postgis = session.execute(
@@ -47,12 +66,21 @@ def test_import_stores_a_valid_geodesic_area(session: Session, product: GIProduc
 
 
 def test_reimport_creates_new_version_and_closes_previous(session: Session, product: GIProduct) -> None:
-    first = import_area_file(session, "test-longjing", DATA / "xihu_gcj02.geojson", crs="GCJ02",
-                             valid_from=date(2008, 10, 1))
-    second = add_area_version(session, product, AreaImport(
-        geometry=as_multipolygon(box(120.0, 30.1, 120.2, 30.3)), legal_basis="amended", source="test",
-        source_crs="WGS84", valid_from=datetime(2020, 1, 1, tzinfo=SHANGHAI), admin_units=[],
-    ))
+    first = import_area_file(
+        session, "test-longjing", DATA / "xihu_gcj02.geojson", crs="GCJ02", valid_from=date(2008, 10, 1)
+    )
+    second = add_area_version(
+        session,
+        product,
+        AreaImport(
+            geometry=as_multipolygon(box(120.0, 30.1, 120.2, 30.3)),
+            legal_basis="amended",
+            source="test",
+            source_crs="WGS84",
+            valid_from=datetime(2020, 1, 1, tzinfo=SHANGHAI),
+            admin_units=[],
+        ),
+    )
     session.refresh(first)
     assert (first.version, second.version) == (1, 2)
     assert first.valid_to == second.valid_from
@@ -64,29 +92,51 @@ def test_reimport_creates_new_version_and_closes_previous(session: Session, prod
     assert [a.version for a in area_history(session, "测试龙井")] == [1, 2]
 
 
-def test_version_not_after_current_is_refused_and_nothing_changes(session: Session, product: GIProduct) -> None:
-    import_area_file(session, "test-longjing", DATA / "xihu_gcj02.geojson", crs="GCJ02", valid_from=date(2010, 1, 1))
+def test_version_not_after_current_is_refused_and_nothing_changes(
+    session: Session, product: GIProduct
+) -> None:
+    import_area_file(
+        session, "test-longjing", DATA / "xihu_gcj02.geojson", crs="GCJ02", valid_from=date(2010, 1, 1)
+    )
     before = session.execute(select(ProductionArea.id, ProductionArea.valid_to)).all()
     with pytest.raises(InputError, match="valid_from: .* not after the current version 1"):
-        add_area_version(session, product, AreaImport(
-            geometry=as_multipolygon(box(120, 30, 121, 31)), legal_basis="x", source="x", source_crs="WGS84",
-            valid_from=datetime(2009, 1, 1, tzinfo=SHANGHAI), admin_units=[],
-        ))
+        add_area_version(
+            session,
+            product,
+            AreaImport(
+                geometry=as_multipolygon(box(120, 30, 121, 31)),
+                legal_basis="x",
+                source="x",
+                source_crs="WGS84",
+                valid_from=datetime(2009, 1, 1, tzinfo=SHANGHAI),
+                admin_units=[],
+            ),
+        )
     assert session.execute(select(ProductionArea.id, ProductionArea.valid_to)).all() == before
 
 
 def test_two_open_versions_are_impossible_in_the_database(session: Session, product: GIProduct) -> None:
-    import_area_file(session, "test-longjing", DATA / "xihu_gcj02.geojson", crs="GCJ02", valid_from=date(2010, 1, 1))
+    import_area_file(
+        session, "test-longjing", DATA / "xihu_gcj02.geojson", crs="GCJ02", valid_from=date(2010, 1, 1)
+    )
     from sqlalchemy.exc import IntegrityError
 
     with pytest.raises(IntegrityError), session.begin_nested():
-        session.execute(text(
-            "INSERT INTO production_area (product_id, version, valid_from, geom, legal_basis, admin_units, "
-            "approximation, source, source_crs, area_km2, vertex_count, repair_notes) SELECT product_id, 9, "
-            "valid_from + interval '1 day', geom, '', '[]', '', '', '', 1, 1, '[]' FROM production_area "
-            "WHERE product_id = :p"), {"p": product.id})
-    assert session.scalar(select(func.count()).select_from(ProductionArea)
-                          .where(ProductionArea.product_id == product.id)) == 1
+        session.execute(
+            text(
+                "INSERT INTO production_area (product_id, version, valid_from, geom, legal_basis, admin_units, "
+                "approximation, source, source_crs, area_km2, vertex_count, repair_notes) SELECT product_id, 9, "
+                "valid_from + interval '1 day', geom, '', '[]', '', '', '', 1, 1, '[]' FROM production_area "
+                "WHERE product_id = :p"
+            ),
+            {"p": product.id},
+        )
+    assert (
+        session.scalar(
+            select(func.count()).select_from(ProductionArea).where(ProductionArea.product_id == product.id)
+        )
+        == 1
+    )
 
 
 def test_unknown_product_is_a_clear_error(session: Session) -> None:

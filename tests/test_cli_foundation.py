@@ -15,8 +15,9 @@ DATA = Path(__file__).parent / "data"
 def gi(db_url: str, *args: str) -> subprocess.CompletedProcess[str]:
     """Run `gi ARGS` against the test database."""
     env = {**os.environ, "GI_DATABASE_URL": db_url, "COLUMNS": "200", "NO_COLOR": "1"}
-    return subprocess.run([sys.executable, "-m", "api.cli", *args], capture_output=True, text=True, env=env,
-                          timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "api.cli", *args], capture_output=True, text=True, env=env, timeout=300
+    )
 
 
 def test_db_status_reports_postgis_and_schema(db_url: str) -> None:
@@ -27,16 +28,55 @@ def test_db_status_reports_postgis_and_schema(db_url: str) -> None:
 
 
 def test_add_product_then_import_area_versions_and_history(db_url: str) -> None:
-    added = gi(db_url, "products", "add", "--code", "cli-test-tea", "--name-zh", "命令行测试茶",
-               "--pinyin", "Mìnglìngxíng Cèshì Chá", "--name-en", "CLI test tea", "--category", "farm_product")
+    added = gi(
+        db_url,
+        "products",
+        "add",
+        "--code",
+        "cli-test-tea",
+        "--name-zh",
+        "命令行测试茶",
+        "--pinyin",
+        "Mìnglìngxíng Cèshì Chá",
+        "--name-en",
+        "CLI test tea",
+        "--category",
+        "farm_product",
+    )
     assert added.returncode == 0, added.stderr
-    first = gi(db_url, "areas", "import", str(DATA / "xihu_gcj02.geojson"), "--product", "cli-test-tea",
-               "--crs", "GCJ02", "--valid-from", "2008-10-01")
+    first = gi(
+        db_url,
+        "areas",
+        "import",
+        str(DATA / "xihu_gcj02.geojson"),
+        "--product",
+        "cli-test-tea",
+        "--crs",
+        "GCJ02",
+        "--valid-from",
+        "2008-10-01",
+    )
     assert first.returncode == 0, first.stderr
     assert "area version 1 stored" in first.stdout
-    second = gi(db_url, "areas", "box", "--product", "命令行测试茶", "--west", "120°00′00″E", "--south", "30°06′N",
-                "--east", "120°12′E", "--north", "30°18′N", "--legal-basis", "test amendment",
-                "--valid-from", "2021-01-01")
+    second = gi(
+        db_url,
+        "areas",
+        "box",
+        "--product",
+        "命令行测试茶",
+        "--west",
+        "120°00′00″E",
+        "--south",
+        "30°06′N",
+        "--east",
+        "120°12′E",
+        "--north",
+        "30°18′N",
+        "--legal-basis",
+        "test amendment",
+        "--valid-from",
+        "2021-01-01",
+    )
     assert second.returncode == 0, second.stderr
     history = gi(db_url, "areas", "history", "cli-test-tea")
     assert history.returncode == 0, history.stderr
@@ -46,14 +86,46 @@ def test_add_product_then_import_area_versions_and_history(db_url: str) -> None:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["products", "add", "--code", "Bad Code", "--name-zh", "坏", "--pinyin", "huai", "--name-en", "bad",
-          "--category", "farm_product"], "error: code: String should match pattern"),
-        (["products", "add", "--code", "no-chinese", "--name-zh", "Longjing", "--pinyin", "x", "--name-en", "x",
-          "--category", "farm_product"], "error: name_zh: Value error, must keep the product's Chinese name"),
+        (
+            [
+                "products",
+                "add",
+                "--code",
+                "Bad Code",
+                "--name-zh",
+                "坏",
+                "--pinyin",
+                "huai",
+                "--name-en",
+                "bad",
+                "--category",
+                "farm_product",
+            ],
+            "error: code: String should match pattern",
+        ),
+        (
+            [
+                "products",
+                "add",
+                "--code",
+                "no-chinese",
+                "--name-zh",
+                "Longjing",
+                "--pinyin",
+                "x",
+                "--name-en",
+                "x",
+                "--category",
+                "farm_product",
+            ],
+            "error: name_zh: Value error, must keep the product's Chinese name",
+        ),
         (["areas", "history", "no-such-product"], "error: product: no GI product 'no-such-product'"),
         (["areas", "import", "missing.geojson", "--product", "x"], "missing.geojson: file not found"),
-        (["areas", "import", str(DATA / "xihu_gcj02.geojson"), "--product", "x", "--crs", "MARS9"],
-         "crs: 'MARS9' is not one of"),
+        (
+            ["areas", "import", str(DATA / "xihu_gcj02.geojson"), "--product", "x", "--crs", "MARS9"],
+            "crs: 'MARS9' is not one of",
+        ),
     ],
 )
 def test_bad_input_is_one_clear_line_and_a_non_zero_exit(db_url: str, args: list[str], message: str) -> None:

@@ -38,8 +38,10 @@ def _metres(lon1, lat1, lon2, lat2) -> np.ndarray:  # type: ignore[no-untyped-de
 def test_wgs_to_gcj_matches_prcoords_and_eviltransform(china_points) -> None:  # type: ignore[no-untyped-def]
     lon, lat = china_points
     ours = wgs84_to_gcj02(lon, lat)
-    ref_p = np.array([(c.lon, c.lat) for c in (prcoords.wgs_gcj((la, lo)) for lo, la in zip(lon, lat))])
-    ref_e = np.array([eviltransform.wgs2gcj(la, lo)[::-1] for lo, la in zip(lon, lat)])
+    ref_p = np.array(
+        [(c.lon, c.lat) for c in (prcoords.wgs_gcj((la, lo)) for lo, la in zip(lon, lat, strict=False))]
+    )
+    ref_e = np.array([eviltransform.wgs2gcj(la, lo)[::-1] for lo, la in zip(lon, lat, strict=False)])
     assert _metres(ours[0], ours[1], ref_p[:, 0], ref_p[:, 1]).max() < 0.01
     assert _metres(ours[0], ours[1], ref_e[:, 0], ref_e[:, 1]).max() < 0.05
 
@@ -47,8 +49,10 @@ def test_wgs_to_gcj_matches_prcoords_and_eviltransform(china_points) -> None:  #
 def test_gcj_to_wgs_within_1m_of_independent_inverses(china_points) -> None:  # type: ignore[no-untyped-def]
     lon, lat = china_points
     ours = gcj02_to_wgs84(lon, lat)
-    ref_p = np.array([(c.lon, c.lat) for c in (prcoords.gcj_wgs_bored((la, lo)) for lo, la in zip(lon, lat))])
-    ref_e = np.array([eviltransform.gcj2wgs_exact(la, lo)[::-1] for lo, la in zip(lon, lat)])
+    ref_p = np.array(
+        [(c.lon, c.lat) for c in (prcoords.gcj_wgs_bored((la, lo)) for lo, la in zip(lon, lat, strict=False))]
+    )
+    ref_e = np.array([eviltransform.gcj2wgs_exact(la, lo)[::-1] for lo, la in zip(lon, lat, strict=False)])
     assert _metres(ours[0], ours[1], ref_p[:, 0], ref_p[:, 1]).max() < 1.0
     assert _metres(ours[0], ours[1], ref_e[:, 0], ref_e[:, 1]).max() < 1.0
     # The offset itself is hundreds of metres: the test would catch a missing conversion.
@@ -58,7 +62,9 @@ def test_gcj_to_wgs_within_1m_of_independent_inverses(china_points) -> None:  # 
 def test_bd09_to_wgs_within_1m_of_prcoords(china_points) -> None:  # type: ignore[no-untyped-def]
     lon, lat = china_points
     ours = bd09_to_wgs84(lon, lat)
-    ref = np.array([(c.lon, c.lat) for c in (prcoords.bd_wgs_bored((la, lo)) for lo, la in zip(lon, lat))])
+    ref = np.array(
+        [(c.lon, c.lat) for c in (prcoords.bd_wgs_bored((la, lo)) for lo, la in zip(lon, lat, strict=False))]
+    )
     assert _metres(ours[0], ours[1], ref[:, 0], ref[:, 1]).max() < 1.0
 
 
@@ -91,8 +97,14 @@ def test_projected_epsg_code_goes_through_pyproj() -> None:
 
 @pytest.mark.parametrize(
     ("declared", "expected"),
-    [(None, CoordinateSystem.WGS84), ("gcj-02", CoordinateSystem.GCJ02), ("bd09ll", CoordinateSystem.BD09),
-     ("EPSG:4490", CoordinateSystem.CGCS2000), ("4326", CoordinateSystem.WGS84), ("epsg:4547", "EPSG:4547")],
+    [
+        (None, CoordinateSystem.WGS84),
+        ("gcj-02", CoordinateSystem.GCJ02),
+        ("bd09ll", CoordinateSystem.BD09),
+        ("EPSG:4490", CoordinateSystem.CGCS2000),
+        ("4326", CoordinateSystem.WGS84),
+        ("epsg:4547", "EPSG:4547"),
+    ],
 )
 def test_parse_crs_accepts_common_spellings(declared, expected) -> None:  # type: ignore[no-untyped-def]
     assert parse_crs(declared) == expected

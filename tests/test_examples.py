@@ -15,8 +15,14 @@ ROOT = Path(__file__).resolve().parent.parent
 def gi(db_url: str, out: Path, *args: str) -> subprocess.CompletedProcess[str]:
     """Run `gi ARGS` in the project root against the test database."""
     env = {**os.environ, "GI_DATABASE_URL": db_url, "GI_OUTPUT_DIR": str(out), "COLUMNS": "200"}
-    return subprocess.run([sys.executable, "-m", "api.cli", *args], capture_output=True, text=True, env=env,
-                          cwd=ROOT, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "api.cli", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        timeout=300,
+    )
 
 
 @pytest.mark.usefixtures("loaded_register")
@@ -27,8 +33,13 @@ def test_a_season_by_hand(db_url: str, tmp_path: Path) -> None:
     assert "'Beijing1954' is not one of" in checked.stdout
     result = (tmp_path / "samples.result.csv").read_text(encoding="utf-8-sig").splitlines()
     verdicts = {line.split(",")[2][:8]: line.split(",")[4] for line in result[1:] if ",stored," in line}
-    assert verdicts == {"3f2a9c41": "inside", "8c51e0b7": "inside", "c47d1a93": "outside",
-                        "0e9b6d25": "uncertain", "6a3e8f10": "outside"}
+    assert verdicts == {
+        "3f2a9c41": "inside",
+        "8c51e0b7": "inside",
+        "c47d1a93": "outside",
+        "0e9b6d25": "uncertain",
+        "6a3e8f10": "outside",
+    }
 
     imported = gi(db_url, tmp_path, "results", "import", "examples/lab_results.csv")
     assert imported.returncode == 0, imported.stderr

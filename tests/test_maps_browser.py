@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
+from demo.season_map import synthetic_summary
 from maps.browser import MapPage, chromium, chromium_path
 from maps.folium_maps import MapOptions, areas_map, season_map, write_map
-from maps.synthetic import synthetic_summary
 
 pytestmark = [
     pytest.mark.browser,

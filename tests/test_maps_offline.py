@@ -10,9 +10,9 @@ import folium
 import pytest
 from folium.plugins import Fullscreen
 
+from demo.season_map import synthetic_summary
 from maps.folium_maps import MapOptions, areas_map, season_map, write_map
 from maps.offline import ASSET_FOLDER, LOCAL_ASSETS, OfflineAssetError, external_urls, render_offline
-from maps.synthetic import synthetic_summary
 from maps.vendor_assets import ASSETS_DIR, PACKAGES
 
 LINK = re.compile(r"""<(?:script|link)[^>]+(?:src|href)="([^"]+)\"""")

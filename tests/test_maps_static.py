@@ -11,9 +11,9 @@ import pytest
 import shapely
 from PIL import Image
 
+from demo.season_map import synthetic_summary
 from maps import reference, static
 from maps.style import MARITIME_LINE
-from maps.synthetic import synthetic_summary
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts" / "maps"
 

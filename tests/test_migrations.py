@@ -11,7 +11,7 @@ from conftest import scratch_database
 from sqlalchemy import create_engine, inspect, text
 
 from gi import db as gi_db
-from gi.migrations_support import include_object
+from gi.db.autogen import include_object
 from gi.models import Base
 
 
@@ -35,11 +35,15 @@ def test_upgrade_creates_every_model_table_and_matches_the_models(scratch_url: s
     assert _our_tables(scratch_url) == set(Base.metadata.tables)
     engine = create_engine(scratch_url)
     with engine.connect() as conn:
-        context = MigrationContext.configure(conn, opts={"include_object": include_object, "compare_type": True})
+        context = MigrationContext.configure(
+            conn, opts={"include_object": include_object, "compare_type": True}
+        )
         diff = compare_metadata(context, Base.metadata)
-        gist = conn.execute(text(
-            "SELECT count(*) FROM pg_indexes WHERE indexdef ILIKE '%USING gist%' AND tablename = 'production_area'"
-        )).scalar_one()
+        gist = conn.execute(
+            text(
+                "SELECT count(*) FROM pg_indexes WHERE indexdef ILIKE '%USING gist%' AND tablename = 'production_area'"
+            )
+        ).scalar_one()
         srid = conn.execute(text("SELECT Find_SRID('public', 'production_area', 'geom')")).scalar_one()
     engine.dispose()
     assert diff == [], f"models and migrations differ: {diff}"

@@ -16,10 +16,9 @@ from sqlalchemy.orm import Session
 
 from geo_data.crs import from_wgs84, wgs84_to_gcj02
 from geo_data.io import as_multipolygon
-from gi.areas import AreaImport, add_area_version
 from gi.errors import InputError
 from gi.models import GIKind, GIProduct, LocationSource, OriginOutcome, ProductCategory
-from gi.origin import (
+from gi.origin.rule import (
     FLAG_ACCURACY_POOR,
     FLAG_ACCURACY_ZERO,
     FLAG_COARSE,
@@ -34,6 +33,7 @@ from gi.origin import (
     check_origin,
     check_origins,
 )
+from gi.register.areas import AreaImport, add_area_version
 from gi.settings import Settings
 
 SH = ZoneInfo("Asia/Shanghai")
@@ -41,15 +41,29 @@ WHEN = datetime(2024, 5, 1, 10, 0, tzinfo=SH)
 
 
 def _product(session: Session, code: str, *areas: tuple[object, datetime]) -> GIProduct:
-    p = GIProduct(code=code, name_zh=f"测试{code[-4:]}", name_pinyin=code, name_en=code,
-                  gi_kind=GIKind.PROTECTED_PRODUCT, category=ProductCategory.FARM_PRODUCT)
+    p = GIProduct(
+        code=code,
+        name_zh=f"测试{code[-4:]}",
+        name_pinyin=code,
+        name_en=code,
+        gi_kind=GIKind.PROTECTED_PRODUCT,
+        category=ProductCategory.FARM_PRODUCT,
+    )
     session.add(p)
     session.flush()
     for geom, start in areas:
-        add_area_version(session, p, AreaImport(
-            geometry=as_multipolygon(geom), legal_basis="test", source="test", source_crs="WGS84",
-            valid_from=start, admin_units=[],
-        ))
+        add_area_version(
+            session,
+            p,
+            AreaImport(
+                geometry=as_multipolygon(geom),
+                legal_basis="test",
+                source="test",
+                source_crs="WGS84",
+                valid_from=start,
+                admin_units=[],
+            ),
+        )
     return p
 
 
@@ -84,12 +98,18 @@ def test_point_on_shared_border_is_inside_both(session: Session, pair: tuple[GIP
     assert verdict.verdict is OriginOutcome.UNCERTAIN  # on the line, inside the band
     assert [o["product_code"] for o in verdict.other_areas] == ["test-area-east"]
     assert FLAG_OTHER_AREA in verdict.flags
-    assert session.execute(text(
-        "SELECT bool_and(ST_Covers(geom, ST_SetSRID(ST_MakePoint(120.1, 30.05), 4326))) FROM production_area "
-        "WHERE product_id IN (:a, :b)"), {"a": west.id, "b": east.id}).scalar_one()
+    assert session.execute(
+        text(
+            "SELECT bool_and(ST_Covers(geom, ST_SetSRID(ST_MakePoint(120.1, 30.05), 4326))) FROM production_area "
+            "WHERE product_id IN (:a, :b)"
+        ),
+        {"a": west.id, "b": east.id},
+    ).scalar_one()
 
 
-def test_band_is_the_larger_of_accuracy_and_tolerance(session: Session, pair: tuple[GIProduct, GIProduct]) -> None:
+def test_band_is_the_larger_of_accuracy_and_tolerance(
+    session: Session, pair: tuple[GIProduct, GIProduct]
+) -> None:
     west, _ = pair
     # About 48 m inside the western edge.
     x = 120.0 + 0.0005
@@ -100,7 +120,9 @@ def test_band_is_the_larger_of_accuracy_and_tolerance(session: Session, pair: tu
     assert check_origin(session, _claim(west, x, 30.05, gps_accuracy_m=10.0), strict).band_m == 100.0
 
 
-def test_untrusted_fixes_are_flagged_and_never_inside(session: Session, pair: tuple[GIProduct, GIProduct]) -> None:
+def test_untrusted_fixes_are_flagged_and_never_inside(
+    session: Session, pair: tuple[GIProduct, GIProduct]
+) -> None:
     west, _ = pair
     zero = check_origin(session, _claim(west, 120.05, 30.05, gps_accuracy_m=0.0))
     assert zero.verdict is OriginOutcome.UNCERTAIN and FLAG_ACCURACY_ZERO in zero.flags
@@ -123,7 +145,9 @@ def test_swapped_coordinates_flag(session: Session, pair: tuple[GIProduct, GIPro
     assert FLAG_SWAPPED in verdict.flags and FLAG_OUTSIDE_CHINA in verdict.flags
 
 
-def test_null_island_outside_china_and_coarse_precision(session: Session, pair: tuple[GIProduct, GIProduct]) -> None:
+def test_null_island_outside_china_and_coarse_precision(
+    session: Session, pair: tuple[GIProduct, GIProduct]
+) -> None:
     west, _ = pair
     null = check_origin(session, _claim(west, 0.0, 0.0))
     assert {FLAG_NULL_ISLAND, FLAG_OUTSIDE_CHINA} <= set(null.flags) and null.verdict is OriginOutcome.OUTSIDE
@@ -138,7 +162,9 @@ def test_null_island_outside_china_and_coarse_precision(session: Session, pair: 
 
 
 def test_declared_crs_implausible(session: Session) -> None:
-    small = _product(session, "test-area-small", (box(120.0, 30.0, 120.006, 30.006), datetime(2010, 1, 1, tzinfo=SH)))
+    small = _product(
+        session, "test-area-small", (box(120.0, 30.0, 120.006, 30.006), datetime(2010, 1, 1, tzinfo=SH))
+    )
     gx, gy = wgs84_to_gcj02(120.003, 30.003)  # GCJ-02 shifts about 450 m here: out of a 580 m box
     wrong = check_origin(session, _claim(small, float(gx), float(gy), crs="WGS84"))
     assert wrong.verdict is OriginOutcome.OUTSIDE and FLAG_CRS in wrong.flags
@@ -149,7 +175,9 @@ def test_declared_crs_implausible(session: Session) -> None:
 
 
 @pytest.mark.parametrize("crs", ["WGS84", "CGCS2000", "GCJ02", "BD09", "EPSG:4549"])
-def test_every_crs_normalizes_to_the_same_point(session: Session, pair: tuple[GIProduct, GIProduct], crs: str) -> None:
+def test_every_crs_normalizes_to_the_same_point(
+    session: Session, pair: tuple[GIProduct, GIProduct], crs: str
+) -> None:
     west, _ = pair
     x, y = from_wgs84(np.array([120.0321]), np.array([30.0456]), crs)
     verdict = check_origin(session, _claim(west, float(x[0]), float(y[0]), crs=crs))
@@ -159,8 +187,12 @@ def test_every_crs_normalizes_to_the_same_point(session: Session, pair: tuple[GI
 
 def test_area_version_valid_at_collection_time(session: Session) -> None:
     old, new = box(120.0, 30.0, 120.1, 30.1), box(120.2, 30.0, 120.3, 30.1)
-    p = _product(session, "test-area-moved", (old, datetime(2010, 1, 1, tzinfo=SH)),
-                 (new, datetime(2020, 1, 1, tzinfo=SH)))
+    p = _product(
+        session,
+        "test-area-moved",
+        (old, datetime(2010, 1, 1, tzinfo=SH)),
+        (new, datetime(2020, 1, 1, tzinfo=SH)),
+    )
     in_old = replace(_claim(p, 120.05, 30.05), collected_at=datetime(2015, 6, 1, tzinfo=SH))
     assert check_origin(session, in_old).verdict is OriginOutcome.INSIDE
     assert check_origin(session, in_old).area_version == 1
@@ -175,19 +207,35 @@ def test_area_version_valid_at_collection_time(session: Session) -> None:
 
 
 def test_index_follows_database_changes(session: Session) -> None:
-    p = _product(session, "test-area-edited", (box(120.0, 30.0, 120.1, 30.1), datetime(2010, 1, 1, tzinfo=SH)))
+    p = _product(
+        session, "test-area-edited", (box(120.0, 30.0, 120.1, 30.1), datetime(2010, 1, 1, tzinfo=SH))
+    )
     claim = _claim(p, 120.15, 30.05)
     assert check_origin(session, claim).verdict is OriginOutcome.OUTSIDE
     assert check_origins(session, [claim])[0].verdict is OriginOutcome.OUTSIDE
     # An in-place edit of the stored geometry (never done by the system, but possible in SQL) is seen at once.
-    session.execute(text("UPDATE production_area SET geom = ST_Multi(ST_MakeEnvelope(120, 30, 120.2, 30.1, 4326)) "
-                         "WHERE product_id = :p"), {"p": p.id})
+    session.execute(
+        text(
+            "UPDATE production_area SET geom = ST_Multi(ST_MakeEnvelope(120, 30, 120.2, 30.1, 4326)) "
+            "WHERE product_id = :p"
+        ),
+        {"p": p.id},
+    )
     assert check_origin(session, claim).verdict is OriginOutcome.INSIDE
     assert check_origins(session, [claim])[0].verdict is OriginOutcome.INSIDE
     # So is a new version.
-    add_area_version(session, p, AreaImport(
-        geometry=as_multipolygon(box(121.0, 30.0, 121.1, 30.1)), legal_basis="moved", source="test",
-        source_crs="WGS84", valid_from=datetime(2024, 1, 1, tzinfo=SH), admin_units=[]))
+    add_area_version(
+        session,
+        p,
+        AreaImport(
+            geometry=as_multipolygon(box(121.0, 30.0, 121.1, 30.1)),
+            legal_basis="moved",
+            source="test",
+            source_crs="WGS84",
+            valid_from=datetime(2024, 1, 1, tzinfo=SH),
+            admin_units=[],
+        ),
+    )
     assert check_origin(session, claim).area_version == 2
     assert check_origins(session, [claim])[0].verdict is OriginOutcome.OUTSIDE
 
@@ -208,8 +256,15 @@ def test_batch_equals_single_checks(session: Session, pair: tuple[GIProduct, GIP
         x, y = 119.98 + rng.random() * 0.24, 29.98 + rng.random() * 0.14
         crs = str(rng.choice(["WGS84", "GCJ02", "BD09"]))
         sx, sy = from_wgs84(np.array([x]), np.array([y]), crs)
-        claims.append(_claim(product, float(sx[0]), float(sy[0]), crs=crs,
-                             gps_accuracy_m=float(rng.choice([0.0, 4.0, 40.0, 300.0]))))
+        claims.append(
+            _claim(
+                product,
+                float(sx[0]),
+                float(sy[0]),
+                crs=crs,
+                gps_accuracy_m=float(rng.choice([0.0, 4.0, 40.0, 300.0])),
+            )
+        )
     batch = check_origins(session, claims)
     single = [check_origin(session, c) for c in claims]
     assert batch == single
@@ -222,8 +277,11 @@ def test_distance_matches_a_geodesic_reference_on_a_real_boundary(session: Sessi
 
     xihu = read_area_file(Path(__file__).parent / "data" / "xihu_gcj02.geojson", crs="GCJ02").union()
     p = _product(session, "test-area-xihu", (xihu, datetime(2010, 1, 1, tzinfo=SH)))
-    stored = shapely.from_wkb(session.execute(text(
-        "SELECT ST_AsBinary(geom) FROM production_area WHERE product_id = :p"), {"p": p.id}).scalar_one())
+    stored = shapely.from_wkb(
+        session.execute(
+            text("SELECT ST_AsBinary(geom) FROM production_area WHERE product_id = :p"), {"p": p.id}
+        ).scalar_one()
+    )
     rng = np.random.default_rng(11)
     ring = shapely.get_coordinates(stored.boundary)
     k = rng.integers(0, len(ring), 25)
@@ -232,7 +290,9 @@ def test_distance_matches_a_geodesic_reference_on_a_real_boundary(session: Sessi
     dense = shapely.segmentize(stored.boundary, 2e-5)
     for x, y in zip(xs, ys, strict=True):
         verdict = check_origin(session, _claim(p, float(x), float(y)))
-        frame = Transformer.from_crs("EPSG:4326", f"+proj=aeqd +lat_0={y} +lon_0={x} +ellps=WGS84", always_xy=True)
+        frame = Transformer.from_crs(
+            "EPSG:4326", f"+proj=aeqd +lat_0={y} +lon_0={x} +ellps=WGS84", always_xy=True
+        )
         local = shapely.transform(dense, lambda c, f=frame: np.column_stack(f.transform(c[:, 0], c[:, 1])))
         reference = shapely.distance(local, shapely.Point(0, 0))
         assert abs(abs(verdict.distance_m) - reference) < 0.02  # the 1e-5° reference itself is good to ~1 cm
@@ -241,7 +301,7 @@ def test_distance_matches_a_geodesic_reference_on_a_real_boundary(session: Sessi
 
 def test_plain_float_and_vectorized_conversions_agree_bit_for_bit() -> None:
     from geo_data.crs import from_wgs84
-    from gi.origin import CoordinateSystem, normalize
+    from gi.origin.rule import CoordinateSystem, normalize
 
     rng = np.random.default_rng(5)
     lon, lat = rng.uniform(73, 135, 3000), rng.uniform(3, 54, 3000)
@@ -249,6 +309,6 @@ def test_plain_float_and_vectorized_conversions_agree_bit_for_bit() -> None:
         x, y = from_wgs84(lon, lat, system)
         vx, vy = normalize(x, y, system)
         for i in range(0, 3000, 7):
-            sx, sy = normalize(x[i:i + 1], y[i:i + 1], system)
+            sx, sy = normalize(x[i : i + 1], y[i : i + 1], system)
             assert (sx[0], sy[0]) == (vx[i], vy[i])
         assert np.abs(vx - lon).max() < 1e-9 and np.abs(vy - lat).max() < 1e-9

@@ -7,8 +7,8 @@ from collections import Counter
 import pytest
 from sqlalchemy.orm import Session
 
-from gi.samples import record_samples
-from gi.simulate import simulate_season
+from demo.samples import simulate_season
+from gi.origin.intake import record_samples
 
 EXPECTED = {
     "inside": {"inside"},
@@ -27,7 +27,9 @@ def test_simulated_season_exercises_every_path(session: Session, loaded_register
     scenarios = Counter(s.scenario for s in simulated)
     assert scenarios["mock location"] == 1
     assert {"inside", "outside", "near boundary", "GCJ-02", "BD-09", "swapped"} <= set(scenarios)
-    result = record_samples(session, [(i + 1, s.fields) for i, s in enumerate(simulated)], source="test season")
+    result = record_samples(
+        session, [(i + 1, s.fields) for i, s in enumerate(simulated)], source="test season"
+    )
     assert not result.refused, [(r.field, r.problem) for r in result.refused][:3]
     for row, sim in zip(result.rows, simulated, strict=True):
         verdict = row.verdict
@@ -43,8 +45,9 @@ def test_simulated_season_exercises_every_path(session: Session, loaded_register
     assert [s.fields for s in again] == [s.fields for s in simulated]
 
 
-def test_demo_step_prints_the_verdict_table(use_test_db: str, loaded_register: None,
-                                            capsys: pytest.CaptureFixture[str]) -> None:
+def test_demo_step_prints_the_verdict_table(
+    use_test_db: str, loaded_register: None, capsys: pytest.CaptureFixture[str]
+) -> None:
     from api.commands.check import run_origin_demo
 
     run_origin_demo(seed=11, per_product=3)

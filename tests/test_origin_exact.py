@@ -19,9 +19,9 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from geo_data.crs import from_wgs84
-from gi.origin import LocationClaim, check_origin
-from gi.origin_index import area_index
-from gi.samples import record_samples
+from gi.origin.index import area_index
+from gi.origin.intake import record_samples
+from gi.origin.rule import LocationClaim, check_origin
 
 SH = ZoneInfo("Asia/Shanghai")
 WHEN = datetime(2024, 6, 1, 9, 0, tzinfo=SH)
@@ -49,20 +49,40 @@ def _near_boundary_points(session: Session, n: int, seed: int) -> tuple[np.ndarr
 
 
 @pytest.mark.parametrize("crs", ["WGS84", "CGCS2000", "GCJ02", "BD09", "EPSG:4549"])
-def test_batch_verdicts_agree_with_postgis_in_every_crs(session: Session, loaded_register: None, crs: str) -> None:
+def test_batch_verdicts_agree_with_postgis_in_every_crs(
+    session: Session, loaded_register: None, crs: str
+) -> None:
     lon, lat, codes = _near_boundary_points(session, PER_CRS, seed=hash(crs) % 2**32)
     sx, sy = from_wgs84(lon, lat, crs)
-    rows = [(i + 1, {"product": codes[i], "collected_at": WHEN, "x": float(sx[i]), "y": float(sy[i]), "crs": crs,
-                     "gps_accuracy_m": 5.0, "lot_number": f"exact-{crs}-{i}"}) for i in range(PER_CRS)]
+    rows = [
+        (
+            i + 1,
+            {
+                "product": codes[i],
+                "collected_at": WHEN,
+                "x": float(sx[i]),
+                "y": float(sy[i]),
+                "crs": crs,
+                "gps_accuracy_m": 5.0,
+                "lot_number": f"exact-{crs}-{i}",
+            },
+        )
+        for i in range(PER_CRS)
+    ]
     result = record_samples(session, rows, source=f"exactness {crs}")
     assert len(result.stored) == PER_CRS, [r.problem for r in result.refused][:5]
 
     ids = [r.sample_id for r in result.stored]
     postgis = {
-        (row.sample_id, row.area_id): row.covers for row in session.execute(text(
-            "SELECT s.id AS sample_id, a.id AS area_id, ST_Covers(a.geom, s.location) AS covers "
-            "FROM sample s JOIN production_area a ON a.valid_from <= s.collected_at "
-            "AND (a.valid_to IS NULL OR a.valid_to > s.collected_at) WHERE s.id = ANY(:ids)"), {"ids": ids})
+        (row.sample_id, row.area_id): row.covers
+        for row in session.execute(
+            text(
+                "SELECT s.id AS sample_id, a.id AS area_id, ST_Covers(a.geom, s.location) AS covers "
+                "FROM sample s JOIN production_area a ON a.valid_from <= s.collected_at "
+                "AND (a.valid_to IS NULL OR a.valid_to > s.collected_at) WHERE s.id = ANY(:ids)"
+            ),
+            {"ids": ids},
+        )
     }
     claimed_in, claimed_out, others = 0, 0, 0
     for r in result.stored:
@@ -96,14 +116,23 @@ def test_vertices_and_midpoints_agree_with_postgis(session: Session, loaded_regi
             ys.append(float(y))
             area_ids.append(area.id)
             is_vertex.append(k < len(vertices))
-    ours = np.concatenate([
-        index.areas[index.position[a]].covers(np.array([x]), np.array([y])) for x, y, a in zip(xs, ys, area_ids,
-                                                                                                  strict=True)
-    ])
-    theirs = [row[0] for row in session.execute(text(
-        "SELECT ST_Covers(a.geom, ST_SetSRID(ST_MakePoint(t.x, t.y), 4326)) FROM unnest(CAST(:xs AS float8[]), "
-        "CAST(:ys AS float8[]), CAST(:ids AS int[])) WITH ORDINALITY AS t(x, y, area_id, n) "
-        "JOIN production_area a ON a.id = t.area_id ORDER BY t.n"), {"xs": xs, "ys": ys, "ids": area_ids})]
+    ours = np.concatenate(
+        [
+            index.areas[index.position[a]].covers(np.array([x]), np.array([y]))
+            for x, y, a in zip(xs, ys, area_ids, strict=True)
+        ]
+    )
+    theirs = [
+        row[0]
+        for row in session.execute(
+            text(
+                "SELECT ST_Covers(a.geom, ST_SetSRID(ST_MakePoint(t.x, t.y), 4326)) FROM unnest(CAST(:xs AS float8[]), "
+                "CAST(:ys AS float8[]), CAST(:ids AS int[])) WITH ORDINALITY AS t(x, y, area_id, n) "
+                "JOIN production_area a ON a.id = t.area_id ORDER BY t.n"
+            ),
+            {"xs": xs, "ys": ys, "ids": area_ids},
+        )
+    ]
     assert len(theirs) == len(ours) > 1000
     assert list(ours) == theirs
     # Vertices are on the boundary: covered.
@@ -121,9 +150,22 @@ def test_single_check_agrees_with_postgis(session: Session, loaded_register: Non
     for crs in ("WGS84", "GCJ02", "BD09"):
         sx, sy = from_wgs84(lon, lat, crs)
         for i in range(0, 300, 3):
-            v = check_origin(session, LocationClaim(product_id=products[codes[i]], x=float(sx[i]), y=float(sy[i]),
-                                                    collected_at=WHEN, crs=crs, gps_accuracy_m=5.0))
-            covered = session.execute(text(
-                "SELECT ST_Covers(geom, ST_SetSRID(ST_MakePoint(:x, :y), 4326)) FROM production_area "
-                "WHERE id = :a"), {"x": v.lon, "y": v.lat, "a": v.area_id}).scalar_one()
+            v = check_origin(
+                session,
+                LocationClaim(
+                    product_id=products[codes[i]],
+                    x=float(sx[i]),
+                    y=float(sy[i]),
+                    collected_at=WHEN,
+                    crs=crs,
+                    gps_accuracy_m=5.0,
+                ),
+            )
+            covered = session.execute(
+                text(
+                    "SELECT ST_Covers(geom, ST_SetSRID(ST_MakePoint(:x, :y), 4326)) FROM production_area "
+                    "WHERE id = :a"
+                ),
+                {"x": v.lon, "y": v.lat, "a": v.area_id},
+            ).scalar_one()
             assert covered == v.inputs["covered"]

@@ -16,8 +16,8 @@ from geoalchemy2.shape import from_shape
 from shapely.geometry import Point
 from sqlalchemy import delete, select
 
-from gi.areas import find_product
 from gi.db import session_scope
+from gi.register.areas import find_product
 
 pytestmark = pytest.mark.postgis
 SH = ZoneInfo("Asia/Shanghai")
@@ -25,8 +25,9 @@ SH = ZoneInfo("Asia/Shanghai")
 
 def gi(db_url: str, *args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "GI_DATABASE_URL": db_url, "COLUMNS": "220", "NO_COLOR": "1"}
-    return subprocess.run([sys.executable, "-m", "api.cli", *args], capture_output=True, text=True, env=env,
-                          timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "api.cli", *args], capture_output=True, text=True, env=env, timeout=300
+    )
 
 
 @pytest.fixture
@@ -36,19 +37,39 @@ def samples(engine, loaded_register) -> Iterator[dict[str, uuid.UUID]]:  # type:
 
     made: dict[str, uuid.UUID] = {}
     with session_scope(engine) as session:
-        for name, code, when in [("tea", "xihu-longjing", datetime(2031, 4, 2, 9, tzinfo=SH)),
-                                 ("goji", "ningxia-goji", datetime(2031, 7, 10, 9, tzinfo=SH)),
-                                 ("rice", "wuchang-rice", datetime(2031, 10, 5, 9, tzinfo=SH)),
-                                 ("pear", "korla-fragrant-pear", datetime(2031, 9, 20, 9, tzinfo=SH))]:
+        for name, code, when in [
+            ("tea", "xihu-longjing", datetime(2031, 4, 2, 9, tzinfo=SH)),
+            ("goji", "ningxia-goji", datetime(2031, 7, 10, 9, tzinfo=SH)),
+            ("rice", "wuchang-rice", datetime(2031, 10, 5, 9, tzinfo=SH)),
+            ("pear", "korla-fragrant-pear", datetime(2031, 9, 20, 9, tzinfo=SH)),
+        ]:
             product = find_product(session, code)
-            sample = Sample(id=uuid.uuid4(), product_id=product.id, collected_at=when, submitted_x=120.1,
-                            submitted_y=30.2, declared_crs="WGS84", gps_accuracy_m=4.0,
-                            location=from_shape(Point(120.1, 30.2), srid=4326), source="quality cli test")
+            sample = Sample(
+                id=uuid.uuid4(),
+                product_id=product.id,
+                collected_at=when,
+                submitted_x=120.1,
+                submitted_y=30.2,
+                declared_crs="WGS84",
+                gps_accuracy_m=4.0,
+                location=from_shape(Point(120.1, 30.2), srid=4326),
+                source="quality cli test",
+            )
             session.add(sample)
             session.flush()
-            session.add(OriginVerdictRecord(sample_id=sample.id, product_id=product.id, verdict=OriginOutcome.INSIDE,
-                                            band_m=30.0, distance_m=250.0, flags=[], other_areas=[], rule="test",
-                                            inputs={}))
+            session.add(
+                OriginVerdictRecord(
+                    sample_id=sample.id,
+                    product_id=product.id,
+                    verdict=OriginOutcome.INSIDE,
+                    band_m=30.0,
+                    distance_m=250.0,
+                    flags=[],
+                    other_areas=[],
+                    rule="test",
+                    inputs={},
+                )
+            )
             made[name] = sample.id
     yield made
     with session_scope(engine) as session:
@@ -66,10 +87,19 @@ def test_import_then_check_one_sample(db_url: str, samples: dict[str, uuid.UUID]
         f"{tea},powder,0.4,%,,,Lab A,2031-04-10\n"
         f"{tea},water_extract,35.2,%,0.5,2,Lab A,2031-04-10\n"
         f"{tea},lead,<0.1,mg/kg,,,Lab A,2031-04-10\n"
-        + "".join(f"{tea},{k},{v},{u},,,Iso Lab,2031-04-12\n" for k, v, u in [
-            ("d13C", -27.7, "‰"), ("d15N", 3.2, "‰"), ("Rb", 47, "mg/kg"), ("Mg", 1.95, "g/kg"),
-            ("K", 1.71, "%"), ("Mn", 910, "µg/g")]),
-        encoding="utf-8")
+        + "".join(
+            f"{tea},{k},{v},{u},,,Iso Lab,2031-04-12\n"
+            for k, v, u in [
+                ("d13C", -27.7, "‰"),
+                ("d15N", 3.2, "‰"),
+                ("Rb", 47, "mg/kg"),
+                ("Mg", 1.95, "g/kg"),
+                ("K", 1.71, "%"),
+                ("Mn", 910, "µg/g"),
+            ]
+        ),
+        encoding="utf-8",
+    )
     imported = gi(db_url, "results", "import", str(path))
     assert imported.returncode == 0, imported.stderr
     assert "11 results stored for 1 sample" in imported.stdout
@@ -93,11 +123,16 @@ def test_import_then_check_one_sample(db_url: str, samples: dict[str, uuid.UUID]
     assert "conditional pass" in checked.stdout  # 6.5 ± 0.2 straddles ≤ 6.5
 
 
-def test_bad_input_exits_non_zero_with_rows(db_url: str, samples: dict[str, uuid.UUID], tmp_path: Path) -> None:
+def test_bad_input_exits_non_zero_with_rows(
+    db_url: str, samples: dict[str, uuid.UUID], tmp_path: Path
+) -> None:
     path = tmp_path / "bad.csv"
-    path.write_text("sample_id,indicator,value,unit,laboratory,tested_on\n"
-                    f"{samples['rice']},moisture,fifteen,%,Lab,2031-10-10\n"
-                    f"{samples['rice']},gluten,8,%,Lab,2031-10-10\n", encoding="utf-8")
+    path.write_text(
+        "sample_id,indicator,value,unit,laboratory,tested_on\n"
+        f"{samples['rice']},moisture,fifteen,%,Lab,2031-10-10\n"
+        f"{samples['rice']},gluten,8,%,Lab,2031-10-10\n",
+        encoding="utf-8",
+    )
     result = gi(db_url, "results", "import", str(path))
     assert result.returncode == 1
     assert "text in a number field" in result.stderr and "unknown indicator 'gluten'" in result.stderr
@@ -119,11 +154,16 @@ def test_demo_step_adds_results_and_prints_both_tables(engine, use_test_db, samp
     with session_scope(engine) as session:
         ids = list(samples.values())
         assert session.scalar(select(LabResult.id).where(LabResult.sample_id.in_(ids)).limit(1)) is not None
-        assert len(session.scalars(select(QualityVerdict).where(QualityVerdict.sample_id.in_(ids))).all()) == 4
-        assert len(session.scalars(select(OriginEvidence).where(OriginEvidence.sample_id.in_(ids))).all()) == 4
+        assert (
+            len(session.scalars(select(QualityVerdict).where(QualityVerdict.sample_id.in_(ids))).all()) == 4
+        )
+        assert (
+            len(session.scalars(select(OriginEvidence).where(OriginEvidence.sample_id.in_(ids))).all()) == 4
+        )
         fps = session.scalars(select(FingerprintVerdict).where(FingerprintVerdict.sample_id.in_(ids))).all()
-        assert {f.product_id for f in fps} == {find_product(session, c).id
-                                               for c in ("xihu-longjing", "ningxia-goji", "wuchang-rice")}
+        assert {f.product_id for f in fps} == {
+            find_product(session, c).id for c in ("xihu-longjing", "ningxia-goji", "wuchang-rice")
+        }
     with session_scope(engine) as session:
         before = len(session.scalars(select(LabResult.id).where(LabResult.sample_id.in_(ids))).all())
     with console.capture() as captured:

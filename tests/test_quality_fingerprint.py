@@ -15,7 +15,7 @@ import pytest
 
 from geo_data.reference_sets import REFERENCES_DIR, ReferenceSetError, read_reference_set, read_reference_sets
 from gi.errors import InputError
-from gi.fingerprint import ReferenceTooSmallError, check_fingerprint, distance, fit_reference
+from gi.quality.fingerprint import ReferenceTooSmallError, check_fingerprint, distance, fit_reference
 
 # Three constructed areas on four variables: two isotopes (normal) and two elements (log-normal).
 VARS = {"d13C": ("‰", "none"), "d15N": ("‰", "none"), "Rb": ("mg/kg", "log10"), "Sr": ("mg/kg", "log10")}
@@ -40,10 +40,17 @@ def write_set(directory: Path, code: str, rows: list[dict[str, float]], commodit
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / f"{code}.csv"
     lines = ["# constructed test population", "product_code,sample_id,year," + ",".join(VARS)]
-    lines += [f"{code},{code}-{i:04d},2024," + ",".join(f"{r[v]:.6g}" for v in VARS) for i, r in enumerate(rows)]
+    lines += [
+        f"{code},{code}-{i:04d},2024," + ",".join(f"{r[v]:.6g}" for v in VARS) for i, r in enumerate(rows)
+    ]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    meta = {"product_code": code, "area_zh": code.upper(), "commodity": commodity, "synthetic": True,
-            "variables": {v: {"unit": u, "transform": t} for v, (u, t) in VARS.items()}}
+    meta = {
+        "product_code": code,
+        "area_zh": code.upper(),
+        "commodity": commodity,
+        "synthetic": True,
+        "variables": {v: {"unit": u, "transform": t} for v, (u, t) in VARS.items()},
+    }
     path.with_suffix(".json").write_text(json.dumps(meta), encoding="utf-8")
     return path
 
@@ -161,29 +168,54 @@ def test_stored_fingerprint_and_combined_evidence(session, loaded_register) -> N
     from geoalchemy2.shape import from_shape
     from shapely.geometry import Point
 
-    from gi.areas import find_product
-    from gi.evidence import record_evidence
-    from gi.fingerprint import check_sample_fingerprint
     from gi.models import LabResult, OriginOutcome, OriginVerdictRecord, Sample
+    from gi.quality.evidence import record_evidence
+    from gi.quality.fingerprint import check_sample_fingerprint
+    from gi.register.areas import find_product
 
     def sample(code: str, verdict: OriginOutcome | None, flags: list[str] | None = None) -> Sample:
         product = find_product(session, code)
-        s = Sample(id=uuid.uuid4(), product_id=product.id, collected_at=datetime(2025, 4, 2, 9, tzinfo=SH),
-                   submitted_x=120.1, submitted_y=30.2, declared_crs="WGS84", gps_accuracy_m=5.0,
-                   location=from_shape(Point(120.1, 30.2), srid=4326))
+        s = Sample(
+            id=uuid.uuid4(),
+            product_id=product.id,
+            collected_at=datetime(2025, 4, 2, 9, tzinfo=SH),
+            submitted_x=120.1,
+            submitted_y=30.2,
+            declared_crs="WGS84",
+            gps_accuracy_m=5.0,
+            location=from_shape(Point(120.1, 30.2), srid=4326),
+        )
         session.add(s)
         session.flush()
         if verdict is not None:
-            session.add(OriginVerdictRecord(sample_id=s.id, product_id=product.id, verdict=verdict, band_m=30.0,
-                                            distance_m=120.0, flags=flags or [], other_areas=[], rule="t",
-                                            inputs={}))
+            session.add(
+                OriginVerdictRecord(
+                    sample_id=s.id,
+                    product_id=product.id,
+                    verdict=verdict,
+                    band_m=30.0,
+                    distance_m=120.0,
+                    flags=flags or [],
+                    other_areas=[],
+                    rule="t",
+                    inputs={},
+                )
+            )
         return s
 
     def measure(s: Sample, values: dict[str, float]) -> None:
         for code, value in values.items():
             unit = "‰" if code.startswith("d") else "mg/kg"
-            session.add(LabResult(sample_id=s.id, indicator_code=code, value=D(f"{value:.6g}"), unit=unit,
-                                  laboratory="iso lab", tested_on=datetime(2025, 4, 20).date()))
+            session.add(
+                LabResult(
+                    sample_id=s.id,
+                    indicator_code=code,
+                    value=D(f"{value:.6g}"),
+                    unit=unit,
+                    laboratory="iso lab",
+                    tested_on=datetime(2025, 4, 20).date(),
+                )
+            )
         session.flush()
 
     xihu = {"d13C": -27.8, "d15N": 3.5, "Rb": 44.0, "Mg": 1890.0, "K": 17400.0, "Mn": 880.0}

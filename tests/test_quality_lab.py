@@ -14,11 +14,11 @@ from shapely.geometry import Point
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from gi.areas import find_product
 from gi.errors import InputError
-from gi.lab import LabImportError, import_results, results_of
 from gi.models import LabResult, QualitySpec, Sample
-from gi.quality import check_sample_quality, evaluate, grade_matches, rule_at, set_rule, specs_at
+from gi.quality.judge import check_sample_quality, evaluate, grade_matches, rule_at, set_rule, specs_at
+from gi.quality.lab import LabImportError, import_results, results_of
+from gi.register.areas import find_product
 
 pytestmark = pytest.mark.postgis
 SH = ZoneInfo("Asia/Shanghai")
@@ -27,9 +27,17 @@ HEADER = "sample_id,indicator,value,unit,U,k,method,laboratory,tested_on,grade\n
 
 def make_sample(session: Session, product_code: str, when: datetime | None = None) -> Sample:
     product = find_product(session, product_code)
-    sample = Sample(id=uuid.uuid4(), product_id=product.id, collected_at=when or datetime(2025, 4, 2, 10, tzinfo=SH),
-                    submitted_x=120.1, submitted_y=30.2, declared_crs="WGS84", gps_accuracy_m=5.0,
-                    location=from_shape(Point(120.1, 30.2), srid=4326), source="test")
+    sample = Sample(
+        id=uuid.uuid4(),
+        product_id=product.id,
+        collected_at=when or datetime(2025, 4, 2, 10, tzinfo=SH),
+        submitted_x=120.1,
+        submitted_y=30.2,
+        declared_crs="WGS84",
+        gps_accuracy_m=5.0,
+        location=from_shape(Point(120.1, 30.2), srid=4326),
+        source="test",
+    )
     session.add(sample)
     session.flush()
     return sample
@@ -46,12 +54,17 @@ def tea(session: Session, loaded_register: None) -> Sample:
     return make_sample(session, "xihu-longjing")
 
 
-def test_import_converts_units_and_keeps_the_reported_values(session: Session, tea: Sample, tmp_path: Path) -> None:
-    path = write(tmp_path, HEADER
-                 + f"{tea.id},moisture,65,g/kg,2,2,GB 5009.3-2016,浙江省检验院,2025-04-10,\n"
-                 + f"{tea.id},总灰分,5.8,g/100 g,0.2,2,GB 5009.4-2016,浙江省检验院,2025-04-10,\n"
-                 + f"{tea.id},lead,<0.2,mg/kg,,,GB 5009.12-2017,浙江省检验院,2025/4/11,\n"
-                 + f"{str(tea.id)[:8]},d13C,-27.9,‰,0.2,2,EA-IRMS,同位素实验室,2025年4月12日,\n")
+def test_import_converts_units_and_keeps_the_reported_values(
+    session: Session, tea: Sample, tmp_path: Path
+) -> None:
+    path = write(
+        tmp_path,
+        HEADER
+        + f"{tea.id},moisture,65,g/kg,2,2,GB 5009.3-2016,浙江省检验院,2025-04-10,\n"
+        + f"{tea.id},总灰分,5.8,g/100 g,0.2,2,GB 5009.4-2016,浙江省检验院,2025-04-10,\n"
+        + f"{tea.id},lead,<0.2,mg/kg,,,GB 5009.12-2017,浙江省检验院,2025/4/11,\n"
+        + f"{str(tea.id)[:8]},d13C,-27.9,‰,0.2,2,EA-IRMS,同位素实验室,2025年4月12日,\n",
+    )
     report = import_results(session, path)
     assert len(report.results) == 4 and report.sample_ids == [tea.id]
     by_code = {r.indicator_code: r for r in results_of(session, tea.id)}
@@ -65,15 +78,18 @@ def test_import_converts_units_and_keeps_the_reported_values(session: Session, t
 def test_bad_rows_are_all_reported_with_row_numbers_and_nothing_is_stored(
     session: Session, tea: Sample, tmp_path: Path
 ) -> None:
-    path = write(tmp_path, HEADER
-                 + f"{tea.id},moisture,6.1,%,,,m,Lab A,2025-04-10,\n"                      # row 2 fine
-                 + f"{tea.id},caffeine,3.1,%,,,m,Lab A,2025-04-10,\n"                      # row 3 unknown indicator
-                 + f"{tea.id},total_ash,5.1,,,,m,Lab A,2025-04-10,\n"                      # row 4 missing unit
-                 + f"{tea.id},water_extract,about 40,%,,,m,Lab A,2025-04-10,\n"            # row 5 text
-                 + f"{tea.id},moisture,6.2,%,,,m,Lab A,2025-04-10,\n"                      # row 6 duplicate of 2
-                 + f"{tea.id},powder,0.5,g/L,,,m,Lab A,2025-04-10,\n"                      # row 7 unconvertible
-                 + f"{tea.id},lead,ND,mg/kg,,,m,Lab A,2025-04-10,\n"                       # row 8 no number
-                 + f"{uuid.uuid4()},moisture,6.2,%,,,m,Lab A,2025-04-10,\n")               # row 9 no sample
+    path = write(
+        tmp_path,
+        HEADER
+        + f"{tea.id},moisture,6.1,%,,,m,Lab A,2025-04-10,\n"  # row 2 fine
+        + f"{tea.id},caffeine,3.1,%,,,m,Lab A,2025-04-10,\n"  # row 3 unknown indicator
+        + f"{tea.id},total_ash,5.1,,,,m,Lab A,2025-04-10,\n"  # row 4 missing unit
+        + f"{tea.id},water_extract,about 40,%,,,m,Lab A,2025-04-10,\n"  # row 5 text
+        + f"{tea.id},moisture,6.2,%,,,m,Lab A,2025-04-10,\n"  # row 6 duplicate of 2
+        + f"{tea.id},powder,0.5,g/L,,,m,Lab A,2025-04-10,\n"  # row 7 unconvertible
+        + f"{tea.id},lead,ND,mg/kg,,,m,Lab A,2025-04-10,\n"  # row 8 no number
+        + f"{uuid.uuid4()},moisture,6.2,%,,,m,Lab A,2025-04-10,\n",
+    )  # row 9 no sample
     with pytest.raises(LabImportError) as err:
         import_results(session, path)
     problems = {p.row: (p.column, p.problem) for p in err.value.problems}
@@ -97,7 +113,9 @@ def test_reimporting_a_file_is_caught_as_duplicates(session: Session, tea: Sampl
         import_results(session, path)
     assert "already stored (from results.csv row 2)" in err.value.problems[0].problem
     # a re-test by another lab, or on another day, is not a duplicate
-    import_results(session, write(tmp_path, HEADER + f"{tea.id},moisture,6.3,%,,,m,Lab B,2025-04-10,\n", "b.csv"))
+    import_results(
+        session, write(tmp_path, HEADER + f"{tea.id},moisture,6.3,%,,,m,Lab B,2025-04-10,\n", "b.csv")
+    )
     assert len(results_of(session, tea.id)) == 2
 
 
@@ -106,7 +124,9 @@ def test_excel_and_chinese_headers_and_gbk_csv(session: Session, tea: Sample, tm
 
     book = Workbook()
     sheet = book.active
-    sheet.append(["样品编号", "检测项目", "检测结果", "单位", "扩展不确定度", "包含因子", "检测机构", "检测日期"])
+    sheet.append(
+        ["样品编号", "检测项目", "检测结果", "单位", "扩展不确定度", "包含因子", "检测机构", "检测日期"]
+    )
     sheet.append([str(tea.id), "水分", 6.4, "%", "3%", 2, "杭州检测中心", datetime(2025, 4, 9)])
     sheet.append([None] * 8)
     sheet.append([str(tea.id), "水浸出物", "四十", "%", None, None, "杭州检测中心", "2025-04-09"])
@@ -122,25 +142,50 @@ def test_excel_and_chinese_headers_and_gbk_csv(session: Session, tea: Sample, tm
     assert result.indicator_code == "moisture" and result.uncertainty == D("0.192")  # 3 % of 6.4
     assert result.tested_on == date(2025, 4, 9)
 
-    gbk = write(tmp_path, "样品编号,指标,结果,单位,实验室,检测日期\n" + f"{tea.id},水浸出物,41.2,%,杭州检测中心,2025-04-09\n",
-                "gbk.csv", encoding="gb18030")
+    gbk = write(
+        tmp_path,
+        "样品编号,指标,结果,单位,实验室,检测日期\n" + f"{tea.id},水浸出物,41.2,%,杭州检测中心,2025-04-09\n",
+        "gbk.csv",
+        encoding="gb18030",
+    )
     assert import_results(session, gbk).results[0].indicator_code == "water_extract"
 
 
 def test_missing_required_column_is_a_file_error(session: Session, tea: Sample, tmp_path: Path) -> None:
-    path = write(tmp_path, "sample_id,indicator,value,laboratory,tested_on\n" + f"{tea.id},moisture,6,L,2025-04-01\n")
+    path = write(
+        tmp_path, "sample_id,indicator,value,laboratory,tested_on\n" + f"{tea.id},moisture,6,L,2025-04-01\n"
+    )
     with pytest.raises(InputError, match="missing column"):
         import_results(session, path)
 
 
 # --------------------------------------------------------------------------------------------- quality verdicts
 
-def add(session: Session, sample: Sample, code: str, value: str, unit: str, u: str | None = None,
-        grade: str | None = None, lab: str = "Lab A", day: date = date(2025, 4, 10)) -> LabResult:
+
+def add(
+    session: Session,
+    sample: Sample,
+    code: str,
+    value: str,
+    unit: str,
+    u: str | None = None,
+    grade: str | None = None,
+    lab: str = "Lab A",
+    day: date = date(2025, 4, 10),
+) -> LabResult:
     censored = value[0] if value[0] in "<>" else None
-    result = LabResult(sample_id=sample.id, indicator_code=code, value=D(value.lstrip("<>")), censored=censored,
-                       unit=unit, uncertainty=None if u is None else D(u), coverage_factor=D(2) if u else None,
-                       laboratory=lab, tested_on=day, declared_grade=grade)
+    result = LabResult(
+        sample_id=sample.id,
+        indicator_code=code,
+        value=D(value.lstrip("<>")),
+        censored=censored,
+        unit=unit,
+        uncertainty=None if u is None else D(u),
+        coverage_factor=D(2) if u else None,
+        laboratory=lab,
+        tested_on=day,
+        declared_grade=grade,
+    )
     session.add(result)
     session.flush()
     return result
@@ -149,9 +194,9 @@ def add(session: Session, sample: Sample, code: str, value: str, unit: str, u: s
 def test_tea_at_its_inclusive_limits_passes_and_missing_mandatory_is_inconclusive(
     session: Session, tea: Sample
 ) -> None:
-    add(session, tea, "moisture", "6.5", "%")          # ≤ 6.5: exactly at the limit
-    add(session, tea, "total_ash", "65", "g/kg")       # 6.5 % after conversion: at the limit
-    add(session, tea, "water_extract", "36.0", "%")    # ≥ 36.0
+    add(session, tea, "moisture", "6.5", "%")  # ≤ 6.5: exactly at the limit
+    add(session, tea, "total_ash", "65", "g/kg")  # 6.5 % after conversion: at the limit
+    add(session, tea, "water_extract", "36.0", "%")  # ≥ 36.0
     add(session, tea, "lead", "<0.2", "mg/kg")
     verdict = check_sample_quality(session, tea)
     assert verdict.outcome.value == "inconclusive"
@@ -187,12 +232,19 @@ def test_guard_band_rule_makes_values_near_a_limit_inconclusive(session: Session
     set_rule(session, "xihu-longjing", "guard_band", guard_factor=1)
     rule, stored = rule_at(session, tea.product_id, date(2025, 4, 2))
     assert stored is not None and rule.kind.value == "guard_band"
-    for code, value in [("moisture", "6.4"), ("total_ash", "5.0"), ("water_extract", "40"), ("powder", "0.5")]:
+    for code, value in [
+        ("moisture", "6.4"),
+        ("total_ash", "5.0"),
+        ("water_extract", "40"),
+        ("powder", "0.5"),
+    ]:
         add(session, tea, code, value, "%", u="0.2")
     add(session, tea, "lead", "0.8", "mg/kg", u="0.1")
     verdict = check_sample_quality(session, tea)
     rows = {i["code"]: i for i in verdict.indicators}
-    assert rows["moisture"]["outcome"] == "inconclusive" and rows["moisture"]["statement"] == "conditional pass"
+    assert (
+        rows["moisture"]["outcome"] == "inconclusive" and rows["moisture"]["statement"] == "conditional pass"
+    )
     assert "[6.2, 6.6]" in rows["moisture"]["reason"]
     assert verdict.outcome.value == "inconclusive" and "guard band" in verdict.rule
     assert verdict.rule_config["kind"] == "guard_band"
@@ -202,8 +254,13 @@ def test_guard_band_rule_makes_values_near_a_limit_inconclusive(session: Session
 
 def test_grades_of_goji_are_met_from_the_best_down(session: Session, loaded_register: None) -> None:
     sample = make_sample(session, "ningxia-goji", datetime(2025, 7, 15, 9, tzinfo=SH))
-    for code, value, unit in [("moisture", "12", "%"), ("total_ash", "4", "%"), ("water_extract", "0", "%"),
-                              ("water_soluble_extract", "60", "%"), ("lycium_polysaccharide", "2.1", "%")]:
+    for code, value, unit in [
+        ("moisture", "12", "%"),
+        ("total_ash", "4", "%"),
+        ("water_extract", "0", "%"),
+        ("water_soluble_extract", "60", "%"),
+        ("lycium_polysaccharide", "2.1", "%"),
+    ]:
         if code != "water_extract":
             add(session, sample, code, value, unit)
     add(session, sample, "grain_count", "700", "count/100g")  # = 350 per 50 g: 特级, 甲级, 乙级, not 特优
@@ -218,9 +275,19 @@ def test_grades_of_goji_are_met_from_the_best_down(session: Session, loaded_regi
 
 def test_specification_valid_at_the_collection_date_is_used(session: Session, tea: Sample) -> None:
     product = find_product(session, "xihu-longjing")
-    session.add(QualitySpec(product_id=product.id, indicator_code="moisture", name_zh="水分", name_en="moisture",
-                            unit="%", upper_limit=D("6.0"), source_standard="hypothetical revision", clause="x",
-                            valid_from=date(2030, 1, 1)))
+    session.add(
+        QualitySpec(
+            product_id=product.id,
+            indicator_code="moisture",
+            name_zh="水分",
+            name_en="moisture",
+            unit="%",
+            upper_limit=D("6.0"),
+            source_standard="hypothetical revision",
+            clause="x",
+            valid_from=date(2030, 1, 1),
+        )
+    )
     session.flush()
     old = {s.indicator_code: s for s in specs_at(session, product.id, date(2025, 4, 2))}
     new = {s.indicator_code: s for s in specs_at(session, product.id, date(2030, 1, 1))}
@@ -228,8 +295,12 @@ def test_specification_valid_at_the_collection_date_is_used(session: Session, te
     later = make_sample(session, "xihu-longjing", datetime(2030, 4, 1, 9, tzinfo=SH))
     for s in (tea, later):
         add(session, s, "moisture", "6.2", "%")
-    assert {i["code"]: i["outcome"] for i in check_sample_quality(session, tea).indicators}["moisture"] == "pass"
-    assert {i["code"]: i["outcome"] for i in check_sample_quality(session, later).indicators}["moisture"] == "fail"
+    assert {i["code"]: i["outcome"] for i in check_sample_quality(session, tea).indicators}[
+        "moisture"
+    ] == "pass"
+    assert {i["code"]: i["outcome"] for i in check_sample_quality(session, later).indicators}[
+        "moisture"
+    ] == "fail"
     early = make_sample(session, "xihu-longjing", datetime(2001, 4, 1, 9, tzinfo=SH))
     add(session, early, "moisture", "6.2", "%")
     verdict = check_sample_quality(session, early)

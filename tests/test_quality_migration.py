@@ -11,7 +11,7 @@ from conftest import scratch_database
 from sqlalchemy import inspect, text
 
 from gi import db as gi_db
-from gi.migrations_support import include_object
+from gi.db.autogen import include_object
 from gi.models import Base
 
 pytestmark = pytest.mark.postgis
@@ -49,7 +49,9 @@ def test_quality_migration_up_down_up(scratch_url: str) -> None:
 
 def test_quality_models_match_the_migrated_schema(engine) -> None:  # type: ignore[no-untyped-def]
     with engine.connect() as conn:
-        context = MigrationContext.configure(conn, opts={"include_object": include_object, "compare_type": True})
+        context = MigrationContext.configure(
+            conn, opts={"include_object": include_object, "compare_type": True}
+        )
         diffs = compare_metadata(context, Base.metadata)
     ours = [d for d in diffs if any(t in repr(d) for t in QUALITY_TABLES)]
     assert ours == []

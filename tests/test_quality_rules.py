@@ -6,7 +6,7 @@ from decimal import Decimal as D
 
 import pytest
 
-from gi.decision import (
+from gi.quality.decision import (
     Comparison,
     DecisionRule,
     Limit,
@@ -19,7 +19,7 @@ from gi.decision import (
     round_gbt8170,
 )
 
-P, F, I = Outcome.PASS, Outcome.FAIL, Outcome.INCONCLUSIVE
+P, F, I = Outcome.PASS, Outcome.FAIL, Outcome.INCONCLUSIVE  # noqa: E741
 SIMPLE = DecisionRule(RuleKind.SIMPLE_ACCEPTANCE)
 GUARD = DecisionRule(RuleKind.GUARD_BAND)
 G_ACC = DecisionRule(RuleKind.GUARDED_ACCEPTANCE)
@@ -40,15 +40,27 @@ def outcome(value: str, limit: Limit, rule: DecisionRule, u: str | None = None, 
     ("value", "limit", "expected"),
     [
         # exactly at the limit: inclusive meets, exclusive does not
-        ("13", UPPER_INCL, P), ("13.000", UPPER_INCL, P), ("13", UPPER_EXCL, F),
-        ("5.0", LOWER_INCL, P), ("5", LOWER_INCL, P), ("5.0", LOWER_EXCL, F),
+        ("13", UPPER_INCL, P),
+        ("13.000", UPPER_INCL, P),
+        ("13", UPPER_EXCL, F),
+        ("5.0", LOWER_INCL, P),
+        ("5", LOWER_INCL, P),
+        ("5.0", LOWER_EXCL, F),
         # the smallest step either side
-        ("12.999999", UPPER_INCL, P), ("13.000001", UPPER_INCL, F),
-        ("12.999999", UPPER_EXCL, P), ("13.000001", UPPER_EXCL, F),
-        ("4.999999", LOWER_INCL, F), ("5.000001", LOWER_INCL, P),
-        ("4.999999", LOWER_EXCL, F), ("5.000001", LOWER_EXCL, P),
+        ("12.999999", UPPER_INCL, P),
+        ("13.000001", UPPER_INCL, F),
+        ("12.999999", UPPER_EXCL, P),
+        ("13.000001", UPPER_EXCL, F),
+        ("4.999999", LOWER_INCL, F),
+        ("5.000001", LOWER_INCL, P),
+        ("4.999999", LOWER_EXCL, F),
+        ("5.000001", LOWER_EXCL, P),
         # two-sided
-        ("6.0", RANGE, P), ("8.0", RANGE, P), ("5.99", RANGE, F), ("8.01", RANGE, F), ("7", RANGE, P),
+        ("6.0", RANGE, P),
+        ("8.0", RANGE, P),
+        ("5.99", RANGE, F),
+        ("8.01", RANGE, F),
+        ("7", RANGE, P),
     ],
 )
 def test_simple_acceptance_at_and_around_limits(value: str, limit: Limit, expected: Outcome) -> None:
@@ -67,21 +79,21 @@ def test_float_trap_is_avoided() -> None:
     [
         # upper ≤ 13, U = 0.4: pass iff v + U ≤ 13, fail iff v − U > 13
         ("12.5", "0.4", UPPER_INCL, P, P, P),
-        ("12.6", "0.4", UPPER_INCL, P, P, P),        # interval [12.2, 13.0] touches an inclusive limit: within
-        ("12.61", "0.4", UPPER_INCL, I, F, P),       # straddles, value meets: conditional pass
-        ("13", "0.4", UPPER_INCL, I, F, P),          # value at the limit
-        ("13.4", "0.4", UPPER_INCL, I, F, P),        # interval [13.0, 13.8]: 13.0 still meets ≤ 13
-        ("13.41", "0.4", UPPER_INCL, F, F, F),       # wholly above
+        ("12.6", "0.4", UPPER_INCL, P, P, P),  # interval [12.2, 13.0] touches an inclusive limit: within
+        ("12.61", "0.4", UPPER_INCL, I, F, P),  # straddles, value meets: conditional pass
+        ("13", "0.4", UPPER_INCL, I, F, P),  # value at the limit
+        ("13.4", "0.4", UPPER_INCL, I, F, P),  # interval [13.0, 13.8]: 13.0 still meets ≤ 13
+        ("13.41", "0.4", UPPER_INCL, F, F, F),  # wholly above
         # upper < 13 (exclusive): the limit value itself is outside
-        ("12.6", "0.4", UPPER_EXCL, I, F, P),        # [12.2, 13.0] includes 13, which fails < 13
+        ("12.6", "0.4", UPPER_EXCL, I, F, P),  # [12.2, 13.0] includes 13, which fails < 13
         ("12.59", "0.4", UPPER_EXCL, P, P, P),
-        ("13.4", "0.4", UPPER_EXCL, F, F, F),        # [13.0, 13.8] wholly ≥ 13
+        ("13.4", "0.4", UPPER_EXCL, F, F, F),  # [13.0, 13.8] wholly ≥ 13
         ("13.39", "0.4", UPPER_EXCL, I, F, P),
         # lower ≥ 5.0, U = 0.3
-        ("5.3", "0.3", LOWER_INCL, P, P, P),         # [5.0, 5.6] touches an inclusive limit
+        ("5.3", "0.3", LOWER_INCL, P, P, P),  # [5.0, 5.6] touches an inclusive limit
         ("5.29", "0.3", LOWER_INCL, I, F, P),
         ("5.0", "0.3", LOWER_INCL, I, F, P),
-        ("4.7", "0.3", LOWER_INCL, I, F, P),         # [4.4, 5.0]: 5.0 meets ≥ 5.0
+        ("4.7", "0.3", LOWER_INCL, I, F, P),  # [4.4, 5.0]: 5.0 meets ≥ 5.0
         ("4.69", "0.3", LOWER_INCL, F, F, F),
         # lower > 5.0 (exclusive)
         ("5.3", "0.3", LOWER_EXCL, I, F, P),
@@ -128,13 +140,13 @@ def test_guard_band_without_uncertainty_falls_back_to_the_value_and_says_so() ->
 @pytest.mark.parametrize(
     ("censored", "value", "limit", "expected"),
     [
-        ("<", "0.05", Limit(upper=D("0.1")), P),   # below LOD, LOD under the limit
-        ("<", "0.1", Limit(upper=D("0.1")), P),    # every value below 0.1 meets ≤ 0.1
+        ("<", "0.05", Limit(upper=D("0.1")), P),  # below LOD, LOD under the limit
+        ("<", "0.1", Limit(upper=D("0.1")), P),  # every value below 0.1 meets ≤ 0.1
         ("<", "0.1", Limit(upper=D("0.1"), upper_inclusive=False), P),  # and < 0.1
-        ("<", "0.2", Limit(upper=D("0.1")), I),    # the LOD is above the limit: cannot tell
-        ("<", "0.02", LOWER_INCL, F),              # below 0.02 can never reach ≥ 5
+        ("<", "0.2", Limit(upper=D("0.1")), I),  # the LOD is above the limit: cannot tell
+        ("<", "0.02", LOWER_INCL, F),  # below 0.02 can never reach ≥ 5
         ("<", "6", LOWER_INCL, I),
-        (">", "900", Limit(upper=D(900)), F),    # every value above 900 misses ≤ 900
+        (">", "900", Limit(upper=D(900)), F),  # every value above 900 misses ≤ 900
         (">", "899", Limit(upper=D(900)), I),
         (">", "5.0", LOWER_INCL, P),
         (">", "5.0", LOWER_EXCL, P),
@@ -146,8 +158,15 @@ def test_censored_results_are_decided_by_their_interval(rule, censored, value, l
 
 @pytest.mark.parametrize(
     ("value", "digits", "rounded"),
-    [("12.35", 1, "12.4"), ("12.25", 1, "12.2"), ("12.2501", 1, "12.3"), ("13.04", 0, "13"), ("13.5", 0, "14"),
-     ("12.5", 0, "12"), ("-0.25", 1, "-0.2")],
+    [
+        ("12.35", 1, "12.4"),
+        ("12.25", 1, "12.2"),
+        ("12.2501", 1, "12.3"),
+        ("13.04", 0, "13"),
+        ("13.5", 0, "14"),
+        ("12.5", 0, "12"),
+        ("-0.25", 1, "-0.2"),
+    ],
 )
 def test_gbt8170_rounding_half_to_even(value: str, digits: int, rounded: str) -> None:
     assert round_gbt8170(D(value), digits) == D(rounded)
@@ -156,11 +175,11 @@ def test_gbt8170_rounding_half_to_even(value: str, digits: int, rounded: str) ->
 def test_rounded_value_comparison_differs_from_full_value() -> None:
     rounded = DecisionRule(RuleKind.SIMPLE_ACCEPTANCE, comparison=Comparison.ROUNDED_VALUE)
     assert outcome("13.4", UPPER_INCL, SIMPLE) is F
-    assert outcome("13.4", UPPER_INCL, rounded) is P      # 13.4 rounds to 13 for a limit written "13"
-    assert outcome("13.5", UPPER_INCL, rounded) is F      # 13.5 rounds to 14
+    assert outcome("13.4", UPPER_INCL, rounded) is P  # 13.4 rounds to 13 for a limit written "13"
+    assert outcome("13.5", UPPER_INCL, rounded) is F  # 13.5 rounds to 14
     # a stored limit keeps no trailing zeros (Numeric(18, 6)): "5.0" rounds to whole numbers
-    assert outcome("4.5", LOWER_INCL, rounded) is F       # 4.5 -> 4 (half to even)
-    assert outcome("4.51", LOWER_INCL, rounded) is P      # 4.51 -> 5
+    assert outcome("4.5", LOWER_INCL, rounded) is F  # 4.5 -> 4 (half to even)
+    assert outcome("4.51", LOWER_INCL, rounded) is P  # 4.51 -> 5
     decision = decide(Measurement(D("13.4")), UPPER_INCL, rounded)
     assert "rounded to 13" in decision.notes[0]
 

@@ -7,7 +7,7 @@ from decimal import Decimal as D
 import pytest
 
 from gi.errors import InputError
-from gi.units import UnitKind, convert, display_unit, indicator_kind, normalize_unit, to_spec_unit
+from gi.quality.units import UnitKind, convert, display_unit, indicator_kind, normalize_unit, to_spec_unit
 
 
 @pytest.mark.parametrize(
@@ -102,8 +102,12 @@ def test_convert_round_trip_is_exact() -> None:
 
 @pytest.mark.parametrize(
     ("value", "unit", "spec_unit", "expected"),
-    [("560", "count/100g", "count/50g", "280"), ("8", "µg/cm²", "mg/dm²", "0.8"), ("180", "℃", "°C", "180"),
-     ("2", "weeks", "d", "14")],
+    [
+        ("560", "count/100g", "count/50g", "280"),
+        ("8", "µg/cm²", "mg/dm²", "0.8"),
+        ("180", "℃", "°C", "180"),
+        ("2", "weeks", "d", "14"),
+    ],
 )
 def test_register_units(value: str, unit: str, spec_unit: str, expected: str) -> None:
     assert to_spec_unit("x", D(value), unit, spec_unit) == D(expected)

@@ -42,7 +42,11 @@ def features() -> list[dict]:
 
 
 def _feature(features: list[dict], code: str, version: int) -> dict:
-    matches = [f for f in features if f["properties"]["product_code"] == code and f["properties"]["version"] == version]
+    matches = [
+        f
+        for f in features
+        if f["properties"]["product_code"] == code and f["properties"]["version"] == version
+    ]
     assert len(matches) == 1, f"{code} v{version}: {len(matches)} features"
     return matches[0]
 
@@ -97,9 +101,13 @@ def test_area_on_picks_version_in_force() -> None:
 def test_approximation_explains_partial_areas(register: RegisterFile) -> None:
     for product in register.products:
         for version in product.area_versions:
-            mentions_towns = any(word in version.legal_basis for word in ("乡)", "镇)", "乡）", "镇）", "镇、", "街道"))
+            mentions_towns = any(
+                word in version.legal_basis for word in ("乡)", "镇)", "乡）", "镇）", "镇、", "街道")
+            )
             if mentions_towns:
-                assert version.approximation, f"{product.code} v{version.version} lists towns but no approximation"
+                assert version.approximation, (
+                    f"{product.code} v{version.version} lists towns but no approximation"
+                )
 
 
 def test_every_version_has_one_valid_feature(register: RegisterFile, features: list[dict]) -> None:
@@ -119,7 +127,7 @@ def test_every_version_has_one_valid_feature(register: RegisterFile, features: l
             assert props["admin_codes"] == version.admin_codes
             assert props["admin_names"] == [u.name for u in version.admin_units]
             assert props["valid_from"] == version.valid_from.isoformat()
-            following = product.area_versions[version.version:version.version + 1]
+            following = product.area_versions[version.version : version.version + 1]
             assert props["valid_to"] == (following[0].valid_from.isoformat() if following else None)
             assert props["legal_basis"] == version.legal_basis
             assert props["basis_note"] == version.basis_note
@@ -189,7 +197,9 @@ def test_areas_are_plausible(features: list[dict]) -> None:
 def test_coordinates_rounded_to_six_decimals(features: list[dict]) -> None:
     for feature in features:
         coords = shapely.get_coordinates(shape(feature["geometry"]))
-        assert (abs(coords * 1e6 - (coords * 1e6).round()) < 1e-3).all(), feature["properties"]["product_code"]
+        assert (abs(coords * 1e6 - (coords * 1e6).round()) < 1e-3).all(), feature["properties"][
+            "product_code"
+        ]
 
 
 def test_output_is_small() -> None:
@@ -210,11 +220,16 @@ def test_xihu_rebuild_respects_bound(tmp_path: Path, features: list[dict]) -> No
     exact = build_areas._polygonal(units["330106"])
     bundled = shape(_feature(features, "xihu-longjing", 1)["geometry"])
     forward, _ = build_areas._aeqd_for(exact)
-    distance = shapely.hausdorff_distance(build_areas._apply(forward, exact), build_areas._apply(forward, bundled))
+    distance = shapely.hausdorff_distance(
+        build_areas._apply(forward, exact), build_areas._apply(forward, bundled)
+    )
     assert distance <= BOUND_M
     # The GCJ-02 offset is hundreds of metres: an unconverted file would be far off.
     raw = build_areas._polygonal(shape(json.loads(XIHU_GCJ02.read_text())))
-    assert shapely.hausdorff_distance(build_areas._apply(forward, raw), build_areas._apply(forward, bundled)) > 100
+    assert (
+        shapely.hausdorff_distance(build_areas._apply(forward, raw), build_areas._apply(forward, bundled))
+        > 100
+    )
 
 
 def test_build_from_vector_file_and_missing_unit(tmp_path: Path) -> None:
@@ -240,16 +255,24 @@ def test_cli_builds_one_product(tmp_path: Path) -> None:
     (tmp_path / "land").mkdir()
     (tmp_path / "land" / "330106.geojson").write_bytes(XIHU_GCJ02.read_bytes())
     out = tmp_path / "areas.geojson"
-    code = build_areas.main(["--boundaries", str(tmp_path / "land"), "--register", str(small),
-                             "--out", str(out), "--quiet"])
+    code = build_areas.main(
+        ["--boundaries", str(tmp_path / "land"), "--register", str(small), "--out", str(out), "--quiet"]
+    )
     assert code == 0
     built = json.loads(out.read_text(encoding="utf-8"))["features"]
     assert len(built) == 1 and built[0]["properties"]["hausdorff_m"] <= BOUND_M
 
 
 def test_schema_rejects_bad_values() -> None:
-    base = dict(code="moisture", name_zh="水分", name_en="Moisture", unit="%", source="GB/T 1", clause="5.1",
-                verified="recalled")
+    base = dict(
+        code="moisture",
+        name_zh="水分",
+        name_en="Moisture",
+        unit="%",
+        source="GB/T 1",
+        clause="5.1",
+        verified="recalled",
+    )
     with pytest.raises(ValidationError):
         QualityLimit(**base, lower=5, upper=4)
     with pytest.raises(ValidationError):

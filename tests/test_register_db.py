@@ -6,18 +6,20 @@ from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from geo_data.register import load_register
-from gi.areas import area_at
 from gi.db import session_scope
 from gi.models import GIProduct, ProductCategory, ProductionArea, QualitySpec
-from gi.register import load_register_into_db
+from gi.register.areas import area_at
+from gi.register.loader import load_register_into_db
 
 
 def test_every_product_has_a_valid_non_empty_current_area(session: Session, loaded_register: None) -> None:
-    rows = session.execute(text(
-        "SELECT p.code, ST_IsValid(a.geom), ST_IsEmpty(a.geom), GeometryType(a.geom), ST_SRID(a.geom), "
-        "ST_Area(a.geom::geography) / 1e6, a.area_km2 FROM gi_product p "
-        "LEFT JOIN production_area a ON a.product_id = p.id AND a.valid_to IS NULL"
-    )).all()
+    rows = session.execute(
+        text(
+            "SELECT p.code, ST_IsValid(a.geom), ST_IsEmpty(a.geom), GeometryType(a.geom), ST_SRID(a.geom), "
+            "ST_Area(a.geom::geography) / 1e6, a.area_km2 FROM gi_product p "
+            "LEFT JOIN production_area a ON a.product_id = p.id AND a.valid_to IS NULL"
+        )
+    ).all()
     assert len(rows) >= 12
     for code, valid, empty, kind, srid, km2_postgis, km2_stored in rows:
         assert valid and not empty, code
@@ -51,7 +53,9 @@ def test_loading_again_changes_nothing(engine, loaded_register: None) -> None:  
     register = load_register()
     # Other tests of the session may add products of their own: count the register's products only.
     of_register = (
-        select(func.count()).select_from(ProductionArea).join(GIProduct)
+        select(func.count())
+        .select_from(ProductionArea)
+        .join(GIProduct)
         .where(GIProduct.code.in_([p.code for p in register.products]))
     )
     with session_scope(engine) as sess:
@@ -63,7 +67,9 @@ def test_loading_again_changes_nothing(engine, loaded_register: None) -> None:  
     assert report.notes == []
 
 
-def test_reload_brings_the_wording_of_bundled_versions_up_to_date(session: Session, loaded_register: None) -> None:
+def test_reload_brings_the_wording_of_bundled_versions_up_to_date(
+    session: Session, loaded_register: None
+) -> None:
     """A register whose legal basis was reworded (same date, same geometry) updates the stored text, and only it."""
     rice = session.scalars(select(GIProduct).where(GIProduct.code == "wuchang-rice")).one()
     stored = rice.areas[0]

@@ -39,12 +39,12 @@ ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
 def seed_season(session: Session, seed: int = 5) -> None:
     """A spring season through the system's own functions: directories, a committed and drawn plan, samples of
     most tasks (a few far from their producer, some with poor GPS), lab results and quality verdicts."""
-    from gi.lab import add_results
-    from gi.quality import check_quality
-    from gi.samples import record_samples
-    from gi.simulate_lab import simulate_results
+    from demo.directories import create_synthetic_directory
+    from demo.lab_results import simulate_results
+    from gi.origin.intake import record_samples
+    from gi.quality.judge import check_quality
+    from gi.quality.lab import add_results
     from sampling.planning import create_plan, draw_plan, record_result, tasks_of_plan
-    from sampling.synthetic import create_synthetic_directory
 
     tz = ZoneInfo("Asia/Shanghai")
     rng = random.Random(seed)
@@ -97,7 +97,7 @@ def seed_season(session: Session, seed: int = 5) -> None:
 @pytest.fixture(scope="module")
 def season_db(db_url: str) -> Iterator[str]:
     """A database of its own (so other modules' counts are untouched) holding the register and a season."""
-    from gi.register import load_register_into_db
+    from gi.register.loader import load_register_into_db
 
     with scratch_database(db_url, "gi_test_maps") as url:
         engine = gi_db.get_engine(url)

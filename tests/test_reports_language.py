@@ -19,8 +19,8 @@ from sqlalchemy import select
 
 from geo_data.register import load_register
 from gi import db as gi_db
-from gi.evidence import Effect, EvidenceItem, stored_items
-from gi.evidence_text import CODES, FLAG_LABELS_ZH
+from gi.quality.evidence import Effect, EvidenceItem, stored_items
+from gi.quality.wording import CODES, FLAG_LABELS_ZH
 from reports.texts import origin_rule_zh, quality_rule_zh, source_zh
 
 pytestmark = pytest.mark.skipif(shutil.which("pdftotext") is None, reason="poppler-utils is not installed")
@@ -65,44 +65,110 @@ def test_the_detector_finds_english_prose_only() -> None:
 
 EVERY_ITEM: list[EvidenceItem] = [
     EvidenceItem("gps", Effect.DOUBT, "gps_missing"),
-    EvidenceItem("gps", Effect.DOUBT, "gps_outside_entry_error",
-                 {"area_version": 1, "distance_m": -8_123_456.0, "band_m": 30.0, "position_suspect": True}),
-    EvidenceItem("gps", Effect.DOUBT, "gps_outside_entry_error",
-                 {"area_version": 1, "distance_m": -420.0, "band_m": 30.0, "position_suspect": False}),
-    EvidenceItem("gps", Effect.CONTRADICTS, "gps_outside",
-                 {"area_version": 2, "distance_m": -9849.4, "band_m": 30.0, "position_suspect": False}),
-    EvidenceItem("gps", Effect.CONTRADICTS, "gps_outside",
-                 {"area_version": None, "distance_m": None, "band_m": 30.0, "position_suspect": False}),
-    EvidenceItem("gps", Effect.DOUBT, "gps_band",
-                 {"area_version": 1, "distance_m": 11.2, "band_m": 30.0, "position_suspect": False}),
-    EvidenceItem("gps", Effect.DOUBT, "gps_untrusted_inside",
-                 {"area_version": 1, "distance_m": 1859.0, "band_m": 30.0, "position_suspect": False}),
-    EvidenceItem("gps", Effect.DOUBT, "gps_untrusted",
-                 {"area_version": 1, "distance_m": -120.0, "band_m": 150.0, "position_suspect": False}),
-    EvidenceItem("gps", Effect.SUPPORTS, "gps_inside",
-                 {"area_version": 1, "distance_m": 1859.0, "band_m": 30.0, "position_suspect": False}),
+    EvidenceItem(
+        "gps",
+        Effect.DOUBT,
+        "gps_outside_entry_error",
+        {"area_version": 1, "distance_m": -8_123_456.0, "band_m": 30.0, "position_suspect": True},
+    ),
+    EvidenceItem(
+        "gps",
+        Effect.DOUBT,
+        "gps_outside_entry_error",
+        {"area_version": 1, "distance_m": -420.0, "band_m": 30.0, "position_suspect": False},
+    ),
+    EvidenceItem(
+        "gps",
+        Effect.CONTRADICTS,
+        "gps_outside",
+        {"area_version": 2, "distance_m": -9849.4, "band_m": 30.0, "position_suspect": False},
+    ),
+    EvidenceItem(
+        "gps",
+        Effect.CONTRADICTS,
+        "gps_outside",
+        {"area_version": None, "distance_m": None, "band_m": 30.0, "position_suspect": False},
+    ),
+    EvidenceItem(
+        "gps",
+        Effect.DOUBT,
+        "gps_band",
+        {"area_version": 1, "distance_m": 11.2, "band_m": 30.0, "position_suspect": False},
+    ),
+    EvidenceItem(
+        "gps",
+        Effect.DOUBT,
+        "gps_untrusted_inside",
+        {"area_version": 1, "distance_m": 1859.0, "band_m": 30.0, "position_suspect": False},
+    ),
+    EvidenceItem(
+        "gps",
+        Effect.DOUBT,
+        "gps_untrusted",
+        {"area_version": 1, "distance_m": -120.0, "band_m": 150.0, "position_suspect": False},
+    ),
+    EvidenceItem(
+        "gps",
+        Effect.SUPPORTS,
+        "gps_inside",
+        {"area_version": 1, "distance_m": 1859.0, "band_m": 30.0, "position_suspect": False},
+    ),
     *[EvidenceItem("gps", Effect.DOUBT, "gps_flag", {"flag": flag}) for flag in FLAG_LABELS_ZH],
-    EvidenceItem("fingerprint", Effect.NEUTRAL, "fingerprint_no_reference",
-                 {"product_code": "lianjiang-red-orange", "product_name_zh": "廉江红橙"}),
-    *[EvidenceItem("fingerprint", Effect.NEUTRAL, "fingerprint_not_assessed",
-                   {"reason": "(the English reason)", "reason_code": code, "reason_params": params})
-      for code, params in [
-          ("too_few_variables", {"measured": 1, "variables": ["d13C", "d15N", "Rb"], "needed": 2}),
-          ("too_few_references", {"area_zh": "西湖龙井", "n": 20, "p": 6, "needed": 60}),
-          ("too_few_after_screening", {"area_zh": "西湖龙井", "m": 7, "p": 6}),
-          ("singular_covariance", {"area_zh": "西湖龙井", "variables": ["Rb", "K"]}),
-          ("not_positive", {"variable": "Rb", "value": 0.0}),
-          (None, {}),
-      ]],
-    EvidenceItem("fingerprint", Effect.SUPPORTS, "fingerprint_profile",
-                 {"consistent": True, "area_zh": "西湖龙井（龙井茶西湖产区）", "p_value": 0.43, "n_reference": 118}),
-    EvidenceItem("fingerprint", Effect.CONTRADICTS, "fingerprint_profile",
-                 {"consistent": False, "area_zh": "安吉白茶（安吉县）", "p_value": 0.0024, "distance_sq": 23.7,
-                  "n_reference": 99, "deviations": [["Mn", -3.3], ["K", -1.5]],
-                  "best_other": {"area_zh": "西湖龙井（龙井茶西湖产区）", "p_value": 0.45, "fits": True}}),
-    EvidenceItem("fingerprint", Effect.DOUBT, "fingerprint_profile",
-                 {"consistent": False, "area_zh": "五常大米（五常市）", "p_value": None, "distance_sq": None,
-                  "deviations": [], "best_other": {"area_zh": "宁夏枸杞", "p_value": 0.004, "fits": False}}),
+    EvidenceItem(
+        "fingerprint",
+        Effect.NEUTRAL,
+        "fingerprint_no_reference",
+        {"product_code": "lianjiang-red-orange", "product_name_zh": "廉江红橙"},
+    ),
+    *[
+        EvidenceItem(
+            "fingerprint",
+            Effect.NEUTRAL,
+            "fingerprint_not_assessed",
+            {"reason": "(the English reason)", "reason_code": code, "reason_params": params},
+        )
+        for code, params in [
+            ("too_few_variables", {"measured": 1, "variables": ["d13C", "d15N", "Rb"], "needed": 2}),
+            ("too_few_references", {"area_zh": "西湖龙井", "n": 20, "p": 6, "needed": 60}),
+            ("too_few_after_screening", {"area_zh": "西湖龙井", "m": 7, "p": 6}),
+            ("singular_covariance", {"area_zh": "西湖龙井", "variables": ["Rb", "K"]}),
+            ("not_positive", {"variable": "Rb", "value": 0.0}),
+            (None, {}),
+        ]
+    ],
+    EvidenceItem(
+        "fingerprint",
+        Effect.SUPPORTS,
+        "fingerprint_profile",
+        {"consistent": True, "area_zh": "西湖龙井（龙井茶西湖产区）", "p_value": 0.43, "n_reference": 118},
+    ),
+    EvidenceItem(
+        "fingerprint",
+        Effect.CONTRADICTS,
+        "fingerprint_profile",
+        {
+            "consistent": False,
+            "area_zh": "安吉白茶（安吉县）",
+            "p_value": 0.0024,
+            "distance_sq": 23.7,
+            "n_reference": 99,
+            "deviations": [["Mn", -3.3], ["K", -1.5]],
+            "best_other": {"area_zh": "西湖龙井（龙井茶西湖产区）", "p_value": 0.45, "fits": True},
+        },
+    ),
+    EvidenceItem(
+        "fingerprint",
+        Effect.DOUBT,
+        "fingerprint_profile",
+        {
+            "consistent": False,
+            "area_zh": "五常大米（五常市）",
+            "p_value": None,
+            "distance_sq": None,
+            "deviations": [],
+            "best_other": {"area_zh": "宁夏枸杞", "p_value": 0.004, "fits": False},
+        },
+    ),
     EvidenceItem("fingerprint", Effect.NEUTRAL, "fingerprint_synthetic"),
 ]
 
@@ -119,26 +185,37 @@ def test_every_reason_code_has_both_wordings() -> None:
 
 def test_english_wording_is_unchanged() -> None:
     """The command line keeps printing the English reasons as before codes existed."""
-    inside, atypical, flag = EVERY_ITEM[8], EVERY_ITEM[-3], EvidenceItem("gps", Effect.DOUBT, "gps_flag",
-                                                                        {"flag": "swapped_lat_lon"})
+    inside, atypical, flag = (
+        EVERY_ITEM[8],
+        EVERY_ITEM[-3],
+        EvidenceItem("gps", Effect.DOUBT, "gps_flag", {"flag": "swapped_lat_lon"}),
+    )
     assert inside.text == "GPS point inside the protected area (area version 1, +1,859 m from the boundary)"
     assert inside.text_zh == "采样点位于第1版保护范围内（界内 1.86 千米）"
-    assert atypical.text == ("isotope/element profile atypical for 安吉白茶（安吉县） (p = 2.4e-03, d² = 23.7); "
-                             "deviating most: Mn z -3.3, K z -1.5; fits 西湖龙井（龙井茶西湖产区） (p = 0.45)")
-    assert flag.text == "GPS flag: latitude and longitude look swapped" and flag.text_zh == "定位标记：经纬度疑似颠倒"
+    assert atypical.text == (
+        "isotope/element profile atypical for 安吉白茶（安吉县） (p = 2.4e-03, d² = 23.7); "
+        "deviating most: Mn z -3.3, K z -1.5; fits 西湖龙井（龙井茶西湖产区） (p = 0.45)"
+    )
+    assert (
+        flag.text == "GPS flag: latitude and longitude look swapped"
+        and flag.text_zh == "定位标记：经纬度疑似颠倒"
+    )
     assert "界外" not in EVERY_ITEM[1].text_zh  # a swapped position is a data error, not a distance
     legacy = EvidenceItem.from_dict({"source": "gps", "effect": "doubt", "text": "an old English reason"})
     assert legacy.code == "text" and legacy.text == "an old English reason"
 
 
 def test_rules_in_chinese() -> None:
-    from gi.origin import RULE
+    from gi.origin.rule import RULE
 
     origin = origin_rule_zh(RULE)
     assert "带符号大地线距离" in origin and "origin/1" in origin and english_runs(origin) == []
-    for kind, wording, clause in [("simple_acceptance", "简单接受规则", "4.2.1"), ("guard_band", "保护带规则", "4.2.3"),
-                                  ("guarded_acceptance", "保护带接受规则", "4.2.2"),
-                                  ("guarded_rejection", "保护带拒绝规则", "JCGM 106")]:
+    for kind, wording, clause in [
+        ("simple_acceptance", "简单接受规则", "4.2.1"),
+        ("guard_band", "保护带规则", "4.2.3"),
+        ("guarded_acceptance", "保护带接受规则", "4.2.2"),
+        ("guarded_rejection", "保护带拒绝规则", "JCGM 106"),
+    ]:
         for comparison, method in [("full_value", "全数值比较法"), ("rounded_value", "修约值比较法")]:
             text = quality_rule_zh({"kind": kind, "guard_factor": "2", "comparison": comparison})
             assert wording in text and clause in text and method in text and "GB/T 8170-2008" in text
@@ -156,18 +233,29 @@ def crafted_rows(start: int) -> list[tuple[int, dict]]:
     """Samples made for the origin flags the simulated season does not raise by itself."""
     x, y = XIHU_INSIDE
     moment = datetime.combine(date.today() - timedelta(days=5), time(10, 0), TZ)
-    base = {"product": "xihu-longjing", "collected_at": moment, "crs": "WGS84", "gps_accuracy_m": 4.0,
-            "location_source": "device_gps", "lot_size": 100, "notes": "定位标记检查"}
+    base = {
+        "product": "xihu-longjing",
+        "collected_at": moment,
+        "crs": "WGS84",
+        "gps_accuracy_m": 4.0,
+        "location_source": "device_gps",
+        "lot_size": 100,
+        "notes": "定位标记检查",
+    }
     cases = [
-        {"gps_accuracy_m": 0.0},                                 # accuracy_zero (mock location)
-        {"location_source": "map_pick"},                         # not_gps_fix
-        {"gps_accuracy_m": None},                                # accuracy_missing
-        {"gps_accuracy_m": 500.0},                               # accuracy_poor
-        {"x": 120.12, "y": 30.23},                               # coarse_precision
-        {"x": y, "y": x},                                        # swapped_lat_lon
-        {"x": 10.52, "y": 50.11},                                # outside_china
-        {"product": "yixing-zisha", "x": 119.8, "y": 31.36,      # no_area_version (before 2014)
-         "collected_at": datetime(2010, 5, 4, 10, 0, tzinfo=TZ)},
+        {"gps_accuracy_m": 0.0},  # accuracy_zero (mock location)
+        {"location_source": "map_pick"},  # not_gps_fix
+        {"gps_accuracy_m": None},  # accuracy_missing
+        {"gps_accuracy_m": 500.0},  # accuracy_poor
+        {"x": 120.12, "y": 30.23},  # coarse_precision
+        {"x": y, "y": x},  # swapped_lat_lon
+        {"x": 10.52, "y": 50.11},  # outside_china
+        {
+            "product": "yixing-zisha",
+            "x": 119.8,
+            "y": 31.36,  # no_area_version (before 2014)
+            "collected_at": datetime(2010, 5, 4, 10, 0, tzinfo=TZ),
+        },
     ]
     rows = []
     for n, case in enumerate(cases):
@@ -180,14 +268,14 @@ def crafted_rows(start: int) -> list[tuple[int, dict]]:
 def season(db_url: str) -> Iterator[str]:
     """Register, synthetic directory, a simulated season (many fingerprints from other areas) plus crafted
     samples, lab results, one product per decision rule, and every verdict stored."""
-    from gi.lab import add_results
+    from demo.directories import create_synthetic_directory
+    from demo.lab_results import simulate_results
+    from demo.samples import simulate_season
     from gi.models import Sample
-    from gi.quality import check_samples, set_rule
-    from gi.register import load_register_into_db
-    from gi.samples import record_samples
-    from gi.simulate import simulate_season
-    from gi.simulate_lab import simulate_results
-    from sampling.synthetic import create_synthetic_directory
+    from gi.origin.intake import record_samples
+    from gi.quality.judge import check_samples, set_rule
+    from gi.quality.lab import add_results
+    from gi.register.loader import load_register_into_db
 
     with scratch_database(db_url, "gi_test_lang") as url:
         engine = gi_db.get_engine(url)
@@ -200,7 +288,9 @@ def season(db_url: str) -> Iterator[str]:
             record_samples(session, rows + crafted_rows(len(rows) + 1), source=SOURCE)
         with gi_db.session_scope(engine) as session:
             set_rule(session, "xihu-longjing", "guard_band", guard_factor="1")
-            set_rule(session, "anji-white-tea", "guarded_acceptance", guard_factor="1", comparison="rounded_value")
+            set_rule(
+                session, "anji-white-tea", "guarded_acceptance", guard_factor="1", comparison="rounded_value"
+            )
             set_rule(session, "wuchang-rice", "guarded_rejection", guard_factor="2")
             samples = list(session.scalars(select(Sample).where(Sample.source == SOURCE).order_by(Sample.id)))
             lab_rows, _ = simulate_results(session, samples, seed=3, mismatch_share=0.4)
@@ -231,13 +321,36 @@ def _features(session, sample) -> set[str]:  # type: ignore[no-untyped-def]
 
 
 REQUIRED = {
-    "gps_inside", "gps_outside", "gps_band", "gps_untrusted_inside", "gps_outside_entry_error",
-    "fingerprint_no_reference", "fingerprint_not_assessed", "fingerprint_synthetic", "consistent", "atypical",
-    *(f"flag:{f}" for f in ("accuracy_zero", "not_gps_fix", "accuracy_missing", "accuracy_poor",
-                            "coarse_precision", "swapped_lat_lon", "outside_china", "no_area_version")),
-    "rule:simple_acceptance:full_value", "rule:guard_band:full_value",
-    "rule:guarded_acceptance:rounded_value", "rule:guarded_rejection:full_value",
-    "statement:fail", "statement:not tested", "statement:conditional pass",
+    "gps_inside",
+    "gps_outside",
+    "gps_band",
+    "gps_untrusted_inside",
+    "gps_outside_entry_error",
+    "fingerprint_no_reference",
+    "fingerprint_not_assessed",
+    "fingerprint_synthetic",
+    "consistent",
+    "atypical",
+    *(
+        f"flag:{f}"
+        for f in (
+            "accuracy_zero",
+            "not_gps_fix",
+            "accuracy_missing",
+            "accuracy_poor",
+            "coarse_precision",
+            "swapped_lat_lon",
+            "outside_china",
+            "no_area_version",
+        )
+    ),
+    "rule:simple_acceptance:full_value",
+    "rule:guard_band:full_value",
+    "rule:guarded_acceptance:rounded_value",
+    "rule:guarded_rejection:full_value",
+    "statement:fail",
+    "statement:not tested",
+    "statement:conditional pass",
 }
 
 
@@ -259,7 +372,9 @@ def test_reports_print_no_english_prose(season: str, tmp_path: Path) -> None:
     written: list[Path] = []
     covered: set[str] = set()
     with gi_db.session_scope(engine) as session:
-        samples = list(session.scalars(select(Sample).where(Sample.source == SOURCE).order_by(Sample.collected_at)))
+        samples = list(
+            session.scalars(select(Sample).where(Sample.source == SOURCE).order_by(Sample.collected_at))
+        )
         # One record per sample that shows something no record before it showed.
         for sample in samples:
             features = _features(session, sample)
@@ -273,8 +388,11 @@ def test_reports_print_no_english_prose(season: str, tmp_path: Path) -> None:
         results, planned = season_task_results(session, summary.start, summary.end)
         options = ReportOptions(issuer="测试市场监督管理局")
         written.append(campaign_report(summary, tmp_path / "campaign.pdf", options).pdf)
-        written.append(public_notice(summary, tmp_path / "notice.pdf", options,
-                                     notice_entries(summary, results, planned)).pdf)
+        written.append(
+            public_notice(
+                summary, tmp_path / "notice.pdf", options, notice_entries(summary, results, planned)
+            ).pdf
+        )
         # Every wording of every reason, in one record of its own.
         record = gather_sample_record(session, str(samples[0].id))
     record.evidence_reasons = [i.text_zh for i in EVERY_ITEM]
@@ -288,5 +406,18 @@ def test_reports_print_no_english_prose(season: str, tmp_path: Path) -> None:
     record_text = pdf_text(written[0])
     assert "判定规则" in record_text and "产地综合证据" in record_text
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    subprocess.run(["pdftoppm", "-r", "50", "-png", "-f", "2", "-l", "3", str(tmp_path / "record_every_reason.pdf"),
-                    str(ARTIFACTS / "record_every_reason")], check=True)
+    subprocess.run(
+        [
+            "pdftoppm",
+            "-r",
+            "50",
+            "-png",
+            "-f",
+            "2",
+            "-l",
+            "3",
+            str(tmp_path / "record_every_reason.pdf"),
+            str(ARTIFACTS / "record_every_reason"),
+        ],
+        check=True,
+    )

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from demo.season_map import synthetic_summary
 from maps.data import non_conformities, origin_counts
-from maps.synthetic import synthetic_summary
 from reports.campaign import campaign_report
 from reports.data import notice_entries
 from reports.fonts import MissingGlyphsError, missing_glyphs, verify_printable

@@ -20,13 +20,13 @@ from test_sampling_verify import (
 )  # what `gi plan create` + `draw` + `export` publish, without a database
 
 import sampling.draw
+from demo.directories import synthetic_frame
 from sampling.assign import InfeasiblePlanError, RoundAssignment, TaskNeed, assign_round, pool_of
 from sampling.design import DesignParameters
 from sampling.draw import run_draw
 from sampling.frames import FrameInspector
 from sampling.rng import SeedStream
 from sampling.seasons import split_rounds
-from sampling.synthetic import synthetic_frame
 from sampling.verify import verify
 
 

@@ -10,6 +10,7 @@ from datetime import date
 import pytest
 from scipy import stats
 
+from demo.directories import synthetic_frame
 from gi.errors import InputError
 from sampling.design import (
     DEFAULT_RISK_POINTS,
@@ -25,7 +26,6 @@ from sampling.draw import run_draw, systematic_pps
 from sampling.frames import Frame, FrameInspector, FrameProducer, FrameProduct
 from sampling.rng import TICKS
 from sampling.seasons import Round, split_rounds
-from sampling.synthetic import synthetic_frame
 
 NO_RISK = {
     k: 0

@@ -17,8 +17,10 @@ from sqlalchemy import Engine, delete, func, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from demo.directories import create_synthetic_directory, ours_inspectors, ours_producers
 from gi.db import session_scope
 from gi.errors import InputError
+from gi.market.credit_code import is_valid_uscc
 from gi.models import (
     GIProduct,
     Inspector,
@@ -33,7 +35,6 @@ from gi.models import (
 from sampling.frames import build_frame
 from sampling.notice import notice_rows
 from sampling.planning import create_plan, draw_plan, record_result, tasks_of_plan
-from sampling.synthetic import create_synthetic_directory, is_valid_uscc, ours_inspectors, ours_producers
 from sampling.verify import verify
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -191,9 +192,7 @@ def test_results_complete_the_notice_and_feed_the_next_frame(directory: None, se
 
 
 def test_frame_risk_factors_from_the_database(directory: None, session: Session) -> None:
-    producer = session.scalars(
-        select(Producer).where(ours_producers()).order_by(Producer.id)
-    ).first()
+    producer = session.scalars(select(Producer).where(ours_producers()).order_by(Producer.id)).first()
     inspector = session.scalars(select(Inspector).where(ours_inspectors())).first()
     session.add(ProducerComplaint(producer_id=producer.id, received_on=date(2026, 9, 1), summary="test"))
     session.add(ProducerComplaint(producer_id=producer.id, received_on=date(2026, 10, 1), summary="test"))
@@ -320,7 +319,9 @@ def test_county_from_credit_code_and_unknown_county(directory: None, session: Se
     assert county_of(None, "91330106MA2XXXXX0X") == "330106" and county_of("330102", "91330106") == "330102"
     assert county_of(None, "91000000X") == "000000" and county_of(None, None) == "000000"
     xihu = session.scalars(select(GIProduct).where(GIProduct.code == "xihu-longjing")).one()
-    session.add(Producer(product_id=xihu.id, name="合成·无县码", credit_code="ABCDEFGHJKLMNPQRTU", synthetic=True))
+    session.add(
+        Producer(product_id=xihu.id, name="合成·无县码", credit_code="ABCDEFGHJKLMNPQRTU", synthetic=True)
+    )
     session.flush()
     created = create_plan(session, "T-5", "test", *PERIOD, 3, products=["xihu-longjing"], min_per_product=40)
     assert any("no county" in w for w in created.warnings)

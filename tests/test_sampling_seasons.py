@@ -7,6 +7,7 @@ from datetime import date
 
 import pytest
 
+from demo.directories import synthetic_frame
 from gi.errors import InputError
 from sampling.design import DesignParameters, Ratios
 from sampling.draw import run_draw
@@ -20,7 +21,6 @@ from sampling.seasons import (
     season_period,
     split_rounds,
 )
-from sampling.synthetic import synthetic_frame
 
 NAVEL_ORANGE = (Window(11, 1, 1, 31, PEAK), Window(2, 1, 3, 31, REGULAR))
 

@@ -10,13 +10,13 @@ from pathlib import Path
 
 import pytest
 
+from demo.directories import synthetic_frame
 from gi.errors import InputError
 from sampling.commit import canonical_json, derive_seed, make_commitment, make_reveal, sha256_hex
 from sampling.design import DesignParameters
 from sampling.draw import run_draw
 from sampling.frames import Frame
 from sampling.seasons import PEAK, REGULAR, Window, split_rounds
-from sampling.synthetic import synthetic_frame
 from sampling.verify import PUBLISHED_FILES, draw_documents, verify
 
 SECRET = "a" * 64
@@ -232,10 +232,10 @@ def reference_draw(
 
             def eligible(x: dict) -> bool:
                 ds = dates[x["id"]]
-                if sum(1 for d in ds if d.year == start.year) >= p["yearly_cap"]:
+                if sum(1 for d in ds if d.year == start.year) >= p["yearly_cap"]:  # noqa: B023
                     return False
                 return not (
-                    p["min_gap_days"] > 0 and any(abs((start - d).days) < p["min_gap_days"] for d in ds)
+                    p["min_gap_days"] > 0 and any(abs((start - d).days) < p["min_gap_days"] for d in ds)  # noqa: B023
                 )
 
             # Under the province scope a target of unknown county (000000) is never drawn.

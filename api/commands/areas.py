@@ -8,8 +8,15 @@ import typer
 
 from api.console import console, table
 from api.options import parse_day
-from gi.areas import AreaImport, add_area_version, area_history, as_aware, find_product, import_area_file
 from gi.db import session_scope
+from gi.register.areas import (
+    AreaImport,
+    add_area_version,
+    area_history,
+    as_aware,
+    find_product,
+    import_area_file,
+)
 
 app = typer.Typer(help="Protected production areas (保护范围) and their versions.", no_args_is_help=True)
 
@@ -18,17 +25,30 @@ app = typer.Typer(help="Protected production areas (保护范围) and their vers
 def import_(
     file: Path = typer.Argument(..., help="GeoJSON, GeoPackage, zipped Shapefile or KML."),
     product: str = typer.Option(..., "--product", "-p", help="Product code or Chinese name."),
-    crs: str = typer.Option(None, help="Declared CRS: WGS84, CGCS2000, GCJ02, BD09 or EPSG:n (default: the file's)."),
-    legal_basis: str = typer.Option(None, "--legal-basis", help="Announcement or clause that defines the area."),
+    crs: str = typer.Option(
+        None, help="Declared CRS: WGS84, CGCS2000, GCJ02, BD09 or EPSG:n (default: the file's)."
+    ),
+    legal_basis: str = typer.Option(
+        None, "--legal-basis", help="Announcement or clause that defines the area."
+    ),
     valid_from: str = typer.Option(None, "--valid-from", help="YYYY-MM-DD (default: now)."),
     layer: str = typer.Option(None, help="Layer of a multi-layer file (GeoPackage)."),
 ) -> None:
     """Import FILE as the product's next area version; the previous version's validity is closed."""
     with session_scope() as session:
-        area = import_area_file(session, product, file, crs=crs, legal_basis=legal_basis,
-                                valid_from=parse_day(valid_from, "valid_from"), layer=layer)
-        console.print(f"{area.product.name_zh}: area version {area.version} stored "
-                      f"({float(area.area_km2):,.1f} km², {area.vertex_count:,} vertices, from {area.source_crs})")
+        area = import_area_file(
+            session,
+            product,
+            file,
+            crs=crs,
+            legal_basis=legal_basis,
+            valid_from=parse_day(valid_from, "valid_from"),
+            layer=layer,
+        )
+        console.print(
+            f"{area.product.name_zh}: area version {area.version} stored "
+            f"({float(area.area_km2):,.1f} km², {area.vertex_count:,} vertices, from {area.source_crs})"
+        )
         for note in area.repair_notes:
             console.print(f"[yellow]repaired[/] {note}")
 
@@ -55,11 +75,18 @@ def box_(
     start = parse_day(valid_from, "valid_from")
     with session_scope() as session:
         p = find_product(session, product)
-        area = add_area_version(session, p, AreaImport(
-            geometry=geometry, legal_basis=legal_basis, source=f"box {west} {south} {east} {north}",
-            source_crs=crs, admin_units=[],
-            valid_from=as_aware(start) if start else datetime.now(ZoneInfo(get_settings().timezone)),
-        ))
+        area = add_area_version(
+            session,
+            p,
+            AreaImport(
+                geometry=geometry,
+                legal_basis=legal_basis,
+                source=f"box {west} {south} {east} {north}",
+                source_crs=crs,
+                admin_units=[],
+                valid_from=as_aware(start) if start else datetime.now(ZoneInfo(get_settings().timezone)),
+            ),
+        )
         console.print(f"{p.name_zh}: area version {area.version} stored ({float(area.area_km2):,.2f} km²)")
 
 
@@ -69,9 +96,22 @@ def history(product: str = typer.Argument(..., help="Product code or Chinese nam
     with session_scope() as session:
         versions = area_history(session, product)
         name = find_product(session, product).name_zh
-        console.print(table(
-            f"{name}: area versions",
-            ["version", "valid from", "valid to", "km²", "vertices", "source", "crs", "legal basis"],
-            [[a.version, f"{a.valid_from:%Y-%m-%d}", f"{a.valid_to:%Y-%m-%d}" if a.valid_to else "current",
-              float(a.area_km2), a.vertex_count, a.source, a.source_crs, a.legal_basis[:50]] for a in versions],
-        ))
+        console.print(
+            table(
+                f"{name}: area versions",
+                ["version", "valid from", "valid to", "km²", "vertices", "source", "crs", "legal basis"],
+                [
+                    [
+                        a.version,
+                        f"{a.valid_from:%Y-%m-%d}",
+                        f"{a.valid_to:%Y-%m-%d}" if a.valid_to else "current",
+                        float(a.area_km2),
+                        a.vertex_count,
+                        a.source,
+                        a.source_crs,
+                        a.legal_basis[:50],
+                    ]
+                    for a in versions
+                ],
+            )
+        )

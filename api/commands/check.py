@@ -12,16 +12,22 @@ import typer
 from api.console import console, err_console, progress, table
 from gi.db import session_scope
 from gi.models import OriginVerdictRecord
-from gi.origin import FLAG_LABELS, ProducerCheck
-from gi.samples import BatchResult
+from gi.origin.intake import BatchResult
+from gi.origin.rule import FLAG_LABELS, ProducerCheck
 
 PRODUCERS = "producers"
 
 
 def check(
-    target: str = typer.Argument(..., help="A CSV, GeoJSON or GeoPackage file of samples, or the word 'producers'."),
-    crs: str = typer.Option(None, "--crs", help="CRS of rows without their own 'crs' column: WGS84, CGCS2000, "
-                                                "GCJ02, BD09 or EPSG:n (default: the file's, else WGS84)."),
+    target: str = typer.Argument(
+        ..., help="A CSV, GeoJSON or GeoPackage file of samples, or the word 'producers'."
+    ),
+    crs: str = typer.Option(
+        None,
+        "--crs",
+        help="CRS of rows without their own 'crs' column: WGS84, CGCS2000, "
+        "GCJ02, BD09 or EPSG:n (default: the file's, else WGS84).",
+    ),
     out: Path = typer.Option(None, "--out", "-o", help="Result CSV (default: out/<file>.result.csv)."),
     layer: str = typer.Option(None, help="Layer of a GeoPackage."),
     product: str = typer.Option(None, "--product", "-p", help="With 'producers': only this product's."),
@@ -30,7 +36,7 @@ def check(
     if target == PRODUCERS:
         check_producers_command(product)
         return
-    from gi.samples import check_sample_file
+    from gi.origin.intake import check_sample_file
     from gi.settings import get_settings
 
     path = Path(target)
@@ -49,7 +55,9 @@ def check(
 
 
 def print_batch_summary(
-    result: BatchResult, title: str, show_refused: int = 20,
+    result: BatchResult,
+    title: str,
+    show_refused: int = 20,
     earlier: Mapping[uuid.UUID, OriginVerdictRecord] | None = None,
 ) -> None:
     """Counts by product and verdict, flag counts, and the refused rows with their reasons.
@@ -58,37 +66,58 @@ def print_batch_summary(
     """
     by_product: dict[str, Counter[str]] = {}
     flags: Counter[str] = Counter()
-    outcomes = [(row.product_code, row.verdict.verdict.value, row.verdict.flags)
-                for row in result.stored if row.verdict is not None]
-    outcomes += [(row.product_code, earlier[row.sample_id].verdict.value, tuple(earlier[row.sample_id].flags))
-                 for row in result.duplicates if earlier and row.sample_id in earlier]
+    outcomes = [
+        (row.product_code, row.verdict.verdict.value, row.verdict.flags)
+        for row in result.stored
+        if row.verdict is not None
+    ]
+    outcomes += [
+        (row.product_code, earlier[row.sample_id].verdict.value, tuple(earlier[row.sample_id].flags))
+        for row in result.duplicates
+        if earlier and row.sample_id in earlier
+    ]
     for product_code, verdict, row_flags in outcomes:
         by_product.setdefault(product_code or "?", Counter())[verdict] += 1
         flags.update(row_flags)
-    rows = [[code, c["inside"], c["uncertain"], c["outside"], sum(c.values())]
-            for code, c in sorted(by_product.items())]
+    rows = [
+        [code, c["inside"], c["uncertain"], c["outside"], sum(c.values())]
+        for code, c in sorted(by_product.items())
+    ]
     total = Counter[str]()
     for c in by_product.values():
         total.update(c)
     rows.append(["all", total["inside"], total["uncertain"], total["outside"], sum(total.values())])
     console.print(table(title, ["product", "inside", "uncertain", "outside", "samples"], rows))
     if flags:
-        console.print(table("Flags", ["flag", "meaning", "samples"],
-                            [[f, FLAG_LABELS.get(f, f), n] for f, n in flags.most_common()]))
-    console.print(f"{len(result.stored)} stored, {len(result.duplicates)} already stored (same UUID), "
-                  f"{len(result.refused)} refused")
+        console.print(
+            table(
+                "Flags",
+                ["flag", "meaning", "samples"],
+                [[f, FLAG_LABELS.get(f, f), n] for f, n in flags.most_common()],
+            )
+        )
+    console.print(
+        f"{len(result.stored)} stored, {len(result.duplicates)} already stored (same UUID), "
+        f"{len(result.refused)} refused"
+    )
     refused = result.refused
     if refused:
-        console.print(table("Refused rows", ["row", "field", "reason"],
-                            [[r.row, r.field, r.problem] for r in refused[:show_refused]], justify_numbers=False))
+        console.print(
+            table(
+                "Refused rows",
+                ["row", "field", "reason"],
+                [[r.row, r.field, r.problem] for r in refused[:show_refused]],
+                justify_numbers=False,
+            )
+        )
         if len(refused) > show_refused:
             err_console.print(f"... and {len(refused) - show_refused} more (see the result file)")
 
 
 def check_producers_command(product: str | None) -> None:
     """`gi check producers`: every authorized producer's registered location against its current area."""
-    from gi.areas import find_product
-    from gi.origin import check_producers
+    from gi.origin.rule import check_producers
+    from gi.register.areas import find_product
 
     with session_scope() as session:
         product_id = find_product(session, product).id if product else None
@@ -101,16 +130,33 @@ def print_producer_checks(checks: Sequence[ProducerCheck]) -> None:
     counts: dict[str, Counter[str]] = {}
     for c in checks:
         counts.setdefault(f"{c.product_name_zh} ({c.product_code})", Counter())[c.verdict.verdict.value] += 1
-    console.print(table("Authorized producers against the current protected area",
-                        ["product", "inside", "uncertain", "outside"],
-                        [[k, v["inside"], v["uncertain"], v["outside"]] for k, v in sorted(counts.items())]))
+    console.print(
+        table(
+            "Authorized producers against the current protected area",
+            ["product", "inside", "uncertain", "outside"],
+            [[k, v["inside"], v["uncertain"], v["outside"]] for k, v in sorted(counts.items())],
+        )
+    )
     doubtful = [c for c in checks if c.verdict.verdict.value != "inside"]
     if doubtful:
-        console.print(table("Producers not clearly inside", ["product", "producer", "credit code", "verdict",
-                                                              "distance m", "flags"],
-                            [[c.product_code, c.producer_name, c.credit_code, c.verdict.verdict.value,
-                              c.verdict.distance_m, ", ".join(c.verdict.flags)] for c in doubtful],
-                            justify_numbers=False))
+        console.print(
+            table(
+                "Producers not clearly inside",
+                ["product", "producer", "credit code", "verdict", "distance m", "flags"],
+                [
+                    [
+                        c.product_code,
+                        c.producer_name,
+                        c.credit_code,
+                        c.verdict.verdict.value,
+                        c.verdict.distance_m,
+                        ", ".join(c.verdict.flags),
+                    ]
+                    for c in doubtful
+                ],
+                justify_numbers=False,
+            )
+        )
     console.print(f"{len(checks)} producers checked, {len(doubtful)} not clearly inside")
 
 
@@ -118,8 +164,8 @@ def run_origin_demo(seed: int = 2024, per_product: int = 10, show: int = 40) -> 
     """Demo step: simulate a season's samples, check and store them, print the verdicts with their flags."""
     from sqlalchemy import select
 
-    from gi.samples import record_samples
-    from gi.simulate import simulate_season
+    from demo.samples import simulate_season
+    from gi.origin.intake import record_samples
 
     with session_scope() as session:
         simulated = simulate_season(session, seed=seed, per_product=per_product)
@@ -129,8 +175,11 @@ def run_origin_demo(seed: int = 2024, per_product: int = 10, show: int = 40) -> 
         earlier = {r.sample_id for r in result.duplicates}
         stored = {}
         if earlier:
-            for record in session.scalars(select(OriginVerdictRecord).where(
-                    OriginVerdictRecord.sample_id.in_(earlier)).order_by(OriginVerdictRecord.id)):
+            for record in session.scalars(
+                select(OriginVerdictRecord)
+                .where(OriginVerdictRecord.sample_id.in_(earlier))
+                .order_by(OriginVerdictRecord.id)
+            ):
                 stored[record.sample_id] = record
     lines = []
     for row, sim in zip(result.rows, simulated, strict=True):
@@ -141,14 +190,28 @@ def run_origin_demo(seed: int = 2024, per_product: int = 10, show: int = 40) -> 
             verdict, distance, flags = rec.verdict.value, rec.distance_m, tuple(rec.flags)
         else:
             verdict, distance, flags = "refused", None, (f"{row.field}: {row.problem}",)
-        lines.append([row.row, row.product_code or sim.fields["product"], sim.scenario, sim.fields["crs"],
-                      sim.fields["gps_accuracy_m"], verdict, None if distance is None else round(distance, 1),
-                      ", ".join(flags)])
+        lines.append(
+            [
+                row.row,
+                row.product_code or sim.fields["product"],
+                sim.scenario,
+                sim.fields["crs"],
+                sim.fields["gps_accuracy_m"],
+                verdict,
+                None if distance is None else round(distance, 1),
+                ", ".join(flags),
+            ]
+        )
     # The unusual ones first, then the ordinary ones, up to ``show`` lines.
     lines.sort(key=lambda r: (r[2] == "inside" and r[5] == "inside", r[0]))
-    console.print(table(f"Simulated season: {len(lines)} samples, origin verdicts (产地核验结果)",
-                        ["#", "product", "scenario", "CRS", "acc. m", "verdict", "distance m", "flags"],
-                        lines[:show], justify_numbers=False))
+    console.print(
+        table(
+            f"Simulated season: {len(lines)} samples, origin verdicts (产地核验结果)",
+            ["#", "product", "scenario", "CRS", "acc. m", "verdict", "distance m", "flags"],
+            lines[:show],
+            justify_numbers=False,
+        )
+    )
     if len(lines) > show:
         console.print(f"... {len(lines) - show} more ordinary samples inside their areas")
     print_batch_summary(result, title="Season summary by product", earlier=stored)

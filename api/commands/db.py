@@ -56,7 +56,7 @@ def status() -> None:
 @app.command("stop")
 def stop() -> None:
     """Stop the project's local cluster (no effect on a GI_DATABASE_URL server)."""
-    from gi.localdb import stop_cluster
+    from gi.db.local import stop_cluster
 
     stopped = stop_cluster(get_settings())
     console.print("local cluster stopped" if stopped else "local cluster was not running")

@@ -8,7 +8,7 @@ from api.commands.register import load_with_progress
 from api.console import console, table
 from gi import db as gi_db
 from gi.db import session_scope
-from gi.products import register_summary, short_standard
+from gi.register.products import register_summary, short_standard
 
 
 def demo() -> None:
@@ -17,19 +17,37 @@ def demo() -> None:
     gi_db.upgrade()
     console.rule("[bold]1. Register of GI products (地理标志产品名录)")
     report = load_with_progress()
-    console.print(f"{report.products_added} products added, {report.products_updated} refreshed, "
-                  f"{report.area_versions_added} area versions added")
+    console.print(
+        f"{report.products_added} products added, {report.products_updated} refreshed, "
+        f"{report.area_versions_added} area versions added"
+    )
     with session_scope() as session:
         rows = register_summary(session)
-    console.print(table(
-        "GI products and their protected areas (保护范围)",
-        ["产品", "name", "类别", "standard", "area versions", "km²", "counties", "limits", "seasons"],
-        [[r.name_zh, r.name_en, r.category_zh, short_standard(r.standard), r.area_versions, r.area_km2, r.counties,
-          r.indicators, r.seasons] for r in rows],
-    ))
+    console.print(
+        table(
+            "GI products and their protected areas (保护范围)",
+            ["产品", "name", "类别", "standard", "area versions", "km²", "counties", "limits", "seasons"],
+            [
+                [
+                    r.name_zh,
+                    r.name_en,
+                    r.category_zh,
+                    short_standard(r.standard),
+                    r.area_versions,
+                    r.area_km2,
+                    r.counties,
+                    r.indicators,
+                    r.seasons,
+                ]
+                for r in rows
+            ],
+        )
+    )
     total = sum(r.area_km2 or 0 for r in rows)
-    console.print(f"{len(rows)} products, {len({r.category for r in rows})} categories, "
-                  f"{total:,.0f} km² of protected area in all")
+    console.print(
+        f"{len(rows)} products, {len({r.category for r in rows})} categories, "
+        f"{total:,.0f} km² of protected area in all"
+    )
 
     console.rule("[bold]2. Seasonal double-random inspection plan (双随机、一公开)")
     from api.commands.plan import run_planning_demo
@@ -41,7 +59,9 @@ def demo() -> None:
 
     run_origin_demo()
 
-    console.rule("[bold]4. Characteristic quality and origin fingerprint of the season's samples (特色质量与产地指纹)")
+    console.rule(
+        "[bold]4. Characteristic quality and origin fingerprint of the season's samples (特色质量与产地指纹)"
+    )
     from api.commands.quality import run_quality_demo
 
     run_quality_demo(source_prefix="demo season")

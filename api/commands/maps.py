@@ -39,8 +39,8 @@ def season_bounds(session, start: str | None, end: str | None, product_ids: list
 
 def gather(start: str | None, end: str | None, products: list[str] | None, title: str | None):  # type: ignore[no-untyped-def]
     """The season summary for the CLI options."""
-    from gi.areas import find_product
     from gi.db import session_scope
+    from gi.register.areas import find_product
     from maps.data import gather_season
 
     with session_scope() as session:
@@ -157,8 +157,8 @@ def producers(
     asset_base: str = typer.Option(None, "--asset-base", help=ASSET_HELP),
 ) -> None:
     """Map the authorized producers located outside the area they are authorized for."""
-    from gi.areas import find_product
     from gi.db import session_scope
+    from gi.register.areas import find_product
     from maps.data import SeasonSummary, area_infos, empty_samples, producers_outside
     from maps.folium_maps import season_map, write_map
 

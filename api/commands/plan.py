@@ -378,12 +378,12 @@ def run_planning_demo(
     Returns the plan id (its tasks are what the origin demo samples)."""
     from sqlalchemy import select
 
+    from demo.directories import create_synthetic_directory
     from gi.models import Plan
     from sampling.export import export_plan
     from sampling.planning import create_plan, draw_plan, find_plan, plan_summary
     from sampling.seasons import season_period
     from sampling.seasons import today as local_today
-    from sampling.synthetic import create_synthetic_directory
     from sampling.verify import verify
 
     today = today or local_today()
@@ -395,8 +395,10 @@ def run_planning_demo(
     with session_scope() as session:
         report = create_synthetic_directory(session, producers_per_product=producers_per_product, today=today)
     if report.county_source == "already present":
-        console.print(f"synthetic directories (合成数据, clearly labelled) already present: {report.producers} "
-                      f"targets, {report.inspectors} inspectors")
+        console.print(
+            f"synthetic directories (合成数据, clearly labelled) already present: {report.producers} "
+            f"targets, {report.inspectors} inspectors"
+        )
     else:
         console.print(
             f"synthetic directories (合成数据, clearly labelled): {report.producers} targets "

@@ -7,10 +7,10 @@ from datetime import date
 import typer
 
 from api.console import console, table
-from gi.areas import find_product
 from gi.db import session_scope
 from gi.models import CATEGORY_ZH, GI_KIND_ZH, GIKind, ProductCategory
-from gi.products import ProductInput, add_product, register_summary, short_standard, validate_input
+from gi.register.areas import find_product
+from gi.register.products import ProductInput, add_product, register_summary, short_standard, validate_input
 
 app = typer.Typer(help="GI products of the register.", no_args_is_help=True)
 
@@ -24,8 +24,20 @@ def list_products() -> None:
         table(
             "GI products (地理标志产品)",
             ["code", "产品", "name", "类别", "standard", "versions", "km²", "counties", "indicators"],
-            [[r.code, r.name_zh, r.name_en, r.category_zh, short_standard(r.standard), r.area_versions, r.area_km2, r.counties,
-              r.indicators] for r in rows],
+            [
+                [
+                    r.code,
+                    r.name_zh,
+                    r.name_en,
+                    r.category_zh,
+                    short_standard(r.standard),
+                    r.area_versions,
+                    r.area_km2,
+                    r.counties,
+                    r.indicators,
+                ]
+                for r in rows
+            ],
         )
     )
 
@@ -36,21 +48,60 @@ def show(product: str = typer.Argument(..., help="Code, Chinese name or English 
     with session_scope() as session:
         p = find_product(session, product)
         console.print(f"[bold]{p.name_zh}[/] ({p.name_pinyin}, {p.name_en})  code {p.code}")
-        console.print(f"{GI_KIND_ZH[p.gi_kind]} / {CATEGORY_ZH[p.category]};  {p.registration_number or ''} "
-                      f"{p.registration_date or ''};  standard {p.standard or '-'};  office {p.administering_office or '-'}")
-        console.print(table(
-            "area versions (保护范围)", ["v", "valid from", "valid to", "km²", "units", "legal basis"],
-            [[a.version, f"{a.valid_from:%Y-%m-%d}", f"{a.valid_to:%Y-%m-%d}" if a.valid_to else "current",
-              float(a.area_km2), ", ".join(u.get("name") or u.get("code", "") for u in a.admin_units),
-              a.legal_basis[:60]] for a in p.areas]))
-        console.print(table(
-            "quality limits (质量指标)", ["code", "指标", "grade", "limit", "unit", "source", "clause"],
-            [[q.indicator_code, q.name_zh, q.grade or "all", _limit_text(q), q.unit, q.source_standard, q.clause]
-             for q in sorted(p.quality_specs, key=lambda q: (q.indicator_code, q.grade or ""))]))
-        console.print(table(
-            "market seasons (上市季节)", ["name", "from", "to", "kind"],
-            [[s.name, f"{s.start_month:02d}-{s.start_day:02d}", f"{s.end_month:02d}-{s.end_day:02d}", s.kind.value]
-             for s in p.seasons]))
+        console.print(
+            f"{GI_KIND_ZH[p.gi_kind]} / {CATEGORY_ZH[p.category]};  {p.registration_number or ''} "
+            f"{p.registration_date or ''};  standard {p.standard or '-'};  office {p.administering_office or '-'}"
+        )
+        console.print(
+            table(
+                "area versions (保护范围)",
+                ["v", "valid from", "valid to", "km²", "units", "legal basis"],
+                [
+                    [
+                        a.version,
+                        f"{a.valid_from:%Y-%m-%d}",
+                        f"{a.valid_to:%Y-%m-%d}" if a.valid_to else "current",
+                        float(a.area_km2),
+                        ", ".join(u.get("name") or u.get("code", "") for u in a.admin_units),
+                        a.legal_basis[:60],
+                    ]
+                    for a in p.areas
+                ],
+            )
+        )
+        console.print(
+            table(
+                "quality limits (质量指标)",
+                ["code", "指标", "grade", "limit", "unit", "source", "clause"],
+                [
+                    [
+                        q.indicator_code,
+                        q.name_zh,
+                        q.grade or "all",
+                        _limit_text(q),
+                        q.unit,
+                        q.source_standard,
+                        q.clause,
+                    ]
+                    for q in sorted(p.quality_specs, key=lambda q: (q.indicator_code, q.grade or ""))
+                ],
+            )
+        )
+        console.print(
+            table(
+                "market seasons (上市季节)",
+                ["name", "from", "to", "kind"],
+                [
+                    [
+                        s.name,
+                        f"{s.start_month:02d}-{s.start_day:02d}",
+                        f"{s.end_month:02d}-{s.end_day:02d}",
+                        s.kind.value,
+                    ]
+                    for s in p.seasons
+                ],
+            )
+        )
 
 
 def _limit_text(spec) -> str:  # type: ignore[no-untyped-def]
@@ -76,12 +127,21 @@ def add(
     standard: str = typer.Option(None, help="Standard or specification, e.g. GB/T 18650-2008."),
 ) -> None:
     """Add a GI product (import its area afterwards with `gi areas import`)."""
-    data = validate_input(ProductInput, {
-        "code": code, "name_zh": name_zh, "name_pinyin": name_pinyin, "name_en": name_en, "gi_kind": gi_kind,
-        "category": category, "registration_number": registration_number,
-        "registration_date": date.fromisoformat(registration_date) if registration_date else None,
-        "administering_office": administering_office, "standard": standard,
-    })
+    data = validate_input(
+        ProductInput,
+        {
+            "code": code,
+            "name_zh": name_zh,
+            "name_pinyin": name_pinyin,
+            "name_en": name_en,
+            "gi_kind": gi_kind,
+            "category": category,
+            "registration_number": registration_number,
+            "registration_date": date.fromisoformat(registration_date) if registration_date else None,
+            "administering_office": administering_office,
+            "standard": standard,
+        },
+    )
     with session_scope() as session:
         product = add_product(session, data)  # type: ignore[arg-type]
         console.print(f"added {product.code} ({product.name_zh})")

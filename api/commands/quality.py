@@ -14,10 +14,20 @@ from api.console import console, progress, table
 from gi.db import session_scope
 from gi.errors import InputError
 
-app = typer.Typer(help="Characteristic quality (特色质量) and origin fingerprint of samples.", no_args_is_help=True)
+app = typer.Typer(
+    help="Characteristic quality (特色质量) and origin fingerprint of samples.", no_args_is_help=True
+)
 
-OUTCOME_STYLE = {"pass": "green", "fail": "red", "inconclusive": "yellow", "consistent": "green",
-                 "doubtful": "yellow", "inconsistent": "red", "atypical": "red", "not_assessed": "dim"}
+OUTCOME_STYLE = {
+    "pass": "green",
+    "fail": "red",
+    "inconclusive": "yellow",
+    "consistent": "green",
+    "doubtful": "yellow",
+    "inconsistent": "red",
+    "atypical": "red",
+    "not_assessed": "dim",
+}
 
 
 def parse_season(text: str) -> tuple[date, date]:
@@ -56,9 +66,9 @@ def check(
     grade: str = typer.Option(None, "--grade", help="Judge against this grade/class (default: as declared)."),
 ) -> None:
     """Judge samples that have lab results: quality against the specification, fingerprint, origin evidence."""
-    from gi.areas import find_product
-    from gi.lab import resolve_sample
-    from gi.quality import check_samples, samples_with_results
+    from gi.quality.judge import check_samples, samples_with_results
+    from gi.quality.lab import resolve_sample
+    from gi.register.areas import find_product
 
     if sample is None and season is None and product is None:
         raise InputError("selection", "give --sample, --season or --product")
@@ -67,8 +77,12 @@ def check(
             samples = [resolve_sample(session, sample)]
         else:
             start, end = parse_season(season) if season else (None, None)
-            samples = samples_with_results(session, product=find_product(session, product) if product else None,
-                                           collected_from=start, collected_to=end)
+            samples = samples_with_results(
+                session,
+                product=find_product(session, product) if product else None,
+                collected_from=start,
+                collected_to=end,
+            )
         if not samples:
             console.print("no samples with lab results in that selection")
             return
@@ -88,14 +102,29 @@ def check(
 def print_sample_detail(check) -> None:  # type: ignore[no-untyped-def]
     """Every indicator of one sample, its fingerprint and the reasons of its origin grade."""
     q, fp, ev, s = check.quality, check.fingerprint, check.evidence, check.sample
-    console.print(f"[bold]sample {s.id}[/]  {s.product.name_zh} ({s.product.code}), collected "
-                  f"{q.inputs['collected_on']}, grade {q.declared_grade or 'not declared'}")
-    console.print(table(
-        f"quality: {q.outcome.value}  ({q.rule})",
-        ["indicator", "grade", "limit", "value", "U", "outcome", "reason", "source"],
-        [[f"{i['name_zh']} {i['code']}", i["grade"] or "all", i["limit"], i["value"] or "", i["uncertainty"] or "",
-          _styled(i["outcome"]), i["reason"] + ("; " + "; ".join(i["notes"]) if i["notes"] else ""), i["source"]]
-         for i in q.indicators]))
+    console.print(
+        f"[bold]sample {s.id}[/]  {s.product.name_zh} ({s.product.code}), collected "
+        f"{q.inputs['collected_on']}, grade {q.declared_grade or 'not declared'}"
+    )
+    console.print(
+        table(
+            f"quality: {q.outcome.value}  ({q.rule})",
+            ["indicator", "grade", "limit", "value", "U", "outcome", "reason", "source"],
+            [
+                [
+                    f"{i['name_zh']} {i['code']}",
+                    i["grade"] or "all",
+                    i["limit"],
+                    i["value"] or "",
+                    i["uncertainty"] or "",
+                    _styled(i["outcome"]),
+                    i["reason"] + ("; " + "; ".join(i["notes"]) if i["notes"] else ""),
+                    i["source"],
+                ]
+                for i in q.indicators
+            ],
+        )
+    )
     if q.missing_mandatory:
         console.print(f"[yellow]missing mandatory indicators:[/] {', '.join(q.missing_mandatory)}")
     if q.grades_met:
@@ -114,16 +143,42 @@ def print_quality_table(checks: Sequence) -> None:  # type: ignore[type-arg]
         counter = per.setdefault(c.sample.product.name_zh, Counter())
         counter[c.quality.outcome.value] += 1
         counter["missing"] += bool(c.quality.missing_mandatory)
-    console.print(table("Characteristic quality (特色质量) by product",
-                        ["产品", "samples", "pass", "fail", "inconclusive", "missing mandatory", "rule"],
-                        [[name, sum(v for k, v in c.items() if k != "missing"), c["pass"], c["fail"],
-                          c["inconclusive"], c["missing"], _rule_of(checks, name)] for name, c in sorted(per.items())]))
+    console.print(
+        table(
+            "Characteristic quality (特色质量) by product",
+            ["产品", "samples", "pass", "fail", "inconclusive", "missing mandatory", "rule"],
+            [
+                [
+                    name,
+                    sum(v for k, v in c.items() if k != "missing"),
+                    c["pass"],
+                    c["fail"],
+                    c["inconclusive"],
+                    c["missing"],
+                    _rule_of(checks, name),
+                ]
+                for name, c in sorted(per.items())
+            ],
+        )
+    )
     failing = [c for c in checks if c.quality.outcome.value != "pass"]
     if failing:
-        console.print(table(
-            f"samples not passing ({len(failing)}; first 20)", ["sample", "产品", "grade", "quality", "why"],
-            [[str(c.sample.id)[:8], c.sample.product.name_zh, c.quality.declared_grade or "",
-              _styled(c.quality.outcome.value), c.quality.inputs.get("summary", "")] for c in failing[:20]]))
+        console.print(
+            table(
+                f"samples not passing ({len(failing)}; first 20)",
+                ["sample", "产品", "grade", "quality", "why"],
+                [
+                    [
+                        str(c.sample.id)[:8],
+                        c.sample.product.name_zh,
+                        c.quality.declared_grade or "",
+                        _styled(c.quality.outcome.value),
+                        c.quality.inputs.get("summary", ""),
+                    ]
+                    for c in failing[:20]
+                ],
+            )
+        )
 
 
 def _clip(text: str, width: int) -> str:
@@ -144,43 +199,73 @@ def print_evidence_table(checks: Sequence) -> None:  # type: ignore[type-arg]
     per: dict[str, Counter[str]] = {}
     for c in checks:
         per.setdefault(c.sample.product.name_zh, Counter())[c.evidence.grade.value] += 1
-    console.print(table("Combined origin evidence (GPS + fingerprint) by product",
-                        ["产品", "consistent", "doubtful", "inconsistent"],
-                        [[name, c["consistent"], c["doubtful"], c["inconsistent"]] for name, c in sorted(per.items())]))
+    console.print(
+        table(
+            "Combined origin evidence (GPS + fingerprint) by product",
+            ["产品", "consistent", "doubtful", "inconsistent"],
+            [[name, c["consistent"], c["doubtful"], c["inconsistent"]] for name, c in sorted(per.items())],
+        )
+    )
     flagged = [c for c in checks if c.evidence.grade.value != "consistent"]
     flagged.sort(key=lambda c: (c.evidence.grade.value != "inconsistent", c.sample.product.name_zh))
     if flagged:
         rows = []
         for c in flagged[:20]:
             fp = c.fingerprint
-            fp_text = "" if fp is None else (
-                fp.outcome.value.replace("_", " ") if fp.p_value is None else f"{fp.outcome.value} p={_p(fp.p_value)}"
+            fp_text = (
+                ""
+                if fp is None
+                else (
+                    fp.outcome.value.replace("_", " ")
+                    if fp.p_value is None
+                    else f"{fp.outcome.value} p={_p(fp.p_value)}"
+                )
             )
             best = ""
             if fp is not None and fp.best_fit_code and fp.best_fit_code != c.sample.product.code:
-                best = next((k["area_zh"] for k in fp.candidates if k.get("product_code") == fp.best_fit_code),
-                            fp.best_fit_code)
-            reasons = "; ".join(_clip(r["text"], 150) for r in c.evidence.reasons
-                                if r["effect"] in ("contradicts", "doubt"))
-            rows.append([str(c.sample.id)[:8], c.sample.product.name_zh, _styled(c.evidence.grade.value), fp_text,
-                         best, reasons])
-        console.print(table(f"doubtful and inconsistent origin ({len(flagged)}; first 20)",
-                            ["sample", "产品", "origin", "fingerprint", "fits best", "reasons"], rows))
+                best = next(
+                    (k["area_zh"] for k in fp.candidates if k.get("product_code") == fp.best_fit_code),
+                    fp.best_fit_code,
+                )
+            reasons = "; ".join(
+                _clip(r["text"], 150) for r in c.evidence.reasons if r["effect"] in ("contradicts", "doubt")
+            )
+            rows.append(
+                [
+                    str(c.sample.id)[:8],
+                    c.sample.product.name_zh,
+                    _styled(c.evidence.grade.value),
+                    fp_text,
+                    best,
+                    reasons,
+                ]
+            )
+        console.print(
+            table(
+                f"doubtful and inconsistent origin ({len(flagged)}; first 20)",
+                ["sample", "产品", "origin", "fingerprint", "fits best", "reasons"],
+                rows,
+            )
+        )
 
 
 @app.command("rule")
 def rule(
     product: str = typer.Argument(..., help="Product code or Chinese name."),
-    kind: str = typer.Option(None, "--set", help="simple_acceptance, guard_band, guarded_acceptance or "
-                                                 "guarded_rejection (omit to show the rule in force)."),
+    kind: str = typer.Option(
+        None,
+        "--set",
+        help="simple_acceptance, guard_band, guarded_acceptance or "
+        "guarded_rejection (omit to show the rule in force).",
+    ),
     guard_factor: float = typer.Option(1.0, "--factor", help="Guard band w = factor·U."),
     comparison: str = typer.Option("full_value", help="full_value or rounded_value (GB/T 8170-2008 4.3)."),
     valid_from: str = typer.Option(None, "--from", help="YYYY-MM-DD (default: the specification's start)."),
     note: str = typer.Option(None, help="Why this rule (e.g. the control plan that fixes it)."),
 ) -> None:
     """Show or set the decision rule a product's lab results are judged by."""
-    from gi.areas import find_product
-    from gi.quality import rule_at, set_rule
+    from gi.quality.judge import rule_at, set_rule
+    from gi.register.areas import find_product
 
     with session_scope() as session:
         if kind is not None:
@@ -195,8 +280,12 @@ def rule(
 
 # ------------------------------------------------------------------------------------------------------ demo
 
-DEMO_RULES = {"xihu-longjing": "guard_band", "ningxia-goji": "guard_band", "anji-white-tea": "guard_band",
-              "wuchang-rice": "guarded_rejection"}
+DEMO_RULES = {
+    "xihu-longjing": "guard_band",
+    "ningxia-goji": "guard_band",
+    "anji-white-tea": "guard_band",
+    "wuchang-rice": "guarded_rejection",
+}
 
 
 def run_quality_demo(
@@ -210,11 +299,11 @@ def run_quality_demo(
     """
     from sqlalchemy import select
 
-    from gi.areas import find_product
-    from gi.lab import add_results
+    from demo.lab_results import simulate_results
     from gi.models import LabResult, QualityRule, Sample
-    from gi.quality import check_samples, set_rule
-    from gi.simulate_lab import simulate_results
+    from gi.quality.judge import check_samples, set_rule
+    from gi.quality.lab import add_results
+    from gi.register.areas import find_product
 
     with session_scope() as session:
         query = select(Sample)
@@ -233,19 +322,27 @@ def run_quality_demo(
                 continue
             if session.scalar(select(QualityRule.id).where(QualityRule.product_id == product.id)) is None:
                 set_rule(session, code, kind, note="demo: decision rule of the simulated control plan")
-        tested = set(session.scalars(select(LabResult.sample_id).where(
-            LabResult.sample_id.in_([s.id for s in samples])).distinct()))
+        tested = set(
+            session.scalars(
+                select(LabResult.sample_id).where(LabResult.sample_id.in_([s.id for s in samples])).distinct()
+            )
+        )
         fresh = [s for s in samples if s.id not in tested]
         if fresh:
             rows, chosen = simulate_results(session, fresh, seed)
-            add_results(session, rows, "simulated lab results (gi.simulate_lab)")
+            add_results(session, rows, "simulated lab results (demo.lab_results)")
             scenario = Counter(c.scenario for c in chosen)
-            mismatched = sum(1 for c, s in zip(chosen, fresh, strict=True)
-                             if c.fingerprint_from and c.fingerprint_from != s.product.code)
-            console.print(f"{len(rows)} simulated results for {len(fresh)} samples (laboratory '模拟实验室', "
-                          f"synthetic): {scenario['conforming']} conforming, {scenario['fail']} with a failing "
-                          f"indicator, {scenario['near_limit']} near a limit, {scenario['missing']} with a mandatory "
-                          f"indicator untested; {mismatched} with isotopes/elements from another area")
+            mismatched = sum(
+                1
+                for c, s in zip(chosen, fresh, strict=True)
+                if c.fingerprint_from and c.fingerprint_from != s.product.code
+            )
+            console.print(
+                f"{len(rows)} simulated results for {len(fresh)} samples (laboratory '模拟实验室', "
+                f"synthetic): {scenario['conforming']} conforming, {scenario['fail']} with a failing "
+                f"indicator, {scenario['near_limit']} near a limit, {scenario['missing']} with a mandatory "
+                f"indicator untested; {mismatched} with isotopes/elements from another area"
+            )
         else:
             console.print(f"all {len(samples)} samples already have lab results: judging them again")
         with progress() as bar:
@@ -256,5 +353,7 @@ def run_quality_demo(
                 bar.advance(task)
         print_quality_table(checks)
         print_evidence_table(checks)
-        console.print("[dim]Fingerprint references are SYNTHETIC (geo_data/references/SOURCES.md); limits from the "
-                      "register's standards (gi products show).[/]")
+        console.print(
+            "[dim]Fingerprint references are SYNTHETIC (geo_data/references/SOURCES.md); limits from the "
+            "register's standards (gi products show).[/]"
+        )

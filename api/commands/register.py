@@ -8,7 +8,7 @@ import typer
 
 from api.console import console, progress
 from gi.db import session_scope
-from gi.register import RegisterLoadReport, load_register_into_db
+from gi.register.loader import RegisterLoadReport, load_register_into_db
 
 app = typer.Typer(help="The register of GI products, areas, limits and seasons.", no_args_is_help=True)
 
@@ -21,7 +21,10 @@ def load_with_progress(file: Path | None = None, areas: Path | None = None) -> R
     with progress() as bar, session_scope() as session:
         task = bar.add_task("loading register", total=total)
         report = load_register_into_db(
-            session, file, areas, on_product=lambda name: bar.update(task, advance=1, description=f"loading {name}")
+            session,
+            file,
+            areas,
+            on_product=lambda name: bar.update(task, advance=1, description=f"loading {name}"),
         )
     return report
 

@@ -35,8 +35,8 @@ def _options(issuer: str | None, max_rows: int | None = None, product_maps: bool
 
 def notice_entries_from_db(summary):  # type: ignore[no-untyped-def]
     """The notice's targets: the season's samples, plus its plans' recorded results and unsampled targets."""
-    from gi.areas import find_product
     from gi.db import session_scope
+    from gi.register.areas import find_product
     from reports.data import notice_entries, season_task_results
 
     with session_scope() as session:
@@ -121,7 +121,8 @@ def record(
 
 
 def run_maps_reports_demo(
-    out_dir: Path | None = None, products: list[str] | None = None,
+    out_dir: Path | None = None,
+    products: list[str] | None = None,
     period: tuple[date, date] | None = None,
 ) -> list[Path]:
     """The demo's last step: the season map (HTML), the campaign report and the public notice of ``period``

@@ -33,7 +33,7 @@ from gi.models.samples import OriginVerdictRecord, Sample
 
 
 class QualityOutcome(enum.StrEnum):
-    """Outcome of a quality check, per indicator and overall (mirrors gi.decision.Outcome)."""
+    """Outcome of a quality check, per indicator and overall (mirrors gi.quality.decision.Outcome)."""
 
     PASS = "pass"
     FAIL = "fail"
@@ -41,7 +41,7 @@ class QualityOutcome(enum.StrEnum):
 
 
 class DecisionRuleKind(enum.StrEnum):
-    """Decision rules of ILAC-G8:09/2019 (mirrors gi.decision.RuleKind)."""
+    """Decision rules of ILAC-G8:09/2019 (mirrors gi.quality.decision.RuleKind)."""
 
     SIMPLE_ACCEPTANCE = "simple_acceptance"
     GUARD_BAND = "guard_band"
@@ -65,10 +65,16 @@ class EvidenceGrade(enum.StrEnum):
     INCONSISTENT = "inconsistent"
 
 
-QUALITY_OUTCOME_ZH = {QualityOutcome.PASS: "合格", QualityOutcome.FAIL: "不合格",
-                      QualityOutcome.INCONCLUSIVE: "不确定"}
-EVIDENCE_GRADE_ZH = {EvidenceGrade.CONSISTENT: "一致", EvidenceGrade.DOUBTFUL: "存疑",
-                     EvidenceGrade.INCONSISTENT: "不一致"}
+QUALITY_OUTCOME_ZH = {
+    QualityOutcome.PASS: "合格",
+    QualityOutcome.FAIL: "不合格",
+    QualityOutcome.INCONCLUSIVE: "不确定",
+}
+EVIDENCE_GRADE_ZH = {
+    EvidenceGrade.CONSISTENT: "一致",
+    EvidenceGrade.DOUBTFUL: "存疑",
+    EvidenceGrade.INCONSISTENT: "不一致",
+}
 
 
 class LabResult(CreatedAt, Base):
@@ -88,11 +94,17 @@ class LabResult(CreatedAt, Base):
     sample_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("sample.id", ondelete="CASCADE"), index=True)
     indicator_code: Mapped[str] = mapped_column(String(64), index=True)
     value: Mapped[Decimal] = mapped_column(Numeric(24, 10), comment="value as reported")
-    censored: Mapped[str | None] = mapped_column(String(1), comment="'<' below a detection limit, '>' above range")
+    censored: Mapped[str | None] = mapped_column(
+        String(1), comment="'<' below a detection limit, '>' above range"
+    )
     unit: Mapped[str] = mapped_column(String(40), comment="unit as reported")
     value_converted: Mapped[Decimal | None] = mapped_column(Numeric(30, 14))
-    converted_unit: Mapped[str | None] = mapped_column(String(40), comment="unit of the specification/reference")
-    uncertainty: Mapped[Decimal | None] = mapped_column(Numeric(24, 10), comment="expanded uncertainty U, reported unit")
+    converted_unit: Mapped[str | None] = mapped_column(
+        String(40), comment="unit of the specification/reference"
+    )
+    uncertainty: Mapped[Decimal | None] = mapped_column(
+        Numeric(24, 10), comment="expanded uncertainty U, reported unit"
+    )
     coverage_factor: Mapped[Decimal | None] = mapped_column(Numeric(6, 3), comment="k of U = k·u")
     method: Mapped[str | None] = mapped_column(String(200))
     laboratory: Mapped[str] = mapped_column(String(200))
@@ -140,7 +152,9 @@ class QualityVerdict(Base):
     )
     declared_grade: Mapped[str | None] = mapped_column(String(40))
     grades_met: Mapped[list[str]] = mapped_column(ARRAY(String(40)), default=list)
-    indicators: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, comment="per-indicator outcomes and reasons")
+    indicators: Mapped[list[dict[str, Any]]] = mapped_column(
+        JSONB, comment="per-indicator outcomes and reasons"
+    )
     missing_mandatory: Mapped[list[str]] = mapped_column(ARRAY(String(64)), default=list)
     rule: Mapped[str] = mapped_column(Text)
     rule_config: Mapped[dict[str, Any]] = mapped_column(JSONB)
@@ -170,7 +184,9 @@ class FingerprintVerdict(Base):
     synthetic_reference: Mapped[bool] = mapped_column(default=False)
     n_reference: Mapped[int | None] = mapped_column(Integer)
     variables: Mapped[list[str]] = mapped_column(ARRAY(String(40)), default=list)
-    distance_sq: Mapped[float | None] = mapped_column(Float, comment="squared robust (MCD) Mahalanobis distance")
+    distance_sq: Mapped[float | None] = mapped_column(
+        Float, comment="squared robust (MCD) Mahalanobis distance"
+    )
     p_value: Mapped[float | None] = mapped_column(Float)
     alpha: Mapped[float] = mapped_column(Float)
     deviations: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, default=list)
@@ -195,7 +211,9 @@ class OriginEvidence(Base):
         Enum(EvidenceGrade, name="evidence_grade", values_callable=_values), index=True
     )
     reasons: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, comment="every reason: source, effect, text")
-    origin_verdict_id: Mapped[int | None] = mapped_column(ForeignKey("origin_verdict.id", ondelete="SET NULL"))
+    origin_verdict_id: Mapped[int | None] = mapped_column(
+        ForeignKey("origin_verdict.id", ondelete="SET NULL")
+    )
     fingerprint_verdict_id: Mapped[int | None] = mapped_column(
         ForeignKey("fingerprint_verdict.id", ondelete="SET NULL")
     )

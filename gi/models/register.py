@@ -106,7 +106,9 @@ class ProductionArea(CreatedAt, Base):
         UniqueConstraint("product_id", "version"),
         CheckConstraint("valid_to IS NULL OR valid_to > valid_from", name="validity_order"),
         # At most one open (current) version per product.
-        Index("uq_production_area_current", "product_id", unique=True, postgresql_where=text("valid_to IS NULL")),
+        Index(
+            "uq_production_area_current", "product_id", unique=True, postgresql_where=text("valid_to IS NULL")
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -132,8 +134,14 @@ class QualitySpec(CreatedAt, Base):
 
     __tablename__ = "quality_spec"
     __table_args__ = (
-        UniqueConstraint("product_id", "indicator_code", "grade", "valid_from", name="uq_quality_spec_key",
-                         postgresql_nulls_not_distinct=True),
+        UniqueConstraint(
+            "product_id",
+            "indicator_code",
+            "grade",
+            "valid_from",
+            name="uq_quality_spec_key",
+            postgresql_nulls_not_distinct=True,
+        ),
         CheckConstraint("lower_limit IS NOT NULL OR upper_limit IS NOT NULL", name="has_limit"),
         CheckConstraint(
             "lower_limit IS NULL OR upper_limit IS NULL OR lower_limit <= upper_limit", name="limit_order"
@@ -196,7 +204,9 @@ class Producer(CreatedAt, Base):
     __tablename__ = "producer"
     __table_args__ = (
         UniqueConstraint("product_id", "credit_code", name="uq_producer_product_credit"),
-        CheckConstraint("authorized_to IS NULL OR authorized_to >= authorized_from", name="authorization_order"),
+        CheckConstraint(
+            "authorized_to IS NULL OR authorized_to >= authorized_from", name="authorization_order"
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

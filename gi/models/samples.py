@@ -43,7 +43,9 @@ class Sample(CreatedAt, Base):
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
     product_id: Mapped[int] = mapped_column(ForeignKey("gi_product.id", ondelete="RESTRICT"), index=True)
-    producer_id: Mapped[int | None] = mapped_column(ForeignKey("producer.id", ondelete="SET NULL"), index=True)
+    producer_id: Mapped[int | None] = mapped_column(
+        ForeignKey("producer.id", ondelete="SET NULL"), index=True
+    )
     # The plan task this sample fulfils; its foreign key is added by the planning migration.
     task_id: Mapped[int | None] = mapped_column(Integer, index=True)
     collected_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
@@ -52,13 +54,18 @@ class Sample(CreatedAt, Base):
     declared_crs: Mapped[str] = mapped_column(String(40))
     gps_accuracy_m: Mapped[float | None] = mapped_column(Float)
     location_source: Mapped[LocationSource] = mapped_column(
-        Enum(LocationSource, name="location_source", values_callable=_values), default=LocationSource.DEVICE_GPS
+        Enum(LocationSource, name="location_source", values_callable=_values),
+        default=LocationSource.DEVICE_GPS,
     )
     location: Mapped[WKBElement] = mapped_column(Geometry("POINT", srid=4326, spatial_index=True))
     lot_number: Mapped[str | None] = mapped_column(String(100))
     lot_size: Mapped[int | None] = mapped_column(Integer)
-    collector_id: Mapped[int | None] = mapped_column(ForeignKey("inspector.id", ondelete="SET NULL"), index=True)
-    source: Mapped[str | None] = mapped_column(Text, comment="upload channel or batch file the sample came from")
+    collector_id: Mapped[int | None] = mapped_column(
+        ForeignKey("inspector.id", ondelete="SET NULL"), index=True
+    )
+    source: Mapped[str | None] = mapped_column(
+        Text, comment="upload channel or batch file the sample came from"
+    )
     notes: Mapped[str | None] = mapped_column(Text)
 
     product: Mapped[GIProduct] = relationship()
@@ -73,12 +80,12 @@ class OriginVerdictRecord(Base):
     """A stored origin verdict of a sample or a producer location, with everything needed to re-derive it."""
 
     __tablename__ = "origin_verdict"
-    __table_args__ = (
-        CheckConstraint("(sample_id IS NULL) <> (producer_id IS NULL)", name="one_subject"),
-    )
+    __table_args__ = (CheckConstraint("(sample_id IS NULL) <> (producer_id IS NULL)", name="one_subject"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    sample_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("sample.id", ondelete="CASCADE"), index=True)
+    sample_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("sample.id", ondelete="CASCADE"), index=True
+    )
     producer_id: Mapped[int | None] = mapped_column(ForeignKey("producer.id", ondelete="CASCADE"), index=True)
     product_id: Mapped[int] = mapped_column(ForeignKey("gi_product.id", ondelete="RESTRICT"), index=True)
     area_id: Mapped[int | None] = mapped_column(ForeignKey("production_area.id", ondelete="RESTRICT"))
@@ -86,7 +93,9 @@ class OriginVerdictRecord(Base):
     verdict: Mapped[OriginOutcome] = mapped_column(
         Enum(OriginOutcome, name="origin_outcome", values_callable=_values), index=True
     )
-    distance_m: Mapped[float | None] = mapped_column(Float, comment="signed distance to the boundary, + inside")
+    distance_m: Mapped[float | None] = mapped_column(
+        Float, comment="signed distance to the boundary, + inside"
+    )
     band_m: Mapped[float] = mapped_column(Float, comment="half-width of the uncertain band used")
     flags: Mapped[list[str]] = mapped_column(ARRAY(String(40)), default=list)
     other_areas: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, default=list)

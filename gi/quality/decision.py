@@ -1,7 +1,7 @@
 """Decision rules for statements of conformity to a specification limit (ILAC-G8:09/2019), exact in Decimal.
 
 A measured value ``v`` with expanded uncertainty ``U`` (coverage factor ``k``, usually 2 for about 95 %) is
-compared with a limit. Four rules are offered; the rule is chosen per product (see gi.quality):
+compared with a limit. Four rules are offered; the rule is chosen per product (see gi.quality.judge):
 
 - ``simple_acceptance`` (ILAC-G8 4.2.1, guard band w = 0): the value itself decides; U is recorded, not used.
   This is GB/T 8170-2008's full-value comparison (全数值比较法), the default practice of Chinese standards.
@@ -71,14 +71,20 @@ class DecisionRule:
             RuleKind.GUARDED_ACCEPTANCE: f"guarded acceptance (ILAC-G8:09/2019 4.2.2, w = {factor}·U)",
             RuleKind.GUARDED_REJECTION: f"guarded rejection (JCGM 106:2012, w = {factor}·U)",
         }
-        comparison = ("full-value comparison (GB/T 8170-2008 4.3.1)" if self.comparison is Comparison.FULL_VALUE
-                      else "rounded-value comparison (GB/T 8170-2008 4.3.2)")
+        comparison = (
+            "full-value comparison (GB/T 8170-2008 4.3.1)"
+            if self.comparison is Comparison.FULL_VALUE
+            else "rounded-value comparison (GB/T 8170-2008 4.3.2)"
+        )
         return f"{names[self.kind]}; {comparison}"
 
     def as_dict(self) -> dict[str, str]:
         """The rule as JSON-ready values."""
-        return {"kind": self.kind.value, "guard_factor": _plain(self.guard_factor),
-                "comparison": self.comparison.value}
+        return {
+            "kind": self.kind.value,
+            "guard_factor": _plain(self.guard_factor),
+            "comparison": self.comparison.value,
+        }
 
 
 @dataclass(frozen=True)
@@ -227,23 +233,33 @@ def decide(result: Measurement, limit: Limit, rule: DecisionRule, unit: str = ""
     suffix = f" {unit}" if unit else ""
 
     if result.censored is not None:
-        iv = (Interval(Decimal(0), value, lo_open=False, hi_open=True) if result.censored == "<"
-              else Interval(value, INF, lo_open=True, hi_open=False))
+        iv = (
+            Interval(Decimal(0), value, lo_open=False, hi_open=True)
+            if result.censored == "<"
+            else Interval(value, INF, lo_open=True, hi_open=False)
+        )
         all_meet, none_meet = _coverage(iv, limit)
         shown = f"{result.censored}{_plain(value)}{suffix}"
         if all_meet:
             return Decision(Outcome.PASS, f"{shown} is within {limit_text}", value, iv, "pass", tuple(notes))
         if none_meet:
             return Decision(Outcome.FAIL, f"{shown} is outside {limit_text}", value, iv, "fail", tuple(notes))
-        return Decision(Outcome.INCONCLUSIVE, f"{shown} may or may not meet {limit_text} (censored result)",
-                        value, iv, "inconclusive", tuple(notes))
+        return Decision(
+            Outcome.INCONCLUSIVE,
+            f"{shown} may or may not meet {limit_text} (censored result)",
+            value,
+            iv,
+            "inconclusive",
+            tuple(notes),
+        )
 
     if rule.kind is RuleKind.SIMPLE_ACCEPTANCE:
         ok = meets(value, limit)
         outcome = Outcome.PASS if ok else Outcome.FAIL
         verb = "meets" if ok else "does not meet"
-        return Decision(outcome, f"{_plain(value)}{suffix} {verb} {limit_text}", value, None, outcome.value,
-                        tuple(notes))
+        return Decision(
+            outcome, f"{_plain(value)}{suffix} {verb} {limit_text}", value, None, outcome.value, tuple(notes)
+        )
 
     if result.uncertainty is None:
         notes.append("no expanded uncertainty reported: guard band w = 0 (simple acceptance)")
@@ -255,20 +271,52 @@ def decide(result: Measurement, limit: Limit, rule: DecisionRule, unit: str = ""
     point_meets = meets(value, limit)
     shown = f"{_plain(value)}{suffix} ± {_plain(w)}" if w else f"{_plain(value)}{suffix}"
     if all_meet:
-        return Decision(Outcome.PASS, f"{shown}: interval {iv.text()} wholly within {limit_text}", value, iv,
-                        "pass", tuple(notes))
+        return Decision(
+            Outcome.PASS,
+            f"{shown}: interval {iv.text()} wholly within {limit_text}",
+            value,
+            iv,
+            "pass",
+            tuple(notes),
+        )
     if none_meet:
-        return Decision(Outcome.FAIL, f"{shown}: interval {iv.text()} wholly outside {limit_text}", value, iv,
-                        "fail", tuple(notes))
+        return Decision(
+            Outcome.FAIL,
+            f"{shown}: interval {iv.text()} wholly outside {limit_text}",
+            value,
+            iv,
+            "fail",
+            tuple(notes),
+        )
     statement = "conditional pass" if point_meets else "conditional fail"
     if rule.kind is RuleKind.GUARDED_ACCEPTANCE:
-        return Decision(Outcome.FAIL, f"{shown}: interval {iv.text()} straddles {limit_text}; guarded acceptance "
-                        "accepts only a whole interval within the limit", value, iv, statement, tuple(notes))
+        return Decision(
+            Outcome.FAIL,
+            f"{shown}: interval {iv.text()} straddles {limit_text}; guarded acceptance "
+            "accepts only a whole interval within the limit",
+            value,
+            iv,
+            statement,
+            tuple(notes),
+        )
     if rule.kind is RuleKind.GUARDED_REJECTION:
-        return Decision(Outcome.PASS, f"{shown}: interval {iv.text()} straddles {limit_text}; guarded rejection "
-                        "rejects only a whole interval outside the limit", value, iv, statement, tuple(notes))
-    return Decision(Outcome.INCONCLUSIVE, f"{shown}: interval {iv.text()} straddles {limit_text} ({statement})",
-                    value, iv, statement, tuple(notes))
+        return Decision(
+            Outcome.PASS,
+            f"{shown}: interval {iv.text()} straddles {limit_text}; guarded rejection "
+            "rejects only a whole interval outside the limit",
+            value,
+            iv,
+            statement,
+            tuple(notes),
+        )
+    return Decision(
+        Outcome.INCONCLUSIVE,
+        f"{shown}: interval {iv.text()} straddles {limit_text} ({statement})",
+        value,
+        iv,
+        statement,
+        tuple(notes),
+    )
 
 
 def combine(outcomes: list[Outcome]) -> Outcome:

@@ -25,7 +25,7 @@ A reference set is refused when it is too small for the number of variables: few
 rows (default 10·p: at 5·p the measured false-flag rate at α = 1 % was 9–17 %), or fewer than MCD needs.
 A refusal is a ReferenceTooSmallError (an InputError) with the numbers in it. Every refusal that leaves a sample
 ``not_assessed`` is a NotAssessableError carrying a stable ``code`` and its ``params``, stored with the verdict
-(``inputs["not_assessed"]``) so that reports can word the reason in Chinese (gi.evidence_text).
+(``inputs["not_assessed"]``) so that reports can word the reason in Chinese (gi.quality.wording).
 """
 
 from __future__ import annotations
@@ -48,16 +48,18 @@ from sqlalchemy.orm import Session
 from geo_data.reference_sets import ReferenceSet, read_reference_sets
 from gi.errors import InputError
 from gi.models import FingerprintOutcome, FingerprintVerdict, LabResult, Sample
-from gi.units import to_spec_unit
+from gi.quality.units import to_spec_unit
 
 DEFAULT_ALPHA = 0.01
 DEFAULT_MIN_RATIO = 10.0
 SUPPORT_FRACTION = 0.75
 OUTLIER_QUANTILE = 0.999
 MIN_VARIABLES = 2
-RULE = ("Mahalanobis distance to the references kept after MCD screening (MinCovDet support 0.75, random_state "
-        "0; references beyond the 99.9 % quantile dropped), log10 for concentrations; p from Hotelling's "
-        "prediction F(p, m-p); atypical when p < alpha; references need at least {ratio:g}·p complete rows")
+RULE = (
+    "Mahalanobis distance to the references kept after MCD screening (MinCovDet support 0.75, random_state "
+    "0; references beyond the 99.9 % quantile dropped), log10 for concentrations; p from Hotelling's "
+    "prediction F(p, m-p); atypical when p < alpha; references need at least {ratio:g}·p complete rows"
+)
 
 
 class NotAssessableError(InputError):
@@ -86,8 +88,10 @@ class Deviation:
 
     def text(self) -> str:
         """'Rb 96 mg/kg (ref. 44; z +4.1, 52 % of d²)'."""
-        return (f"{self.variable} {_short(self.value)} {self.unit} (ref. {_short(self.reference_centre)}; "
-                f"z {self.z:+.1f}, {self.share:.0%} of d²)")
+        return (
+            f"{self.variable} {_short(self.value)} {self.unit} (ref. {_short(self.reference_centre)}; "
+            f"z {self.z:+.1f}, {self.share:.0%} of d²)"
+        )
 
 
 @dataclass(frozen=True)
@@ -106,10 +110,17 @@ class AreaFit:
 
     def as_dict(self) -> dict[str, object]:
         """JSON-ready values."""
-        return {"product_code": self.product_code, "area_zh": self.area_zh, "reference_set": self.reference_set,
-                "n_reference": self.n_reference, "variables": list(self.variables),
-                "distance_sq": round(self.distance_sq, 4), "p_value": self.p_value, "p_chi2": self.p_chi2,
-                "references_dropped": list(self.references_dropped)}
+        return {
+            "product_code": self.product_code,
+            "area_zh": self.area_zh,
+            "reference_set": self.reference_set,
+            "n_reference": self.n_reference,
+            "variables": list(self.variables),
+            "distance_sq": round(self.distance_sq, 4),
+            "p_value": self.p_value,
+            "p_chi2": self.p_chi2,
+            "references_dropped": list(self.references_dropped),
+        }
 
 
 @dataclass(frozen=True)
@@ -139,9 +150,11 @@ class FingerprintResult:
         """One sentence with the distance, p-value, main deviations and the best fit."""
         c = self.claimed
         verdict = "consistent with" if self.consistent else "atypical for"
-        text = (f"d² = {c.distance_sq:.1f} on {len(c.variables)} variables, p = {_p(c.p_value)} "
-                f"{'≥' if self.consistent else '<'} α {self.alpha:g}: {verdict} {c.area_zh} "
-                f"(n = {c.n_reference}{', synthetic references' if self.synthetic_reference else ''})")
+        text = (
+            f"d² = {c.distance_sq:.1f} on {len(c.variables)} variables, p = {_p(c.p_value)} "
+            f"{'≥' if self.consistent else '<'} α {self.alpha:g}: {verdict} {c.area_zh} "
+            f"(n = {c.n_reference}{', synthetic references' if self.synthetic_reference else ''})"
+        )
         if not self.consistent and self.deviations:
             text += "; largest deviations " + ", ".join(d.text() for d in self.deviations[:3])
         other = self.best_other
@@ -191,7 +204,11 @@ def _check_size(ref: ReferenceSet, n: int, p: int, min_ratio: float) -> None:
             f"{ref.name} ({ref.area_zh}) has {n} complete authentic samples for {p} variables; at least "
             f"{needed} are needed ({min_ratio:g}·p, and MCD needs n > p + 1): measure fewer variables or add "
             "references",
-            "too_few_references", area_zh=ref.area_zh, n=n, p=p, needed=needed,
+            "too_few_references",
+            area_zh=ref.area_zh,
+            n=n,
+            p=p,
+            needed=needed,
         )
 
 
@@ -228,19 +245,31 @@ def _fit(ref: ReferenceSet, variables: tuple[str, ...], min_ratio: float) -> _Mo
         keep = beta.sf(m * d2 / (m - 1) ** 2, p / 2, (m - p - 1) / 2) >= 1 - OUTLIER_QUANTILE
     m = int(keep.sum())
     if m < p + 2:
-        raise ReferenceTooSmallError("reference_set", f"{ref.name}: only {m} references remain after outlier "
-                                                      f"screening for {p} variables",
-                                     "too_few_after_screening", area_zh=ref.area_zh, m=m, p=p)
+        raise ReferenceTooSmallError(
+            "reference_set",
+            f"{ref.name}: only {m} references remain after outlier screening for {p} variables",
+            "too_few_after_screening",
+            area_zh=ref.area_zh,
+            m=m,
+            p=p,
+        )
     location, covariance = data[keep].mean(axis=0), np.cov(data[keep].T).reshape(p, p)
     if np.linalg.matrix_rank(covariance) < p:
-        raise NotAssessableError("reference_set", f"{ref.name}: the covariance of {', '.join(variables)} is "
-                                                  "singular (a variable is constant or two are collinear)",
-                                 "singular_covariance", area_zh=ref.area_zh, variables=list(variables))
+        raise NotAssessableError(
+            "reference_set",
+            f"{ref.name}: the covariance of {', '.join(variables)} is "
+            "singular (a variable is constant or two are collinear)",
+            "singular_covariance",
+            area_zh=ref.area_zh,
+            variables=list(variables),
+        )
     dropped = tuple(i for i, k in zip(ids, keep, strict=True) if not k)
     return _Model(variables, log, location, covariance, np.linalg.inv(covariance), len(rows), m, dropped)
 
 
-def fit_reference(ref: ReferenceSet, variables: Sequence[str], min_ratio: float = DEFAULT_MIN_RATIO) -> _Model:
+def fit_reference(
+    ref: ReferenceSet, variables: Sequence[str], min_ratio: float = DEFAULT_MIN_RATIO
+) -> _Model:
     """The robust model of ``ref`` on ``variables`` (cached by file content and variables)."""
     missing = [v for v in variables if v not in ref.variables]
     if missing:
@@ -261,8 +290,13 @@ def distance(model: _Model, sample: Mapping[str, float]) -> tuple[float, float, 
     x = np.array([sample[v] for v in model.variables], dtype=float)
     for v, value, is_log in zip(model.variables, x, model.log, strict=True):
         if is_log and value <= 0:
-            raise NotAssessableError(v, f"{value} cannot be compared on a log scale (must be > 0)",
-                                     "not_positive", variable=v, value=float(value))
+            raise NotAssessableError(
+                v,
+                f"{value} cannot be compared on a log scale (must be > 0)",
+                "not_positive",
+                variable=v,
+                value=float(value),
+            )
     centred = _transform(x, model.log) - model.location
     weighted = model.precision @ centred
     contributions = centred * weighted
@@ -271,18 +305,34 @@ def distance(model: _Model, sample: Mapping[str, float]) -> tuple[float, float, 
     return d2, p_value(model, d2), contributions, z
 
 
-def _area_fit(ref: ReferenceSet, sample: Mapping[str, float], min_ratio: float) -> tuple[AreaFit, _Model, tuple]:
+def _area_fit(
+    ref: ReferenceSet, sample: Mapping[str, float], min_ratio: float
+) -> tuple[AreaFit, _Model, tuple]:
     variables = tuple(v for v in ref.variables if v in sample)
     if len(variables) < MIN_VARIABLES:
-        raise NotAssessableError("variables", f"only {len(variables)} of {ref.name}'s variables "
-                                              f"({', '.join(ref.variables)}) were measured; at least {MIN_VARIABLES} "
-                                              "needed",
-                                 "too_few_variables", measured=len(variables), variables=list(ref.variables),
-                                 needed=MIN_VARIABLES)
+        raise NotAssessableError(
+            "variables",
+            f"only {len(variables)} of {ref.name}'s variables "
+            f"({', '.join(ref.variables)}) were measured; at least {MIN_VARIABLES} "
+            "needed",
+            "too_few_variables",
+            measured=len(variables),
+            variables=list(ref.variables),
+            needed=MIN_VARIABLES,
+        )
     model = fit_reference(ref, variables, min_ratio)
     d2, p, contributions, z = distance(model, sample)
-    fit = AreaFit(ref.product_code, ref.area_zh, ref.name, model.m, variables, d2, p,
-                  float(chi2.sf(d2, len(variables))), model.dropped)
+    fit = AreaFit(
+        ref.product_code,
+        ref.area_zh,
+        ref.name,
+        model.m,
+        variables,
+        d2,
+        p,
+        float(chi2.sf(d2, len(variables))),
+        model.dropped,
+    )
     return fit, model, (contributions, z)
 
 
@@ -298,16 +348,27 @@ def check_fingerprint(
         raise InputError("alpha", f"{alpha} is not a significance level between 0 and 1")
     claimed_sets = [r for r in reference_sets if r.product_code == claimed_code]
     if not claimed_sets:
-        raise InputError("reference_set", f"no reference set of authentic samples for {claimed_code!r} "
-                                          f"(sets: {', '.join(sorted({r.product_code for r in reference_sets}))})")
+        raise InputError(
+            "reference_set",
+            f"no reference set of authentic samples for {claimed_code!r} "
+            f"(sets: {', '.join(sorted({r.product_code for r in reference_sets}))})",
+        )
     ref = claimed_sets[0]
     claimed, model, (contributions, z) = _area_fit(ref, sample, min_ratio)
     d2 = claimed.distance_sq
     deviations = []
     for j, v in enumerate(model.variables):
         centre = float(10 ** model.location[j]) if model.log[j] else float(model.location[j])
-        deviations.append(Deviation(v, float(sample[v]), ref.variables[v].unit, centre, float(z[j]),
-                                    float(contributions[j] / d2) if d2 > 0 else 0.0))
+        deviations.append(
+            Deviation(
+                v,
+                float(sample[v]),
+                ref.variables[v].unit,
+                centre,
+                float(z[j]),
+                float(contributions[j] / d2) if d2 > 0 else 0.0,
+            )
+        )
     deviations.sort(key=lambda d: d.share, reverse=True)
     candidates = [claimed]
     skipped = []
@@ -322,8 +383,13 @@ def check_fingerprint(
         candidates.append(fit)
     candidates.sort(key=lambda c: (-c.p_value, c.distance_sq))
     return FingerprintResult(
-        consistent=claimed.p_value >= alpha, claimed=claimed, alpha=alpha, deviations=tuple(deviations),
-        candidates=tuple(candidates), skipped=tuple(skipped), synthetic_reference=ref.synthetic,
+        consistent=claimed.p_value >= alpha,
+        claimed=claimed,
+        alpha=alpha,
+        deviations=tuple(deviations),
+        candidates=tuple(candidates),
+        skipped=tuple(skipped),
+        synthetic_reference=ref.synthetic,
         reference_sha256=ref.sha256,
     )
 
@@ -358,7 +424,10 @@ def fingerprint_variables(product_code: str, directory: str | Path | None = None
 
 # ----------------------------------------------------------------------------------------- stored verdicts
 
-def sample_values(results: Sequence[LabResult], variables: Mapping[str, str]) -> tuple[dict[str, float], list[str]]:
+
+def sample_values(
+    results: Sequence[LabResult], variables: Mapping[str, str]
+) -> tuple[dict[str, float], list[str]]:
     """Latest value of each reference variable among a sample's results, in the reference unit; and notes."""
     wanted = {code.lower(): (code, unit) for code, unit in variables.items()}
     latest: dict[str, LabResult] = {}
@@ -401,31 +470,58 @@ def check_sample_fingerprint(
     results = list(session.scalars(select(LabResult).where(LabResult.sample_id == sample.id)))
     values, notes = sample_values(results, {c: v.unit for c, v in ref.variables.items()})
     base: dict[str, Any] = dict(
-        sample_id=sample.id, product_id=product.id, reference_set=ref.name, reference_sha256=ref.sha256,
-        synthetic_reference=ref.synthetic, alpha=alpha, rule=rule_text(min_ratio),
+        sample_id=sample.id,
+        product_id=product.id,
+        reference_set=ref.name,
+        reference_sha256=ref.sha256,
+        synthetic_reference=ref.synthetic,
+        alpha=alpha,
+        rule=rule_text(min_ratio),
     )
-    inputs: dict[str, Any] = {"values": values, "units": {c: ref.variables[c].unit for c in values},
-                              "notes": notes, "result_ids": sorted(r.id for r in results)}
+    inputs: dict[str, Any] = {
+        "values": values,
+        "units": {c: ref.variables[c].unit for c in values},
+        "notes": notes,
+        "result_ids": sorted(r.id for r in results),
+    }
     try:
         result = check_fingerprint(values, product.code, sets, alpha, min_ratio)
     except InputError as exc:
         if isinstance(exc, NotAssessableError):
             inputs["not_assessed"] = {"code": exc.code, "params": exc.params}
-        verdict = FingerprintVerdict(outcome=FingerprintOutcome.NOT_ASSESSED, variables=sorted(values),
-                                     reason=exc.problem, inputs=inputs, deviations=[], candidates=[], **base)
+        verdict = FingerprintVerdict(
+            outcome=FingerprintOutcome.NOT_ASSESSED,
+            variables=sorted(values),
+            reason=exc.problem,
+            inputs=inputs,
+            deviations=[],
+            candidates=[],
+            **base,
+        )
     else:
         claimed = result.claimed
         best_other = result.best_other
         verdict = FingerprintVerdict(
             outcome=FingerprintOutcome.CONSISTENT if result.consistent else FingerprintOutcome.ATYPICAL,
-            n_reference=claimed.n_reference, variables=list(claimed.variables), distance_sq=claimed.distance_sq,
+            n_reference=claimed.n_reference,
+            variables=list(claimed.variables),
+            distance_sq=claimed.distance_sq,
             p_value=claimed.p_value,
-            deviations=[{"variable": d.variable, "value": d.value, "unit": d.unit,
-                         "reference_centre": d.reference_centre, "z": round(d.z, 3), "share": round(d.share, 4)}
-                        for d in result.deviations],
+            deviations=[
+                {
+                    "variable": d.variable,
+                    "value": d.value,
+                    "unit": d.unit,
+                    "reference_centre": d.reference_centre,
+                    "z": round(d.z, 3),
+                    "share": round(d.share, 4),
+                }
+                for d in result.deviations
+            ],
             best_fit_code=result.best_fit.product_code,
             candidates=[c.as_dict() for c in result.candidates] + [{"skipped": s} for s in result.skipped],
-            reason=result.reason(), inputs={**inputs, "best_other": best_other.as_dict() if best_other else None},
+            reason=result.reason(),
+            inputs={**inputs, "best_other": best_other.as_dict() if best_other else None},
             **base,
         )
     session.add(verdict)

@@ -22,8 +22,8 @@ from sqlalchemy.orm import Session
 
 from geo_data.io import as_multipolygon, repair_areal
 from geo_data.register import DEFAULT_AREAS, load_register
-from gi.areas import AreaImport, add_area_version, area_shape, local_midnight
 from gi.models import GIProduct, MarketSeason, ProductionArea, QualitySpec, SeasonKind
+from gi.register.areas import AreaImport, add_area_version, area_shape, local_midnight
 
 ProgressCallback = Callable[[str], None]
 
@@ -52,7 +52,9 @@ def _areas_by_product(areas_path: Path) -> dict[str, list[dict]]:
 
 def _same_geometry(a: BaseGeometry, b: BaseGeometry) -> bool:
     """Equal up to coordinate rounding (1e-7 degrees is about a centimetre)."""
-    return bool(shapely.equals_exact(shapely.normalize(a), shapely.normalize(as_multipolygon(b)), tolerance=1e-7))
+    return bool(
+        shapely.equals_exact(shapely.normalize(a), shapely.normalize(as_multipolygon(b)), tolerance=1e-7)
+    )
 
 
 def _as_date(value: object) -> date:
@@ -78,9 +80,15 @@ def load_register_into_db(
             on_product(entry.name_zh)
         product = session.scalars(select(GIProduct).where(GIProduct.code == entry.code)).first()
         fields = dict(
-            code=entry.code, name_zh=entry.name_zh, name_pinyin=entry.name_pinyin, name_en=entry.name_en,
-            gi_kind=entry.gi_kind, category=entry.category, registration_number=entry.registration_number,
-            registration_date=entry.registration_date, administering_office=entry.administering_office,
+            code=entry.code,
+            name_zh=entry.name_zh,
+            name_pinyin=entry.name_pinyin,
+            name_en=entry.name_en,
+            gi_kind=entry.gi_kind,
+            category=entry.category,
+            registration_number=entry.registration_number,
+            registration_date=entry.registration_date,
+            administering_office=entry.administering_office,
             standard=entry.standard,
         )
         if product is None:
@@ -94,8 +102,9 @@ def load_register_into_db(
         session.flush()
         report.limits_upserted += _upsert_limits(session, product, entry)
         report.seasons_loaded += _replace_seasons(session, product, entry)
-        report.area_versions_added += _add_new_area_versions(session, product, entry, areas.get(entry.code, []),
-                                                             areas_path, report)
+        report.area_versions_added += _add_new_area_versions(
+            session, product, entry, areas.get(entry.code, []), areas_path, report
+        )
     return report
 
 
@@ -109,17 +118,27 @@ def _upsert_limits(session: Session, product: GIProduct, entry) -> int:  # type:
         valid_from = _as_date(getattr(limit, "valid_from", None) or entry.standard_date)
         key = (limit.code, limit.grade, valid_from)
         values = dict(
-            name_zh=limit.name_zh, name_en=limit.name_en, unit=limit.unit,
+            name_zh=limit.name_zh,
+            name_en=limit.name_en,
+            unit=limit.unit,
             lower_limit=None if limit.lower is None else Decimal(str(limit.lower)),
             upper_limit=None if limit.upper is None else Decimal(str(limit.upper)),
-            lower_inclusive=limit.lower_inclusive, upper_inclusive=limit.upper_inclusive,
-            mandatory=limit.mandatory, method_standard=limit.method, source_standard=limit.source,
+            lower_inclusive=limit.lower_inclusive,
+            upper_inclusive=limit.upper_inclusive,
+            mandatory=limit.mandatory,
+            method_standard=limit.method,
+            source_standard=limit.source,
             clause=limit.clause,
         )
         spec = existing.get(key)
         if spec is None:
-            spec = QualitySpec(product_id=product.id, indicator_code=limit.code, grade=limit.grade,
-                               valid_from=valid_from, **values)
+            spec = QualitySpec(
+                product_id=product.id,
+                indicator_code=limit.code,
+                grade=limit.grade,
+                valid_from=valid_from,
+                **values,
+            )
             session.add(spec)
         else:
             for name, value in values.items():
@@ -134,24 +153,40 @@ def _replace_seasons(session: Session, product: GIProduct, entry) -> int:  # typ
     for season in entry.seasons:
         start_m, start_d = (int(x) for x in season.start.split("-"))
         end_m, end_d = (int(x) for x in season.end.split("-"))
-        session.add(MarketSeason(
-            product_id=product.id, name=season.name, start_month=start_m, start_day=start_d,
-            end_month=end_m, end_day=end_d, kind=SeasonKind(season.kind), source=season.source,
-        ))
+        session.add(
+            MarketSeason(
+                product_id=product.id,
+                name=season.name,
+                start_month=start_m,
+                start_day=start_d,
+                end_month=end_m,
+                end_day=end_d,
+                kind=SeasonKind(season.kind),
+                source=season.source,
+            )
+        )
     session.flush()
     return len(entry.seasons)
 
 
 def _add_new_area_versions(
-    session: Session, product: GIProduct, entry, rows: list[dict], areas_path: Path,  # type: ignore[no-untyped-def]
+    session: Session,
+    product: GIProduct,
+    entry,
+    rows: list[dict],
+    areas_path: Path,  # type: ignore[no-untyped-def]
     report: RegisterLoadReport,
 ) -> int:
     if not rows:
         report.notes.append(f"{entry.code}: no area in {areas_path.name}")
         return 0
-    stored = list(session.scalars(
-        select(ProductionArea).where(ProductionArea.product_id == product.id).order_by(ProductionArea.version)
-    ))
+    stored = list(
+        session.scalars(
+            select(ProductionArea)
+            .where(ProductionArea.product_id == product.id)
+            .order_by(ProductionArea.version)
+        )
+    )
     latest_start = stored[-1].valid_from if stored else None
     definitions = {str(_as_date(v.valid_from)): v for v in entry.area_versions}
     added = 0
@@ -172,16 +207,20 @@ def _add_new_area_versions(
         geometry, repairs = repair_areal(as_multipolygon(row["geometry"]), f"{areas_path.name}, {entry.code}")
         definition = definitions.get(str(start.date()))
         units = [{"code": u.code, "name": u.name} for u in definition.admin_units] if definition else []
-        add_area_version(session, product, AreaImport(
-            geometry=geometry,
-            legal_basis=str(row.get("legal_basis") or (definition.legal_basis if definition else "")),
-            source=_bundled_source(areas_path),
-            source_crs="WGS84",
-            valid_from=start,
-            admin_units=units,
-            approximation=definition.approximation if definition else "",
-            repair_notes=tuple(repairs),
-        ))
+        add_area_version(
+            session,
+            product,
+            AreaImport(
+                geometry=geometry,
+                legal_basis=str(row.get("legal_basis") or (definition.legal_basis if definition else "")),
+                source=_bundled_source(areas_path),
+                source_crs="WGS84",
+                valid_from=start,
+                admin_units=units,
+                approximation=definition.approximation if definition else "",
+                repair_notes=tuple(repairs),
+            ),
+        )
         latest_start = start
         added += 1
     return added
@@ -193,14 +232,28 @@ def _bundled_source(areas_path: Path) -> str:
 
 
 def _refresh_texts(
-    stored: ProductionArea, row: dict, definition, code: str, report: RegisterLoadReport,  # type: ignore[no-untyped-def]
+    stored: ProductionArea,
+    row: dict,
+    definition,
+    code: str,
+    report: RegisterLoadReport,  # type: ignore[no-untyped-def]
 ) -> None:
     """Bring the legal-basis and approximation wording of a version loaded earlier from the same file up to date
     (an editorial change: date, geometry and every verdict made against the version stay as they are)."""
-    legal_basis = str(row.get("legal_basis") or (definition.legal_basis if definition else stored.legal_basis))
+    legal_basis = str(
+        row.get("legal_basis") or (definition.legal_basis if definition else stored.legal_basis)
+    )
     approximation = definition.approximation if definition else stored.approximation
-    changed = [name for name, old, new in (("legal basis", stored.legal_basis, legal_basis),
-                                           ("approximation", stored.approximation, approximation)) if old != new]
+    changed = [
+        name
+        for name, old, new in (
+            ("legal basis", stored.legal_basis, legal_basis),
+            ("approximation", stored.approximation, approximation),
+        )
+        if old != new
+    ]
     if changed:
         stored.legal_basis, stored.approximation = legal_basis, approximation
-        report.notes.append(f"{code}: {' and '.join(changed)} of version {stored.version} updated from the register")
+        report.notes.append(
+            f"{code}: {' and '.join(changed)} of version {stored.version} updated from the register"
+        )

@@ -6,7 +6,7 @@ from alembic import context
 from geoalchemy2 import alembic_helpers
 from sqlalchemy import create_engine, pool
 
-from gi.migrations_support import include_object
+from gi.db.autogen import include_object
 from gi.models import Base
 
 config = context.config

@@ -4,7 +4,7 @@
   ``valid_from <= date < valid_to`` (``valid_to`` is the first day a limit no longer applies, as for areas).
 - The decision rule is the product's (``quality_rule``, latest ``valid_from`` on or before the collection date);
   a product with none is judged by simple acceptance on the full value (GB/T 8170-2008 4.3.1), the practice of
-  Chinese product standards. The rules themselves are in gi.decision (ILAC-G8:09/2019).
+  Chinese product standards. The rules themselves are in gi.quality.decision (ILAC-G8:09/2019).
 - Grades (等级) and product classes (雌蟹/雄蟹, 杯类 ...) with their own limits: a sample that declares one is judged
   against the limits for all grades plus that grade's; a sample that declares none is judged against each grade
   and the verdict names the grades it meets (``grades_met``) — its overall outcome is the best over the grades.
@@ -27,8 +27,6 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from gi.areas import as_aware, find_product
-from gi.decision import Comparison, DecisionRule, Limit, Measurement, Outcome, RuleKind, combine, decide
 from gi.errors import InputError
 from gi.models import (
     DecisionRuleKind,
@@ -40,8 +38,19 @@ from gi.models import (
     QualityVerdict,
     Sample,
 )
+from gi.quality.decision import (
+    Comparison,
+    DecisionRule,
+    Limit,
+    Measurement,
+    Outcome,
+    RuleKind,
+    combine,
+    decide,
+)
+from gi.quality.units import convert, indicator_kind
+from gi.register.areas import as_aware, find_product
 from gi.settings import get_settings
-from gi.units import convert, indicator_kind
 
 DEFAULT_RULE = DecisionRule(RuleKind.SIMPLE_ACCEPTANCE, Decimal(1), Comparison.FULL_VALUE)
 _RANK = {Outcome.PASS: 2, Outcome.INCONCLUSIVE: 1, Outcome.FAIL: 0}
@@ -64,11 +73,14 @@ def collection_date(sample: Sample) -> date:
 
 # ---------------------------------------------------------------------------------------------------- rules
 
+
 def rule_at(session: Session, product_id: int, on: date) -> tuple[DecisionRule, QualityRule | None]:
     """The decision rule of a product in force on ``on`` (the default when none is stored)."""
     stored = session.scalars(
-        select(QualityRule).where(QualityRule.product_id == product_id, QualityRule.valid_from <= on)
-        .order_by(QualityRule.valid_from.desc()).limit(1)
+        select(QualityRule)
+        .where(QualityRule.product_id == product_id, QualityRule.valid_from <= on)
+        .order_by(QualityRule.valid_from.desc())
+        .limit(1)
     ).first()
     if stored is None:
         return DEFAULT_RULE, None
@@ -90,37 +102,51 @@ def set_rule(
     try:
         rule_kind = DecisionRuleKind(kind)
     except ValueError:
-        raise InputError("rule", f"{kind!r} is not one of {', '.join(k.value for k in DecisionRuleKind)}") from None
+        raise InputError(
+            "rule", f"{kind!r} is not one of {', '.join(k.value for k in DecisionRuleKind)}"
+        ) from None
     try:
         comparison_kind = Comparison(comparison)
     except ValueError:
-        raise InputError("comparison", f"{comparison!r} is not one of "
-                                       f"{', '.join(c.value for c in Comparison)}") from None
+        raise InputError(
+            "comparison", f"{comparison!r} is not one of {', '.join(c.value for c in Comparison)}"
+        ) from None
     factor = Decimal(str(guard_factor))
     if factor < 0 or factor > 10:
         raise InputError("guard_factor", f"{factor} is not between 0 and 10")
     if valid_from is None:
-        valid_from = session.scalar(select(func.min(QualitySpec.valid_from))
-                                    .where(QualitySpec.product_id == product.id)) or date(2000, 1, 1)
-    stored = session.scalars(select(QualityRule).where(QualityRule.product_id == product.id,
-                                                       QualityRule.valid_from == valid_from)).first()
+        valid_from = session.scalar(
+            select(func.min(QualitySpec.valid_from)).where(QualitySpec.product_id == product.id)
+        ) or date(2000, 1, 1)
+    stored = session.scalars(
+        select(QualityRule).where(QualityRule.product_id == product.id, QualityRule.valid_from == valid_from)
+    ).first()
     if stored is None:
         stored = QualityRule(product_id=product.id, valid_from=valid_from)
         session.add(stored)
-    stored.kind, stored.guard_factor, stored.comparison, stored.note = rule_kind, factor, comparison_kind.value, note
+    stored.kind, stored.guard_factor, stored.comparison, stored.note = (
+        rule_kind,
+        factor,
+        comparison_kind.value,
+        note,
+    )
     session.flush()
     return stored
 
 
 # ----------------------------------------------------------------------------------------------- evaluation
 
+
 def specs_at(session: Session, product_id: int, on: date) -> list[QualitySpec]:
     """The product's limits valid on ``on``: per (indicator, grade) the one with the latest ``valid_from``."""
     rows = session.scalars(
-        select(QualitySpec).where(
-            QualitySpec.product_id == product_id, QualitySpec.valid_from <= on,
+        select(QualitySpec)
+        .where(
+            QualitySpec.product_id == product_id,
+            QualitySpec.valid_from <= on,
             (QualitySpec.valid_to.is_(None)) | (QualitySpec.valid_to > on),
-        ).order_by(QualitySpec.indicator_code, QualitySpec.grade, QualitySpec.valid_from.desc())
+        )
+        .order_by(QualitySpec.indicator_code, QualitySpec.grade, QualitySpec.valid_from.desc())
     ).all()
     chosen: dict[tuple[str, str | None], QualitySpec] = {}
     for spec in rows:
@@ -153,11 +179,23 @@ class IndicatorOutcome:
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready values (numbers as exact decimal strings)."""
         return {
-            "code": self.code, "name_zh": self.name_zh, "grade": self.grade, "limit": self.limit, "unit": self.unit,
-            "outcome": self.outcome.value, "statement": self.statement, "reason": self.reason,
-            "mandatory": self.mandatory, "spec_id": self.spec_id, "source": self.source, "value": self.value,
-            "uncertainty": self.uncertainty, "reported": self.reported, "result_id": self.result_id,
-            "result_ids": list(self.result_ids), "notes": list(self.notes),
+            "code": self.code,
+            "name_zh": self.name_zh,
+            "grade": self.grade,
+            "limit": self.limit,
+            "unit": self.unit,
+            "outcome": self.outcome.value,
+            "statement": self.statement,
+            "reason": self.reason,
+            "mandatory": self.mandatory,
+            "spec_id": self.spec_id,
+            "source": self.source,
+            "value": self.value,
+            "uncertainty": self.uncertainty,
+            "reported": self.reported,
+            "result_id": self.result_id,
+            "result_ids": list(self.result_ids),
+            "notes": list(self.notes),
         }
 
 
@@ -177,8 +215,13 @@ class QualityEvaluation:
         """One line: failing, inconclusive and missing indicators."""
         parts = []
         for outcome in (Outcome.FAIL, Outcome.INCONCLUSIVE):
-            names = sorted({f"{i.name_zh}" + (f"[{i.grade}]" if i.grade else "")
-                            for i in self.indicators if i.outcome is outcome and i.result_id is not None})
+            names = sorted(
+                {
+                    f"{i.name_zh}" + (f"[{i.grade}]" if i.grade else "")
+                    for i in self.indicators
+                    if i.outcome is outcome and i.result_id is not None
+                }
+            )
             if names:
                 parts.append(f"{outcome.value}: {', '.join(names)}")
         if self.missing_mandatory:
@@ -207,33 +250,64 @@ def _decide_spec(spec: QualitySpec, results: Sequence[LabResult], rule: Decision
     limit = Limit(
         None if spec.lower_limit is None else Decimal(spec.lower_limit),
         None if spec.upper_limit is None else Decimal(spec.upper_limit),
-        spec.lower_inclusive, spec.upper_inclusive,
+        spec.lower_inclusive,
+        spec.upper_inclusive,
     )
-    base = dict(code=spec.indicator_code, name_zh=spec.name_zh, grade=spec.grade, limit=limit.text(spec.unit),
-                unit=spec.unit, mandatory=spec.mandatory, spec_id=spec.id,
-                source=f"{spec.source_standard} {spec.clause}".strip())
+    base = dict(
+        code=spec.indicator_code,
+        name_zh=spec.name_zh,
+        grade=spec.grade,
+        limit=limit.text(spec.unit),
+        unit=spec.unit,
+        mandatory=spec.mandatory,
+        spec_id=spec.id,
+        source=f"{spec.source_standard} {spec.clause}".strip(),
+    )
     if not results:
-        return IndicatorOutcome(outcome=Outcome.INCONCLUSIVE, statement="not tested",
-                                reason="no result" + (" (mandatory indicator)" if spec.mandatory else ""), **base)
+        return IndicatorOutcome(
+            outcome=Outcome.INCONCLUSIVE,
+            statement="not tested",
+            reason="no result" + (" (mandatory indicator)" if spec.mandatory else ""),
+            **base,
+        )
     result = results[0]  # latest test date first
     ids = tuple(r.id for r in results)
     notes: list[str] = []
     if len(results) > 1:
-        notes.append(f"{len(results)} results; the latest ({result.tested_on:%Y-%m-%d}, {result.laboratory}) used")
+        notes.append(
+            f"{len(results)} results; the latest ({result.tested_on:%Y-%m-%d}, {result.laboratory}) used"
+        )
     try:
         kind = indicator_kind(spec.indicator_code, spec.unit, spec.name_zh)
         value = convert(Decimal(result.value), result.unit, spec.unit, kind, spec.indicator_code)
-        u = (None if result.uncertainty is None
-             else convert(Decimal(result.uncertainty), result.unit, spec.unit, kind, spec.indicator_code))
+        u = (
+            None
+            if result.uncertainty is None
+            else convert(Decimal(result.uncertainty), result.unit, spec.unit, kind, spec.indicator_code)
+        )
     except InputError as exc:
-        return IndicatorOutcome(outcome=Outcome.INCONCLUSIVE, statement="not comparable", reason=exc.problem,
-                                reported=_reported(result), result_id=result.id, result_ids=ids,
-                                notes=tuple(notes), **base)
+        return IndicatorOutcome(
+            outcome=Outcome.INCONCLUSIVE,
+            statement="not comparable",
+            reason=exc.problem,
+            reported=_reported(result),
+            result_id=result.id,
+            result_ids=ids,
+            notes=tuple(notes),
+            **base,
+        )
     decision = decide(Measurement(value, u, result.censored), limit, rule, spec.unit)
     return IndicatorOutcome(
-        outcome=decision.outcome, statement=decision.statement, reason=decision.reason,
-        value=_plain(value), uncertainty=None if u is None else _plain(u), reported=_reported(result),
-        result_id=result.id, result_ids=ids, notes=tuple(notes) + decision.notes, **base,
+        outcome=decision.outcome,
+        statement=decision.statement,
+        reason=decision.reason,
+        value=_plain(value),
+        uncertainty=None if u is None else _plain(u),
+        reported=_reported(result),
+        result_id=result.id,
+        result_ids=ids,
+        notes=tuple(notes) + decision.notes,
+        **base,
     )
 
 
@@ -248,8 +322,15 @@ def evaluate(
     for r in sorted(results, key=lambda r: (r.tested_on, r.id or 0), reverse=True):
         by_code.setdefault(r.indicator_code, []).append(r)
     if not specs:
-        return QualityEvaluation(Outcome.INCONCLUSIVE, rule, declared_grade, [], [], [],
-                                 ["no specification limits valid on the collection date"])
+        return QualityEvaluation(
+            Outcome.INCONCLUSIVE,
+            rule,
+            declared_grade,
+            [],
+            [],
+            [],
+            ["no specification limits valid on the collection date"],
+        )
     common = [s for s in specs if s.grade is None]
     graded: dict[str, list[QualitySpec]] = {}
     for s in specs:
@@ -258,8 +339,11 @@ def evaluate(
     if declared_grade and graded:
         matched = [g for g in graded if grade_matches(g, declared_grade)]
         if not matched:
-            raise InputError("grade", f"{declared_grade!r} is not a grade or class of this specification "
-                                      f"(known: {', '.join(sorted(graded))})")
+            raise InputError(
+                "grade",
+                f"{declared_grade!r} is not a grade or class of this specification "
+                f"(known: {', '.join(sorted(graded))})",
+            )
         scenarios: list[str | None] = matched[:1]
     else:
         scenarios = sorted(graded) if graded else [None]
@@ -271,8 +355,11 @@ def evaluate(
         applicable = common + (graded.get(g, []) if g is not None else [])
         missing = [s.indicator_code for s in applicable if s.mandatory and not by_code.get(s.indicator_code)]
         outcomes = [decided[s.id].outcome for s in applicable if by_code.get(s.indicator_code)]
-        outcome_of[g] = combine(outcomes + ([Outcome.INCONCLUSIVE] if missing else [])) if applicable else \
-            Outcome.INCONCLUSIVE
+        outcome_of[g] = (
+            combine(outcomes + ([Outcome.INCONCLUSIVE] if missing else []))
+            if applicable
+            else Outcome.INCONCLUSIVE
+        )
         missing_of[g] = missing
     best = max(scenarios, key=lambda g: _RANK[outcome_of[g]])
     shown = common + [s for g in scenarios if g is not None for s in graded[g]]
@@ -280,14 +367,18 @@ def evaluate(
     grades_met = [g for g in scenarios if g is not None and outcome_of[g] is Outcome.PASS]
     notes = []
     if declared_grade and not graded:
-        notes.append(f"declared grade {declared_grade!r} not used: the specification has no grade-specific limits")
+        notes.append(
+            f"declared grade {declared_grade!r} not used: the specification has no grade-specific limits"
+        )
     if graded and not declared_grade:
         notes.append("no grade declared: judged against every grade/class; overall = the best of them")
-    return QualityEvaluation(outcome_of[best], rule, declared_grade, grades_met,
-                             [decided[s.id] for s in shown], missing, notes)
+    return QualityEvaluation(
+        outcome_of[best], rule, declared_grade, grades_met, [decided[s.id] for s in shown], missing, notes
+    )
 
 
 # ------------------------------------------------------------------------------------------------- storage
+
 
 def _declared_grade(results: Sequence[LabResult]) -> str | None:
     grades = sorted({r.declared_grade for r in results if r.declared_grade})
@@ -296,7 +387,9 @@ def _declared_grade(results: Sequence[LabResult]) -> str | None:
     return grades[0] if grades else None
 
 
-def check_sample_quality(session: Session, sample: Sample, declared_grade: str | None = None) -> QualityVerdict:
+def check_sample_quality(
+    session: Session, sample: Sample, declared_grade: str | None = None
+) -> QualityVerdict:
     """Judge a sample's stored results against its product's specification and store the verdict."""
     on = collection_date(sample)
     results = list(session.scalars(select(LabResult).where(LabResult.sample_id == sample.id)))
@@ -305,16 +398,23 @@ def check_sample_quality(session: Session, sample: Sample, declared_grade: str |
     rule, stored_rule = rule_at(session, sample.product_id, on)
     evaluation = evaluate(specs, results, rule, grade)
     verdict = QualityVerdict(
-        sample_id=sample.id, product_id=sample.product_id, outcome=QualityOutcome(evaluation.outcome.value),
-        declared_grade=grade, grades_met=evaluation.grades_met,
-        indicators=[i.as_dict() for i in evaluation.indicators], missing_mandatory=evaluation.missing_mandatory,
+        sample_id=sample.id,
+        product_id=sample.product_id,
+        outcome=QualityOutcome(evaluation.outcome.value),
+        declared_grade=grade,
+        grades_met=evaluation.grades_met,
+        indicators=[i.as_dict() for i in evaluation.indicators],
+        missing_mandatory=evaluation.missing_mandatory,
         rule=rule.describe(),
         rule_config={**rule.as_dict(), "quality_rule_id": stored_rule.id if stored_rule else None},
         inputs={
-            "collected_on": on.isoformat(), "spec_ids": sorted(s.id for s in specs),
-            "result_ids": sorted(r.id for r in results), "declared_grade": grade,
+            "collected_on": on.isoformat(),
+            "spec_ids": sorted(s.id for s in specs),
+            "result_ids": sorted(r.id for r in results),
+            "declared_grade": grade,
             "grade_source": "argument" if declared_grade else ("lab results" if grade else None),
-            "notes": evaluation.notes, "summary": evaluation.summary(),
+            "notes": evaluation.notes,
+            "summary": evaluation.summary(),
         },
     )
     session.add(verdict)
@@ -350,13 +450,17 @@ def check_quality(session: Session, samples: Sequence[Sample]) -> list[QualityVe
 def latest_verdicts(session: Session, sample_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, QualityVerdict]:
     """The newest stored quality verdict of each sample."""
     out: dict[uuid.UUID, QualityVerdict] = {}
-    for v in session.scalars(select(QualityVerdict).where(QualityVerdict.sample_id.in_(list(sample_ids)))
-                             .order_by(QualityVerdict.checked_at, QualityVerdict.id)):
+    for v in session.scalars(
+        select(QualityVerdict)
+        .where(QualityVerdict.sample_id.in_(list(sample_ids)))
+        .order_by(QualityVerdict.checked_at, QualityVerdict.id)
+    ):
         out[v.sample_id] = v
     return out
 
 
 # ------------------------------------------------------------------------------------------ all sample checks
+
 
 @dataclass
 class SampleCheck:
@@ -368,11 +472,15 @@ class SampleCheck:
     evidence: Any  # OriginEvidence
 
 
-def check_samples(session: Session, samples: Sequence[Sample], declared_grade: str | None = None,
-                  with_fingerprint: bool = True) -> list[SampleCheck]:
+def check_samples(
+    session: Session,
+    samples: Sequence[Sample],
+    declared_grade: str | None = None,
+    with_fingerprint: bool = True,
+) -> list[SampleCheck]:
     """Quality verdict, fingerprint verdict and combined origin evidence of each sample, all stored."""
-    from gi.evidence import record_evidence
-    from gi.fingerprint import check_sample_fingerprint
+    from gi.quality.evidence import record_evidence
+    from gi.quality.fingerprint import check_sample_fingerprint
 
     checks = []
     for sample in samples:

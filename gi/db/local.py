@@ -47,7 +47,9 @@ class LocalCluster:
 
 def find_bindir() -> Path:
     """Return the newest PostgreSQL server bin directory that has PostGIS installed beside it."""
-    candidates = sorted(Path("/usr/lib/postgresql").glob("*/bin/pg_ctl"), key=lambda p: int(p.parent.parent.name))
+    candidates = sorted(
+        Path("/usr/lib/postgresql").glob("*/bin/pg_ctl"), key=lambda p: int(p.parent.parent.name)
+    )
     for pg_ctl in reversed(candidates):
         version = pg_ctl.parent.parent.name
         if Path(f"/usr/share/postgresql/{version}/extension/postgis.control").exists():
@@ -58,7 +60,9 @@ def find_bindir() -> Path:
             f"PostgreSQL {version} is installed but PostGIS is not: run `make setup` "
             f"(or `apt-get install postgresql-{version}-postgis-3`)"
         )
-    raise LocalDatabaseError("PostgreSQL server binaries not found: run `make setup` (installs postgresql-15-postgis-3)")
+    raise LocalDatabaseError(
+        "PostgreSQL server binaries not found: run `make setup` (installs postgresql-15-postgis-3)"
+    )
 
 
 def _running_as_root() -> bool:
@@ -149,7 +153,9 @@ def _run(cmd: list[str], what: str) -> None:
     result = subprocess.run(_as_service(cmd), capture_output=True, text=True)
     if result.returncode != 0:
         detail = (result.stderr or result.stdout).strip().splitlines()
-        raise LocalDatabaseError(f"{what} failed: {detail[-1] if detail else 'exit ' + str(result.returncode)}")
+        raise LocalDatabaseError(
+            f"{what} failed: {detail[-1] if detail else 'exit ' + str(result.returncode)}"
+        )
 
 
 @contextmanager
@@ -174,8 +180,17 @@ def ensure_cluster(settings: Settings) -> LocalCluster:
             if _running_as_root():
                 shutil.chown(pgdata, SERVICE_ACCOUNT, SERVICE_ACCOUNT)
             _run(
-                [str(bindir / "initdb"), "-D", str(pgdata), "-U", SUPERUSER, "--auth=trust", "-E", "UTF8",
-                 "--no-locale"],
+                [
+                    str(bindir / "initdb"),
+                    "-D",
+                    str(pgdata),
+                    "-U",
+                    SUPERUSER,
+                    "--auth=trust",
+                    "-E",
+                    "UTF8",
+                    "--no-locale",
+                ],
                 "initdb of the local cluster",
             )
         port = _running_port(pgdata)
@@ -187,8 +202,19 @@ def ensure_cluster(settings: Settings) -> LocalCluster:
                 "-c shared_buffers=256MB -c max_connections=200"
             )
             _run(
-                [str(bindir / "pg_ctl"), "-D", str(pgdata), "-l", str(pgdata / "server.log"), "-w", "-t", "60",
-                 "-o", options, "start"],
+                [
+                    str(bindir / "pg_ctl"),
+                    "-D",
+                    str(pgdata),
+                    "-l",
+                    str(pgdata / "server.log"),
+                    "-w",
+                    "-t",
+                    "60",
+                    "-o",
+                    options,
+                    "start",
+                ],
                 f"starting the local cluster in {pgdata} (see {pgdata / 'server.log'})",
             )
         cluster = LocalCluster(bindir=bindir, pgdata=pgdata, port=port)
@@ -205,7 +231,9 @@ def _wait_ready(cluster: LocalCluster, timeout_s: float = 30.0) -> None:
                 return
         except psycopg.OperationalError as exc:
             if time.monotonic() > deadline:
-                raise LocalDatabaseError(f"local cluster on port {cluster.port} does not answer: {exc}") from exc
+                raise LocalDatabaseError(
+                    f"local cluster on port {cluster.port} does not answer: {exc}"
+                ) from exc
             time.sleep(0.2)
 
 
@@ -214,7 +242,9 @@ def stop_cluster(settings: Settings) -> bool:
     pgdata = resolve_pgdata(settings)
     if _running_port(pgdata) is None:
         return False
-    _run([str(find_bindir() / "pg_ctl"), "-D", str(pgdata), "-m", "fast", "-w", "stop"], "stopping the cluster")
+    _run(
+        [str(find_bindir() / "pg_ctl"), "-D", str(pgdata), "-m", "fast", "-w", "stop"], "stopping the cluster"
+    )
     return True
 
 

@@ -50,7 +50,10 @@ def validate_input(model: type[BaseModel], data: dict[str, object]) -> BaseModel
 
 def add_product(session: Session, data: ProductInput) -> GIProduct:
     """Store a new product; its code and Chinese name must be unused."""
-    for column, value, field in ((GIProduct.code, data.code, "code"), (GIProduct.name_zh, data.name_zh, "name_zh")):
+    for column, value, field in (
+        (GIProduct.code, data.code, "code"),
+        (GIProduct.name_zh, data.name_zh, "name_zh"),
+    ):
         if session.scalar(select(GIProduct.id).where(column == value)) is not None:
             raise InputError(field, f"a product {value!r} already exists")
     product = GIProduct(**data.model_dump())
@@ -98,7 +101,8 @@ def register_summary(session: Session) -> list[ProductSummary]:
         .subquery()
     )
     rows = session.execute(
-        select(GIProduct, versions.c.n).outerjoin(versions, versions.c.product_id == GIProduct.id)
+        select(GIProduct, versions.c.n)
+        .outerjoin(versions, versions.c.product_id == GIProduct.id)
         .order_by(GIProduct.category, GIProduct.code)
     ).all()
     summaries = []

@@ -35,8 +35,8 @@ from sqlalchemy.orm import Session
 from geo_data.crs import CoordinateSystem
 from gi.errors import InputError
 from gi.models import GIProduct, Inspector, LocationSource, OriginVerdictRecord, Producer, Sample
-from gi.origin import ClaimBatch, LocationClaim, OriginVerdict, check_claims, check_origin, parse_system
-from gi.origin_index import AreaIndex, area_index
+from gi.origin.index import AreaIndex, area_index
+from gi.origin.rule import ClaimBatch, LocationClaim, OriginVerdict, check_claims, check_origin, parse_system
 from gi.settings import Settings, get_settings
 
 # Namespace of the UUIDs derived from a file row's content (uuid5).
@@ -107,8 +107,14 @@ def parse_sample(data: dict[str, Any]) -> SampleInput:
 
 def _check_coordinates(sample: SampleInput) -> None:
     system = parse_system(sample.crs)
-    geographic = system in (CoordinateSystem.WGS84, CoordinateSystem.CGCS2000, CoordinateSystem.GCJ02,
-                            CoordinateSystem.BD09, "EPSG:4326", "EPSG:4490")
+    geographic = system in (
+        CoordinateSystem.WGS84,
+        CoordinateSystem.CGCS2000,
+        CoordinateSystem.GCJ02,
+        CoordinateSystem.BD09,
+        "EPSG:4326",
+        "EPSG:4490",
+    )
     if not geographic:
         return
     x, y = sample.x, sample.y
@@ -117,17 +123,30 @@ def _check_coordinates(sample: SampleInput) -> None:
     if abs(y) <= 180 and abs(x) <= 90:
         return  # latitude and longitude swapped: kept as submitted, the check flags it
     if abs(x) > 1000 or abs(y) > 1000:
-        raise InputError("x", f"({x:g}, {y:g}) are not degrees in {system}; projected coordinates need their "
-                              "EPSG code as crs (e.g. EPSG:4549)")
+        raise InputError(
+            "x",
+            f"({x:g}, {y:g}) are not degrees in {system}; projected coordinates need their "
+            "EPSG code as crs (e.g. EPSG:4549)",
+        )
     raise InputError("y" if abs(y) > 90 else "x", f"({x:g}, {y:g}) is not a longitude/latitude pair")
 
 
 def content_uuid(sample: SampleInput, product_id: int) -> uuid.UUID:
     """The UUID of a sample without a client UUID, derived from what identifies it."""
-    key = "|".join(str(v) for v in (
-        product_id, sample.collected_at.isoformat(), sample.x_text or repr(sample.x), sample.y_text or repr(sample.y),
-        parse_system(sample.crs), sample.lot_number, sample.collector, sample.producer, sample.task_id,
-    ))
+    key = "|".join(
+        str(v)
+        for v in (
+            product_id,
+            sample.collected_at.isoformat(),
+            sample.x_text or repr(sample.x),
+            sample.y_text or repr(sample.y),
+            parse_system(sample.crs),
+            sample.lot_number,
+            sample.collector,
+            sample.producer,
+            sample.task_id,
+        )
+    )
     return uuid.uuid5(SAMPLE_NAMESPACE, key)
 
 
@@ -156,8 +175,11 @@ class _Resolver:
         cache_key = (product.id, key)
         if cache_key not in self.producers:
             query = select(Producer.id).where(Producer.product_id == product.id)
-            query = query.where((Producer.id == int(key)) if key.isdigit() and len(key) < 18
-                                else (Producer.credit_code == key.upper()))
+            query = query.where(
+                (Producer.id == int(key))
+                if key.isdigit() and len(key) < 18
+                else (Producer.credit_code == key.upper())
+            )
             self.producers[cache_key] = self.run(lambda: self.session.scalar(query))
         found = self.producers[cache_key]  # misses are remembered too: one query per key
         if found is None:
@@ -167,7 +189,8 @@ class _Resolver:
     def inspector(self, code: str) -> int:
         if code not in self.inspectors:
             self.inspectors[code] = self.run(
-                lambda: self.session.scalar(select(Inspector.id).where(Inspector.code == code)))
+                lambda: self.session.scalar(select(Inspector.id).where(Inspector.code == code))
+            )
         found = self.inspectors[code]
         if found is None:
             raise InputError("collector", f"no inspector {code!r}")
@@ -185,8 +208,10 @@ class _Resolver:
     def _load_tasks(self) -> dict[int, tuple[int, int | None]]:
         if not self.session.execute(text("SELECT to_regclass('plan_task') IS NOT NULL")).scalar_one():
             return {}
-        return {r[0]: (r[1], r[2]) for r in self.session.execute(
-            text("SELECT id, product_id, producer_id FROM plan_task"))}
+        return {
+            r[0]: (r[1], r[2])
+            for r in self.session.execute(text("SELECT id, product_id, producer_id FROM plan_task"))
+        }
 
 
 @dataclass
@@ -209,18 +234,34 @@ def prepare_sample(resolver: _Resolver, sample: SampleInput) -> PreparedSample:
     if sample.task_id is not None:
         resolver.task(sample.task_id, product.id)
     claim = LocationClaim(
-        product_id=product.id, x=sample.x, y=sample.y, collected_at=sample.collected_at, crs=sample.crs,
-        gps_accuracy_m=sample.gps_accuracy_m, location_source=sample.location_source,
-        x_text=sample.x_text, y_text=sample.y_text,
+        product_id=product.id,
+        x=sample.x,
+        y=sample.y,
+        collected_at=sample.collected_at,
+        crs=sample.crs,
+        gps_accuracy_m=sample.gps_accuracy_m,
+        location_source=sample.location_source,
+        x_text=sample.x_text,
+        y_text=sample.y_text,
     )
-    return PreparedSample(id=sample.id or content_uuid(sample, product.id), input=sample, product=product,
-                          producer_id=producer_id, collector_id=collector_id, claim=claim)
+    return PreparedSample(
+        id=sample.id or content_uuid(sample, product.id),
+        input=sample,
+        product=product,
+        producer_id=producer_id,
+        collector_id=collector_id,
+        claim=claim,
+    )
 
 
 def _same_sample(row: Any, p: PreparedSample) -> bool:
-    return (row.product_id == p.product.id and row.collected_at == p.input.collected_at
-            and row.submitted_x == p.input.x and row.submitted_y == p.input.y
-            and row.declared_crs == str(parse_system(p.input.crs)))
+    return (
+        row.product_id == p.product.id
+        and row.collected_at == p.input.collected_at
+        and row.submitted_x == p.input.x
+        and row.submitted_y == p.input.y
+        and row.declared_crs == str(parse_system(p.input.crs))
+    )
 
 
 @dataclass
@@ -238,9 +279,12 @@ def record_sample(session: Session, data: SampleInput | dict[str, Any]) -> Recor
     if isinstance(data, SampleInput):
         _check_coordinates(sample)
     prepared = prepare_sample(_Resolver(session), sample)
-    existing = session.execute(text(
-        "SELECT id, product_id, collected_at, submitted_x, submitted_y, declared_crs FROM sample WHERE id = :id"
-    ), {"id": prepared.id}).first()
+    existing = session.execute(
+        text(
+            "SELECT id, product_id, collected_at, submitted_x, submitted_y, declared_crs FROM sample WHERE id = :id"
+        ),
+        {"id": prepared.id},
+    ).first()
     if existing is not None:
         if not _same_sample(existing, prepared):
             raise InputError("id", f"{prepared.id} is already used by a different sample")
@@ -259,11 +303,22 @@ def _sample_model(p: PreparedSample, verdict: OriginVerdict) -> Sample:
 
     s = p.input
     return Sample(
-        id=p.id, product_id=p.product.id, producer_id=p.producer_id, task_id=s.task_id,
-        collected_at=s.collected_at, submitted_x=s.x, submitted_y=s.y, declared_crs=str(parse_system(s.crs)),
-        gps_accuracy_m=s.gps_accuracy_m, location_source=s.location_source,
-        location=from_shape(Point(verdict.lon, verdict.lat), srid=4326), lot_number=s.lot_number,
-        lot_size=s.lot_size, collector_id=p.collector_id, source=s.source, notes=s.notes,
+        id=p.id,
+        product_id=p.product.id,
+        producer_id=p.producer_id,
+        task_id=s.task_id,
+        collected_at=s.collected_at,
+        submitted_x=s.x,
+        submitted_y=s.y,
+        declared_crs=str(parse_system(s.crs)),
+        gps_accuracy_m=s.gps_accuracy_m,
+        location_source=s.location_source,
+        location=from_shape(Point(verdict.lon, verdict.lat), srid=4326),
+        lot_number=s.lot_number,
+        lot_size=s.lot_size,
+        collector_id=p.collector_id,
+        source=s.source,
+        notes=s.notes,
     )
 
 
@@ -400,21 +455,31 @@ _ABSENT = object()
 _ASCII_SPACE = " \t\n\r\x0b\x0c"
 _PLAIN_NUMBER = re.compile(r"-?[0-9]+(?:\.[0-9]+)?").fullmatch
 _PLAIN_INT = re.compile(r"[1-9][0-9]{0,17}").fullmatch
-_UUID_TEXT = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}").fullmatch
+_UUID_TEXT = re.compile(
+    r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+).fullmatch
 _SOURCES = {s.value: s for s in LocationSource}
 _EXACT_INT = 2**53
 
 
-def _str_column(values: list[Any], bad: bytearray, max_length: int | None = None, required: bool = False,
-                non_empty: bool = False) -> list[str | None]:
+def _str_column(
+    values: list[Any],
+    bad: bytearray,
+    max_length: int | None = None,
+    required: bool = False,
+    non_empty: bool = False,
+) -> list[str | None]:
     """A ``str`` field as :class:`SampleInput` strips it (None stays None unless required); rows with anything
     unusual are marked bad and left to the model."""
     out: list[str | None] = []
     for i, value in enumerate(values):
         if type(value) is str:
             stripped = value.strip(_ASCII_SPACE)  # both strip ASCII white space; other white space: the model
-            if stripped.strip() != stripped or (max_length is not None and len(stripped) > max_length) or (
-                    non_empty and not stripped):
+            if (
+                stripped.strip() != stripped
+                or (max_length is not None and len(stripped) > max_length)
+                or (non_empty and not stripped)
+            ):
                 bad[i] = 1
             out.append(stripped)
         else:
@@ -424,8 +489,9 @@ def _str_column(values: list[Any], bad: bytearray, max_length: int | None = None
     return out
 
 
-def _float_column(values: list[Any], bad: bytearray, optional: bool = False,
-                  minimum: float | None = None) -> list[float | None]:
+def _float_column(
+    values: list[Any], bad: bytearray, optional: bool = False, minimum: float | None = None
+) -> list[float | None]:
     """A finite float field as the model reads it: a float, a small int, or a plain decimal string."""
     out: list[float | None] = []
     for i, value in enumerate(values):
@@ -466,8 +532,17 @@ def _positive_int_column(values: list[Any], bad: bytearray) -> list[int | None]:
 class _Batch:
     """One run of :func:`record_samples`: validation by columns, checks, and the database worker."""
 
-    def __init__(self, session: Session, resolver: _Resolver, source: str | None, settings: Settings,
-                 index: AreaIndex, result: BatchResult, progress: Progress | None, total: int) -> None:
+    def __init__(
+        self,
+        session: Session,
+        resolver: _Resolver,
+        source: str | None,
+        settings: Settings,
+        index: AreaIndex,
+        result: BatchResult,
+        progress: Progress | None,
+        total: int,
+    ) -> None:
         self.session = session
         self.resolver = resolver
         self.source = source
@@ -566,7 +641,9 @@ class _Batch:
 
     # ------------------------------------------------------------------ validation
 
-    def validate(self, rows: Sequence[tuple[int, dict[str, Any]]]) -> tuple[list[tuple[Any, ...]], Future[Any]]:
+    def validate(
+        self, rows: Sequence[tuple[int, dict[str, Any]]]
+    ) -> tuple[list[tuple[Any, ...]], Future[Any]]:
         """Validate and resolve rows; queue the look-up of their UUIDs among stored samples."""
         t = time.perf_counter()
         good: list[tuple[Any, ...]] = []
@@ -584,8 +661,16 @@ class _Batch:
             sample_id, product = fields[0], fields[1]
             first = self.seen.get(sample_id)
             if first is not None:
-                self.refused.append(BatchRow(number, "refused", sample_id, product.code, field="id",
-                                             problem=f"repeats the sample of row {first}"))
+                self.refused.append(
+                    BatchRow(
+                        number,
+                        "refused",
+                        sample_id,
+                        product.code,
+                        field="id",
+                        problem=f"repeats the sample of row {first}",
+                    )
+                )
                 continue
             self.seen[sample_id] = number
             good.append((number, *fields))
@@ -619,7 +704,9 @@ class _Batch:
         moments = [self._moment(v, bad, i) for i, v in enumerate(column("collected_at", _ABSENT))]
         xs = _float_column(column("x"), bad)
         ys = _float_column(column("y"), bad)
-        crss = _str_column([("WGS84" if v is _ABSENT else v) for v in column("crs", _ABSENT)], bad, required=True)
+        crss = _str_column(
+            [("WGS84" if v is _ABSENT else v) for v in column("crs", _ABSENT)], bad, required=True
+        )
         accuracies = _float_column(column("gps_accuracy_m"), bad, optional=True, minimum=0.0)
         sources = []
         for i, value in enumerate(column("location_source", _ABSENT)):
@@ -640,17 +727,53 @@ class _Batch:
         x_texts = _str_column(column("x_text"), bad)
         y_texts = _str_column(column("y_text"), bad)
         out: list[tuple[Any, ...] | None] = []
-        for i, row in enumerate(zip(ids, product_keys, producers, task_ids, moments, xs, ys, crss, accuracies,
-                                    sources, lot_numbers, lot_sizes, collectors, notes, origins, x_texts, y_texts,
-                                    strict=True)):
+        for i, row in enumerate(
+            zip(
+                ids,
+                product_keys,
+                producers,
+                task_ids,
+                moments,
+                xs,
+                ys,
+                crss,
+                accuracies,
+                sources,
+                lot_numbers,
+                lot_sizes,
+                collectors,
+                notes,
+                origins,
+                x_texts,
+                y_texts,
+                strict=True,
+            )
+        ):
             out.append(None if bad[i] else row)
         return out
 
     def _resolve(self, row: tuple[Any, ...]) -> tuple[Any, ...]:
         """Coordinates checked and references resolved as :func:`parse_sample` and :func:`prepare_sample` do,
         for a row whose fields passed :meth:`_fast`; anything they would refuse is left to them."""
-        (sample_id, product_key, producer, task_id, moment, x, y, crs, accuracy, location_source, lot_number,
-         lot_size, collector, notes, source, x_text, y_text) = row
+        (
+            sample_id,
+            product_key,
+            producer,
+            task_id,
+            moment,
+            x,
+            y,
+            crs,
+            accuracy,
+            location_source,
+            lot_number,
+            lot_size,
+            collector,
+            notes,
+            source,
+            x_text,
+            y_text,
+        ) = row
         system = self.systems.get(crs, _ABSENT)
         if system is _ABSENT:
             try:
@@ -663,20 +786,45 @@ class _Batch:
             found = resolver.products.get(product_key) or resolver.products.get(product_key.lower())
             ref = self.refs[product_key] = self._ref(found) if found is not None else _NO_PRODUCT
         product = ref.product
-        if system is None or product is None or (
-                system in _GEOGRAPHIC_SYSTEMS and not (abs(x) <= 180 and abs(y) <= 90)
-                and not (abs(y) <= 180 and abs(x) <= 90)):
+        if (
+            system is None
+            or product is None
+            or (
+                system in _GEOGRAPHIC_SYSTEMS
+                and not (abs(x) <= 180 and abs(y) <= 90)
+                and not (abs(y) <= 180 and abs(x) <= 90)
+            )
+        ):
             raise _SLOW
         producer_id = resolver.producer(product, producer) if producer else None
         collector_id = resolver.inspector(collector) if collector else None
         if task_id is not None:
             resolver.task(task_id, ref.id)
         if sample_id is None:
-            key = (f"{ref.id}|{self._iso(moment)}|{x_text or repr(x)}|{y_text or repr(y)}|{system}|{lot_number}|"
-                   f"{collector}|{producer}|{task_id}")
+            key = (
+                f"{ref.id}|{self._iso(moment)}|{x_text or repr(x)}|{y_text or repr(y)}|{system}|{lot_number}|"
+                f"{collector}|{producer}|{task_id}"
+            )
             sample_id = _uuid5(key)
-        return (sample_id, ref, producer_id, task_id, moment, x, y, crs, accuracy, location_source, lot_number,
-                lot_size, collector_id, source, notes, x_text, y_text)
+        return (
+            sample_id,
+            ref,
+            producer_id,
+            task_id,
+            moment,
+            x,
+            y,
+            crs,
+            accuracy,
+            location_source,
+            lot_number,
+            lot_size,
+            collector_id,
+            source,
+            notes,
+            x_text,
+            y_text,
+        )
 
     def _moment(self, value: Any, bad: bytearray, i: int) -> datetime | None:
         if type(value) is str:
@@ -685,7 +833,8 @@ class _Batch:
                 # Each distinct text is read once, by the model itself (rows with it share the datetime).
                 try:
                     moment = SampleInput.model_validate(
-                        {"product": "-", "collected_at": value, "x": 0.0, "y": 0.0}).collected_at
+                        {"product": "-", "collected_at": value, "x": 0.0, "y": 0.0}
+                    ).collected_at
                 except ValidationError:
                     moment = None
                 self.moments[value] = moment
@@ -703,10 +852,25 @@ class _Batch:
     def _slow(self, data: dict[str, Any]) -> tuple[Any, ...]:
         sample = parse_sample({**data, "source": data.get("source") or self.source})
         p = prepare_sample(self.resolver, sample)
-        return (p.id, self._ref(p.product), p.producer_id, sample.task_id, sample.collected_at, sample.x, sample.y,
-                sample.crs,
-                sample.gps_accuracy_m, sample.location_source, sample.lot_number, sample.lot_size, p.collector_id,
-                sample.source, sample.notes, sample.x_text, sample.y_text)
+        return (
+            p.id,
+            self._ref(p.product),
+            p.producer_id,
+            sample.task_id,
+            sample.collected_at,
+            sample.x,
+            sample.y,
+            sample.crs,
+            sample.gps_accuracy_m,
+            sample.location_source,
+            sample.lot_number,
+            sample.lot_size,
+            p.collector_id,
+            sample.source,
+            sample.notes,
+            sample.x_text,
+            sample.y_text,
+        )
 
     def _ref(self, product: GIProduct) -> _ProductRef:
         ref = self.ref_of.get(id(product))
@@ -727,7 +891,9 @@ class _Batch:
         with self.raw.cursor(row_factory=namedtuple_row) as cur:
             cur.execute(
                 "SELECT s.id, s.product_id, s.collected_at, s.submitted_x, s.submitted_y, s.declared_crs "
-                "FROM unnest(%b::uuid[]) AS u(id) JOIN sample s ON s.id = u.id", (ids,))
+                "FROM unnest(%b::uuid[]) AS u(id) JOIN sample s ON s.id = u.id",
+                (ids,),
+            )
             return {row.id: row for row in cur}
 
     # ------------------------------------------------------------------ checks and storage
@@ -743,19 +909,59 @@ class _Batch:
                 fresh.append(row)
                 continue
             number, sample_id, product = row[0], row[1], row[2]
-            if (stored.product_id == product.id and stored.collected_at == row[5] and stored.submitted_x == row[6]
-                    and stored.submitted_y == row[7] and stored.declared_crs == str(parse_system(row[8]))):
+            if (
+                stored.product_id == product.id
+                and stored.collected_at == row[5]
+                and stored.submitted_x == row[6]
+                and stored.submitted_y == row[7]
+                and stored.declared_crs == str(parse_system(row[8]))
+            ):
                 self.known.append(BatchRow(number, "already stored", sample_id, product.code))
             else:
-                self.known.append(BatchRow(number, "refused", sample_id, product.code, field="id",
-                                           problem=f"{sample_id} is already used by a different sample"))
+                self.known.append(
+                    BatchRow(
+                        number,
+                        "refused",
+                        sample_id,
+                        product.code,
+                        field="id",
+                        problem=f"{sample_id} is already used by a different sample",
+                    )
+                )
         if not fresh:
             self.timings["check"] += time.perf_counter() - t
             return
-        (numbers, ids, products, producer_ids, task_ids, moments, xs, ys, crss, accuracies, sources, lot_numbers,
-         lot_sizes, collector_ids, origins, notes, x_texts, y_texts) = (list(c) for c in zip(*fresh, strict=True))
-        claims = ClaimBatch(product_id=[ref.id for ref in products], x=xs, y=ys, collected_at=moments, crs=crss,
-                            gps_accuracy_m=accuracies, location_source=sources, x_text=x_texts, y_text=y_texts)
+        (
+            numbers,
+            ids,
+            products,
+            producer_ids,
+            task_ids,
+            moments,
+            xs,
+            ys,
+            crss,
+            accuracies,
+            sources,
+            lot_numbers,
+            lot_sizes,
+            collector_ids,
+            origins,
+            notes,
+            x_texts,
+            y_texts,
+        ) = (list(c) for c in zip(*fresh, strict=True))
+        claims = ClaimBatch(
+            product_id=[ref.id for ref in products],
+            x=xs,
+            y=ys,
+            collected_at=moments,
+            crs=crss,
+            gps_accuracy_m=accuracies,
+            location_source=sources,
+            x_text=x_texts,
+            y_text=y_texts,
+        )
         verdicts = check_claims(None, claims, self.settings, self.index)
         t2 = time.perf_counter()
         self.timings["check"] += t2 - t
@@ -763,14 +969,32 @@ class _Batch:
         if self.progress:
             self.progress("checked", self.checked, self.total)
         id_texts = [str(i) for i in ids]  # written in both COPYs
-        sample_text = _sample_lines(id_texts, products, producer_ids, task_ids, moments, xs, ys, crss, accuracies, sources,
-                                    lot_numbers, lot_sizes, collector_ids, origins, notes, verdicts)
+        sample_text = _sample_lines(
+            id_texts,
+            products,
+            producer_ids,
+            task_ids,
+            moments,
+            xs,
+            ys,
+            crss,
+            accuracies,
+            sources,
+            lot_numbers,
+            lot_sizes,
+            collector_ids,
+            origins,
+            notes,
+            verdicts,
+        )
         verdict_text = _verdict_lines(id_texts, verdicts)
         self.timings["format"] += time.perf_counter() - t2
         self.copies.append((self.submit(self._copy, sample_text, verdict_text), len(fresh)))
         self._report_stored()
-        self.stored.extend(BatchRow(number, "stored", sample_id, product.code, v)
-                           for number, sample_id, product, v in zip(numbers, ids, products, verdicts, strict=True))
+        self.stored.extend(
+            BatchRow(number, "stored", sample_id, product.code, v)
+            for number, sample_id, product, v in zip(numbers, ids, products, verdicts, strict=True)
+        )
 
     def _copy(self, sample_text: str, verdict_text: str) -> None:
         """COPY one chunk's samples, then their verdicts (in the worker)."""
@@ -781,15 +1005,47 @@ class _Batch:
                 copy.write(verdict_text)
 
 
-_GEOGRAPHIC_SYSTEMS = (CoordinateSystem.WGS84, CoordinateSystem.CGCS2000, CoordinateSystem.GCJ02,
-                       CoordinateSystem.BD09, "EPSG:4326", "EPSG:4490")
+_GEOGRAPHIC_SYSTEMS = (
+    CoordinateSystem.WGS84,
+    CoordinateSystem.CGCS2000,
+    CoordinateSystem.GCJ02,
+    CoordinateSystem.BD09,
+    "EPSG:4326",
+    "EPSG:4490",
+)
 
 
-_SAMPLE_COLUMNS = ("id", "product_id", "producer_id", "task_id", "collected_at", "submitted_x", "submitted_y",
-                   "declared_crs", "gps_accuracy_m", "location_source", "location", "lot_number", "lot_size",
-                   "collector_id", "source", "notes")
-_VERDICT_COLUMNS = ("sample_id", "product_id", "area_id", "area_version", "verdict", "distance_m", "band_m",
-                    "flags", "other_areas", "rule", "inputs")
+_SAMPLE_COLUMNS = (
+    "id",
+    "product_id",
+    "producer_id",
+    "task_id",
+    "collected_at",
+    "submitted_x",
+    "submitted_y",
+    "declared_crs",
+    "gps_accuracy_m",
+    "location_source",
+    "location",
+    "lot_number",
+    "lot_size",
+    "collector_id",
+    "source",
+    "notes",
+)
+_VERDICT_COLUMNS = (
+    "sample_id",
+    "product_id",
+    "area_id",
+    "area_version",
+    "verdict",
+    "distance_m",
+    "band_m",
+    "flags",
+    "other_areas",
+    "rule",
+    "inputs",
+)
 _SAMPLE_COPY = f"COPY sample ({', '.join(_SAMPLE_COLUMNS)}) FROM STDIN"
 _VERDICT_COPY = f"COPY origin_verdict ({', '.join(_VERDICT_COLUMNS)}) FROM STDIN"
 
@@ -846,10 +1102,21 @@ def _lines(columns: Sequence[Sequence[str]]) -> str:
 
 
 def _sample_lines(
-    ids: list[str], products: list[_ProductRef], producer_ids: list[int | None], task_ids: list[int | None],
-    moments: list[datetime], xs: list[float], ys: list[float], crss: list[str], accuracies: list[float | None],
-    sources: list[LocationSource], lot_numbers: list[str | None], lot_sizes: list[int | None],
-    collector_ids: list[int | None], origins: list[str | None], notes: list[str | None],
+    ids: list[str],
+    products: list[_ProductRef],
+    producer_ids: list[int | None],
+    task_ids: list[int | None],
+    moments: list[datetime],
+    xs: list[float],
+    ys: list[float],
+    crss: list[str],
+    accuracies: list[float | None],
+    sources: list[LocationSource],
+    lot_numbers: list[str | None],
+    lot_sizes: list[int | None],
+    collector_ids: list[int | None],
+    origins: list[str | None],
+    notes: list[str | None],
     verdicts: Sequence[OriginVerdict],
 ) -> str:
     """COPY text of the samples, column by column; the location is the checked point, as hex EWKB."""
@@ -862,12 +1129,26 @@ def _sample_lines(
             stamp = iso[id(m)] = m.isoformat()
         moment_texts.append(stamp)
     systems = {c: str(parse_system(c)) for c in set(crss)}
-    return _lines((
-        ids, _or_null(p.id for p in products), _or_null(producer_ids), _or_null(task_ids),
-        moment_texts, [repr(x) for x in xs], [repr(y) for y in ys], [systems[c] for c in crss],
-        _repr_or_null(accuracies), [s.value for s in sources], locations, _texts(lot_numbers), _or_null(lot_sizes),
-        _or_null(collector_ids), _texts(origins), _texts(notes),
-    ))
+    return _lines(
+        (
+            ids,
+            _or_null(p.id for p in products),
+            _or_null(producer_ids),
+            _or_null(task_ids),
+            moment_texts,
+            [repr(x) for x in xs],
+            [repr(y) for y in ys],
+            [systems[c] for c in crss],
+            _repr_or_null(accuracies),
+            [s.value for s in sources],
+            locations,
+            _texts(lot_numbers),
+            _or_null(lot_sizes),
+            _or_null(collector_ids),
+            _texts(origins),
+            _texts(notes),
+        )
+    )
 
 
 _EWKB_POINT_4326 = np.frombuffer(bytes.fromhex("0101000020E6100000"), np.uint8)  # little endian, SRID 4326
@@ -887,7 +1168,7 @@ def _hex_ewkb_points(lon: NDArray[np.float64], lat: NDArray[np.float64]) -> list
     record[:, 9:17] = np.ascontiguousarray(lon, dtype="<f8").view(np.uint8).reshape(n, 8)
     record[:, 17:] = np.ascontiguousarray(lat, dtype="<f8").view(np.uint8).reshape(n, 8)
     text_ = record.tobytes().hex().upper()
-    return [text_[i:i + 50] for i in range(0, 50 * n, 50)]
+    return [text_[i : i + 50] for i in range(0, 50 * n, 50)]
 
 
 def _verdict_lines(ids: list[str], verdicts: Sequence[OriginVerdict]) -> str:
@@ -903,7 +1184,7 @@ def _verdict_lines(ids: list[str], verdicts: Sequence[OriginVerdict]) -> str:
             text_ = flags[v.flags] = _array(v.flags)
         flag_texts.append(text_)
         if v.other_areas:
-            # Verdicts in the same other areas share one tuple (see gi.origin._judge): written once.
+            # Verdicts in the same other areas share one tuple (see gi.origin.rule._judge): written once.
             done = written.get(id(v.other_areas))
             if done is None or done[0] is not v.other_areas:
                 parts = []
@@ -914,8 +1195,10 @@ def _verdict_lines(ids: list[str], verdicts: Sequence[OriginVerdict]) -> str:
                         part = others[key] = _json(area)
                     parts.append(part)
                 others_text = "[" + ",".join(parts) + "]"
-                done = written[id(v.other_areas)] = (v.other_areas, others_text.translate(_COPY_ESCAPES)
-                                                     if "\\" in others_text else others_text)
+                done = written[id(v.other_areas)] = (
+                    v.other_areas,
+                    others_text.translate(_COPY_ESCAPES) if "\\" in others_text else others_text,
+                )
             other_texts.append(done[1])
         else:
             other_texts.append("[]")
@@ -925,12 +1208,21 @@ def _verdict_lines(ids: list[str], verdicts: Sequence[OriginVerdict]) -> str:
         rule_texts.append(text_)
     for inputs in _inputs_json_many([v.inputs for v in verdicts]):
         input_texts.append(inputs.translate(_COPY_ESCAPES) if "\\" in inputs else inputs)
-    return _lines((
-        ids, _or_null(v.product_id for v in verdicts), _or_null(v.area_id for v in verdicts),
-        _or_null(v.area_version for v in verdicts), [v.verdict.value for v in verdicts],
-        _repr_or_null(v.distance_m for v in verdicts), [repr(v.band_m) for v in verdicts], flag_texts, other_texts,
-        rule_texts, input_texts,
-    ))
+    return _lines(
+        (
+            ids,
+            _or_null(v.product_id for v in verdicts),
+            _or_null(v.area_id for v in verdicts),
+            _or_null(v.area_version for v in verdicts),
+            [v.verdict.value for v in verdicts],
+            _repr_or_null(v.distance_m for v in verdicts),
+            [repr(v.band_m) for v in verdicts],
+            flag_texts,
+            other_texts,
+            rule_texts,
+            input_texts,
+        )
+    )
 
 
 _ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=str)
@@ -960,8 +1252,19 @@ def _scalar_json(value: Any) -> str:
     return _ENCODER.encode(value)
 
 
-_INPUT_KEYS = ("rule_version", "submitted", "wgs84", "collected_at", "gps_accuracy_m", "location_source",
-               "tolerance_m", "max_gps_accuracy_m", "covered", "trusted_fix", "area")
+_INPUT_KEYS = (
+    "rule_version",
+    "submitted",
+    "wgs84",
+    "collected_at",
+    "gps_accuracy_m",
+    "location_source",
+    "tolerance_m",
+    "max_gps_accuracy_m",
+    "covered",
+    "trusted_fix",
+    "area",
+)
 _SUBMITTED_KEYS = ("x", "y", "crs", "x_text", "y_text")
 _AREA_KEYS = ("id", "version", "wkb_md5")
 
@@ -990,10 +1293,16 @@ def _inputs_json_many(many: Sequence[dict[str, Any]]) -> list[str]:
         keys = tuple(inputs)
         notes = inputs.get("notes")
         submitted, wgs84, area = inputs.get("submitted"), inputs.get("wgs84"), inputs.get("area")
-        if (keys[:11] != _INPUT_KEYS or keys[11:] not in ((), ("notes",)) or type(submitted) is not dict
-                or tuple(submitted) != _SUBMITTED_KEYS or type(wgs84) is not list or len(wgs84) != 2
-                or not (area is None or (type(area) is dict and tuple(area) == _AREA_KEYS))
-                or not (notes is None or type(notes) is list)):
+        if (
+            keys[:11] != _INPUT_KEYS
+            or keys[11:] not in ((), ("notes",))
+            or type(submitted) is not dict
+            or tuple(submitted) != _SUBMITTED_KEYS
+            or type(wgs84) is not list
+            or len(wgs84) != 2
+            or not (area is None or (type(area) is dict and tuple(area) == _AREA_KEYS))
+            or not (notes is None or type(notes) is list)
+        ):
             out.append(_json(inputs))
             continue
         if area is None:
@@ -1002,20 +1311,27 @@ def _inputs_json_many(many: Sequence[dict[str, Any]]) -> list[str]:
             key = (type(area["id"]), area["id"], type(area["version"]), area["version"], area["wkb_md5"])
             area_text = areas.get(key)  # type: ignore[assignment]
             if area_text is None:
-                area_text = areas[key] = (f'{{"id":{j(area["id"])},"version":{j(area["version"])},'
-                                          f'"wkb_md5":{j(area["wkb_md5"])}}}')
+                area_text = areas[key] = (
+                    f'{{"id":{j(area["id"])},"version":{j(area["version"])},"wkb_md5":{j(area["wkb_md5"])}}}'
+                )
         notes_text = "" if notes is None else ',"notes":[' + ",".join(string(n) for n in notes) + "]"
-        x, y, lon, lat, accuracy = submitted["x"], submitted["y"], wgs84[0], wgs84[1], inputs["gps_accuracy_m"]
+        x, y, lon, lat, accuracy = (
+            submitted["x"],
+            submitted["y"],
+            wgs84[0],
+            wgs84[1],
+            inputs["gps_accuracy_m"],
+        )
         # Finite floats are written as repr() writes them; anything else as the encoder does.
         out.append(
             f'{{"rule_version":{j(inputs["rule_version"])},"submitted":{{"x":'
-            f'{repr(x) if type(x) is float and x - x == 0.0 else j(x)},'
+            f"{repr(x) if type(x) is float and x - x == 0.0 else j(x)},"
             f'"y":{repr(y) if type(y) is float and y - y == 0.0 else j(y)},"crs":{string(submitted["crs"])},'
             f'"x_text":{string(submitted["x_text"])},"y_text":{string(submitted["y_text"])}}},"wgs84":['
-            f'{repr(lon) if type(lon) is float and lon - lon == 0.0 else j(lon)},'
-            f'{repr(lat) if type(lat) is float and lat - lat == 0.0 else j(lat)}],'
+            f"{repr(lon) if type(lon) is float and lon - lon == 0.0 else j(lon)},"
+            f"{repr(lat) if type(lat) is float and lat - lat == 0.0 else j(lat)}],"
             f'"collected_at":{string(inputs["collected_at"])},"gps_accuracy_m":'
-            f'{repr(accuracy) if type(accuracy) is float and accuracy - accuracy == 0.0 else j(accuracy)},'
+            f"{repr(accuracy) if type(accuracy) is float and accuracy - accuracy == 0.0 else j(accuracy)},"
             f'"location_source":{string(inputs["location_source"])},"tolerance_m":{j(inputs["tolerance_m"])},'
             f'"max_gps_accuracy_m":{j(inputs["max_gps_accuracy_m"])},"covered":{j(inputs["covered"])},'
             f'"trusted_fix":{j(inputs["trusted_fix"])},"area":{area_text}{notes_text}}}'
@@ -1038,8 +1354,12 @@ def samples_from_file_rows(rows: Iterable[Any], default_crs: str) -> list[tuple[
 
 
 def check_sample_file(
-    session: Session, path: str | Path, crs: str | None = None, out: str | Path | None = None,
-    layer: str | None = None, progress: Progress | None = None,
+    session: Session,
+    path: str | Path,
+    crs: str | None = None,
+    out: str | Path | None = None,
+    layer: str | None = None,
+    progress: Progress | None = None,
 ) -> tuple[BatchResult, Path | None]:
     """Read a sample file, store its samples and verdicts, and write a result CSV (one line per input row)."""
     from geo_data.sample_files import read_sample_file, write_result_csv
@@ -1049,8 +1369,12 @@ def check_sample_file(
     sample_file = read_sample_file(path, crs=crs, layer=layer)
     bad = {p.row: p for p in sample_file.problems}
     usable = [r for r in sample_file.rows if r.row not in bad]
-    result = record_samples(session, samples_from_file_rows(usable, sample_file.default_crs),
-                            source=sample_file.source, progress=progress)
+    result = record_samples(
+        session,
+        samples_from_file_rows(usable, sample_file.default_crs),
+        source=sample_file.source,
+        progress=progress,
+    )
     result.rows.extend(BatchRow(p.row, "refused", field=p.field, problem=p.problem) for p in bad.values())
     result.rows.sort(key=lambda r: r.row)
     written = None
@@ -1059,16 +1383,40 @@ def check_sample_file(
     return result, written
 
 
-RESULT_HEADER = ("row", "status", "sample_id", "product", "verdict", "distance_m", "band_m", "area_version", "lon",
-                 "lat", "flags", "other_areas", "field", "problem")
+RESULT_HEADER = (
+    "row",
+    "status",
+    "sample_id",
+    "product",
+    "verdict",
+    "distance_m",
+    "band_m",
+    "area_version",
+    "lon",
+    "lat",
+    "flags",
+    "other_areas",
+    "field",
+    "problem",
+)
 
 
 def result_line(r: BatchRow) -> tuple[Any, ...]:
     """One line of the result file."""
     v = r.verdict
     return (
-        r.row, r.status, r.sample_id, r.product_code, v.verdict.value if v else None,
-        v.distance_m if v else None, v.band_m if v else None, v.area_version if v else None,
-        round(v.lon, 8) if v else None, round(v.lat, 8) if v else None, ";".join(v.flags) if v else None,
-        ";".join(o["product_code"] for o in v.other_areas) if v else None, r.field, r.problem,
+        r.row,
+        r.status,
+        r.sample_id,
+        r.product_code,
+        v.verdict.value if v else None,
+        v.distance_m if v else None,
+        v.band_m if v else None,
+        v.area_version if v else None,
+        round(v.lon, 8) if v else None,
+        round(v.lat, 8) if v else None,
+        ";".join(v.flags) if v else None,
+        ";".join(o["product_code"] for o in v.other_areas) if v else None,
+        r.field,
+        r.problem,
     )

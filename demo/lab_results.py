@@ -24,19 +24,25 @@ from sqlalchemy.orm import Session
 
 from geo_data.lab_files import LabRow
 from gi.errors import InputError
-from gi.fingerprint import load_reference_sets
 from gi.models import OriginOutcome, OriginVerdictRecord, QualitySpec, Sample
-from gi.quality import collection_date, specs_at
-from gi.units import normalize_unit, to_spec_unit
+from gi.quality.fingerprint import load_reference_sets
+from gi.quality.judge import collection_date, specs_at
+from gi.quality.units import normalize_unit, to_spec_unit
 
 SIMULATED_LAB = "模拟实验室 (simulated)"
 ISOTOPE_LAB = "模拟同位素实验室 (simulated)"
 SCENARIOS = (("conforming", 0.70), ("fail", 0.12), ("near_limit", 0.12), ("missing", 0.06))
 CONTAMINANTS = {"lead", "cadmium", "lead_release", "cadmium_release"}
 # Equivalent units a lab may use instead of the specification's (value factor from the spec unit).
-ALTERNATIVE_UNITS = {"%": ("g/kg", Decimal(10)), "mg/kg": ("µg/g", Decimal(1)), "g/100ml": ("g/L", Decimal(10)),
-                     "mg/100ml": ("mg/L", Decimal(10)), "g/100g": ("g/kg", Decimal(10)),
-                     "count/50g": ("count/100g", Decimal(2)), "mg/l": ("µg/mL", Decimal(1))}
+ALTERNATIVE_UNITS = {
+    "%": ("g/kg", Decimal(10)),
+    "mg/kg": ("µg/g", Decimal(1)),
+    "g/100ml": ("g/L", Decimal(10)),
+    "mg/100ml": ("mg/L", Decimal(10)),
+    "g/100g": ("g/kg", Decimal(10)),
+    "count/50g": ("count/100g", Decimal(2)),
+    "mg/l": ("µg/mL", Decimal(1)),
+}
 
 
 @dataclass(frozen=True)
@@ -71,8 +77,15 @@ def _value(spec: QualitySpec, mode: str, rng: random.Random) -> tuple[float, flo
         return limit + rng.uniform(-0.5, 0.5) * u, u
     if lo is not None and hi is not None:
         span = hi - lo
-        value = (lo + span * rng.uniform(0.3, 0.7) if mode != "fail"
-                 else (hi + span * rng.uniform(0.15, 0.4) if rng.random() < 0.5 else lo - span * rng.uniform(0.15, 0.4)))
+        value = (
+            lo + span * rng.uniform(0.3, 0.7)
+            if mode != "fail"
+            else (
+                hi + span * rng.uniform(0.15, 0.4)
+                if rng.random() < 0.5
+                else lo - span * rng.uniform(0.15, 0.4)
+            )
+        )
     elif lo is not None:
         value = lo * rng.uniform(1.06, 1.35) if mode != "fail" else lo * rng.uniform(0.7, 0.9)
         if lo <= 0:
@@ -100,7 +113,7 @@ def _fingerprint_draw(ref, rng: np.random.Generator) -> dict[str, float]:  # typ
         if is_log:
             rows[:, j] = np.log10(rows[:, j])
     x = rng.multivariate_normal(rows.mean(axis=0), np.cov(rows.T))
-    return {c: float(10 ** v) if is_log else float(v) for c, v, is_log in zip(codes, x, log, strict=True)}
+    return {c: float(10**v) if is_log else float(v) for c, v, is_log in zip(codes, x, log, strict=True)}
 
 
 def simulate_results(
@@ -139,34 +152,65 @@ def simulate_results(
             if spec.indicator_code in CONTAMINANTS and mode == "pass" and rng.random() < 0.6:
                 censored, value, u = "<", float(spec.upper_limit or 1) * 0.1, 0.0
             reported = _round(value, places) * factor
-            rows.append(LabRow(
-                row=row_no, sample=str(sample.id), indicator=spec.indicator_code, value=reported.normalize(),
-                censored=censored, unit=unit, uncertainty=None if censored else (_round(u, places + 1) * factor),
-                coverage_factor=None if censored else Decimal(2), method=spec.method_standard, laboratory=SIMULATED_LAB,
-                tested_on=tested_on, grade=grade,
-            ))
+            rows.append(
+                LabRow(
+                    row=row_no,
+                    sample=str(sample.id),
+                    indicator=spec.indicator_code,
+                    value=reported.normalize(),
+                    censored=censored,
+                    unit=unit,
+                    uncertainty=None if censored else (_round(u, places + 1) * factor),
+                    coverage_factor=None if censored else Decimal(2),
+                    method=spec.method_standard,
+                    laboratory=SIMULATED_LAB,
+                    tested_on=tested_on,
+                    grade=grade,
+                )
+            )
             row_no += 1
         source_code = None
         own = [r for r in references if r.product_code == sample.product.code]
         if own:
-            others = [r for r in references if r.commodity == own[0].commodity and r.product_code != own[0].product_code
-                      and set(own[0].variables) <= set(r.variables)]
-            origin = session.scalars(select(OriginVerdictRecord.verdict).where(OriginVerdictRecord.sample_id == sample.id)
-                                     .order_by(OriginVerdictRecord.id.desc()).limit(1)).first()
+            others = [
+                r
+                for r in references
+                if r.commodity == own[0].commodity
+                and r.product_code != own[0].product_code
+                and set(own[0].variables) <= set(r.variables)
+            ]
+            origin = session.scalars(
+                select(OriginVerdictRecord.verdict)
+                .where(OriginVerdictRecord.sample_id == sample.id)
+                .order_by(OriginVerdictRecord.id.desc())
+                .limit(1)
+            ).first()
             share = 0.6 if origin is OriginOutcome.OUTSIDE else mismatch_share
             source = rng.choice(others) if others and rng.random() < share else own[0]
             source_code = source.product_code
             for code, value in _fingerprint_draw(source, np_rng).items():
                 unit = own[0].variables[code].unit
                 places = 2 if unit == "‰" else (1 if value >= 10 else 3)
-                rows.append(LabRow(
-                    row=row_no, sample=str(sample.id), indicator=code, value=_round(value, places).normalize(),
-                    censored=None, unit=unit, uncertainty=Decimal("0.2") if unit == "‰" else None,
-                    coverage_factor=Decimal(2) if unit == "‰" else None,
-                    method="EA-IRMS" if unit == "‰" else "ICP-MS", laboratory=ISOTOPE_LAB, tested_on=tested_on,
-                    grade=None,
-                ))
+                rows.append(
+                    LabRow(
+                        row=row_no,
+                        sample=str(sample.id),
+                        indicator=code,
+                        value=_round(value, places).normalize(),
+                        censored=None,
+                        unit=unit,
+                        uncertainty=Decimal("0.2") if unit == "‰" else None,
+                        coverage_factor=Decimal(2) if unit == "‰" else None,
+                        method="EA-IRMS" if unit == "‰" else "ICP-MS",
+                        laboratory=ISOTOPE_LAB,
+                        tested_on=tested_on,
+                        grade=None,
+                    )
+                )
                 row_no += 1
-        chosen.append(SimulatedSample(sample.id, scenario, target.indicator_code if target else None, grade,
-                                      source_code))
+        chosen.append(
+            SimulatedSample(
+                sample.id, scenario, target.indicator_code if target else None, grade, source_code
+            )
+        )
     return rows, chosen

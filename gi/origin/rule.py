@@ -25,14 +25,23 @@ from sqlalchemy.orm import Session
 
 from geo_data.china import china_outline
 from geo_data.crs import CoordinateSystem, UnknownCRSError, parse_crs, to_wgs84
-# The constants of the published GCJ-02/BD-09 formulas, shared so that the plain-float path stays identical.
-from gi.areas import as_aware
 from gi.errors import InputError
 from gi.models import LocationSource, OriginOutcome
-from gi.origin_index import (
-    TIE_ZONE_M, WGS84_GEOD, AreaIndex, IndexedArea, area_index, areas_for_point, covers_and_distances, group_indices,
-    intersects_each, near_boundaries,
+from gi.origin.index import (
+    TIE_ZONE_M,
+    WGS84_GEOD,
+    AreaIndex,
+    IndexedArea,
+    area_index,
+    areas_for_point,
+    covers_and_distances,
+    group_indices,
+    intersects_each,
+    near_boundaries,
 )
+
+# The constants of the published GCJ-02/BD-09 formulas, shared so that the plain-float path stays identical.
+from gi.register.areas import as_aware
 from gi.settings import Settings, get_settings
 
 RULE_VERSION = 1
@@ -69,7 +78,12 @@ FLAG_LABELS = {
     FLAG_OTHER_AREA: "inside another GI product's area",
 }
 
-_GEOGRAPHIC = (CoordinateSystem.WGS84, CoordinateSystem.CGCS2000, CoordinateSystem.GCJ02, CoordinateSystem.BD09)
+_GEOGRAPHIC = (
+    CoordinateSystem.WGS84,
+    CoordinateSystem.CGCS2000,
+    CoordinateSystem.GCJ02,
+    CoordinateSystem.BD09,
+)
 # The systems a location may really be in when the declared one puts it outside (CGCS2000 is WGS84 to centimetres).
 _ALTERNATIVES = (CoordinateSystem.WGS84, CoordinateSystem.GCJ02, CoordinateSystem.BD09)
 _ALTERNATIVE_REACH_M = 3000.0
@@ -115,9 +129,15 @@ class OriginVerdict:
     def record_fields(self) -> dict[str, Any]:
         """Column values of an ``OriginVerdictRecord`` (without its subject)."""
         return {
-            "product_id": self.product_id, "area_id": self.area_id, "area_version": self.area_version,
-            "verdict": self.verdict, "distance_m": self.distance_m, "band_m": self.band_m,
-            "flags": list(self.flags), "other_areas": list(self.other_areas), "rule": self.rule,
+            "product_id": self.product_id,
+            "area_id": self.area_id,
+            "area_version": self.area_version,
+            "verdict": self.verdict,
+            "distance_m": self.distance_m,
+            "band_m": self.band_m,
+            "flags": list(self.flags),
+            "other_areas": list(self.other_areas),
+            "rule": self.rule,
             "inputs": self.inputs,
         }
 
@@ -189,10 +209,15 @@ class ClaimBatch:
     def of(cls, claims: Sequence[LocationClaim]) -> ClaimBatch:
         """The columns of a list of claims."""
         return cls(
-            product_id=[c.product_id for c in claims], x=[c.x for c in claims], y=[c.y for c in claims],
-            collected_at=[c.collected_at for c in claims], crs=[c.crs for c in claims],
-            gps_accuracy_m=[c.gps_accuracy_m for c in claims], location_source=[c.location_source for c in claims],
-            x_text=[c.x_text for c in claims], y_text=[c.y_text for c in claims],
+            product_id=[c.product_id for c in claims],
+            x=[c.x for c in claims],
+            y=[c.y for c in claims],
+            collected_at=[c.collected_at for c in claims],
+            crs=[c.crs for c in claims],
+            gps_accuracy_m=[c.gps_accuracy_m for c in claims],
+            location_source=[c.location_source for c in claims],
+            x_text=[c.x_text for c in claims],
+            y_text=[c.y_text for c in claims],
         )
 
     def __len__(self) -> int:
@@ -222,7 +247,9 @@ class _Cases:
         return areas, np.array([position[a] for a in self.area_id[rows].tolist()], dtype=np.int64)
 
 
-def _groups(keys: NDArray[np.int64], idx: NDArray[np.int64] | None = None) -> list[tuple[int, NDArray[np.int64]]]:
+def _groups(
+    keys: NDArray[np.int64], idx: NDArray[np.int64] | None = None
+) -> list[tuple[int, NDArray[np.int64]]]:
     """Indices (of ``idx``, default all) grouped by key, ascending within each group."""
     if idx is None:
         return group_indices(keys)
@@ -231,8 +258,19 @@ def _groups(keys: NDArray[np.int64], idx: NDArray[np.int64] | None = None) -> li
 
 
 # Flag bits, in the order flags are listed in a verdict.
-_FLAG_ORDER = (FLAG_ACCURACY_MISSING, FLAG_ACCURACY_ZERO, FLAG_ACCURACY_POOR, FLAG_NOT_GPS, FLAG_NULL_ISLAND,
-               FLAG_OUTSIDE_CHINA, FLAG_COARSE, FLAG_SWAPPED, FLAG_CRS, FLAG_OTHER_AREA, FLAG_NO_AREA)
+_FLAG_ORDER = (
+    FLAG_ACCURACY_MISSING,
+    FLAG_ACCURACY_ZERO,
+    FLAG_ACCURACY_POOR,
+    FLAG_NOT_GPS,
+    FLAG_NULL_ISLAND,
+    FLAG_OUTSIDE_CHINA,
+    FLAG_COARSE,
+    FLAG_SWAPPED,
+    FLAG_CRS,
+    FLAG_OTHER_AREA,
+    FLAG_NO_AREA,
+)
 _OUTCOMES = (OriginOutcome.INSIDE, OriginOutcome.OUTSIDE, OriginOutcome.UNCERTAIN)
 _NOTE_ZERO = "accuracy 0 is how mock locations are recorded; the fix is not trusted"
 _NOTE_COARSE = "coordinates given with fewer than 4 decimals (about 10 m or worse)"
@@ -256,7 +294,8 @@ def _judge(cases: _Cases, settings: Settings) -> list[OriginVerdict]:
     if len(with_area):
         areas, area_of = cases.positions(with_area)
         covered[with_area], distance[with_area] = covers_and_distances(
-            areas, area_of, lon[with_area], lat[with_area], cases.index)
+            areas, area_of, lon[with_area], lat[with_area], cases.index
+        )
 
     tolerance = settings.boundary_tolerance_m
     limit = settings.max_gps_accuracy_m
@@ -270,19 +309,36 @@ def _judge(cases: _Cases, settings: Settings) -> list[OriginVerdict]:
     missing = from_field & np.isnan(accuracy)
     zero = from_field & (accuracy == 0)
     poor = from_field & (accuracy > limit)
-    not_gps = from_field & np.array([s is not None and s is not LocationSource.DEVICE_GPS for s in sources],
-                                    dtype=bool)
+    not_gps = from_field & np.array(
+        [s is not None and s is not LocationSource.DEVICE_GPS for s in sources], dtype=bool
+    )
     trusted = ~(missing | zero | poor | not_gps)
     geographic = {s: _is_geographic(s) for s in set(cases.system)}
-    coarse = np.array([
-        geographic[s] and _decimals(x, xt) < 4 and _decimals(y, yt) < 4
-        for s, x, xt, y, yt in zip(cases.system, claims.x, claims.x_text, claims.y, claims.y_text, strict=True)
-    ], dtype=bool).reshape(n)
+    coarse = np.array(
+        [
+            geographic[s] and _decimals(x, xt) < 4 and _decimals(y, yt) < 4
+            for s, x, xt, y, yt in zip(
+                cases.system, claims.x, claims.x_text, claims.y, claims.y_text, strict=True
+            )
+        ],
+        dtype=bool,
+    ).reshape(n)
     crs_flag = np.zeros(n, bool)
     crs_flag[list(plausible_crs)] = True
     other_flag = np.array([len(o) > 0 for o in cases.others], dtype=bool)
-    bits = (missing, zero, poor, not_gps, (cases.x == 0) | (cases.y == 0), ~in_china, coarse, swapped, crs_flag,
-            other_flag, ~has_area)  # in the order of _FLAG_ORDER
+    bits = (
+        missing,
+        zero,
+        poor,
+        not_gps,
+        (cases.x == 0) | (cases.y == 0),
+        ~in_china,
+        coarse,
+        swapped,
+        crs_flag,
+        other_flag,
+        ~has_area,
+    )  # in the order of _FLAG_ORDER
     mask = np.zeros(n, np.int64)
     for k, bit in enumerate(bits):
         mask |= bit.astype(np.int64) << k
@@ -301,19 +357,61 @@ def _judge(cases: _Cases, settings: Settings) -> list[OriginVerdict]:
     iso: dict[int, str] = {}
     described: dict[tuple[IndexedArea, ...], tuple[dict[str, Any], ...]] = {}
     verdicts = []
-    for i, (product_id, x, y, crs, x_text, y_text, moment, acc, source, lon_i, lat_i, m, a_id, cov, ok,
-            band_i, out, dist, others, noted) in enumerate(zip(
-            claims.product_id, claims.x, claims.y, cases.system, claims.x_text, claims.y_text, cases.moment,
-            claims.gps_accuracy_m, sources, lon.tolist(), lat.tolist(), mask.tolist(), cases.area_id.tolist(),
-            covered.tolist(), trusted.tolist(), band.tolist(), outcome.tolist(), distances, cases.others,
-            with_notes, strict=True)):
+    for i, (
+        product_id,
+        x,
+        y,
+        crs,
+        x_text,
+        y_text,
+        moment,
+        acc,
+        source,
+        lon_i,
+        lat_i,
+        m,
+        a_id,
+        cov,
+        ok,
+        band_i,
+        out,
+        dist,
+        others,
+        noted,
+    ) in enumerate(
+        zip(
+            claims.product_id,
+            claims.x,
+            claims.y,
+            cases.system,
+            claims.x_text,
+            claims.y_text,
+            cases.moment,
+            claims.gps_accuracy_m,
+            sources,
+            lon.tolist(),
+            lat.tolist(),
+            mask.tolist(),
+            cases.area_id.tolist(),
+            covered.tolist(),
+            trusted.tolist(),
+            band.tolist(),
+            outcome.tolist(),
+            distances,
+            cases.others,
+            with_notes,
+            strict=True,
+        )
+    ):
         notes: list[str] | None = None
         if noted:
             notes = []
             if zero[i]:
                 notes.append(_NOTE_ZERO)
             elif poor[i]:
-                notes.append(f"accuracy {acc:g} m is worse than the {limit:g} m limit; the fix is not trusted")
+                notes.append(
+                    f"accuracy {acc:g} m is worse than the {limit:g} m limit; the fix is not trusted"
+                )
             if coarse[i]:
                 notes.append(_NOTE_COARSE)
             if swapped[i]:
@@ -351,14 +449,33 @@ def _judge(cases: _Cases, settings: Settings) -> list[OriginVerdict]:
             other_areas = described.get(others)
             if other_areas is None:
                 other_areas = described[others] = tuple(
-                    {"area_id": a.id, "product_code": a.product_code, "name_zh": a.product_name_zh,
-                     "version": a.version} for a in sorted(others, key=_product_code))
+                    {
+                        "area_id": a.id,
+                        "product_code": a.product_code,
+                        "name_zh": a.product_name_zh,
+                        "version": a.version,
+                    }
+                    for a in sorted(others, key=_product_code)
+                )
         else:
             other_areas = ()
-        verdicts.append(OriginVerdict(
-            _OUTCOMES[out], product_id, lon_i, lat_i, dist, band_i, area_id, area_version, flags, other_areas,
-            tuple(notes) if notes else (), RULE, inputs,
-        ))
+        verdicts.append(
+            OriginVerdict(
+                _OUTCOMES[out],
+                product_id,
+                lon_i,
+                lat_i,
+                dist,
+                band_i,
+                area_id,
+                area_version,
+                flags,
+                other_areas,
+                tuple(notes) if notes else (),
+                RULE,
+                inputs,
+            )
+        )
     return verdicts
 
 
@@ -381,7 +498,10 @@ _READING_MARGIN_M = 1.0
 
 
 def _alternatives(
-    cases: _Cases, covered: NDArray[np.bool_], distance: NDArray[np.float64], band: NDArray[np.float64],
+    cases: _Cases,
+    covered: NDArray[np.bool_],
+    distance: NDArray[np.float64],
+    band: NDArray[np.float64],
 ) -> tuple[NDArray[np.bool_], dict[int, str]]:
     """Flag points outside as declared that are inside with swapped axes or under another coordinate system.
 
@@ -397,9 +517,13 @@ def _alternatives(
     plausible: dict[int, str] = {}
     x, y = cases.x, cases.y
 
-    def covered_under(idx: NDArray[np.int64], o_lon: NDArray[np.float64], o_lat: NDArray[np.float64],
-                      need_distance: bool, moved: NDArray[np.float64] | None = None,
-                      ) -> tuple[NDArray[np.bool_], NDArray[np.float64]]:
+    def covered_under(
+        idx: NDArray[np.int64],
+        o_lon: NDArray[np.float64],
+        o_lat: NDArray[np.float64],
+        need_distance: bool,
+        moved: NDArray[np.float64] | None = None,
+    ) -> tuple[NDArray[np.bool_], NDArray[np.float64]]:
         hit = np.zeros(len(idx), bool)
         inside_by = np.full(len(idx), -np.inf)
         if moved is not None:
@@ -413,8 +537,9 @@ def _alternatives(
             inside = intersects_each(areas, area_of, o_lon[keep], o_lat[keep], cases.index)
             kk, area_of = keep[inside], area_of[inside]
             if len(kk):
-                clear = ~near_boundaries([a.boundary_distance() for a in areas], area_of, o_lon[kk], o_lat[kk],
-                                         band[idx[kk]])
+                clear = ~near_boundaries(
+                    [a.boundary_distance() for a in areas], area_of, o_lon[kk], o_lat[kk], band[idx[kk]]
+                )
                 hit[kk[clear]] = True
                 inside_by[kk[clear]] = np.inf
             return hit, inside_by
@@ -449,8 +574,10 @@ def _alternatives(
         if len(near) == 0:
             continue
         for other in _ALTERNATIVES:
-            if other == system or (other is CoordinateSystem.WGS84 and system in (
-                    CoordinateSystem.CGCS2000, "EPSG:4326", "EPSG:4490")):
+            if other == system or (
+                other is CoordinateSystem.WGS84
+                and system in (CoordinateSystem.CGCS2000, "EPSG:4326", "EPSG:4490")
+            ):
                 continue
             ok = _valid_reading(x[near], y[near], other)
             if not ok.any():
@@ -458,8 +585,13 @@ def _alternatives(
             cand = near[ok]
             o_lon, o_lat = normalize(x[cand], y[cand], other)
             _, _, moved = WGS84_GEOD.inv(cases.lon[cand], cases.lat[cand], o_lon, o_lat)
-            hit, inside_by = covered_under(cand, o_lon, o_lat, need_distance=True,
-                                           moved=np.nan_to_num(np.asarray(moved, dtype=float), nan=np.inf))
+            hit, inside_by = covered_under(
+                cand,
+                o_lon,
+                o_lat,
+                need_distance=True,
+                moved=np.nan_to_num(np.asarray(moved, dtype=float), nan=np.inf),
+            )
             for i, h, d in zip(cand.tolist(), hit.tolist(), inside_by.tolist(), strict=True):
                 if h and d > band[i] and i not in plausible:
                     plausible[i] = str(other)
@@ -488,16 +620,24 @@ def check_origin(session: Session, claim: LocationClaim, settings: Settings | No
     area, candidates = areas_for_point(session, claim.product_id, lon, lat, moment)
     others = tuple(a for a in candidates if a.covers(np.array([lon]), np.array([lat]))[0])
     case = _Cases(
-        claims=ClaimBatch.of([claim]), system=[system], x=np.array([claim.x], dtype=float),
-        y=np.array([claim.y], dtype=float), lon=np.array([lon]), lat=np.array([lat]), moment=[moment],
-        area_id=np.array([area.id if area else -1], dtype=np.int64), areas={area.id: area} if area else {},
+        claims=ClaimBatch.of([claim]),
+        system=[system],
+        x=np.array([claim.x], dtype=float),
+        y=np.array([claim.y], dtype=float),
+        lon=np.array([lon]),
+        lat=np.array([lat]),
+        moment=[moment],
+        area_id=np.array([area.id if area else -1], dtype=np.int64),
+        areas={area.id: area} if area else {},
         others=[others],
     )
     return _judge(case, settings or get_settings())[0]
 
 
 def check_origins(
-    session: Session, claims: Sequence[LocationClaim], settings: Settings | None = None,
+    session: Session,
+    claims: Sequence[LocationClaim],
+    settings: Settings | None = None,
     index: AreaIndex | None = None,
 ) -> list[OriginVerdict]:
     """Check many claims at once with the prepared index; each verdict equals :func:`check_origin`'s."""
@@ -505,7 +645,10 @@ def check_origins(
 
 
 def check_claims(
-    session: Session | None, claims: ClaimBatch, settings: Settings | None = None, index: AreaIndex | None = None,
+    session: Session | None,
+    claims: ClaimBatch,
+    settings: Settings | None = None,
+    index: AreaIndex | None = None,
 ) -> list[OriginVerdict]:
     """:func:`check_origins` on claims given column by column (``session`` may be None when ``index`` is given)."""
     if index is None:
@@ -560,16 +703,38 @@ def check_claims(
             # Validity once per distinct (area, moment), then each point's areas in the order found (by position).
             pair = area_of * len(distinct) + moment_no[point_of]
             unique, inverse = np.unique(pair, return_inverse=True)
-            valid_pair = np.array([index.areas[k // len(distinct)].valid_at(distinct[k % len(distinct)])
-                                   for k in unique.tolist()], dtype=bool)
+            valid_pair = np.array(
+                [
+                    index.areas[k // len(distinct)].valid_at(distinct[k % len(distinct)])
+                    for k in unique.tolist()
+                ],
+                dtype=bool,
+            )
             ok = valid_pair[inverse.reshape(-1)]
             point_of, area_of = point_of[ok], area_of[ok]
             found = [index.areas[a] for a in area_of.tolist()]
-            starts = np.flatnonzero(np.concatenate(([True], point_of[1:] != point_of[:-1]))).tolist() if found else []
-            for start, end, p in zip(starts, [*starts[1:], len(found)], point_of[starts].tolist(), strict=True):
+            starts = (
+                np.flatnonzero(np.concatenate(([True], point_of[1:] != point_of[:-1]))).tolist()
+                if found
+                else []
+            )
+            for start, end, p in zip(
+                starts, [*starts[1:], len(found)], point_of[starts].tolist(), strict=True
+            ):
                 others[p] = tuple(found[start:end])
-    cases = _Cases(claims=claims, system=systems, x=x, y=y, lon=lon, lat=lat, moment=moments, area_id=area_id,
-                   areas=areas, others=others, index=index)
+    cases = _Cases(
+        claims=claims,
+        system=systems,
+        x=x,
+        y=y,
+        lon=lon,
+        lat=lat,
+        moment=moments,
+        area_id=area_id,
+        areas=areas,
+        others=others,
+        index=index,
+    )
     return _judge(cases, settings or get_settings())
 
 
@@ -586,31 +751,51 @@ class ProducerCheck:
 
 
 def check_producers(
-    session: Session, product_id: int | None = None, moment: datetime | None = None, store: bool = True,
+    session: Session,
+    product_id: int | None = None,
+    moment: datetime | None = None,
+    store: bool = True,
     settings: Settings | None = None,
 ) -> list[ProducerCheck]:
     """Check every authorized producer's registered location against its product's area valid ``moment``."""
+    from zoneinfo import ZoneInfo
+
     from sqlalchemy import text
 
     from gi.models import OriginVerdictRecord
 
-    from zoneinfo import ZoneInfo
-
     moment = as_aware(moment or datetime.now(ZoneInfo(get_settings().timezone)))
-    rows = session.execute(text(
-        "SELECT r.id, r.name, r.credit_code, r.product_id, ST_X(r.location) AS x, ST_Y(r.location) AS y, "
-        "p.code, p.name_zh FROM producer r JOIN gi_product p ON p.id = r.product_id "
-        "WHERE r.location IS NOT NULL AND r.kind = 'producer' "
-        "AND (r.authorized_from IS NULL OR r.authorized_from <= CAST(:moment AS date)) "
-        "AND (r.authorized_to IS NULL OR r.authorized_to >= CAST(:moment AS date)) "
-        "AND (CAST(:product AS integer) IS NULL OR r.product_id = :product) ORDER BY p.code, r.name"
-    ), {"moment": moment, "product": product_id}).all()
-    claims = [LocationClaim(product_id=r.product_id, x=r.x, y=r.y, collected_at=moment, crs="WGS84",
-                            gps_accuracy_m=None, location_source=None) for r in rows]
+    rows = session.execute(
+        text(
+            "SELECT r.id, r.name, r.credit_code, r.product_id, ST_X(r.location) AS x, ST_Y(r.location) AS y, "
+            "p.code, p.name_zh FROM producer r JOIN gi_product p ON p.id = r.product_id "
+            "WHERE r.location IS NOT NULL AND r.kind = 'producer' "
+            "AND (r.authorized_from IS NULL OR r.authorized_from <= CAST(:moment AS date)) "
+            "AND (r.authorized_to IS NULL OR r.authorized_to >= CAST(:moment AS date)) "
+            "AND (CAST(:product AS integer) IS NULL OR r.product_id = :product) ORDER BY p.code, r.name"
+        ),
+        {"moment": moment, "product": product_id},
+    ).all()
+    claims = [
+        LocationClaim(
+            product_id=r.product_id,
+            x=r.x,
+            y=r.y,
+            collected_at=moment,
+            crs="WGS84",
+            gps_accuracy_m=None,
+            location_source=None,
+        )
+        for r in rows
+    ]
     verdicts = check_origins(session, claims, settings) if claims else []
     if store and verdicts:
-        session.add_all(OriginVerdictRecord(producer_id=r.id, **v.record_fields())
-                        for r, v in zip(rows, verdicts, strict=True))
+        session.add_all(
+            OriginVerdictRecord(producer_id=r.id, **v.record_fields())
+            for r, v in zip(rows, verdicts, strict=True)
+        )
         session.flush()
-    return [ProducerCheck(r.id, r.name, r.credit_code, r.code, r.name_zh, v)
-            for r, v in zip(rows, verdicts, strict=True)]
+    return [
+        ProducerCheck(r.id, r.name, r.credit_code, r.code, r.name_zh, v)
+        for r, v in zip(rows, verdicts, strict=True)
+    ]

@@ -39,14 +39,18 @@ def find_product(session: Session, key: str) -> GIProduct:
     """A product by code, Chinese name, pinyin/English name or numeric id."""
     key = key.strip()
     query = select(GIProduct).where(
-        (GIProduct.code == key) | (GIProduct.name_zh == key) | (func.lower(GIProduct.name_en) == key.lower())
+        (GIProduct.code == key)
+        | (GIProduct.name_zh == key)
+        | (func.lower(GIProduct.name_en) == key.lower())
         | (func.lower(GIProduct.name_pinyin) == key.lower())
     )
     product = session.scalars(query).first()
     if product is None and key.isdigit():
         product = session.get(GIProduct, int(key))
     if product is None:
-        known = ", ".join(session.scalars(select(GIProduct.code).order_by(GIProduct.code)).all()) or "none loaded"
+        known = (
+            ", ".join(session.scalars(select(GIProduct.code).order_by(GIProduct.code)).all()) or "none loaded"
+        )
         raise NotFoundError(f"product: no GI product {key!r} (known: {known})")
     return product
 
@@ -82,7 +86,9 @@ def add_area_version(session: Session, product: GIProduct, new: AreaImport) -> P
             )
         current.valid_to = valid_from
         session.flush()
-    last = session.scalar(select(func.max(ProductionArea.version)).where(ProductionArea.product_id == product.id))
+    last = session.scalar(
+        select(func.max(ProductionArea.version)).where(ProductionArea.product_id == product.id)
+    )
     area = ProductionArea(
         product_id=product.id,
         version=(last or 0) + 1,
@@ -116,7 +122,10 @@ def import_area_file(
     area_file = read_area_file(path, crs=crs, layer=layer)
     product = find_product(session, product_key)
     units = [
-        {"code": str(f.properties.get("adcode") or f.properties.get("code")), "name": f.properties.get("name")}
+        {
+            "code": str(f.properties.get("adcode") or f.properties.get("code")),
+            "name": f.properties.get("name"),
+        }
         for f in area_file.features
         if f.properties.get("adcode") or f.properties.get("code")
     ]
@@ -138,7 +147,9 @@ def import_area_file(
 def current_area(session: Session, product_id: int) -> ProductionArea | None:
     """The open (current) area version of a product, if any."""
     return session.scalars(
-        select(ProductionArea).where(ProductionArea.product_id == product_id, ProductionArea.valid_to.is_(None))
+        select(ProductionArea).where(
+            ProductionArea.product_id == product_id, ProductionArea.valid_to.is_(None)
+        )
     ).first()
 
 
@@ -159,7 +170,9 @@ def area_history(session: Session, product_key: str) -> list[ProductionArea]:
     product = find_product(session, product_key)
     return list(
         session.scalars(
-            select(ProductionArea).where(ProductionArea.product_id == product.id).order_by(ProductionArea.version)
+            select(ProductionArea)
+            .where(ProductionArea.product_id == product.id)
+            .order_by(ProductionArea.version)
         )
     )
 

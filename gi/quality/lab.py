@@ -14,9 +14,9 @@ from sqlalchemy.orm import Session
 
 from geo_data.lab_files import LabFileError, LabRow, RowProblem, read_lab_rows
 from gi.errors import InputError, NotFoundError
-from gi.fingerprint import fingerprint_variables
 from gi.models import GIProduct, LabResult, QualitySpec, Sample
-from gi.units import to_spec_unit
+from gi.quality.fingerprint import fingerprint_variables
+from gi.quality.units import to_spec_unit
 
 
 class LabImportError(InputError):
@@ -64,7 +64,9 @@ def resolve_sample(session: Session, key: str) -> Sample:
                 select(Sample).where(cast(Sample.id, String).like(f"{text}%")).limit(2)
             ).all()
             if len(matches) > 1:
-                raise InputError("sample_id", f"{key!r} matches more than one sample; give more digits") from None
+                raise InputError(
+                    "sample_id", f"{key!r} matches more than one sample; give more digits"
+                ) from None
             sample = matches[0] if matches else None
     if sample is None:
         raise NotFoundError(f"sample_id: no sample {key!r}")
@@ -75,8 +77,11 @@ def indicator_catalogue(session: Session, product: GIProduct) -> dict[str, Indic
     """Every indicator a result may report for ``product``, keyed by lower-case code and by Chinese name."""
     units: dict[str, list[str]] = {}
     names: dict[str, str] = {}
-    for spec in session.scalars(select(QualitySpec).where(QualitySpec.product_id == product.id)
-                                .order_by(QualitySpec.valid_from.desc(), QualitySpec.id)):
+    for spec in session.scalars(
+        select(QualitySpec)
+        .where(QualitySpec.product_id == product.id)
+        .order_by(QualitySpec.valid_from.desc(), QualitySpec.id)
+    ):
         units.setdefault(spec.indicator_code, [])
         if spec.unit not in units[spec.indicator_code]:
             units[spec.indicator_code].append(spec.unit)
@@ -120,7 +125,7 @@ def add_results(
     pending: list[tuple[LabRow, LabResult]] = []
     declared: dict[uuid.UUID, tuple[str, int]] = {}
 
-    from gi.quality import grade_matches  # the grade vocabulary is the specification's
+    from gi.quality.judge import grade_matches  # the grade vocabulary is the specification's
 
     for row in rows:
         try:
@@ -135,8 +140,14 @@ def add_results(
             catalogue = catalogues[product.id] = indicator_catalogue(session, product)
         info = catalogue.get(row.indicator.strip().lower()) or catalogue.get(row.indicator.strip())
         if info is None:
-            problems.append(RowProblem(row.row, "indicator", f"unknown indicator {row.indicator!r} for "
-                                       f"{product.name_zh} ({product.code}); known: {_known_codes(catalogue)}"))
+            problems.append(
+                RowProblem(
+                    row.row,
+                    "indicator",
+                    f"unknown indicator {row.indicator!r} for "
+                    f"{product.name_zh} ({product.code}); known: {_known_codes(catalogue)}",
+                )
+            )
             continue
         try:
             converted, target = convert_to_catalogue_unit(info, row.value, row.unit)
@@ -147,35 +158,78 @@ def add_results(
             known = grades.get(product.id)
             if known is None:
                 known = grades[product.id] = {
-                    g for g in session.scalars(select(QualitySpec.grade).where(
-                        QualitySpec.product_id == product.id, QualitySpec.grade.is_not(None))) if g}
+                    g
+                    for g in session.scalars(
+                        select(QualitySpec.grade).where(
+                            QualitySpec.product_id == product.id, QualitySpec.grade.is_not(None)
+                        )
+                    )
+                    if g
+                }
             if not any(grade_matches(g, row.grade) for g in known):
-                problems.append(RowProblem(row.row, "grade", f"{row.grade!r} is not a grade or class of "
-                                           f"{product.name_zh} (known: {', '.join(sorted(known)) or 'none'})"))
+                problems.append(
+                    RowProblem(
+                        row.row,
+                        "grade",
+                        f"{row.grade!r} is not a grade or class of "
+                        f"{product.name_zh} (known: {', '.join(sorted(known)) or 'none'})",
+                    )
+                )
                 continue
             earlier = declared.get(sample.id)
             if earlier and earlier[0] != row.grade:
-                problems.append(RowProblem(row.row, "grade", f"sample declared {earlier[0]!r} in row {earlier[1]}"
-                                                             f" and {row.grade!r} here"))
+                problems.append(
+                    RowProblem(
+                        row.row,
+                        "grade",
+                        f"sample declared {earlier[0]!r} in row {earlier[1]} and {row.grade!r} here",
+                    )
+                )
                 continue
             declared[sample.id] = (row.grade, row.row)
-        pending.append((row, LabResult(
-            sample_id=sample.id, indicator_code=info.code, value=row.value, censored=row.censored, unit=row.unit,
-            value_converted=converted, converted_unit=target, uncertainty=row.uncertainty,
-            coverage_factor=row.coverage_factor,
-            method=row.method, laboratory=row.laboratory, tested_on=row.tested_on, declared_grade=row.grade,
-            source_file=source, source_row=row.row,
-        )))
+        pending.append(
+            (
+                row,
+                LabResult(
+                    sample_id=sample.id,
+                    indicator_code=info.code,
+                    value=row.value,
+                    censored=row.censored,
+                    unit=row.unit,
+                    value_converted=converted,
+                    converted_unit=target,
+                    uncertainty=row.uncertainty,
+                    coverage_factor=row.coverage_factor,
+                    method=row.method,
+                    laboratory=row.laboratory,
+                    tested_on=row.tested_on,
+                    declared_grade=row.grade,
+                    source_file=source,
+                    source_row=row.row,
+                ),
+            )
+        )
 
     if pending:
         keys = [(r.sample_id, r.indicator_code, r.laboratory, r.tested_on) for _, r in pending]
         stored = {
             (s, i, lab, d): (f, n)
             for s, i, lab, d, f, n in session.execute(
-                select(LabResult.sample_id, LabResult.indicator_code, LabResult.laboratory, LabResult.tested_on,
-                       LabResult.source_file, LabResult.source_row)
-                .where(tuple_(LabResult.sample_id, LabResult.indicator_code, LabResult.laboratory,
-                              LabResult.tested_on).in_(keys))
+                select(
+                    LabResult.sample_id,
+                    LabResult.indicator_code,
+                    LabResult.laboratory,
+                    LabResult.tested_on,
+                    LabResult.source_file,
+                    LabResult.source_row,
+                ).where(
+                    tuple_(
+                        LabResult.sample_id,
+                        LabResult.indicator_code,
+                        LabResult.laboratory,
+                        LabResult.tested_on,
+                    ).in_(keys)
+                )
             )
         }
         seen: dict[tuple, int] = {}
@@ -183,12 +237,23 @@ def add_results(
             if key in stored:
                 where = stored[key]
                 origin = f"{where[0]} row {where[1]}" if where[0] else "an earlier import"
-                problems.append(RowProblem(row.row, "row", f"duplicate result: {result.indicator_code} of this "
-                                           f"sample by {result.laboratory} on {result.tested_on} is already stored"
-                                           f" (from {origin})"))
+                problems.append(
+                    RowProblem(
+                        row.row,
+                        "row",
+                        f"duplicate result: {result.indicator_code} of this "
+                        f"sample by {result.laboratory} on {result.tested_on} is already stored"
+                        f" (from {origin})",
+                    )
+                )
             elif key in seen:  # the same indicator named by code in one row and by Chinese name in another
-                problems.append(RowProblem(row.row, "row", f"duplicate of row {seen[key]}: the same sample, "
-                                                           "indicator, laboratory and test date"))
+                problems.append(
+                    RowProblem(
+                        row.row,
+                        "row",
+                        f"duplicate of row {seen[key]}: the same sample, indicator, laboratory and test date",
+                    )
+                )
             else:
                 seen[key] = row.row
     if problems:
@@ -216,6 +281,10 @@ def import_results(session: Session, path: str | Path, sheet: str | None = None)
 
 def results_of(session: Session, sample_id: uuid.UUID) -> list[LabResult]:
     """A sample's stored results, by indicator then newest test first."""
-    return list(session.scalars(select(LabResult).where(LabResult.sample_id == sample_id)
-                                .order_by(LabResult.indicator_code, LabResult.tested_on.desc(),
-                                          LabResult.id.desc())))
+    return list(
+        session.scalars(
+            select(LabResult)
+            .where(LabResult.sample_id == sample_id)
+            .order_by(LabResult.indicator_code, LabResult.tested_on.desc(), LabResult.id.desc())
+        )
+    )

@@ -1,4 +1,4 @@
-"""Wording of the combined-origin-evidence reasons (gi.evidence) in English and in Chinese.
+"""Wording of the combined-origin-evidence reasons (gi.quality.evidence) in English and in Chinese.
 
 A reason is stored as a stable ``code`` with its ``params`` (numbers, area names, flag codes); both texts are
 produced from them here: ``text`` (English) for the command line and logs, ``text_zh`` for the Chinese reports.
@@ -11,7 +11,7 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-# Origin-check flags (gi.origin, stored in origin_verdict.flags) in the words a supervisor reads.
+# Origin-check flags (gi.origin.rule, stored in origin_verdict.flags) in the words a supervisor reads.
 FLAG_LABELS_ZH: dict[str, str] = {
     "swapped_lat_lon": "经纬度疑似颠倒",
     "outside_china": "坐标位于境外",
@@ -27,7 +27,7 @@ FLAG_LABELS_ZH: dict[str, str] = {
     "gps_accuracy_poor": "GPS 精度超限",
 }
 
-# Why a fingerprint could not be judged (gi.fingerprint.NotAssessableError codes), in Chinese.
+# Why a fingerprint could not be judged (gi.quality.fingerprint.NotAssessableError codes), in Chinese.
 _NOT_ASSESSED_ZH: dict[str, Callable[[Mapping[str, Any]], str]] = {
     "too_few_variables": lambda p: (
         f"参考数据集的 {len(p.get('variables') or ())} 个变量（{'、'.join(p.get('variables') or ())}）"
@@ -50,9 +50,9 @@ NOT_ASSESSED_FALLBACK_ZH = "参考数据或检测结果不足以判定"
 
 
 def flag_label_en(flag: str) -> str:
-    """English wording of an origin-check flag (gi.origin.FLAG_LABELS; the code itself when unknown)."""
+    """English wording of an origin-check flag (gi.origin.rule.FLAG_LABELS; the code itself when unknown)."""
     try:
-        from gi.origin import FLAG_LABELS
+        from gi.origin.rule import FLAG_LABELS
     except ImportError:  # pragma: no cover - the origin module is always present in a full install
         return flag
     return FLAG_LABELS.get(flag, flag)
@@ -122,10 +122,14 @@ def _p_zh(value: Any, spec: str) -> str:
 
 def _fingerprint_en(p: Mapping[str, Any]) -> str:
     if p.get("consistent"):
-        return (f"isotope/element profile consistent with {p['area_zh']} references "
-                f"(p = {_float(p.get('p_value')):.2g}, n = {p.get('n_reference')})")
-    text = (f"isotope/element profile atypical for {p['area_zh']} (p = {_float(p.get('p_value')):.1e}, "
-            f"d² = {_float(p.get('distance_sq')):.1f})")
+        return (
+            f"isotope/element profile consistent with {p['area_zh']} references "
+            f"(p = {_float(p.get('p_value')):.2g}, n = {p.get('n_reference')})"
+        )
+    text = (
+        f"isotope/element profile atypical for {p['area_zh']} (p = {_float(p.get('p_value')):.1e}, "
+        f"d² = {_float(p.get('distance_sq')):.1f})"
+    )
     top = [f"{variable} z {z:+.1f}" for variable, z in p.get("deviations") or []]
     if top:
         text += f"; deviating most: {', '.join(top)}"
@@ -137,10 +141,14 @@ def _fingerprint_en(p: Mapping[str, Any]) -> str:
 
 def _fingerprint_zh(p: Mapping[str, Any]) -> str:
     if p.get("consistent"):
-        return (f"同位素/元素特征与{p['area_zh']}参考样品一致"
-                f"（p = {_p_zh(p.get('p_value'), '.2g')}，参考样品 {p.get('n_reference')} 个）")
-    text = (f"同位素/元素特征不符合{p['area_zh']}参考样品"
-            f"（p = {_p_zh(p.get('p_value'), '.1e')}，d² = {_p_zh(p.get('distance_sq'), '.1f')}）")
+        return (
+            f"同位素/元素特征与{p['area_zh']}参考样品一致"
+            f"（p = {_p_zh(p.get('p_value'), '.2g')}，参考样品 {p.get('n_reference')} 个）"
+        )
+    text = (
+        f"同位素/元素特征不符合{p['area_zh']}参考样品"
+        f"（p = {_p_zh(p.get('p_value'), '.1e')}，d² = {_p_zh(p.get('distance_sq'), '.1f')}）"
+    )
     top = [f"{variable}（z = {z:+.1f}）" for variable, z in p.get("deviations") or []]
     if top:
         text += f"；偏离最大的变量：{'、'.join(top)}"

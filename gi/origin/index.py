@@ -65,8 +65,10 @@ def _postgis_ring_side(ring: NDArray[np.float64], x: float, y: float) -> int:
     real = ~((x1 == x2) & (y1 == y2))
     x1, y1, x2, y2 = x1[real], y1[real], x2[real], y2[real]
     side = (x2 - x1) * (y - y1) - (x - x1) * (y2 - y1)
-    on_seg = (side == 0.0) & ~((np.maximum(x1, x2) < x) | (np.minimum(x1, x2) > x)) & ~(
-        (np.maximum(y1, y2) < y) | (np.minimum(y1, y2) > y)
+    on_seg = (
+        (side == 0.0)
+        & ~((np.maximum(x1, x2) < x) | (np.minimum(x1, x2) > x))
+        & ~((np.maximum(y1, y2) < y) | (np.minimum(y1, y2) > y))
     )
     if on_seg.any():
         # PostGIS returns at the first segment in ring order; a boundary hit is 0 wherever it is.
@@ -112,8 +114,9 @@ _DEG = np.pi / 180.0
 _METRES_PER_DEGREE = 111_320.0
 
 
-def _scale_bounds(lat_lo: NDArray[np.float64], lat_hi: NDArray[np.float64],
-                  cos_lat0: float) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+def _scale_bounds(
+    lat_lo: NDArray[np.float64], lat_hi: NDArray[np.float64], cos_lat0: float
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """Smallest and largest scale of the local frame ``x = Δlon·cos(lat0)·c, y = Δlat·c`` in a latitude band.
 
     East-west scale ``c·cos(lat0) / (N(φ)·cos φ)``, north-south ``c / M(φ)`` (per radian); both are monotonic in
@@ -129,8 +132,12 @@ def _scale_bounds(lat_lo: NDArray[np.float64], lat_hi: NDArray[np.float64],
 
 
 def _segment_distance(
-    px: NDArray[np.float64], py: NDArray[np.float64],
-    ax: NDArray[np.float64], ay: NDArray[np.float64], bx: NDArray[np.float64], by: NDArray[np.float64],
+    px: NDArray[np.float64],
+    py: NDArray[np.float64],
+    ax: NDArray[np.float64],
+    ay: NDArray[np.float64],
+    bx: NDArray[np.float64],
+    by: NDArray[np.float64],
 ) -> NDArray[np.float64]:
     """Planar distance from points to segments, element-wise."""
     dx, dy = bx - ax, by - ay
@@ -159,8 +166,18 @@ class BoundaryDistance:
         start = np.flatnonzero(ring_of[1:] == ring_of[:-1])
         vx, vy = self._frame(coords[:, 0], coords[:, 1])
         # One row per segment: its ends in the local frame, then in lon/lat (gathered together for candidates).
-        segments = np.column_stack([vx[start], vy[start], vx[start + 1], vy[start + 1], coords[start, 0],
-                                    coords[start, 1], coords[start + 1, 0], coords[start + 1, 1]])
+        segments = np.column_stack(
+            [
+                vx[start],
+                vy[start],
+                vx[start + 1],
+                vy[start + 1],
+                coords[start, 0],
+                coords[start, 1],
+                coords[start + 1, 0],
+                coords[start + 1, 1],
+            ]
+        )
         pax, pay, pbx, pby = segments[:, 0], segments[:, 1], segments[:, 2], segments[:, 3]
         # Chunks of consecutive segments of one ring, indexed by an STRtree in the local frame.
         seg_ring = ring_of[start]
@@ -173,8 +190,10 @@ class BoundaryDistance:
         # The segments chunk by chunk, padded with NaN rows to the chunk size: a candidate chunk's segments are
         # gathered in one step, and a NaN row never passes a distance filter.
         self.chunk_segments = np.full((len(counts), _CHUNK_SEGMENTS, 8), np.nan)
-        self.chunk_segments[np.repeat(np.arange(len(counts)), counts),
-                            np.arange(len(start)) - np.repeat(self.chunk_start, counts)] = segments
+        self.chunk_segments[
+            np.repeat(np.arange(len(counts)), counts),
+            np.arange(len(start)) - np.repeat(self.chunk_start, counts),
+        ] = segments
         reps = counts + 1  # a chunk's line: the start of each of its segments, then the end of the last one
         chunk_of = np.repeat(np.arange(len(counts)), reps)
         j = np.arange(reps.sum()) - np.repeat(np.cumsum(reps) - reps, reps)
@@ -186,16 +205,23 @@ class BoundaryDistance:
         self.tree.query(shapely.points(0.0, 0.0))  # make sure the tree is built before threads share it
 
     def _frame(self, lon: NDArray[np.float64], lat: NDArray[np.float64]) -> tuple[NDArray, NDArray]:
-        return ((lon - self.lon0) * self.cos_lat0 * _METRES_PER_DEGREE, (lat - self.lat0) * _METRES_PER_DEGREE)
+        return (
+            (lon - self.lon0) * self.cos_lat0 * _METRES_PER_DEGREE,
+            (lat - self.lat0) * _METRES_PER_DEGREE,
+        )
 
     def near(
-        self, lon: NDArray[np.float64], lat: NDArray[np.float64], metres: float | NDArray[np.float64] = TIE_ZONE_M
+        self,
+        lon: NDArray[np.float64],
+        lat: NDArray[np.float64],
+        metres: float | NDArray[np.float64] = TIE_ZONE_M,
     ) -> NDArray[np.bool_]:
         """Points within ``metres`` of the boundary in the local frame (whose scale is within a few per cent of 1
         near the area). The default is the tie zone: 1e-7° is at most 1.2 cm in this frame; 5 cm is tested."""
         px, py = self._frame(np.asarray(lon, dtype=float), np.asarray(lat, dtype=float))
-        point_of, _ = self.tree.query(shapely.points(np.column_stack((px, py))), predicate="dwithin",
-                                      distance=metres)
+        point_of, _ = self.tree.query(
+            shapely.points(np.column_stack((px, py))), predicate="dwithin", distance=metres
+        )
         near = np.zeros(len(px), bool)
         near[point_of] = True
         return near
@@ -220,7 +246,9 @@ def group_indices(keys: NDArray[np.int64]) -> list[tuple[int, NDArray[np.int64]]
 
 
 def boundary_distances(
-    structures: Sequence[BoundaryDistance], area_of: NDArray[np.int64], lon: NDArray[np.float64],
+    structures: Sequence[BoundaryDistance],
+    area_of: NDArray[np.int64],
+    lon: NDArray[np.float64],
     lat: NDArray[np.float64],
 ) -> NDArray[np.float64]:
     """Unsigned geodesic distance (metres) from each point to the boundary of ``structures[area_of[i]]``.
@@ -248,7 +276,9 @@ def boundary_distances(
     groups = group_indices(area_of)
     planar_min = np.empty(n)
     for a, idx in groups:
-        nearest, planar = structures[a].tree.query_nearest(points[idx], return_distance=True, all_matches=False)
+        nearest, planar = structures[a].tree.query_nearest(
+            points[idx], return_distance=True, all_matches=False
+        )
         planar_min[idx[nearest[0]]] = planar
     # The planar-nearest boundary point Q0 lies within planar_min/c degrees of latitude of P (y is latitude
     # times c), so its true distance is at most s_max = planar_min / k_lo over that band. The true nearest
@@ -274,8 +304,12 @@ def boundary_distances(
     pt, seg = pt[keep], seg[keep]
     # Exact stage: an azimuthal equidistant frame centred on each point, from geodesic azimuth and length.
     m = len(pt)
-    az, _, dist = WGS84_GEOD.inv(np.tile(lon[pt], 2), np.tile(lat[pt], 2), np.concatenate([seg[:, 4], seg[:, 6]]),
-                                 np.concatenate([seg[:, 5], seg[:, 7]]))
+    az, _, dist = WGS84_GEOD.inv(
+        np.tile(lon[pt], 2),
+        np.tile(lat[pt], 2),
+        np.concatenate([seg[:, 4], seg[:, 6]]),
+        np.concatenate([seg[:, 5], seg[:, 7]]),
+    )
     az = np.radians(az)
     az_a, az_b, s_a, s_b = az[:m], az[m:], dist[:m], dist[m:]
     zero = np.zeros(len(pt))
@@ -288,8 +322,11 @@ def boundary_distances(
 
 
 def near_boundaries(
-    structures: Sequence[BoundaryDistance], area_of: NDArray[np.int64], lon: NDArray[np.float64],
-    lat: NDArray[np.float64], metres: NDArray[np.float64],
+    structures: Sequence[BoundaryDistance],
+    area_of: NDArray[np.int64],
+    lon: NDArray[np.float64],
+    lat: NDArray[np.float64],
+    metres: NDArray[np.float64],
 ) -> NDArray[np.bool_]:
     """:meth:`BoundaryDistance.near` of each point to ``structures[area_of[i]]`` within ``metres[i]``, in one pass."""
     lon = np.asarray(lon, dtype=float)
@@ -298,8 +335,9 @@ def near_boundaries(
     lon0 = np.array([s.lon0 for s in structures])[area_of]
     lat0 = np.array([s.lat0 for s in structures])[area_of]
     cos_lat0 = np.array([s.cos_lat0 for s in structures])[area_of]
-    points = shapely.points(np.column_stack(((lon - lon0) * cos_lat0 * _METRES_PER_DEGREE,
-                                             (lat - lat0) * _METRES_PER_DEGREE)))
+    points = shapely.points(
+        np.column_stack(((lon - lon0) * cos_lat0 * _METRES_PER_DEGREE, (lat - lat0) * _METRES_PER_DEGREE))
+    )
     near = np.zeros(len(lon), bool)
     for a, idx in group_indices(area_of):
         point_of, _ = structures[a].tree.query(points[idx], predicate="dwithin", distance=metres[idx])
@@ -308,7 +346,10 @@ def near_boundaries(
 
 
 def intersects_each(
-    areas: Sequence[IndexedArea], area_of: NDArray[np.int64], lon: NDArray[np.float64], lat: NDArray[np.float64],
+    areas: Sequence[IndexedArea],
+    area_of: NDArray[np.int64],
+    lon: NDArray[np.float64],
+    lat: NDArray[np.float64],
     index: AreaIndex | None = None,
 ) -> NDArray[np.bool_]:
     """GEOS ``intersects`` of point i with ``areas[area_of[i]]``, through the index's grid when they are its areas."""
@@ -322,7 +363,10 @@ def intersects_each(
 
 
 def covers_and_distances(
-    areas: Sequence[IndexedArea], area_of: NDArray[np.int64], lon: NDArray[np.float64], lat: NDArray[np.float64],
+    areas: Sequence[IndexedArea],
+    area_of: NDArray[np.int64],
+    lon: NDArray[np.float64],
+    lat: NDArray[np.float64],
     index: AreaIndex | None = None,
 ) -> tuple[NDArray[np.bool_], NDArray[np.float64]]:
     """``ST_Covers(areas[area_of[i]], point i)`` and the signed geodesic distance to that boundary (+ inside)."""
@@ -375,7 +419,6 @@ class IndexedArea:
             result[i] = postgis_point_in_polygonal(self.geom, float(lon[i]), float(lat[i])) != -1
         return result
 
-
     def covers_and_distance(
         self, lon: NDArray[np.float64], lat: NDArray[np.float64]
     ) -> tuple[NDArray[np.bool_], NDArray[np.float64]]:
@@ -398,8 +441,11 @@ class IndexedArea:
     def describe(self) -> dict[str, Any]:
         """What a verdict records about this area version."""
         return {
-            "area_id": self.id, "product_id": self.product_id, "product_code": self.product_code,
-            "name_zh": self.product_name_zh, "version": self.version,
+            "area_id": self.id,
+            "product_id": self.product_id,
+            "product_code": self.product_code,
+            "name_zh": self.product_name_zh,
+            "version": self.version,
             "valid_from": self.valid_from.isoformat(),
             "valid_to": self.valid_to.isoformat() if self.valid_to else None,
             "wkb_md5": self.wkb_md5,
@@ -423,9 +469,16 @@ def _area_from_row(row: Any) -> IndexedArea:
     shapely.prepare(geom)
     warm_prepared(geom)
     return IndexedArea(
-        id=row.id, product_id=row.product_id, product_code=row.code, product_name_zh=row.name_zh,
-        version=row.version, valid_from=row.valid_from, valid_to=row.valid_to, geom=geom,
-        wkb_md5=hashlib.md5(bytes(row.wkb)).hexdigest(), token=_row_token(row.xmin, row.ctid),
+        id=row.id,
+        product_id=row.product_id,
+        product_code=row.code,
+        product_name_zh=row.name_zh,
+        version=row.version,
+        valid_from=row.valid_from,
+        valid_to=row.valid_to,
+        geom=geom,
+        wkb_md5=hashlib.md5(bytes(row.wkb)).hexdigest(),
+        token=_row_token(row.xmin, row.ctid),
     )
 
 
@@ -532,7 +585,7 @@ class CellGrid:
         keys, segs = [], []
         step = 250_000  # segments per chunk, to keep the temporaries small
         for lo in range(0, len(starts), step):
-            seg = starts[lo:lo + step]
+            seg = starts[lo : lo + step]
             a, b = coords[seg], coords[seg + 1]
             # Split long segments so that each piece's bounding box spans at most two cells per axis.
             span = np.maximum(np.abs(a[:, 0] - b[:, 0]), np.abs(a[:, 1] - b[:, 1])) / self.d
@@ -549,7 +602,7 @@ class CellGrid:
             iy1 = np.floor((np.maximum(p0[:, 1], p1[:, 1]) + self.EPS - self.y0) / self.d).astype(np.int64)
             del a_r, b_r, p0, p1
             seg_r = seg[rep]
-            area_r = seg_area[lo:lo + step][rep]
+            area_r = seg_area[lo : lo + step][rep]
             for dx in range(3):
                 for dy in range(3):
                     m = np.flatnonzero((ix0 + dx <= ix1) & (iy0 + dy <= iy1))
@@ -569,7 +622,10 @@ class CellGrid:
         return unique // self.size, unique % self.size, piece_ptr
 
     def _interior_cells(
-        self, geoms: NDArray[np.object_], touched_cell: NDArray[np.int64], touched_area: NDArray[np.int64],
+        self,
+        geoms: NDArray[np.object_],
+        touched_cell: NDArray[np.int64],
+        touched_area: NDArray[np.int64],
         ndimage: Any,
     ) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
         order = np.argsort(touched_area, kind="stable")
@@ -578,7 +634,7 @@ class CellGrid:
         full_cells: list[NDArray[np.int64]] = []
         full_areas: list[NDArray[np.int64]] = []
         for i in range(self.size):
-            cells = t_cell[bounds[i]:bounds[i + 1]]
+            cells = t_cell[bounds[i] : bounds[i + 1]]
             if len(cells) == 0:
                 continue
             cy, cx = np.divmod(cells, self.nx)
@@ -609,8 +665,19 @@ class CellGrid:
     @property
     def nbytes(self) -> int:
         """Memory held by the grid arrays."""
-        return sum(a.nbytes for a in (self.code, self.ptr, self.cand, self.full, self.piece_lo, self.piece_hi,
-                                      self.coords, self.piece_of))
+        return sum(
+            a.nbytes
+            for a in (
+                self.code,
+                self.ptr,
+                self.cand,
+                self.full,
+                self.piece_lo,
+                self.piece_hi,
+                self.coords,
+                self.piece_of,
+            )
+        )
 
     def candidates(
         self, x: NDArray[np.float64], y: NDArray[np.float64]
@@ -683,7 +750,11 @@ class AreaIndex:
         return None
 
     def covering(
-        self, lon: NDArray[np.float64], lat: NDArray[np.float64], threads: int = 1, exact_ties: bool = True,
+        self,
+        lon: NDArray[np.float64],
+        lat: NDArray[np.float64],
+        threads: int = 1,
+        exact_ties: bool = True,
         skip_product: NDArray[np.int64] | None = None,
     ) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
         """(point index, area position) for every area version that covers each point (``ST_Covers``).
@@ -698,9 +769,17 @@ class AreaIndex:
             bounds = np.linspace(0, len(lon), threads * 4 + 1).astype(int)
             spans = list(zip(bounds[:-1], bounds[1:], strict=True))
             with ThreadPoolExecutor(threads) as pool:
-                parts = list(pool.map(lambda s: self._covering(
-                    lon[s[0]:s[1]], lat[s[0]:s[1]], exact_ties,
-                    None if skip_product is None else skip_product[s[0]:s[1]]), spans))
+                parts = list(
+                    pool.map(
+                        lambda s: self._covering(
+                            lon[s[0] : s[1]],
+                            lat[s[0] : s[1]],
+                            exact_ties,
+                            None if skip_product is None else skip_product[s[0] : s[1]],
+                        ),
+                        spans,
+                    )
+                )
             points = np.concatenate([p + s[0] for (p, _), s in zip(parts, spans, strict=True)])
             areas = np.concatenate([a for _, a in parts])
             return points, areas
@@ -724,7 +803,10 @@ class AreaIndex:
         return result
 
     def _covering(
-        self, lon: NDArray[np.float64], lat: NDArray[np.float64], exact_ties: bool,
+        self,
+        lon: NDArray[np.float64],
+        lat: NDArray[np.float64],
+        exact_ties: bool,
         skip_product: NDArray[np.int64] | None = None,
     ) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
         points, areas, certain, offsets = self.grid.candidates(lon, lat)
@@ -735,7 +817,9 @@ class AreaIndex:
         if len(test):
             hit = shapely.intersects_xy(self.geoms[areas[test]], lon[points[test]], lat[points[test]])
             if exact_ties:
-                near = self.grid.near_boundary(lon[points[test]], lat[points[test]], offsets[test], TIE_ZONE_DEG)
+                near = self.grid.near_boundary(
+                    lon[points[test]], lat[points[test]], offsets[test], TIE_ZONE_DEG
+                )
                 for k in np.flatnonzero(near):
                     i, a = points[test[k]], areas[test[k]]
                     hit[k] = postgis_point_in_polygonal(self.geoms[a], float(lon[i]), float(lat[i])) != -1
@@ -782,12 +866,14 @@ def clear_area_cache() -> None:
         _CACHES.clear()
 
 
-def _load(session: Session, cache: _DatabaseAreas, wanted: Iterable[tuple[int, str]]) -> dict[int, IndexedArea]:
+def _load(
+    session: Session, cache: _DatabaseAreas, wanted: Iterable[tuple[int, str]]
+) -> dict[int, IndexedArea]:
     """The cached versions for (id, row token) pairs, reading changed or missing ones from PostGIS."""
     wanted = list(wanted)
     missing = [i for i, token in wanted if (a := cache.areas.get(i)) is None or a.token != token]
     for start in range(0, len(missing), 100):  # in slices: a few MB of WKB at a time
-        for row in session.execute(_LOAD_SQL, {"ids": missing[start:start + 100]}):
+        for row in session.execute(_LOAD_SQL, {"ids": missing[start : start + 100]}):
             cache.areas[row.id] = _area_from_row(row)
     found = {}
     for i, token in wanted:

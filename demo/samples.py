@@ -22,14 +22,21 @@ from sqlalchemy.orm import Session
 
 from geo_data.china import china_outline
 from geo_data.crs import CoordinateSystem, from_wgs84
-from gi.origin_index import AreaIndex, IndexedArea, area_index
+from gi.origin.index import AreaIndex, IndexedArea, area_index
 from gi.settings import get_settings
 
 SCENARIOS = ("inside", "outside", "near boundary", "GCJ-02", "BD-09", "swapped", "mock location")
 _WEIGHTS = (0.58, 0.12, 0.12, 0.09, 0.05, 0.04, 0.0)
 # The scenario in the sample's notes, which the Chinese inspection record prints.
-SCENARIOS_ZH = {"inside": "区域内", "outside": "区域外", "near boundary": "边界附近", "GCJ-02": "GCJ-02 坐标",
-                "BD-09": "BD-09 坐标", "swapped": "经纬度颠倒", "mock location": "模拟定位"}
+SCENARIOS_ZH = {
+    "inside": "区域内",
+    "outside": "区域外",
+    "near boundary": "边界附近",
+    "GCJ-02": "GCJ-02 坐标",
+    "BD-09": "BD-09 坐标",
+    "swapped": "经纬度颠倒",
+    "mock location": "模拟定位",
+}
 
 
 @dataclass(frozen=True)
@@ -57,14 +64,28 @@ def _tasks(session: Session, limit: int) -> list[Target]:
     exists = session.execute(text("SELECT to_regclass('plan_task') IS NOT NULL")).scalar_one()
     if not exists:
         return []
-    rows = session.execute(text(
-        "SELECT t.id, t.product_id, p.code, t.producer_id, ST_X(r.location) AS x, ST_Y(r.location) AS y, "
-        "t.due_from, t.due_to, (SELECT i.code FROM plan_task_inspector ti JOIN inspector i ON i.id = ti.inspector_id "
-        "WHERE ti.task_id = t.id ORDER BY ti.position LIMIT 1) AS collector "
-        "FROM plan_task t JOIN gi_product p ON p.id = t.product_id JOIN producer r ON r.id = t.producer_id "
-        "ORDER BY t.id LIMIT :limit"), {"limit": limit}).all()
-    return [Target(r.product_id, r.code, r.producer_id, (r.x, r.y) if r.x is not None else None, r.id,
-                   r.collector, _moment_in(r.due_from, r.due_to, r.id)) for r in rows]
+    rows = session.execute(
+        text(
+            "SELECT t.id, t.product_id, p.code, t.producer_id, ST_X(r.location) AS x, ST_Y(r.location) AS y, "
+            "t.due_from, t.due_to, (SELECT i.code FROM plan_task_inspector ti JOIN inspector i ON i.id = ti.inspector_id "
+            "WHERE ti.task_id = t.id ORDER BY ti.position LIMIT 1) AS collector "
+            "FROM plan_task t JOIN gi_product p ON p.id = t.product_id JOIN producer r ON r.id = t.producer_id "
+            "ORDER BY t.id LIMIT :limit"
+        ),
+        {"limit": limit},
+    ).all()
+    return [
+        Target(
+            r.product_id,
+            r.code,
+            r.producer_id,
+            (r.x, r.y) if r.x is not None else None,
+            r.id,
+            r.collector,
+            _moment_in(r.due_from, r.due_to, r.id),
+        )
+        for r in rows
+    ]
 
 
 def _moment_in(start: date, end: date, salt: int) -> datetime:
@@ -78,20 +99,27 @@ def _moment_in(start: date, end: date, salt: int) -> datetime:
     return datetime.combine(day, time(9 + salt % 8, (salt * 7) % 60), tzinfo=tz)
 
 
-def _targets_from_register(session: Session, index: AreaIndex, per_product: int, rng: np.random.Generator) -> list[Target]:
+def _targets_from_register(
+    session: Session, index: AreaIndex, per_product: int, rng: np.random.Generator
+) -> list[Target]:
     from gi.models import GIProduct, Inspector, Producer
 
     tz = ZoneInfo(get_settings().timezone)
     now = datetime.now(tz)
     today = datetime.combine(now.date(), time(0), tzinfo=tz)  # whole minutes: the same samples all day
-    inspectors = list(session.scalars(select(Inspector.code).where(Inspector.active.is_(True)).order_by(Inspector.code)))
+    inspectors = list(
+        session.scalars(select(Inspector.code).where(Inspector.active.is_(True)).order_by(Inspector.code))
+    )
     targets = []
     for product in session.scalars(select(GIProduct).order_by(GIProduct.code)):
         if index.area_valid_at(product.id, now) is None:
             continue
         producers = session.execute(
-            select(Producer.id, Producer.location).where(Producer.product_id == product.id, Producer.kind == "producer",
-                                                         Producer.location.is_not(None)).order_by(Producer.id)
+            select(Producer.id, Producer.location)
+            .where(
+                Producer.product_id == product.id, Producer.kind == "producer", Producer.location.is_not(None)
+            )
+            .order_by(Producer.id)
         ).all()
         for k in range(per_product):
             producer = producers[k % len(producers)] if producers else None
@@ -99,19 +127,35 @@ def _targets_from_register(session: Session, index: AreaIndex, per_product: int,
             if producer is not None:
                 point = shapely.from_wkb(bytes(producer.location.data))
                 xy = (point.x, point.y)
-            when = today - timedelta(days=int(rng.integers(1, 90))) + timedelta(
-                hours=int(rng.integers(8, 17)), minutes=int(rng.integers(0, 60)))
-            targets.append(Target(product.id, product.code, producer.id if producer else None, xy, None,
-                                  inspectors[int(rng.integers(len(inspectors)))] if inspectors else None, when))
+            when = (
+                today
+                - timedelta(days=int(rng.integers(1, 90)))
+                + timedelta(hours=int(rng.integers(8, 17)), minutes=int(rng.integers(0, 60)))
+            )
+            targets.append(
+                Target(
+                    product.id,
+                    product.code,
+                    producer.id if producer else None,
+                    xy,
+                    None,
+                    inspectors[int(rng.integers(len(inspectors)))] if inspectors else None,
+                    when,
+                )
+            )
     return targets
 
 
 def _offset(lon: float, lat: float, metres: float, bearing: float) -> tuple[float, float]:
-    return (lon + metres * math.sin(bearing) / (111_320.0 * math.cos(math.radians(lat))),
-            lat + metres * math.cos(bearing) / 110_574.0)
+    return (
+        lon + metres * math.sin(bearing) / (111_320.0 * math.cos(math.radians(lat))),
+        lat + metres * math.cos(bearing) / 110_574.0,
+    )
 
 
-def _inside_point(area: IndexedArea, near: tuple[float, float] | None, rng: np.random.Generator) -> tuple[float, float]:
+def _inside_point(
+    area: IndexedArea, near: tuple[float, float] | None, rng: np.random.Generator
+) -> tuple[float, float]:
     """A point inside the area, more than 80 m from its boundary (near ``near`` when that is inside)."""
     minx, miny, maxx, maxy = area.geom.bounds
     for attempt in range(400):
@@ -183,9 +227,17 @@ def simulate_season(
         if scenario == "swapped":
             x, y = y, x
         fields: dict[str, Any] = {
-            "product": target.product_code, "collected_at": target.collected_at, "x": x, "y": y,
-            "x_text": f"{x:.6f}", "y_text": f"{y:.6f}", "crs": str(crs), "gps_accuracy_m": accuracy,
-            "location_source": "device_gps", "lot_number": f"SIM-{seed}-{k + 1:04d}", "lot_size": int(rng.integers(50, 5000)),
+            "product": target.product_code,
+            "collected_at": target.collected_at,
+            "x": x,
+            "y": y,
+            "x_text": f"{x:.6f}",
+            "y_text": f"{y:.6f}",
+            "crs": str(crs),
+            "gps_accuracy_m": accuracy,
+            "location_source": "device_gps",
+            "lot_number": f"SIM-{seed}-{k + 1:04d}",
+            "lot_size": int(rng.integers(50, 5000)),
             "notes": f"模拟样品（{SCENARIOS_ZH[scenario]}）",
         }
         if target.producer_id is not None:

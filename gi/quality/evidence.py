@@ -15,7 +15,7 @@ Each source contributes items with an effect: ``supports``, ``doubt``, ``contrad
   else consistent.
 
 Each reason is stored (in ``origin_evidence.reasons``) as a stable code with its parameters and both of its texts,
-English for the command line and Chinese for the reports; the wording lives in gi.evidence_text.
+English for the command line and Chinese for the reports; the wording lives in gi.quality.wording.
 """
 
 from __future__ import annotations
@@ -29,7 +29,6 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from gi.evidence_text import CODES, deviations_param, is_finite, reason_text
 from gi.models import (
     EvidenceGrade,
     FingerprintOutcome,
@@ -39,10 +38,13 @@ from gi.models import (
     OriginVerdictRecord,
     Sample,
 )
+from gi.quality.wording import CODES, deviations_param, is_finite, reason_text
 
-RULE = ("evidence/1: any contradiction -> inconsistent; else any doubt or no supporting evidence -> doubtful; "
-        "else consistent. GPS outside contradicts, uncertain or flagged doubts, inside supports; fingerprint "
-        "consistent supports, atypical contradicts when another area fits or p < alpha/10, else doubts")
+RULE = (
+    "evidence/1: any contradiction -> inconsistent; else any doubt or no supporting evidence -> doubtful; "
+    "else consistent. GPS outside contradicts, uncertain or flagged doubts, inside supports; fingerprint "
+    "consistent supports, atypical contradicts when another area fits or p < alpha/10, else doubts"
+)
 
 # GPS flags that say something about the area, not about the fix: they do not cast doubt on an inside verdict.
 INFORMATIONAL_FLAGS = {"in_other_gi_area"}
@@ -50,9 +52,11 @@ INFORMATIONAL_FLAGS = {"in_other_gi_area"}
 ENTRY_ERROR_FLAGS = {"swapped_lat_lon", "crs_implausible"}
 # Flags meaning the position itself is wrong (swapped, abroad, 0,0): its distance is a data error, not a distance.
 SUSPECT_POSITION_FLAGS = {"swapped_lat_lon", "outside_china", "null_island"}
-# The not-assessed reason of fingerprint verdicts stored before reasons had codes (gi.fingerprint._area_fit).
-_TOO_FEW_VARIABLES = re.compile(r"only (?P<measured>\d+) of .*'s variables \((?P<variables>[^)]*)\) were measured; "
-                                r"at least (?P<needed>\d+) needed")
+# The not-assessed reason of fingerprint verdicts stored before reasons had codes (gi.quality.fingerprint._area_fit).
+_TOO_FEW_VARIABLES = re.compile(
+    r"only (?P<measured>\d+) of .*'s variables \((?P<variables>[^)]*)\) were measured; "
+    r"at least (?P<needed>\d+) needed"
+)
 
 
 class Effect(enum.StrEnum):
@@ -86,17 +90,29 @@ class EvidenceItem:
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready values (both texts are stored beside the code, for readers of the raw record)."""
-        return {"source": self.source, "effect": self.effect.value, "code": self.code, "params": self.params,
-                "text": self.text, "text_zh": self.text_zh}
+        return {
+            "source": self.source,
+            "effect": self.effect.value,
+            "code": self.code,
+            "params": self.params,
+            "text": self.text,
+            "text_zh": self.text_zh,
+        }
 
     @classmethod
     def from_dict(cls, stored: Mapping[str, Any]) -> EvidenceItem:
         """An item from its stored form; a reason stored before codes existed keeps its text (code ``text``)."""
         effect = Effect(stored.get("effect", Effect.NEUTRAL.value))
         if stored.get("code") in CODES:
-            return cls(str(stored.get("source", "")), effect, str(stored["code"]), dict(stored.get("params") or {}))
-        return cls(str(stored.get("source", "")), effect, "text",
-                   {"text": str(stored.get("text", "")), "text_zh": stored.get("text_zh")})
+            return cls(
+                str(stored.get("source", "")), effect, str(stored["code"]), dict(stored.get("params") or {})
+            )
+        return cls(
+            str(stored.get("source", "")),
+            effect,
+            "text",
+            {"text": str(stored.get("text", "")), "text_zh": stored.get("text_zh")},
+        )
 
 
 def gps_items(origin: OriginVerdictRecord | None) -> list[EvidenceItem]:
@@ -146,8 +162,11 @@ def _profile_params(verdict: FingerprintVerdict) -> dict[str, Any]:
         params["deviations"] = deviations_param(verdict.deviations or [])
         best_other = (verdict.inputs or {}).get("best_other") or {}
         if best_other.get("p_value") is not None:
-            params["best_other"] = {"area_zh": best_other["area_zh"], "p_value": float(best_other["p_value"]),
-                                    "fits": best_other["p_value"] >= verdict.alpha}
+            params["best_other"] = {
+                "area_zh": best_other["area_zh"],
+                "p_value": float(best_other["p_value"]),
+                "fits": best_other["p_value"] >= verdict.alpha,
+            }
     return params
 
 
@@ -159,8 +178,11 @@ def _not_assessed_params(verdict: FingerprintVerdict) -> dict[str, Any]:
         match = _TOO_FEW_VARIABLES.search(verdict.reason or "")
         if match:
             code = "too_few_variables"
-            params = {"measured": int(match["measured"]), "variables": match["variables"].split(", "),
-                      "needed": int(match["needed"])}
+            params = {
+                "measured": int(match["measured"]),
+                "variables": match["variables"].split(", "),
+                "needed": int(match["needed"]),
+            }
     return {"reason": verdict.reason, "reason_code": code, "reason_params": params or {}}
 
 
@@ -169,14 +191,25 @@ def fingerprint_items(
 ) -> list[EvidenceItem]:
     """What the stored fingerprint verdict says about the claim."""
     if verdict is None:
-        return [EvidenceItem("fingerprint", Effect.NEUTRAL, "fingerprint_no_reference",
-                             {"product_code": product_code, "product_name_zh": product_name_zh})]
+        return [
+            EvidenceItem(
+                "fingerprint",
+                Effect.NEUTRAL,
+                "fingerprint_no_reference",
+                {"product_code": product_code, "product_name_zh": product_name_zh},
+            )
+        ]
     items: list[EvidenceItem] = []
     if verdict.outcome is FingerprintOutcome.NOT_ASSESSED:
-        items.append(EvidenceItem("fingerprint", Effect.NEUTRAL, "fingerprint_not_assessed",
-                                  _not_assessed_params(verdict)))
+        items.append(
+            EvidenceItem(
+                "fingerprint", Effect.NEUTRAL, "fingerprint_not_assessed", _not_assessed_params(verdict)
+            )
+        )
     elif verdict.outcome is FingerprintOutcome.CONSISTENT:
-        items.append(EvidenceItem("fingerprint", Effect.SUPPORTS, "fingerprint_profile", _profile_params(verdict)))
+        items.append(
+            EvidenceItem("fingerprint", Effect.SUPPORTS, "fingerprint_profile", _profile_params(verdict))
+        )
     else:
         best_other = (verdict.inputs or {}).get("best_other") or {}
         other_fits = best_other.get("p_value") is not None and best_other["p_value"] >= verdict.alpha
@@ -200,16 +233,22 @@ def grade(items: Sequence[EvidenceItem]) -> EvidenceGrade:
 
 def latest_origin_verdict(session: Session, sample: Sample) -> OriginVerdictRecord | None:
     """The newest stored GPS origin verdict of a sample."""
-    return session.scalars(select(OriginVerdictRecord).where(OriginVerdictRecord.sample_id == sample.id)
-                           .order_by(OriginVerdictRecord.checked_at.desc(), OriginVerdictRecord.id.desc())
-                           .limit(1)).first()
+    return session.scalars(
+        select(OriginVerdictRecord)
+        .where(OriginVerdictRecord.sample_id == sample.id)
+        .order_by(OriginVerdictRecord.checked_at.desc(), OriginVerdictRecord.id.desc())
+        .limit(1)
+    ).first()
 
 
 def latest_fingerprint_verdict(session: Session, sample: Sample) -> FingerprintVerdict | None:
     """The newest stored fingerprint verdict of a sample."""
-    return session.scalars(select(FingerprintVerdict).where(FingerprintVerdict.sample_id == sample.id)
-                           .order_by(FingerprintVerdict.checked_at.desc(), FingerprintVerdict.id.desc())
-                           .limit(1)).first()
+    return session.scalars(
+        select(FingerprintVerdict)
+        .where(FingerprintVerdict.sample_id == sample.id)
+        .order_by(FingerprintVerdict.checked_at.desc(), FingerprintVerdict.id.desc())
+        .limit(1)
+    ).first()
 
 
 def record_evidence(
@@ -222,12 +261,18 @@ def record_evidence(
     location) into one stored origin grade with every reason."""
     origin = latest_origin_verdict(session, sample)
     fingerprint = fingerprint or latest_fingerprint_verdict(session, sample)
-    items = (gps_items(origin) + fingerprint_items(fingerprint, sample.product.code, sample.product.name_zh)
-             + list(extra))
+    items = (
+        gps_items(origin)
+        + fingerprint_items(fingerprint, sample.product.code, sample.product.name_zh)
+        + list(extra)
+    )
     evidence = OriginEvidence(
-        sample_id=sample.id, grade=grade(items), reasons=[i.as_dict() for i in items],
+        sample_id=sample.id,
+        grade=grade(items),
+        reasons=[i.as_dict() for i in items],
         origin_verdict_id=origin.id if origin else None,
-        fingerprint_verdict_id=fingerprint.id if fingerprint else None, rule=RULE,
+        fingerprint_verdict_id=fingerprint.id if fingerprint else None,
+        rule=RULE,
     )
     session.add(evidence)
     session.flush()
@@ -240,9 +285,14 @@ def stored_items(session: Session, evidence: OriginEvidence) -> list[EvidenceIte
     items = [EvidenceItem.from_dict(r) for r in evidence.reasons or []]
     if all(i.code != "text" for i in items):
         return items
-    origin = session.get(OriginVerdictRecord, evidence.origin_verdict_id) if evidence.origin_verdict_id else None
-    fingerprint = (session.get(FingerprintVerdict, evidence.fingerprint_verdict_id)
-                   if evidence.fingerprint_verdict_id else None)
+    origin = (
+        session.get(OriginVerdictRecord, evidence.origin_verdict_id) if evidence.origin_verdict_id else None
+    )
+    fingerprint = (
+        session.get(FingerprintVerdict, evidence.fingerprint_verdict_id)
+        if evidence.fingerprint_verdict_id
+        else None
+    )
     sample = session.get(Sample, evidence.sample_id)
     product = sample.product if sample is not None else None
     rebuilt = gps_items(origin) + fingerprint_items(

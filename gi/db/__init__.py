@@ -28,7 +28,7 @@ def database_url(settings: Settings | None = None) -> str:
         if url.drivername in ("postgresql", "postgres"):
             url = url.set(drivername="postgresql+psycopg")
         return url.render_as_string(hide_password=False)
-    from gi.localdb import ensure_cluster
+    from gi.db.local import ensure_cluster
 
     return ensure_cluster(settings).url(settings.local_database)
 
@@ -43,7 +43,10 @@ def get_engine(url: str | None = None) -> Engine:
     if engine is None:
         # Sessions speak the configured zone, so timestamps read back as local (Asia/Shanghai) dates.
         engine = _ENGINES[url] = create_engine(
-            url, pool_pre_ping=True, pool_size=5, max_overflow=10,
+            url,
+            pool_pre_ping=True,
+            pool_size=5,
+            max_overflow=10,
             connect_args={"options": f"-c timezone={get_settings().timezone}"},
         )
     return engine

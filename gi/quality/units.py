@@ -41,34 +41,61 @@ _ONE = Decimal(1)
 # length: mm). Keys are normalized spellings (see normalize_unit).
 UNIT_FACTORS: dict[UnitKind, dict[str, Decimal]] = {
     UnitKind.MASS_FRACTION: {
-        "%": Decimal("0.01"), "%(m/m)": Decimal("0.01"), "%m/m": Decimal("0.01"), "%(w/w)": Decimal("0.01"),
-        "%w/w": Decimal("0.01"), "g/100g": Decimal("0.01"),
-        "g/kg": Decimal("0.001"), "mg/g": Decimal("0.001"), "‰(m/m)": Decimal("0.001"),
+        "%": Decimal("0.01"),
+        "%(m/m)": Decimal("0.01"),
+        "%m/m": Decimal("0.01"),
+        "%(w/w)": Decimal("0.01"),
+        "%w/w": Decimal("0.01"),
+        "g/100g": Decimal("0.01"),
+        "g/kg": Decimal("0.001"),
+        "mg/g": Decimal("0.001"),
+        "‰(m/m)": Decimal("0.001"),
         "mg/100g": Decimal("0.00001"),
-        "mg/kg": Decimal("0.000001"), "µg/g": Decimal("0.000001"), "ppm": Decimal("0.000001"),
+        "mg/kg": Decimal("0.000001"),
+        "µg/g": Decimal("0.000001"),
+        "ppm": Decimal("0.000001"),
         "µg/100g": Decimal("0.00000001"),
-        "µg/kg": Decimal("0.000000001"), "ng/g": Decimal("0.000000001"), "ppb": Decimal("0.000000001"),
+        "µg/kg": Decimal("0.000000001"),
+        "ng/g": Decimal("0.000000001"),
+        "ppb": Decimal("0.000000001"),
         "g/g": _ONE,
     },
     UnitKind.MASS_CONCENTRATION: {
-        "g/l": _ONE, "mg/ml": _ONE,
-        "g/100ml": Decimal(10), "%(m/v)": Decimal(10), "%m/v": Decimal(10), "%(w/v)": Decimal(10),
+        "g/l": _ONE,
+        "mg/ml": _ONE,
+        "g/100ml": Decimal(10),
+        "%(m/v)": Decimal(10),
+        "%m/v": Decimal(10),
+        "%(w/v)": Decimal(10),
         "%w/v": Decimal(10),
         "mg/100ml": Decimal("0.01"),
-        "mg/l": Decimal("0.001"), "µg/ml": Decimal("0.001"),
-        "µg/l": Decimal("0.000001"), "ng/ml": Decimal("0.000001"),
+        "mg/l": Decimal("0.001"),
+        "µg/ml": Decimal("0.001"),
+        "µg/l": Decimal("0.000001"),
+        "ng/ml": Decimal("0.000001"),
     },
     UnitKind.VOLUME_FRACTION: {
-        "%vol": Decimal("0.01"), "%(v/v)": Decimal("0.01"), "%v/v": Decimal("0.01"), "ml/100ml": Decimal("0.01"),
-        "%": Decimal("0.01"), "ml/l": Decimal("0.001"),
+        "%vol": Decimal("0.01"),
+        "%(v/v)": Decimal("0.01"),
+        "%v/v": Decimal("0.01"),
+        "ml/100ml": Decimal("0.01"),
+        "%": Decimal("0.01"),
+        "ml/l": Decimal("0.001"),
     },
     UnitKind.BRIX: {"%": _ONE, "°bx": _ONE, "°brix": _ONE, "brix": _ONE, "bx": _ONE},
     UnitKind.COUNT_PER_MASS: {
-        "grains/50g": _ONE / 50, "粒/50g": _ONE / 50,
-        "grains/100g": Decimal("0.01"), "粒/100g": Decimal("0.01"),
-        "grains/kg": Decimal("0.001"), "粒/kg": Decimal("0.001"),
-        "grains/g": _ONE, "粒/g": _ONE,
-        "count/50g": _ONE / 50, "count/100g": Decimal("0.01"), "count/kg": Decimal("0.001"), "count/g": _ONE,
+        "grains/50g": _ONE / 50,
+        "粒/50g": _ONE / 50,
+        "grains/100g": Decimal("0.01"),
+        "粒/100g": Decimal("0.01"),
+        "grains/kg": Decimal("0.001"),
+        "粒/kg": Decimal("0.001"),
+        "grains/g": _ONE,
+        "粒/g": _ONE,
+        "count/50g": _ONE / 50,
+        "count/100g": Decimal("0.01"),
+        "count/kg": Decimal("0.001"),
+        "count/g": _ONE,
     },
     UnitKind.MASS: {"g": _ONE, "kg": Decimal(1000), "mg": Decimal("0.001")},
     UnitKind.LENGTH: {"mm": _ONE, "cm": Decimal(10), "m": Decimal(1000)},
@@ -76,18 +103,47 @@ UNIT_FACTORS: dict[UnitKind, dict[str, Decimal]] = {
     UnitKind.PH: {"ph": _ONE, "": _ONE},
     UnitKind.SCORE: {"分": _ONE, "points": _ONE, "score": _ONE},
     UnitKind.RATIO: {"1": _ONE, "ratio": _ONE, "": _ONE},
-    UnitKind.MASS_PER_AREA: {"mg/dm²": _ONE, "mg/dm2": _ONE, "µg/cm²": Decimal("0.1"), "µg/cm2": Decimal("0.1"),
-                             "mg/cm²": Decimal(100), "mg/cm2": Decimal(100)},
+    UnitKind.MASS_PER_AREA: {
+        "mg/dm²": _ONE,
+        "mg/dm2": _ONE,
+        "µg/cm²": Decimal("0.1"),
+        "µg/cm2": Decimal("0.1"),
+        "mg/cm²": Decimal(100),
+        "mg/cm2": Decimal(100),
+    },
     UnitKind.TEMPERATURE: {"°c": _ONE, "degc": _ONE},
-    UnitKind.DURATION: {"d": _ONE, "day": _ONE, "days": _ONE, "天": _ONE, "week": Decimal(7), "weeks": Decimal(7)},
+    UnitKind.DURATION: {
+        "d": _ONE,
+        "day": _ONE,
+        "days": _ONE,
+        "天": _ONE,
+        "week": Decimal(7),
+        "weeks": Decimal(7),
+    },
 }
 
 # How a unit is written for people (first spelling wins per kind).
 DISPLAY = {
-    "g/l": "g/L", "mg/ml": "mg/mL", "g/100ml": "g/100 mL", "mg/100ml": "mg/100 mL", "mg/l": "mg/L",
-    "µg/ml": "µg/mL", "µg/l": "µg/L", "ng/ml": "ng/mL", "g/100g": "g/100 g", "mg/100g": "mg/100 g",
-    "µg/100g": "µg/100 g", "%vol": "% vol", "ml/100ml": "mL/100 mL", "ml/l": "mL/L", "°bx": "°Bx", "ph": "pH",
-    "grains/50g": "grains/50 g", "粒/50g": "粒/50 g", "count/50g": "count/50 g", "mg/dm2": "mg/dm²",
+    "g/l": "g/L",
+    "mg/ml": "mg/mL",
+    "g/100ml": "g/100 mL",
+    "mg/100ml": "mg/100 mL",
+    "mg/l": "mg/L",
+    "µg/ml": "µg/mL",
+    "µg/l": "µg/L",
+    "ng/ml": "ng/mL",
+    "g/100g": "g/100 g",
+    "mg/100g": "mg/100 g",
+    "µg/100g": "µg/100 g",
+    "%vol": "% vol",
+    "ml/100ml": "mL/100 mL",
+    "ml/l": "mL/L",
+    "°bx": "°Bx",
+    "ph": "pH",
+    "grains/50g": "grains/50 g",
+    "粒/50g": "粒/50 g",
+    "count/50g": "count/50 g",
+    "mg/dm2": "mg/dm²",
     "°c": "°C",
 }
 
@@ -109,8 +165,17 @@ _NAME_HINTS: tuple[tuple[str, UnitKind], ...] = (
 )
 
 _CHINESE_TOKENS = (
-    ("毫克", "mg"), ("微克", "µg"), ("纳克", "ng"), ("千克", "kg"), ("公斤", "kg"), ("克", "g"),
-    ("毫升", "ml"), ("升", "l"), ("毫米", "mm"), ("厘米", "cm"), ("米", "m"),
+    ("毫克", "mg"),
+    ("微克", "µg"),
+    ("纳克", "ng"),
+    ("千克", "kg"),
+    ("公斤", "kg"),
+    ("克", "g"),
+    ("毫升", "ml"),
+    ("升", "l"),
+    ("毫米", "mm"),
+    ("厘米", "cm"),
+    ("米", "m"),
 )
 _FULL_WIDTH = str.maketrans({"％": "%", "／": "/", "（": "(", "）": ")", "μ": "µ", "‰": "‰", "℃": "°c"})
 
@@ -152,8 +217,11 @@ def indicator_kind(indicator: str, spec_unit: str, name_zh: str = "") -> UnitKin
             return kind
     kinds = [k for k in unit_kinds(spec_unit) if not (normalize_unit(spec_unit) == "" and k is UnitKind.PH)]
     if not kinds:
-        raise InputError("unit", f"the specification of indicator {indicator!r} uses unit {spec_unit!r}, "
-                                 "which is not in the conversion table (gi/units.py)")
+        raise InputError(
+            "unit",
+            f"the specification of indicator {indicator!r} uses unit {spec_unit!r}, "
+            "which is not in the conversion table (gi/units.py)",
+        )
     if UnitKind.MASS_FRACTION in kinds:
         return UnitKind.MASS_FRACTION
     return kinds[0]
@@ -167,14 +235,17 @@ def convert(value: Decimal, from_unit: str, to_unit: str, kind: UnitKind, indica
         bad = from_unit if source not in factors else to_unit
         other_kinds = [k.value for k in unit_kinds(bad)]
         if other_kinds:
-            problem = (f"cannot convert {from_unit!r} to {to_unit!r} for indicator {indicator!r}: "
-                       f"{bad!r} is a {' or '.join(other_kinds)} unit and the indicator is a {kind.value}")
+            problem = (
+                f"cannot convert {from_unit!r} to {to_unit!r} for indicator {indicator!r}: "
+                f"{bad!r} is a {' or '.join(other_kinds)} unit and the indicator is a {kind.value}"
+            )
             if {UnitKind.MASS_FRACTION, UnitKind.MASS_CONCENTRATION} <= {kind, *unit_kinds(bad)}:
                 problem += " (per mass and per volume differ by the sample's density)"
         else:
             known = ", ".join(sorted({display_unit(u) for u in factors if u}))
-            problem = (f"unknown unit {bad!r} for indicator {indicator!r} ({kind.value}); "
-                       f"convertible units: {known}")
+            problem = (
+                f"unknown unit {bad!r} for indicator {indicator!r} ({kind.value}); convertible units: {known}"
+            )
         raise InputError("unit", problem)
     if source == target:
         return value
@@ -184,6 +255,7 @@ def convert(value: Decimal, from_unit: str, to_unit: str, kind: UnitKind, indica
 def to_spec_unit(indicator: str, value: Decimal, unit: str, spec_unit: str, name_zh: str = "") -> Decimal:
     """A reported value converted to the unit of the indicator's specification (or reference set)."""
     if not unit or not unit.strip():
-        raise InputError("unit", f"no unit given for indicator {indicator!r} (its specification is in "
-                                 f"{spec_unit!r})")
+        raise InputError(
+            "unit", f"no unit given for indicator {indicator!r} (its specification is in {spec_unit!r})"
+        )
     return convert(value, unit, spec_unit, indicator_kind(indicator, spec_unit, name_zh), indicator)
