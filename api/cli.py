@@ -12,6 +12,7 @@ from api.commands import maps as maps_cmd
 from api.commands import plan as plan_cmd
 from api.commands import reports as reports_cmd
 from api.console import err_console
+from api.errors import exit_for
 
 app = typer.Typer(
     name="gi",
@@ -33,40 +34,17 @@ app.add_typer(maps_cmd.app, name="map")
 app.add_typer(reports_cmd.app, name="report")
 
 
-def _user_errors() -> tuple[type[BaseException], ...]:
-    """Exceptions that are the user's to fix: shown as one line, never as a traceback."""
-    from sqlalchemy.exc import OperationalError
-
-    from geo_data.crs import UnknownCRSError
-    from geo_data.io import AreaFileError
-    from geo_data.sample_files import SampleFileError
-    from gi.db.local import LocalDatabaseError
-    from gi.errors import InputError, NotFoundError
-
-    return (
-        InputError,
-        NotFoundError,
-        AreaFileError,
-        UnknownCRSError,
-        LocalDatabaseError,
-        OperationalError,
-        FileNotFoundError,
-        SampleFileError,
-    )
-
-
 def main() -> None:
-    """Entry point of the `gi` console script."""
+    """Entry point of the `gi` console script: every error is one line and a documented exit code."""
     try:
         app()
-    except _user_errors() as exc:
-        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        if type(exc).__name__ == "OperationalError":
-            message = (
-                f"database: cannot connect or query ({message}); check GI_DATABASE_URL or run `gi db up`"
-            )
-        err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
-        sys.exit(1)
+    except KeyboardInterrupt:
+        err_console.print(
+            "[bold red]interrupted:[/] what was committed is kept; a re-run is safe", highlight=False
+        )
+        sys.exit(130)
+    except Exception as exc:  # every error reaches the user as one line (api.errors), never a traceback
+        sys.exit(exit_for(exc))
 
 
 if __name__ == "__main__":

@@ -22,13 +22,14 @@ from pathlib import Path
 
 import psycopg
 
+from gi.errors import UnavailableError
 from gi.settings import Settings
 
 SUPERUSER = "gi"
 SERVICE_ACCOUNT = "postgres"
 
 
-class LocalDatabaseError(RuntimeError):
+class LocalDatabaseError(UnavailableError):
     """The local cluster could not be created or started; the message says why and what to do."""
 
 
