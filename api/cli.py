@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from api.commands import areas, db, demo, products, quality, register, results
+from api.commands import areas, db, demo, forms, products, quality, register, results
 from api.commands import check as check_cmd
 from api.commands import maps as maps_cmd
 from api.commands import plan as plan_cmd
@@ -32,6 +32,7 @@ app.add_typer(quality.app, name="quality")
 app.add_typer(plan_cmd.app, name="plan")
 app.add_typer(maps_cmd.app, name="map")
 app.add_typer(reports_cmd.app, name="report")
+app.add_typer(forms.app, name="forms")
 
 
 def main() -> None:
