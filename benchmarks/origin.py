@@ -118,9 +118,10 @@ def bench_url(fresh: bool) -> str:
 def load_counties(engine: Any, units: list[tuple[str, str, shapely.Geometry]]) -> None:
     """Store each county as a GI product with one area version (COPY of hex EWKB)."""
     from geo_data.measure import geodesic_area_km2
+    from gi.db import psycopg_connection
 
     with engine.begin() as conn:
-        raw = conn.connection.driver_connection
+        raw = psycopg_connection(conn)
         with raw.cursor() as cur:
             cur.execute(
                 "TRUNCATE sample, origin_verdict, production_area, gi_product RESTART IDENTITY CASCADE"
@@ -250,6 +251,8 @@ def bench_locate(url: str, n: int, threads: int) -> None:
 
     import geopandas as gpd
 
+    from gi.db import psycopg_connection
+
     polys = gpd.GeoDataFrame({"area": np.arange(len(geoms))}, geometry=list(geoms), crs="EPSG:4326")
 
     def sjoin() -> int:
@@ -277,7 +280,7 @@ def bench_locate(url: str, n: int, threads: int) -> None:
         with engine.begin() as conn:
             conn.execute(text("DROP TABLE IF EXISTS bench_points"))
             conn.execute(text("CREATE UNLOGGED TABLE bench_points (id int, geom geometry(Point, 4326))"))
-            raw = conn.connection.driver_connection
+            raw = psycopg_connection(conn)
             hexes = shapely.to_wkb(shapely.set_srid(shapely.points(x, y), 4326), hex=True, include_srid=True)
             t = time.perf_counter()
             with raw.cursor() as cur, cur.copy("COPY bench_points (id, geom) FROM STDIN") as cp:
@@ -420,7 +423,9 @@ def bench_batch(url: str, n: int, vacuum: bool = True) -> None:
     engine = create_engine(url)
     with Session(engine) as session:
         products, lon, lat = _sample_points(session, n, seed=9, within_m=2000.0)
-        codes = dict(session.execute(text("SELECT id, code FROM gi_product")).all())
+        codes: dict[int, str] = {
+            i: code for i, code in session.execute(text("SELECT id, code FROM gi_product"))
+        }
     gx, gy = from_wgs84(lon, lat, "GCJ02")
     rows = []
     for i in range(n):
@@ -458,9 +463,10 @@ def bench_batch(url: str, n: int, vacuum: bool = True) -> None:
         times.append(time.perf_counter() - t)
         stages.append({**result.timings, "commit": time.perf_counter() - committing})
         assert len(result.stored) == n, len(result.refused)
-    verdicts = {}
+    verdicts: dict[str, int] = {}
     for r in result.stored:
-        verdicts[r.verdict.verdict.value] = verdicts.get(r.verdict.verdict.value, 0) + 1
+        if r.verdict is not None:  # every stored row has its verdict
+            verdicts[r.verdict.verdict.value] = verdicts.get(r.verdict.verdict.value, 0) + 1
     med = statistics.median(times)
     part = {k: statistics.median(s.get(k, 0.0) for s in stages) for k in stages[0]}
     runs = ", ".join(f"{t:.2f}" for t in times)

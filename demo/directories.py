@@ -13,7 +13,7 @@ import shapely
 from geoalchemy2.shape import from_shape, to_shape
 from shapely.geometry import Point
 from shapely.prepared import prep
-from sqlalchemy import delete, func, select
+from sqlalchemy import ColumnElement, delete, func, select
 from sqlalchemy.orm import Session
 
 from gi.market.credit_code import USCC_CHARS, org_code_check, uscc_check
@@ -111,8 +111,8 @@ def synthetic_frame(
             )
     inspectors = []
     province_weights: dict[str, int] = {}
-    for p in producers:
-        province_weights[p.county[:2]] = province_weights.get(p.county[:2], 0) + 1
+    for producer in producers:
+        province_weights[producer.county[:2]] = province_weights.get(producer.county[:2], 0) + 1
     provinces = sorted(province_weights)
     weights = np.array([province_weights[x] for x in provinces], dtype=float)
     quota = n_inspectors * weights / weights.sum()
@@ -145,13 +145,13 @@ def synthetic_frame(
         by_province.setdefault(ins.home_county[:2], []).append(ins.code)
     conflicts = []
     previous_set = []
-    for p in producers:
-        pool = by_province.get(p.county[:2], [])
+    for producer in producers:
+        pool = by_province.get(producer.county[:2], [])
         if pool and rng.random() < conflict_share:
-            conflicts.append((pool[int(rng.integers(len(pool)))], p.id))
-        if pool and p.inspections:
+            conflicts.append((pool[int(rng.integers(len(pool)))], producer.id))
+        if pool and producer.inspections:
             prev = tuple(sorted({pool[int(rng.integers(len(pool)))] for _ in range(2)}))
-            previous_set.append((p.id, prev))
+            previous_set.append((producer.id, prev))
     prev_of = dict(previous_set)
     producers = [
         FrameProducer(
@@ -224,12 +224,12 @@ def _random_points_in(geom: shapely.Geometry, count: int, rng: np.random.Generat
     return out
 
 
-def ours_producers():  # type: ignore[no-untyped-def]
+def ours_producers() -> ColumnElement[bool]:
     """SQL condition: the producers this module created (authorization number ``SYN-…``)."""
     return Producer.synthetic.is_(True) & Producer.authorization_number.like(f"{INSPECTOR_CODE_PREFIX}%")
 
 
-def ours_inspectors():  # type: ignore[no-untyped-def]
+def ours_inspectors() -> ColumnElement[bool]:
     """SQL condition: the inspectors this module created (code ``SYN-…``)."""
     return Inspector.synthetic.is_(True) & Inspector.code.like(f"{INSPECTOR_CODE_PREFIX}%")
 
@@ -263,8 +263,8 @@ def create_synthetic_directory(
     present = session.scalar(select(func.count()).select_from(Producer).where(ours_producers())) or 0
     if present:
         report.producers = present
-        report.inspectors = session.scalar(
-            select(func.count()).select_from(Inspector).where(ours_inspectors())
+        report.inspectors = (
+            session.scalar(select(func.count()).select_from(Inspector).where(ours_inspectors())) or 0
         )
         report.county_source = "already present"
         return report

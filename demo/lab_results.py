@@ -23,8 +23,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from geo_data.lab_files import LabRow
+from geo_data.reference_sets import ReferenceSet
 from gi.errors import InputError
 from gi.models import OriginOutcome, OriginVerdictRecord, QualitySpec, Sample
+from gi.quality.decision import decimal_exponent
 from gi.quality.fingerprint import load_reference_sets
 from gi.quality.judge import collection_date, specs_at
 from gi.quality.units import normalize_unit, to_spec_unit
@@ -62,7 +64,7 @@ def _round(value: float, places: int) -> Decimal:
 
 def _places(spec: QualitySpec) -> int:
     bounds = [Decimal(b) for b in (spec.lower_limit, spec.upper_limit) if b is not None]
-    digits = max((-b.normalize().as_tuple().exponent for b in bounds), default=0)
+    digits = max((-decimal_exponent(b.normalize()) for b in bounds), default=0)
     return max(1, min(4, digits + 1))
 
 
@@ -104,7 +106,7 @@ def _convertible(spec: QualitySpec, unit: str) -> bool:
     return True
 
 
-def _fingerprint_draw(ref, rng: np.random.Generator) -> dict[str, float]:  # type: ignore[no-untyped-def]
+def _fingerprint_draw(ref: ReferenceSet, rng: np.random.Generator) -> dict[str, float]:
     """One synthetic sample from a reference population (normal in its transformed space)."""
     codes = list(ref.variables)
     rows = np.array(ref.complete_rows(codes), dtype=float)

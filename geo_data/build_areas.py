@@ -24,7 +24,7 @@ import json
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import shapely
@@ -34,6 +34,9 @@ from shapely.geometry import MultiPolygon, Polygon, mapping
 
 from geo_data.crs import CoordinateSystem, parse_crs, transform_geometries_to_wgs84
 from geo_data.register import DEFAULT_AREAS, DEFAULT_REGISTER, RegisterFile, load_register
+
+if TYPE_CHECKING:  # rich is imported lazily: building areas is a maintainer's job, not the CLI's start-up
+    from rich.progress import Progress
 
 GRID_DEG = 1e-6
 # Part of the bound left for the grid snap and projection round trip, so the measured distance stays inside it.
@@ -259,7 +262,7 @@ def build(
     return {"type": "FeatureCollection", "name": "gi_register_areas", "features": features}
 
 
-def _progress(enabled: bool):  # type: ignore[no-untyped-def]
+def _progress(enabled: bool) -> Progress:
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 

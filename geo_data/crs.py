@@ -261,7 +261,7 @@ def to_wgs84(
     lat = np.asarray(lat, dtype=float)
     if system in (CoordinateSystem.WGS84, CoordinateSystem.CGCS2000, "EPSG:4326", "EPSG:4490"):
         return lon.copy(), lat.copy()
-    if system in (CoordinateSystem.GCJ02, CoordinateSystem.BD09) and lon.size <= 8:
+    if (system is CoordinateSystem.GCJ02 or system is CoordinateSystem.BD09) and lon.size <= 8:
         return _small_to_wgs84(lon.ravel(), lat.ravel(), system)
     if system is CoordinateSystem.GCJ02:
         return gcj02_to_wgs84(lon, lat)

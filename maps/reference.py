@@ -11,6 +11,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+from numpy.typing import ArrayLike
 from shapely.geometry.base import BaseGeometry
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
@@ -62,7 +63,7 @@ def counties_near(geometry: BaseGeometry, margin_deg: float = 0.15) -> gpd.GeoDa
     return frame.iloc[np.sort(hits)]
 
 
-def county_of(lon: np.ndarray, lat: np.ndarray) -> pd.DataFrame:
+def county_of(lon: ArrayLike, lat: ArrayLike) -> pd.DataFrame:
     """County adcode, name and province of each point (empty strings outside every county)."""
     frame = counties()
     points = shapely.points(np.asarray(lon, dtype=float), np.asarray(lat, dtype=float))

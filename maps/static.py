@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import geopandas as gpd
 import matplotlib
@@ -18,7 +19,9 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import shapely
+from matplotlib.artist import Artist
 from matplotlib.axes import Axes
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, Polygon, Rectangle
@@ -250,10 +253,21 @@ def _draw_reference(ax: Axes, crs: str, window: shapely.Geometry, counties: bool
         line.to_crs(crs).plot(ax=ax, color=MARITIME_LINE, linewidth=1.0, linestyle=(0, (6, 3)), zorder=4)
 
 
+def _figure(ax: Axes) -> Figure:
+    """The figure ``ax`` is drawn on (static maps never use subfigures)."""
+    fig = ax.figure
+    if not isinstance(fig, Figure):
+        raise TypeError("static maps draw on a whole figure, not a subfigure")
+    return fig
+
+
 def _place_labels(ax: Axes, points: list[tuple[float, float, str, str]], fontsize: float = 7.5) -> None:
     """Greedy label placement: around each point, nearest first, the first of eight directions at growing
     distances that overlaps no other label or symbol; a label set away from its point gets a leader line."""
-    renderer = ax.figure.canvas.get_renderer()
+    canvas = _figure(ax).canvas
+    if not isinstance(canvas, FigureCanvasAgg):  # never: the module selects the Agg backend
+        raise TypeError(f"static maps are drawn with Agg, not {type(canvas).__name__}")
+    renderer = canvas.get_renderer()
     to_display = ax.transData.transform
     symbols = [to_display((x, y)) for x, y, _, _ in points]
     taken: list = []
@@ -339,7 +353,11 @@ def _draw_areas(
 
 
 def _legend(
-    ax: Axes, handles: list, loc: str = "lower right", title: str | None = None, ncol: int = 1
+    ax: Axes,
+    handles: Sequence[Artist],
+    loc: Literal["lower right", "lower left", "upper left"] = "lower right",
+    title: str | None = None,
+    ncol: int = 1,
 ) -> None:
     if not handles:
         return
@@ -390,7 +408,8 @@ def _view(
     dx, dy = max(east - west, 1000.0), max(north - south, 1000.0)
     dx, dy = dx * (1 + 2 * pad), dy * (1 + 2 * pad)
     box_ = ax.get_position()
-    ratio = (box_.width * ax.figure.get_figwidth()) / (box_.height * ax.figure.get_figheight())
+    fig = _figure(ax)
+    ratio = (box_.width * fig.get_figwidth()) / (box_.height * fig.get_figheight())
     if dx / dy > ratio:
         dy = dx / ratio
     else:

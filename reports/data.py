@@ -428,6 +428,7 @@ def notice_entries(
     with a recorded task result taking precedence; planned targets not yet sampled are listed as 待定."""
     frame = summary.samples
     entries: list[NoticeEntry] = []
+    recorded_of = task_results or {}
     if len(frame):
         keyed = frame.assign(
             target=frame["producer_name"].where(frame["producer_name"] != "", "市场抽样"),
@@ -437,9 +438,7 @@ def notice_entries(
             ["target", "producer_code", "product_name", "county_key"], sort=False
         ):
             result, items = _sample_items(group, summary.tolerance_m)
-            recorded = [
-                task_results[t] for t in group["task_id"].dropna().unique() if t in (task_results or {})
-            ]
+            recorded = [recorded_of[t] for t in group["task_id"].dropna().unique() if t in recorded_of]
             if recorded:
                 result = min(recorded, key=lambda r: RESULT_ORDER.get(r, 9))
             counties = group["county_name"].replace("", pd.NA).dropna()

@@ -4,6 +4,7 @@ results against the limits, the inspectors, photos if any. An internal document:
 from __future__ import annotations
 
 import tempfile
+from datetime import datetime
 from pathlib import Path
 
 from reportlab.platypus import CondPageBreak, Flowable, KeepTogether, Table, TableStyle
@@ -206,10 +207,12 @@ def _signatures(s: Styles) -> KeepTogether:
 
 
 def sample_record(
-    record: SampleRecordData, path: str | Path, options: ReportOptions | None = None, generated_at=None
+    record: SampleRecordData,
+    path: str | Path,
+    options: ReportOptions | None = None,
+    generated_at: datetime | None = None,
 ) -> ReportFiles:
     """Write the inspection record of one sample to ``path`` (PDF)."""
-    from datetime import datetime
     from zoneinfo import ZoneInfo
 
     from gi.settings import get_settings

@@ -124,9 +124,9 @@ def assign_round(
         members.setdefault(key, []).append(ins)
         if ins.capacity < 1:
             continue
-        pool = pools.setdefault(key, _Pool(stream, round_number))
-        pool.capacity[ins.code] = ins.capacity
-        pool.insert(ins.code, 0)
+        home_pool = pools.setdefault(key, _Pool(stream, round_number))
+        home_pool.capacity[ins.code] = ins.capacity
+        home_pool.insert(ins.code, 0)
     home = {i.code: i.home_county for i in inspectors}
     qualified = {i.code: frozenset(i.qualifications) for i in inspectors}
     out = RoundAssignment(loads={i.code: 0 for i in inspectors})
@@ -161,8 +161,9 @@ def assign_round(
             short.append(position)
             continue
         # Take from the back (highest level, highest index first) so earlier picks' positions stay valid.
-        for load, index, _ in reversed(chosen):  # chosen is in (level, index) order
-            pool.take(load, index)  # type: ignore[union-attr]
+        if pool is not None:  # a task staffed without a pool needs no one (per_task == 0)
+            for load, index, _ in reversed(chosen):  # chosen is in (level, index) order
+                pool.take(load, index)
         codes = tuple([c[2] for c in chosen])
         for code in codes:
             loads[code] += 1

@@ -362,18 +362,18 @@ def _inspection_history(
         if code:
             entry[2].add(code)
     sampled_tasks: set[int] = set()
-    for producer_id, task_id, collected_at, code in session.execute(
+    for sample_producer, sample_task, collected_at, code in session.execute(
         select(Sample.producer_id, Sample.task_id, Sample.collected_at, Inspector.code)
         .outerjoin(Inspector, Inspector.id == Sample.collector_id)
         .where(Sample.producer_id.in_(producer_ids))
     ):
-        if task_id is not None and task_id in tasks:
+        if sample_task is not None and sample_task in tasks:
             # A sample of a known task dates that task; its inspectors stay those of the task.
-            sampled_tasks.add(task_id)
-            pid, _, codes = tasks[task_id]
-            tasks[task_id] = (pid, _local_date(collected_at), codes)
-        else:
-            out[producer_id].append((_local_date(collected_at), frozenset({code} if code else set())))
+            sampled_tasks.add(sample_task)
+            pid, _, codes = tasks[sample_task]
+            tasks[sample_task] = (pid, _local_date(collected_at), codes)
+        elif sample_producer is not None:  # always: the query asks for these producers' samples
+            out[sample_producer].append((_local_date(collected_at), frozenset({code} if code else set())))
     for producer_id, day, codes in tasks.values():
         out[producer_id].append((day, frozenset(codes)))
     return out
@@ -396,15 +396,17 @@ def _past_results(session: Session, producer_ids: list[int], since: date) -> tup
             failures.add(producer_id)
         elif result == TaskResult.INCONCLUSIVE:
             inconclusive.add(producer_id)
-    for producer_id, verdict in session.execute(
+    for sample_producer, verdict in session.execute(
         select(Sample.producer_id, OriginVerdictRecord.verdict)
         .join(Sample, Sample.id == OriginVerdictRecord.sample_id)
         .where(Sample.producer_id.in_(producer_ids), func.date(OriginVerdictRecord.checked_at) >= since)
     ):
+        if sample_producer is None:  # never: the query asks for these producers' samples
+            continue
         if verdict.value == "outside":
-            failures.add(producer_id)
+            failures.add(sample_producer)
         elif verdict.value == "uncertain":
-            inconclusive.add(producer_id)
+            inconclusive.add(sample_producer)
     return failures, inconclusive
 
 

@@ -72,6 +72,13 @@ class PlanCreated:
     parameters: DesignParameters
     warnings: list[str] = field(default_factory=list)
 
+    @property
+    def commitment(self) -> Commitment:
+        """The commitment stored with the plan (a created plan always has one)."""
+        if self.plan.commitment is None:
+            raise RuntimeError(f"plan {self.plan.code} has no commitment")
+        return self.plan.commitment
+
 
 def create_plan(
     session: Session,

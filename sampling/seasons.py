@@ -8,6 +8,7 @@ import calendar
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from gi.errors import InputError
@@ -162,7 +163,22 @@ def season_period(day: date, months: int = 3) -> tuple[date, date]:
     return first, _add_months(first, months) - timedelta(days=1)
 
 
-def windows_of(seasons: Iterable[object]) -> list[Window]:
+class SeasonLike(Protocol):
+    """What a season window is read from: a MarketSeason row or anything shaped like one."""
+
+    @property
+    def start_month(self) -> int: ...
+    @property
+    def start_day(self) -> int: ...
+    @property
+    def end_month(self) -> int: ...
+    @property
+    def end_day(self) -> int: ...
+    @property
+    def kind(self) -> object: ...
+
+
+def windows_of(seasons: Iterable[SeasonLike]) -> list[Window]:
     """Windows from MarketSeason rows (anything with start_month, start_day, end_month, end_day and kind)."""
     out = []
     for s in seasons:

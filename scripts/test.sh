@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
-# The README's second command (and CI's): set everything up, start PostGIS, run the whole test suite.
+# The README's second command (and CI's): set everything up, run the gates (lint, format, types), start
+# PostGIS, run the whole test suite. Any gate that fails stops the run before the tests.
 # GI_REQUIRE_DB=1 makes a PostGIS test that cannot reach its database fail instead of skipping.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
+echo "==> ruff check" && .venv/bin/ruff check .
+echo "==> ruff format --check" && .venv/bin/ruff format --check .
+echo "==> mypy" && .venv/bin/mypy
 .venv/bin/gi db up
 export GI_REQUIRE_DB=1
 exec .venv/bin/python -m pytest -n 2 --dist loadfile -q "$@"

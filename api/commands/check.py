@@ -74,7 +74,7 @@ def print_batch_summary(
     outcomes += [
         (row.product_code, earlier[row.sample_id].verdict.value, tuple(earlier[row.sample_id].flags))
         for row in result.duplicates
-        if earlier and row.sample_id in earlier
+        if earlier and row.sample_id is not None and row.sample_id in earlier
     ]
     for product_code, verdict, row_flags in outcomes:
         by_product.setdefault(product_code or "?", Counter())[verdict] += 1
@@ -172,20 +172,21 @@ def run_origin_demo(seed: int = 2024, per_product: int = 10, show: int = 40) -> 
         rows = [(i + 1, s.fields) for i, s in enumerate(simulated)]
         result = record_samples(session, rows, source=f"demo season (seed {seed})")
         # Samples stored by an earlier demo run keep their stored verdicts.
-        earlier = {r.sample_id for r in result.duplicates}
-        stored = {}
+        earlier = {r.sample_id for r in result.duplicates if r.sample_id is not None}
+        stored: dict[uuid.UUID, OriginVerdictRecord] = {}
         if earlier:
             for record in session.scalars(
                 select(OriginVerdictRecord)
                 .where(OriginVerdictRecord.sample_id.in_(earlier))
                 .order_by(OriginVerdictRecord.id)
             ):
-                stored[record.sample_id] = record
+                if record.sample_id is not None:  # always: selected by sample
+                    stored[record.sample_id] = record
     lines = []
     for row, sim in zip(result.rows, simulated, strict=True):
         if row.verdict is not None:
             verdict, distance, flags = row.verdict.verdict.value, row.verdict.distance_m, row.verdict.flags
-        elif row.sample_id in stored:
+        elif row.sample_id is not None and row.sample_id in stored:
             rec = stored[row.sample_id]
             verdict, distance, flags = rec.verdict.value, rec.distance_m, tuple(rec.flags)
         else:

@@ -4,11 +4,18 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from api.console import console
 from api.options import parse_day
+
+if TYPE_CHECKING:  # the domain is imported when a command runs, so `gi --help` stays quick
+    from sqlalchemy.orm import Session
+
+    from maps.data import SeasonSummary
+    from maps.folium_maps import MapOptions
 
 app = typer.Typer(
     help="Maps of protected areas and of a season's samples (offline HTML and PNG).", no_args_is_help=True
@@ -20,7 +27,9 @@ ASSET_HELP = (
 )
 
 
-def season_bounds(session, start: str | None, end: str | None, product_ids: list[int]) -> tuple[date, date]:  # type: ignore[no-untyped-def]
+def season_bounds(
+    session: Session, start: str | None, end: str | None, product_ids: list[int]
+) -> tuple[date, date]:
     """The season asked for; missing ends default to the first/last stored sample's date."""
     from gi.errors import InputError
     from maps.data import sample_date_range
@@ -28,16 +37,18 @@ def season_bounds(session, start: str | None, end: str | None, product_ids: list
     first, last = parse_day(start, "from"), parse_day(end, "to")
     if first is None or last is None:
         stored = sample_date_range(session, product_ids)
-        if stored is None and (first is None or last is None):
+        if stored is None:
             raise InputError("from", "no samples are stored; give the season with --from and --to")
-        first = first or stored[0]  # type: ignore[index]
-        last = last or stored[1]  # type: ignore[index]
+        first = first or stored[0]
+        last = last or stored[1]
     if last < first:
         raise InputError("to", f"{last} is before {first}")
     return first, last
 
 
-def gather(start: str | None, end: str | None, products: list[str] | None, title: str | None):  # type: ignore[no-untyped-def]
+def gather(
+    start: str | None, end: str | None, products: list[str] | None, title: str | None
+) -> SeasonSummary:
     """The season summary for the CLI options."""
     from gi.db import session_scope
     from gi.register.areas import find_product
@@ -49,7 +60,7 @@ def gather(start: str | None, end: str | None, products: list[str] | None, title
         return gather_season(session, first, last, [str(i) for i in ids], title=title)
 
 
-def _options(asset_base: str | None, tile_url: str | None, layers: str | None = None):  # type: ignore[no-untyped-def]
+def _options(asset_base: str | None, tile_url: str | None, layers: str | None = None) -> MapOptions:
     from maps.folium_maps import MapOptions
 
     extra = {"layers": tuple(x.strip() for x in layers.split(",") if x.strip())} if layers else {}

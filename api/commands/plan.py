@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
@@ -12,6 +13,9 @@ from api.console import console, err_console, table
 from api.options import parse_day
 from gi.db import session_scope
 from gi.errors import InputError
+
+if TYPE_CHECKING:  # the domain is imported when a command runs, so `gi --help` stays quick
+    from sampling.planning import PlanSummary
 
 app = typer.Typer(help="Seasonal double-random inspection plans (双随机、一公开).", no_args_is_help=True)
 
@@ -104,7 +108,7 @@ def create(
             lot_size=lot_size,
         )
         exported = export_plan(session, created.plan, out)
-        c = created.plan.commitment
+        c = created.commitment
         console.print(
             f"plan [bold]{created.plan.code}[/] committed: {len(created.frame.products)} products, "
             f"{len(created.frame.producers):,} targets, {len(created.frame.inspectors):,} inspectors, "
@@ -311,7 +315,7 @@ def conflict(
     console.print(f"conflict recorded: {inspector} / producer {producer_id}")
 
 
-def print_summary(summary) -> None:  # type: ignore[no-untyped-def]
+def print_summary(summary: PlanSummary) -> None:
     """Print a PlanSummary: header, strata per round and product, rounds with loads, results."""
     console.print(
         f"[bold]{summary.code}[/] {summary.title} — {summary.status}, {summary.period_from} to "
@@ -417,9 +421,7 @@ def run_planning_demo(
                 period_to,
                 3,
             )
-            console.print(
-                f"plan {code} committed: commitment SHA-256 {created.plan.commitment.commitment_sha256}"
-            )
+            console.print(f"plan {code} committed: commitment SHA-256 {created.commitment.commitment_sha256}")
             for warning in created.warnings:
                 console.print(f"[yellow]warning[/] {warning}")
         else:

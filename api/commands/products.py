@@ -8,7 +8,7 @@ import typer
 
 from api.console import console, table
 from gi.db import session_scope
-from gi.models import CATEGORY_ZH, GI_KIND_ZH, GIKind, ProductCategory
+from gi.models import CATEGORY_ZH, GI_KIND_ZH, GIKind, ProductCategory, QualitySpec
 from gi.register.areas import find_product
 from gi.register.products import ProductInput, add_product, register_summary, short_standard, validate_input
 
@@ -104,7 +104,7 @@ def show(product: str = typer.Argument(..., help="Code, Chinese name or English 
         )
 
 
-def _limit_text(spec) -> str:  # type: ignore[no-untyped-def]
+def _limit_text(spec: QualitySpec) -> str:
     parts = []
     if spec.lower_limit is not None:
         parts.append(f"{'≥' if spec.lower_inclusive else '>'} {spec.lower_limit.normalize():f}")

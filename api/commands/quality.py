@@ -7,12 +7,16 @@ import uuid
 from collections import Counter
 from collections.abc import Sequence
 from datetime import date
+from typing import TYPE_CHECKING
 
 import typer
 
 from api.console import console, progress, table
 from gi.db import session_scope
 from gi.errors import InputError
+
+if TYPE_CHECKING:  # the domain is imported when a command runs, so `gi --help` stays quick
+    from gi.quality.judge import SampleCheck
 
 app = typer.Typer(
     help="Characteristic quality (特色质量) and origin fingerprint of samples.", no_args_is_help=True
@@ -99,7 +103,7 @@ def check(
             print_evidence_table(checks)
 
 
-def print_sample_detail(check) -> None:  # type: ignore[no-untyped-def]
+def print_sample_detail(check: SampleCheck) -> None:
     """Every indicator of one sample, its fingerprint and the reasons of its origin grade."""
     q, fp, ev, s = check.quality, check.fingerprint, check.evidence, check.sample
     console.print(
@@ -136,7 +140,7 @@ def print_sample_detail(check) -> None:  # type: ignore[no-untyped-def]
         console.print(f"  [{reason['effect']}] {reason['source']}: {reason['text']}")
 
 
-def print_quality_table(checks: Sequence) -> None:  # type: ignore[type-arg]
+def print_quality_table(checks: Sequence[SampleCheck]) -> None:
     """Counts of quality outcomes per product, then the samples that did not pass."""
     per: dict[str, Counter[str]] = {}
     for c in checks:
@@ -185,7 +189,7 @@ def _clip(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def _rule_of(checks: Sequence, name: str) -> str:  # type: ignore[type-arg]
+def _rule_of(checks: Sequence[SampleCheck], name: str) -> str:
     for c in checks:
         if c.sample.product.name_zh == name:
             kind = c.quality.rule_config.get("kind", "")
@@ -194,7 +198,7 @@ def _rule_of(checks: Sequence, name: str) -> str:  # type: ignore[type-arg]
     return ""
 
 
-def print_evidence_table(checks: Sequence) -> None:  # type: ignore[type-arg]
+def print_evidence_table(checks: Sequence[SampleCheck]) -> None:
     """Combined origin grades per product, then the doubtful and inconsistent samples with their reasons."""
     per: dict[str, Counter[str]] = {}
     for c in checks:

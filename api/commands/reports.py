@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from api.commands.maps import gather
 from api.console import console
+
+if TYPE_CHECKING:  # the domain is imported when a command runs, so `gi --help` stays quick
+    from maps.data import SeasonSummary
+    from reports.data import NoticeEntry
+    from reports.layout import ReportOptions
 
 app = typer.Typer(
     help="PDF reports: campaign report, sample inspection record, public notice of results.",
@@ -22,18 +29,18 @@ def _reports_dir() -> Path:
     return get_settings().output_dir / "reports"
 
 
-def _options(issuer: str | None, max_rows: int | None = None, product_maps: bool = True):  # type: ignore[no-untyped-def]
+def _options(issuer: str | None, max_rows: int | None = None, product_maps: bool = True) -> ReportOptions:
     from reports.layout import ReportOptions
 
-    values: dict[str, object] = {"product_maps": product_maps}
+    options = ReportOptions(product_maps=product_maps)
     if issuer:
-        values["issuer"] = issuer
+        options = replace(options, issuer=issuer)
     if max_rows:
-        values["max_detail_rows"] = max_rows
-    return ReportOptions(**values)  # type: ignore[arg-type]
+        options = replace(options, max_detail_rows=max_rows)
+    return options
 
 
-def notice_entries_from_db(summary):  # type: ignore[no-untyped-def]
+def notice_entries_from_db(summary: SeasonSummary) -> list[NoticeEntry]:
     """The notice's targets: the season's samples, plus its plans' recorded results and unsampled targets."""
     from gi.db import session_scope
     from gi.register.areas import find_product

@@ -35,7 +35,7 @@ import shapely
 from numpy.typing import NDArray
 from pyproj import Geod
 from shapely.geometry.base import BaseGeometry
-from sqlalchemy import text
+from sqlalchemy import Connection, text
 from sqlalchemy.orm import Session
 
 WGS84_GEOD = Geod(ellps="WGS84")
@@ -115,7 +115,7 @@ _METRES_PER_DEGREE = 111_320.0
 
 
 def _scale_bounds(
-    lat_lo: NDArray[np.float64], lat_hi: NDArray[np.float64], cos_lat0: float
+    lat_lo: NDArray[np.float64], lat_hi: NDArray[np.float64], cos_lat0: NDArray[np.float64]
 ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """Smallest and largest scale of the local frame ``x = Δlon·cos(lat0)·c, y = Δlat·c`` in a latitude band.
 
@@ -517,21 +517,24 @@ class CellGrid:
 
     EPS = 1e-9
 
-    def __init__(self, geoms: Sequence[BaseGeometry], max_cells: int = 6_000_000) -> None:
+    def __init__(
+        self, geoms: Sequence[BaseGeometry] | NDArray[np.object_], max_cells: int = 6_000_000
+    ) -> None:
         from scipy import ndimage
 
-        geoms = np.asarray(geoms, dtype=object)
-        self.size = len(geoms)
+        shapes: NDArray[np.object_] = np.asarray(geoms, dtype=object)
+        self.size = len(shapes)
         if self.size == 0:
             self.d, self.x0, self.y0, self.nx, self.ny = 1.0, 0.0, 0.0, 0, 0
             self.code = np.zeros(0, np.int32)
             self.ptr = np.zeros(1, np.int64)
             self.cand = np.zeros(0, np.int32)
             self.full = np.zeros(0, bool)
-            self.piece_lo = self.piece_hi = self.piece_of = np.zeros(0, np.int64)
+            self.piece_lo = self.piece_hi = np.zeros(0, np.int64)
+            self.piece_of = np.zeros(0, np.int32)  # segment numbers, int32 as _touched_cells stores them
             self.coords = np.zeros((0, 2))
             return
-        bounds = shapely.bounds(geoms)
+        bounds = shapely.bounds(shapes)
         west, south = bounds[:, 0].min(), bounds[:, 1].min()
         east, north = bounds[:, 2].max(), bounds[:, 3].max()
         # Cells of about a thirtieth of a typical area, so that most points fall in cells no boundary crosses.
@@ -544,8 +547,8 @@ class CellGrid:
         self.nx = int(np.ceil((east + d - self.x0) / d)) + 1
         self.ny = int(np.ceil((north + d - self.y0) / d)) + 1
 
-        touched_cell, touched_area, piece_ptr = self._touched_cells(geoms)
-        full_cell, full_area = self._interior_cells(geoms, touched_cell, touched_area, ndimage)
+        touched_cell, touched_area, piece_ptr = self._touched_cells(shapes)
+        full_cell, full_area = self._interior_cells(shapes, touched_cell, touched_area, ndimage)
         cells = np.concatenate([touched_cell, full_cell])
         areas = np.concatenate([touched_area, full_area])
         is_full = np.concatenate([np.zeros(len(touched_cell), bool), np.ones(len(full_cell), bool)])
@@ -848,7 +851,7 @@ _URL_KEYS: dict[Any, str] = {}
 
 def _cache_for(session: Session) -> _DatabaseAreas:
     bind = session.get_bind()
-    engine = getattr(bind, "engine", bind)
+    engine = bind.engine if isinstance(bind, Connection) else bind
     key = _URL_KEYS.get(engine.url)
     if key is None:
         # Rendering a URL costs more than a single check's arithmetic: once per URL.

@@ -27,12 +27,13 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import shapely
 from numpy.typing import NDArray
-from psycopg.rows import namedtuple_row
+from psycopg.rows import class_row
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from geo_data.crs import CoordinateSystem
+from gi.db import psycopg_connection
 from gi.errors import InputError
 from gi.models import GIProduct, Inspector, LocationSource, OriginVerdictRecord, Producer, Sample
 from gi.origin.index import AreaIndex, area_index
@@ -252,6 +253,17 @@ def prepare_sample(resolver: _Resolver, sample: SampleInput) -> PreparedSample:
         collector_id=collector_id,
         claim=claim,
     )
+
+
+class _StoredSample(NamedTuple):
+    """What decides whether a resubmitted UUID is the same sample."""
+
+    id: uuid.UUID
+    product_id: int
+    collected_at: datetime
+    submitted_x: float
+    submitted_y: float
+    declared_crs: str
 
 
 def _same_sample(row: Any, p: PreparedSample) -> bool:
@@ -561,7 +573,7 @@ class _Batch:
         self.timings = result.timings
         for stage in ("validate", "check", "format", "wait", "database"):
             self.timings[stage] = 0.0
-        self.raw = session.connection().connection.driver_connection
+        self.raw = psycopg_connection(session.connection())
         self.pool = ThreadPoolExecutor(1, thread_name_prefix="gi-batch-db")
         self.jobs: list[Future[Any]] = []
         self.copies: list[tuple[Future[Any], int]] = []
@@ -708,7 +720,7 @@ class _Batch:
             [("WGS84" if v is _ABSENT else v) for v in column("crs", _ABSENT)], bad, required=True
         )
         accuracies = _float_column(column("gps_accuracy_m"), bad, optional=True, minimum=0.0)
-        sources = []
+        sources: list[LocationSource | None] = []  # None where the value is refused (its row is bad)
         for i, value in enumerate(column("location_source", _ABSENT)):
             if value is _ABSENT:
                 sources.append(LocationSource.DEVICE_GPS)
@@ -884,11 +896,11 @@ class _Batch:
             cached = self.iso[id(moment)] = (moment, moment.isoformat())
         return cached[1]
 
-    def _existing(self, ids: list[uuid.UUID]) -> dict[uuid.UUID, Any]:
+    def _existing(self, ids: list[uuid.UUID]) -> dict[uuid.UUID, _StoredSample]:
         """Stored samples among ``ids`` (in the worker)."""
         if not ids:
             return {}
-        with self.raw.cursor(row_factory=namedtuple_row) as cur:
+        with self.raw.cursor(row_factory=class_row(_StoredSample)) as cur:
             cur.execute(
                 "SELECT s.id, s.product_id, s.collected_at, s.submitted_x, s.submitted_y, s.declared_crs "
                 "FROM unnest(%b::uuid[]) AS u(id) JOIN sample s ON s.id = u.id",
@@ -1162,7 +1174,7 @@ def _hex_ewkb_points(lon: NDArray[np.float64], lat: NDArray[np.float64]) -> list
     n = len(lon)
     if not (np.isfinite(lon).all() and np.isfinite(lat).all()):
         points = shapely.set_srid(shapely.points(lon, lat), 4326)
-        return shapely.to_wkb(points, hex=True, include_srid=True).tolist()  # type: ignore[no-any-return]
+        return list(shapely.to_wkb(points, hex=True, include_srid=True).tolist())
     record = np.empty((n, 25), np.uint8)
     record[:, :9] = _EWKB_POINT_4326
     record[:, 9:17] = np.ascontiguousarray(lon, dtype="<f8").view(np.uint8).reshape(n, 8)

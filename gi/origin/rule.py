@@ -424,6 +424,9 @@ def _judge(cases: _Cases, settings: Settings) -> list[OriginVerdict]:
         flags = flag_tuples.get(m)
         if flags is None:
             flags = flag_tuples[m] = _flag_tuple(m)
+        area_id: int | None
+        area_version: int | None
+        area: dict[str, object] | None
         if a_id >= 0:
             area_id, area_version, wkb_md5 = area_info[a_id]
             area = {"id": area_id, "version": area_version, "wkb_md5": wkb_md5}

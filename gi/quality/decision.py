@@ -64,7 +64,7 @@ class DecisionRule:
 
     def describe(self) -> str:
         """One line naming the rule, its guard band and the comparison, as stored with each verdict."""
-        factor = _plain(self.guard_factor)
+        factor = plain_number(self.guard_factor)
         names = {
             RuleKind.SIMPLE_ACCEPTANCE: "simple acceptance (ILAC-G8:09/2019 4.2.1, w = 0)",
             RuleKind.GUARD_BAND: f"guard band, non-binary (ILAC-G8:09/2019 4.2.3, w = {factor}·U)",
@@ -82,7 +82,7 @@ class DecisionRule:
         """The rule as JSON-ready values."""
         return {
             "kind": self.kind.value,
-            "guard_factor": _plain(self.guard_factor),
+            "guard_factor": plain_number(self.guard_factor),
             "comparison": self.comparison.value,
         }
 
@@ -106,14 +106,14 @@ class Limit:
         """The limit as people write it: '≥ 5 %', '< 13 g/100 g', '≥ 5, ≤ 9 %'."""
         parts = []
         if self.lower is not None:
-            parts.append(f"{'≥' if self.lower_inclusive else '>'} {_plain(self.lower)}")
+            parts.append(f"{'≥' if self.lower_inclusive else '>'} {plain_number(self.lower)}")
         if self.upper is not None:
-            parts.append(f"{'≤' if self.upper_inclusive else '<'} {_plain(self.upper)}")
+            parts.append(f"{'≤' if self.upper_inclusive else '<'} {plain_number(self.upper)}")
         return ", ".join(parts) + (f" {unit}" if unit else "")
 
     def digits(self) -> int:
         """Decimal places of the limit as written (the rounding target of rounded-value comparison)."""
-        places = [-_plain_decimal(b).as_tuple().exponent for b in (self.lower, self.upper) if b is not None]
+        places = [-decimal_exponent(_plain_decimal(b)) for b in (self.lower, self.upper) if b is not None]
         return max(0, *places) if places else 0
 
 
@@ -143,8 +143,8 @@ class Interval:
 
     def text(self) -> str:
         """Interval notation, e.g. [12.6, 13.4] or (0, 0.05)."""
-        lo = "-∞" if self.lo == -INF else _plain(self.lo)
-        hi = "∞" if self.hi == INF else _plain(self.hi)
+        lo = "-∞" if self.lo == -INF else plain_number(self.lo)
+        hi = "∞" if self.hi == INF else plain_number(self.hi)
         return f"{'(' if self.lo_open else '['}{lo}, {hi}{')' if self.hi_open else ']'}"
 
 
@@ -160,13 +160,22 @@ class Decision:
     notes: tuple[str, ...] = field(default_factory=tuple)
 
 
+def decimal_exponent(value: Decimal) -> int:
+    """The exponent of a finite decimal (limits, results and uncertainties are never NaN or infinite)."""
+    exponent = value.as_tuple().exponent
+    if not isinstance(exponent, int):
+        raise ValueError(f"not a finite number: {value}")
+    return exponent
+
+
 def _plain_decimal(value: Decimal) -> Decimal:
     """Remove trailing zeros but never switch to exponent notation (5E+1 -> 50)."""
     normalized = value.normalize()
-    return normalized.quantize(Decimal(1)) if normalized.as_tuple().exponent > 0 else normalized
+    return normalized.quantize(Decimal(1)) if decimal_exponent(normalized) > 0 else normalized
 
 
-def _plain(value: Decimal) -> str:
+def plain_number(value: Decimal) -> str:
+    """A decimal as people write it: no trailing zeros, never exponent notation (5E+1 -> '50')."""
     return f"{_plain_decimal(value):f}"
 
 
@@ -227,7 +236,7 @@ def decide(result: Measurement, limit: Limit, rule: DecisionRule, unit: str = ""
     if rule.comparison is Comparison.ROUNDED_VALUE:
         rounded = round_gbt8170(value, limit.digits())
         if rounded != value:
-            notes.append(f"value {_plain(value)} rounded to {_plain(rounded)} (GB/T 8170-2008)")
+            notes.append(f"value {plain_number(value)} rounded to {plain_number(rounded)} (GB/T 8170-2008)")
         value = rounded
     limit_text = limit.text(unit)
     suffix = f" {unit}" if unit else ""
@@ -239,7 +248,7 @@ def decide(result: Measurement, limit: Limit, rule: DecisionRule, unit: str = ""
             else Interval(value, INF, lo_open=True, hi_open=False)
         )
         all_meet, none_meet = _coverage(iv, limit)
-        shown = f"{result.censored}{_plain(value)}{suffix}"
+        shown = f"{result.censored}{plain_number(value)}{suffix}"
         if all_meet:
             return Decision(Outcome.PASS, f"{shown} is within {limit_text}", value, iv, "pass", tuple(notes))
         if none_meet:
@@ -258,7 +267,12 @@ def decide(result: Measurement, limit: Limit, rule: DecisionRule, unit: str = ""
         outcome = Outcome.PASS if ok else Outcome.FAIL
         verb = "meets" if ok else "does not meet"
         return Decision(
-            outcome, f"{_plain(value)}{suffix} {verb} {limit_text}", value, None, outcome.value, tuple(notes)
+            outcome,
+            f"{plain_number(value)}{suffix} {verb} {limit_text}",
+            value,
+            None,
+            outcome.value,
+            tuple(notes),
         )
 
     if result.uncertainty is None:
@@ -269,7 +283,7 @@ def decide(result: Measurement, limit: Limit, rule: DecisionRule, unit: str = ""
     iv = Interval(value - w, value + w)
     all_meet, none_meet = _coverage(iv, limit)
     point_meets = meets(value, limit)
-    shown = f"{_plain(value)}{suffix} ± {_plain(w)}" if w else f"{_plain(value)}{suffix}"
+    shown = f"{plain_number(value)}{suffix} ± {plain_number(w)}" if w else f"{plain_number(value)}{suffix}"
     if all_meet:
         return Decision(
             Outcome.PASS,

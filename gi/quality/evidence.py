@@ -131,14 +131,16 @@ def gps_items(origin: OriginVerdictRecord | None) -> list[EvidenceItem]:
         items.append(EvidenceItem("gps", Effect.DOUBT, "gps_outside_entry_error", params))
     elif origin.verdict is OriginOutcome.OUTSIDE:
         items.append(EvidenceItem("gps", Effect.CONTRADICTS, "gps_outside", params))
-    elif origin.verdict is OriginOutcome.UNCERTAIN and (
-        origin.distance_m is None or abs(origin.distance_m) <= origin.band_m
+    elif (
+        origin.verdict is OriginOutcome.UNCERTAIN
+        and origin.distance_m is not None
+        and abs(origin.distance_m) > origin.band_m
     ):
-        items.append(EvidenceItem("gps", Effect.DOUBT, "gps_band", params))
-    elif origin.verdict is OriginOutcome.UNCERTAIN:
         # Beyond the band, "uncertain" means the location itself is not trusted (its flags say why).
         code = "gps_untrusted_inside" if origin.distance_m > 0 else "gps_untrusted"
         items.append(EvidenceItem("gps", Effect.DOUBT, code, params))
+    elif origin.verdict is OriginOutcome.UNCERTAIN:
+        items.append(EvidenceItem("gps", Effect.DOUBT, "gps_band", params))
     else:
         items.append(EvidenceItem("gps", Effect.SUPPORTS, "gps_inside", params))
     for flag in flags:

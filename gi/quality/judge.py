@@ -21,6 +21,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -47,6 +48,7 @@ from gi.quality.decision import (
     RuleKind,
     combine,
     decide,
+    plain_number,
 )
 from gi.quality.units import convert, indicator_kind
 from gi.register.areas import as_aware, find_product
@@ -232,17 +234,12 @@ class QualityEvaluation:
         return "; ".join(parts) or "all indicators pass"
 
 
-def _plain(value: Decimal) -> str:
-    normalized = value.normalize()
-    return f"{normalized.quantize(Decimal(1)) if normalized.as_tuple().exponent > 0 else normalized:f}"
-
-
 def _reported(result: LabResult) -> str:
-    text = f"{result.censored or ''}{_plain(Decimal(result.value))} {result.unit}"
+    text = f"{result.censored or ''}{plain_number(Decimal(result.value))} {result.unit}"
     if result.uncertainty is not None:
-        text += f" ± {_plain(Decimal(result.uncertainty))}"
+        text += f" ± {plain_number(Decimal(result.uncertainty))}"
         if result.coverage_factor is not None:
-            text += f" (k={_plain(Decimal(result.coverage_factor))})"
+            text += f" (k={plain_number(Decimal(result.coverage_factor))})"
     return f"{text}; {result.laboratory}, {result.tested_on:%Y-%m-%d}"
 
 
@@ -253,7 +250,9 @@ def _decide_spec(spec: QualitySpec, results: Sequence[LabResult], rule: Decision
         spec.lower_inclusive,
         spec.upper_inclusive,
     )
-    base = dict(
+    # Every outcome of this spec carries the same description of the limit.
+    outcome_of_spec = partial(
+        IndicatorOutcome,
         code=spec.indicator_code,
         name_zh=spec.name_zh,
         grade=spec.grade,
@@ -264,11 +263,10 @@ def _decide_spec(spec: QualitySpec, results: Sequence[LabResult], rule: Decision
         source=f"{spec.source_standard} {spec.clause}".strip(),
     )
     if not results:
-        return IndicatorOutcome(
+        return outcome_of_spec(
             outcome=Outcome.INCONCLUSIVE,
             statement="not tested",
             reason="no result" + (" (mandatory indicator)" if spec.mandatory else ""),
-            **base,
         )
     result = results[0]  # latest test date first
     ids = tuple(r.id for r in results)
@@ -286,7 +284,7 @@ def _decide_spec(spec: QualitySpec, results: Sequence[LabResult], rule: Decision
             else convert(Decimal(result.uncertainty), result.unit, spec.unit, kind, spec.indicator_code)
         )
     except InputError as exc:
-        return IndicatorOutcome(
+        return outcome_of_spec(
             outcome=Outcome.INCONCLUSIVE,
             statement="not comparable",
             reason=exc.problem,
@@ -294,20 +292,18 @@ def _decide_spec(spec: QualitySpec, results: Sequence[LabResult], rule: Decision
             result_id=result.id,
             result_ids=ids,
             notes=tuple(notes),
-            **base,
         )
     decision = decide(Measurement(value, u, result.censored), limit, rule, spec.unit)
-    return IndicatorOutcome(
+    return outcome_of_spec(
         outcome=decision.outcome,
         statement=decision.statement,
         reason=decision.reason,
-        value=_plain(value),
-        uncertainty=None if u is None else _plain(u),
+        value=plain_number(value),
+        uncertainty=None if u is None else plain_number(u),
         reported=_reported(result),
         result_id=result.id,
         result_ids=ids,
         notes=tuple(notes) + decision.notes,
-        **base,
     )
 
 
@@ -344,9 +340,9 @@ def evaluate(
                 f"{declared_grade!r} is not a grade or class of this specification "
                 f"(known: {', '.join(sorted(graded))})",
             )
-        scenarios: list[str | None] = matched[:1]
+        scenarios: list[str | None] = list(matched[:1])
     else:
-        scenarios = sorted(graded) if graded else [None]
+        scenarios = list(sorted(graded)) if graded else [None]
 
     decided = {s.id: _decide_spec(s, by_code.get(s.indicator_code, []), rule) for s in specs}
     outcome_of: dict[str | None, Outcome] = {}

@@ -21,7 +21,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from geo_data.io import as_multipolygon, repair_areal
-from geo_data.register import DEFAULT_AREAS, load_register
+from geo_data.register import DEFAULT_AREAS, AreaVersionDefinition, ProductEntry, load_register
 from gi.models import GIProduct, MarketSeason, ProductionArea, QualitySpec, SeasonKind
 from gi.register.areas import AreaImport, add_area_version, area_shape, local_midnight
 
@@ -108,7 +108,7 @@ def load_register_into_db(
     return report
 
 
-def _upsert_limits(session: Session, product: GIProduct, entry) -> int:  # type: ignore[no-untyped-def]
+def _upsert_limits(session: Session, product: GIProduct, entry: ProductEntry) -> int:
     existing = {
         (s.indicator_code, s.grade, s.valid_from): s
         for s in session.scalars(select(QualitySpec).where(QualitySpec.product_id == product.id))
@@ -148,7 +148,7 @@ def _upsert_limits(session: Session, product: GIProduct, entry) -> int:  # type:
     return count
 
 
-def _replace_seasons(session: Session, product: GIProduct, entry) -> int:  # type: ignore[no-untyped-def]
+def _replace_seasons(session: Session, product: GIProduct, entry: ProductEntry) -> int:
     session.execute(delete(MarketSeason).where(MarketSeason.product_id == product.id))
     for season in entry.seasons:
         start_m, start_d = (int(x) for x in season.start.split("-"))
@@ -172,9 +172,9 @@ def _replace_seasons(session: Session, product: GIProduct, entry) -> int:  # typ
 def _add_new_area_versions(
     session: Session,
     product: GIProduct,
-    entry,
+    entry: ProductEntry,
     rows: list[dict],
-    areas_path: Path,  # type: ignore[no-untyped-def]
+    areas_path: Path,
     report: RegisterLoadReport,
 ) -> int:
     if not rows:
@@ -234,9 +234,9 @@ def _bundled_source(areas_path: Path) -> str:
 def _refresh_texts(
     stored: ProductionArea,
     row: dict,
-    definition,
+    definition: AreaVersionDefinition | None,
     code: str,
-    report: RegisterLoadReport,  # type: ignore[no-untyped-def]
+    report: RegisterLoadReport,
 ) -> None:
     """Bring the legal-basis and approximation wording of a version loaded earlier from the same file up to date
     (an editorial change: date, geometry and every verdict made against the version stay as they are)."""

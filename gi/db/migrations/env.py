@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 from geoalchemy2 import alembic_helpers
-from sqlalchemy import create_engine, pool
+from sqlalchemy import Connection, create_engine, pool
 
 from gi.db.autogen import include_object
 from gi.models import Base
@@ -15,9 +15,11 @@ target_metadata = Base.metadata
 
 def run_migrations_online() -> None:
     """Run migrations on a live connection (the only mode we use)."""
-    url = config.get_main_option("sqlalchemy.url")
     connectable = config.attributes.get("connection")
     if connectable is None:
+        url = config.get_main_option("sqlalchemy.url")
+        if url is None:
+            raise RuntimeError("alembic: no connection and no sqlalchemy.url configured")
         engine = create_engine(url, poolclass=pool.NullPool)
         with engine.connect() as connection:
             _run(connection)
@@ -26,7 +28,7 @@ def run_migrations_online() -> None:
         _run(connectable)
 
 
-def _run(connection) -> None:  # type: ignore[no-untyped-def]
+def _run(connection: Connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=target_metadata,
