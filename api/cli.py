@@ -6,11 +6,12 @@ import sys
 
 import typer
 
-from api.commands import areas, db, demo, forms, products, quality, register, results
+from api.commands import areas, db, demo, forms, products, quality, register, results, users
 from api.commands import check as check_cmd
 from api.commands import maps as maps_cmd
 from api.commands import plan as plan_cmd
 from api.commands import reports as reports_cmd
+from api.commands import serve as serve_cmd
 from api.console import err_console
 from api.errors import exit_for
 
@@ -33,6 +34,8 @@ app.add_typer(plan_cmd.app, name="plan")
 app.add_typer(maps_cmd.app, name="map")
 app.add_typer(reports_cmd.app, name="report")
 app.add_typer(forms.app, name="forms")
+app.add_typer(users.app, name="users")
+app.command("serve")(serve_cmd.serve)
 
 
 def main() -> None:

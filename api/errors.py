@@ -34,6 +34,8 @@ EXIT_CODES: dict[ErrorKind, int] = {
     ErrorKind.NOT_FOUND: EXIT_REFUSED,
     ErrorKind.CONFLICT: EXIT_REFUSED,
     ErrorKind.UNAVAILABLE: EXIT_UNAVAILABLE,
+    ErrorKind.TOO_LARGE: EXIT_REFUSED,
+    ErrorKind.LIMITED: EXIT_REFUSED,
     ErrorKind.FAILURE: EXIT_INTERNAL,
 }
 

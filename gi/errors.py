@@ -21,6 +21,8 @@ class ErrorKind(StrEnum):
     NOT_FOUND = "not_found"  # a product, area, sample, plan or user that does not exist
     CONFLICT = "conflict"  # contradicts what is stored (same id, other content; a state that forbids it)
     UNAVAILABLE = "unavailable"  # the database or another service is down or busy: safe to retry later
+    TOO_LARGE = "too_large"  # a file or body above its configured size limit
+    LIMITED = "limited"  # too many attempts (logins): refused until ``retry_after`` seconds have passed
     FAILURE = "failure"  # anything else: a bug, reported as one line without internals
 
 
@@ -78,6 +80,22 @@ class UnavailableError(GIError):
     kind = ErrorKind.UNAVAILABLE
 
     def __init__(self, message: str, retry_after: int | None = None, field: str | None = None) -> None:
+        super().__init__(message, field=field)
+        self.retry_after = retry_after
+
+
+class TooLargeError(InputError):
+    """A file or request body above its configured limit; ``field`` names it."""
+
+    kind = ErrorKind.TOO_LARGE
+
+
+class RateLimitedError(GIError):
+    """Too many attempts in a window (failed logins): refused for ``retry_after`` seconds."""
+
+    kind = ErrorKind.LIMITED
+
+    def __init__(self, message: str, retry_after: int, field: str | None = None) -> None:
         super().__init__(message, field=field)
         self.retry_after = retry_after
 

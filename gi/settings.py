@@ -44,6 +44,28 @@ class Settings(BaseSettings):
         description="Directory of origin-fingerprint reference sets (CSV + JSON); unset = the bundled "
         "synthetic sets in geo_data/references.",
     )
+    # The HTTP service (`gi serve`).
+    api_host: str = Field(default="127.0.0.1", description="Address `gi serve` listens on.")
+    api_port: int = Field(default=8000, ge=1, le=65535, description="Port `gi serve` listens on.")
+    api_workers: int = Field(default=1, ge=1, description="Uvicorn worker processes of `gi serve`.")
+    api_cors_origins: list[str] = Field(
+        default_factory=list, description="Origins allowed by CORS (JSON list); empty = CORS closed."
+    )
+    api_token_minutes: int = Field(default=720, ge=1, description="Lifetime of an access token, minutes.")
+    api_max_request_bytes: int = Field(
+        default=32 * 1024 * 1024, ge=1024, description="Largest request body accepted (413 above it)."
+    )
+    api_max_json_bytes: int = Field(
+        default=1024 * 1024, ge=1024, description="Largest JSON request body accepted (413 above it)."
+    )
+    api_login_failures: int = Field(
+        default=5, ge=1, description="Failed logins per user name (and 4x per client) before a pause."
+    )
+    api_login_window_s: int = Field(default=900, ge=1, description="Window of the failed-login count, s.")
+    media_dir: Path = Field(
+        default=PROJECT_ROOT / "media", description="Content-addressed store of photos (SHA-256 names)."
+    )
+    max_photo_bytes: int = Field(default=15 * 1024 * 1024, ge=1024, description="Largest photo accepted.")
 
 
 @lru_cache

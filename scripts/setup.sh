@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-PACKAGES=(postgresql-15 postgresql-15-postgis-3 chromium poppler-utils fonts-wqy-zenhei python3-venv)
+PACKAGES=(postgresql-15 postgresql-15-postgis-3 chromium poppler-utils fonts-wqy-zenhei python3-venv gdal-bin)
 missing=()
 for pkg in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")

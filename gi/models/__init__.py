@@ -1,5 +1,6 @@
 """All mapped tables; importing this package registers every model on ``Base.metadata``."""
 
+from gi.models.accounts import ROLE_ZH, AuthToken, JobStatus, LoginFailure, Role, UploadJob, User
 from gi.models.base import Base
 from gi.models.lab import (
     EVIDENCE_GRADE_ZH,
@@ -43,6 +44,13 @@ from gi.models.register import (
 from gi.models.samples import LocationSource, OriginOutcome, OriginVerdictRecord, Sample
 
 __all__ = [
+    "ROLE_ZH",
+    "AuthToken",
+    "JobStatus",
+    "LoginFailure",
+    "Role",
+    "UploadJob",
+    "User",
     "CATEGORY_ZH",
     "EVIDENCE_GRADE_ZH",
     "GI_KIND_ZH",

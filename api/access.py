@@ -1,0 +1,58 @@
+"""Who may call what: every route of the service and the roles allowed on it, in this one table.
+
+The app factory refuses to start if a route is missing here (or an entry names no route), and the role-matrix
+test calls every route as every role from this table. ``PUBLIC`` means anyone, signed in or not; a route
+without ``PUBLIC`` needs a valid token of one of the listed roles (401 without one, 403 with another role).
+What a permitted caller then sees is narrowed by his scope (``gi.accounts.scope``).
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Access(StrEnum):
+    """A kind of caller."""
+
+    PUBLIC = "public"
+    INSPECTOR = "inspector"
+    SUPERVISOR = "supervisor"
+    ADMIN = "admin"
+
+
+EVERYONE = frozenset(Access)
+SIGNED_IN = frozenset({Access.INSPECTOR, Access.SUPERVISOR, Access.ADMIN})
+STAFF = frozenset({Access.SUPERVISOR, Access.ADMIN})
+INSPECTORS = frozenset({Access.INSPECTOR, Access.ADMIN})
+ADMINS = frozenset({Access.ADMIN})
+
+ROUTES: dict[tuple[str, str], frozenset[Access]] = {
+    # Service description and OGC API - Features (Part 1 core); samples are for staff only.
+    ("GET", "/"): EVERYONE,
+    ("GET", "/api"): EVERYONE,
+    ("GET", "/docs"): EVERYONE,
+    ("GET", "/health"): EVERYONE,
+    ("GET", "/conformance"): EVERYONE,
+    ("GET", "/collections"): EVERYONE,
+    ("GET", "/collections/{collection_id}"): EVERYONE,
+    ("GET", "/collections/{collection_id}/queryables"): EVERYONE,
+    ("GET", "/collections/{collection_id}/items"): EVERYONE,
+    ("GET", "/collections/{collection_id}/items/{feature_id}"): EVERYONE,
+    # Accounts.
+    ("POST", "/auth/token"): EVERYONE,
+    ("POST", "/auth/logout"): SIGNED_IN,
+    ("GET", "/users/me"): SIGNED_IN,
+}
+
+# OGC collections served under /collections/{collection_id}: who may read each one.
+COLLECTIONS: dict[str, frozenset[Access]] = {
+    "gi-areas": EVERYONE,
+    "gi-area-versions": EVERYONE,
+    "producers": EVERYONE,
+    "samples": STAFF,
+}
+
+
+def allowed(roles: frozenset[Access], role: str | None) -> bool:
+    """True when a caller of ``role`` (None = anonymous) may call a route open to ``roles``."""
+    return Access.PUBLIC in roles or (role is not None and Access(role) in roles)

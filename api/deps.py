@@ -1,0 +1,108 @@
+"""Dependencies of the routes: the settings, a database session per request, and the caller.
+
+Every route runs :func:`authorize` (the app adds it globally): it reads the route's roles from
+``api.access.ROUTES``, resolves the bearer token to a :class:`~gi.accounts.tokens.Principal` with one query, and
+answers 401 or 403 before the route runs. Routes take ``Caller`` (maybe anonymous) or ``CurrentUser``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import OAuth2PasswordBearer
+from sqlalchemy.orm import Session
+
+from api.access import ROUTES, Access, allowed
+from api.problems import HTTPProblem
+from gi.accounts.scope import Scope, scope_of
+from gi.accounts.tokens import Principal, principal_for_token
+from gi.db import get_engine
+from gi.settings import Settings, get_settings
+
+oauth2 = OAuth2PasswordBearer(tokenUrl="auth/token", auto_error=False)
+
+
+def settings_dep(request: Request) -> Settings:
+    """The settings the app was created with."""
+    settings = getattr(request.app.state, "settings", None)
+    return settings if isinstance(settings, Settings) else get_settings()
+
+
+SettingsDep = Annotated[Settings, Depends(settings_dep)]
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    """A session for this request; routes that write commit it themselves before they answer."""
+    engine = getattr(request.app.state, "engine", None) or get_engine()
+    session = Session(bind=engine, expire_on_commit=False)
+    try:
+        yield session
+    finally:
+        session.close()  # rolls back whatever was not committed
+
+
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+
+
+def route_roles(request: Request) -> frozenset[Access]:
+    """The roles allowed on the route that matched this request."""
+    route = request.scope.get("route")
+    path = getattr(route, "path", None)
+    method = "GET" if request.method == "HEAD" else request.method
+    roles = ROUTES.get((method, path or ""))
+    if roles is None:  # the factory checks the table, so this is a bug: refuse rather than open
+        raise HTTPProblem(403, f"route {method} {path} has no access entry")
+    return roles
+
+
+def authorize(
+    request: Request, session: SessionDep, token: Annotated[str | None, Depends(oauth2)]
+) -> Principal | None:
+    """The caller of this request (None = anonymous), after checking the route's roles."""
+    roles = route_roles(request)
+    principal = principal_for_token(session, token) if token else None
+    if token and principal is None:
+        raise HTTPProblem(
+            401,
+            "Authorization: the token is unknown, expired or revoked; sign in again",
+            field="Authorization",
+            headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
+        )
+    if allowed(roles, principal.role if principal else None):
+        return principal
+    if principal is None:
+        raise HTTPProblem(
+            401,
+            "Authorization: sign in first (POST /auth/token)",
+            field="Authorization",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    raise HTTPProblem(403, f"a {principal.role} may not call {request.method} {route_path(request)}")
+
+
+def route_path(request: Request) -> str:
+    """The path template of the matched route."""
+    return str(getattr(request.scope.get("route"), "path", request.url.path))
+
+
+Caller = Annotated[Principal | None, Depends(authorize)]
+
+
+def current_user(principal: Caller) -> Principal:
+    """The signed-in caller (routes that are never public)."""
+    if principal is None:  # only reachable if a route's table entry is PUBLIC by mistake
+        raise HTTPProblem(401, "Authorization: sign in first", field="Authorization")
+    return principal
+
+
+CurrentUser = Annotated[Principal, Depends(current_user)]
+
+
+def scope_dep(principal: Caller) -> Scope:
+    """What the caller may see."""
+    return scope_of(principal)
+
+
+ScopeDep = Annotated[Scope, Depends(scope_dep)]

@@ -1,0 +1,173 @@
+"""How the HTTP service answers an error: one table from error kind to status, RFC 9457 problem details.
+
+The CLI's table is ``api/errors.py`` (kind -> exit code); this is its HTTP mirror. Every error a route raises,
+ours or a library's, goes through :func:`gi.errors.classify`, so no route keeps its own list of exceptions, and
+no stack trace or SQL reaches a client (a failure is logged here with its traceback and answered in one line).
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from gi.errors import ErrorKind, Problem, classify
+
+log = logging.getLogger("gi.api")
+
+PROBLEM_JSON = "application/problem+json"
+
+STATUS: dict[ErrorKind, int] = {
+    ErrorKind.BAD_INPUT: 422,
+    ErrorKind.NOT_FOUND: 404,
+    ErrorKind.CONFLICT: 409,
+    ErrorKind.UNAVAILABLE: 503,
+    ErrorKind.TOO_LARGE: 413,
+    ErrorKind.LIMITED: 429,
+    ErrorKind.FAILURE: 500,
+}
+
+TITLES: dict[int, str] = {
+    400: "Bad request",
+    401: "Not signed in",
+    403: "Not allowed",
+    404: "Not found",
+    405: "Method not allowed",
+    406: "Not acceptable",
+    409: "Conflict with what is stored",
+    413: "Too large",
+    415: "Unsupported media type",
+    422: "Invalid input",
+    429: "Too many attempts",
+    500: "Internal error",
+    503: "Unavailable; retry later",
+}
+
+
+class ProblemResponse(JSONResponse):
+    """A JSON response with the problem+json media type."""
+
+    media_type = PROBLEM_JSON
+
+
+def _jsonable(value: object) -> object:
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    return str(value)
+
+
+def problem(
+    status: int,
+    detail: str,
+    *,
+    field: str | None = None,
+    kind: str | None = None,
+    headers: Mapping[str, str] | None = None,
+    **extra: Any,
+) -> ProblemResponse:
+    """An RFC 9457 problem response: ``detail`` is one line; ``field`` names what is wrong."""
+    body: dict[str, Any] = {
+        "type": f"urn:gi:problem:{kind}" if kind else "about:blank",
+        "title": TITLES.get(status, "Error"),
+        "status": status,
+        "detail": detail,
+    }
+    if field:
+        body["field"] = field
+    body.update({k: _jsonable(v) for k, v in extra.items() if v is not None})
+    return ProblemResponse(body, status_code=status, headers=dict(headers or {}))
+
+
+def from_problem(p: Problem) -> ProblemResponse:
+    """The response of a classified error."""
+    status = STATUS[p.kind]
+    headers: dict[str, str] = {}
+    if p.retry_after is not None or p.kind is ErrorKind.UNAVAILABLE:
+        headers["Retry-After"] = str(p.retry_after or 5)
+    differences = None
+    if p.differences:
+        differences = {
+            name: {"stored": _jsonable(pair[0]), "submitted": _jsonable(pair[1])}
+            for name, pair in p.differences.items()
+        }
+    return problem(
+        status, p.message, field=p.field, kind=p.kind.value, headers=headers, differences=differences
+    )
+
+
+def _validation_field(loc: Any) -> str:
+    parts = [str(p) for p in loc]
+    if parts and parts[0] in ("body", "query", "path", "header", "cookie", "form"):
+        parts = parts[1:]
+    return ".".join(parts) or "body"
+
+
+async def _on_validation(request: Request, exc: Exception) -> ProblemResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = list(exc.errors())
+    if errors and errors[0].get("type") == "json_invalid":
+        return problem(400, "body: not valid JSON", field="body", kind="bad_input")
+    first = errors[0] if errors else {"loc": ("body",), "msg": "invalid"}
+    name = _validation_field(first.get("loc", ()))
+    where = str(first.get("loc", ("body",))[0]) if first.get("loc") else "body"
+    listed = [
+        {"field": _validation_field(e.get("loc", ())), "problem": str(e.get("msg"))} for e in errors[:20]
+    ]
+    # A malformed query, path or header parameter is a bad request; a body that fails its schema is 422.
+    status = 400 if where in ("query", "path", "header", "cookie") else 422
+    return problem(status, f"{name}: {first.get('msg')}", field=name, kind="bad_input", errors=listed)
+
+
+async def _on_http(request: Request, exc: Exception) -> ProblemResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    detail = exc.detail if isinstance(exc.detail, str) else TITLES.get(exc.status_code, "Error")
+    field = getattr(exc, "field", None)
+    return problem(exc.status_code, detail, field=field, headers=exc.headers)
+
+
+async def _on_error(request: Request, exc: Exception) -> ProblemResponse:
+    p = classify(exc)
+    if p.kind is ErrorKind.FAILURE and isinstance(exc, ExceptionGroup) and len(exc.exceptions) == 1:
+        p = classify(exc.exceptions[0])  # anyio wraps a task's error in a group
+    if p.kind is ErrorKind.FAILURE:
+        incident = uuid.uuid4().hex[:12]
+        log.error("internal error %s on %s %s", incident, request.method, request.url.path, exc_info=exc)
+        return problem(500, f"internal error; incident {incident} is in the service log", kind="failure")
+    if p.kind is ErrorKind.UNAVAILABLE:
+        log.warning("unavailable on %s %s: %s", request.method, request.url.path, p.message)
+    return from_problem(p)
+
+
+def install(app: FastAPI) -> None:
+    """Answer every error of ``app`` with problem details."""
+    app.add_exception_handler(RequestValidationError, _on_validation)
+    app.add_exception_handler(StarletteHTTPException, _on_http)
+    # Our errors and the database's are answered by the exception middleware (not re-raised as a crash);
+    # anything else reaches the catch-all, which logs it and answers 500 without internals.
+    from sqlalchemy.exc import DBAPIError
+
+    from gi.errors import GIError
+
+    app.add_exception_handler(GIError, _on_error)
+    app.add_exception_handler(DBAPIError, _on_error)
+    app.add_exception_handler(Exception, _on_error)
+
+
+class HTTPProblem(HTTPException):
+    """An HTTP error a face raises itself (401, 403, 406, 415), with the field it concerns."""
+
+    def __init__(
+        self, status_code: int, detail: str, field: str | None = None, headers: dict[str, str] | None = None
+    ) -> None:
+        super().__init__(status_code, detail, headers)
+        self.field = field

@@ -1,0 +1,180 @@
+"""Sign-in: passwords checked against argon2 hashes, failed logins paused, opaque tokens stored as SHA-256.
+
+A token is 256 random bits shown once to its holder; the database keeps only its SHA-256, its expiry and its
+revocation, so one query answers "who is this" and a stolen table signs no one in.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, func, select, text, update
+from sqlalchemy.orm import Session
+
+from gi.accounts.users import password_hasher
+from gi.errors import RateLimitedError
+from gi.models import AuthToken, LoginFailure, Role, User
+from gi.settings import Settings, get_settings
+
+TOKEN_PREFIX = "gi_"
+# A hash to verify against when the user name is unknown, so timing does not tell which names exist.
+_DUMMY_PASSWORD = "not-a-password-of-anyone"
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: an account with its role and scope (region prefixes, or his inspector entry)."""
+
+    user_id: int
+    username: str
+    role: Role
+    regions: tuple[str, ...] = ()
+    inspector_id: int | None = None
+    inspector_code: str | None = None
+    full_name: str | None = None
+
+    @property
+    def actor(self) -> str:
+        """How audit entries name this caller."""
+        return f"user:{self.username}"
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    """A new access token: shown once to its holder, never stored in clear."""
+
+    token: str
+    expires_at: datetime
+    principal: Principal
+
+
+def token_digest(token: str) -> str:
+    """The stored form of a token."""
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+_dummy_hash: str | None = None
+
+
+def _verify(password: str, stored: str | None) -> bool:
+    global _dummy_hash
+    hasher = password_hasher()
+    if stored is None:
+        _dummy_hash = _dummy_hash or hasher.hash(_DUMMY_PASSWORD)
+        hasher.verify(password, _dummy_hash)
+        return False
+    try:
+        return bool(hasher.verify(password, stored))
+    except Exception:  # a malformed stored hash signs no one in
+        return False
+
+
+def _pause(session: Session, column: Any, value: str, limit: int, window: timedelta) -> int | None:
+    """Seconds until the oldest counted failure leaves the window, when ``limit`` failures are in it."""
+    now = datetime.now(UTC)
+    count, oldest = session.execute(
+        select(func.count(), func.min(LoginFailure.at)).where(column == value, LoginFailure.at > now - window)
+    ).one()
+    if count < limit:
+        return None
+    return max(1, int((oldest + window - now).total_seconds()) + 1)
+
+
+def login(
+    session: Session, username: str, password: str, client: str, settings: Settings | None = None
+) -> IssuedToken | None:
+    """Check a password and issue a token; None for wrong credentials (the failure is counted).
+
+    After ``api_login_failures`` failures for one user name (or four times as many from one client) within
+    ``api_login_window_s``, attempts are refused with RateLimitedError until the window has moved on, without
+    checking the password, so guessing is slow even for a correct guess.
+    """
+    settings = settings or get_settings()
+    name = username.strip().lower()[:64]
+    client = client[:64]
+    window = timedelta(seconds=settings.api_login_window_s)
+    wait = _pause(session, LoginFailure.username, name, settings.api_login_failures, window) or _pause(
+        session, LoginFailure.client, client, 4 * settings.api_login_failures, window
+    )
+    if wait is not None:
+        raise RateLimitedError(
+            f"username: too many failed logins; try again in {wait} s", retry_after=wait, field="username"
+        )
+    user = session.scalar(select(User).where(User.username == name))
+    ok = _verify(password, user.password_hash if user is not None else None)
+    if user is None or not ok or user.disabled_at is not None:
+        session.add(LoginFailure(username=name, client=client))
+        session.flush()
+        return None
+    session.execute(delete(LoginFailure).where(LoginFailure.username == name))
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    expires = datetime.now(UTC) + timedelta(minutes=settings.api_token_minutes)
+    session.add(
+        AuthToken(token_sha256=token_digest(token), user_id=user.id, expires_at=expires, client=client)
+    )
+    session.flush()
+    return IssuedToken(token, expires, principal_of(session, user))
+
+
+def principal_of(session: Session, user: User) -> Principal:
+    """The principal of an account."""
+    code = user.inspector.code if user.inspector_id is not None and user.inspector is not None else None
+    return Principal(
+        user_id=user.id,
+        username=user.username,
+        role=Role(user.role),
+        regions=tuple(user.regions or ()),
+        inspector_id=user.inspector_id,
+        inspector_code=code,
+        full_name=user.full_name,
+    )
+
+
+_WHO = text(
+    """
+    SELECT u.id, u.username, u.role, u.regions, u.inspector_id, i.code, u.full_name
+    FROM auth_token t JOIN app_user u ON u.id = t.user_id LEFT JOIN inspector i ON i.id = u.inspector_id
+    WHERE t.token_sha256 = :digest AND t.revoked_at IS NULL AND t.expires_at > now()
+      AND u.disabled_at IS NULL
+    """
+)
+
+
+def principal_for_token(session: Session, token: str) -> Principal | None:
+    """Who holds ``token``: None when it is unknown, expired, revoked, or its account is disabled."""
+    if not token.startswith(TOKEN_PREFIX) or len(token) > 100:
+        return None
+    row = session.execute(_WHO, {"digest": token_digest(token)}).first()
+    if row is None:
+        return None
+    return Principal(
+        user_id=row[0],
+        username=row[1],
+        role=Role(row[2]),
+        regions=tuple(row[3] or ()),
+        inspector_id=row[4],
+        inspector_code=row[5],
+        full_name=row[6],
+    )
+
+
+def revoke_token(session: Session, token: str) -> bool:
+    """Revoke one token (sign out); True when it was live."""
+    result = session.execute(
+        update(AuthToken)
+        .where(AuthToken.token_sha256 == token_digest(token), AuthToken.revoked_at.is_(None))
+        .values(revoked_at=datetime.now(UTC))
+    )
+    return bool(getattr(result, "rowcount", 0))
+
+
+def purge_expired(session: Session, older_than: timedelta = timedelta(days=30)) -> int:
+    """Delete tokens expired (and failed logins) longer ago than ``older_than``; returns tokens deleted."""
+    cutoff = datetime.now(UTC) - older_than
+    session.execute(delete(LoginFailure).where(LoginFailure.at < cutoff))
+    result = session.execute(delete(AuthToken).where(AuthToken.expires_at < cutoff))
+    return int(getattr(result, "rowcount", 0) or 0)
