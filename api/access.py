@@ -42,6 +42,16 @@ ROUTES: dict[tuple[str, str], frozenset[Access]] = {
     ("POST", "/auth/token"): EVERYONE,
     ("POST", "/auth/logout"): SIGNED_IN,
     ("GET", "/users/me"): SIGNED_IN,
+    # Plans: published files are public; supervisors plan, draw and record; inspectors see their tasks.
+    ("GET", "/plans"): EVERYONE,
+    ("POST", "/plans"): STAFF,
+    ("GET", "/plans/{plan_id}"): EVERYONE,
+    ("POST", "/plans/{plan_id}/draw"): STAFF,
+    ("GET", "/plans/{plan_id}/files"): EVERYONE,
+    ("GET", "/plans/{plan_id}/files/{name}"): EVERYONE,
+    ("GET", "/plans/{plan_id}/tasks"): SIGNED_IN,
+    ("GET", "/tasks"): SIGNED_IN,
+    ("POST", "/tasks/{task_id}/result"): STAFF,
 }
 
 # OGC collections served under /collections/{collection_id}: who may read each one.

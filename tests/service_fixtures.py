@@ -32,7 +32,9 @@ def free_port() -> int:
 
 
 @contextmanager
-def service_database(db_url: str, prefix: str = "gi_api", directory: bool = True) -> Iterator[str]:
+def service_database(
+    db_url: str, prefix: str = "gi_api", producers: int = 8, inspectors: int = 3
+) -> Iterator[str]:
     """A migrated database of its own with the bundled register (and a synthetic directory), dropped after."""
     from gi.db.local import create_database, drop_database
 
@@ -47,8 +49,9 @@ def service_database(db_url: str, prefix: str = "gi_api", directory: bool = True
 
         with gi_db.session_scope(gi_db.get_engine(url)) as session:
             load_register_into_db(session)
-            if directory:
-                create_synthetic_directory(session, producers_per_product=8, inspectors_per_province=3)
+            create_synthetic_directory(
+                session, producers_per_product=producers, inspectors_per_province=inspectors
+            )
         yield url
     finally:
         gi_db.get_engine(url).dispose()
@@ -180,3 +183,43 @@ def add_accounts(db_url: str) -> dict[str, str]:
         "super2": "supervisor",
         "admin": "admin",
     }
+
+
+def store_samples(db_url: str, collector_username: str, count: int = 12) -> list[str]:
+    """Store ``count`` samples at producers' locations (not naming the producer, so they belong to the
+    collector's region), collected by ``collector_username``'s inspector, through the domain's intake."""
+    from datetime import UTC, datetime, timedelta
+
+    from sqlalchemy import func, select
+
+    from gi.models import GIProduct, Producer, User
+    from gi.origin.intake import record_sample
+
+    ids: list[str] = []
+    with gi_db.session_scope(gi_db.get_engine(db_url)) as session:
+        user = session.scalar(select(User).where(User.username == collector_username))
+        assert user is not None and user.inspector is not None
+        rows = session.execute(
+            select(Producer.id, GIProduct.code, func.ST_X(Producer.location), func.ST_Y(Producer.location))
+            .join(GIProduct, GIProduct.id == Producer.product_id)
+            .where(Producer.location.is_not(None))
+            .order_by(Producer.id)
+            .limit(count)
+        ).all()
+        start = datetime.now(UTC) - timedelta(days=30)
+        for k, (producer_id, code, x, y) in enumerate(rows):
+            sample_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"svc-test-{db_url}-{k}"))
+            record_sample(
+                session,
+                {
+                    "id": sample_id,
+                    "product": code,
+                    "collected_at": (start + timedelta(days=k)).isoformat(),
+                    "x": float(x),
+                    "y": float(y),
+                    "gps_accuracy_m": 5.0,
+                    "collector": user.inspector.code,
+                },
+            )
+            ids.append(sample_id)
+    return ids

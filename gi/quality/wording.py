@@ -185,6 +185,18 @@ _EN: dict[str, Callable[[Mapping[str, Any]], str]] = {
     "fingerprint_synthetic": lambda p: (
         "the reference set is SYNTHETIC (demonstration only, not authentic measurements)"
     ),
+    "photo_consistent": lambda p: (
+        f"photo {p['photo']}: taken that day within {p['limit_m']:,} m of the declared point"
+        + (f" ({p['distance_m']:,} m)" if "distance_m" in p else "")
+    ),
+    "photo_far": lambda p: (
+        f"photo {p['photo']}: taken {p.get('distance_m', 0):,} m from the declared point "
+        f"(more than {p['limit_m']:,} m)"
+    ),
+    "photo_other_day": lambda p: f"photo {p['photo']}: taken on another day ({p.get('taken_on', '?')})",
+    "photo_no_exif": lambda p: f"photo {p['photo']}: no EXIF data (no position or time to check)",
+    "photo_no_gps": lambda p: f"photo {p['photo']}: no GPS position in its EXIF data",
+    "photo_no_time": lambda p: f"photo {p['photo']}: no capture time in its EXIF data",
     "text": lambda p: str(p.get("text", "")),
 }
 
@@ -212,6 +224,16 @@ _ZH: dict[str, Callable[[Mapping[str, Any]], str]] = {
     ),
     "fingerprint_profile": _fingerprint_zh,
     "fingerprint_synthetic": lambda p: "指纹参考数据集为合成数据（仅供演示，并非真实测定值）",
+    "photo_consistent": lambda p: (
+        f"照片{p['photo']}：拍摄于当日，距申报采样点{p.get('distance_m', 0):,}米（限{p['limit_m']:,}米以内）"
+    ),
+    "photo_far": lambda p: (
+        f"照片{p['photo']}：拍摄位置距申报采样点{p.get('distance_m', 0):,}米，超过{p['limit_m']:,}米"
+    ),
+    "photo_other_day": lambda p: f"照片{p['photo']}：拍摄日期（{p.get('taken_on', '未知')}）与采样日期不同",
+    "photo_no_exif": lambda p: f"照片{p['photo']}：无 EXIF 信息，无法核对拍摄位置和时间",
+    "photo_no_gps": lambda p: f"照片{p['photo']}：EXIF 信息中无 GPS 位置",
+    "photo_no_time": lambda p: f"照片{p['photo']}：EXIF 信息中无拍摄时间",
     "text": lambda p: str(p.get("text_zh") or p.get("text", "")),
 }
 

@@ -1,0 +1,291 @@
+"""Seasonal inspection plans: supervisors create (commit), draw and record results; inspectors fetch their tasks;
+the public reads every plan's published files (commitment before the draw, reveal and selection after)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
+from pydantic import BaseModel, Field
+
+from api.deps import ScopeDep, SessionDep
+from gi.models import Plan, PlanTask, TaskResult, TaskStatus
+from sampling.planning import (
+    create_plan,
+    draw_plan,
+    find_plan,
+    list_plans,
+    published_documents,
+    record_result,
+)
+from sampling.tasks import task_in_scope, tasks_in_scope
+
+router = APIRouter(tags=["plans"])
+
+
+class PlanCreate(BaseModel):
+    """A new plan: its period, rounds, products and design parameters (ratios in percent per round)."""
+
+    code: str = Field(min_length=1, max_length=64, pattern=r"^[^\s/\\]+$")
+    title: str | None = Field(default=None, max_length=300)
+    period_from: date
+    period_to: date
+    rounds: int = Field(default=3, ge=1, le=12)
+    products: list[str] | None = Field(default=None, description="product codes; default every product")
+    peak_percent: float = Field(default=15, ge=0, le=100)
+    base_percent: float = Field(default=5, ge=0, le=100)
+    off_season_percent: float = Field(default=2, ge=0, le=100)
+    min_per_product: int = Field(default=1, ge=0, le=1000)
+    min_per_county: int = Field(default=1, ge=0, le=1000)
+    yearly_cap: int = Field(default=2, ge=1, le=50)
+    min_gap_days: int = Field(default=90, ge=0, le=366)
+    inspectors_per_task: int = Field(default=2, ge=2, le=5)
+    inspector_scope: str = Field(default="province", pattern="^(province|national)$")
+    inspection_level: str = Field(default="II", pattern="^(I|II|III)$")
+    lot_size: int = Field(default=500, ge=2, le=10_000_000)
+
+
+class DrawRequest(BaseModel):
+    """The public value announced before the draw (e.g. a lottery result) and where it was announced."""
+
+    public_value: str = Field(min_length=1, max_length=200)
+    public_value_source: str = Field(default="", max_length=500)
+
+
+class RoundOut(BaseModel):
+    """A round's window."""
+
+    number: int
+    starts_on: date
+    ends_on: date
+
+
+class PlanOut(BaseModel):
+    """A plan as published: its state, commitment and (after the draw) the public value."""
+
+    id: int
+    code: str
+    title: str
+    period_from: date
+    period_to: date
+    status: str
+    commitment_sha256: str | None
+    committed_at: datetime | None
+    public_value: str | None
+    public_value_source: str | None
+    revealed_at: datetime | None
+    rounds: list[RoundOut]
+    files: list[str]
+    warnings: list[str] = []
+
+
+class InspectorOut(BaseModel):
+    """An inspector assigned to a task."""
+
+    code: str
+    name: str
+
+
+class TaskOut(BaseModel):
+    """One inspection task: target, window, sample size, inspectors, result."""
+
+    id: int
+    plan: str
+    round: int
+    product: str
+    producer_id: int
+    producer_name: str
+    producer_address: str | None
+    county_code: str
+    due_from: date
+    due_to: date
+    season_kind: str
+    units_to_take: int
+    lot_size: int
+    inspection_level: str
+    status: str
+    result: str | None
+    result_note: str | None
+    inspectors: list[InspectorOut]
+
+
+class TaskPage(BaseModel):
+    """A page of tasks."""
+
+    total: int
+    tasks: list[TaskOut]
+
+
+class ResultIn(BaseModel):
+    """The outcome of an inspection task."""
+
+    result: TaskResult
+    note: str | None = Field(default=None, max_length=2000)
+
+
+def _plan_out(request: Request, plan: Plan, warnings: list[str] | None = None) -> PlanOut:
+    c = plan.commitment
+    return PlanOut(
+        id=plan.id,
+        code=plan.code,
+        title=plan.title,
+        period_from=plan.period_from,
+        period_to=plan.period_to,
+        status=plan.status.value,
+        commitment_sha256=c.commitment_sha256 if c else None,
+        committed_at=c.committed_at if c else None,
+        public_value=c.public_value if c else None,
+        public_value_source=c.public_value_source if c else None,
+        revealed_at=c.revealed_at if c else None,
+        rounds=[RoundOut(number=r.number, starts_on=r.starts_on, ends_on=r.ends_on) for r in plan.rounds],
+        files=[f"{request.base_url}plans/{plan.code}/files/{name}" for name in published_documents(plan)]
+        if c
+        else [],
+        warnings=warnings or [],
+    )
+
+
+def _task_out(task: PlanTask) -> TaskOut:
+    return TaskOut(
+        id=task.id,
+        plan=task.plan.code,
+        round=task.round_number,
+        product=task.product.code,
+        producer_id=task.producer_id,
+        producer_name=task.producer.name,
+        producer_address=task.producer.address,
+        county_code=task.county_code,
+        due_from=task.due_from,
+        due_to=task.due_to,
+        season_kind=task.season_kind,
+        units_to_take=task.units_to_take,
+        lot_size=task.lot_size,
+        inspection_level=task.inspection_level,
+        status=task.status.value,
+        result=task.result.value if task.result else None,
+        result_note=task.result_note,
+        inspectors=[InspectorOut(code=i.code, name=i.name) for i in task.inspectors],
+    )
+
+
+@router.get("/plans", summary="Every plan, newest first", response_model=list[PlanOut])
+def plans(request: Request, session: SessionDep) -> list[PlanOut]:
+    """Plans with their commitments (public: the commitment is published before the draw)."""
+    return [_plan_out(request, p) for p in list_plans(session)]
+
+
+@router.post(
+    "/plans", summary="Create a plan and publish its commitment", status_code=201, response_model=PlanOut
+)
+def new_plan(body: PlanCreate, request: Request, session: SessionDep) -> PlanOut:
+    """Freeze the frame and parameters and store the commitment; the secret stays unpublished until the draw."""
+    from sampling.design import Ratios, percent_to_bp
+
+    created = create_plan(
+        session,
+        body.code,
+        body.title or f"地理标志产品双随机抽查计划 {body.code}（{body.period_from} 至 {body.period_to}）",
+        body.period_from,
+        body.period_to,
+        body.rounds,
+        products=body.products,
+        ratios=Ratios(
+            percent_to_bp(body.peak_percent),
+            percent_to_bp(body.base_percent),
+            percent_to_bp(body.off_season_percent),
+        ),
+        min_per_product=body.min_per_product,
+        min_per_county=body.min_per_county,
+        yearly_cap=body.yearly_cap,
+        min_gap_days=body.min_gap_days,
+        inspectors_per_task=body.inspectors_per_task,
+        inspector_scope=body.inspector_scope,
+        inspection_level=body.inspection_level,
+        lot_size=body.lot_size,
+    )
+    session.commit()
+    return _plan_out(request, created.plan, created.warnings)
+
+
+@router.get("/plans/{plan_id}", summary="One plan (by code or id)", response_model=PlanOut)
+def plan(plan_id: str, request: Request, session: SessionDep) -> PlanOut:
+    """A plan's state, commitment and published files."""
+    return _plan_out(request, find_plan(session, plan_id))
+
+
+@router.post(
+    "/plans/{plan_id}/draw", summary="Draw: reveal the secret with the public value", response_model=PlanOut
+)
+def draw(plan_id: str, body: DrawRequest, request: Request, session: SessionDep) -> PlanOut:
+    """Derive the seed from the secret and the announced public value, draw targets and inspectors, store tasks."""
+    drawn = draw_plan(session, plan_id, body.public_value, body.public_value_source)
+    session.commit()
+    return _plan_out(request, drawn.plan)
+
+
+@router.get("/plans/{plan_id}/files", summary="Names of a plan's published files", response_model=list[str])
+def files(plan_id: str, session: SessionDep) -> list[str]:
+    """The published JSON files: frame, parameters and commitment; after the draw, reveal, selection, assignment."""
+    return list(published_documents(find_plan(session, plan_id)))
+
+
+@router.get(
+    "/plans/{plan_id}/files/{name}",
+    summary="One published file, byte for byte",
+    response_class=Response,
+    responses={200: {"content": {"application/json": {}}}, 404: {"description": "No such file"}},
+)
+def published_file(plan_id: str, name: str, session: SessionDep) -> Response:
+    """Exactly the bytes that were committed to (so `gi plan verify` can check them)."""
+    from gi.errors import NotFoundError
+
+    documents = published_documents(find_plan(session, plan_id))
+    if name not in documents:
+        raise NotFoundError(
+            f"name: no published file {name!r}; published: {', '.join(documents)}", field="name"
+        )
+    return Response(
+        documents[name],
+        media_type="application/json",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+@router.get("/plans/{plan_id}/tasks", summary="Tasks of a plan in your scope", response_model=TaskPage)
+def plan_tasks(
+    plan_id: str,
+    session: SessionDep,
+    scope: ScopeDep,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> TaskPage:
+    """An inspector's own tasks, a supervisor's region's, or all (admin)."""
+    found = find_plan(session, plan_id)
+    rows, total = tasks_in_scope(session, scope, plan_id=found.id, limit=limit, offset=offset)
+    return TaskPage(total=total, tasks=[_task_out(t) for t in rows])
+
+
+@router.get(
+    "/tasks", summary="Your tasks (inspectors) or your region's (supervisors)", response_model=TaskPage
+)
+def my_tasks(
+    session: SessionDep,
+    scope: ScopeDep,
+    status: TaskStatus | None = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> TaskPage:
+    """Tasks in the caller's scope, by due date."""
+    rows, total = tasks_in_scope(session, scope, status=status, limit=limit, offset=offset)
+    return TaskPage(total=total, tasks=[_task_out(t) for t in rows])
+
+
+@router.post("/tasks/{task_id}/result", summary="Record a task's result", response_model=TaskOut)
+def task_result(task_id: int, body: ResultIn, session: SessionDep, scope: ScopeDep) -> TaskOut:
+    """The outcome of an inspection (conforming, nonconforming, ...); it completes the public notice."""
+    task = task_in_scope(session, scope, task_id)
+    record_result(session, task.id, body.result, body.note)
+    session.commit()
+    return _task_out(task_in_scope(session, scope, task_id))

@@ -1,0 +1,97 @@
+"""Plans through the service: a supervisor commits and draws, the public downloads the published files and
+`gi plan verify` reproduces the draw from them; inspectors see their own tasks, supervisors their region's."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from service_fixtures import ROOT, Service, add_accounts, running_service, service_database
+
+pytestmark = pytest.mark.postgis
+
+
+@pytest.fixture(scope="module")
+def service(db_url: str) -> Iterator[Service]:
+    with service_database(db_url, prefix="gi_apiplan", inspectors=12) as url:
+        add_accounts(url)
+        with running_service(url) as svc:
+            yield svc
+
+
+@pytest.fixture(scope="module")
+def drawn(service: Service) -> dict:
+    token = service.sign_in("admin")
+    with service.client(token) as c:
+        created = c.post(
+            "/plans",
+            json={"code": "API-2025Q2", "period_from": "2025-04-01", "period_to": "2025-06-30", "rounds": 2},
+        )
+        assert created.status_code == 201, created.text
+        body = created.json()
+        assert body["status"] == "committed" and len(body["commitment_sha256"]) == 64
+        again = c.post(
+            "/plans", json={"code": "API-2025Q2", "period_from": "2025-04-01", "period_to": "2025-06-30"}
+        )
+        assert again.status_code == 422 and again.json()["field"] == "code"
+        draw = c.post("/plans/API-2025Q2/draw", json={"public_value": "2025-03-31 福彩3D 123"})
+        assert draw.status_code == 200, draw.text
+        return dict(draw.json())
+
+
+def test_public_reads_plans_and_verifies_the_draw_from_served_files(
+    service: Service, drawn: dict, tmp_path: Path
+) -> None:
+    with service.client() as c:
+        listed = c.get("/plans").json()
+        assert [p["code"] for p in listed] == ["API-2025Q2"]
+        names = c.get("/plans/API-2025Q2/files").json()
+        assert len(names) == 6
+        for name in names:
+            r = c.get(f"/plans/API-2025Q2/files/{name}")
+            assert r.status_code == 200
+            (tmp_path / name).write_bytes(r.content)
+        assert c.get("/plans/API-2025Q2/files/secret.txt").status_code == 404
+        assert c.get("/plans/API-2025Q2/tasks").status_code == 401
+    done = subprocess.run(
+        [sys.executable, "-m", "api.cli", "plan", "verify", str(tmp_path)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "verified" in done.stdout
+
+
+def test_tasks_are_scoped(service: Service, drawn: dict) -> None:
+    with service.client(service.sign_in("admin")) as c:
+        every = c.get("/tasks", params={"limit": 1000}).json()
+    assert every["total"] > 0
+    with service.client(service.sign_in("insp")) as c:
+        me = c.get("/users/me").json()["inspector"]
+        mine = c.get("/tasks", params={"limit": 1000}).json()
+        assert (
+            c.post(f"/tasks/{every['tasks'][0]['id']}/result", json={"result": "conforming"}).status_code
+            == 403
+        )
+    assert all(me in [i["code"] for i in t["inspectors"]] for t in mine["tasks"])
+    assert mine["total"] == sum(me in [i["code"] for i in t["inspectors"]] for t in every["tasks"])
+    with service.client(service.sign_in("super")) as c:
+        region = c.get("/users/me").json()["regions"][0]
+        ours = c.get("/plans/API-2025Q2/tasks", params={"limit": 1000}).json()
+        assert ours["total"] == sum(t["county_code"].startswith(region) for t in every["tasks"])
+        outside = [t for t in every["tasks"] if not t["county_code"].startswith(region)]
+        if ours["tasks"]:
+            task = ours["tasks"][0]
+            r = c.post(f"/tasks/{task['id']}/result", json={"result": "nonconforming", "note": "标签不符"})
+            assert r.status_code == 200 and r.json()["result"] == "nonconforming"
+            assert r.json()["status"] == "completed"
+        if outside:
+            r = c.post(f"/tasks/{outside[0]['id']}/result", json={"result": "conforming"})
+            assert r.status_code == 404 and r.json()["field"] == "task_id"
+        bad = c.post(f"/tasks/{every['tasks'][0]['id']}/result", json={"result": "maybe"})
+        assert bad.status_code == 422 and bad.json()["field"] == "result"
