@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import Select, exists, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
@@ -10,7 +12,7 @@ from gi.errors import NotFoundError
 from gi.models import PlanTask, TaskInspector, TaskStatus
 
 
-def _scoped(query: Select[tuple[PlanTask]], scope: Scope) -> Select[tuple[PlanTask]]:
+def _scoped(query: Select[Any], scope: Scope) -> Select[Any]:
     if scope.everything:
         return query
     if scope.inspector_id is not None:
