@@ -207,7 +207,7 @@ def store_samples(db_url: str, collector_username: str, count: int = 12) -> list
             .limit(count)
         ).all()
         start = datetime.now(UTC) - timedelta(days=30)
-        for k, (producer_id, code, x, y) in enumerate(rows):
+        for k, (_producer, code, x, y) in enumerate(rows):
             sample_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"svc-test-{db_url}-{k}"))
             record_sample(
                 session,
