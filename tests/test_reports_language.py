@@ -170,6 +170,16 @@ EVERY_ITEM: list[EvidenceItem] = [
         },
     ),
     EvidenceItem("fingerprint", Effect.NEUTRAL, "fingerprint_synthetic"),
+    EvidenceItem(
+        "photo", Effect.SUPPORTS, "photo_consistent", {"photo": 1, "limit_m": 100, "distance_m": 42}
+    ),
+    EvidenceItem("photo", Effect.DOUBT, "photo_far", {"photo": 2, "limit_m": 100, "distance_m": 2350}),
+    EvidenceItem(
+        "photo", Effect.DOUBT, "photo_other_day", {"photo": 1, "limit_m": 100, "taken_on": "2025-04-01"}
+    ),
+    EvidenceItem("photo", Effect.DOUBT, "photo_no_exif", {"photo": 3, "limit_m": 100}),
+    EvidenceItem("photo", Effect.DOUBT, "photo_no_gps", {"photo": 1, "limit_m": 100}),
+    EvidenceItem("photo", Effect.DOUBT, "photo_no_time", {"photo": 1, "limit_m": 100}),
 ]
 
 
