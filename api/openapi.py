@@ -88,12 +88,63 @@ def _walk(node: Any) -> Any:
     return out
 
 
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "title": "Problem",
+    "description": "RFC 9457 problem details; `field` names what is wrong.",
+    "type": "object",
+    "required": ["type", "title", "status", "detail"],
+    "properties": {
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "field": {"type": "string"},
+        "differences": {"type": "object", "description": "per field: the stored and the submitted value"},
+        "errors": {"type": "array", "items": {"type": "object"}},
+    },
+}
+# What any route may answer besides its own success (401 for a bad token even on public routes; 400/422 for
+# bad parameters or bodies; 413 for a body over the limits; 503 when the database is down).
+COMMON_PROBLEMS = {
+    "400": "A malformed parameter or body",
+    "401": "Not signed in, or the token is unknown, expired or revoked",
+    "403": "Signed in with a role that may not call this",
+    "404": "No such resource",
+    "409": "Conflicts with what is stored",
+    "413": "Body or file too large",
+    "415": "Unsupported media type",
+    "422": "Invalid input (the field is named)",
+    "429": "Too many attempts; retry after Retry-After seconds",
+    "503": "The database is unavailable; retry after Retry-After seconds",
+}
+
+
+def _document_problems(document: dict[str, Any]) -> None:
+    """Every operation answers problem+json for the common error statuses."""
+    components = document.setdefault("components", {}).setdefault("schemas", {})
+    components["Problem"] = PROBLEM_SCHEMA
+    for name in ("HTTPValidationError", "ValidationError"):
+        components.pop(name, None)
+    ref = {"$ref": "#/components/schemas/Problem"}
+    for operations in document.get("paths", {}).values():
+        for operation in operations.values():
+            if not isinstance(operation, dict) or "responses" not in operation:
+                continue
+            responses = operation["responses"]
+            for status, description in COMMON_PROBLEMS.items():
+                responses[status] = {
+                    "description": description,
+                    "content": {"application/problem+json": {"schema": ref}},
+                }
+
+
 def openapi_30(app: FastAPI) -> dict[str, Any]:
     """The app's OpenAPI document in 3.0 form (built once, then cached on the app)."""
     cached = getattr(app.state, "openapi_30", None)
     if cached is not None:
         return dict(cached)
     document = _walk(app.openapi())
+    _document_problems(document)
     document["openapi"] = "3.0.3"
     document.pop("jsonSchemaDialect", None)
     app.state.openapi_30 = document

@@ -7,6 +7,7 @@ no stack trace or SQL reaches a client (a failure is logged here with its traceb
 
 from __future__ import annotations
 
+import json
 import logging
 import uuid
 from collections.abc import Mapping
@@ -51,9 +52,13 @@ TITLES: dict[int, str] = {
 
 
 class ProblemResponse(JSONResponse):
-    """A JSON response with the problem+json media type."""
+    """A JSON response with the problem+json media type (ASCII-escaped: it may quote broken input)."""
 
     media_type = PROBLEM_JSON
+
+    def render(self, content: Any) -> bytes:
+        """The body as ASCII JSON, so an unpaired surrogate quoted from the input cannot break it."""
+        return json.dumps(content, ensure_ascii=True, separators=(",", ":")).encode("ascii")
 
 
 def _jsonable(value: object) -> object:

@@ -133,8 +133,11 @@ def _first_line(exc: BaseException) -> str:
 
 def _database_problem(exc: BaseException) -> Problem | None:
     """A database driver error as a problem (no SQL, no parameters: they may hold other people's data)."""
-    from sqlalchemy.exc import DBAPIError, OperationalError, ProgrammingError
+    import psycopg
+    from sqlalchemy.exc import DataError, DBAPIError, OperationalError, ProgrammingError
 
+    if isinstance(exc, psycopg.DataError):  # raised by the driver itself (a NUL in text), not wrapped
+        return Problem(ErrorKind.BAD_INPUT, f"a value cannot be stored: {_first_line(exc)}")
     if not isinstance(exc, DBAPIError):
         return None
     orig = exc.orig
@@ -153,6 +156,14 @@ def _database_problem(exc: BaseException) -> Problem | None:
             "database: cannot connect or the connection was lost; check GI_DATABASE_URL or run `gi db up`",
             retry_after=5,
         )
+    if sqlstate == "23505":  # a unique key: the same thing is stored already (a concurrent or repeated write)
+        return Problem(
+            ErrorKind.CONFLICT, "already stored: a unique key of this record exists (retry to see it)"
+        )
+    if sqlstate.startswith("22") or isinstance(
+        exc, DataError
+    ):  # data exception: a value out of range, not valid text, a bad date
+        return Problem(ErrorKind.BAD_INPUT, f"a value cannot be stored: {_first_line(orig or exc)}")
     if isinstance(exc, ProgrammingError):
         return None
     return None
@@ -187,6 +198,10 @@ def classify(exc: BaseException) -> Problem:
         return Problem(ErrorKind.BAD_INPUT, f"{name}: no such file" if name else _first_line(exc), field=None)
     if isinstance(exc, IsADirectoryError | PermissionError):
         return Problem(ErrorKind.BAD_INPUT, f"{exc.filename}: {exc.strerror}")
+    if isinstance(exc, UnicodeError):
+        return Problem(ErrorKind.BAD_INPUT, "text: not valid Unicode (an unpaired surrogate or a bad byte)")
+    if isinstance(exc, ValueError) and "NUL (0x00)" in str(exc):  # psycopg refuses NUL in text parameters
+        return Problem(ErrorKind.BAD_INPUT, "text: contains a NUL character")
     if isinstance(exc, MemoryError):
         return Problem(
             ErrorKind.UNAVAILABLE, "out of memory: the job was stopped; nothing half-done was kept"

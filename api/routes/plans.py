@@ -6,9 +6,9 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 from api.deps import ScopeDep, SessionDep
 from gi.models import Plan, PlanTask, TaskResult, TaskStatus
@@ -45,6 +45,16 @@ class PlanCreate(BaseModel):
     inspector_scope: str = Field(default="province", pattern="^(province|national)$")
     inspection_level: str = Field(default="II", pattern="^(I|II|III)$")
     lot_size: int = Field(default=500, ge=2, le=10_000_000)
+
+    @model_validator(mode="after")
+    def _period(self) -> PlanCreate:
+        if not date(2000, 1, 1) <= self.period_from <= date(2100, 12, 31):
+            raise ValueError("period_from must be between 2000 and 2100")
+        if self.period_to < self.period_from:
+            raise ValueError("period_to is before period_from")
+        if (self.period_to - self.period_from).days > 366:
+            raise ValueError("a plan covers at most one year (period_to - period_from <= 366 days)")
+        return self
 
 
 class DrawRequest(BaseModel):
@@ -259,7 +269,7 @@ def plan_tasks(
     session: SessionDep,
     scope: ScopeDep,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> TaskPage:
     """An inspector's own tasks, a supervisor's region's, or all (admin)."""
     found = find_plan(session, plan_id)
@@ -275,7 +285,7 @@ def my_tasks(
     scope: ScopeDep,
     status: TaskStatus | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> TaskPage:
     """Tasks in the caller's scope, by due date."""
     rows, total = tasks_in_scope(session, scope, status=status, limit=limit, offset=offset)
@@ -283,7 +293,9 @@ def my_tasks(
 
 
 @router.post("/tasks/{task_id}/result", summary="Record a task's result", response_model=TaskOut)
-def task_result(task_id: int, body: ResultIn, session: SessionDep, scope: ScopeDep) -> TaskOut:
+def task_result(
+    task_id: Annotated[int, Path(ge=1, le=2**31 - 1)], body: ResultIn, session: SessionDep, scope: ScopeDep
+) -> TaskOut:
     """The outcome of an inspection (conforming, nonconforming, ...); it completes the public notice."""
     task = task_in_scope(session, scope, task_id)
     record_result(session, task.id, body.result, body.note)
