@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from rich.console import Console
@@ -32,6 +33,19 @@ def progress() -> Progress:
         console=err_console,
         transient=True,
     )
+
+
+@contextmanager
+def progress_callback(description: str) -> Iterator[Callable[[str, int, int | None], None]]:
+    """A progress bar shown while the block runs, and the callback ``(what, done, total)`` that moves it
+    (the form the domain's long functions report progress in)."""
+    with progress() as bar:
+        task = bar.add_task(description, total=None)
+
+        def update(what: str, done: int, total: int | None) -> None:
+            bar.update(task, description=what, completed=done, total=total)
+
+        yield update
 
 
 def table(

@@ -102,7 +102,7 @@ def indicator_note_zh(item: Mapping[str, Any]) -> str:
     return ""
 
 
-# Sample sources written by the system itself (api.commands.check.run_origin_demo); any other source is the
+# Sample sources written by the system itself (demo.origin.check_season); any other source is the
 # user's own label (a file name, a batch) and is printed as given.
 _SYSTEM_SOURCES_ZH: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"demo season \(seed (\d+)\)"), r"演示抽查季（模拟数据，随机种子 \1）"),

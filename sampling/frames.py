@@ -229,9 +229,11 @@ def build_frame(
     product_codes: Sequence[str] | None = None,
     rules: FrameRules | None = None,
     exclude_plan_id: int | None = None,
+    taken_at: datetime | None = None,
 ) -> Frame:
     """Read the frame of a plan from the database: products (all, or ``product_codes``), the producers
-    authorized during the period with their risk factors and inspection history, and the active inspectors."""
+    authorized during the period with their risk factors and inspection history, and the active inspectors
+    (``taken_at``, default now, is when the snapshot is recorded as taken)."""
     rules = rules or FrameRules()
     query = select(GIProduct).order_by(GIProduct.code)
     if product_codes:
@@ -324,10 +326,10 @@ def build_frame(
             .where(InspectorConflict.producer_id.in_(ids), Inspector.active.is_(True))
         )
     ]
-    taken_at = datetime.now(ZoneInfo(get_settings().timezone)).replace(microsecond=0).isoformat()
+    moment = taken_at or datetime.now(ZoneInfo(get_settings().timezone))
     return Frame(
         plan=plan_code,
-        taken_at=taken_at,
+        taken_at=moment.replace(microsecond=0).isoformat(),
         products=frame_products,
         producers=producers,
         inspectors=inspectors,

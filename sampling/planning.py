@@ -51,6 +51,11 @@ def _now() -> datetime:
     return datetime.now(ZoneInfo(get_settings().timezone)).replace(microsecond=0)
 
 
+def default_plan_title(code: str, period_from: date, period_to: date) -> str:
+    """The title of a plan created without one: its code and period, in Chinese."""
+    return f"地理标志产品双随机抽查计划 {code}（{period_from} 至 {period_to}）"
+
+
 def find_plan(session: Session, key: str | int) -> Plan:
     """A plan by code or numeric id."""
     text = str(key).strip()
@@ -83,19 +88,22 @@ class PlanCreated:
 def create_plan(
     session: Session,
     code: str,
-    title: str,
+    title: str | None,
     period_from: date,
     period_to: date,
     rounds: int = 3,
     products: list[str] | None = None,
     secret: str | None = None,
     rules: FrameRules | None = None,
+    committed_at: datetime | None = None,
     **parameters: Any,
 ) -> PlanCreated:
     """Create a plan: freeze its frame from the database and its parameters, and store the commitment.
 
-    ``parameters`` are DesignParameters fields (ratios, product_ratios, min_per_county, yearly_cap, ...).
-    The secret is generated unless given; it stays unpublished until the draw.
+    ``title`` None: :func:`default_plan_title`. ``parameters`` are DesignParameters fields (ratios,
+    product_ratios, min_per_county, yearly_cap, ...). The secret is generated unless given; it stays unpublished
+    until the draw. ``committed_at`` (default: now) stamps the frame snapshot and the commitment; the draw's
+    seed depends on it, so only a reproducible demo or test should fix it.
     """
     code = code.strip()
     if not code or len(code) > 64 or any(ch in code for ch in "/\\ \t\n"):
@@ -109,15 +117,15 @@ def create_plan(
         rounds=tuple(split_rounds(period_from, period_to, rounds)),
         **parameters,
     )
-    frame = build_frame(session, code, period_from, period_to, products, rules)
+    committed_at = committed_at or _now()
+    frame = build_frame(session, code, period_from, period_to, products, rules, taken_at=committed_at)
     frame_bytes = canonical_json(frame.to_dict())
     params_bytes = canonical_json(params.to_dict())
     secret = secret or new_secret()
-    committed_at = _now()
     doc = make_commitment(code, frame_bytes, params_bytes, secret, committed_at.isoformat())
     plan = Plan(
         code=code,
-        title=title,
+        title=title or default_plan_title(code, period_from, period_to),
         period_from=period_from,
         period_to=period_to,
         status=PlanStatus.COMMITTED,
@@ -205,9 +213,14 @@ class PlanDrawn:
 
 
 def draw_plan(
-    session: Session, key: str | int, public_value: str, public_value_source: str = ""
+    session: Session,
+    key: str | int,
+    public_value: str,
+    public_value_source: str = "",
+    revealed_at: datetime | None = None,
 ) -> PlanDrawn:
-    """Reveal the secret, derive the seed with the public value, draw and assign, and store the tasks."""
+    """Reveal the secret, derive the seed with the public value, draw and assign, and store the tasks
+    (``revealed_at`` default: now; it is recorded, the draw does not depend on it)."""
     plan = find_plan(session, key)
     if plan.status != PlanStatus.COMMITTED or plan.commitment is None:
         raise InputError("plan", f"{plan.code} is {plan.status.value}; only a committed plan can be drawn")
@@ -224,7 +237,7 @@ def draw_plan(
     seed = derive_seed(c.commitment_sha256, c.secret, public_value)
     result = run_draw(frame, params, seed)
     selection, assignment = draw_documents(params, result, c.commitment_sha256)
-    revealed_at = _now()
+    revealed_at = revealed_at or _now()
     reveal = make_reveal(
         plan.code, c.commitment_sha256, c.secret, public_value, public_value_source, revealed_at.isoformat()
     )

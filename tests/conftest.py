@@ -2,7 +2,11 @@
 
 Each test session (each xdist worker) creates a fresh database on the configured server (GI_DATABASE_URL, or the
 project's local cluster, started if needed), migrates it, and drops it at the end. Without a reachable server
-the PostGIS tests skip, unless GI_REQUIRE_DB=1 (set by the README's test command and CI): then they fail.
+the PostGIS tests skip, unless GI_REQUIRE_DB=1 (set by the README's test command and CI): then they fail, and so
+does any other test that would skip (no Chromium, no poppler), because the test command promises that every
+test ran. A test that uses the database without the ``postgis`` mark stops the run at collection.
+
+Helpers that test modules import (throw-away databases, the `gi` subprocess, PDF text) are in fixtures.py.
 """
 
 from __future__ import annotations
@@ -10,7 +14,6 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
 
 import pytest
 from sqlalchemy import Engine
@@ -20,9 +23,40 @@ from sqlalchemy.orm import Session
 from gi import db as gi_db
 from gi.settings import get_settings
 
+pytest_plugins = ["pytester"]  # test_suite_rules.py runs small suites under these rules
+
+# The fixtures that reach the database; a test using any of them (directly or through another fixture) is a
+# database test and must be marked ``postgis``.
+DATABASE_FIXTURES = frozenset({"db_url", "engine", "session", "use_test_db", "loaded_register"})
+
 
 def _require_db() -> bool:
     return os.environ.get("GI_REQUIRE_DB") == "1"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Refuse to run a database test that is not marked ``postgis`` (so ``-m postgis`` selects them all)."""
+    unmarked = [
+        item.nodeid
+        for item in items
+        if DATABASE_FIXTURES & set(getattr(item, "fixturenames", ()))
+        and item.get_closest_marker("postgis") is None
+    ]
+    if unmarked:
+        raise pytest.UsageError(
+            f"{len(unmarked)} database test(s) without @pytest.mark.postgis: " + ", ".join(unmarked[:10])
+        )
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """Under GI_REQUIRE_DB=1 a skipped test is a failed one: the test command runs every test or fails."""
+    outcome = yield
+    report = outcome.get_result()
+    if report.skipped and _require_db() and not hasattr(report, "wasxfail"):
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        report.outcome = "failed"
+        report.longrepr = f"skipped, but GI_REQUIRE_DB=1 requires every test to run: {reason}"
 
 
 @pytest.fixture(scope="session")
@@ -44,24 +78,6 @@ def db_url() -> Iterator[str]:
     yield url
     gi_db.dispose_engines()
     drop_database(server, name)
-
-
-@contextmanager
-def scratch_database(db_url: str, prefix: str, migrate: bool = True) -> Iterator[str]:
-    """A throw-away database of its own on the test server (migrated unless ``migrate`` is False), dropped after."""
-    from gi.db.local import create_database, drop_database
-
-    server = make_url(db_url).set(database="postgres").render_as_string(hide_password=False)
-    name = f"{prefix}_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}_{uuid.uuid4().hex[:8]}"
-    create_database(server, name)
-    url = make_url(db_url).set(database=name).render_as_string(hide_password=False)
-    try:
-        if migrate:
-            gi_db.upgrade(url)
-        yield url
-    finally:
-        gi_db.get_engine(url).dispose()
-        drop_database(server, name)
 
 
 @pytest.fixture(scope="session")

@@ -23,6 +23,8 @@ from gi.register.areas import (
     import_area_file,
 )
 
+pytestmark = pytest.mark.postgis
+
 DATA = Path(__file__).parent / "data"
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 

@@ -2,24 +2,11 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
-
-DATA = Path(__file__).parent / "data"
-
-
-def gi(db_url: str, *args: str) -> subprocess.CompletedProcess[str]:
-    """Run `gi ARGS` against the test database."""
-    env = {**os.environ, "GI_DATABASE_URL": db_url, "COLUMNS": "200", "NO_COLOR": "1"}
-    return subprocess.run(
-        [sys.executable, "-m", "api.cli", *args], capture_output=True, text=True, env=env, timeout=300
-    )
+from fixtures import DATA, gi, scratch_database
 
 
+@pytest.mark.postgis
 def test_db_status_reports_postgis_and_schema(db_url: str) -> None:
     result = gi(db_url, "db", "status")
     assert result.returncode == 0, result.stderr
@@ -27,7 +14,14 @@ def test_db_status_reports_postgis_and_schema(db_url: str) -> None:
     assert "up to date" in result.stdout
 
 
+@pytest.mark.postgis
 def test_add_product_then_import_area_versions_and_history(db_url: str) -> None:
+    with scratch_database(db_url, "gi_test_cli") as url:  # what the commands commit goes with it
+        added_then_imported(url)
+
+
+def added_then_imported(db_url: str) -> None:
+    """Add a product, import two area versions and read its history, each in a `gi` process."""
     added = gi(
         db_url,
         "products",
@@ -128,6 +122,7 @@ def test_add_product_then_import_area_versions_and_history(db_url: str) -> None:
         ),
     ],
 )
+@pytest.mark.postgis
 def test_bad_input_is_one_clear_line_and_a_non_zero_exit(db_url: str, args: list[str], message: str) -> None:
     result = gi(db_url, *args)
     assert result.returncode != 0

@@ -2,32 +2,31 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from fixtures import gi, pdf_text, scratch_database
 
-ROOT = Path(__file__).resolve().parent.parent
+from gi.db import get_engine, session_scope
+from gi.register.loader import load_register_into_db
 
-
-def gi(db_url: str, out: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    """Run `gi ARGS` in the project root against the test database."""
-    env = {**os.environ, "GI_DATABASE_URL": db_url, "GI_OUTPUT_DIR": str(out), "COLUMNS": "200"}
-    return subprocess.run(
-        [sys.executable, "-m", "api.cli", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=ROOT,
-        timeout=300,
-    )
+pytestmark = pytest.mark.postgis
 
 
-@pytest.mark.usefixtures("loaded_register")
-def test_a_season_by_hand(db_url: str, tmp_path: Path) -> None:
-    checked = gi(db_url, tmp_path, "check", "examples/samples.csv")
+@pytest.fixture
+def own_db(db_url: str) -> Iterator[str]:
+    """A database of this test's own holding the register: the commands commit, and `quality check` judges
+    every sample of the season, so other tests' samples must not be there (nor these left behind)."""
+    with scratch_database(db_url, "gi_test_examples") as url:
+        with session_scope(get_engine(url)) as session:
+            load_register_into_db(session)
+        yield url
+
+
+def test_a_season_by_hand(own_db: str, tmp_path: Path) -> None:
+    db_url = own_db
+    checked = gi(db_url, "check", "examples/samples.csv", out=tmp_path)
     assert checked.returncode == 0, checked.stderr
     assert "5 stored" in checked.stdout and "1 refused" in checked.stdout
     assert "'Beijing1954' is not one of" in checked.stdout
@@ -41,17 +40,17 @@ def test_a_season_by_hand(db_url: str, tmp_path: Path) -> None:
         "6a3e8f10": "outside",
     }
 
-    imported = gi(db_url, tmp_path, "results", "import", "examples/lab_results.csv")
+    imported = gi(db_url, "results", "import", "examples/lab_results.csv", out=tmp_path)
     assert imported.returncode == 0, imported.stderr
-    again = gi(db_url, tmp_path, "results", "import", "examples/lab_results.csv")
+    again = gi(db_url, "results", "import", "examples/lab_results.csv", out=tmp_path)
     assert again.returncode != 0 and "already stored" in (again.stdout + again.stderr)
 
-    judged = gi(db_url, tmp_path, "quality", "check", "--season", "2026-04-01..2026-10-31")
+    judged = gi(db_url, "quality", "check", "--season", "2026-04-01..2026-10-31", out=tmp_path)
     assert judged.returncode == 0, judged.stderr
     assert "西湖龙井" in judged.stdout and "fail: 水分, 水浸出物, 粉末" in judged.stdout
 
-    record = gi(db_url, tmp_path, "report", "record", "3f2a9c41")
+    record = gi(db_url, "report", "record", "3f2a9c41", out=tmp_path)
     assert record.returncode == 0, record.stderr
     pdf = next((tmp_path / "reports").glob("record_3F2A9C41*.pdf"))
-    text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    text = pdf_text(pdf)
     assert "西湖龙井" in text and "产地相符" in text and "41.2" in text

@@ -7,12 +7,14 @@ from collections.abc import Iterator
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from conftest import scratch_database
+from fixtures import scratch_database
 from sqlalchemy import create_engine, inspect, text
 
 from gi import db as gi_db
 from gi.db.autogen import include_object
 from gi.models import Base
+
+pytestmark = pytest.mark.postgis
 
 
 @pytest.fixture

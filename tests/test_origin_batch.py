@@ -68,6 +68,7 @@ def _sample(**kw: object) -> dict[str, object]:
     return base
 
 
+@pytest.mark.postgis
 def test_record_sample_stores_sample_and_verdict_in_one_go(session: Session, product: GIProduct) -> None:
     sample_id = uuid.uuid4()
     recorded = record_sample(session, _sample(id=str(sample_id), crs="GCJ02", x=120.05523, y=30.05256))
@@ -88,6 +89,7 @@ def test_record_sample_stores_sample_and_verdict_in_one_go(session: Session, pro
     assert record.inputs["area"]["version"] == 1 and record.rule.startswith("origin/1")
 
 
+@pytest.mark.postgis
 def test_same_uuid_is_idempotent_and_a_conflicting_one_refused(session: Session, product: GIProduct) -> None:
     sample_id = str(uuid.uuid4())
     assert record_sample(session, _sample(id=sample_id)).created
@@ -117,12 +119,14 @@ def test_same_uuid_is_idempotent_and_a_conflicting_one_refused(session: Session,
         ({"id": "not-a-uuid"}, "id"),
     ],
 )
+@pytest.mark.postgis
 def test_each_field_is_validated(session: Session, product: GIProduct, change: dict, field: str) -> None:
     with pytest.raises(InputError) as err:
         record_sample(session, _sample(**change))
     assert err.value.field == field
 
 
+@pytest.mark.postgis
 def test_swapped_coordinates_are_kept_and_flagged(session: Session, product: GIProduct) -> None:
     recorded = record_sample(session, _sample(x=30.05456, y=120.05123))
     assert recorded.verdict.verdict.value == "outside" and "swapped_lat_lon" in recorded.verdict.flags
@@ -136,6 +140,7 @@ def _write_csv(path: Path, rows: list[dict[str, object]]) -> Path:
     return path
 
 
+@pytest.mark.postgis
 def test_csv_batch_reports_bad_rows_and_is_idempotent(
     session: Session, product: GIProduct, tmp_path: Path
 ) -> None:
@@ -205,6 +210,7 @@ def test_csv_batch_reports_bad_rows_and_is_idempotent(
     )
 
 
+@pytest.mark.postgis
 @pytest.mark.parametrize("suffix", ["geojson", "gpkg"])
 def test_vector_files_with_file_and_row_crs(
     session: Session, product: GIProduct, tmp_path: Path, suffix: str
@@ -238,6 +244,7 @@ def test_vector_files_with_file_and_row_crs(
         assert r.verdict.verdict.value == "inside"
 
 
+@pytest.mark.postgis
 def test_cli_check_file_and_producers(use_test_db: str, loaded_register: None, tmp_path: Path) -> None:
     from api.cli import app
     from gi.db import session_scope
@@ -303,6 +310,7 @@ def test_cli_check_file_and_producers(use_test_db: str, loaded_register: None, t
         assert stored >= 2
 
 
+@pytest.mark.postgis
 def test_record_samples_vectorized_rows(session: Session, product: GIProduct) -> None:
     rows = [
         (i + 1, _sample(x=120.0 + 0.001 * i + 0.00001, y=30.05001, lot_number=f"L{i}")) for i in range(150)
@@ -317,6 +325,7 @@ def test_record_samples_vectorized_rows(session: Session, product: GIProduct) ->
     assert json.loads(json.dumps(result.stored[0].verdict.inputs, default=str))["rule_version"] == 1
 
 
+@pytest.mark.postgis
 def test_copy_keeps_awkward_text_exactly(session: Session, product: GIProduct) -> None:
     notes = '第一行\n第二行\t制表 \\ 反斜杠 "引号" \\N'
     result = record_samples(
@@ -437,6 +446,7 @@ def _mixed_rows(
     return rows
 
 
+@pytest.mark.postgis
 def test_batch_rows_equal_single_samples(session: Session, product: GIProduct) -> None:
     """Column-wise validation, chunked checks and COPY give every row what record_sample's path gives it."""
     from gi.origin.intake import _Resolver, parse_sample, prepare_sample
@@ -486,6 +496,7 @@ def test_batch_rows_equal_single_samples(session: Session, product: GIProduct) -
     ]
 
 
+@pytest.mark.postgis
 def test_chunk_size_changes_nothing(session: Session, product: GIProduct) -> None:
     rows = _mixed_rows(session, product, 300, seed=5)
     nested = session.begin_nested()
@@ -497,6 +508,7 @@ def test_chunk_size_changes_nothing(session: Session, product: GIProduct) -> Non
     ]
 
 
+@pytest.mark.postgis
 def test_crs_flag_does_not_depend_on_other_samples(session: Session) -> None:
     """A reading's band is the sample's own, in a batch too (it once was the widest band of its area's group)."""
     from geo_data.crs import wgs84_to_gcj02
@@ -537,6 +549,7 @@ def test_crs_flag_does_not_depend_on_other_samples(session: Session) -> None:
     assert check_origins(session, [precise, coarse_fix])[0] == alone
 
 
+@pytest.mark.postgis
 def test_batch_database_errors_surface_and_leave_the_session_usable(
     session: Session,
     product: GIProduct,
@@ -552,6 +565,7 @@ def test_batch_database_errors_surface_and_leave_the_session_usable(
     assert session.scalar(select(func.count()).select_from(Sample).where(Sample.source == "errors")) == 0
 
 
+@pytest.mark.postgis
 def test_verdict_json_is_written_as_the_encoder_writes_it(session: Session, product: GIProduct) -> None:
     from gi.origin.intake import _inputs_json, _json
 

@@ -80,6 +80,7 @@ def _claim(product: GIProduct, x: float, y: float, **kw: object) -> LocationClai
     return LocationClaim(product_id=product.id, x=x, y=y, collected_at=WHEN, **kw)  # type: ignore[arg-type]
 
 
+@pytest.mark.postgis
 def test_inside_outside_and_signed_distance(session: Session, pair: tuple[GIProduct, GIProduct]) -> None:
     west, _ = pair
     inside = check_origin(session, _claim(west, 120.05, 30.05, x_text="120.05000", y_text="30.05000"))
@@ -91,6 +92,7 @@ def test_inside_outside_and_signed_distance(session: Session, pair: tuple[GIProd
     assert inside.area_version == 1 and inside.inputs["area"]["id"] == inside.area_id
 
 
+@pytest.mark.postgis
 def test_point_on_shared_border_is_inside_both(session: Session, pair: tuple[GIProduct, GIProduct]) -> None:
     west, east = pair
     verdict = check_origin(session, _claim(west, 120.1, 30.05))
@@ -107,6 +109,7 @@ def test_point_on_shared_border_is_inside_both(session: Session, pair: tuple[GIP
     ).scalar_one()
 
 
+@pytest.mark.postgis
 def test_band_is_the_larger_of_accuracy_and_tolerance(
     session: Session, pair: tuple[GIProduct, GIProduct]
 ) -> None:
@@ -120,6 +123,7 @@ def test_band_is_the_larger_of_accuracy_and_tolerance(
     assert check_origin(session, _claim(west, x, 30.05, gps_accuracy_m=10.0), strict).band_m == 100.0
 
 
+@pytest.mark.postgis
 def test_untrusted_fixes_are_flagged_and_never_inside(
     session: Session, pair: tuple[GIProduct, GIProduct]
 ) -> None:
@@ -138,6 +142,7 @@ def test_untrusted_fixes_are_flagged_and_never_inside(
     assert register.verdict is OriginOutcome.INSIDE and register.band_m == 30.0
 
 
+@pytest.mark.postgis
 def test_swapped_coordinates_flag(session: Session, pair: tuple[GIProduct, GIProduct]) -> None:
     west, _ = pair
     verdict = check_origin(session, _claim(west, 30.05123, 120.05321))
@@ -145,6 +150,7 @@ def test_swapped_coordinates_flag(session: Session, pair: tuple[GIProduct, GIPro
     assert FLAG_SWAPPED in verdict.flags and FLAG_OUTSIDE_CHINA in verdict.flags
 
 
+@pytest.mark.postgis
 def test_null_island_outside_china_and_coarse_precision(
     session: Session, pair: tuple[GIProduct, GIProduct]
 ) -> None:
@@ -161,6 +167,7 @@ def test_null_island_outside_china_and_coarse_precision(
     assert FLAG_COARSE not in fine.flags and FLAG_OUTSIDE_CHINA not in fine.flags
 
 
+@pytest.mark.postgis
 def test_declared_crs_implausible(session: Session) -> None:
     small = _product(
         session, "test-area-small", (box(120.0, 30.0, 120.006, 30.006), datetime(2010, 1, 1, tzinfo=SH))
@@ -174,6 +181,7 @@ def test_declared_crs_implausible(session: Session) -> None:
     assert (right.lon, right.lat) == pytest.approx((120.003, 30.003), abs=1e-9)
 
 
+@pytest.mark.postgis
 @pytest.mark.parametrize("crs", ["WGS84", "CGCS2000", "GCJ02", "BD09", "EPSG:4549"])
 def test_every_crs_normalizes_to_the_same_point(
     session: Session, pair: tuple[GIProduct, GIProduct], crs: str
@@ -185,6 +193,7 @@ def test_every_crs_normalizes_to_the_same_point(
     assert verdict.verdict is OriginOutcome.INSIDE and FLAG_CRS not in verdict.flags
 
 
+@pytest.mark.postgis
 def test_area_version_valid_at_collection_time(session: Session) -> None:
     old, new = box(120.0, 30.0, 120.1, 30.1), box(120.2, 30.0, 120.3, 30.1)
     p = _product(
@@ -206,6 +215,7 @@ def test_area_version_valid_at_collection_time(session: Session) -> None:
     assert check_origin(session, replace(in_old, collected_at=datetime(2020, 1, 1, 0, 30))).area_version == 2
 
 
+@pytest.mark.postgis
 def test_index_follows_database_changes(session: Session) -> None:
     p = _product(
         session, "test-area-edited", (box(120.0, 30.0, 120.1, 30.1), datetime(2010, 1, 1, tzinfo=SH))
@@ -240,6 +250,7 @@ def test_index_follows_database_changes(session: Session) -> None:
     assert check_origins(session, [claim])[0].verdict is OriginOutcome.OUTSIDE
 
 
+@pytest.mark.postgis
 def test_unknown_crs_names_the_field(session: Session, pair: tuple[GIProduct, GIProduct]) -> None:
     west, _ = pair
     with pytest.raises(InputError) as err:
@@ -247,6 +258,7 @@ def test_unknown_crs_names_the_field(session: Session, pair: tuple[GIProduct, GI
     assert err.value.field == "crs"
 
 
+@pytest.mark.postgis
 def test_batch_equals_single_checks(session: Session, pair: tuple[GIProduct, GIProduct]) -> None:
     west, east = pair
     rng = np.random.default_rng(7)
@@ -270,6 +282,7 @@ def test_batch_equals_single_checks(session: Session, pair: tuple[GIProduct, GIP
     assert batch == single
 
 
+@pytest.mark.postgis
 def test_distance_matches_a_geodesic_reference_on_a_real_boundary(session: Session) -> None:
     from pathlib import Path
 

@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterator
 
 import pytest
+from sqlalchemy import Engine, delete
 from sqlalchemy.orm import Session
 
 from demo.samples import simulate_season
+from gi.db import session_scope
+from gi.models import Sample
 from gi.origin.intake import record_samples
+
+pytestmark = pytest.mark.postgis
 
 EXPECTED = {
     "inside": {"inside"},
@@ -45,13 +51,35 @@ def test_simulated_season_exercises_every_path(session: Session, loaded_register
     assert [s.fields for s in again] == [s.fields for s in simulated]
 
 
-def test_demo_step_prints_the_verdict_table(
-    use_test_db: str, loaded_register: None, capsys: pytest.CaptureFixture[str]
-) -> None:
-    from api.commands.check import run_origin_demo
+@pytest.fixture
+def demo_season_removed(engine: Engine) -> Iterator[None]:
+    """The demo step commits its samples to the session's database: remove them afterwards."""
+    yield
+    with session_scope(engine) as s:
+        s.execute(delete(Sample).where(Sample.source == "demo season (seed 11)"))
 
-    run_origin_demo(seed=11, per_product=3)
+
+def test_demo_step_stores_the_season_once_and_prints_the_verdict_table(
+    use_test_db: str, loaded_register: None, demo_season_removed: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from api.commands.demo import print_origin_step
+    from demo.origin import check_season
+
+    step = check_season(seed=11, per_product=3)
+    assert step.result.stored and not step.result.refused and not step.earlier
+    assert len(step.lines) == len(step.result.rows)
+    # The unusual samples come first (scenario or verdict other than inside), then the ordinary ones.
+    ordinary = [line.ordinary for line in step.lines]
+    assert ordinary == sorted(ordinary) and not ordinary[0] and ordinary[-1]
+    assert {line.scenario for line in step.lines} >= {"inside", "swapped", "mock location"}
+    print_origin_step(step)
     out = capsys.readouterr().out
     assert "origin verdicts" in out and "Season summary" in out and "swapped" in out
-    run_origin_demo(seed=11, per_product=3)  # idempotent: the second run shows the stored verdicts
+
+    again = check_season(seed=11, per_product=3)  # idempotent: the second run stores nothing new
+    assert not again.result.stored and len(again.result.duplicates) == len(step.result.stored)
+    assert [(a.row, a.verdict, a.flags) for a in again.lines] == [
+        (b.row, b.verdict, b.flags) for b in step.lines
+    ]
+    print_origin_step(again)
     assert "already stored" in capsys.readouterr().out

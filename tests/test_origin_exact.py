@@ -23,6 +23,8 @@ from gi.origin.index import area_index
 from gi.origin.intake import record_samples
 from gi.origin.rule import LocationClaim, check_origin
 
+pytestmark = pytest.mark.postgis
+
 SH = ZoneInfo("Asia/Shanghai")
 WHEN = datetime(2024, 6, 1, 9, 0, tzinfo=SH)
 PER_CRS = 2000

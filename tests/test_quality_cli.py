@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import uuid
 from collections.abc import Iterator
 from datetime import datetime
@@ -12,22 +9,16 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from fixtures import gi
 from geoalchemy2.shape import from_shape
 from shapely.geometry import Point
-from sqlalchemy import delete, select
+from sqlalchemy import Engine, delete, select
 
 from gi.db import session_scope
 from gi.register.areas import find_product
 
 pytestmark = pytest.mark.postgis
 SH = ZoneInfo("Asia/Shanghai")
-
-
-def gi(db_url: str, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "GI_DATABASE_URL": db_url, "COLUMNS": "220", "NO_COLOR": "1"}
-    return subprocess.run(
-        [sys.executable, "-m", "api.cli", *args], capture_output=True, text=True, env=env, timeout=300
-    )
 
 
 @pytest.fixture
@@ -141,18 +132,37 @@ def test_bad_input_exits_non_zero_with_rows(
     assert season.returncode == 1 and "error: season" in season.stderr
 
 
-def test_demo_step_adds_results_and_prints_both_tables(engine, use_test_db, samples) -> None:  # type: ignore[no-untyped-def]
-    from api.commands.quality import run_quality_demo
+def test_demo_step_adds_results_and_prints_both_tables(
+    engine: Engine, use_test_db: str, samples: dict[str, uuid.UUID]
+) -> None:
+    from api.commands.demo import print_quality_step
     from api.console import console
-    from gi.models import FingerprintVerdict, LabResult, OriginEvidence, QualityVerdict
+    from demo.quality import judge_season
+    from gi.models import FingerprintVerdict, LabResult, OriginEvidence, QualityRule, QualityVerdict
 
+    ids = list(samples.values())
+    step = judge_season(ids, seed=7)
+    assert step.simulated is not None and step.simulated.samples == 4 and step.simulated.results > 0
+    assert len(step.checks) == 4 and {c.sample.id for c in step.checks} == set(ids)
+    # The demo judges the tea, goji and rice under its own rules, without configuring the real products.
+    assert step.rules == {
+        "xihu-longjing": "guard_band",
+        "ningxia-goji": "guard_band",
+        "wuchang-rice": "guarded_rejection",
+    }
+    rule_of = {c.sample.product.code: c.quality.rule_config for c in step.checks}
+    assert (
+        rule_of["xihu-longjing"]["kind"] == "guard_band"
+        and rule_of["xihu-longjing"]["quality_rule_id"] is None
+    )
+    assert rule_of["korla-fragrant-pear"]["kind"] == "simple_acceptance"
     with console.capture() as captured:
-        run_quality_demo(list(samples.values()), seed=7)
+        print_quality_step(step)
     out = captured.get()
-    assert "Characteristic quality (特色质量) by product" in out
+    assert "Characteristic quality (特色质量) by product" in out and "guard_band (w = 1·U)" in out
     assert "Combined origin evidence" in out and "SYNTHETIC" in out
     with session_scope(engine) as session:
-        ids = list(samples.values())
+        assert session.scalar(select(QualityRule.id).limit(1)) is None  # no product's configuration changed
         assert session.scalar(select(LabResult.id).where(LabResult.sample_id.in_(ids)).limit(1)) is not None
         assert (
             len(session.scalars(select(QualityVerdict).where(QualityVerdict.sample_id.in_(ids))).all()) == 4
@@ -164,10 +174,25 @@ def test_demo_step_adds_results_and_prints_both_tables(engine, use_test_db, samp
         assert {f.product_id for f in fps} == {
             find_product(session, c).id for c in ("xihu-longjing", "ningxia-goji", "wuchang-rice")
         }
-    with session_scope(engine) as session:
         before = len(session.scalars(select(LabResult.id).where(LabResult.sample_id.in_(ids))).all())
+    again = judge_season(ids, seed=7)  # nothing left to simulate: judged again
+    assert again.simulated is None and len(again.checks) == 4
     with console.capture() as captured:
-        run_quality_demo(list(samples.values()), seed=7)  # nothing left to simulate: judged again
+        print_quality_step(again)
     assert "already have lab results" in captured.get() and "by product" in captured.get()
     with session_scope(engine) as session:
         assert len(session.scalars(select(LabResult.id).where(LabResult.sample_id.in_(ids))).all()) == before
+
+
+def test_demo_step_keeps_a_configured_rule(
+    engine: Engine, use_test_db: str, samples: dict[str, uuid.UUID]
+) -> None:
+    """A product whose decision rule is configured is judged by it, not by the demo's."""
+    from demo.quality import judge_season
+    from gi.quality.judge import set_rule
+
+    with session_scope(engine) as session:
+        set_rule(session, "xihu-longjing", "guarded_acceptance", note="the office's own rule")
+    step = judge_season([samples["tea"]], seed=7)
+    assert "xihu-longjing" not in step.rules
+    assert step.checks[0].quality.rule_config["kind"] == "guarded_acceptance"

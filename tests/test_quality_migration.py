@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from conftest import scratch_database
+from fixtures import scratch_database
 from sqlalchemy import inspect, text
 
 from gi import db as gi_db

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
@@ -10,6 +11,8 @@ from gi.db import session_scope
 from gi.models import GIProduct, ProductCategory, ProductionArea, QualitySpec
 from gi.register.areas import area_at
 from gi.register.loader import load_register_into_db
+
+pytestmark = pytest.mark.postgis
 
 
 def test_every_product_has_a_valid_non_empty_current_area(session: Session, loaded_register: None) -> None:

@@ -5,20 +5,16 @@ end."""
 
 from __future__ import annotations
 
-import json
-import os
 import random
 import re
-import shutil
 import subprocess
-import sys
 from collections.abc import Iterator
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from conftest import scratch_database
+from fixtures import gi, pdf_text, scratch_database
 from geoalchemy2.shape import to_shape
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -108,12 +104,9 @@ def season_db(db_url: str) -> Iterator[str]:
         yield url
 
 
-def gi(args: list[str], url: str, out: Path) -> subprocess.CompletedProcess[str]:
-    """Run the `gi` CLI against ``url`` with outputs under ``out``."""
-    env = {**os.environ, "GI_DATABASE_URL": url, "GI_OUTPUT_DIR": str(out)}
-    return subprocess.run(
-        [sys.executable, "-m", "api.cli", *args], env=env, capture_output=True, text=True, timeout=600
-    )
+def flat_text(path: Path) -> str:
+    """The PDF's text without whitespace (table cells and lines break inside phrases)."""
+    return re.sub(r"\s+", "", pdf_text(path))
 
 
 def printed_path(stdout: str, suffix: str) -> Path:
@@ -121,12 +114,6 @@ def printed_path(stdout: str, suffix: str) -> Path:
     paths = re.findall(r"(/\S+" + re.escape(suffix) + r")", stdout.replace("\n", ""))
     assert paths, stdout
     return Path(paths[-1])
-
-
-def pdf_text(path: Path) -> str:
-    """The PDF's text without whitespace (pdftotext)."""
-    out = subprocess.run(["pdftotext", str(path), "-"], check=True, capture_output=True, text=True).stdout
-    return re.sub(r"\s+", "", out)
 
 
 def test_season_summary_from_the_database(season_db: str) -> None:
@@ -154,36 +141,55 @@ def test_season_summary_from_the_database(season_db: str) -> None:
     assert non_conformities(summary)
 
 
-def test_cli_writes_maps_and_reports(season_db: str, tmp_path: Path) -> None:
-    if shutil.which("pdftotext") is None:
-        pytest.skip("poppler-utils is not installed")
+@pytest.fixture(scope="module")
+def season_html(season_db: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The season's map, written by `gi map samples` as a user runs it."""
+    result = gi(
+        season_db,
+        "map",
+        "samples",
+        "--from",
+        "2025-04-01",
+        "--to",
+        "2025-06-30",
+        out=tmp_path_factory.mktemp("map"),
+    )
+    assert result.returncode == 0, result.stderr
+    return printed_path(result.stdout, ".html")
+
+
+def test_cli_writes_maps_and_reports(season_db: str, season_html: Path, tmp_path: Path) -> None:
     with gi_db.session_scope(gi_db.get_engine(season_db)) as session:
         summary = gather_season(session, *SEASON)
         inspectors = list(session.scalars(select(Inspector)))
     names = [a.name_zh for a in summary.areas if (summary.samples["product_code"] == a.product_code).any()]
 
-    result = gi(["map", "samples", "--from", "2025-04-01", "--to", "2025-06-30"], season_db, tmp_path)
-    assert result.returncode == 0, result.stderr
-    season_html = printed_path(result.stdout, ".html")
     assert season_html.is_file() and (season_html.parent / "map-assets").is_dir()
-    result = gi(["map", "areas", "--png"], season_db, tmp_path)
+    result = gi(season_db, "map", "areas", "--png", out=tmp_path)
     assert result.returncode == 0, result.stderr
     assert printed_path(result.stdout, ".png").is_file()
 
     result = gi(
-        ["report", "campaign", "--from", "2025-04-01", "--to", "2025-06-30", "--issuer", "测试市场监管局"],
         season_db,
-        tmp_path,
+        "report",
+        "campaign",
+        "--from",
+        "2025-04-01",
+        "--to",
+        "2025-06-30",
+        "--issuer",
+        "测试市场监管局",
+        out=tmp_path,
     )
     assert result.returncode == 0, result.stderr
-    text = pdf_text(printed_path(result.stdout, ".pdf"))
+    text = flat_text(printed_path(result.stdout, ".pdf"))
     assert "2025年春季地理标志产品监督抽查工作报告" in text and "测试市场监管局" in text
     assert all(name in text for name in names)
     assert f"抽取样品{len(summary.samples):,}批次" in text
 
-    result = gi(["report", "notice", "--from", "2025-04-01", "--to", "2025-06-30"], season_db, tmp_path)
+    result = gi(season_db, "report", "notice", "--from", "2025-04-01", "--to", "2025-06-30", out=tmp_path)
     assert result.returncode == 0, result.stderr
-    notice = pdf_text(printed_path(result.stdout, ".pdf"))
+    notice = flat_text(printed_path(result.stdout, ".pdf"))
     assert "结果的公告" in notice and all(name in notice for name in names)
     # A public document: no inspector's name or code.
     leaked = [i.name for i in inspectors if i.name in notice] + [
@@ -196,9 +202,9 @@ def test_cli_writes_maps_and_reports(season_db: str, tmp_path: Path) -> None:
     from PIL import Image
 
     Image.new("RGB", (640, 480), (200, 180, 120)).save(photo)
-    result = gi(["report", "record", bad["code"], "--photo", str(photo)], season_db, tmp_path)
+    result = gi(season_db, "report", "record", bad["code"], "--photo", str(photo), out=tmp_path)
     assert result.returncode == 0, result.stderr
-    record = pdf_text(printed_path(result.stdout, ".pdf"))
+    record = flat_text(printed_path(result.stdout, ".pdf"))
     assert bad["code"] in record and bad["product_name"] in record and "不合格" in record
     assert "照片1：sample.png" in record
     assert any(i.name in record for i in inspectors)  # the internal record names its inspectors
@@ -218,38 +224,56 @@ def test_cli_writes_maps_and_reports(season_db: str, tmp_path: Path) -> None:
         check=True,
     )
 
-    result = gi(["report", "record", "ffffffff"], season_db, tmp_path)
+    result = gi(season_db, "report", "record", "ffffffff", out=tmp_path)
     assert result.returncode == 1 and "no sample" in result.stderr
 
-    if chromium_path() is not None:
-        with chromium() as browser:
-            view = MapPage(browser, season_html)
-            try:
-                state = view.state()
-                view.screenshot(ARTIFACTS / "maps" / "season_db.png")
-                assert view.report.page_errors == [] and view.report.console_errors == []
-                assert view.report.blocked_requests == []
-                assert state["layers"]["origin"] == len(summary.samples)
-                assert state["areaPaths"] == 14
-                assert state["producerMarkers"] == len(summary.producers_outside)
-            finally:
-                view.close()
+
+@pytest.mark.browser
+@pytest.mark.skipif(chromium_path() is None, reason="Debian's chromium is not installed")
+def test_the_cli_season_map_in_chromium(season_db: str, season_html: Path) -> None:
+    with gi_db.session_scope(gi_db.get_engine(season_db)) as session:
+        summary = gather_season(session, *SEASON)
+    with chromium() as browser:
+        view = MapPage(browser, season_html)
+        try:
+            state = view.state()
+            view.screenshot(ARTIFACTS / "maps" / "season_db.png")
+            assert view.report.page_errors == [] and view.report.console_errors == []
+            assert view.report.blocked_requests == []
+            assert state["layers"]["origin"] == len(summary.samples)
+            assert state["areaPaths"] == 14
+            assert state["producerMarkers"] == len(summary.producers_outside)
+        finally:
+            view.close()
 
 
 def test_demo_step_writes_the_three_files(
-    season_db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    season_db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    from api.commands.demo import print_outputs_step
+    from demo.outputs import write_season_outputs
     from gi.settings import get_settings
 
     monkeypatch.setenv("GI_DATABASE_URL", season_db)
     get_settings.cache_clear()
     try:
-        from api.commands.reports import run_maps_reports_demo
-
-        written = run_maps_reports_demo(tmp_path)
+        step = write_season_outputs(tmp_path)
     finally:
         get_settings.cache_clear()
-    suffixes = [p.suffix for p in written]
-    assert suffixes[0] == ".html" and suffixes.count(".pdf") == 2
+    assert step.skipped is None and step.summary is not None
+    assert step.season_map is not None and step.season_map.suffix == ".html"
+    assert step.campaign_report is not None and step.public_notice is not None
+    written = step.written
+    assert written[0] == step.season_map and written[-1] == step.public_notice
     assert all(p.is_file() and p.parent == tmp_path for p in written)
-    assert json.dumps([str(p) for p in written])  # plain paths, printable
+    # Named after the season read from the stored samples (no period given).
+    stem = f"{step.summary.start:%Y%m%d}_{step.summary.end:%Y%m%d}"
+    assert [p.name for p in (step.season_map, step.campaign_report, step.public_notice)] == [
+        f"season_{stem}.html",
+        f"campaign_{stem}.pdf",
+        f"notice_{stem}.pdf",
+    ]
+    assert "公告" in flat_text(step.public_notice) and "报告" in flat_text(step.campaign_report)
+    print_outputs_step(step)
+    out = capsys.readouterr().out.replace("\n", "")
+    assert all(str(p) in out for p in written)

@@ -14,7 +14,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from conftest import scratch_database
+from fixtures import pdf_text, scratch_database
 from sqlalchemy import select
 
 from geo_data.register import load_register
@@ -47,11 +47,6 @@ def english_runs(text: str) -> list[str]:
     for phrase in allowed_phrases():
         text = text.replace(phrase, " ")
     return [re.sub(r"\s+", " ", m.group(0)) for m in ENGLISH_RUN.finditer(text)]
-
-
-def pdf_text(path: Path) -> str:
-    """The PDF's text (pdftotext, reading order)."""
-    return subprocess.run(["pdftotext", str(path), "-"], check=True, capture_output=True, text=True).stdout
 
 
 def test_the_detector_finds_english_prose_only() -> None:
@@ -364,6 +359,7 @@ REQUIRED = {
 }
 
 
+@pytest.mark.postgis
 def test_reports_print_no_english_prose(season: str, tmp_path: Path) -> None:
     from gi.models import Sample
     from maps.data import gather_season

@@ -10,6 +10,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from fixtures import pdf_pages, pdf_text
 
 from demo.season_map import synthetic_summary
 from maps.data import non_conformities, origin_counts
@@ -22,13 +23,6 @@ from reports.notice import public_notice
 pytestmark = pytest.mark.skipif(shutil.which("pdftotext") is None, reason="poppler-utils is not installed")
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts" / "reports"
-
-
-def pdf_text(path: Path, layout: bool = True) -> list[str]:
-    """The text of each page (pdftotext keeps page breaks as form feeds)."""
-    args = ["pdftotext", *(["-layout"] if layout else []), str(path), "-"]
-    out = subprocess.run(args, check=True, capture_output=True, text=True)
-    return out.stdout.split("\f")[:-1]
 
 
 def pdf_fonts(path: Path) -> list[dict[str, str]]:
@@ -67,7 +61,7 @@ def campaign(summary, tmp_path_factory):  # type: ignore[no-untyped-def]
 
 
 def test_campaign_report_text_fonts_and_pages(summary, campaign) -> None:  # type: ignore[no-untyped-def]
-    pages = pdf_text(campaign.pdf)
+    pages = pdf_pages(campaign.pdf, layout=True)
     text = "\n".join(pages)
     n = len(pages)
     assert n >= 8
@@ -98,7 +92,7 @@ def test_campaign_report_text_fonts_and_pages(summary, campaign) -> None:  # typ
     header_pages = [p for p in pages if "样品编号" in p and "被抽样单位" in p]
     assert len(header_pages) >= 2
     # CJK line breaking: no line begins with closing punctuation.
-    raw = "\n".join(pdf_text(campaign.pdf, layout=False))
+    raw = pdf_text(campaign.pdf)
     starts = [line for line in raw.splitlines() if line.strip() and line.strip()[0] in "，。；：、）"]
     assert not starts, starts[:5]
     # The CJK font is embedded (as a subset) and is the only font text is set in.
@@ -113,7 +107,7 @@ def test_public_notice(summary, tmp_path: Path) -> None:  # type: ignore[no-unty
     files = public_notice(
         summary, tmp_path / "notice.pdf", ReportOptions(issuer="某某市市场监督管理局"), entries
     )
-    pages = pdf_text(files.pdf)
+    pages = pdf_pages(files.pdf, layout=True)
     text = re.sub(r"\s+", "", "".join(pages))
     assert "结果的公告" in text and "某某市市场监督管理局" in text
     failed = [e for e in entries if e.result == "不合格"]

@@ -4,15 +4,13 @@ alone; tasks, notice and results; frames with risk factors read from the databas
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from fixtures import gi
 from sqlalchemy import Engine, delete, func, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -37,7 +35,8 @@ from sampling.notice import notice_rows
 from sampling.planning import create_plan, draw_plan, record_result, tasks_of_plan
 from sampling.verify import verify
 
-ROOT = Path(__file__).resolve().parent.parent
+pytestmark = pytest.mark.postgis
+
 PERIOD = (date(2026, 11, 1), date(2027, 1, 31))
 
 
@@ -56,55 +55,39 @@ def directory(engine: Engine, loaded_register: None) -> Iterator[None]:
         s.execute(delete(Inspector).where(ours_inspectors()))
 
 
-def _gi(args: list[str], db_url: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "GI_DATABASE_URL": db_url, "COLUMNS": "200"}
-    return subprocess.run(
-        [sys.executable, "-m", "api.cli", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-
-
 def test_draw_in_another_process_verified_from_files(
     directory: None, db_url: str, engine: Engine, tmp_path: Path
 ) -> None:
     out = tmp_path / "plan"
-    created = _gi(
-        [
-            "plan",
-            "create",
-            "SUB-1",
-            "--from",
-            "2026-11-01",
-            "--to",
-            "2027-01-31",
-            "--rounds",
-            "3",
-            "--out",
-            str(out),
-        ],
+    created = gi(
         db_url,
+        "plan",
+        "create",
+        "SUB-1",
+        "--from",
+        "2026-11-01",
+        "--to",
+        "2027-01-31",
+        "--rounds",
+        "3",
+        "--out",
+        str(out),
     )
     assert created.returncode == 0, created.stderr
     assert "commitment SHA-256" in created.stdout
     before = {p.name for p in (out / "published").iterdir()}
     assert before == {"frame.json", "parameters.json", "commitment.json"}  # nothing about the draw yet
-    drawn = _gi(
-        [
-            "plan",
-            "draw",
-            "SUB-1",
-            "--public-value",
-            "福彩3D 2026308: 4 1 7",
-            "--source",
-            "test lottery",
-            "--out",
-            str(out),
-        ],
+    drawn = gi(
         db_url,
+        "plan",
+        "draw",
+        "SUB-1",
+        "--public-value",
+        "福彩3D 2026308: 4 1 7",
+        "--source",
+        "test lottery",
+        "--out",
+        str(out),
     )
     assert drawn.returncode == 0, drawn.stderr
     # This process verifies from the files alone (no database involved in verify).
@@ -123,7 +106,7 @@ def test_draw_in_another_process_verified_from_files(
             for t, x in zip(tasks, selection["tasks"], strict=True)
         )
     # `gi plan verify` in a third process; and a tampered assignment is refused with exit code 1.
-    ok = _gi(["plan", "verify", str(out / "published")], db_url)
+    ok = gi(db_url, "plan", "verify", str(out / "published"))
     assert ok.returncode == 0 and "verified" in ok.stdout
     assignment = out / "published" / "assignment.json"
     doc = json.loads(assignment.read_bytes())
@@ -131,13 +114,13 @@ def test_draw_in_another_process_verified_from_files(
     assignment.write_bytes(
         (json.dumps(doc, ensure_ascii=False, sort_keys=True, separators=(",", ":")) + "\n").encode()
     )
-    bad = _gi(["plan", "verify", str(out / "published")], db_url)
+    bad = gi(db_url, "plan", "verify", str(out / "published"))
     assert bad.returncode == 1 and "NOT verified" in bad.stderr
     # The internal work list exists as CSV and Excel; the notice names no inspector.
     assert (out / "internal" / "tasks.xlsx").stat().st_size > 0
     notice = (out / "published" / "notice.csv").read_text(encoding="utf-8-sig")
     assert "检查结果" in notice and "SYN-" not in notice and "检查员" not in notice
-    shown = _gi(["plan", "show", "SUB-1", "--tasks", "5"], db_url)
+    shown = gi(db_url, "plan", "show", "SUB-1", "--tasks", "5")
     assert shown.returncode == 0 and "round 3" in shown.stdout
 
 
@@ -258,29 +241,27 @@ def test_plan_rules(directory: None, session: Session) -> None:
 def test_infeasible_draw_reports_and_stores_nothing(
     directory: None, db_url: str, engine: Engine, tmp_path: Path
 ) -> None:
-    created = _gi(
-        [
-            "plan",
-            "create",
-            "INF-1",
-            "--from",
-            "2026-11-01",
-            "--to",
-            "2026-11-30",
-            "--rounds",
-            "1",
-            "--inspectors-per-task",
-            "30",
-            "--product",
-            "xihu-longjing",
-            "--out",
-            str(tmp_path),
-        ],
+    created = gi(
         db_url,
+        "plan",
+        "create",
+        "INF-1",
+        "--from",
+        "2026-11-01",
+        "--to",
+        "2026-11-30",
+        "--rounds",
+        "1",
+        "--inspectors-per-task",
+        "30",
+        "--product",
+        "xihu-longjing",
+        "--out",
+        str(tmp_path),
     )
     assert created.returncode == 0, created.stderr
     assert "warning" in created.stdout
-    drawn = _gi(["plan", "draw", "INF-1", "--public-value", "x", "--out", str(tmp_path)], db_url)
+    drawn = gi(db_url, "plan", "draw", "INF-1", "--public-value", "x", "--out", str(tmp_path))
     assert drawn.returncode == 1
     assert "infeasible" in drawn.stderr and "county 330106" in drawn.stderr and "constraint" in drawn.stderr
     with session_scope(engine) as s:
@@ -296,19 +277,31 @@ def test_demo_step(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from api.commands.plan import run_planning_demo
+    from api.commands.demo import print_plan_step
+    from demo.planning import DEMO_PUBLIC_VALUE, plan_season
     from gi.settings import get_settings
 
     monkeypatch.setenv("GI_OUTPUT_DIR", str(tmp_path))
     get_settings.cache_clear()
-    plan_id = run_planning_demo(today=date(2026, 11, 24))
-    out = capsys.readouterr().out
-    assert "reproduced exactly" in out and "DEMO-202608" in out  # the last complete quarter
-    assert (tmp_path / "plans" / "DEMO-202608" / "published" / "selection.json").exists()
+    step = plan_season(today=date(2026, 11, 24))
+    # The three whole months before November, committed the morning before they start.
+    assert step.code == "DEMO-202608" and step.period == (date(2026, 8, 1), date(2026, 10, 31))
+    assert step.created and step.drawn_now and step.public_value == DEMO_PUBLIC_VALUE
+    assert step.summary is not None and step.summary.committed_at.startswith("2026-07-31T09:00:00")
+    assert step.verification.ok and step.verification.tasks > 0
+    assert step.published == tmp_path / "plans" / "DEMO-202608" / "published"
+    assert (step.published / "selection.json").exists()
     with session_scope() as s:
-        assert tasks_of_plan(s, plan_id)
+        assert len(tasks_of_plan(s, step.plan_id)) == step.verification.tasks
+    print_plan_step(step)
+    out = capsys.readouterr().out
+    assert "plan DEMO-202608 committed" in out and "reproduced exactly" in out
     # Running the demo again reuses the drawn plan.
-    assert run_planning_demo(today=date(2026, 11, 24)) == plan_id
+    again = plan_season(today=date(2026, 11, 24))
+    assert again.plan_id == step.plan_id and not again.created and not again.drawn_now
+    assert again.commitment_sha256 == step.commitment_sha256 and again.status_before == "drawn"
+    print_plan_step(again)
+    assert "exists already (status drawn); reusing it" in capsys.readouterr().out
 
 
 def test_county_from_credit_code_and_unknown_county(directory: None, session: Session) -> None:

@@ -1,28 +1,67 @@
-"""`gi demo`: the one place that shows the whole system on the real register."""
+"""`gi demo`: the one place that shows the whole system on the real register.
+
+Each step is a function of the `demo` package that does the work and returns what it did; this module only
+shows progress and prints the results.
+"""
 
 from __future__ import annotations
 
 import logging
 
-from api.commands.register import load_with_progress
-from api.console import console, table
-from gi import db as gi_db
-from gi.db import session_scope
-from gi.register.products import register_summary, short_standard
+from api.commands.check import print_batch_summary
+from api.commands.plan import print_summary
+from api.commands.quality import print_evidence_table, print_quality_table
+from api.console import console, progress_callback, table
+from demo.origin import DEMO_SOURCE_PREFIX, OriginStep, check_season
+from demo.outputs import OutputsStep, write_season_outputs
+from demo.planning import PlanStep, plan_season
+from demo.quality import QualityStep, judge_season
+from demo.register import RegisterStep, load_register
+from gi.register.products import short_standard
+
+ORIGIN_LINES = 40  # samples listed in the origin step's table; the rest are ordinary
 
 
 def demo() -> None:
-    """Bring the database up, load the real GI register, and print its summary."""
+    """Bring the database up, load the real register, then plan, sample, judge, map and report a season."""
     logging.getLogger("alembic").setLevel(logging.WARNING)
-    gi_db.upgrade()
     console.rule("[bold]1. Register of GI products (地理标志产品名录)")
-    report = load_with_progress()
-    console.print(
-        f"{report.products_added} products added, {report.products_updated} refreshed, "
-        f"{report.area_versions_added} area versions added"
+    with progress_callback("loading register") as on_progress:
+        register = load_register(on_progress)
+    print_register_step(register)
+
+    console.rule("[bold]2. Seasonal double-random inspection plan (双随机、一公开)")
+    with progress_callback("planning the season") as on_progress:
+        on_progress("synthetic directories, plan, draw and verification", 0, None)
+        planning = plan_season()
+    print_plan_step(planning)
+
+    console.rule("[bold]3. Origin control of the season's samples (产地控制)")
+    with progress_callback("checking the season's samples") as on_progress:
+        on_progress("simulating, checking and storing the season's samples", 0, None)
+        origin = check_season()
+    print_origin_step(origin)
+
+    console.rule(
+        "[bold]4. Characteristic quality and origin fingerprint of the season's samples (特色质量与产地指纹)"
     )
-    with session_scope() as session:
-        rows = register_summary(session)
+    with progress_callback("judging") as on_progress:
+        quality = judge_season(source_prefix=DEMO_SOURCE_PREFIX, on_progress=on_progress)
+    print_quality_step(quality)
+
+    console.rule("[bold]5. Season map, campaign report and public notice (地图与报告)")
+    with progress_callback("maps and reports") as on_progress:
+        outputs = write_season_outputs(period=planning.period, on_progress=on_progress)
+    print_outputs_step(outputs)
+
+
+def print_register_step(step: RegisterStep) -> None:
+    """What the load changed, and the register's products with their areas."""
+    load = step.load
+    console.print(
+        f"{load.products_added} products added, {load.products_updated} refreshed, "
+        f"{load.area_versions_added} area versions added"
+    )
     console.print(
         table(
             "GI products and their protected areas (保护范围)",
@@ -39,38 +78,118 @@ def demo() -> None:
                     r.indicators,
                     r.seasons,
                 ]
-                for r in rows
+                for r in step.products
             ],
         )
     )
-    total = sum(r.area_km2 or 0 for r in rows)
     console.print(
-        f"{len(rows)} products, {len({r.category for r in rows})} categories, "
-        f"{total:,.0f} km² of protected area in all"
+        f"{len(step.products)} products, {step.categories} categories, "
+        f"{step.area_km2:,.0f} km² of protected area in all"
     )
 
-    console.rule("[bold]2. Seasonal double-random inspection plan (双随机、一公开)")
-    from api.commands.plan import run_planning_demo
 
-    plan_id = run_planning_demo()
-
-    console.rule("[bold]3. Origin control of the season's samples (产地控制)")
-    from api.commands.check import run_origin_demo
-
-    run_origin_demo()
-
-    console.rule(
-        "[bold]4. Characteristic quality and origin fingerprint of the season's samples (特色质量与产地指纹)"
+def print_plan_step(step: PlanStep) -> None:
+    """The synthetic directories, the plan's commitment and draw, the verification, and the plan summary."""
+    d = step.directory
+    if d.county_source == "already present":
+        console.print(
+            f"synthetic directories (合成数据, clearly labelled) already present: {d.producers} "
+            f"targets, {d.inspectors} inspectors"
+        )
+    else:
+        console.print(
+            f"synthetic directories (合成数据, clearly labelled): {d.producers} targets "
+            f"({d.outside} placed outside their area, {d.market_outlets} market outlets), "
+            f"{d.inspectors} inspectors, {d.conflicts} declared conflicts, "
+            f"{d.complaints} complaints; counties from {d.county_source}"
+        )
+    if step.created:
+        console.print(f"plan {step.code} committed: commitment SHA-256 {step.commitment_sha256}")
+        for warning in step.warnings:
+            console.print(f"[yellow]warning[/] {warning}")
+    else:
+        console.print(f"plan {step.code} exists already (status {step.status_before}); reusing it")
+    if step.drawn_now:
+        console.print(f"drawn with the public value {step.public_value!r}")
+    verification = step.verification
+    failed = [c.name for c in verification.checks if not c.ok]
+    console.print(
+        f"verification from the exported files alone ({step.published}): "
+        + (
+            f"[bold green]reproduced exactly[/], {verification.tasks} tasks"
+            if verification.ok
+            else f"[bold red]FAILED[/] {failed}"
+        )
     )
-    from api.commands.quality import run_quality_demo
+    if step.summary is not None:
+        print_summary(step.summary)
 
-    run_quality_demo(source_prefix="demo season")
 
-    console.rule("[bold]5. Season map, campaign report and public notice (地图与报告)")
-    from api.commands.reports import run_maps_reports_demo
-    from gi.models import Plan
+def print_origin_step(step: OriginStep, show: int = ORIGIN_LINES) -> None:
+    """The simulated samples with their verdicts (the unusual ones first), then the batch summary."""
+    lines = step.lines
+    console.print(
+        table(
+            f"Simulated season: {len(lines)} samples, origin verdicts (产地核验结果)",
+            ["#", "product", "scenario", "CRS", "acc. m", "verdict", "distance m", "flags"],
+            [
+                [
+                    s.row,
+                    s.product,
+                    s.scenario,
+                    s.crs,
+                    s.accuracy_m,
+                    s.verdict,
+                    s.distance_m,
+                    ", ".join(s.flags),
+                ]
+                for s in lines[:show]
+            ],
+            justify_numbers=False,
+        )
+    )
+    if len(lines) > show:
+        console.print(f"... {len(lines) - show} more ordinary samples inside their areas")
+    print_batch_summary(step.result, title="Season summary by product", earlier=step.earlier)
 
-    with session_scope() as session:
-        plan = session.get(Plan, plan_id)
-        period = (plan.period_from, plan.period_to) if plan else None
-    run_maps_reports_demo(period=period)
+
+def print_quality_step(step: QualityStep) -> None:
+    """What was simulated, then the quality and origin-evidence tables."""
+    if not step.checks:
+        console.print("no samples: nothing to judge")
+        return
+    sim = step.simulated
+    if sim is None:
+        console.print(f"all {len(step.checks)} samples already have lab results: judging them again")
+    else:
+        console.print(
+            f"{sim.results} simulated results for {sim.samples} samples (laboratory '模拟实验室', "
+            f"synthetic): {sim.scenarios['conforming']} conforming, {sim.scenarios['fail']} with a failing "
+            f"indicator, {sim.scenarios['near_limit']} near a limit, {sim.scenarios['missing']} with a "
+            f"mandatory indicator untested; {sim.mismatched} with isotopes/elements from another area"
+        )
+    if step.rules:
+        console.print(
+            "judged under the simulated control plan's decision rules (the products' own configuration is "
+            "unchanged): " + ", ".join(f"{code} {kind}" for code, kind in sorted(step.rules.items()))
+        )
+    print_quality_table(step.checks)
+    print_evidence_table(step.checks)
+    console.print(
+        "[dim]Fingerprint references are SYNTHETIC (geo_data/references/SOURCES.md); limits from the "
+        "register's standards (gi products show).[/]"
+    )
+
+
+def print_outputs_step(step: OutputsStep) -> None:
+    """The season and the paths of the files written."""
+    if step.summary is None:
+        console.print(f"[yellow]maps and reports skipped:[/] {step.skipped}")
+        return
+    summary = step.summary
+    console.print(f"season {summary.period}: {len(summary.samples):,} samples, {len(summary.areas)} products")
+    console.print(f"season map (HTML, opens offline): {step.season_map}")
+    console.print(f"campaign report (PDF): {step.campaign_report}")
+    for path in step.attachments:
+        console.print(f"attachment (CSV): {path}")
+    console.print(f"public notice (PDF): {step.public_notice}")

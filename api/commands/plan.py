@@ -1,5 +1,5 @@
 """`gi plan`: seasonal double-random inspection plans (双随机、一公开) — create (commit), draw, verify, show,
-export, notice, results — and the planning step of `gi demo`."""
+export, notice, results."""
 
 from __future__ import annotations
 
@@ -18,9 +18,6 @@ if TYPE_CHECKING:  # the domain is imported when a command runs, so `gi --help` 
     from sampling.planning import PlanSummary
 
 app = typer.Typer(help="Seasonal double-random inspection plans (双随机、一公开).", no_args_is_help=True)
-
-DEMO_PUBLIC_VALUE = "DEMO-2026-PUBLIC-VALUE"
-DEMO_SOURCE = "fixed demo value documented in docs/sampling.md (a demo, not a fair draw)"
 
 
 def _required_day(value: str, field: str) -> date:
@@ -90,7 +87,7 @@ def create(
         created = create_plan(
             session,
             code,
-            title or f"地理标志产品双随机抽查计划 {code}（{start} 至 {end}）",
+            title,
             start,
             end,
             rounds,
@@ -372,77 +369,3 @@ def print_summary(summary: PlanSummary) -> None:
         )
     if summary.results:
         console.print("tasks: " + ", ".join(f"{k} {v}" for k, v in sorted(summary.results.items())))
-
-
-def run_planning_demo(
-    public_value: str = DEMO_PUBLIC_VALUE, today: date | None = None, producers_per_product: int = 40
-) -> int:
-    """Demo step: synthetic directories, a plan of the last quarter for the register (3 monthly rounds),
-    commitment, draw with the public value, export, verification from the exported files, summary.
-    Returns the plan id (its tasks are what the origin demo samples)."""
-    from sqlalchemy import select
-
-    from demo.directories import create_synthetic_directory
-    from gi.models import Plan
-    from sampling.export import export_plan
-    from sampling.planning import create_plan, draw_plan, find_plan, plan_summary
-    from sampling.seasons import season_period
-    from sampling.seasons import today as local_today
-    from sampling.verify import verify
-
-    today = today or local_today()
-    # The quarter that ended last: every round is over, so the demo can show a whole season cycle, from the
-    # draw to the samples of every task (taken within its due window) and the report.
-    months = today.year * 12 + today.month - 1 - 3
-    period_from, period_to = season_period(date(months // 12, months % 12 + 1, 1))
-    code = f"DEMO-{period_from:%Y%m}"
-    with session_scope() as session:
-        report = create_synthetic_directory(session, producers_per_product=producers_per_product, today=today)
-    if report.county_source == "already present":
-        console.print(
-            f"synthetic directories (合成数据, clearly labelled) already present: {report.producers} "
-            f"targets, {report.inspectors} inspectors"
-        )
-    else:
-        console.print(
-            f"synthetic directories (合成数据, clearly labelled): {report.producers} targets "
-            f"({report.outside} placed outside their area, {report.market_outlets} market outlets), "
-            f"{report.inspectors} inspectors, {report.conflicts} declared conflicts, "
-            f"{report.complaints} complaints; counties from {report.county_source}"
-        )
-    with session_scope() as session:
-        existing = session.scalars(select(Plan).where(Plan.code == code)).first()
-        if existing is None:
-            created = create_plan(
-                session,
-                code,
-                f"地理标志产品季节性双随机抽查（演示）{period_from} 至 {period_to}",
-                period_from,
-                period_to,
-                3,
-            )
-            console.print(f"plan {code} committed: commitment SHA-256 {created.commitment.commitment_sha256}")
-            for warning in created.warnings:
-                console.print(f"[yellow]warning[/] {warning}")
-        else:
-            console.print(f"plan {code} exists already (status {existing.status.value}); reusing it")
-    with session_scope() as session:
-        plan = find_plan(session, code)
-        if plan.commitment and plan.commitment.public_value is None:
-            draw_plan(session, code, public_value, DEMO_SOURCE)
-            console.print(f"drawn with the public value {public_value!r}")
-        exported = export_plan(session, plan)
-        summary = plan_summary(session, plan)
-        plan_id = plan.id
-    verification = verify([exported.directory / "published"])
-    failed = [c.name for c in verification.checks if not c.ok]
-    console.print(
-        f"verification from the exported files alone ({exported.directory / 'published'}): "
-        + (
-            "[bold green]reproduced exactly[/], " + f"{verification.tasks} tasks"
-            if verification.ok
-            else f"[bold red]FAILED[/] {failed}"
-        )
-    )
-    print_summary(summary)
-    return plan_id

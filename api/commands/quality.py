@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import uuid
 from collections import Counter
 from collections.abc import Sequence
 from datetime import date
@@ -280,84 +279,3 @@ def rule(
         current, stored_rule = rule_at(session, p.id, date.today())
         origin = f"stored, from {stored_rule.valid_from}" if stored_rule else "default"
         console.print(f"{p.name_zh}: {current.describe()} ({origin})")
-
-
-# ------------------------------------------------------------------------------------------------------ demo
-
-DEMO_RULES = {
-    "xihu-longjing": "guard_band",
-    "ningxia-goji": "guard_band",
-    "anji-white-tea": "guard_band",
-    "wuchang-rice": "guarded_rejection",
-}
-
-
-def run_quality_demo(
-    sample_ids: Sequence[uuid.UUID] | None = None, seed: int = 2025, source_prefix: str | None = None
-) -> None:
-    """Add simulated lab results to the season's simulated samples, judge them, print quality and origin tables.
-
-    ``sample_ids`` None: every sample (whose ``source`` starts with ``source_prefix``, if given). Samples that already have lab results keep them (a second run adds
-    nothing and judges again). Products in DEMO_RULES with no decision rule stored get one (guard bands for teas
-    and goji, guarded rejection for rice), so the demo shows inconclusive values too.
-    """
-    from sqlalchemy import select
-
-    from demo.lab_results import simulate_results
-    from gi.models import LabResult, QualityRule, Sample
-    from gi.quality.judge import check_samples, set_rule
-    from gi.quality.lab import add_results
-    from gi.register.areas import find_product
-
-    with session_scope() as session:
-        query = select(Sample)
-        if sample_ids is not None:
-            query = query.where(Sample.id.in_(list(sample_ids)))
-        if source_prefix is not None:
-            query = query.where(Sample.source.startswith(source_prefix, autoescape=True))
-        samples = list(session.scalars(query.order_by(Sample.collected_at, Sample.id)))
-        if not samples:
-            console.print("no samples: nothing to judge")
-            return
-        for code, kind in DEMO_RULES.items():
-            try:
-                product = find_product(session, code)
-            except LookupError:
-                continue
-            if session.scalar(select(QualityRule.id).where(QualityRule.product_id == product.id)) is None:
-                set_rule(session, code, kind, note="demo: decision rule of the simulated control plan")
-        tested = set(
-            session.scalars(
-                select(LabResult.sample_id).where(LabResult.sample_id.in_([s.id for s in samples])).distinct()
-            )
-        )
-        fresh = [s for s in samples if s.id not in tested]
-        if fresh:
-            rows, chosen = simulate_results(session, fresh, seed)
-            add_results(session, rows, "simulated lab results (demo.lab_results)")
-            scenario = Counter(c.scenario for c in chosen)
-            mismatched = sum(
-                1
-                for c, s in zip(chosen, fresh, strict=True)
-                if c.fingerprint_from and c.fingerprint_from != s.product.code
-            )
-            console.print(
-                f"{len(rows)} simulated results for {len(fresh)} samples (laboratory '模拟实验室', "
-                f"synthetic): {scenario['conforming']} conforming, {scenario['fail']} with a failing "
-                f"indicator, {scenario['near_limit']} near a limit, {scenario['missing']} with a mandatory "
-                f"indicator untested; {mismatched} with isotopes/elements from another area"
-            )
-        else:
-            console.print(f"all {len(samples)} samples already have lab results: judging them again")
-        with progress() as bar:
-            task = bar.add_task("judging", total=len(samples))
-            checks = []
-            for s in samples:
-                checks.extend(check_samples(session, [s]))
-                bar.advance(task)
-        print_quality_table(checks)
-        print_evidence_table(checks)
-        console.print(
-            "[dim]Fingerprint references are SYNTHETIC (geo_data/references/SOURCES.md); limits from the "
-            "register's standards (gi products show).[/]"
-        )

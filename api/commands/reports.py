@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -125,43 +124,3 @@ def record(
     path = out or _reports_dir() / f"record_{data.code}.pdf"
     files = sample_record(data, path, _options(issuer))
     console.print(f"inspection record {files.report_id}: {files.pdf}")
-
-
-def run_maps_reports_demo(
-    out_dir: Path | None = None,
-    products: list[str] | None = None,
-    period: tuple[date, date] | None = None,
-) -> list[Path]:
-    """The demo's last step: the season map (HTML), the campaign report and the public notice of ``period``
-    (default: the stored samples' date range), written to ``out_dir`` (default: out/demo); prints the paths."""
-    from gi.settings import get_settings
-    from maps.folium_maps import MapOptions, season_map, write_map
-    from reports.campaign import campaign_report
-    from reports.notice import public_notice
-
-    out_dir = out_dir or get_settings().output_dir / "demo"
-    try:
-        start, end = (str(period[0]), str(period[1])) if period else (None, None)
-        summary = gather(start, end, products, None)
-    except Exception as exc:  # no samples yet: say so instead of failing the whole demo
-        console.print(f"[yellow]maps and reports skipped:[/] {exc}")
-        return []
-    options = MapOptions.from_settings()
-    stem = f"{summary.start:%Y%m%d}_{summary.end:%Y%m%d}"
-    written = [write_map(season_map(summary, options), out_dir / f"season_{stem}.html", options)]
-    report = campaign_report(summary, out_dir / f"campaign_{stem}.pdf")
-    written.append(report.pdf)
-    written += report.attachments
-    written.append(
-        public_notice(summary, out_dir / f"notice_{stem}.pdf", entries=notice_entries_from_db(summary)).pdf
-    )
-    console.print(f"season {summary.period}: {len(summary.samples):,} samples, {len(summary.areas)} products")
-    for label, path in zip(
-        ["season map (HTML, opens offline)", "campaign report (PDF)"]
-        + ["attachment (CSV)"] * len(report.attachments)
-        + ["public notice (PDF)"],
-        written,
-        strict=True,
-    ):
-        console.print(f"{label}: {path}")
-    return written

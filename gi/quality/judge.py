@@ -17,7 +17,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -384,14 +384,24 @@ def _declared_grade(results: Sequence[LabResult]) -> str | None:
 
 
 def check_sample_quality(
-    session: Session, sample: Sample, declared_grade: str | None = None
+    session: Session,
+    sample: Sample,
+    declared_grade: str | None = None,
+    rules: Mapping[int, DecisionRule] | None = None,
 ) -> QualityVerdict:
-    """Judge a sample's stored results against its product's specification and store the verdict."""
+    """Judge a sample's stored results against its product's specification and store the verdict.
+
+    ``rules`` (by product id) replace the products' stored decision rules for this judgement only: the
+    configuration is left as it is, and the verdict records the rule it was judged by.
+    """
     on = collection_date(sample)
     results = list(session.scalars(select(LabResult).where(LabResult.sample_id == sample.id)))
     grade = declared_grade or _declared_grade(results)
     specs = specs_at(session, sample.product_id, on)
-    rule, stored_rule = rule_at(session, sample.product_id, on)
+    if rules is not None and sample.product_id in rules:
+        rule, stored_rule = rules[sample.product_id], None
+    else:
+        rule, stored_rule = rule_at(session, sample.product_id, on)
     evaluation = evaluate(specs, results, rule, grade)
     verdict = QualityVerdict(
         sample_id=sample.id,
@@ -473,14 +483,16 @@ def check_samples(
     samples: Sequence[Sample],
     declared_grade: str | None = None,
     with_fingerprint: bool = True,
+    rules: Mapping[int, DecisionRule] | None = None,
 ) -> list[SampleCheck]:
-    """Quality verdict, fingerprint verdict and combined origin evidence of each sample, all stored."""
+    """Quality verdict, fingerprint verdict and combined origin evidence of each sample, all stored
+    (``rules``: decision rules by product id used instead of the stored ones, see check_sample_quality)."""
     from gi.quality.evidence import record_evidence
     from gi.quality.fingerprint import check_sample_fingerprint
 
     checks = []
     for sample in samples:
-        quality = check_sample_quality(session, sample, declared_grade)
+        quality = check_sample_quality(session, sample, declared_grade, rules)
         fingerprint = check_sample_fingerprint(session, sample) if with_fingerprint else None
         evidence = record_evidence(session, sample, fingerprint)
         checks.append(SampleCheck(sample, quality, fingerprint, evidence))

@@ -1,0 +1,128 @@
+"""Demo step 2: synthetic directories, then a seasonal double-random plan committed, drawn, exported and verified.
+
+The demo's season is the three whole months before the current one (every round is over, so the later steps
+can show a whole cycle, from the draw to the samples of every task and the report). Everything else is derived
+from that season, never from the clock or from random bytes: the directories' reference day, the moments of
+commitment and draw, the secret and the public value. So on a fresh database the demo builds the same
+directories, plan and draw every time it runs in the same month. The fixed secret and public value make it a
+demo, not a fair draw (docs/sampling.md).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+
+from demo.directories import SyntheticReport, create_synthetic_directory
+from gi.db import session_scope
+from gi.models import Plan
+from gi.settings import get_settings
+from sampling.export import export_plan
+from sampling.planning import PlanSummary, create_plan, draw_plan, find_plan, plan_summary
+from sampling.seasons import season_period
+from sampling.seasons import today as local_today
+from sampling.verify import VerificationReport, verify
+
+DEMO_PUBLIC_VALUE = "DEMO-2026-PUBLIC-VALUE"
+DEMO_SOURCE = "fixed demo value documented in docs/sampling.md (a demo, not a fair draw)"
+# Published here, so anyone can see the demo's draw is not secret: 32-128 printable characters.
+DEMO_SECRET = "gi-demo-secret-published-in-demo/planning.py-not-a-fair-draw"
+DEMO_ROUNDS = 3
+
+
+@dataclass
+class PlanStep:
+    """What the planning step did, and the plan as it now stands."""
+
+    directory: SyntheticReport
+    code: str
+    plan_id: int
+    period: tuple[date, date]
+    created: bool  # False: the plan existed already and is reused
+    status_before: str | None  # the status of the plan found, when it was reused
+    commitment_sha256: str
+    warnings: list[str] = field(default_factory=list)
+    drawn_now: bool = False
+    public_value: str = DEMO_PUBLIC_VALUE
+    published: Path = Path()
+    verification: VerificationReport = field(default_factory=VerificationReport)
+    summary: PlanSummary | None = None
+
+
+def demo_season(today: date | None = None) -> tuple[date, date]:
+    """The demo's season: the three whole calendar months before the month of ``today`` (default: today)."""
+    today = today or local_today()
+    months = today.year * 12 + today.month - 1 - DEMO_ROUNDS
+    return season_period(date(months // 12, months % 12 + 1, 1), DEMO_ROUNDS)
+
+
+def demo_plan_code(period_from: date) -> str:
+    """The demo plan's code: DEMO-YYYYMM of its first month."""
+    return f"DEMO-{period_from:%Y%m}"
+
+
+def plan_season(
+    today: date | None = None,
+    public_value: str = DEMO_PUBLIC_VALUE,
+    producers_per_product: int = 40,
+) -> PlanStep:
+    """Create the synthetic directories (once), then commit, draw, export and verify the demo season's plan
+    (a plan of that code found in the database is reused, and drawn if it is not yet)."""
+    period_from, period_to = demo_season(today)
+    code = demo_plan_code(period_from)
+    tz = ZoneInfo(get_settings().timezone)
+    # The day the season's directories are read as of: the first day after it.
+    reference_day = period_to + timedelta(days=1)
+    # Committed the morning before the season starts, drawn that afternoon (the public value comes later).
+    eve = period_from - timedelta(days=1)
+    committed_at = datetime.combine(eve, time(9, 0), tzinfo=tz)
+    revealed_at = datetime.combine(eve, time(15, 0), tzinfo=tz)
+
+    with session_scope() as session:
+        directory = create_synthetic_directory(
+            session, producers_per_product=producers_per_product, today=reference_day
+        )
+    with session_scope() as session:
+        existing = session.scalars(select(Plan).where(Plan.code == code)).first()
+        status_before = existing.status.value if existing is not None else None
+        warnings: list[str] = []
+        if existing is None:
+            created = create_plan(
+                session,
+                code,
+                f"地理标志产品季节性双随机抽查（演示）{period_from} 至 {period_to}",
+                period_from,
+                period_to,
+                DEMO_ROUNDS,
+                secret=DEMO_SECRET,
+                committed_at=committed_at,
+            )
+            warnings = list(created.warnings)
+    with session_scope() as session:
+        plan = find_plan(session, code)
+        drawn_now = plan.commitment is not None and plan.commitment.public_value is None
+        if drawn_now:
+            draw_plan(session, code, public_value, DEMO_SOURCE, revealed_at=revealed_at)
+        exported = export_plan(session, plan)
+        summary = plan_summary(session, plan)
+        plan_id = plan.id
+    published = exported.directory / "published"
+    return PlanStep(
+        directory=directory,
+        code=code,
+        plan_id=plan_id,
+        period=(period_from, period_to),
+        created=existing is None,
+        status_before=status_before,
+        commitment_sha256=summary.commitment_sha256,
+        warnings=warnings,
+        drawn_now=drawn_now,
+        public_value=summary.public_value or public_value,
+        published=published,
+        verification=verify([published]),
+        summary=summary,
+    )

@@ -1,0 +1,67 @@
+"""Helpers shared by the test modules (imported as ``from fixtures import ...``; pytest fixtures stay in
+conftest.py): throw-away databases, the `gi` command line in a subprocess, and the text of a PDF."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from sqlalchemy.engine import make_url
+
+from gi import db as gi_db
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = Path(__file__).resolve().parent / "data"
+
+
+@contextmanager
+def scratch_database(db_url: str, prefix: str, migrate: bool = True) -> Iterator[str]:
+    """A throw-away database of its own on the test server (migrated unless ``migrate`` is False), dropped after."""
+    from gi.db.local import create_database, drop_database
+
+    server = make_url(db_url).set(database="postgres").render_as_string(hide_password=False)
+    name = f"{prefix}_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}_{uuid.uuid4().hex[:8]}"
+    create_database(server, name)
+    url = make_url(db_url).set(database=name).render_as_string(hide_password=False)
+    try:
+        if migrate:
+            gi_db.upgrade(url)
+        yield url
+    finally:
+        gi_db.get_engine(url).dispose()
+        drop_database(server, name)
+
+
+def gi(
+    db_url: str, *args: str, out: Path | None = None, timeout: float = 600
+) -> subprocess.CompletedProcess[str]:
+    """Run `gi ARGS` as a user would (a new process in the project root) against ``db_url``, with outputs under
+    ``out`` when given; wide, uncoloured output so that tests can read it."""
+    env = {**os.environ, "GI_DATABASE_URL": db_url, "COLUMNS": "200", "NO_COLOR": "1"}
+    if out is not None:
+        env["GI_OUTPUT_DIR"] = str(out)
+    return subprocess.run(
+        [sys.executable, "-m", "api.cli", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        timeout=timeout,
+    )
+
+
+def pdf_pages(path: Path, layout: bool = False) -> list[str]:
+    """The text of each page of a PDF (pdftotext, reading order or ``layout``)."""
+    args = ["pdftotext", *(["-layout"] if layout else []), str(path), "-"]
+    out = subprocess.run(args, check=True, capture_output=True, text=True).stdout
+    return out.split("\f")[:-1]
+
+
+def pdf_text(path: Path) -> str:
+    """The whole text of a PDF (pdftotext, reading order)."""
+    return "\n".join(pdf_pages(path))
