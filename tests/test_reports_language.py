@@ -192,7 +192,7 @@ def test_english_wording_is_unchanged() -> None:
     """The command line keeps printing the English reasons as before codes existed."""
     inside, atypical, flag = (
         EVERY_ITEM[8],
-        EVERY_ITEM[-3],
+        next(i for i in EVERY_ITEM if i.code == "fingerprint_profile" and i.effect is Effect.CONTRADICTS),
         EvidenceItem("gps", Effect.DOUBT, "gps_flag", {"flag": "swapped_lat_lon"}),
     )
     assert inside.text == "GPS point inside the protected area (area version 1, +1,859 m from the boundary)"
