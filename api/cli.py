@@ -3,25 +3,62 @@
 from __future__ import annotations
 
 import sys
+from importlib.metadata import PackageNotFoundError, version
 
 import typer
 
+from api import help as cli_help
 from api.commands import areas, db, demo, forms, products, quality, register, results, users
 from api.commands import check as check_cmd
 from api.commands import maps as maps_cmd
 from api.commands import plan as plan_cmd
 from api.commands import reports as reports_cmd
 from api.commands import serve as serve_cmd
-from api.console import err_console
+from api.console import console, err_console
 from api.errors import exit_for
 
+DISTRIBUTION = "gi-supervision"
+
+cli_help.install()
 app = typer.Typer(
     name="gi",
     help="GI origin and quality supervision (地理标志产地与特色质量监管).",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
+    # -h everywhere: click passes the main context's settings down to every command.
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
+
+
+def installed_version() -> str:
+    """The installed version of the `gi` distribution."""
+    try:
+        return version(DISTRIBUTION)
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown (not installed)"
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        console.print(f"gi {installed_version()}", highlight=False)
+        raise typer.Exit()
+
+
+@app.callback()
+def main_options(
+    show_version: bool = typer.Option(
+        False,
+        "--version",
+        "-V",
+        callback=_print_version,
+        is_eager=True,
+        help="Print the version and exit.",
+    ),
+) -> None:
+    """GI origin and quality supervision (地理标志产地与特色质量监管)."""
+
+
 app.add_typer(db.app, name="db")
 app.add_typer(register.app, name="register")
 app.add_typer(products.app, name="products")
