@@ -180,3 +180,42 @@ def _ogrinfo(service: Service, cid: str, header_file: str, *args: str) -> str:
     done = subprocess.run(command, capture_output=True, text=True, timeout=180)
     assert done.returncode == 0, done.stderr[-2000:]
     return done.stdout
+
+
+def test_cql2_filters_part_3(service: Service) -> None:
+    """CQL2 text (through OWSLib) and JSON filter on queryables; a bad filter or property is a 400 naming it."""
+    from owslib.ogcapi.features import Features
+
+    api = Features(service.url)
+    every = api.collection_items("producers", limit=1000)
+    code = every["features"][0]["properties"]["product_code"]
+    text_filter = f"product_code = '{code}' AND kind <> 'market_outlet'"
+    some = api.collection_items("producers", filter=text_filter, limit=1000)
+    expected = [
+        f["id"]
+        for f in every["features"]
+        if f["properties"]["product_code"] == code and f["properties"]["kind"] != "market_outlet"
+    ]
+    assert sorted(f["id"] for f in some["features"]) == sorted(expected) and expected
+    as_json = json.dumps({"op": "=", "args": [{"property": "product_code"}, code]})
+    r = _get(
+        service, "/collections/producers/items", filter=as_json, **{"filter-lang": "cql2-json", "limit": 1000}
+    )
+    assert r.json()["numberMatched"] == sum(
+        f["properties"]["product_code"] == code for f in every["features"]
+    )
+    x, y = _first_xy(every["features"][0]["geometry"])
+    spatial = _get(
+        service,
+        "/collections/producers/items",
+        filter=f"S_INTERSECTS(geometry, BBOX({x - 0.01},{y - 0.01},{x + 0.01},{y + 0.01}))",
+    ).json()
+    assert every["features"][0]["id"] in {f["id"] for f in spatial["features"]}
+    unknown = _get(service, "/collections/producers/items", filter="colour = 'red'")
+    broken = _get(service, "/collections/producers/items", filter="name =")
+    assert (
+        unknown.status_code == 400
+        and unknown.json()["field"] == "filter"
+        and "colour" in unknown.json()["detail"]
+    )
+    assert broken.status_code == 400 and broken.json()["field"] == "filter"

@@ -23,6 +23,7 @@ from api.openapi import OPENAPI_30
 from api.problems import HTTPProblem
 from gi.errors import InputError
 from gi.features.catalog import COLLECTIONS, Collection
+from gi.features.cql import filter_sql
 from gi.features.query import (
     DEFAULT_LIMIT,
     MAX_LIMIT,
@@ -48,8 +49,25 @@ CONFORMANCE = [
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
     "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables",
     "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables-query-parameters",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/filter",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/features-filter",
+    "http://www.opengis.net/spec/cql2/1.0/conf/basic-cql2",
+    "http://www.opengis.net/spec/cql2/1.0/conf/cql2-text",
+    "http://www.opengis.net/spec/cql2/1.0/conf/cql2-json",
+    "http://www.opengis.net/spec/cql2/1.0/conf/basic-spatial-functions",
 ]
-STANDARD_PARAMS = {"bbox", "bbox-crs", "datetime", "limit", "offset", "f", "crs"}
+STANDARD_PARAMS = {
+    "bbox",
+    "bbox-crs",
+    "datetime",
+    "limit",
+    "offset",
+    "f",
+    "crs",
+    "filter",
+    "filter-lang",
+    "filter-crs",
+}
 
 
 class GeoJSONResponse(JSONResponse):
@@ -232,6 +250,10 @@ def features(
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
     bbox: Annotated[str | None, Query(description="minLon,minLat,maxLon,maxLat (CRS84)")] = None,
     datetime_: Annotated[str | None, Query(alias="datetime")] = None,
+    filter_: Annotated[
+        str | None, Query(alias="filter", max_length=4000, description="a CQL2 filter on the queryables")
+    ] = None,
+    filter_lang: Annotated[str, Query(alias="filter-lang", pattern="^cql2-(text|json)$")] = "cql2-text",
 ) -> Response:
     """A page of features, with ``numberMatched``, ``numberReturned`` and ``next``/``prev`` links."""
     _check_format(request)
@@ -247,15 +269,19 @@ def features(
                     name, f"unknown parameter; queryables of {found.id}: {', '.join(found.queryables)}"
                 )
             filters.append((name, parse_value(name, queryable, value)))
-        crs = request.query_params.get("bbox-crs")
-        if crs is not None and crs != CRS84:
-            raise InputError("bbox-crs", f"only {CRS84} is offered")
+        for name in ("bbox-crs", "filter-crs"):
+            crs = request.query_params.get(name)
+            if crs is not None and crs != CRS84:
+                raise InputError(name, f"only {CRS84} is offered")
+        where, where_params = filter_sql(found, filter_, filter_lang) if filter_ else (None, {})
         query = FeatureQuery(
             bbox=parse_bbox(bbox) if bbox is not None else None,
             interval=parse_interval(datetime_) if datetime_ is not None else None,
             filters=tuple(filters),
             limit=limit,
             offset=offset,
+            extra_where=where,
+            extra_params=tuple(where_params.items()),
         )
     except InputError as exc:
         raise _bad_parameter(exc) from None
