@@ -7,7 +7,14 @@ from contextlib import contextmanager
 from typing import Any
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from rich.table import Table
 
 
@@ -46,6 +53,25 @@ def progress_callback(description: str) -> Iterator[Callable[[str, int, int | No
             bar.update(task, description=what, completed=done, total=total)
 
         yield update
+
+
+@contextmanager
+def working(description: str) -> Iterator[Callable[[str], None]]:
+    """A spinner with the elapsed time while a step of unknown length runs (on stderr, gone afterwards), and
+    the callback that renames the step as it moves on (reading the season, drawing the map, ...)."""
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("[bold blue]{task.description}"),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=True,
+    ) as bar:
+        task = bar.add_task(description, total=None)
+
+        def rename(what: str) -> None:
+            bar.update(task, description=what)
+
+        yield rename
 
 
 def table(

@@ -6,7 +6,7 @@ import logging
 
 import typer
 
-from api.console import console
+from api.console import console, working
 from gi import db as gi_db
 from gi.settings import get_settings
 
@@ -19,8 +19,9 @@ def up() -> None:
     settings = get_settings()
     url = gi_db.database_url(settings)
     logging.getLogger("alembic").setLevel(logging.WARNING)
-    gi_db.upgrade(url)
-    state = gi_db.status(url)
+    with working("starting the database and applying migrations"):
+        gi_db.upgrade(url)
+        state = gi_db.status(url)
     where = "local cluster" if not settings.database_url else "GI_DATABASE_URL"
     console.print(
         f"database ready ({where}): {state.url}  PostgreSQL {state.server_version.split()[0]}, "
@@ -31,14 +32,16 @@ def up() -> None:
 @app.command("upgrade")
 def upgrade(revision: str = typer.Argument("heads", help="Target revision (default: every head).")) -> None:
     """Apply migrations up to REVISION."""
-    gi_db.upgrade(revision=revision)
+    with working(f"applying migrations up to {revision}"):
+        gi_db.upgrade(revision=revision)
     console.print(f"schema at {gi_db.status().current_revision}")
 
 
 @app.command("downgrade")
 def downgrade(revision: str = typer.Argument(..., help="Target revision, e.g. 0001 or base.")) -> None:
     """Revert migrations down to REVISION (data in dropped tables is lost)."""
-    gi_db.downgrade(revision=revision)
+    with working(f"reverting migrations down to {revision}"):
+        gi_db.downgrade(revision=revision)
     console.print(f"schema at {gi_db.status().current_revision or 'base (empty)'}")
 
 

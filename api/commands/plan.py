@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from api.console import console, err_console, table
+from api.console import console, err_console, table, working
 from api.options import parse_day
 from gi.db import session_scope
 from gi.errors import InputError
@@ -83,7 +83,7 @@ def create(
     from sampling.planning import create_plan
 
     start, end = _required_day(period_from, "--from"), _required_day(period_to, "--to")
-    with session_scope() as session:
+    with working(f"freezing the frame of {code} and committing"), session_scope() as session:
         created = create_plan(
             session,
             code,
@@ -105,16 +105,16 @@ def create(
             lot_size=lot_size,
         )
         exported = export_plan(session, created.plan, out)
-        c = created.commitment
-        console.print(
-            f"plan [bold]{created.plan.code}[/] committed: {len(created.frame.products)} products, "
-            f"{len(created.frame.producers):,} targets, {len(created.frame.inspectors):,} inspectors, "
-            f"{len(created.parameters.rounds)} rounds"
-        )
-        console.print(f"commitment SHA-256 [bold]{c.commitment_sha256}[/]")
-        console.print(f"publish now, before the public value is known: {exported.directory / 'published'}")
-        for warning in created.warnings:
-            console.print(f"[yellow]warning[/] {warning}")
+    # Printed once committed: the output describes what is stored.
+    console.print(
+        f"plan [bold]{created.plan.code}[/] committed: {len(created.frame.products)} products, "
+        f"{len(created.frame.producers):,} targets, {len(created.frame.inspectors):,} inspectors, "
+        f"{len(created.parameters.rounds)} rounds"
+    )
+    console.print(f"commitment SHA-256 [bold]{created.commitment.commitment_sha256}[/]")
+    console.print(f"publish now, before the public value is known: {exported.directory / 'published'}")
+    for warning in created.warnings:
+        console.print(f"[yellow]warning[/] {warning}")
 
 
 @app.command("draw")
@@ -130,7 +130,7 @@ def draw(
     from sampling.planning import draw_plan, plan_summary
 
     try:
-        with session_scope() as session:
+        with working(f"drawing {plan}"), session_scope() as session:
             drawn = draw_plan(session, plan, public_value, source)
             exported = export_plan(session, drawn.plan, out)
             summary = plan_summary(session, drawn.plan)
@@ -155,7 +155,8 @@ def verify_cmd(
     """Check the hashes and reproduce selection and assignment from the published files alone."""
     from sampling.verify import verify
 
-    report = verify(files)
+    with working("reproducing the draw from the published files"):
+        report = verify(files)
     console.print(
         table(
             f"verification of plan {report.plan}",
@@ -258,7 +259,7 @@ def export(
     from sampling.export import export_plan
     from sampling.planning import find_plan
 
-    with session_scope() as session:
+    with working(f"exporting {plan}"), session_scope() as session:
         exported = export_plan(session, find_plan(session, plan), out)
     for path in exported.published:
         console.print(f"published  {path}")
