@@ -8,11 +8,11 @@ from pathlib import Path
 
 from demo.progress import StepProgress, no_progress
 from gi.db import session_scope
+from gi.reads.notice import season_notice
+from gi.reads.season import SeasonSummary, gather_season, sample_date_range
 from gi.settings import get_settings
-from maps.data import SeasonSummary, gather_season, sample_date_range
 from maps.folium_maps import MapOptions, season_map, write_map
 from reports.campaign import campaign_report
-from reports.data import notice_entries, season_task_results
 from reports.notice import public_notice
 
 
@@ -49,8 +49,7 @@ def write_season_outputs(
                 return OutputsStep(skipped="no samples are stored yet")
         on_progress("reading the season", 0, 4)
         summary = gather_season(session, period[0], period[1])
-        results, unsampled = season_task_results(session, summary.start, summary.end)
-    entries = notice_entries(summary, results, unsampled)
+        entries = season_notice(session, summary)
     stem = f"{summary.start:%Y%m%d}_{summary.end:%Y%m%d}"
     options = MapOptions.from_settings()
     on_progress("drawing the season map", 1, 4)

@@ -21,7 +21,7 @@ from demo.progress import StepProgress, no_progress
 from gi.db import session_scope
 from gi.models import GIProduct, LabResult, QualityRule, Sample
 from gi.quality.decision import DecisionRule, RuleKind
-from gi.quality.judge import SampleCheck, check_samples
+from gi.quality.judge import SampleCheck, judge_samples
 from gi.quality.lab import add_results
 
 # Decision rules of the simulated control plan (guard bands for teas and goji, guarded rejection for rice).
@@ -102,8 +102,11 @@ def judge_season(
                     if c.fingerprint_from and c.fingerprint_from != s.product.code
                 ),
             )
-        checks: list[SampleCheck] = []
-        for k, sample in enumerate(samples):
-            checks.extend(check_samples(session, [sample], rules=rules))
-            on_progress("judging", k + 1, len(samples))
+        done = [0]
+
+        def advance(n: int) -> None:
+            done[0] += n
+            on_progress("judging", done[0], len(samples))
+
+        checks: list[SampleCheck] = judge_samples(session, samples, on_progress=advance, rules=rules)
     return QualityStep(checks, simulated, applied)

@@ -11,8 +11,8 @@ import pandas as pd
 import shapely
 from shapely.geometry import MultiPolygon
 
-from maps import reference
-from maps.data import (
+from geo_data import admin
+from gi.reads.season import (
     SAMPLE_COLUMNS,
     AreaInfo,
     CoverageRow,
@@ -61,15 +61,15 @@ TZ = ZoneInfo("Asia/Shanghai")
 
 def synthetic_areas() -> list[AreaInfo]:
     """Protected areas made of real county outlines (the reference layer), one version each."""
-    counties = reference.counties().set_index("adcode")
+    counties = admin.counties().set_index("adcode")
     areas = []
     for code, name, pinyin, english, category, adcodes in PRODUCTS:
         present = [a for a in adcodes if a in counties.index]
         geom = shapely.union_all(counties.loc[present].geometry.to_numpy())
         multi = geom if isinstance(geom, MultiPolygon) else MultiPolygon([geom])
         km2 = float(
-            reference.counties()
-            .loc[reference.counties()["adcode"].isin(present)]
+            admin.counties()
+            .loc[admin.counties()["adcode"].isin(present)]
             .to_crs("+proj=aea +lat_1=25 +lat_2=47 +lon_0=105")
             .area.sum()
             / 1e6
@@ -140,7 +140,7 @@ def synthetic_summary(
         for d, m in zip(rng.integers(0, days, n_samples), rng.integers(0, 540, n_samples), strict=True)
     ]
     ids = [f"{rng.integers(0, 2**63):016x}" for _ in range(n_samples)]
-    counties = reference.county_of(lon, lat)
+    counties = admin.county_of(lon, lat)
     producer_no = rng.integers(0, 90, n_samples)
     frame = pd.DataFrame(
         {

@@ -1,6 +1,6 @@
 """Interactive (Folium/Leaflet) maps of protected areas and of a season's samples, working offline.
 
-No base map is loaded by default: the administrative reference layers (maps/data/) are drawn light underneath,
+No base map is loaded by default: the administrative reference layers (geo_data/admin_data/) are drawn light underneath,
 and a tile URL (setting ``GI_TILE_URL``) adds a base layer on networks that have a tile server. Every script
 and style sheet comes from maps/assets/ (see maps/offline.py). Large sample sets are embedded once, as compact
 columns, and clustered in the browser; the cluster icons are donuts showing the share of each verdict.
@@ -27,10 +27,11 @@ from folium.template import Template
 from shapely.geometry import box
 from shapely.geometry.base import BaseGeometry
 
+from geo_data import admin
+from gi.reads.season import AreaInfo, ProducerFinding, SeasonSummary
 from gi.settings import get_settings
-from maps import reference
-from maps.data import AreaInfo, ProducerFinding, SeasonSummary, mappable
 from maps.offline import VENDORED_PREFIX, figure_title, save_offline
+from maps.points import mappable
 from maps.style import (
     COUNTY_LINE,
     HEAT_GRADIENT,
@@ -503,7 +504,7 @@ def reference_parts(extent: BaseGeometry | None, with_counties: bool = True) -> 
     """GeoJSON and style of the reference outlines: land, provinces, counties near ``extent``, the line."""
     parts = [
         {
-            "data": _collection([({}, g) for g in reference.country().geometry], 3),
+            "data": _collection([({}, g) for g in admin.country().geometry], 3),
             "style": {
                 "stroke": True,
                 "color": "#7d7d7d",
@@ -514,12 +515,12 @@ def reference_parts(extent: BaseGeometry | None, with_counties: bool = True) -> 
             },
         },
         {
-            "data": _collection([({}, g.boundary) for g in reference.provinces().geometry], 3),
+            "data": _collection([({}, g.boundary) for g in admin.provinces().geometry], 3),
             "style": {"color": PROVINCE_LINE, "weight": 1.0, "opacity": 0.9, "fill": False},
         },
     ]
     if with_counties and extent is not None and not extent.is_empty:
-        near = reference.counties_near(extent)
+        near = admin.counties_near(extent)
         parts.insert(
             1,
             {
@@ -535,7 +536,7 @@ def reference_parts(extent: BaseGeometry | None, with_counties: bool = True) -> 
         )
     parts.append(
         {
-            "data": _collection([({}, g) for g in reference.maritime_line().geometry], 3),
+            "data": _collection([({}, g) for g in admin.maritime_line().geometry], 3),
             "style": {"color": MARITIME_LINE, "weight": 1.6, "opacity": 0.9, "dashArray": "8 5"},
         }
     )

@@ -29,11 +29,12 @@ from matplotlib.text import Text
 from shapely.geometry import box
 from shapely.ops import nearest_points
 
+from geo_data import admin
+from gi.reads.season import AreaInfo, ProducerFinding, SeasonSummary
 from gi.settings import get_settings
-from maps import reference
 from maps.cjk_font import use_cjk_font_in_matplotlib
-from maps.data import AreaInfo, ProducerFinding, SeasonSummary, mappable
 from maps.folium_maps import product_colours
+from maps.points import mappable
 from maps.style import (
     COUNTY_LINE,
     LAND_FILL,
@@ -236,19 +237,19 @@ def _draw_samples(ax: Axes, samples: pd.DataFrame, crs: str, colour_by: str, siz
 
 
 def _draw_reference(ax: Axes, crs: str, window: shapely.Geometry, counties: bool) -> None:
-    land = reference.country().clip(window)
+    land = admin.country().clip(window)
     if len(land):
         land.to_crs(crs).plot(ax=ax, facecolor=LAND_FILL, edgecolor="#6f6f6f", linewidth=0.6, zorder=1)
     if counties:
-        near = reference.counties().clip(window)
+        near = admin.counties().clip(window)
         if len(near):
             near.boundary.to_crs(crs).plot(
                 ax=ax, color=COUNTY_LINE, linewidth=0.45, linestyle=(0, (3, 2)), zorder=2
             )
-    provinces = reference.provinces().clip(window)
+    provinces = admin.provinces().clip(window)
     if len(provinces):
         provinces.boundary.to_crs(crs).plot(ax=ax, color=PROVINCE_LINE, linewidth=0.6, zorder=3)
-    line = reference.maritime_line().clip(window)
+    line = admin.maritime_line().clip(window)
     if len(line):
         line.to_crs(crs).plot(ax=ax, color=MARITIME_LINE, linewidth=1.0, linestyle=(0, (6, 3)), zorder=4)
 
@@ -454,7 +455,7 @@ def national_overview_png(
     window = box(*MAIN_BOX)
     xlim, ylim = _view(
         ax,
-        _frame([reference.country().geometry.iloc[0].intersection(window)], CHINA_AEA).total_bounds,
+        _frame([admin.country().geometry.iloc[0].intersection(window)], CHINA_AEA).total_bounds,
         pad=0.025,
     )
     _draw_reference(ax, CHINA_AEA, window, counties=False)
@@ -599,7 +600,7 @@ def regional_png(
 def _county_labels(ax: Axes, crs: str, window: shapely.Geometry) -> None:
     x0, x1 = ax.get_xlim()
     y0, y1 = ax.get_ylim()
-    near = reference.counties().clip(window)
+    near = admin.counties().clip(window)
     if not len(near) or len(near) > 60:
         return
     points = near.geometry.representative_point().to_crs(crs)

@@ -3,7 +3,6 @@ looks the same everywhere."""
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from gi.quality.wording import FLAG_LABELS_ZH
@@ -79,12 +78,3 @@ def product_colour(index: int) -> str:
 def flag_label(flag: str) -> str:
     """Chinese wording of an origin-check flag (the code itself when unknown)."""
     return FLAG_LABELS.get(flag, flag)
-
-
-def grade_label(grade: str | None) -> str:
-    """The Chinese name of a register grade or product class as printed: '小空心制品 (small hollow ware, <1.1 L)'
-    -> '小空心制品' (the register keeps the English gloss, which gi.quality.judge also matches declared grades on)."""
-    if not grade:
-        return ""
-    head = grade.partition(" (")[0].strip()
-    return head if re.search(r"[\u4e00-\u9fff]", head) else grade

@@ -10,14 +10,8 @@ from pathlib import Path
 import pandas as pd
 from reportlab.platypus import CondPageBreak, Flowable, PageBreak
 
+from gi.reads.season import CoverageRow, SeasonSummary, non_conformities, origin_counts, quality_counts
 from maps import static
-from maps.data import (
-    CoverageRow,
-    SeasonSummary,
-    non_conformities,
-    origin_counts,
-    quality_counts,
-)
 from maps.style import ORIGIN_CATEGORIES, QUALITY_CATEGORIES
 from reports import charts
 from reports.layout import (

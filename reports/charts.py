@@ -13,8 +13,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+from gi.reads.season import CoverageRow
 from maps.cjk_font import use_cjk_font_in_matplotlib
-from maps.data import CoverageRow
 from maps.style import Category
 
 

@@ -1,5 +1,5 @@
-"""What the per-sample record and the public notice print, gathered from the database (the season itself comes
-from maps.data.gather_season). Renderers only read these objects."""
+"""What the per-sample inspection record prints, gathered from the database (the season and the public notice
+come from gi.reads). Renderers only read these objects."""
 
 from __future__ import annotations
 
@@ -10,33 +10,27 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import pandas as pd
 from geoalchemy2.shape import to_shape
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from geo_data import admin
 from gi.models import (
-    TASK_RESULT_ZH,
     EvidenceGrade,
-    FingerprintVerdict,
     GIProduct,
     LabResult,
-    OriginEvidence,
-    OriginVerdictRecord,
     Plan,
-    PlanStatus,
     PlanTask,
     Producer,
     ProductionArea,
-    QualityVerdict,
     Sample,
-    TaskStatus,
 )
 from gi.quality.evidence import fingerprint_items, stored_items
+from gi.quality.wording import grade_label
+from gi.reads.season import AreaInfo, area_infos, origin_reason
+from gi.reads.verdicts import sample_verdicts
 from gi.settings import get_settings
-from maps import reference
-from maps.data import AreaInfo, SeasonSummary, area_infos, origin_reason
-from maps.style import ORIGIN, QUALITY, flag_label, grade_label
+from maps.style import ORIGIN, QUALITY, flag_label
 from reports.texts import indicator_note_zh, origin_rule_zh, quality_rule_zh, source_zh
 
 LOCATION_SOURCE_ZH = {"device_gps": "设备 GPS 定位", "map_pick": "地图选点", "geocoded_address": "地址解析"}
@@ -141,30 +135,9 @@ def gather_sample_record(session: Session, key: str, photos: Sequence[Path] = ()
     product = session.get(GIProduct, sample.product_id)
     assert product is not None
     producer = session.get(Producer, sample.producer_id) if sample.producer_id else None
-    origin_row = session.scalars(
-        select(OriginVerdictRecord)
-        .where(OriginVerdictRecord.sample_id == sample.id)
-        .order_by(OriginVerdictRecord.checked_at.desc(), OriginVerdictRecord.id.desc())
-        .limit(1)
-    ).first()
-    quality_row = session.scalars(
-        select(QualityVerdict)
-        .where(QualityVerdict.sample_id == sample.id)
-        .order_by(QualityVerdict.checked_at.desc(), QualityVerdict.id.desc())
-        .limit(1)
-    ).first()
-    evidence_row = session.scalars(
-        select(OriginEvidence)
-        .where(OriginEvidence.sample_id == sample.id)
-        .order_by(OriginEvidence.checked_at.desc(), OriginEvidence.id.desc())
-        .limit(1)
-    ).first()
-    fingerprint_row = session.scalars(
-        select(FingerprintVerdict)
-        .where(FingerprintVerdict.sample_id == sample.id)
-        .order_by(FingerprintVerdict.checked_at.desc(), FingerprintVerdict.id.desc())
-        .limit(1)
-    ).first()
+    current = sample_verdicts(session, sample.id)
+    origin_row, quality_row = current.origin, current.quality
+    evidence_row, fingerprint_row = current.evidence, current.fingerprint
     results = session.scalars(
         select(LabResult)
         .where(LabResult.sample_id == sample.id)
@@ -172,7 +145,7 @@ def gather_sample_record(session: Session, key: str, photos: Sequence[Path] = ()
     ).all()
     task = session.get(PlanTask, sample.task_id) if sample.task_id else None
     location = to_shape(sample.location)
-    county = reference.county_of([location.x], [location.y]).iloc[0]
+    county = admin.county_of([location.x], [location.y]).iloc[0]
 
     inspectors: list[Person] = []
     if task is not None:
@@ -365,156 +338,13 @@ def _task_label(task: PlanTask | None) -> str | None:
     )
 
 
-# ---------------------------------------------------------------- public notice
-
-
-@dataclass(frozen=True)
-class NoticeEntry:
-    """One inspected target on the public notice: a firm (or market sampling in a county) and its result."""
-
-    target: str
-    credit_code: str
-    product_name: str
-    county_name: str
-    samples: int
-    sampled_on: date | None
-    result: str  # 合格 | 不合格 | 待定 | 无法判定 | 未发现经营
-    items: str  # the non-conforming items, in words
-
-
-# Origin flags that make a position itself doubtful (gi.origin.rule).
-SUSPECT_POSITION = {"swapped_lat_lon", "outside_china", "null_island", "crs_implausible"}
-
-RESULT_ORDER = {"不合格": 0, "待定": 1, "无法判定": 2, "未发现经营": 3, "合格": 4}
-
-
-def _sample_items(group: pd.DataFrame, tolerance_m: float) -> tuple[str, str]:
-    """Result and non-conforming items of a target from its samples."""
-    items: list[str] = []
-    outside = group[group["origin"] == "outside"]
-    failed = group[group["quality"] == "fail"]
-    if len(outside):
-        # A swapped or foreign position is "outside" by thousands of kilometres: a data error, not a distance.
-        suspect = outside["flags"].map(lambda f: bool(set(f or ()) & SUSPECT_POSITION))
-        plausible = outside.loc[~suspect, "distance_m"]
-        if len(plausible) and plausible.notna().any():
-            items.append(f"产地不符（采样点位于保护范围外 {abs(plausible.min()) / 1000:.1f} 千米）")
-        elif suspect.any():
-            items.append("产地不符（采样坐标异常：经纬度疑似颠倒或位于境外，需核实）")
-        else:
-            items.append("产地不符（采样点位于保护范围外）")
-    for reason in dict.fromkeys(r for r in failed["quality_reason"] if r):
-        items.append(reason)
-    if len(failed) and not any(failed["quality_reason"]):
-        items.append("特色品质指标不合格")
-    if items:
-        bad = int((group["origin"].eq("outside") | group["quality"].eq("fail")).sum())
-        share = f"（{bad}/{len(group)} 批次不合格）" if len(group) > 1 else ""
-        return "不合格", "；".join(items) + share
-    pending = group["origin"].isin(["uncertain", "unchecked"]) | group["quality"].isin(
-        ["pending", "inconclusive"]
-    )
-    if pending.any():
-        return "待定", "结果待复核或检验中"
-    return "合格", ""
-
-
-def notice_entries(
-    summary: SeasonSummary,
-    task_results: dict[int, str] | None = None,
-    planned_targets: Sequence[NoticeEntry] = (),
-) -> list[NoticeEntry]:
-    """The targets of the season and their results: per producer and product (market samples per county),
-    with a recorded task result taking precedence; planned targets not yet sampled are listed as 待定."""
-    frame = summary.samples
-    entries: list[NoticeEntry] = []
-    recorded_of = task_results or {}
-    if len(frame):
-        keyed = frame.assign(
-            target=frame["producer_name"].where(frame["producer_name"] != "", "市场抽样"),
-            county_key=frame["county_name"].where(frame["producer_name"] == "", ""),
-        )
-        for (target, credit, product, county_key), group in keyed.groupby(
-            ["target", "producer_code", "product_name", "county_key"], sort=False
-        ):
-            result, items = _sample_items(group, summary.tolerance_m)
-            recorded = [recorded_of[t] for t in group["task_id"].dropna().unique() if t in recorded_of]
-            if recorded:
-                result = min(recorded, key=lambda r: RESULT_ORDER.get(r, 9))
-            counties = group["county_name"].replace("", pd.NA).dropna()
-            county = county_key or (counties.mode().iloc[0] if len(counties) else "—")
-            name = f"市场抽样（{county}）" if target == "市场抽样" else target
-            entries.append(
-                NoticeEntry(
-                    name,
-                    credit,
-                    product,
-                    county,
-                    len(group),
-                    min(group["collected_at"]).date(),
-                    result,
-                    items,
-                )
-            )
-    sampled = {(e.target, e.product_name) for e in entries}
-    entries += [e for e in planned_targets if (e.target, e.product_name) not in sampled]
-    entries.sort(key=lambda e: (RESULT_ORDER.get(e.result, 9), e.product_name, e.county_name, e.target))
-    return entries
-
-
-def season_task_results(
-    session: Session, start: date, end: date, product_ids: Sequence[int] = ()
-) -> tuple[dict[int, str], list[NoticeEntry]]:
-    """Recorded results of the season's plan tasks (task id -> 合格/不合格/…), and the planned targets with no
-    sample yet (as 待定 entries, or with their recorded result such as 未发现经营)."""
-    names = reference.county_parts()
-    query = (
-        select(PlanTask, Producer.name, Producer.credit_code, GIProduct.name_zh)
-        .join(Plan, Plan.id == PlanTask.plan_id)
-        .join(Producer, Producer.id == PlanTask.producer_id)
-        .join(GIProduct, GIProduct.id == PlanTask.product_id)
-        .where(
-            Plan.status != PlanStatus.CANCELLED,
-            PlanTask.status != TaskStatus.CANCELLED,
-            PlanTask.due_from <= end,
-            PlanTask.due_to >= start,
-        )
-    )
-    if product_ids:
-        query = query.where(PlanTask.product_id.in_(list(product_ids)))
-    sampled_tasks = set(session.scalars(select(Sample.task_id).where(Sample.task_id.is_not(None)).distinct()))
-    results: dict[int, str] = {}
-    unsampled: list[NoticeEntry] = []
-    for task, producer, credit, product in session.execute(query):
-        if task.result is not None:
-            results[task.id] = TASK_RESULT_ZH.get(task.result, str(task.result))
-        if task.id not in sampled_tasks:
-            result = results.get(task.id, "待定")
-            unsampled.append(
-                NoticeEntry(
-                    producer,
-                    credit,
-                    product,
-                    names.get(task.county_code, ("", "—"))[1],
-                    0,
-                    None,
-                    result,
-                    task.result_note or ("尚未抽样" if result == "待定" else ""),
-                )
-            )
-    return results, unsampled
-
-
 __all__ = [
     "ORIGIN",
     "QUALITY",
     "IndicatorLine",
     "LabLine",
-    "NoticeEntry",
     "Person",
     "SampleRecordData",
     "find_sample",
     "gather_sample_record",
-    "notice_entries",
-    "season_task_results",
 ]

@@ -9,8 +9,8 @@ from pathlib import Path
 
 from reportlab.platypus import CondPageBreak, Flowable
 
-from maps.data import SeasonSummary
-from reports.data import NoticeEntry, notice_entries
+from gi.reads.notice import NoticeEntry, notice_entries
+from gi.reads.season import SeasonSummary
 from reports.layout import (
     ReportFiles,
     ReportMeta,

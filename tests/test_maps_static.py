@@ -12,7 +12,8 @@ import shapely
 from PIL import Image
 
 from demo.season_map import synthetic_summary
-from maps import reference, static
+from geo_data import admin
+from maps import static
 from maps.style import MARITIME_LINE
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts" / "maps"
@@ -25,11 +26,11 @@ def summary():  # type: ignore[no-untyped-def]
 
 
 def test_reference_layers_cover_the_whole_territory() -> None:
-    provinces = reference.provinces()
+    provinces = admin.provinces()
     assert len(provinces) == 34
     assert {"710000", "810000", "820000"} <= set(provinces["adcode"].astype(str))
     assert provinces.loc[provinces["adcode"].astype(str) == "710000", "name"].iloc[0] == "台湾省"
-    country = reference.country().geometry.iloc[0]
+    country = admin.country().geometry.iloc[0]
     for lon, lat in [
         (121.0, 23.7),
         (112.336, 16.834),
@@ -38,10 +39,10 @@ def test_reference_layers_cover_the_whole_territory() -> None:
     ]:  # Taiwan, 永兴岛, 三亚, 乌鲁木齐
         assert country.buffer(0.02).covers(shapely.Point(lon, lat)), (lon, lat)
     assert country.bounds[1] < 4.5  # the southernmost islands and shoals
-    west, south, east, north = reference.maritime_line().total_bounds
+    west, south, east, north = admin.maritime_line().total_bounds
     assert south < 4.0 and north > 20.0 and west < 110.0 and east > 121.0
-    assert len(reference.counties()) > 2800
-    hit = reference.county_of(np.array([120.13, 0.0]), np.array([30.25, 0.0]))
+    assert len(admin.counties()) > 2800
+    hit = admin.county_of(np.array([120.13, 0.0]), np.array([30.25, 0.0]))
     assert hit.loc[0, "county_code"] == "330106" and hit.loc[0, "county_name"] == "西湖区"
     assert hit.loc[1, "county_code"] == ""
 

@@ -21,8 +21,8 @@ from sqlalchemy.orm import Session
 
 from gi import db as gi_db
 from gi.models import Inspector, OriginVerdictRecord, Sample
+from gi.reads.season import gather_season, non_conformities
 from maps.browser import MapPage, chromium, chromium_path
-from maps.data import gather_season, non_conformities
 
 pytestmark = pytest.mark.postgis
 
@@ -208,6 +208,7 @@ def test_cli_writes_maps_and_reports(season_db: str, season_html: Path, tmp_path
     assert bad["code"] in record and bad["product_name"] in record and "不合格" in record
     assert "照片1：sample.png" in record
     assert any(i.name in record for i in inspectors)  # the internal record names its inspectors
+    (ARTIFACTS / "reports").mkdir(parents=True, exist_ok=True)
     subprocess.run(
         [
             "pdftoppm",

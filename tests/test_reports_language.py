@@ -362,14 +362,10 @@ REQUIRED = {
 @pytest.mark.postgis
 def test_reports_print_no_english_prose(season: str, tmp_path: Path) -> None:
     from gi.models import Sample
-    from maps.data import gather_season
+    from gi.reads.notice import notice_entries, season_task_results
+    from gi.reads.season import gather_season
     from reports.campaign import campaign_report
-    from reports.data import (
-        SampleRecordData,
-        gather_sample_record,
-        notice_entries,
-        season_task_results,
-    )
+    from reports.data import SampleRecordData, gather_sample_record
     from reports.layout import ReportOptions
     from reports.notice import public_notice
     from reports.record import sample_record

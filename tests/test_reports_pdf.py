@@ -13,9 +13,9 @@ import pytest
 from fixtures import pdf_pages, pdf_text
 
 from demo.season_map import synthetic_summary
-from maps.data import non_conformities, origin_counts
+from gi.reads.notice import notice_entries
+from gi.reads.season import non_conformities, origin_counts
 from reports.campaign import campaign_report
-from reports.data import notice_entries
 from reports.fonts import MissingGlyphsError, missing_glyphs, verify_printable
 from reports.layout import ReportOptions
 from reports.notice import public_notice

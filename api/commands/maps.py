@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -12,9 +11,7 @@ from api.console import console
 from api.options import parse_day
 
 if TYPE_CHECKING:  # the domain is imported when a command runs, so `gi --help` stays quick
-    from sqlalchemy.orm import Session
-
-    from maps.data import SeasonSummary
+    from gi.reads.season import SeasonSummary
     from maps.folium_maps import MapOptions
 
 app = typer.Typer(
@@ -27,37 +24,16 @@ ASSET_HELP = (
 )
 
 
-def season_bounds(
-    session: Session, start: str | None, end: str | None, product_ids: list[int]
-) -> tuple[date, date]:
-    """The season asked for; missing ends default to the first/last stored sample's date."""
-    from gi.errors import InputError
-    from maps.data import sample_date_range
-
-    first, last = parse_day(start, "from"), parse_day(end, "to")
-    if first is None or last is None:
-        stored = sample_date_range(session, product_ids)
-        if stored is None:
-            raise InputError("from", "no samples are stored; give the season with --from and --to")
-        first = first or stored[0]
-        last = last or stored[1]
-    if last < first:
-        raise InputError("to", f"{last} is before {first}")
-    return first, last
-
-
 def gather(
     start: str | None, end: str | None, products: list[str] | None, title: str | None
 ) -> SeasonSummary:
     """The season summary for the CLI options."""
     from gi.db import session_scope
-    from gi.register.areas import find_product
-    from maps.data import gather_season
+    from gi.reads.season import gather_season
 
+    first, last = parse_day(start, "from"), parse_day(end, "to")
     with session_scope() as session:
-        ids = [find_product(session, p).id for p in products or []]
-        first, last = season_bounds(session, start, end, ids)
-        return gather_season(session, first, last, [str(i) for i in ids], title=title)
+        return gather_season(session, first, last, products or [], title=title)
 
 
 def _options(asset_base: str | None, tile_url: str | None, layers: str | None = None) -> MapOptions:
@@ -88,7 +64,7 @@ def areas(
 ) -> None:
     """Map the protected areas (version, km², product details in popups) of PRODUCTS."""
     from gi.db import session_scope
-    from maps.data import area_infos
+    from gi.reads.season import area_infos
     from maps.folium_maps import areas_map, write_map
 
     with session_scope() as session:
@@ -169,30 +145,12 @@ def producers(
 ) -> None:
     """Map the authorized producers located outside the area they are authorized for."""
     from gi.db import session_scope
-    from gi.register.areas import find_product
-    from maps.data import SeasonSummary, area_infos, empty_samples, producers_outside
+    from gi.reads.season import producers_outside_summary
     from maps.folium_maps import season_map, write_map
 
-    day = parse_day(at, "at") or date.today()
     with session_scope() as session:
-        ids = [find_product(session, p).id for p in products or []]
-        codes = [find_product(session, p).code for p in products or []]
-        findings = producers_outside(session, ids, at=day)
-        infos = area_infos(session, codes, at=day)
-    from datetime import datetime
-    from zoneinfo import ZoneInfo
-
-    from gi.settings import get_settings
-
-    summary = SeasonSummary(
-        title="登记位置在保护范围外的授权生产者",
-        start=day,
-        end=day,
-        generated_at=datetime.now(ZoneInfo(get_settings().timezone)),
-        areas=infos,
-        samples=empty_samples(),
-        producers_outside=findings,
-    )
+        summary = producers_outside_summary(session, products or [], at=parse_day(at, "at"))
+    findings = summary.producers_outside
     options = _options(asset_base, None, "reference,areas,producers")
     path = write_map(
         season_map(summary, options), out or _default_path("producers_outside", ".html"), options

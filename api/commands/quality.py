@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from collections.abc import Sequence
 from datetime import date
@@ -33,23 +32,6 @@ OUTCOME_STYLE = {
 }
 
 
-def parse_season(text: str) -> tuple[date, date]:
-    """A season as 'YYYY' (the whole year) or 'YYYY-MM-DD..YYYY-MM-DD' (both days included)."""
-    text = text.strip()
-    if re.fullmatch(r"\d{4}", text):
-        return date(int(text), 1, 1), date(int(text), 12, 31)
-    match = re.fullmatch(r"(\d{4}-\d{2}-\d{2})\s*\.\.\s*(\d{4}-\d{2}-\d{2})", text)
-    if not match:
-        raise InputError("season", f"{text!r} is neither YYYY nor YYYY-MM-DD..YYYY-MM-DD")
-    try:
-        start, end = date.fromisoformat(match[1]), date.fromisoformat(match[2])
-    except ValueError as exc:
-        raise InputError("season", f"{text!r}: {exc}") from exc
-    if end < start:
-        raise InputError("season", f"{text!r} ends before it starts")
-    return start, end
-
-
 def _styled(value: str) -> str:
     style = OUTCOME_STYLE.get(value)
     return f"[{style}]{value}[/]" if style else value
@@ -69,32 +51,19 @@ def check(
     grade: str = typer.Option(None, "--grade", help="Judge against this grade/class (default: as declared)."),
 ) -> None:
     """Judge samples that have lab results: quality against the specification, fingerprint, origin evidence."""
-    from gi.quality.judge import check_samples, samples_with_results
-    from gi.quality.lab import resolve_sample
-    from gi.register.areas import find_product
+    from gi.period import parse_season
+    from gi.quality.judge import judge_samples, select_samples
 
     if sample is None and season is None and product is None:
         raise InputError("selection", "give --sample, --season or --product")
     with session_scope() as session:
-        if sample is not None:
-            samples = [resolve_sample(session, sample)]
-        else:
-            start, end = parse_season(season) if season else (None, None)
-            samples = samples_with_results(
-                session,
-                product=find_product(session, product) if product else None,
-                collected_from=start,
-                collected_to=end,
-            )
+        samples = select_samples(session, sample, parse_season(season) if season else None, product)
         if not samples:
             console.print("no samples with lab results in that selection")
             return
         with progress() as bar:
             task = bar.add_task("checking", total=len(samples))
-            checks = []
-            for s in samples:
-                checks.extend(check_samples(session, [s], grade))
-                bar.advance(task)
+            checks = judge_samples(session, samples, grade, lambda n: bar.advance(task, n))
         if len(checks) == 1:
             print_sample_detail(checks[0])
         else:

@@ -12,8 +12,8 @@ from api.commands.maps import gather
 from api.console import console
 
 if TYPE_CHECKING:  # the domain is imported when a command runs, so `gi --help` stays quick
-    from maps.data import SeasonSummary
-    from reports.data import NoticeEntry
+    from gi.reads.notice import NoticeEntry
+    from gi.reads.season import SeasonSummary
     from reports.layout import ReportOptions
 
 app = typer.Typer(
@@ -40,15 +40,12 @@ def _options(issuer: str | None, max_rows: int | None = None, product_maps: bool
 
 
 def notice_entries_from_db(summary: SeasonSummary) -> list[NoticeEntry]:
-    """The notice's targets: the season's samples, plus its plans' recorded results and unsampled targets."""
+    """The notice's targets of ``summary`` (gi.reads.notice.season_notice)."""
     from gi.db import session_scope
-    from gi.register.areas import find_product
-    from reports.data import notice_entries, season_task_results
+    from gi.reads.notice import season_notice
 
     with session_scope() as session:
-        ids = [find_product(session, a.product_code).id for a in summary.areas]
-        results, unsampled = season_task_results(session, summary.start, summary.end, ids)
-    return notice_entries(summary, results, unsampled)
+        return season_notice(session, summary)
 
 
 @app.command("campaign")

@@ -26,7 +26,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gi.models import (
@@ -39,6 +38,7 @@ from gi.models import (
     Sample,
 )
 from gi.quality.wording import CODES, deviations_param, is_finite, reason_text
+from gi.reads.verdicts import VerdictKind, current_verdicts
 
 RULE = (
     "evidence/1: any contradiction -> inconsistent; else any doubt or no supporting evidence -> doubtful; "
@@ -233,24 +233,26 @@ def grade(items: Sequence[EvidenceItem]) -> EvidenceGrade:
     return EvidenceGrade.CONSISTENT
 
 
-def latest_origin_verdict(session: Session, sample: Sample) -> OriginVerdictRecord | None:
-    """The newest stored GPS origin verdict of a sample."""
-    return session.scalars(
-        select(OriginVerdictRecord)
-        .where(OriginVerdictRecord.sample_id == sample.id)
-        .order_by(OriginVerdictRecord.checked_at.desc(), OriginVerdictRecord.id.desc())
-        .limit(1)
-    ).first()
-
-
-def latest_fingerprint_verdict(session: Session, sample: Sample) -> FingerprintVerdict | None:
-    """The newest stored fingerprint verdict of a sample."""
-    return session.scalars(
-        select(FingerprintVerdict)
-        .where(FingerprintVerdict.sample_id == sample.id)
-        .order_by(FingerprintVerdict.checked_at.desc(), FingerprintVerdict.id.desc())
-        .limit(1)
-    ).first()
+def evidence_of(
+    sample: Sample,
+    origin: OriginVerdictRecord | None,
+    fingerprint: FingerprintVerdict | None,
+    extra: Sequence[EvidenceItem] = (),
+) -> OriginEvidence:
+    """The (not yet stored) combined origin grade of a sample from its GPS and fingerprint verdicts."""
+    items = (
+        gps_items(origin)
+        + fingerprint_items(fingerprint, sample.product.code, sample.product.name_zh)
+        + list(extra)
+    )
+    return OriginEvidence(
+        sample_id=sample.id,
+        grade=grade(items),
+        reasons=[i.as_dict() for i in items],
+        origin_verdict_id=origin.id if origin else None,
+        fingerprint_verdict_id=fingerprint.id if fingerprint else None,
+        rule=RULE,
+    )
 
 
 def record_evidence(
@@ -259,22 +261,12 @@ def record_evidence(
     fingerprint: FingerprintVerdict | None = None,
     extra: Sequence[EvidenceItem] = (),
 ) -> OriginEvidence:
-    """Combine the sample's latest GPS verdict and fingerprint verdict (and ``extra`` items, e.g. a photo
+    """Combine the sample's current GPS verdict and fingerprint verdict (and ``extra`` items, e.g. a photo
     location) into one stored origin grade with every reason."""
-    origin = latest_origin_verdict(session, sample)
-    fingerprint = fingerprint or latest_fingerprint_verdict(session, sample)
-    items = (
-        gps_items(origin)
-        + fingerprint_items(fingerprint, sample.product.code, sample.product.name_zh)
-        + list(extra)
-    )
-    evidence = OriginEvidence(
-        sample_id=sample.id,
-        grade=grade(items),
-        reasons=[i.as_dict() for i in items],
-        origin_verdict_id=origin.id if origin else None,
-        fingerprint_verdict_id=fingerprint.id if fingerprint else None,
-        rule=RULE,
+    kinds: tuple[VerdictKind, ...] = ("origin",) if fingerprint else ("origin", "fingerprint")
+    current = current_verdicts(session, [sample.id], kinds)
+    evidence = evidence_of(
+        sample, current[sample.id].origin, fingerprint or current[sample.id].fingerprint, extra
     )
     session.add(evidence)
     session.flush()

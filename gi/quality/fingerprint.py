@@ -461,13 +461,28 @@ def check_sample_fingerprint(
     Returns None when the product has no reference set (nothing to judge); a set that exists but cannot be used
     (too few references for the variables measured, too few variables) gives a stored ``not_assessed`` verdict.
     """
+    results = list(session.scalars(select(LabResult).where(LabResult.sample_id == sample.id)))
+    verdict = fingerprint_verdict(sample, results, load_reference_sets(directory), alpha, min_ratio)
+    if verdict is not None:
+        session.add(verdict)
+        session.flush()
+    return verdict
+
+
+def fingerprint_verdict(
+    sample: Sample,
+    results: Sequence[LabResult],
+    sets: Sequence[ReferenceSet],
+    alpha: float = DEFAULT_ALPHA,
+    min_ratio: float = DEFAULT_MIN_RATIO,
+) -> FingerprintVerdict | None:
+    """The (not yet stored) fingerprint verdict of a sample from its results and the reference sets (None when
+    its product has none)."""
     product = sample.product
-    sets = load_reference_sets(directory)
     own = [r for r in sets if r.product_code == product.code]
     if not own:
         return None
     ref = own[0]
-    results = list(session.scalars(select(LabResult).where(LabResult.sample_id == sample.id)))
     values, notes = sample_values(results, {c: v.unit for c, v in ref.variables.items()})
     base: dict[str, Any] = dict(
         sample_id=sample.id,
@@ -524,6 +539,4 @@ def check_sample_fingerprint(
             inputs={**inputs, "best_other": best_other.as_dict() if best_other else None},
             **base,
         )
-    session.add(verdict)
-    session.flush()
     return verdict

@@ -17,7 +17,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -83,11 +83,8 @@ def rule_at(session: Session, product_id: int, on: date) -> tuple[DecisionRule, 
         .where(QualityRule.product_id == product_id, QualityRule.valid_from <= on)
         .order_by(QualityRule.valid_from.desc())
         .limit(1)
-    ).first()
-    if stored is None:
-        return DEFAULT_RULE, None
-    factor = Decimal(stored.guard_factor).normalize()
-    return DecisionRule(RuleKind(stored.kind.value), factor, Comparison(stored.comparison)), stored
+    )
+    return _rule_in_force(stored, on)
 
 
 def set_rule(
@@ -143,17 +140,10 @@ def specs_at(session: Session, product_id: int, on: date) -> list[QualitySpec]:
     """The product's limits valid on ``on``: per (indicator, grade) the one with the latest ``valid_from``."""
     rows = session.scalars(
         select(QualitySpec)
-        .where(
-            QualitySpec.product_id == product_id,
-            QualitySpec.valid_from <= on,
-            (QualitySpec.valid_to.is_(None)) | (QualitySpec.valid_to > on),
-        )
+        .where(QualitySpec.product_id == product_id)
         .order_by(QualitySpec.indicator_code, QualitySpec.grade, QualitySpec.valid_from.desc())
-    ).all()
-    chosen: dict[tuple[str, str | None], QualitySpec] = {}
-    for spec in rows:
-        chosen.setdefault((spec.indicator_code, spec.grade), spec)
-    return list(chosen.values())
+    )
+    return _in_force_specs(rows, on)
 
 
 @dataclass(frozen=True)
@@ -383,27 +373,38 @@ def _declared_grade(results: Sequence[LabResult]) -> str | None:
     return grades[0] if grades else None
 
 
-def check_sample_quality(
-    session: Session,
-    sample: Sample,
-    declared_grade: str | None = None,
-    rules: Mapping[int, DecisionRule] | None = None,
-) -> QualityVerdict:
-    """Judge a sample's stored results against its product's specification and store the verdict.
+def _in_force_specs(rows: Iterable[QualitySpec], on: date) -> list[QualitySpec]:
+    """Of a product's limits ordered by (indicator, grade, valid_from desc): per (indicator, grade) the one in
+    force on ``on``."""
+    chosen: dict[tuple[str, str | None], QualitySpec] = {}
+    for spec in rows:
+        if spec.valid_from <= on and (spec.valid_to is None or spec.valid_to > on):
+            chosen.setdefault((spec.indicator_code, spec.grade), spec)
+    return list(chosen.values())
 
-    ``rules`` (by product id) replace the products' stored decision rules for this judgement only: the
-    configuration is left as it is, and the verdict records the rule it was judged by.
-    """
+
+def _rule_in_force(stored: Iterable[QualityRule], on: date) -> tuple[DecisionRule, QualityRule | None]:
+    """Of a product's stored rules, newest ``valid_from`` first: the one in force on ``on`` (or the default)."""
+    for rule in stored:
+        if rule.valid_from <= on:
+            factor = Decimal(rule.guard_factor).normalize()
+            return DecisionRule(RuleKind(rule.kind.value), factor, Comparison(rule.comparison)), rule
+    return DEFAULT_RULE, None
+
+
+def quality_verdict(
+    sample: Sample,
+    results: Sequence[LabResult],
+    specs: Sequence[QualitySpec],
+    rule: DecisionRule,
+    stored_rule: QualityRule | None,
+    declared_grade: str | None = None,
+) -> QualityVerdict:
+    """The (not yet stored) quality verdict of a sample from its results, the limits and the rule in force."""
     on = collection_date(sample)
-    results = list(session.scalars(select(LabResult).where(LabResult.sample_id == sample.id)))
     grade = declared_grade or _declared_grade(results)
-    specs = specs_at(session, sample.product_id, on)
-    if rules is not None and sample.product_id in rules:
-        rule, stored_rule = rules[sample.product_id], None
-    else:
-        rule, stored_rule = rule_at(session, sample.product_id, on)
     evaluation = evaluate(specs, results, rule, grade)
-    verdict = QualityVerdict(
+    return QualityVerdict(
         sample_id=sample.id,
         product_id=sample.product_id,
         outcome=QualityOutcome(evaluation.outcome.value),
@@ -423,9 +424,21 @@ def check_sample_quality(
             "summary": evaluation.summary(),
         },
     )
-    session.add(verdict)
-    session.flush()
-    return verdict
+
+
+def check_sample_quality(
+    session: Session,
+    sample: Sample,
+    declared_grade: str | None = None,
+    rules: Mapping[int, DecisionRule] | None = None,
+) -> QualityVerdict:
+    """Judge a sample's stored results against its product's specification and store the verdict.
+
+    ``rules`` (by product id) replace the products' stored decision rules for this judgement only: the
+    configuration is left as it is, and the verdict records the rule it was judged by.
+    """
+    checks = check_samples(session, [sample], declared_grade, False, False, rules)
+    return checks[0].quality
 
 
 def samples_with_results(
@@ -448,21 +461,32 @@ def samples_with_results(
     return list(session.scalars(query.order_by(Sample.collected_at, Sample.id)))
 
 
+def select_samples(
+    session: Session,
+    sample_key: str | None = None,
+    season: tuple[date, date] | None = None,
+    product_key: str | None = None,
+) -> list[Sample]:
+    """The samples to judge: one sample (UUID or code), or those with lab results collected in ``season`` and/or
+    of a product."""
+    from gi.quality.lab import resolve_sample
+
+    if sample_key is None and season is None and product_key is None:
+        raise InputError("selection", "give a sample, a season or a product")
+    if sample_key is not None:
+        return [resolve_sample(session, sample_key)]
+    start, end = season or (None, None)
+    return samples_with_results(
+        session,
+        product=find_product(session, product_key) if product_key else None,
+        collected_from=start,
+        collected_to=end,
+    )
+
+
 def check_quality(session: Session, samples: Sequence[Sample]) -> list[QualityVerdict]:
     """Judge and store the quality verdict of each sample."""
-    return [check_sample_quality(session, s) for s in samples]
-
-
-def latest_verdicts(session: Session, sample_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, QualityVerdict]:
-    """The newest stored quality verdict of each sample."""
-    out: dict[uuid.UUID, QualityVerdict] = {}
-    for v in session.scalars(
-        select(QualityVerdict)
-        .where(QualityVerdict.sample_id.in_(list(sample_ids)))
-        .order_by(QualityVerdict.checked_at, QualityVerdict.id)
-    ):
-        out[v.sample_id] = v
-    return out
+    return [c.quality for c in check_samples(session, samples, with_fingerprint=False, with_evidence=False)]
 
 
 # ------------------------------------------------------------------------------------------ all sample checks
@@ -483,17 +507,91 @@ def check_samples(
     samples: Sequence[Sample],
     declared_grade: str | None = None,
     with_fingerprint: bool = True,
+    with_evidence: bool = True,
     rules: Mapping[int, DecisionRule] | None = None,
 ) -> list[SampleCheck]:
     """Quality verdict, fingerprint verdict and combined origin evidence of each sample, all stored
-    (``rules``: decision rules by product id used instead of the stored ones, see check_sample_quality)."""
-    from gi.quality.evidence import record_evidence
-    from gi.quality.fingerprint import check_sample_fingerprint
+    (``rules``: decision rules by product id used instead of the stored ones, see check_sample_quality).
 
-    checks = []
+    The whole set is judged in a fixed number of queries (results, products, limits, rules, current origin
+    verdicts, then the inserts), whatever its size."""
+    from gi.quality.evidence import evidence_of
+    from gi.quality.fingerprint import fingerprint_verdict, load_reference_sets
+    from gi.reads.verdicts import any_of, latest_of
+
+    if not samples:
+        return []
+    ids = [s.id for s in samples]
+    product_ids = sorted({s.product_id for s in samples})
+    # Loaded into the identity map, so that sample.product below needs no query of its own.
+    list(session.scalars(select(GIProduct).where(GIProduct.id.in_(product_ids))))
+    results: dict[uuid.UUID, list[LabResult]] = {i: [] for i in ids}
+    for result in session.scalars(select(LabResult).where(any_of(LabResult.sample_id, ids))):
+        results[result.sample_id].append(result)
+    specs: dict[int, list[QualitySpec]] = {p: [] for p in product_ids}
+    for spec in session.scalars(
+        select(QualitySpec)
+        .where(QualitySpec.product_id.in_(product_ids))
+        .order_by(QualitySpec.indicator_code, QualitySpec.grade, QualitySpec.valid_from.desc())
+    ):
+        specs[spec.product_id].append(spec)
+    stored_rules: dict[int, list[QualityRule]] = {p: [] for p in product_ids}
+    for stored in session.scalars(
+        select(QualityRule)
+        .where(QualityRule.product_id.in_(product_ids))
+        .order_by(QualityRule.valid_from.desc())
+    ):
+        stored_rules[stored.product_id].append(stored)
+
+    qualities = []
     for sample in samples:
-        quality = check_sample_quality(session, sample, declared_grade, rules)
-        fingerprint = check_sample_fingerprint(session, sample) if with_fingerprint else None
-        evidence = record_evidence(session, sample, fingerprint)
-        checks.append(SampleCheck(sample, quality, fingerprint, evidence))
+        on = collection_date(sample)
+        if rules is not None and sample.product_id in rules:
+            rule, stored_rule = rules[sample.product_id], None
+        else:
+            rule, stored_rule = _rule_in_force(stored_rules[sample.product_id], on)
+        in_force = _in_force_specs(specs[sample.product_id], on)
+        qualities.append(
+            quality_verdict(sample, results[sample.id], in_force, rule, stored_rule, declared_grade)
+        )
+    session.add_all(qualities)
+    fingerprints: list[Any] = [None] * len(samples)
+    if with_fingerprint:
+        sets = load_reference_sets()
+        fingerprints = [fingerprint_verdict(s, results[s.id], sets) for s in samples]
+        session.add_all([f for f in fingerprints if f is not None])
+    session.flush()
+    evidences: list[Any] = [None] * len(samples)
+    if with_evidence:
+        origins = latest_of(session, "origin", ids)
+        # A product without references keeps the fingerprint verdict stored earlier, if any.
+        unjudged = [s.id for s, f in zip(samples, fingerprints, strict=True) if f is None]
+        earlier = latest_of(session, "fingerprint", unjudged)
+        fingerprints = [f or earlier.get(s.id) for s, f in zip(samples, fingerprints, strict=True)]
+        evidences = [evidence_of(s, origins.get(s.id), f) for s, f in zip(samples, fingerprints, strict=True)]
+        session.add_all(evidences)
+        session.flush()
+    return [
+        SampleCheck(sample, quality, fingerprint if with_fingerprint else None, evidence)
+        for sample, quality, fingerprint, evidence in zip(
+            samples, qualities, fingerprints, evidences, strict=True
+        )
+    ]
+
+
+def judge_samples(
+    session: Session,
+    samples: Sequence[Sample],
+    declared_grade: str | None = None,
+    on_progress: Callable[[int], None] | None = None,
+    batch: int = 500,
+    rules: Mapping[int, DecisionRule] | None = None,
+) -> list[SampleCheck]:
+    """``check_samples`` in batches of ``batch`` samples, calling ``on_progress(n)`` after each (a progress bar)."""
+    checks: list[SampleCheck] = []
+    for first in range(0, len(samples), batch):
+        chunk = samples[first : first + batch]
+        checks += check_samples(session, chunk, declared_grade, rules=rules)
+        if on_progress is not None:
+            on_progress(len(chunk))
     return checks

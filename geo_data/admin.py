@@ -1,6 +1,6 @@
 """Administrative reference layers shipped with the maps: country outline (with Taiwan and the South China Sea
 islands), provinces, counties and the South China Sea maritime line. Drawn light, for orientation only: they
-are simplified (see maps/data/SOURCES.md) and never decide a verdict."""
+are simplified (see geo_data/admin_data/SOURCES.md) and never decide a verdict."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import shapely
 from numpy.typing import ArrayLike
 from shapely.geometry.base import BaseGeometry
 
-DATA_DIR = Path(__file__).resolve().parent / "data"
+DATA_DIR = Path(__file__).resolve().parent / "admin_data"
 COUNTRY_FILE = DATA_DIR / "china_country.geojson"
 PROVINCES_FILE = DATA_DIR / "china_provinces.geojson"
 COUNTIES_FILE = DATA_DIR / "china_counties.geojson.gz"
@@ -24,7 +24,7 @@ MARITIME_FILE = DATA_DIR / "china_maritime.geojson"
 def _read(path: Path) -> gpd.GeoDataFrame:
     if not path.exists():
         raise FileNotFoundError(
-            f"{path}: reference layer missing; rebuild it with `python -m maps.build_reference`"
+            f"{path}: reference layer missing; rebuild it with `python -m geo_data.build_admin`"
         )
     source = f"/vsigzip/{path}" if path.suffix == ".gz" else str(path)
     frame = gpd.read_file(source)

@@ -1,7 +1,7 @@
-"""Everything a season's maps and reports show, gathered from the database by one module.
+"""The season read model: everything a season's maps, reports and public pages show, gathered by one module.
 
-``gather_season`` runs the queries and returns a ``SeasonSummary``; the renderers (folium_maps, static,
-reports) only read that object, so they can be tested with constructed summaries as well as the real DB.
+``gather_season`` runs the queries and returns a ``SeasonSummary``; the renderers (maps, reports, the service)
+only read that object, so they can be tested with constructed summaries as well as the real database.
 """
 
 from __future__ import annotations
@@ -11,15 +11,14 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-import numpy as np
 import pandas as pd
 from geoalchemy2.shape import to_shape
 from shapely.geometry import MultiPolygon
 from sqlalchemy import func, select
-from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.orm import Session
 
-from geo_data.crs import in_china_box
+from geo_data import admin
+from gi.errors import InputError
 from gi.models import (
     CATEGORY_ZH,
     GI_KIND_ZH,
@@ -33,10 +32,10 @@ from gi.models import (
     Sample,
     TaskStatus,
 )
+from gi.quality.wording import flag_label_zh, grade_label
+from gi.reads.verdicts import latest_query
 from gi.register.areas import area_at, as_aware, find_product
 from gi.settings import get_settings
-from maps import reference
-from maps.style import flag_label, grade_label
 
 # Columns of SeasonSummary.samples (one row per sample).
 SAMPLE_COLUMNS = (
@@ -149,6 +148,7 @@ class SeasonSummary:
     quality_available: bool = False
     tolerance_m: float = 30.0
     notes: list[str] = field(default_factory=list)
+    product_codes: tuple[str, ...] = ()  # the products asked for (empty: every product)
 
     @property
     def period(self) -> str:
@@ -243,16 +243,16 @@ def origin_reason(row: dict, tolerance_m: float) -> str:
     version_text = (
         f"第{int(version)}版保护范围" if version is not None and not pd.isna(version) else "保护范围"
     )
-    flags = [flag_label(f) for f in (row.get("flags") or ())]
+    flags = [flag_label_zh(f) for f in (row.get("flags") or ())]
+    metres = float(distance) if distance is not None and not pd.isna(distance) else None
     suspect = bool(set(row.get("flags") or ()) & {"swapped_lat_lon", "outside_china", "null_island"})
     if row.get("origin") == "outside":
-        # A swapped or foreign position is a data error, not a distance.
-        shown = "" if distance is None or suspect else f" {_distance_text(distance)}"
-        text_ = f"采样点位于{version_text}外" + shown
-    elif distance is not None and abs(distance) <= band:
-        side = "内" if distance >= 0 else "外"
+        shown = metres is not None and not suspect  # a swapped or foreign position is a data error
+        text_ = f"采样点位于{version_text}外" + (f" {_distance_text(metres)}" if shown and metres else "")
+    elif metres is not None and abs(metres) <= band:
+        side = "内" if metres >= 0 else "外"
         text_ = (
-            f"采样点在{version_text}边界{side} {_distance_text(distance)}，"
+            f"采样点在{version_text}边界{side} {_distance_text(metres)}，"
             f"处于 {band:g} 米判定容差内，需现场复核"
         )
     elif flags:
@@ -316,30 +316,15 @@ def area_infos(
 
 def season_samples(session: Session, start: date, end: date, product_ids: Sequence[int] = ()) -> pd.DataFrame:
     """Samples collected from ``start`` to ``end`` (local dates, inclusive) with their latest verdicts."""
-    latest = (
-        select(
-            OriginVerdictRecord.sample_id,
-            OriginVerdictRecord.verdict,
-            OriginVerdictRecord.distance_m,
-            OriginVerdictRecord.area_version,
-            OriginVerdictRecord.flags,
-            OriginVerdictRecord.band_m,
-        )
-        .where(OriginVerdictRecord.sample_id.is_not(None))
-        .ext(distinct_on(OriginVerdictRecord.sample_id))
-        .order_by(
-            OriginVerdictRecord.sample_id,
-            OriginVerdictRecord.checked_at.desc(),
-            OriginVerdictRecord.id.desc(),
-        )
-        .subquery()
-    )
-    quality = (
-        select(QualityVerdict.sample_id, QualityVerdict.outcome, QualityVerdict.indicators)
-        .ext(distinct_on(QualityVerdict.sample_id))
-        .order_by(QualityVerdict.sample_id, QualityVerdict.checked_at.desc(), QualityVerdict.id.desc())
-        .subquery()
-    )
+    latest = latest_query(
+        "origin",
+        OriginVerdictRecord.verdict,
+        OriginVerdictRecord.distance_m,
+        OriginVerdictRecord.area_version,
+        OriginVerdictRecord.flags,
+        OriginVerdictRecord.band_m,
+    ).subquery()
+    quality = latest_query("quality", QualityVerdict.outcome, QualityVerdict.indicators).subquery()
     query = (
         select(
             Sample.id,
@@ -416,13 +401,13 @@ def season_samples(session: Session, start: date, end: date, product_ids: Sequen
         for q, ind in zip(frame["quality"], frame["indicators"], strict=True)
     ]
     frame["quality"] = [str(getattr(q, "value", q)) if q is not None else "pending" for q in frame["quality"]]
-    counties = reference.county_of(frame["lon"].to_numpy(), frame["lat"].to_numpy())
+    counties = admin.county_of(frame["lon"].to_numpy(), frame["lat"].to_numpy())
     for column in counties.columns:
         frame[column] = counties[column].to_numpy()
     # A planned sample belongs to its task's county (the producer's), whatever the fix says.
     has_task = frame["task_county"].notna() & (frame["task_county"] != "")
     if has_task.any():
-        labels = reference.county_parts()
+        labels = admin.county_parts()
         frame.loc[has_task, "county_code"] = frame.loc[has_task, "task_county"]
         frame.loc[has_task, "county_name"] = [
             labels.get(c, ("", c))[1] for c in frame.loc[has_task, "task_county"]
@@ -490,7 +475,7 @@ def producers_outside(
             ).where(Producer.id.in_([c.producer_id for c in outside]))
         )
     }
-    names = reference.county_names()
+    names = admin.county_names()
     findings = []
     for c in outside:
         row = rows[c.producer_id]
@@ -533,7 +518,7 @@ def coverage_from_samples(
         county_labels = dict(zip(samples["county_code"], samples["county_name"], strict=False))
         product_labels.update(dict(zip(samples["product_code"], samples["product_name"], strict=False)))
     keys = set(taken.index) | set((planned or {}).keys())
-    parts = reference.county_parts() if planned else {}
+    parts = admin.county_parts() if planned else {}
     rows = []
     for product_code, county_code in sorted(keys):
         plan = (planned or {}).get((product_code, county_code))
@@ -605,16 +590,18 @@ def _plan_title(session: Session, start: date, end: date) -> str | None:
 
 
 def gather_season(
-    session: Session, start: date, end: date, product_keys: Sequence[str] = (), title: str | None = None
+    session: Session,
+    start: date | None,
+    end: date | None,
+    product_keys: Sequence[str] = (),
+    title: str | None = None,
 ) -> SeasonSummary:
-    """The summary of the season ``start``..``end`` for the given products (default: all)."""
-    if end < start:
-        from gi.errors import InputError
-
-        raise InputError("end", f"{end} is before the start {start}")
+    """The summary of the season ``start``..``end`` for the given products (codes or Chinese names; default:
+    all); a missing end defaults to the first/last stored sample's date."""
     settings = get_settings()
     products = [find_product(session, key) for key in product_keys]
     product_ids = [p.id for p in products]
+    start, end = season_bounds(session, start, end, product_ids)
     areas = area_infos(session, [p.code for p in products], at=end)
     samples = season_samples(session, start, end, product_ids)
     summary = SeasonSummary(
@@ -628,6 +615,7 @@ def gather_season(
         samples=samples,
         producers_outside=producers_outside(session, product_ids, at=end),
         tolerance_m=settings.boundary_tolerance_m,
+        product_codes=tuple(p.code for p in products),
     )
     planned, planned_names = planned_tasks(session, start, end, product_ids)
     summary.planning_available = bool(planned)
@@ -640,20 +628,37 @@ def gather_season(
     return summary
 
 
-def mappable(frame: pd.DataFrame) -> pd.Series:
-    """Samples whose stored position can be drawn on a map of China (not swapped, not abroad, not 0,0); the
-    others stay in every table and count, flagged by the origin check."""
-    if not len(frame):
-        return pd.Series([], dtype=bool)
-    return pd.Series(
-        in_china_box(frame["lon"].to_numpy(dtype=float), frame["lat"].to_numpy(dtype=float)),
-        index=frame.index,
+def producers_outside_summary(
+    session: Session, product_keys: Sequence[str] = (), at: date | None = None
+) -> SeasonSummary:
+    """A season-shaped summary of the authorized producers located outside their areas on ``at`` (default:
+    today): the content of the producers map."""
+    day = at or datetime.now(_local_tz()).date()
+    products = [find_product(session, key) for key in product_keys]
+    return SeasonSummary(
+        title="登记位置在保护范围外的授权生产者",
+        start=day,
+        end=day,
+        generated_at=datetime.now(_local_tz()),
+        areas=area_infos(session, [p.code for p in products], at=day),
+        samples=empty_samples(),
+        producers_outside=producers_outside(session, [p.id for p in products], at=day),
+        product_codes=tuple(p.code for p in products),
     )
 
 
-def sample_positions(frame: pd.DataFrame) -> np.ndarray:
-    """An (n, 2) array of [lat, lon] rows, the order Leaflet expects."""
-    return frame[["lat", "lon"]].to_numpy(dtype=float)
+def season_bounds(
+    session: Session, first: date | None, last: date | None, product_ids: Sequence[int] = ()
+) -> tuple[date, date]:
+    """The season asked for; a missing end defaults to the first/last stored sample's local date."""
+    if first is None or last is None:
+        stored = sample_date_range(session, product_ids)
+        if stored is None:
+            raise InputError("from", "no samples are stored; give the season with --from and --to")
+        first, last = first or stored[0], last or stored[1]
+    if last < first:
+        raise InputError("to", f"{last} is before {first}")
+    return first, last
 
 
 def sample_date_range(session: Session, product_ids: Sequence[int] = ()) -> tuple[date, date] | None:

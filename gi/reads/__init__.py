@@ -1,0 +1,1 @@
+"""Read models: what the faces, maps and reports show, gathered by one module per view (never written to)."""
