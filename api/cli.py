@@ -10,6 +10,7 @@ import typer
 from api import help as cli_help
 from api.commands import areas, db, demo, forms, products, quality, register, results, users
 from api.commands import check as check_cmd
+from api.commands import labels as labels_cmd
 from api.commands import maps as maps_cmd
 from api.commands import plan as plan_cmd
 from api.commands import reports as reports_cmd
@@ -73,6 +74,7 @@ app.add_typer(reports_cmd.app, name="report")
 app.add_typer(forms.app, name="forms")
 app.add_typer(users.app, name="users")
 app.command("serve")(serve_cmd.serve)
+app.command("labels")(labels_cmd.labels)
 
 
 def main() -> None:

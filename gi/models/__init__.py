@@ -2,6 +2,7 @@
 
 from gi.models.accounts import ROLE_ZH, AuthToken, JobStatus, LoginFailure, Role, UploadJob, User
 from gi.models.base import Base
+from gi.models.field import OdkAttachment, OdkSubmission, SealCode
 from gi.models.lab import (
     EVIDENCE_GRADE_ZH,
     QUALITY_OUTCOME_ZH,
@@ -65,6 +66,8 @@ __all__ = [
     "GIKind",
     "GIProduct",
     "Inspector",
+    "OdkAttachment",
+    "OdkSubmission",
     "InspectorConflict",
     "LabResult",
     "LocationSource",
@@ -85,6 +88,7 @@ __all__ = [
     "QualitySpec",
     "QualityVerdict",
     "Sample",
+    "SealCode",
     "SeasonKind",
     "TaskInspector",
     "TaskResult",
