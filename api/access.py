@@ -52,7 +52,17 @@ ROUTES: dict[tuple[str, str], frozenset[Access]] = {
     ("GET", "/plans/{plan_id}/tasks"): SIGNED_IN,
     ("GET", "/tasks"): SIGNED_IN,
     ("POST", "/tasks/{task_id}/result"): STAFF,
+    # OpenRosa for ODK Collect (api/routes/openrosa.py): the caller's form, task list and submissions.
+    ("GET", "/odk/formList"): SIGNED_IN,
+    ("GET", "/odk/forms/{form_id}.xml"): SIGNED_IN,
+    ("GET", "/odk/forms/{form_id}/manifest"): SIGNED_IN,
+    ("GET", "/odk/forms/{form_id}/attachments/{name}"): SIGNED_IN,
+    ("GET", "/odk/submission"): SIGNED_IN,
+    ("POST", "/odk/submission"): SIGNED_IN,
 }
+
+# Routes that also take HTTP Basic credentials (ODK Collect signs in so, over TLS) and challenge with Basic.
+BASIC_ROUTES: frozenset[tuple[str, str]] = frozenset(key for key in ROUTES if key[1].startswith("/odk/"))
 
 # OGC collections served under /collections/{collection_id}: who may read each one.
 COLLECTIONS: dict[str, frozenset[Access]] = {

@@ -7,6 +7,7 @@ answers 401 or 403 before the route runs. Routes take ``Caller`` (maybe anonymou
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Iterator
 from typing import Annotated
 
@@ -14,10 +15,10 @@ from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy.orm import Session
 
-from api.access import ROUTES, Access, allowed
+from api.access import BASIC_ROUTES, ROUTES, Access, allowed
 from api.problems import HTTPProblem
 from gi.accounts.scope import Scope, scope_of
-from gi.accounts.tokens import Principal, principal_for_token
+from gi.accounts.tokens import Principal, authenticate, principal_for_token
 from gi.db import get_engine
 from gi.settings import Settings, get_settings
 
@@ -57,11 +58,64 @@ def route_roles(request: Request) -> frozenset[Access]:
     return roles
 
 
+BASIC_CHALLENGE = 'Basic realm="GI", charset="UTF-8"'
+
+
+def basic_credentials(request: Request) -> tuple[str, str] | None:
+    """User name and password of an ``Authorization: Basic`` header (None when there is none)."""
+    scheme, _, value = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "basic":
+        return None
+    try:
+        name, sep, password = base64.b64decode(value.strip(), validate=True).decode("utf-8").partition(":")
+    except (ValueError, UnicodeDecodeError):
+        name, sep, password = "", "", ""
+    if not sep:
+        raise HTTPProblem(
+            401,
+            "Authorization: malformed Basic credentials",
+            field="Authorization",
+            headers={"WWW-Authenticate": BASIC_CHALLENGE},
+        )
+    return name, password
+
+
+def _basic_principal(request: Request, session: Session, settings: Settings) -> Principal | None:
+    """The caller of a route open to HTTP Basic (ODK Collect), checked like a sign-in (counted, paused)."""
+    credentials = basic_credentials(request)
+    if credentials is None:
+        return None
+    if request.url.scheme != "https" and not settings.api_basic_over_http:
+        # A password in clear over the network: refused, so a misconfigured proxy is noticed, not exploited.
+        raise HTTPProblem(
+            403, "Authorization: Basic credentials are accepted only over HTTPS", field="Authorization"
+        )
+    client = request.client.host if request.client else "unknown"
+    checked = authenticate(session, credentials[0], credentials[1], client, settings)
+    session.commit()  # a failure is counted even though the answer is 401
+    if checked is None:
+        raise HTTPProblem(
+            401,
+            "Authorization: wrong user name or password",
+            field="Authorization",
+            headers={"WWW-Authenticate": BASIC_CHALLENGE},
+        )
+    return checked[1]
+
+
 def authorize(
-    request: Request, session: SessionDep, token: Annotated[str | None, Depends(oauth2)]
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    token: Annotated[str | None, Depends(oauth2)],
 ) -> Principal | None:
-    """The caller of this request (None = anonymous), after checking the route's roles."""
+    """The caller of this request (None = anonymous), after checking the route's roles.
+
+    Routes in ``api.access.BASIC_ROUTES`` (OpenRosa, for ODK Collect) also take HTTP Basic credentials, and
+    challenge an anonymous caller with ``WWW-Authenticate: Basic``, as Collect expects.
+    """
     roles = route_roles(request)
+    basic = (("GET" if request.method == "HEAD" else request.method), route_path(request)) in BASIC_ROUTES
     principal = principal_for_token(session, token) if token else None
     if token and principal is None:
         raise HTTPProblem(
@@ -70,14 +124,16 @@ def authorize(
             field="Authorization",
             headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
         )
+    if principal is None and basic:
+        principal = _basic_principal(request, session, settings)
     if allowed(roles, principal.role if principal else None):
         return principal
     if principal is None:
         raise HTTPProblem(
             401,
-            "Authorization: sign in first (POST /auth/token)",
+            "Authorization: sign in first" + ("" if basic else " (POST /auth/token)"),
             field="Authorization",
-            headers={"WWW-Authenticate": "Bearer"},
+            headers={"WWW-Authenticate": BASIC_CHALLENGE if basic else "Bearer"},
         )
     raise HTTPProblem(403, f"a {principal.role} may not call {request.method} {route_path(request)}")
 

@@ -66,6 +66,11 @@ class Settings(BaseSettings):
         default=PROJECT_ROOT / "media", description="Content-addressed store of photos (SHA-256 names)."
     )
     max_photo_bytes: int = Field(default=15 * 1024 * 1024, ge=1024, description="Largest photo accepted.")
+    api_basic_over_http: bool = Field(
+        default=False,
+        description="Accept HTTP Basic credentials (ODK Collect) over plain HTTP; only for a closed test network: "
+        "behind a TLS proxy the scheme is https (X-Forwarded-Proto).",
+    )
 
 
 @lru_cache

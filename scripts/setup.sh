@@ -30,3 +30,12 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   .venv/bin/python -m pip install -q -e ".[test,bench]"
   touch "$stamp"
 fi
+
+# ODK's form engine for the field-collection tests (tests/odk, pinned by its package-lock.json). It needs Node
+# 20.19 or newer; without Node the ODK engine test skips, except in CI, where it fails (tests/test_field_odk.py).
+if command -v node >/dev/null && command -v npm >/dev/null; then
+  if [ ! -f tests/odk/node_modules/.package-lock.json ] || [ tests/odk/package-lock.json -nt tests/odk/node_modules/.package-lock.json ]; then
+    echo "==> installing ODK's form engine (npm ci in tests/odk)"
+    (cd tests/odk && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+  fi
+fi

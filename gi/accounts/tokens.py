@@ -84,14 +84,15 @@ def _pause(session: Session, column: Any, value: str, limit: int, window: timede
     return max(1, int((oldest + window - now).total_seconds()) + 1)
 
 
-def login(
+def authenticate(
     session: Session, username: str, password: str, client: str, settings: Settings | None = None
-) -> IssuedToken | None:
-    """Check a password and issue a token; None for wrong credentials (the failure is counted).
+) -> tuple[User, Principal] | None:
+    """Check a user name and password; None for wrong credentials (the failure is counted).
 
     After ``api_login_failures`` failures for one user name (or four times as many from one client) within
     ``api_login_window_s``, attempts are refused with RateLimitedError until the window has moved on, without
-    checking the password, so guessing is slow even for a correct guess.
+    checking the password, so guessing is slow even for a correct guess. Token sign-in and HTTP Basic (ODK
+    Collect) both go through here.
     """
     settings = settings or get_settings()
     name = username.strip().lower()[:64]
@@ -111,13 +112,25 @@ def login(
         session.flush()
         return None
     session.execute(delete(LoginFailure).where(LoginFailure.username == name))
+    return user, principal_of(session, user)
+
+
+def login(
+    session: Session, username: str, password: str, client: str, settings: Settings | None = None
+) -> IssuedToken | None:
+    """Check a password (:func:`authenticate`) and issue a token; None for wrong credentials."""
+    settings = settings or get_settings()
+    checked = authenticate(session, username, password, client, settings)
+    if checked is None:
+        return None
+    user, principal = checked
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     expires = datetime.now(UTC) + timedelta(minutes=settings.api_token_minutes)
     session.add(
-        AuthToken(token_sha256=token_digest(token), user_id=user.id, expires_at=expires, client=client)
+        AuthToken(token_sha256=token_digest(token), user_id=user.id, expires_at=expires, client=client[:64])
     )
     session.flush()
-    return IssuedToken(token, expires, principal_of(session, user))
+    return IssuedToken(token, expires, principal)
 
 
 def principal_of(session: Session, user: User) -> Principal:
