@@ -47,6 +47,7 @@ ROUTES: dict[tuple[str, str], frozenset[Access]] = {
     ("POST", "/plans"): STAFF,
     ("GET", "/plans/{plan_id}"): EVERYONE,
     ("POST", "/plans/{plan_id}/draw"): STAFF,
+    ("POST", "/plans/{plan_id}/labels"): STAFF,
     ("GET", "/plans/{plan_id}/files"): EVERYONE,
     ("GET", "/plans/{plan_id}/files/{name}"): EVERYONE,
     ("GET", "/plans/{plan_id}/tasks"): SIGNED_IN,

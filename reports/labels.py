@@ -6,6 +6,7 @@ prints on stock labels; the QR code holds exactly the code, which ODK Collect's 
 
 from __future__ import annotations
 
+import io
 import os
 import tempfile
 from collections.abc import Sequence
@@ -21,6 +22,7 @@ from reportlab.lib.units import mm
 from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen.canvas import Canvas
 
+from gi.errors import InputError
 from gi.field.seals import SealLabel
 from reports.fonts import register_cjk_font, verify_printable
 
@@ -58,36 +60,44 @@ def _fit(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def write_label_sheet(
-    labels: Sequence[SealLabel], path: Path, title: str, geometry: SheetGeometry = L7163
-) -> Path:
-    """Write the labels as an A4 PDF (atomically), a page per sheet, and return its path."""
+def label_sheet_pdf(labels: Sequence[SealLabel], title: str, geometry: SheetGeometry = L7163) -> bytes:
+    """The labels as an A4 PDF, a page per sheet of ``geometry``; every character is checked against the font."""
     if not labels:
-        raise ValueError("no labels to print")
+        raise InputError("plan", "no labels to print: no open task in reach")
     verify_printable([title, *(line for label in labels for line in label_lines(label))])
     font = register_cjk_font()
     per_page = geometry.columns * geometry.rows
     pages = (len(labels) + per_page - 1) // per_page
+    out = io.BytesIO()
+    canvas = Canvas(out, pagesize=A4, pageCompression=1)
+    canvas.setTitle(title)
+    canvas.setAuthor("GI origin and quality supervision")
+    canvas.setSubject(", ".join(label.code for label in labels[:3]) + (" ..." if len(labels) > 3 else ""))
+    for page in range(pages):
+        chunk = labels[page * per_page : (page + 1) * per_page]
+        canvas.setFont(font, 8)
+        canvas.setFillColor(colors.HexColor("#5f5f5f"))
+        canvas.drawString(geometry.left * mm, A4[1] - 9 * mm, f"{title}　第 {page + 1}/{pages} 页")
+        for i, label in enumerate(chunk):
+            col, row = i % geometry.columns, i // geometry.columns
+            x = (geometry.left + col * geometry.pitch_x) * mm
+            y = A4[1] - (geometry.top + row * geometry.pitch_y + geometry.height) * mm
+            _draw_label(canvas, label, x, y, geometry, font)
+        canvas.showPage()
+    canvas.save()
+    return out.getvalue()
+
+
+def write_label_sheet(
+    labels: Sequence[SealLabel], path: Path, title: str, geometry: SheetGeometry = L7163
+) -> Path:
+    """Write the label sheet PDF to ``path`` (atomically) and return the path."""
+    content = label_sheet_pdf(labels, title, geometry)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
-    os.close(fd)
     try:
-        canvas = Canvas(tmp, pagesize=A4, pageCompression=1)
-        canvas.setTitle(title)
-        canvas.setAuthor("GI origin and quality supervision")
-        canvas.setSubject(", ".join(label.code for label in labels[:3]) + (" ..." if len(labels) > 3 else ""))
-        for page in range(pages):
-            chunk = labels[page * per_page : (page + 1) * per_page]
-            canvas.setFont(font, 8)
-            canvas.setFillColor(colors.HexColor("#5f5f5f"))
-            canvas.drawString(geometry.left * mm, A4[1] - 9 * mm, f"{title}　第 {page + 1}/{pages} 页")
-            for i, label in enumerate(chunk):
-                col, row = i % geometry.columns, i // geometry.columns
-                x = (geometry.left + col * geometry.pitch_x) * mm
-                y = A4[1] - (geometry.top + row * geometry.pitch_y + geometry.height) * mm
-                _draw_label(canvas, label, x, y, geometry, font)
-            canvas.showPage()
-        canvas.save()
+        with os.fdopen(fd, "wb") as out:
+            out.write(content)
         os.chmod(tmp, 0o644)
         os.replace(tmp, path)
     except BaseException:

@@ -79,6 +79,7 @@ def field_service(db_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iter
             assert task is not None
             lead = task.inspectors[0]
             add_user(s, "inspector1", "inspector", PASSWORD, inspector=lead.code)
+            add_user(s, "super1", "supervisor", PASSWORD, regions=[task.county_code[:2] + "0000"])
             issue_seal_codes(s, task.plan)
         media = tmp_path_factory.mktemp("media")
         service = start_service(url, env={"GI_API_BASIC_OVER_HTTP": "true"}, media_dir=media)
@@ -334,3 +335,39 @@ def test_openrosa_protocol_answers_as_odk_central_does(field_service: tuple[Serv
         listing = c.get("/formList", auth=auth, headers=h)
         assert listing.status_code == 200 and f"md5:{sample_form().md5}" in listing.text
         assert c.get("/formList", auth=auth).status_code == 400
+
+
+def test_a_supervisor_downloads_the_label_sheet_of_his_region(
+    field_service: tuple[Service, str], tmp_path: Path
+) -> None:
+    service, url = field_service
+    task = _my_task(url)
+    province = task.county_code[:2]
+    with gi_db.session_scope(gi_db.get_engine(url)) as s:
+        mine = set(
+            s.scalars(
+                select(SealCode.code)
+                .join(PlanTask)
+                .join(Plan)
+                .where(Plan.code == "ODK-1", PlanTask.county_code.startswith(province))
+            )
+        )
+        others = set(
+            s.scalars(
+                select(SealCode.code)
+                .join(PlanTask)
+                .join(Plan)
+                .where(Plan.code == "ODK-1", ~PlanTask.county_code.startswith(province))
+            )
+        )
+    with service.client(service.sign_in("super1")) as c:
+        sheet = c.post("/plans/ODK-1/labels")
+    assert sheet.status_code == 200 and sheet.headers["content-type"] == "application/pdf"
+    assert "ODK-1-labels.pdf" in sheet.headers["content-disposition"]
+    pdf = tmp_path / "sheet.pdf"
+    pdf.write_bytes(sheet.content)
+    text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    printed = {code for code in mine | others if code in text}
+    assert printed == mine, "the sheet holds the codes of his region's tasks and no others"
+    with service.client(service.sign_in("inspector1")) as c:
+        assert c.post("/plans/ODK-1/labels").status_code == 403

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import func, select, update
+from sqlalchemy import false, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from gi.errors import ConflictError, InputError
@@ -76,21 +76,32 @@ class SealLabel:
     used: bool
 
 
-def issue_seal_codes(session: Session, plan: Plan, task_ids: Iterable[int] | None = None) -> list[SealLabel]:
-    """Register a code for every unit still to be taken of the plan's open tasks (or of ``task_ids``) and
-    return the labels, in the plan's task order; codes already issued are kept, so a reprint shows the same codes.
+def issue_seal_codes(
+    session: Session,
+    plan: Plan,
+    task_ids: Iterable[int] | None = None,
+    regions: Sequence[str] | None = None,
+) -> list[SealLabel]:
+    """Register a code for every unit still to be taken of the plan's open tasks (or of ``task_ids``; only
+    tasks in counties starting with one of ``regions`` when given) and return the labels, in the plan's task
+    order; codes already issued are kept, so a reprint shows the same codes.
 
     Cancelled and completed tasks get no new codes. Runs in the caller's transaction: commit before printing.
     """
     query = select(PlanTask).where(PlanTask.plan_id == plan.id)
+    if regions is not None:
+        query = query.where(or_(*(PlanTask.county_code.startswith(r) for r in regions), false()))
     wanted = set(task_ids) if task_ids is not None else None
     if wanted is not None:
         query = query.where(PlanTask.id.in_(wanted))
     tasks = list(session.scalars(query.order_by(PlanTask.round_number, PlanTask.draw_order)))
     if wanted is not None and len(tasks) != len(wanted):
         missing = sorted(wanted - {t.id for t in tasks})
-        raise InputError("task", f"task {missing[0]} is not a task of plan {plan.code}")
+        where = " in your region" if regions is not None else ""
+        raise InputError("task", f"task {missing[0]} is not a task of plan {plan.code}{where}")
     if not tasks:
+        if regions is not None:
+            raise InputError("plan", f"plan {plan.code} has no tasks in your region")
         raise InputError("plan", f"plan {plan.code} has no tasks yet: draw it first (gi plan draw)")
     # One transaction at a time issues codes for a plan: two printers at once would otherwise both add unit 3.
     session.execute(select(Plan.id).where(Plan.id == plan.id).with_for_update())
