@@ -103,6 +103,10 @@ PROBLEM_SCHEMA: dict[str, Any] = {
         "errors": {"type": "array", "items": {"type": "object"}},
     },
 }
+OPENROSA_RESPONSE: dict[str, Any] = {
+    "type": "string",
+    "description": "An OpenRosaResponse document whose message ODK Collect shows (api/routes/openrosa.py)",
+}
 # What any route may answer besides its own success (401 for a bad token even on public routes; 400/422 for
 # bad parameters or bodies; 413 for a body over the limits; 503 when the database is down).
 COMMON_PROBLEMS = {
@@ -126,16 +130,18 @@ def _document_problems(document: dict[str, Any]) -> None:
     for name in ("HTTPValidationError", "ValidationError"):
         components.pop(name, None)
     ref = {"$ref": "#/components/schemas/Problem"}
-    for operations in document.get("paths", {}).values():
+    for path, operations in document.get("paths", {}).items():
         for operation in operations.values():
             if not isinstance(operation, dict) or "responses" not in operation:
                 continue
             responses = operation["responses"]
             for status, description in COMMON_PROBLEMS.items():
-                responses[status] = {
-                    "description": description,
-                    "content": {"application/problem+json": {"schema": ref}},
-                }
+                content: dict[str, Any] = {"application/problem+json": {"schema": ref}}
+                if path.startswith(
+                    "/odk/"
+                ):  # OpenRosa answers its own errors as XML, which ODK Collect shows
+                    content["text/xml"] = {"schema": OPENROSA_RESPONSE}
+                responses[status] = {"description": description, "content": content}
 
 
 def openapi_30(app: FastAPI) -> dict[str, Any]:

@@ -106,7 +106,15 @@ def _xml(body: str, status: int = 200) -> Response:
     return Response(body, status, media_type=OPENROSA_XML)
 
 
-@router.get("/formList", summary="OpenRosa form list: the forms the caller may fill")
+XML_OK: dict[int | str, dict[str, Any]] = {200: {"content": {"text/xml": {"schema": {"type": "string"}}}}}
+
+
+@router.get(
+    "/formList",
+    summary="OpenRosa form list: the forms the caller may fill",
+    response_class=Response,
+    responses=XML_OK,
+)
 def form_list(request: Request, user: CurrentUser, openrosa: OpenRosaVersion = None) -> Response:
     """The sample form, with its manifest URL (its task list is the caller's own)."""
     _require_openrosa(openrosa)
@@ -170,6 +178,7 @@ def media(form_id: str, name: str, user: CurrentUser, session: SessionDep) -> Re
     methods=["GET", "HEAD"],
     status_code=204,
     summary="OpenRosa pre-flight: 204 and the accepted size",
+    response_class=Response,
 )
 def submission_head(user: CurrentUser, openrosa: OpenRosaVersion = None) -> Response:
     """204 with X-OpenRosa-Accept-Content-Length: how large one POST may be (Collect splits larger uploads)."""
@@ -181,9 +190,12 @@ def submission_head(user: CurrentUser, openrosa: OpenRosaVersion = None) -> Resp
     "/submission",
     status_code=201,
     summary="OpenRosa submission: the instance XML and its photos (one POST, or several repeating the XML)",
+    response_class=Response,
     responses={
-        201: {"description": "OpenRosaResponse with the origin verdict"},
-        409: {"description": "Same instanceID, different XML"},
+        201: {
+            "description": "OpenRosaResponse with the origin verdict",
+            "content": {"text/xml": {"schema": {"type": "string"}}},
+        },
     },
 )
 async def submission(
