@@ -8,7 +8,7 @@ from importlib.metadata import PackageNotFoundError, version
 import typer
 
 from api import help as cli_help
-from api.commands import areas, db, demo, forms, products, quality, register, results, users
+from api.commands import areas, audit, db, demo, forms, products, quality, register, results, users
 from api.commands import check as check_cmd
 from api.commands import labels as labels_cmd
 from api.commands import maps as maps_cmd
@@ -75,6 +75,7 @@ app.add_typer(forms.app, name="forms")
 app.add_typer(users.app, name="users")
 app.command("serve")(serve_cmd.serve)
 app.command("labels")(labels_cmd.labels)
+app.add_typer(audit.app, name="audit")
 
 
 def main() -> None:

@@ -8,6 +8,7 @@ Exit codes (documented in the README):
 2     command-line usage (an unknown option, a missing argument)
 3     done, but some rows were refused or in conflict (the others were stored)
 4     unavailable: the database (or disk, or memory) failed; what was committed is kept, a re-run is safe
+5     verification failed: the audit log, or a row it records, does not match (`gi audit verify`)
 70    internal error: a bug; one line here, the traceback in the log file named
 ====  ===========================================================================================
 """
@@ -27,6 +28,7 @@ EXIT_REFUSED = 1
 EXIT_USAGE = 2
 EXIT_PARTIAL = 3
 EXIT_UNAVAILABLE = 4
+EXIT_TAMPERED = 5
 EXIT_INTERNAL = 70
 
 EXIT_CODES: dict[ErrorKind, int] = {

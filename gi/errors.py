@@ -144,6 +144,8 @@ def _database_problem(exc: BaseException) -> Problem | None:
     sqlstate = getattr(orig, "sqlstate", None) or ""
     if sqlstate in _RETRY_SQLSTATES:
         return Problem(ErrorKind.UNAVAILABLE, f"database: {_RETRY_SQLSTATES[sqlstate]}; retry", retry_after=5)
+    if sqlstate == "GIA01":  # raised by the audit log's triggers (docs/audit.md): append-only rows
+        return Problem(ErrorKind.CONFLICT, f"refused: {_first_line(orig or exc)}")
     if sqlstate == "42P01":  # undefined table: the schema is older than the code
         return Problem(
             ErrorKind.UNAVAILABLE,

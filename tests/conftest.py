@@ -27,7 +27,9 @@ pytest_plugins = ["pytester"]  # test_suite_rules.py runs small suites under the
 
 # The fixtures that reach the database; a test using any of them (directly or through another fixture) is a
 # database test and must be marked ``postgis``.
-DATABASE_FIXTURES = frozenset({"db_url", "engine", "session", "use_test_db", "loaded_register"})
+DATABASE_FIXTURES = frozenset(
+    {"db_url", "engine", "session", "use_test_db", "loaded_register", "register_template"}
+)
 
 
 def _require_db() -> bool:
@@ -78,6 +80,21 @@ def db_url() -> Iterator[str]:
     yield url
     gi_db.dispose_engines()
     drop_database(server, name)
+
+
+@pytest.fixture(scope="session")
+def register_template(db_url: str) -> Iterator[str]:
+    """A migrated database holding the bundled register, to copy throw-away databases from (database_copy)."""
+    from fixtures import scratch_database
+
+    from gi.db import session_scope
+    from gi.register.loader import load_register_into_db
+
+    with scratch_database(db_url, "gi_tpl") as url:
+        with session_scope(gi_db.get_engine(url)) as sess:
+            load_register_into_db(sess)
+        gi_db.get_engine(url).dispose()  # CREATE DATABASE ... TEMPLATE needs the template idle
+        yield url
 
 
 @pytest.fixture(scope="session")

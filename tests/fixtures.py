@@ -1,5 +1,6 @@
 """Helpers shared by the test modules (imported as ``from fixtures import ...``; pytest fixtures stay in
-conftest.py): throw-away databases, the `gi` command line in a subprocess, and the text of a PDF."""
+conftest.py): throw-away databases (new, or copies of a template), the `gi` command line in a subprocess, and
+the text of a PDF."""
 
 from __future__ import annotations
 
@@ -31,6 +32,27 @@ def scratch_database(db_url: str, prefix: str, migrate: bool = True) -> Iterator
     try:
         if migrate:
             gi_db.upgrade(url)
+        yield url
+    finally:
+        gi_db.get_engine(url).dispose()
+        drop_database(server, name)
+
+
+@contextmanager
+def database_copy(template_url: str, prefix: str) -> Iterator[str]:
+    """A throw-away copy of the database at ``template_url``, dropped after: tests that commit data use one,
+    since audited rows are append-only and cannot be cleaned up by DELETE (docs/audit.md)."""
+    import psycopg
+
+    from gi.db.local import drop_database, libpq_dsn
+
+    template = make_url(template_url)
+    server = template.set(database="postgres").render_as_string(hide_password=False)
+    name = f"{prefix}_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(libpq_dsn(server), autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template.database}"')
+    url = template.set(database=name).render_as_string(hide_password=False)
+    try:
         yield url
     finally:
         gi_db.get_engine(url).dispose()

@@ -51,6 +51,9 @@ def get_engine(url: str | None = None) -> Engine:
             max_overflow=10,
             connect_args={"options": f"-c timezone={get_settings().timezone}"},
         )
+        from gi.audit.actor import install
+
+        install(engine)  # every transaction tells the audit log who is acting
     return engine
 
 

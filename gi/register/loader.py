@@ -149,20 +149,37 @@ def _upsert_limits(session: Session, product: GIProduct, entry: ProductEntry) ->
 
 
 def _replace_seasons(session: Session, product: GIProduct, entry: ProductEntry) -> int:
-    session.execute(delete(MarketSeason).where(MarketSeason.product_id == product.id))
+    """Make the product's stored seasons those of ``entry``, changing only what differs (every change is an
+    audit-log entry, so an unchanged reload must change nothing)."""
+    wanted: list[tuple[str, int, int, int, int, SeasonKind, str | None]] = []
     for season in entry.seasons:
         start_m, start_d = (int(x) for x in season.start.split("-"))
         end_m, end_d = (int(x) for x in season.end.split("-"))
+        wanted.append((season.name, start_m, start_d, end_m, end_d, SeasonKind(season.kind), season.source))
+    stored = session.scalars(
+        select(MarketSeason).where(MarketSeason.product_id == product.id).order_by(MarketSeason.id)
+    ).all()
+    unmatched = list(wanted)
+    stale = []
+    for row in stored:
+        key = (row.name, row.start_month, row.start_day, row.end_month, row.end_day, row.kind, row.source)
+        if key in unmatched:
+            unmatched.remove(key)
+        else:
+            stale.append(row.id)
+    if stale:
+        session.execute(delete(MarketSeason).where(MarketSeason.id.in_(stale)))
+    for name, start_m, start_d, end_m, end_d, kind, source in unmatched:
         session.add(
             MarketSeason(
                 product_id=product.id,
-                name=season.name,
+                name=name,
                 start_month=start_m,
                 start_day=start_d,
                 end_month=end_m,
                 end_day=end_d,
-                kind=SeasonKind(season.kind),
-                source=season.source,
+                kind=kind,
+                source=source,
             )
         )
     session.flush()

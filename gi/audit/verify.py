@@ -1,0 +1,300 @@
+"""`gi audit verify`: recompute the hash chain and every recorded row's leaf, in one consistent snapshot.
+
+Nothing the database computed is trusted: entry hashes, Merkle roots and leaves are recomputed here from the
+stored entry fields and from the rows as ``COPY ... TO STDOUT`` writes them (docs/audit.md). Findings name the
+entry or row and what is wrong; with a checkpoint published earlier it also proves the log only grew since.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
+
+from psycopg import sql
+from sqlalchemy import Engine
+
+from gi.audit.hashing import ZERO_HASH, EntryFields, leaf_hash, merkle_root, split_leaves
+from gi.audit.log import Checkpoint
+
+# The session settings under which a row's COPY text is its canonical text (the capture trigger sets the same).
+CANONICAL_SETTINGS = (
+    ("extra_float_digits", "1"),
+    ("timezone", "UTC"),
+    ("datestyle", "ISO, YMD"),
+    ("intervalstyle", "postgres"),
+    ("bytea_output", "hex"),
+    ("client_encoding", "UTF8"),
+)
+# Triggers that must be present and enabled ("D" is disabled) for the protection to hold.
+_CAPTURE = ("audit_capture_insert",)
+_MUTABLE_CAPTURE = ("audit_capture_update", "audit_capture_delete")
+_FROZEN = ("audit_refuse_change",)
+
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One thing wrong: where (an entry, a table row, the checkpoint, a trigger) and what."""
+
+    where: str
+    problem: str
+
+    def text(self) -> str:
+        """``where: problem``, as the CLI prints it."""
+        return f"{self.where}: {self.problem}"
+
+
+@dataclass
+class Verification:
+    """What `gi audit verify` found."""
+
+    origin: str | None = None
+    entries: int = 0
+    head_hash: bytes | None = None
+    rows: dict[str, int] = field(default_factory=dict)
+    findings: list[Finding] = field(default_factory=list)
+    checkpoint: Checkpoint | None = None
+
+    @property
+    def ok(self) -> bool:
+        """True when the chain, every recorded row and the checkpoint (if any) check out."""
+        return not self.findings
+
+    def add(self, where: str, problem: str) -> None:
+        """Note one finding."""
+        self.findings.append(Finding(where, problem))
+
+
+class _Recorded(NamedTuple):
+    leaf: bytes | None  # None: the row was deleted by this entry
+    seq: int
+    op: str
+    columns: tuple[str, ...]
+
+
+def verify_log(
+    engine: Engine, checkpoint: Checkpoint | None = None, progress: Progress | None = None
+) -> Verification:
+    """Recompute the whole log and check every row of every table under it (and ``checkpoint``, if given)."""
+    say = progress or (lambda _step: None)
+    result = Verification(checkpoint=checkpoint)
+    with engine.connect() as conn:
+        conn = conn.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
+        with conn.begin():
+            raw = conn.connection.driver_connection
+            assert raw is not None
+            with raw.cursor() as cur:
+                for name, value in CANONICAL_SETTINGS:
+                    cur.execute("SELECT set_config(%s, %s, true)", (name, value))
+                tracked = {
+                    r[0]: (tuple(r[1]), bool(r[2]))
+                    for r in cur.execute("SELECT table_name, columns, append_only FROM audit_table")
+                }
+                genesis = cur.execute(
+                    "SELECT note FROM audit_entry WHERE seq = 1 AND op = 'genesis'"
+                ).fetchone()
+                result.origin = genesis[0] if genesis else None
+            say("chain")
+            recorded, chain = _check_chain(raw, tracked, result, say)
+            if checkpoint is not None:
+                _check_checkpoint(checkpoint, chain, result)
+            _check_protection(raw, tracked, result)
+            for table in sorted(set(tracked) | set(recorded)):
+                say(f"rows of {table}")
+                current = tracked.get(table, ((), False))[0]
+                _check_rows(raw, table, current, recorded.get(table, {}), result)
+    return result
+
+
+def _entries(raw: Any) -> Iterator[Any]:
+    with raw.cursor(name="gi_audit_entries") as cur:
+        cur.itersize = 200
+        cur.execute(
+            "SELECT seq, kind, op, columns, leaf_count, merkle_root, actor, db_role, recorded_at, note, prev_hash,"
+            " entry_hash, row_ids, leaves FROM audit_entry ORDER BY seq"
+        )
+        yield from cur
+
+
+def _check_chain(
+    raw: Any, tracked: dict[str, tuple[tuple[str, ...], bool]], result: Verification, say: Progress
+) -> tuple[dict[str, dict[int, _Recorded]], list[bytes]]:
+    """Walk the entries: sequence, links, hashes and Merkle roots; collect what each row should be."""
+    recorded: dict[str, dict[int, _Recorded]] = {}
+    chain: list[bytes] = []  # chain[i]: recomputed hash after entry i + 1
+    recomputed = ZERO_HASH
+    prev_stored = ZERO_HASH
+    expected_seq = 1
+    for row in _entries(raw):
+        (seq, kind, op, columns, count, root, actor, role, at, note, prev, stored, ids, blob) = row
+        prev, stored, root, blob = bytes(prev), bytes(stored), bytes(root), bytes(blob)
+        where = f"entry {seq}"
+        if seq != expected_seq:
+            missing = (
+                f"entry {expected_seq} is missing"
+                if seq == expected_seq + 1
+                else f"entries {expected_seq}-{seq - 1} are missing"
+            )
+            result.add(where, f"{missing}: the sequence jumps from {expected_seq - 1} to {seq}")
+            chain.extend([b""] * (seq - expected_seq))  # no hash to compare a checkpoint of that size with
+        if seq == 1 and op != "genesis":
+            result.add(where, "the first entry is not the log's genesis entry")
+        fields = EntryFields(seq, kind, op, tuple(columns), count, root, actor, role, at, note)
+        if prev != prev_stored:
+            result.add(
+                where,
+                f"its previous hash does not match entry {expected_seq - 1}'s hash: an entry was inserted, "
+                "removed or replaced before it",
+            )
+        if fields.hash(prev) != stored:
+            result.add(where, "its hash does not match its contents: the entry was altered")
+        recomputed = fields.hash(recomputed)
+        chain.append(recomputed)
+        prev_stored = stored
+        expected_seq = seq + 1
+        leaves = _leaves(blob, ids, count, root, where, result)
+        if kind == "audit":
+            continue
+        table = recorded.setdefault(kind, {})
+        append_only = tracked.get(kind, ((), False))[1]
+        if append_only and op in ("update", "delete"):
+            result.add(where, f"records an {op.upper()} of {kind}, whose rows are append-only")
+        for row_id, leaf in zip(ids, leaves, strict=False):
+            before = table.get(row_id)
+            if append_only and op == "insert" and before is not None:
+                result.add(
+                    f"{kind} {row_id}",
+                    f"recorded as inserted twice (entries {before.seq} and {seq}) in an append-only table",
+                )
+            table[row_id] = _Recorded(None if op == "delete" else leaf, seq, op, tuple(columns))
+        if seq % 1000 == 0:
+            say(f"chain: {seq:,} entries")
+    result.entries = expected_seq - 1
+    result.head_hash = prev_stored if result.entries else None
+    return recorded, chain
+
+
+def _leaves(
+    blob: bytes, ids: list[int], count: int, root: bytes, where: str, result: Verification
+) -> list[bytes]:
+    try:
+        leaves = split_leaves(blob)
+    except ValueError as exc:
+        result.add(where, f"its leaf hashes are malformed ({exc})")
+        return []
+    if not (len(leaves) == len(ids) == count):
+        result.add(where, f"it counts {count} rows but lists {len(ids)} ids and {len(leaves)} leaf hashes")
+    if merkle_root(leaves) != root:
+        result.add(where, "its leaf hashes do not match its Merkle root: a leaf was altered")
+    return leaves
+
+
+def _check_checkpoint(checkpoint: Checkpoint, chain: list[bytes], result: Verification) -> None:
+    """The log's first ``size`` entries must still hash to the checkpoint's head."""
+    where = "checkpoint"
+    if result.origin is not None and checkpoint.origin != result.origin:
+        result.add(where, f"it is of log {checkpoint.origin!r}, not of this log ({result.origin!r})")
+        return
+    if checkpoint.size > len(chain):
+        result.add(
+            where,
+            f"it has {checkpoint.size:,} entries but the log now has {len(chain):,}: entries were removed",
+        )
+        return
+    if checkpoint.size == 0:
+        return
+    if chain[checkpoint.size - 1] != checkpoint.head_hash:
+        result.add(
+            where,
+            f"the log's first {checkpoint.size:,} entries no longer hash to its head: the log was rewritten "
+            "(not only appended to) since it was published",
+        )
+
+
+def _check_protection(
+    raw: Any, tracked: dict[str, tuple[tuple[str, ...], bool]], result: Verification
+) -> None:
+    """The capture and refusal triggers must be in place and enabled; the pending table empty."""
+    with raw.cursor() as cur:
+        triggers = {
+            (r[0], r[1]): r[2]
+            for r in cur.execute(
+                "SELECT c.relname, t.tgname, t.tgenabled FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid"
+                " WHERE t.tgname LIKE 'audit%' AND NOT t.tgisinternal"
+            )
+        }
+        pending = cur.execute("SELECT count(*) FROM audit_pending").fetchone()[0]
+    if pending:
+        result.add("audit_pending", f"{pending} committed captures were never chained into the log")
+    wanted = [("audit_entry", t) for t in _FROZEN] + [("audit_pending", "audit_chain")]
+    for table, (_, append_only) in tracked.items():
+        wanted += [(table, t) for t in _CAPTURE + (_FROZEN if append_only else _MUTABLE_CAPTURE)]
+    for table, trigger in wanted:
+        state = triggers.get((table, trigger))
+        if state is None:
+            result.add(f"{table} (protection)", f"trigger {trigger} is missing")
+        elif state == "D":
+            result.add(f"{table} (protection)", f"trigger {trigger} is disabled")
+
+
+def _copy_lines(raw: Any, table: str, columns: tuple[str, ...]) -> Iterator[tuple[int, bytes]]:
+    """(id, canonical line) of every row of ``table``, as COPY TO writes them."""
+    query = sql.SQL("COPY (SELECT {cols} FROM {table}) TO STDOUT").format(
+        cols=sql.SQL(", ").join(sql.Identifier(c) for c in columns), table=sql.Identifier(table)
+    )
+    with raw.cursor() as cur, cur.copy(query) as copy:
+        carry = b""
+        for block in copy:
+            data = carry + bytes(block)
+            lines = data.split(b"\n")
+            carry = lines.pop()
+            for line in lines:
+                yield int(line[: line.index(b"\t")] if b"\t" in line else line), line
+        if carry:
+            yield int(carry[: carry.index(b"\t")] if b"\t" in carry else carry), carry
+
+
+def _check_rows(
+    raw: Any, table: str, current: tuple[str, ...], recorded: dict[int, _Recorded], result: Verification
+) -> None:
+    """Every row must be what its latest entry recorded; every recorded row must still be there."""
+    with raw.cursor() as cur:
+        exists = cur.execute("SELECT to_regclass(%s) IS NOT NULL", (table,)).fetchone()[0]
+    if not exists:
+        if any(r.leaf is not None for r in recorded.values()):
+            result.add(table, "the table is gone but the log records rows of it")
+        return
+    layouts = {r.columns for r in recorded.values() if r.leaf is not None}
+    if current:
+        layouts.add(current)
+    present: set[int] = set()
+    checked = 0
+    for columns in sorted(layouts, key=lambda c: c != current):
+        for row_id, line in _copy_lines(raw, table, columns):
+            present.add(row_id)
+            entry = recorded.get(row_id)
+            if entry is None or entry.leaf is None or entry.columns != columns:
+                continue
+            checked += 1
+            if leaf_hash(line) != entry.leaf:
+                result.add(
+                    f"{table} {row_id}",
+                    f"the row differs from what entry {entry.seq} recorded ({entry.op}): it was altered outside "
+                    "the application",
+                )
+    for row_id, entry in sorted(recorded.items()):
+        if entry.leaf is not None and row_id not in present:
+            result.add(
+                f"{table} {row_id}", f"recorded by entry {entry.seq} ({entry.op}) but missing: it was deleted"
+            )
+    for row_id in sorted(present - recorded.keys()):
+        result.add(
+            f"{table} {row_id}", "the row is not in the audit log: it was inserted outside the application"
+        )
+    for row_id in sorted(present):
+        entry = recorded.get(row_id)
+        if entry is not None and entry.leaf is None:
+            result.add(f"{table} {row_id}", f"deleted by entry {entry.seq} but present again")
+    result.rows[table] = checked
