@@ -24,9 +24,8 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from origin import _sample_points, bench_url, discard_samples  # noqa: E402
+from benchmarks.origin import _sample_points, bench_url, discard_samples  # noqa: E402
 
 
 def _rows(session: Any, n: int) -> list[tuple[int, dict[str, Any]]]:
@@ -152,11 +151,11 @@ def main(argv: list[str] | None = None) -> int:
         f" overlapped with the next chunk's checks; {entries} origin_verdict entries in the last hour"
     )
     t = time.perf_counter()
-    result = verify_log(engine)
-    missing = sum(1 for f in result.findings if "but missing" in f.problem)
+    verification = verify_log(engine)
+    missing = sum(1 for f in verification.findings if "but missing" in f.problem)
     print(
-        f"  gi audit verify: {time.perf_counter() - t:.2f} s for {result.entries:,} entries and"
-        f" {sum(result.rows.values()):,} rows ({len(result.findings):,} findings, {missing:,} of them rows of"
+        f"  gi audit verify: {time.perf_counter() - t:.2f} s for {verification.entries:,} entries and"
+        f" {sum(verification.rows.values()):,} rows ({len(verification.findings):,} findings, {missing:,} of them rows of"
         " earlier rounds this benchmark discarded with TRUNCATE)"
     )
     with engine.begin() as conn:

@@ -501,3 +501,22 @@ def test_downgrade_drops_the_log_and_upgrade_records_the_rows_already_stored(sto
     with session_scope(engine) as session:
         ops = dict(session.execute(text("SELECT op, count(*) FROM audit_entry GROUP BY op")).all())
     assert ops["genesis"] == 1 and ops["snapshot"] >= 5 and "insert" not in ops
+
+
+def test_columns_added_later_are_covered_and_dropped_ones_reported(stored: str) -> None:
+    engine = get_engine(stored)
+    with session_scope(engine) as session:
+        session.execute(text("ALTER TABLE origin_verdict ADD COLUMN reviewer text"))
+    with session_scope(engine) as session:
+        record_sample(session, _rows(1, start=7000)[0][1])
+    with session_scope(engine) as session:  # the entry is chained at commit
+        new_id = session.scalar(text("SELECT max(id) FROM origin_verdict"))
+        columns = session.scalar(text("SELECT columns FROM audit_entry ORDER BY seq DESC LIMIT 1"))
+    assert columns[-1] == "reviewer"
+    assert verify_log(engine).ok  # old rows with their old columns, the new one with the new column
+    _as_superuser(stored, f"UPDATE origin_verdict SET reviewer = 'x' WHERE id = {new_id}")
+    assert [f.where for f in verify_log(engine).findings] == [f"origin_verdict {new_id}"]
+    with session_scope(engine) as session:
+        session.execute(text("ALTER TABLE origin_verdict DROP COLUMN rule"))
+    problems = [f.text() for f in verify_log(engine).findings]
+    assert any("column(s) rule, which the table no longer has" in p for p in problems)

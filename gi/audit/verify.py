@@ -90,7 +90,10 @@ def verify_log(
                     cur.execute("SELECT set_config(%s, %s, true)", (name, value))
                 tracked = {
                     r[0]: (tuple(r[1]), bool(r[2]))
-                    for r in cur.execute("SELECT table_name, columns, append_only FROM audit_table")
+                    for r in cur.execute(
+                        "SELECT table_name, audit_columns(table_name), append_only FROM audit_table"
+                        " WHERE to_regclass(table_name) IS NOT NULL"
+                    )
                 }
                 genesis = cur.execute(
                     "SELECT note FROM audit_entry WHERE seq = 1 AND op = 'genesis'"
@@ -269,6 +272,17 @@ def _check_rows(
     layouts = {r.columns for r in recorded.values() if r.leaf is not None}
     if current:
         layouts.add(current)
+    for columns in sorted(layouts):
+        gone = [c for c in columns if c not in current]
+        if current and gone:
+            stale = sum(1 for r in recorded.values() if r.leaf is not None and r.columns == columns)
+            result.add(
+                table,
+                f"{stale:,} rows were recorded with column(s) {', '.join(gone)}, which the table no longer has: "
+                "they cannot be re-verified (a migration that drops a column records the rows again with "
+                "audit_snapshot)",
+            )
+            layouts.discard(columns)
     present: set[int] = set()
     checked = 0
     for columns in sorted(layouts, key=lambda c: c != current):

@@ -13,12 +13,11 @@ from gi.models.base import Base
 
 
 class AuditTable(Base):
-    """A table under the log: the columns its rows' leaf hashes cover, and whether it is append-only."""
+    """A table under the log, and whether it is append-only (its rows' leaves cover all its columns)."""
 
     __tablename__ = "audit_table"
 
     table_name: Mapped[str] = mapped_column(Text, primary_key=True)
-    columns: Mapped[list[str]] = mapped_column(ARRAY(Text))
     append_only: Mapped[bool] = mapped_column(Boolean)
 
 

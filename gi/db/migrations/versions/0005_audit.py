@@ -54,6 +54,14 @@ $$;
 COMMENT ON FUNCTION audit_copy_escape(text) IS
     'A field as COPY TO''s text format writes it: backslash, BS, FF, LF, CR, TAB and VT escaped.';
 
+-- The columns a row's leaf covers: every column of the table as it is now, in order (the first is "id").
+-- Each entry records them, so rows written before a migration added a column are still verified as they were.
+CREATE FUNCTION audit_columns(p_table text) RETURNS text[]
+LANGUAGE sql STABLE AS $$
+    SELECT array_agg(attname::text ORDER BY attnum) FROM pg_attribute
+     WHERE attrelid = p_table::regclass AND attnum > 0 AND NOT attisdropped
+$$;
+
 -- The SQL expression of a row's canonical text (its COPY text line) for the columns given, on alias "t".
 -- Types whose output never holds a character COPY escapes are not run through audit_copy_escape (it is the
 -- costly part); jsonb output holds no control character (JSON escapes them) but may hold backslashes.
@@ -141,10 +149,7 @@ DECLARE
     leaves bytea;
     n integer;
 BEGIN
-    SELECT columns INTO cols FROM audit_table WHERE table_name = TG_TABLE_NAME;
-    IF cols IS NULL THEN
-        RAISE EXCEPTION 'audit: table % has a capture trigger but no entry in audit_table', TG_TABLE_NAME;
-    END IF;
+    cols := audit_columns(TG_TABLE_NAME);
     EXECUTE format(
         'SELECT array_agg(id ORDER BY id), string_agg(leaf, ''''::bytea ORDER BY id), count(*)::integer '
         'FROM (SELECT t.id, sha256(''\x00''::bytea || convert_to(%s, ''UTF8'')) AS leaf FROM %I t) s',
@@ -217,7 +222,7 @@ BEGIN
 END $$;
 
 -- Record every stored row of a table as snapshot entries of up to 100,000 rows (a table put under the log with
--- rows already in it, or whose leaf columns changed).
+-- rows already in it; a migration that drops a column of a table under the log calls it afterwards).
 CREATE FUNCTION audit_snapshot(p_table text) RETURNS integer
 LANGUAGE plpgsql SECURITY DEFINER SET search_path FROM CURRENT
 SET extra_float_digits = 1 SET timezone = 'UTC' SET datestyle = 'ISO, YMD' SET intervalstyle = 'postgres'
@@ -228,7 +233,7 @@ DECLARE
     part record;
     total integer := 0;
 BEGIN
-    SELECT columns INTO cols FROM audit_table WHERE table_name = p_table;
+    cols := audit_columns(p_table);
     FOR part IN EXECUTE format(
         'SELECT array_agg(id ORDER BY id) AS ids, string_agg(leaf, ''''::bytea ORDER BY id) AS leaves, '
         'count(*)::integer AS n FROM (SELECT t.id, sha256(''\x00''::bytea || convert_to(%s, ''UTF8'')) AS leaf, '
@@ -242,53 +247,49 @@ BEGIN
     RETURN total;
 END $$;
 
--- Put a table under the log: capture its inserts, updates and deletes with the leaf columns given (the first
--- is its integer primary key "id"); an append-only table also refuses UPDATE, DELETE and TRUNCATE.
-CREATE FUNCTION audit_track(p_table text, p_append_only boolean, p_columns text[] DEFAULT NULL) RETURNS void
+-- Put a table under the log: capture its inserts, updates and deletes (its first column must be the integer
+-- primary key "id"); an append-only table refuses UPDATE and DELETE; every one refuses TRUNCATE. Rows already
+-- stored are recorded as a snapshot when the table is first put under the log.
+CREATE FUNCTION audit_track(p_table text, p_append_only boolean) RETURNS void
 LANGUAGE plpgsql AS $$
 DECLARE
-    cols text[] := coalesce(p_columns, ARRAY(
-        SELECT attname::text FROM pg_attribute
-         WHERE attrelid = p_table::regclass AND attnum > 0 AND NOT attisdropped ORDER BY attnum));
-    before text[];
+    known boolean;
 BEGIN
-    IF cols[1] IS DISTINCT FROM 'id' THEN
-        RAISE EXCEPTION 'audit_track(%): the first leaf column must be the integer primary key id', p_table;
+    IF (audit_columns(p_table))[1] IS DISTINCT FROM 'id' THEN
+        RAISE EXCEPTION 'audit_track(%): the first column must be the integer primary key id', p_table;
     END IF;
-    SELECT columns INTO before FROM audit_table WHERE table_name = p_table;
-    INSERT INTO audit_table (table_name, columns, append_only) VALUES (p_table, cols, p_append_only)
-    ON CONFLICT (table_name) DO UPDATE SET columns = EXCLUDED.columns, append_only = EXCLUDED.append_only;
-    IF before IS DISTINCT FROM cols THEN
-        -- Rows already stored are recorded as they are, under these columns.
-        PERFORM audit_snapshot(p_table);
-    END IF;
+    known := EXISTS (SELECT 1 FROM audit_table WHERE table_name = p_table);
+    INSERT INTO audit_table (table_name, append_only) VALUES (p_table, p_append_only)
+    ON CONFLICT (table_name) DO UPDATE SET append_only = EXCLUDED.append_only;
     EXECUTE format('DROP TRIGGER IF EXISTS audit_capture_insert ON %1$I;
+        DROP TRIGGER IF EXISTS audit_capture_update ON %1$I;
+        DROP TRIGGER IF EXISTS audit_capture_delete ON %1$I;
+        DROP TRIGGER IF EXISTS audit_refuse_change ON %1$I;
+        DROP TRIGGER IF EXISTS audit_refuse_truncate ON %1$I;
         CREATE TRIGGER audit_capture_insert AFTER INSERT ON %1$I REFERENCING NEW TABLE AS audit_new
-            FOR EACH STATEMENT EXECUTE FUNCTION audit_capture()', p_table);
+            FOR EACH STATEMENT EXECUTE FUNCTION audit_capture();
+        CREATE TRIGGER audit_refuse_truncate BEFORE TRUNCATE ON %1$I
+            FOR EACH STATEMENT EXECUTE FUNCTION audit_refuse_truncate()', p_table);
     IF p_append_only THEN
-        EXECUTE format('DROP TRIGGER IF EXISTS audit_capture_update ON %1$I;
-            DROP TRIGGER IF EXISTS audit_capture_delete ON %1$I;
-            CREATE TRIGGER audit_refuse_change BEFORE UPDATE OR DELETE ON %1$I
-                FOR EACH ROW EXECUTE FUNCTION audit_refuse_change();
-            CREATE TRIGGER audit_refuse_truncate BEFORE TRUNCATE ON %1$I
-                FOR EACH STATEMENT EXECUTE FUNCTION audit_refuse_truncate()', p_table);
+        EXECUTE format('CREATE TRIGGER audit_refuse_change BEFORE UPDATE OR DELETE ON %1$I
+            FOR EACH ROW EXECUTE FUNCTION audit_refuse_change()', p_table);
     ELSE
         EXECUTE format('
             CREATE TRIGGER audit_capture_update AFTER UPDATE ON %1$I REFERENCING NEW TABLE AS audit_new
                 FOR EACH STATEMENT EXECUTE FUNCTION audit_capture();
             CREATE TRIGGER audit_capture_delete AFTER DELETE ON %1$I REFERENCING OLD TABLE AS audit_old
-                FOR EACH STATEMENT EXECUTE FUNCTION audit_capture();
-            CREATE TRIGGER audit_refuse_truncate BEFORE TRUNCATE ON %1$I
-                FOR EACH STATEMENT EXECUTE FUNCTION audit_refuse_truncate()', p_table);
+                FOR EACH STATEMENT EXECUTE FUNCTION audit_capture()', p_table);
+    END IF;
+    IF NOT known THEN
+        PERFORM audit_snapshot(p_table);
     END IF;
 END $$;
-REVOKE EXECUTE ON FUNCTION audit_snapshot(text), audit_track(text, boolean, text[]) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION audit_snapshot(text), audit_track(text, boolean) FROM PUBLIC;
 """
 
 TABLES = """
 CREATE TABLE audit_table (
     table_name text NOT NULL,
-    columns text[] NOT NULL,
     append_only boolean NOT NULL,
     CONSTRAINT pk_audit_table PRIMARY KEY (table_name)
 );
@@ -377,7 +378,7 @@ def downgrade() -> None:
             op.execute(f"DROP TRIGGER IF EXISTS {trigger} ON {table}")
     op.execute("DROP TABLE audit_pending, audit_entry, audit_table")
     for function in (
-        "audit_track(text, boolean, text[])",
+        "audit_track(text, boolean)",
         "audit_snapshot(text)",
         "audit_refuse_truncate()",
         "audit_refuse_change()",
@@ -387,5 +388,6 @@ def downgrade() -> None:
         "audit_merkle_root(bytea)",
         "audit_line_expression(text, text[])",
         "audit_copy_escape(text)",
+        "audit_columns(text)",
     ):
         op.execute(f"DROP FUNCTION {function}")
