@@ -19,6 +19,7 @@ from api.access import BASIC_ROUTES, ROUTES, Access, allowed
 from api.problems import HTTPProblem
 from gi.accounts.scope import Scope, scope_of
 from gi.accounts.tokens import Principal, authenticate, principal_for_token
+from gi.audit.actor import set_actor
 from gi.db import get_engine
 from gi.settings import Settings, get_settings
 
@@ -127,6 +128,8 @@ def authorize(
     if principal is None and basic:
         principal = _basic_principal(request, session, settings)
     if allowed(roles, principal.role if principal else None):
+        if principal is not None:
+            set_actor(session, principal.username)  # the audit log records who stored what
         return principal
     if principal is None:
         raise HTTPProblem(

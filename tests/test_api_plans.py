@@ -15,11 +15,16 @@ pytestmark = pytest.mark.postgis
 
 
 @pytest.fixture(scope="module")
-def service(db_url: str) -> Iterator[Service]:
+def service_db(db_url: str) -> Iterator[str]:
     with service_database(db_url, prefix="gi_apiplan", inspectors=12) as url:
         add_accounts(url)
-        with running_service(url) as svc:
-            yield svc
+        yield url
+
+
+@pytest.fixture(scope="module")
+def service(service_db: str) -> Iterator[Service]:
+    with running_service(service_db) as svc:
+        yield svc
 
 
 @pytest.fixture(scope="module")
@@ -95,3 +100,25 @@ def test_tasks_are_scoped(service: Service, drawn: dict) -> None:
             assert r.status_code == 404 and r.json()["field"] == "task_id"
         bad = c.post(f"/tasks/{every['tasks'][0]['id']}/result", json={"result": "maybe"})
         assert bad.status_code == 422 and bad.json()["field"] == "result"
+
+
+def test_plan_steps_are_in_the_audit_log_under_the_signed_in_user(service_db: str, drawn: dict) -> None:
+    from sqlalchemy import text
+
+    from gi.audit import verify_log
+    from gi.db import get_engine, session_scope
+
+    engine = get_engine(service_db)
+    with session_scope(engine) as session:
+        actors = dict(
+            session.execute(
+                text(
+                    "SELECT kind, array_agg(DISTINCT actor ORDER BY actor) FROM audit_entry"
+                    " WHERE kind IN ('plan', 'plan_commitment', 'plan_task') GROUP BY kind"
+                )
+            ).all()
+        )
+    assert actors["plan"] == ["admin"] and actors["plan_commitment"] == ["admin"]  # created, committed, drawn
+    assert "admin" in actors["plan_task"] and set(actors["plan_task"]) <= {"admin", "super"}  # draw, results
+    result = verify_log(engine)
+    assert result.ok, [f.text() for f in result.findings]

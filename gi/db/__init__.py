@@ -53,7 +53,7 @@ def get_engine(url: str | None = None) -> Engine:
         )
         from gi.audit.actor import install
 
-        install(engine)  # every transaction tells the audit log who is acting
+        install()  # every session transaction tells the audit log who is acting
     return engine
 
 
