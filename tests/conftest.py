@@ -28,7 +28,7 @@ pytest_plugins = ["pytester"]  # test_suite_rules.py runs small suites under the
 # The fixtures that reach the database; a test using any of them (directly or through another fixture) is a
 # database test and must be marked ``postgis``.
 DATABASE_FIXTURES = frozenset(
-    {"db_url", "engine", "session", "use_test_db", "loaded_register", "register_template"}
+    {"db_url", "engine", "session", "use_test_db", "loaded_register", "register_template", "register_copy"}
 )
 
 
@@ -95,6 +95,19 @@ def register_template(db_url: str) -> Iterator[str]:
             load_register_into_db(sess)
         gi_db.get_engine(url).dispose()  # CREATE DATABASE ... TEMPLATE needs the template idle
         yield url
+
+
+@pytest.fixture
+def register_copy(register_template: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """A throw-away copy of the register database that the settings (so every domain function and CLI command)
+    point at: for tests that commit verdicts, which are append-only and cannot be cleaned up (docs/audit.md)."""
+    from fixtures import database_copy
+
+    with database_copy(register_template, "gi_copy") as url:
+        monkeypatch.setenv("GI_DATABASE_URL", url)
+        get_settings.cache_clear()
+        yield url
+    get_settings.cache_clear()
 
 
 @pytest.fixture(scope="session")

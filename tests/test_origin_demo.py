@@ -3,15 +3,11 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import Engine, delete
 from sqlalchemy.orm import Session
 
 from demo.samples import simulate_season
-from gi.db import session_scope
-from gi.models import Sample
 from gi.origin.intake import record_samples
 
 pytestmark = pytest.mark.postgis
@@ -51,16 +47,8 @@ def test_simulated_season_exercises_every_path(session: Session, loaded_register
     assert [s.fields for s in again] == [s.fields for s in simulated]
 
 
-@pytest.fixture
-def demo_season_removed(engine: Engine) -> Iterator[None]:
-    """The demo step commits its samples to the session's database: remove them afterwards."""
-    yield
-    with session_scope(engine) as s:
-        s.execute(delete(Sample).where(Sample.source == "demo season (seed 11)"))
-
-
 def test_demo_step_stores_the_season_once_and_prints_the_verdict_table(
-    use_test_db: str, loaded_register: None, demo_season_removed: None, capsys: pytest.CaptureFixture[str]
+    register_copy: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     from api.commands.demo import print_origin_step
     from demo.origin import check_season

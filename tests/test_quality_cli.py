@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from fixtures import database_copy, gi
+from fixtures import gi
 from geoalchemy2.shape import from_shape
 from shapely.geometry import Point
 from sqlalchemy import select
@@ -22,25 +21,12 @@ SH = ZoneInfo("Asia/Shanghai")
 
 
 @pytest.fixture
-def quality_db(register_template: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    """A throw-away copy of the register database, which the domain functions use too: the samples' verdicts
-    are append-only (docs/audit.md), so the database is dropped afterwards instead of cleaned up."""
-    from gi.settings import get_settings
-
-    with database_copy(register_template, "gi_quality") as url:
-        monkeypatch.setenv("GI_DATABASE_URL", url)
-        get_settings.cache_clear()
-        yield url
-    get_settings.cache_clear()
-
-
-@pytest.fixture
-def samples(quality_db: str) -> dict[str, uuid.UUID]:
+def samples(register_copy: str) -> dict[str, uuid.UUID]:
     """Committed samples of three products, each with an origin verdict."""
     from gi.models import OriginOutcome, OriginVerdictRecord, Sample
 
     made: dict[str, uuid.UUID] = {}
-    with session_scope(get_engine(quality_db)) as session:
+    with session_scope(get_engine(register_copy)) as session:
         for name, code, when in [
             ("tea", "xihu-longjing", datetime(2031, 4, 2, 9, tzinfo=SH)),
             ("goji", "ningxia-goji", datetime(2031, 7, 10, 9, tzinfo=SH)),
@@ -78,7 +64,9 @@ def samples(quality_db: str) -> dict[str, uuid.UUID]:
     return made
 
 
-def test_import_then_check_one_sample(quality_db: str, samples: dict[str, uuid.UUID], tmp_path: Path) -> None:
+def test_import_then_check_one_sample(
+    register_copy: str, samples: dict[str, uuid.UUID], tmp_path: Path
+) -> None:
     tea = samples["tea"]
     path = tmp_path / "lab.csv"
     path.write_text(
@@ -101,31 +89,31 @@ def test_import_then_check_one_sample(quality_db: str, samples: dict[str, uuid.U
         ),
         encoding="utf-8",
     )
-    imported = gi(quality_db, "results", "import", str(path))
+    imported = gi(register_copy, "results", "import", str(path))
     assert imported.returncode == 0, imported.stderr
     assert "11 results stored for 1 sample" in imported.stdout
-    again = gi(quality_db, "results", "import", str(path))
+    again = gi(register_copy, "results", "import", str(path))
     assert again.returncode == 1 and "11 problem(s), nothing imported" in again.stderr
     assert "already stored" in again.stderr
 
-    listed = gi(quality_db, "results", "list", "--sample", str(tea)[:8])
+    listed = gi(register_copy, "results", "list", "--sample", str(tea)[:8])
     assert listed.returncode == 0 and "5.2 %" in listed.stdout  # 52 g/kg converted
 
-    checked = gi(quality_db, "quality", "check", "--sample", str(tea))
+    checked = gi(register_copy, "quality", "check", "--sample", str(tea))
     assert checked.returncode == 0, checked.stderr
     out = checked.stdout
     assert "quality: fail" in out and "35.2 % does not meet ≥ 36 %" in out  # water extract
     assert "6.5 % meets ≤ 6.5 %" in out  # moisture exactly at the inclusive limit
     assert "fingerprint: consistent" in out and "origin evidence: consistent" in out
 
-    ruled = gi(quality_db, "quality", "rule", "xihu-longjing", "--set", "guard_band", "--factor", "1")
+    ruled = gi(register_copy, "quality", "rule", "xihu-longjing", "--set", "guard_band", "--factor", "1")
     assert ruled.returncode == 0 and "guard band" in ruled.stdout
-    checked = gi(quality_db, "quality", "check", "--sample", str(tea))
+    checked = gi(register_copy, "quality", "check", "--sample", str(tea))
     assert "conditional pass" in checked.stdout  # 6.5 ± 0.2 straddles ≤ 6.5
 
 
 def test_bad_input_exits_non_zero_with_rows(
-    quality_db: str, samples: dict[str, uuid.UUID], tmp_path: Path
+    register_copy: str, samples: dict[str, uuid.UUID], tmp_path: Path
 ) -> None:
     path = tmp_path / "bad.csv"
     path.write_text(
@@ -134,18 +122,18 @@ def test_bad_input_exits_non_zero_with_rows(
         f"{samples['rice']},gluten,8,%,Lab,2031-10-10\n",
         encoding="utf-8",
     )
-    result = gi(quality_db, "results", "import", str(path))
+    result = gi(register_copy, "results", "import", str(path))
     assert result.returncode == 1
     assert "text in a number field" in result.stderr and "unknown indicator 'gluten'" in result.stderr
-    assert gi(quality_db, "quality", "check").returncode == 1  # no selection
-    season = gi(quality_db, "quality", "check", "--season", "2031-13-01..2031-12-31")
+    assert gi(register_copy, "quality", "check").returncode == 1  # no selection
+    season = gi(register_copy, "quality", "check", "--season", "2031-13-01..2031-12-31")
     assert season.returncode == 1 and "error: season" in season.stderr
 
 
 def test_demo_step_adds_results_and_prints_both_tables(
-    quality_db: str, samples: dict[str, uuid.UUID]
+    register_copy: str, samples: dict[str, uuid.UUID]
 ) -> None:
-    engine = get_engine(quality_db)
+    engine = get_engine(register_copy)
     from api.commands.demo import print_quality_step
     from api.console import console
     from demo.quality import judge_season
@@ -195,9 +183,9 @@ def test_demo_step_adds_results_and_prints_both_tables(
         assert len(session.scalars(select(LabResult.id).where(LabResult.sample_id.in_(ids))).all()) == before
 
 
-def test_demo_step_keeps_a_configured_rule(quality_db: str, samples: dict[str, uuid.UUID]) -> None:
+def test_demo_step_keeps_a_configured_rule(register_copy: str, samples: dict[str, uuid.UUID]) -> None:
     """A product whose decision rule is configured is judged by it, not by the demo's."""
-    engine = get_engine(quality_db)
+    engine = get_engine(register_copy)
     from demo.quality import judge_season
     from gi.quality.judge import set_rule
 
