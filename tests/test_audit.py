@@ -490,7 +490,7 @@ def test_downgrade_drops_the_log_and_upgrade_records_the_rows_already_stored(sto
     from gi import db as gi_db
 
     get_engine(stored).dispose()
-    gi_db.downgrade(stored, "0005")
+    gi_db.downgrade(stored, "0006")
     with psycopg.connect(libpq_dsn(stored)) as conn:
         conn.execute("UPDATE origin_verdict SET rule = 'changed while no log existed'")
     gi_db.upgrade(stored)

@@ -1,7 +1,7 @@
 """audit: the tamper-evident, hash-chained audit log; verdict and log tables refuse UPDATE and DELETE
 
-Revision ID: 0006
-Revises: 0005
+Revision ID: 0007
+Revises: 0006
 
 Every INSERT, UPDATE or DELETE statement on a tracked table is captured by a statement-level trigger (transition
 tables, so a 100,000-row COPY costs one set-based query, not 100,000 trigger calls): the SHA-256 leaf hash of each
@@ -17,8 +17,8 @@ from __future__ import annotations
 
 from alembic import op
 
-revision = "0006"
-down_revision = "0005"
+revision = "0007"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 
