@@ -13,7 +13,7 @@ form measured in the same run:
     with ST_Subdivide'd areas and a GiST index on the points (the ratio printed is against that join);
 (b) single-sample checks through ``gi.origin.rule.check_origin`` (the API's function, one local round trip each),
     including the geodesic boundary distance, against a naive PostGIS geography ST_Distance;
-(c) a batch of 100,000 samples through ``gi.origin.intake.record_samples``: validation, checks and COPY of samples and
+(c) a batch of 100,000 samples through ``gi.origin.batch.record_samples``: validation, checks and COPY of samples and
     verdicts, committed. The previous run's rows are deleted and the two tables vacuumed first (as autovacuum would
     between uploads; ``--no-vacuum`` leaves the dead rows in place).
 
@@ -414,10 +414,10 @@ def bench_batch(url: str, n: int, vacuum: bool = True) -> None:
     from sqlalchemy import create_engine, text
     from sqlalchemy.orm import Session
 
-    from gi.origin.intake import record_samples
+    from gi.origin.batch import record_samples
 
     print(
-        f"\n(c) batch of {n:,} samples through gi.origin.intake.record_samples (validate, check, COPY samples and "
+        f"\n(c) batch of {n:,} samples through gi.origin.batch.record_samples (validate, check, COPY samples and "
         "verdicts, commit); a quarter declared in GCJ-02, within 2 km of a county boundary"
     )
     engine = create_engine(url)

@@ -53,7 +53,7 @@ def test_import_stores_a_valid_geodesic_area(session: Session, product: GIProduc
         crs="GCJ02",
         legal_basis="GB/T 18650-2008 3",
         valid_from=date(2008, 10, 1),
-    )
+    ).area
     assert area.version == 1 and area.valid_to is None
     assert area.valid_from == datetime(2008, 10, 1, tzinfo=SHANGHAI)
     valid, km2_postgis = session.execute(
@@ -70,7 +70,7 @@ def test_import_stores_a_valid_geodesic_area(session: Session, product: GIProduc
 def test_reimport_creates_new_version_and_closes_previous(session: Session, product: GIProduct) -> None:
     first = import_area_file(
         session, "test-longjing", DATA / "xihu_gcj02.geojson", crs="GCJ02", valid_from=date(2008, 10, 1)
-    )
+    ).area
     second = add_area_version(
         session,
         product,
@@ -82,7 +82,8 @@ def test_reimport_creates_new_version_and_closes_previous(session: Session, prod
             valid_from=datetime(2020, 1, 1, tzinfo=SHANGHAI),
             admin_units=[],
         ),
-    )
+        replace=True,
+    ).area
     session.refresh(first)
     assert (first.version, second.version) == (1, 2)
     assert first.valid_to == second.valid_from
@@ -113,6 +114,7 @@ def test_version_not_after_current_is_refused_and_nothing_changes(
                 valid_from=datetime(2009, 1, 1, tzinfo=SHANGHAI),
                 admin_units=[],
             ),
+            replace=True,
         )
     assert session.execute(select(ProductionArea.id, ProductionArea.valid_to)).all() == before
 

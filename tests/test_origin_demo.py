@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from demo.samples import simulate_season
 from gi.db import session_scope
 from gi.models import Sample
-from gi.origin.intake import record_samples
+from gi.origin.batch import record_samples
 
 pytestmark = pytest.mark.postgis
 

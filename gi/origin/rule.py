@@ -13,7 +13,7 @@ the CLI) or :func:`check_origins` (a batch): both build the same :class:`OriginV
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
@@ -24,9 +24,16 @@ from numpy.typing import NDArray
 from sqlalchemy.orm import Session
 
 from geo_data.china import china_outline
-from geo_data.crs import CoordinateSystem, UnknownCRSError, parse_crs, to_wgs84
+from geo_data.crs import (
+    WGS84_EQUIVALENT,
+    CoordinateSystem,
+    is_geographic,
+    to_wgs84,
+)
+from geo_data.values import angle_decimals
 from gi.errors import InputError
 from gi.models import LocationSource, OriginOutcome
+from gi.origin.fields import parse_system
 from gi.origin.index import (
     TIE_ZONE_M,
     WGS84_GEOD,
@@ -39,8 +46,6 @@ from gi.origin.index import (
     intersects_each,
     near_boundaries,
 )
-
-# The constants of the published GCJ-02/BD-09 formulas, shared so that the plain-float path stays identical.
 from gi.register.areas import as_aware
 from gi.settings import Settings, get_settings
 
@@ -78,12 +83,6 @@ FLAG_LABELS = {
     FLAG_OTHER_AREA: "inside another GI product's area",
 }
 
-_GEOGRAPHIC = (
-    CoordinateSystem.WGS84,
-    CoordinateSystem.CGCS2000,
-    CoordinateSystem.GCJ02,
-    CoordinateSystem.BD09,
-)
 # The systems a location may really be in when the declared one puts it outside (CGCS2000 is WGS84 to centimetres).
 _ALTERNATIVES = (CoordinateSystem.WGS84, CoordinateSystem.GCJ02, CoordinateSystem.BD09)
 _ALTERNATIVE_REACH_M = 3000.0
@@ -126,6 +125,27 @@ class OriginVerdict:
     rule: str
     inputs: dict[str, Any] = field(compare=False)
 
+    @classmethod
+    def from_record(cls, row: Mapping[str, Any]) -> OriginVerdict:
+        """The verdict a stored ``origin_verdict`` row (a mapping of its columns) records."""
+        inputs = dict(row["inputs"])
+        lon, lat = inputs["wgs84"]
+        return cls(
+            verdict=OriginOutcome(row["verdict"]),
+            product_id=row["product_id"],
+            lon=lon,
+            lat=lat,
+            distance_m=row["distance_m"],
+            band_m=row["band_m"],
+            area_id=row["area_id"],
+            area_version=row["area_version"],
+            flags=tuple(row["flags"] or ()),
+            other_areas=tuple(row["other_areas"] or ()),
+            notes=tuple(inputs.get("notes") or ()),
+            rule=row["rule"],
+            inputs=inputs,
+        )
+
     def record_fields(self) -> dict[str, Any]:
         """Column values of an ``OriginVerdictRecord`` (without its subject)."""
         return {
@@ -143,8 +163,12 @@ class OriginVerdict:
 
 
 def decimals(value: float, typed: str | None = None) -> int:
-    """Number of decimals a coordinate was given with (from its text when known, else its shortest repr)."""
+    """Number of decimals a coordinate was given with (from its text when known, else its shortest repr); for
+    degrees-minutes-seconds text, the decimals of a degree its last part is precise to."""
     text = (typed or "").strip() or repr(float(value))
+    dms = angle_decimals(text)
+    if dms is not None:
+        return dms  # typed as degrees-minutes-seconds
     mantissa, _, exponent = text.lower().partition("e")
     dot = mantissa.find(".")
     places = 0 if dot < 0 else len(mantissa) - dot - 1
@@ -159,7 +183,7 @@ def _decimals(value: float, typed: str | None) -> int:
     text = typed.strip() if typed else ""
     if not text:
         text = repr(float(value))
-    if text.isascii() and "e" not in text and "E" not in text:
+    if text.lstrip("+-").replace(".", "", 1).isdigit():
         dot = text.find(".")
         return 0 if dot < 0 else len(text) - dot - 1
     return decimals(value, typed)
@@ -172,19 +196,6 @@ def normalize(
 ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """Submitted coordinates in ``system`` -> WGS84 lon/lat, the same to the last bit whatever else is converted."""
     return to_wgs84(np.asarray(x, dtype=float), np.asarray(y, dtype=float), system)
-
-
-@lru_cache(maxsize=256)
-def parse_system(crs: str | None) -> CoordinateSystem | str:
-    """The declared coordinate system, or an :class:`InputError` on field ``crs``."""
-    try:
-        return parse_crs(crs)
-    except UnknownCRSError as exc:
-        raise InputError("crs", str(exc).removeprefix("crs: ")) from exc
-
-
-def _is_geographic(system: CoordinateSystem | str) -> bool:
-    return system in _GEOGRAPHIC or system in ("EPSG:4326", "EPSG:4490")
 
 
 @dataclass
@@ -313,7 +324,7 @@ def _judge(cases: _Cases, settings: Settings) -> list[OriginVerdict]:
         [s is not None and s is not LocationSource.DEVICE_GPS for s in sources], dtype=bool
     )
     trusted = ~(missing | zero | poor | not_gps)
-    geographic = {s: _is_geographic(s) for s in set(cases.system)}
+    geographic = {s: is_geographic(s) for s in set(cases.system)}
     coarse = np.array(
         [
             geographic[s] and _decimals(x, xt) < 4 and _decimals(y, yt) < 4
@@ -577,10 +588,7 @@ def _alternatives(
         if len(near) == 0:
             continue
         for other in _ALTERNATIVES:
-            if other == system or (
-                other is CoordinateSystem.WGS84
-                and system in (CoordinateSystem.CGCS2000, "EPSG:4326", "EPSG:4490")
-            ):
+            if other == system or (other is CoordinateSystem.WGS84 and system in WGS84_EQUIVALENT):
                 continue
             ok = _valid_reading(x[near], y[near], other)
             if not ok.any():
@@ -604,7 +612,7 @@ def _alternatives(
 def _valid_reading(
     x: NDArray[np.float64], y: NDArray[np.float64], system: CoordinateSystem | str
 ) -> NDArray[np.bool_]:
-    if _is_geographic(system):
+    if is_geographic(system):
         return (np.abs(x) <= 180) & (np.abs(y) <= 90)
     return np.isfinite(x) & np.isfinite(y)
 
