@@ -273,7 +273,7 @@ def _csv_items(
             except StopIteration:
                 return
             except csv.Error as exc:
-                raise SampleFileError(_csv_problem(path, reader.line_num + 1, exc)) from exc
+                raise SampleFileError(_csv_problem(path, reader.line_num, exc)) from exc
             if not any(value.strip() for value in record):
                 continue  # a blank line
             yield _row(reader.line_num, record, mapping)

@@ -33,6 +33,11 @@ class Settings(BaseSettings):
     max_gps_accuracy_m: float = Field(
         default=100.0, gt=0, description="A GPS accuracy worse than this is flagged and not trusted."
     )
+    intake_chunk_rows: int = Field(
+        default=20_000,
+        ge=100,
+        description="Rows of a sample file stored and committed together (memory grows with it, not with the file).",
+    )
     area_min_overlap: float = Field(
         default=0.5,
         ge=0,

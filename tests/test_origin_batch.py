@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from geo_data.crs import from_wgs84
 from geo_data.io import as_multipolygon
 from gi.errors import ConflictError, InputError
-from gi.models import GIKind, GIProduct, OriginVerdictRecord, ProductCategory, Sample
+from gi.models import GIKind, GIProduct, LocationSource, OriginVerdictRecord, ProductCategory, Sample
 from gi.origin.batch import record_samples
 from gi.origin.intake import record_sample
 from gi.register.areas import AreaImport, add_area_version
@@ -418,7 +418,12 @@ def test_crs_flag_does_not_depend_on_other_samples(session: Session) -> None:
     gx, gy = wgs84_to_gcj02(120.003, 30.003)  # the GCJ-02 reading is the centre: about 290 m inside
     when = datetime(2024, 5, 1, 10, tzinfo=SH)
     precise = LocationClaim(
-        product_id=small.id, x=float(gx), y=float(gy), collected_at=when, gps_accuracy_m=5.0
+        product_id=small.id,
+        x=float(gx),
+        y=float(gy),
+        collected_at=when,
+        gps_accuracy_m=5.0,
+        location_source=LocationSource.MAP_PICK,
     )
     coarse_fix = LocationClaim(
         product_id=small.id, x=119.99, y=30.003, collected_at=when, gps_accuracy_m=400.0

@@ -238,6 +238,7 @@ class Pipeline:
         self.raw = connection.connection.driver_connection
         self.pool = ThreadPoolExecutor(1, thread_name_prefix="gi-batch-db")
         self.jobs: list[Future[Any]] = []
+        self.broken: BaseException | None = None  # the first failure of a database job
         self.pending: _Chunk | None = None
         self.storing: list[_Chunk] = []
         self.validated = self.checked = self.stored = 0
@@ -264,9 +265,15 @@ class Pipeline:
         self.jobs = [j for j in self.jobs if not j.done()]
 
         def timed() -> Any:
+            if self.broken is not None:
+                # Nothing runs after a failure: a later chunk must never be committed over a missing one.
+                raise RuntimeError("skipped after an earlier failure") from self.broken
             t = time.perf_counter()
             try:
                 return job(*args)
+            except BaseException as exc:
+                self.broken = exc
+                raise
             finally:
                 self.timings["database"] += time.perf_counter() - t
 

@@ -16,9 +16,9 @@ from typing import Any
 from sqlalchemy import Connection
 
 from geo_data.sample_files import RowProblem, SampleRow, open_sample_file, sample_fields
-from gi.origin.batch import CHUNK, BatchRow, IntakeSummary, Pipeline, Progress, RowStatus
+from gi.origin.batch import BatchRow, IntakeSummary, Pipeline, Progress, RowStatus
 from gi.origin.fields import parse_system
-from gi.settings import Settings
+from gi.settings import Settings, get_settings
 
 RESULT_HEADER = (
     "row",
@@ -66,11 +66,12 @@ def check_sample_file(
     layer: str | None = None,
     progress: Progress | None = None,
     on_rows: Callable[[Sequence[BatchRow]], None] | None = None,
-    chunk: int = CHUNK,
+    chunk: int | None = None,
     settings: Settings | None = None,
 ) -> IntakeSummary:
-    """Read a sample file and store its samples and verdicts, committing chunk by chunk on ``db`` (a connection
-    of its own); ``on_rows`` gets each committed chunk's row outcomes, in file order."""
+    """Read a sample file and store its samples and verdicts, committing chunk by chunk (``chunk`` rows, default
+    the setting ``intake_chunk_rows``) on ``db`` (a connection of its own); ``on_rows`` gets each committed chunk's
+    row outcomes, in file order."""
     if crs:
         parse_system(crs)  # a wrong --crs is refused before anything is read
     sample_file = open_sample_file(path, crs=crs, layer=layer)
@@ -91,7 +92,7 @@ def check_sample_file(
         commit=raw.commit,
     )
     try:
-        for items in sample_file.chunks(chunk):
+        for items in sample_file.chunks(chunk or (settings or get_settings()).intake_chunk_rows):
             rows = [
                 (item.row, sample_fields(item, sample_file.default_crs))
                 for item in items

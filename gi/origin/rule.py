@@ -23,7 +23,7 @@ import numpy as np
 from numpy.typing import NDArray
 from sqlalchemy.orm import Session
 
-from geo_data.china import china_outline
+from geo_data.china import china_waters
 from geo_data.crs import (
     WGS84_EQUIVALENT,
     CoordinateSystem,
@@ -71,7 +71,7 @@ FLAG_OTHER_AREA = "in_other_gi_area"
 
 FLAG_LABELS = {
     FLAG_SWAPPED: "latitude and longitude look swapped",
-    FLAG_OUTSIDE_CHINA: "outside China",
+    FLAG_OUTSIDE_CHINA: "outside China (its land, internal waters and territorial sea)",
     FLAG_NULL_ISLAND: "zero coordinates (null island)",
     FLAG_COARSE: "coordinates coarser than 4 decimals",
     FLAG_CRS: "declared coordinate system implausible",
@@ -502,7 +502,8 @@ def _china_covers(lon: NDArray[np.float64], lat: NDArray[np.float64]) -> NDArray
 
     finite = np.isfinite(lon) & np.isfinite(lat)
     result = np.zeros(len(lon), bool)
-    result[finite] = shapely.intersects_xy(china_outline(), lon[finite], lat[finite])
+    # Land, internal waters and territorial sea: a sample in Liaodong Bay is not abroad.
+    result[finite] = shapely.intersects_xy(china_waters(), lon[finite], lat[finite])
     return result
 
 
@@ -519,8 +520,9 @@ def _alternatives(
 ) -> tuple[NDArray[np.bool_], dict[int, str]]:
     """Flag points outside as declared that are inside with swapped axes or under another coordinate system.
 
-    Swapped: the (y, x) reading in the declared system is covered. Another system: outside beyond the band as
-    declared, inside beyond the band under the other reading (a point within the band is uncertain anyway, and a
+    Swapped: the (y, x) reading in the declared system is covered. Another system, only where the location's
+    source suggests it (:func:`may_be_read_as`): outside beyond the band as declared, inside beyond the band under
+    the other reading (a point within the band is uncertain anyway, and a
     500 m shift would flag it by chance); the GCJ-02 and BD-09 offsets are below 2 km, so points farther out than
     that cannot be inside under any of them. Vectorized over all cases: one conversion per system; a reading is
     tested against an area only where it can be covered (inside the area's bounding box, and moved farther than
@@ -587,10 +589,14 @@ def _alternatives(
         near = idx[(distance[idx] < -band[idx]) & (distance[idx] > -_ALTERNATIVE_REACH_M)]
         if len(near) == 0:
             continue
+        sources = cases.claims.location_source
         for other in _ALTERNATIVES:
             if other == system or (other is CoordinateSystem.WGS84 and system in WGS84_EQUIVALENT):
                 continue
-            ok = _valid_reading(x[near], y[near], other)
+            suggested = np.array(
+                [may_be_read_as(system, sources[i], other) for i in near.tolist()], dtype=bool
+            )
+            ok = suggested & _valid_reading(x[near], y[near], other)
             if not ok.any():
                 continue
             cand = near[ok]
@@ -607,6 +613,26 @@ def _alternatives(
                 if h and d > band[i] and i not in plausible:
                     plausible[i] = str(other)
     return swapped, plausible
+
+
+_MAP_SOURCES = (LocationSource.MAP_PICK, LocationSource.GEOCODED_ADDRESS)
+
+
+def may_be_read_as(
+    declared: CoordinateSystem | str, source: LocationSource | None, other: CoordinateSystem
+) -> bool:
+    """Whether a location declared in ``declared`` may plausibly be in ``other`` instead, given where it came from.
+
+    A map pick or a geocoded address comes from a web map, which in China shows GCJ-02 (Amap, Tencent) or BD-09
+    (Baidu): any declaration may be wrong. A device GPS fix is WGS84: declared GCJ-02 or BD-09 contradicts the
+    device, so WGS84 is plausible; declared WGS84 (or CGCS2000) it is simply where the device was. A registered
+    location (no source) is taken as declared.
+    """
+    if source in _MAP_SOURCES:
+        return True
+    if source is LocationSource.DEVICE_GPS:
+        return declared in (CoordinateSystem.GCJ02, CoordinateSystem.BD09) and other is CoordinateSystem.WGS84
+    return False
 
 
 def _valid_reading(

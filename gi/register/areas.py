@@ -152,7 +152,8 @@ def add_area_version(
     """Store ``new`` as the product's next area version, close the current one's validity, and judge again the
     stored samples collected since ``new.valid_from``.
 
-    Deliberate: geometry identical to the current version stores nothing; a replacement that keeps less than
+    Deliberate: geometry identical to the current version, on the same legal basis, stores nothing (the same
+    area under a new announcement is a new version); a replacement that keeps less than
     ``area_min_overlap`` of the current area, or changes its size by more than ``area_max_size_ratio``, is refused
     (a :class:`ConflictError`) unless ``replace``.
     """
@@ -165,8 +166,8 @@ def add_area_version(
     lock_area_versions(session)
     current = current_area(session, product.id)
     change = compare_areas(area_shape(current) if current else None, new.geometry)
-    if current is not None and change.identical:
-        return AreaImportResult(current, change, stored=False)
+    if current is not None and change.identical and new.legal_basis == current.legal_basis:
+        return AreaImportResult(current, change, stored=False)  # the same area on the same basis: nothing new
     if current is not None and not replace:
         ratio = change.size_ratio or 0.0
         far = (change.overlap_share or 0.0) < settings.area_min_overlap
