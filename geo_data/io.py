@@ -139,10 +139,15 @@ def _check_xml(data: bytes, where: str) -> None:
             f"{where}: XML entity declarations (<!DOCTYPE>/<!ENTITY>) are refused: they can expand without bound; "
             "save the file again without them"
         )
-    parser = ET.XMLPullParser(events=("start",))
+    parser: ET.XMLPullParser[ET.Element] = ET.XMLPullParser(events=("start",))
+    root: ET.Element | None = None
     try:
         parser.feed(head)
-        root = next((element for _, element in parser.read_events()), None)
+        events: list[Any] = list(parser.read_events())  # ("start", element) pairs
+        for _, element in events:
+            if isinstance(element, ET.Element):
+                root = element
+                break
     except ET.ParseError as exc:
         raise AreaFileError(f"{where}: not well-formed XML ({exc})") from exc
     if root is None:

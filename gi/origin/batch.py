@@ -235,7 +235,9 @@ class Pipeline:
         self.refs = References(db)
         self.index = area_index(db)
         connection = db.connection() if isinstance(db, Session) else db
-        self.raw = connection.connection.driver_connection
+        raw = connection.connection.driver_connection
+        assert raw is not None  # an open connection
+        self.raw: Any = raw
         self.pool = ThreadPoolExecutor(1, thread_name_prefix="gi-batch-db")
         self.jobs: list[Future[Any]] = []
         self.broken: BaseException | None = None  # the first failure of a database job

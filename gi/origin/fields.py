@@ -161,7 +161,7 @@ def _row_validator() -> Any:
     for name, info in SampleInput.model_fields.items():
         annotation = Annotated[(info.annotation, *info.metadata)] if info.metadata else info.annotation
         fields[name] = Required[annotation] if info.is_required() else NotRequired[annotation]
-    row_type = TypedDict("SampleRow", fields)  # type: ignore[operator]
+    row_type = TypedDict("SampleRow", fields)  # type: ignore[misc]  # built from the model's fields
     row_type.__pydantic_config__ = SampleInput.model_config  # type: ignore[attr-defined]
     return TypeAdapter(row_type).validator
 

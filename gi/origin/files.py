@@ -75,7 +75,7 @@ def check_sample_file(
     if crs:
         parse_system(crs)  # a wrong --crs is refused before anything is read
     sample_file = open_sample_file(path, crs=crs, layer=layer)
-    raw = db.connection.driver_connection
+    raw: Any = db.connection.driver_connection
     summary = IntakeSummary()
 
     def emit(rows: Sequence[BatchRow]) -> None:

@@ -851,7 +851,7 @@ _URL_KEYS: dict[Any, str] = {}
 
 def _cache_for(session: Session | Connection) -> _DatabaseAreas:
     bind = session.get_bind() if isinstance(session, Session) else session
-    engine = getattr(bind, "engine", bind)
+    engine = bind.engine if isinstance(bind, Connection) else bind
     key = _URL_KEYS.get(engine.url)
     if key is None:
         # Rendering a URL costs more than a single check's arithmetic: once per URL.

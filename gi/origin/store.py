@@ -159,7 +159,7 @@ def stored_samples(db: Session | Connection | Any, ids: Sequence[uuid.UUID]) -> 
             verdict = OriginVerdict.from_record(
                 {**row, "product_id": row["verdict_product_id"]},
             )
-        found[row["id"]] = StoredSample(row, verdict, row["verdict_id"])
+        found[row["id"]] = StoredSample(dict(row), verdict, row["verdict_id"])
     return found
 
 
@@ -301,7 +301,8 @@ def hex_ewkb_points(lon: NDArray[np.float64], lat: NDArray[np.float64]) -> list[
     n = len(lon)
     if not (np.isfinite(lon).all() and np.isfinite(lat).all()):
         points = shapely.set_srid(shapely.points(lon, lat), 4326)
-        return shapely.to_wkb(points, hex=True, include_srid=True).tolist()  # type: ignore[no-any-return]
+        hexes: list[str] = shapely.to_wkb(points, hex=True, include_srid=True).tolist()
+        return hexes
     record = np.empty((n, 25), np.uint8)
     record[:, :9] = _EWKB_POINT_4326
     record[:, 9:17] = np.ascontiguousarray(lon, dtype="<f8").view(np.uint8).reshape(n, 8)
