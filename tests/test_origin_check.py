@@ -64,6 +64,7 @@ def _product(session: Session, code: str, *areas: tuple[object, datetime]) -> GI
                 valid_from=start,
                 admin_units=[],
             ),
+            replace=True,  # the test areas move far on purpose
         )
     return p
 
@@ -284,6 +285,7 @@ def test_index_follows_database_changes(session: Session) -> None:
             valid_from=datetime(2024, 1, 1, tzinfo=SH),
             admin_units=[],
         ),
+        replace=True,
     )
     assert check_origin(session, claim).area_version == 2
     assert check_origins(session, [claim])[0].verdict is OriginOutcome.OUTSIDE

@@ -517,3 +517,33 @@ def test_memory_stays_bounded_as_the_file_grows(url: str, engine: Engine, tmp_pa
         assert done.returncode == 0, done.stderr[-2000:]
         peaks.append(int(done.stderr.rsplit("PEAK_RSS_KB", 1)[1].split()[0]) / 1024)
     assert peaks[1] - peaks[0] < 30, peaks  # MB for 40,000 more rows (the old reader: about 160 MB)
+
+
+def test_xlsx_chinese_dates_and_dms_files_are_stored(url: str, engine: Engine, tmp_path: Path) -> None:
+    """Issue 15: a workbook with Chinese headers, Excel and Chinese dates and D°M′S″ coordinates is accepted."""
+    from openpyxl import Workbook
+
+    code = make_product(engine)
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.append(["地理标志产品", "采样时间", "经度", "纬度", "定位精度", "批号", "封样编号"])
+    sheet.append([code, datetime(2024, 6, 1, 9, 40), 120.05123, 30.05456, 4.0, "X1", "FY-1"])
+    sheet.append([code, "2024年6月1日 10时05分", "120°03′04.4″E", "30°03′16.4″N", "4", "X2", "FY-2"])
+    sheet.append([code, "2024/6/1 11:00", "120°10′E", "30°03′N", "4", "X3", "FY-3"])
+    path = tmp_path / "采样.xlsx"
+    workbook.save(path)
+    done = gi(url, "check", str(path), "-o", str(tmp_path / "r.csv"))
+    assert done.returncode == 0, done.stdout + done.stderr
+    lines = list(csv.DictReader((tmp_path / "r.csv").open(encoding="utf-8-sig")))
+    assert [line["verdict"] for line in lines] == ["inside", "inside", "outside"]
+    assert "coarse_precision" in lines[2]["flags"]  # whole minutes: about 1.8 km
+    with engine.connect() as c:
+        stored = c.execute(
+            text(
+                "SELECT lot_number, seal_code, collected_at FROM sample s JOIN gi_product p ON p.id = s.product_id "
+                "WHERE p.code = :c ORDER BY lot_number"
+            ),
+            {"c": code},
+        ).all()
+    assert [(r[0], r[1]) for r in stored] == [("X1", "FY-1"), ("X2", "FY-2"), ("X3", "FY-3")]
+    assert stored[1][2] == datetime(2024, 6, 1, 10, 5, tzinfo=SH)

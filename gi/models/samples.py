@@ -118,9 +118,13 @@ class OriginVerdictRecord(Base):
     other_areas: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, default=list)
     rule: Mapped[str] = mapped_column(Text)
     inputs: Mapped[dict[str, Any]] = mapped_column(JSONB)
-    checked_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    # When the row was written (clock_timestamp, not the transaction's start): later rows have later times.
+    checked_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.clock_timestamp()
+    )
     supersedes_id: Mapped[int | None] = mapped_column(
-        ForeignKey("origin_verdict.id", ondelete="RESTRICT"),
+        # NO ACTION: checked at the end of a statement, so a sample's verdicts can go together with it.
+        ForeignKey("origin_verdict.id"),
         unique=True,
         comment="the earlier verdict of the same subject this re-judgement replaces",
     )

@@ -332,9 +332,7 @@ class Pipeline:
         refs, seen = self.refs, self.seen
         for number, data in rows:
             try:
-                if self.source is not None and not data.get("source"):
-                    data = {**data, "source": self.source}
-                content = prepare_sample(refs, validate_row(data))
+                content = prepare_sample(refs, validate_row(data), self.source)
             except InputError as exc:
                 chunk.rows.append(BatchRow(number, RowStatus.REFUSED, field=exc.field, problem=exc.problem))
                 continue

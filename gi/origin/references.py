@@ -98,8 +98,9 @@ class References:
         }
 
 
-def prepare_sample(refs: References, row: Mapping[str, Any]) -> SampleContent:
-    """Resolve a validated row's references and give it its identity (its own UUID, or its content's)."""
+def prepare_sample(refs: References, row: Mapping[str, Any], source: str | None = None) -> SampleContent:
+    """Resolve a validated row's references and give it its identity (its own UUID, or its content's);
+    ``source`` is the channel or file, for rows that do not name their own."""
     product = refs.product(row["product"])
     producer = row.get("producer")
     collector = row.get("collector")
@@ -128,7 +129,7 @@ def prepare_sample(refs: References, row: Mapping[str, Any]) -> SampleContent:
         lot_size=row.get("lot_size"),
         seal_code=row.get("seal_code"),
         collector_id=collector_id,
-        source=row.get("source"),
+        source=row.get("source") or source,
         notes=row.get("notes"),
         product_code=product.code,
         system=system,

@@ -48,17 +48,20 @@ def upgrade() -> None:
         "origin_verdict",
         ["supersedes_id"],
         ["id"],
-        ondelete="RESTRICT",
     )
     op.create_unique_constraint(op.f("uq_origin_verdict_supersedes_id"), "origin_verdict", ["supersedes_id"])
     op.drop_index("ix_origin_verdict_sample_id", table_name="origin_verdict")
     op.create_index("ix_origin_verdict_sample_id_id", "origin_verdict", ["sample_id", "id"], unique=False)
+    # The moment each verdict row is written (not its transaction's start), so that "latest checked_at" and
+    # "highest id" agree: a re-judgement waits for the batches it supersedes and is written after them.
+    op.alter_column("origin_verdict", "checked_at", server_default=sa.text("clock_timestamp()"))
     op.execute(CURRENT_VIEW)
 
 
 def downgrade() -> None:
     """Revert this revision."""
     op.execute("DROP VIEW current_origin_verdict")
+    op.alter_column("origin_verdict", "checked_at", server_default=sa.text("now()"))
     op.drop_index("ix_origin_verdict_sample_id_id", table_name="origin_verdict")
     op.create_index("ix_origin_verdict_sample_id", "origin_verdict", ["sample_id"], unique=False)
     op.drop_constraint(op.f("uq_origin_verdict_supersedes_id"), "origin_verdict", type_="unique")
