@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -204,21 +205,21 @@ def test_identical_geometry_on_the_same_basis_is_a_no_op(session: Session, produ
     assert renewed.stored and renewed.area.version == 2 and renewed.change.identical
 
 
-def test_cli_import_prints_the_change_and_refuses_without_replace(use_test_db: str, tmp_path: Path) -> None:
+def test_cli_import_prints_the_change_and_refuses_without_replace(db_url: str, tmp_path: Path) -> None:
+    from functools import partial
+
+    from fixtures import gi as run_gi
+    from fixtures import scratch_database
+
+    with scratch_database(db_url, "gi_areacli") as url:  # the commands commit: a database of its own
+        _cli_import(partial(run_gi, url), tmp_path)
+
+
+def _cli_import(gi: Any, tmp_path: Path) -> None:
     import json
-    import os
-    import subprocess
-    import sys
     import uuid
 
     code = f"cli-area-{uuid.uuid4().hex[:6]}"
-    env = {**os.environ, "GI_DATABASE_URL": use_test_db, "COLUMNS": "200", "NO_COLOR": "1"}
-
-    def gi(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "api.cli", *args], capture_output=True, text=True, env=env
-        )
-
     added = gi(
         "products",
         "add",

@@ -18,7 +18,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from conftest import scratch_database
+from fixtures import gi, scratch_database
 from shapely.geometry import box
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import DBAPIError
@@ -129,19 +129,6 @@ def run_file(engine: Engine, path: Path, chunk: int = 20_000, **kw: object) -> t
     with engine.connect() as conn:
         summary = check_sample_file(conn, path, on_rows=rows.extend, chunk=chunk, **kw)  # type: ignore[arg-type]
     return summary, rows
-
-
-def gi(url: str, *args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    """Run `gi ARGS` as a user does (a subprocess) against ``url``."""
-    env = {**os.environ, "GI_DATABASE_URL": url, "COLUMNS": "200", "NO_COLOR": "1"}
-    return subprocess.run(
-        [sys.executable, "-m", "api.cli", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=600,
-        cwd=cwd or ROOT,
-    )
 
 
 # --------------------------------------------------------------------------------------------- files

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import threading
 from pathlib import Path
 
 import pytest
-from conftest import scratch_database
+from fixtures import gi, scratch_database
 from sqlalchemy import text
 
 from gi import db as gi_db
@@ -19,21 +16,9 @@ pytestmark = pytest.mark.postgis
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _gi(url: str, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "GI_DATABASE_URL": url, "COLUMNS": "200", "NO_COLOR": "1"}
-    return subprocess.run(
-        [sys.executable, "-m", "api.cli", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=ROOT,
-        timeout=600,
-    )
-
-
 def test_register_load_before_the_migrations_says_what_to_do(db_url: str) -> None:
     with scratch_database(db_url, "gi_nomigr", migrate=False) as url:
-        result = _gi(url, "register", "load")
+        result = gi(url, "register", "load")
     assert result.returncode == 4, result.stderr
     assert "run `gi db upgrade`" in result.stderr and "Traceback" not in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
