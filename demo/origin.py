@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import uuid
-from dataclasses import dataclass, field
-
-from sqlalchemy import select
+from dataclasses import dataclass
 
 from demo.samples import simulate_season
 from gi.db import session_scope
-from gi.models import OriginVerdictRecord
-from gi.origin.intake import BatchResult, record_samples
+from gi.origin.batch import BatchResult, record_samples
 
 # The source label of the demo's samples; reports translate it (reports.texts) and the quality step selects by it.
 DEMO_SOURCE_PREFIX = "demo season"
@@ -25,7 +21,7 @@ class SampleLine:
     scenario: str
     crs: str
     accuracy_m: float
-    verdict: str  # inside, uncertain, outside or refused
+    verdict: str  # inside, uncertain, outside, refused or conflict
     distance_m: float | None
     flags: tuple[str, ...]
 
@@ -40,10 +36,8 @@ class OriginStep:
     """The batch result and every sample's line, the unusual ones first."""
 
     seed: int
-    result: BatchResult
+    result: BatchResult  # rows an earlier run stored come back "already stored", with their stored verdicts
     lines: list[SampleLine]
-    # The stored verdicts of samples an earlier run stored, so that a re-run counts them too.
-    earlier: dict[uuid.UUID, OriginVerdictRecord] = field(default_factory=dict)
 
 
 def check_season(seed: int = 2024, per_product: int = 10) -> OriginStep:
@@ -53,25 +47,12 @@ def check_season(seed: int = 2024, per_product: int = 10) -> OriginStep:
         simulated = simulate_season(session, seed=seed, per_product=per_product)
         rows = [(i + 1, s.fields) for i, s in enumerate(simulated)]
         result = record_samples(session, rows, source=f"{DEMO_SOURCE_PREFIX} (seed {seed})")
-        again = [r.sample_id for r in result.duplicates if r.sample_id is not None]
-        earlier: dict[uuid.UUID, OriginVerdictRecord] = {}
-        if again:
-            for record in session.scalars(
-                select(OriginVerdictRecord)
-                .where(OriginVerdictRecord.sample_id.in_(again))
-                .order_by(OriginVerdictRecord.id)
-            ):
-                if record.sample_id is not None:  # always: selected by sample
-                    earlier[record.sample_id] = record  # the newest last, so it wins
     lines = []
     for row, sim in zip(result.rows, simulated, strict=True):
-        stored = earlier.get(row.sample_id) if row.sample_id is not None else None
         if row.verdict is not None:
             verdict, distance, flags = row.verdict.verdict.value, row.verdict.distance_m, row.verdict.flags
-        elif stored is not None:
-            verdict, distance, flags = stored.verdict.value, stored.distance_m, tuple(stored.flags)
         else:
-            verdict, distance, flags = "refused", None, (f"{row.field}: {row.problem}",)
+            verdict, distance, flags = row.status.value, None, (f"{row.field}: {row.problem}",)
         lines.append(
             SampleLine(
                 row=row.row,
@@ -85,4 +66,4 @@ def check_season(seed: int = 2024, per_product: int = 10) -> OriginStep:
             )
         )
     lines.sort(key=lambda line: (line.ordinary, line.row))
-    return OriginStep(seed, result, lines, earlier)
+    return OriginStep(seed, result, lines)

@@ -35,6 +35,22 @@ class CoordinateSystem(StrEnum):
     BD09 = "BD09"
 
 
+# Systems whose coordinates are WGS84 longitude/latitude to centimetres (no conversion needed).
+WGS84_EQUIVALENT: frozenset[CoordinateSystem | str] = frozenset(
+    {CoordinateSystem.WGS84, CoordinateSystem.CGCS2000, "EPSG:4326", "EPSG:4490"}
+)
+# Systems whose coordinates are longitude/latitude in degrees (the obfuscated ones included).
+GEOGRAPHIC: frozenset[CoordinateSystem | str] = WGS84_EQUIVALENT | {
+    CoordinateSystem.GCJ02,
+    CoordinateSystem.BD09,
+}
+
+
+def is_geographic(system: CoordinateSystem | str) -> bool:
+    """True when ``system``'s coordinates are longitude/latitude degrees (WGS84, CGCS2000, GCJ-02, BD-09)."""
+    return system in GEOGRAPHIC
+
+
 _ALIASES = {
     "WGS84": CoordinateSystem.WGS84,
     "WGS-84": CoordinateSystem.WGS84,
@@ -259,7 +275,7 @@ def to_wgs84(
     system = crs if isinstance(crs, CoordinateSystem) else parse_crs(crs)
     lon = np.asarray(lon, dtype=float)
     lat = np.asarray(lat, dtype=float)
-    if system in (CoordinateSystem.WGS84, CoordinateSystem.CGCS2000, "EPSG:4326", "EPSG:4490"):
+    if system in WGS84_EQUIVALENT:
         return lon.copy(), lat.copy()
     if (system is CoordinateSystem.GCJ02 or system is CoordinateSystem.BD09) and lon.size <= 8:
         return _small_to_wgs84(lon.ravel(), lat.ravel(), system)
@@ -281,7 +297,7 @@ def from_wgs84(
     system = crs if isinstance(crs, CoordinateSystem) else parse_crs(crs)
     lon = np.asarray(lon, dtype=float)
     lat = np.asarray(lat, dtype=float)
-    if system in (CoordinateSystem.WGS84, CoordinateSystem.CGCS2000, "EPSG:4326", "EPSG:4490"):
+    if system in WGS84_EQUIVALENT:
         return lon.copy(), lat.copy()
     if system is CoordinateSystem.GCJ02:
         return wgs84_to_gcj02(lon, lat)
@@ -300,7 +316,7 @@ def transform_geometries_to_wgs84(geoms: ArrayLike, crs: CoordinateSystem | str 
 
     system = crs if isinstance(crs, CoordinateSystem) else parse_crs(crs)
     geoms = np.asarray(geoms, dtype=object)
-    if system in (CoordinateSystem.WGS84, CoordinateSystem.CGCS2000, "EPSG:4326", "EPSG:4490"):
+    if system in WGS84_EQUIVALENT:
         return geoms
 
     def convert(coords: NDArray[np.float64]) -> NDArray[np.float64]:

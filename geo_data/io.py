@@ -7,6 +7,7 @@ Every reader returns WGS84 MultiPolygons and a list of what was repaired; input 
 from __future__ import annotations
 
 import re
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -102,8 +103,89 @@ def _reader_path(path: Path) -> str:
     if path.suffix.lower() == ".zip":
         return f"/vsizip/{path}"
     if path.suffix.lower() == ".kmz":
-        return f"/vsizip/{path}/doc.kml"
+        return f"/vsizip/{path}/{_kmz_document(path)}"
     return str(path)
+
+
+# The namespaces of KML 2.2 (OGC) and of Google's earlier versions, which GDAL reads alike.
+KML_NAMESPACES = (
+    "http://www.opengis.net/kml/2.2",
+    "http://earth.google.com/kml/2.2",
+    "http://earth.google.com/kml/2.1",
+    "http://earth.google.com/kml/2.0",
+)
+
+
+def _kmz_document(path: Path) -> str:
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = [n for n in archive.namelist() if n.lower().endswith(".kml")]
+    except zipfile.BadZipFile as exc:
+        raise AreaFileError(f"{path.name}: not a KMZ (zip) archive") from exc
+    if not names:
+        raise AreaFileError(f"{path.name}: no .kml document in the KMZ archive")
+    return "doc.kml" if "doc.kml" in names else names[0]
+
+
+def _check_xml(data: bytes, where: str) -> None:
+    """Refuse entity declarations (they can expand without bound) and KML in a namespace we do not know."""
+    import xml.etree.ElementTree as ET
+
+    head = data[:65536]
+    if re.search(rb"<!\s*(DOCTYPE|ENTITY)", data, re.IGNORECASE):
+        raise AreaFileError(
+            f"{where}: XML entity declarations (<!DOCTYPE>/<!ENTITY>) are refused: they can expand without bound; "
+            "save the file again without them"
+        )
+    parser: ET.XMLPullParser[ET.Element] = ET.XMLPullParser(events=("start",))
+    root: ET.Element | None = None
+    try:
+        parser.feed(head)
+        events: list[Any] = list(parser.read_events())  # ("start", element) pairs
+        for _, element in events:
+            if isinstance(element, ET.Element):
+                root = element
+                break
+    except ET.ParseError as exc:
+        raise AreaFileError(f"{where}: not well-formed XML ({exc})") from exc
+    if root is None:
+        raise AreaFileError(f"{where}: no XML element found")
+    namespace, _, local = root.tag.rpartition("}")
+    namespace = namespace.lstrip("{")
+    if local != "kml":
+        raise AreaFileError(f"{where}: the root element is <{local}>, not <kml>")
+    if namespace not in KML_NAMESPACES:
+        shown = namespace or "none"
+        raise AreaFileError(
+            f"{where}: unknown KML namespace {shown!r} (expected {KML_NAMESPACES[0]}); "
+            "the file may not be KML, or its coordinates may mean something else"
+        )
+
+
+def _check_container(path: Path) -> None:
+    """What GDAL would only call 'not recognized': a zip without a shapefile, KML with entities or an odd
+    namespace."""
+    import zipfile
+
+    suffix = path.suffix.lower()
+    if suffix == ".zip":
+        try:
+            with zipfile.ZipFile(path) as archive:
+                names = archive.namelist()
+        except zipfile.BadZipFile as exc:
+            raise AreaFileError(f"{path.name}: not a zip archive") from exc
+        if not any(n.lower().endswith(".shp") for n in names):
+            listed = ", ".join(names[:8]) + (" ..." if len(names) > 8 else "") if names else "nothing"
+            raise AreaFileError(
+                f"{path.name}: no .shp in the zip (it holds {listed}); zip the shapefile's .shp, .shx, .dbf and .prj"
+            )
+    elif suffix == ".kml":
+        _check_xml(path.read_bytes(), path.name)
+    elif suffix == ".kmz":
+        with zipfile.ZipFile(path) as archive:
+            _check_xml(archive.read(_kmz_document(path)), f"{path.name} ({_kmz_document(path)})")
 
 
 def _file_crs(path: Path, layer: str | None) -> str | None:
@@ -113,11 +195,37 @@ def _file_crs(path: Path, layer: str | None) -> str | None:
     return info.get("crs")
 
 
+def _unclosed_ring(path: Path, layer: str | None) -> str | None:
+    """Which feature has a ring whose first and last points differ (GEOS refuses such a ring), if any."""
+    import pyogrio.raw
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Non closed ring detected")
+        _, _, wkbs, _ = pyogrio.raw.read(_reader_path(path), layer=layer, columns=[])
+    for i, wkb in enumerate(wkbs, start=1):
+        if wkb is None:
+            continue
+        try:
+            shapely.from_wkb(wkb)
+        except shapely.errors.GEOSException:
+            fixed = shapely.from_wkb(wkb, on_invalid="fix")
+            where = ""
+            if fixed is not None:
+                rings = shapely.get_rings(fixed)
+                if len(rings):
+                    x, y = shapely.get_coordinates(rings[0])[0]
+                    where = f" (the ring starting at {x:g}, {y:g})"
+            return f"feature {i}: a ring is not closed{where}: its first and last points differ"
+    return None
+
+
 def read_area_file(path: str | Path, crs: str | int | None = None, layer: str | None = None) -> AreaFile:
     """Read an area file, convert it from its declared CRS to WGS84, and repair/validate each feature.
 
     ``crs`` is what the user declares; when omitted, the file's own CRS is used (WGS84 when it has none).
-    GCJ-02 and BD-09 files usually label themselves WGS84, so a declared CRS always wins.
+    GCJ-02 and BD-09 files usually label themselves WGS84, so a declared CRS always wins. A file that cannot be
+    an area gets a message naming the problem: an unclosed ring, a KML namespace we do not know, a zip without a
+    shapefile, XML entity declarations.
     """
     import pyogrio
 
@@ -129,17 +237,25 @@ def read_area_file(path: str | Path, crs: str | int | None = None, layer: str | 
         raise AreaFileError(
             f"{where}: unsupported format {path.suffix!r}; use GeoJSON, GeoPackage, zipped Shapefile or KML"
         )
+    _check_container(path)
     try:
         declared: CoordinateSystem | str
         if crs is not None and str(crs).strip():
             declared = parse_crs(crs)
         else:
             declared = parse_crs(_file_crs(path, layer) or CoordinateSystem.WGS84)
-        frame = pyogrio.read_dataframe(_reader_path(path), layer=layer)
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="Non closed ring detected")
+            frame = pyogrio.read_dataframe(_reader_path(path), layer=layer)
     except UnknownCRSError as exc:
         raise AreaFileError(f"{where}: {exc}") from exc
     except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
         raise AreaFileError(f"{where}: cannot be read as a vector file ({exc})") from exc
+    except shapely.errors.GEOSException as exc:
+        problem = _unclosed_ring(path, layer)
+        raise AreaFileError(
+            f"{where}, {problem}" if problem else f"{where}: invalid geometry ({exc})"
+        ) from exc
     if len(frame) == 0:
         raise AreaFileError(f"{where}: contains no features")
 

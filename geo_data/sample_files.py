@@ -1,28 +1,42 @@
-"""Reading sample files (CSV, GeoJSON, GeoPackage) into plain rows, and writing result files.
+"""Reading sample files (CSV, Excel .xlsx, GeoJSON, GeoPackage) as a stream of plain rows; writing result files.
 
-A row keeps every field as text, exactly as typed, under a canonical name (``x``, ``y``, ``crs``, ``product``,
-...; English, pinyin-free and common Chinese headers are recognized). The coordinate system of a row is its own
-``crs`` column when filled, else the one declared for the file (``--crs``), else the file's own, else WGS84.
-Problems of one row never stop the others: they are returned with the row number (the line number in a CSV, the
-feature number in GeoJSON/GeoPackage). Whole-file problems raise :class:`SampleFileError`.
+A row keeps every field as typed, under a canonical name (``x``, ``y``, ``crs``, ``product``, ...; English and
+Chinese headers are recognized, see :data:`ALIASES`). The coordinate system of a row is its own ``crs`` column when
+filled, else the one declared for the file (``--crs``), else the file's own, else WGS84. Rows are read in chunks,
+so a file of any size is read in bounded memory. Problems of one row never stop the others: they come with the row
+number (the line number in a CSV, the row number in a sheet, the feature number in GeoJSON/GeoPackage). A file that
+cannot be read at all raises :class:`SampleFileError`, naming the file, the line and the problem.
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
-from collections.abc import Iterable, Sequence
+import os
+import tempfile
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
-from typing import Any
+from types import TracebackType
+from typing import Any, TextIO
 
-SUPPORTED_SUFFIXES = (".csv", ".txt", ".geojson", ".json", ".gpkg")
+SUPPORTED_SUFFIXES = (".csv", ".txt", ".xlsx", ".xlsm", ".geojson", ".json", ".gpkg")
 
 ALIASES: dict[str, tuple[str, ...]] = {
     "id": ("id", "sample_id", "uuid", "样品编号", "编号"),
-    "product": ("product", "product_code", "gi_product", "产品", "产品名称"),
-    "producer": ("producer", "producer_id", "credit_code", "生产者", "统一社会信用代码"),
-    "task_id": ("task_id", "task", "任务"),
+    "product": ("product", "product_code", "gi_product", "产品", "产品名称", "地理标志产品"),
+    "producer": (
+        "producer",
+        "producer_id",
+        "credit_code",
+        "producer_credit_code",
+        "生产者",
+        "统一社会信用代码",
+        "生产者统一社会信用代码",
+    ),
+    "task_id": ("task_id", "task", "任务", "抽样任务", "任务编号", "抽样任务编号"),
     "collected_at": ("collected_at", "collected", "datetime", "time", "date", "采样时间", "采样日期"),
     "x": ("x", "lon", "lng", "long", "longitude", "easting", "经度"),
     "y": ("y", "lat", "latitude", "northing", "纬度"),
@@ -34,18 +48,83 @@ ALIASES: dict[str, tuple[str, ...]] = {
         "gps_accuracy",
         "horizontal_accuracy",
         "精度",
+        "定位精度",
     ),
     "location_source": ("location_source", "location_from", "位置来源"),
     "lot_number": ("lot_number", "lot", "batch", "批号"),
     "lot_size": ("lot_size", "批量"),
-    "collector": ("collector", "inspector", "inspector_code", "采样人"),
+    "seal_code": ("seal_code", "seal", "seal_number", "封样编号", "封条编号", "封签编号"),
+    "collector": ("collector", "inspector", "inspector_code", "采样人", "抽样人员"),
     "notes": ("notes", "note", "remarks", "备注"),
 }
 _LOOKUP = {alias.lower(): canonical for canonical, names in ALIASES.items() for alias in names}
 
+# The headers of the template (gi check --template), in English and in Chinese, with what each column holds.
+TEMPLATE_COLUMNS: tuple[tuple[str, str, str], ...] = (
+    ("id", "样品编号", "UUID of the sample (optional: derived from the content when empty)"),
+    ("product", "地理标志产品", "product code or Chinese name"),
+    (
+        "producer_credit_code",
+        "生产者统一社会信用代码",
+        "unified social credit code (or register id) of the producer",
+    ),
+    ("task_id", "抽样任务编号", "plan task the sample fulfils (gi plan show)"),
+    ("seal_code", "封样编号", "number on the seal of the retained portion"),
+    ("collected_at", "采样时间", "2026-04-02 09:40, 2026/4/2 9:40 or 2026年4月2日 9时40分 (local time)"),
+    ("lon", "经度", "decimal degrees or D°M′S″ (120°07′25.7″E)"),
+    ("lat", "纬度", "decimal degrees or D°M′S″"),
+    ("crs", "坐标系", "WGS84, CGCS2000, GCJ02, BD09 or EPSG:n"),
+    ("gps_accuracy_m", "定位精度", "GPS accuracy in metres"),
+    ("location_source", "位置来源", "device_gps, map_pick or geocoded_address"),
+    ("lot_number", "批号", "lot (batch) number"),
+    ("lot_size", "批量", "size of the lot"),
+    ("collector", "抽样人员", "inspector code"),
+    ("notes", "备注", "free text"),
+)
+TEMPLATE_ROWS: tuple[tuple[str, ...], ...] = (
+    (
+        "",
+        "xihu-longjing",
+        "",
+        "",
+        "FY-2026-0417",
+        "2026-04-02 09:40",
+        "120.123812",
+        "30.226843",
+        "WGS84",
+        "4.2",
+        "device_gps",
+        "LJ-2026-041",
+        "300",
+        "",
+        "龙井村茶园",
+    ),
+    (
+        "",
+        "西湖龙井",
+        "",
+        "",
+        "FY-2026-0418",
+        "2026年4月2日 14时05分",
+        "120°06′30.24″E",
+        "30°12′26.37″N",
+        "GCJ02",
+        "6",
+        "map_pick",
+        "LJ-2026-042",
+        "120",
+        "",
+        "梅家坞，高德地图选点（GCJ-02）",
+    ),
+)
+
+# A field longer than this in a CSV is refused (a stray quote can swallow the rest of a file into one field): the
+# csv module's own limit, left as it is (it is process-wide).
+MAX_FIELD_CHARS = csv.field_size_limit()
+
 
 class SampleFileError(ValueError):
-    """A sample file that cannot be read at all (missing, unsupported, no rows, no coordinate columns)."""
+    """A sample file that cannot be read at all (missing, unsupported, undecodable, no coordinate columns)."""
 
 
 @dataclass
@@ -65,20 +144,40 @@ class RowProblem:
     problem: str
 
 
+Item = SampleRow | RowProblem
+
+
 @dataclass
 class SampleFile:
-    """The rows of one file, with the coordinate system declared for rows without their own."""
+    """An open sample file: what it declares, and its rows, read chunk by chunk on demand."""
 
     source: str
     default_crs: str
-    rows: list[SampleRow]
-    problems: list[RowProblem] = field(default_factory=list)
-    ignored_columns: list[str] = field(default_factory=list)
+    ignored_columns: list[str]
+    estimated_rows: int
+    items: Callable[[], Iterator[Item]] = field(repr=False)
+
+    def chunks(self, size: int) -> Iterator[list[Item]]:
+        """The file's rows (and row problems) in chunks of ``size``, in file order."""
+        chunk: list[Item] = []
+        count = 0
+        for item in self.items():
+            chunk.append(item)
+            count += 1
+            if len(chunk) >= size:
+                yield chunk
+                chunk = []
+        if chunk:
+            yield chunk
+        if count == 0:
+            raise SampleFileError(f"{self.source}: contains no samples")
 
 
-def canonical_name(header: str) -> str | None:
+def canonical_name(header: Any) -> str | None:
     """The canonical field a column header stands for, or None."""
-    return _LOOKUP.get(header.strip().lower().replace(" ", "_"))
+    if header is None:
+        return None
+    return _LOOKUP.get(str(header).strip().lower().replace(" ", "_"))
 
 
 def _text(value: Any) -> str | None:
@@ -89,59 +188,156 @@ def _text(value: Any) -> str | None:
             return None
     except (TypeError, ValueError):
         pass
+    if isinstance(value, datetime):
+        return value.isoformat(sep=" ")
     if hasattr(value, "isoformat"):
-        return value.isoformat()
+        return str(value.isoformat())
     if isinstance(value, float):
         return repr(value)
     text = str(value).strip()
     return text or None
 
 
-def _decode(raw: bytes, where: str) -> str:
-    for encoding in ("utf-8-sig", "gb18030"):  # Excel in China saves CSV as GBK unless told otherwise
-        try:
-            return raw.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    raise SampleFileError(f"{where}: not UTF-8 or GB18030 text")
-
-
-def _rows_from_records(
-    records: Iterable[tuple[int, dict[str, Any]]], headers: Sequence[str], where: str
-) -> tuple[list[SampleRow], list[str]]:
-    mapping: dict[str, str] = {}
+def _mapping(headers: Sequence[Any]) -> tuple[dict[int, str], list[str]]:
+    """Column position -> canonical field, and the headers that are not used."""
+    mapping: dict[int, str] = {}
     ignored = []
-    for header in headers:
+    for position, header in enumerate(headers):
         name = canonical_name(header)
         if name is None or name in mapping.values():
-            ignored.append(header)
+            if header is not None and str(header).strip():
+                ignored.append(str(header))
         else:
-            mapping[header] = name
-    rows = []
-    for number, record in records:
-        fields: dict[str, str | None] = {name: None for name in ALIASES}
-        for header, name in mapping.items():
-            fields[name] = _text(record.get(header))
-        rows.append(SampleRow(row=number, fields=fields))
-    return rows, ignored
+            mapping[position] = name
+    return mapping, ignored
 
 
-def _read_csv(path: Path) -> tuple[list[SampleRow], list[str]]:
-    text = _decode(path.read_bytes(), path.name)
+def _row(number: int, record: Sequence[Any], mapping: dict[int, str]) -> SampleRow:
+    fields: dict[str, str | None] = dict.fromkeys(ALIASES)
+    for position, name in mapping.items():
+        fields[name] = _text(record[position]) if position < len(record) else None
+    return SampleRow(row=number, fields=fields)
+
+
+def _require_coordinates(mapping: dict[int, str], where: str, geometry: bool = False) -> None:
+    names = set(mapping.values())
+    if not geometry and not ({"x", "y"} <= names):
+        raise SampleFileError(f"{where}: no coordinate columns (lon/lat, x/y, 经度/纬度)")
+
+
+# --------------------------------------------------------------------------------------------- CSV
+
+
+def _encoding(path: Path) -> tuple[str, int]:
+    """The file's text encoding (UTF-8, else GB18030 as Excel on a Chinese Windows saves CSV) and its line count,
+    found by decoding it block by block (nothing is kept)."""
+    for encoding in ("utf-8-sig", "gb18030"):
+        decoder = codecs.getincrementaldecoder(encoding)()
+        lines = 0
+        offset = 0
+        try:
+            with path.open("rb") as fh:
+                while block := fh.read(1 << 20):
+                    decoder.decode(block)
+                    lines += block.count(b"\n")
+                    offset += len(block)
+                decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            continue
+        return encoding, lines
+    raise SampleFileError(f"{path.name}: not UTF-8 or GB18030 text (save it as CSV UTF-8)")
+
+
+def _open_csv(path: Path) -> tuple[list[str], dict[int, str], csv.Dialect | type[csv.Dialect], str, int]:
+    encoding, lines = _encoding(path)
+    with path.open(encoding=encoding, newline="") as fh:
+        head = fh.read(8192)
     try:
-        dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
+        dialect: csv.Dialect | type[csv.Dialect] = csv.Sniffer().sniff(head, delimiters=",;\t")
     except csv.Error:
         dialect = csv.excel
-    reader = csv.DictReader(io.StringIO(text), dialect=dialect)
-    headers = list(reader.fieldnames or [])
-    records = ((reader.line_num, row) for row in reader)
-    rows, ignored = _rows_from_records(records, headers, path.name)
-    return rows, ignored
+    headers = next(csv.reader(io.StringIO(head), dialect), [])
+    mapping, ignored = _mapping(headers)
+    return ignored, mapping, dialect, encoding, lines
 
 
-def _read_vector(
-    path: Path, layer: str | None
-) -> tuple[list[SampleRow], list[str], str | None, list[RowProblem]]:
+def _csv_items(
+    path: Path, mapping: dict[int, str], dialect: csv.Dialect | type[csv.Dialect], encoding: str
+) -> Iterator[Item]:
+    with path.open(encoding=encoding, newline="") as fh:
+        reader = csv.reader(fh, dialect)  # fields over csv.field_size_limit() (128 KiB) are an error
+        next(reader, None)  # the header
+        while True:
+            try:
+                record = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as exc:
+                raise SampleFileError(_csv_problem(path, reader.line_num, exc)) from exc
+            if not any(value.strip() for value in record):
+                continue  # a blank line
+            yield _row(reader.line_num, record, mapping)
+
+
+def _csv_problem(path: Path, line: int, exc: csv.Error) -> str:
+    text = str(exc)
+    if "field larger than field limit" in text:
+        return (
+            f"{path.name}, line {line}: a field is longer than {MAX_FIELD_CHARS:,} characters "
+            "(is a quote left open?)"
+        )
+    if "NUL" in text:
+        return f"{path.name}, line {line}: contains a NUL byte (is it a text file?)"
+    return f"{path.name}, line {line}: not readable as CSV ({text})"
+
+
+# --------------------------------------------------------------------------------------------- Excel
+
+
+def _open_xlsx(path: Path, sheet: str | None) -> tuple[Any, Any]:
+    from openpyxl import load_workbook
+
+    try:
+        workbook = load_workbook(path, read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises zipfile, KeyError and XML errors for a broken file
+        raise SampleFileError(f"{path.name}: not readable as an Excel .xlsx workbook ({exc})") from exc
+    if sheet is not None and sheet not in workbook.sheetnames:
+        workbook.close()
+        raise SampleFileError(f"{path.name}: no sheet {sheet!r} (sheets: {', '.join(workbook.sheetnames)})")
+    return workbook, workbook[sheet] if sheet else workbook.worksheets[0]
+
+
+def _xlsx_items(path: Path, sheet: str | None) -> Iterator[Item]:
+    workbook, worksheet = _open_xlsx(path, sheet)
+    try:
+        mapping: dict[int, str] | None = None
+        for number, record in enumerate(worksheet.iter_rows(values_only=True), start=1):
+            if not any(v is not None and str(v).strip() for v in record):
+                continue
+            if mapping is None:
+                mapping, _ = _mapping(record)
+                continue
+            yield _row(number, record, mapping)
+    finally:
+        workbook.close()
+
+
+def _xlsx_header(path: Path, sheet: str | None) -> tuple[dict[int, str], list[str], int]:
+    workbook, worksheet = _open_xlsx(path, sheet)
+    try:
+        for record in worksheet.iter_rows(values_only=True):
+            if any(v is not None and str(v).strip() for v in record):
+                mapping, ignored = _mapping(record)
+                return mapping, ignored, max(0, (worksheet.max_row or 1) - 1)
+        return {}, [], 0
+    finally:
+        workbook.close()
+
+
+# --------------------------------------------------------------------------------------------- vector files
+
+
+def _vector(path: Path, layer: str | None) -> tuple[list[Item], list[str], str | None]:
     import pyogrio
 
     try:
@@ -150,50 +346,145 @@ def _read_vector(
     except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
         raise SampleFileError(f"{path.name}: cannot be read as a vector file ({exc})") from exc
     headers = [c for c in frame.columns if c != frame.geometry.name]
-    records = frame.drop(columns=frame.geometry.name).to_dict("records")
-    rows, ignored = _rows_from_records(enumerate(records, start=1), headers, path.name)
-    problems = []
-    for sample_row, geom in zip(rows, frame.geometry.values, strict=True):
-        if geom is None or geom.is_empty:
-            continue  # coordinates may still be in x/y columns
-        if geom.geom_type != "Point":
-            problems.append(RowProblem(sample_row.row, "geometry", f"a {geom.geom_type}, not a Point"))
-            continue
-        sample_row.fields["x"], sample_row.fields["y"] = repr(float(geom.x)), repr(float(geom.y))
-    return rows, ignored, info.get("crs"), problems
+    mapping, ignored = _mapping(headers)
+    records = frame[headers].itertuples(index=False, name=None)
+    items: list[Item] = []
+    for number, (record, geom) in enumerate(zip(records, frame.geometry.values, strict=True), start=1):
+        row = _row(number, record, mapping)
+        if geom is not None and not geom.is_empty:
+            if geom.geom_type != "Point":
+                items.append(RowProblem(number, "geometry", f"a {geom.geom_type}, not a Point"))
+                continue
+            row.fields["x"], row.fields["y"] = repr(float(geom.x)), repr(float(geom.y))
+        items.append(row)
+    return items, ignored, info.get("crs")
 
 
-def read_sample_file(path: str | Path, crs: str | None = None, layer: str | None = None) -> SampleFile:
-    """Read a CSV, GeoJSON or GeoPackage of samples (see the module docstring for CRS precedence)."""
+# --------------------------------------------------------------------------------------------- opening
+
+
+def open_sample_file(path: str | Path, crs: str | None = None, layer: str | None = None) -> SampleFile:
+    """Open a CSV, .xlsx, GeoJSON or GeoPackage file of samples (see the module docstring for CRS precedence).
+
+    ``layer`` names the layer of a GeoPackage or the sheet of a workbook.
+    """
     path = Path(path)
     if not path.exists():
         raise SampleFileError(f"{path.name}: file not found")
+    if path.is_dir():
+        raise SampleFileError(f"{path.name}: is a directory, not a file")
     suffix = path.suffix.lower()
+    if suffix == ".xls":
+        raise SampleFileError(f"{path.name}: the old .xls format is not read; save it as .xlsx or CSV")
     if suffix not in SUPPORTED_SUFFIXES:
-        raise SampleFileError(f"{path.name}: unsupported format {suffix!r}; use CSV, GeoJSON or GeoPackage")
-    problems: list[RowProblem] = []
-    file_crs = None
+        raise SampleFileError(
+            f"{path.name}: unsupported format {suffix!r}; use CSV, Excel .xlsx, GeoJSON or GeoPackage"
+        )
+    declared = (crs or "").strip()
     if suffix in (".csv", ".txt"):
-        rows, ignored = _read_csv(path)
-        if rows and not any(r.fields["x"] or r.fields["y"] for r in rows[:50]):
-            raise SampleFileError(f"{path.name}: no coordinate columns (lon/lat, x/y, 经度/纬度)")
-    else:
-        rows, ignored, file_crs, problems = _read_vector(path, layer)
-    if not rows:
-        raise SampleFileError(f"{path.name}: contains no samples")
-    default_crs = (crs or "").strip() or file_crs or "WGS84"
-    return SampleFile(
-        source=path.name, default_crs=default_crs, rows=rows, problems=problems, ignored_columns=ignored
-    )
+        ignored, mapping, dialect, encoding, lines = _open_csv(path)
+        _require_coordinates(mapping, path.name)
+        return SampleFile(
+            path.name,
+            declared or "WGS84",
+            ignored,
+            max(0, lines - 1),
+            lambda: _csv_items(path, mapping, dialect, encoding),
+        )
+    if suffix in (".xlsx", ".xlsm"):
+        mapping, ignored, rows = _xlsx_header(path, layer)
+        _require_coordinates(mapping, path.name)
+        return SampleFile(path.name, declared or "WGS84", ignored, rows, lambda: _xlsx_items(path, layer))
+    items, ignored, file_crs = _vector(path, layer)
+    return SampleFile(path.name, declared or file_crs or "WGS84", ignored, len(items), lambda: iter(items))
+
+
+def sample_fields(row: SampleRow, default_crs: str) -> dict[str, Any]:
+    """The fields of a file row as intake takes them: empty ones left out, the file's CRS for rows without one,
+    and the coordinates as typed (their precision is judged)."""
+    fields: dict[str, Any] = {k: v for k, v in row.fields.items() if v is not None}
+    fields.setdefault("crs", default_crs)
+    if "x" in fields:
+        fields["x_text"] = fields["x"]
+    if "y" in fields:
+        fields["y_text"] = fields["y"]
+    return fields
+
+
+# --------------------------------------------------------------------------------------------- writing
+
+
+class ResultFile:
+    """A result table written to a temporary file beside its target and renamed onto it only by :meth:`commit`.
+
+    Until then the target is untouched; leaving the ``with`` block without a commit removes the temporary file,
+    so a failed run never leaves a file that claims what did not happen. CSV with a BOM, so that spreadsheet
+    programs show Chinese text correctly.
+    """
+
+    def __init__(self, path: str | Path, header: Sequence[str]) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd, name = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".part", dir=self.path.parent)
+        self.temporary = Path(name)
+        self._fh: TextIO = os.fdopen(fd, "w", encoding="utf-8-sig", newline="")
+        self._writer = csv.writer(self._fh)
+        self._writer.writerow(header)
+        self.committed = False
+
+    def write(self, rows: Iterable[Sequence[Any]]) -> None:
+        """Append rows (None as an empty cell)."""
+        self._writer.writerows(["" if v is None else v for v in row] for row in rows)
+
+    def commit(self) -> Path:
+        """Flush to disk and put the file in place atomically."""
+        self._fh.flush()
+        os.fsync(self._fh.fileno())
+        self._fh.close()
+        os.replace(self.temporary, self.path)
+        self.committed = True
+        return self.path
+
+    def discard(self) -> None:
+        """Remove the temporary file (the target is left as it was)."""
+        if not self._fh.closed:
+            self._fh.close()
+        self.temporary.unlink(missing_ok=True)
+
+    def __enter__(self) -> ResultFile:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if not self.committed:
+            self.discard()
 
 
 def write_result_csv(path: str | Path, header: Sequence[str], rows: Iterable[Sequence[Any]]) -> Path:
-    """Write a result table as CSV with a BOM, so that spreadsheet programs show Chinese text correctly."""
+    """Write a whole result table at once, atomically (see :class:`ResultFile`)."""
+    with ResultFile(path, header) as out:
+        out.write(rows)
+        return out.commit()
+
+
+def write_template(path: str | Path, chinese: bool = False) -> Path:
+    """An example sample file with every accepted column and two example rows: CSV, or .xlsx by its suffix."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", encoding="utf-8-sig", newline="") as out:
-        writer = csv.writer(out)
-        writer.writerow(header)
-        for row in rows:
-            writer.writerow(["" if v is None else v for v in row])
-    return path
+    header = [zh if chinese else en for en, zh, _ in TEMPLATE_COLUMNS]
+    if path.suffix.lower() in (".xlsx", ".xlsm"):
+        from openpyxl import Workbook
+        from openpyxl.comments import Comment
+
+        workbook = Workbook()
+        sheet = workbook.active
+        sheet.title = "样品 samples"
+        sheet.append(header)
+        for cell, (_, _, meaning) in zip(sheet[1], TEMPLATE_COLUMNS, strict=True):
+            cell.comment = Comment(meaning, "gi")
+        for row in TEMPLATE_ROWS:
+            sheet.append(list(row))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        workbook.save(path)
+        return path
+    return write_result_csv(path, header, TEMPLATE_ROWS)

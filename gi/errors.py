@@ -9,7 +9,7 @@ own list of exception types.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import ClassVar
 
@@ -134,25 +134,29 @@ def _first_line(exc: BaseException) -> str:
 def _database_problem(exc: BaseException) -> Problem | None:
     """A database driver error as a problem (no SQL, no parameters: they may hold other people's data)."""
     import psycopg
-    from sqlalchemy.exc import DataError, DBAPIError, OperationalError, ProgrammingError
+    from sqlalchemy.exc import DataError, DBAPIError, OperationalError
 
-    if isinstance(exc, psycopg.DataError):  # raised by the driver itself (a NUL in text), not wrapped
-        return Problem(ErrorKind.BAD_INPUT, f"a value cannot be stored: {_first_line(exc)}")
-    if not isinstance(exc, DBAPIError):
+    if isinstance(exc, DBAPIError):
+        orig: BaseException | None = exc.orig
+        lost = isinstance(exc, OperationalError)
+    elif isinstance(exc, psycopg.Error):  # raised by the driver itself (COPY and other raw-connection work)
+        orig = exc
+        lost = isinstance(exc, psycopg.OperationalError)
+    else:
         return None
-    orig = exc.orig
     sqlstate = getattr(orig, "sqlstate", None) or ""
     if sqlstate in _RETRY_SQLSTATES:
         return Problem(ErrorKind.UNAVAILABLE, f"database: {_RETRY_SQLSTATES[sqlstate]}; retry", retry_after=5)
     if sqlstate == "GIA01":  # raised by the audit log's triggers (docs/audit.md): append-only rows
         return Problem(ErrorKind.CONFLICT, f"refused: {_first_line(orig or exc)}")
-    if sqlstate == "42P01":  # undefined table: the schema is older than the code
+    if sqlstate in ("42P01", "42703", "42704"):  # undefined table, column or type
         return Problem(
             ErrorKind.UNAVAILABLE,
-            "database: tables are missing; the schema is not migrated (run `gi db upgrade`)",
+            "database: the schema is older than this program (tables or columns are missing); "
+            "run `gi db upgrade`",
             retry_after=30,
         )
-    if sqlstate.startswith("08") or isinstance(exc, OperationalError):
+    if sqlstate.startswith("08") or lost:
         return Problem(
             ErrorKind.UNAVAILABLE,
             "database: cannot connect or the connection was lost; check GI_DATABASE_URL or run `gi db up`",
@@ -163,18 +167,28 @@ def _database_problem(exc: BaseException) -> Problem | None:
             ErrorKind.CONFLICT, "already stored: a unique key of this record exists (retry to see it)"
         )
     if sqlstate.startswith("22") or isinstance(
-        exc, DataError
-    ):  # data exception: a value out of range, not valid text, a bad date
+        exc, DataError | psycopg.DataError
+    ):  # data exception: a value out of range, not valid text (a NUL), a bad date
         return Problem(ErrorKind.BAD_INPUT, f"a value cannot be stored: {_first_line(orig or exc)}")
-    if isinstance(exc, ProgrammingError):
-        return None
     return None
 
 
 def classify(exc: BaseException) -> Problem:
     """The problem a face should show for ``exc``: our own errors by kind, input errors of the file readers as
     bad input, database errors as unavailable (with the cause), memory exhaustion as unavailable, and anything
-    else as a failure whose text does not leak internals."""
+    else as a failure whose text does not leak internals.
+
+    Notes the domain added to the exception on its way up (``exc.add_note``: what a long job had committed when
+    it failed, and whether a re-run is safe) follow the message.
+    """
+    problem = _classify(exc)
+    notes = [str(n) for n in getattr(exc, "__notes__", ()) if str(n).strip()]
+    if notes:
+        problem = replace(problem, message="; ".join([problem.message, *notes]))
+    return problem
+
+
+def _classify(exc: BaseException) -> Problem:
     if isinstance(exc, GIError):
         return Problem(
             exc.kind,

@@ -33,6 +33,23 @@ class Settings(BaseSettings):
     max_gps_accuracy_m: float = Field(
         default=100.0, gt=0, description="A GPS accuracy worse than this is flagged and not trusted."
     )
+    intake_chunk_rows: int = Field(
+        default=20_000,
+        ge=100,
+        description="Rows of a sample file stored and committed together (memory grows with it, not with the file).",
+    )
+    area_min_overlap: float = Field(
+        default=0.5,
+        ge=0,
+        le=1,
+        description="A new area version that covers less than this share of the current one needs --replace.",
+    )
+    area_max_size_ratio: float = Field(
+        default=1.5,
+        ge=1,
+        description="A new area version larger or smaller than the current one by more than this factor needs "
+        "--replace.",
+    )
     timezone: str = Field(default="Asia/Shanghai", description="Time zone that decides seasons and dates.")
     tile_url: str | None = Field(default=None, description="Optional XYZ tile URL for maps; none = offline.")
     map_review_number: str = Field(

@@ -171,3 +171,63 @@ def test_box_area_in_degrees_minutes_seconds() -> None:
     assert parse_angle("121°30′S") == pytest.approx(-121.5)
     with pytest.raises(AreaFileError, match="west < east"):
         area_from_box(112, 21, 111, 22)
+
+
+_SQUARE = "120,30 120.1,30 120.1,30.1 120,30.1 120,30"
+
+
+def _kml(namespace: str, doctype: str = "") -> str:
+    return (
+        f'<?xml version="1.0" encoding="UTF-8"?>\n{doctype}<kml xmlns="{namespace}"><Document><Placemark><name>a</name>'
+        f"<Polygon><outerBoundaryIs><LinearRing><coordinates>{_SQUARE}</coordinates></LinearRing></outerBoundaryIs>"
+        "</Polygon></Placemark></Document></kml>"
+    )
+
+
+def test_unreadable_area_files_name_the_actual_problem(tmp_path: Path) -> None:
+    unclosed = tmp_path / "unclosed.geojson"
+    ring = [[120.0, 30.0], [120.1, 30.0], [120.1, 30.1], [120.0, 30.1]]  # the first point is not repeated
+    unclosed.write_text(
+        json.dumps(
+            {
+                "type": "FeatureCollection",
+                "features": [
+                    {
+                        "type": "Feature",
+                        "properties": {},
+                        "geometry": {"type": "Polygon", "coordinates": [ring]},
+                    }
+                ],
+            }
+        ),
+        encoding="utf-8",
+    )
+    with pytest.raises(AreaFileError, match=r"unclosed.geojson, feature 1: a ring is not closed"):
+        read_area_file(unclosed)
+
+    odd = tmp_path / "odd.kml"
+    odd.write_text(_kml("http://www.opengis.net/kml/9.9"), encoding="utf-8")
+    with pytest.raises(
+        AreaFileError, match=r"odd.kml: unknown KML namespace 'http://www.opengis.net/kml/9.9'"
+    ):
+        read_area_file(odd)
+
+    bomb = tmp_path / "bomb.kml"
+    entities = '<!DOCTYPE kml [<!ENTITY a "aaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;">]>\n'
+    bomb.write_text(_kml("http://www.opengis.net/kml/2.2", entities), encoding="utf-8")
+    with pytest.raises(AreaFileError, match=r"bomb.kml: XML entity declarations .* are refused"):
+        read_area_file(bomb)
+
+    no_shp = tmp_path / "parts.zip"
+    with zipfile.ZipFile(no_shp, "w") as archive:
+        archive.writestr("area.dbf", b"")
+        archive.writestr("area.prj", b"")
+    with pytest.raises(AreaFileError, match=r"parts.zip: no .shp in the zip \(it holds area.dbf, area.prj\)"):
+        read_area_file(no_shp)
+
+    good = tmp_path / "good.kml"
+    good.write_text(_kml("http://www.opengis.net/kml/2.2"), encoding="utf-8")
+    assert read_area_file(good).union().bounds == pytest.approx((120.0, 30.0, 120.1, 30.1))
+    google = tmp_path / "google.kml"
+    google.write_text(_kml("http://earth.google.com/kml/2.1"), encoding="utf-8")
+    assert len(read_area_file(google).features) == 1

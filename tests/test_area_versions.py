@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -53,7 +54,7 @@ def test_import_stores_a_valid_geodesic_area(session: Session, product: GIProduc
         crs="GCJ02",
         legal_basis="GB/T 18650-2008 3",
         valid_from=date(2008, 10, 1),
-    )
+    ).area
     assert area.version == 1 and area.valid_to is None
     assert area.valid_from == datetime(2008, 10, 1, tzinfo=SHANGHAI)
     valid, km2_postgis = session.execute(
@@ -70,7 +71,7 @@ def test_import_stores_a_valid_geodesic_area(session: Session, product: GIProduc
 def test_reimport_creates_new_version_and_closes_previous(session: Session, product: GIProduct) -> None:
     first = import_area_file(
         session, "test-longjing", DATA / "xihu_gcj02.geojson", crs="GCJ02", valid_from=date(2008, 10, 1)
-    )
+    ).area
     second = add_area_version(
         session,
         product,
@@ -82,7 +83,8 @@ def test_reimport_creates_new_version_and_closes_previous(session: Session, prod
             valid_from=datetime(2020, 1, 1, tzinfo=SHANGHAI),
             admin_units=[],
         ),
-    )
+        replace=True,
+    ).area
     session.refresh(first)
     assert (first.version, second.version) == (1, 2)
     assert first.valid_to == second.valid_from
@@ -113,6 +115,7 @@ def test_version_not_after_current_is_refused_and_nothing_changes(
                 valid_from=datetime(2009, 1, 1, tzinfo=SHANGHAI),
                 admin_units=[],
             ),
+            replace=True,
         )
     assert session.execute(select(ProductionArea.id, ProductionArea.valid_to)).all() == before
 
@@ -144,3 +147,132 @@ def test_two_open_versions_are_impossible_in_the_database(session: Session, prod
 def test_unknown_product_is_a_clear_error(session: Session) -> None:
     with pytest.raises(NotFoundError, match="product: no GI product 'nope'"):
         import_area_file(session, "nope", DATA / "xihu_gcj02.geojson")
+
+
+def _version(product: GIProduct, geometry: object, year: int, basis: str = "amended") -> AreaImport:
+    return AreaImport(
+        geometry=as_multipolygon(geometry),
+        legal_basis=basis,
+        source="test",
+        source_crs="WGS84",
+        valid_from=datetime(year, 1, 1, tzinfo=SHANGHAI),
+        admin_units=[],
+    )
+
+
+def test_an_import_reports_its_change_and_a_far_replacement_needs_replace(
+    session: Session, product: GIProduct
+) -> None:
+    from shapely.geometry import Polygon
+
+    from gi.errors import ConflictError
+
+    first = add_area_version(session, product, _version(product, box(120.0, 30.0, 120.1, 30.1), 2010, "v1"))
+    assert (
+        first.stored
+        and first.change.km2_before is None
+        and first.change.describe().startswith("first version")
+    )
+    shifted = add_area_version(session, product, _version(product, box(120.02, 30.0, 120.12, 30.1), 2012))
+    change = shifted.change
+    assert shifted.stored and change.km2_before == pytest.approx(change.km2_after, rel=1e-3)
+    assert change.overlap_share == pytest.approx(0.8, abs=0.01)
+    assert change.largest_shift_m == pytest.approx(
+        0.02 * 111_320 * 0.866, rel=0.02
+    )  # 0.02° of longitude at 30°N
+    far = Polygon([(130.0, 40.0), (130.1, 40.0), (130.05, 40.1)])  # a triangle 1,000 km away
+    with pytest.raises(ConflictError, match=r"keeps only 0.0 % of the current area.*--replace") as err:
+        add_area_version(session, product, _version(product, far, 2014))
+    assert err.value.field == "geometry"
+    huge = box(119.5, 29.5, 120.6, 30.6)  # covers it all, but 100 times the size
+    with pytest.raises(ConflictError, match="changes the size by a factor"):
+        add_area_version(session, product, _version(product, huge, 2014))
+    assert current_area(session, product.id).version == 2  # nothing changed
+    replaced = add_area_version(session, product, _version(product, far, 2014), replace=True)
+    assert replaced.stored and replaced.area.version == 3 and replaced.change.overlap_share == 0.0
+
+
+def test_identical_geometry_on_the_same_basis_is_a_no_op(session: Session, product: GIProduct) -> None:
+    path = DATA / "xihu_gcj02.geojson"
+    first = import_area_file(session, "test-longjing", path, crs="GCJ02", valid_from=date(2010, 1, 1))
+    again = import_area_file(session, "test-longjing", path, crs="GCJ02", valid_from=date(2011, 1, 1))
+    assert first.stored and not again.stored and again.change.identical and again.area.id == first.area.id
+    assert [a.version for a in area_history(session, "test-longjing")] == [1]
+    # The same area under a new announcement is a new version (its history matters).
+    renewed = import_area_file(
+        session, "test-longjing", path, crs="GCJ02", valid_from=date(2011, 1, 1), legal_basis="2011年公告"
+    )
+    assert renewed.stored and renewed.area.version == 2 and renewed.change.identical
+
+
+def test_cli_import_prints_the_change_and_refuses_without_replace(db_url: str, tmp_path: Path) -> None:
+    from functools import partial
+
+    from fixtures import gi as run_gi
+    from fixtures import scratch_database
+
+    with scratch_database(db_url, "gi_areacli") as url:  # the commands commit: a database of its own
+        _cli_import(partial(run_gi, url), tmp_path)
+
+
+def _cli_import(gi: Any, tmp_path: Path) -> None:
+    import json
+    import uuid
+
+    code = f"cli-area-{uuid.uuid4().hex[:6]}"
+    added = gi(
+        "products",
+        "add",
+        "--code",
+        code,
+        "--name-zh",
+        f"命令行区{code[-6:]}",
+        "--pinyin",
+        "Mìnglìng",
+        "--name-en",
+        code,
+        "--category",
+        "farm_product",
+    )
+    assert added.returncode == 0, added.stderr
+    first = gi(
+        "areas",
+        "import",
+        str(DATA / "xihu_gcj02.geojson"),
+        "-p",
+        code,
+        "--crs",
+        "GCJ02",
+        "--valid-from",
+        "2010-01-01",
+    )
+    assert first.returncode == 0 and "first version" in first.stdout, first.stderr
+    triangle = tmp_path / "far.geojson"
+    triangle.write_text(
+        json.dumps(
+            {
+                "type": "FeatureCollection",
+                "features": [
+                    {
+                        "type": "Feature",
+                        "properties": {},
+                        "geometry": {
+                            "type": "Polygon",
+                            "coordinates": [[[130, 40], [130.1, 40], [130.05, 40.1], [130, 40]]],
+                        },
+                    }
+                ],
+            }
+        ),
+        encoding="utf-8",
+    )
+    refused = gi("areas", "import", str(triangle), "-p", code, "--valid-from", "2020-01-01")
+    assert refused.returncode == 1 and "--replace" in refused.stderr and "Traceback" not in refused.stderr
+    replaced = gi("areas", "import", str(triangle), "-p", code, "--valid-from", "2020-01-01", "--replace")
+    assert replaced.returncode == 0, replaced.stderr
+    assert (
+        "0.0 % of the current area kept" in replaced.stdout
+        and "re-judged: no stored sample" in replaced.stdout
+    )
+    same = gi("areas", "import", str(triangle), "-p", code, "--valid-from", "2021-01-01")
+    assert same.returncode == 0 and "nothing stored" in same.stdout

@@ -1,31 +1,30 @@
-"""Sample intake and batches: field validation, idempotency, files in every format, result files, the CLI."""
+"""Sample intake, one sample and a batch in a session: field validation, identity, conflicts, batch == single."""
 
 from __future__ import annotations
 
-import csv
 import json
 import uuid
 from datetime import datetime
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
-import geopandas as gpd
 import numpy as np
 import pytest
 import shapely
-from shapely.geometry import Point, box
+from shapely.geometry import box
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
-from typer.testing import CliRunner
 
 from geo_data.crs import from_wgs84
 from geo_data.io import as_multipolygon
-from gi.errors import InputError
-from gi.models import GIKind, GIProduct, OriginVerdictRecord, Producer, ProductCategory, Sample
-from gi.origin.intake import check_sample_file, record_sample, record_samples
+from gi.errors import ConflictError, InputError
+from gi.models import GIKind, GIProduct, LocationSource, OriginVerdictRecord, ProductCategory, Sample
+from gi.origin.batch import record_samples
+from gi.origin.intake import record_sample
 from gi.register.areas import AreaImport, add_area_version
 
 SH = ZoneInfo("Asia/Shanghai")
+
+pytestmark = pytest.mark.postgis
 
 
 @pytest.fixture
@@ -68,7 +67,6 @@ def _sample(**kw: object) -> dict[str, object]:
     return base
 
 
-@pytest.mark.postgis
 def test_record_sample_stores_sample_and_verdict_in_one_go(session: Session, product: GIProduct) -> None:
     sample_id = uuid.uuid4()
     recorded = record_sample(session, _sample(id=str(sample_id), crs="GCJ02", x=120.05523, y=30.05256))
@@ -89,18 +87,63 @@ def test_record_sample_stores_sample_and_verdict_in_one_go(session: Session, pro
     assert record.inputs["area"]["version"] == 1 and record.rule.startswith("origin/1")
 
 
-@pytest.mark.postgis
 def test_same_uuid_is_idempotent_and_a_conflicting_one_refused(session: Session, product: GIProduct) -> None:
     sample_id = str(uuid.uuid4())
-    assert record_sample(session, _sample(id=sample_id)).created
-    again = record_sample(session, _sample(id=sample_id))
-    assert not again.created
+    first = record_sample(session, _sample(id=sample_id, lot_number="A1", notes="茶园"))
+    assert first.created
+    again = record_sample(session, _sample(id=sample_id, lot_number="A1", notes="茶园"))
+    assert not again.created and again.status == "already stored"
+    assert again.verdict == first.verdict and again.verdict_id == first.verdict_id
     assert (
         session.scalar(select(func.count()).select_from(Sample).where(Sample.id == uuid.UUID(sample_id))) == 1
     )
-    with pytest.raises(InputError) as err:
-        record_sample(session, _sample(id=sample_id, x=120.06))
-    assert err.value.field == "id"
+    with pytest.raises(ConflictError) as err:
+        record_sample(session, _sample(id=sample_id, x=120.06, lot_number="A1", notes="茶园"))
+    assert err.value.field == "x" and set(err.value.differences) == {"x"}
+    assert err.value.differences["x"] == (120.05123, 120.06)
+
+
+def test_a_changed_resubmission_is_a_conflict_naming_every_changed_field(
+    session: Session, product: GIProduct
+) -> None:
+    """Issue 11: accuracy 17.7 -> 950 m, device_gps -> geocoded_address, lot and notes changed: refused, not dropped."""
+    sample_id = str(uuid.uuid4())
+    original = _sample(
+        id=sample_id, gps_accuracy_m=17.7, location_source="device_gps", lot_number="L-7", notes="原始记录"
+    )
+    record_sample(session, original)
+    changed = {
+        **original,
+        "gps_accuracy_m": 950,
+        "location_source": "geocoded_address",
+        "lot_number": "L-8",
+        "notes": "改过",
+    }
+    with pytest.raises(ConflictError) as err:
+        record_sample(session, changed)
+    assert list(err.value.differences) == ["gps_accuracy_m", "location_source", "lot_number", "notes"]
+    assert "gps_accuracy_m 17.7 -> 950" in str(err.value) and "already stored with other content" in str(
+        err.value
+    )
+    stored = session.get(Sample, uuid.UUID(sample_id))
+    session.refresh(stored)
+    assert (stored.gps_accuracy_m, stored.lot_number, stored.notes) == (17.7, "L-7", "原始记录")
+    # The batch path gives the same answer, row by row.
+    result = record_samples(session, [(1, changed)])
+    assert result.rows[0].status == "conflict" and result.rows[0].verdict is None
+    assert result.rows[0].field == "gps_accuracy_m" and "lot_number" in result.rows[0].problem
+    assert record_samples(session, [(1, original)]).rows[0].status == "already stored"
+
+
+def test_retyped_coordinates_are_the_same_sample(session: Session, product: GIProduct) -> None:
+    """Issue 11: a row without an id whose coordinates were re-typed (120.123810 -> 120.12381) is not stored twice."""
+    first = record_sample(session, _sample(x="120.051230", y="30.054560", collected_at="2024-04-02 09:30"))
+    again = record_sample(session, _sample(x="120.05123", y="30.05456", collected_at="2024-04-02T01:30:00Z"))
+    assert first.created and not again.created and again.sample_id == first.sample_id
+    batch = record_samples(
+        session, [(1, _sample(x=" 120.0512300 ", y=30.05456, collected_at="2024/4/2 9:30"))]
+    )
+    assert batch.rows[0].status == "already stored" and batch.rows[0].sample_id == first.sample_id
 
 
 @pytest.mark.parametrize(
@@ -119,198 +162,17 @@ def test_same_uuid_is_idempotent_and_a_conflicting_one_refused(session: Session,
         ({"id": "not-a-uuid"}, "id"),
     ],
 )
-@pytest.mark.postgis
 def test_each_field_is_validated(session: Session, product: GIProduct, change: dict, field: str) -> None:
     with pytest.raises(InputError) as err:
         record_sample(session, _sample(**change))
     assert err.value.field == field
 
 
-@pytest.mark.postgis
 def test_swapped_coordinates_are_kept_and_flagged(session: Session, product: GIProduct) -> None:
     recorded = record_sample(session, _sample(x=30.05456, y=120.05123))
     assert recorded.verdict.verdict.value == "outside" and "swapped_lat_lon" in recorded.verdict.flags
 
 
-def _write_csv(path: Path, rows: list[dict[str, object]]) -> Path:
-    with path.open("w", newline="", encoding="utf-8") as f:
-        writer = csv.DictWriter(f, fieldnames=sorted({k for r in rows for k in r}))
-        writer.writeheader()
-        writer.writerows(rows)
-    return path
-
-
-@pytest.mark.postgis
-def test_csv_batch_reports_bad_rows_and_is_idempotent(
-    session: Session, product: GIProduct, tmp_path: Path
-) -> None:
-    gx, gy = from_wgs84(np.array([120.03]), np.array([30.04]), "GCJ02")
-    rows = [
-        {
-            "product": "test-batch-tea",
-            "collected_at": "2024-04-02 09:30",
-            "lon": "120.05123",
-            "lat": "30.05456",
-            "accuracy": "4",
-        },
-        {
-            "product": "test-batch-tea",
-            "collected_at": "2024-04-02 10:30",
-            "lon": f"{gx[0]:.7f}",
-            "lat": f"{gy[0]:.7f}",
-            "accuracy": "6",
-            "crs": "GCJ02",
-        },
-        {
-            "product": "test-batch-tea",
-            "collected_at": "2024-04-02 11:30",
-            "lon": "120.05123",
-            "lat": "",
-            "accuracy": "4",
-        },
-        {"product": "nope", "collected_at": "2024-04-02 11:30", "lon": "120.05", "lat": "30.05"},
-        {"product": "test-batch-tea", "collected_at": "not a date", "lon": "120.05", "lat": "30.05"},
-        {
-            "product": "test-batch-tea",
-            "collected_at": "2024-04-03 08:00",
-            "lon": "119.5012",
-            "lat": "30.0512",
-            "accuracy": "0",
-        },
-    ]
-    path = _write_csv(tmp_path / "samples.csv", rows)
-    out = tmp_path / "result.csv"
-    result, written = check_sample_file(session, path, out=out)
-    assert [r.status for r in result.rows] == ["stored", "stored", "refused", "refused", "refused", "stored"]
-    assert [r.row for r in result.refused] == [4, 5, 6]  # CSV line numbers: the header is line 1
-    assert [r.field for r in result.refused] == ["y", "product", "collected_at"]
-    verdicts = [r.verdict.verdict.value for r in result.stored]
-    assert verdicts == ["inside", "inside", "outside"]
-    assert "accuracy_zero" in result.stored[2].verdict.flags
-    assert result.stored[1].verdict.lon == pytest.approx(120.03, abs=1e-7)
-    lines = list(csv.DictReader(written.open(encoding="utf-8-sig")))
-    assert len(lines) == 6 and lines[2]["status"] == "refused" and lines[2]["field"] == "y"
-    again, _ = check_sample_file(session, path)
-    assert [r.status for r in again.rows] == ["already stored"] * 2 + ["refused"] * 3 + ["already stored"]
-    count = session.scalar(select(func.count()).select_from(Sample).where(Sample.product_id == product.id))
-    assert count == 3
-    # Stored points are bit for bit the checked ones.
-    for r in result.stored:
-        x, y = session.execute(
-            text("SELECT ST_X(location), ST_Y(location) FROM sample WHERE id = :i"), {"i": r.sample_id}
-        ).one()
-        assert (x, y) == (r.verdict.lon, r.verdict.lat)
-    assert (
-        session.scalar(
-            select(func.count())
-            .select_from(OriginVerdictRecord)
-            .where(OriginVerdictRecord.product_id == product.id)
-        )
-        == 3
-    )
-
-
-@pytest.mark.postgis
-@pytest.mark.parametrize("suffix", ["geojson", "gpkg"])
-def test_vector_files_with_file_and_row_crs(
-    session: Session, product: GIProduct, tmp_path: Path, suffix: str
-) -> None:
-    wgs = [(120.0212, 30.0313), (120.0815, 30.0716), (120.0517, 30.0918)]
-    gx, gy = from_wgs84(np.array([p[0] for p in wgs]), np.array([p[1] for p in wgs]), "GCJ02")
-    bx, by = from_wgs84(np.array([wgs[2][0]]), np.array([wgs[2][1]]), "BD09")
-    frame = gpd.GeoDataFrame(
-        {
-            "product": ["test-batch-tea"] * 4,
-            "collected_at": ["2024-05-01T08:00:00+08:00"] * 4,
-            "gps_accuracy_m": [5.0, 5.0, 5.0, 5.0],
-            "crs": [None, None, "BD09", None],
-            "lot": ["L1", "L2", "L3", "L4"],
-        },
-        geometry=[
-            Point(gx[0], gy[0]),
-            Point(gx[1], gy[1]),
-            Point(bx[0], by[0]),
-            shapely.LineString([(120, 30), (120.1, 30.1)]),
-        ],
-        crs="EPSG:4326",
-    )
-    path = tmp_path / f"samples.{suffix}"
-    frame.to_file(path)
-    result, _ = check_sample_file(session, path, crs="GCJ02")
-    assert [r.status for r in result.rows] == ["stored", "stored", "stored", "refused"]
-    assert result.rows[3].field == "geometry"
-    for r, (x, y) in zip(result.stored, wgs, strict=True):
-        assert (r.verdict.lon, r.verdict.lat) == pytest.approx((x, y), abs=1e-8)
-        assert r.verdict.verdict.value == "inside"
-
-
-@pytest.mark.postgis
-def test_cli_check_file_and_producers(use_test_db: str, loaded_register: None, tmp_path: Path) -> None:
-    from api.cli import app
-    from gi.db import session_scope
-
-    with session_scope() as s:
-        xihu = s.scalars(select(GIProduct).where(GIProduct.code == "xihu-longjing")).one()
-        geom = shapely.from_wkb(
-            s.execute(
-                text(
-                    "SELECT ST_AsBinary(geom) FROM production_area WHERE product_id = :p AND valid_to IS NULL"
-                ),
-                {"p": xihu.id},
-            ).scalar_one()
-        )
-        inner = geom.buffer(-0.01).representative_point()
-        credit = f"91330106{uuid.uuid4().hex[:9].upper()}X"[:18]
-        s.add(
-            Producer(
-                product_id=xihu.id,
-                name="测试茶厂",
-                credit_code=credit,
-                kind="producer",
-                location=f"SRID=4326;POINT({inner.x} {inner.y})",
-                synthetic=True,
-            )
-        )
-        s.add(
-            Producer(
-                product_id=xihu.id,
-                name="测试外地茶厂",
-                credit_code=credit[:-1] + "Y",
-                kind="producer",
-                location="SRID=4326;POINT(118.8 32.05)",
-                synthetic=True,
-            )
-        )
-    rows = [
-        {
-            "product": "西湖龙井",
-            "collected_at": "2024-03-28 09:00",
-            "lon": f"{inner.x:.6f}",
-            "lat": f"{inner.y:.6f}",
-            "accuracy": "5",
-            "id": str(uuid.uuid4()),
-        },
-        {"product": "西湖龙井", "collected_at": "2024-03-28 09:00", "lon": "abc", "lat": "30.2"},
-    ]
-    path = _write_csv(tmp_path / "spring.csv", rows)
-    out = tmp_path / "spring.result.csv"
-    runner = CliRunner()
-    result = runner.invoke(app, ["check", str(path), "--out", str(out)])
-    assert result.exit_code == 0, result.output
-    assert "1 stored" in result.output and "1 refused" in result.output and out.exists()
-    result = runner.invoke(app, ["check", "producers", "--product", "xihu-longjing"])
-    assert result.exit_code == 0, result.output
-    assert "测试外地茶厂" in result.output and "outside" in result.output
-    with session_scope() as s:
-        stored = s.scalar(
-            select(func.count())
-            .select_from(OriginVerdictRecord)
-            .where(OriginVerdictRecord.producer_id.is_not(None))
-        )
-        assert stored >= 2
-
-
-@pytest.mark.postgis
 def test_record_samples_vectorized_rows(session: Session, product: GIProduct) -> None:
     rows = [
         (i + 1, _sample(x=120.0 + 0.001 * i + 0.00001, y=30.05001, lot_number=f"L{i}")) for i in range(150)
@@ -325,7 +187,6 @@ def test_record_samples_vectorized_rows(session: Session, product: GIProduct) ->
     assert json.loads(json.dumps(result.stored[0].verdict.inputs, default=str))["rule_version"] == 1
 
 
-@pytest.mark.postgis
 def test_copy_keeps_awkward_text_exactly(session: Session, product: GIProduct) -> None:
     notes = '第一行\n第二行\t制表 \\ 反斜杠 "引号" \\N'
     result = record_samples(
@@ -446,57 +307,76 @@ def _mixed_rows(
     return rows
 
 
-@pytest.mark.postgis
-def test_batch_rows_equal_single_samples(session: Session, product: GIProduct) -> None:
-    """Column-wise validation, chunked checks and COPY give every row what record_sample's path gives it."""
-    from gi.origin.intake import _Resolver, parse_sample, prepare_sample
-    from gi.origin.rule import check_origin
+def _stored_state(session: Session, source: str) -> tuple[dict[object, tuple], dict[object, tuple]]:
+    """Every stored column of the samples from ``source`` and of their verdicts, by sample."""
+    samples = {
+        r[0]: tuple(r)
+        for r in session.execute(
+            text(
+                "SELECT id, product_id, producer_id, task_id, collected_at, submitted_x, submitted_y, declared_crs, "
+                "gps_accuracy_m, location_source, ST_AsEWKB(location), lot_number, lot_size, seal_code, "
+                "collector_id, source, notes FROM sample WHERE source = :s"
+            ),
+            {"s": source},
+        )
+    }
+    verdicts = {
+        r[0]: tuple(r)
+        for r in session.execute(
+            text(
+                "SELECT v.sample_id, v.product_id, v.area_id, v.area_version, v.verdict, v.distance_m, v.band_m, "
+                "v.flags, v.other_areas, v.rule, v.inputs, v.supersedes_id FROM origin_verdict v "
+                "JOIN sample s ON s.id = v.sample_id WHERE s.source = :s"
+            ),
+            {"s": source},
+        )
+    }
+    return samples, verdicts
 
+
+def test_batch_rows_equal_single_samples(session: Session, product: GIProduct) -> None:
+    """record_samples stores, row for row and column for column, what record_sample stores one request at a time."""
     rows = _mixed_rows(session, product, 900, seed=21)
-    result = record_samples(session, rows, source="mixed", chunk=250)
-    assert len(result.rows) == len(rows) and len(result.stored) > 500 and len(result.refused) > 100
-    resolver = _Resolver(session)
-    first: dict[uuid.UUID, int] = {}
-    for (number, data), row in zip(rows, result.rows, strict=True):
-        assert row.row == number
+    singles = []
+    outer = session.begin_nested()
+    for number, data in rows:
+        request = session.begin_nested()  # each row on its own, as the service would take it
         try:
-            p = prepare_sample(resolver, parse_sample({**data, "source": data.get("source") or "mixed"}))
-        except InputError as exc:
-            assert (row.status, row.field, row.problem) == ("refused", exc.field, exc.problem), number
+            one = record_sample(session, {**data, "source": data.get("source") or "mixed"})
+        except (InputError, ConflictError) as exc:
+            request.rollback()
+            singles.append((number, exc.field, getattr(exc, "problem", None), None, None))
             continue
-        if p.id in first:
-            repeat = f"repeats the sample of row {first[p.id]}"
-            assert (row.status, row.field, row.problem) == ("refused", "id", repeat), number
-            continue
-        first[p.id] = number
-        assert (row.status, row.sample_id, row.product_code) == ("stored", p.id, "test-batch-tea"), number
-        single = check_origin(session, p.claim)
-        assert row.verdict == single and row.verdict.inputs == single.inputs, number
-        assert repr(row.verdict) == repr(single)  # the same types too (5 is not 5.0 in a JSON record)
-    # What was stored is what record_sample stores.
-    stored = {r.sample_id: r for r in result.stored}
-    for s in session.scalars(select(Sample).where(Sample.source == "mixed")):
-        v = stored[s.id].verdict
-        assert (s.submitted_x, s.submitted_y) == (v.inputs["submitted"]["x"], v.inputs["submitted"]["y"])
-        assert s.declared_crs == v.inputs["submitted"]["crs"]
-        assert s.collected_at == datetime.fromisoformat(v.inputs["collected_at"])
-    for record in session.scalars(
-        select(OriginVerdictRecord).where(OriginVerdictRecord.sample_id.in_(stored))
-    ):
-        v = stored[record.sample_id].verdict
-        expected = v.record_fields()
-        assert {k: getattr(record, k) for k in expected if k not in ("inputs", "other_areas")} == {
-            k: val for k, val in expected.items() if k not in ("inputs", "other_areas")
-        }
-        assert record.inputs == json.loads(json.dumps(v.inputs)) and record.other_areas == list(v.other_areas)
-    # Running the same rows again stores nothing and says why, row by row.
+        request.commit()
+        singles.append((number, None, None, one.sample_id, one))
+    single_state = _stored_state(session, "mixed")
+    outer.rollback()
+
+    result = record_samples(session, rows, source="mixed", chunk=250)
+    assert _stored_state(session, "mixed") == single_state
+    assert len(result.rows) == len(rows) and len(result.stored) > 500 and len(result.refused) > 100
+    seen: dict[uuid.UUID, int] = {}
+    for row, (number, field, problem, sample_id, one) in zip(result.rows, singles, strict=True):
+        assert row.row == number
+        if one is None:
+            assert (row.status, row.field) == ("refused", field), number
+            assert row.problem == problem, number
+        elif sample_id in seen:  # a repeat: already stored for the service, refused as a repeat in a file
+            assert (row.status, row.problem) == ("refused", f"repeats the sample of row {seen[sample_id]}")
+        else:
+            seen[sample_id] = number
+            assert (row.status, row.sample_id, row.product_code) == ("stored", sample_id, "test-batch-tea")
+            assert repr(row.verdict) == repr(one.verdict) and row.verdict.inputs == one.verdict.inputs, number
+    # Running the same rows again stores nothing and says why, row by row, with the stored verdicts.
     again = record_samples(session, rows, source="mixed", chunk=100)
     assert [r.status for r in again.rows] == [
         "already stored" if r.status == "stored" else r.status for r in result.rows
     ]
+    for known, stored in zip(again.duplicates, result.stored, strict=True):
+        assert known.verdict == stored.verdict
+        assert known.verdict.inputs == json.loads(json.dumps(stored.verdict.inputs))
 
 
-@pytest.mark.postgis
 def test_chunk_size_changes_nothing(session: Session, product: GIProduct) -> None:
     rows = _mixed_rows(session, product, 300, seed=5)
     nested = session.begin_nested()
@@ -508,7 +388,6 @@ def test_chunk_size_changes_nothing(session: Session, product: GIProduct) -> Non
     ]
 
 
-@pytest.mark.postgis
 def test_crs_flag_does_not_depend_on_other_samples(session: Session) -> None:
     """A reading's band is the sample's own, in a batch too (it once was the widest band of its area's group)."""
     from geo_data.crs import wgs84_to_gcj02
@@ -539,7 +418,12 @@ def test_crs_flag_does_not_depend_on_other_samples(session: Session) -> None:
     gx, gy = wgs84_to_gcj02(120.003, 30.003)  # the GCJ-02 reading is the centre: about 290 m inside
     when = datetime(2024, 5, 1, 10, tzinfo=SH)
     precise = LocationClaim(
-        product_id=small.id, x=float(gx), y=float(gy), collected_at=when, gps_accuracy_m=5.0
+        product_id=small.id,
+        x=float(gx),
+        y=float(gy),
+        collected_at=when,
+        gps_accuracy_m=5.0,
+        location_source=LocationSource.MAP_PICK,
     )
     coarse_fix = LocationClaim(
         product_id=small.id, x=119.99, y=30.003, collected_at=when, gps_accuracy_m=400.0
@@ -549,15 +433,14 @@ def test_crs_flag_does_not_depend_on_other_samples(session: Session) -> None:
     assert check_origins(session, [precise, coarse_fix])[0] == alone
 
 
-@pytest.mark.postgis
 def test_batch_database_errors_surface_and_leave_the_session_usable(
     session: Session,
     product: GIProduct,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    import gi.origin.intake
+    import gi.origin.store
 
-    monkeypatch.setattr(gi.origin.intake, "_VERDICT_COPY", "COPY origin_verdict (no_such_column) FROM STDIN")
+    monkeypatch.setattr(gi.origin.store, "STORE_STAGED", "SELECT no_such_column FROM gi_intake_stage")
     rows = [(i + 1, _sample(lot_number=f"E{i}", x=120.0 + 0.0001 * i)) for i in range(50)]
     with pytest.raises(Exception, match="no_such_column"):
         record_samples(session, rows, source="errors", chunk=10)
@@ -565,30 +448,35 @@ def test_batch_database_errors_surface_and_leave_the_session_usable(
     assert session.scalar(select(func.count()).select_from(Sample).where(Sample.source == "errors")) == 0
 
 
-@pytest.mark.postgis
-def test_verdict_json_is_written_as_the_encoder_writes_it(session: Session, product: GIProduct) -> None:
-    from gi.origin.intake import _inputs_json, _json
+def test_verdict_json_is_exact_json(session: Session, product: GIProduct) -> None:
+    """The verdict records are JSON that reads back as the verdict's own inputs (NaN, which JSON lacks, as null)."""
+    from gi.origin.store import verdict_json
 
     rows = _mixed_rows(session, product, 400, seed=8)
     result = record_samples(session, rows, source="json")
     inputs = [r.verdict.inputs for r in result.stored]
     assert any("notes" in i for i in inputs) and any(i["area"] is None for i in inputs)
-    odd = [
-        {**inputs[0], "gps_accuracy_m": float("nan")},
-        {**inputs[0], "submitted": {"x": 1}},
-        {**inputs[0], "extra": [1, {"a": "\\\t"}]},
-        {**inputs[0], "trusted_fix": np.True_},
-    ]
-    for value in inputs + odd:
-        assert _inputs_json(value) == _json(value)
+    stored = dict(
+        session.execute(
+            text("SELECT sample_id, inputs FROM origin_verdict WHERE sample_id = ANY(:ids)"),
+            {"ids": [r.sample_id for r in result.stored]},
+        ).all()
+    )
+    for r in result.stored:
+        assert stored[r.sample_id] == json.loads(json.dumps(r.verdict.inputs))
+    assert json.loads(verdict_json({"a": float("nan"), "b": '\\\t"', "c": [1, 2.5]})) == {
+        "a": None,
+        "b": '\\\t"',
+        "c": [1, 2.5],
+    }
 
 
 def test_points_are_written_as_shapely_writes_them() -> None:
-    from gi.origin.intake import _hex_ewkb_points
+    from gi.origin.store import hex_ewkb_points
 
     rng = np.random.default_rng(3)
     lon, lat = rng.uniform(-180, 180, 2000), rng.uniform(-90, 90, 2000)
     lon[:6], lat[:6] = [-0.0, 0.0, 5e-324, 180.0, 1e300, np.inf], [0.0, -0.0, -5e-324, -90.0, 3.0, 1.0]
     for a, b in ((lon[5:], lat[5:]), (lon[:5], lat[:5]), (lon, lat)):
         expected = shapely.to_wkb(shapely.set_srid(shapely.points(a, b), 4326), hex=True, include_srid=True)
-        assert _hex_ewkb_points(a, b) == expected.tolist()
+        assert hex_ewkb_points(a, b) == expected.tolist()

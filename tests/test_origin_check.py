@@ -38,6 +38,7 @@ from gi.settings import Settings
 
 SH = ZoneInfo("Asia/Shanghai")
 WHEN = datetime(2024, 5, 1, 10, 0, tzinfo=SH)
+MAP_PICK = LocationSource.MAP_PICK
 
 
 def _product(session: Session, code: str, *areas: tuple[object, datetime]) -> GIProduct:
@@ -63,6 +64,7 @@ def _product(session: Session, code: str, *areas: tuple[object, datetime]) -> GI
                 valid_from=start,
                 admin_units=[],
             ),
+            replace=True,  # the test areas move far on purpose
         )
     return p
 
@@ -168,17 +170,55 @@ def test_null_island_outside_china_and_coarse_precision(
 
 
 @pytest.mark.postgis
-def test_declared_crs_implausible(session: Session) -> None:
+def test_declared_crs_implausible_only_where_the_source_suggests_it(session: Session) -> None:
     small = _product(
         session, "test-area-small", (box(120.0, 30.0, 120.006, 30.006), datetime(2010, 1, 1, tzinfo=SH))
     )
     gx, gy = wgs84_to_gcj02(120.003, 30.003)  # GCJ-02 shifts about 450 m here: out of a 580 m box
-    wrong = check_origin(session, _claim(small, float(gx), float(gy), crs="WGS84"))
-    assert wrong.verdict is OriginOutcome.OUTSIDE and FLAG_CRS in wrong.flags
-    assert any("GCJ02" in note for note in wrong.notes)
+    # A map pick declared WGS84: maps in China show GCJ-02, so the declaration may well be wrong.
+    picked = check_origin(session, _claim(small, float(gx), float(gy), crs="WGS84", location_source=MAP_PICK))
+    assert picked.verdict is OriginOutcome.OUTSIDE and FLAG_CRS in picked.flags
+    assert any("GCJ02" in note for note in picked.notes)
+    # A device GPS fix declared WGS84 that is just outside is simply outside (issue 11: 44 % were excused).
+    fix = check_origin(session, _claim(small, float(gx), float(gy), crs="WGS84"))
+    assert fix.verdict is OriginOutcome.OUTSIDE and FLAG_CRS not in fix.flags
+    # A device fix declared GCJ-02 contradicts the device (GPS is WGS84): reading it as WGS84 is plausible.
+    contradicted = check_origin(session, _claim(small, 120.003, 30.003, crs="GCJ02"))
+    assert contradicted.verdict is OriginOutcome.OUTSIDE and FLAG_CRS in contradicted.flags
     right = check_origin(session, _claim(small, float(gx), float(gy), crs="GCJ02"))
     assert right.verdict is OriginOutcome.INSIDE and FLAG_CRS not in right.flags
     assert (right.lon, right.lat) == pytest.approx((120.003, 30.003), abs=1e-9)
+
+
+@pytest.mark.postgis
+def test_device_fixes_just_outside_are_never_excused(
+    session: Session, pair: tuple[GIProduct, GIProduct]
+) -> None:
+    """WGS84 device fixes 30-700 m outside a real-sized area: none flagged, all outside (issue 11)."""
+    west, _ = pair
+    rng = np.random.default_rng(4)
+    claims = [
+        _claim(west, 120.1 + float(d) / 96_000, 30.02 + 0.06 * float(rng.random()))
+        for d in rng.uniform(30 + 5, 700, 300)  # east of the 120.1 edge (the east product's side)
+    ]
+    verdicts = check_origins(session, claims)
+    assert all(v.verdict is OriginOutcome.OUTSIDE for v in verdicts if v.distance_m < -30)
+    assert not any(FLAG_CRS in v.flags for v in verdicts)
+
+
+def test_the_crs_flag_never_softens_an_outside_grade_on_its_own() -> None:
+    from types import SimpleNamespace
+
+    from gi.quality.evidence import Effect, gps_items
+
+    flagged = SimpleNamespace(
+        verdict=OriginOutcome.OUTSIDE, flags=[FLAG_CRS], area_version=1, distance_m=-800.0, band_m=30.0
+    )
+    swapped = SimpleNamespace(
+        verdict=OriginOutcome.OUTSIDE, flags=[FLAG_SWAPPED], area_version=1, distance_m=-8e5, band_m=30.0
+    )
+    assert gps_items(flagged)[0].effect is Effect.CONTRADICTS  # type: ignore[arg-type]
+    assert gps_items(swapped)[0].effect is Effect.DOUBT  # type: ignore[arg-type]
 
 
 @pytest.mark.postgis
@@ -245,6 +285,7 @@ def test_index_follows_database_changes(session: Session) -> None:
             valid_from=datetime(2024, 1, 1, tzinfo=SH),
             admin_units=[],
         ),
+        replace=True,
     )
     assert check_origin(session, claim).area_version == 2
     assert check_origins(session, [claim])[0].verdict is OriginOutcome.OUTSIDE

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy.orm import Session
 
 from demo.samples import simulate_season
-from gi.origin.intake import record_samples
+from gi.origin.batch import record_samples
 
 pytestmark = pytest.mark.postgis
 
@@ -54,7 +54,7 @@ def test_demo_step_stores_the_season_once_and_prints_the_verdict_table(
     from demo.origin import check_season
 
     step = check_season(seed=11, per_product=3)
-    assert step.result.stored and not step.result.refused and not step.earlier
+    assert step.result.stored and not step.result.refused and not step.result.duplicates
     assert len(step.lines) == len(step.result.rows)
     # The unusual samples come first (scenario or verdict other than inside), then the ordinary ones.
     ordinary = [line.ordinary for line in step.lines]

@@ -19,8 +19,8 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from geo_data.crs import from_wgs84
+from gi.origin.batch import record_samples
 from gi.origin.index import area_index
-from gi.origin.intake import record_samples
 from gi.origin.rule import LocationClaim, check_origin
 
 pytestmark = pytest.mark.postgis

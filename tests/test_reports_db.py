@@ -37,7 +37,7 @@ def seed_season(session: Session, seed: int = 5) -> None:
     most tasks (a few far from their producer, some with poor GPS), lab results and quality verdicts."""
     from demo.directories import create_synthetic_directory
     from demo.lab_results import simulate_results
-    from gi.origin.intake import record_samples
+    from gi.origin.batch import record_samples
     from gi.quality.judge import check_quality
     from gi.quality.lab import add_results
     from sampling.planning import create_plan, draw_plan, record_result, tasks_of_plan

@@ -277,7 +277,7 @@ def season(db_url: str) -> Iterator[str]:
     from demo.lab_results import simulate_results
     from demo.samples import simulate_season
     from gi.models import Sample
-    from gi.origin.intake import record_samples
+    from gi.origin.batch import record_samples
     from gi.quality.judge import check_samples, set_rule
     from gi.quality.lab import add_results
     from gi.register.loader import load_register_into_db

@@ -1,4 +1,4 @@
-"""`gi areas`: import a new area version from a file or a coordinate box, and show a product's history."""
+"""`gi areas`: import a new area version from a file or a coordinate box, re-judge samples, show the history."""
 
 from __future__ import annotations
 
@@ -10,15 +10,37 @@ from api.console import console, table
 from api.options import parse_day
 from gi.db import session_scope
 from gi.register.areas import (
-    AreaImport,
-    add_area_version,
+    AreaImportResult,
     area_history,
     as_aware,
     find_product,
+    import_area_box,
     import_area_file,
 )
 
 app = typer.Typer(help="Protected production areas (保护范围) and their versions.", no_args_is_help=True)
+
+
+def _print_import(result: AreaImportResult) -> None:
+    """What an import did: the version stored (or why nothing was), its change, the samples judged again."""
+    area = result.area
+    if not result.stored:
+        console.print(
+            f"{area.product.name_zh}: {result.change.describe()}, version {area.version}; nothing stored"
+        )
+        return
+    console.print(
+        f"{area.product.name_zh}: area version {area.version} stored, valid from {area.valid_from:%Y-%m-%d} "
+        f"({float(area.area_km2):,.1f} km², {area.vertex_count:,} vertices, from {area.source_crs})"
+    )
+    console.print(f"change: {result.change.describe()}")
+    for note in area.repair_notes:
+        console.print(f"[yellow]repaired[/] {note}")
+    if result.rejudged is not None:
+        console.print(f"re-judged: {result.rejudged.describe()}")
+
+
+REPLACE_HELP = "Replace the current area even when the new one differs a lot from it (a legal change)."
 
 
 @app.command("import")
@@ -33,24 +55,22 @@ def import_(
     ),
     valid_from: str = typer.Option(None, "--valid-from", help="YYYY-MM-DD (default: now)."),
     layer: str = typer.Option(None, help="Layer of a multi-layer file (GeoPackage)."),
+    replace: bool = typer.Option(False, "--replace", help=REPLACE_HELP),
 ) -> None:
-    """Import FILE as the product's next area version; the previous version's validity is closed."""
+    """Import FILE as the product's next area version; the previous version's validity is closed and the stored
+    samples collected since VALID_FROM are judged again."""
     with session_scope() as session:
-        area = import_area_file(
+        result = import_area_file(
             session,
             product,
             file,
             crs=crs,
             legal_basis=legal_basis,
-            valid_from=parse_day(valid_from, "valid_from"),
+            valid_from=parse_day(valid_from, "--valid-from"),
             layer=layer,
+            replace=replace,
         )
-        console.print(
-            f"{area.product.name_zh}: area version {area.version} stored "
-            f"({float(area.area_km2):,.1f} km², {area.vertex_count:,} vertices, from {area.source_crs})"
-        )
-        for note in area.repair_notes:
-            console.print(f"[yellow]repaired[/] {note}")
+        _print_import(result)
 
 
 @app.command("box")
@@ -63,31 +83,39 @@ def box_(
     crs: str = typer.Option("WGS84"),
     legal_basis: str = typer.Option(..., "--legal-basis"),
     valid_from: str = typer.Option(None, "--valid-from"),
+    replace: bool = typer.Option(False, "--replace", help=REPLACE_HELP),
 ) -> None:
     """Store an area defined by a coordinate box (as some announcements define it) as the next version."""
-    from datetime import datetime
-    from zoneinfo import ZoneInfo
-
-    from geo_data.io import area_from_box
-    from gi.settings import get_settings
-
-    geometry = area_from_box(west, south, east, north, crs=crs)
-    start = parse_day(valid_from, "valid_from")
     with session_scope() as session:
-        p = find_product(session, product)
-        area = add_area_version(
+        result = import_area_box(
             session,
-            p,
-            AreaImport(
-                geometry=geometry,
-                legal_basis=legal_basis,
-                source=f"box {west} {south} {east} {north}",
-                source_crs=crs,
-                admin_units=[],
-                valid_from=as_aware(start) if start else datetime.now(ZoneInfo(get_settings().timezone)),
-            ),
+            product,
+            west,
+            south,
+            east,
+            north,
+            legal_basis=legal_basis,
+            crs=crs,
+            valid_from=parse_day(valid_from, "--valid-from"),
+            replace=replace,
         )
-        console.print(f"{p.name_zh}: area version {area.version} stored ({float(area.area_km2):,.2f} km²)")
+        _print_import(result)
+
+
+@app.command("rejudge")
+def rejudge(
+    product: str = typer.Argument(None, help="Product code or Chinese name (default: every product)."),
+    since: str = typer.Option(None, "--since", help="Only samples collected from YYYY-MM-DD on."),
+) -> None:
+    """Judge stored samples again against the area versions valid when they were collected; a new verdict is
+    stored where it differs (the earlier one stays as history)."""
+    from gi.origin.rejudge import rejudge_samples
+
+    with session_scope() as session:
+        product_id = find_product(session, product).id if product else None
+        start = parse_day(since, "--since")
+        report = rejudge_samples(session, product_id, since=as_aware(start) if start else None)
+    console.print(report.describe())
 
 
 @app.command("history")

@@ -1,18 +1,17 @@
-"""`gi check`: origin checks of a sample file (CSV, GeoJSON, GeoPackage) or of every authorized producer."""
+"""`gi check`: origin checks of a sample file (CSV, Excel, GeoJSON, GeoPackage) or of every authorized producer."""
 
 from __future__ import annotations
 
-import uuid
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import typer
 
 from api.console import console, err_console, progress, table
+from api.errors import EXIT_PARTIAL, EXIT_REFUSED
 from gi.db import session_scope
-from gi.models import OriginVerdictRecord
-from gi.origin.intake import BatchResult
+from gi.origin.batch import IntakeSummary
 from gi.origin.rule import FLAG_LABELS, ProducerCheck
 
 PRODUCERS = "producers"
@@ -20,7 +19,7 @@ PRODUCERS = "producers"
 
 def check(
     target: str = typer.Argument(
-        ..., help="A CSV, GeoJSON or GeoPackage file of samples, or the word 'producers'."
+        None, help="A CSV, Excel .xlsx, GeoJSON or GeoPackage file of samples, or the word 'producers'."
     ),
     crs: str = typer.Option(
         None,
@@ -29,89 +28,99 @@ def check(
         "GCJ02, BD09 or EPSG:n (default: the file's, else WGS84).",
     ),
     out: Path = typer.Option(None, "--out", "-o", help="Result CSV (default: out/<file>.result.csv)."),
-    layer: str = typer.Option(None, help="Layer of a GeoPackage."),
+    layer: str = typer.Option(None, help="Layer of a GeoPackage, or sheet of a workbook."),
     product: str = typer.Option(None, "--product", "-p", help="With 'producers': only this product's."),
+    template: Path = typer.Option(
+        None,
+        "--template",
+        help="Write an example sample file with every accepted column (CSV or .xlsx) and stop.",
+    ),
+    chinese: bool = typer.Option(False, "--chinese", help="With --template: Chinese column headers."),
 ) -> None:
-    """Check samples in a file (stored with their verdicts) or every authorized producer's location."""
+    """Check samples in a file (stored with their verdicts) or every authorized producer's location.
+
+    Exit status: 0 when every row is stored (or was stored before), 3 when some rows were refused or conflict
+    with stored samples (the others are stored), 1 when none could be stored.
+    """
+    if template is not None:
+        from geo_data.sample_files import write_template
+
+        written = write_template(template, chinese=chinese)
+        console.print(
+            f"template written: {written} (fill in one row per sample, then `gi check {written.name}`)"
+        )
+        return
+    if target is None:
+        raise typer.BadParameter("give a sample file, 'producers', or --template FILE", param_hint="TARGET")
     if target == PRODUCERS:
         check_producers_command(product)
         return
-    from gi.origin.intake import check_sample_file
+    from geo_data.sample_files import ResultFile
+    from gi.db import get_engine
+    from gi.origin.files import RESULT_HEADER, check_sample_file, result_line
     from gi.settings import get_settings
 
     path = Path(target)
     out = out or get_settings().output_dir / f"{path.stem}.result.csv"
-    with progress() as bar:
+    with progress() as bar, ResultFile(out, RESULT_HEADER) as result_file, get_engine().connect() as conn:
         task = bar.add_task("reading", total=None)
 
         def report(step: str, done: int, total: int) -> None:
             bar.update(task, description=step, completed=done, total=total)
 
-        with session_scope() as session:
-            result, written = check_sample_file(session, path, crs=crs, out=out, layer=layer, progress=report)
-    print_batch_summary(result, title=f"Origin check of {path.name}")
-    if written:
-        console.print(f"result file: {written}")
+        summary = check_sample_file(
+            conn,
+            path,
+            crs=crs,
+            layer=layer,
+            progress=report,
+            on_rows=lambda rows: result_file.write(result_line(r) for r in rows),
+        )
+        written = result_file.commit()  # only once every row's chunk is committed
+    print_summary(summary, title=f"Origin check of {path.name}")
+    console.print(f"result file: {written}")
+    if not summary.complete:
+        some = summary.stored + summary.already_stored > 0
+        raise typer.Exit(EXIT_PARTIAL if some else EXIT_REFUSED)
 
 
-def print_batch_summary(
-    result: BatchResult,
-    title: str,
-    show_refused: int = 20,
-    earlier: Mapping[uuid.UUID, OriginVerdictRecord] | None = None,
-) -> None:
-    """Counts by product and verdict, flag counts, and the refused rows with their reasons.
-
-    ``earlier`` holds the stored verdicts of rows that were already stored, so that a re-run counts them too.
-    """
-    by_product: dict[str, Counter[str]] = {}
-    flags: Counter[str] = Counter()
-    outcomes = [
-        (row.product_code, row.verdict.verdict.value, row.verdict.flags)
-        for row in result.stored
-        if row.verdict is not None
-    ]
-    outcomes += [
-        (row.product_code, earlier[row.sample_id].verdict.value, tuple(earlier[row.sample_id].flags))
-        for row in result.duplicates
-        if earlier and row.sample_id is not None and row.sample_id in earlier
-    ]
-    for product_code, verdict, row_flags in outcomes:
-        by_product.setdefault(product_code or "?", Counter())[verdict] += 1
-        flags.update(row_flags)
+def print_summary(summary: IntakeSummary, title: str) -> None:
+    """Counts by product and verdict (stored now or before), flag counts, and the first refused rows."""
     rows = [
         [code, c["inside"], c["uncertain"], c["outside"], sum(c.values())]
-        for code, c in sorted(by_product.items())
+        for code, c in sorted(summary.by_product.items())
     ]
     total = Counter[str]()
-    for c in by_product.values():
+    for c in summary.by_product.values():
         total.update(c)
     rows.append(["all", total["inside"], total["uncertain"], total["outside"], sum(total.values())])
     console.print(table(title, ["product", "inside", "uncertain", "outside", "samples"], rows))
-    if flags:
+    if summary.flags:
         console.print(
             table(
                 "Flags",
                 ["flag", "meaning", "samples"],
-                [[f, FLAG_LABELS.get(f, f), n] for f, n in flags.most_common()],
+                [[f, FLAG_LABELS.get(f, f), n] for f, n in summary.flags.most_common()],
             )
         )
     console.print(
-        f"{len(result.stored)} stored, {len(result.duplicates)} already stored (same UUID), "
-        f"{len(result.refused)} refused"
+        f"{summary.stored:,} stored, {summary.already_stored:,} already stored (same UUID, same content), "
+        f"{summary.refused:,} refused, {summary.conflicts:,} in conflict with stored samples"
     )
-    refused = result.refused
-    if refused:
+    if summary.problems:
         console.print(
             table(
-                "Refused rows",
-                ["row", "field", "reason"],
-                [[r.row, r.field, r.problem] for r in refused[:show_refused]],
+                "Refused and conflicting rows",
+                ["row", "status", "field", "reason"],
+                [[r.row, r.status.value, r.field, r.problem] for r in summary.problems],
                 justify_numbers=False,
             )
         )
-        if len(refused) > show_refused:
-            err_console.print(f"... and {len(refused) - show_refused} more (see the result file)")
+        shown = len(summary.problems)
+        if summary.refused + summary.conflicts > shown:
+            err_console.print(
+                f"... and {summary.refused + summary.conflicts - shown:,} more (see the result file)"
+            )
 
 
 def check_producers_command(product: str | None) -> None:

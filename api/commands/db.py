@@ -57,9 +57,13 @@ def status() -> None:
 
 
 @app.command("stop")
-def stop() -> None:
-    """Stop the project's local cluster (no effect on a GI_DATABASE_URL server)."""
+def stop(
+    local: bool = typer.Option(
+        False, "--local", help="Stop the project's own cluster even when GI_DATABASE_URL points elsewhere."
+    ),
+) -> None:
+    """Stop the project's local cluster (never a GI_DATABASE_URL server)."""
     from gi.db.local import stop_cluster
 
-    stopped = stop_cluster(get_settings())
-    console.print("local cluster stopped" if stopped else "local cluster was not running")
+    outcome = stop_cluster(get_settings(), local=local)
+    console.print(outcome.message)

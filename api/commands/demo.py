@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 
-from api.commands.check import print_batch_summary
+from api.commands.check import print_summary as print_intake_summary
 from api.commands.plan import print_summary
 from api.commands.quality import print_evidence_table, print_quality_table
 from api.console import console, progress_callback, table
@@ -150,7 +150,7 @@ def print_origin_step(step: OriginStep, show: int = ORIGIN_LINES) -> None:
     )
     if len(lines) > show:
         console.print(f"... {len(lines) - show} more ordinary samples inside their areas")
-    print_batch_summary(step.result, title="Season summary by product", earlier=step.earlier)
+    print_intake_summary(step.result.summary(), title="Season summary by product")
 
 
 def print_quality_step(step: QualityStep) -> None:

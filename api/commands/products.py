@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 import typer
 
 from api.console import console, table
+from api.options import parse_day
 from gi.db import session_scope
 from gi.models import CATEGORY_ZH, GI_KIND_ZH, GIKind, ProductCategory, QualitySpec
 from gi.register.areas import find_product
@@ -137,7 +136,7 @@ def add(
             "gi_kind": gi_kind,
             "category": category,
             "registration_number": registration_number,
-            "registration_date": date.fromisoformat(registration_date) if registration_date else None,
+            "registration_date": parse_day(registration_date, "--registration-date"),
             "administering_office": administering_office,
             "standard": standard,
         },

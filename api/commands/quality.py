@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 import typer
 
 from api.console import console, progress, table
+from api.options import parse_day
 from gi.db import session_scope
 from gi.errors import InputError
 
@@ -241,7 +242,7 @@ def rule(
 
     with session_scope() as session:
         if kind is not None:
-            start = date.fromisoformat(valid_from) if valid_from else None
+            start = parse_day(valid_from, "--from")
             stored = set_rule(session, product, kind, guard_factor, comparison, start, note)
             console.print(f"stored: from {stored.valid_from}")
         p = find_product(session, product)

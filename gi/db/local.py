@@ -238,15 +238,40 @@ def _wait_ready(cluster: LocalCluster, timeout_s: float = 30.0) -> None:
             time.sleep(0.2)
 
 
-def stop_cluster(settings: Settings) -> bool:
-    """Stop the local cluster; return False when it was not running."""
+@dataclass(frozen=True)
+class StopOutcome:
+    """What ``gi db stop`` did: whether the project's own cluster was stopped, and a line saying so."""
+
+    stopped: bool
+    message: str
+
+
+def stop_cluster(settings: Settings, local: bool = False) -> StopOutcome:
+    """Stop the project's own local cluster, and only it.
+
+    When ``GI_DATABASE_URL`` points at another server, nothing is stopped unless ``local`` asks for the project's
+    cluster anyway: the configured server is never touched, and the message says so.
+    """
     pgdata = resolve_pgdata(settings)
-    if _running_port(pgdata) is None:
-        return False
+    port = _running_port(pgdata)
+    if settings.database_url and not local:
+        from sqlalchemy.engine import make_url
+
+        url = make_url(settings.database_url)
+        ours = port is not None and url.host in ("127.0.0.1", "localhost") and url.port == port
+        if not ours:
+            where = f"{url.host or 'a local socket'}:{url.port or 5432}/{url.database}"
+            return StopOutcome(
+                False,
+                f"nothing stopped: GI_DATABASE_URL points at {where}, which `gi db stop` never touches; "
+                "`gi db stop --local` stops the project's own cluster",
+            )
+    if port is None:
+        return StopOutcome(False, f"the project's local cluster ({pgdata}) was not running")
     _run(
         [str(find_bindir() / "pg_ctl"), "-D", str(pgdata), "-m", "fast", "-w", "stop"], "stopping the cluster"
     )
-    return True
+    return StopOutcome(True, f"the project's local cluster ({pgdata}) stopped")
 
 
 def libpq_dsn(sqlalchemy_url: str) -> str:

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from gi.errors import ConflictError, InputError, NotFoundError
 from gi.field.form import sample_form
-from gi.field.seals import claim_seal_codes
+from gi.field.seals import claim_seal_codes, sample_seal_codes
 from gi.market.credit_code import is_valid_uscc
 from gi.models import (
     GIProduct,
@@ -36,6 +36,7 @@ from gi.models import (
 from gi.origin.intake import record_sample
 from gi.origin.rule import OriginVerdict
 from gi.quality.wording import flag_label_zh, reason_text
+from gi.reads.verdicts import sample_verdicts
 
 XML_PART = "xml_submission_file"
 PHOTO_FIELDS = ("photo_1", "photo_2", "photo_3")
@@ -322,12 +323,7 @@ def accept_submission(
                 field="instanceID",
             )
         received, missing = _store_attachments(session, existing, files, store)
-        stored = session.scalars(
-            select(OriginVerdictRecord)
-            .where(OriginVerdictRecord.sample_id == existing.sample_id)
-            .order_by(OriginVerdictRecord.checked_at.desc(), OriginVerdictRecord.id.desc())
-        ).first()
-        from gi.field.seals import sample_seal_codes
+        stored = sample_verdicts(session, existing.sample_id).origin
 
         return SubmissionResult(
             parsed.instance_id,
@@ -364,13 +360,9 @@ def accept_submission(
     session.add(submission)
     session.flush()
     received, missing = _store_attachments(session, submission, files, store)
-    stored = None
-    if recorded.verdict is None:  # the sample's UUID was already stored (a JSON upload of the same sample)
-        stored = session.scalars(
-            select(OriginVerdictRecord).where(OriginVerdictRecord.sample_id == recorded.sample_id)
-        ).first()
+    # A sample already stored with the same content (a JSON upload of it) answers with its current verdict.
     return SubmissionResult(
-        parsed.instance_id, recorded.sample_id, True, recorded.verdict, stored, codes, received, missing
+        parsed.instance_id, recorded.sample_id, True, recorded.verdict, None, codes, received, missing
     )
 
 

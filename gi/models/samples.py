@@ -8,7 +8,19 @@ from datetime import datetime
 from typing import Any
 
 from geoalchemy2 import Geometry, WKBElement
-from sqlalchemy import CheckConstraint, DateTime, Enum, Float, ForeignKey, Integer, String, Text, Uuid, func
+from sqlalchemy import (
+    CheckConstraint,
+    DateTime,
+    Enum,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    Uuid,
+    func,
+)
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -60,6 +72,9 @@ class Sample(CreatedAt, Base):
     location: Mapped[WKBElement] = mapped_column(Geometry("POINT", srid=4326, spatial_index=True))
     lot_number: Mapped[str | None] = mapped_column(String(100))
     lot_size: Mapped[int | None] = mapped_column(Integer)
+    seal_code: Mapped[str | None] = mapped_column(
+        String(64), comment="number on the seal of the retained portion"
+    )
     collector_id: Mapped[int | None] = mapped_column(
         ForeignKey("inspector.id", ondelete="SET NULL"), index=True
     )
@@ -72,7 +87,7 @@ class Sample(CreatedAt, Base):
     producer: Mapped[Producer | None] = relationship()
     collector: Mapped[Inspector | None] = relationship()
     origin_verdicts: Mapped[list[OriginVerdictRecord]] = relationship(
-        back_populates="sample", order_by="OriginVerdictRecord.checked_at", cascade="all, delete-orphan"
+        back_populates="sample", order_by="OriginVerdictRecord.id", cascade="all, delete-orphan"
     )
 
 
@@ -80,12 +95,14 @@ class OriginVerdictRecord(Base):
     """A stored origin verdict of a sample or a producer location, with everything needed to re-derive it."""
 
     __tablename__ = "origin_verdict"
-    __table_args__ = (CheckConstraint("(sample_id IS NULL) <> (producer_id IS NULL)", name="one_subject"),)
+    __table_args__ = (
+        CheckConstraint("(sample_id IS NULL) <> (producer_id IS NULL)", name="one_subject"),
+        # A sample's verdicts in order: the current one is the last (see the view current_origin_verdict).
+        Index("ix_origin_verdict_sample_id_id", "sample_id", "id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    sample_id: Mapped[uuid.UUID | None] = mapped_column(
-        ForeignKey("sample.id", ondelete="CASCADE"), index=True
-    )
+    sample_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("sample.id", ondelete="CASCADE"))
     producer_id: Mapped[int | None] = mapped_column(ForeignKey("producer.id", ondelete="CASCADE"), index=True)
     product_id: Mapped[int] = mapped_column(ForeignKey("gi_product.id", ondelete="RESTRICT"), index=True)
     area_id: Mapped[int | None] = mapped_column(ForeignKey("production_area.id", ondelete="RESTRICT"))
@@ -101,7 +118,16 @@ class OriginVerdictRecord(Base):
     other_areas: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, default=list)
     rule: Mapped[str] = mapped_column(Text)
     inputs: Mapped[dict[str, Any]] = mapped_column(JSONB)
-    checked_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    # When the row was written (clock_timestamp, not the transaction's start): later rows have later times.
+    checked_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.clock_timestamp()
+    )
+    supersedes_id: Mapped[int | None] = mapped_column(
+        # NO ACTION: checked at the end of a statement, so a sample's verdicts can go together with it.
+        ForeignKey("origin_verdict.id"),
+        unique=True,
+        comment="the earlier verdict of the same subject this re-judgement replaces",
+    )
 
-    sample: Mapped[Sample | None] = relationship(back_populates="origin_verdicts")
+    sample: Mapped[Sample | None] = relationship(back_populates="origin_verdicts", foreign_keys=[sample_id])
     area: Mapped[ProductionArea | None] = relationship()

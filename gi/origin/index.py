@@ -849,8 +849,8 @@ _CACHES_LOCK = threading.Lock()
 _URL_KEYS: dict[Any, str] = {}
 
 
-def _cache_for(session: Session) -> _DatabaseAreas:
-    bind = session.get_bind()
+def _cache_for(session: Session | Connection) -> _DatabaseAreas:
+    bind = session.get_bind() if isinstance(session, Session) else session
     engine = bind.engine if isinstance(bind, Connection) else bind
     key = _URL_KEYS.get(engine.url)
     if key is None:
@@ -870,7 +870,7 @@ def clear_area_cache() -> None:
 
 
 def _load(
-    session: Session, cache: _DatabaseAreas, wanted: Iterable[tuple[int, str]]
+    session: Session | Connection, cache: _DatabaseAreas, wanted: Iterable[tuple[int, str]]
 ) -> dict[int, IndexedArea]:
     """The cached versions for (id, row token) pairs, reading changed or missing ones from PostGIS."""
     wanted = list(wanted)
@@ -919,7 +919,12 @@ def _candidate_rows(session: Session, params: dict[str, Any]) -> Sequence[Any]:
     return session.execute(_CANDIDATES_SQL, params).all()
 
 
-def area_index(session: Session) -> AreaIndex:
+def area_tokens(cursor: Any) -> tuple[tuple[int, str], ...]:
+    """The row versions of every stored area version, as an index keeps them (``cursor``: a psycopg cursor)."""
+    return tuple((r[0], _row_token(r[1], r[2])) for r in cursor.execute(str(_TOKENS_SQL)).fetchall())
+
+
+def area_index(session: Session | Connection) -> AreaIndex:
     """The index of every stored area version, rebuilt only when a version was added, changed or removed."""
     cache = _cache_for(session)
     tokens = tuple((r.id, _row_token(r.xmin, r.ctid)) for r in session.execute(_TOKENS_SQL))

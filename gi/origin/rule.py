@@ -13,7 +13,7 @@ the CLI) or :func:`check_origins` (a batch): both build the same :class:`OriginV
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
@@ -23,10 +23,17 @@ import numpy as np
 from numpy.typing import NDArray
 from sqlalchemy.orm import Session
 
-from geo_data.china import china_outline
-from geo_data.crs import CoordinateSystem, UnknownCRSError, parse_crs, to_wgs84
+from geo_data.china import china_waters
+from geo_data.crs import (
+    WGS84_EQUIVALENT,
+    CoordinateSystem,
+    is_geographic,
+    to_wgs84,
+)
+from geo_data.values import angle_decimals
 from gi.errors import InputError
 from gi.models import LocationSource, OriginOutcome
+from gi.origin.fields import parse_system
 from gi.origin.index import (
     TIE_ZONE_M,
     WGS84_GEOD,
@@ -39,8 +46,6 @@ from gi.origin.index import (
     intersects_each,
     near_boundaries,
 )
-
-# The constants of the published GCJ-02/BD-09 formulas, shared so that the plain-float path stays identical.
 from gi.register.areas import as_aware
 from gi.settings import Settings, get_settings
 
@@ -66,7 +71,7 @@ FLAG_OTHER_AREA = "in_other_gi_area"
 
 FLAG_LABELS = {
     FLAG_SWAPPED: "latitude and longitude look swapped",
-    FLAG_OUTSIDE_CHINA: "outside China",
+    FLAG_OUTSIDE_CHINA: "outside China (its land, internal waters and territorial sea)",
     FLAG_NULL_ISLAND: "zero coordinates (null island)",
     FLAG_COARSE: "coordinates coarser than 4 decimals",
     FLAG_CRS: "declared coordinate system implausible",
@@ -78,12 +83,6 @@ FLAG_LABELS = {
     FLAG_OTHER_AREA: "inside another GI product's area",
 }
 
-_GEOGRAPHIC = (
-    CoordinateSystem.WGS84,
-    CoordinateSystem.CGCS2000,
-    CoordinateSystem.GCJ02,
-    CoordinateSystem.BD09,
-)
 # The systems a location may really be in when the declared one puts it outside (CGCS2000 is WGS84 to centimetres).
 _ALTERNATIVES = (CoordinateSystem.WGS84, CoordinateSystem.GCJ02, CoordinateSystem.BD09)
 _ALTERNATIVE_REACH_M = 3000.0
@@ -126,6 +125,27 @@ class OriginVerdict:
     rule: str
     inputs: dict[str, Any] = field(compare=False)
 
+    @classmethod
+    def from_record(cls, row: Mapping[str, Any]) -> OriginVerdict:
+        """The verdict a stored ``origin_verdict`` row (a mapping of its columns) records."""
+        inputs = dict(row["inputs"])
+        lon, lat = inputs["wgs84"]
+        return cls(
+            verdict=OriginOutcome(row["verdict"]),
+            product_id=row["product_id"],
+            lon=lon,
+            lat=lat,
+            distance_m=row["distance_m"],
+            band_m=row["band_m"],
+            area_id=row["area_id"],
+            area_version=row["area_version"],
+            flags=tuple(row["flags"] or ()),
+            other_areas=tuple(row["other_areas"] or ()),
+            notes=tuple(inputs.get("notes") or ()),
+            rule=row["rule"],
+            inputs=inputs,
+        )
+
     def record_fields(self) -> dict[str, Any]:
         """Column values of an ``OriginVerdictRecord`` (without its subject)."""
         return {
@@ -143,8 +163,12 @@ class OriginVerdict:
 
 
 def decimals(value: float, typed: str | None = None) -> int:
-    """Number of decimals a coordinate was given with (from its text when known, else its shortest repr)."""
+    """Number of decimals a coordinate was given with (from its text when known, else its shortest repr); for
+    degrees-minutes-seconds text, the decimals of a degree its last part is precise to."""
     text = (typed or "").strip() or repr(float(value))
+    dms = angle_decimals(text)
+    if dms is not None:
+        return dms  # typed as degrees-minutes-seconds
     mantissa, _, exponent = text.lower().partition("e")
     dot = mantissa.find(".")
     places = 0 if dot < 0 else len(mantissa) - dot - 1
@@ -159,7 +183,7 @@ def _decimals(value: float, typed: str | None) -> int:
     text = typed.strip() if typed else ""
     if not text:
         text = repr(float(value))
-    if text.isascii() and "e" not in text and "E" not in text:
+    if text.lstrip("+-").replace(".", "", 1).isdigit():
         dot = text.find(".")
         return 0 if dot < 0 else len(text) - dot - 1
     return decimals(value, typed)
@@ -172,19 +196,6 @@ def normalize(
 ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """Submitted coordinates in ``system`` -> WGS84 lon/lat, the same to the last bit whatever else is converted."""
     return to_wgs84(np.asarray(x, dtype=float), np.asarray(y, dtype=float), system)
-
-
-@lru_cache(maxsize=256)
-def parse_system(crs: str | None) -> CoordinateSystem | str:
-    """The declared coordinate system, or an :class:`InputError` on field ``crs``."""
-    try:
-        return parse_crs(crs)
-    except UnknownCRSError as exc:
-        raise InputError("crs", str(exc).removeprefix("crs: ")) from exc
-
-
-def _is_geographic(system: CoordinateSystem | str) -> bool:
-    return system in _GEOGRAPHIC or system in ("EPSG:4326", "EPSG:4490")
 
 
 @dataclass
@@ -313,7 +324,7 @@ def _judge(cases: _Cases, settings: Settings) -> list[OriginVerdict]:
         [s is not None and s is not LocationSource.DEVICE_GPS for s in sources], dtype=bool
     )
     trusted = ~(missing | zero | poor | not_gps)
-    geographic = {s: _is_geographic(s) for s in set(cases.system)}
+    geographic = {s: is_geographic(s) for s in set(cases.system)}
     coarse = np.array(
         [
             geographic[s] and _decimals(x, xt) < 4 and _decimals(y, yt) < 4
@@ -491,7 +502,8 @@ def _china_covers(lon: NDArray[np.float64], lat: NDArray[np.float64]) -> NDArray
 
     finite = np.isfinite(lon) & np.isfinite(lat)
     result = np.zeros(len(lon), bool)
-    result[finite] = shapely.intersects_xy(china_outline(), lon[finite], lat[finite])
+    # Land, internal waters and territorial sea: a sample in Liaodong Bay is not abroad.
+    result[finite] = shapely.intersects_xy(china_waters(), lon[finite], lat[finite])
     return result
 
 
@@ -508,8 +520,9 @@ def _alternatives(
 ) -> tuple[NDArray[np.bool_], dict[int, str]]:
     """Flag points outside as declared that are inside with swapped axes or under another coordinate system.
 
-    Swapped: the (y, x) reading in the declared system is covered. Another system: outside beyond the band as
-    declared, inside beyond the band under the other reading (a point within the band is uncertain anyway, and a
+    Swapped: the (y, x) reading in the declared system is covered. Another system, only where the location's
+    source suggests it (:func:`may_be_read_as`): outside beyond the band as declared, inside beyond the band under
+    the other reading (a point within the band is uncertain anyway, and a
     500 m shift would flag it by chance); the GCJ-02 and BD-09 offsets are below 2 km, so points farther out than
     that cannot be inside under any of them. Vectorized over all cases: one conversion per system; a reading is
     tested against an area only where it can be covered (inside the area's bounding box, and moved farther than
@@ -576,13 +589,14 @@ def _alternatives(
         near = idx[(distance[idx] < -band[idx]) & (distance[idx] > -_ALTERNATIVE_REACH_M)]
         if len(near) == 0:
             continue
+        sources = cases.claims.location_source
         for other in _ALTERNATIVES:
-            if other == system or (
-                other is CoordinateSystem.WGS84
-                and system in (CoordinateSystem.CGCS2000, "EPSG:4326", "EPSG:4490")
-            ):
+            if other == system or (other is CoordinateSystem.WGS84 and system in WGS84_EQUIVALENT):
                 continue
-            ok = _valid_reading(x[near], y[near], other)
+            suggested = np.array(
+                [may_be_read_as(system, sources[i], other) for i in near.tolist()], dtype=bool
+            )
+            ok = suggested & _valid_reading(x[near], y[near], other)
             if not ok.any():
                 continue
             cand = near[ok]
@@ -601,10 +615,30 @@ def _alternatives(
     return swapped, plausible
 
 
+_MAP_SOURCES = (LocationSource.MAP_PICK, LocationSource.GEOCODED_ADDRESS)
+
+
+def may_be_read_as(
+    declared: CoordinateSystem | str, source: LocationSource | None, other: CoordinateSystem
+) -> bool:
+    """Whether a location declared in ``declared`` may plausibly be in ``other`` instead, given where it came from.
+
+    A map pick or a geocoded address comes from a web map, which in China shows GCJ-02 (Amap, Tencent) or BD-09
+    (Baidu): any declaration may be wrong. A device GPS fix is WGS84: declared GCJ-02 or BD-09 contradicts the
+    device, so WGS84 is plausible; declared WGS84 (or CGCS2000) it is simply where the device was. A registered
+    location (no source) is taken as declared.
+    """
+    if source in _MAP_SOURCES:
+        return True
+    if source is LocationSource.DEVICE_GPS:
+        return declared in (CoordinateSystem.GCJ02, CoordinateSystem.BD09) and other is CoordinateSystem.WGS84
+    return False
+
+
 def _valid_reading(
     x: NDArray[np.float64], y: NDArray[np.float64], system: CoordinateSystem | str
 ) -> NDArray[np.bool_]:
-    if _is_geographic(system):
+    if is_geographic(system):
         return (np.abs(x) <= 180) & (np.abs(y) <= 90)
     return np.isfinite(x) & np.isfinite(y)
 

@@ -49,7 +49,9 @@ RULE = (
 # GPS flags that say something about the area, not about the fix: they do not cast doubt on an inside verdict.
 INFORMATIONAL_FLAGS = {"in_other_gi_area"}
 # Flags meaning "inside if the coordinates were entered differently": an outside verdict is then only doubtful.
-ENTRY_ERROR_FLAGS = {"swapped_lat_lon", "crs_implausible"}
+# Swapped axes are an entry error beyond doubt (the point is not even in the country as entered); a doubtful
+# coordinate system is a doubt to check, never on its own a reason to soften an outside verdict.
+ENTRY_ERROR_FLAGS = {"swapped_lat_lon"}
 # Flags meaning the position itself is wrong (swapped, abroad, 0,0): its distance is a data error, not a distance.
 SUSPECT_POSITION_FLAGS = {"swapped_lat_lon", "outside_china", "null_island"}
 # The not-assessed reason of fingerprint verdicts stored before reasons had codes (gi.quality.fingerprint._area_fit).

@@ -15,15 +15,15 @@ from decimal import Decimal
 from pathlib import Path
 
 import geopandas as gpd
-import shapely
 from shapely.geometry.base import BaseGeometry
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from geo_data.io import as_multipolygon, repair_areal
+from geo_data.measure import same_area
 from geo_data.register import DEFAULT_AREAS, AreaVersionDefinition, ProductEntry, load_register
 from gi.models import GIProduct, MarketSeason, ProductionArea, QualitySpec, SeasonKind
-from gi.register.areas import AreaImport, add_area_version, area_shape, local_midnight
+from gi.register.areas import AreaImport, add_area_version, area_shape, local_midnight, lock_area_versions
 
 ProgressCallback = Callable[[str], None]
 
@@ -51,10 +51,7 @@ def _areas_by_product(areas_path: Path) -> dict[str, list[dict]]:
 
 
 def _same_geometry(a: BaseGeometry, b: BaseGeometry) -> bool:
-    """Equal up to coordinate rounding (1e-7 degrees is about a centimetre)."""
-    return bool(
-        shapely.equals_exact(shapely.normalize(a), shapely.normalize(as_multipolygon(b)), tolerance=1e-7)
-    )
+    return same_area(a, as_multipolygon(b))
 
 
 def _as_date(value: object) -> date:
@@ -71,6 +68,8 @@ def load_register_into_db(
 ) -> RegisterLoadReport:
     """Upsert every product of the register file with its limits, seasons and area versions."""
     register = load_register(register_path)
+    # One load at a time: a second one waits here for the first to commit, then finds its products stored.
+    lock_area_versions(session)
     if areas_path is None:
         areas_path = (register_path.parent / DEFAULT_AREAS.name) if register_path else DEFAULT_AREAS
     areas = _areas_by_product(areas_path)
@@ -237,6 +236,7 @@ def _add_new_area_versions(
                 approximation=definition.approximation if definition else "",
                 repair_notes=tuple(repairs),
             ),
+            replace=True,  # the register file is the legal text: its versions replace whatever they replace
         )
         latest_start = start
         added += 1

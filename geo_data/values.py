@@ -1,0 +1,100 @@
+"""Values as people type them in spreadsheets: Excel-style and Chinese dates, degrees-minutes-seconds.
+
+These readers turn text into the plain values a validator expects (an ISO moment, decimal degrees); text they do
+not recognize is returned unchanged, so the validator's own message names the problem.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Any
+
+# Full-width digits and punctuation, as Chinese input methods type them.
+_FULL_WIDTH = str.maketrans("０１２３４５６７８９．：－／　", "0123456789.:-/ ")
+
+# 2026/4/5 9:40, 2026-4-5, 2026.4.5 09:40:30, 2026年4月5日, 2026年4月5日 9时40分, 2026年4月5日9:40
+_LOCAL_MOMENT = re.compile(
+    r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*[日号]?"
+    r"(?:\s*T?\s*(\d{1,2})\s*[:时點点]\s*(\d{1,2})\s*分?(?:\s*[:]?\s*(\d{1,2}(?:\.\d{1,6})?)\s*秒?)?)?\s*"
+)
+_ISO_START = re.compile(
+    r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?(?:Z|[+-]\d{2}:?\d{2})?"
+).fullmatch
+
+
+def local_moment(value: Any) -> Any:
+    """A date-time typed as in Excel ("2026/4/5 9:40") or in Chinese ("2026年4月5日 9时40分") as a naive datetime;
+    ISO text and anything else is returned as it is (the caller's validator decides on it)."""
+    if type(value) is not str:
+        return value
+    text = value.strip()
+    if _ISO_START(text):
+        return value  # ISO 8601: the validator reads it, with its offset
+    match = _LOCAL_MOMENT.fullmatch(text.translate(_FULL_WIDTH))
+    if match is None:
+        return value
+    year, month, day, hour, minute, second = match.groups()
+    seconds = float(second or 0)
+    try:
+        return datetime(
+            int(year),
+            int(month),
+            int(day),
+            int(hour or 0),
+            int(minute or 0),
+            int(seconds),
+            round((seconds % 1) * 1_000_000),
+        )
+    except ValueError:
+        return value  # 2026/2/30: the validator says it is not a date
+
+
+_PLAIN_NUMBER = re.compile(r"\s*[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?\s*").fullmatch
+_ANGLE = re.compile(
+    r"\s*(?P<sign>[+-])?\s*(?P<pre>[NSEW北南东西])?\s*(?P<deg>\d+(?:\.\d+)?)\s*(?:°|º|度|d)?\s*"
+    r"(?:(?P<min>\d+(?:\.\d+)?)\s*(?:′|'|’|分|m)\s*)?"
+    r"(?:(?P<sec>\d+(?:\.\d+)?)\s*(?:″|\"|''|”|秒|s)\s*)?"
+    r"(?P<hemi>[NSEW北南东西])?\s*",
+    re.IGNORECASE,
+)
+_NEGATIVE = {"S", "W", "南", "西"}
+
+
+def angle(value: Any) -> Any:
+    """Degrees-minutes-seconds text ("120°05′30.5″E", "30度15分N", "N30°15'") as decimal degrees; plain numbers
+    and anything else are returned as they are."""
+    if type(value) is not str or _PLAIN_NUMBER(value):
+        return value
+    match = _ANGLE.fullmatch(value.translate(_FULL_WIDTH))
+    if match is None or (match["pre"] and match["hemi"]):
+        return value
+    minutes = float(match["min"] or 0)
+    seconds = float(match["sec"] or 0)
+    if minutes >= 60 or seconds >= 60:
+        return value
+    degrees = float(match["deg"]) + minutes / 60 + seconds / 3600
+    hemisphere = (match["pre"] or match["hemi"] or "").upper()
+    return -degrees if match["sign"] == "-" or hemisphere in _NEGATIVE else degrees
+
+
+def angle_decimals(text: str) -> int | None:
+    """Decimal places equivalent to the precision of a degrees-minutes-seconds text (None for a plain number).
+
+    A second of arc is about 31 m: whole seconds count as 3 decimals of a degree, tenths of a second as 4; whole
+    minutes (1.9 km) as 1.
+    """
+    if _PLAIN_NUMBER(text):
+        return None
+    match = _ANGLE.fullmatch(text.translate(_FULL_WIDTH))
+    if match is None:
+        return None
+
+    def places(part: str) -> int:
+        return len(part.partition(".")[2])
+
+    if match["sec"] is not None:
+        return 3 + places(match["sec"])
+    if match["min"] is not None:
+        return 1 + places(match["min"])
+    return places(match["deg"])

@@ -1,0 +1,119 @@
+"""Sample files: stream a file of any size through intake, committing chunk by chunk.
+
+A file is read and stored in chunks; each chunk is committed on its own once its samples and verdicts are stored
+(so memory stays bounded and concurrent runs never wait long for each other). A run that fails part-way keeps the
+chunks it committed: re-running the file stores the rest and reports every row, those stored before included (as
+"already stored", with their stored verdicts), and nothing is stored twice. The outcome of each row is handed to
+the caller (``on_rows``) only after the commit that stored it; the caller writes the result file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection
+
+from geo_data.sample_files import RowProblem, SampleRow, open_sample_file, sample_fields
+from gi.origin.batch import BatchRow, IntakeSummary, Pipeline, Progress, RowStatus
+from gi.origin.fields import parse_system
+from gi.settings import Settings, get_settings
+
+RESULT_HEADER = (
+    "row",
+    "status",
+    "sample_id",
+    "product",
+    "verdict",
+    "distance_m",
+    "band_m",
+    "area_version",
+    "lon",
+    "lat",
+    "flags",
+    "other_areas",
+    "field",
+    "problem",
+)
+
+
+def result_line(r: BatchRow) -> tuple[Any, ...]:
+    """One line of the result file: the row's outcome and its stored verdict (now or before)."""
+    v = r.verdict
+    return (
+        r.row,
+        r.status.value,
+        r.sample_id,
+        r.product_code,
+        v.verdict.value if v else None,
+        v.distance_m if v else None,
+        v.band_m if v else None,
+        v.area_version if v else None,
+        round(v.lon, 8) if v else None,
+        round(v.lat, 8) if v else None,
+        ";".join(v.flags) if v else None,
+        ";".join(o["product_code"] for o in v.other_areas) if v else None,
+        r.field,
+        r.problem,
+    )
+
+
+def check_sample_file(
+    db: Connection,
+    path: str | Path,
+    crs: str | None = None,
+    layer: str | None = None,
+    progress: Progress | None = None,
+    on_rows: Callable[[Sequence[BatchRow]], None] | None = None,
+    chunk: int | None = None,
+    settings: Settings | None = None,
+) -> IntakeSummary:
+    """Read a sample file and store its samples and verdicts, committing chunk by chunk (``chunk`` rows, default
+    the setting ``intake_chunk_rows``) on ``db`` (a connection of its own); ``on_rows`` gets each committed chunk's
+    row outcomes, in file order."""
+    if crs:
+        parse_system(crs)  # a wrong --crs is refused before anything is read
+    sample_file = open_sample_file(path, crs=crs, layer=layer)
+    raw: Any = db.connection.driver_connection
+    summary = IntakeSummary()
+
+    def emit(rows: Sequence[BatchRow]) -> None:
+        summary.add(rows)
+        if on_rows is not None and rows:
+            on_rows(rows)
+
+    pipeline = Pipeline(
+        db,
+        source=sample_file.source,
+        progress=progress,
+        total=sample_file.estimated_rows,
+        settings=settings,
+        commit=raw.commit,
+    )
+    try:
+        for items in sample_file.chunks(chunk or (settings or get_settings()).intake_chunk_rows):
+            rows = [
+                (item.row, sample_fields(item, sample_file.default_crs))
+                for item in items
+                if isinstance(item, SampleRow)
+            ]
+            refused = [
+                BatchRow(item.row, RowStatus.REFUSED, field=item.field, problem=item.problem)
+                for item in items
+                if isinstance(item, RowProblem)
+            ]
+            emit(pipeline.feed(rows, refused))
+        emit(pipeline.finish())
+        raw.commit()
+    except BaseException as exc:
+        exc.add_note(
+            f"{pipeline.committed:,} samples of {sample_file.source} were stored and committed before this "
+            "(chunk by chunk); re-running the file is safe: it stores the rest and reports every row"
+            if pipeline.committed
+            else f"nothing of {sample_file.source} was stored; re-running the file is safe"
+        )
+        raise
+    finally:
+        pipeline.close()
+    return summary

@@ -1,0 +1,168 @@
+"""What a sample refers to in the register: its product, producer, collector and plan task, looked up once each.
+
+:func:`prepare_sample` turns a validated row (:func:`gi.origin.fields.validate_row`) into the
+:class:`~gi.origin.fields.SampleContent` that is checked and stored, for one sample and for every row of a batch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, NamedTuple
+
+from sqlalchemy import Connection, select, text
+from sqlalchemy.orm import Session
+
+from gi.errors import InputError
+from gi.models import GIProduct, Inspector, Producer
+from gi.origin.fields import SampleContent, content_id, parse_system
+from gi.origin.rule import ClaimBatch, LocationClaim
+
+
+class ProductRef(NamedTuple):
+    """What intake needs of a product (read once: ORM attributes are slow to read a million times)."""
+
+    id: int
+    code: str
+    name_zh: str
+
+
+class References:
+    """Looks up products, producers, inspectors and plan tasks, each key once (misses are remembered too)."""
+
+    def __init__(self, db: Session | Connection) -> None:
+        self.db = db
+        self.products: dict[str, ProductRef] = {}
+        query = select(
+            GIProduct.id, GIProduct.code, GIProduct.name_zh, GIProduct.name_en, GIProduct.name_pinyin
+        )
+        for p in db.execute(query.order_by(GIProduct.id)):
+            ref = ProductRef(p.id, p.code, p.name_zh)
+            for key in (p.code, p.name_zh, p.name_en.lower(), p.name_pinyin.lower(), str(p.id)):
+                self.products.setdefault(key, ref)
+        self.producers: dict[tuple[int, str], int | None] = {}
+        self.inspectors: dict[str, int | None] = {}
+        self.tasks: dict[int, tuple[int, int | None]] | None = None
+        # How database look-ups run: at once, or (in a batch) in the thread that owns the connection meanwhile.
+        self.run: Callable[[Callable[[], Any]], Any] = lambda query: query()
+
+    def product(self, key: str) -> ProductRef:
+        """The product a code, Chinese name, English/pinyin name or id names."""
+        product = self.products.get(key) or self.products.get(key.lower())
+        if product is None:
+            raise InputError("product", f"no GI product {key!r}")
+        return product
+
+    def producer(self, product: ProductRef, key: str) -> int:
+        """The id of ``product``'s producer named by id or unified social credit code."""
+        cache_key = (product.id, key)
+        if cache_key not in self.producers:
+            query = select(Producer.id).where(Producer.product_id == product.id)
+            query = query.where(
+                (Producer.id == int(key))
+                if key.isdigit() and len(key) < 18
+                else (Producer.credit_code == key.upper())
+            )
+            self.producers[cache_key] = self.run(lambda: self.db.scalar(query))
+        found = self.producers[cache_key]
+        if found is None:
+            raise InputError("producer", f"no producer {key!r} of {product.name_zh}")
+        return found
+
+    def inspector(self, code: str) -> int:
+        """The id of the inspector with ``code``."""
+        if code not in self.inspectors:
+            self.inspectors[code] = self.run(
+                lambda: self.db.scalar(select(Inspector.id).where(Inspector.code == code))
+            )
+        found = self.inspectors[code]
+        if found is None:
+            raise InputError("collector", f"no inspector {code!r}")
+        return found
+
+    def task(self, task_id: int, product_id: int) -> None:
+        """Check that plan task ``task_id`` exists and is for ``product_id``."""
+        if self.tasks is None:
+            self.tasks = self.run(self._load_tasks)
+        task = self.tasks.get(task_id)
+        if task is None:
+            raise InputError("task_id", f"no plan task {task_id}")
+        if task[0] != product_id:
+            raise InputError("task_id", f"plan task {task_id} is for another product")
+
+    def _load_tasks(self) -> dict[int, tuple[int, int | None]]:
+        if not self.db.execute(text("SELECT to_regclass('plan_task') IS NOT NULL")).scalar_one():
+            return {}
+        return {
+            r[0]: (r[1], r[2])
+            for r in self.db.execute(text("SELECT id, product_id, producer_id FROM plan_task"))
+        }
+
+
+def prepare_sample(refs: References, row: Mapping[str, Any], source: str | None = None) -> SampleContent:
+    """Resolve a validated row's references and give it its identity (its own UUID, or its content's);
+    ``source`` is the channel or file, for rows that do not name their own."""
+    product = refs.product(row["product"])
+    producer = row.get("producer")
+    collector = row.get("collector")
+    task_id = row.get("task_id")
+    producer_id = refs.producer(product, producer) if producer else None
+    collector_id = refs.inspector(collector) if collector else None
+    if task_id is not None:
+        refs.task(task_id, product.id)
+    system = parse_system(row["crs"])
+    x, y, moment, lot_number = row["x"], row["y"], row["collected_at"], row.get("lot_number")
+    sample_id = row.get("id") or content_id(
+        product.id, moment, x, y, system, lot_number, collector_id, producer_id, task_id
+    )
+    return SampleContent(
+        id=sample_id,
+        product_id=product.id,
+        producer_id=producer_id,
+        task_id=task_id,
+        collected_at=moment,
+        submitted_x=x,
+        submitted_y=y,
+        declared_crs=str(system),
+        gps_accuracy_m=row.get("gps_accuracy_m"),
+        location_source=row["location_source"],
+        lot_number=lot_number,
+        lot_size=row.get("lot_size"),
+        seal_code=row.get("seal_code"),
+        collector_id=collector_id,
+        source=row.get("source") or source,
+        notes=row.get("notes"),
+        product_code=product.code,
+        system=system,
+        x_text=row.get("x_text"),
+        y_text=row.get("y_text"),
+    )
+
+
+def claim_of(content: SampleContent) -> LocationClaim:
+    """The origin claim of one sample."""
+    return LocationClaim(
+        product_id=content.product_id,
+        x=content.submitted_x,
+        y=content.submitted_y,
+        collected_at=content.collected_at,
+        crs=content.declared_crs,
+        gps_accuracy_m=content.gps_accuracy_m,
+        location_source=content.location_source,
+        x_text=content.x_text,
+        y_text=content.y_text,
+    )
+
+
+def claims_of(contents: Sequence[SampleContent]) -> ClaimBatch:
+    """The origin claims of samples, column by column."""
+    return ClaimBatch(
+        product_id=[c.product_id for c in contents],
+        x=[c.submitted_x for c in contents],
+        y=[c.submitted_y for c in contents],
+        collected_at=[c.collected_at for c in contents],
+        crs=[c.declared_crs for c in contents],
+        gps_accuracy_m=[c.gps_accuracy_m for c in contents],
+        location_source=[c.location_source for c in contents],
+        x_text=[c.x_text for c in contents],
+        y_text=[c.y_text for c in contents],
+    )

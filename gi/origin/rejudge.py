@@ -1,0 +1,169 @@
+"""Re-judgement: stored samples judged again when the area versions that apply to them change.
+
+A new area version (or one back-dated into the past) changes which version was valid when some stored samples were
+collected. :func:`rejudge_samples` judges those samples again against the versions valid at their collection
+moments and stores a new verdict wherever the outcome, the version, the distance or the flags differ. The earlier
+verdict stays as history (the new one names it in ``supersedes_id``); the current verdict of a sample is its latest
+(the view ``current_origin_verdict``), which maps and reports read.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, text
+from sqlalchemy.orm import Session
+
+from gi.models import LocationSource
+from gi.origin.index import area_index
+from gi.origin.rule import ClaimBatch, OriginVerdict, check_claims
+from gi.origin.store import verdict_values
+from gi.register.areas import lock_area_versions
+from gi.settings import Settings
+
+# Verdict columns whose difference makes a re-judgement a new verdict.
+_COMPARED = ("area_id", "area_version", "verdict", "distance_m", "flags", "other_areas")
+
+
+@dataclass
+class RejudgeReport:
+    """What a re-judgement did: samples examined, new verdicts stored, outcomes that changed (old -> new)."""
+
+    examined: int = 0
+    rejudged: int = 0
+    changed: int = 0
+    transitions: Counter[tuple[str, str]] = field(default_factory=Counter)
+    verdict_ids: list[int] = field(default_factory=list)
+
+    def describe(self) -> str:
+        """One line for a person."""
+        if not self.examined:
+            return "no stored sample is affected"
+        moves = ", ".join(f"{old} -> {new}: {n:,}" for (old, new), n in self.transitions.most_common())
+        return (
+            f"{self.examined:,} stored samples judged again: {self.rejudged:,} new verdicts, "
+            f"{self.changed:,} with another outcome" + (f" ({moves})" if moves else "")
+        )
+
+
+_SELECT = (
+    "SELECT s.id, s.product_id, s.collected_at, s.submitted_x, s.submitted_y, s.declared_crs, s.gps_accuracy_m, "
+    "s.location_source::text AS location_source, v.id AS verdict_id, v.area_id, v.area_version, "
+    "v.verdict::text AS verdict, v.distance_m, v.flags, v.other_areas, "
+    "v.inputs -> 'submitted' ->> 'x_text' AS x_text, v.inputs -> 'submitted' ->> 'y_text' AS y_text "
+    "FROM sample s LEFT JOIN LATERAL (SELECT * FROM origin_verdict o WHERE o.sample_id = s.id "
+    "ORDER BY o.id DESC LIMIT 1) v ON true "
+    "WHERE (CAST(:product AS integer) IS NULL OR s.product_id = :product) "
+    "AND (CAST(:since AS timestamptz) IS NULL OR s.collected_at >= :since) "
+    "AND (CAST(:until AS timestamptz) IS NULL OR s.collected_at < :until) "
+    "AND s.id > :after ORDER BY s.id LIMIT :limit"
+)
+_COLUMNS = (
+    ("sample_id", "uuid", "{}"),
+    ("product_id", "integer", "{}"),
+    ("area_id", "integer", "{}"),
+    ("area_version", "integer", "{}"),
+    ("verdict", "text", "CAST({} AS origin_outcome)"),
+    ("distance_m", "double precision", "{}"),
+    ("band_m", "double precision", "{}"),
+    ("flags", "text", "CAST({} AS varchar(40)[])"),
+    ("other_areas", "text", "CAST({} AS jsonb)"),
+    ("rule", "text", "{}"),
+    ("inputs", "text", "CAST({} AS jsonb)"),
+    ("supersedes_id", "integer", "{}"),
+)
+# One statement per chunk: the new verdicts as parallel arrays, unnested into rows.
+_INSERT = text(
+    f"INSERT INTO origin_verdict ({', '.join(c for c, _, _ in _COLUMNS)}) "
+    f"SELECT {', '.join(cast.format('u.' + c) for c, _, cast in _COLUMNS)} FROM unnest("
+    + ", ".join(f"CAST(:{c} AS {kind}[])" for c, kind, _ in _COLUMNS)
+    + f") AS u({', '.join(c for c, _, _ in _COLUMNS)}) ORDER BY u.sample_id RETURNING id"
+)
+
+
+def rejudge_samples(
+    db: Session | Connection,
+    product_id: int | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    settings: Settings | None = None,
+    chunk: int = 20_000,
+) -> RejudgeReport:
+    """Judge the stored samples of ``product_id`` (all products when None) collected in [since, until) again
+    against the area versions valid at their collection moments; store a new verdict where it differs.
+
+    Runs in the caller's transaction, holding the area versions exclusively (no batch commits verdicts meanwhile).
+    """
+    lock_area_versions(db)
+    index = area_index(db)
+    report = RejudgeReport()
+    after = uuid.UUID(int=0)
+    while True:
+        rows = (
+            db.execute(
+                text(_SELECT),
+                {"product": product_id, "since": since, "until": until, "after": after, "limit": chunk},
+            )
+            .mappings()
+            .all()
+        )
+        if not rows:
+            return report
+        after = rows[-1]["id"]
+        verdicts = check_claims(None, _claims(rows), settings, index)
+        report.examined += len(rows)
+        columns: dict[str, list[Any]] = {c: [] for c, _, _ in _COLUMNS}
+        for row, new in zip(rows, verdicts, strict=True):
+            if row["verdict_id"] is not None and not _differs(row, new):
+                continue
+            values = verdict_values(new)
+            values["flags"] = "{" + ",".join(new.flags) + "}"
+            values.update(sample_id=row["id"], product_id=new.product_id, supersedes_id=row["verdict_id"])
+            for name, column in columns.items():
+                column.append(values[name])
+            old = row["verdict"] or "none"
+            if old != new.verdict.value:
+                report.changed += 1
+                report.transitions[(old, new.verdict.value)] += 1
+        if columns["sample_id"]:
+            report.verdict_ids += db.execute(_INSERT, columns).scalars().all()
+            report.rejudged += len(columns["sample_id"])
+
+
+def _claims(rows: Sequence[Any]) -> ClaimBatch:
+    return ClaimBatch(
+        product_id=[r["product_id"] for r in rows],
+        x=[r["submitted_x"] for r in rows],
+        y=[r["submitted_y"] for r in rows],
+        collected_at=[r["collected_at"] for r in rows],
+        crs=[r["declared_crs"] for r in rows],
+        gps_accuracy_m=[r["gps_accuracy_m"] for r in rows],
+        location_source=[LocationSource(r["location_source"]) for r in rows],
+        x_text=[r["x_text"] for r in rows],
+        y_text=[r["y_text"] for r in rows],
+    )
+
+
+def _differs(row: Any, new: OriginVerdict) -> bool:
+    stored = (
+        row["area_id"],
+        row["area_version"],
+        row["verdict"],
+        row["distance_m"],
+        list(row["flags"] or []),
+        list(row["other_areas"] or []),
+    )
+    fresh = (
+        new.area_id,
+        new.area_version,
+        new.verdict.value,
+        new.distance_m,
+        list(new.flags),
+        [dict(a) for a in new.other_areas],
+    )
+    return stored != fresh

@@ -1,0 +1,311 @@
+"""How samples and their origin verdicts are written and read back: columns, encodings and statements.
+
+One sample is inserted with one statement (:func:`insert_sample`); a batch is copied into a temporary staging table
+and moved with one ``INSERT ... ON CONFLICT (id) DO NOTHING`` in UUID order (:func:`store_staged`), so that
+concurrent batches over the same rows neither fail nor deadlock: a row stored by another run is skipped and then
+compared with what was submitted (:func:`stored_samples`). Both paths encode every column with the same functions.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import datetime
+from typing import Any, NamedTuple
+
+import numpy as np
+import shapely
+from numpy.typing import NDArray
+from pydantic_core import to_json
+from sqlalchemy import Connection, text
+from sqlalchemy.orm import Session
+
+from gi.origin.fields import SampleContent
+from gi.origin.rule import OriginVerdict
+
+SAMPLE_COLUMNS = (
+    "id",
+    "product_id",
+    "producer_id",
+    "task_id",
+    "collected_at",
+    "submitted_x",
+    "submitted_y",
+    "declared_crs",
+    "gps_accuracy_m",
+    "location_source",
+    "location",
+    "lot_number",
+    "lot_size",
+    "seal_code",
+    "collector_id",
+    "source",
+    "notes",
+)
+# A verdict's own columns (its subject and product come from the sample).
+VERDICT_COLUMNS = (
+    "area_id",
+    "area_version",
+    "verdict",
+    "distance_m",
+    "band_m",
+    "flags",
+    "other_areas",
+    "rule",
+    "inputs",
+)
+
+
+def verdict_json(value: Any) -> str:
+    """JSON text of a verdict's inputs or other areas (NaN and infinities, which JSON lacks, as null)."""
+    return to_json(value, inf_nan_mode="null").decode()
+
+
+def location_hex(verdict: OriginVerdict) -> str:
+    """The stored location of a sample: its checked WGS84 point, as hex EWKB (bit for bit the checked doubles)."""
+    return hex_ewkb_points(np.array([verdict.lon]), np.array([verdict.lat]))[0]
+
+
+def sample_values(content: SampleContent, verdict: OriginVerdict) -> dict[str, Any]:
+    """The stored columns of a sample, as statement parameters."""
+    values = {name: getattr(content, name) for name in SAMPLE_COLUMNS if name != "location"}
+    values["location_source"] = content.location_source.value
+    values["location"] = location_hex(verdict)
+    return values
+
+
+def verdict_values(verdict: OriginVerdict) -> dict[str, Any]:
+    """The stored columns of a verdict, as statement parameters."""
+    return {
+        "area_id": verdict.area_id,
+        "area_version": verdict.area_version,
+        "verdict": verdict.verdict.value,
+        "distance_m": verdict.distance_m,
+        "band_m": verdict.band_m,
+        "flags": list(verdict.flags),
+        "other_areas": verdict_json(list(verdict.other_areas)),
+        "rule": verdict.rule,
+        "inputs": verdict_json(verdict.inputs),
+    }
+
+
+_INSERT_ONE = text(
+    "WITH stored AS (INSERT INTO sample ("
+    + ", ".join(SAMPLE_COLUMNS)
+    + ") VALUES ("
+    + ", ".join(
+        "CAST(:location AS geometry)"
+        if c == "location"
+        else "CAST(:location_source AS location_source)"
+        if c == "location_source"
+        else f":{c}"
+        for c in SAMPLE_COLUMNS
+    )
+    + ") ON CONFLICT (id) DO NOTHING RETURNING id, product_id) "
+    "INSERT INTO origin_verdict (sample_id, product_id, "
+    + ", ".join(VERDICT_COLUMNS)
+    + ") SELECT stored.id, stored.product_id, :area_id, :area_version, CAST(:verdict AS origin_outcome), "
+    ":distance_m, :band_m, CAST(:flags AS varchar(40)[]), CAST(:other_areas AS jsonb), :rule, "
+    "CAST(:inputs AS jsonb) FROM stored RETURNING id"
+)
+
+
+def insert_sample(db: Session | Connection, content: SampleContent, verdict: OriginVerdict) -> int | None:
+    """Insert one sample and its verdict; the verdict's id, or None when the UUID is already stored."""
+    params = {**sample_values(content, verdict), **verdict_values(verdict)}
+    return db.execute(_INSERT_ONE, params).scalar()
+
+
+# --------------------------------------------------------------------------------------------- reading back
+
+
+class StoredSample(NamedTuple):
+    """A stored sample's compared columns (see :data:`gi.origin.fields.CONFLICT_FIELDS`) and its current verdict."""
+
+    columns: Mapping[str, Any]
+    verdict: OriginVerdict | None
+    verdict_id: int | None
+
+
+_STORED_SQL = (
+    "SELECT s.id, s.product_id, s.producer_id, s.task_id, s.collected_at, s.submitted_x, s.submitted_y, "
+    "s.declared_crs, s.gps_accuracy_m, s.location_source::text AS location_source, s.lot_number, s.lot_size, "
+    "s.seal_code, s.collector_id, s.notes, v.id AS verdict_id, v.product_id AS verdict_product_id, v.area_id, v.area_version, "
+    "v.verdict::text AS verdict, v.distance_m, v.band_m, v.flags, v.other_areas, v.rule, v.inputs "
+    "FROM unnest(CAST(%(ids)s AS uuid[])) AS u(id) JOIN sample s ON s.id = u.id "
+    # The current verdict: the sample's latest (the view current_origin_verdict says the same; a lateral look-up
+    # through (sample_id, id) is what the planner can do for a set of samples).
+    "LEFT JOIN LATERAL (SELECT * FROM origin_verdict o WHERE o.sample_id = s.id ORDER BY o.id DESC LIMIT 1) v "
+    "ON true"
+)
+
+
+def stored_samples(db: Session | Connection | Any, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, StoredSample]:
+    """The stored samples among ``ids``, with their current verdicts (``db``: a session, a connection or a raw
+    psycopg connection)."""
+    if not ids:
+        return {}
+    if isinstance(db, Session | Connection):
+        rows = db.execute(text(_STORED_SQL.replace("%(ids)s", ":ids")), {"ids": list(ids)}).mappings().all()
+    else:
+        from psycopg.rows import dict_row
+
+        with db.cursor(row_factory=dict_row) as cur:
+            rows = cur.execute(_STORED_SQL, {"ids": list(ids)}).fetchall()
+    found = {}
+    for row in rows:
+        verdict = None
+        if row["verdict_id"] is not None:
+            verdict = OriginVerdict.from_record(
+                {**row, "product_id": row["verdict_product_id"]},
+            )
+        found[row["id"]] = StoredSample(dict(row), verdict, row["verdict_id"])
+    return found
+
+
+# --------------------------------------------------------------------------------------------- the batch
+
+STAGE = "gi_intake_stage"
+STAGE_DDL = (
+    f"CREATE TEMP TABLE IF NOT EXISTS {STAGE} ("
+    "id uuid, product_id integer, producer_id integer, task_id integer, collected_at timestamptz, "
+    "submitted_x double precision, submitted_y double precision, declared_crs varchar(40), "
+    "gps_accuracy_m double precision, location_source location_source, location geometry(Point, 4326), "
+    "lot_number varchar(100), lot_size integer, seal_code varchar(64), collector_id integer, source text, notes text, "
+    "area_id integer, area_version integer, verdict origin_outcome, distance_m double precision, "
+    "band_m double precision, flags varchar(40)[], other_areas jsonb, rule text, inputs jsonb"
+    ") ON COMMIT DELETE ROWS"
+)
+STAGE_COPY = f"COPY {STAGE} ({', '.join(SAMPLE_COLUMNS + VERDICT_COLUMNS)}) FROM STDIN"
+# One statement moves the staged rows: samples in UUID order (a fixed order, so that two runs over the same rows
+# wait for each other instead of deadlocking), the verdicts of the samples it inserted, and the UUIDs it skipped
+# because they were already stored (by an earlier run, or by a concurrent one that committed meanwhile).
+STORE_STAGED = (
+    f"WITH stored AS (INSERT INTO sample ({', '.join(SAMPLE_COLUMNS)}) "
+    f"SELECT {', '.join(SAMPLE_COLUMNS)} FROM {STAGE} ORDER BY id ON CONFLICT (id) DO NOTHING RETURNING id), "
+    f"verdicts AS (INSERT INTO origin_verdict (sample_id, product_id, {', '.join(VERDICT_COLUMNS)}) "
+    f"SELECT s.id, s.product_id, {', '.join('s.' + c for c in VERDICT_COLUMNS)} FROM {STAGE} s "
+    "JOIN stored USING (id) ORDER BY s.id RETURNING id) "
+    f"SELECT (SELECT count(*) FROM verdicts) AS verdicts, "
+    f"ARRAY(SELECT id FROM {STAGE} EXCEPT SELECT id FROM stored) AS skipped"
+)
+
+
+def store_staged(raw: Any, stage_text: str) -> list[uuid.UUID]:
+    """Copy a chunk into the staging table and move it (raw psycopg connection); the UUIDs skipped as stored."""
+    with raw.cursor() as cur:
+        cur.execute(STAGE_DDL)
+        cur.execute(f"TRUNCATE {STAGE}")
+        with cur.copy(STAGE_COPY) as copy:
+            copy.write(stage_text)
+        row = cur.execute(STORE_STAGED).fetchone()
+    return list(row[1])
+
+
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+_NULL = "\\N"
+
+
+def _text(value: Any) -> str:
+    """One field of COPY's text format (NULL is \\N)."""
+    if value is None:
+        return _NULL
+    if isinstance(value, float):
+        return repr(value)  # shortest exact round trip
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return str(value).translate(_COPY_ESCAPES)
+
+
+def _fields(values: Iterable[Any], render: Callable[[Any], str] = _text) -> list[str]:
+    """Values (or None) as COPY fields; repeated values (ids, systems, lot numbers, moments) are rendered once."""
+    cache: dict[Any, str] = {None: _NULL}
+    out = []
+    for v in values:
+        field_text = cache.get(v)
+        if field_text is None:
+            field_text = cache[v] = render(v)
+        out.append(field_text)
+    return out
+
+
+def _floats(values: Iterable[float | None]) -> list[str]:
+    """Floats (or None) as COPY fields: the shortest text that reads back as the same double."""
+    return [_NULL if v is None else repr(v) for v in values]
+
+
+def _json_field(value: str) -> str:
+    return value.translate(_COPY_ESCAPES) if "\\" in value else value  # JSON text has no raw tab or newline
+
+
+def _array(items: Sequence[str]) -> str:
+    # Flags are lower-case identifiers: no quoting needed inside the array literal.
+    return "{" + ",".join(items) + "}"
+
+
+def stage_text(contents: Sequence[SampleContent], verdicts: Sequence[OriginVerdict]) -> str:
+    """COPY text of a chunk's samples and verdicts in :data:`STAGE_COPY`'s columns, built column by column
+    (the values :func:`sample_values` and :func:`verdict_values` give one sample)."""
+    locations = hex_ewkb_points(np.array([v.lon for v in verdicts]), np.array([v.lat for v in verdicts]))
+    others: dict[int, tuple[tuple[dict[str, Any], ...], str]] = {}
+    other_texts = []
+    for v in verdicts:
+        if not v.other_areas:
+            other_texts.append("[]")
+            continue
+        # Verdicts in the same other areas share one tuple (see gi.origin.rule._judge): encoded once.
+        done = others.get(id(v.other_areas))
+        if done is None or done[0] is not v.other_areas:
+            done = others[id(v.other_areas)] = (v.other_areas, _json_field(verdict_json(list(v.other_areas))))
+        other_texts.append(done[1])
+    flag_texts = _fields((v.flags for v in verdicts), _array)
+    columns: list[list[str]] = [
+        [str(c.id) for c in contents],
+        _fields(c.product_id for c in contents),
+        _fields(c.producer_id for c in contents),
+        _fields(c.task_id for c in contents),
+        _fields(c.collected_at for c in contents),
+        [repr(c.submitted_x) for c in contents],
+        [repr(c.submitted_y) for c in contents],
+        _fields(c.declared_crs for c in contents),
+        _floats(c.gps_accuracy_m for c in contents),
+        _fields(c.location_source.value for c in contents),
+        locations,
+        _fields(c.lot_number for c in contents),
+        _fields(c.lot_size for c in contents),
+        _fields(c.seal_code for c in contents),
+        _fields(c.collector_id for c in contents),
+        _fields(c.source for c in contents),
+        _fields(c.notes for c in contents),
+        _fields(v.area_id for v in verdicts),
+        _fields(v.area_version for v in verdicts),
+        [v.verdict.value for v in verdicts],
+        _floats(v.distance_m for v in verdicts),
+        [repr(v.band_m) for v in verdicts],
+        flag_texts,
+        other_texts,
+        _fields(v.rule for v in verdicts),
+        [_json_field(verdict_json(v.inputs)) for v in verdicts],
+    ]
+    return "\n".join(map("\t".join, zip(*columns, strict=True))) + "\n"
+
+
+_EWKB_POINT_4326 = np.frombuffer(bytes.fromhex("0101000020E6100000"), np.uint8)  # little endian, SRID 4326
+
+
+def hex_ewkb_points(lon: NDArray[np.float64], lat: NDArray[np.float64]) -> list[str]:
+    """Hex EWKB of SRID-4326 points, as ``shapely.to_wkb(..., hex=True, include_srid=True)`` writes it.
+
+    Hex EWKB carries the binary doubles: the stored point is bit for bit the one that was checked.
+    """
+    n = len(lon)
+    if not (np.isfinite(lon).all() and np.isfinite(lat).all()):
+        points = shapely.set_srid(shapely.points(lon, lat), 4326)
+        hexes: list[str] = shapely.to_wkb(points, hex=True, include_srid=True).tolist()
+        return hexes
+    record = np.empty((n, 25), np.uint8)
+    record[:, :9] = _EWKB_POINT_4326
+    record[:, 9:17] = np.ascontiguousarray(lon, dtype="<f8").view(np.uint8).reshape(n, 8)
+    record[:, 17:] = np.ascontiguousarray(lat, dtype="<f8").view(np.uint8).reshape(n, 8)
+    text_ = record.tobytes().hex().upper()
+    return [text_[i : i + 50] for i in range(0, 50 * n, 50)]
