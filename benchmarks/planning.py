@@ -28,8 +28,8 @@ from demo.directories import synthetic_frame
 from sampling.commit import canonical_json
 from sampling.design import DesignParameters
 from sampling.draw import run_draw
+from sampling.published import draw_documents
 from sampling.seasons import PEAK, REGULAR, Window, split_rounds
-from sampling.verify import draw_documents
 
 TARGET_S = 2.0
 
