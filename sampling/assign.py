@@ -167,15 +167,6 @@ def assign_round(
             task.previous_inspectors,
             task.category,
         )
-
-        def eligible(code: str) -> bool:
-            return not (
-                home[code] == county  # noqa: B023
-                or (code, pid) in conflicts  # noqa: B023
-                or code in previous  # noqa: B023
-                or (require_qualification and category not in qualified[code])  # noqa: B023
-            )
-
         groups = list(pools) if task.pool == NATIONAL else ([task.pool] if task.pool in pools else [])
         # Per group the first ``per_task`` eligible inspectors in (load, key) order; the task takes the
         # ``per_task`` smallest of them by (load, key, code).
@@ -184,21 +175,31 @@ def assign_round(
             taken = 0
             for load, level in enumerate(pools[g].levels):
                 for index, (rank_key, code) in enumerate(level):
-                    if eligible(code):
-                        found.append((load, rank_key, code, g, index))
-                        taken += 1
-                        if taken == per_task:
-                            break
+                    if (
+                        home[code] == county
+                        or (code, pid) in conflicts
+                        or code in previous
+                        or (require_qualification and category not in qualified[code])
+                    ):
+                        continue
+                    found.append((load, rank_key, code, g, index))
+                    taken += 1
+                    if taken == per_task:
+                        break
                 if taken == per_task:
                     break
         if len(found) < per_task:
             short.append(position)
             continue
-        chosen = sorted(found)[:per_task] if len(groups) > 1 else found
+        if len(groups) > 1:
+            chosen = sorted(found)[:per_task]
+            chosen.sort(key=lambda c: (c[3], c[0], c[4]))
+        else:
+            chosen = found  # already in (level, index) order
         # Take from the back (highest level, highest index first) so earlier picks' positions stay valid.
-        for load, _, _, g, index in sorted(chosen, key=lambda c: (c[3], c[0], c[4]), reverse=True):
+        for load, _, _, g, index in reversed(chosen):
             pools[g].take(load, index)
-        codes = tuple(c[2] for c in chosen)
+        codes = tuple(c[2] for c in sorted(chosen)) if len(groups) > 1 else tuple(c[2] for c in chosen)
         for code in codes:
             loads[code] += 1
         out.inspectors[task.producer_id] = codes

@@ -171,7 +171,9 @@ def strata_of(frame: Frame) -> list[StratumKey]:
     ]
 
 
-def active_rounds(frame: Frame, params: DesignParameters) -> dict[StratumKey, list[int]]:
+def active_rounds(
+    frame: Frame, params: DesignParameters, strata: list[StratumKey] | None = None
+) -> dict[StratumKey, list[int]]:
     """Per stratum, the numbers of the rounds in which its ratio is above 0."""
     windows = {p.code: p.windows for p in frame.products}
     return {
@@ -180,24 +182,29 @@ def active_rounds(frame: Frame, params: DesignParameters) -> dict[StratumKey, li
             for r in params.rounds
             if params.ratios_of(product, segment).of(round_kind(windows[product], r.starts_on, r.ends_on)) > 0
         ]
-        for product, segment in strata_of(frame)
+        for product, segment in (strata if strata is not None else strata_of(frame))
     }
 
 
 def coverage_rounds(
-    frame: Frame, params: DesignParameters, stream: SeedStream, pools: dict[int, str | None]
+    frame: Frame,
+    params: DesignParameters,
+    stream: SeedStream,
+    pools: dict[int, str | None],
+    strata: list[StratumKey] | None = None,
 ) -> dict[StratumKey, dict[str, int]]:
     """The round from which each county of each stratum must be covered (``min_per_county``), drawn from the
     seed: the counties in random order, dealt round-robin over the stratum's active rounds from a random
     offset, so that every county falls in each active round with the same probability and the rounds share
     the counties evenly."""
-    active = active_rounds(frame, params)
+    strata = strata if strata is not None else strata_of(frame)
+    active = active_rounds(frame, params, strata)
     counties: dict[StratumKey, set[str]] = defaultdict(set)
     for p in frame.producers:
         if pools[p.id] is not None:
             counties[(p.product, p.segment)].add(p.county)
     out: dict[StratumKey, dict[str, int]] = {}
-    for key in strata_of(frame):
+    for key in strata:
         rounds, cs = active[key], counties.get(key, set())
         if not rounds or not cs:
             continue
@@ -227,12 +234,13 @@ def select_round(
     weights: dict[int, int],
     coverage: dict[StratumKey, dict[str, int]],
     state: _State,
+    strata_keys: list[StratumKey],
 ) -> tuple[list[Stratum], list[tuple[FrameProducer, int, int, str]]]:
     """The strata and drawn targets (producer, ticks, weight, season kind) of one round."""
     strata: list[Stratum] = []
     drawn: list[tuple[FrameProducer, int, int, str]] = []
     windows = {p.code: p.windows for p in frame.products}
-    for key in strata_of(frame):
+    for key in strata_keys:
         product, segment = key
         members = members_of.get(key, [])
         kind = round_kind(windows[product], rnd.starts_on, rnd.ends_on)
@@ -315,7 +323,7 @@ def _weights(frame: Frame, params: DesignParameters) -> dict[int, int]:
     memo: dict[tuple[tuple[str, int], ...], int] = {}
     out = {}
     for p in frame.producers:
-        key = tuple(sorted(p.risk.items()))
+        key = tuple(p.risk.items())  # same factors in another order: another key, the same weight
         w = memo.get(key)
         if w is None:
             w = memo[key] = risk_weight(p.risk, params)
@@ -358,11 +366,12 @@ def run_draw(frame: Frame, params: DesignParameters, seed: bytes) -> DrawResult:
     )
     conflicts = set(frame.conflicts)
     weights = _weights(frame, params)
-    result = DrawResult(coverage=coverage_rounds(frame, params, stream, pools))
+    keys = strata_of(frame)
+    result = DrawResult(coverage=coverage_rounds(frame, params, stream, pools, keys))
     problems = []
     for rnd in params.rounds:
         strata, drawn = select_round(
-            frame, params, stream, rnd, members_of, pools, weights, result.coverage, state
+            frame, params, stream, rnd, members_of, pools, weights, result.coverage, state, keys
         )
         result.strata.extend(strata)
         task_ids = [d[0].id for d in drawn]
