@@ -40,15 +40,19 @@ def notice_rows(session: Session, plan: Plan) -> list[dict[str, str]]:
 
 
 def write_notice(session: Session, plan: Plan, directory: Path) -> list[Path]:
-    """Write ``notice.csv`` (UTF-8 with BOM, opens in Excel) and ``notice.md`` as published."""
-    directory.mkdir(parents=True, exist_ok=True)
+    """Write ``notice.csv`` (UTF-8 with BOM, opens in Excel), ``notice.md`` and the ``results.json`` they show,
+    as published (the three change together when a result is recorded)."""
     docs = published_documents(session, plan)
     if NOTICE_CSV not in docs:
         raise InputError("plan", f"{plan.code} has not been drawn yet: there is no notice")
+    directory.mkdir(parents=True, exist_ok=True)
     out = []
-    for name in (NOTICE_CSV, NOTICE_MD):
-        (directory / name).write_bytes(docs[name])
-        out.append(directory / name)
+    for name in (RESULTS_FILE, NOTICE_CSV, NOTICE_MD):
+        if name in docs:
+            partial = directory / f".{name}.partial"
+            partial.write_bytes(docs[name])
+            partial.replace(directory / name)
+            out.append(directory / name)
     return out
 
 

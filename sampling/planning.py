@@ -543,6 +543,7 @@ class PlanSummary:
     product_names: dict[str, str] = field(default_factory=dict)
     rounds: list[RoundSummary] = field(default_factory=list)
     results: dict[str, int] = field(default_factory=dict)
+    failure: list[dict[str, Any]] = field(default_factory=list)  # a failed draw's problems, as published
 
 
 def plan_summary(session: Session, plan: Plan) -> PlanSummary:
@@ -565,6 +566,8 @@ def plan_summary(session: Session, plan: Plan) -> PlanSummary:
         seed=c.seed_sha256 if c else None,
         product_names={p["code"]: p["name_zh"] for p in frame["products"]},
     )
+    if c is not None and c.failure_json:
+        summary.failure = json.loads(c.failure_json)["problems"]
     if c is None or not c.selection_json or not c.assignment_json:
         return summary
     selection, assignment = json.loads(c.selection_json), json.loads(c.assignment_json)

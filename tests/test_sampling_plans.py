@@ -39,7 +39,15 @@ from sampling.export import export_plan
 from sampling.feasibility import InfeasibleFrameError
 from sampling.frames import build_frame
 from sampling.notice import notice_rows
-from sampling.planning import PlanCreated, PlanDrawn, create_plan, draw_plan, record_result, tasks_of_plan
+from sampling.planning import (
+    PlanCreated,
+    PlanDrawn,
+    create_plan,
+    draw_plan,
+    plan_summary,
+    record_result,
+    tasks_of_plan,
+)
 from sampling.verify import verify
 
 pytestmark = pytest.mark.postgis
@@ -447,6 +455,8 @@ def test_failed_draw_is_final_published_and_redrawn_by_a_new_commitment(
     assert "抽取失败" in notice and "5 5 5" in notice
     report = verify([tmp_path / "F-1"], c.commitment_sha256)
     assert report.ok and report.status == "failed", [(x.name, x.detail) for x in report.checks if not x.ok]
+    summary = plan_summary(session, drawn.plan)
+    assert summary.status == "failed" and len(summary.failure) == len(drawn.problems)
     # Final: no second draw on this commitment, not even by writing to the database.
     with pytest.raises(ConflictError, match="failed; a draw is final"):
         draw(session, "F-1", "6 6 6")

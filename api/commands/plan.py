@@ -361,15 +361,14 @@ def notice(
     plan: str = typer.Argument(..., help="Plan code or id."),
     out: Path = typer.Option(None, help="Directory (default: out/plans/CODE/published)."),
 ) -> None:
-    """Write the public notice of the targets drawn (no inspector data), with the results recorded so far."""
+    """Write the public notice of the targets drawn (no inspector data) and results.json, with the results
+    recorded so far (after a failed draw: the notice of the failure)."""
     from sampling.export import default_export_dir
     from sampling.notice import write_notice
     from sampling.planning import find_plan
 
     with session_scope() as session:
         p = find_plan(session, plan)
-        if not p.tasks:
-            raise InputError("plan", f"{p.code} has not been drawn yet")
         for path in write_notice(session, p, out or default_export_dir(p) / "published"):
             console.print(f"notice {path}")
 
@@ -415,6 +414,18 @@ def print_summary(summary: PlanSummary) -> None:
             f"public value {summary.public_value!r} ({summary.public_value_source or '-'}); "
             f"seed {summary.seed}"
         )
+    if summary.failure:
+        console.print(
+            f"[bold red]draw failed[/] (final, published): {len(summary.failure)} target(s) could not be staffed; "
+            f"re-draw with a new plan: gi plan create NEW --supersedes {summary.code} ...",
+            highlight=False,
+        )
+        for p in summary.failure:
+            console.print(
+                f"  round {p['round']}, {p['product']}, county {p['county']}, target {p['producer_id']}: "
+                f"{p['found']} of {p['needed']} inspectors (pool {p['pool']}: {p['binding']})",
+                highlight=False,
+            )
     if summary.strata:
         products = sorted({s["product"] for s in summary.strata})
         numbers = sorted({s["round"] for s in summary.strata})
