@@ -92,6 +92,24 @@ def test_public_reads_plans_and_verifies_the_draw_from_served_files(
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "verified" in done.stdout
+    # The same check straight from the service, over HTTP (what the public sees is what is verified).
+    served = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "api.cli",
+            "plan",
+            "verify",
+            f"{service.url.rstrip('/')}/plans/API-2025Q2/files/",
+            "--commitment",
+            drawn["commitment_sha256"],
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert served.returncode == 0 and "verified" in served.stdout, served.stdout + served.stderr
 
 
 def test_tasks_are_scoped(service: Service, drawn: dict) -> None:
