@@ -162,17 +162,6 @@ def test_draw_in_another_process_verified_from_files(
     wrong = _gi(
         ["plan", "draw", "SUB-1", *value, "--source", "体彩", "--date", _today(), "--issue", "2026001"],
         db_url,
-        "plan",
-        "create",
-        "SUB-1",
-        "--from",
-        "2026-11-01",
-        "--to",
-        "2027-01-31",
-        "--rounds",
-        "3",
-        "--out",
-        str(out),
     )
     assert wrong.returncode == 1 and "not the announced source" in wrong.stderr
     early = _gi(
@@ -196,15 +185,6 @@ def test_draw_in_another_process_verified_from_files(
             str(out),
         ],
         db_url,
-        "plan",
-        "draw",
-        "SUB-1",
-        "--public-value",
-        "福彩3D 2026308: 4 1 7",
-        "--source",
-        "test lottery",
-        "--out",
-        str(out),
     )
     assert drawn.returncode == 0, drawn.stderr
     sha = sha256_hex((out / "published" / "commitment.json").read_bytes())
@@ -249,7 +229,7 @@ def test_draw_in_another_process_verified_from_files(
     assert (out / "internal" / "tasks.xlsx").stat().st_size > 0
     notice = (out / "published" / "notice.csv").read_text(encoding="utf-8-sig")
     assert "检查结果" in notice and "SYN-" not in notice and "检查员" not in notice
-    shown = gi(db_url, "plan", "show", "SUB-1", "--tasks", "5")
+    shown = _gi(["plan", "show", "SUB-1", "--tasks", "5"], db_url)
     assert shown.returncode == 0 and "round 3" in shown.stdout
 
 
