@@ -1,5 +1,6 @@
-"""Migration 0006 on a real PostGIS: plans drawn before it keep the reveal bytes they were published with, a
-recorded draw can no longer change (triggers), and the downgrade turns failed plans into cancelled ones."""
+"""Migration 0007 (plan failures) on a real PostGIS: plans drawn before it keep the reveal bytes they were
+published with, a recorded draw can no longer change (triggers), and the downgrade turns failed plans into
+cancelled ones."""
 
 from __future__ import annotations
 
@@ -19,26 +20,29 @@ from gi import db as gi_db
 
 pytestmark = pytest.mark.postgis
 
+BEFORE = "0006"  # main's revision just before the plan failures
+THIS = "0007"  # the plan failures
+
 
 @pytest.fixture
-def at_0005(db_url: str) -> Iterator[str]:
-    """An empty database of its own, migrated to 0005 (just before the plan failures)."""
+def before(db_url: str) -> Iterator[str]:
+    """An empty database of its own, migrated to the revision just before the plan failures."""
     from gi.db.local import create_database, drop_database
 
     server = make_url(db_url).set(database="postgres").render_as_string(hide_password=False)
-    name = f"gi_m6_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}_{uuid.uuid4().hex[:8]}"
+    name = f"gi_mpf_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}_{uuid.uuid4().hex[:8]}"
     create_database(server, name)
     url = make_url(db_url).set(database=name).render_as_string(hide_password=False)
     try:
-        gi_db.upgrade(url, "0005")
+        gi_db.upgrade(url, BEFORE)
         yield url
     finally:
         gi_db.get_engine(url).dispose()
         drop_database(server, name)
 
 
-def test_legacy_reveal_kept_draw_final_and_downgrade(at_0005: str) -> None:
-    engine = create_engine(at_0005)
+def test_legacy_reveal_kept_draw_final_and_downgrade(before: str) -> None:
+    engine = create_engine(before)
     revealed = datetime(2026, 8, 3, 9, 30, tzinfo=ZoneInfo("Asia/Shanghai"))
     with engine.begin() as conn:
         plan_id = conn.execute(
@@ -57,7 +61,7 @@ def test_legacy_reveal_kept_draw_final_and_downgrade(at_0005: str) -> None:
             ),
             {"p": plan_id, "c": "c" * 64, "t": revealed, "secret": "k" * 40},
         )
-    gi_db.upgrade(at_0005)
+    gi_db.upgrade(before, THIS)
     with engine.begin() as conn:
         reveal = conn.execute(text("SELECT reveal_json FROM plan_commitment")).scalar_one()
     seed = hashlib.sha256(f"gi-plan-seed/1\n{'c' * 64}\n{'k' * 40}\n4 1 7".encode()).hexdigest()
@@ -86,8 +90,8 @@ def test_legacy_reveal_kept_draw_final_and_downgrade(at_0005: str) -> None:
             )
         )
     engine.dispose()
-    gi_db.downgrade(at_0005, "0005")
-    engine = create_engine(at_0005)
+    gi_db.downgrade(before, BEFORE)
+    engine = create_engine(before)
     with engine.begin() as conn:
         statuses = dict(conn.execute(text("SELECT code, status::text FROM plan")).all())
     engine.dispose()

@@ -1,8 +1,8 @@
 """plan failures and re-draws: status 'failed', plan.supersedes_id, reveal and failure bytes; a revealed draw
 and a committed frame can no longer change (triggers)
 
-Revision ID: 0006
-Revises: 0005
+Revision ID: 0007
+Revises: 0006
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0006"
-down_revision = "0005"
+revision = "0007"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 
@@ -117,7 +117,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    """Revert this revision: failed plans become cancelled (revision 0005 knows no 'failed')."""
+    """Revert this revision: failed plans become cancelled (revision 0006 knows no 'failed')."""
     op.execute("DROP TRIGGER plan_draw_final ON plan")
     op.execute("DROP FUNCTION plan_draw_is_final()")
     op.execute("DROP TRIGGER plan_commitment_final ON plan_commitment")
@@ -128,7 +128,7 @@ def downgrade() -> None:
     op.drop_constraint(op.f("fk_plan_supersedes_id_plan"), "plan", type_="foreignkey")
     op.drop_column("plan", "supersedes_id")
     op.execute("UPDATE plan SET status = 'cancelled' WHERE status = 'failed'")
-    op.execute("ALTER TYPE plan_status RENAME TO plan_status_0006")
+    op.execute("ALTER TYPE plan_status RENAME TO plan_status_0007")
     op.execute("CREATE TYPE plan_status AS ENUM ('committed', 'drawn', 'cancelled')")
     op.execute("ALTER TABLE plan ALTER COLUMN status TYPE plan_status USING status::text::plan_status")
-    op.execute("DROP TYPE plan_status_0006")
+    op.execute("DROP TYPE plan_status_0007")
