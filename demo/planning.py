@@ -21,6 +21,7 @@ from demo.directories import SyntheticReport, create_synthetic_directory
 from gi.db import session_scope
 from gi.models import Plan
 from gi.settings import get_settings
+from sampling.commit import Announcement
 from sampling.export import export_plan
 from sampling.planning import PlanSummary, create_plan, draw_plan, find_plan, plan_summary
 from sampling.seasons import season_period
@@ -77,9 +78,11 @@ def plan_season(
     tz = ZoneInfo(get_settings().timezone)
     # The day the season's directories are read as of: the first day after it.
     reference_day = period_to + timedelta(days=1)
-    # Committed the morning before the season starts, drawn that afternoon (the public value comes later).
+    # Committed the morning before the season starts, announcing the value "drawn" at 14:00 (a second party's
+    # value at a draw meeting, in a real plan), revealed at 15:00.
     eve = period_from - timedelta(days=1)
     committed_at = datetime.combine(eve, time(9, 0), tzinfo=tz)
+    announcement = Announcement.make(DEMO_SOURCE, datetime.combine(eve, time(14, 0), tzinfo=tz).isoformat())
     revealed_at = datetime.combine(eve, time(15, 0), tzinfo=tz)
 
     with session_scope() as session:
@@ -100,13 +103,24 @@ def plan_season(
                 DEMO_ROUNDS,
                 secret=DEMO_SECRET,
                 committed_at=committed_at,
+                announcement=announcement,
+                repair=True,
             )
-            warnings = list(created.warnings)
+            warnings = [f"repaired: {line}" for line in created.feasibility.repairs] + created.warnings
     with session_scope() as session:
         plan = find_plan(session, code)
         drawn_now = plan.commitment is not None and plan.commitment.public_value is None
         if drawn_now:
-            draw_plan(session, code, public_value, DEMO_SOURCE, revealed_at=revealed_at)
+            draw_plan(
+                session,
+                code,
+                public_value,
+                announcement.source,
+                announcement.draw_at,
+                revealed_at=revealed_at,
+            )
+    with session_scope() as session:  # exported once the draw is committed
+        plan = find_plan(session, code)
         exported = export_plan(session, plan)
         summary = plan_summary(session, plan)
         plan_id = plan.id
@@ -123,6 +137,6 @@ def plan_season(
         drawn_now=drawn_now,
         public_value=summary.public_value or public_value,
         published=published,
-        verification=verify([published]),
+        verification=verify([published], summary.commitment_sha256),
         summary=summary,
     )

@@ -26,6 +26,7 @@ class TaskNeed:
     category: str
     county: str
     previous_inspectors: tuple[str, ...]
+    pool: str  # "*" (every inspector) or a province code (inspectors whose home county starts with it)
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,20 @@ class Infeasibility:
             f"(pool {self.pool}: {details})"
         )
 
+    def to_dict(self) -> dict[str, object]:
+        """Published form (failure.json)."""
+        return {
+            "round": self.round,
+            "producer_id": self.producer_id,
+            "product": self.product,
+            "county": self.county,
+            "pool": self.pool,
+            "found": self.found,
+            "needed": self.needed,
+            "excluded": {k.replace(" ", "_"): v for k, v in self.excluded.items()},
+            "binding": self.binding.replace(" ", "_"),
+        }
+
 
 class InfeasiblePlanError(InputError):
     """The plan cannot be staffed: lists every target short of inspectors with the failing constraint."""
@@ -77,9 +92,17 @@ class RoundAssignment:
     repaired: list[int] = field(default_factory=list)
 
 
+NATIONAL = "*"
+
+
 def pool_of(county: str, scope: str) -> str:
-    """The inspector pool a county draws from: its province (first two digits) or the whole country."""
-    return county[:2] if scope == "province" else "*"
+    """The inspector pool a county draws from by default: its province (first two digits) or the country."""
+    return county[:2] if scope == "province" else NATIONAL
+
+
+def in_pool(home_county: str, pool: str) -> bool:
+    """Whether an inspector of this home county belongs to the pool."""
+    return pool == NATIONAL or home_county[:2] == pool
 
 
 class _Pool:
@@ -113,14 +136,19 @@ def assign_round(
     conflicts: set[tuple[str, int]],
     stream: SeedStream,
     per_task: int = 2,
-    scope: str = "province",
     require_qualification: bool = True,
 ) -> RoundAssignment:
-    """Assign ``per_task`` inspectors to each task in the given (random) order, repairing a short round exactly."""
+    """Assign ``per_task`` inspectors to each task in the given (random) order, repairing a short round exactly.
+
+    Each task draws from its own pool. Inspectors are kept in groups (one per province, or a single group when
+    every task draws from the whole directory); a task of the national pool merges the groups' orders, which
+    gives the same picks as one national order would.
+    """
+    grouped = any(t.pool != NATIONAL for t in tasks)
     pools: dict[str, _Pool] = {}
     members: dict[str, list[FrameInspector]] = {}
     for ins in sorted(inspectors, key=lambda i: i.code):
-        key = pool_of(ins.home_county, scope)
+        key = ins.home_county[:2] if grouped else NATIONAL
         members.setdefault(key, []).append(ins)
         if ins.capacity < 1:
             continue
@@ -133,18 +161,20 @@ def assign_round(
     loads = out.loads
     short: list[int] = []  # positions of the tasks the greedy pass could not staff
     for position, task in enumerate(tasks):
-        pool_key = pool_of(task.county, scope)
-        pool = pools.get(pool_key)
-        chosen: list[tuple[int, int, str]] = []  # (load, index in that level, code)
-        if pool is not None:
-            county, pid, previous, category = (
-                task.county,
-                task.producer_id,
-                task.previous_inspectors,
-                task.category,
-            )
-            for load, level in enumerate(pool.levels):
-                for index, (_, code) in enumerate(level):
+        county, pid, previous, category = (
+            task.county,
+            task.producer_id,
+            task.previous_inspectors,
+            task.category,
+        )
+        groups = list(pools) if task.pool == NATIONAL else ([task.pool] if task.pool in pools else [])
+        # Per group the first ``per_task`` eligible inspectors in (load, key) order; the task takes the
+        # ``per_task`` smallest of them by (load, key, code).
+        found: list[tuple[int, bytes, str, str, int]] = []  # (load, key, code, group, index in level)
+        for g in groups:
+            taken = 0
+            for load, level in enumerate(pools[g].levels):
+                for index, (rank_key, code) in enumerate(level):
                     if (
                         home[code] == county
                         or (code, pid) in conflicts
@@ -152,34 +182,30 @@ def assign_round(
                         or (require_qualification and category not in qualified[code])
                     ):
                         continue
-                    chosen.append((load, index, code))
-                    if len(chosen) == per_task:
+                    found.append((load, rank_key, code, g, index))
+                    taken += 1
+                    if taken == per_task:
                         break
-                if len(chosen) == per_task:
+                if taken == per_task:
                     break
-        if len(chosen) < per_task:
+        if len(found) < per_task:
             short.append(position)
             continue
+        if len(groups) > 1:
+            chosen = sorted(found)[:per_task]
+            chosen.sort(key=lambda c: (c[3], c[0], c[4]))
+        else:
+            chosen = found  # already in (level, index) order
         # Take from the back (highest level, highest index first) so earlier picks' positions stay valid.
-        if pool is not None:  # a task staffed without a pool needs no one (per_task == 0)
-            for load, index, _ in reversed(chosen):  # chosen is in (level, index) order
-                pool.take(load, index)
-        codes = tuple([c[2] for c in chosen])
+        for load, _, _, g, index in reversed(chosen):
+            pools[g].take(load, index)
+        codes = tuple(c[2] for c in sorted(chosen)) if len(groups) > 1 else tuple(c[2] for c in chosen)
         for code in codes:
             loads[code] += 1
         out.inspectors[task.producer_id] = codes
     if short:
         _repair(
-            round_number,
-            tasks,
-            short,
-            members,
-            conflicts,
-            stream,
-            per_task,
-            scope,
-            require_qualification,
-            out,
+            round_number, tasks, short, inspectors, conflicts, stream, per_task, require_qualification, out
         )
     return out
 
@@ -188,24 +214,27 @@ def _repair(
     round_number: int,
     tasks: Sequence[TaskNeed],
     short: list[int],
-    members: dict[str, list[FrameInspector]],
+    inspectors: Sequence[FrameInspector],
     conflicts: set[tuple[str, int]],
     stream: SeedStream,
     per_task: int,
-    scope: str,
     require_qualification: bool,
     out: RoundAssignment,
 ) -> None:
     """Staff the tasks the greedy pass left short by augmenting paths, in the order of docs/sampling.md § 4."""
     loads = out.loads
-    capacity: dict[str, int] = {}
-    home: dict[str, str] = {}
-    qualified: dict[str, frozenset[str]] = {}
-    for pool_members in members.values():
-        for ins in pool_members:
-            capacity[ins.code] = ins.capacity
-            home[ins.code] = ins.home_county
-            qualified[ins.code] = frozenset(ins.qualifications)
+    everyone = sorted(inspectors, key=lambda i: i.code)
+    capacity = {i.code: i.capacity for i in everyone}
+    home = {i.code: i.home_county for i in everyone}
+    qualified = {i.code: frozenset(i.qualifications) for i in everyone}
+    # Searches rank every inspector of the directory and skip those outside the visited task's pool. When no
+    # task of the round draws from the national pool, a search only ever visits tasks of its root's province,
+    # so ranking that province alone finds the same paths, faster.
+    mixed = any(t.pool == NATIONAL for t in tasks)
+
+    def members(pool: str) -> list[FrameInspector]:
+        return [i for i in everyone if in_pool(i.home_county, pool)]
+
     position = {t.producer_id: n for n, t in enumerate(tasks)}
     staff: dict[int, list[str]] = {position[pid]: list(codes) for pid, codes in out.inspectors.items()}
     holds: dict[str, list[int]] = {code: [] for code in capacity}
@@ -222,7 +251,7 @@ def _repair(
         return load, key, code
 
     def eligible(code: str, task: TaskNeed) -> bool:
-        return not (
+        return in_pool(home[code], task.pool) and not (
             home[code] == task.county
             or (code, task.producer_id) in conflicts
             or code in task.previous_inspectors
@@ -237,8 +266,9 @@ def _repair(
     stuck: list[tuple[int, Infeasibility]] = []
     for root in short:
         task = tasks[root]
-        pool_key = pool_of(task.county, scope)
-        pool = [ins.code for ins in members.get(pool_key, []) if ins.capacity >= 1]
+        pool_key = task.pool
+        universe = everyone if mixed else members(pool_key)
+        pool = [ins.code for ins in universe if ins.capacity >= 1]
         staff[root] = []
         while len(staff[root]) < per_task:
             order = sorted(pool, key=rank)
@@ -257,7 +287,7 @@ def _repair(
                         len(found),
                         per_task,
                         pool_key,
-                        [i for i in members.get(pool_key, []) if i.code not in found],
+                        [i for i in members(pool_key) if i.code not in found],
                         loads,
                         conflicts,
                         require_qualification,

@@ -17,7 +17,7 @@ from sampling.lots import DEFAULT_LEVEL, GENERAL_LEVELS
 from sampling.rng import TICKS
 from sampling.seasons import OFF_SEASON, PEAK, REGULAR, Round
 
-PARAMETERS_SCHEME = "gi-plan-parameters/1"
+PARAMETERS_SCHEME = "gi-plan-parameters/2"
 BP = 10_000  # ratios are in basis points (1/10,000): 500 bp = 5 %
 
 
@@ -42,10 +42,21 @@ DEFAULT_RISK_POINTS: dict[str, int] = {
     "baseline": 100,  # every target
     "failure": 200,  # a nonconforming result or an origin verdict "outside" in the last two years
     "inconclusive": 100,  # an inconclusive result or an "uncertain" origin verdict
-    "complaint": 100,  # per complaint in the last year, up to complaint_max
+    "complaints": 100,  # per complaint in the last year, up to its cap
     "new_authorization": 50,  # authorized to use the special mark within the last year
     "long_since_inspection": 50,  # not inspected for more than two years
     "outside_area": 200,  # registered location outside the product's protected area
+}
+# How many times a factor's points count at most: flags count once, complaints up to twice. A factor the frame
+# carries (``risk`` of a target) is weighted only through these two tables: the extension point for new risk
+# inputs (e.g. mass-balance anomalies) is a new key in both, with its count in the frame.
+DEFAULT_RISK_CAPS: dict[str, int] = {
+    "failure": 1,
+    "inconclusive": 1,
+    "complaints": 2,
+    "new_authorization": 1,
+    "long_since_inspection": 1,
+    "outside_area": 1,
 }
 
 
@@ -60,7 +71,7 @@ class DesignParameters:
     ratios: Ratios = field(default_factory=lambda: Ratios())
     product_ratios: dict[str, Ratios] = field(default_factory=dict)
     risk_points: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_RISK_POINTS))
-    complaint_max: int = 2
+    risk_caps: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_RISK_CAPS))
     min_per_product: int = 2
     min_per_county: int = 1
     yearly_cap: int = 2
@@ -71,6 +82,7 @@ class DesignParameters:
     inspection_level: str = DEFAULT_LEVEL
     lot_size: int = 500
     product_lot_sizes: dict[str, int] = field(default_factory=dict)
+    title: str = ""
 
     def __post_init__(self) -> None:
         for name, r in [
@@ -80,11 +92,15 @@ class DesignParameters:
             for kind, value in r.to_dict().items():
                 if not 0 <= value <= BP:
                     raise InputError(f"{name}.{kind}", f"{value} bp is outside 0..10000 (0 %..100 %)")
-        if set(self.risk_points) != set(DEFAULT_RISK_POINTS):
-            raise InputError("risk_points", f"needs exactly the keys {', '.join(DEFAULT_RISK_POINTS)}")
+        if "baseline" not in self.risk_points or set(self.risk_points) - {"baseline"} != set(self.risk_caps):
+            raise InputError("risk_points", "needs 'baseline' and exactly one key per factor of risk_caps")
         if self.risk_points["baseline"] < 1 or any(v < 0 for v in self.risk_points.values()):
             raise InputError("risk_points", "baseline must be at least 1 and no point may be negative")
-        for name in ("complaint_max", "min_per_product", "min_per_county", "min_gap_days"):
+        if any(v < 0 for v in self.risk_caps.values()):
+            raise InputError("risk_caps", "no cap may be negative")
+        if len(self.title) > 300:
+            raise InputError("title", "is longer than 300 characters")
+        for name in ("min_per_product", "min_per_county", "min_gap_days"):
             if getattr(self, name) < 0:
                 raise InputError(name, "may not be negative")
         if self.yearly_cap < 1:
@@ -100,8 +116,10 @@ class DesignParameters:
         if not self.rounds:
             raise InputError("rounds", "a plan needs at least one round")
 
-    def ratios_of(self, product: str) -> Ratios:
-        """The ratios of a product (its own, or the defaults)."""
+    def ratios_of(self, product: str, segment: str = "") -> Ratios:
+        """The ratios of a stratum: ``product/segment``'s own, else the product's, else the defaults."""
+        if segment and f"{product}/{segment}" in self.product_ratios:
+            return self.product_ratios[f"{product}/{segment}"]
         return self.product_ratios.get(product, self.ratios)
 
     def lot_size_of(self, product: str) -> int:
@@ -113,6 +131,7 @@ class DesignParameters:
         return {
             "scheme": PARAMETERS_SCHEME,
             "plan": self.plan,
+            "title": self.title,
             "period": {"from": self.period_from.isoformat(), "to": self.period_to.isoformat()},
             "rounds": [
                 {"number": r.number, "from": r.starts_on.isoformat(), "to": r.ends_on.isoformat()}
@@ -121,7 +140,7 @@ class DesignParameters:
             "ratios_bp": self.ratios.to_dict(),
             "product_ratios_bp": {k: v.to_dict() for k, v in sorted(self.product_ratios.items())},
             "risk_points": dict(self.risk_points),
-            "complaint_max": self.complaint_max,
+            "risk_caps": dict(self.risk_caps),
             "min_per_product": self.min_per_product,
             "min_per_county": self.min_per_county,
             "yearly_cap": self.yearly_cap,
@@ -141,6 +160,7 @@ class DesignParameters:
             raise InputError("parameters", f"scheme {d.get('scheme')!r} is not {PARAMETERS_SCHEME!r}")
         return cls(
             plan=str(d["plan"]),
+            title=str(d["title"]),
             period_from=date.fromisoformat(d["period"]["from"]),
             period_to=date.fromisoformat(d["period"]["to"]),
             rounds=tuple(
@@ -150,7 +170,7 @@ class DesignParameters:
             ratios=Ratios(**d["ratios_bp"]),
             product_ratios={k: Ratios(**v) for k, v in d["product_ratios_bp"].items()},
             risk_points={k: int(v) for k, v in d["risk_points"].items()},
-            complaint_max=int(d["complaint_max"]),
+            risk_caps={k: int(v) for k, v in d["risk_caps"].items()},
             min_per_product=int(d["min_per_product"]),
             min_per_county=int(d["min_per_county"]),
             yearly_cap=int(d["yearly_cap"]),
@@ -181,17 +201,19 @@ def percent_to_bp(text: str | float) -> int:
 
 
 def risk_weight(risk: dict[str, int], params: DesignParameters) -> int:
-    """Integer risk weight of a target: baseline plus the points of each factor it shows."""
-    p = params.risk_points
-    return (
-        p["baseline"]
-        + p["failure"] * (1 if risk.get("failure") else 0)
-        + p["inconclusive"] * (1 if risk.get("inconclusive") else 0)
-        + p["complaint"] * min(int(risk.get("complaints", 0)), params.complaint_max)
-        + p["new_authorization"] * (1 if risk.get("new_authorization") else 0)
-        + p["long_since_inspection"] * (1 if risk.get("long_since_inspection") else 0)
-        + p["outside_area"] * (1 if risk.get("outside_area") else 0)
-    )
+    """Integer risk weight of a target: baseline plus, per factor, its points times its count (up to the cap)."""
+    p, caps = params.risk_points, params.risk_caps
+    unknown = set(risk) - set(caps)
+    if unknown:
+        # A risk input the parameters do not weigh would silently count for nothing: refuse it.
+        raise InputError("risk", f"factor(s) {', '.join(sorted(unknown))} have no points in the parameters")
+    w = p["baseline"]
+    for factor, cap in caps.items():
+        count = int(risk.get(factor, 0))
+        if count < 0:
+            raise InputError(f"risk.{factor}", f"count {count} is negative")
+        w += p[factor] * min(count, cap)
+    return w
 
 
 def product_sample_size(
@@ -246,38 +268,41 @@ def allocate(total: int, weights: dict[str, int], caps: dict[str, int]) -> dict[
     return out
 
 
-def inclusion_ticks(weights: Sequence[int], ids: Sequence[int], n: int) -> np.ndarray:
-    """Inclusion probabilities of a fixed-size sample of ``n`` in units of 1/2**32, proportional to
-    ``weights``.
+def inclusion_ticks(weights: Sequence[int], ids: Sequence[int], total: int) -> np.ndarray:
+    """Inclusion probabilities in units of 1/2**32 (ticks), proportional to ``weights`` and summing to
+    ``total`` ticks (the expected sample size times 2**32; not necessarily a whole number of units).
 
-    Units whose share would reach 1 are certain (2**32 ticks) and the rest is re-shared among the others until
-    no share exceeds 1 ("capped PPS"); the remaining n' x 2**32 ticks are split by floor of the exact quota
-    plus one tick to the largest remainders (ties: smaller id first). The ticks always sum to exactly n x
-    2**32. Exact integer arithmetic throughout (int64 when it cannot overflow, Python integers otherwise).
+    Units whose share would reach 2**32 are certain (2**32 ticks) and the rest is re-shared among the others
+    until no share exceeds 2**32 ("capped PPS"); the remaining ticks are split by floor of the exact quota plus
+    one tick to the largest remainders (ties: smaller id first). The ticks always sum to exactly ``total``.
+    Exact integer arithmetic throughout (int64 when it cannot overflow, Python integers otherwise).
     """
     w = np.asarray(weights, dtype=np.int64)
     count = w.size
-    if n > count:
-        raise ValueError(f"sample of {n} from {count} units")
+    if total > count * TICKS or total < 0:
+        raise ValueError(f"{total} ticks for {count} units")
     ticks = np.zeros(count, dtype=np.int64)
-    if n == 0:
+    if total == 0:
         return ticks
     if np.any(w < 1):
         raise ValueError("weights must be positive integers")
     certain = np.zeros(count, dtype=bool)
-    n_left, w_left = n, int(w.sum())
-    while n_left > 0:
-        newly = ~certain & (n_left * w >= w_left)
+    left, w_left = total, int(w.sum())
+    while left > 0:
+        if left * int(w.max()) < 2**62 and TICKS * w_left < 2**62:
+            newly = ~certain & (left * w >= TICKS * w_left)
+        else:
+            newly = ~certain & np.array([left * int(x) >= TICKS * w_left for x in w], dtype=bool)
         if not newly.any():
             break
         certain |= newly
-        n_left -= int(newly.sum())
+        left -= TICKS * int(newly.sum())
         w_left -= int(w[newly].sum())
     ticks[certain] = TICKS
-    if n_left == 0:
+    if left == 0:
         return ticks
     rest = np.flatnonzero(~certain)
-    scale = n_left * TICKS
+    scale = left
     wr = w[rest]
     if scale * int(wr.max()) < 2**62:
         quota, remainder = np.divmod(scale * wr, w_left)

@@ -1,5 +1,5 @@
-"""Export a plan: the published files (what `gi plan verify` checks, plus the public notice) and the internal
-work list, in ``<directory>/published`` and ``<directory>/internal``."""
+"""Export a plan: the published files (what `gi plan verify` checks, the public notice included) and, once
+drawn, the internal work list, in ``<directory>/published`` and ``<directory>/internal``."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from gi.models import Plan, PlanStatus
 from gi.settings import get_settings
-from sampling.notice import write_notice, write_worklist
+from sampling.notice import write_worklist
 from sampling.planning import write_published
 
 
@@ -29,11 +29,10 @@ def default_export_dir(plan: Plan) -> Path:
 
 
 def export_plan(session: Session, plan: Plan, directory: Path | None = None) -> ExportedPlan:
-    """Write the plan's published files (and, once drawn, the notice and the internal work list)."""
+    """Write the plan's published files (and, once drawn, the internal work list)."""
     directory = directory or default_export_dir(plan)
     out = ExportedPlan(directory)
-    out.published = write_published(plan, directory / "published")
+    out.published = write_published(session, plan, directory / "published")
     if plan.status == PlanStatus.DRAWN:
-        out.published += write_notice(session, plan, directory / "published")
         out.internal = write_worklist(session, plan, directory / "internal")
     return out

@@ -33,7 +33,7 @@ from gi.models import (
 from gi.settings import get_settings
 from sampling.seasons import Window, windows_of
 
-FRAME_SCHEME = "gi-plan-frame/1"
+FRAME_SCHEME = "gi-plan-frame/2"
 UNKNOWN_COUNTY = "000000"
 RISK_FACTORS = (
     "failure",
@@ -106,20 +106,28 @@ class FrameProducer:
     risk: dict[str, int]
     inspections: tuple[date, ...] = ()
     previous_inspectors: tuple[str, ...] = ()
+    # Extension points, carried as data so that draws stay verifiable: ``segment`` splits a product's
+    # directory into strata of their own (e.g. "online" sellers, with their own ratios under
+    # ``product_ratios_bp["<product>/online"]``); ``pool`` overrides where the target's inspectors come from
+    # ("*" = the whole directory, or a two-digit province code; None = by the parameters' inspector_scope).
+    segment: str = ""
+    pool: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Snapshot form."""
         return {
             "id": self.id,
             "product": self.product,
+            "segment": self.segment,
             "county": self.county,
             "kind": self.kind,
             "credit_code": self.credit_code,
             "name": self.name,
             "synthetic": self.synthetic,
-            "risk": {k: int(self.risk.get(k, 0)) for k in RISK_FACTORS},
-            "inspections": [d.isoformat() for d in self.inspections],
-            "previous_inspectors": list(self.previous_inspectors),
+            "risk": {k: int(v) for k, v in sorted(self.risk.items())},
+            "inspections": [d.isoformat() for d in sorted(set(self.inspections))],
+            "previous_inspectors": sorted(set(self.previous_inspectors)),
+            "pool": self.pool,
         }
 
     @classmethod
@@ -133,9 +141,11 @@ class FrameProducer:
             str(d["credit_code"]),
             str(d["name"]),
             bool(d["synthetic"]),
-            {k: int(d["risk"].get(k, 0)) for k in RISK_FACTORS},
+            {str(k): int(v) for k, v in d["risk"].items()},
             tuple(date.fromisoformat(x) for x in d["inspections"]),
             tuple(d["previous_inspectors"]),
+            str(d["segment"]),
+            None if d["pool"] is None else str(d["pool"]),
         )
 
 

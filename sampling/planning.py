@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from gi.errors import InputError, NotFoundError
+from gi.errors import ConflictError, InputError, NotFoundError
 from gi.models import (
     Commitment,
     Inspector,
@@ -28,23 +28,46 @@ from gi.models import (
     TaskStatus,
 )
 from gi.settings import get_settings
-from sampling.assign import pool_of
-from sampling.commit import canonical_json, derive_seed, make_commitment, make_reveal, new_secret, sha256_hex
-from sampling.design import BP, DesignParameters
+from sampling.assign import Infeasibility, InfeasiblePlanError
+from sampling.commit import (
+    COMMITMENT_SCHEME,
+    Announcement,
+    Predecessor,
+    canonical_json,
+    check_announced_in_advance,
+    check_claim,
+    derive_seed,
+    make_commitment,
+    make_reveal,
+    new_secret,
+    sha256_hex,
+)
+from sampling.design import DesignParameters
 from sampling.draw import DrawResult, run_draw
-from sampling.frames import UNKNOWN_COUNTY, Frame, FrameRules, build_frame
+from sampling.feasibility import FeasibilityReport, InfeasibleFrameError, check_feasibility, repair_frame
+from sampling.frames import Frame, FrameRules, build_frame
 from sampling.lots import lot_sample
-from sampling.rng import TICKS
-from sampling.seasons import round_kind, split_rounds
-from sampling.verify import (
+from sampling.published import (
     ASSIGNMENT_FILE,
     COMMITMENT_FILE,
+    FAILURE_FILE,
     FRAME_FILE,
+    NOTICE_CSV,
+    NOTICE_MD,
     PARAMETERS_FILE,
+    RESULTS_FILE,
     REVEAL_FILE,
     SELECTION_FILE,
+    PublishedResult,
     draw_documents,
+    failure_document,
+    notice_rows,
+    render_notice_csv,
+    render_notice_md,
+    results_document,
 )
+from sampling.rng import TICKS
+from sampling.seasons import split_rounds
 
 
 def _now() -> datetime:
@@ -76,6 +99,7 @@ class PlanCreated:
     frame: Frame
     parameters: DesignParameters
     warnings: list[str] = field(default_factory=list)
+    feasibility: FeasibilityReport = field(default_factory=FeasibilityReport)
 
     @property
     def commitment(self) -> Commitment:
@@ -83,6 +107,23 @@ class PlanCreated:
         if self.plan.commitment is None:
             raise RuntimeError(f"plan {self.plan.code} has no commitment")
         return self.plan.commitment
+
+
+def _predecessor(session: Session, key: str) -> tuple[Plan, Predecessor]:
+    """The failed plan a new plan re-draws, checked: failed, and not re-drawn already."""
+    old = find_plan(session, key)
+    c = old.commitment
+    if old.status != PlanStatus.FAILED or c is None or c.failure_json is None:
+        raise ConflictError(
+            f"supersedes: {old.code} is {old.status.value}; only a failed draw is re-drawn by a new plan",
+            "supersedes",
+        )
+    successor = session.scalars(select(Plan.code).where(Plan.supersedes_id == old.id)).first()
+    if successor is not None:
+        raise ConflictError(f"supersedes: {old.code} was re-drawn already by plan {successor}", "supersedes")
+    return old, Predecessor(
+        old.code, c.commitment_sha256, sha256_hex(c.failure_json.encode("utf-8")), c.public_value or ""
+    )
 
 
 def create_plan(
@@ -95,19 +136,26 @@ def create_plan(
     products: list[str] | None = None,
     secret: str | None = None,
     rules: FrameRules | None = None,
+    *,
+    announcement: Announcement,
+    supersedes: str | None = None,
+    repair: bool = False,
     committed_at: datetime | None = None,
     **parameters: Any,
 ) -> PlanCreated:
-    """Create a plan: freeze its frame from the database and its parameters, and store the commitment.
+    """Create a plan: freeze its frame from the database and its parameters, check that the draw can be
+    staffed, and store the commitment with the announced public value.
 
-    ``title`` None: :func:`default_plan_title`. ``parameters`` are DesignParameters fields (ratios,
-    product_ratios, min_per_county, yearly_cap, ...). The secret is generated unless given; it stays unpublished
-    until the draw. ``committed_at`` (default: now) stamps the frame snapshot and the commitment; the draw's
-    seed depends on it, so only a reproducible demo or test should fix it.
+    ``parameters`` are DesignParameters fields (ratios, product_ratios, min_per_county, yearly_cap, ...).
+    An infeasible frame raises InfeasibleFrameError naming the targets and pools, unless ``repair`` widens their
+    pools (reported in ``feasibility.repairs``). ``supersedes`` names the failed plan this one re-draws. The
+    secret is generated unless given; it stays unpublished until the draw. ``committed_at`` (default: now)
+    stamps the frame snapshot and the commitment; the seed depends on it, so only a reproducible demo or test
+    should fix it. ``title`` None: :func:`default_plan_title`.
     """
     code = code.strip()
-    if not code or len(code) > 64 or any(ch in code for ch in "/\\ \t\n"):
-        raise InputError("code", "a plan code is 1-64 characters without spaces or slashes")
+    if not code or len(code) > 64 or not code.isascii() or any(ch in code for ch in "/\\ \t\n|"):
+        raise InputError("code", "a plan code is 1-64 ASCII characters without spaces, slashes or '|'")
     if session.scalars(select(Plan.id).where(Plan.code == code)).first() is not None:
         raise InputError("code", f"plan {code!r} exists already; choose another code")
     params = DesignParameters(
@@ -115,21 +163,39 @@ def create_plan(
         period_from=period_from,
         period_to=period_to,
         rounds=tuple(split_rounds(period_from, period_to, rounds)),
+        title=title or default_plan_title(code, period_from, period_to),
         **parameters,
     )
+    previous = _predecessor(session, supersedes) if supersedes else None
     committed_at = committed_at or _now()
     frame = build_frame(session, code, period_from, period_to, products, rules, taken_at=committed_at)
+    if repair:
+        frame, report = repair_frame(frame, params)
+    else:
+        report = check_feasibility(frame, params)
+        if not report.ok:
+            raise InfeasibleFrameError(report)
+    check_announced_in_advance(announcement, committed_at)
     frame_bytes = canonical_json(frame.to_dict())
     params_bytes = canonical_json(params.to_dict())
     secret = secret or new_secret()
-    doc = make_commitment(code, frame_bytes, params_bytes, secret, committed_at.isoformat())
+    doc = make_commitment(
+        code,
+        frame_bytes,
+        params_bytes,
+        secret,
+        committed_at.isoformat(),
+        announcement,
+        previous[1] if previous else None,
+    )
     plan = Plan(
         code=code,
-        title=title or default_plan_title(code, period_from, period_to),
+        title=params.title,
         period_from=period_from,
         period_to=period_to,
         status=PlanStatus.COMMITTED,
         parameters=params.to_dict(),
+        supersedes_id=previous[0].id if previous else None,
     )
     plan.rounds = [
         PlanRound(number=r.number, starts_on=r.starts_on, ends_on=r.ends_on) for r in params.rounds
@@ -148,53 +214,17 @@ def create_plan(
     )
     session.add(plan)
     session.flush()
-    return PlanCreated(plan, frame, params, capacity_precheck(frame, params))
+    return PlanCreated(plan, frame, params, frame_warnings(frame, params, report), report)
 
 
-def capacity_precheck(frame: Frame, params: DesignParameters) -> list[str]:
-    """Warnings where a round's expected visits may exceed a pool's inspectors (before the draw)."""
+def frame_warnings(frame: Frame, params: DesignParameters, report: FeasibilityReport) -> list[str]:
+    """What the supervisor should know about a feasible frame before publishing the commitment."""
     warnings = []
-    capacity: dict[str, int] = defaultdict(int)
-    for ins in frame.inspectors:
-        capacity[pool_of(ins.home_county, params.inspector_scope)] += ins.capacity
-    members: dict[str, list[str]] = defaultdict(list)
-    for p in frame.producers:
-        members[p.product].append(pool_of(p.county, params.inspector_scope))
-    for rnd in params.rounds:
-        need: dict[str, float] = defaultdict(float)
-        for product in frame.products:
-            pools = members.get(product.code, [])
-            if not pools:
-                continue
-            ratio = params.ratios_of(product.code).of(round_kind(product.windows, rnd.starts_on, rnd.ends_on))
-            if ratio == 0:
-                continue
-            n = max(-(-ratio * len(pools) // BP), params.min_per_product)
-            for pool in set(pools):
-                need[pool] += n * pools.count(pool) / len(pools) * params.inspectors_per_task
-        for pool, slots in sorted(need.items()):
-            if slots > capacity.get(pool, 0):
-                warnings.append(
-                    f"round {rnd.number}: pool {pool} needs about {slots:.0f} inspector visits, "
-                    f"capacity {capacity.get(pool, 0)}"
-                )
-    pool_members: dict[str, list[str]] = defaultdict(list)
-    for ins in frame.inspectors:
-        pool_members[pool_of(ins.home_county, params.inspector_scope)].append(ins.home_county)
-    for county in sorted({p.county for p in frame.producers}):
-        others = sum(
-            1 for home in pool_members.get(pool_of(county, params.inspector_scope), []) if home != county
-        )
-        if others < params.inspectors_per_task:
-            warnings.append(
-                f"county {county}: only {others} inspectors of its pool live outside it, "
-                f"{params.inspectors_per_task} needed per target"
-            )
-    unknown = sum(1 for p in frame.producers if p.county == UNKNOWN_COUNTY)
-    if unknown and params.inspector_scope == "province":
+    if report.unpooled:
         warnings.append(
-            f"{unknown} targets have no county (neither county code nor credit code): no provincial "
-            "inspector pool can staff them, so they are not drawn; fix their county codes"
+            f"{len(report.unpooled)} targets have no county (neither county code nor credit code): no "
+            "provincial inspector pool can staff them, so they are never drawn; fix their county codes or "
+            "create the plan with --repair (they then draw from the whole directory)"
         )
     for product in frame.products:
         if not any(p.product == product.code for p in frame.producers):
@@ -204,27 +234,67 @@ def capacity_precheck(frame: Frame, params: DesignParameters) -> list[str]:
 
 @dataclass
 class PlanDrawn:
-    """The outcome of a draw."""
+    """The outcome of a draw: drawn, or failed (final and published, with the targets that could not be
+    staffed)."""
 
     plan: Plan
-    result: DrawResult
-    selection: dict[str, Any]
-    assignment: dict[str, Any]
+    result: DrawResult | None
+    selection: dict[str, Any] | None
+    assignment: dict[str, Any] | None
+    problems: list[Infeasibility] = field(default_factory=list)
+
+    @property
+    def failed(self) -> bool:
+        """True when the draw could not be staffed (the plan is now failed)."""
+        return self.plan.status == PlanStatus.FAILED
+
+
+def committed_moment(plan: Plan) -> datetime:
+    """When the plan's commitment was made, as published in commitment.json."""
+    if plan.commitment is None:
+        raise InputError("plan", f"{plan.code} has no commitment")
+    return datetime.fromisoformat(json.loads(plan.commitment.commitment_json)["committed_at"])
 
 
 def draw_plan(
     session: Session,
     key: str | int,
     public_value: str,
-    public_value_source: str = "",
+    source: str,
+    draw_at: str,
+    draw: str = "",
     revealed_at: datetime | None = None,
 ) -> PlanDrawn:
-    """Reveal the secret, derive the seed with the public value, draw and assign, and store the tasks
-    (``revealed_at`` default: now; it is recorded, the draw does not depend on it)."""
-    plan = find_plan(session, key)
-    if plan.status != PlanStatus.COMMITTED or plan.commitment is None:
-        raise InputError("plan", f"{plan.code} is {plan.status.value}; only a committed plan can be drawn")
+    """Reveal the secret, derive the seed with the announced public value, draw and assign, store the tasks.
+
+    The stated ``source``, ``draw_at`` and ``draw`` (issue) must be those announced in the commitment; the
+    value must not predate the commitment nor come before the announced draw. A plan is drawn once: when the
+    draw cannot be staffed the plan becomes failed, with its public value and the reasons recorded for
+    publication, and only a new plan (``create_plan(..., supersedes=code)``) draws again. ``revealed_at``
+    (default: now) is recorded and checked against the announcement; only a reproducible demo or test fixes it.
+    """
+    found = find_plan(session, key)
+    # Lock the plan row: two concurrent draws of one commitment must not both proceed.
+    plan = session.scalars(
+        select(Plan).where(Plan.id == found.id).with_for_update().execution_options(populate_existing=True)
+    ).one()
     c = plan.commitment
+    if plan.status == PlanStatus.FAILED and c is not None:
+        raise ConflictError(
+            f"plan: {plan.code} was drawn with the public value {c.public_value!r} and failed; a draw is final "
+            f"— re-draw with a new plan: gi plan create NEW --supersedes {plan.code} ...",
+            "plan",
+        )
+    if plan.status != PlanStatus.COMMITTED or c is None:
+        value = f" with the public value {c.public_value!r}" if c is not None and c.public_value else ""
+        raise ConflictError(
+            f"plan: {plan.code} is {plan.status.value}{value}; a plan is drawn only once", "plan"
+        )
+    if c.scheme != COMMITMENT_SCHEME:
+        raise InputError(
+            "plan",
+            f"{plan.code} was committed under {c.scheme}, which announced no public value; create a new plan",
+        )
     if (
         sha256_hex(c.frame_json.encode("utf-8")) != c.frame_sha256
         or sha256_hex(c.parameters_json.encode("utf-8")) != c.parameters_sha256
@@ -232,24 +302,37 @@ def draw_plan(
         raise InputError(
             "plan", f"{plan.code}: the stored frame or parameters no longer match the commitment"
         )
+    commitment = json.loads(c.commitment_json)
+    announcement = Announcement.from_dict(commitment["public_value"])
+    revealed_at = revealed_at or _now()
+    check_claim(announcement, committed_moment(plan), source, draw_at, draw, revealed_at)
     frame = Frame.from_dict(json.loads(c.frame_json))
     params = DesignParameters.from_dict(json.loads(c.parameters_json))
     seed = derive_seed(c.commitment_sha256, c.secret, public_value)
-    result = run_draw(frame, params, seed)
-    selection, assignment = draw_documents(params, result, c.commitment_sha256)
-    revealed_at = revealed_at or _now()
     reveal = make_reveal(
-        plan.code, c.commitment_sha256, c.secret, public_value, public_value_source, revealed_at.isoformat()
+        plan.code, c.commitment_sha256, c.secret, public_value, announcement, revealed_at.isoformat()
     )
     c.public_value = reveal["public_value"]
-    c.public_value_source = public_value_source
+    c.public_value_source = announcement.source
     c.seed_sha256 = reveal["seed"]
     c.revealed_at = revealed_at
+    c.reveal_json = canonical_json(reveal).decode("utf-8")
+    plan.drawn_at = revealed_at
+    try:
+        result = run_draw(frame, params, seed)
+    except InfeasiblePlanError as exc:
+        # Final: the value is recorded and the failure published; the caller commits this state.
+        c.failure_json = canonical_json(
+            failure_document(plan.code, c.commitment_sha256, exc.problems)
+        ).decode("utf-8")
+        plan.status = PlanStatus.FAILED
+        session.flush()
+        return PlanDrawn(plan, None, None, None, exc.problems)
+    selection, assignment = draw_documents(params, result, c.commitment_sha256)
     c.selection_json = canonical_json(selection).decode("utf-8")
     c.assignment_json = canonical_json(assignment).decode("utf-8")
     _store_tasks(session, plan, frame, params, result)
     plan.status = PlanStatus.DRAWN
-    plan.drawn_at = revealed_at
     session.flush()
     return PlanDrawn(plan, result, selection, assignment)
 
@@ -342,9 +425,32 @@ def record_result(
     return task
 
 
-def published_documents(plan: Plan) -> dict[str, bytes]:
-    """The published files of a plan as stored: frame, parameters, commitment, and after the draw reveal,
-    selection and assignment."""
+def results_of(session: Session, plan: Plan) -> list[PublishedResult]:
+    """The recorded results of a plan's tasks, as published."""
+    tz = ZoneInfo(get_settings().timezone)
+    return [
+        PublishedResult(
+            t.round_number,
+            t.draw_order,
+            t.producer_id,
+            t.result.value,
+            t.result_recorded_at.astimezone(tz).date().isoformat() if t.result_recorded_at else "",
+            t.result_note or "",
+        )
+        for t in session.scalars(
+            select(PlanTask)
+            .where(PlanTask.plan_id == plan.id, PlanTask.result.is_not(None))
+            .order_by(PlanTask.round_number, PlanTask.draw_order)
+        )
+        if t.result is not None
+    ]
+
+
+def published_documents(session: Session, plan: Plan) -> dict[str, bytes]:
+    """Every published file of a plan by name: frame, parameters and commitment; after a draw the reveal,
+    selection, assignment, results and the notice; after a failed draw the reveal, the failure and the
+    notice. The JSON documents are the stored bytes; results and notice are made from them and the results
+    recorded so far."""
     c = plan.commitment
     if c is None:
         raise InputError("plan", f"{plan.code} has no commitment")
@@ -353,31 +459,51 @@ def published_documents(plan: Plan) -> dict[str, bytes]:
         PARAMETERS_FILE: c.parameters_json.encode("utf-8"),
         COMMITMENT_FILE: c.commitment_json.encode("utf-8"),
     }
-    if plan.status == PlanStatus.DRAWN and c.selection_json and c.assignment_json and c.public_value:
-        out[REVEAL_FILE] = canonical_json(
-            make_reveal(
-                plan.code,
-                c.commitment_sha256,
-                c.secret,
-                c.public_value,
-                c.public_value_source or "",
-                c.revealed_at.astimezone(ZoneInfo(get_settings().timezone)).isoformat()
-                if c.revealed_at
-                else "",
-            )
+    if c.reveal_json is None or c.scheme != COMMITMENT_SCHEME:
+        if c.reveal_json is not None:  # drawn before gi-plan-commitment/2: its files as they were published
+            out[REVEAL_FILE] = c.reveal_json.encode("utf-8")
+            out[SELECTION_FILE] = (c.selection_json or "").encode("utf-8")
+            out[ASSIGNMENT_FILE] = (c.assignment_json or "").encode("utf-8")
+        return out
+    out[REVEAL_FILE] = c.reveal_json.encode("utf-8")
+    docs = {name: json.loads(data) for name, data in out.items()}
+    if c.failure_json is not None:
+        out[FAILURE_FILE] = c.failure_json.encode("utf-8")
+        failure = json.loads(c.failure_json)
+        out[NOTICE_CSV] = render_notice_csv([])
+        out[NOTICE_MD] = render_notice_md(
+            docs[PARAMETERS_FILE],
+            docs[COMMITMENT_FILE],
+            c.commitment_sha256,
+            docs[REVEAL_FILE],
+            [],
+            failure,
+            docs[FRAME_FILE],
         )
-        out[SELECTION_FILE] = c.selection_json.encode("utf-8")
-        out[ASSIGNMENT_FILE] = c.assignment_json.encode("utf-8")
+        return out
+    if c.selection_json is None or c.assignment_json is None:
+        raise InputError("plan", f"{plan.code}: a revealed plan without its selection")
+    out[SELECTION_FILE] = c.selection_json.encode("utf-8")
+    out[ASSIGNMENT_FILE] = c.assignment_json.encode("utf-8")
+    results = results_document(plan.code, c.commitment_sha256, results_of(session, plan))
+    out[RESULTS_FILE] = canonical_json(results)
+    rows = notice_rows(docs[FRAME_FILE], docs[PARAMETERS_FILE], json.loads(c.selection_json), results)
+    out[NOTICE_CSV] = render_notice_csv(rows)
+    out[NOTICE_MD] = render_notice_md(
+        docs[PARAMETERS_FILE], docs[COMMITMENT_FILE], c.commitment_sha256, docs[REVEAL_FILE], rows
+    )
     return out
 
 
-def write_published(plan: Plan, directory: Path) -> list[Path]:
-    """Write the published files of a plan into ``directory``."""
+def write_published(session: Session, plan: Plan, directory: Path) -> list[Path]:
+    """Write the published files of a plan into ``directory`` (each file whole: written aside, then renamed)."""
     directory.mkdir(parents=True, exist_ok=True)
     written = []
-    for name, data in published_documents(plan).items():
+    for name, data in published_documents(session, plan).items():
         path = directory / name
-        path.write_bytes(data)
+        partial = directory / f".{name}.partial"
+        partial.write_bytes(data)
+        partial.replace(path)
         written.append(path)
     return written
 
@@ -417,6 +543,7 @@ class PlanSummary:
     product_names: dict[str, str] = field(default_factory=dict)
     rounds: list[RoundSummary] = field(default_factory=list)
     results: dict[str, int] = field(default_factory=dict)
+    failure: list[dict[str, Any]] = field(default_factory=list)  # a failed draw's problems, as published
 
 
 def plan_summary(session: Session, plan: Plan) -> PlanSummary:
@@ -439,6 +566,8 @@ def plan_summary(session: Session, plan: Plan) -> PlanSummary:
         seed=c.seed_sha256 if c else None,
         product_names={p["code"]: p["name_zh"] for p in frame["products"]},
     )
+    if c is not None and c.failure_json:
+        summary.failure = json.loads(c.failure_json)["problems"]
     if c is None or not c.selection_json or not c.assignment_json:
         return summary
     selection, assignment = json.loads(c.selection_json), json.loads(c.assignment_json)

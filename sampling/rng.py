@@ -1,9 +1,10 @@
 """Deterministic randomness of a draw, derived from its 32-byte seed by SHA-256 so that anyone can
 re-implement it.
 
-Every random number of a draw is ``SHA-256(seed || label)``, where ``label`` is an ASCII string such as
-``order|2|1234`` that names what the number is for; integers are read big-endian from the first bytes of the
-digest. Because each number is named, the result does not depend on the order in which numbers are asked for.
+Every random number of a draw is ``SHA-256(seed || label)``: ``seed`` is the raw 32-byte digest (not its hex
+form) and ``label`` an ASCII string such as ``order|2|1234`` that names what the number is for; integers are
+read big-endian from the first bytes of the digest. Because each number is named, the result does not depend
+on the order in which numbers are asked for.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import hashlib
 
 TICKS = 1 << 32  # resolution of inclusion probabilities and of the systematic start: pi = ticks / 2**32
+_U64 = 1 << 64
 
 
 class SeedStream:
@@ -48,3 +50,16 @@ class SeedStream:
     def ticks(self, label: str) -> int:
         """A uniform integer in [0, 2**32): the digest's first 4 bytes, big-endian."""
         return int.from_bytes(self.digest(label)[:4], "big")
+
+    def below(self, label: str, m: int) -> int:
+        """An exactly uniform integer in [0, m) by rejection: the first ``x = key64(label + "|" + k)``, k = 0, 1,
+        ..., below the largest multiple of m not above 2**64, taken modulo m."""
+        if m < 1:
+            raise ValueError("below(m) needs m >= 1")
+        limit = _U64 - _U64 % m
+        k = 0
+        while True:
+            x = self.key64(f"{label}|{k}")
+            if x < limit:
+                return x % m
+            k += 1

@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from service_fixtures import ROOT, Service, add_accounts, running_service, service_database
@@ -30,20 +33,35 @@ def service(service_db: str) -> Iterator[Service]:
 @pytest.fixture(scope="module")
 def drawn(service: Service) -> dict:
     token = service.sign_in("admin")
+    # The public value is announced in the commitment: a draw 15 seconds after it (a second party's value).
+    draw_at = datetime.now(ZoneInfo("Asia/Shanghai")).replace(microsecond=0) + timedelta(seconds=15)
+    announced = {"public_value_source": "福彩3D", "public_value_draw_at": draw_at.isoformat()}
     with service.client(token) as c:
         created = c.post(
             "/plans",
-            json={"code": "API-2025Q2", "period_from": "2025-04-01", "period_to": "2025-06-30", "rounds": 2},
+            json={
+                "code": "API-2025Q2",
+                "period_from": "2025-04-01",
+                "period_to": "2025-06-30",
+                "rounds": 2,
+                "repair": True,
+                **announced,
+            },
         )
         assert created.status_code == 201, created.text
         body = created.json()
         assert body["status"] == "committed" and len(body["commitment_sha256"]) == 64
         again = c.post(
-            "/plans", json={"code": "API-2025Q2", "period_from": "2025-04-01", "period_to": "2025-06-30"}
+            "/plans",
+            json={"code": "API-2025Q2", "period_from": "2025-04-01", "period_to": "2025-06-30", **announced},
         )
         assert again.status_code == 422 and again.json()["field"] == "code"
-        draw = c.post("/plans/API-2025Q2/draw", json={"public_value": "2025-03-31 福彩3D 123"})
+        early = c.post("/plans/API-2025Q2/draw", json={"public_value": "123", **announced})
+        assert early.status_code == 422 and "has not taken place yet" in early.text
+        time.sleep(max(0.0, (draw_at - datetime.now(ZoneInfo("Asia/Shanghai"))).total_seconds() + 0.5))
+        draw = c.post("/plans/API-2025Q2/draw", json={"public_value": "2025-03-31 福彩3D 123", **announced})
         assert draw.status_code == 200, draw.text
+        assert c.post("/plans/API-2025Q2/draw", json={"public_value": "456", **announced}).status_code == 409
         return dict(draw.json())
 
 
@@ -54,7 +72,7 @@ def test_public_reads_plans_and_verifies_the_draw_from_served_files(
         listed = c.get("/plans").json()
         assert [p["code"] for p in listed] == ["API-2025Q2"]
         names = c.get("/plans/API-2025Q2/files").json()
-        assert len(names) == 6
+        assert len(names) == 9 and {"results.json", "notice.csv", "notice.md"} <= set(names)
         for name in names:
             r = c.get(f"/plans/API-2025Q2/files/{name}")
             assert r.status_code == 200
@@ -62,7 +80,16 @@ def test_public_reads_plans_and_verifies_the_draw_from_served_files(
         assert c.get("/plans/API-2025Q2/files/secret.txt").status_code == 404
         assert c.get("/plans/API-2025Q2/tasks").status_code == 401
     done = subprocess.run(
-        [sys.executable, "-m", "api.cli", "plan", "verify", str(tmp_path)],
+        [
+            sys.executable,
+            "-m",
+            "api.cli",
+            "plan",
+            "verify",
+            str(tmp_path),
+            "--commitment",
+            drawn["commitment_sha256"],
+        ],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -70,6 +97,24 @@ def test_public_reads_plans_and_verifies_the_draw_from_served_files(
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "verified" in done.stdout
+    # The same check straight from the service, over HTTP (what the public sees is what is verified).
+    served = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "api.cli",
+            "plan",
+            "verify",
+            f"{service.url.rstrip('/')}/plans/API-2025Q2/files/",
+            "--commitment",
+            drawn["commitment_sha256"],
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert served.returncode == 0 and "verified" in served.stdout, served.stdout + served.stderr
 
 
 def test_tasks_are_scoped(service: Service, drawn: dict) -> None:

@@ -39,6 +39,7 @@ from gi.models import (
     TaskInspector,
 )
 from sampling.planning import create_plan, draw_plan
+from tests.field_fixtures import FIELD_COMMITTED, FIELD_LOTTERY, FIELD_REVEALED
 from tests.service_fixtures import PASSWORD, Service, service_database, start_service
 
 ODK_DIR = Path(__file__).resolve().parent / "odk"
@@ -70,9 +71,24 @@ def field_service(db_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iter
     with service_database(db_url, prefix="gi_odk", producers=4, inspectors=12) as url:
         with gi_db.session_scope(gi_db.get_engine(url)) as s:
             create_plan(
-                s, "ODK-1", "ODK 采集测试", date(2026, 11, 1), date(2026, 12, 31), rounds=1, lot_size=20
+                s,
+                "ODK-1",
+                "ODK 采集测试",
+                date(2026, 11, 1),
+                date(2026, 12, 31),
+                rounds=1,
+                lot_size=20,
+                announcement=FIELD_LOTTERY,
+                committed_at=FIELD_COMMITTED,
             )
-            draw_plan(s, "ODK-1", "odk engine test", "test")
+            draw_plan(
+                s,
+                "ODK-1",
+                "odk engine test",
+                FIELD_LOTTERY.source,
+                FIELD_LOTTERY.draw_at,
+                revealed_at=FIELD_REVEALED,
+            )
             task = s.scalars(
                 select(PlanTask).join(Plan).where(Plan.code == "ODK-1").order_by(PlanTask.id)
             ).first()

@@ -40,13 +40,27 @@ def seed_season(session: Session, seed: int = 5) -> None:
     from gi.origin.batch import record_samples
     from gi.quality.judge import check_quality
     from gi.quality.lab import add_results
+    from sampling.commit import Announcement
     from sampling.planning import create_plan, draw_plan, record_result, tasks_of_plan
 
     tz = ZoneInfo("Asia/Shanghai")
     rng = random.Random(seed)
     create_synthetic_directory(session, producers_per_product=18, seed=seed)
-    create_plan(session, PLAN, "2025年春季地理标志产品监督抽查", *SEASON, 2, secret="m" * 40)
-    tasks = tasks_of_plan(session, draw_plan(session, PLAN, "20250401", "test").plan.id)
+    # Committed before the season, drawn with the value of the lottery draw it announced.
+    lottery = Announcement.make("test lottery", "2025-03-01")
+    committed, revealed = datetime(2025, 2, 20, 10, tzinfo=tz), datetime(2025, 3, 1, 21, tzinfo=tz)
+    create_plan(
+        session,
+        PLAN,
+        "2025年春季地理标志产品监督抽查",
+        *SEASON,
+        2,
+        secret="m" * 40,
+        announcement=lottery,
+        committed_at=committed,
+    )
+    drawn = draw_plan(session, PLAN, "20250401", lottery.source, lottery.draw_at, revealed_at=revealed)
+    tasks = tasks_of_plan(session, drawn.plan.id)
     rows = []
     for task in tasks:
         if rng.random() < 0.2:

@@ -13,15 +13,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from sampling_fixtures import publish  # what `gi plan create` + `draw` + `export` publish, without a database
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import maximum_flow
-from test_sampling_verify import (
-    publish,
-)  # what `gi plan create` + `draw` + `export` publish, without a database
 
 import sampling.draw
 from demo.directories import synthetic_frame
 from sampling.assign import InfeasiblePlanError, RoundAssignment, TaskNeed, assign_round, pool_of
+from sampling.commit import sha256_hex
 from sampling.design import DesignParameters
 from sampling.draw import run_draw
 from sampling.frames import FrameInspector
@@ -102,7 +101,7 @@ def test_workload_balanced_within_one_task(drawn) -> None:  # type: ignore[no-un
 
 def test_infeasible_reports_constraint_and_place() -> None:
     stream = SeedStream(bytes(32))
-    tasks = [TaskNeed(7, "syn-00", "farm_product", "330106", ())]
+    tasks = [TaskNeed(7, "syn-00", "farm_product", "330106", (), "33")]
     only_home = [
         FrameInspector("I1", "330106", ("farm_product",), 5),
         FrameInspector("I2", "330106", ("farm_product",), 5),
@@ -122,8 +121,8 @@ def test_infeasible_reports_constraint_and_place() -> None:
     assert unqualified.problems[0].binding == "qualification"
     # Capacity: two inspectors with capacity 1 can staff one task, not two.
     two = [
-        TaskNeed(7, "syn-00", "farm_product", "330106", ()),
-        TaskNeed(8, "syn-00", "farm_product", "330106", ()),
+        TaskNeed(7, "syn-00", "farm_product", "330106", (), "33"),
+        TaskNeed(8, "syn-00", "farm_product", "330106", (), "33"),
     ]
     tight = [
         FrameInspector("I6", "330102", ("farm_product",), 1),
@@ -162,7 +161,7 @@ def _check_constraints(
         assert len(codes) == per_task and len(set(codes)) == per_task
         for code in codes:
             ins = by_code[code]
-            assert ins.home_county != t.county and ins.home_county[:2] == t.county[:2]
+            assert ins.home_county != t.county and (t.pool == "*" or ins.home_county[:2] == t.pool)
             assert (code, t.producer_id) not in conflicts and code not in t.previous_inspectors
             assert t.category in ins.qualifications
             loads[code] += 1
@@ -174,9 +173,9 @@ def test_repair_staffs_a_round_the_greedy_pass_left_short() -> None:
     task 1 A and B, then task 2 the least loaded C and D, so nothing is left for task 3; the repair hands C and
     D over to task 3 and gives task 2 A and B in their places."""
     tasks = [
-        TaskNeed(1, "syn-00", "farm_product", "330301", ()),
-        TaskNeed(2, "syn-00", "farm_product", "330302", ()),
-        TaskNeed(3, "syn-00", "farm_product", "330101", ()),
+        TaskNeed(1, "syn-00", "farm_product", "330301", (), "33"),
+        TaskNeed(2, "syn-00", "farm_product", "330302", (), "33"),
+        TaskNeed(3, "syn-00", "farm_product", "330101", (), "33"),
     ]
     inspectors = [
         FrameInspector("A", "330101", ("farm_product",), 2),
@@ -203,8 +202,8 @@ def test_truly_infeasible_round_still_reported_with_constraint_and_place() -> No
     """Tasks 7 and 8 both need C and D (A, B and E live in their county) and C and D have room for one task: no
     staffing exists, the repair changes nothing, and task 8 is reported with the constraint that failed."""
     tasks = [
-        TaskNeed(7, "syn-00", "farm_product", "330106", ()),
-        TaskNeed(8, "syn-00", "farm_product", "330106", ()),
+        TaskNeed(7, "syn-00", "farm_product", "330106", (), "33"),
+        TaskNeed(8, "syn-00", "farm_product", "330106", (), "33"),
     ]
     inspectors = [
         FrameInspector("A", "330106", ("farm_product",), 5),
@@ -248,7 +247,7 @@ def _max_staffing(
 
 def _eligible(ins: FrameInspector, t: TaskNeed, conflicts: set[tuple[str, int]], pool: bool = False) -> bool:
     return (
-        (not pool or ins.home_county[:2] == t.county[:2])
+        (not pool or t.pool == "*" or ins.home_county[:2] == t.pool)
         and ins.home_county != t.county
         and (ins.code, t.producer_id) not in conflicts
         and ins.code not in t.previous_inspectors
@@ -264,9 +263,9 @@ def _reference_round(
     seed: bytes,
     per_task: int = 2,
 ) -> tuple[dict[int, tuple[str, ...]], dict[str, int], list[tuple[int, int, dict[str, int]]]]:
-    """Section 4 of docs/sampling.md re-implemented plainly (province pools, qualification required), without
-    the shortcut of skipping what failed searches visited: (inspectors per task, loads, short tasks with found
-    and excluded counts)."""
+    """Section 4 of docs/sampling.md re-implemented plainly (each task's pool, qualification required), without
+    the shortcuts of skipping what failed searches visited and of ranking only the root's province: (inspectors
+    per task, loads, short tasks with found and excluded counts)."""
     load = {i.code: 0 for i in inspectors}
 
     def rank(i: FrameInspector) -> tuple[int, int, str]:
@@ -274,7 +273,7 @@ def _reference_round(
         return load[i.code], int.from_bytes(hashlib.sha256(seed + label).digest()[:8], "big"), i.code
 
     def pool_members(t: TaskNeed) -> list[FrameInspector]:
-        return [i for i in inspectors if i.home_county[:2] == t.county[:2]]
+        return [i for i in inspectors if t.pool == "*" or i.home_county[:2] == t.pool]
 
     staff: dict[int, list[str]] = {}
     short = []
@@ -292,7 +291,7 @@ def _reference_round(
     for s in short:  # the repair
         staff[s] = []
         while len(staff[s]) < per_task:
-            ranked = sorted((i for i in pool_members(tasks[s]) if i.capacity >= 1), key=rank)
+            ranked = sorted((i for i in inspectors if i.capacity >= 1), key=rank)
             reached_from: dict[str, int] = {}
             through: dict[int, str | None] = {s: None}
             queue, end = deque([s]), None
@@ -300,7 +299,11 @@ def _reference_round(
                 t = queue.popleft()
                 for ins in ranked:
                     code = ins.code
-                    if code in reached_from or not _eligible(ins, tasks[t], conflicts) or code in staff[t]:
+                    if (
+                        code in reached_from
+                        or not _eligible(ins, tasks[t], conflicts, pool=True)
+                        or code in staff[t]
+                    ):
                         continue
                     reached_from[code] = t
                     if load[code] < capacity[code]:
@@ -372,16 +375,20 @@ def test_repair_follows_the_documented_rule_and_is_exact() -> None:
             )
             for j in range(rng.randint(8, 18))
         ]
-        tasks = [
-            TaskNeed(
-                100 + k,
-                "syn-00",
-                rng.choice(categories),
-                rng.choice(counties),
-                tuple(i.code for i in inspectors if rng.random() < 0.05),
+        tasks = []
+        for k in range(rng.randint(2, 7)):
+            county = rng.choice(counties)
+            tasks.append(
+                TaskNeed(
+                    100 + k,
+                    "syn-00",
+                    rng.choice(categories),
+                    county,
+                    tuple(i.code for i in inspectors if rng.random() < 0.05),
+                    # Some rounds mix in targets whose pool was widened to the whole directory.
+                    "*" if case % 3 == 0 and rng.random() < 0.3 else county[:2],
+                )
             )
-            for k in range(rng.randint(2, 7))
-        ]
         conflicts = {(i.code, t.producer_id) for i in inspectors for t in tasks if rng.random() < 0.1}
         seed = hashlib.sha256(b"case %d" % case).digest()
         out = assign_round(case, tasks, inspectors, conflicts, SeedStream(seed), per_task)
@@ -416,11 +423,11 @@ def test_repaired_plan_is_published_and_verifies(tmp_path: Path, monkeypatch: py
         return rounds[-1]
 
     monkeypatch.setattr(sampling.draw, "assign_round", recording)
-    files = publish(frame, params, tmp_path, "07 13 22 28 31 + 04")
+    files = publish(frame, params, tmp_path, "07 13 22 28 31 + 06")
     assert [len(r.repaired) for r in rounds] == [1, 0, 0]
     monkeypatch.undo()
 
-    report = verify([tmp_path])
+    report = verify([tmp_path], sha256_hex(files["commitment.json"].read_bytes()))
     assert report.ok, [c for c in report.checks if not c.ok]
     published = json.loads(files["assignment.json"].read_bytes())["tasks"]
     assert len(published) == 225 and all(len(set(t["inspectors"])) == 2 for t in published)

@@ -46,7 +46,7 @@ def params_for(rounds: list[Round], **changes: object) -> DesignParameters:
 
 def test_inclusion_ticks_sum_and_proportionality() -> None:
     weights = [100, 150, 300, 100, 250, 700, 100]
-    ticks = inclusion_ticks(weights, list(range(7)), 3)
+    ticks = inclusion_ticks(weights, list(range(7)), 3 * TICKS)
     assert int(ticks.sum()) == 3 * TICKS
     assert all(0 < t <= TICKS for t in ticks)
     exact = [3 * w / sum(weights) for w in weights]
@@ -60,15 +60,19 @@ def test_inclusion_ticks_sum_and_proportionality() -> None:
 
 def test_inclusion_ticks_ties_and_edges() -> None:
     # 1 from 3 equal weights: 2**32 is not divisible by 3; the extra tick goes to the smallest id.
-    ticks = inclusion_ticks([1, 1, 1], [30, 10, 20], 1)
+    ticks = inclusion_ticks([1, 1, 1], [30, 10, 20], TICKS)
     assert int(ticks.sum()) == TICKS and ticks[1] == TICKS // 3 + 1 and ticks[0] == ticks[2] == TICKS // 3
-    assert inclusion_ticks([5, 5], [1, 2], 2).tolist() == [TICKS, TICKS]
+    assert inclusion_ticks([5, 5], [1, 2], 2 * TICKS).tolist() == [TICKS, TICKS]
     assert inclusion_ticks([5, 5], [1, 2], 0).tolist() == [0, 0]
     with pytest.raises(ValueError):
-        inclusion_ticks([1], [1], 2)
+        inclusion_ticks([1], [1], TICKS + 1)
     # Huge weights take the exact big-integer path and still sum exactly.
-    big = inclusion_ticks([10**12, 3 * 10**12, 10**12 + 7], [1, 2, 3], 2)
+    big = inclusion_ticks([10**12, 3 * 10**12, 10**12 + 7], [1, 2, 3], 2 * TICKS)
     assert int(big.sum()) == 2 * TICKS and big[1] == TICKS
+    # A county's expected share need not be a whole number of targets: 1.5 targets over weights 1, 1, 4 —
+    # the heavy one is certain (1.5 x 4/6 = 1 >= 1), the others share the remaining half.
+    half = inclusion_ticks([1, 1, 4], [1, 2, 3], 3 * TICKS // 2)
+    assert half.tolist() == [TICKS // 4, TICKS // 4, TICKS]
 
 
 def test_systematic_pps_hits_one_unit_per_point() -> None:
@@ -106,6 +110,15 @@ def test_risk_weight_and_parameters() -> None:
         risk_weight({**NO_RISK, "failure": 1, "complaints": 5, "outside_area": 1}, p) == 100 + 200 + 200 + 200
     )
     assert set(DEFAULT_RISK_POINTS) == set(p.risk_points)
+    # A new risk input (the extension point) needs its points and cap; without them it is refused, not ignored.
+    with pytest.raises(InputError, match="mass_balance"):
+        risk_weight({**NO_RISK, "mass_balance": 2}, p)
+    extended = p.with_changes(
+        risk_points={**p.risk_points, "mass_balance": 150}, risk_caps={**p.risk_caps, "mass_balance": 2}
+    )
+    assert risk_weight({**NO_RISK, "mass_balance": 3}, extended) == 100 + 300
+    with pytest.raises(InputError, match="risk_points"):
+        p.with_changes(risk_caps={**p.risk_caps, "mass_balance": 2})
     assert DesignParameters.from_dict(p.to_dict()) == p
     assert percent_to_bp("5%") == 500 and percent_to_bp(12.5) == 1250
     with pytest.raises(InputError):
@@ -213,3 +226,36 @@ def test_within_plan_gap_and_coverage() -> None:
         assert len(result.tasks_of_round(s.round)) == sum(
             x.sample_size for x in result.strata if x.round == s.round
         )
+
+
+def test_county_timing_differs_between_public_values() -> None:
+    """Which counties a round visits and from which round each county's coverage is due are drawn from the seed:
+    they differ between public values, every county is visited in round 1 under some of them, and each county's
+    coverage round is uniform over the product's active rounds."""
+    frame = synthetic_frame(600, 120, 2, seed=11, counties_per_product=6, history_share=0)
+    params = params_for(split_rounds(date(2026, 1, 1), date(2026, 3, 31), 3), min_per_county=1)
+    round_one: dict[str, set[frozenset[str]]] = defaultdict(set)
+    visited_first: Counter[tuple[str, str]] = Counter()
+    due: dict[tuple[str, str], Counter[int]] = defaultdict(Counter)
+    draws = 300
+    for k in range(draws):
+        result = run_draw(frame, params, hashlib.sha256(f"public value {k}".encode()).digest())
+        for s in result.strata:
+            if s.round == 1:
+                drawn = frozenset(c.county for c in s.counties if c.drawn)
+                round_one[s.product].add(drawn)
+                visited_first.update((s.product, c) for c in drawn)
+        for (product, _), counties in result.coverage.items():
+            for county, number in counties.items():
+                due[(product, county)][number] += 1
+    counties = {(p.product, p.county) for p in frame.producers}
+    assert len(counties) == 12
+    for product, sets in round_one.items():
+        assert len(sets) > 1, product  # not the same counties every time
+    assert set(visited_first) == counties  # no county can tell in advance that round 1 will skip it
+    assert sum(1 for n in visited_first.values() if n < draws) >= 3  # ... nor that it will be visited
+    chi2 = sum((n - draws / 3) ** 2 / (draws / 3) for c in due.values() for n in (c[1], c[2], c[3]))
+    assert stats.chi2.sf(chi2, 2 * len(due)) > 0.001
+    # Every county is covered over the plan whatever the draw.
+    result = run_draw(frame, params, hashlib.sha256(b"any").digest())
+    assert {(t.product, t.county) for t in result.tasks} == counties

@@ -1,11 +1,14 @@
-"""Plans in PostGIS: a draw made by another process (the CLI in a subprocess) verified from its exported files
-alone; tasks, notice and results; frames with risk factors read from the database; synthetic directories."""
+"""Plans in PostGIS: the commitment published by `gi plan create` with its pool slack, a draw made by another
+process (the CLI in a subprocess) verified from its exported files alone against the pinned commitment; an
+infeasible frame refused or repaired at create; a failed draw final, published, and re-drawn only by a new
+commitment; tasks, notice and results; frames with risk factors read from the database; synthetic directories."""
 
 from __future__ import annotations
 
 import json
+import subprocess
 from collections.abc import Iterator
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -17,27 +20,64 @@ from sqlalchemy.orm import Session
 
 from demo.directories import create_synthetic_directory, ours_inspectors, ours_producers
 from gi.db import session_scope
-from gi.errors import InputError
+from gi.errors import ConflictError, InputError
 from gi.market.credit_code import is_valid_uscc
 from gi.models import (
     GIProduct,
     Inspector,
     InspectorConflict,
     Plan,
+    PlanStatus,
     PlanTask,
     Producer,
     ProducerComplaint,
     Sample,
     TaskResult,
 )
+from sampling.commit import Announcement, sha256_hex
+from sampling.export import export_plan
+from sampling.feasibility import InfeasibleFrameError
 from sampling.frames import build_frame
 from sampling.notice import notice_rows
-from sampling.planning import create_plan, draw_plan, record_result, tasks_of_plan
+from sampling.planning import (
+    PlanCreated,
+    PlanDrawn,
+    create_plan,
+    draw_plan,
+    plan_summary,
+    record_result,
+    tasks_of_plan,
+)
 from sampling.verify import verify
 
 pytestmark = pytest.mark.postgis
 
 PERIOD = (date(2026, 11, 1), date(2027, 1, 31))
+TZ = ZoneInfo("Asia/Shanghai")
+SOURCE = "测试彩票"
+
+
+def _today() -> str:
+    return datetime.now(TZ).date().isoformat()
+
+
+def commit(session: Session, code: str, *args: object, **kw: object) -> PlanCreated:
+    """A plan committed yesterday, announcing today's draw of the test lottery (so it can be drawn now)."""
+    yesterday = datetime.now(TZ).replace(microsecond=0) - timedelta(days=1)
+    return create_plan(
+        session,
+        code,
+        "test",
+        *(args or (*PERIOD, 3)),  # type: ignore[arg-type]
+        announcement=Announcement.make(SOURCE, _today(), "2026001"),
+        committed_at=yesterday,
+        **kw,  # type: ignore[arg-type]
+    )
+
+
+def draw(session: Session, code: str, value: str) -> PlanDrawn:
+    """Draw with the announced test lottery's value of today."""
+    return draw_plan(session, code, value, SOURCE, _today(), "2026001")
 
 
 @pytest.fixture(scope="module")
@@ -47,7 +87,7 @@ def directory(engine: Engine, loaded_register: None) -> Iterator[None]:
         create_synthetic_directory(s, producers_per_product=30, today=date(2026, 10, 20))
     yield
     with session_scope(engine) as s:
-        mine = select(Plan.id).where(Plan.code.in_(["SUB-1", "INF-1", "DEMO-202608"]))
+        mine = select(Plan.id).where(Plan.code.in_(["SUB-0", "SUB-1", "DEMO-202608"]))
         tasks = select(PlanTask.id).where(PlanTask.plan_id.in_(mine))
         s.execute(update(Sample).where(Sample.task_id.in_(tasks)).values(task_id=None))
         s.execute(delete(Plan).where(Plan.id.in_(mine)))
@@ -55,43 +95,101 @@ def directory(engine: Engine, loaded_register: None) -> Iterator[None]:
         s.execute(delete(Inspector).where(ours_inspectors()))
 
 
+def _gi(args: list[str], db_url: str) -> subprocess.CompletedProcess[str]:
+    return gi(db_url, *args)
+
+
+def test_create_publishes_the_commitment_and_the_pool_slack(
+    directory: None, db_url: str, tmp_path: Path
+) -> None:
+    out = tmp_path / "plan"
+    tomorrow = (datetime.now(TZ).date() + timedelta(days=1)).isoformat()
+    args = ["plan", "create", "SUB-0", "--from", "2026-11-01", "--to", "2027-01-31", "--rounds", "3"]
+    announce = ["--value-source", "中国福利彩票 福彩3D", "--value-issue", "2026309", "--value-date", tomorrow]
+    created = _gi([*args, *announce, "--out", str(out)], db_url)
+    assert created.returncode == 0, created.stderr
+    assert (
+        "commitment SHA-256" in created.stdout
+        and "slack" in created.stdout
+        and "第 2026309 期" in created.stdout
+    )
+    assert {p.name for p in (out / "published").iterdir()} == {
+        "frame.json",
+        "parameters.json",
+        "commitment.json",
+    }
+    commitment = json.loads((out / "published" / "commitment.json").read_bytes())
+    assert commitment["public_value"] == {
+        "source": "中国福利彩票 福彩3D",
+        "draw": "2026309",
+        "draw_at": tomorrow,
+    }
+    sha = sha256_hex((out / "published" / "commitment.json").read_bytes())
+    pre = _gi(["plan", "verify", str(out / "published"), "--commitment", sha], db_url)
+    assert pre.returncode == 0 and "not drawn yet" in pre.stdout
+    # The announced draw has not taken place: the value cannot be known, and is refused.
+    early = _gi(
+        [
+            "plan",
+            "draw",
+            "SUB-0",
+            "--public-value",
+            "4 1 7",
+            "--source",
+            "中国福利彩票 福彩3D",
+            "--issue",
+            "2026309",
+            "--date",
+            tomorrow,
+        ],
+        db_url,
+    )
+    assert early.returncode == 1 and "has not taken place yet" in early.stderr
+    # An announcement of a draw that is not after the commitment is refused: nothing is committed.
+    past = _gi(
+        [*args[:2], "SUB-00", *args[3:], "--value-source", "福彩3D", "--value-date", "2026-11-01"], db_url
+    )
+    assert past.returncode == 1 and "not after the commitment" in past.stderr
+
+
 def test_draw_in_another_process_verified_from_files(
     directory: None, db_url: str, engine: Engine, tmp_path: Path
 ) -> None:
     out = tmp_path / "plan"
-    created = gi(
+    with session_scope(engine) as s:
+        commit(s, "SUB-1")
+    value = ["--public-value", "福彩3D 2026308: 4 1 7"]
+    wrong = _gi(
+        ["plan", "draw", "SUB-1", *value, "--source", "体彩", "--date", _today(), "--issue", "2026001"],
         db_url,
-        "plan",
-        "create",
-        "SUB-1",
-        "--from",
-        "2026-11-01",
-        "--to",
-        "2027-01-31",
-        "--rounds",
-        "3",
-        "--out",
-        str(out),
     )
-    assert created.returncode == 0, created.stderr
-    assert "commitment SHA-256" in created.stdout
-    before = {p.name for p in (out / "published").iterdir()}
-    assert before == {"frame.json", "parameters.json", "commitment.json"}  # nothing about the draw yet
-    drawn = gi(
+    assert wrong.returncode == 1 and "not the announced source" in wrong.stderr
+    early = _gi(
+        ["plan", "draw", "SUB-1", *value, "--source", SOURCE, "--date", "2020-01-01", "--issue", "2026001"],
         db_url,
-        "plan",
-        "draw",
-        "SUB-1",
-        "--public-value",
-        "福彩3D 2026308: 4 1 7",
-        "--source",
-        "test lottery",
-        "--out",
-        str(out),
+    )
+    assert early.returncode == 1 and "predates the commitment" in early.stderr
+    drawn = _gi(
+        [
+            "plan",
+            "draw",
+            "SUB-1",
+            *value,
+            "--source",
+            SOURCE,
+            "--date",
+            _today(),
+            "--issue",
+            "2026001",
+            "--out",
+            str(out),
+        ],
+        db_url,
     )
     assert drawn.returncode == 0, drawn.stderr
+    sha = sha256_hex((out / "published" / "commitment.json").read_bytes())
     # This process verifies from the files alone (no database involved in verify).
-    report = verify([out / "published"])
+    report = verify([out / "published"], sha)
     assert report.ok, [c for c in report.checks if not c.ok]
     assert report.tasks > 0 and report.public_value == "福彩3D 2026308: 4 1 7"
     selection = json.loads((out / "published" / "selection.json").read_bytes())
@@ -105,8 +203,15 @@ def test_draw_in_another_process_verified_from_files(
             round(t.inclusion_probability * 2**32) == x["pi_ticks"]
             for t, x in zip(tasks, selection["tasks"], strict=True)
         )
-    # `gi plan verify` in a third process; and a tampered assignment is refused with exit code 1.
-    ok = gi(db_url, "plan", "verify", str(out / "published"))
+    # No command draws twice on one commitment.
+    again = _gi(
+        ["plan", "draw", "SUB-1", *value, "--source", SOURCE, "--date", _today(), "--issue", "2026001"],
+        db_url,
+    )
+    assert again.returncode == 1 and "drawn only once" in again.stderr
+    # `gi plan verify` in a third process, pinned; a tampered assignment is refused with exit code 1 and the
+    # published and reproduced inspectors shown in full.
+    ok = _gi(["plan", "verify", str(out / "published"), "--commitment", sha], db_url)
     assert ok.returncode == 0 and "verified" in ok.stdout
     assignment = out / "published" / "assignment.json"
     doc = json.loads(assignment.read_bytes())
@@ -114,19 +219,24 @@ def test_draw_in_another_process_verified_from_files(
     assignment.write_bytes(
         (json.dumps(doc, ensure_ascii=False, sort_keys=True, separators=(",", ":")) + "\n").encode()
     )
-    bad = gi(db_url, "plan", "verify", str(out / "published"))
+    bad = _gi(["plan", "verify", str(out / "published"), "--commitment", sha], db_url)
     assert bad.returncode == 1 and "NOT verified" in bad.stderr
+    found = json.dumps(doc["tasks"][0]["inspectors"], ensure_ascii=False, separators=(",", ":"))
+    assert f"found:    {found}" in bad.stderr
+    other = _gi(["plan", "verify", str(out / "published"), "--commitment", "0" * 64], db_url)
+    assert other.returncode == 1 and f"found:    {sha}" in other.stderr
     # The internal work list exists as CSV and Excel; the notice names no inspector.
     assert (out / "internal" / "tasks.xlsx").stat().st_size > 0
     notice = (out / "published" / "notice.csv").read_text(encoding="utf-8-sig")
     assert "检查结果" in notice and "SYN-" not in notice and "检查员" not in notice
-    shown = gi(db_url, "plan", "show", "SUB-1", "--tasks", "5")
+    shown = _gi(["plan", "show", "SUB-1", "--tasks", "5"], db_url)
     assert shown.returncode == 0 and "round 3" in shown.stdout
 
 
 def test_tasks_fields_results_and_sample_link(directory: None, session: Session) -> None:
-    created = create_plan(session, "T-1", "test", *PERIOD, 3, secret="s" * 40)
-    drawn = draw_plan(session, "T-1", "12345", "test")
+    created = commit(session, "T-1", secret="s" * 40)
+    drawn = draw(session, "T-1", "12345")
+    assert drawn.result is not None
     tasks = tasks_of_plan(session, drawn.plan.id)
     assert tasks and len(tasks) == len(drawn.result.tasks)
     rounds = {r.number: r for r in created.plan.rounds}
@@ -156,15 +266,16 @@ def test_tasks_fields_results_and_sample_link(directory: None, session: Session)
 
 
 def test_results_complete_the_notice_and_feed_the_next_frame(directory: None, session: Session) -> None:
-    create_plan(session, "T-2", "test", *PERIOD, 3)
-    drawn = draw_plan(session, "T-2", "abc", "test")
+    commit(session, "T-2")
+    drawn = draw(session, "T-2", "abc")
     tasks = tasks_of_plan(session, drawn.plan.id)
     failed = record_result(session, tasks[0].id, "nonconforming", "标志使用不规范")
     record_result(session, tasks[1].id, TaskResult.CONFORMING)
     with pytest.raises(InputError):
         record_result(session, tasks[2].id, "maybe")
-    rows = notice_rows(tasks_of_plan(session, drawn.plan.id))
+    rows = notice_rows(session, drawn.plan)
     assert rows[0]["result"] == "不合格" and rows[1]["result"] == "合格" and rows[2]["result"] == "待检查"
+    assert rows[0]["result_date"] == datetime.now(TZ).date().isoformat()
     assert not any("SYN-" in str(v) for r in rows for v in r.values())
     # The next season's frame sees the failure, the inspection date and the previous inspectors.
     frame = build_frame(session, "NEXT", date(2027, 2, 1), date(2027, 4, 30))
@@ -228,46 +339,132 @@ def test_synthetic_directory_is_labelled_and_valid(directory: None, session: Ses
 
 
 def test_plan_rules(directory: None, session: Session) -> None:
-    create_plan(session, "T-3", "test", *PERIOD, 3)
+    commit(session, "T-3")
     with pytest.raises(InputError, match="exists already"):
-        create_plan(session, "T-3", "test", *PERIOD, 3)
-    draw_plan(session, "T-3", "1", "")
-    with pytest.raises(InputError, match="only a committed plan"):
-        draw_plan(session, "T-3", "2", "")
+        commit(session, "T-3")
+    draw(session, "T-3", "1")
+    with pytest.raises(ConflictError, match="drawn only once"):
+        draw(session, "T-3", "2")
     with pytest.raises(InputError, match="products"):
-        create_plan(session, "T-4", "test", *PERIOD, 3, products=["no-such-product"])
+        commit(session, "T-4", products=["no-such-product"])
+    with pytest.raises(ConflictError, match="only a failed draw"):
+        commit(session, "T-5", supersedes="T-3")
 
 
-def test_infeasible_draw_reports_and_stores_nothing(
-    directory: None, db_url: str, engine: Engine, tmp_path: Path
-) -> None:
-    created = gi(
-        db_url,
-        "plan",
-        "create",
-        "INF-1",
-        "--from",
-        "2026-11-01",
-        "--to",
-        "2026-11-30",
-        "--rounds",
-        "1",
-        "--inspectors-per-task",
-        "30",
-        "--product",
-        "xihu-longjing",
-        "--out",
-        str(tmp_path),
+HAINAN = "460105"  # a province without GI product in the register, so the test controls its whole pool
+
+
+def _hainan(session: Session, inspectors: list[tuple[str, str, int]]) -> list[int]:
+    """Three xihu-longjing producers registered in a Hainan county, and the given Hainan inspectors."""
+    xihu = session.scalars(select(GIProduct).where(GIProduct.code == "xihu-longjing")).one()
+    producers = [
+        Producer(
+            product_id=xihu.id,
+            name=f"合成·海南{k}",
+            credit_code=f"9146010{k}MA0000000X",
+            county_code=HAINAN,
+            synthetic=True,
+        )
+        for k in range(3)
+    ]
+    session.add_all(producers)
+    session.add_all(
+        Inspector(
+            code=code,
+            name=f"合成检查员{code}",
+            unit="合成·海南测试",
+            home_county_code=county,
+            synthetic=True,
+            qualifications=[xihu.category.value],
+            capacity_per_round=capacity,
+            active=True,
+        )
+        for code, county, capacity in inspectors
     )
-    assert created.returncode == 0, created.stderr
-    assert "warning" in created.stdout
-    drawn = gi(db_url, "plan", "draw", "INF-1", "--public-value", "x", "--out", str(tmp_path))
-    assert drawn.returncode == 1
-    assert "infeasible" in drawn.stderr and "county 330106" in drawn.stderr and "constraint" in drawn.stderr
-    with session_scope(engine) as s:
-        plan = s.scalars(select(Plan).where(Plan.code == "INF-1")).one()
-        assert plan.status.value == "committed" and not plan.tasks
-        s.delete(plan)
+    session.flush()
+    return [p.id for p in producers]
+
+
+def test_create_refuses_a_target_lacking_inspectors_or_repairs_it(directory: None, session: Session) -> None:
+    """Hainan's only inspectors live in the targets' county: every Hainan target lacks inspectors. The plan is
+    refused with the targets and pool named, and nothing is committed; with repair their pool is widened to the
+    whole directory and the change reported."""
+    ids = _hainan(session, [("T-HN-1", HAINAN, 5), ("T-HN-2", HAINAN, 5)])
+    with pytest.raises(InfeasibleFrameError) as refused:
+        commit(session, "R-1", products=["xihu-longjing"])
+    lines = refused.value.report.problems()
+    assert {t.producer_id for t in refused.value.report.targets} == set(ids)
+    assert all("pool 46" in line and "0 eligible inspectors" in line for line in lines), lines
+    assert session.scalars(select(Plan).where(Plan.code == "R-1")).first() is None
+    created = commit(session, "R-1", products=["xihu-longjing"], repair=True)
+    assert sum("pool 46 -> *" in line for line in created.feasibility.repairs) == 3
+    frame = json.loads(
+        created.plan.commitment.commitment_json if False else created.plan.commitment.frame_json
+    )
+    assert {p["pool"] for p in frame["producers"] if p["id"] in ids} == {"*"}
+    assert any(p.pool == "*" for p in created.feasibility.pools)
+
+
+def test_failed_draw_is_final_published_and_redrawn_by_a_new_commitment(
+    directory: None, session: Session, tmp_path: Path
+) -> None:
+    """Feasible on paper (two Hainan inspectors outside the targets' county, pool capacity to spare), but with
+    every Hainan target drawn in one round those two, with room for one task each, cannot staff them all."""
+    _hainan(
+        session,
+        [("T-HN-3", HAINAN, 9), ("T-HN-5", "460106", 1), ("T-HN-6", "460107", 1)],
+    )
+    args = (date(2026, 11, 1), date(2026, 11, 30), 1)
+    created = commit(session, "F-1", *args, products=["xihu-longjing"], min_per_county=3)
+    assert created.feasibility.ok
+    drawn = draw(session, "F-1", "5 5 5")
+    assert drawn.failed and drawn.plan.status == PlanStatus.FAILED and drawn.problems
+    assert any(p.county == HAINAN and p.binding == "capacity" for p in drawn.problems)
+    c = drawn.plan.commitment
+    assert c is not None and c.public_value == "5 5 5" and c.failure_json and not drawn.plan.tasks
+    # Published: the reveal (value, secret), the failure and a notice saying so; and it verifies.
+    files = export_plan(session, drawn.plan, tmp_path / "F-1")
+    names = {p.name for p in files.published}
+    assert {
+        "reveal.json",
+        "failure.json",
+        "notice.md",
+        "notice.csv",
+    } <= names and "selection.json" not in names
+    notice = (tmp_path / "F-1" / "published" / "notice.md").read_text(encoding="utf-8")
+    assert "抽取失败" in notice and "5 5 5" in notice
+    report = verify([tmp_path / "F-1"], c.commitment_sha256)
+    assert report.ok and report.status == "failed", [(x.name, x.detail) for x in report.checks if not x.ok]
+    summary = plan_summary(session, drawn.plan)
+    assert summary.status == "failed" and len(summary.failure) == len(drawn.problems)
+    # Final: no second draw on this commitment, not even by writing to the database.
+    with pytest.raises(ConflictError, match="failed; a draw is final"):
+        draw(session, "F-1", "6 6 6")
+    with pytest.raises(Exception, match="a draw is final"), session.begin_nested():
+        session.execute(
+            text("UPDATE plan_commitment SET public_value = '6 6 6' WHERE id = :id"), {"id": c.id}
+        )
+    with pytest.raises(Exception, match="is final"), session.begin_nested():
+        session.execute(text("UPDATE plan SET status = 'committed' WHERE id = :id"), {"id": drawn.plan.id})
+    # A re-draw is a new plan whose commitment names the failed one; the notice lists both.
+    again = commit(session, "F-2", *args, products=["xihu-longjing"], supersedes="F-1", repair=True)
+    commitment = json.loads(again.plan.commitment.commitment_json)
+    assert commitment["supersedes"] == {
+        "plan": "F-1",
+        "commitment_sha256": c.commitment_sha256,
+        "failure_sha256": sha256_hex(c.failure_json.encode("utf-8")),
+        "public_value": "5 5 5",
+    }
+    redrawn = draw(session, "F-2", "7 7 7")
+    assert not redrawn.failed
+    export_plan(session, redrawn.plan, tmp_path / "F-2")
+    md = (tmp_path / "F-2" / "published" / "notice.md").read_text(encoding="utf-8")
+    assert (
+        f"| F-1 | `{c.commitment_sha256}` | `5 5 5` | 抽取失败" in md and "| F-2 |" in md and "已抽取" in md
+    )
+    assert verify([tmp_path / "F-2"], again.plan.commitment.commitment_sha256).ok
+    with pytest.raises(ConflictError, match="re-drawn already by plan F-2"):
+        commit(session, "F-3", *args, products=["xihu-longjing"], supersedes="F-1")
 
 
 def test_demo_step(
@@ -316,7 +513,8 @@ def test_county_from_credit_code_and_unknown_county(directory: None, session: Se
         Producer(product_id=xihu.id, name="合成·无县码", credit_code="ABCDEFGHJKLMNPQRTU", synthetic=True)
     )
     session.flush()
-    created = create_plan(session, "T-5", "test", *PERIOD, 3, products=["xihu-longjing"], min_per_product=40)
+    created = commit(session, "T-6", products=["xihu-longjing"], min_per_product=40)
     assert any("no county" in w for w in created.warnings)
-    drawn = draw_plan(session, "T-5", "x", "")
-    assert drawn.result.tasks and all(t.county != "000000" for t in drawn.result.tasks)
+    drawn = draw(session, "T-6", "x")
+    assert drawn.result is not None and drawn.result.tasks
+    assert all(t.county != "000000" for t in drawn.result.tasks)

@@ -45,6 +45,17 @@ def create(
     code: str = typer.Argument(..., help="Plan code, e.g. 2026Q4-GI."),
     period_from: str = typer.Option(..., "--from", help="First day, YYYY-MM-DD (Asia/Shanghai)."),
     period_to: str = typer.Option(..., "--to", help="Last day, YYYY-MM-DD."),
+    value_source: str = typer.Option(
+        ..., "--value-source", help="Announced source of the public value, e.g. '中国福利彩票 福彩3D'."
+    ),
+    value_date: str = typer.Option(
+        ...,
+        "--value-date",
+        help="Date (YYYY-MM-DD, after today) or date-time with offset of the announced draw whose value is used.",
+    ),
+    value_issue: str = typer.Option(
+        "", "--value-issue", help="Issue number of the announced draw, e.g. 2026309."
+    ),
     rounds: int = typer.Option(3, help="Number of rounds the period is split into."),
     title: str = typer.Option(None, help="Title of the plan (default: from the code and period)."),
     product: list[str] = typer.Option(None, "--product", "-p", help="Product code (repeat); default all."),
@@ -72,106 +83,184 @@ def create(
     scope: str = typer.Option("province", help="Inspector pool: province or national."),
     level: str = typer.Option("II", help="ISO 2859-1 general inspection level: I, II or III."),
     lot_size: int = typer.Option(500, "--lot-size", help="Lot size the tasks' samples are computed for."),
+    supersedes: str = typer.Option(
+        None, "--supersedes", help="The failed plan this plan re-draws (named in the new commitment)."
+    ),
+    repair: bool = typer.Option(
+        False, "--repair", help="Widen the pools of targets or pools that cannot be staffed, and report it."
+    ),
     secret: str = typer.Option(
         None, help="Secret seed part (default: 32 random bytes); kept until the draw."
     ),
     out: Path = typer.Option(None, help="Export directory (default: out/plans/CODE)."),
 ) -> None:
-    """Create a plan: freeze frame and parameters, publish the commitment (frame, parameters, hashes)."""
+    """Create a plan: freeze frame and parameters, check they can be staffed, publish the commitment with the
+    announced public value."""
+    from sampling.commit import Announcement
     from sampling.design import Ratios, percent_to_bp
     from sampling.export import export_plan
-    from sampling.planning import create_plan
+    from sampling.feasibility import InfeasibleFrameError
+    from sampling.planning import create_plan, find_plan
 
     start, end = _required_day(period_from, "--from"), _required_day(period_to, "--to")
-    with working(f"freezing the frame of {code} and committing"), session_scope() as session:
-        created = create_plan(
-            session,
-            code,
-            title,
-            start,
-            end,
-            rounds,
-            products=product or None,
-            secret=secret,
-            ratios=Ratios(percent_to_bp(peak), percent_to_bp(base), percent_to_bp(off_season)),
-            product_ratios=dict(_product_ratio(x) for x in product_ratio or []),
-            min_per_product=min_per_product,
-            min_per_county=min_per_county,
-            yearly_cap=yearly_cap,
-            min_gap_days=min_gap_days,
-            inspectors_per_task=inspectors_per_task,
-            inspector_scope=scope,
-            inspection_level=level,
-            lot_size=lot_size,
-        )
-        exported = export_plan(session, created.plan, out)
-    # Printed once committed: the output describes what is stored.
+    announcement = Announcement.make(value_source, value_date, value_issue)
+    try:
+        with working(f"freezing the frame of {code}, checking it and committing"), session_scope() as session:
+            created = create_plan(
+                session,
+                code,
+                title,
+                start,
+                end,
+                rounds,
+                products=product or None,
+                secret=secret,
+                announcement=announcement,
+                supersedes=supersedes,
+                repair=repair,
+                ratios=Ratios(percent_to_bp(peak), percent_to_bp(base), percent_to_bp(off_season)),
+                product_ratios=dict(_product_ratio(x) for x in product_ratio or []),
+                min_per_product=min_per_product,
+                min_per_county=min_per_county,
+                yearly_cap=yearly_cap,
+                min_gap_days=min_gap_days,
+                inspectors_per_task=inspectors_per_task,
+                inspector_scope=scope,
+                inspection_level=level,
+                lot_size=lot_size,
+            )
+            report, warnings = created.feasibility, created.warnings
+            products, targets = len(created.frame.products), len(created.frame.producers)
+            inspectors, n_rounds = len(created.frame.inspectors), len(created.parameters.rounds)
+            plan_code = created.plan.code
+    except InfeasibleFrameError as exc:
+        err_console.print("[bold red]not feasible:[/] nothing was committed", highlight=False)
+        for line in exc.report.problems():
+            err_console.print(f"  {line}", highlight=False)
+        err_console.print("  create the plan with --repair to widen the pools concerned, or add inspectors")
+        raise typer.Exit(1) from exc
+    # Written only now that the commitment is stored.
+    with session_scope() as session:
+        plan = find_plan(session, plan_code)
+        exported = export_plan(session, plan, out)
+        sha = plan.commitment.commitment_sha256 if plan.commitment else ""
     console.print(
-        f"plan [bold]{created.plan.code}[/] committed: {len(created.frame.products)} products, "
-        f"{len(created.frame.producers):,} targets, {len(created.frame.inspectors):,} inspectors, "
-        f"{len(created.parameters.rounds)} rounds"
+        f"plan [bold]{plan_code}[/] committed: {products} products, {targets:,} targets, "
+        f"{inspectors:,} inspectors, {n_rounds} rounds"
     )
-    console.print(f"commitment SHA-256 [bold]{created.commitment.commitment_sha256}[/]")
+    for line in report.repairs:
+        console.print(f"[yellow]repaired[/] {line}", highlight=False)
+    console.print(
+        table(
+            "inspector pools: capacity per round against the largest demand a draw can make (inspector visits)",
+            ["pool", "capacity", "largest demand", "round", "slack", "tightest category", "its slack"],
+            [
+                [
+                    p.pool,
+                    p.capacity,
+                    p.demand,
+                    p.round,
+                    p.slack,
+                    p.tightest_category or "-",
+                    p.category_slack if p.tightest_category else "-",
+                ]
+                for p in report.pools
+            ],
+        )
+    )
+    console.print(f"commitment SHA-256 [bold]{sha}[/]")
+    console.print(f"public value: {announcement.text()} (announced in the commitment)")
     console.print(f"publish now, before the public value is known: {exported.directory / 'published'}")
-    for warning in created.warnings:
-        console.print(f"[yellow]warning[/] {warning}")
+    for warning in warnings:
+        console.print(f"[yellow]warning[/] {warning}", highlight=False)
 
 
 @app.command("draw")
 def draw(
     plan: str = typer.Argument(..., help="Plan code or id."),
-    public_value: str = typer.Option(..., "--public-value", help="Value known only after the commitment."),
-    source: str = typer.Option("", help="Where the public value comes from (lottery, draw, second party)."),
+    public_value: str = typer.Option(..., "--public-value", help="The value the announced draw produced."),
+    source: str = typer.Option(..., help="Its source, as announced in the commitment."),
+    date_: str = typer.Option(..., "--date", help="Date (or date-time) of its draw, as announced."),
+    issue: str = typer.Option("", help="Issue number of its draw, as announced."),
     out: Path = typer.Option(None, help="Export directory (default: out/plans/CODE)."),
 ) -> None:
-    """Reveal the secret, draw targets and inspectors with the public value, store the tasks, export."""
-    from sampling.assign import InfeasiblePlanError
-    from sampling.export import export_plan
-    from sampling.planning import draw_plan, plan_summary
+    """Reveal the secret, draw targets and inspectors with the announced public value, store and publish.
 
-    try:
-        with working(f"drawing {plan}"), session_scope() as session:
-            drawn = draw_plan(session, plan, public_value, source)
-            exported = export_plan(session, drawn.plan, out)
-            summary = plan_summary(session, drawn.plan)
-    except InfeasiblePlanError as exc:
+    A plan is drawn once: if the draw cannot be staffed, the plan becomes failed and that is published too."""
+    from sampling.export import export_plan
+    from sampling.planning import draw_plan, find_plan, plan_summary
+
+    with working(f"drawing {plan}"), session_scope() as session:
+        drawn = draw_plan(session, plan, public_value, source, date_, issue)
+        plan_code, failed = drawn.plan.code, drawn.failed
+        problems = [p.text() for p in drawn.problems]
+    # Exported only now that the draw (or its failure) is stored.
+    with working(f"publishing {plan}"), session_scope() as session:
+        stored = find_plan(session, plan_code)
+        exported = export_plan(session, stored, out)
+        summary = plan_summary(session, stored)
+    published = exported.directory / "published"
+    if failed:
         err_console.print(
-            f"[bold red]infeasible:[/] {len(exc.problems)} target(s) cannot be staffed; nothing was stored"
+            f"[bold red]draw failed:[/] {len(problems)} target(s) cannot be staffed. The draw is final and "
+            f"published with its public value ({published}); re-draw with a new plan: gi plan create NEW "
+            f"--supersedes {plan_code} ...",
+            highlight=False,
         )
-        for problem in exc.problems[:20]:
-            err_console.print(f"  {problem.text()}", highlight=False)
-        raise typer.Exit(1) from exc
+        for line in problems:
+            err_console.print(f"  {line}", highlight=False)
+        raise typer.Exit(1)
     print_summary(summary)
     console.print(
-        f"published files: {exported.directory / 'published'}  (verify: gi plan verify "
-        f"{exported.directory / 'published'})"
+        f"published files: {published}  (verify: gi plan verify {published} --commitment "
+        f"{summary.commitment_sha256})"
     )
 
 
 @app.command("verify")
 def verify_cmd(
-    files: list[Path] = typer.Argument(..., help="The export directory or the six published JSON files."),
+    files: list[str] = typer.Argument(
+        ..., help="The published directory, its URL (http/https), or the published files."
+    ),
+    commitment: str = typer.Option(
+        None, "--commitment", help="The commitment SHA-256 published before the draw (pins the frame)."
+    ),
 ) -> None:
-    """Check the hashes and reproduce selection and assignment from the published files alone."""
+    """Check every published file and reproduce the draw from the files alone; exit 1 when anything differs."""
     from sampling.verify import verify
 
-    with working("reproducing the draw from the published files"):
-        report = verify(files)
+    with working("checking every published file and reproducing the draw"):
+        report = verify(files, commitment)
     console.print(
         table(
-            f"verification of plan {report.plan}",
-            ["check", "ok", "detail"],
-            [[c.name, "✔" if c.ok else "✘", c.detail[:80]] for c in report.checks],
+            f"verification of plan {report.plan} ({report.status or 'unreadable'})",
+            ["check", "ok"],
+            [[c.name, "✔" if c.ok else "✘"] for c in report.checks],
         )
     )
-    console.print(
-        f"committed {report.committed_at}; public value {report.public_value!r} "
-        f"({report.public_value_source or 'source not given'}), revealed {report.revealed_at}"
-    )
+    for check in report.checks:
+        for d in check.differences:
+            err_console.print(f"[red]✘ {check.name}[/]: {d.text()}", highlight=False, soft_wrap=True)
+    if report.public_value:
+        console.print(
+            f"committed {report.committed_at}; public value {report.public_value!r} "
+            f"({report.public_value_source}), revealed {report.revealed_at}",
+            highlight=False,
+        )
     if not report.ok:
-        err_console.print("[bold red]NOT verified[/]: the files do not reproduce the published draw")
+        err_console.print("[bold red]NOT verified[/]: the files do not reproduce what was published")
         raise typer.Exit(1)
-    console.print(f"[bold green]verified[/]: {report.tasks} tasks reproduced exactly from the files")
+    if not report.pinned:
+        console.print(
+            "[yellow]commitment not pinned[/]: compare "
+            f"{report.commitment_sha256} with the hash published before the draw, or pass --commitment HASH"
+        )
+    what = {
+        "drawn": f"{report.tasks} tasks and {report.results} results reproduced exactly from the files",
+        "failed": "the failed draw reproduced exactly from the files",
+        "committed": "the commitment matches its frame and parameters (not drawn yet)",
+    }[report.status]
+    console.print(f"[bold green]verified[/]: {what}")
 
 
 @app.command("show")
@@ -272,15 +361,14 @@ def notice(
     plan: str = typer.Argument(..., help="Plan code or id."),
     out: Path = typer.Option(None, help="Directory (default: out/plans/CODE/published)."),
 ) -> None:
-    """Write the public notice of the targets drawn (no inspector data), with the results recorded so far."""
+    """Write the public notice of the targets drawn (no inspector data) and results.json, with the results
+    recorded so far (after a failed draw: the notice of the failure)."""
     from sampling.export import default_export_dir
     from sampling.notice import write_notice
     from sampling.planning import find_plan
 
     with session_scope() as session:
         p = find_plan(session, plan)
-        if not p.tasks:
-            raise InputError("plan", f"{p.code} has not been drawn yet")
         for path in write_notice(session, p, out or default_export_dir(p) / "published"):
             console.print(f"notice {path}")
 
@@ -326,6 +414,18 @@ def print_summary(summary: PlanSummary) -> None:
             f"public value {summary.public_value!r} ({summary.public_value_source or '-'}); "
             f"seed {summary.seed}"
         )
+    if summary.failure:
+        console.print(
+            f"[bold red]draw failed[/] (final, published): {len(summary.failure)} target(s) could not be staffed; "
+            f"re-draw with a new plan: gi plan create NEW --supersedes {summary.code} ...",
+            highlight=False,
+        )
+        for p in summary.failure:
+            console.print(
+                f"  round {p['round']}, {p['product']}, county {p['county']}, target {p['producer_id']}: "
+                f"{p['found']} of {p['needed']} inspectors (pool {p['pool']}: {p['binding']})",
+                highlight=False,
+            )
     if summary.strata:
         products = sorted({s["product"] for s in summary.strata})
         numbers = sorted({s["round"] for s in summary.strata})
@@ -341,7 +441,7 @@ def print_summary(summary: PlanSummary) -> None:
                         *[
                             f"{kind_mark[cell[p, n]['season_kind']]}{cell[p, n]['sample_size']} "
                             f"of {cell[p, n]['eligible']}"
-                            f" ({len(cell[p, n]['counties'])})"
+                            f" ({sum(1 for c in cell[p, n]['counties'] if c['drawn'])})"
                             for n in numbers
                         ],
                     ]

@@ -45,6 +45,17 @@ class PlanCreate(BaseModel):
     inspector_scope: str = Field(default="province", pattern="^(province|national)$")
     inspection_level: str = Field(default="II", pattern="^(I|II|III)$")
     lot_size: int = Field(default=500, ge=2, le=10_000_000)
+    public_value_source: str = Field(
+        min_length=1,
+        max_length=200,
+        description="announced source of the public value, e.g. 中国福利彩票 福彩3D",
+    )
+    public_value_draw: str = Field(default="", max_length=100, description="announced issue of that draw")
+    public_value_draw_at: str = Field(
+        description="announced date (YYYY-MM-DD, after today) or date-time with offset of that draw"
+    )
+    supersedes: str | None = Field(default=None, description="the failed plan this plan re-draws")
+    repair: bool = Field(default=False, description="widen the pools of targets that cannot be staffed")
 
     @model_validator(mode="after")
     def _period(self) -> PlanCreate:
@@ -58,10 +69,12 @@ class PlanCreate(BaseModel):
 
 
 class DrawRequest(BaseModel):
-    """The public value announced before the draw (e.g. a lottery result) and where it was announced."""
+    """The value of the draw announced in the commitment, stated with its source, issue and date."""
 
     public_value: str = Field(min_length=1, max_length=200)
-    public_value_source: str = Field(default="", max_length=500)
+    public_value_source: str = Field(min_length=1, max_length=200)
+    public_value_draw: str = Field(default="", max_length=100)
+    public_value_draw_at: str = Field(min_length=10, max_length=40)
 
 
 class RoundOut(BaseModel):
@@ -135,7 +148,9 @@ class ResultIn(BaseModel):
     note: str | None = Field(default=None, max_length=2000)
 
 
-def _plan_out(request: Request, plan: Plan, warnings: list[str] | None = None) -> PlanOut:
+def _plan_out(
+    request: Request, session: SessionDep, plan: Plan, warnings: list[str] | None = None
+) -> PlanOut:
     c = plan.commitment
     return PlanOut(
         id=plan.id,
@@ -150,7 +165,9 @@ def _plan_out(request: Request, plan: Plan, warnings: list[str] | None = None) -
         public_value_source=c.public_value_source if c else None,
         revealed_at=c.revealed_at if c else None,
         rounds=[RoundOut(number=r.number, starts_on=r.starts_on, ends_on=r.ends_on) for r in plan.rounds],
-        files=[f"{request.base_url}plans/{plan.code}/files/{name}" for name in published_documents(plan)]
+        files=[
+            f"{request.base_url}plans/{plan.code}/files/{name}" for name in published_documents(session, plan)
+        ]
         if c
         else [],
         warnings=warnings or [],
@@ -183,7 +200,7 @@ def _task_out(task: PlanTask) -> TaskOut:
 @router.get("/plans", summary="Every plan, newest first", response_model=list[PlanOut])
 def plans(request: Request, session: SessionDep) -> list[PlanOut]:
     """Plans with their commitments (public: the commitment is published before the draw)."""
-    return [_plan_out(request, p) for p in list_plans(session)]
+    return [_plan_out(request, session, p) for p in list_plans(session)]
 
 
 @router.post(
@@ -191,16 +208,22 @@ def plans(request: Request, session: SessionDep) -> list[PlanOut]:
 )
 def new_plan(body: PlanCreate, request: Request, session: SessionDep) -> PlanOut:
     """Freeze the frame and parameters and store the commitment; the secret stays unpublished until the draw."""
+    from sampling.commit import Announcement
     from sampling.design import Ratios, percent_to_bp
 
     created = create_plan(
         session,
         body.code,
-        body.title or f"地理标志产品双随机抽查计划 {body.code}（{body.period_from} 至 {body.period_to}）",
+        body.title,
         body.period_from,
         body.period_to,
         body.rounds,
         products=body.products,
+        announcement=Announcement.make(
+            body.public_value_source, body.public_value_draw_at, body.public_value_draw
+        ),
+        supersedes=body.supersedes,
+        repair=body.repair,
         ratios=Ratios(
             percent_to_bp(body.peak_percent),
             percent_to_bp(body.base_percent),
@@ -216,49 +239,62 @@ def new_plan(body: PlanCreate, request: Request, session: SessionDep) -> PlanOut
         lot_size=body.lot_size,
     )
     session.commit()
-    return _plan_out(request, created.plan, created.warnings)
+    return _plan_out(request, session, created.plan, created.feasibility.repairs + created.warnings)
 
 
 @router.get("/plans/{plan_id}", summary="One plan (by code or id)", response_model=PlanOut)
 def plan(plan_id: str, request: Request, session: SessionDep) -> PlanOut:
     """A plan's state, commitment and published files."""
-    return _plan_out(request, find_plan(session, plan_id))
+    return _plan_out(request, session, find_plan(session, plan_id))
 
 
 @router.post(
     "/plans/{plan_id}/draw", summary="Draw: reveal the secret with the public value", response_model=PlanOut
 )
 def draw(plan_id: str, body: DrawRequest, request: Request, session: SessionDep) -> PlanOut:
-    """Derive the seed from the secret and the announced public value, draw targets and inspectors, store tasks."""
-    drawn = draw_plan(session, plan_id, body.public_value, body.public_value_source)
+    """Derive the seed from the secret and the announced public value, draw targets and inspectors, store tasks.
+    A draw that cannot be staffed is final too: the plan comes back ``failed``, its failure published."""
+    drawn = draw_plan(
+        session,
+        plan_id,
+        body.public_value,
+        body.public_value_source,
+        body.public_value_draw_at,
+        body.public_value_draw,
+    )
     session.commit()
-    return _plan_out(request, drawn.plan)
+    return _plan_out(request, session, drawn.plan, [p.text() for p in drawn.problems])
 
 
 @router.get("/plans/{plan_id}/files", summary="Names of a plan's published files", response_model=list[str])
 def files(plan_id: str, session: SessionDep) -> list[str]:
-    """The published JSON files: frame, parameters and commitment; after the draw, reveal, selection, assignment."""
-    return list(published_documents(find_plan(session, plan_id)))
+    """The published files: frame, parameters and commitment; after the draw, reveal, selection, assignment,
+    results and the notice (after a failed draw: reveal, failure and the notice)."""
+    return list(published_documents(session, find_plan(session, plan_id)))
 
 
 @router.get(
     "/plans/{plan_id}/files/{name}",
     summary="One published file, byte for byte",
     response_class=Response,
-    responses={200: {"content": {"application/json": {}}}, 404: {"description": "No such file"}},
+    responses={
+        200: {"content": {"application/json": {}, "text/csv": {}, "text/markdown": {}}},
+        404: {"description": "No such file"},
+    },
 )
 def published_file(plan_id: str, name: str, session: SessionDep) -> Response:
     """Exactly the bytes that were committed to (so `gi plan verify` can check them)."""
     from gi.errors import NotFoundError
 
-    documents = published_documents(find_plan(session, plan_id))
+    documents = published_documents(session, find_plan(session, plan_id))
     if name not in documents:
         raise NotFoundError(
             f"name: no published file {name!r}; published: {', '.join(documents)}", field="name"
         )
+    media = {"csv": "text/csv; charset=utf-8", "md": "text/markdown; charset=utf-8"}
     return Response(
         documents[name],
-        media_type="application/json",
+        media_type=media.get(name.rsplit(".", 1)[-1], "application/json"),
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )
 

@@ -31,10 +31,13 @@ from gi.models.samples import Sample
 
 
 class PlanStatus(enum.StrEnum):
-    """Life of a plan: committed (frame and parameters frozen and published), drawn, or cancelled."""
+    """Life of a plan: committed (frame and parameters frozen and published), then drawn, or failed (the draw
+    could not be staffed: final, published, re-drawn only by a new plan whose commitment names this one), or
+    cancelled."""
 
     COMMITTED = "committed"
     DRAWN = "drawn"
+    FAILED = "failed"
     CANCELLED = "cancelled"
 
 
@@ -81,11 +84,17 @@ class Plan(CreatedAt, Base):
     parameters: Mapped[dict[str, Any]] = mapped_column(JSONB)
     notes: Mapped[str | None] = mapped_column(Text)
     drawn_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    supersedes_id: Mapped[int | None] = mapped_column(
+        ForeignKey("plan.id", ondelete="RESTRICT"),
+        unique=True,
+        comment="the failed plan this plan re-draws (at most one re-draw per failed plan)",
+    )
 
     rounds: Mapped[list[PlanRound]] = relationship(
         back_populates="plan", order_by="PlanRound.number", cascade="all, delete-orphan"
     )
     commitment: Mapped[Commitment | None] = relationship(back_populates="plan", cascade="all, delete-orphan")
+    supersedes: Mapped[Plan | None] = relationship(remote_side=[id], foreign_keys=[supersedes_id])
     tasks: Mapped[list[PlanTask]] = relationship(
         back_populates="plan",
         order_by=lambda: [PlanTask.round_number, PlanTask.draw_order],
@@ -112,8 +121,9 @@ class PlanRound(Base):
 
 
 class Commitment(Base):
-    """The published commitment of a plan (hashes of frame, parameters and secret) and, after the draw, the
-    reveal.
+    """The published commitment of a plan (hashes of frame, parameters and secret, the announced public value)
+    and, after the draw, the reveal. Once a public value is recorded, nothing here changes (a database trigger
+    refuses it): a draw, failed or not, is final.
 
     ``secret`` is kept here unpublished until the draw; ``frame_json``, ``parameters_json`` and, after the
     draw, ``selection_json`` and ``assignment_json`` are the exact published bytes (UTF-8), so the published
@@ -142,6 +152,10 @@ class Commitment(Base):
     revealed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     selection_json: Mapped[str | None] = mapped_column(Text, comment="published selection, exact bytes")
     assignment_json: Mapped[str | None] = mapped_column(Text, comment="published assignment, exact bytes")
+    reveal_json: Mapped[str | None] = mapped_column(Text, comment="published reveal, exact bytes")
+    failure_json: Mapped[str | None] = mapped_column(
+        Text, comment="published failure of the draw, exact bytes"
+    )
 
     plan: Mapped[Plan] = relationship(back_populates="commitment")
 
