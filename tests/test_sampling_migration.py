@@ -20,8 +20,8 @@ from gi import db as gi_db
 
 pytestmark = pytest.mark.postgis
 
-BEFORE = "0006"  # main's revision just before the plan failures
-THIS = "0007"  # the plan failures
+BEFORE = "0008"  # the revision just before the plan failures
+THIS = "0009"  # the plan failures
 
 
 @pytest.fixture

@@ -1,8 +1,8 @@
 """plan failures and re-draws: status 'failed', plan.supersedes_id, reveal and failure bytes; a revealed draw
 and a committed frame can no longer change (triggers)
 
-Revision ID: 0007
-Revises: 0006
+Revision ID: 0009
+Revises: 0008
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0007"
-down_revision = "0006"
+revision = "0009"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 
