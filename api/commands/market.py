@@ -17,6 +17,7 @@ from gi.errors import InputError
 from gi.market.rows import ImportReport
 
 if TYPE_CHECKING:
+    from demo.market import MarketStep
     from gi.market.balance import BalanceResult
 
 marks_app = typer.Typer(
@@ -283,4 +284,60 @@ def print_flags(result: BalanceResult, listings_only: bool = False) -> None:
         console.print(
             f"{len(result.new_targets)} flagged seller(s) added as targets of the online-market stratum: "
             + ", ".join(t.shop or t.name for t in result.new_targets)
+        )
+
+
+def print_market_step(step: MarketStep) -> None:
+    """The demo's market step: the files imported, the season's balance table, and the flagged sellers."""
+    console.print(f"synthetic office files (合成) in {step.directory}, imported as an office would:")
+    for report in step.imports:
+        console.print(f"  {report.summary()}")
+    print_balance_table(step.results)
+    for result in step.results:
+        print_holders_flagged(result)
+    if step.sellers:
+        console.print(
+            table(
+                f"flagged online sellers of season {step.season} (targets of the online-market stratum)",
+                ["product", "platform", "shop", "credit code", "flags", "ships from"],
+                [
+                    [
+                        s.product_name_zh,
+                        s.platform,
+                        s.shop,
+                        s.credit_code or "not shown",
+                        ", ".join(s.kinds),
+                        s.ship_from,
+                    ]
+                    for s in step.sellers
+                ],
+            )
+        )
+    console.print(
+        f"{sum(1 for s in step.sellers if s.target_id)} flagged seller(s) are targets of the next plan "
+        f"({step.targets_added} new); capacity figures are real published figures (`gi capacity figures`), "
+        "everything else is synthetic"
+    )
+
+
+def print_holders_flagged(result: BalanceResult) -> None:
+    """Only the flagged holders of a run (the demo's directories are long)."""
+    flagged = [h for h in result.holders if h.flags]
+    if flagged:
+        console.print(
+            table(
+                f"{result.product.name_zh} {result.run.season}: flagged holders ({result.run.unit})",
+                ["holder", "credit code", "capacity", "issued", "issued/cap", "flags"],
+                [
+                    [
+                        h.name,
+                        h.credit_code,
+                        _num(h.capacity),
+                        _num(h.issued),
+                        _ratio(h.ratio),
+                        ", ".join(h.flags),
+                    ]
+                    for h in flagged
+                ],
+            )
         )
