@@ -372,3 +372,18 @@ def market_season(
         step.rows = season_balance(session, [step.season])
         step.sellers = flagged_sellers(session, [step.season])
     return step
+
+
+def last_season_market(today: date | None = None) -> MarketStep:
+    """The market step of the demo: the season a year before the demo's plan season, on the directories the plan
+    reads (so last season's flags and flagged sellers weigh in this season's draw)."""
+    from demo.planning import demo_season
+
+    period_from, period_to = demo_season(today)
+    last = (_year_before(period_from), _year_before(period_to))
+    return market_season(last, reference_day=period_to + timedelta(days=1))
+
+
+def _year_before(day: date) -> date:
+    """The same day a year earlier (28 February for a 29th)."""
+    return day.replace(year=day.year - 1, day=min(day.day, 28) if day.month == 2 else day.day)
