@@ -4,6 +4,7 @@ of each product and season (gi.market.reads)."""
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 
 from reportlab.platypus import CondPageBreak, Flowable
@@ -23,6 +24,13 @@ def _ratio(value: float | None) -> str:
     if value is None:
         return "—"
     return f"{value:.2f}" if value >= 0.1 else f"{value:.2g}"
+
+
+def _place(text: str) -> str:
+    """A ship-from as printed: an address as given, a point as 坐标 lon, lat (WGS84)."""
+    if not text:
+        return "—"
+    return f"坐标 {text}" if re.fullmatch(r"-?[\d.]+, -?[\d.]+", text) else text
 
 
 def balance_section(rows: list[BalanceRow], s: Styles) -> list[Flowable]:
@@ -63,7 +71,7 @@ def balance_section(rows: list[BalanceRow], s: Styles) -> list[Flowable]:
         data_table(
             ["产品", "产季", "单位", "产能", "标志发放量", "发放/产能", "市场流通量", "流通/产能", "预警"],
             table_rows,
-            [26, 13, 16, 30, 24, 16, 24, 16, 11],
+            [24, 12, 15, 36, 24, 15, 24, 15, 11],
             s,
             align=["left", "centre", "centre", "right", "right", "right", "right", "right", "right"],
             highlight=alert,
@@ -116,7 +124,7 @@ def flagged_sellers_section(sellers: list[FlaggedSeller], s: Styles) -> list[Flo
             x.shop + ("（合成）" if x.synthetic else ""),
             x.credit_code or "未公示",
             "；".join(BALANCE_FLAG_ZH[k] for k in x.kinds),
-            x.ship_from or "—",
+            _place(x.ship_from),
         ]
         for x in sellers
     ]

@@ -184,6 +184,20 @@ def test_collected_references_enter_their_set_with_provenance(
     ) != pending.csv_text  # bundled kept
 
 
+def test_references_marked_synthetic_in_the_file_never_count_as_authentic(
+    session: Session, loaded_register: None, tmp_path: Path
+) -> None:
+    example = Path(__file__).parents[1] / "examples" / "market" / "collected_references.csv"
+    ref = read_reference_set(REFERENCES_DIR / "xihu-longjing.csv")
+    pending = add_references(session, example, "xihu-longjing", tmp_path / "refs")
+    pending.write()
+    assert pending.added == 2 and pending.added_authentic == 0 and pending.synthetic_left == ref.size + 2
+    written = read_reference_set(tmp_path / "refs" / "xihu-longjing.csv")
+    assert written.size == ref.size + 2 and written.authentic == []
+    meta = json.loads((tmp_path / "refs" / "xihu-longjing.json").read_text(encoding="utf-8"))
+    assert "0 authentic, 2 marked synthetic" in meta["sources"][-1]["citation"]
+
+
 def test_synthetic_references_stay_marked_until_real_ones_suffice(tmp_path: Path) -> None:
     path = _copy_set(tmp_path, "xihu-longjing")
     ref = read_reference_set(path)

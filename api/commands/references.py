@@ -120,7 +120,7 @@ def add(
         pending = add_references(session, file, set_name, into, sheet)
     pending.write()  # after the commit that closed the tasks
     console.print(
-        f"{pending.added} authentic reference(s) added to {pending.csv_path}; "
+        f"{pending.added} reference(s) added to {pending.csv_path} ({pending.added_authentic} authentic); "
         f"{pending.synthetic_left} synthetic row(s) remain"
         + (
             " (verdicts using them stay marked synthetic until enough real ones replace them)"

@@ -185,3 +185,19 @@ def flagged_places(session: Session, seasons: Iterable[int]) -> list[FlaggedPlac
             )
         )
     return out
+
+
+def flag_counts(session: Session, product_ids: Iterable[int], seasons: Iterable[int]) -> dict[int, int]:
+    """Per directory entry: how many kinds of balance flag the latest runs of ``seasons`` raised on it (the
+    planner's ``balance_flags`` risk factor)."""
+    wanted = set(product_ids)
+    runs = [r for r in _runs(session, seasons) if r.product_id in wanted]
+    kinds: dict[int, set[str]] = defaultdict(set)
+    for producer_id, kind in session.execute(
+        select(BalanceFlag.producer_id, BalanceFlag.kind).where(
+            BalanceFlag.run_id.in_([r.id for r in runs]), BalanceFlag.producer_id.is_not(None)
+        )
+    ):
+        if producer_id is not None:
+            kinds[producer_id].add(kind.value)
+    return {pid: len(k) for pid, k in kinds.items()}

@@ -6,7 +6,8 @@ A file of collected reference samples (CSV or .xlsx) gives per sample: ``sample_
 laboratory and report), optionally ``task`` (the reference task it fulfils), and the set's variables in the
 set's units. Every row is checked (the location must be inside the area valid that day, by the domain's origin
 check, and in the county it names; the task must be planned for that product and county); with any problem
-nothing changes. The set is then rewritten with the new rows marked ``synthetic = 0`` and their provenance, its
+nothing changes. The set is then rewritten with the new rows marked ``synthetic = 0`` (unless a row says it is
+synthetic, as the examples do) and their provenance, its
 earlier rows keeping their own flag; a bundled synthetic set is first copied into the references directory
 (``GI_REFERENCES_DIR``), never changed in place. The tasks are marked collected in the same transaction; the
 files are written by :meth:`PendingSet.write` after that transaction commits.
@@ -44,6 +45,7 @@ class PendingSet:
     json_path: Path
     json_text: str
     added: int
+    added_authentic: int
     synthetic_left: int
 
     def write(self) -> None:
@@ -97,6 +99,7 @@ def add_references(
         "accuracy": ("accuracy", "gps_accuracy_m", "精度"),
         "provenance": ("provenance", "来源", "检测报告"),
         "task": ("task", "task_id", "参照任务"),
+        "synthetic": ("synthetic", "合成"),
         **{v: (v,) for v in ref.variables},
     }
     table = read_rows(
@@ -151,6 +154,7 @@ def add_references(
                 "where": where,
                 "accuracy": cells.number("accuracy"),
                 "provenance": provenance,
+                "synthetic": cells.flag("synthetic"),
                 "values": values,
                 "task": task,
             }
@@ -236,7 +240,7 @@ def _pending(ref: Any, source: Path, target: Path, rows: list[dict[str, Any]]) -
                 r["year"],
                 *["" if r["values"][v] is None else format(r["values"][v], "f") for v in variables],
                 r["county"],
-                0,
+                int(r["synthetic"]),
                 r["collected_on"].isoformat(),
                 round(r["where"].lon, 6),
                 round(r["where"].lat, 6),
@@ -244,12 +248,16 @@ def _pending(ref: Any, source: Path, target: Path, rows: list[dict[str, Any]]) -
             ]
         )
     meta = json.loads(source.with_suffix(".json").read_text(encoding="utf-8"))
-    synthetic_left = sum(1 for i in range(ref.size) if ref.is_synthetic(i))
+    synthetic_left = sum(1 for i in range(ref.size) if ref.is_synthetic(i)) + sum(
+        1 for r in rows if r["synthetic"]
+    )
+    authentic = sum(1 for r in rows if not r["synthetic"])
     meta.setdefault("sources", []).append(
         {
-            "citation": f"{len(rows)} authentic reference sample(s) collected inside the area; provenance per row "
-            "(collected_on, lon, lat, county, provenance)",
-            "used_for": "authentic references (synthetic = 0)",
+            "citation": f"{len(rows)} reference sample(s) collected inside the area ({authentic} authentic, "
+            f"{len(rows) - authentic} marked synthetic); provenance per row (collected_on, lon, lat, county, "
+            "provenance)",
+            "used_for": "authentic references (synthetic = 0); rows marked synthetic = 1 never count as authentic",
         }
     )
     meta["synthetic_rows"] = synthetic_left
@@ -259,5 +267,6 @@ def _pending(ref: Any, source: Path, target: Path, rows: list[dict[str, Any]]) -
         target.with_suffix(".json"),
         json.dumps(meta, ensure_ascii=False, indent=2) + "\n",
         len(rows),
+        authentic,
         synthetic_left,
     )
