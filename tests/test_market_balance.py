@@ -9,14 +9,15 @@ from pathlib import Path
 
 import pytest
 from market_fixtures import CRAB, O2, A, B, C, X, build_season, write_csv
-from sqlalchemy import select
+from sqlalchemy import select, text, update
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from gi.market.balance import BalanceSettings, run_balance
 from gi.market.capacity import product_capacity
 from gi.market.marks import import_issuance
 from gi.market.rows import RowsError
-from gi.models import BalanceFlagKind, GIProduct, Producer
+from gi.models import BalanceFlag, BalanceFlagKind, BalanceRun, GIProduct, Producer
 from gi.register.areas import find_product
 
 pytestmark = pytest.mark.postgis
@@ -121,6 +122,8 @@ def test_unauthorized_listing_is_flagged_and_its_seller_becomes_a_target(season:
     # A second run adds no duplicate targets.
     again = run_balance(season, longjing, 2025, BalanceSettings())
     assert again.new_targets == []
+    shop = next(p for p in stored if p.credit_code is None)
+    assert {f.producer_id for f in again.flags if f.inputs.get("listing") == "2001"} == {shop.id}
     # The rice listing of seller X ("东北大米") uses no GI name: not a 西湖龙井 listing, no flag anywhere.
     wuchang = season.scalar(select(GIProduct).where(GIProduct.code == "wuchang-rice"))
     assert wuchang is not None and run_balance(season, wuchang, 2025, BalanceSettings()).flags == []
@@ -161,3 +164,24 @@ def test_marks_imports_convert_units_and_refuse_what_they_cannot(season: Session
     )
     assert report.updated == 1
     assert report.changes[0].fields["balance_quantity"] == (Decimal("200.000"), Decimal("250.00"))
+
+
+def test_balance_runs_and_flags_are_append_only_under_the_audit_log(season: Session) -> None:
+    longjing = find_product(season, "西湖龙井")
+    result = run_balance(season, longjing, 2025, BalanceSettings())
+    captured = dict(
+        season.execute(
+            text(
+                "SELECT kind, sum(leaf_count) FROM audit_pending WHERE kind IN "
+                "('balance_run', 'balance_flag', 'mark_issuance', 'mark_authorization', 'listing') GROUP BY kind"
+            )
+        ).all()
+    )
+    assert captured["balance_run"] == 1 and captured["balance_flag"] == len(result.flags) > 0
+    assert captured["mark_issuance"] > 0 and captured["mark_authorization"] > 0 and captured["listing"] > 0
+    for statement in (
+        update(BalanceFlag).where(BalanceFlag.id == result.flags[0].id).values(threshold=2),
+        update(BalanceRun).where(BalanceRun.id == result.run.id).values(season=2024),
+    ):
+        with pytest.raises(DBAPIError, match="append-only"), season.begin_nested():
+            season.execute(statement)

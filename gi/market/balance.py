@@ -391,6 +391,17 @@ def run_balance(
         )
 
     new_targets = _targets_for(session, product, flagged_listings, by_code)
+    shops = {
+        (p.platform, p.shop): p
+        for p in session.scalars(
+            select(Producer).where(Producer.product_id == product.id, Producer.kind == "online_seller")
+        )
+    }
+    # Flags are append-only (the audit log refuses UPDATE): each names its target before it is stored.
+    for x, f in flagged_listings:
+        if f.producer_id is None:
+            seller = _seller_row(x, by_code, shops)
+            f.producer_id = seller.id if seller else None
     holders = [
         HolderLine(
             p.id,
@@ -445,11 +456,6 @@ def run_balance(
     for f in flags.items:
         f.run_id = run.id
         session.add(f)
-    session.flush()
-    for x, f in flagged_listings:
-        if f.producer_id is None:
-            seller = _seller_row(x, by_code, new_targets)
-            f.producer_id = seller.id if seller else None
     session.flush()
     return BalanceResult(run, product, holders, outlet_rows, flags.items, new_targets)
 
@@ -565,16 +571,12 @@ def _ship_from_checks(
 
 
 def _seller_row(
-    x: Listing, by_code: dict[str | None, Producer], new_targets: list[Producer]
+    x: Listing, by_code: dict[str | None, Producer], shops: dict[tuple[str | None, str | None], Producer]
 ) -> Producer | None:
-    if x.seller_credit_code and x.seller_credit_code in by_code:
-        return by_code[x.seller_credit_code]
-    for t in new_targets:
-        if (x.seller_credit_code and t.credit_code == x.seller_credit_code) or (
-            not x.seller_credit_code and t.platform == x.platform and t.shop == x.shop
-        ):
-            return t
-    return None
+    """The directory entry of a listing's seller: by credit code, else its online shop."""
+    if x.seller_credit_code:
+        return by_code.get(x.seller_credit_code)
+    return shops.get((x.platform, x.shop))
 
 
 def _targets_for(

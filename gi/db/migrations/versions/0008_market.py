@@ -1,8 +1,8 @@
 """market: mark authorizations and issuance, holder capacity, outlet suppliers and volumes, online listings,
 mass-balance runs and flags, reference-collection tasks; producers may be online sellers known by platform and shop
 
-Revision ID: 0007
-Revises: 0006
+Revision ID: 0008
+Revises: 0007
 """
 
 from __future__ import annotations
@@ -12,10 +12,30 @@ from alembic import op
 from geoalchemy2 import Geometry
 from sqlalchemy.dialects import postgresql
 
-revision = "0007"
-down_revision = "0006"
+revision = "0008"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
+
+# Under the audit log (0007): balance runs and their flags are verdicts, append-only (a new check is a new run);
+# the records they are computed from are recorded, each change an entry. outlet_supplier has no integer id (its
+# key is the outlet and the supplier's code); the suppliers behind an outlet_over_supply flag are in its inputs.
+AUDIT_APPEND_ONLY = ("balance_run", "balance_flag")
+AUDIT_RECORDED = (
+    "mark_authorization",
+    "mark_issuance",
+    "holder_capacity",
+    "market_volume",
+    "listing",
+    "reference_task",
+)
+AUDIT_TRIGGERS = (
+    "audit_capture_insert",
+    "audit_capture_update",
+    "audit_capture_delete",
+    "audit_refuse_change",
+    "audit_refuse_truncate",
+)
 
 
 def upgrade() -> None:
@@ -441,10 +461,17 @@ def upgrade() -> None:
         "producer",
         "credit_code IS NOT NULL OR (kind = 'online_seller' AND platform IS NOT NULL AND shop IS NOT NULL)",
     )
+    for table in AUDIT_APPEND_ONLY + AUDIT_RECORDED:
+        op.execute(f"SELECT audit_track('{table}', {table in AUDIT_APPEND_ONLY})")
 
 
 def downgrade() -> None:
     """Revert this revision (online sellers known only by their shop cannot stay: they are deleted)."""
+    for table in AUDIT_APPEND_ONLY + AUDIT_RECORDED:
+        for trigger in AUDIT_TRIGGERS:
+            op.execute(f"DROP TRIGGER IF EXISTS {trigger} ON {table}")
+    tables = ", ".join(f"'{t}'" for t in AUDIT_APPEND_ONLY + AUDIT_RECORDED)
+    op.execute(f"DELETE FROM audit_table WHERE table_name IN ({tables})")
     op.execute("DELETE FROM producer WHERE credit_code IS NULL")
     op.drop_constraint(op.f("ck_producer_identified"), "producer", type_="check")
     op.drop_constraint("uq_producer_product_platform_shop", "producer", type_="unique")
@@ -453,6 +480,9 @@ def downgrade() -> None:
     op.drop_column("producer", "source")
     op.drop_column("producer", "shop")
     op.drop_column("producer", "platform")
+    # The audit log verifies each row with the columns it was recorded with: record the producers again as they
+    # are now (docs/audit.md). The dropped market tables' rows stay in the log; verify reports them as gone.
+    op.execute("SELECT audit_snapshot('producer')")
     op.drop_index(op.f("ix_reference_task_product_id"), table_name="reference_task")
     op.drop_index(op.f("ix_reference_task_plan_id"), table_name="reference_task")
     op.drop_index(op.f("ix_reference_task_county_code"), table_name="reference_task")
