@@ -17,7 +17,7 @@ down_revision = "0007"
 branch_labels = None
 depends_on = None
 
-# Under the audit log (0007): balance runs and their flags are verdicts, append-only (a new check is a new run);
+# Under the audit log (migration "audit"): balance runs and their flags are verdicts, append-only (a new check is a new run);
 # the records they are computed from are recorded, each change an entry. outlet_supplier has no integer id (its
 # key is the outlet and the supplier's code); the suppliers behind an outlet_over_supply flag are in its inputs.
 AUDIT_APPEND_ONLY = ("balance_run", "balance_flag")
