@@ -8,11 +8,25 @@ from importlib.metadata import PackageNotFoundError, version
 import typer
 
 from api import help as cli_help
-from api.commands import areas, audit, db, demo, forms, products, quality, register, results, users
+from api.commands import (
+    areas,
+    audit,
+    db,
+    demo,
+    directories,
+    forms,
+    market,
+    products,
+    quality,
+    register,
+    results,
+    users,
+)
 from api.commands import check as check_cmd
 from api.commands import labels as labels_cmd
 from api.commands import maps as maps_cmd
 from api.commands import plan as plan_cmd
+from api.commands import references as references_cmd
 from api.commands import reports as reports_cmd
 from api.commands import serve as serve_cmd
 from api.console import console, err_console
@@ -76,6 +90,15 @@ app.add_typer(users.app, name="users")
 app.command("serve")(serve_cmd.serve)
 app.command("labels")(labels_cmd.labels)
 app.add_typer(audit.app, name="audit")
+app.add_typer(directories.producers_app, name="producers")
+app.add_typer(directories.outlets_app, name="outlets")
+app.add_typer(directories.inspectors_app, name="inspectors")
+directories.outlets_app.add_typer(market.volumes_app, name="volumes")
+app.add_typer(market.marks_app, name="marks")
+app.add_typer(market.capacity_app, name="capacity")
+app.add_typer(market.listings_app, name="listings")
+app.add_typer(market.balance_app, name="balance")
+app.add_typer(references_cmd.app, name="references")
 
 
 def main() -> None:

@@ -9,7 +9,10 @@ header and one row per authentic sample::
     xihu-longjing,SYN-XHLJ-0001,2023,-27.61,3.12,41.9,1874,17210,955
 
 ``product_code`` is the register code of the GI product (or the code of a comparison area that is not in the
-register); every row of a file has the same code. Empty cells are missing values.
+register); every row of a file has the same code. Empty cells are missing values. Optional provenance columns
+(``county``, ``synthetic``, ``collected_on``, ``lon``, ``lat``, ``provenance``) describe each row: collected
+references (``gi references add``) carry them, so a set may mix synthetic rows with real ones until the real
+ones suffice (the fingerprint then leaves the synthetic ones out).
 
 ``<name>.json`` — what the columns mean and where the population comes from::
 
@@ -35,6 +38,9 @@ from typing import Any
 REFERENCES_DIR: Path = Path(__file__).resolve().parent / "references"
 TRANSFORMS = ("none", "log10")
 ID_COLUMNS = ("product_code", "sample_id", "year")
+# Optional per-row provenance (collected references carry it; the bundled synthetic sets do not):
+# county (6-digit code), synthetic (1/0; default: the set's flag), collected_on, lon, lat (WGS84), provenance.
+PROVENANCE_COLUMNS = ("county", "synthetic", "collected_on", "lon", "lat", "provenance")
 
 
 class ReferenceSetError(ValueError):
@@ -70,6 +76,17 @@ class ReferenceSet:
     sources: list[dict[str, Any]] = field(default_factory=list)
     sha256: str = ""
     path: Path | None = None
+    counties: list[str | None] = field(default_factory=list)
+    row_synthetic: list[bool] = field(default_factory=list)
+
+    def is_synthetic(self, i: int) -> bool:
+        """Whether row ``i`` is synthetic (its own column, else the set's flag)."""
+        return self.row_synthetic[i] if self.row_synthetic else self.synthetic
+
+    @property
+    def authentic(self) -> list[int]:
+        """Indices of the real (not synthetic) rows."""
+        return [i for i in range(self.size) if not self.is_synthetic(i)]
 
     @property
     def size(self) -> int:
@@ -122,7 +139,7 @@ def read_reference_set(csv_path: str | Path) -> ReferenceSet:
         if column not in header:
             raise ReferenceSetError(f"{csv_path.name}: missing column {column!r}")
     declared = meta.get("variables") or {}
-    var_columns = [h for h in header if h not in ID_COLUMNS]
+    var_columns = [h for h in header if h not in ID_COLUMNS and h not in PROVENANCE_COLUMNS]
     undeclared = [c for c in var_columns if c not in declared]
     if undeclared:
         raise ReferenceSetError(
@@ -146,6 +163,8 @@ def read_reference_set(csv_path: str | Path) -> ReferenceSet:
     product_code = str(meta.get("product_code") or "")
     ids: list[str] = []
     years: list[int | None] = []
+    counties: list[str | None] = []
+    row_synthetic: list[bool] = []
     values: dict[str, list[float | None]] = {c: [] for c in var_columns}
     index = {h: i for i, h in enumerate(header)}
     for line_no, record in enumerate(reader, start=2):
@@ -159,6 +178,16 @@ def read_reference_set(csv_path: str | Path) -> ReferenceSet:
         ids.append(record[index["sample_id"]].strip())
         year = record[index["year"]].strip() if "year" in index else ""
         years.append(int(year) if year else None)
+        county = record[index["county"]].strip() if "county" in index else ""
+        if county and not (len(county) == 6 and county.isdigit()):
+            raise ReferenceSetError(
+                f"{where}, county: {county!r} is not a 6-digit administrative division code"
+            )
+        counties.append(county or None)
+        flag = record[index["synthetic"]].strip().lower() if "synthetic" in index else ""
+        if flag not in ("", "0", "1", "true", "false"):
+            raise ReferenceSetError(f"{where}, synthetic: {flag!r} is not 1 or 0")
+        row_synthetic.append(flag in ("1", "true") if flag else bool(meta.get("synthetic", False)))
         for c in var_columns:
             value = _number(record[index[c]], f"{where}, {c}")
             if value is not None and variables[c].transform == "log10" and value <= 0:
@@ -183,6 +212,8 @@ def read_reference_set(csv_path: str | Path) -> ReferenceSet:
         sources=list(meta.get("sources") or []),
         sha256=hashlib.sha256(raw + meta_path.read_bytes()).hexdigest(),
         path=csv_path,
+        counties=counties,
+        row_synthetic=row_synthetic,
     )
 
 

@@ -202,6 +202,69 @@ class QualityLimit(_Model):
         return True
 
 
+class CapacityFigure(_Model):
+    """A published figure on the production of a GI (area, output, yield, or a sales cap), with its source.
+
+    ``value`` is the figure the balance uses: the upper end when the source gives a range (``low`` keeps the
+    lower end), so that a flag means more than the most generous published figure allows. ``estimate`` marks a
+    figure that is approximate in the source ("about", "a year") or derived here from other figures
+    (``derivation`` says how).
+    """
+
+    kind: Literal["area", "output", "yield", "sale_cap"]
+    value: Annotated[float, Field(gt=0)]
+    low: Annotated[float, Field(gt=0)] | None = None
+    unit: Annotated[str, Field(pattern=r"^(mu|kg|piece)(/mu)?$")]  # mu = 亩 (1/15 ha)
+    year: int | None = None
+    scope: str = ""  # which part of the production (lake pens, ponds, first-grade zone ...)
+    estimate: bool
+    derivation: str = ""
+    source: Annotated[str, Field(min_length=10)]
+    verified: Verification
+    note: str = ""
+
+    @model_validator(mode="after")
+    def _range(self) -> CapacityFigure:
+        if self.low is not None and self.low > self.value:
+            raise ValueError(f"{self.kind}: low {self.low} > value {self.value}")
+        if self.kind in ("yield", "sale_cap") and not self.unit.endswith("/mu"):
+            raise ValueError(f"{self.kind}: unit must be per mu, got {self.unit!r}")
+        if self.kind in ("area", "output") and self.unit.endswith("/mu"):
+            raise ValueError(f"{self.kind}: unit must not be per mu, got {self.unit!r}")
+        if self.estimate and not (self.derivation or self.note):
+            raise ValueError(f"{self.kind}: an estimate says why in derivation or note")
+        return self
+
+
+class NameVariants(_Model):
+    """How a GI name shows in listing titles: the name itself, other exact forms, and place + product words.
+
+    A title uses the name when it contains an ``exact`` form, or a ``places`` word followed within
+    ``window`` characters by a ``products`` word (五常 … 大米, 阳澄湖 … 蟹), after simplifying traditional
+    characters and removing spaces and punctuation.
+    """
+
+    exact: list[str] = Field(default_factory=list)
+    places: list[str] = Field(default_factory=list)
+    products: list[str] = Field(default_factory=list)
+    window: Annotated[int, Field(ge=0, le=20)] = 8
+
+    @model_validator(mode="after")
+    def _pairs(self) -> NameVariants:
+        if bool(self.places) != bool(self.products):
+            raise ValueError("name variants need both places and products words, or neither")
+        return self
+
+
+class MarketFacts(_Model):
+    """What the mass balance of a product needs: its balance unit, published capacity figures, name variants."""
+
+    balance_unit: Literal["kg", "piece"]
+    figures: list[CapacityFigure] = Field(default_factory=list)
+    names: NameVariants = Field(default_factory=NameVariants)
+    note: str = ""
+
+
 class ProductEntry(_Model):
     """One GI product of the register."""
 
@@ -224,6 +287,7 @@ class ProductEntry(_Model):
     area_versions: Annotated[list[AreaVersionDefinition], Field(min_length=1)]
     seasons: list[SeasonWindow] = Field(default_factory=list)
     quality: list[QualityLimit] = Field(default_factory=list)
+    market: MarketFacts | None = None  # capacity figures and name variants for the mass balance
     notes: str = ""
 
     @field_validator("administering_office")

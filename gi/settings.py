@@ -56,6 +56,23 @@ class Settings(BaseSettings):
         default="审图号：（示意图，未送审）",
         description="Map review number (审图号) printed on published maps.",
     )
+    balance_tolerance: float = Field(
+        default=1.0,
+        ge=1.0,
+        description="A holder, outlet or online seller is flagged when what it issued or sold exceeds its capacity "
+        "or supply times this factor.",
+    )
+    balance_market_factor: float = Field(
+        default=1.0,
+        gt=0,
+        description="A product is flagged when the volume seen on the market exceeds its capacity times this factor.",
+    )
+    reference_min_per_year: int | None = Field(
+        default=None,
+        ge=1,
+        description="Authentic fingerprint references a product needs per harvest year; unset = what the "
+        "fingerprint needs for the set's variables (min_ratio × p).",
+    )
     references_dir: Path | None = Field(
         default=None,
         description="Directory of origin-fingerprint reference sets (CSV + JSON); unset = the bundled "

@@ -313,7 +313,7 @@ def build_frame(
                 product=code_of[r.product_id],
                 county=county_of(r.county_code, r.credit_code),
                 kind=r.kind,
-                credit_code=r.credit_code,
+                credit_code=r.credit_code or "",  # online sellers may have none
                 name=r.name,
                 synthetic=bool(r.synthetic),
                 risk=risk,

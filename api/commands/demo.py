@@ -9,9 +9,11 @@ from __future__ import annotations
 import logging
 
 from api.commands.check import print_summary as print_intake_summary
+from api.commands.market import print_market_step
 from api.commands.plan import print_summary
 from api.commands.quality import print_evidence_table, print_quality_table
 from api.console import console, progress_callback, table
+from demo.market import last_season_market
 from demo.origin import DEMO_SOURCE_PREFIX, OriginStep, check_season
 from demo.outputs import OutputsStep, write_season_outputs
 from demo.planning import PlanStep, plan_season
@@ -23,33 +25,40 @@ ORIGIN_LINES = 40  # samples listed in the origin step's table; the rest are ord
 
 
 def demo() -> None:
-    """Bring the database up, load the real register, then plan, sample, judge, map and report a season."""
+    """Bring the database up, load the real register, balance last season's market, then plan, sample, judge,
+    map and report a season."""
     logging.getLogger("alembic").setLevel(logging.WARNING)
     console.rule("[bold]1. Register of GI products (地理标志产品名录)")
     with progress_callback("loading register") as on_progress:
         register = load_register(on_progress)
     print_register_step(register)
 
-    console.rule("[bold]2. Seasonal double-random inspection plan (双随机、一公开)")
+    console.rule("[bold]2. Last season's market: marks, capacity, mass balance, online sellers (产销平衡)")
+    with progress_callback("the market side") as on_progress:
+        on_progress("synthetic directories and office files, imports, balance", 0, None)
+        market = last_season_market()
+    print_market_step(market)
+
+    console.rule("[bold]3. Seasonal double-random inspection plan (双随机、一公开)")
     with progress_callback("planning the season") as on_progress:
         on_progress("synthetic directories, plan, draw and verification", 0, None)
         planning = plan_season()
     print_plan_step(planning)
 
-    console.rule("[bold]3. Origin control of the season's samples (产地控制)")
+    console.rule("[bold]4. Origin control of the season's samples (产地控制)")
     with progress_callback("checking the season's samples") as on_progress:
         on_progress("simulating, checking and storing the season's samples", 0, None)
         origin = check_season()
     print_origin_step(origin)
 
     console.rule(
-        "[bold]4. Characteristic quality and origin fingerprint of the season's samples (特色质量与产地指纹)"
+        "[bold]5. Characteristic quality and origin fingerprint of the season's samples (特色质量与产地指纹)"
     )
     with progress_callback("judging") as on_progress:
         quality = judge_season(source_prefix=DEMO_SOURCE_PREFIX, on_progress=on_progress)
     print_quality_step(quality)
 
-    console.rule("[bold]5. Season map, campaign report and public notice (地图与报告)")
+    console.rule("[bold]6. Season map, campaign report and public notice (地图与报告)")
     with progress_callback("maps and reports") as on_progress:
         outputs = write_season_outputs(period=planning.period, on_progress=on_progress)
     print_outputs_step(outputs)

@@ -17,6 +17,18 @@ from gi.models.lab import (
     QualityRule,
     QualityVerdict,
 )
+from gi.models.market import (
+    BALANCE_FLAG_ZH,
+    BalanceFlag,
+    BalanceFlagKind,
+    BalanceRun,
+    HolderCapacity,
+    Listing,
+    MarkAuthorization,
+    MarketVolume,
+    MarkIssuance,
+    OutletSupplier,
+)
 from gi.models.plans import (
     TASK_RESULT_ZH,
     Commitment,
@@ -30,6 +42,7 @@ from gi.models.plans import (
     TaskResult,
     TaskStatus,
 )
+from gi.models.references import ReferenceTask
 from gi.models.register import (
     CATEGORY_ZH,
     GI_KIND_ZH,
@@ -53,6 +66,7 @@ __all__ = [
     "Role",
     "UploadJob",
     "User",
+    "BALANCE_FLAG_ZH",
     "CATEGORY_ZH",
     "EVIDENCE_GRADE_ZH",
     "GI_KIND_ZH",
@@ -97,4 +111,14 @@ __all__ = [
     "TaskInspector",
     "TaskResult",
     "TaskStatus",
+    "BalanceFlag",
+    "BalanceFlagKind",
+    "BalanceRun",
+    "HolderCapacity",
+    "Listing",
+    "MarketVolume",
+    "MarkAuthorization",
+    "MarkIssuance",
+    "OutletSupplier",
+    "ReferenceTask",
 ]

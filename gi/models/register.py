@@ -207,13 +207,21 @@ class Producer(CreatedAt, Base):
         CheckConstraint(
             "authorized_to IS NULL OR authorized_to >= authorized_from", name="authorization_order"
         ),
+        # Only an online seller may lack a credit code (its listing did not show one); it is known by its shop.
+        CheckConstraint(
+            "credit_code IS NOT NULL OR (kind = 'online_seller' AND platform IS NOT NULL AND shop IS NOT NULL)",
+            name="identified",
+        ),
+        UniqueConstraint("product_id", "platform", "shop", name="uq_producer_product_platform_shop"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     product_id: Mapped[int] = mapped_column(ForeignKey("gi_product.id", ondelete="RESTRICT"), index=True)
     name: Mapped[str] = mapped_column(String(200))
-    credit_code: Mapped[str] = mapped_column(String(18))
-    kind: Mapped[str] = mapped_column(String(20), default="producer")  # producer | market_outlet
+    credit_code: Mapped[str | None] = mapped_column(String(18))
+    kind: Mapped[str] = mapped_column(
+        String(20), default="producer"
+    )  # producer | market_outlet | online_seller
     address: Mapped[str | None] = mapped_column(Text)
     county_code: Mapped[str | None] = mapped_column(String(6), index=True)
     location: Mapped[WKBElement | None] = mapped_column(Geometry("POINT", srid=4326, spatial_index=True))
@@ -221,6 +229,10 @@ class Producer(CreatedAt, Base):
     authorized_from: Mapped[date | None] = mapped_column(Date)
     authorized_to: Mapped[date | None] = mapped_column(Date)
     synthetic: Mapped[bool] = mapped_column(default=False)
+    platform: Mapped[str | None] = mapped_column(String(60), comment="online sellers: the platform")
+    shop: Mapped[str | None] = mapped_column(String(200), comment="online sellers: the shop's name")
+    source: Mapped[str | None] = mapped_column(Text, comment="the directory file it was last imported from")
+    updated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     product: Mapped[GIProduct] = relationship(back_populates="producers")
 

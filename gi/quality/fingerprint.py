@@ -186,6 +186,7 @@ class _Model:
     n: int  # complete reference rows
     m: int  # rows kept after screening
     dropped: tuple[str, ...]  # sample ids of the references screened out
+    synthetic: bool = False  # synthetic references were among those fitted
 
 
 def _transform(values: np.ndarray, log: Sequence[bool]) -> np.ndarray:
@@ -226,9 +227,15 @@ def _fit(ref: ReferenceSet, variables: tuple[str, ...], min_ratio: float) -> _Mo
     from sklearn.covariance import MinCovDet
 
     codes = list(variables)
-    ids = [ref.sample_ids[i] for i in range(ref.size) if all(ref.values[c][i] is not None for c in codes)]
-    rows = np.array(ref.complete_rows(codes), dtype=float)
     p = len(variables)
+    complete = [i for i in range(ref.size) if all(ref.values[c][i] is not None for c in codes)]
+    # Real references replace synthetic ones as soon as there are enough of them; until then all are used and
+    # every verdict says synthetic references were involved.
+    real = [i for i in complete if not ref.is_synthetic(i)]
+    chosen = real if len(real) >= max(math.ceil(min_ratio * p), p + 2) else complete
+    synthetic = any(ref.is_synthetic(i) for i in chosen)
+    ids = [ref.sample_ids[i] for i in chosen]
+    rows = np.array([[ref.values[c][i] for c in codes] for i in chosen], dtype=float).reshape(len(chosen), p)
     _check_size(ref, len(rows), p, min_ratio)
     log = tuple(ref.variables[v].transform == "log10" for v in variables)
     data = _transform(rows, log)
@@ -264,7 +271,9 @@ def _fit(ref: ReferenceSet, variables: tuple[str, ...], min_ratio: float) -> _Mo
             variables=list(variables),
         )
     dropped = tuple(i for i, k in zip(ids, keep, strict=True) if not k)
-    return _Model(variables, log, location, covariance, np.linalg.inv(covariance), len(rows), m, dropped)
+    return _Model(
+        variables, log, location, covariance, np.linalg.inv(covariance), len(rows), m, dropped, synthetic
+    )
 
 
 def fit_reference(
@@ -389,7 +398,7 @@ def check_fingerprint(
         deviations=tuple(deviations),
         candidates=tuple(candidates),
         skipped=tuple(skipped),
-        synthetic_reference=ref.synthetic,
+        synthetic_reference=model.synthetic,
         reference_sha256=ref.sha256,
     )
 

@@ -142,7 +142,7 @@ def season_task_results(
             unsampled.append(
                 NoticeEntry(
                     producer,
-                    credit,
+                    credit or "",
                     product,
                     names.get(task.county_code, ("", "—"))[1],
                     0,

@@ -1,0 +1,187 @@
+"""Mass balance on constructed seasons: every flag fires on its case and none on a balanced season; a listing
+that uses a GI name without authorization is flagged and its seller becomes a target; marks and capacity
+imports convert units and refuse what cannot be converted."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from market_fixtures import CRAB, O2, A, B, C, X, build_season, write_csv
+from sqlalchemy import select, text, update
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
+
+from gi.market.balance import BalanceSettings, run_balance
+from gi.market.capacity import product_capacity
+from gi.market.marks import import_issuance
+from gi.market.rows import RowsError
+from gi.models import BalanceFlag, BalanceFlagKind, BalanceRun, GIProduct, Producer
+from gi.register.areas import find_product
+
+pytestmark = pytest.mark.postgis
+
+
+@pytest.fixture
+def season(session: Session, loaded_register: None, tmp_path: Path) -> Session:
+    """The constructed season, in the test's transaction."""
+    build_season(session, tmp_path)
+    return session
+
+
+def _kinds(result) -> dict[str, set[str]]:  # type: ignore[no-untyped-def]
+    out: dict[str, set[str]] = {}
+    for f in result.flags:
+        who = f.inputs.get("holder") or f.inputs.get("outlet") or f.inputs.get("seller") or ""
+        if f.listing_id is not None:
+            who = f"{f.inputs['platform']} {f.inputs['listing']}"
+        out.setdefault(f.kind.value, set()).add(who)
+    return out
+
+
+def test_each_flag_fires_on_its_case(season: Session) -> None:
+    longjing = find_product(season, "西湖龙井")
+    result = run_balance(season, longjing, 2025, BalanceSettings())
+    assert _kinds(result) == {
+        "holder_over_capacity": {B},  # 400 kg issued against 258.9 kg
+        "mark_outside_validity": {B},  # I-3 on 2025-04-10, authorization ended 2025-03-31
+        "outlet_over_supply": {O2},  # 300 kg sold, its supplier A was issued 200 kg
+        "listing_unauthorized": {"淘宝 1002", "拼多多 2001", "淘宝 1003"},  # unknown, no licence, lapsed
+        "listing_ship_from_outside": {"淘宝 1002", "拼多多 2001"},  # 江苏 address; Shanghai point (GCJ-02)
+        "listing_over_supply": {C},  # 200 kg online, 100 kg of marks issued
+        "market_over_capacity": {""},  # 600,000 kg online alone against 580,000 kg
+    }
+    flags = {(f.kind.value, f.producer_id): f for f in result.flags}
+    b = season.scalar(select(Producer).where(Producer.credit_code == B))
+    assert b is not None
+    over = flags[("holder_over_capacity", b.id)]
+    assert (over.observed, over.allowed) == (Decimal("400"), Decimal("258.900"))
+    assert over.inputs["capacity"][0]["yield_figure"]["value"] == 25.89  # the register's figure, stated
+    assert over.inputs["capacity"][0]["yield_figure"]["estimate"] is True
+    market = next(f for f in result.flags if f.kind is BalanceFlagKind.MARKET_OVER_CAPACITY)
+    assert (
+        market.inputs["capacity"]["figure"]["year"] == 2021
+        and "used for season 2025" in market.inputs["capacity"]["note"]
+    )
+    assert result.run.inputs["settings"] == {"tolerance": "1", "market_factor": "1"}
+    assert {h.credit_code: h.flags for h in result.holders}[A] == []  # 200 kg of 258.9 kg: balanced
+
+
+def test_a_balanced_season_raises_no_flag(season: Session) -> None:
+    wuchang = find_product(season, "五常大米")
+    result = run_balance(season, wuchang, 2025, BalanceSettings())
+    assert result.flags == []
+    assert result.run.issued == Decimal("50000") and result.run.market_volume == Decimal("15000")
+    assert result.run.capacity == Decimal("700000000")
+    holder = result.holders[0]
+    assert (holder.capacity, holder.issued, holder.online) == (
+        Decimal("52500.000"),
+        Decimal("50000"),
+        Decimal("5000"),
+    )
+    # The same season with a stricter tolerance stays balanced; a market factor that makes the observed volume
+    # exceed capacity flags the product, and the factor is stated.
+    strict = run_balance(season, wuchang, 2025, BalanceSettings(Decimal(1), Decimal("0.00001")))
+    assert [f.kind.value for f in strict.flags] == ["market_over_capacity"]
+    assert strict.flags[0].inputs["market_factor"] == "0.00001"
+
+
+def test_online_cap_per_mu_limits_a_crab_holder(season: Session) -> None:
+    crab = find_product(season, "阳澄湖大闸蟹")
+    assert product_capacity("yangchenghu-crab", 2025) is not None
+    result = run_balance(season, crab, 2025, BalanceSettings())
+    assert [f.kind.value for f in result.flags] == ["listing_over_supply"]
+    flag = result.flags[0]
+    assert (flag.observed, flag.allowed) == (
+        Decimal("6400"),
+        Decimal("5000"),
+    )  # 800 boxes × 8 crabs, tags issued
+    assert flag.inputs["online_cap"]["total"] == "6000" and flag.inputs["online_cap"]["per_mu"] == 600
+    assert result.run.unit == "piece"
+
+
+def test_unauthorized_listing_is_flagged_and_its_seller_becomes_a_target(season: Session) -> None:
+    longjing = find_product(season, "西湖龙井")
+    result = run_balance(season, longjing, 2025, BalanceSettings())
+    targets = {(t.credit_code, t.platform, t.shop) for t in result.new_targets}
+    assert targets == {(X, "淘宝", "苏州茗茶"), (None, "拼多多", "无照小店")}
+    stored = season.scalars(
+        select(Producer).where(Producer.product_id == longjing.id, Producer.kind == "online_seller")
+    ).all()
+    assert {(p.credit_code, p.shop) for p in stored} == {(X, "苏州茗茶"), (None, "无照小店")}
+    assert next(p for p in stored if p.credit_code == X).county_code == "320505"
+    unauthorized = [f for f in result.flags if f.kind is BalanceFlagKind.LISTING_UNAUTHORIZED]
+    by_listing = {f.inputs["listing"]: f for f in unauthorized}
+    assert (
+        by_listing["1002"].inputs["name_match"] == "狮峰明前龙井"
+        and by_listing["1002"].inputs["seller"] == "unknown"
+    )
+    assert by_listing["1003"].inputs["seller"] == "holder_not_valid"
+    assert by_listing["2001"].producer_id in {p.id for p in stored}  # the flag names its target
+    # A second run adds no duplicate targets.
+    again = run_balance(season, longjing, 2025, BalanceSettings())
+    assert again.new_targets == []
+    shop = next(p for p in stored if p.credit_code is None)
+    assert {f.producer_id for f in again.flags if f.inputs.get("listing") == "2001"} == {shop.id}
+    # The rice listing of seller X ("东北大米") uses no GI name: not a 西湖龙井 listing, no flag anywhere.
+    wuchang = season.scalar(select(GIProduct).where(GIProduct.code == "wuchang-rice"))
+    assert wuchang is not None and run_balance(season, wuchang, 2025, BalanceSettings()).flags == []
+
+
+def test_marks_imports_convert_units_and_refuse_what_they_cannot(season: Session, tmp_path: Path) -> None:
+    with pytest.raises(RowsError) as caught:
+        import_issuance(
+            season,
+            write_csv(
+                tmp_path / "bad.csv",
+                ["product", "credit_code", "reference", "issued_on", "quantity", "unit"],
+                [
+                    ["西湖龙井", A, "I-9", "2025-03-20", 10, "盒"],  # a box without its net content
+                    ["阳澄湖大闸蟹", CRAB, "I-10", "2025-09-26", 10, "kg"],  # crabs are counted
+                    ["西湖龙井", X, "I-11", "2025-03-20", 10, "kg"],  # not a holder
+                    ["西湖龙井", A, "I-12", "2025-03-20", 10, "桶"],
+                ],
+            ),
+        )
+    assert {(p.row, p.column) for p in caught.value.problems} == {(2, "unit_size"), (3, "unit"), (5, "unit")}
+    with pytest.raises(RowsError, match="not in the producers' directory"):
+        import_issuance(
+            season,
+            write_csv(
+                tmp_path / "bad2.csv",
+                ["product", "credit_code", "reference", "issued_on", "quantity", "unit"],
+                [["西湖龙井", X, "I-11", "2025-03-20", 10, "kg"]],
+            ),
+        )
+    report = import_issuance(
+        season,
+        write_csv(
+            tmp_path / "again.csv",
+            ["product", "credit_code", "reference", "issued_on", "quantity", "unit", "unit_size"],
+            [["西湖龙井", A, "I-1", "2025-03-20", 1000, "枚", "0.25"]],
+        ),
+    )
+    assert report.updated == 1
+    assert report.changes[0].fields["balance_quantity"] == (Decimal("200.000"), Decimal("250.00"))
+
+
+def test_balance_runs_and_flags_are_append_only_under_the_audit_log(season: Session) -> None:
+    longjing = find_product(season, "西湖龙井")
+    result = run_balance(season, longjing, 2025, BalanceSettings())
+    captured = dict(
+        season.execute(
+            text(
+                "SELECT kind, sum(leaf_count) FROM audit_pending WHERE kind IN "
+                "('balance_run', 'balance_flag', 'mark_issuance', 'mark_authorization', 'listing') GROUP BY kind"
+            )
+        ).all()
+    )
+    assert captured["balance_run"] == 1 and captured["balance_flag"] == len(result.flags) > 0
+    assert captured["mark_issuance"] > 0 and captured["mark_authorization"] > 0 and captured["listing"] > 0
+    for statement in (
+        update(BalanceFlag).where(BalanceFlag.id == result.flags[0].id).values(threshold=2),
+        update(BalanceRun).where(BalanceRun.id == result.run.id).values(season=2024),
+    ):
+        with pytest.raises(DBAPIError, match="append-only"), season.begin_nested():
+            season.execute(statement)
