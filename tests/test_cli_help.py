@@ -45,6 +45,16 @@ def test_help_uses_conventional_value_names(path: tuple[str, ...]) -> None:
     assert TYPER_LABEL.findall(short.output) == []
 
 
+@pytest.mark.parametrize(
+    "path", [("report", "campaign"), ("report", "notice"), ("map", "samples"), ("quality", "check")]
+)
+def test_one_period_syntax(path: tuple[str, ...]) -> None:
+    """--from DATE --to DATE on every command that reads a period, --season PERIOD as their alias."""
+    out = CliRunner().invoke(app, [*path, "-h"], env={"COLUMNS": "160"}).output
+    assert re.search(r"--from\s+DATE", out) and re.search(r"--to\s+DATE", out)
+    assert re.search(r"--season\s+PERIOD\s+Alias of --from/--to", out)
+
+
 def test_version_as_a_user_runs_it() -> None:
     result = gi("postgresql://nobody@127.0.0.1:1/none", "--version")  # no database needed
     assert result.returncode == 0 and result.stdout.strip() == f"gi {version('gi-supervision')}"

@@ -45,7 +45,7 @@ def test_a_season_by_hand(own_db: str, tmp_path: Path) -> None:
     again = gi(db_url, "results", "import", "examples/lab_results.csv", out=tmp_path)
     assert again.returncode != 0 and "already stored" in (again.stdout + again.stderr)
 
-    judged = gi(db_url, "quality", "check", "--season", "2026-04-01..2026-10-31", out=tmp_path)
+    judged = gi(db_url, "quality", "check", "--from", "2026-04-01", "--to", "2026-10-31", out=tmp_path)
     assert judged.returncode == 0, judged.stderr
     assert "西湖龙井" in judged.stdout and "fail: 水分, 水浸出物, 粉末" in judged.stdout
 

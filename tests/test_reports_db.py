@@ -123,6 +123,12 @@ def flat_text(path: Path) -> str:
     return re.sub(r"\s+", "", pdf_text(path))
 
 
+def same_document(text: str) -> str:
+    """A document's text without what differs between two generations of it (its number, the time)."""
+    text = re.sub(r"GI-[A-Z]{2}-\d{8}-[0-9A-F]{6}", "GI-number", text)
+    return re.sub(r"生成时间\d{4}-\d{2}-\d{2}\d{2}:\d{2}", "生成时间", text)
+
+
 def printed_path(stdout: str, suffix: str) -> Path:
     """The file path a command printed (the last one ending with ``suffix``)."""
     paths = re.findall(r"(/\S+" + re.escape(suffix) + r")", stdout.replace("\n", ""))
@@ -241,6 +247,42 @@ def test_cli_writes_maps_and_reports(season_db: str, season_html: Path, tmp_path
 
     result = gi(season_db, "report", "record", "ffffffff", out=tmp_path)
     assert result.returncode == 1 and "no sample" in result.stderr
+
+
+def test_season_is_an_alias_of_from_and_to(season_db: str, tmp_path: Path) -> None:
+    by_dates = gi(season_db, "report", "notice", "--from", "2025-04-01", "--to", "2025-06-30", out=tmp_path)
+    by_season = gi(
+        season_db, "report", "notice", "--season", "2025-04-01..2025-06-30", out=tmp_path / "alias"
+    )
+    assert by_dates.returncode == 0 and by_season.returncode == 0, by_season.stderr
+    first, second = printed_path(by_dates.stdout, ".pdf"), printed_path(by_season.stdout, ".pdf")
+    assert first.name == second.name == "notice_20250401_20250630.pdf"
+    # The same document, but for its number and the moment it was generated.
+    assert same_document(flat_text(first)) == same_document(flat_text(second))
+    both = gi(season_db, "map", "samples", "--season", "2025", "--from", "2025-04-01", out=tmp_path)
+    assert both.returncode == 1 and "error: season:" in both.stderr and "not both" in both.stderr
+
+
+def test_maps_of_different_selections_never_share_a_file(season_db: str, tmp_path: Path) -> None:
+    every = gi(season_db, "map", "areas", "--png", out=tmp_path)
+    assert every.returncode == 0, every.stderr
+    whole_html, whole_png = printed_path(every.stdout, ".html"), printed_path(every.stdout, ".png")
+    before = (whole_html.read_bytes(), whole_png.read_bytes())
+    one = gi(season_db, "map", "areas", "西湖龙井", "--png", out=tmp_path)
+    two = gi(season_db, "map", "areas", "anji-white-tea", "西湖龙井", out=tmp_path)
+    dated = gi(season_db, "map", "areas", "西湖龙井", "--at", "2010-01-01", out=tmp_path)
+    assert all(r.returncode == 0 for r in (one, two, dated)), [r.stderr for r in (one, two, dated)]
+    names = [printed_path(r.stdout, ".html").name for r in (every, one, two, dated)]
+    assert names == [
+        "areas.html",
+        "areas_xihu-longjing.html",
+        "areas_anji-white-tea+xihu-longjing.html",
+        "areas_xihu-longjing_20100101.html",
+    ]
+    assert printed_path(one.stdout, ".png").name == "areas_xihu-longjing.png"
+    # The map of every product is still the map of every product.
+    assert (whole_html.read_bytes(), whole_png.read_bytes()) == before
+    assert "map of 14 protected areas" in every.stdout and "map of 1 protected area:" in one.stdout
 
 
 @pytest.mark.browser

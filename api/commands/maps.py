@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Iterable
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
 
-from api.console import console
-from api.options import parse_day
+from api.console import console, working
+from api.options import PERIOD_FROM, PERIOD_SEASON, PERIOD_TO, parse_day, parse_period
 
 if TYPE_CHECKING:  # the domain is imported when a command runs, so `gi --help` stays quick
     from gi.reads.season import SeasonSummary
@@ -25,13 +28,17 @@ ASSET_HELP = (
 
 
 def gather(
-    start: str | None, end: str | None, products: list[str] | None, title: str | None
+    start: str | None,
+    end: str | None,
+    products: list[str] | None,
+    title: str | None,
+    season: str | None = None,
 ) -> SeasonSummary:
-    """The season summary for the CLI options."""
+    """The season summary for the CLI options (--from/--to, or --season as their alias)."""
     from gi.db import session_scope
     from gi.reads.season import gather_season
 
-    first, last = parse_day(start, "from"), parse_day(end, "to")
+    first, last = parse_period(start, end, season)
     with session_scope() as session:
         return gather_season(session, first, last, products or [], title=title)
 
@@ -49,13 +56,36 @@ def _default_path(name: str, suffix: str) -> Path:
     return get_settings().output_dir / "maps" / f"{name}{suffix}"
 
 
+def selection_stem(base: str, product_codes: Iterable[str] = (), day: date | None = None) -> str:
+    """The default file name (without suffix) of a map of a selection, so that maps of different selections never
+    share a file: ``areas`` (every product), ``areas_xihu-longjing``, ``areas_5-products-1a2b3c4d``, with
+    ``_YYYYMMDD`` for the areas of another day."""
+    codes = sorted(set(product_codes))
+    parts = [base]
+    if len(codes) > 3:  # a long list would make an unwieldy name: its count and a digest of it
+        parts.append(f"{len(codes)}-products-{hashlib.sha256('+'.join(codes).encode()).hexdigest()[:8]}")
+    elif codes:
+        parts.append("+".join(codes))
+    if day is not None:
+        parts.append(f"{day:%Y%m%d}")
+    return "_".join(parts)
+
+
 @app.command("areas")
 def areas(
     products: list[str] = typer.Argument(
         None, help="Product codes or Chinese names (default: every product)."
     ),
-    at: str = typer.Option(None, "--at", help="Show the area versions valid on YYYY-MM-DD (default: today)."),
-    out: Path = typer.Option(None, "--out", "-o", help="HTML file (default: out/maps/areas.html)."),
+    at: str = typer.Option(
+        None, "--at", metavar="DATE", help="Show the area versions valid on YYYY-MM-DD (default: today)."
+    ),
+    out: Path = typer.Option(
+        None,
+        "--out",
+        "-o",
+        metavar="FILE",
+        help="HTML file (default: out/maps/areas.html for every product, areas_<codes>[_<date>].html otherwise).",
+    ),
     png: bool = typer.Option(False, "--png", help="Also write a PNG image beside the HTML."),
     asset_base: str = typer.Option(None, "--asset-base", help=ASSET_HELP),
     tile_url: str = typer.Option(
@@ -67,28 +97,33 @@ def areas(
     from gi.reads.season import area_infos
     from maps.folium_maps import areas_map, write_map
 
-    with session_scope() as session:
-        infos = area_infos(session, products or [], at=parse_day(at, "at"))
-    options = _options(asset_base, tile_url)
-    path = write_map(areas_map(infos, options), out or _default_path("areas", ".html"), options)
-    console.print(f"map of {len(infos)} protected areas: {path}")
-    if png:
-        from maps import static
-
+    day = parse_day(at, "at")
+    with working("reading the protected areas") as step:
+        with session_scope() as session:
+            infos = area_infos(session, products or [], at=day)
+        stem = selection_stem("areas", [i.product_code for i in infos] if products else (), day)
+        options = _options(asset_base, tile_url)
+        step("drawing the map")
+        path = write_map(areas_map(infos, options), out or _default_path(stem, ".html"), options)
         image = path.with_suffix(".png")
-        if static.is_national(infos):
-            static.national_overview_png(image, infos, title="地理标志产品保护范围")
-        else:
-            static.regional_png(image, infos, title="地理标志产品保护范围")
+        if png:
+            from maps import static
+
+            step("drawing the image")
+            if static.is_national(infos):
+                static.national_overview_png(image, infos, title="地理标志产品保护范围")
+            else:
+                static.regional_png(image, infos, title="地理标志产品保护范围")
+    console.print(f"map of {len(infos)} protected area{'' if len(infos) == 1 else 's'}: {path}")
+    if png:
         console.print(f"image: {image}")
 
 
 @app.command("samples")
 def samples(
-    start: str = typer.Option(
-        None, "--from", help="First day of the season, YYYY-MM-DD (default: first sample)."
-    ),
-    end: str = typer.Option(None, "--to", help="Last day of the season (default: last sample)."),
+    start: str = PERIOD_FROM,
+    end: str = PERIOD_TO,
+    season: str = PERIOD_SEASON,
     products: list[str] = typer.Option(None, "--product", "-p", help="Only this product (repeatable)."),
     title: str = typer.Option(None, "--title", help="Title of the season (default: from the dates)."),
     layers: str = typer.Option(
@@ -97,7 +132,11 @@ def samples(
         help="Comma-separated subset of reference,areas,origin,quality,heat,producers (default: all).",
     ),
     out: Path = typer.Option(
-        None, "--out", "-o", help="HTML file (default: out/maps/season_<from>_<to>.html)."
+        None,
+        "--out",
+        "-o",
+        metavar="FILE",
+        help="HTML file (default: out/maps/season_<from>_<to>[_<codes>].html).",
     ),
     png: bool = typer.Option(
         False, "--png", help="Also write PNG images (origin and quality) beside the HTML."
@@ -111,35 +150,46 @@ def samples(
     outside their areas."""
     from maps.folium_maps import season_map, write_map
 
-    summary = gather(start, end, products, title)
-    options = _options(asset_base, tile_url, layers)
-    path = write_map(
-        season_map(summary, options),
-        out or _default_path(f"season_{summary.start:%Y%m%d}_{summary.end:%Y%m%d}", ".html"),
-        options,
-    )
+    with working("reading the season") as step:
+        summary = gather(start, end, products, title, season)
+        stem = selection_stem(
+            f"season_{summary.start:%Y%m%d}_{summary.end:%Y%m%d}",
+            [a.product_code for a in summary.areas] if products else (),
+        )
+        options = _options(asset_base, tile_url, layers)
+        step("drawing the map")
+        path = write_map(season_map(summary, options), out or _default_path(stem, ".html"), options)
+        images = []
+        if png:
+            from maps import static
+
+            for colour_by in ("origin", "quality"):
+                step(f"drawing the {colour_by} image")
+                images.append(
+                    static.season_png(
+                        summary, path.with_name(f"{path.stem}_{colour_by}.png"), colour_by=colour_by
+                    )
+                )
     console.print(
         f"season map ({len(summary.samples):,} samples, {len(summary.areas)} areas, "
         f"{len(summary.producers_outside)} producers outside): {path}"
     )
-    if png:
-        from maps import static
-
-        for colour_by in ("origin", "quality"):
-            image = static.season_png(
-                summary, path.with_name(f"{path.stem}_{colour_by}.png"), colour_by=colour_by
-            )
-            console.print(f"image: {image}")
+    for image in images:
+        console.print(f"image: {image}")
 
 
 @app.command("producers")
 def producers(
     products: list[str] = typer.Option(None, "--product", "-p", help="Only this product (repeatable)."),
     at: str = typer.Option(
-        None, "--at", help="Judge against the areas valid on YYYY-MM-DD (default: today)."
+        None, "--at", metavar="DATE", help="Judge against the areas valid on YYYY-MM-DD (default: today)."
     ),
     out: Path = typer.Option(
-        None, "--out", "-o", help="HTML file (default: out/maps/producers_outside.html)."
+        None,
+        "--out",
+        "-o",
+        metavar="FILE",
+        help="HTML file (default: out/maps/producers_outside[_<codes>][_<date>].html).",
     ),
     asset_base: str = typer.Option(None, "--asset-base", help=ASSET_HELP),
 ) -> None:
@@ -148,11 +198,14 @@ def producers(
     from gi.reads.season import producers_outside_summary
     from maps.folium_maps import season_map, write_map
 
-    with session_scope() as session:
-        summary = producers_outside_summary(session, products or [], at=parse_day(at, "at"))
-    findings = summary.producers_outside
-    options = _options(asset_base, None, "reference,areas,producers")
-    path = write_map(
-        season_map(summary, options), out or _default_path("producers_outside", ".html"), options
-    )
-    console.print(f"{len(findings)} producers outside their areas: {path}")
+    day = parse_day(at, "at")
+    with working("checking the producers' locations") as step:
+        with session_scope() as session:
+            summary = producers_outside_summary(session, products or [], at=day)
+        stem = selection_stem(
+            "producers_outside", [a.product_code for a in summary.areas] if products else (), day
+        )
+        options = _options(asset_base, None, "reference,areas,producers")
+        step("drawing the map")
+        path = write_map(season_map(summary, options), out or _default_path(stem, ".html"), options)
+    console.print(f"{len(summary.producers_outside)} producers outside their areas: {path}")

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 import typer
 
 from api.console import console, progress, table
-from api.options import parse_day
+from api.options import PERIOD_SEASON, parse_day, parse_period
 from gi.db import session_scope
 from gi.errors import InputError
 
@@ -47,18 +47,21 @@ def _p(value: float | None) -> str:
 @app.command("check")
 def check(
     sample: str = typer.Option(None, "--sample", "-s", help="One sample: UUID or its first 8+ hex digits."),
-    season: str = typer.Option(None, "--season", help="Samples collected in YYYY or YYYY-MM-DD..YYYY-MM-DD."),
+    start: str = typer.Option(None, "--from", metavar="DATE", help="Samples collected from YYYY-MM-DD."),
+    end: str = typer.Option(None, "--to", metavar="DATE", help="Samples collected until YYYY-MM-DD."),
+    season: str = PERIOD_SEASON,
     product: str = typer.Option(None, "--product", "-p", help="Only this product's samples."),
     grade: str = typer.Option(None, "--grade", help="Judge against this grade/class (default: as declared)."),
 ) -> None:
     """Judge samples that have lab results: quality against the specification, fingerprint, origin evidence."""
-    from gi.period import parse_season
     from gi.quality.judge import judge_samples, select_samples
 
-    if sample is None and season is None and product is None:
-        raise InputError("selection", "give --sample, --season or --product")
+    first, last = parse_period(start, end, season)
+    period = (first, last) if first is not None or last is not None else None
+    if sample is None and period is None and product is None:
+        raise InputError("selection", "give --sample, --from/--to (or --season) or --product")
     with session_scope() as session:
-        samples = select_samples(session, sample, parse_season(season) if season else None, product)
+        samples = select_samples(session, sample, period, product)
         if not samples:
             console.print("no samples with lab results in that selection")
             return

@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING
 import typer
 
 from api.commands.maps import gather
-from api.console import console
+from api.console import console, working
+from api.options import PERIOD_FROM, PERIOD_SEASON, PERIOD_TO
 
 if TYPE_CHECKING:  # the domain is imported when a command runs, so `gi --help` stays quick
     from gi.reads.notice import NoticeEntry
@@ -50,10 +51,9 @@ def notice_entries_from_db(summary: SeasonSummary) -> list[NoticeEntry]:
 
 @app.command("campaign")
 def campaign(
-    start: str = typer.Option(
-        None, "--from", help="First day of the season, YYYY-MM-DD (default: first sample)."
-    ),
-    end: str = typer.Option(None, "--to", help="Last day of the season (default: last sample)."),
+    start: str = PERIOD_FROM,
+    end: str = PERIOD_TO,
+    season: str = PERIOD_SEASON,
     products: list[str] = typer.Option(None, "--product", "-p", help="Only this product (repeatable)."),
     title: str = typer.Option(None, "--title", help="Title of the campaign (default: from the dates)."),
     issuer: str = typer.Option(None, "--issuer", help="Issuing authority printed on the report."),
@@ -68,9 +68,11 @@ def campaign(
     """Write the season campaign report: coverage, verdicts, non-conformities, maps and charts."""
     from reports.campaign import campaign_report
 
-    summary = gather(start, end, products, title)
-    path = out or _reports_dir() / f"campaign_{summary.start:%Y%m%d}_{summary.end:%Y%m%d}.pdf"
-    files = campaign_report(summary, path, _options(issuer, max_rows, not no_product_maps))
+    with working("reading the season") as step:
+        summary = gather(start, end, products, title, season)
+        path = out or _reports_dir() / f"campaign_{summary.start:%Y%m%d}_{summary.end:%Y%m%d}.pdf"
+        step("writing the campaign report (maps, charts, tables)")
+        files = campaign_report(summary, path, _options(issuer, max_rows, not no_product_maps))
     console.print(f"campaign report {files.report_id}: {files.pdf}")
     for attachment in files.attachments:
         console.print(f"attachment: {attachment}")
@@ -78,10 +80,9 @@ def campaign(
 
 @app.command("notice")
 def notice(
-    start: str = typer.Option(
-        None, "--from", help="First day of the season, YYYY-MM-DD (default: first sample)."
-    ),
-    end: str = typer.Option(None, "--to", help="Last day of the season (default: last sample)."),
+    start: str = PERIOD_FROM,
+    end: str = PERIOD_TO,
+    season: str = PERIOD_SEASON,
     products: list[str] = typer.Option(None, "--product", "-p", help="Only this product (repeatable)."),
     title: str = typer.Option(None, "--title", help="Title of the campaign (default: from the dates)."),
     issuer: str = typer.Option(None, "--issuer", help="Issuing authority printed on the notice."),
@@ -92,9 +93,12 @@ def notice(
     """Write the public notice of the season's results (no personal data of inspectors)."""
     from reports.notice import public_notice
 
-    summary = gather(start, end, products, title)
-    path = out or _reports_dir() / f"notice_{summary.start:%Y%m%d}_{summary.end:%Y%m%d}.pdf"
-    files = public_notice(summary, path, _options(issuer), entries=notice_entries_from_db(summary))
+    with working("reading the season") as step:
+        summary = gather(start, end, products, title, season)
+        path = out or _reports_dir() / f"notice_{summary.start:%Y%m%d}_{summary.end:%Y%m%d}.pdf"
+        entries = notice_entries_from_db(summary)
+        step("writing the public notice")
+        files = public_notice(summary, path, _options(issuer), entries=entries)
     console.print(f"public notice {files.report_id}: {files.pdf}")
 
 
@@ -116,8 +120,10 @@ def record(
     for photo in photos or []:
         if not photo.is_file():
             raise FileNotFoundError(f"photo: {photo} does not exist")
-    with session_scope() as session:
-        data = gather_sample_record(session, sample, photos or [])
-    path = out or _reports_dir() / f"record_{data.code}.pdf"
-    files = sample_record(data, path, _options(issuer))
+    with working("reading the sample") as step:
+        with session_scope() as session:
+            data = gather_sample_record(session, sample, photos or [])
+        path = out or _reports_dir() / f"record_{data.code}.pdf"
+        step("writing the inspection record")
+        files = sample_record(data, path, _options(issuer))
     console.print(f"inspection record {files.report_id}: {files.pdf}")

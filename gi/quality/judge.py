@@ -464,7 +464,7 @@ def samples_with_results(
 def select_samples(
     session: Session,
     sample_key: str | None = None,
-    season: tuple[date, date] | None = None,
+    season: tuple[date | None, date | None] | None = None,
     product_key: str | None = None,
 ) -> list[Sample]:
     """The samples to judge: one sample (UUID or code), or those with lab results collected in ``season`` and/or
