@@ -60,7 +60,21 @@ ROUTES: dict[tuple[str, str], frozenset[Access]] = {
     ("GET", "/odk/forms/{form_id}/attachments/{name}"): SIGNED_IN,
     ("GET", "/odk/submission"): SIGNED_IN,
     ("POST", "/odk/submission"): SIGNED_IN,
+    # Pages (api/pages): the public results, and the supervisor dashboard of his region.
+    ("GET", "/public"): EVERYONE,
+    ("GET", "/public/plans/{plan_id}"): EVERYONE,
+    ("GET", "/public/plans/{plan_id}/notice.csv"): EVERYONE,
 }
+
+# Pages answer browsers with HTML (errors too), take the session cookie as well as a bearer token, and send an
+# anonymous browser to the sign-in page instead of answering 401.
+PAGE_PREFIXES = ("/public", "/dashboard", "/login", "/logout")
+
+
+def is_page(path: str) -> bool:
+    """True for the path (template) of a page route."""
+    return any(path == p or path.startswith(p + "/") for p in PAGE_PREFIXES)
+
 
 # Routes that also take HTTP Basic credentials (ODK Collect signs in so, over TLS) and challenge with Basic.
 BASIC_ROUTES: frozenset[tuple[str, str]] = frozenset(key for key in ROUTES if key[1].startswith("/odk/"))

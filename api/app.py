@@ -22,12 +22,22 @@ from api.access import ROUTES
 from api.deps import authorize
 from api.middleware import LimitsAndHeaders
 from api.ogc import routes as ogc_routes
+from api.pages import public as public_pages
+from api.pages.templating import mount_static
 from api.routes import auth, labels, meta, openrosa, plans
 from gi.settings import Settings, get_settings
 
 log = logging.getLogger("gi.api")
 
-ROUTERS = [meta.router, ogc_routes.router, auth.router, plans.router, labels.router, openrosa.router]
+ROUTERS = [
+    meta.router,
+    ogc_routes.router,
+    auth.router,
+    plans.router,
+    labels.router,
+    openrosa.router,
+    public_pages.router,
+]
 
 DESCRIPTION = """
 Origin and quality supervision of Chinese geographical-indication (GI) products (地理标志产品监管).
@@ -101,6 +111,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     for router in ROUTERS:
         app.include_router(router)
     meta.mount_assets(app)
+    mount_static(app)
     check_access_table(app)
     problems.install(app)
     if settings.api_cors_origins:  # closed unless origins are configured

@@ -15,9 +15,10 @@ from typing import Any
 
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from api.access import is_page
 from gi.errors import ErrorKind, Problem, classify
 
 log = logging.getLogger("gi.api")
@@ -153,19 +154,61 @@ async def _on_error(request: Request, exc: Exception) -> ProblemResponse:
     return from_problem(p)
 
 
+def _for_pages(handler: Any) -> Any:
+    """``handler``, answering a browser on a page route (``api.access.is_page``) with an error page in Chinese
+    instead of problem details; API clients keep problem+json."""
+
+    async def handle(request: Request, exc: Exception) -> Response:
+        response: ProblemResponse = await handler(request, exc)
+        route_path = str(getattr(request.scope.get("route"), "path", request.url.path))
+        if response.status_code < 400 or not is_page(route_path):
+            return response
+        from api.pages.templating import error_page, wants_html
+
+        if not wants_html(request):
+            return response
+        body = json.loads(bytes(response.body))
+        page = error_page(
+            request,
+            response.status_code,
+            str(body.get("detail", "")),
+            PAGE_TITLES.get(response.status_code, str(body.get("title", "错误"))),
+        )
+        for name in ("retry-after", "www-authenticate"):
+            if name in response.headers:
+                page.headers[name] = response.headers[name]
+        return page
+
+    return handle
+
+
+PAGE_TITLES = {
+    400: "请求有误",
+    401: "请先登录",
+    403: "无权访问",
+    404: "未找到",
+    409: "与已有记录冲突",
+    413: "内容过大",
+    422: "填写有误",
+    429: "尝试过于频繁",
+    500: "系统内部错误",
+    503: "服务暂不可用",
+}
+
+
 def install(app: FastAPI) -> None:
-    """Answer every error of ``app`` with problem details."""
-    app.add_exception_handler(RequestValidationError, _on_validation)
-    app.add_exception_handler(StarletteHTTPException, _on_http)
+    """Answer every error of ``app`` with problem details (an error page for browsers on page routes)."""
+    app.add_exception_handler(RequestValidationError, _for_pages(_on_validation))
+    app.add_exception_handler(StarletteHTTPException, _for_pages(_on_http))
     # Our errors and the database's are answered by the exception middleware (not re-raised as a crash);
     # anything else reaches the catch-all, which logs it and answers 500 without internals.
     from sqlalchemy.exc import DBAPIError
 
     from gi.errors import GIError
 
-    app.add_exception_handler(GIError, _on_error)
-    app.add_exception_handler(DBAPIError, _on_error)
-    app.add_exception_handler(Exception, _on_error)
+    app.add_exception_handler(GIError, _for_pages(_on_error))
+    app.add_exception_handler(DBAPIError, _for_pages(_on_error))
+    app.add_exception_handler(Exception, _for_pages(_on_error))
 
 
 class HTTPProblem(HTTPException):

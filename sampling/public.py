@@ -1,0 +1,228 @@
+"""What the public results pages show about the double-random plans (双随机、一公开): the published plans, how to
+verify a draw from its files, the notice of drawn targets and their results. Business data of the targets only
+(name, unified social credit code, county): no inspector, no personal data. Read only."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import tempfile
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.orm import Session
+
+from geo_data import admin
+from gi.models import Plan, PlanStatus
+from gi.settings import get_settings
+from sampling.notice import KIND_ZH, SEASON_ZH
+from sampling.planning import find_plan, list_plans, plan_summary, published_documents, tasks_of_plan
+from sampling.verify import VerificationReport, verify
+
+STATUS_ZH = {"committed": "已承诺，待抽取", "drawn": "已抽取", "cancelled": "已撤销"}
+FILE_ROLE_ZH = {
+    "frame.json": "抽查对象名录与检查人员名录（抽取范围）",
+    "parameters.json": "抽查参数（比例、轮次、批量与检验水平）",
+    "commitment.json": "承诺文件：上述两文件与秘密值的 SHA-256",
+    "reveal.json": "揭示文件：秘密值、公开随机数及种子",
+    "selection.json": "抽取结果：各层抽中的检查对象",
+    "assignment.json": "分派结果：各任务的检查人员编号",
+}
+CHECK_ZH = {
+    "commitment scheme": "承诺文件格式",
+    "reveal scheme": "揭示文件格式",
+    "frame.json matches the commitment": "名录文件与承诺一致",
+    "parameters.json matches the commitment": "参数文件与承诺一致",
+    "reveal refers to this commitment": "揭示文件引用本承诺",
+    "revealed secret matches its committed hash": "揭示的秘密值与承诺的哈希一致",
+    "all files belong to one plan": "所有文件属于同一计划",
+    "seed = SHA-256(domain, commitment, secret, public value)": "种子 = SHA-256（域、承诺、秘密值、公开随机数）",
+    "strata reproduced": "分层重现一致",
+    "selection reproduced exactly": "抽取结果完全重现",
+    "assignment reproduced exactly": "人员分派完全重现",
+    "files are UTF-8 JSON": "文件为 UTF-8 JSON",
+}
+
+
+@dataclass(frozen=True)
+class PublishedFile:
+    """One published file of a plan: its name, role, size and SHA-256."""
+
+    name: str
+    role: str
+    size: int
+    sha256: str
+
+
+@dataclass(frozen=True)
+class NoticeRow:
+    """One drawn target on the public notice, with its result once recorded (business data only)."""
+
+    round: int
+    due_from: date
+    due_to: date
+    product: str
+    target: str
+    credit_code: str
+    county: str
+    kind: str
+    season: str
+    units: str
+    result: str
+    result_date: date | None
+    result_note: str
+
+
+@dataclass(frozen=True)
+class VerificationStatus:
+    """The draw reproduced by the service from the published files alone (what ``gi plan verify`` does)."""
+
+    ok: bool
+    tasks: int
+    checks: list[tuple[str, bool, str]]
+
+
+@dataclass
+class PublicPlan:
+    """A plan as the public sees it."""
+
+    code: str
+    title: str
+    status: str
+    status_zh: str
+    period_from: date
+    period_to: date
+    rounds: list[tuple[int, date, date]]
+    products: dict[str, str]
+    targets_in_frame: int
+    commitment_sha256: str | None
+    committed_at: str
+    public_value: str | None
+    public_value_source: str | None
+    revealed_at: datetime | None
+    files: list[PublishedFile] = field(default_factory=list)
+    promised: dict[str, str] = field(default_factory=dict)  # the hashes commitment.json promises
+    notice: list[NoticeRow] = field(default_factory=list)
+    results: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def drawn(self) -> bool:
+        """True once the draw is published."""
+        return self.status == PlanStatus.DRAWN.value
+
+
+def _files(plan: Plan) -> list[PublishedFile]:
+    if plan.commitment is None:
+        return []
+    return [
+        PublishedFile(name, FILE_ROLE_ZH.get(name, ""), len(data), hashlib.sha256(data).hexdigest())
+        for name, data in published_documents(plan).items()
+    ]
+
+
+def _notice(session: Session, plan: Plan) -> list[NoticeRow]:
+    from gi.models import TASK_RESULT_ZH
+
+    counties = admin.county_parts()
+    rows = []
+    for t in tasks_of_plan(session, plan.id):
+        province, county = counties.get(t.county_code, ("", t.county_code))
+        target = t.producer.name
+        if t.producer.synthetic and "合成" not in target:
+            target += "（合成数据）"
+        rows.append(
+            NoticeRow(
+                round=t.round_number,
+                due_from=t.due_from,
+                due_to=t.due_to,
+                product=t.product.name_zh,
+                target=target,
+                credit_code=t.producer.credit_code,
+                county=f"{province}{county}",
+                kind=KIND_ZH.get(t.producer.kind, t.producer.kind),
+                season=SEASON_ZH.get(t.season_kind, t.season_kind),
+                units=f"{t.units_to_take} / {t.lot_size}（{t.inspection_level}）",
+                result=TASK_RESULT_ZH[t.result] if t.result else "待检查",
+                result_date=t.result_recorded_at.astimezone(ZoneInfo(get_settings().timezone)).date()
+                if t.result_recorded_at
+                else None,
+                result_note=t.result_note or "" if t.result else "",
+            )
+        )
+    return rows
+
+
+def public_plan(session: Session, key: str, with_notice: bool = True) -> PublicPlan:
+    """A plan (code or id) as published: state, commitment, files with their hashes, notice and results."""
+    plan = find_plan(session, key)
+    summary = plan_summary(session, plan)
+    c = plan.commitment
+    out = PublicPlan(
+        code=plan.code,
+        title=plan.title,
+        status=plan.status.value,
+        status_zh=STATUS_ZH.get(plan.status.value, plan.status.value),
+        period_from=plan.period_from,
+        period_to=plan.period_to,
+        rounds=[(r.number, r.starts_on, r.ends_on) for r in plan.rounds],
+        products=summary.product_names,
+        targets_in_frame=summary.targets,
+        commitment_sha256=c.commitment_sha256 if c else None,
+        committed_at=summary.committed_at,
+        public_value=c.public_value if c and plan.status == PlanStatus.DRAWN else None,
+        public_value_source=c.public_value_source if c and plan.status == PlanStatus.DRAWN else None,
+        revealed_at=c.revealed_at if c and plan.status == PlanStatus.DRAWN else None,
+        files=_files(plan),
+    )
+    if c is not None:
+        committed = json.loads(c.commitment_json)
+        out.promised = {k: str(v) for k, v in committed.items() if k.endswith("_sha256")}
+    if with_notice and plan.status == PlanStatus.DRAWN:
+        out.notice = _notice(session, plan)
+        counts: dict[str, int] = {}
+        for row in out.notice:
+            counts[row.result] = counts.get(row.result, 0) + 1
+        out.results = counts
+    return out
+
+
+def published_plans(session: Session) -> list[PublicPlan]:
+    """Every plan with a published commitment, newest first (no notice rows: see :func:`public_plan`)."""
+    return [public_plan(session, p.code, with_notice=False) for p in list_plans(session) if p.commitment]
+
+
+def verification_status(session: Session, key: str) -> VerificationStatus | None:
+    """Reproduce a drawn plan's draw from its published files (None before the draw)."""
+    plan = find_plan(session, key)
+    if plan.status != PlanStatus.DRAWN:
+        return None
+    documents = published_documents(plan)
+    with tempfile.TemporaryDirectory(prefix="gi-verify-") as work:
+        for name, data in documents.items():
+            (Path(work) / name).write_bytes(data)
+        report: VerificationReport = verify([work])
+    return VerificationStatus(
+        report.ok, report.tasks, [(CHECK_ZH.get(c.name, c.name), c.ok, c.detail) for c in report.checks]
+    )
+
+
+def notice_csv(rows: list[NoticeRow]) -> bytes:
+    """The notice as CSV (UTF-8 with BOM, so Excel opens it in Chinese)."""
+    import csv
+    import io
+
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(
+        ["轮次", "检查期限", "地理标志产品", "检查对象", "统一社会信用代码", "所在地", "类型", "季节",
+         "抽样数量/批量（检验水平）", "检查结果", "结果日期", "说明"]
+    )  # fmt: skip
+    for r in rows:
+        writer.writerow(
+            [r.round, f"{r.due_from:%Y-%m-%d} 至 {r.due_to:%Y-%m-%d}", r.product, r.target, r.credit_code,
+             r.county, r.kind, r.season, r.units, r.result, f"{r.result_date:%Y-%m-%d}" if r.result_date else "",
+             r.result_note]
+        )  # fmt: skip
+    return ("\ufeff" + out.getvalue()).encode("utf-8")

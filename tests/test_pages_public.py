@@ -1,0 +1,138 @@
+"""The public results pages in real headless Chromium, with every request that is not to the service blocked:
+published plans, a plan's files with their hashes and the verification steps, the notice with recorded results
+and its CSV download; no personal data (no inspector) on any public page; errors as pages in Chinese."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from page_fixtures import open_context, screenshot
+from service_fixtures import Service, add_accounts, running_service, service_database
+
+from maps.browser import chromium, chromium_path
+
+pytestmark = [
+    pytest.mark.postgis,
+    pytest.mark.browser,
+    pytest.mark.skipif(chromium_path() is None, reason="Debian's chromium is not installed"),
+]
+
+DRAWN = "PUB-2025Q2"
+COMMITTED = "PUB-2025Q3"
+
+
+@pytest.fixture(scope="module")
+def service(db_url: str) -> Iterator[Service]:
+    with service_database(db_url, prefix="gi_pagepub", inspectors=12) as url:
+        add_accounts(url)
+        with running_service(url) as svc:
+            yield svc
+
+
+@pytest.fixture(scope="module")
+def plans(service: Service) -> dict[str, Any]:
+    """A drawn plan with two recorded results, and a plan only committed."""
+    with service.client(service.sign_in("admin")) as c:
+        for code, start, end in (
+            (DRAWN, "2025-04-01", "2025-06-30"),
+            (COMMITTED, "2025-07-01", "2025-09-30"),
+        ):
+            r = c.post("/plans", json={"code": code, "period_from": start, "period_to": end, "rounds": 2})
+            assert r.status_code == 201, r.text
+        r = c.post(
+            f"/plans/{DRAWN}/draw",
+            json={"public_value": "2025-03-31 福彩3D 123", "public_value_source": "中国福利彩票"},
+        )
+        assert r.status_code == 200, r.text
+        tasks = c.get(f"/plans/{DRAWN}/tasks", params={"limit": 1000}).json()
+        first, second = tasks["tasks"][0], tasks["tasks"][1]
+        for task, result in ((first, "nonconforming"), (second, "conforming")):
+            r = c.post(f"/tasks/{task['id']}/result", json={"result": result, "note": "感官指标不符"})
+            assert r.status_code == 200, r.text
+    return {"tasks": tasks, "nonconforming": first, "conforming": second}
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    with chromium() as b:
+        yield b
+
+
+def test_public_pages_show_plans_files_verification_and_results(
+    service: Service, plans: dict, browser: Any
+) -> None:
+    context, log = open_context(browser, service.url)
+    try:
+        page = context.new_page()
+        page.goto(f"{service.url}/public")
+        rows = page.locator("table.grid tbody tr")
+        assert rows.count() == 2
+        text = page.inner_text("main")
+        assert DRAWN in text and COMMITTED in text and "已抽取" in text and "已承诺，待抽取" in text
+        screenshot(page, "public_index")
+
+        page.click(f"text={DRAWN}")
+        page.wait_for_url(f"**/public/plans/{DRAWN}")
+        assert page.locator("#files tbody tr").count() == 6
+        # Each file's shown hash is the hash of the bytes the service serves for download.
+        for row in page.locator("#files tbody tr").all():
+            name = row.locator("a").inner_text()
+            shown = row.locator("code").get_attribute("title")
+            served = context.request.get(f"{service.url}/plans/{DRAWN}/files/{name}").body()
+            assert hashlib.sha256(served).hexdigest() == shown, name
+        commitment = context.request.get(f"{service.url}/plans/{DRAWN}/files/commitment.json").body()
+        assert page.inner_text("#commitment-sha") == hashlib.sha256(commitment).hexdigest()
+        verify = page.inner_text("#verify")
+        assert "gi plan verify" in verify and "2025-03-31 福彩3D 123" in verify
+        notice = page.locator("#notice tbody tr")
+        assert notice.count() == plans["tasks"]["total"]
+        results = page.inner_text("#results")
+        assert "不合格 1" in results and "合格 1" in results
+        assert plans["nonconforming"]["producer_name"] in page.inner_text("#notice")
+        # No personal data: no inspector's name or code appears on the public page.
+        html = page.content()
+        for task in plans["tasks"]["tasks"]:
+            for inspector in task["inspectors"]:
+                assert inspector["name"] not in html and inspector["code"] not in html
+        screenshot(page, "public_plan")
+        screenshot(page, "public_plan_full", full_page=True)
+
+        with page.expect_download() as download_info:
+            page.click("text=下载公示表（CSV）")
+        data = download_info.value.path().read_bytes()
+        assert data.startswith("\ufeff".encode())
+        table = list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
+        assert table[0][0] == "轮次" and len(table) == plans["tasks"]["total"] + 1
+        assert sum(1 for r in table[1:] if r[9] == "不合格") == 1
+
+        page.goto(f"{service.url}/public/plans/{COMMITTED}")
+        assert page.locator("#files tbody tr").count() == 3
+        assert page.locator("#notice").count() == 0 and "抽取后将公开" in page.inner_text("main")
+        log.assert_clean()
+        assert any(u.endswith("/static/pages.css") for u in log.requests)
+    finally:
+        context.close()
+
+
+def test_missing_plan_is_a_page_for_browsers_and_a_problem_for_clients(
+    service: Service, browser: Any
+) -> None:
+    context, log = open_context(browser, service.url)
+    try:
+        page = context.new_page()
+        response = page.goto(f"{service.url}/public/plans/NO-SUCH-PLAN")
+        assert response is not None and response.status == 404
+        assert "未找到" in page.inner_text("h1") and "NO-SUCH-PLAN" in page.inner_text("main")
+        assert response.headers["content-security-policy"].startswith("default-src 'self'")
+        # The only error Chromium reports is the document's own 404.
+        assert log.blocked == [] and log.page_errors == [] and len(log.console_errors) == 1
+    finally:
+        context.close()
+    with service.client() as c:
+        r = c.get("/public/plans/NO-SUCH-PLAN")
+    assert r.status_code == 404 and r.headers["content-type"].startswith("application/problem+json")
