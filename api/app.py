@@ -25,6 +25,7 @@ from api.ogc import routes as ogc_routes
 from api.pages import public as public_pages
 from api.pages.templating import mount_static
 from api.routes import auth, labels, meta, openrosa, plans
+from gi.db.routing import read_router
 from gi.settings import Settings, get_settings
 
 log = logging.getLogger("gi.api")
@@ -88,6 +89,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
+        app.state.read_router.dispose()
         if engine is None and app.state.engine is not None:
             app.state.engine.dispose()
 
@@ -108,6 +110,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         from gi.db import database_url, get_engine
 
         app.state.engine = get_engine(database_url(settings))
+    # Read-only routes (ReadSessionDep) read the replica while it is current (GI_DATABASE_REPLICA_URL).
+    app.state.read_router = read_router(app.state.engine, settings)
     for router in ROUTERS:
         app.include_router(router)
     meta.mount_assets(app)

@@ -48,6 +48,22 @@ def get_session(request: Request) -> Iterator[Session]:
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 
+def get_read_session(request: Request) -> Iterator[Session]:
+    """A read-only session for this request: on the replica while it is current, else on the primary.
+
+    For public pages, OGC reads, tiles and dashboards; never for a route that writes or must read its own writes.
+    """
+    router = getattr(request.app.state, "read_router", None)
+    if router is None:  # an app built without one reads the primary
+        yield from get_session(request)
+        return
+    with router.session() as session:
+        yield session
+
+
+ReadSessionDep = Annotated[Session, Depends(get_read_session, scope="function")]
+
+
 def route_roles(request: Request) -> frozenset[Access]:
     """The roles allowed on the route that matched this request."""
     route = request.scope.get("route")

@@ -25,6 +25,25 @@ class Settings(BaseSettings):
         description="Data directory of the project's own local PostgreSQL cluster.",
     )
     local_port: int = Field(default=54329, description="Preferred TCP port of the local cluster (127.0.0.1).")
+    database_replica_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL of a read replica for read-only paths (public pages, OGC reads, read models); "
+        "unset means they read the primary. `gi db up --replica` prints the local replica's URL.",
+    )
+    replica_max_lag_s: float = Field(
+        default=5.0,
+        ge=0,
+        description="A replica further behind than this (or not streaming) is not read: reads go to the primary.",
+    )
+    replica_check_s: float = Field(
+        default=1.0,
+        ge=0,
+        description="How long a replica's freshness check is trusted before it is repeated, s.",
+    )
+    local_replica_pgdata: Path = Field(
+        default=PROJECT_ROOT / ".pgdata-replica",
+        description="Data directory of the local cluster's streaming replica (`gi db up --replica`).",
+    )
     local_database: str = Field(default="gi", description="Database name on the local cluster.")
     output_dir: Path = Field(default=PROJECT_ROOT / "out", description="Where maps, reports and exports go.")
     boundary_tolerance_m: float = Field(

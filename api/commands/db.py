@@ -8,15 +8,27 @@ import typer
 
 from api.console import console, working
 from gi import db as gi_db
+from gi.db.replica import SLOT
+from gi.errors import InputError
 from gi.settings import get_settings
 
 app = typer.Typer(help="The database: local PostGIS cluster and migrations.", no_args_is_help=True)
 
 
 @app.command("up")
-def up() -> None:
+def up(
+    replica: bool = typer.Option(
+        False,
+        "--replica",
+        help="Also start a streaming read replica of the local cluster (pg_basebackup, a slot).",
+    ),
+) -> None:
     """Start the database if it is the local one, create PostGIS, and apply every migration."""
     settings = get_settings()
+    if replica and settings.database_url:
+        raise InputError(
+            "--replica", "only the project's local cluster gets a replica; GI_DATABASE_URL points elsewhere"
+        )
     url = gi_db.database_url(settings)
     logging.getLogger("alembic").setLevel(logging.WARNING)
     with working("starting the database and applying migrations"):
@@ -27,6 +39,25 @@ def up() -> None:
         f"database ready ({where}): {state.url}  PostgreSQL {state.server_version.split()[0]}, "
         f"PostGIS {state.postgis_version}, schema {state.current_revision}"
     )
+    if replica:
+        from gi.db.replica import ensure_replica
+
+        with working("copying the cluster (pg_basebackup) and starting its replica"):
+            local = ensure_replica(settings)
+        how = "created and started" if local.created else "running"
+        console.print(
+            f"replica {how} on port {local.replica.port} ({local.replica.pgdata}), slot {SLOT}; read from it with\n"
+            f"  export GI_DATABASE_REPLICA_URL={local.url(settings.local_database)}"
+        )
+
+
+@app.command("drop-replica")
+def drop_replica() -> None:
+    """Stop and delete the local replica and drop its replication slot (the primary stops keeping WAL for it)."""
+    from gi.db.replica import drop_replica as drop
+
+    dropped = drop(get_settings())
+    console.print("local replica dropped" if dropped else "there was no local replica")
 
 
 @app.command("upgrade")
@@ -54,6 +85,15 @@ def status() -> None:
     console.print(f"postgis:  {state.postgis_version or 'not installed'}")
     mark = "up to date" if state.up_to_date else "behind: run `gi db upgrade`"
     console.print(f"schema:   {state.current_revision or 'empty'} (head {state.head_revision}, {mark})")
+    settings = get_settings()
+    if settings.database_replica_url:
+        from gi.db.routing import read_router
+
+        health = read_router(gi_db.get_engine(), settings).health()
+        if health is not None:
+            console.print(
+                f"replica:  {'read' if health.usable else 'NOT read (primary instead)'}: {health.reason}"
+            )
 
 
 @app.command("stop")
@@ -64,6 +104,10 @@ def stop(
 ) -> None:
     """Stop the project's local cluster (never a GI_DATABASE_URL server)."""
     from gi.db.local import stop_cluster
+    from gi.db.replica import stop_replica
 
     outcome = stop_cluster(get_settings(), local=local)
+    # The replica follows its primary: it stops with it, and is left alone when the primary is not ours to stop.
+    if not outcome.refused and stop_replica(get_settings()):
+        console.print("local replica stopped")
     console.print(outcome.message)

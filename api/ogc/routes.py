@@ -18,7 +18,7 @@ from fastapi.responses import JSONResponse, Response
 
 from api.access import COLLECTIONS as COLLECTION_ACCESS
 from api.access import allowed
-from api.deps import Caller, ScopeDep, SessionDep
+from api.deps import Caller, ReadSessionDep, ScopeDep
 from api.openapi import OPENAPI_30
 from api.problems import HTTPProblem
 from gi.errors import InputError
@@ -175,7 +175,7 @@ def _iso(moment: datetime | None) -> str | None:
 
 
 @router.get("/collections", summary="Feature collections")
-def collections(request: Request, session: SessionDep, caller: Caller, scope: ScopeDep) -> dict[str, Any]:
+def collections(request: Request, session: ReadSessionDep, caller: Caller, scope: ScopeDep) -> dict[str, Any]:
     """The collections the caller may read (samples only for supervisors and administrators)."""
     _check_format(request)
     role = caller.role.value if caller is not None else None
@@ -194,7 +194,7 @@ def collections(request: Request, session: SessionDep, caller: Caller, scope: Sc
     responses={404: {"description": "No such"}},
 )
 def collection(
-    collection_id: str, request: Request, session: SessionDep, caller: Caller, scope: ScopeDep
+    collection_id: str, request: Request, session: ReadSessionDep, caller: Caller, scope: ScopeDep
 ) -> dict[str, Any]:
     """Description, extent and links of one collection."""
     _check_format(request)
@@ -243,7 +243,7 @@ def queryables(collection_id: str, request: Request, caller: Caller) -> JSONResp
 def features(
     collection_id: str,
     request: Request,
-    session: SessionDep,
+    session: ReadSessionDep,
     caller: Caller,
     scope: ScopeDep,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
@@ -323,7 +323,7 @@ def feature(
     collection_id: str,
     feature_id: str,
     request: Request,
-    session: SessionDep,
+    session: ReadSessionDep,
     caller: Caller,
     scope: ScopeDep,
 ) -> Response:

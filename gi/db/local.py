@@ -244,6 +244,7 @@ class StopOutcome:
 
     stopped: bool
     message: str
+    refused: bool = False  # GI_DATABASE_URL names another server, so nothing local was touched
 
 
 def stop_cluster(settings: Settings, local: bool = False) -> StopOutcome:
@@ -265,6 +266,7 @@ def stop_cluster(settings: Settings, local: bool = False) -> StopOutcome:
                 False,
                 f"nothing stopped: GI_DATABASE_URL points at {where}, which `gi db stop` never touches; "
                 "`gi db stop --local` stops the project's own cluster",
+                refused=True,
             )
     if port is None:
         return StopOutcome(False, f"the project's local cluster ({pgdata}) was not running")
