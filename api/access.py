@@ -42,6 +42,10 @@ ROUTES: dict[tuple[str, str], frozenset[Access]] = {
     ("POST", "/auth/token"): EVERYONE,
     ("POST", "/auth/logout"): SIGNED_IN,
     ("GET", "/users/me"): SIGNED_IN,
+    # Samples: inspectors upload as themselves; reads are scoped (own, region, all).
+    ("POST", "/samples"): INSPECTORS,
+    ("GET", "/samples"): SIGNED_IN,
+    ("GET", "/samples/{sample_id}"): SIGNED_IN,
     # Plans: published files are public; supervisors plan, draw and record; inspectors see their tasks.
     ("GET", "/plans"): EVERYONE,
     ("POST", "/plans"): STAFF,

@@ -22,12 +22,20 @@ from api.access import ROUTES
 from api.deps import authorize
 from api.middleware import LimitsAndHeaders
 from api.ogc import routes as ogc_routes
-from api.routes import auth, labels, meta, openrosa, plans
+from api.routes import auth, labels, meta, openrosa, plans, samples
 from gi.settings import Settings, get_settings
 
 log = logging.getLogger("gi.api")
 
-ROUTERS = [meta.router, ogc_routes.router, auth.router, plans.router, labels.router, openrosa.router]
+ROUTERS = [
+    meta.router,
+    ogc_routes.router,
+    auth.router,
+    samples.router,
+    plans.router,
+    labels.router,
+    openrosa.router,
+]
 
 DESCRIPTION = """
 Origin and quality supervision of Chinese geographical-indication (GI) products (地理标志产品监管).

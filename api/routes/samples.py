@@ -1,0 +1,166 @@
+"""Samples: inspectors upload them (JSON with a client UUID, idempotent), everyone signed in reads his scope.
+
+``POST /samples`` calls the domain's one intake function (:func:`gi.origin.intake.record_sample`) and commits the
+sample, its origin verdict and their audit entries before it answers 201. A retry with the same body answers
+the same (``Idempotent-Replayed: true``); the same UUID with other content is 409 naming the differing fields.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query, Request, Response
+from pydantic import BaseModel, Field
+
+from api.deps import CurrentUser, ScopeDep, SessionDep, SettingsDep
+from api.ogc.routes import GEOJSON, features_response
+from api.problems import HTTPProblem
+from gi.accounts.tokens import Principal
+from gi.features.catalog import SAMPLES
+from gi.features.query import MAX_LIMIT, FeatureQuery, item
+from gi.models import LocationSource, Role
+from gi.origin.intake import record_sample
+
+router = APIRouter(tags=["samples"])
+
+
+class SampleUpload(BaseModel):
+    """A sample as an inspector submits it; ``id`` is the client's UUID (a retry sends the same one)."""
+
+    id: uuid.UUID = Field(
+        description="client-generated UUID; a retry with the same body is answered the same"
+    )
+    product: str = Field(min_length=1, max_length=200, description="product code, Chinese name or id")
+    collected_at: datetime = Field(description="collection moment (RFC 3339; local time when no offset)")
+    x: float | str = Field(description="longitude (or easting) as submitted; decimal degrees or D°M′S″")
+    y: float | str = Field(description="latitude (or northing) as submitted")
+    crs: str = Field(default="WGS84", max_length=40, description="WGS84, CGCS2000, GCJ02, BD09 or EPSG:n")
+    gps_accuracy_m: float | None = Field(default=None, ge=0, le=1_000_000)
+    location_source: LocationSource = LocationSource.DEVICE_GPS
+    producer: str | None = Field(default=None, max_length=40, description="producer id or credit code")
+    task_id: int | None = Field(default=None, ge=1, le=2**31 - 1)
+    lot_number: str | None = Field(default=None, max_length=100)
+    lot_size: int | None = Field(default=None, ge=1, le=2**31 - 1)
+    seal_code: str | None = Field(default=None, max_length=64)
+    collector: str | None = Field(
+        default=None, max_length=40, description="inspector code (inspectors: self)"
+    )
+    notes: str | None = Field(default=None, max_length=4000)
+
+
+class OriginOut(BaseModel):
+    """The origin verdict of a sample: inside, outside or uncertain, and why."""
+
+    verdict: str
+    distance_m: float | None
+    band_m: float
+    area_version: int | None
+    flags: list[str]
+    lon: float
+    lat: float
+    rule: str
+
+
+class SampleOut(BaseModel):
+    """A stored sample and its origin verdict."""
+
+    id: uuid.UUID
+    product: str
+    collected_at: datetime
+    origin: OriginOut | None
+    links: dict[str, str]
+
+
+def upload_fields(body: SampleUpload, user: Principal) -> dict[str, Any]:
+    """The submitted fields, with the collector set to the inspector who uploads (he uploads as himself)."""
+    data = body.model_dump(mode="json", exclude_none=True)
+    if user.role is Role.INSPECTOR:
+        if body.collector not in (None, user.inspector_code):
+            raise HTTPProblem(
+                422, f"collector: you upload as yourself ({user.inspector_code})", field="collector"
+            )
+        data["collector"] = user.inspector_code
+    data["source"] = "api"
+    return data
+
+
+@router.post(
+    "/samples",
+    summary="Upload a sample (idempotent on its UUID)",
+    status_code=201,
+    response_model=SampleOut,
+    responses={409: {"description": "The UUID is stored with other content; `differences` names the fields"}},
+)
+def upload_sample(
+    body: SampleUpload,
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    user: CurrentUser,
+    settings: SettingsDep,
+) -> SampleOut:
+    """Validate, check origin and store the sample with its verdict; committed (with its audit entry) before the
+    answer. The same body again answers the same; the same UUID with other content is 409."""
+    recorded = record_sample(session, upload_fields(body, user), actor=user.username, settings=settings)
+    session.commit()
+    if not recorded.created:
+        response.headers["Idempotent-Replayed"] = "true"
+    v = recorded.verdict
+    origin = (
+        OriginOut(
+            verdict=v.verdict.value,
+            distance_m=v.distance_m,
+            band_m=v.band_m,
+            area_version=v.area_version,
+            flags=list(v.flags),
+            lon=round(v.lon, 7),
+            lat=round(v.lat, 7),
+            rule=v.rule,
+        )
+        if v is not None
+        else None
+    )
+    return SampleOut(
+        id=recorded.sample_id,
+        product=recorded.content.product_code,
+        collected_at=recorded.content.collected_at,
+        origin=origin,
+        links={"self": f"{request.base_url}samples/{recorded.sample_id}"},
+    )
+
+
+@router.get(
+    "/samples",
+    summary="Samples in your scope with their current verdicts (GeoJSON)",
+    response_class=Response,
+    responses={200: {"content": {GEOJSON: {}}}},
+)
+def samples(
+    request: Request,
+    session: SessionDep,
+    scope: ScopeDep,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 100,
+    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+) -> Response:
+    """An inspector's own samples, a supervisor's region's, or all (admin), newest last, paged."""
+    return features_response(
+        request,
+        session,
+        SAMPLES,
+        scope,
+        FeatureQuery(limit=limit, offset=offset),
+        f"{request.base_url}samples",
+    )
+
+
+@router.get(
+    "/samples/{sample_id}",
+    summary="One sample in your scope with its current verdicts (GeoJSON feature)",
+    response_class=Response,
+    responses={200: {"content": {GEOJSON: {}}}},
+)
+def sample(sample_id: Annotated[uuid.UUID, Path()], session: SessionDep, scope: ScopeDep) -> Response:
+    """The sample as a GeoJSON feature (404 when it is not in your scope)."""
+    return Response(item(session, SAMPLES, scope, str(sample_id)).encode("utf-8"), media_type=GEOJSON)

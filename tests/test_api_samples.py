@@ -1,0 +1,111 @@
+"""Sample uploads through the running service: verdict returned, retries answered the same, conflicts 409
+naming the fields, inspectors upload as themselves, reads scoped to own samples or the region."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from service_fixtures import Service, add_accounts, running_service, service_database
+from sqlalchemy import text
+
+from gi import db as gi_db
+
+pytestmark = pytest.mark.postgis
+
+
+@pytest.fixture(scope="module")
+def database(db_url: str) -> Iterator[str]:
+    with service_database(db_url, prefix="gi_apisamples") as url:
+        add_accounts(url)
+        yield url
+
+
+@pytest.fixture(scope="module")
+def service(database: str) -> Iterator[Service]:
+    with running_service(database) as svc:
+        yield svc
+
+
+def longjing_sample(**overrides: object) -> dict[str, object]:
+    """A West Lake Longjing sample inside its area, collected yesterday."""
+    body: dict[str, object] = {
+        "id": str(uuid.uuid4()),
+        "product": "xihu-longjing",
+        "collected_at": (datetime.now(UTC) - timedelta(days=1)).isoformat(timespec="seconds"),
+        "x": 120.1138,
+        "y": 30.2402,
+        "gps_accuracy_m": 5,
+        "lot_number": "LJ-2025-001",
+    }
+    body.update(overrides)
+    return body
+
+
+def test_upload_returns_the_verdict_and_a_retry_the_same(service: Service, database: str) -> None:
+    body = longjing_sample()
+    with service.client(service.sign_in("insp")) as c:
+        first = c.post("/samples", json=body)
+        assert first.status_code == 201, first.text
+        again = c.post("/samples", json=body)
+    assert again.status_code == 201 and again.json() == first.json()
+    assert again.headers.get("Idempotent-Replayed") == "true" and "Idempotent-Replayed" not in first.headers
+    result = first.json()
+    assert result["id"] == body["id"] and result["product"] == "xihu-longjing"
+    assert result["origin"]["verdict"] in ("inside", "uncertain") and result["origin"]["area_version"] >= 1
+    with gi_db.get_engine(database).connect() as conn:
+        stored = conn.execute(text("SELECT count(*) FROM sample WHERE id = :id"), {"id": body["id"]}).scalar()
+        verdicts = conn.execute(
+            text("SELECT count(*) FROM origin_verdict WHERE sample_id = :id"), {"id": body["id"]}
+        ).scalar()
+    assert stored == 1 and verdicts == 1
+
+
+def test_same_id_other_content_is_409_naming_the_fields(service: Service) -> None:
+    body = longjing_sample()
+    with service.client(service.sign_in("insp")) as c:
+        assert c.post("/samples", json=body).status_code == 201
+        changed = {**body, "lot_number": "LJ-2025-999", "x": 120.12}
+        r = c.post("/samples", json=changed)
+    assert r.status_code == 409
+    assert r.headers["content-type"] == "application/problem+json"
+    problem = r.json()
+    assert {"lot_number", "x"} <= set(problem["differences"])
+    assert problem["differences"]["lot_number"] == {"stored": "LJ-2025-001", "submitted": "LJ-2025-999"}
+    assert problem["field"] in problem["differences"]
+
+
+def test_bad_fields_are_named(service: Service) -> None:
+    with service.client(service.sign_in("insp")) as c:
+        unknown = c.post("/samples", json=longjing_sample(product="no-such-tea"))
+        future = c.post("/samples", json=longjing_sample(collected_at="2999-01-01T00:00:00+08:00"))
+        other = c.post("/samples", json=longjing_sample(collector="SOMEONE-ELSE"))
+        missing = c.post("/samples", json={k: v for k, v in longjing_sample().items() if k != "id"})
+    assert unknown.status_code == 422 and unknown.json()["field"] == "product"
+    assert future.status_code == 422 and future.json()["field"] == "collected_at"
+    assert other.status_code == 422 and other.json()["field"] == "collector"
+    assert missing.status_code == 422 and missing.json()["field"] == "id"
+
+
+def test_reads_are_scoped(service: Service) -> None:
+    body = longjing_sample()
+    with service.client(service.sign_in("insp")) as c:
+        assert c.post("/samples", json=body).status_code == 201
+        mine = c.get("/samples", params={"limit": 1000}).json()
+        assert body["id"] in {f["id"] for f in mine["features"]}
+        assert c.get(f"/samples/{body['id']}").status_code == 200
+    with service.client(service.sign_in("insp2")) as c:
+        theirs = c.get("/samples", params={"limit": 1000}).json()
+        assert body["id"] not in {f["id"] for f in theirs["features"]}
+        assert c.get(f"/samples/{body['id']}").status_code == 404
+    with service.client(service.sign_in("super")) as c:
+        region = c.get("/samples", params={"limit": 1000}).json()
+        assert body["id"] in {f["id"] for f in region["features"]}
+    with service.client(service.sign_in("super2")) as c:
+        assert c.get(f"/samples/{body['id']}").status_code == 404
+    with service.client() as c:
+        assert c.get("/samples").status_code == 401
+    with service.client(service.sign_in("super")) as c:
+        assert c.post("/samples", json=longjing_sample()).status_code == 403
