@@ -46,6 +46,9 @@ ROUTES: dict[tuple[str, str], frozenset[Access]] = {
     ("POST", "/samples"): INSPECTORS,
     ("GET", "/samples"): SIGNED_IN,
     ("GET", "/samples/{sample_id}"): SIGNED_IN,
+    # Lab results: supervisors (and admins) upload them.
+    ("POST", "/lab-results"): STAFF,
+    ("POST", "/lab-results/file"): STAFF,
     # Plans: published files are public; supervisors plan, draw and record; inspectors see their tasks.
     ("GET", "/plans"): EVERYONE,
     ("POST", "/plans"): STAFF,

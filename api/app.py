@@ -23,7 +23,7 @@ from api.access import ROUTES
 from api.deps import authorize
 from api.middleware import LimitsAndHeaders
 from api.ogc import routes as ogc_routes
-from api.routes import auth, labels, meta, openrosa, plans, samples
+from api.routes import auth, lab, labels, meta, openrosa, plans, samples
 from gi.settings import Settings, get_settings
 
 log = logging.getLogger("gi.api")
@@ -36,6 +36,7 @@ ROUTERS = [
     plans.router,
     labels.router,
     openrosa.router,
+    lab.router,
 ]
 
 DESCRIPTION = """

@@ -109,3 +109,51 @@ def test_reads_are_scoped(service: Service) -> None:
         assert c.get("/samples").status_code == 401
     with service.client(service.sign_in("super")) as c:
         assert c.post("/samples", json=longjing_sample()).status_code == 403
+
+
+def _lab_rows(sample_id: str, moisture: str = "5.8") -> list[dict[str, object]]:
+    values = {
+        "moisture": (moisture, "%"),
+        "total_ash": ("5.2", "%"),
+        "powder": ("0.4", "%"),
+        "water_extract": ("41.0", "%"),
+        "lead": ("0.6", "mg/kg"),
+    }
+    return [
+        {
+            "sample": sample_id,
+            "indicator": name,
+            "value": value,
+            "unit": unit,
+            "laboratory": "浙江省茶叶检测中心",
+            "tested_on": datetime.now(UTC).date().isoformat(),
+        }
+        for name, (value, unit) in values.items()
+    ]
+
+
+def test_lab_results_as_json_and_as_a_file_are_judged(service: Service) -> None:
+    first, second = longjing_sample(), longjing_sample()
+    with service.client(service.sign_in("insp")) as c:
+        assert c.post("/samples", json=first).status_code == 201
+        assert c.post("/samples", json=second).status_code == 201
+        assert c.post("/lab-results", json={"results": _lab_rows(str(first["id"]))}).status_code == 403
+    with service.client(service.sign_in("super")) as c:
+        r = c.post("/lab-results", json={"results": _lab_rows(str(first["id"]))})
+        assert r.status_code == 201, r.text
+        body = r.json()
+        assert body["results_stored"] == 5
+        assert [v["outcome"] for v in body["verdicts"]] == ["pass"]
+        rows = _lab_rows(str(second["id"]), moisture="7.9")  # above the 6.5 % limit
+        header = "sample_id,indicator,value,unit,laboratory,tested_on\n"
+        csv = header + "".join(
+            f"{x['sample']},{x['indicator']},{x['value']},{x['unit']},{x['laboratory']},{x['tested_on']}\n"
+            for x in rows
+        )
+        f = c.post("/lab-results/file", files={"file": ("results.csv", csv.encode(), "text/csv")})
+        assert f.status_code == 201, f.text
+        assert [v["outcome"] for v in f.json()["verdicts"]] == ["fail"]
+        bad = c.post("/lab-results", json={"results": _lab_rows("00000000-0000-0000-0000-00000000dead")})
+        assert bad.status_code == 422 and bad.json()["errors"]
+        wrong = c.post("/lab-results/file", files={"file": ("results.pdf", b"%PDF", "application/pdf")})
+        assert wrong.status_code == 422 and wrong.json()["field"] == "file"
