@@ -46,6 +46,9 @@ ROUTES: dict[tuple[str, str], frozenset[Access]] = {
     ("POST", "/samples"): INSPECTORS,
     ("GET", "/samples"): SIGNED_IN,
     ("GET", "/samples/{sample_id}"): SIGNED_IN,
+    ("POST", "/samples/form"): INSPECTORS,
+    ("POST", "/samples/{sample_id}/photos"): INSPECTORS,
+    ("GET", "/samples/{sample_id}/photos/{sha256}"): SIGNED_IN,
     # Lab results: supervisors (and admins) upload them.
     ("POST", "/lab-results"): STAFF,
     ("POST", "/lab-results/file"): STAFF,

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from photo_fixtures import jpeg
 from service_fixtures import Service, add_accounts, running_service, service_database
 from sqlalchemy import text
 
@@ -25,7 +26,7 @@ def database(db_url: str) -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def service(database: str) -> Iterator[Service]:
-    with running_service(database) as svc:
+    with running_service(database, env={"GI_MAX_PHOTO_BYTES": "150000"}) as svc:
         yield svc
 
 
@@ -157,3 +158,65 @@ def test_lab_results_as_json_and_as_a_file_are_judged(service: Service) -> None:
         assert bad.status_code == 422 and bad.json()["errors"]
         wrong = c.post("/lab-results/file", files={"file": ("results.pdf", b"%PDF", "application/pdf")})
         assert wrong.status_code == 422 and wrong.json()["field"] == "file"
+
+
+def test_photos_on_the_sample_and_afterwards_are_stored_by_hash_and_cross_checked(service: Service) -> None:
+    import hashlib
+    import json
+    import random
+    from zoneinfo import ZoneInfo
+
+    body = longjing_sample()
+    taken = datetime.fromisoformat(str(body["collected_at"])).astimezone(ZoneInfo("Asia/Shanghai"))
+    near = jpeg(120.1139, 30.2403, taken.replace(tzinfo=None))  # about 14 m away, same day
+    far = jpeg(120.1438, 30.2402, taken.replace(tzinfo=None), colour=(10, 20, 30))  # about 2.9 km east
+    bare = jpeg(exif=False, colour=(200, 10, 10))
+    with service.client(service.sign_in("insp")) as c:
+        r = c.post(
+            "/samples/form",
+            data={"sample": json.dumps(body)},
+            files=[("photo", ("near.jpg", near, "image/jpeg"))],
+        )
+        assert r.status_code == 201, r.text
+        first = r.json()
+        assert first["origin"]["verdict"] in ("inside", "uncertain")
+        (photo,) = first["photos"]
+        assert photo["flags"] == [] and photo["sha256"] == hashlib.sha256(near).hexdigest()
+        assert photo["distance_m"] < 100
+        stored = service.media_dir / photo["sha256"][:2] / photo["sha256"][2:4] / photo["sha256"]
+        assert stored.read_bytes() == near
+        assert c.get(photo["href"].replace(service.url, "")).content == near
+        later = c.post(
+            f"/samples/{body['id']}/photos",
+            files=[("photo", ("far.jpg", far, "image/jpeg")), ("photo", ("bare.jpg", bare, "image/jpeg"))],
+        )
+        assert later.status_code == 201, later.text
+        assert [p["flags"] for p in later.json()] == [["photo_far"], ["photo_no_exif"]]
+        again = c.post(f"/samples/{body['id']}/photos", files=[("photo", ("far.jpg", far, "image/jpeg"))])
+        assert again.status_code == 201 and again.json()[0]["sha256"] == hashlib.sha256(far).hexdigest()
+        not_image = c.post(
+            f"/samples/{body['id']}/photos", files=[("photo", ("x.jpg", b"%PDF-1.7", "image/jpeg"))]
+        )
+        assert not_image.status_code == 422 and not_image.json()["field"] == "photo"
+        rng = random.Random(7)
+        noise = bytes(rng.getrandbits(8) for _ in range(400 * 400 * 3))
+        import io
+
+        from PIL import Image
+
+        buffer = io.BytesIO()
+        Image.frombytes("RGB", (400, 400), noise).save(buffer, "JPEG", quality=95)
+        too_big = c.post(
+            f"/samples/{body['id']}/photos", files=[("photo", ("big.jpg", buffer.getvalue(), "image/jpeg"))]
+        )
+        assert too_big.status_code == 413 and too_big.json()["field"] == "photo"
+        feature = c.get(f"/samples/{body['id']}").json()
+    assert feature["properties"]["evidence_grade"] == "doubtful"  # a far photo and one without EXIF
+    with service.client(service.sign_in("insp2")) as c:
+        assert c.get(photo["href"].replace(service.url, "")).status_code == 404
+        assert (
+            c.post(
+                f"/samples/{body['id']}/photos", files=[("photo", ("n.jpg", near, "image/jpeg"))]
+            ).status_code
+            == 404
+        )

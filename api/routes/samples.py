@@ -11,17 +11,21 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Request, Response
-from pydantic import BaseModel, Field
+from fastapi import APIRouter, File, Form, Path, Query, Request, Response, UploadFile
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import FileResponse
+from pydantic import BaseModel, Field, ValidationError
 
 from api.deps import CurrentUser, ScopeDep, SessionDep, SettingsDep
 from api.ogc.routes import GEOJSON, features_response
 from api.problems import HTTPProblem
 from gi.accounts.tokens import Principal
+from gi.errors import TooLargeError
 from gi.features.catalog import SAMPLES
 from gi.features.query import MAX_LIMIT, FeatureQuery, item
 from gi.models import LocationSource, Role
 from gi.origin.intake import record_sample
+from gi.origin.photos import AttachedPhoto, attach_photo, photo_file
 
 router = APIRouter(tags=["samples"])
 
@@ -63,13 +67,28 @@ class OriginOut(BaseModel):
     rule: str
 
 
+class PhotoOut(BaseModel):
+    """A stored photo: its content hash and what its EXIF says against the sample."""
+
+    sha256: str
+    media_type: str
+    bytes: int
+    taken_at: datetime | None
+    distance_m: float | None
+    limit_m: float
+    flags: list[str]
+    href: str
+
+
 class SampleOut(BaseModel):
-    """A stored sample and its origin verdict."""
+    """A stored sample, its origin verdict, its photos and the combined origin grade."""
 
     id: uuid.UUID
     product: str
     collected_at: datetime
     origin: OriginOut | None
+    photos: list[PhotoOut] = []
+    evidence_grade: str | None = None
     links: dict[str, str]
 
 
@@ -84,6 +103,54 @@ def upload_fields(body: SampleUpload, user: Principal) -> dict[str, Any]:
         data["collector"] = user.inspector_code
     data["source"] = "api"
     return data
+
+
+def _sample_out(request: Request, recorded: Any) -> SampleOut:
+    v = recorded.verdict
+    origin = (
+        OriginOut(
+            verdict=v.verdict.value,
+            distance_m=v.distance_m,
+            band_m=v.band_m,
+            area_version=v.area_version,
+            flags=list(v.flags),
+            lon=round(v.lon, 7),
+            lat=round(v.lat, 7),
+            rule=v.rule,
+        )
+        if v is not None
+        else None
+    )
+    return SampleOut(
+        id=recorded.sample_id,
+        product=recorded.content.product_code,
+        collected_at=recorded.content.collected_at,
+        origin=origin,
+        links={"self": f"{request.base_url}samples/{recorded.sample_id}"},
+    )
+
+
+def _photo_out(request: Request, attached: AttachedPhoto) -> PhotoOut:
+    p = attached.photo
+    return PhotoOut(
+        sha256=p.sha256,
+        media_type=p.media_type,
+        bytes=p.bytes,
+        taken_at=p.taken_at,
+        distance_m=round(p.distance_m, 1) if p.distance_m is not None else None,
+        limit_m=p.limit_m,
+        flags=list(p.flags or []),
+        href=f"{request.base_url}samples/{p.sample_id}/photos/{p.sha256}",
+    )
+
+
+async def _photo_bytes(photos: list[UploadFile], limit: int) -> list[bytes]:
+    out = []
+    for upload in photos:
+        if upload.size is not None and upload.size > limit:
+            raise TooLargeError("photo", f"{upload.filename}: more than the limit of {limit} bytes")
+        out.append(await upload.read())
+    return out
 
 
 @router.post(
@@ -107,28 +174,95 @@ def upload_sample(
     session.commit()
     if not recorded.created:
         response.headers["Idempotent-Replayed"] = "true"
-    v = recorded.verdict
-    origin = (
-        OriginOut(
-            verdict=v.verdict.value,
-            distance_m=v.distance_m,
-            band_m=v.band_m,
-            area_version=v.area_version,
-            flags=list(v.flags),
-            lon=round(v.lon, 7),
-            lat=round(v.lat, 7),
-            rule=v.rule,
-        )
-        if v is not None
-        else None
-    )
-    return SampleOut(
-        id=recorded.sample_id,
-        product=recorded.content.product_code,
-        collected_at=recorded.content.collected_at,
-        origin=origin,
-        links={"self": f"{request.base_url}samples/{recorded.sample_id}"},
-    )
+    return _sample_out(request, recorded)
+
+
+@router.post(
+    "/samples/form",
+    summary="Upload a sample with its photos (multipart)",
+    status_code=201,
+    response_model=SampleOut,
+    responses={409: {"description": "The UUID is stored with other content"}},
+)
+async def upload_sample_form(
+    sample: Annotated[str, Form(description="the sample as JSON (the body of POST /samples)")],
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    user: CurrentUser,
+    settings: SettingsDep,
+    photo: Annotated[list[UploadFile] | None, File(description="JPEG, PNG, WebP or TIFF photos")] = None,
+) -> SampleOut:
+    """The sample and its photos in one request, stored together (photos cross-checked against the sample)."""
+    try:
+        body = SampleUpload.model_validate_json(sample)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        name = ".".join(str(p) for p in first["loc"]) or "sample"
+        raise HTTPProblem(422, f"{name}: {first['msg']}", field=name) from None
+    data = await _photo_bytes(photo or [], settings.max_photo_bytes)
+
+    def store() -> SampleOut:
+        recorded = record_sample(session, upload_fields(body, user), actor=user.username, settings=settings)
+        attached = [attach_photo(session, recorded.sample_id, d, user.username, settings) for d in data]
+        session.commit()
+        out = _sample_out(request, recorded)
+        out.photos = [_photo_out(request, a) for a in attached]
+        out.evidence_grade = attached[-1].evidence_grade if attached else None
+        if not recorded.created and not any(a.created for a in attached):
+            response.headers["Idempotent-Replayed"] = "true"
+        return out
+
+    return await run_in_threadpool(store)
+
+
+@router.post(
+    "/samples/{sample_id}/photos",
+    summary="Add photos to a sample (multipart)",
+    status_code=201,
+    response_model=list[PhotoOut],
+)
+async def add_photos(
+    sample_id: Annotated[uuid.UUID, Path()],
+    photo: Annotated[list[UploadFile], File(description="JPEG, PNG, WebP or TIFF photos")],
+    request: Request,
+    session: SessionDep,
+    user: CurrentUser,
+    scope: ScopeDep,
+    settings: SettingsDep,
+) -> list[PhotoOut]:
+    """Store each photo content-addressed, cross-check its EXIF GPS and time with the sample, and record the
+    combined origin evidence; the same photo again is a no-op."""
+    data = await _photo_bytes(photo, settings.max_photo_bytes)
+
+    def store() -> list[PhotoOut]:
+        item(session, SAMPLES, scope, str(sample_id))  # 404 outside the caller's scope
+        attached = [attach_photo(session, sample_id, d, user.username, settings) for d in data]
+        session.commit()
+        return [_photo_out(request, a) for a in attached]
+
+    return await run_in_threadpool(store)
+
+
+@router.get(
+    "/samples/{sample_id}/photos/{sha256}",
+    summary="One photo of a sample",
+    response_class=FileResponse,
+    responses={200: {"content": {"image/jpeg": {}, "image/png": {}, "image/webp": {}, "image/tiff": {}}}},
+)
+def get_photo(
+    sample_id: Annotated[uuid.UUID, Path()],
+    sha256: Annotated[str, Path(pattern="^[0-9a-f]{64}$")],
+    session: SessionDep,
+    scope: ScopeDep,
+    settings: SettingsDep,
+) -> FileResponse:
+    """The photo's bytes (only for callers who may see the sample)."""
+    item(session, SAMPLES, scope, str(sample_id))
+    path = photo_file(session, sample_id, sha256, settings)
+    from gi.origin.photos import sniff_photo
+
+    return FileResponse(path, media_type=sniff_photo(path.read_bytes()))
 
 
 @router.get(

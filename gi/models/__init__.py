@@ -42,7 +42,7 @@ from gi.models.register import (
     QualitySpec,
     SeasonKind,
 )
-from gi.models.samples import LocationSource, OriginOutcome, OriginVerdictRecord, Sample
+from gi.models.samples import LocationSource, OriginOutcome, OriginVerdictRecord, Sample, SamplePhoto
 
 __all__ = [
     "ROLE_ZH",
@@ -88,6 +88,7 @@ __all__ = [
     "QualitySpec",
     "QualityVerdict",
     "Sample",
+    "SamplePhoto",
     "SealCode",
     "SeasonKind",
     "TaskInspector",
