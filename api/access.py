@@ -49,6 +49,9 @@ ROUTES: dict[tuple[str, str], frozenset[Access]] = {
     ("POST", "/samples/form"): INSPECTORS,
     ("POST", "/samples/{sample_id}/photos"): INSPECTORS,
     ("GET", "/samples/{sample_id}/photos/{sha256}"): SIGNED_IN,
+    # Batch uploads of sample files: offices import them; the submitter follows the job.
+    ("POST", "/jobs/samples"): STAFF,
+    ("GET", "/jobs/{job_id}"): SIGNED_IN,
     # Lab results: supervisors (and admins) upload them.
     ("POST", "/lab-results"): STAFF,
     ("POST", "/lab-results/file"): STAFF,

@@ -23,7 +23,7 @@ from api.access import ROUTES
 from api.deps import authorize
 from api.middleware import LimitsAndHeaders
 from api.ogc import routes as ogc_routes
-from api.routes import auth, lab, labels, meta, openrosa, plans, samples
+from api.routes import auth, jobs, lab, labels, meta, openrosa, plans, samples
 from gi.settings import Settings, get_settings
 
 log = logging.getLogger("gi.api")
@@ -37,6 +37,7 @@ ROUTERS = [
     labels.router,
     openrosa.router,
     lab.router,
+    jobs.router,
 ]
 
 DESCRIPTION = """

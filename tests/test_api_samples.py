@@ -220,3 +220,41 @@ def test_photos_on_the_sample_and_afterwards_are_stored_by_hash_and_cross_checke
             ).status_code
             == 404
         )
+
+
+def test_a_sample_file_is_a_job_with_progress(service: Service) -> None:
+    import time as _time
+
+    rows = ["product,collected_at,lon,lat,crs,gps_accuracy_m,lot_number"]
+    day = (datetime.now(UTC) - timedelta(days=2)).strftime("%Y-%m-%d %H:%M")
+    for k in range(40):
+        rows.append(f"xihu-longjing,{day},{120.1138 + k * 1e-4:.6f},30.2402,WGS84,5,JOB-{k:03d}")
+    rows.append(f"no-such-tea,{day},120.1138,30.2402,WGS84,5,JOB-BAD")
+    csv = ("\n".join(rows) + "\n").encode()
+    with service.client(service.sign_in("super")) as c:
+        submitted = c.post("/jobs/samples", files={"file": ("season.csv", csv, "text/csv")})
+        assert submitted.status_code == 202, submitted.text
+        assert submitted.headers["Location"].endswith(f"/jobs/{submitted.json()['id']}")
+        url = submitted.headers["Location"].replace(service.url, "")
+        deadline = _time.monotonic() + 120
+        while True:
+            job = c.get(url).json()
+            if job["status"] in ("done", "failed") or _time.monotonic() > deadline:
+                break
+            _time.sleep(0.3)
+        again = c.post("/jobs/samples", files={"file": ("season.csv", csv, "text/csv")})
+        while True:
+            second = c.get(again.headers["Location"].replace(service.url, "")).json()
+            if second["status"] in ("done", "failed") or _time.monotonic() > deadline:
+                break
+            _time.sleep(0.3)
+    assert job["status"] == "done", job
+    assert (job["processed"], job["stored"], job["refused"]) == (41, 40, 1)
+    assert job["problems"][0]["field"] == "product"
+    assert (second["stored"], second["already_stored"]) == (0, 40)  # a re-submitted file stores nothing twice
+    with service.client(service.sign_in("super2")) as c:
+        assert c.get(url).status_code == 404
+    with service.client(service.sign_in("admin")) as c:
+        assert c.get(url).status_code == 200
+    with service.client(service.sign_in("insp")) as c:
+        assert c.post("/jobs/samples", files={"file": ("season.csv", csv, "text/csv")}).status_code == 403

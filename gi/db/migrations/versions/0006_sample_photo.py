@@ -1,4 +1,4 @@
-"""sample photos: content hash, EXIF position and time, and their cross-check flags
+"""sample photos: content hash, EXIF position and time, and their cross-check flags; upload job runner
 
 Revision ID: 0006
 Revises: 0005
@@ -40,10 +40,17 @@ def upgrade() -> None:
     )
     op.create_index(op.f("ix_sample_photo_sample_id"), "sample_photo", ["sample_id"], unique=False)
     op.create_index(op.f("ix_sample_photo_sha256"), "sample_photo", ["sha256"], unique=False)
+    op.add_column(
+        "upload_job",
+        sa.Column(
+            "runner", sa.String(length=100), nullable=True, comment="host:pid of the process running it"
+        ),
+    )
 
 
 def downgrade() -> None:
     """Revert this revision."""
+    op.drop_column("upload_job", "runner")
     op.drop_index(op.f("ix_sample_photo_sha256"), table_name="sample_photo")
     op.drop_index(op.f("ix_sample_photo_sample_id"), table_name="sample_photo")
     op.drop_table("sample_photo")
