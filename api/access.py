@@ -55,6 +55,11 @@ ROUTES: dict[tuple[str, str], frozenset[Access]] = {
     # Lab results: supervisors (and admins) upload them.
     ("POST", "/lab-results"): STAFF,
     ("POST", "/lab-results/file"): STAFF,
+    # Maps and reports: supervisors their region's, the public the notice; a record follows its sample's scope.
+    ("GET", "/reports/campaign"): STAFF,
+    ("GET", "/reports/notice"): EVERYONE,
+    ("GET", "/reports/records/{sample_id}"): SIGNED_IN,
+    ("GET", "/maps/season"): STAFF,
     # Plans: published files are public; supervisors plan, draw and record; inspectors see their tasks.
     ("GET", "/plans"): EVERYONE,
     ("POST", "/plans"): STAFF,

@@ -23,7 +23,7 @@ from api.access import ROUTES
 from api.deps import authorize
 from api.middleware import LimitsAndHeaders
 from api.ogc import routes as ogc_routes
-from api.routes import auth, jobs, lab, labels, meta, openrosa, plans, samples
+from api.routes import auth, jobs, lab, labels, meta, openrosa, plans, reports, samples
 from gi.settings import Settings, get_settings
 
 log = logging.getLogger("gi.api")
@@ -38,6 +38,7 @@ ROUTERS = [
     openrosa.router,
     lab.router,
     jobs.router,
+    reports.router,
 ]
 
 DESCRIPTION = """
@@ -127,6 +128,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     for router in ROUTERS:
         app.include_router(router)
     meta.mount_assets(app)
+    reports.mount_assets(app)
     check_access_table(app)
     problems.install(app)
     if settings.api_cors_origins:  # closed unless origins are configured
