@@ -229,19 +229,22 @@ def attach_photo(
     data: bytes,
     uploaded_by: str | None = None,
     settings: Settings | None = None,
+    name: str = "photo",
 ) -> AttachedPhoto:
     """Check a photo (size, type), store it content-addressed, cross-check its EXIF with the sample, and record
-    the sample's combined origin evidence with all its photos (in the caller's transaction)."""
+    the sample's combined origin evidence with all its photos (in the caller's transaction); problems name
+    ``name`` (the form field or file the photo came in)."""
     from gi.quality.evidence import record_evidence
 
     settings = settings or get_settings()
     if len(data) > settings.max_photo_bytes:
-        raise TooLargeError(
-            "photo", f"{len(data)} bytes is more than the limit of {settings.max_photo_bytes}"
-        )
+        raise TooLargeError(name, f"{len(data)} bytes is more than the limit of {settings.max_photo_bytes}")
     if not data:
-        raise InputError("photo", "the file is empty")
-    media_type = sniff_photo(data)
+        raise InputError(name, "the file is empty")
+    try:
+        media_type = sniff_photo(data)
+    except InputError as exc:
+        raise InputError(name, exc.problem) from None
     sample = session.get(Sample, sample_id)
     if sample is None:
         raise NotFoundError(f"sample_id: no sample {sample_id}", field="sample_id")

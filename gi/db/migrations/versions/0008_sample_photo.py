@@ -1,7 +1,8 @@
-"""sample photos: content hash, EXIF position and time, and their cross-check flags; upload job runner
+"""sample photos: content hash, EXIF position and time, and their cross-check flags; upload job runner; a plan
+task becomes sampled when a sample for it is stored
 
-Revision ID: 0006
-Revises: 0005
+Revision ID: 0008
+Revises: 0007
 """
 
 from __future__ import annotations
@@ -9,10 +10,27 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0006"
-down_revision = "0005"
+revision = "0008"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
+
+
+# A task is sampled as soon as a sample naming it is stored, whichever way it came (a JSON upload, an ODK
+# submission, a sample file): one statement-level trigger on sample, so a 100,000-row batch costs one UPDATE.
+TASK_SAMPLED_FUNCTION = """
+CREATE FUNCTION gi_task_sampled() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE plan_task t SET status = 'sampled'
+    FROM (SELECT DISTINCT task_id FROM arrived WHERE task_id IS NOT NULL) a
+    WHERE t.id = a.task_id AND t.status = 'planned';
+    RETURN NULL;
+END $$
+"""
+TASK_SAMPLED_TRIGGER = (
+    "CREATE TRIGGER gi_task_sampled AFTER INSERT ON sample REFERENCING NEW TABLE AS arrived "
+    "FOR EACH STATEMENT EXECUTE FUNCTION gi_task_sampled()"
+)
 
 
 def upgrade() -> None:
@@ -46,10 +64,18 @@ def upgrade() -> None:
             "runner", sa.String(length=100), nullable=True, comment="host:pid of the process running it"
         ),
     )
+    op.execute(TASK_SAMPLED_FUNCTION)
+    op.execute(TASK_SAMPLED_TRIGGER)
+    op.execute(
+        "UPDATE plan_task t SET status = 'sampled' WHERE t.status = 'planned' "
+        "AND EXISTS (SELECT 1 FROM sample s WHERE s.task_id = t.id)"
+    )
 
 
 def downgrade() -> None:
-    """Revert this revision."""
+    """Revert this revision (tasks marked sampled stay so)."""
+    op.execute("DROP TRIGGER gi_task_sampled ON sample")
+    op.execute("DROP FUNCTION gi_task_sampled()")
     op.drop_column("upload_job", "runner")
     op.drop_index(op.f("ix_sample_photo_sha256"), table_name="sample_photo")
     op.drop_index(op.f("ix_sample_photo_sample_id"), table_name="sample_photo")
