@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from photo_fixtures import jpeg
-from service_fixtures import Service, add_accounts, running_service, service_database
+from service_fixtures import PASSWORD, Service, add_accounts, running_service, service_database
 from sqlalchemy import text
 
 from gi import db as gi_db
@@ -19,7 +19,7 @@ pytestmark = pytest.mark.postgis
 
 @pytest.fixture(scope="module")
 def database(db_url: str) -> Iterator[str]:
-    with service_database(db_url, prefix="gi_apisamples") as url:
+    with service_database(db_url, prefix="gi_apisamples", producers=4, inspectors=12) as url:
         add_accounts(url)
         yield url
 
@@ -110,6 +110,54 @@ def test_reads_are_scoped(service: Service) -> None:
         assert c.get("/samples").status_code == 401
     with service.client(service.sign_in("super")) as c:
         assert c.post("/samples", json=longjing_sample()).status_code == 403
+
+
+def test_a_task_sample_claims_its_seal_codes_and_the_task_is_sampled(service: Service, database: str) -> None:
+    """The JSON door takes a sample as ODK does: the task must be the inspector's, the scanned seal codes are
+    claimed once (a retry claims them again, another sample is refused), and the task becomes sampled."""
+    from datetime import date
+
+    from geoalchemy2.shape import to_shape
+    from sqlalchemy import select
+
+    from gi.accounts.users import add_user
+    from gi.field.seals import issue_seal_codes, new_code
+    from gi.models import Plan, PlanTask, SealCode, TaskStatus, User
+    from sampling.planning import create_plan, draw_plan
+
+    with gi_db.session_scope(gi_db.get_engine(database)) as s:
+        create_plan(s, "SEAL-1", "封样测试", date(2026, 11, 1), date(2026, 12, 31), rounds=1, lot_size=20)
+        draw_plan(s, "SEAL-1", "seal codes through JSON", "test")
+        taken = {u.inspector_id for u in s.scalars(select(User)) if u.inspector_id is not None}
+        task = next(
+            t
+            for t in s.scalars(select(PlanTask).join(Plan).where(Plan.code == "SEAL-1").order_by(PlanTask.id))
+            if not taken & {i.id for i in t.inspectors}
+        )
+        assert task.status is TaskStatus.PLANNED
+        add_user(s, "sealer", "inspector", PASSWORD, inspector=task.inspectors[0].code)
+        codes = [label.code for label in issue_seal_codes(s, task.plan, [task.id])]
+        point = to_shape(task.producer.location)
+        task_id, product = task.id, task.product.code
+    body = longjing_sample(product=product, task_id=task_id, x=point.x, y=point.y, seal_codes=codes[:2])
+    with service.client(service.sign_in("sealer")) as c:
+        first = c.post("/samples", json=body)
+        assert first.status_code == 201, first.text
+        assert first.json()["seal_codes"] == codes[:2]
+        again = c.post("/samples", json=body)
+        assert again.status_code == 201 and again.json()["seal_codes"] == codes[:2]
+        reused = c.post("/samples", json={**body, "id": str(uuid.uuid4()), "lot_number": "other"})
+        assert reused.status_code == 409 and reused.json()["field"] == "seal_code"
+        unknown = c.post("/samples", json={**body, "id": str(uuid.uuid4()), "seal_codes": [new_code()]})
+        assert unknown.status_code == 422 and "not a registered seal code" in unknown.json()["detail"]
+    with service.client(service.sign_in("insp")) as c:  # not his task
+        foreign = c.post("/samples", json={**body, "id": str(uuid.uuid4()), "seal_codes": []})
+        assert foreign.status_code == 422 and foreign.json()["field"] == "task_id"
+    with gi_db.session_scope(gi_db.get_engine(database)) as s:
+        claimed = s.scalars(select(SealCode.code).where(SealCode.sample_id == uuid.UUID(str(body["id"]))))
+        assert sorted(claimed) == sorted(codes[:2])
+        fresh = s.get(PlanTask, task_id)
+        assert fresh is not None and fresh.status is TaskStatus.SAMPLED
 
 
 def _lab_rows(sample_id: str, moisture: str = "5.8") -> list[dict[str, object]]:

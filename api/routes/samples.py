@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, File, Form, Path, Query, Request, Response, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field, ValidationError
+from sqlalchemy.orm import Session
 
 from api.deps import CurrentUser, ScopeDep, SessionDep, SettingsDep
 from api.ogc.routes import GEOJSON, features_response
@@ -23,35 +24,28 @@ from gi.accounts.tokens import Principal
 from gi.errors import TooLargeError
 from gi.features.catalog import SAMPLES
 from gi.features.query import MAX_LIMIT, FeatureQuery, item
-from gi.models import LocationSource, Role
-from gi.origin.intake import record_sample
+from gi.field.receive import ReceivedSample, Submitter, receive_sample
+from gi.field.seals import PREFIX as SEAL_PREFIX
+from gi.models import Role
+from gi.origin.fields import SampleInput
 from gi.origin.photos import AttachedPhoto, attach_photo, photo_file
+from gi.settings import Settings
 
 router = APIRouter(tags=["samples"])
 
 
-class SampleUpload(BaseModel):
-    """A sample as an inspector submits it; ``id`` is the client's UUID (a retry sends the same one)."""
+class SampleUpload(SampleInput):
+    """A sample as an inspector submits it: the intake's own fields (:class:`gi.origin.fields.SampleInput`), with
+    the client's UUID required (a retry sends the same one) and the seal labels scanned on the sealed units."""
 
-    id: uuid.UUID = Field(
+    id: uuid.UUID = Field(  # required here: the client's UUID makes retries safe
         description="client-generated UUID; a retry with the same body is answered the same"
     )
-    product: str = Field(min_length=1, max_length=200, description="product code, Chinese name or id")
-    collected_at: datetime = Field(description="collection moment (RFC 3339; local time when no offset)")
-    x: float | str = Field(description="longitude (or easting) as submitted; decimal degrees or D°M′S″")
-    y: float | str = Field(description="latitude (or northing) as submitted")
-    crs: str = Field(default="WGS84", max_length=40, description="WGS84, CGCS2000, GCJ02, BD09 or EPSG:n")
-    gps_accuracy_m: float | None = Field(default=None, ge=0, le=1_000_000)
-    location_source: LocationSource = LocationSource.DEVICE_GPS
-    producer: str | None = Field(default=None, max_length=40, description="producer id or credit code")
-    task_id: int | None = Field(default=None, ge=1, le=2**31 - 1)
-    lot_number: str | None = Field(default=None, max_length=100)
-    lot_size: int | None = Field(default=None, ge=1, le=2**31 - 1)
-    seal_code: str | None = Field(default=None, max_length=64)
-    collector: str | None = Field(
-        default=None, max_length=40, description="inspector code (inspectors: self)"
+    seal_codes: list[str] = Field(
+        default_factory=list,
+        max_length=20,
+        description="registered seal codes (GI-XXXX-XXXX-X) scanned on the sealed units; each is claimed once",
     )
-    notes: str | None = Field(default=None, max_length=4000)
 
 
 class OriginOut(BaseModel):
@@ -87,25 +81,37 @@ class SampleOut(BaseModel):
     product: str
     collected_at: datetime
     origin: OriginOut | None
+    seal_codes: list[str] = []
     photos: list[PhotoOut] = []
     evidence_grade: str | None = None
     links: dict[str, str]
 
 
-def upload_fields(body: SampleUpload, user: Principal) -> dict[str, Any]:
-    """The submitted fields, with the collector set to the inspector who uploads (he uploads as himself)."""
-    data = body.model_dump(mode="json", exclude_none=True)
+def _submitter(body: SampleUpload, user: Principal) -> Submitter:
+    """Who uploads: an inspector as himself (another collector is refused), staff as themselves."""
     if user.role is Role.INSPECTOR:
         if body.collector not in (None, user.inspector_code):
             raise HTTPProblem(
                 422, f"collector: you upload as yourself ({user.inspector_code})", field="collector"
             )
-        data["collector"] = user.inspector_code
-    data["source"] = "api"
-    return data
+        return Submitter(user.username, user.inspector_id, user.inspector_code)
+    return Submitter(user.username)
 
 
-def _sample_out(request: Request, recorded: Any) -> SampleOut:
+def _receive(session: Session, body: SampleUpload, user: Principal, settings: Settings) -> ReceivedSample:
+    submitter = _submitter(body, user)
+    fields = body.model_dump(exclude={"seal_codes"})
+    fields["source"] = "api"
+    if submitter.inspector_code:
+        fields["collector"] = submitter.inspector_code
+    codes = list(body.seal_codes)
+    if body.seal_code and body.seal_code.strip().upper().startswith(SEAL_PREFIX) and not codes:
+        codes = [body.seal_code]  # a scanned label given as the one seal code is claimed like a list of them
+    return receive_sample(session, fields, submitter, codes, settings)
+
+
+def _sample_out(request: Request, received: ReceivedSample) -> SampleOut:
+    recorded = received.recorded
     v = recorded.verdict
     origin = (
         OriginOut(
@@ -126,6 +132,7 @@ def _sample_out(request: Request, recorded: Any) -> SampleOut:
         product=recorded.content.product_code,
         collected_at=recorded.content.collected_at,
         origin=origin,
+        seal_codes=received.seal_codes,
         links={"self": f"{request.base_url}samples/{recorded.sample_id}"},
     )
 
@@ -170,11 +177,11 @@ def upload_sample(
 ) -> SampleOut:
     """Validate, check origin and store the sample with its verdict; committed (with its audit entry) before the
     answer. The same body again answers the same; the same UUID with other content is 409."""
-    recorded = record_sample(session, upload_fields(body, user), actor=user.username, settings=settings)
+    received = _receive(session, body, user, settings)
     session.commit()
-    if not recorded.created:
+    if not received.recorded.created:
         response.headers["Idempotent-Replayed"] = "true"
-    return _sample_out(request, recorded)
+    return _sample_out(request, received)
 
 
 @router.post(
@@ -203,10 +210,11 @@ async def upload_sample_form(
     data = await _photo_bytes(photo or [], settings.max_photo_bytes)
 
     def store() -> SampleOut:
-        recorded = record_sample(session, upload_fields(body, user), actor=user.username, settings=settings)
+        received = _receive(session, body, user, settings)
+        recorded = received.recorded
         attached = [attach_photo(session, recorded.sample_id, d, user.username, settings) for d in data]
         session.commit()
-        out = _sample_out(request, recorded)
+        out = _sample_out(request, received)
         out.photos = [_photo_out(request, a) for a in attached]
         out.evidence_grade = attached[-1].evidence_grade if attached else None
         if not recorded.created and not any(a.created for a in attached):
