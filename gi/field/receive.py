@@ -73,7 +73,14 @@ def receive_sample(
     task_id = fields.get("task_id")
     if task_id is not None:
         check_task(session, int(task_id), submitter, task_field)
-    recorded = record_sample(session, fields, actor=submitter.username, settings=settings)
+    known = (
+        {submitter.inspector_code: submitter.inspector_id}
+        if submitter.inspector_code and submitter.inspector_id is not None
+        else None
+    )
+    recorded = record_sample(
+        session, fields, actor=submitter.username, settings=settings, inspector_ids=known
+    )
     if seal_codes or seals_required:
         codes = claim_seal_codes(session, seal_codes, task_id, recorded.sample_id)
     elif not recorded.created:
