@@ -42,6 +42,24 @@ ROUTES: dict[tuple[str, str], frozenset[Access]] = {
     ("POST", "/auth/token"): EVERYONE,
     ("POST", "/auth/logout"): SIGNED_IN,
     ("GET", "/users/me"): SIGNED_IN,
+    # Samples: inspectors upload as themselves; reads are scoped (own, region, all).
+    ("POST", "/samples"): INSPECTORS,
+    ("GET", "/samples"): SIGNED_IN,
+    ("GET", "/samples/{sample_id}"): SIGNED_IN,
+    ("POST", "/samples/form"): INSPECTORS,
+    ("POST", "/samples/{sample_id}/photos"): INSPECTORS,
+    ("GET", "/samples/{sample_id}/photos/{sha256}"): SIGNED_IN,
+    # Batch uploads of sample files: offices import them; the submitter follows the job.
+    ("POST", "/jobs/samples"): STAFF,
+    ("GET", "/jobs/{job_id}"): SIGNED_IN,
+    # Lab results: supervisors (and admins) upload them.
+    ("POST", "/lab-results"): STAFF,
+    ("POST", "/lab-results/file"): STAFF,
+    # Maps and reports: supervisors their region's, the public the notice; a record follows its sample's scope.
+    ("GET", "/reports/campaign"): STAFF,
+    ("GET", "/reports/notice"): EVERYONE,
+    ("GET", "/reports/records/{sample_id}"): SIGNED_IN,
+    ("GET", "/maps/season"): STAFF,
     # Plans: published files are public; supervisors plan, draw and record; inspectors see their tasks.
     ("GET", "/plans"): EVERYONE,
     ("POST", "/plans"): STAFF,

@@ -11,11 +11,12 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.routing import APIRoute
-from sqlalchemy import Engine
+from sqlalchemy import Engine, event
 
 from api import problems
 from api.access import ROUTES
@@ -24,7 +25,7 @@ from api.middleware import LimitsAndHeaders
 from api.ogc import routes as ogc_routes
 from api.pages import public as public_pages
 from api.pages.templating import mount_static
-from api.routes import auth, labels, meta, openrosa, plans
+from api.routes import auth, jobs, lab, labels, meta, openrosa, plans, reports, samples
 from gi.db.routing import read_router
 from gi.settings import Settings, get_settings
 
@@ -34,9 +35,13 @@ ROUTERS = [
     meta.router,
     ogc_routes.router,
     auth.router,
+    samples.router,
     plans.router,
     labels.router,
     openrosa.router,
+    lab.router,
+    jobs.router,
+    reports.router,
     public_pages.router,
 ]
 
@@ -82,6 +87,20 @@ def check_access_table(app: FastAPI) -> None:
         )
 
 
+def _synchronous_commit(dbapi_connection: Any, record: Any) -> None:
+    autocommit = dbapi_connection.autocommit
+    dbapi_connection.autocommit = True
+    dbapi_connection.execute("SET synchronous_commit TO on")
+    dbapi_connection.autocommit = autocommit
+
+
+def durable_commits(engine: Engine) -> None:
+    """Commits of the service wait for their WAL to be written, whatever the server's default: an upload
+    answered 201 survives a crash of PostgreSQL (the project's own dev cluster runs synchronous_commit=off)."""
+    if not event.contains(engine, "connect", _synchronous_commit):
+        event.listen(engine, "connect", _synchronous_commit)
+
+
 def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
     """The service on ``settings`` (default: the environment) and ``engine`` (default: the configured database)."""
     settings = settings or get_settings()
@@ -110,11 +129,13 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         from gi.db import database_url, get_engine
 
         app.state.engine = get_engine(database_url(settings))
+    durable_commits(app.state.engine)
     # Read-only routes (ReadSessionDep) read the replica while it is current (GI_DATABASE_REPLICA_URL).
     app.state.read_router = read_router(app.state.engine, settings)
     for router in ROUTERS:
         app.include_router(router)
     meta.mount_assets(app)
+    reports.mount_assets(app)
     mount_static(app)
     check_access_table(app)
     problems.install(app)

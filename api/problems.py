@@ -94,7 +94,7 @@ def problem(
     return ProblemResponse(body, status_code=status, headers=dict(headers or {}))
 
 
-def from_problem(p: Problem) -> ProblemResponse:
+def from_problem(p: Problem, errors: list[dict[str, str]] | None = None) -> ProblemResponse:
     """The response of a classified error."""
     status = STATUS[p.kind]
     headers: dict[str, str] = {}
@@ -107,7 +107,13 @@ def from_problem(p: Problem) -> ProblemResponse:
             for name, pair in p.differences.items()
         }
     return problem(
-        status, p.message, field=p.field, kind=p.kind.value, headers=headers, differences=differences
+        status,
+        p.message,
+        field=p.field,
+        kind=p.kind.value,
+        headers=headers,
+        differences=differences,
+        errors=errors,
     )
 
 
@@ -151,6 +157,9 @@ async def _on_error(request: Request, exc: Exception) -> ProblemResponse:
         return problem(500, f"internal error; incident {incident} is in the service log", kind="failure")
     if p.kind is ErrorKind.UNAVAILABLE:
         log.warning("unavailable on %s %s: %s", request.method, request.url.path, p.message)
+    rows = getattr(exc, "problems", None)
+    if isinstance(rows, list) and rows and hasattr(rows[0], "text"):  # a file's row problems, each named
+        return from_problem(p, errors=[{"problem": r.text()} for r in rows[:200]])
     return from_problem(p)
 
 

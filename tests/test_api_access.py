@@ -22,6 +22,7 @@ SAMPLE_VALUES = {
     "sample_id": str(uuid.UUID(int=2)),
     "task_id": "999999",
     "name": "no-such-file.json",
+    "sha256": "0" * 64,
 }
 
 

@@ -31,13 +31,17 @@ from gi.field.seals import issue_seal_codes, new_code
 from gi.models import (
     OdkAttachment,
     OdkSubmission,
+    OriginEvidence,
     OriginVerdictRecord,
     Plan,
     PlanTask,
     Sample,
+    SamplePhoto,
     SealCode,
     TaskInspector,
+    TaskStatus,
 )
+from gi.origin.photos import media_path
 from sampling.planning import create_plan, draw_plan
 from tests.field_fixtures import FIELD_COMMITTED, FIELD_LOTTERY, FIELD_REVEALED
 from tests.service_fixtures import PASSWORD, Service, service_database, start_service
@@ -254,12 +258,25 @@ def test_the_odk_engine_fills_the_form_and_posts_it_in_chunks_with_photos(
             a.name: a.sha256
             for a in s.scalars(select(OdkAttachment).where(OdkAttachment.instance_id == instance_id))
         }
+        # The photos are the sample's photos in the one photo store, EXIF cross-checked (these have no EXIF).
+        kept = list(s.scalars(select(SamplePhoto).where(SamplePhoto.sample_id == sample.id)))
+        assert sorted(p.sha256 for p in kept) == sorted(stored.values())
+        assert all(p.flags == ["photo_no_exif"] and p.uploaded_by == "inspector1" for p in kept)
+        evidence = s.scalars(
+            select(OriginEvidence).where(OriginEvidence.sample_id == sample.id).order_by(OriginEvidence.id)
+        ).all()
+        assert evidence and "photo_no_exif" in json.dumps(
+            evidence[-1].reasons, default=str, ensure_ascii=False
+        )
+        # The task is sampled now that its sample has arrived.
+        fresh_task = s.get(PlanTask, task.id)
+        assert fresh_task is not None and fresh_task.status is TaskStatus.SAMPLED
     assert stored == {
         f"photo{i}.jpg": hashlib.sha256(p.read_bytes()).hexdigest()
         for i, p in zip((1, 2), photos, strict=True)
     }
     for digest in stored.values():
-        assert (service.media_dir / digest[:2] / digest).read_bytes()
+        assert media_path(service.media_dir, digest).read_bytes()
     _repeat_posts(service, result["instanceXml"], photos[0])
 
 

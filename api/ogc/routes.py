@@ -98,10 +98,7 @@ def _check_format(request: Request) -> None:
 
 
 def _readable(collection_id: str, caller: Any) -> Collection:
-    try:
-        collection = find_collection(collection_id)
-    except Exception:
-        raise
+    collection = find_collection(collection_id)
     roles = COLLECTION_ACCESS[collection.id]
     role = caller.role.value if caller is not None else None
     if not allowed(roles, role):
@@ -285,16 +282,25 @@ def features(
         )
     except InputError as exc:
         raise _bad_parameter(exc) from None
-    page = items(session, found, scope, query)
-    base = f"{_base(request)}/collections/{found.id}/items"
+    return features_response(
+        request, session, found, scope, query, f"{_base(request)}/collections/{found.id}/items"
+    )
+
+
+def features_response(
+    request: Request, session: Any, collection: Collection, scope: Any, query: FeatureQuery, base: str
+) -> Response:
+    """A page of features as a GeoJSON FeatureCollection with ``self``/``next``/``prev`` links and counts."""
+    page = items(session, collection, scope, query)
     kept = [(k, v) for k, v in request.query_params.multi_items() if k not in ("offset", "limit")]
+    limit, offset = query.limit, query.offset
 
     def page_url(start: int) -> str:
         return f"{base}?{urlencode([*kept, ('limit', str(limit)), ('offset', str(start))])}"
 
     links = [
         _link(page_url(offset), "self", GEOJSON, "This page"),
-        _link(f"{_base(request)}/collections/{found.id}", "collection", JSON, found.title),
+        _link(f"{_base(request)}/collections/{collection.id}", "collection", JSON, collection.title),
     ]
     if offset + page.number_returned < page.number_matched:
         links.append(_link(page_url(offset + limit), "next", GEOJSON, "Next page"))

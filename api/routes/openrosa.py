@@ -21,7 +21,6 @@ from starlette.datastructures import UploadFile
 from api.deps import CurrentUser, SessionDep, SettingsDep
 from api.problems import STATUS, HTTPProblem
 from gi.errors import classify
-from gi.field.attachments import store_attachment
 from gi.field.form import sample_form
 from gi.field.submission import XML_PART, Attachment, Submitter, accept_submission
 from gi.field.tasklists import form_media, media_file
@@ -231,7 +230,7 @@ async def submission(
         xml,
         files,
         submitter,
-        lambda content, name, kind: store_attachment(settings, content, name, kind),
+        settings,
         device_id=request.query_params.get("deviceID"),
         user_agent=request.headers.get("user-agent"),
     )

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
 from gi.accounts.tokens import Principal
 from gi.models import Role
 
@@ -71,3 +74,22 @@ def scope_of(principal: Principal | None) -> Scope:
     if principal.role is Role.SUPERVISOR:
         return Scope(regions=principal.regions)
     return Scope(inspector_id=principal.inspector_id if principal.inspector_id is not None else -1)
+
+
+def products_in_scope(session: Session, scope: Scope) -> list[str] | None:
+    """Codes of the GI products a caller's reports cover: those whose current protected area lies (in part) in
+    his region; None means every product (administrators and the public notice)."""
+    if scope.everything or scope.public:
+        return None
+    if not scope.regions:
+        return []
+    patterns = [f"{r}%" for r in scope.regions]
+    rows = session.execute(
+        text(
+            """SELECT DISTINCT p.code FROM production_area a JOIN gi_product p ON p.id = a.product_id
+               CROSS JOIN LATERAL jsonb_array_elements(a.admin_units) u
+               WHERE a.valid_to IS NULL AND (u->>'code') LIKE ANY(:patterns) ORDER BY p.code"""
+        ),
+        {"patterns": patterns},
+    )
+    return [str(r[0]) for r in rows]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from xml.etree.ElementTree import Element
@@ -21,30 +21,28 @@ from sqlalchemy.orm import Session
 
 from gi.errors import ConflictError, InputError, NotFoundError
 from gi.field.form import sample_form
-from gi.field.seals import claim_seal_codes, sample_seal_codes
+from gi.field.receive import Submitter, receive_sample
+from gi.field.seals import sample_seal_codes
 from gi.market.credit_code import is_valid_uscc
 from gi.models import (
     GIProduct,
     OdkAttachment,
     OdkSubmission,
     OriginVerdictRecord,
-    PlanTask,
     Producer,
-    TaskInspector,
-    TaskStatus,
 )
-from gi.origin.intake import record_sample
+from gi.origin.photos import attach_photo
 from gi.origin.rule import OriginVerdict
 from gi.quality.wording import flag_label_zh, reason_text
 from gi.reads.verdicts import sample_verdicts
+from gi.settings import Settings
+
+__all__ = ["Attachment", "Submitter", "accept_submission", "read_submission"]
 
 XML_PART = "xml_submission_file"
 PHOTO_FIELDS = ("photo_1", "photo_2", "photo_3")
 LOCATION_SOURCES = ("device_gps", "map_pick", "geocoded_address")
 SUBJECT_KINDS = ("producer", "outlet")
-
-# Keeps an attachment's bytes in the media store: (content, part name, declared type) -> SHA-256.
-StoreAttachment = Callable[[bytes, str, str | None], str]
 
 
 @dataclass(frozen=True)
@@ -67,15 +65,6 @@ class Attachment:
     name: str
     content: bytes
     content_type: str | None = None
-
-
-@dataclass(frozen=True)
-class Submitter:
-    """Who sends a submission: the signed-in account, and his inspectors' directory entry when he has one."""
-
-    username: str
-    inspector_id: int | None = None
-    inspector_code: str | None = None
 
 
 @dataclass
@@ -244,23 +233,6 @@ def sample_fields(parsed: SubmissionXml, submitter: Submitter) -> dict[str, Any]
     }
 
 
-def _check_task(session: Session, task_id: int, submitter: Submitter) -> PlanTask:
-    task = session.get(PlanTask, task_id)
-    if task is None:
-        raise InputError("task", f"there is no task {task_id}: refresh the form's task list (获取空白表单)")
-    if submitter.inspector_id is not None:
-        assigned = session.scalar(
-            select(TaskInspector.task_id).where(
-                TaskInspector.task_id == task_id, TaskInspector.inspector_id == submitter.inspector_id
-            )
-        )
-        if assigned is None:
-            raise InputError("task", f"task {task_id} is not assigned to {submitter.username}")
-    if task.status in (TaskStatus.CANCELLED, TaskStatus.COMPLETED):
-        raise InputError("task", f"task {task_id} is {task.status.value}: it takes no more samples")
-    return task
-
-
 def _producer_key(session: Session, parsed: SubmissionXml) -> str | None:
     """The credit code to record as the sample's producer: only a producer of the product in the directory.
 
@@ -291,13 +263,14 @@ def accept_submission(
     xml: bytes,
     files: Sequence[Attachment],
     submitter: Submitter,
-    store: StoreAttachment,
+    settings: Settings | None = None,
     device_id: str | None = None,
     user_agent: str | None = None,
 ) -> SubmissionResult:
     """Take one OpenRosa POST (in the caller's transaction): a new sample, or more attachments of a known one.
 
-    ``store(content, name, content_type) -> sha256`` keeps an attachment's bytes (the media store).
+    The sample is received as a JSON upload is (:func:`gi.field.receive.receive_sample`); its photos go to the
+    photo store with their EXIF cross-check (:func:`gi.origin.photos.attach_photo`).
     """
     parsed = read_submission(xml)
     form = sample_form()
@@ -322,7 +295,7 @@ def accept_submission(
                 f"instanceID: a submission {parsed.instance_id} with different XML was already received",
                 field="instanceID",
             )
-        received, missing = _store_attachments(session, existing, files, store)
+        received, missing = _store_attachments(session, existing, files, submitter, settings)
         stored = sample_verdicts(session, existing.sample_id).origin
 
         return SubmissionResult(
@@ -336,10 +309,11 @@ def accept_submission(
             missing,
         )
     data = sample_fields(parsed, submitter)
-    task = _check_task(session, data["task_id"], submitter)
     data["producer"] = _producer_key(session, parsed)
-    recorded = record_sample(session, data)
-    codes = claim_seal_codes(session, parsed.seal_codes, task.id, recorded.sample_id)
+    received_sample = receive_sample(
+        session, data, submitter, parsed.seal_codes, settings, seals_required=True, task_field="task"
+    )
+    recorded, codes = received_sample.recorded, received_sample.seal_codes
     f = parsed.fields
     submission = OdkSubmission(
         instance_id=parsed.instance_id,
@@ -359,17 +333,24 @@ def accept_submission(
     )
     session.add(submission)
     session.flush()
-    received, missing = _store_attachments(session, submission, files, store)
-    # A sample already stored with the same content (a JSON upload of it) answers with its current verdict.
+    received, missing = _store_attachments(session, submission, files, submitter, settings)
+    stored = None
+    if recorded.verdict is None:  # the sample's UUID was already stored (a JSON upload of the same sample)
+        stored = sample_verdicts(session, recorded.sample_id).origin
     return SubmissionResult(
-        parsed.instance_id, recorded.sample_id, True, recorded.verdict, None, codes, received, missing
+        parsed.instance_id, recorded.sample_id, True, recorded.verdict, stored, codes, received, missing
     )
 
 
 def _store_attachments(
-    session: Session, submission: OdkSubmission, files: Sequence[Attachment], store: StoreAttachment
+    session: Session,
+    submission: OdkSubmission,
+    files: Sequence[Attachment],
+    submitter: Submitter,
+    settings: Settings | None,
 ) -> tuple[list[str], list[str]]:
-    """Keep the files the XML names (others are ignored, as ODK Central does); return received and missing."""
+    """Keep the files the XML names (others are ignored, as ODK Central does) as the sample's photos, EXIF
+    cross-checked; return received and missing."""
     have = {
         a.name
         for a in session.scalars(
@@ -380,7 +361,10 @@ def _store_attachments(
     for item in files:
         if item.name not in expected or item.name in have:
             continue
-        digest = store(item.content, item.name, item.content_type)
+        attached = attach_photo(
+            session, submission.sample_id, item.content, submitter.username, settings, name=item.name
+        )
+        digest = attached.photo.sha256
         session.add(
             OdkAttachment(
                 instance_id=submission.instance_id,

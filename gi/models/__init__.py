@@ -56,7 +56,7 @@ from gi.models.register import (
     QualitySpec,
     SeasonKind,
 )
-from gi.models.samples import LocationSource, OriginOutcome, OriginVerdictRecord, Sample
+from gi.models.samples import LocationSource, OriginOutcome, OriginVerdictRecord, Sample, SamplePhoto
 
 __all__ = [
     "ROLE_ZH",
@@ -106,6 +106,7 @@ __all__ = [
     "QualitySpec",
     "QualityVerdict",
     "Sample",
+    "SamplePhoto",
     "SealCode",
     "SeasonKind",
     "TaskInspector",

@@ -108,5 +108,6 @@ class UploadJob(CreatedAt, Base):
     refused: Mapped[int] = mapped_column(Integer, default=0)
     problems: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, default=list)
     error: Mapped[str | None] = mapped_column(Text)
+    runner: Mapped[str | None] = mapped_column(String(100), comment="host:pid of the process running it")
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

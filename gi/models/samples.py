@@ -18,6 +18,7 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    UniqueConstraint,
     Uuid,
     func,
 )
@@ -131,3 +132,25 @@ class OriginVerdictRecord(Base):
 
     sample: Mapped[Sample | None] = relationship(back_populates="origin_verdicts", foreign_keys=[sample_id])
     area: Mapped[ProductionArea | None] = relationship()
+
+
+class SamplePhoto(Base):
+    """A photo of a sample: its content hash (the file is ``GI_MEDIA_DIR/ab/cd/<sha256>``) and what its EXIF
+    says against the sample's declared place and day."""
+
+    __tablename__ = "sample_photo"
+    __table_args__ = (UniqueConstraint("sample_id", "sha256", name="uq_sample_photo"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sample_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("sample.id", ondelete="CASCADE"), index=True)
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    media_type: Mapped[str] = mapped_column(String(40))
+    bytes: Mapped[int] = mapped_column(Integer)
+    taken_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    lon: Mapped[float | None] = mapped_column(Float)
+    lat: Mapped[float | None] = mapped_column(Float)
+    distance_m: Mapped[float | None] = mapped_column(Float, comment="from the sample's declared point")
+    limit_m: Mapped[float] = mapped_column(Float, comment="max(GPS accuracy, 100 m)")
+    flags: Mapped[list[str]] = mapped_column(ARRAY(String(40)), default=list)
+    uploaded_by: Mapped[str | None] = mapped_column(String(100))
+    uploaded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

@@ -46,24 +46,28 @@ def record_sample(
     sample: SampleInput | Mapping[str, Any],
     actor: str | None = None,
     settings: Settings | None = None,
+    inspector_ids: Mapping[str, int] | None = None,
 ) -> RecordedSample:
     """Validate, check and store one sample with its verdict, in the caller's transaction.
 
-    ``actor`` names who submitted it (a user, a device, a file). Raises :class:`~gi.errors.InputError` for a bad
-    field and :class:`~gi.errors.ConflictError` (with ``differences``) when its UUID is stored with other content.
+    ``actor`` names who submitted it (a user, a device, a file); ``inspector_ids`` are inspector codes the caller
+    has already resolved (the signed-in inspector), so they are not looked up again. Raises
+    :class:`~gi.errors.InputError` for a bad field and :class:`~gi.errors.ConflictError` (with ``differences``)
+    when its UUID is stored with other content.
     """
     row = validate_row(sample.model_dump() if isinstance(sample, SampleInput) else sample)
     session.flush()  # what the caller added (a product, an inspector) is visible to the statements below
-    content = prepare_sample(References(session), row)
+    refs = References(session)
+    if inspector_ids:
+        refs.inspectors.update(inspector_ids)
+    content = prepare_sample(refs, row)
     # The verdict is made against the area versions valid now, and they stay so until the caller commits.
     hold_area_versions(session)
-    stored = stored_samples(session, [content.id]).get(content.id)
-    if stored is not None:
-        return _known(content, stored)
     verdict = check_origin(session, claim_of(content), settings)
+    # A new sample is inserted at once (one round trip); a UUID stored before (a retry, or a concurrent
+    # submission that committed first: the insert waited for it) inserts nothing and is compared instead.
     verdict_id = insert_sample(session, content, verdict)
     if verdict_id is None:
-        # A concurrent submission of the same UUID committed first (the insert waited for it).
         return _known(content, stored_samples(session, [content.id])[content.id])
     return RecordedSample(content.id, verdict, verdict_id, True, content)
 

@@ -10,17 +10,27 @@ taken as the configured zone (Asia/Shanghai).
 
 from __future__ import annotations
 
+import hashlib
 import io
+import os
+import tempfile
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from geoalchemy2.shape import to_shape
 from PIL import Image, UnidentifiedImageError
 from pyproj import Geod
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-from gi.errors import InputError
+from gi.errors import InputError, NotFoundError, TooLargeError
+from gi.models import Sample, SamplePhoto
 from gi.quality.evidence import Effect, EvidenceItem
+from gi.settings import Settings, get_settings
 
 MIN_DISTANCE_M = 100.0
 _GEOD = Geod(ellps="WGS84")
@@ -163,3 +173,135 @@ def photo_items(checks: Sequence[PhotoCheck]) -> list[EvidenceItem]:
         for flag in check.flags:
             items.append(EvidenceItem("photo", Effect.DOUBT, flag, params))
     return items
+
+
+# ------------------------------------------------------------------------------------------- the store
+
+
+def media_path(media_dir: Path, sha256: str) -> Path:
+    """Where a photo's bytes live: ``ab/cd/<sha256>`` under the media directory."""
+    return media_dir / sha256[:2] / sha256[2:4] / sha256
+
+
+def store_bytes(media_dir: Path, data: bytes) -> str:
+    """Write ``data`` under its SHA-256 (atomically: a temporary file, fsync, rename); returns the hash.
+
+    Stored before the database row is committed: a rolled-back upload leaves at most an unreferenced file with
+    a correct name, never a row without its file.
+    """
+    sha = hashlib.sha256(data).hexdigest()
+    path = media_path(media_dir, sha)
+    if path.exists() and path.stat().st_size == len(data):
+        return sha
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".upload-")
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return sha
+
+
+@dataclass(frozen=True)
+class AttachedPhoto:
+    """A photo attached to a sample (``created`` False when the same photo was attached before), and the
+    sample's combined origin grade with every photo's evidence."""
+
+    photo: SamplePhoto
+    created: bool
+    evidence_grade: str
+
+
+def _check_of(photo: SamplePhoto) -> PhotoCheck:
+    return PhotoCheck(
+        tuple(photo.flags or ()), photo.distance_m, photo.limit_m, photo.taken_at, photo.lon, photo.lat
+    )
+
+
+def attach_photo(
+    session: Session,
+    sample_id: uuid.UUID,
+    data: bytes,
+    uploaded_by: str | None = None,
+    settings: Settings | None = None,
+    name: str = "photo",
+) -> AttachedPhoto:
+    """Check a photo (size, type), store it content-addressed, cross-check its EXIF with the sample, and record
+    the sample's combined origin evidence with all its photos (in the caller's transaction); problems name
+    ``name`` (the form field or file the photo came in)."""
+    from gi.quality.evidence import record_evidence
+
+    settings = settings or get_settings()
+    if len(data) > settings.max_photo_bytes:
+        raise TooLargeError(name, f"{len(data)} bytes is more than the limit of {settings.max_photo_bytes}")
+    if not data:
+        raise InputError(name, "the file is empty")
+    try:
+        media_type = sniff_photo(data)
+    except InputError as exc:
+        raise InputError(name, exc.problem) from None
+    sample = session.get(Sample, sample_id)
+    if sample is None:
+        raise NotFoundError(f"sample_id: no sample {sample_id}", field="sample_id")
+    sha = hashlib.sha256(data).hexdigest()
+    existing = session.scalars(
+        select(SamplePhoto).where(SamplePhoto.sample_id == sample_id, SamplePhoto.sha256 == sha)
+    ).first()
+    created = existing is None
+    if existing is None:
+        point = to_shape(sample.location)
+        exif = read_exif(data, settings.timezone)
+        check = cross_check(
+            exif, point.x, point.y, sample.collected_at, sample.gps_accuracy_m, settings.timezone
+        )
+        store_bytes(settings.media_dir, data)
+        existing = SamplePhoto(
+            sample_id=sample_id,
+            sha256=sha,
+            media_type=media_type,
+            bytes=len(data),
+            taken_at=check.taken_at,
+            lon=check.lon,
+            lat=check.lat,
+            distance_m=check.distance_m,
+            limit_m=check.limit_m,
+            flags=list(check.flags),
+            uploaded_by=uploaded_by,
+        )
+        session.add(existing)
+        session.flush()
+    photos = list(
+        session.scalars(
+            select(SamplePhoto).where(SamplePhoto.sample_id == sample_id).order_by(SamplePhoto.id)
+        )
+    )
+    if created:
+        evidence = record_evidence(session, sample, extra=photo_items([_check_of(p) for p in photos]))
+        grade = evidence.grade.value
+    else:
+        from gi.models import OriginEvidence
+
+        latest = session.scalars(
+            select(OriginEvidence)
+            .where(OriginEvidence.sample_id == sample_id)
+            .order_by(OriginEvidence.checked_at.desc(), OriginEvidence.id.desc())
+        ).first()
+        grade = latest.grade.value if latest is not None else ""
+    return AttachedPhoto(existing, created, grade)
+
+
+def photo_file(session: Session, sample_id: uuid.UUID, sha256: str, settings: Settings | None = None) -> Path:
+    """The stored file of one photo of a sample, or NotFoundError naming ``sha256``."""
+    settings = settings or get_settings()
+    found = session.scalars(
+        select(SamplePhoto).where(SamplePhoto.sample_id == sample_id, SamplePhoto.sha256 == sha256)
+    ).first()
+    path = media_path(settings.media_dir, sha256)
+    if found is None or not path.exists():
+        raise NotFoundError(f"sha256: no photo {sha256} of sample {sample_id}", field="sha256")
+    return path

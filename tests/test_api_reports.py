@@ -1,0 +1,88 @@
+"""Maps and reports through the service: the campaign report (PDF, Chinese) and the season map (offline assets
+served by the service) for supervisors of the region, the public notice for everyone, a sample's record."""
+
+from __future__ import annotations
+
+import subprocess
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from service_fixtures import PASSWORD, Service, add_accounts, running_service, service_database
+
+pytestmark = pytest.mark.postgis
+
+
+@pytest.fixture(scope="module")
+def service(db_url: str) -> Iterator[Service]:
+    with service_database(db_url, prefix="gi_apireports") as url:
+        add_accounts(url)
+        from gi import db as gi_db
+        from gi.accounts.users import add_user
+
+        with gi_db.session_scope(gi_db.get_engine(url)) as session:  # Zhejiang's supervisor (西湖龙井)
+            add_user(session, "zj", "supervisor", PASSWORD, regions=["330000"])
+            add_user(session, "xj", "supervisor", PASSWORD, regions=["650000"])
+        with running_service(url) as svc:
+            yield svc
+
+
+@pytest.fixture(scope="module")
+def samples(service: Service) -> list[str]:
+    ids = []
+    with service.client(service.sign_in("insp")) as c:
+        for k in range(6):
+            body = {
+                "id": str(uuid.uuid4()),
+                "product": "xihu-longjing",
+                "collected_at": (datetime.now(UTC) - timedelta(days=3 + k)).isoformat(timespec="seconds"),
+                "x": 120.1138 + k * 0.02,
+                "y": 30.2402,
+                "gps_accuracy_m": 5,
+            }
+            assert c.post("/samples", json=body).status_code == 201
+            ids.append(str(body["id"]))
+    return ids
+
+
+def _text(pdf: bytes, tmp_path) -> str:  # type: ignore[no-untyped-def]
+    path = tmp_path / "out.pdf"
+    path.write_bytes(pdf)
+    return subprocess.run(["pdftotext", str(path), "-"], capture_output=True, text=True, check=True).stdout
+
+
+def test_campaign_report_for_the_region(service: Service, samples: list[str], tmp_path) -> None:  # type: ignore[no-untyped-def]
+    with service.client(service.sign_in("zj")) as c:
+        r = c.get("/reports/campaign", params={"product": "xihu-longjing"})
+    assert r.status_code == 200, r.text[:500]
+    assert r.headers["content-type"] == "application/pdf" and r.content.startswith(b"%PDF")
+    assert "西湖龙井" in _text(r.content, tmp_path)
+    with service.client(service.sign_in("xj")) as c:  # Xinjiang's supervisor: longjing is not his region's
+        other = c.get("/reports/campaign", params={"product": "xihu-longjing"})
+    assert other.status_code == 404 and other.json()["field"] == "product"
+    with service.client(service.sign_in("insp")) as c:
+        assert c.get("/reports/campaign").status_code == 403
+
+
+def test_public_notice_and_record(service: Service, samples: list[str], tmp_path) -> None:  # type: ignore[no-untyped-def]
+    with service.client() as c:
+        notice = c.get("/reports/notice", params={"product": "xihu-longjing"})
+        assert c.get(f"/reports/records/{samples[0]}").status_code == 401
+    assert notice.status_code == 200 and notice.content.startswith(b"%PDF")
+    assert "合成检查员" not in _text(notice.content, tmp_path)  # no inspectors' personal data
+    with service.client(service.sign_in("insp")) as c:
+        record = c.get(f"/reports/records/{samples[0]}")
+    assert record.status_code == 200 and record.content.startswith(b"%PDF")
+    assert samples[0][:8] in _text(record.content, tmp_path)
+    with service.client(service.sign_in("insp2")) as c:
+        assert c.get(f"/reports/records/{samples[0]}").status_code == 404
+
+
+def test_season_map_with_its_assets(service: Service, samples: list[str]) -> None:
+    with service.client(service.sign_in("admin")) as c:
+        page = c.get("/maps/season", params={"product": "xihu-longjing"})
+        assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+        assets = sorted(set(__import__("re").findall(r'"(/maps/assets/[^"]+\.(?:js|css))"', page.text)))
+        assert assets and all(c.get(a).status_code == 200 for a in assets)
+        assert "cdn" not in page.text.lower() or "cdn.jsdelivr" not in page.text
