@@ -75,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
     from sqlalchemy.orm import Session
 
     from gi.audit import verify_log
-    from gi.origin.intake import record_samples
+    from gi.origin.batch import record_samples
 
     url = bench_url(fresh=False)
     engine = create_engine(url)

@@ -6,10 +6,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-import tempfile
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
@@ -17,11 +15,16 @@ from sqlalchemy.orm import Session
 from geo_data import admin
 from gi.models import Plan, PlanStatus
 from gi.settings import get_settings
-from sampling.notice import KIND_ZH, SEASON_ZH
 from sampling.planning import find_plan, list_plans, plan_summary, published_documents, tasks_of_plan
-from sampling.verify import VerificationReport, verify
+from sampling.published import KIND_ZH, SEASON_ZH
+from sampling.verify import VerificationReport, verify_files
 
-STATUS_ZH = {"committed": "已承诺，待抽取", "drawn": "已抽取", "cancelled": "已撤销"}
+STATUS_ZH = {
+    "committed": "已承诺，待抽取",
+    "drawn": "已抽取",
+    "failed": "抽取失败（终局，须以新承诺重新抽取）",
+    "cancelled": "已撤销",
+}
 FILE_ROLE_ZH = {
     "frame.json": "抽查对象名录与检查人员名录（抽取范围）",
     "parameters.json": "抽查参数（比例、轮次、批量与检验水平）",
@@ -29,6 +32,10 @@ FILE_ROLE_ZH = {
     "reveal.json": "揭示文件：秘密值、公开随机数及种子",
     "selection.json": "抽取结果：各层抽中的检查对象",
     "assignment.json": "分派结果：各任务的检查人员编号",
+    "results.json": "检查结果：已记录的各任务结果",
+    "failure.json": "抽取失败记录：无法配齐检查人员的轮次与原因",
+    "notice.csv": "抽查对象公示表（CSV，可用 Excel 打开）",
+    "notice.md": "抽查对象公示（文本）",
 }
 CHECK_ZH = {
     "commitment scheme": "承诺文件格式",
@@ -113,12 +120,12 @@ class PublicPlan:
         return self.status == PlanStatus.DRAWN.value
 
 
-def _files(plan: Plan) -> list[PublishedFile]:
+def _files(session: Session, plan: Plan) -> list[PublishedFile]:
     if plan.commitment is None:
         return []
     return [
         PublishedFile(name, FILE_ROLE_ZH.get(name, ""), len(data), hashlib.sha256(data).hexdigest())
-        for name, data in published_documents(plan).items()
+        for name, data in published_documents(session, plan).items()
     ]
 
 
@@ -139,7 +146,7 @@ def _notice(session: Session, plan: Plan) -> list[NoticeRow]:
                 due_to=t.due_to,
                 product=t.product.name_zh,
                 target=target,
-                credit_code=t.producer.credit_code,
+                credit_code=t.producer.credit_code or "",
                 county=f"{province}{county}",
                 kind=KIND_ZH.get(t.producer.kind, t.producer.kind),
                 season=SEASON_ZH.get(t.season_kind, t.season_kind),
@@ -174,7 +181,7 @@ def public_plan(session: Session, key: str, with_notice: bool = True) -> PublicP
         public_value=c.public_value if c and plan.status == PlanStatus.DRAWN else None,
         public_value_source=c.public_value_source if c and plan.status == PlanStatus.DRAWN else None,
         revealed_at=c.revealed_at if c and plan.status == PlanStatus.DRAWN else None,
-        files=_files(plan),
+        files=_files(session, plan),
     )
     if c is not None:
         committed = json.loads(c.commitment_json)
@@ -198,11 +205,10 @@ def verification_status(session: Session, key: str) -> VerificationStatus | None
     plan = find_plan(session, key)
     if plan.status != PlanStatus.DRAWN:
         return None
-    documents = published_documents(plan)
-    with tempfile.TemporaryDirectory(prefix="gi-verify-") as work:
-        for name, data in documents.items():
-            (Path(work) / name).write_bytes(data)
-        report: VerificationReport = verify([work])
+    documents = published_documents(session, plan)
+    # Pinned to the commitment hash stored (and published) before the draw, as anyone verifying would pin it.
+    pinned = plan.commitment.commitment_sha256 if plan.commitment else None
+    report: VerificationReport = verify_files(documents, pinned)
     return VerificationStatus(
         report.ok, report.tasks, [(CHECK_ZH.get(c.name, c.name), c.ok, c.detail) for c in report.checks]
     )
