@@ -39,7 +39,8 @@ from gi.db import get_engine, session_scope
 from gi.db.local import libpq_dsn
 from gi.errors import ErrorKind, classify
 from gi.models import GIProduct, OriginOutcome, OriginVerdictRecord, Producer, QualityRule, Sample
-from gi.origin.intake import record_sample, record_samples
+from gi.origin.batch import record_samples
+from gi.origin.intake import record_sample
 
 pytestmark = pytest.mark.postgis
 

@@ -104,8 +104,10 @@ def _count(engine: Engine, sql: str) -> int:
 
 
 def _caught_up(pair: Pair) -> bool:
+    # The insert position, not pg_current_wal_lsn(): the local cluster commits asynchronously
+    # (synchronous_commit=off), so a committed row's WAL may not have been written out yet.
     with pair.primary.connect() as conn:
-        target = conn.execute(text("SELECT pg_current_wal_lsn()")).scalar_one()
+        target = conn.execute(text("SELECT pg_current_wal_insert_lsn()")).scalar_one()
     with pair.replica.connect() as conn:
         return bool(
             conn.execute(
