@@ -15,7 +15,7 @@ import numpy as np
 from gi.errors import InputError
 from sampling.lots import DEFAULT_LEVEL, GENERAL_LEVELS
 from sampling.rng import TICKS
-from sampling.seasons import OFF_SEASON, PEAK, REGULAR, Round
+from sampling.seasons import OFF_SEASON, PEAK, REGULAR, Round, check_period, check_rounds
 
 PARAMETERS_SCHEME = "gi-plan-parameters/2"
 BP = 10_000  # ratios are in basis points (1/10,000): 500 bp = 5 %
@@ -113,8 +113,8 @@ class DesignParameters:
             raise InputError("inspection_level", "is I, II or III")
         if self.lot_size < 1 or any(v < 1 for v in self.product_lot_sizes.values()):
             raise InputError("lot_size", "must be at least 1 unit")
-        if not self.rounds:
-            raise InputError("rounds", "a plan needs at least one round")
+        check_period(self.period_from, self.period_to)
+        check_rounds(self.period_from, self.period_to, self.rounds)
 
     def ratios_of(self, product: str, segment: str = "") -> Ratios:
         """The ratios of a stratum: ``product/segment``'s own, else the product's, else the defaults."""

@@ -118,6 +118,51 @@ def _add_months(day: date, months: int) -> date:
     return date(day.year + month0 // 12, month0 % 12 + 1, 1)
 
 
+# A plan is one season's programme: at most a year. The design reads risk factors, authorizations and season
+# windows once for the period, keeps 400 days of inspection history and caps inspections per calendar year; a
+# longer period (a 384-year one reached the draw through the API once) would draw on a frame that no longer
+# describes the directory, so it is refused here, for every door (CLI, service, demo, parameters.json).
+MAX_PLAN_DAYS = 366
+EARLIEST_PERIOD = date(2000, 1, 1)
+LATEST_PERIOD = date(2100, 12, 31)
+
+
+def check_period(period_from: date, period_to: date) -> None:
+    """Refuse a plan period that is reversed, longer than one year (366 days, both ends included) or outside
+    2000-01-01..2100-12-31, naming the field."""
+    if not EARLIEST_PERIOD <= period_from <= LATEST_PERIOD:
+        raise InputError("period_from", f"{period_from} is outside {EARLIEST_PERIOD}..{LATEST_PERIOD}")
+    if period_to < period_from:
+        raise InputError("period_to", f"{period_to} is before period_from ({period_from})")
+    days = (period_to - period_from).days + 1
+    if days > MAX_PLAN_DAYS:
+        raise InputError(
+            "period_to",
+            f"{period_from}..{period_to} is {days} days; a plan covers at most one year ({MAX_PLAN_DAYS} days, "
+            "both ends included): split a longer programme into yearly plans",
+        )
+
+
+def check_rounds(period_from: date, period_to: date, rounds: Sequence[Round]) -> None:
+    """Refuse rounds that do not tile the period: numbered 1, 2, ... without gap or overlap, from its first
+    day to its last."""
+    if not rounds:
+        raise InputError("rounds", "a plan needs at least one round")
+    expected_start = period_from
+    for i, r in enumerate(rounds, start=1):
+        if r.number != i or r.starts_on != expected_start or r.ends_on < r.starts_on:
+            raise InputError(
+                "rounds",
+                f"round {r.number} ({r.starts_on}..{r.ends_on}) is not round {i} starting {expected_start}: "
+                "rounds are numbered from 1 and tile the period without gap or overlap",
+            )
+        expected_start = r.ends_on + timedelta(days=1)
+    if rounds[-1].ends_on != period_to:
+        raise InputError(
+            "rounds", f"the last round ends {rounds[-1].ends_on}, not on period_to ({period_to})"
+        )
+
+
 def split_rounds(period_from: date, period_to: date, rounds: int) -> list[Round]:
     """Split a period into ``rounds`` consecutive rounds.
 
@@ -125,8 +170,7 @@ def split_rounds(period_from: date, period_to: date, rounds: int) -> list[Round]
     same number of whole months (a quarter in 3 rounds = 3 calendar months); otherwise the days are split as
     evenly as possible, earlier rounds taking the extra days.
     """
-    if period_to < period_from:
-        raise InputError("period", f"ends ({period_to}) before it starts ({period_from})")
+    check_period(period_from, period_to)
     if rounds < 1:
         raise InputError("rounds", "a plan needs at least one round")
     total_days = (period_to - period_from).days + 1

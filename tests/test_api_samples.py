@@ -117,6 +117,7 @@ def test_a_task_sample_claims_its_seal_codes_and_the_task_is_sampled(service: Se
     claimed once (a retry claims them again, another sample is refused), and the task becomes sampled."""
     from datetime import date
 
+    from field_fixtures import FIELD_COMMITTED, FIELD_LOTTERY, FIELD_REVEALED
     from geoalchemy2.shape import to_shape
     from sqlalchemy import select
 
@@ -126,8 +127,25 @@ def test_a_task_sample_claims_its_seal_codes_and_the_task_is_sampled(service: Se
     from sampling.planning import create_plan, draw_plan
 
     with gi_db.session_scope(gi_db.get_engine(database)) as s:
-        create_plan(s, "SEAL-1", "封样测试", date(2026, 11, 1), date(2026, 12, 31), rounds=1, lot_size=20)
-        draw_plan(s, "SEAL-1", "seal codes through JSON", "test")
+        create_plan(
+            s,
+            "SEAL-1",
+            "封样测试",
+            date(2026, 11, 1),
+            date(2026, 12, 31),
+            rounds=1,
+            lot_size=20,
+            announcement=FIELD_LOTTERY,
+            committed_at=FIELD_COMMITTED,
+        )
+        draw_plan(
+            s,
+            "SEAL-1",
+            "seal codes through JSON",
+            FIELD_LOTTERY.source,
+            FIELD_LOTTERY.draw_at,
+            revealed_at=FIELD_REVEALED,
+        )
         taken = {u.inspector_id for u in s.scalars(select(User)) if u.inspector_id is not None}
         task = next(
             t

@@ -7,8 +7,11 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import time
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from page_fixtures import open_context, screenshot
@@ -37,17 +40,21 @@ def service(db_url: str) -> Iterator[Service]:
 @pytest.fixture(scope="module")
 def plans(service: Service) -> dict[str, Any]:
     """A drawn plan with two recorded results, and a plan only committed."""
+    # The public value is announced in the commitment: a draw 15 seconds after it (a second party's value).
+    draw_at = datetime.now(ZoneInfo("Asia/Shanghai")).replace(microsecond=0) + timedelta(seconds=15)
+    announced = {"public_value_source": "中国福利彩票", "public_value_draw_at": draw_at.isoformat()}
     with service.client(service.sign_in("admin")) as c:
         for code, start, end in (
             (DRAWN, "2025-04-01", "2025-06-30"),
             (COMMITTED, "2025-07-01", "2025-09-30"),
         ):
-            r = c.post("/plans", json={"code": code, "period_from": start, "period_to": end, "rounds": 2})
+            r = c.post(
+                "/plans",
+                json={"code": code, "period_from": start, "period_to": end, "rounds": 2, **announced},
+            )
             assert r.status_code == 201, r.text
-        r = c.post(
-            f"/plans/{DRAWN}/draw",
-            json={"public_value": "2025-03-31 福彩3D 123", "public_value_source": "中国福利彩票"},
-        )
+        time.sleep(max(0.0, (draw_at - datetime.now(ZoneInfo("Asia/Shanghai"))).total_seconds() + 0.5))
+        r = c.post(f"/plans/{DRAWN}/draw", json={"public_value": "2025-03-31 福彩3D 123", **announced})
         assert r.status_code == 200, r.text
         tasks = c.get(f"/plans/{DRAWN}/tasks", params={"limit": 1000}).json()
         first, second = tasks["tasks"][0], tasks["tasks"][1]
@@ -78,7 +85,8 @@ def test_public_pages_show_plans_files_verification_and_results(
 
         page.click(f"text={DRAWN}")
         page.wait_for_url(f"**/public/plans/{DRAWN}")
-        assert page.locator("#files tbody tr").count() == 6
+        # frame, parameters, commitment, reveal, selection, assignment, results, notice.csv, notice.md
+        assert page.locator("#files tbody tr").count() == 9
         # Each file's shown hash is the hash of the bytes the service serves for download.
         for row in page.locator("#files tbody tr").all():
             name = row.locator("a").inner_text()

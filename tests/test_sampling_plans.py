@@ -106,6 +106,11 @@ def test_create_publishes_the_commitment_and_the_pool_slack(
     tomorrow = (datetime.now(TZ).date() + timedelta(days=1)).isoformat()
     args = ["plan", "create", "SUB-0", "--from", "2026-11-01", "--to", "2027-01-31", "--rounds", "3"]
     announce = ["--value-source", "中国福利彩票 福彩3D", "--value-issue", "2026309", "--value-date", tomorrow]
+    centuries = _gi(
+        ["plan", "create", "SUB-X", "--from", "2026-01-01", "--to", "2409-12-31", *announce], db_url
+    )
+    assert centuries.returncode == 1 and len(centuries.stderr.strip().splitlines()) == 1, centuries.stderr
+    assert "period_to" in centuries.stderr and "at most one year" in centuries.stderr
     created = _gi([*args, *announce, "--out", str(out)], db_url)
     assert created.returncode == 0, created.stderr
     assert (
@@ -349,6 +354,10 @@ def test_plan_rules(directory: None, session: Session) -> None:
         commit(session, "T-4", products=["no-such-product"])
     with pytest.raises(ConflictError, match="only a failed draw"):
         commit(session, "T-5", supersedes="T-3")
+    with pytest.raises(InputError) as centuries:  # reached the draw once through the API (384 years)
+        commit(session, "T-6", date(2026, 1, 1), date(2409, 12, 31), 3)
+    assert centuries.value.field == "period_to"
+    assert session.scalars(select(Plan.id).where(Plan.code == "T-6")).first() is None
 
 
 HAINAN = "460105"  # a province without GI product in the register, so the test controls its whole pool

@@ -15,6 +15,7 @@ from sampling.seasons import (
     OFF_SEASON,
     PEAK,
     REGULAR,
+    Round,
     Window,
     day_kind,
     round_kind,
@@ -63,8 +64,9 @@ def test_split_rounds_by_months_or_days() -> None:
     assert two[0].ends_on == date(2026, 6, 30) and two[1].starts_on == date(2026, 7, 1)
     odd = split_rounds(date(2026, 3, 10), date(2026, 4, 9), 3)  # 31 days -> 11, 10, 10
     assert [r.days for r in odd] == [11, 10, 10] and odd[-1].ends_on == date(2026, 4, 9)
-    with pytest.raises(InputError):
+    with pytest.raises(InputError) as reversed_:
         split_rounds(date(2026, 3, 10), date(2026, 3, 1), 1)
+    assert reversed_.value.field == "period_to"
     assert season_period(date(2026, 11, 24)) == (date(2026, 11, 1), date(2027, 1, 31))
 
 
@@ -91,3 +93,40 @@ def test_raised_ratio_in_peak_season() -> None:
     custom = params.with_changes(product_ratios={"syn-00": Ratios(peak=3000, regular=500, off_season=0)})
     result = run_draw(frame, custom, hashlib.sha256(b"peak").digest())
     assert [s.sample_size for s in result.strata] == [600, 100, 0]
+
+
+def test_a_plan_covers_at_most_one_year() -> None:
+    """A 384-year period once reached the draw through the API: every door refuses it, naming the field."""
+    leap = split_rounds(date(2028, 1, 1), date(2028, 12, 31), 4)  # 366 days, both ends included
+    assert leap[-1].ends_on == date(2028, 12, 31)
+    for start, end, field in [
+        (date(2026, 1, 1), date(2409, 12, 31), "period_to"),
+        (date(2028, 1, 1), date(2029, 1, 1), "period_to"),  # 367 days: one too many
+        (date(1642, 1, 1), date(1642, 3, 31), "period_from"),
+        (date(2101, 1, 1), date(2101, 3, 31), "period_from"),
+    ]:
+        with pytest.raises(InputError) as refused:
+            split_rounds(start, end, 3)
+        assert refused.value.field == field, refused.value
+        with pytest.raises(InputError) as refused:
+            DesignParameters("LONG", start, end, (Round(1, start, end),))
+        assert refused.value.field == field
+    assert "at most one year" in str(
+        pytest.raises(InputError, split_rounds, date(2026, 1, 1), date(2409, 12, 31), 3).value
+    )
+
+
+def test_parameters_refuse_rounds_that_do_not_tile_the_period() -> None:
+    start, end = date(2026, 1, 1), date(2026, 3, 31)
+    good = tuple(split_rounds(start, end, 3))
+    for rounds in [
+        (),
+        (good[0], good[0], good[2]),  # a number twice: one target could be stored twice in "round 1"
+        (good[0], good[2]),  # a gap
+        (good[0], good[1], Round(3, good[2].starts_on, date(2026, 3, 30))),  # ends before the period
+        (Round(1, start, date(2026, 2, 10)), good[1], good[2]),  # overlap
+    ]:
+        with pytest.raises(InputError) as refused:
+            DesignParameters("T", start, end, rounds)
+        assert refused.value.field == "rounds"
+    assert DesignParameters("T", start, end, good).rounds == good

@@ -8,7 +8,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field
 
 from api.deps import ScopeDep, SessionDep
 from gi.models import Plan, PlanTask, TaskResult, TaskStatus
@@ -30,8 +30,10 @@ class PlanCreate(BaseModel):
 
     code: str = Field(min_length=1, max_length=64, pattern=r"^[^\s/\\]+$")
     title: str | None = Field(default=None, max_length=300)
-    period_from: date
-    period_to: date
+    period_from: date = Field(description="first day (2000-01-01 to 2100-12-31)")
+    period_to: date = Field(
+        description="last day; a plan covers at most one year (366 days, both ends included)"
+    )
     rounds: int = Field(default=3, ge=1, le=12)
     products: list[str] | None = Field(default=None, description="product codes; default every product")
     peak_percent: float = Field(default=15, ge=0, le=100)
@@ -56,16 +58,6 @@ class PlanCreate(BaseModel):
     )
     supersedes: str | None = Field(default=None, description="the failed plan this plan re-draws")
     repair: bool = Field(default=False, description="widen the pools of targets that cannot be staffed")
-
-    @model_validator(mode="after")
-    def _period(self) -> PlanCreate:
-        if not date(2000, 1, 1) <= self.period_from <= date(2100, 12, 31):
-            raise ValueError("period_from must be between 2000 and 2100")
-        if self.period_to < self.period_from:
-            raise ValueError("period_to is before period_from")
-        if (self.period_to - self.period_from).days > 366:
-            raise ValueError("a plan covers at most one year (period_to - period_from <= 366 days)")
-        return self
 
 
 class DrawRequest(BaseModel):
