@@ -231,6 +231,31 @@ def _local_date(moment: datetime) -> date:
     return moment.astimezone(ZoneInfo(get_settings().timezone)).date()
 
 
+def _require_directories(
+    producers: Sequence[FrameProducer],
+    inspectors: Sequence[FrameInspector],
+    products: Sequence[FrameProduct],
+    period_from: date,
+    period_to: date,
+) -> None:
+    """Refuse a frame nothing can be drawn from: a plan with 0 targets or 0 inspectors would be committed and
+    published as if the office had checked its directories."""
+    if not producers:
+        names = "、".join(p.name_zh for p in products[:5]) + ("…" if len(products) > 5 else "")
+        raise InputError(
+            "frame",
+            f"no target: the directories hold no producer, outlet or online seller of {names} authorized "
+            f"between {period_from} and {period_to}; import them first (`gi producers import FILE`, "
+            "`gi outlets import FILE`, `gi marks authorizations import FILE`)",
+        )
+    if not inspectors:
+        raise InputError(
+            "frame",
+            "no inspector: the inspectors' directory has no active inspector; import it first "
+            "(`gi inspectors import FILE`)",
+        )
+
+
 def build_frame(
     session: Session,
     plan_code: str,
@@ -328,6 +353,7 @@ def build_frame(
         )
         for i in session.scalars(select(Inspector).where(Inspector.active.is_(True)))
     ]
+    _require_directories(producers, inspectors, frame_products, period_from, period_to)
     conflicts = [
         (code, pid)
         for code, pid in session.execute(
