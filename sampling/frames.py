@@ -15,6 +15,7 @@ from sqlalchemy import and_, func, or_, select, text
 from sqlalchemy.orm import Session
 
 from gi.errors import InputError
+from gi.market.reads import flag_counts
 from gi.models import (
     GIProduct,
     Inspector,
@@ -35,6 +36,10 @@ from sampling.seasons import Window, windows_of
 
 FRAME_SCHEME = "gi-plan-frame/2"
 UNKNOWN_COUNTY = "000000"
+ONLINE_SELLER = (
+    "online_seller"  # Producer.kind of sellers the mass balance flagged online (gi.market.balance)
+)
+ONLINE_SEGMENT = "online"
 RISK_FACTORS = (
     "failure",
     "inconclusive",
@@ -310,6 +315,10 @@ def build_frame(
         session, ids, period_from - timedelta(days=rules.complaint_lookback_days), period_from
     )
     outside = _outside_area(session, list(code_of), period_from)
+    # Mass-balance flags (marks beyond capacity, sales without authorization...) of the harvest years within the
+    # failure look-back: how many kinds each target was flagged with by the latest runs (gi.market.balance).
+    first_season = (period_from - timedelta(days=rules.failure_lookback_days)).year
+    balance = flag_counts(session, list(code_of), range(first_season, period_to.year + 1))
     keep_from = period_from - timedelta(days=rules.history_days)
 
     producers = []
@@ -319,6 +328,7 @@ def build_frame(
         last = max(past, key=lambda e: e[0]) if past else None
         reference = last[0] if last else r.authorized_from
         risk = {
+            "balance_flags": balance.get(r.id, 0),
             "failure": int(r.id in failures),
             "inconclusive": int(r.id in inconclusive),
             "complaints": complaints.get(r.id, 0),
@@ -332,11 +342,13 @@ def build_frame(
             "outside_area": int(r.id in outside),
         }
         dates = tuple(sorted({e[0] for e in events if keep_from <= e[0] <= period_to}))
+        county = county_of(r.county_code, r.credit_code)
+        online = r.kind == ONLINE_SELLER
         producers.append(
             FrameProducer(
                 id=r.id,
                 product=code_of[r.product_id],
-                county=county_of(r.county_code, r.credit_code),
+                county=county,
                 kind=r.kind,
                 credit_code=r.credit_code or "",  # online sellers may have none
                 name=r.name,
@@ -344,6 +356,10 @@ def build_frame(
                 risk=risk,
                 inspections=dates,
                 previous_inspectors=tuple(sorted(last[1])) if last else (),
+                # Online sellers flagged by the mass balance form their product's online-market stratum; one
+                # known only by its shop is checked online, by inspectors of the whole directory.
+                segment=ONLINE_SEGMENT if online else "",
+                pool="*" if online and county == UNKNOWN_COUNTY else None,
             )
         )
 
