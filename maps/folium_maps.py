@@ -30,6 +30,8 @@ from shapely.geometry.base import BaseGeometry
 from geo_data import admin
 from gi.reads.season import AreaInfo, ProducerFinding, SeasonSummary
 from gi.settings import get_settings
+from maps.market import ROLE as BALANCE_ROLES
+from maps.market import balance_layer
 from maps.offline import VENDORED_PREFIX, figure_title, save_offline
 from maps.points import mappable
 from maps.style import (
@@ -63,7 +65,7 @@ class MapOptions:
     min_zoom: int = 3
     asset_base: str = "copy"
     review_number: str | None = None
-    layers: tuple[str, ...] = ("reference", "areas", "origin", "quality", "heat", "producers")
+    layers: tuple[str, ...] = ("reference", "areas", "origin", "quality", "heat", "producers", "balance")
 
     @classmethod
     def from_settings(cls, **overrides: Any) -> MapOptions:
@@ -645,6 +647,13 @@ def _legend_html(
             '<div class="gi-row"><span class="gi-producer" style="width:16px;height:16px;font-size:9px;'
             'margin-right:6px"><i class="fa-solid fa-industry"></i></span>位于保护范围外的授权生产者</div>'
         )
+    if "balance" in layers:
+        parts.append("<h2>产销平衡预警</h2>")
+        parts += [
+            f'<div class="gi-row"><span class="gi-producer" style="width:16px;height:16px;font-size:9px;'
+            f'margin-right:6px;background:{colour}"><i class="fa-solid {icon}"></i></span>{html.escape(label)}</div>'
+            for label, icon, colour in BALANCE_ROLES.values()
+        ]
     parts.append(
         "<h2>参考图层</h2>"
         f'<div class="gi-row"><span class="line" style="border-color:{PROVINCE_LINE}"></span>省级界线</div>'
@@ -785,6 +794,9 @@ def season_map(summary: SeasonSummary, options: MapOptions | None = None) -> fol
             ).add_to(fmap)
     if "producers" in layers and summary.producers_outside:
         producer_layer(summary.producers_outside).add_to(fmap)
+    places = summary.market.places if summary.market is not None else []
+    if "balance" in layers and places:
+        balance_layer(places).add_to(fmap)
     counts = all_samples["origin"].value_counts() if len(all_samples) else pd.Series(dtype=int)
     quality = all_samples["quality"].value_counts() if len(all_samples) else pd.Series(dtype=int)
     lines = (
@@ -800,12 +812,19 @@ def season_map(summary: SeasonSummary, options: MapOptions | None = None) -> fol
         lines.append(f"另有 {unmappable:,} 件样品坐标不可用（经纬度颠倒或位于境外），未在图上显示")
     if summary.producers_outside:
         lines.append(f"保护范围外的授权生产者 {len(summary.producers_outside)} 家")
+    if places:
+        lines.append(f"产销平衡预警的使用人与经营者 {len(places)} 家")
     _finish(
         fmap,
         bounds,
         summary.title,
         lines,
-        _legend_html(summary.areas, colours, layers, options.review_number),
+        _legend_html(
+            summary.areas,
+            colours,
+            layers if places else [x for x in layers if x != "balance"],
+            options.review_number,
+        ),
     )
     return fmap
 

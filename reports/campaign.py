@@ -27,6 +27,7 @@ from reports.layout import (
     report_id,
     spacer,
 )
+from reports.market import market_section
 
 _CHINESE_NUMBERS = "一二三四五六七八九十"
 
@@ -492,6 +493,8 @@ def campaign_report(
         story += _maps(summary, s, work, options)
         detail, attachments = _non_conformities(summary, s, path, options)
         story += detail
+        if summary.market is not None and summary.market.balance:
+            story += market_section(summary.market, heading("产销平衡与电商平台经营者核查", s), s)
         story += _producers(summary, s)
         story += _method(summary, s)
         build_pdf(path, story, meta)

@@ -9,7 +9,7 @@ from decimal import Decimal
 
 from reportlab.platypus import CondPageBreak, Flowable
 
-from gi.market.reads import BalanceRow, FlaggedSeller
+from gi.market.reads import BalanceRow, FlaggedSeller, MarketSummary
 from gi.models import BALANCE_FLAG_ZH
 from reports.layout import Styles, data_table, para
 
@@ -33,9 +33,11 @@ def _place(text: str) -> str:
     return f"坐标 {text}" if re.fullmatch(r"-?[\d.]+, -?[\d.]+", text) else text
 
 
-def balance_section(rows: list[BalanceRow], s: Styles) -> list[Flowable]:
-    """标志发放与产销平衡: one row per product and season, the flags by kind, and how capacity was obtained."""
-    out: list[Flowable] = [CondPageBreak(60 * 2.83), para("地理标志产品产销平衡", s.h1)]
+def balance_section(rows: list[BalanceRow], s: Styles, sub: bool = False) -> list[Flowable]:
+    """标志发放与产销平衡: one row per product and season, the flags by kind, and how capacity was obtained
+    (``sub``: as a subsection, under a heading of the caller's)."""
+    title = para("（一）地理标志产品产销平衡", s.h2) if sub else para("地理标志产品产销平衡", s.h1)
+    out: list[Flowable] = [CondPageBreak(60 * 2.83), title]
     if not rows:
         out.append(para("本期未录入专用标志发放、产能、经营量或网络销售数据，未进行产销平衡核查。", s.body))
         return out
@@ -104,9 +106,13 @@ def balance_section(rows: list[BalanceRow], s: Styles) -> list[Flowable]:
     return out
 
 
-def flagged_sellers_section(sellers: list[FlaggedSeller], s: Styles) -> list[Flowable]:
-    """网络经营者核查: flagged sellers with platform, shop, credit code, what was flagged and where they ship from."""
-    out: list[Flowable] = [CondPageBreak(50 * 2.83), para("电商平台经营者授权信息核查", s.h1)]
+def flagged_sellers_section(sellers: list[FlaggedSeller], s: Styles, sub: bool = False) -> list[Flowable]:
+    """网络经营者核查: flagged sellers with platform, shop, credit code, what was flagged and where they ship from
+    (``sub``: as a subsection)."""
+    title = (
+        para("（二）电商平台经营者授权信息核查", s.h2) if sub else para("电商平台经营者授权信息核查", s.h1)
+    )
+    out: list[Flowable] = [CondPageBreak(50 * 2.83), title]
     if not sellers:
         out.append(para("本期抽查的网络商品链接中未发现未经核准使用地理标志名称或专用标志的经营者。", s.body))
         return out
@@ -138,3 +144,22 @@ def flagged_sellers_section(sellers: list[FlaggedSeller], s: Styles) -> list[Flo
         )
     )
     return out
+
+
+def market_section(market: MarketSummary, heading: Flowable, s: Styles) -> list[Flowable]:
+    """The campaign report's market section under ``heading``: the balance table and the flagged sellers of the
+    harvest years ``market.seasons``; nothing when no balance was run for them."""
+    if not market.balance:
+        return []
+    years = "、".join(f"{y}年" for y in sorted({r.season for r in market.balance}))
+    return [
+        CondPageBreak(80 * 2.83),
+        heading,
+        para(
+            f"依据专用标志核准使用人名录、标志发放记录、产能核定、经营者检查记录与网络商品链接（{years}产季，"
+            "每个产品与产季取最近一次核查），核对地理标志产品的产销平衡与网络经营者的授权信息。",
+            s.body,
+        ),
+        *balance_section(market.balance, s, sub=True),
+        *flagged_sellers_section(market.sellers, s, sub=True),
+    ]

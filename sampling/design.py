@@ -46,6 +46,7 @@ DEFAULT_RISK_POINTS: dict[str, int] = {
     "new_authorization": 50,  # authorized to use the special mark within the last year
     "long_since_inspection": 50,  # not inspected for more than two years
     "outside_area": 200,  # registered location outside the product's protected area
+    "balance_flags": 100,  # per kind of mass-balance flag in the last two harvest years, up to its cap
 }
 # How many times a factor's points count at most: flags count once, complaints up to twice. A factor the frame
 # carries (``risk`` of a target) is weighted only through these two tables: the extension point for new risk
@@ -57,6 +58,7 @@ DEFAULT_RISK_CAPS: dict[str, int] = {
     "new_authorization": 1,
     "long_since_inspection": 1,
     "outside_area": 1,
+    "balance_flags": 2,
 }
 
 

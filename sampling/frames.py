@@ -15,6 +15,7 @@ from sqlalchemy import and_, func, or_, select, text
 from sqlalchemy.orm import Session
 
 from gi.errors import InputError
+from gi.market.reads import flag_counts
 from gi.models import (
     GIProduct,
     Inspector,
@@ -35,6 +36,10 @@ from sampling.seasons import Window, windows_of
 
 FRAME_SCHEME = "gi-plan-frame/2"
 UNKNOWN_COUNTY = "000000"
+ONLINE_SELLER = (
+    "online_seller"  # Producer.kind of sellers the mass balance flagged online (gi.market.balance)
+)
+ONLINE_SEGMENT = "online"
 RISK_FACTORS = (
     "failure",
     "inconclusive",
@@ -231,6 +236,31 @@ def _local_date(moment: datetime) -> date:
     return moment.astimezone(ZoneInfo(get_settings().timezone)).date()
 
 
+def _require_directories(
+    producers: Sequence[FrameProducer],
+    inspectors: Sequence[FrameInspector],
+    products: Sequence[FrameProduct],
+    period_from: date,
+    period_to: date,
+) -> None:
+    """Refuse a frame nothing can be drawn from: a plan with 0 targets or 0 inspectors would be committed and
+    published as if the office had checked its directories."""
+    if not producers:
+        names = "、".join(p.name_zh for p in products[:5]) + ("…" if len(products) > 5 else "")
+        raise InputError(
+            "frame",
+            f"no target: the directories hold no producer, outlet or online seller of {names} authorized "
+            f"between {period_from} and {period_to}; import them first (`gi producers import FILE`, "
+            "`gi outlets import FILE`, `gi marks authorizations import FILE`)",
+        )
+    if not inspectors:
+        raise InputError(
+            "frame",
+            "no inspector: the inspectors' directory has no active inspector; import it first "
+            "(`gi inspectors import FILE`)",
+        )
+
+
 def build_frame(
     session: Session,
     plan_code: str,
@@ -285,6 +315,10 @@ def build_frame(
         session, ids, period_from - timedelta(days=rules.complaint_lookback_days), period_from
     )
     outside = _outside_area(session, list(code_of), period_from)
+    # Mass-balance flags (marks beyond capacity, sales without authorization...) of the harvest years within the
+    # failure look-back: how many kinds each target was flagged with by the latest runs (gi.market.balance).
+    first_season = (period_from - timedelta(days=rules.failure_lookback_days)).year
+    balance = flag_counts(session, list(code_of), range(first_season, period_to.year + 1))
     keep_from = period_from - timedelta(days=rules.history_days)
 
     producers = []
@@ -294,6 +328,7 @@ def build_frame(
         last = max(past, key=lambda e: e[0]) if past else None
         reference = last[0] if last else r.authorized_from
         risk = {
+            "balance_flags": balance.get(r.id, 0),
             "failure": int(r.id in failures),
             "inconclusive": int(r.id in inconclusive),
             "complaints": complaints.get(r.id, 0),
@@ -307,11 +342,13 @@ def build_frame(
             "outside_area": int(r.id in outside),
         }
         dates = tuple(sorted({e[0] for e in events if keep_from <= e[0] <= period_to}))
+        county = county_of(r.county_code, r.credit_code)
+        online = r.kind == ONLINE_SELLER
         producers.append(
             FrameProducer(
                 id=r.id,
                 product=code_of[r.product_id],
-                county=county_of(r.county_code, r.credit_code),
+                county=county,
                 kind=r.kind,
                 credit_code=r.credit_code or "",  # online sellers may have none
                 name=r.name,
@@ -319,6 +356,10 @@ def build_frame(
                 risk=risk,
                 inspections=dates,
                 previous_inspectors=tuple(sorted(last[1])) if last else (),
+                # Online sellers flagged by the mass balance form their product's online-market stratum; one
+                # known only by its shop is checked online, by inspectors of the whole directory.
+                segment=ONLINE_SEGMENT if online else "",
+                pool="*" if online and county == UNKNOWN_COUNTY else None,
             )
         )
 
@@ -328,6 +369,7 @@ def build_frame(
         )
         for i in session.scalars(select(Inspector).where(Inspector.active.is_(True)))
     ]
+    _require_directories(producers, inspectors, frame_products, period_from, period_to)
     conflicts = [
         (code, pid)
         for code, pid in session.execute(

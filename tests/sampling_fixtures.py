@@ -154,7 +154,7 @@ def vector_plan() -> tuple[Frame, DesignParameters]:
                 f"91330105MA0001{k:03d}X"[:18],
                 f"合成网店{k}",
                 True,
-                dict(none),
+                {**none, "balance_flags": k + 1},  # flagged by the mass balance; 3 kinds is above the cap
                 segment="online",
                 pool="*",
             )

@@ -4,8 +4,10 @@ imports convert units and refuse what cannot be converted."""
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from market_fixtures import CRAB, O2, A, B, C, X, build_season, write_csv
@@ -15,10 +17,13 @@ from sqlalchemy.orm import Session
 
 from gi.market.balance import BalanceSettings, run_balance
 from gi.market.capacity import product_capacity
+from gi.market.directories import import_inspectors
 from gi.market.marks import import_issuance
 from gi.market.rows import RowsError
 from gi.models import BalanceFlag, BalanceFlagKind, BalanceRun, GIProduct, Producer
 from gi.register.areas import find_product
+from sampling.design import DEFAULT_RISK_CAPS, DEFAULT_RISK_POINTS, risk_weight
+from sampling.frames import ONLINE_SEGMENT, build_frame
 
 pytestmark = pytest.mark.postgis
 
@@ -185,3 +190,28 @@ def test_balance_runs_and_flags_are_append_only_under_the_audit_log(season: Sess
     ):
         with pytest.raises(DBAPIError, match="append-only"), season.begin_nested():
             season.execute(statement)
+
+
+def test_flags_weigh_in_the_frame_and_flagged_sellers_form_the_online_stratum(season: Session) -> None:
+    longjing = find_product(season, "西湖龙井")
+    run_balance(season, longjing, 2025, BalanceSettings())
+    import_inspectors(season, Path(__file__).parents[1] / "examples" / "market" / "inspectors.csv")
+    # The first quarter of 2025, while B's authorization is valid: the 2025 season's flags count.
+    frame = build_frame(season, "MK-RISK", date(2025, 1, 1), date(2025, 3, 31), ["xihu-longjing"])
+    by_code = {p.credit_code: p for p in frame.producers}
+    # B: marks beyond its capacity, after its authorization lapsed, and sold online under the name after that;
+    # O2 sold beyond its supplier's marks; A balanced.
+    assert by_code[B].risk["balance_flags"] == 3 and by_code[O2].risk["balance_flags"] == 1
+    assert by_code[A].risk["balance_flags"] == 0
+    flags_only = {k: (v if k == "balance_flags" else 0) for k, v in by_code[B].risk.items()}
+    points, caps = DEFAULT_RISK_POINTS, DEFAULT_RISK_CAPS
+    assert caps["balance_flags"] == 2  # three kinds count as two
+    assert risk_weight(flags_only, SimpleNamespace(risk_points=points, risk_caps=caps)) == 100 + 2 * 100  # type: ignore[arg-type]
+    online = [p for p in frame.producers if p.kind == "online_seller"]
+    assert {p.name for p in online} == {"苏州茗茶", "无照小店"}
+    assert all(p.segment == ONLINE_SEGMENT and p.risk["balance_flags"] >= 1 for p in online)
+    shop = next(p for p in online if not p.credit_code)
+    assert shop.county == "000000" and shop.pool == "*"  # known only by its shop: checked online, any pool
+    assert all(p.segment == "" for p in frame.producers if p.kind != "online_seller")
+    # The flags are carried in the published frame, so the draw stays verifiable from the files.
+    assert frame.to_dict()["producers"][0]["risk"].keys() >= {"balance_flags"}

@@ -262,9 +262,17 @@ def test_inspectors_import_upserts_by_staff_number(session: Session, tmp_path: P
     with pytest.raises(RowsError) as caught:
         import_inspectors(
             session,
-            write_csv(tmp_path / "b.csv", header, [["T-1", "王五", "局", "3301", "茶叶", "0", "maybe"]]),
+            write_csv(
+                tmp_path / "b.csv",
+                header,
+                [
+                    ["T-1", "王五", "局", "3301", "茶叶", "0", "maybe"],
+                    ["合成-1", "赵六", "局", "330106", "全部", "5", "是"],  # the draw hashes codes as ASCII
+                ],
+            ),
         )
     assert {p.column for p in caught.value.problems} == {
+        "staff_number",
         "home_county",
         "qualifications",
         "capacity",

@@ -6,17 +6,22 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 
 import folium
 import pytest
+from fixtures import pdf_text
 from market_fixtures import B, X, build_season
 from sqlalchemy.orm import Session
 
 from gi.market.balance import BalanceSettings, run_season
 from gi.market.reads import flagged_places, flagged_sellers, season_balance
+from gi.reads.season import gather_season
+from gi.register.areas import find_product
+from maps.folium_maps import season_map
 from maps.market import balance_layer
+from reports.campaign import campaign_report
 from reports.layout import ReportMeta, Styles, build_pdf
 from reports.market import balance_section, flagged_sellers_section
 
@@ -50,12 +55,10 @@ def test_read_models_of_the_season(season: Session) -> None:
     assert suzhou.ship_from == "江苏省苏州市姑苏区" and suzhou.target_id is not None
     assert sellers[("拼多多", "无照小店")].credit_code is None
     places = {p.credit_code: p for p in flagged_places(season, [2025])}
-    assert (
-        set(places[B].kinds)
-        == {"mark_outside_validity", "holder_over_capacity", "listing_unauthorized"}
-        - {"listing_unauthorized"}
-        or "holder_over_capacity" in places[B].kinds
-    )
+    # B: marks beyond capacity and after its authorization lapsed, and a listing of its own after that.
+    assert set(places[B].kinds) == {"mark_outside_validity", "holder_over_capacity", "listing_unauthorized"}
+    longjing_only = season_balance(season, [2025], [find_product(season, "西湖龙井").id])
+    assert [r.product_code for r in longjing_only] == ["xihu-longjing"]
 
 
 @pytest.mark.skipif(shutil.which("pdftotext") is None, reason="poppler-utils is not installed")
@@ -96,3 +99,35 @@ def test_map_layer_of_flagged_holders_and_outlets(season: Session) -> None:
         json.dumps(f"产销平衡预警的使用人与经营者（{len(places)}）")[1:-1] in page
     )  # the layer control's name
     assert "专用标志发放量超过产能" in page and B in page
+
+
+@pytest.mark.skipif(shutil.which("pdftotext") is None, reason="poppler-utils is not installed")
+def test_campaign_report_and_season_map_carry_the_market(season: Session, tmp_path: Path) -> None:
+    # A 2026 spring campaign reads the 2025 season's balance (the last complete one).
+    summary = gather_season(season, date(2026, 4, 1), date(2026, 6, 30))
+    assert summary.market is not None and summary.market.seasons == (2025, 2026)
+    assert {r.product_code for r in summary.market.balance} == {
+        "xihu-longjing",
+        "wuchang-rice",
+        "yangchenghu-crab",
+    }
+    only = gather_season(season, date(2026, 4, 1), date(2026, 6, 30), ["阳澄湖大闸蟹"])
+    assert only.market is not None and [r.product_code for r in only.market.balance] == ["yangchenghu-crab"]
+    files = campaign_report(summary, tmp_path / "campaign.pdf")
+    flat = "".join(pdf_text(files.pdf).split())
+    for expected in (
+        "产销平衡与电商平台经营者核查",
+        "（一）地理标志产品产销平衡",
+        "580,000（估算）",
+        "苏州茗茶",
+    ):
+        assert expected in flat, expected
+    page = season_map(summary).get_root().render()
+    layer = f"产销平衡预警的使用人与经营者（{len(summary.market.places)}）"
+    assert summary.market.places and json.dumps(layer)[1:-1] in page and B in page
+    # Another season without balance runs: no market section, no layer.
+    earlier = gather_season(season, date(2023, 4, 1), date(2023, 6, 30))
+    assert earlier.market is not None and earlier.market.balance == []
+    flat = "".join(pdf_text(campaign_report(earlier, tmp_path / "earlier.pdf").pdf).split())
+    assert "产销平衡" not in flat
+    assert "产销平衡预警" not in season_map(earlier).get_root().render()

@@ -129,7 +129,7 @@ def samples(
     layers: str = typer.Option(
         None,
         "--layers",
-        help="Comma-separated subset of reference,areas,origin,quality,heat,producers (default: all).",
+        help="Comma-separated subset of reference,areas,origin,quality,heat,producers,balance (default: all).",
     ),
     out: Path = typer.Option(
         None,

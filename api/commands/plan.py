@@ -429,9 +429,10 @@ def print_summary(summary: PlanSummary) -> None:
                 highlight=False,
             )
     if summary.strata:
-        products = sorted({s["product"] for s in summary.strata})
+        # A stratum is a product or a product's segment (e.g. its online-market sellers): one row each.
+        products = sorted({(s["product"], s.get("segment", "")) for s in summary.strata})
         numbers = sorted({s["round"] for s in summary.strata})
-        cell = {(s["product"], s["round"]): s for s in summary.strata}
+        cell = {((s["product"], s.get("segment", "")), s["round"]): s for s in summary.strata}
         kind_mark = {"peak": "▲", "regular": "", "off_season": "·"}
         console.print(
             table(
@@ -439,7 +440,7 @@ def print_summary(summary: PlanSummary) -> None:
                 ["product", *[f"round {n}" for n in numbers]],
                 [
                     [
-                        f"{summary.product_names.get(p, '')} {p}",
+                        f"{summary.product_names.get(p[0], '')} {p[0]}" + (f" · {p[1]}" if p[1] else ""),
                         *[
                             f"{kind_mark[cell[p, n]['season_kind']]}{cell[p, n]['sample_size']} "
                             f"of {cell[p, n]['eligible']}"

@@ -12,6 +12,7 @@ the verdicts stored like any other.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from datetime import date, datetime
 from pathlib import Path
@@ -62,6 +63,8 @@ OUTLET_ALIASES: dict[str, tuple[str, ...]] = {
         "进货来源",
     ),
 }
+STAFF_NUMBER = re.compile(r"[!-{}~]+")  # printable ASCII without space or "|"
+
 INSPECTOR_ALIASES: dict[str, tuple[str, ...]] = {
     "staff_number": ("staff_number", "staff_no", "code", "工号", "执法证号", "执法证件号", "人员编号"),
     "name": ("name", "姓名"),
@@ -402,6 +405,10 @@ def import_inspectors(session: Session, path: str | Path, sheet: str | None = No
     for number, raw in table.rows:
         cells = Cells(number, raw, problems)
         code = cells.text("staff_number", required=True, max_length=40)
+        if code is not None and not STAFF_NUMBER.fullmatch(code):
+            # The published draw hashes inspector codes as ASCII labels (docs/sampling.md).
+            cells.problem("staff_number", f"{code!r} is not printable ASCII without spaces or '|'")
+            code = None
         values = {
             "name": cells.text("name", required=True, max_length=100),
             "unit": cells.text("unit", required=True, max_length=200),

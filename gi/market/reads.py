@@ -4,7 +4,7 @@ per product and season), the flagged online sellers, and the flagged holders and
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -75,13 +75,22 @@ class FlaggedPlace:
     synthetic: bool
 
 
-def _runs(session: Session, seasons: Iterable[int]) -> list[BalanceRun]:
-    return [r for s in sorted(set(seasons)) for r in latest_runs(session, s)]
+def _runs(session: Session, seasons: Iterable[int], product_ids: Collection[int] = ()) -> list[BalanceRun]:
+    """The latest run of each product and season (of ``product_ids`` when given)."""
+    wanted = set(product_ids)
+    return [
+        r
+        for s in sorted(set(seasons))
+        for r in latest_runs(session, s)
+        if not wanted or r.product_id in wanted
+    ]
 
 
-def season_balance(session: Session, seasons: Iterable[int]) -> list[BalanceRow]:
+def season_balance(
+    session: Session, seasons: Iterable[int], product_ids: Collection[int] = ()
+) -> list[BalanceRow]:
     """The balance table of the seasons: one row per product and season with a run (its latest)."""
-    runs = _runs(session, seasons)
+    runs = _runs(session, seasons, product_ids)
     products = {
         p.id: p
         for p in session.scalars(select(GIProduct).where(GIProduct.id.in_({r.product_id for r in runs})))
@@ -113,9 +122,11 @@ def season_balance(session: Session, seasons: Iterable[int]) -> list[BalanceRow]
     return sorted(rows, key=lambda x: (x.season, x.product_code))
 
 
-def flagged_sellers(session: Session, seasons: Iterable[int]) -> list[FlaggedSeller]:
+def flagged_sellers(
+    session: Session, seasons: Iterable[int], product_ids: Collection[int] = ()
+) -> list[FlaggedSeller]:
     """Online sellers whose listings were flagged in the latest runs of the seasons."""
-    runs = _runs(session, seasons)
+    runs = _runs(session, seasons, product_ids)
     query = (
         select(BalanceFlag, Listing, GIProduct.name_zh)
         .join(Listing, Listing.id == BalanceFlag.listing_id)
@@ -159,9 +170,11 @@ def _where(listing: Listing) -> str:
     return f"{p.x:.4f}, {p.y:.4f}"
 
 
-def flagged_places(session: Session, seasons: Iterable[int]) -> list[FlaggedPlace]:
+def flagged_places(
+    session: Session, seasons: Iterable[int], product_ids: Collection[int] = ()
+) -> list[FlaggedPlace]:
     """Holders and outlets with flags in the latest runs of the seasons that have a registered location."""
-    runs = _runs(session, seasons)
+    runs = _runs(session, seasons, product_ids)
     kinds: dict[int, list[str]] = defaultdict(list)
     for producer_id, kind in session.execute(
         select(BalanceFlag.producer_id, BalanceFlag.kind).where(
@@ -190,8 +203,7 @@ def flagged_places(session: Session, seasons: Iterable[int]) -> list[FlaggedPlac
 def flag_counts(session: Session, product_ids: Iterable[int], seasons: Iterable[int]) -> dict[int, int]:
     """Per directory entry: how many kinds of balance flag the latest runs of ``seasons`` raised on it (the
     planner's ``balance_flags`` risk factor)."""
-    wanted = set(product_ids)
-    runs = [r for r in _runs(session, seasons) if r.product_id in wanted]
+    runs = _runs(session, seasons, list(product_ids) or [-1])
     kinds: dict[int, set[str]] = defaultdict(set)
     for producer_id, kind in session.execute(
         select(BalanceFlag.producer_id, BalanceFlag.kind).where(
@@ -201,3 +213,27 @@ def flag_counts(session: Session, product_ids: Iterable[int], seasons: Iterable[
         if producer_id is not None:
             kinds[producer_id].add(kind.value)
     return {pid: len(k) for pid, k in kinds.items()}
+
+
+@dataclass(frozen=True)
+class MarketSummary:
+    """The market side of a season's report and map: the balance table, flagged sellers and flagged places of the
+    harvest years ``seasons``."""
+
+    seasons: tuple[int, ...]
+    balance: list[BalanceRow]
+    sellers: list[FlaggedSeller]
+    places: list[FlaggedPlace]
+
+
+def market_summary(
+    session: Session, seasons: Iterable[int], product_ids: Collection[int] = ()
+) -> MarketSummary:
+    """The latest balance runs of ``seasons`` (of ``product_ids``, default all) as the report and map show them."""
+    years = tuple(sorted(set(seasons)))
+    return MarketSummary(
+        years,
+        season_balance(session, years, product_ids),
+        flagged_sellers(session, years, product_ids),
+        flagged_places(session, years, product_ids),
+    )

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from geo_data import admin
 from gi.errors import InputError
+from gi.market.reads import MarketSummary, market_summary
 from gi.models import (
     CATEGORY_ZH,
     GI_KIND_ZH,
@@ -149,6 +150,7 @@ class SeasonSummary:
     tolerance_m: float = 30.0
     notes: list[str] = field(default_factory=list)
     product_codes: tuple[str, ...] = ()  # the products asked for (empty: every product)
+    market: MarketSummary | None = None  # mass balance and flagged sellers of the period's harvest years
 
     @property
     def period(self) -> str:
@@ -623,6 +625,9 @@ def gather_season(
     summary.coverage = coverage_from_samples(
         samples, planned or None, {a.product_code: a.name_zh for a in areas} | planned_names
     )
+    # The balance of the harvest years the period touches and of the one before (a spring campaign reads the
+    # last complete season's marks and sales).
+    summary.market = market_summary(session, range(start.year - 1, end.year + 1), product_ids)
     if not len(samples):
         summary.notes.append("本期无抽样记录。")
     return summary
