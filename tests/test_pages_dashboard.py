@@ -1,0 +1,208 @@
+"""The supervisor dashboard in real headless Chromium, every request that is not to the service blocked and
+counted: sign-in through the form (CSRF, wrong password, redirect back), the season of the supervisor's region
+(coverage with overdue tasks, verdict counts, non-conformities, the draw verified), a click through to a
+sample's inspection record, the record, report and notice downloads, other regions and roles refused, sign-out."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from fixtures import pdf_text
+from page_fixtures import open_context, screenshot
+from service_fixtures import PASSWORD, Service, add_accounts, running_service, service_database, store_samples
+
+from gi import db as gi_db
+from maps.browser import chromium, chromium_path
+
+pytestmark = [
+    pytest.mark.postgis,
+    pytest.mark.browser,
+    pytest.mark.skipif(chromium_path() is None, reason="Debian's chromium is not installed"),
+]
+
+PLAN = "DASH-NOW"
+
+
+def _store_outside_sample(url: str, collector: str) -> str:
+    """One sample 2 degrees north of a producer of its product: far outside the product's protected area."""
+    from sqlalchemy import func, select
+
+    from gi.models import GIProduct, Producer, User
+    from gi.origin.intake import record_sample
+
+    with gi_db.session_scope(gi_db.get_engine(url)) as session:
+        user = session.scalar(select(User).where(User.username == collector))
+        assert user is not None and user.inspector is not None
+        code, x, y = session.execute(
+            select(GIProduct.code, func.ST_X(Producer.location), func.ST_Y(Producer.location))
+            .join(GIProduct, GIProduct.id == Producer.product_id)
+            .where(Producer.location.is_not(None))
+            .order_by(Producer.id)
+            .limit(1)
+        ).one()
+        sample_id = str(uuid.uuid4())
+        record_sample(
+            session,
+            {
+                "id": sample_id,
+                "product": code,
+                "collected_at": (datetime.now(UTC) - timedelta(days=3)).isoformat(),
+                "x": float(x),
+                "y": float(y) + 2.0,
+                "gps_accuracy_m": 5.0,
+                "collector": user.inspector.code,
+            },
+        )
+    return sample_id
+
+
+@pytest.fixture(scope="module")
+def service(db_url: str) -> Iterator[Service]:
+    with service_database(db_url, prefix="gi_pagedash", inspectors=12) as url:
+        add_accounts(url)
+        store_samples(url, "insp", 12)
+        outside = _store_outside_sample(url, "insp")
+        with running_service(url) as svc:
+            svc.tokens["outside"] = outside  # the sample id, kept with the service for the tests
+            yield svc
+
+
+@pytest.fixture(scope="module")
+def plan(service: Service) -> dict[str, Any]:
+    """A plan running now: its first round is past (overdue tasks), its last still due."""
+    today = datetime.now(UTC).date()
+    with service.client(service.sign_in("admin")) as c:
+        r = c.post(
+            "/plans",
+            json={
+                "code": PLAN,
+                "period_from": str(today - timedelta(days=60)),
+                "period_to": str(today + timedelta(days=60)),
+                "rounds": 2,
+            },
+        )
+        assert r.status_code == 201, r.text
+        r = c.post(f"/plans/{PLAN}/draw", json={"public_value": "福彩3D 456"})
+        assert r.status_code == 200, r.text
+    with service.client(service.sign_in("super")) as c:
+        mine = c.get(f"/plans/{PLAN}/tasks", params={"limit": 1000}).json()
+    return {"scoped_tasks": mine}
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    with chromium() as b:
+        yield b
+
+
+def _sign_in(page: Any, base: str, username: str, password: str = PASSWORD) -> None:
+    page.fill("#username", username)
+    page.fill("#password", password)
+    page.click("form.login button[type=submit]")
+
+
+def test_dashboard_sign_in_season_record_downloads_and_sign_out(
+    service: Service, plan: dict, browser: Any, tmp_path: Path
+) -> None:
+    outside = service.tokens["outside"]
+    context, log = open_context(browser, service.url)
+    try:
+        page = context.new_page()
+        page.goto(f"{service.url}/dashboard")
+        page.wait_for_url("**/login?next=%2Fdashboard")
+        screenshot(page, "login")
+        _sign_in(page, service.url, "super", "not the password")
+        assert "用户名或密码错误" in page.inner_text(".message.error")
+        _sign_in(page, service.url, "super")
+        page.wait_for_url(f"{service.url}/dashboard")
+        assert context.cookies()[0]["httpOnly"]
+
+        # Coverage of the supervisor's region: the plan's tasks in scope, the first round's overdue.
+        figures = page.inner_text(".figures")
+        scoped = plan["scoped_tasks"]["total"]
+        assert scoped > 0 and f"{scoped}\n计划任务" in figures
+        assert int(page.inner_text("#overdue-total").replace(",", "")) > 0
+        assert page.locator("#coverage tbody tr").count() > 0
+        # Verdict counts: the 13 samples of the region, one outside its area.
+        assert "13\n样品" in figures
+        totals = page.locator("#verdicts tfoot th").all_inner_texts()
+        assert totals[:2] == ["合计", "13"] and int(totals[4]) >= 1  # samples, and outside its area
+        assert "核验通过" in page.inner_text("#verification")
+        findings = page.locator("#findings a.record-link")
+        assert findings.count() >= 1
+        screenshot(page, "dashboard")
+
+        # A click through to the outside sample's record.
+        page.click(f"a[href='/dashboard/samples/{outside}']")
+        page.wait_for_url(f"**/dashboard/samples/{outside}")
+        assert page.inner_text("#origin-verdict") == "在保护范围外"
+        screenshot(page, "record")
+        with page.expect_download() as got:
+            page.click("#record-pdf")
+        record_pdf = tmp_path / "record.pdf"
+        got.value.save_as(record_pdf)
+        assert record_pdf.read_bytes().startswith(b"%PDF") and outside.replace("-", "")[
+            :8
+        ].upper() in pdf_text(record_pdf)
+
+        page.goto(f"{service.url}/dashboard")
+        for button, title in (("#notice-pdf", "结果公告"), ("#report-pdf", "工作报告")):
+            with page.expect_download(timeout=180_000) as got:
+                page.click(button)
+            path = tmp_path / f"{button[1:]}.pdf"
+            got.value.save_as(path)
+            assert path.read_bytes().startswith(b"%PDF")
+            assert title in pdf_text(path).replace(" ", ""), button
+
+        # Sign out: the session ends, the dashboard asks for a sign-in again.
+        page.click("text=退出")
+        page.wait_for_url(f"{service.url}/public")
+        page.goto(f"{service.url}/dashboard")
+        page.wait_for_url("**/login?next=%2Fdashboard")
+        log.assert_clean()
+        assert len(log.requests) > 10
+    finally:
+        context.close()
+
+
+def test_other_regions_and_roles_are_refused(service: Service, plan: dict, browser: Any) -> None:
+    outside = service.tokens["outside"]
+    context, log = open_context(browser, service.url)
+    try:
+        page = context.new_page()
+        page.goto(f"{service.url}/login?next=/dashboard/samples/{outside}")
+        _sign_in(page, service.url, "super2")  # another province's supervisor: the sample is not his
+        page.wait_for_url(f"**/dashboard/samples/{outside}")
+        assert "未找到" in page.inner_text("h1")
+        page.goto(f"{service.url}/dashboard")
+        assert outside not in page.content()
+        context.clear_cookies()
+        page.goto(f"{service.url}/login")
+        _sign_in(page, service.url, "insp")  # an inspector has no dashboard
+        page.wait_for_url(f"{service.url}/public")
+        response = page.goto(f"{service.url}/dashboard")
+        assert response is not None and response.status == 403 and "无权访问" in page.inner_text("h1")
+        assert log.blocked == [] and log.page_errors == []
+    finally:
+        context.close()
+
+
+def test_forms_need_the_csrf_token(service: Service) -> None:
+    with httpx.Client(base_url=service.url) as c:
+        page = c.get("/login", headers={"Accept": "text/html"})
+        assert page.status_code == 200 and "gi_csrf" in page.cookies
+        forged = c.post("/login", data={"username": "super", "password": PASSWORD, "csrf": "x" * 43})
+        assert forged.status_code == 400 and forged.json()["field"] == "csrf"
+        token = page.cookies["gi_csrf"]
+        ok = c.post("/login", data={"username": "super", "password": PASSWORD, "csrf": token})
+        assert ok.status_code == 303 and ok.headers["location"] == "/dashboard"
+        assert "gi_session" in ok.cookies
+        # The session cookie opens pages only: the JSON API still wants a bearer token.
+        assert c.get("/users/me").status_code == 401
+        assert c.get("/dashboard").status_code == 200
