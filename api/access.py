@@ -90,6 +90,9 @@ ROUTES: dict[tuple[str, str], frozenset[Access]] = {
     ("GET", "/dashboard/samples/{sample_id}/record.pdf"): STAFF,
     ("GET", "/dashboard/report.pdf"): STAFF,
     ("GET", "/dashboard/notice.pdf"): STAFF,
+    ("GET", "/dashboard/map"): STAFF,
+    ("GET", "/dashboard/map/reference.geojson"): STAFF,
+    ("GET", "/dashboard/tiles/{layer}/{z}/{x}/{y}.mvt"): STAFF,
 }
 
 # Pages answer browsers with HTML (errors too), take the session cookie as well as a bearer token, and send an

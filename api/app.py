@@ -24,6 +24,7 @@ from api.deps import authorize
 from api.middleware import LimitsAndHeaders
 from api.ogc import routes as ogc_routes
 from api.pages import dashboard as dashboard_pages
+from api.pages import national_map
 from api.pages import public as public_pages
 from api.pages import signin as signin_pages
 from api.pages.templating import mount_static
@@ -47,6 +48,7 @@ ROUTERS = [
     public_pages.router,
     signin_pages.router,
     dashboard_pages.router,
+    national_map.router,
 ]
 
 DESCRIPTION = """

@@ -472,3 +472,33 @@ def scoped_season(session: Session, scope: Scope, season: Season) -> SeasonSumma
         (summary.samples["quality"] != "pending").any()
     )
     return summary
+
+
+@dataclass(frozen=True)
+class MapView:
+    """What the national map page starts with: the year, the products to choose from and those chosen."""
+
+    year: int
+    products: list[tuple[str, str]]  # (code, Chinese name)
+    chosen: list[str]
+
+
+def map_view(
+    session: Session,
+    plan_key: str | None = None,
+    year: int | None = None,
+    product_keys: list[str] | None = None,
+) -> MapView:
+    """The map's year (given, else the chosen season's) and products (codes or Chinese names, checked)."""
+    from gi.register.areas import find_product
+
+    chosen = [find_product(session, key).code for key in product_keys or []]
+    every = [(p.code, p.name_zh) for p in session.scalars(select(GIProduct).order_by(GIProduct.code))]
+    return MapView(year or choose_season(session, plan_key).start.year, every, chosen)
+
+
+def product_ids(session: Session, keys: list[str] | None) -> tuple[int, ...]:
+    """The ids of products given by code or Chinese name (InputError/NotFoundError naming a wrong one)."""
+    from gi.register.areas import find_product
+
+    return tuple(find_product(session, key).id for key in keys or [])

@@ -29,7 +29,7 @@ pytestmark = [
 PLAN = "DASH-NOW"
 
 
-def _store_outside_sample(url: str, collector: str) -> str:
+def _store_outside_sample(url: str, collector: str) -> tuple[str, float, float]:
     """One sample 2 degrees north of a producer of its product: far outside the product's protected area."""
     from sqlalchemy import func, select
 
@@ -59,7 +59,7 @@ def _store_outside_sample(url: str, collector: str) -> str:
                 "collector": user.inspector.code,
             },
         )
-    return sample_id
+    return sample_id, float(x), float(y) + 2.0
 
 
 @pytest.fixture(scope="module")
@@ -67,9 +67,10 @@ def service(db_url: str) -> Iterator[Service]:
     with service_database(db_url, prefix="gi_pagedash", inspectors=12) as url:
         add_accounts(url)
         store_samples(url, "insp", 12)
-        outside = _store_outside_sample(url, "insp")
+        outside, lon, lat = _store_outside_sample(url, "insp")
         with running_service(url) as svc:
-            svc.tokens["outside"] = outside  # the sample id, kept with the service for the tests
+            # The sample's id and position, kept with the service for the tests.
+            svc.tokens |= {"outside": outside, "lon": str(lon), "lat": str(lat)}
             yield svc
 
 
@@ -206,3 +207,54 @@ def test_forms_need_the_csrf_token(service: Service) -> None:
         # The session cookie opens pages only: the JSON API still wants a bearer token.
         assert c.get("/users/me").status_code == 401
         assert c.get("/dashboard").status_code == 200
+
+
+def test_national_map_draws_tiles_of_the_region_and_clicks_through_to_a_record(
+    service: Service, plan: dict, browser: Any
+) -> None:
+    """The map page renders the service's vector tiles with MapLibre: the region's 13 samples aggregated at
+    national scale, areas, provinces and the maritime line; zoomed in, the outside sample is a point whose popup
+    links to its record. Not one request leaves the service."""
+    outside = service.tokens["outside"]
+    lon, lat = float(service.tokens["lon"]), float(service.tokens["lat"])
+    year = datetime.now(UTC).year
+    context, log = open_context(browser, service.url)
+    try:
+        page = context.new_page()
+        page.goto(f"{service.url}/login?next=/dashboard/map?year={year}")
+        _sign_in(page, service.url, "super")
+        page.wait_for_function("() => window.giMapReady === true", timeout=60_000)
+        state = page.evaluate("() => window.giMapState()")
+        assert state["clusteredSamples"] == 13 and state["clusters"] >= 1, state
+        assert state["areas"] > 0 and state["provinces"] > 30 and state["maritime"] >= 1, state
+        screenshot(page, "map_national")
+
+        page.evaluate(
+            """([lon, lat]) => new Promise((done) => {
+                   window.giMap.once('idle', done); window.giMap.jumpTo({center: [lon, lat], zoom: 14}); })""",
+            [lon, lat],
+        )
+        assert page.evaluate("() => window.giMapState().samples") >= 1
+        point = page.evaluate("([lon, lat]) => window.giMap.project([lon, lat])", [lon, lat])
+        box = page.locator("#map").bounding_box()
+        page.mouse.click(box["x"] + point["x"], box["y"] + point["y"])
+        page.wait_for_selector(".maplibregl-popup a.record-link")
+        assert "在保护范围外" in page.inner_text(".maplibregl-popup")
+        screenshot(page, "map_sample")
+        page.click(".maplibregl-popup a.record-link")
+        page.wait_for_url(f"**/dashboard/samples/{outside}")
+        assert page.inner_text("#origin-verdict") == "在保护范围外"
+        log.assert_clean()
+        tiles = [u for u in log.requests if "/dashboard/tiles/" in u]
+        assert any("/samples/" in u for u in tiles) and any("/areas/" in u for u in tiles)
+    finally:
+        context.close()
+    # Another province's supervisor gets tiles without this region's samples.
+    with service.client(service.sign_in("super2")) as c, service.client(service.sign_in("super")) as mine:
+        theirs = c.get("/dashboard/tiles/samples/0/0/0.mvt", params={"year": year})
+        own = mine.get("/dashboard/tiles/samples/0/0/0.mvt", params={"year": year})
+    assert theirs.status_code == own.status_code == 200
+    assert (
+        theirs.headers["content-type"] == own.headers["content-type"] == "application/vnd.mapbox-vector-tile"
+    )
+    assert len(own.content) > len(theirs.content)
