@@ -96,6 +96,7 @@ def test_public_pages_show_plans_files_verification_and_results(
         assert plans["nonconforming"]["producer_name"] in page.inner_text("#notice")
         # No personal data: no inspector's name or code appears on the public page.
         html = page.content()
+        assert "感官指标不符" not in html  # the supervisor's note stays internal
         for task in plans["tasks"]["tasks"]:
             for inspector in task["inspectors"]:
                 assert inspector["name"] not in html and inspector["code"] not in html
