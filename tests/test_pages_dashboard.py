@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import pytest
 from fixtures import pdf_text
-from page_fixtures import open_context, screenshot
+from page_fixtures import commit_and_draw, open_context, screenshot
 from service_fixtures import PASSWORD, Service, add_accounts, running_service, service_database, store_samples
 
 from gi import db as gi_db
@@ -79,18 +79,8 @@ def plan(service: Service) -> dict[str, Any]:
     """A plan running now: its first round is past (overdue tasks), its last still due."""
     today = datetime.now(UTC).date()
     with service.client(service.sign_in("admin")) as c:
-        r = c.post(
-            "/plans",
-            json={
-                "code": PLAN,
-                "period_from": str(today - timedelta(days=60)),
-                "period_to": str(today + timedelta(days=60)),
-                "rounds": 2,
-            },
-        )
-        assert r.status_code == 201, r.text
-        r = c.post(f"/plans/{PLAN}/draw", json={"public_value": "福彩3D 456"})
-        assert r.status_code == 200, r.text
+        start, end = today - timedelta(days=60), today + timedelta(days=60)
+        commit_and_draw(c, PLAN, str(start), str(end), "福彩3D 456")
     with service.client(service.sign_in("super")) as c:
         mine = c.get(f"/plans/{PLAN}/tasks", params={"limit": 1000}).json()
     return {"scoped_tasks": mine}
