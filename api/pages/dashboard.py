@@ -10,7 +10,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
-from api.deps import ScopeDep, SessionDep
+from api.deps import ReadSessionDep, ScopeDep
 from api.pages.templating import render
 from reports.data import gather_sample_record
 from reports.downloads import Download, sample_record_pdf, season_notice_pdf, season_report_pdf
@@ -45,7 +45,7 @@ def _season_query(plan: str | None, start: date | None, end: date | None) -> str
 @router.get("/dashboard", response_class=HTMLResponse)
 def dashboard(
     request: Request,
-    session: SessionDep,
+    session: ReadSessionDep,
     scope: ScopeDep,
     plan: PlanQuery = None,
     start: FromQuery = None,
@@ -62,21 +62,25 @@ def dashboard(
 
 
 @router.get("/dashboard/samples/{sample_id}", response_class=HTMLResponse)
-def sample_page(sample_id: str, request: Request, session: SessionDep, scope: ScopeDep) -> HTMLResponse:
+def sample_page(sample_id: str, request: Request, session: ReadSessionDep, scope: ScopeDep) -> HTMLResponse:
     """One sample's inspection record: position, verdicts with their reasons, lab results, inspectors."""
     found = sample_in_scope(session, scope, sample_id)
     return render(request, "record.html", {"record": gather_sample_record(session, str(found))})
 
 
 @router.get("/dashboard/samples/{sample_id}/record.pdf")
-def sample_record_download(sample_id: str, session: SessionDep, scope: ScopeDep) -> Response:
+def sample_record_download(sample_id: str, session: ReadSessionDep, scope: ScopeDep) -> Response:
     """The inspection record as PDF (抽样检验记录单)."""
     return _pdf(sample_record_pdf(session, scope, sample_id))
 
 
 @router.get("/dashboard/report.pdf")
 def report_download(
-    session: SessionDep, scope: ScopeDep, plan: PlanQuery = None, start: FromQuery = None, end: ToQuery = None
+    session: ReadSessionDep,
+    scope: ScopeDep,
+    plan: PlanQuery = None,
+    start: FromQuery = None,
+    end: ToQuery = None,
 ) -> Response:
     """The season's campaign report for the caller's region (PDF)."""
     return _pdf(season_report_pdf(session, scope, choose_season(session, plan or None, start, end)))
@@ -84,7 +88,7 @@ def report_download(
 
 @router.get("/dashboard/notice.pdf")
 def notice_download(
-    session: SessionDep, plan: PlanQuery = None, start: FromQuery = None, end: ToQuery = None
+    session: ReadSessionDep, plan: PlanQuery = None, start: FromQuery = None, end: ToQuery = None
 ) -> Response:
     """The season's public notice of results (PDF)."""
     return _pdf(season_notice_pdf(session, choose_season(session, plan or None, start, end)))
