@@ -82,6 +82,17 @@ ROUTES: dict[tuple[str, str], frozenset[Access]] = {
     ("GET", "/public"): EVERYONE,
     ("GET", "/public/plans/{plan_id}"): EVERYONE,
     ("GET", "/public/plans/{plan_id}/notice.csv"): EVERYONE,
+    ("GET", "/login"): EVERYONE,
+    ("POST", "/login"): EVERYONE,
+    ("POST", "/logout"): SIGNED_IN,
+    ("GET", "/dashboard"): STAFF,
+    ("GET", "/dashboard/samples/{sample_id}"): STAFF,
+    ("GET", "/dashboard/samples/{sample_id}/record.pdf"): STAFF,
+    ("GET", "/dashboard/report.pdf"): STAFF,
+    ("GET", "/dashboard/notice.pdf"): STAFF,
+    ("GET", "/dashboard/map"): STAFF,
+    ("GET", "/dashboard/map/reference.geojson"): STAFF,
+    ("GET", "/dashboard/tiles/{layer}/{z}/{x}/{y}.mvt"): STAFF,
 }
 
 # Pages answer browsers with HTML (errors too), take the session cookie as well as a bearer token, and send an

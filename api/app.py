@@ -23,7 +23,10 @@ from api.access import ROUTES
 from api.deps import authorize
 from api.middleware import LimitsAndHeaders
 from api.ogc import routes as ogc_routes
+from api.pages import dashboard as dashboard_pages
+from api.pages import national_map
 from api.pages import public as public_pages
+from api.pages import signin as signin_pages
 from api.pages.templating import mount_static
 from api.routes import auth, jobs, lab, labels, meta, openrosa, plans, reports, samples
 from gi.db.routing import read_router
@@ -43,6 +46,9 @@ ROUTERS = [
     jobs.router,
     reports.router,
     public_pages.router,
+    signin_pages.router,
+    dashboard_pages.router,
+    national_map.router,
 ]
 
 DESCRIPTION = """

@@ -10,12 +10,14 @@ from __future__ import annotations
 import base64
 from collections.abc import Iterator
 from typing import Annotated
+from urllib.parse import quote
 
 from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy.orm import Session
 
-from api.access import BASIC_ROUTES, ROUTES, Access, allowed
+from api.access import BASIC_ROUTES, ROUTES, Access, allowed, is_page
+from api.pages.templating import SESSION_COOKIE, wants_html
 from api.problems import HTTPProblem
 from gi.accounts.scope import Scope, scope_of
 from gi.accounts.tokens import Principal, authenticate, principal_for_token
@@ -132,9 +134,15 @@ def authorize(
     challenge an anonymous caller with ``WWW-Authenticate: Basic``, as Collect expects.
     """
     roles = route_roles(request)
-    basic = (("GET" if request.method == "HEAD" else request.method), route_path(request)) in BASIC_ROUTES
+    path = route_path(request)
+    basic = (("GET" if request.method == "HEAD" else request.method), path) in BASIC_ROUTES
+    page = is_page(path)
+    from_cookie = False
+    if not token and page:  # pages also sign in with the session cookie (api/pages/signin.py)
+        token = request.cookies.get(SESSION_COOKIE) or None
+        from_cookie = token is not None
     principal = principal_for_token(session, token) if token else None
-    if token and principal is None:
+    if token and principal is None and not from_cookie:
         raise HTTPProblem(
             401,
             "Authorization: the token is unknown, expired or revoked; sign in again",
@@ -143,18 +151,24 @@ def authorize(
         )
     if principal is None and basic:
         principal = _basic_principal(request, session, settings)
+    request.state.principal = principal
     if allowed(roles, principal.role if principal else None):
         if principal is not None:
             set_actor(session, principal.username)  # the audit log records who stored what
         return principal
     if principal is None:
+        if page and wants_html(request):  # a browser: to the sign-in form, and back here afterwards
+            target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+            raise HTTPProblem(
+                303, "sign in first", headers={"Location": f"/login?next={quote(target, safe='')}"}
+            )
         raise HTTPProblem(
             401,
-            "Authorization: sign in first" + ("" if basic else " (POST /auth/token)"),
+            "Authorization: sign in first" + ("" if basic or page else " (POST /auth/token)"),
             field="Authorization",
             headers={"WWW-Authenticate": BASIC_CHALLENGE if basic else "Bearer"},
         )
-    raise HTTPProblem(403, f"a {principal.role} may not call {request.method} {route_path(request)}")
+    raise HTTPProblem(403, f"a {principal.role} may not call {request.method} {path}")
 
 
 def route_path(request: Request) -> str:

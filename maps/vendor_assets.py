@@ -1,4 +1,4 @@
-"""Fetch the pinned Leaflet, jQuery, Bootstrap, Font Awesome and plugin files into maps/assets/.
+"""Fetch the pinned Leaflet, jQuery, Bootstrap, Font Awesome, plugin and MapLibre GL JS files into maps/assets/.
 
 Run once by a maintainer (`.venv/bin/python -m maps.vendor_assets`), then commit maps/assets/. It uses the npm
 client (`npm pack`), verifies each tarball against the integrity the registry reports, copies only the files
@@ -103,6 +103,14 @@ PACKAGES: tuple[VendoredPackage, ...] = (
         "ISC (bundles kdbush, ISC)",
         ("LICENSE", "dist/supercluster.min.js"),
         "clusters of up to 100,000+ samples (a k-d tree, all zoom levels in well under a second)",
+    ),
+    VendoredPackage(
+        "maplibre-gl",
+        "5.24.1",
+        "BSD-3-Clause",
+        ("LICENSE.txt", "dist/maplibre-gl.js", "dist/maplibre-gl.css"),
+        "the national map of the dashboard: vector tiles from PostGIS (5.x ships a UMD build;"
+        " 6.x ships ES modules only)",
     ),
 )
 

@@ -65,7 +65,8 @@ class PublishedFile:
 
 @dataclass(frozen=True)
 class NoticeRow:
-    """One drawn target on the public notice, with its result once recorded (business data only)."""
+    """One drawn target on the public notice, with its result once recorded (business data only: the
+    supervisor's free-text note stays internal, as on the notice of sampling.notice)."""
 
     round: int
     due_from: date
@@ -79,7 +80,6 @@ class NoticeRow:
     units: str
     result: str
     result_date: date | None
-    result_note: str
 
 
 @dataclass(frozen=True)
@@ -155,7 +155,6 @@ def _notice(session: Session, plan: Plan) -> list[NoticeRow]:
                 result_date=t.result_recorded_at.astimezone(ZoneInfo(get_settings().timezone)).date()
                 if t.result_recorded_at
                 else None,
-                result_note=t.result_note or "" if t.result else "",
             )
         )
     return rows
@@ -223,12 +222,11 @@ def notice_csv(rows: list[NoticeRow]) -> bytes:
     writer = csv.writer(out)
     writer.writerow(
         ["轮次", "检查期限", "地理标志产品", "检查对象", "统一社会信用代码", "所在地", "类型", "季节",
-         "抽样数量/批量（检验水平）", "检查结果", "结果日期", "说明"]
+         "抽样数量/批量（检验水平）", "检查结果", "结果日期"]
     )  # fmt: skip
     for r in rows:
         writer.writerow(
             [r.round, f"{r.due_from:%Y-%m-%d} 至 {r.due_to:%Y-%m-%d}", r.product, r.target, r.credit_code,
-             r.county, r.kind, r.season, r.units, r.result, f"{r.result_date:%Y-%m-%d}" if r.result_date else "",
-             r.result_note]
+             r.county, r.kind, r.season, r.units, r.result, f"{r.result_date:%Y-%m-%d}" if r.result_date else ""]
         )  # fmt: skip
     return ("\ufeff" + out.getvalue()).encode("utf-8")

@@ -66,3 +66,31 @@ def screenshot(page: Any, name: str, full_page: bool = False) -> Path:
     path = ARTIFACTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=full_page)
     return path
+
+
+def commit_and_draw(
+    client: Any, code: str, start: str, end: str, public_value: str | None, rounds: int = 2
+) -> None:
+    """Commit a plan through the service announcing a public value drawn 2 s later, then (unless
+    ``public_value`` is None) wait for that moment and draw with it."""
+    import time
+    from datetime import datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    draw_at = datetime.now(ZoneInfo("Asia/Shanghai")).replace(microsecond=0) + timedelta(seconds=2)
+    announced = {"public_value_source": "中国福利彩票 福彩3D", "public_value_draw_at": draw_at.isoformat()}
+    body = {
+        "code": code,
+        "period_from": start,
+        "period_to": end,
+        "rounds": rounds,
+        "repair": True,
+        **announced,
+    }
+    created = client.post("/plans", json=body)
+    assert created.status_code == 201, created.text
+    if public_value is None:
+        return
+    time.sleep(max(0.0, (draw_at - datetime.now(ZoneInfo("Asia/Shanghai"))).total_seconds() + 0.5))
+    drawn = client.post(f"/plans/{code}/draw", json={"public_value": public_value, **announced})
+    assert drawn.status_code == 200, drawn.text

@@ -277,7 +277,26 @@ def test_the_odk_engine_fills_the_form_and_posts_it_in_chunks_with_photos(
     }
     for digest in stored.values():
         assert media_path(service.media_dir, digest).read_bytes()
+    _on_the_dashboard_map(service, instance_id.removeprefix("uuid:"), 120.1107, 30.2458)
     _repeat_posts(service, result["instanceXml"], photos[0])
+
+
+def _on_the_dashboard_map(service: Service, sample_id: str, lon: float, lat: float) -> None:
+    """The region's supervisor finds the submitted sample on the dashboard map's point tile (its code and
+    verdict class are in the vector tile) and its record page shows the origin verdict."""
+    import math
+
+    z = 14
+    n = 1 << z
+    x = int((lon + 180) / 360 * n)
+    y = int((1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * n)
+    code = sample_id.replace("-", "")[:8].upper()
+    with service.client(service.sign_in("super1")) as c:
+        tile = c.get(f"/dashboard/tiles/samples/{z}/{x}/{y}.mvt")
+        record = c.get(f"/dashboard/samples/{sample_id}", headers={"Accept": "text/html"})
+    assert tile.status_code == 200 and code.encode() in tile.content
+    assert any(v in tile.content for v in (b"inside", b"uncertain", b"outside"))
+    assert record.status_code == 200 and 'id="origin-verdict"' in record.text and code in record.text
 
 
 def _repeat_posts(service: Service, xml: str, photo: Path) -> None:

@@ -13,6 +13,8 @@ from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
+from sampling.dashboard import region_label
+
 HERE = Path(__file__).resolve().parent
 STATIC = "/static"
 MAP_ASSETS = "/static/vendor"
@@ -60,6 +62,7 @@ def format_count(value: int | float | None) -> str:
 templates.env.filters["day"] = format_day
 templates.env.filters["time"] = format_time
 templates.env.filters["count"] = format_count
+templates.env.filters["region"] = region_label
 templates.env.globals["STATIC"] = STATIC
 templates.env.globals["MAP_ASSETS"] = MAP_ASSETS
 

@@ -17,6 +17,7 @@ from gi.models.lab import (
     QualityRule,
     QualityVerdict,
 )
+from gi.models.maps import SampleGridCell, SampleGridState
 from gi.models.market import (
     BALANCE_FLAG_ZH,
     BalanceFlag,
@@ -76,6 +77,8 @@ __all__ = [
     "AuditPending",
     "AuditTable",
     "Base",
+    "SampleGridCell",
+    "SampleGridState",
     "Commitment",
     "DecisionRuleKind",
     "EvidenceGrade",

@@ -1,0 +1,116 @@
+// The national map of the dashboard: MapLibre GL over the service's own vector tiles (no base map, no request
+// to any other host). Exposes window.giMap and sets window.giMapReady once the first view is drawn.
+(function () {
+  "use strict";
+  const el = document.getElementById("map");
+  const origin = window.location.origin;
+  const query = new URLSearchParams();
+  query.set("year", el.dataset.year);
+  JSON.parse(el.dataset.products || "[]").forEach((p) => query.append("product", p));
+  const tiles = (layer) => [`${origin}/dashboard/tiles/${layer}/{z}/{x}/{y}.mvt?${query}`];
+  const pointZoom = Number(el.dataset.pointZoom);
+  const RED = "#c62828", ORANGE = "#ef6c00", GREEN = "#2e7d32";
+  const kind = (k) => ["==", ["get", "kind"], k];
+
+  const map = new maplibregl.Map({
+    container: "map",
+    style: {
+      version: 8,
+      sources: {
+        reference: { type: "geojson", data: `${origin}/dashboard/map/reference.geojson` },
+        areas: { type: "vector", tiles: tiles("areas"), minzoom: 0, maxzoom: 14 },
+        producers: { type: "vector", tiles: tiles("producers"), minzoom: Number(el.dataset.producerZoom), maxzoom: 14 },
+        samples: { type: "vector", tiles: tiles("samples"), minzoom: 0, maxzoom: 16 },
+      },
+      layers: [
+        { id: "sea", type: "background", paint: { "background-color": "#dce8f2" } },
+        { id: "land", type: "fill", source: "reference", filter: kind("country"), paint: { "fill-color": "#f8f6f0" } },
+        { id: "provinces", type: "line", source: "reference", filter: kind("province"),
+          paint: { "line-color": "#bdb6a8", "line-width": 0.7 } },
+        { id: "border", type: "line", source: "reference", filter: kind("country"),
+          paint: { "line-color": "#857d6e", "line-width": 1.1 } },
+        { id: "maritime", type: "line", source: "reference", filter: kind("maritime"),
+          paint: { "line-color": "#857d6e", "line-width": 1.2, "line-dasharray": [3, 2] } },
+        { id: "areas-fill", type: "fill", source: "areas", "source-layer": "areas",
+          paint: { "fill-color": "#43a047", "fill-opacity": 0.22 } },
+        { id: "areas-line", type: "line", source: "areas", "source-layer": "areas",
+          paint: { "line-color": "#1b5e20", "line-width": 1 } },
+        { id: "producers", type: "circle", source: "producers", "source-layer": "producers",
+          paint: { "circle-radius": 4, "circle-color": "#6d4c41", "circle-stroke-color": "#fff", "circle-stroke-width": 1 } },
+        { id: "clusters", type: "circle", source: "samples", "source-layer": "samples",
+          filter: ["==", ["get", "cluster"], true],
+          paint: {
+            "circle-radius": ["interpolate", ["linear"], ["sqrt", ["get", "n"]], 1, 5, 10, 12, 100, 26, 1000, 42],
+            "circle-color": ["case", [">", ["get", "bad"], 0], RED, [">", ["get", "doubt"], 0], ORANGE, GREEN],
+            "circle-opacity": 0.72, "circle-stroke-color": "#fff", "circle-stroke-width": 1,
+          } },
+        { id: "samples", type: "circle", source: "samples", "source-layer": "samples",
+          filter: ["==", ["get", "cluster"], false],
+          paint: {
+            "circle-radius": 6,
+            "circle-color": ["match", ["get", "class"], "bad", RED, "doubt", ORANGE, GREEN],
+            "circle-stroke-color": "#fff", "circle-stroke-width": 1.5,
+          } },
+      ],
+    },
+    bounds: [[73.0, 3.0], [135.5, 53.8]],
+    fitBoundsOptions: { padding: 10 },
+    maxZoom: 18,
+    attributionControl: false,
+    dragRotate: false,
+  });
+  map.addControl(new maplibregl.NavigationControl({ showCompass: false }), "top-right");
+  map.addControl(new maplibregl.ScaleControl({ unit: "metric" }), "bottom-left");
+
+  const ORIGIN_ZH = { inside: "在保护范围内", uncertain: "边界存疑", outside: "在保护范围外", unchecked: "未核验" };
+  const QUALITY_ZH = { pass: "合格", fail: "不合格", inconclusive: "无法判定", pending: "待检验" };
+  const text = (value) => {
+    const span = document.createElement("span");
+    span.textContent = String(value);
+    return span.innerHTML;
+  };
+  const popup = (lngLat, html) => new maplibregl.Popup({ maxWidth: "320px" }).setLngLat(lngLat).setHTML(html).addTo(map);
+
+  map.on("click", "clusters", (e) => {
+    const f = e.features[0].properties;
+    popup(e.lngLat, `<b>${text(f.n)}</b> 个样品<br>不符合 ${text(f.bad)}，存疑 ${text(f.doubt)}<br><small>放大查看</small>`);
+    map.easeTo({ center: e.lngLat, zoom: Math.min(map.getZoom() + 2, pointZoom) });
+  });
+  map.on("click", "samples", (e) => {
+    const f = e.features[0].properties;
+    popup(e.lngLat,
+      `<b>样品 ${text(f.code)}</b> · ${text(f.product_name)}<br>采样日期 ${text(f.collected)}<br>` +
+      `产地：${text(ORIGIN_ZH[f.origin] || f.origin)}；品质：${text(QUALITY_ZH[f.quality] || f.quality)}<br>` +
+      `<a class="record-link" href="/dashboard/samples/${encodeURIComponent(f.id)}">查看检验记录</a>`);
+  });
+  map.on("click", "producers", (e) => {
+    const f = e.features[0].properties;
+    popup(e.lngLat, `<b>${text(f.name)}</b><br>${text(f.product_name)}<br>统一社会信用代码 ${text(f.credit_code)}`);
+  });
+  map.on("click", "areas-fill", (e) => {
+    if (map.queryRenderedFeatures(e.point, { layers: ["clusters", "samples", "producers"] }).length) return;
+    const f = e.features[0].properties;
+    popup(e.lngLat, `<b>${text(f.name)}</b> 保护范围<br>第 ${text(f.version)} 版，${Number(f.area_km2).toFixed(1)} 平方千米`);
+  });
+  for (const layer of ["clusters", "samples", "producers", "areas-fill"]) {
+    map.on("mouseenter", layer, () => { map.getCanvas().style.cursor = "pointer"; });
+    map.on("mouseleave", layer, () => { map.getCanvas().style.cursor = ""; });
+  }
+
+  window.giMap = map;
+  window.giMapState = () => {
+    const count = (layers) => map.queryRenderedFeatures({ layers }).length;
+    const clusters = map.queryRenderedFeatures({ layers: ["clusters"] });
+    return {
+      zoom: map.getZoom(),
+      clusters: clusters.length,
+      clusteredSamples: clusters.reduce((sum, f) => sum + Number(f.properties.n), 0),
+      samples: count(["samples"]),
+      areas: count(["areas-fill"]),
+      producers: count(["producers"]),
+      provinces: count(["provinces"]),
+      maritime: count(["maritime"]),
+    };
+  };
+  map.once("load", () => map.once("idle", () => { window.giMapReady = true; }));
+})();

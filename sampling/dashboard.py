@@ -1,0 +1,504 @@
+"""The supervisor's dashboard of a season, scoped to his region: task coverage per product and county (done,
+pending, overdue), verdict counts, the non-conformities, and the draw's verification status. Read only; every
+count is one grouped query over the caller's scope (``gi.accounts.scope``), whatever the number of samples."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Select, Text, cast, func, literal_column, or_, select, text
+from sqlalchemy.orm import Session
+
+from geo_data import admin
+from gi.accounts.scope import SAMPLE_COUNTY_SQL, Scope
+from gi.errors import InputError, NotFoundError
+from gi.models import (
+    GIProduct,
+    OriginVerdictRecord,
+    Plan,
+    PlanStatus,
+    PlanTask,
+    Producer,
+    QualityVerdict,
+    Sample,
+    TaskStatus,
+)
+from gi.reads.season import (
+    SeasonSummary,
+    gather_season,
+    origin_reason,
+    quality_reason,
+    sample_date_range,
+)
+from gi.reads.verdicts import latest_query
+from gi.register.areas import as_aware
+from gi.settings import get_settings
+from sampling.public import VerificationStatus, verification_status
+
+ORIGIN_CODES = ("inside", "uncertain", "outside", "unchecked")
+QUALITY_CODES = ("pass", "fail", "inconclusive", "pending")
+ORIGIN_ZH = {"inside": "范围内", "uncertain": "边界存疑", "outside": "范围外", "unchecked": "未核验"}
+QUALITY_ZH = {"pass": "合格", "fail": "不合格", "inconclusive": "无法判定", "pending": "待检验"}
+MAX_NONCONFORMITIES = 500  # listed on the page; the campaign report has them all
+
+
+@dataclass(frozen=True)
+class Season:
+    """The period the dashboard shows, and the plan it comes from (if any)."""
+
+    start: date
+    end: date
+    plan_code: str | None
+    plan_title: str | None
+
+
+@dataclass(frozen=True)
+class CoverageLine:
+    """Tasks of one product in one county: planned, done, pending (still due) and overdue; samples taken."""
+
+    product_code: str
+    product_name: str
+    county_code: str
+    county_name: str
+    planned: int
+    done: int
+    pending: int
+    overdue: int
+    samples: int
+
+
+@dataclass(frozen=True)
+class VerdictCounts:
+    """Samples of one product by current origin verdict and current quality outcome."""
+
+    product_code: str
+    product_name: str
+    samples: int
+    origin: dict[str, int]
+    quality: dict[str, int]
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A sample whose current verdict is not conforming (outside, uncertain, fail or inconclusive)."""
+
+    sample_id: str
+    code: str
+    product_name: str
+    county_name: str
+    producer_name: str
+    collected_at: datetime
+    kind: str  # 产地 | 品质
+    severity: str  # 不符合 | 存疑
+    reason: str
+
+
+@dataclass
+class Dashboard:
+    """Everything the dashboard page shows."""
+
+    season: Season
+    plans: list[tuple[str, str, str]]  # (code, title, status) to choose from
+    coverage: list[CoverageLine] = field(default_factory=list)
+    verdicts: list[VerdictCounts] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+    findings_total: int = 0
+    verification: VerificationStatus | None = None
+    today: date | None = None
+
+    @property
+    def verdict_totals(self) -> VerdictCounts:
+        """The verdict counts summed over the products (合计)."""
+        return VerdictCounts(
+            "",
+            "合计",
+            sum(v.samples for v in self.verdicts),
+            {k: sum(v.origin.get(k, 0) for v in self.verdicts) for k in ORIGIN_CODES},
+            {k: sum(v.quality.get(k, 0) for v in self.verdicts) for k in QUALITY_CODES},
+        )
+
+    @property
+    def totals(self) -> dict[str, int]:
+        """Sums over the coverage and verdict tables (the page's headline figures)."""
+        out = {
+            key: sum(getattr(c, key) for c in self.coverage)
+            for key in ("planned", "done", "pending", "overdue")
+        }
+        out["samples"] = sum(v.samples for v in self.verdicts)
+        out["outside"] = sum(v.origin.get("outside", 0) for v in self.verdicts)
+        out["fail"] = sum(v.quality.get("fail", 0) for v in self.verdicts)
+        out["findings"] = self.findings_total
+        return out
+
+
+def region_label(code: str | None) -> str:
+    """A region's name from its adcode or adcode prefix: 浙江省杭州市西湖区, 吉林省 (22 or 220000), or the code."""
+    if not code:
+        return "（区县未知）"
+    parts = admin.county_parts()
+    if code in parts:
+        province, county = parts[code]
+        return f"{province}{county}"
+    prefix = code[:2] if len(code) == 2 or code.endswith("0000") else None
+    if prefix:
+        for county_code, (province, _) in parts.items():
+            if county_code.startswith(prefix) and province:
+                return province
+    return code
+
+
+def _today() -> date:
+    return datetime.now(ZoneInfo(get_settings().timezone)).date()
+
+
+def choose_season(
+    session: Session, plan_key: str | None = None, start: date | None = None, end: date | None = None
+) -> Season:
+    """The season asked for: given dates, else the given plan's period, else the drawn plan running today (or the
+    newest drawn plan), else the stored samples' dates, else this year."""
+    plan = None
+    if plan_key:
+        from sampling.planning import find_plan
+
+        plan = find_plan(session, plan_key)
+    elif start is None or end is None:
+        today = _today()
+        drawn = select(Plan).where(Plan.status == PlanStatus.DRAWN)
+        plan = (
+            session.scalars(
+                drawn.where(Plan.period_from <= today, Plan.period_to >= today).order_by(Plan.id.desc())
+            ).first()
+            or session.scalars(drawn.order_by(Plan.period_to.desc(), Plan.id.desc())).first()
+        )
+    if start is None or end is None:
+        if plan is not None:
+            start, end = start or plan.period_from, end or plan.period_to
+        else:
+            stored = sample_date_range(session)
+            year = _today().year
+            start = start or (stored[0] if stored else date(year, 1, 1))
+            end = end or (stored[1] if stored else date(year, 12, 31))
+    if end < start:
+        raise InputError("to", f"{end} is before {start}")
+    if (end - start).days > 366 * 3:
+        raise InputError("to", "a dashboard season covers at most three years")
+    return Season(start, end, plan.code if plan else None, plan.title if plan else None)
+
+
+_Q = TypeVar("_Q", bound=Select)
+
+
+def _task_scope(query: _Q, scope: Scope) -> _Q:
+    if scope.everything:
+        return query
+    if scope.regions:
+        return query.where(or_(*(PlanTask.county_code.startswith(r) for r in scope.regions)))
+    return query.where(PlanTask.id.is_(None))
+
+
+def task_coverage(session: Session, scope: Scope, season: Season, today: date) -> list[CoverageLine]:
+    """Per product and county in scope: the season's tasks (of the chosen plan, or of every live plan) planned,
+    done (sampled, completed or with a sample), pending (due on or after today) and overdue; and samples taken."""
+    has_sample = select(Sample.id).where(Sample.task_id == PlanTask.id).exists()
+    done = or_(PlanTask.status.in_([TaskStatus.SAMPLED, TaskStatus.COMPLETED]), has_sample)
+    query = (
+        select(
+            GIProduct.code,
+            GIProduct.name_zh,
+            PlanTask.county_code,
+            func.count(PlanTask.id),
+            func.count(PlanTask.id).filter(done),
+            func.count(PlanTask.id).filter(~done, PlanTask.due_to >= today),
+            func.count(PlanTask.id).filter(~done, PlanTask.due_to < today),
+        )
+        .join(Plan, Plan.id == PlanTask.plan_id)
+        .join(GIProduct, GIProduct.id == PlanTask.product_id)
+        .where(
+            Plan.status != PlanStatus.CANCELLED,
+            PlanTask.status != TaskStatus.CANCELLED,
+            PlanTask.due_from <= season.end,
+            PlanTask.due_to >= season.start,
+        )
+        .group_by(GIProduct.code, GIProduct.name_zh, PlanTask.county_code)
+    )
+    if season.plan_code:
+        query = query.where(Plan.code == season.plan_code)
+    rows = session.execute(_task_scope(query, scope)).all()
+    samples = _samples_per_county(session, scope, season)
+    keyed: dict[tuple[str, str], tuple[str, int, int, int, int]] = {
+        (r[0], r[2]): (str(r[1]), int(r[3]), int(r[4]), int(r[5]), int(r[6])) for r in rows
+    }
+    lines = []
+    for product_code, county in sorted(set(keyed) | set(samples)):
+        if (product_code, county) in keyed:
+            name, planned, done_, pending, overdue = keyed[(product_code, county)]
+        else:
+            name, planned, done_, pending, overdue = samples[(product_code, county)][0], 0, 0, 0, 0
+        lines.append(
+            CoverageLine(
+                product_code,
+                name,
+                county,
+                region_label(county),
+                planned,
+                done_,
+                pending,
+                overdue,
+                samples.get((product_code, county), ("", 0))[1],
+            )
+        )
+    return lines
+
+
+def _visible(scope: Scope) -> Any:
+    """The scope's condition on the ``sample`` table, with its values bound."""
+    params: dict[str, Any] = {}
+    condition = text(scope.sample_filter("sample", params))
+    return condition.bindparams(**params) if params else condition
+
+
+def _sample_where(scope: Scope, season: Season) -> list[Any]:
+    return [
+        Sample.collected_at >= as_aware(season.start),
+        Sample.collected_at < as_aware(season.end + timedelta(days=1)),
+        _visible(scope),
+    ]
+
+
+def _county_expr() -> Any:
+    """The county a sample belongs to (the same rule as the scope's: task, producer, collector's home)."""
+    sql = SAMPLE_COUNTY_SQL
+    for column in ("task_id", "producer_id", "collector_id"):
+        sql = sql.replace(f"s.{column}", f"sample.{column}")
+    return func.coalesce(literal_column(f"({sql})"), "")
+
+
+def _samples_per_county(
+    session: Session, scope: Scope, season: Season
+) -> dict[tuple[str, str], tuple[str, int]]:
+    where = _sample_where(scope, season)
+    county = _county_expr()
+    rows = session.execute(
+        select(GIProduct.code, GIProduct.name_zh, county, func.count(Sample.id))
+        .join(GIProduct, GIProduct.id == Sample.product_id)
+        .where(*where)
+        .group_by(GIProduct.code, GIProduct.name_zh, county)
+    ).all()
+    return {(r[0], r[2] or ""): (r[1], int(r[3])) for r in rows}
+
+
+def verdict_counts(session: Session, scope: Scope, season: Season) -> list[VerdictCounts]:
+    """Per product: the scope's samples of the season by current origin verdict and quality outcome."""
+    origin = latest_query("origin", OriginVerdictRecord.verdict).subquery()
+    quality = latest_query("quality", QualityVerdict.outcome).subquery()
+    where = _sample_where(scope, season)
+    origin_code = func.coalesce(cast(origin.c.verdict, Text), "unchecked")
+    quality_code = func.coalesce(cast(quality.c.outcome, Text), "pending")
+    rows = session.execute(
+        select(GIProduct.code, GIProduct.name_zh, origin_code, quality_code, func.count(Sample.id))
+        .join(GIProduct, GIProduct.id == Sample.product_id)
+        .outerjoin(origin, origin.c.sample_id == Sample.id)
+        .outerjoin(quality, quality.c.sample_id == Sample.id)
+        .where(*where)
+        .group_by(GIProduct.code, GIProduct.name_zh, origin_code, quality_code)
+    ).all()
+    names: dict[str, str] = {}
+    origins: dict[str, dict[str, int]] = {}
+    qualities: dict[str, dict[str, int]] = {}
+    for code, name, o, q, n in rows:
+        names[code] = name
+        by_origin = origins.setdefault(code, dict.fromkeys(ORIGIN_CODES, 0))
+        by_quality = qualities.setdefault(code, dict.fromkeys(QUALITY_CODES, 0))
+        by_origin[o] = by_origin.get(o, 0) + int(n)
+        by_quality[q] = by_quality.get(q, 0) + int(n)
+    return [
+        VerdictCounts(code, names[code], sum(origins[code].values()), origins[code], qualities[code])
+        for code in sorted(names)
+    ]
+
+
+def findings(
+    session: Session, scope: Scope, season: Season, limit: int = MAX_NONCONFORMITIES
+) -> tuple[list[Finding], int]:
+    """The scope's samples of the season that are outside or uncertain, or fail or are inconclusive in quality,
+    newest first (at most ``limit``), with the reason in words; and how many there are."""
+    origin = latest_query(
+        "origin",
+        OriginVerdictRecord.verdict,
+        OriginVerdictRecord.distance_m,
+        OriginVerdictRecord.band_m,
+        OriginVerdictRecord.area_version,
+        OriginVerdictRecord.flags,
+    ).subquery()
+    quality = latest_query("quality", QualityVerdict.outcome, QualityVerdict.indicators).subquery()
+    where = _sample_where(scope, season)
+    origin_bad = cast(origin.c.verdict, Text).in_(["outside", "uncertain"])
+    quality_bad = cast(quality.c.outcome, Text).in_(["fail", "inconclusive"])
+    bad = or_(origin_bad, quality_bad)
+    base = (
+        select(Sample.id)
+        .outerjoin(origin, origin.c.sample_id == Sample.id)
+        .outerjoin(quality, quality.c.sample_id == Sample.id)
+        .where(*where, bad)
+    )
+    total = int(session.scalar(select(func.count()).select_from(base.subquery())) or 0)
+    county = _county_expr()
+    rows = session.execute(
+        select(
+            Sample.id,
+            Sample.collected_at,
+            GIProduct.name_zh,
+            Producer.name,
+            county,
+            origin.c.verdict,
+            origin.c.distance_m,
+            origin.c.band_m,
+            origin.c.area_version,
+            origin.c.flags,
+            quality.c.outcome,
+            quality.c.indicators,
+        )
+        .join(GIProduct, GIProduct.id == Sample.product_id)
+        .outerjoin(Producer, Producer.id == Sample.producer_id)
+        .outerjoin(origin, origin.c.sample_id == Sample.id)
+        .outerjoin(quality, quality.c.sample_id == Sample.id)
+        .where(*where, bad)
+        .order_by(Sample.collected_at.desc(), Sample.id)
+        .limit(limit)
+    ).all()
+    tz = ZoneInfo(get_settings().timezone)
+    tolerance = get_settings().boundary_tolerance_m
+    found: list[Finding] = []
+    for row in rows:
+        sample_id = str(row[0])
+        code = sample_id.replace("-", "")[:8].upper()
+        common = (
+            sample_id,
+            code,
+            row[2],
+            region_label(row[4]),
+            row[3] or "市场抽样",
+            row[1].astimezone(tz),
+        )
+        verdict = str(getattr(row[5], "value", row[5])) if row[5] is not None else None
+        if verdict in ("outside", "uncertain"):
+            reason = origin_reason(
+                {
+                    "origin": verdict,
+                    "distance_m": row[6],
+                    "band_m": row[7],
+                    "area_version": row[8],
+                    "flags": tuple(row[9] or ()),
+                },
+                tolerance,
+            )
+            found.append(Finding(*common, "产地", "不符合" if verdict == "outside" else "存疑", reason))
+        outcome = str(getattr(row[10], "value", row[10])) if row[10] is not None else None
+        if outcome in ("fail", "inconclusive"):
+            reason = quality_reason(row[11]) or "特色品质指标不符合标准"
+            found.append(Finding(*common, "品质", "不符合" if outcome == "fail" else "存疑", reason))
+    return found, total
+
+
+def supervisor_dashboard(
+    session: Session,
+    scope: Scope,
+    plan_key: str | None = None,
+    start: date | None = None,
+    end: date | None = None,
+    verify_draw: bool = True,
+) -> Dashboard:
+    """The dashboard of ``scope`` for a season (see :func:`choose_season`)."""
+    season = choose_season(session, plan_key, start, end)
+    today = _today()
+    plans = [
+        (p.code, p.title, p.status.value)
+        for p in session.scalars(
+            select(Plan).where(Plan.status != PlanStatus.CANCELLED).order_by(Plan.id.desc())
+        )
+    ]
+    board = Dashboard(season=season, plans=plans, today=today)
+    board.coverage = task_coverage(session, scope, season, today)
+    board.verdicts = verdict_counts(session, scope, season)
+    board.findings, board.findings_total = findings(session, scope, season)
+    if verify_draw and season.plan_code:
+        board.verification = verification_status(session, season.plan_code)
+    return board
+
+
+def sample_in_scope(session: Session, scope: Scope, key: str) -> uuid.UUID:
+    """The id of the sample ``key`` (UUID or 8+ hex code) if the caller may see it; NotFoundError otherwise (also
+    when it exists out of scope, so a record's existence does not leak)."""
+    from gi.quality.lab import resolve_sample as find_sample
+
+    try:
+        sample = find_sample(session, key)
+    except NotFoundError:
+        raise NotFoundError(f"sample_id: no sample {key!r} in your scope", field="sample_id") from None
+    visible = session.scalar(select(Sample.id).where(Sample.id == sample.id, _visible(scope)))
+    if visible is None:
+        raise NotFoundError(f"sample_id: no sample {key!r} in your scope", field="sample_id")
+    return sample.id
+
+
+def scoped_season(session: Session, scope: Scope, season: Season) -> SeasonSummary:
+    """The season summary (the campaign report's content) narrowed to the scope's counties."""
+    summary = gather_season(session, season.start, season.end, title=season.plan_title)
+    if scope.everything:
+        return summary
+    frame = summary.samples
+    if len(frame):
+        summary.samples = frame[[scope.covers_county(c) for c in frame["county_code"]]].reset_index(drop=True)
+    summary.coverage = [c for c in summary.coverage if scope.covers_county(c.county_code)]
+    if summary.producers_outside:
+        import numpy as np
+
+        located = admin.county_of(
+            np.array([f.lon for f in summary.producers_outside]),
+            np.array([f.lat for f in summary.producers_outside]),
+        )
+        summary.producers_outside = [
+            f
+            for f, code in zip(summary.producers_outside, located["county_code"], strict=True)
+            if scope.covers_county(code)
+        ]
+    regions = "、".join(scope.regions)
+    summary.title = f"{summary.title}（辖区 {regions}）" if regions else summary.title
+    summary.quality_available = bool(len(summary.samples)) and bool(
+        (summary.samples["quality"] != "pending").any()
+    )
+    return summary
+
+
+@dataclass(frozen=True)
+class MapView:
+    """What the national map page starts with: the year, the products to choose from and those chosen."""
+
+    year: int
+    products: list[tuple[str, str]]  # (code, Chinese name)
+    chosen: list[str]
+
+
+def map_view(
+    session: Session,
+    plan_key: str | None = None,
+    year: int | None = None,
+    product_keys: list[str] | None = None,
+) -> MapView:
+    """The map's year (given, else the chosen season's) and products (codes or Chinese names, checked)."""
+    from gi.register.areas import find_product
+
+    chosen = [find_product(session, key).code for key in product_keys or []]
+    every = [(p.code, p.name_zh) for p in session.scalars(select(GIProduct).order_by(GIProduct.code))]
+    return MapView(year or choose_season(session, plan_key).start.year, every, chosen)
+
+
+def product_ids(session: Session, keys: list[str] | None) -> tuple[int, ...]:
+    """The ids of products given by code or Chinese name (InputError/NotFoundError naming a wrong one)."""
+    from gi.register.areas import find_product
+
+    return tuple(find_product(session, key).id for key in keys or [])
