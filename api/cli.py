@@ -80,7 +80,7 @@ app.command("labels")(labels_cmd.labels)
 def main() -> None:
     """Entry point of the `gi` console script: every error is one line and a documented exit code."""
     try:
-        app()
+        app(prog_name="gi")  # `python -m api.cli` too says `Usage: gi ...`
     except KeyboardInterrupt:
         err_console.print(
             "[bold red]interrupted:[/] what was committed is kept; a re-run is safe", highlight=False

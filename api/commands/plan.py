@@ -43,8 +43,10 @@ def _product_ratio(text: str) -> tuple[str, object]:
 @app.command("create")
 def create(
     code: str = typer.Argument(..., help="Plan code, e.g. 2026Q4-GI."),
-    period_from: str = typer.Option(..., "--from", help="First day, YYYY-MM-DD (Asia/Shanghai)."),
-    period_to: str = typer.Option(..., "--to", help="Last day, YYYY-MM-DD."),
+    period_from: str = typer.Option(
+        ..., "--from", metavar="DATE", help="First day, YYYY-MM-DD (Asia/Shanghai)."
+    ),
+    period_to: str = typer.Option(..., "--to", metavar="DATE", help="Last day, YYYY-MM-DD."),
     rounds: int = typer.Option(3, help="Number of rounds the period is split into."),
     title: str = typer.Option(None, help="Title of the plan (default: from the code and period)."),
     product: list[str] = typer.Option(None, "--product", "-p", help="Product code (repeat); default all."),

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 import typer
 
 from api.console import console, progress, table
-from api.options import PERIOD_SEASON, parse_period
+from api.options import PERIOD_SEASON, parse_day, parse_period
 from gi.db import session_scope
 from gi.errors import InputError
 
@@ -236,7 +236,9 @@ def rule(
     ),
     guard_factor: float = typer.Option(1.0, "--factor", help="Guard band w = factor·U."),
     comparison: str = typer.Option("full_value", help="full_value or rounded_value (GB/T 8170-2008 4.3)."),
-    valid_from: str = typer.Option(None, "--from", help="YYYY-MM-DD (default: the specification's start)."),
+    valid_from: str = typer.Option(
+        None, "--from", metavar="DATE", help="In force from YYYY-MM-DD (default: the specification's start)."
+    ),
     note: str = typer.Option(None, help="Why this rule (e.g. the control plan that fixes it)."),
 ) -> None:
     """Show or set the decision rule a product's lab results are judged by."""
@@ -245,7 +247,7 @@ def rule(
 
     with session_scope() as session:
         if kind is not None:
-            start = date.fromisoformat(valid_from) if valid_from else None
+            start = parse_day(valid_from, "from")
             stored = set_rule(session, product, kind, guard_factor, comparison, start, note)
             console.print(f"stored: from {stored.valid_from}")
         p = find_product(session, product)
