@@ -43,20 +43,21 @@ def _product_ratio(text: str) -> tuple[str, object]:
 @app.command("create")
 def create(
     code: str = typer.Argument(..., help="Plan code, e.g. 2026Q4-GI."),
-    period_from: str = typer.Option(..., "--from", help="First day, YYYY-MM-DD (Asia/Shanghai)."),
+    period_from: str = typer.Option(..., "--from", metavar="DATE", help="First day, YYYY-MM-DD (Asia/Shanghai)."),
     period_to: str = typer.Option(
-        ..., "--to", help="Last day, YYYY-MM-DD; a plan covers at most one year (366 days)."
+        ..., "--to", metavar="DATE", help="Last day, YYYY-MM-DD; a plan covers at most one year (366 days)."
     ),
     value_source: str = typer.Option(
-        ..., "--value-source", help="Announced source of the public value, e.g. '中国福利彩票 福彩3D'."
+        ..., "--value-source", metavar="TEXT", help="Announced source of the public value, e.g. '中国福利彩票 福彩3D'."
     ),
     value_date: str = typer.Option(
         ...,
         "--value-date",
+        metavar="DATE",
         help="Date (YYYY-MM-DD, after today) or date-time with offset of the announced draw whose value is used.",
     ),
     value_issue: str = typer.Option(
-        "", "--value-issue", help="Issue number of the announced draw, e.g. 2026309."
+        "", "--value-issue", metavar="TEXT", help="Issue number of the announced draw, e.g. 2026309."
     ),
     rounds: int = typer.Option(3, help="Number of rounds the period is split into."),
     title: str = typer.Option(None, help="Title of the plan (default: from the code and period)."),
