@@ -105,7 +105,9 @@ def _count(engine: Engine, sql: str) -> int:
 
 def _caught_up(pair: Pair) -> bool:
     with pair.primary.connect() as conn:
-        target = conn.execute(text("SELECT pg_current_wal_lsn()")).scalar_one()
+        # The insert position, not the write position: the local cluster commits asynchronously
+        # (synchronous_commit=off), so a commit record may still sit in the WAL buffers.
+        target = conn.execute(text("SELECT pg_current_wal_insert_lsn()")).scalar_one()
     with pair.replica.connect() as conn:
         return bool(
             conn.execute(
