@@ -124,10 +124,28 @@ def test_a_task_sample_claims_its_seal_codes_and_the_task_is_sampled(service: Se
     from gi.field.seals import issue_seal_codes, new_code
     from gi.models import Plan, PlanTask, SealCode, TaskStatus, User
     from sampling.planning import create_plan, draw_plan
+    from tests.field_fixtures import FIELD_COMMITTED, FIELD_LOTTERY, FIELD_REVEALED
 
     with gi_db.session_scope(gi_db.get_engine(database)) as s:
-        create_plan(s, "SEAL-1", "封样测试", date(2026, 11, 1), date(2026, 12, 31), rounds=1, lot_size=20)
-        draw_plan(s, "SEAL-1", "seal codes through JSON", "test")
+        create_plan(
+            s,
+            "SEAL-1",
+            "封样测试",
+            date(2026, 11, 1),
+            date(2026, 12, 31),
+            rounds=1,
+            lot_size=20,
+            announcement=FIELD_LOTTERY,
+            committed_at=FIELD_COMMITTED,
+        )
+        draw_plan(
+            s,
+            "SEAL-1",
+            "seal codes through JSON",
+            FIELD_LOTTERY.source,
+            FIELD_LOTTERY.draw_at,
+            revealed_at=FIELD_REVEALED,
+        )
         taken = {u.inspector_id for u in s.scalars(select(User)) if u.inspector_id is not None}
         task = next(
             t
