@@ -125,7 +125,6 @@ def test_a_task_sample_claims_its_seal_codes_and_the_task_is_sampled(service: Se
     from gi.field.seals import issue_seal_codes, new_code
     from gi.models import Plan, PlanTask, SealCode, TaskStatus, User
     from sampling.planning import create_plan, draw_plan
-    from tests.field_fixtures import FIELD_COMMITTED, FIELD_LOTTERY, FIELD_REVEALED
 
     with gi_db.session_scope(gi_db.get_engine(database)) as s:
         create_plan(

@@ -112,7 +112,9 @@ def box_(
 @app.command("rejudge")
 def rejudge(
     product: str = typer.Argument(None, help="Product code or Chinese name (default: every product)."),
-    since: str = typer.Option(None, "--since", metavar="DATE", help="Only samples collected from YYYY-MM-DD on."),
+    since: str = typer.Option(
+        None, "--since", metavar="DATE", help="Only samples collected from YYYY-MM-DD on."
+    ),
     workers: int = typer.Option(
         0,
         "--workers",

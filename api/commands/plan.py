@@ -43,12 +43,17 @@ def _product_ratio(text: str) -> tuple[str, object]:
 @app.command("create")
 def create(
     code: str = typer.Argument(..., help="Plan code, e.g. 2026Q4-GI."),
-    period_from: str = typer.Option(..., "--from", metavar="DATE", help="First day, YYYY-MM-DD (Asia/Shanghai)."),
+    period_from: str = typer.Option(
+        ..., "--from", metavar="DATE", help="First day, YYYY-MM-DD (Asia/Shanghai)."
+    ),
     period_to: str = typer.Option(
         ..., "--to", metavar="DATE", help="Last day, YYYY-MM-DD; a plan covers at most one year (366 days)."
     ),
     value_source: str = typer.Option(
-        ..., "--value-source", metavar="TEXT", help="Announced source of the public value, e.g. '中国福利彩票 福彩3D'."
+        ...,
+        "--value-source",
+        metavar="TEXT",
+        help="Announced source of the public value, e.g. '中国福利彩票 福彩3D'.",
     ),
     value_date: str = typer.Option(
         ...,
