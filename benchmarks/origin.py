@@ -125,6 +125,8 @@ def load_counties(engine: Any, units: list[tuple[str, str, shapely.Geometry]]) -
     with engine.begin() as conn:
         raw = psycopg_connection(conn)
         with raw.cursor() as cur:
+            # Verdicts are append-only: emptying them takes the audit log's documented switch (docs/audit.md).
+            cur.execute("SET LOCAL gi.audit_truncate = 'discard audited data'")
             cur.execute(
                 "TRUNCATE sample, origin_verdict, production_area, gi_product RESTART IDENTITY CASCADE"
             )

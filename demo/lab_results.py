@@ -19,17 +19,17 @@ from datetime import timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
 
 import numpy as np
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from geo_data.lab_files import LabRow
 from geo_data.reference_sets import ReferenceSet
 from gi.errors import InputError
-from gi.models import OriginOutcome, OriginVerdictRecord, QualitySpec, Sample
+from gi.models import OriginOutcome, QualitySpec, Sample
 from gi.quality.decision import decimal_exponent
 from gi.quality.fingerprint import load_reference_sets
 from gi.quality.judge import collection_date, specs_at
 from gi.quality.units import normalize_unit, to_spec_unit
+from gi.reads.verdicts import latest_of
 
 SIMULATED_LAB = "模拟实验室 (simulated)"
 ISOTOPE_LAB = "模拟同位素实验室 (simulated)"
@@ -126,6 +126,7 @@ def simulate_results(
     rows: list[LabRow] = []
     chosen: list[SimulatedSample] = []
     row_no = 1
+    origins = latest_of(session, "origin", [s.id for s in samples])  # the current verdicts, in one query
     for sample in samples:
         rng = random.Random(f"{seed}:{sample.id}")
         np_rng = np.random.default_rng(rng.getrandbits(64))
@@ -181,13 +182,8 @@ def simulate_results(
                 and r.product_code != own[0].product_code
                 and set(own[0].variables) <= set(r.variables)
             ]
-            origin = session.scalars(
-                select(OriginVerdictRecord.verdict)
-                .where(OriginVerdictRecord.sample_id == sample.id)
-                .order_by(OriginVerdictRecord.id.desc())
-                .limit(1)
-            ).first()
-            share = 0.6 if origin is OriginOutcome.OUTSIDE else mismatch_share
+            origin = origins.get(sample.id)
+            share = 0.6 if origin is not None and origin.verdict is OriginOutcome.OUTSIDE else mismatch_share
             source = rng.choice(others) if others and rng.random() < share else own[0]
             source_code = source.product_code
             for code, value in _fingerprint_draw(source, np_rng).items():

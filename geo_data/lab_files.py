@@ -67,6 +67,8 @@ class LabFileError(ValueError):
         if message is None:
             message = f"{source}: {summarize(problems)}"
         super().__init__(message)
+        # What is wrong, without the file's name in front (a face puts the name where it belongs).
+        self.detail = message.removeprefix(f"{source}: ")
 
 
 @dataclass(frozen=True)

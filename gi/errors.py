@@ -36,6 +36,11 @@ class GIError(Exception):
         self.field = field
         self.message = message
 
+    @property
+    def detail(self) -> str:
+        """The message without the ``"field: "`` in front of it (for a face that shows the field apart)."""
+        return self.message.removeprefix(f"{self.field}: ") if self.field else self.message
+
 
 class InputError(GIError, ValueError):
     """Bad input: ``field`` names what is wrong, ``problem`` says how; str() is ``"field: problem"``."""

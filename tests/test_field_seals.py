@@ -181,3 +181,63 @@ def test_gi_labels_prints_a_sheet_whose_qr_codes_decode_to_the_registered_codes(
         timeout=300,
     )
     assert missing.returncode == 1 and "NO-SUCH-PLAN" in missing.stderr and "Traceback" not in missing.stderr
+
+
+@pytest.mark.postgis
+def test_sample_rows_carrying_seal_codes_claim_them_in_the_batch_as_in_the_single_intake(
+    session: Session, plan_code: str
+) -> None:
+    from gi.origin.batch import RowStatus, record_samples
+    from gi.origin.intake import record_sample
+
+    plan = _plan(session, plan_code)
+    labels = issue_seal_codes(session, plan)
+    task = session.get(PlanTask, labels[0].task_id)
+    assert task is not None
+    mine = [label.code for label in labels if label.task_id == task.id and not label.used]
+    other_task = next(label for label in labels if label.task_id != task.id)
+
+    def row(seal: str | None, **extra: object) -> dict[str, object]:
+        return {
+            "product": task.product.code,
+            "task_id": task.id,
+            "collected_at": "2026-11-21T10:00:00+08:00",
+            "x": 120.1,
+            "y": 30.2,
+            "lot_number": f"L-{uuid.uuid4().hex[:6]}",
+            "seal_code": seal,
+            **extra,
+        }
+
+    rows = [
+        # Two codes typed in lower case, separated as people do: claimed by the row's sample, stored canonical.
+        (2, row(f"{mine[0].lower()}、{mine[1]}")),
+        (3, row(mine[0])),  # the code row 2 carries: refused as a conflict
+        (4, row(new_code())),  # never registered
+        (5, row(other_task.code)),  # issued for another task
+        (6, row(mine[2][:-1] + ("0" if mine[2][-1] != "0" else "1"))),  # a misread check character
+        (7, row("封条 2026-117")),  # a seal of another kind: kept as written, nothing claimed
+    ]
+    result = record_samples(session, rows, source="seal test")
+    by_row = {r.row: r for r in result.rows}
+    assert by_row[2].status is RowStatus.STORED and by_row[7].status is RowStatus.STORED
+    assert by_row[3].status is RowStatus.CONFLICT and "already used" in (by_row[3].problem or "")
+    assert [by_row[n].field for n in (3, 4, 5, 6)] == ["seal_code"] * 4
+    assert "not a registered seal code" in (by_row[4].problem or "")
+    assert f"issued for task {other_task.task_id}" in (by_row[5].problem or "")
+    assert "check character" in (by_row[6].problem or "")
+    first = by_row[2].sample_id
+    assert first is not None
+    claimed = session.scalars(select(SealCode).where(SealCode.sample_id == first)).all()
+    assert sorted(s.code for s in claimed) == sorted(mine[:2]) and all(s.used_at for s in claimed)
+    from gi.models import Sample
+
+    assert session.get(Sample, first).seal_code == f"{mine[0]}, {mine[1]}"  # type: ignore[union-attr]
+    assert session.get(Sample, by_row[7].sample_id).seal_code == "封条 2026-117"  # type: ignore[union-attr]
+    # The single intake claims the same way, and a re-submission of the same sample is a no-op.
+    single = row(mine[3])
+    recorded = record_sample(session, single)
+    assert session.get(SealCode, mine[3]).sample_id == recorded.sample_id  # type: ignore[union-attr]
+    assert record_sample(session, single).created is False
+    with pytest.raises(ConflictError, match="already used"):
+        record_sample(session, row(mine[1]))

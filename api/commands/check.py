@@ -90,9 +90,7 @@ def print_summary(summary: IntakeSummary, title: str) -> None:
         [code, c["inside"], c["uncertain"], c["outside"], sum(c.values())]
         for code, c in sorted(summary.by_product.items())
     ]
-    total = Counter[str]()
-    for c in summary.by_product.values():
-        total.update(c)
+    total = summary.verdicts
     rows.append(["all", total["inside"], total["uncertain"], total["outside"], sum(total.values())])
     console.print(table(title, ["product", "inside", "uncertain", "outside", "samples"], rows))
     if summary.flags:

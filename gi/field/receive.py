@@ -78,6 +78,9 @@ def receive_sample(
         if submitter.inspector_code and submitter.inspector_id is not None
         else None
     )
+    if seal_codes and not fields.get("seal_code"):
+        # The sample records the codes it carries, as a sample file's seal column does (the intake checks them).
+        fields = {**fields, "seal_code": ", ".join(seal_codes)}
     recorded = record_sample(
         session, fields, actor=submitter.username, settings=settings, inspector_ids=known
     )

@@ -58,6 +58,42 @@ def normalize_code(text: str) -> str:
     return code
 
 
+_SEPARATORS = re.compile(r"[\s,;，；、/]+")
+
+
+def codes_in(text: str | None) -> list[str] | None:
+    """The canonical seal codes a sample's seal field names (one or more, separated by commas, semicolons,
+    、 or spaces), or None when it names none of this system's codes (a seal number of another kind is kept as
+    written). A malformed code of this system is refused."""
+    if text is None or not text.strip().upper().startswith(PREFIX):
+        return None
+    codes = [normalize_code(part) for part in _SEPARATORS.split(text.strip()) if part]
+    if len(set(codes)) < len(codes):
+        twice = next(c for c in codes if codes.count(c) > 1)
+        raise InputError("seal_code", f"{twice} is scanned twice: each unit has its own label")
+    return codes
+
+
+def seal_text(codes: Sequence[str]) -> str:
+    """The seal field of a sample carrying ``codes`` (canonical, in the order given)."""
+    return ", ".join(codes)
+
+
+def check_claim(
+    code: str, issued_task: int | None, used_by: uuid.UUID | None, task_id: int | None, sample_id: uuid.UUID
+) -> None:
+    """Refuse a claim of ``code`` (issued for ``issued_task``, None when not registered; used by ``used_by``) by
+    sample ``sample_id`` of task ``task_id``: the one rule of :func:`claim_seal_codes` and of batch intake."""
+    if issued_task is None:
+        raise InputError("seal_code", f"{code} is not a registered seal code (print labels with gi labels)")
+    if task_id is not None and issued_task != task_id:
+        raise InputError("seal_code", f"{code} was issued for task {issued_task}, not task {task_id}")
+    if used_by is not None and used_by != sample_id:
+        raise ConflictError(
+            f"seal_code: {code} is already used by sample {str(used_by)[:8]}", field="seal_code"
+        )
+
+
 @dataclass(frozen=True)
 class SealLabel:
     """What one printed label shows: the code and the task and unit it seals."""
@@ -172,17 +208,13 @@ def claim_seal_codes(
     }
     for code in canonical:
         seal = rows.get(code)
-        if seal is None:
-            raise InputError(
-                "seal_code", f"{code} is not a registered seal code (print labels with gi labels)"
-            )
-        if task_id is not None and seal.task_id != task_id:
-            raise InputError("seal_code", f"{code} was issued for task {seal.task_id}, not task {task_id}")
-        if seal.sample_id is not None and seal.sample_id != sample_id:
-            raise ConflictError(
-                f"seal_code: {code} is already used by sample {str(seal.sample_id)[:8]}",
-                field="seal_code",
-            )
+        check_claim(
+            code,
+            None if seal is None else seal.task_id,
+            None if seal is None else seal.sample_id,
+            task_id,
+            sample_id,
+        )
     if task_id is None:
         tasks = {rows[c].task_id for c in canonical}
         if len(tasks) > 1:

@@ -74,7 +74,8 @@ class Sample(CreatedAt, Base):
     lot_number: Mapped[str | None] = mapped_column(String(100))
     lot_size: Mapped[int | None] = mapped_column(Integer)
     seal_code: Mapped[str | None] = mapped_column(
-        String(64), comment="number on the seal of the retained portion"
+        String(400),
+        comment="seal codes (封样编号) of the sealed units, or the number on a seal of another kind",
     )
     collector_id: Mapped[int | None] = mapped_column(
         ForeignKey("inspector.id", ondelete="SET NULL"), index=True

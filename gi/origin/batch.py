@@ -25,7 +25,7 @@ from typing import Any
 from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
-from gi.errors import InputError
+from gi.errors import ConflictError, InputError
 from gi.origin.fields import SampleContent, conflict_message, differences, validate_row
 from gi.origin.index import AreaIndex, area_index, area_tokens
 from gi.origin.references import References, claims_of, prepare_sample
@@ -86,6 +86,14 @@ class IntakeSummary:
                 self.flags.update(r.verdict.flags)
             elif len(self.problems) < self.keep_problems:
                 self.problems.append(r)
+
+    @property
+    def verdicts(self) -> Counter[str]:
+        """Verdicts of every product together (stored now or before), by outcome."""
+        total: Counter[str] = Counter()
+        for counts in self.by_product.values():
+            total.update(counts)
+        return total
 
     @property
     def rows(self) -> int:
@@ -335,6 +343,9 @@ class Pipeline:
                 content = prepare_sample(refs, validate_row(data), self.source)
             except InputError as exc:
                 chunk.rows.append(BatchRow(number, RowStatus.REFUSED, field=exc.field, problem=exc.problem))
+                continue
+            except ConflictError as exc:  # a seal code another sample carries
+                chunk.rows.append(BatchRow(number, RowStatus.CONFLICT, field=exc.field, problem=str(exc)))
                 continue
             key = content.id.int
             first = seen.get(key)

@@ -69,6 +69,18 @@ def _blank_is_none(value: Any) -> Any:
     return None if type(value) is str and not value.strip() else value
 
 
+def canonical_seal(value: str | None) -> str | None:
+    """A sample's seal field: this system's seal codes in canonical form (see :func:`gi.field.seals.codes_in`),
+    or a seal number of another kind as written."""
+    from gi.field.seals import codes_in, seal_text
+
+    try:
+        codes = codes_in(value)
+    except InputError as exc:
+        raise ValueError(exc.problem) from None
+    return value if codes is None else seal_text(codes)
+
+
 OptionalText = Annotated[str | None, BeforeValidator(_blank_is_none)]
 Coordinate = Annotated[float, BeforeValidator(angle), Field(allow_inf_nan=False)]
 
@@ -92,8 +104,11 @@ class SampleInput(BaseModel):
     location_source: LocationSource = LocationSource.DEVICE_GPS
     lot_number: OptionalText = Field(default=None, max_length=100)
     lot_size: int | None = Field(default=None, gt=0)
-    seal_code: OptionalText = Field(
-        default=None, max_length=64, description="number on the retained portion's seal"
+    seal_code: Annotated[OptionalText, AfterValidator(canonical_seal)] = Field(
+        default=None,
+        max_length=400,
+        description="seal codes of the sealed units (GI-XXXX-XXXX-X, printed by gi labels; several separated by "
+        "commas), or the number on a seal of another kind",
     )
     collector: OptionalText = Field(default=None, description="inspector code")
     notes: OptionalText = None

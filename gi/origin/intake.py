@@ -1,7 +1,8 @@
 """Sample intake, one sample: validate, identify, check origin, store sample and verdict together.
 
 :func:`record_sample` is what the HTTP service (``POST /samples``) and the command line call. It validates with
-the declaration of :mod:`gi.origin.fields` and stores in the caller's transaction. Intake is idempotent on the
+the declaration of :mod:`gi.origin.fields` and stores in the caller's transaction; the seal codes (封样编号) the
+sample carries are claimed for it (:func:`gi.field.seals.claim_seal_codes`). Intake is idempotent on the
 sample's UUID (a client's own, or one derived from the content): the same UUID with the same content is a no-op
 that returns the stored verdict; with any difference that matters it is a :class:`~gi.errors.ConflictError`
 naming the differing fields (as ODK Central answers 409). Many samples: :mod:`gi.origin.batch`.
@@ -17,12 +18,28 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from gi.errors import ConflictError
+from gi.field.seals import claim_seal_codes, codes_in
+from gi.origin.batch import BatchResult, BatchRow, IntakeSummary, RowStatus, record_samples
 from gi.origin.fields import SampleContent, SampleInput, conflict_message, differences, validate_row
+from gi.origin.files import check_sample_file
 from gi.origin.references import References, claim_of, prepare_sample
 from gi.origin.rule import OriginVerdict, check_origin
 from gi.origin.store import StoredSample, insert_sample, stored_samples
 from gi.register.areas import hold_area_versions
 from gi.settings import Settings
+
+# Many samples go through the same steps in gi.origin.batch (a list) and gi.origin.files (a file); their entry
+# points are named here too, so that callers find every kind of intake in one place.
+__all__ = [
+    "BatchResult",
+    "BatchRow",
+    "IntakeSummary",
+    "RecordedSample",
+    "RowStatus",
+    "check_sample_file",
+    "record_sample",
+    "record_samples",
+]
 
 
 @dataclass(frozen=True)
@@ -68,8 +85,16 @@ def record_sample(
     # submission that committed first: the insert waited for it) inserts nothing and is compared instead.
     verdict_id = insert_sample(session, content, verdict)
     if verdict_id is None:
-        return _known(content, stored_samples(session, [content.id])[content.id])
-    return RecordedSample(content.id, verdict, verdict_id, True, content)
+        return _claimed(session, _known(content, stored_samples(session, [content.id])[content.id]))
+    return _claimed(session, RecordedSample(content.id, verdict, verdict_id, True, content))
+
+
+def _claimed(session: Session, recorded: RecordedSample) -> RecordedSample:
+    """Bind the seal codes the sample carries to it (again, harmlessly, for a sample stored before)."""
+    codes = codes_in(recorded.content.seal_code)
+    if codes:
+        claim_seal_codes(session, codes, recorded.content.task_id, recorded.sample_id)
+    return recorded
 
 
 def _known(content: SampleContent, stored: StoredSample) -> RecordedSample:

@@ -1,4 +1,4 @@
-"""What a sample refers to in the register: its product, producer, collector and plan task, looked up once each.
+"""What a sample refers to: its product, producer, collector, plan task and seal codes, each looked up once.
 
 :func:`prepare_sample` turns a validated row (:func:`gi.origin.fields.validate_row`) into the
 :class:`~gi.origin.fields.SampleContent` that is checked and stored, for one sample and for every row of a batch.
@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, NamedTuple
 
@@ -13,7 +14,8 @@ from sqlalchemy import Connection, select, text
 from sqlalchemy.orm import Session
 
 from gi.errors import InputError
-from gi.models import GIProduct, Inspector, Producer
+from gi.field.seals import check_claim, codes_in
+from gi.models import GIProduct, Inspector, Producer, SealCode
 from gi.origin.fields import SampleContent, content_id, parse_system
 from gi.origin.rule import ClaimBatch, LocationClaim
 
@@ -42,6 +44,8 @@ class References:
         self.producers: dict[tuple[int, str], int | None] = {}
         self.inspectors: dict[str, int | None] = {}
         self.tasks: dict[int, tuple[int, int | None]] | None = None
+        self.seal_codes: dict[str, tuple[int, uuid.UUID | None] | None] = {}
+        self.claimed: dict[str, uuid.UUID] = {}  # seal codes claimed by earlier rows of this run
         # How database look-ups run: at once, or (in a batch) in the thread that owns the connection meanwhile.
         self.run: Callable[[Callable[[], Any]], Any] = lambda query: query()
 
@@ -89,6 +93,24 @@ class References:
         if task[0] != product_id:
             raise InputError("task_id", f"plan task {task_id} is for another product")
 
+    def seals(self, codes: Sequence[str], task_id: int | None, sample_id: uuid.UUID) -> None:
+        """Check that sample ``sample_id`` (of task ``task_id``) may claim the seal codes ``codes``: registered,
+        issued for its task, used by no other sample (stored, or an earlier row of this run)."""
+        tasks = set()
+        for code in codes:
+            if code not in self.seal_codes:
+                query = select(SealCode.task_id, SealCode.sample_id).where(SealCode.code == code)
+                row = self.run(lambda: self.db.execute(query).first())  # noqa: B023  (run at once)
+                self.seal_codes[code] = None if row is None else (row[0], row[1])
+            seal = self.seal_codes[code]
+            issued_task, used_by = seal if seal is not None else (None, None)
+            check_claim(code, issued_task, self.claimed.get(code, used_by), task_id, sample_id)
+            tasks.add(issued_task)
+        if task_id is None and len(tasks) > 1:
+            raise InputError("seal_code", f"the codes belong to {len(tasks)} different tasks")
+        for code in codes:
+            self.claimed[code] = sample_id
+
     def _load_tasks(self) -> dict[int, tuple[int, int | None]]:
         if not self.db.execute(text("SELECT to_regclass('plan_task') IS NOT NULL")).scalar_one():
             return {}
@@ -114,6 +136,9 @@ def prepare_sample(refs: References, row: Mapping[str, Any], source: str | None 
     sample_id = row.get("id") or content_id(
         product.id, moment, x, y, system, lot_number, collector_id, producer_id, task_id
     )
+    seals = codes_in(row.get("seal_code"))
+    if seals:
+        refs.seals(seals, task_id, sample_id)
     return SampleContent(
         id=sample_id,
         product_id=product.id,

@@ -4,7 +4,8 @@ A new area version (or one back-dated into the past) changes which version was v
 collected. :func:`rejudge_samples` judges those samples again against the versions valid at their collection
 moments and stores a new verdict wherever the outcome, the version, the distance or the flags differ. The earlier
 verdict stays as history (the new one names it in ``supersedes_id``); the current verdict of a sample is its latest
-(the view ``current_origin_verdict``), which maps and reports read.
+(:mod:`gi.reads.verdicts`, which maps, reports and the service read; the view ``current_origin_verdict`` says the
+same in SQL).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from gi.models import LocationSource
 from gi.origin.index import area_index
 from gi.origin.rule import ClaimBatch, OriginVerdict, check_claims
 from gi.origin.store import verdict_values
+from gi.reads.verdicts import CURRENT_ORIGIN_JOIN
 from gi.register.areas import lock_area_versions
 from gi.settings import Settings
 
@@ -56,8 +58,7 @@ _SELECT = (
     "s.location_source::text AS location_source, v.id AS verdict_id, v.area_id, v.area_version, "
     "v.verdict::text AS verdict, v.distance_m, v.flags, v.other_areas, "
     "v.inputs -> 'submitted' ->> 'x_text' AS x_text, v.inputs -> 'submitted' ->> 'y_text' AS y_text "
-    "FROM sample s LEFT JOIN LATERAL (SELECT * FROM origin_verdict o WHERE o.sample_id = s.id "
-    "ORDER BY o.id DESC LIMIT 1) v ON true "
+    f"FROM sample s {CURRENT_ORIGIN_JOIN} "
     "WHERE (CAST(:product AS integer) IS NULL OR s.product_id = :product) "
     "AND (CAST(:since AS timestamptz) IS NULL OR s.collected_at >= :since) "
     "AND (CAST(:until AS timestamptz) IS NULL OR s.collected_at < :until) "

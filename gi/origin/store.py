@@ -20,8 +20,10 @@ from pydantic_core import to_json
 from sqlalchemy import Connection, text
 from sqlalchemy.orm import Session
 
+from gi.errors import ConflictError
 from gi.origin.fields import SampleContent
 from gi.origin.rule import OriginVerdict
+from gi.reads.verdicts import CURRENT_ORIGIN_JOIN
 
 SAMPLE_COLUMNS = (
     "id",
@@ -132,11 +134,8 @@ _STORED_SQL = (
     "s.declared_crs, s.gps_accuracy_m, s.location_source::text AS location_source, s.lot_number, s.lot_size, "
     "s.seal_code, s.collector_id, s.notes, v.id AS verdict_id, v.product_id AS verdict_product_id, v.area_id, v.area_version, "
     "v.verdict::text AS verdict, v.distance_m, v.band_m, v.flags, v.other_areas, v.rule, v.inputs "
-    "FROM unnest(CAST(%(ids)s AS uuid[])) AS u(id) JOIN sample s ON s.id = u.id "
-    # The current verdict: the sample's latest (the view current_origin_verdict says the same; a lateral look-up
-    # through (sample_id, id) is what the planner can do for a set of samples).
-    "LEFT JOIN LATERAL (SELECT * FROM origin_verdict o WHERE o.sample_id = s.id ORDER BY o.id DESC LIMIT 1) v "
-    "ON true"
+    "FROM unnest(CAST(%(ids)s AS uuid[])) AS u(id) JOIN sample s ON s.id = u.id " + CURRENT_ORIGIN_JOIN
+    # The current verdict, as every reader defines it (gi.reads.verdicts).
 )
 
 
@@ -171,23 +170,30 @@ STAGE_DDL = (
     "id uuid, product_id integer, producer_id integer, task_id integer, collected_at timestamptz, "
     "submitted_x double precision, submitted_y double precision, declared_crs varchar(40), "
     "gps_accuracy_m double precision, location_source location_source, location geometry(Point, 4326), "
-    "lot_number varchar(100), lot_size integer, seal_code varchar(64), collector_id integer, source text, notes text, "
+    "lot_number varchar(100), lot_size integer, seal_code varchar(400), collector_id integer, source text, notes text, "
     "area_id integer, area_version integer, verdict origin_outcome, distance_m double precision, "
     "band_m double precision, flags varchar(40)[], other_areas jsonb, rule text, inputs jsonb"
     ") ON COMMIT DELETE ROWS"
 )
 STAGE_COPY = f"COPY {STAGE} ({', '.join(SAMPLE_COLUMNS + VERDICT_COLUMNS)}) FROM STDIN"
 # One statement moves the staged rows: samples in UUID order (a fixed order, so that two runs over the same rows
-# wait for each other instead of deadlocking), the verdicts of the samples it inserted, and the UUIDs it skipped
-# because they were already stored (by an earlier run, or by a concurrent one that committed meanwhile).
+# wait for each other instead of deadlocking), the verdicts of the samples it inserted, the claims of the seal
+# codes (封样编号) those samples carry (see gi.field.seals; the rows were checked against the codes as read, and
+# "sample_id IS NULL" keeps a code claimed meanwhile by another upload, which the counts then reveal), and the
+# UUIDs it skipped because they were already stored (by an earlier run, or by a concurrent one that committed).
 STORE_STAGED = (
     f"WITH stored AS (INSERT INTO sample ({', '.join(SAMPLE_COLUMNS)}) "
     f"SELECT {', '.join(SAMPLE_COLUMNS)} FROM {STAGE} ORDER BY id ON CONFLICT (id) DO NOTHING RETURNING id), "
     f"verdicts AS (INSERT INTO origin_verdict (sample_id, product_id, {', '.join(VERDICT_COLUMNS)}) "
     f"SELECT s.id, s.product_id, {', '.join('s.' + c for c in VERDICT_COLUMNS)} FROM {STAGE} s "
-    "JOIN stored USING (id) ORDER BY s.id RETURNING id) "
+    "JOIN stored USING (id) ORDER BY s.id RETURNING id), "
+    f"wanted AS (SELECT s.id, unnest(string_to_array(s.seal_code, ', ')) AS code FROM {STAGE} s "
+    "JOIN stored USING (id) WHERE s.seal_code LIKE 'GI-%'), "
+    "claims AS (UPDATE seal_code c SET sample_id = w.id, used_at = now() FROM wanted w "
+    "WHERE c.code = w.code AND c.sample_id IS NULL RETURNING c.code) "
     f"SELECT (SELECT count(*) FROM verdicts) AS verdicts, "
-    f"ARRAY(SELECT id FROM {STAGE} EXCEPT SELECT id FROM stored) AS skipped"
+    f"ARRAY(SELECT id FROM {STAGE} EXCEPT SELECT id FROM stored) AS skipped, "
+    "ARRAY(SELECT code FROM wanted EXCEPT SELECT code FROM claims) AS unclaimed"
 )
 
 
@@ -199,6 +205,14 @@ def store_staged(raw: Any, stage_text: str) -> list[uuid.UUID]:
         with cur.copy(STAGE_COPY) as copy:
             copy.write(stage_text)
         row = cur.execute(STORE_STAGED).fetchone()
+    if row[2]:
+        # Another upload claimed these codes after this chunk was checked: refuse the chunk (nothing of it is
+        # committed); a re-run reports the rows that carry them.
+        raise ConflictError(
+            f"seal_code: {', '.join(sorted(row[2]))} claimed by another upload meanwhile; nothing of this "
+            "chunk was stored, a re-run is safe",
+            field="seal_code",
+        )
     return list(row[1])
 
 

@@ -131,7 +131,7 @@ def add_results(
         try:
             sample = samples.get(row.sample) or resolve_sample(session, row.sample)
         except (InputError, NotFoundError) as exc:
-            problems.append(RowProblem(row.row, "sample_id", str(exc).split(": ", 1)[-1]))
+            problems.append(RowProblem(row.row, "sample_id", exc.detail))
             continue
         samples[row.sample] = sample
         product = sample.product
@@ -275,7 +275,7 @@ def import_results(session: Session, path: str | Path, sheet: str | None = None)
     except LabFileError as exc:
         if exc.problems:
             raise LabImportError(path.name, exc.problems) from exc
-        raise InputError(path.name, str(exc).split(": ", 1)[-1]) from exc
+        raise InputError(path.name, exc.detail) from exc
     return add_results(session, rows, path.name, problems)
 
 

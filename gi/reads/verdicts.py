@@ -43,6 +43,14 @@ class CurrentVerdicts:
 NO_VERDICTS = CurrentVerdicts()
 
 
+# The same "current origin verdict" for raw SQL (the intake's database worker uses a psycopg connection, and
+# re-judgement pages through samples): joined as ``v`` on a sample aliased ``s``, one index look-up per sample.
+CURRENT_ORIGIN_JOIN = (
+    "LEFT JOIN LATERAL (SELECT * FROM origin_verdict o WHERE o.sample_id = s.id "
+    "ORDER BY o.checked_at DESC, o.id DESC LIMIT 1) v ON true"
+)
+
+
 def any_of(column: Any, sample_ids: Iterable[uuid.UUID]) -> ColumnElement[bool]:
     """``column = ANY(:ids)``: membership with one array parameter (an IN list of 50,000 ids would hit the bind limit)."""
     ids = list(dict.fromkeys(sample_ids))
