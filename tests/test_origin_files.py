@@ -29,6 +29,7 @@ from gi import db as gi_db
 from gi.models import GIKind, GIProduct, ProductCategory
 from gi.origin.batch import BatchRow, record_samples
 from gi.origin.files import check_sample_file
+from gi.reads.verdicts import CURRENT_ORIGIN_JOIN
 from gi.register.areas import AreaImport, add_area_version
 
 pytestmark = pytest.mark.postgis
@@ -320,7 +321,7 @@ def _current(engine: Engine, code: str) -> list[tuple[str, int, str]]:
             for r in c.execute(
                 text(
                     "SELECT s.lot_number, v.area_version, v.verdict::text FROM sample s "
-                    "JOIN gi_product p ON p.id = s.product_id JOIN current_origin_verdict v ON v.sample_id = s.id "
+                    f"JOIN gi_product p ON p.id = s.product_id {CURRENT_ORIGIN_JOIN} "
                     "WHERE p.code = :c ORDER BY s.lot_number"
                 ),
                 {"c": code},

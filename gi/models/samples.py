@@ -99,7 +99,7 @@ class OriginVerdictRecord(Base):
     __tablename__ = "origin_verdict"
     __table_args__ = (
         CheckConstraint("(sample_id IS NULL) <> (producer_id IS NULL)", name="one_subject"),
-        # A sample's verdicts in order: the current one is the last (see the view current_origin_verdict).
+        # A sample's verdicts in order: the current one is the last (gi.reads.verdicts).
         Index("ix_origin_verdict_sample_id_id", "sample_id", "id"),
     )
 

@@ -4,8 +4,7 @@ A new area version (or one back-dated into the past) changes which version was v
 collected. :func:`rejudge_samples` judges those samples again against the versions valid at their collection
 moments and stores a new verdict wherever the outcome, the version, the distance or the flags differ. The earlier
 verdict stays as history (the new one names it in ``supersedes_id``); the current verdict of a sample is its latest
-(:mod:`gi.reads.verdicts`, which maps, reports and the service read; the view ``current_origin_verdict`` says the
-same in SQL).
+(:mod:`gi.reads.verdicts`, which maps, reports and the service read).
 """
 
 from __future__ import annotations

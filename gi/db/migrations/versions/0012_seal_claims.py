@@ -1,4 +1,4 @@
-"""seal claims: a sample's seal field holds all its seal codes; the current origin verdict as gi.reads defines it
+"""seal claims: a sample's seal field holds all its seal codes; the current verdict is defined once, in gi.reads
 
 Revision ID: 0012
 Revises: 0011
@@ -14,12 +14,8 @@ down_revision = "0011"
 branch_labels = None
 depends_on = None
 
-# The current origin verdict of each sample, ordered as every reader orders it (gi.reads.verdicts): latest
-# checked_at, then highest id.
-CURRENT_VIEW = (
-    "CREATE VIEW current_origin_verdict AS SELECT DISTINCT ON (sample_id) * FROM origin_verdict "
-    "WHERE sample_id IS NOT NULL ORDER BY sample_id, checked_at DESC, id DESC"
-)
+# The view of 0008, dropped: "the current origin verdict" is gi.reads.verdicts' (one definition for every
+# reader), and a view over every column of origin_verdict would block any later change of those columns.
 PREVIOUS_VIEW = (
     "CREATE VIEW current_origin_verdict AS "
     "SELECT DISTINCT ON (sample_id) * FROM origin_verdict WHERE sample_id IS NOT NULL ORDER BY sample_id, id DESC"
@@ -37,13 +33,11 @@ def upgrade() -> None:
         comment="seal codes (封样编号) of the sealed units, or the number on a seal of another kind",
         existing_comment="number on the seal of the retained portion",
     )
-    op.execute("DROP VIEW current_origin_verdict")
-    op.execute(CURRENT_VIEW)
+    op.execute("DROP VIEW IF EXISTS current_origin_verdict")
 
 
 def downgrade() -> None:
     """Revert this revision (a seal field longer than 64 characters is refused: shorten it first)."""
-    op.execute("DROP VIEW current_origin_verdict")
     op.execute(PREVIOUS_VIEW)
     op.alter_column(
         "sample",
