@@ -118,6 +118,12 @@ class Settings(BaseSettings):
     media_dir: Path = Field(
         default=PROJECT_ROOT / "media", description="Content-addressed store of photos (SHA-256 names)."
     )
+    issuing_office: str | None = Field(
+        default=None, description="Issuing office printed on notices and reports (e.g. 杭州市市场监督管理局)."
+    )
+    legal_basis: str | None = Field(
+        default=None, description="Legal basis cited by notices and reports (default: reports.layout's)."
+    )
     max_photo_bytes: int = Field(default=15 * 1024 * 1024, ge=1024, description="Largest photo accepted.")
     api_basic_over_http: bool = Field(
         default=False,

@@ -23,10 +23,11 @@ from gi.models import (
     PlanTask,
     Producer,
     ProductionArea,
+    QualitySpec,
     Sample,
 )
 from gi.quality.evidence import fingerprint_items, stored_items
-from gi.quality.wording import grade_label
+from gi.quality.wording import grade_label, unit_zh, variable_zh
 from gi.reads.season import AreaInfo, area_infos, origin_reason
 from gi.reads.verdicts import sample_verdicts
 from gi.settings import get_settings
@@ -113,6 +114,12 @@ class SampleRecordData:
     evidence: str | None
     evidence_reasons: list[str]
     photos: list[Path] = field(default_factory=list)
+    number: str = ""  # the sample number (gi.reads.season.sample_number), stable
+
+    @property
+    def record_number(self) -> str:
+        """The record's number: the sample's, so every regeneration of the record carries the same one."""
+        return f"JL-{self.number or self.code}"
 
 
 def find_sample(session: Session, key: str) -> Sample:
@@ -130,6 +137,8 @@ def _fmt(value: Any) -> str:
 
 def gather_sample_record(session: Session, key: str, photos: Sequence[Path] = ()) -> SampleRecordData:
     """The record of the sample ``key`` (UUID or code)."""
+    from gi.reads.season import sample_number
+
     tz = ZoneInfo(get_settings().timezone)
     sample = find_sample(session, key)
     product = session.get(GIProduct, sample.product_id)
@@ -144,6 +153,15 @@ def gather_sample_record(session: Session, key: str, photos: Sequence[Path] = ()
         .order_by(LabResult.indicator_code, LabResult.tested_on)
     ).all()
     task = session.get(PlanTask, sample.task_id) if sample.task_id else None
+    indicator_names = {
+        code: name
+        for code, name in session.execute(
+            select(QualitySpec.indicator_code, QualitySpec.name_zh).where(
+                QualitySpec.product_id == product.id
+            )
+        )
+        if name
+    }
     location = to_shape(sample.location)
     county = admin.county_of([location.x], [location.y]).iloc[0]
 
@@ -241,7 +259,14 @@ def gather_sample_record(session: Session, key: str, photos: Sequence[Path] = ()
                 )
             )
     lab = [
-        LabLine(r.indicator_code, _reported(r), r.method or "—", r.laboratory, r.tested_on) for r in results
+        LabLine(
+            indicator_names.get(r.indicator_code) or variable_zh(r.indicator_code),
+            _reported(r),
+            r.method or "—",
+            r.laboratory,
+            r.tested_on,
+        )
+        for r in results
     ]
 
     evidence = None
@@ -289,6 +314,7 @@ def gather_sample_record(session: Session, key: str, photos: Sequence[Path] = ()
         evidence=evidence,
         evidence_reasons=evidence_reasons,
         photos=[Path(p) for p in photos],
+        number=sample_number(str(sample.id), sample.collected_at),
     )
 
 
@@ -298,7 +324,7 @@ def _indicator_value(item: dict[str, Any]) -> str:
         return "无结果"
     reported = str(item.get("reported") or "")
     sign = reported[:1] if reported[:1] in ("<", ">") else ""
-    unit = item.get("unit") or ""
+    unit = unit_zh(item.get("unit"))
     return f"{sign}{item['value']} {unit}".strip()
 
 
@@ -311,7 +337,7 @@ def _signed_distance(distance: float | None) -> str:
 
 
 def _reported(result: LabResult) -> str:
-    value = f"{result.censored or ''}{result.value.normalize():f} {result.unit}"
+    value = f"{result.censored or ''}{result.value.normalize():f} {unit_zh(result.unit)}"
     if result.uncertainty is not None:
         value += (
             f"（U = {result.uncertainty.normalize():f}"
