@@ -71,6 +71,11 @@ class Settings(BaseSettings):
     )
     timezone: str = Field(default="Asia/Shanghai", description="Time zone that decides seasons and dates.")
     tile_url: str | None = Field(default=None, description="Optional XYZ tile URL for maps; none = offline.")
+    tianditu_key: str | None = Field(
+        default=None,
+        description="Key (tk) of the 天地图 (Tianditu) WMTS service: its vector and imagery base maps are "
+        "offered on every map; none = offline.",
+    )
     map_review_number: str = Field(
         default="审图号：（示意图，未送审）",
         description="Map review number (审图号) printed on published maps.",
