@@ -406,11 +406,12 @@ def _non_conformities(
         out.append(para("本期未发现产地不符、边界存疑或品质不合格的样品。", s.body))
         return out, attachments
     failures = sum(1 for f in found if f.severity == "不符合")
+    verify = sum(1 for f in found if f.severity == "待核实")
     out.append(
         para(
-            f"共 {len(found):,} 条（不符合 {failures:,} 条，存疑 {len(found) - failures:,} 条），"
-            "按采样时间排列。"
-            "“存疑”样品需现场复核或复检后再作结论。",
+            f"共 {len(found):,} 条（不符合 {failures:,} 条，存疑 {len(found) - failures - verify:,} 条，"
+            f"待核实 {verify:,} 条），按采样时间排列。“存疑”样品需现场复核或复检后再作结论；"
+            "“待核实”为采样坐标疑似录入错误（经纬度颠倒、位于境外）的样品，核实坐标后重新判定。",
             s.body,
         )
     )
@@ -435,7 +436,7 @@ def _non_conformities(
         data_table(
             ["序号", "样品编号", "产品", "区县", "采样日期", "类别", "结论", "被抽样单位", "原因"],
             rows,
-            [9, 27, 21, 15, 20, 9, 11, 26, 36],
+            [9, 29, 20, 15, 20, 9, 14, 24, 34],
             s,
             align=["right", "code", "left", "left", "centre", "centre", "centre", "left", "left"],
             highlight=bad,

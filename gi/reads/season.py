@@ -200,12 +200,12 @@ class CoverageRow:
 class NonConformity:
     """A sample that failed (or could not pass) a check, with the reason in words."""
 
-    sample_code: str
+    sample_code: str  # the sample number (sample_number), as on the notice and the record
     product_name: str
     county_name: str
     collected_at: datetime
     kind: str  # 产地 | 品质
-    severity: str  # 不符合 | 存疑
+    severity: str  # 不符合 | 存疑 | 待核实 (a position that may be an entry error)
     reason: str
     producer_name: str
 
@@ -289,14 +289,15 @@ def non_conformities(summary: SeasonSummary) -> list[NonConformity]:
     for row in frame[mask].sort_values(["collected_at", "code"]).itertuples(index=False):
         county = row.county_name or "（区县未知）"
         if row.origin in ("outside", "uncertain"):
+            suspect = bool(set(row.flags or ()) & ENTRY_ERROR_FLAGS)
             found.append(
                 NonConformity(
-                    row.code,
+                    row.number,
                     row.product_name,
                     county,
                     row.collected_at,
                     "产地",
-                    "不符合" if row.origin == "outside" else "存疑",
+                    "存疑" if row.origin == "uncertain" else "待核实" if suspect else "不符合",
                     origin_reason(row._asdict(), summary.tolerance_m),
                     row.sampled_unit,
                 )
@@ -304,7 +305,7 @@ def non_conformities(summary: SeasonSummary) -> list[NonConformity]:
         if row.quality in ("fail", "inconclusive"):
             found.append(
                 NonConformity(
-                    row.code,
+                    row.number,
                     row.product_name,
                     county,
                     row.collected_at,
