@@ -180,7 +180,8 @@ def record_story(record: SampleRecordData, rid: str, s: Styles, work: Path) -> l
     story += [para("五、照片", s.h1)]
     if record.photos:
         for n, photo in enumerate(record.photos, start=1):
-            story.append(image(photo, 110, f"照片{n}：{photo.name}", s))
+            caption = f"照片{n}（{photo.caption}）"
+            story.append(image(photo.path, 110, caption, s) if photo.path else para(caption, s.body_flush))
     else:
         story.append(para("无照片。", s.body_flush))
     return story

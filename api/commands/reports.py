@@ -105,7 +105,11 @@ def record(
     sample: str = typer.Argument(
         ..., help="Sample UUID or its first 8+ hex digits (the code on maps and reports)."
     ),
-    photos: list[Path] = typer.Option(None, "--photo", help="A photo of the sample (JPEG/PNG, repeatable)."),
+    photos: list[Path] = typer.Option(
+        None,
+        "--photo",
+        help="Store a photo with the sample first (JPEG/PNG/WebP, repeatable); the record prints every stored photo.",
+    ),
     issuer: str = typer.Option(None, "--issuer", help="Inspecting authority printed on the record."),
     out: Path = typer.Option(None, "--out", "-o", help="PDF file (default: out/reports/record_<code>.pdf)."),
 ) -> None:
@@ -120,8 +124,17 @@ def record(
         if not photo.is_file():
             raise InputError("photo", f"{photo} does not exist")
     with working("reading the sample") as step:
+        if photos:
+            from gi.origin.photos import attach_photo
+            from reports.data import find_sample
+
+            step("storing the photos with the sample")
+            with session_scope() as session:  # committed before the record that prints them
+                sample_id = find_sample(session, sample).id
+                for photo in photos:
+                    attach_photo(session, sample_id, photo.read_bytes(), "gi report record", name=str(photo))
         with session_scope() as session:
-            data = gather_sample_record(session, sample, photos or [])
+            data = gather_sample_record(session, sample)
         path = out or _reports_dir() / f"record_{data.code}.pdf"
         step("writing the inspection record")
         files = sample_record(data, path, _options(issuer))
