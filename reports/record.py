@@ -141,7 +141,7 @@ def record_story(record: SampleRecordData, rid: str, s: Styles, work: Path) -> l
         story += [
             para("实验室报告的原始结果", s.h2),
             data_table(
-                ["指标代码", "报告结果", "方法", "实验室", "检测日期"],
+                ["检测项目", "报告结果", "方法", "实验室", "检测日期"],
                 [
                     [r.indicator, r.reported, r.method, r.laboratory, f"{r.tested_on:%Y-%m-%d}"]
                     for r in record.lab_results
