@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 
@@ -13,7 +13,11 @@ from gi.reads.season import SeasonSummary, gather_season, sample_date_range
 from gi.settings import get_settings
 from maps.folium_maps import MapOptions, season_map, write_map
 from reports.campaign import campaign_report
+from reports.layout import ReportOptions
 from reports.notice import public_notice
+
+# The demo's documents are built on synthetic data: the issuer line says so (GI_ISSUING_OFFICE overrides it).
+DEMO_ISSUER = "演示单位（模拟数据，非正式发布）"
 
 
 @dataclass
@@ -49,14 +53,17 @@ def write_season_outputs(
                 return OutputsStep(skipped="no samples are stored yet")
         on_progress("reading the season", 0, 4)
         summary = gather_season(session, period[0], period[1])
-        entries = season_notice(session, summary)
+        notice_content = season_notice(session, summary)
     stem = f"{summary.start:%Y%m%d}_{summary.end:%Y%m%d}"
     options = MapOptions.from_settings()
     on_progress("drawing the season map", 1, 4)
     map_path = write_map(season_map(summary, options), out_dir / f"season_{stem}.html", options)
     on_progress("writing the campaign report", 2, 4)
-    report = campaign_report(summary, out_dir / f"campaign_{stem}.pdf")
+    documents = ReportOptions.from_settings()
+    if not documents.issuer:  # synthetic data: say so where the issuer signs
+        documents = replace(documents, issuer=DEMO_ISSUER)
+    report = campaign_report(summary, out_dir / f"campaign_{stem}.pdf", documents)
     on_progress("writing the public notice", 3, 4)
-    notice = public_notice(summary, out_dir / f"notice_{stem}.pdf", entries=entries)
+    notice = public_notice(summary, out_dir / f"notice_{stem}.pdf", documents, notice_content)
     on_progress("written", 4, 4)
     return OutputsStep(summary, map_path, report.pdf, list(report.attachments), notice.pdf)

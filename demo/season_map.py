@@ -13,12 +13,12 @@ from shapely.geometry import MultiPolygon
 
 from geo_data import admin
 from gi.reads.season import (
-    SAMPLE_COLUMNS,
     AreaInfo,
     CoverageRow,
     ProducerFinding,
     SeasonSummary,
     coverage_from_samples,
+    with_derived_columns,
 )
 
 # (code, Chinese name, pinyin, English, category, county adcodes forming the area)
@@ -165,7 +165,8 @@ def synthetic_summary(
             "county_name": counties["county_name"],
             "province_name": counties["province_name"],
         }
-    )[list(SAMPLE_COLUMNS)].sort_values("collected_at", ignore_index=True)
+    )
+    frame = with_derived_columns(frame).sort_values("collected_at", ignore_index=True)
     producers = [
         ProducerFinding(
             f"示例农业公司{i}",

@@ -71,6 +71,11 @@ class Settings(BaseSettings):
     )
     timezone: str = Field(default="Asia/Shanghai", description="Time zone that decides seasons and dates.")
     tile_url: str | None = Field(default=None, description="Optional XYZ tile URL for maps; none = offline.")
+    tianditu_key: str | None = Field(
+        default=None,
+        description="Key (tk) of the 天地图 (Tianditu) WMTS service: its vector and imagery base maps are "
+        "offered on every map; none = offline.",
+    )
     map_review_number: str = Field(
         default="审图号：（示意图，未送审）",
         description="Map review number (审图号) printed on published maps.",
@@ -117,6 +122,12 @@ class Settings(BaseSettings):
     api_login_window_s: int = Field(default=900, ge=1, description="Window of the failed-login count, s.")
     media_dir: Path = Field(
         default=PROJECT_ROOT / "media", description="Content-addressed store of photos (SHA-256 names)."
+    )
+    issuing_office: str | None = Field(
+        default=None, description="Issuing office printed on notices and reports (e.g. 杭州市市场监督管理局)."
+    )
+    legal_basis: str | None = Field(
+        default=None, description="Legal basis cited by notices and reports (default: reports.layout's)."
     )
     max_photo_bytes: int = Field(default=15 * 1024 * 1024, ge=1024, description="Largest photo accepted.")
     api_basic_over_http: bool = Field(

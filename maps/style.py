@@ -17,20 +17,28 @@ class Category:
     colour: str
 
 
+# Verdict colours readable with the common colour-vision deficiencies (about 1 man in 16 in China has one):
+# blue, orange and dark red differ in lightness as well as hue (Okabe & Ito's blue and orange, ColorBrewer's
+# dark red), so "good", "doubt" and "bad" stay apart for deuteranopes and protanopes and in grey print.
+GOOD_COLOUR = "#0072b2"
+DOUBT_COLOUR = "#e69f00"
+BAD_COLOUR = "#b2182b"
+NONE_COLOUR = "#8c8c8c"
+
 # Origin verdicts (产地核验结论); "unchecked" is a sample with no stored verdict yet.
 ORIGIN_CATEGORIES: tuple[Category, ...] = (
-    Category("inside", "产地相符（区域内）", "#1a9850"),
-    Category("uncertain", "边界存疑（容差带内）", "#f0a30a"),
-    Category("outside", "产地不符（区域外）", "#d73027"),
-    Category("unchecked", "未核验", "#8c8c8c"),
+    Category("inside", "产地相符（区域内）", GOOD_COLOUR),
+    Category("uncertain", "边界存疑（容差带内）", DOUBT_COLOUR),
+    Category("outside", "产地不符（区域外）", BAD_COLOUR),
+    Category("unchecked", "未核验", NONE_COLOUR),
 )
 
 # Characteristic-quality verdicts (特色品质检验结论).
 QUALITY_CATEGORIES: tuple[Category, ...] = (
-    Category("pass", "品质合格", "#1a9850"),
-    Category("fail", "品质不合格", "#d73027"),
-    Category("inconclusive", "结果存疑", "#f0a30a"),
-    Category("pending", "待检验", "#8c8c8c"),
+    Category("pass", "品质合格", GOOD_COLOUR),
+    Category("fail", "品质不合格", BAD_COLOUR),
+    Category("inconclusive", "结果存疑", DOUBT_COLOUR),
+    Category("pending", "待检验", NONE_COLOUR),
 )
 
 ORIGIN = {c.code: c for c in ORIGIN_CATEGORIES}
@@ -57,7 +65,8 @@ PRODUCT_COLOURS: tuple[str, ...] = (
 )
 
 PRODUCER_OUTSIDE_COLOUR = "#7b1fa2"
-HEAT_GRADIENT = {0.2: "#fee08b", 0.5: "#fc8d59", 0.8: "#d73027", 1.0: "#7f0000"}
+# The density of non-conformities: light yellow to dark red, a single-hue ramp by lightness.
+HEAT_GRADIENT = {0.2: "#fee391", 0.5: "#fe9929", 0.8: "#cc4c02", 1.0: "#662506"}
 
 # Reference layers: light enough not to compete with the data.
 LAND_FILL = "#fbfaf6"

@@ -5,26 +5,45 @@ from __future__ import annotations
 
 import csv
 import tempfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 from reportlab.platypus import CondPageBreak, Flowable, PageBreak
 
-from gi.reads.season import CoverageRow, SeasonSummary, non_conformities, origin_counts, quality_counts
+from gi.errors import InputError
+from gi.reads.season import (
+    FAILURE_RATE_DEFINITION,
+    RESULT_FAIL,
+    RESULT_PASS,
+    RESULT_VERIFY,
+    CoverageRow,
+    SeasonSummary,
+    failure_rate,
+    non_conformities,
+    origin_counts,
+    quality_counts,
+    result_counts,
+)
 from maps import static
 from maps.style import ORIGIN_CATEGORIES, QUALITY_CATEGORIES
 from reports import charts
 from reports.layout import (
+    Numbering,
     ReportFiles,
     ReportMeta,
     ReportOptions,
     Styles,
     build_pdf,
+    captioned_table,
     data_table,
     image,
     key_value_table,
     para,
     report_id,
+    require_issuer,
+    signoff_block,
     spacer,
 )
 from reports.market import market_section
@@ -44,6 +63,7 @@ class _Headings:
 
 
 heading = _Headings()
+numbers = Numbering()
 
 
 def _pct(part: float, whole: float) -> str:
@@ -76,11 +96,14 @@ def _overview(summary: SeasonSummary, s: Styles) -> list[Flowable]:
     tested = n - int(quality.get("pending", 0))
     products = samples["product_code"].nunique() if n else 0
     counties = samples.loc[samples["county_code"] != "", "county_code"].nunique() if n else 0
-    producers = samples.loc[samples["producer_name"] != "", "producer_name"].nunique() if n else 0
+    producers = samples["sampled_unit"].nunique() if n else 0
+    results = samples["result"].value_counts()
+    failed, verify = int(results.get(RESULT_FAIL, 0)), int(results.get(RESULT_VERIFY, 0))
     text = (
-        f"{summary.period}，对 {len(summary.areas)} 个地理标志产品开展监督抽查，"
-        f"在 {counties} 个县（市、区）抽取样品 {n:,} 批次"
-        f"（涉及 {products} 个产品、{producers} 家生产经营者）。"
+        f"{summary.period}，对 {products} 个地理标志产品开展监督抽查，"
+        f"在 {counties} 个县（市、区）抽取样品 {n:,} 批次（涉及 {producers} 个被抽样单位）。"
+        f"抽检结论：合格 {int(results.get(RESULT_PASS, 0)):,} 批次，不合格 {failed:,} 批次，"
+        f"待核实 {verify:,} 批次，不合格率 {failure_rate(failed, n)}。"
         f"产地核验：产地相符 {int(origin.get('inside', 0)):,} 批次，"
         f"边界存疑 {int(origin.get('uncertain', 0)):,} 批次，"
         f"产地不符 {int(origin.get('outside', 0)):,} 批次（{_pct(origin.get('outside', 0), n)}），"
@@ -98,58 +121,123 @@ def _overview(summary: SeasonSummary, s: Styles) -> list[Flowable]:
         text += f"另发现 {len(summary.producers_outside)} 家授权生产者的登记位置位于其授权产品保护范围之外。"
     figures = [
         ("抽样期间", summary.period),
-        ("涉及产品", f"{len(summary.areas)} 个"),
+        ("涉及产品", f"{products} 个"),
         ("样品批次", f"{n:,}"),
+        ("不合格（最终结论）", f"{failed:,}"),
+        ("不合格率", failure_rate(failed, n)),
+        ("结论待核实", f"{verify:,}"),
         ("产地不符", f"{int(origin.get('outside', 0)):,}（{_pct(origin.get('outside', 0), n)}）"),
         ("边界存疑", f"{int(origin.get('uncertain', 0)):,}"),
         ("品质不合格", f"{int(quality.get('fail', 0)):,}（{_pct(quality.get('fail', 0), tested)}）"),
         ("待检验", f"{int(quality.get('pending', 0)):,}"),
         ("区域外授权生产者", f"{len(summary.producers_outside)} 家"),
     ]
+    tally = result_counts(summary)
+    rows = [
+        [
+            r["product_name"],
+            f"{int(r['samples']):,}",
+            f"{int(r[RESULT_PASS]):,}",
+            f"{int(r[RESULT_FAIL]):,}",
+            f"{int(r[RESULT_VERIFY]):,}",
+            r["rate"],
+        ]
+        for _, r in tally.iterrows()
+    ]
+    if len(tally) > 1:
+        rows.append(
+            [
+                "合计",
+                f"{n:,}",
+                f"{int(results.get(RESULT_PASS, 0)):,}",
+                f"{failed:,}",
+                f"{verify:,}",
+                failure_rate(failed, n),
+            ]
+        )
     return [
         heading("总体情况", s),
         para(text, s.body),
         spacer(1),
         key_value_table(figures, s, widths=(30, 57), columns=2),
+        *captioned_table(
+            numbers.table("各产品抽检结论"),
+            data_table(
+                ["产品", "抽检批次", "合格", "不合格", "待核实", "不合格率"],
+                rows,
+                [44, 26, 26, 26, 26, 26],
+                s,
+                align=["left"] + ["right"] * 5,
+                long=False,
+                total_row=len(tally) > 1,
+            ),
+            s,
+        ),
+        para(
+            f"注：{FAILURE_RATE_DEFINITION}。待核实指采样坐标异常、位于边界判定容差内、定位不可信，"
+            "或特色品质检验尚在进行或无法判定，结论作出前不计为不合格。",
+            s.note,
+        ),
     ]
 
 
 def _coverage(summary: SeasonSummary, s: Styles, work: Path) -> list[Flowable]:
     out: list[Flowable] = [heading("抽样计划完成情况", s)]
     rows = summary.coverage
+    products, low = _coverage_rows(rows)
     if summary.planning_available:
         out.append(
             para(
-                "按产品和县（市、区）统计抽查计划任务的完成情况（任务已抽样或已完成即计为完成）及实际抽取样品数。"
-                "计划外样品（如市场抽样、跨区域抽样）只计入样品数，按产品合并列示。",
+                "按产品统计抽查计划任务的完成情况（任务已抽样或已完成即计为完成）及实际抽取样品数；"
+                "计划外样品（如市场抽样、跨区域抽样）只计入样品数。",
                 s.body,
             )
         )
-        table_rows, low, sub = _coverage_rows(rows)
-        out.append(
+        out += captioned_table(
+            numbers.table("各产品抽查计划完成情况"),
             data_table(
-                ["产品", "县（市、区）", "计划任务", "已完成", "完成率", "样品数"],
-                table_rows,
-                [38, 52, 21, 21, 21, 21],
+                ["产品", "涉及县（市、区）", "计划任务", "已完成", "完成率", "样品批次"],
+                products,
+                [40, 32, 24, 24, 24, 26],
                 s,
-                align=["left", "left", "right", "right", "right", "right"],
-                highlight=low,
-                shaded=sub,
-                zebra=False,
-            )
+                align=["left"] + ["right"] * 5,
+                long=False,
+                total_row=len(products) > 1,
+            ),
+            s,
         )
+        # A county table only where it says something: the counties that fell behind.
         if low:
-            out.append(para("红色为计划任务完成率低于 80% 的县（市、区）。", s.note))
+            out += captioned_table(
+                numbers.table("计划完成率低于 80% 的县（市、区）"),
+                data_table(
+                    ["产品", "县（市、区）", "计划任务", "已完成", "完成率", "样品批次"],
+                    low,
+                    [40, 40, 22, 22, 24, 22],
+                    s,
+                    align=["left", "left", "right", "right", "right", "right"],
+                    highlight=range(len(low)),
+                ),
+                s,
+            )
+        else:
+            counties = len({r.county_code for r in rows if r.planned})
+            out.append(
+                para(f"涉及的 {counties} 个县（市、区）计划任务完成率均不低于 80%，不再逐县列示。", s.body)
+            )
     else:
         out.append(para("本期未关联抽查计划，以下仅统计实际抽取的样品数。", s.body))
-        out.append(
+        out += captioned_table(
+            numbers.table("各产品样品数"),
             data_table(
-                ["产品", "县（市、区）", "样品数"],
-                [[r.product_name, r.county_name, r.samples] for r in rows],
-                [60, 70, 44],
+                ["产品", "涉及县（市、区）", "样品批次"],
+                [[p[0], p[1], p[5]] for p in products],
+                [60, 50, 40],
                 s,
-                align=["left", "left", "right"],
-            )
+                align=["left", "right", "right"],
+                total_row=len(products) > 1,
+            ),
+            s,
         )
     if rows:
         chart = charts.coverage_bars(
@@ -157,53 +245,43 @@ def _coverage(summary: SeasonSummary, s: Styles, work: Path) -> list[Flowable]:
             "各产品计划任务与完成情况" if summary.planning_available else "各产品样品数",
             work / "coverage.png",
         )
-        out.append(image(chart, 160, None, s))
+        out.append(
+            image(
+                chart,
+                160,
+                numbers.figure("各产品计划任务与完成情况" if summary.planning_available else "各产品样品数"),
+                s,
+            )
+        )
     return out
 
 
-def _coverage_rows(rows: list[CoverageRow]) -> tuple[list[list[object]], list[int], list[int]]:
-    """Table rows: planned counties one by one, unplanned ones merged, a subtotal per product and a total."""
-    out: list[list[object]] = []
-    low: list[int] = []
-    subtotals: list[int] = []
+def _coverage_rows(rows: list[CoverageRow]) -> tuple[list[list[object]], list[list[object]]]:
+    """One row per product (counties, planned, done, completion, samples) with a total; and the planned counties
+    whose completion is below 80%."""
     by_product: dict[str, list[CoverageRow]] = {}
     for r in rows:
         by_product.setdefault(r.product_name, []).append(r)
-    grand = [0, 0, 0]
+    products: list[list[object]] = []
+    low: list[list[object]] = []
+    grand = [0, 0, 0, 0]
     for product, items in by_product.items():
-        planned = [r for r in items if r.planned]
-        unplanned = [r for r in items if not r.planned]
-        for r in sorted(planned, key=lambda r: -(r.planned or 0)):
-            if (r.done or 0) / (r.planned or 1) < 0.8:
-                low.append(len(out))
-            out.append(
-                [product, r.county_name, r.planned, r.done, _pct(r.done or 0, r.planned or 0), r.samples]
-            )
-        if unplanned:
-            out.append(
-                [
-                    product,
-                    f"计划外（{len(unplanned)} 个县市区）",
-                    0,
-                    0,
-                    "—",
-                    sum(r.samples for r in unplanned),
-                ]
-            )
-        totals = [
-            sum(r.planned or 0 for r in items),
-            sum(r.done or 0 for r in items),
-            sum(r.samples for r in items),
-        ]
-        subtotals.append(len(out))
-        out.append(
-            [f"{product} 小计", "", totals[0], totals[1], _pct(totals[1], totals[0]), f"{totals[2]:,}"]
+        planned = sum(r.planned or 0 for r in items)
+        done = sum(r.done or 0 for r in items)
+        taken = sum(r.samples for r in items)
+        counties = len({r.county_code for r in items})
+        products.append([product, counties, planned, done, _pct(done, planned), f"{taken:,}"])
+        grand = [grand[0] + counties, grand[1] + planned, grand[2] + done, grand[3] + taken]
+        for r in sorted(items, key=lambda r: -(r.planned or 0)):
+            if r.planned and (r.done or 0) / r.planned < 0.8:
+                low.append(
+                    [product, r.county_name, r.planned, r.done, _pct(r.done or 0, r.planned), r.samples]
+                )
+    if len(products) > 1:
+        products.append(
+            ["合计", grand[0], f"{grand[1]:,}", f"{grand[2]:,}", _pct(grand[2], grand[1]), f"{grand[3]:,}"]
         )
-        grand = [g + t for g, t in zip(grand, totals, strict=True)]
-    if len(by_product) > 1:
-        subtotals.append(len(out))
-        out.append(["合计", "", f"{grand[0]:,}", f"{grand[1]:,}", _pct(grand[1], grand[0]), f"{grand[2]:,}"])
-    return out, low, subtotals
+    return products, low
 
 
 def _origin(summary: SeasonSummary, s: Styles, work: Path) -> list[Flowable]:
@@ -220,27 +298,37 @@ def _origin(summary: SeasonSummary, s: Styles, work: Path) -> list[Flowable]:
             s.body,
         ),
     ]
-    out.append(
+    out += captioned_table(
+        numbers.table("各产品产地核验结论"),
         data_table(
-            ["产品", "样品数"] + [c.label for c in ORIGIN_CATEGORIES] + ["不符率"],
+            ["产品", "样品数"] + [c.label for c in ORIGIN_CATEGORIES] + ["区域外占比"],
             _counts_rows(table, codes, "outside"),
             [34, 20, 26, 26, 26, 20, 22],
             s,
             align=["left"] + ["right"] * 6,
             long=False,
+            total_row=len(table) > 1,
+        ),
+        s,
+    )
+    out.append(
+        para(
+            "注：“产地不符（区域外）”为产地核验的判定结果；其中采样坐标疑似录入错误（经纬度颠倒、位于境外）的样品"
+            "在抽检结论中计为“待核实”，不计入不合格。",
+            s.note,
         )
     )
     if len(table):
         chart = charts.verdict_bars(
             table, ORIGIN_CATEGORIES, "各产品产地核验结论构成", work / "origin_bars.png"
         )
-        out.append(image(chart, 160, None, s))
+        out.append(image(chart, 160, numbers.figure("各产品产地核验结论构成"), s))
         weekly = charts.weekly_results(
             summary.samples, "origin", ORIGIN_CATEGORIES, "按周统计的样品及产地核验结论", work / "weekly.png"
         )
-        out.append(image(weekly, 160, None, s))
+        out.append(image(weekly, 160, numbers.figure("按周统计的样品及产地核验结论"), s))
     overview = static.season_png(summary, work / "season_origin.png", colour_by="origin", title=None)
-    out.append(image(overview, 165, "图 1  样品产地核验结果分布", s))
+    out.append(image(overview, 165, numbers.figure("样品产地核验结果分布"), s))
     return out
 
 
@@ -258,23 +346,26 @@ def _quality(summary: SeasonSummary, s: Styles, work: Path) -> list[Flowable]:
             s.body,
         )
     )
-    out.append(
+    out += captioned_table(
+        numbers.table("各产品特色品质检验结论"),
         data_table(
-            ["产品", "样品数"] + [c.label for c in QUALITY_CATEGORIES] + ["不合格率"],
+            ["产品", "样品数"] + [c.label for c in QUALITY_CATEGORIES] + ["品质不合格占比"],
             _counts_rows(table, codes, "fail"),
             [34, 20, 24, 26, 24, 24, 22],
             s,
             align=["left"] + ["right"] * 6,
             long=False,
-        )
+            total_row=len(table) > 1,
+        ),
+        s,
     )
     if len(table):
         chart = charts.verdict_bars(
             table, QUALITY_CATEGORIES, "各产品特色品质检验结论构成", work / "quality_bars.png"
         )
-        out.append(image(chart, 160, None, s))
+        out.append(image(chart, 160, numbers.figure("各产品特色品质检验结论构成"), s))
     quality_map = static.season_png(summary, work / "season_quality.png", colour_by="quality", title=None)
-    out.append(image(quality_map, 165, "图 2  样品特色品质检验结果分布", s))
+    out.append(image(quality_map, 165, numbers.figure("样品特色品质检验结果分布"), s))
     return out
 
 
@@ -283,7 +374,6 @@ def _maps(summary: SeasonSummary, s: Styles, work: Path, options: ReportOptions)
     if not options.product_maps or not with_samples:
         return []
     out: list[Flowable] = [PageBreak(), heading("各产品样品分布", s)]
-    figure = 3 if summary.quality_available else 2
     for area in with_samples:
         subset = summary.samples[summary.samples["product_code"] == area.product_code]
         path = static.regional_png(
@@ -297,12 +387,13 @@ def _maps(summary: SeasonSummary, s: Styles, work: Path, options: ReportOptions)
             image(
                 path,
                 150,
-                f"图 {figure}  {area.name_zh}：样品产地核验结果（保护范围第 {area.version} 版，"
-                f"{area.area_km2:,.0f} 平方千米，样品 {len(subset):,} 批次）",
+                numbers.figure(
+                    f"{area.name_zh}：样品产地核验结果（保护范围第 {area.version} 版，"
+                    f"{area.area_km2:,.0f} 平方千米，样品 {len(subset):,} 批次）"
+                ),
                 s,
             )
         )
-        figure += 1
     return out
 
 
@@ -316,11 +407,12 @@ def _non_conformities(
         out.append(para("本期未发现产地不符、边界存疑或品质不合格的样品。", s.body))
         return out, attachments
     failures = sum(1 for f in found if f.severity == "不符合")
+    verify = sum(1 for f in found if f.severity == "待核实")
     out.append(
         para(
-            f"共 {len(found):,} 条（不符合 {failures:,} 条，存疑 {len(found) - failures:,} 条），"
-            "按采样时间排列。"
-            "“存疑”样品需现场复核或复检后再作结论。",
+            f"共 {len(found):,} 条（不符合 {failures:,} 条，存疑 {len(found) - failures - verify:,} 条，"
+            f"待核实 {verify:,} 条），按采样时间排列。“存疑”样品需现场复核或复检后再作结论；"
+            "“待核实”为采样坐标疑似录入错误（经纬度颠倒、位于境外）的样品，核实坐标后重新判定。",
             s.body,
         )
     )
@@ -331,24 +423,26 @@ def _non_conformities(
             f.sample_code,
             f.product_name,
             f.county_name,
-            f"{f.collected_at:%m-%d}",
+            f"{f.collected_at:%Y-%m-%d}",
             f.kind,
             f.severity,
-            f.producer_name or "市场抽样",
+            f.producer_name,
             f.reason,
         ]
         for i, f in enumerate(shown)
     ]
     bad = [i for i, f in enumerate(shown) if f.severity == "不符合"]
-    out.append(
+    out += captioned_table(
+        numbers.table("不合格及存疑样品明细"),
         data_table(
-            ["序号", "样品编号", "产品", "区县", "日期", "类别", "结论", "被抽样单位", "原因"],
+            ["序号", "样品编号", "产品", "区县", "采样日期", "类别", "结论", "被抽样单位", "原因"],
             rows,
-            [9, 18, 21, 15, 10, 9, 13, 28, 51],
+            [9, 29, 20, 15, 20, 9, 14, 24, 34],
             s,
             align=["right", "code", "left", "left", "centre", "centre", "centre", "left", "left"],
             highlight=bad,
-        )
+        ),
+        s,
     )
     if len(found) > len(shown):
         csv_path = pdf_path.with_name(pdf_path.stem + "_不合格及存疑明细.csv")
@@ -391,14 +485,16 @@ def _producers(summary: SeasonSummary, s: Styles) -> list[Flowable]:
         [p.producer_name, p.credit_code, p.product_name, f"{p.distance_m / 1000:.1f}", p.county_name or "—"]
         for p in summary.producers_outside
     ]
-    out.append(
+    out += captioned_table(
+        numbers.table("登记位置在保护范围外的授权生产者"),
         data_table(
             ["生产者", "统一社会信用代码", "授权产品", "距保护范围（千米）", "区县"],
             rows,
             [52, 38, 28, 24, 32],
             s,
             align=["left", "code", "left", "right", "left"],
-        )
+        ),
+        s,
     )
     return out
 
@@ -425,9 +521,9 @@ def _method(summary: SeasonSummary, s: Styles) -> list[Flowable]:
     ]
     out.append(
         data_table(
-            ["产品", "标准", "版本", "生效日期", "面积（km²）", "依据"],
+            ["产品", "标准", "版本", "生效日期", "面积（平方千米）", "依据"],
             rows,
-            [24, 34, 14, 20, 20, 62],
+            [24, 34, 14, 22, 22, 58],
             s,
             align=["left", "left", "centre", "centre", "right", "left"],
         )
@@ -440,8 +536,9 @@ def _method(summary: SeasonSummary, s: Styles) -> list[Flowable]:
             s.body_flush,
         )
     )
-    for note in summary.notes:
-        out.append(para(f"3. {note}", s.body_flush))
+    out.append(para(f"3. {FAILURE_RATE_DEFINITION}。", s.body_flush))
+    for k, note in enumerate(summary.notes, start=4):
+        out.append(para(f"{k}. {note}", s.body_flush))
     return out
 
 
@@ -453,49 +550,151 @@ def _title_block(title: str, s: Styles) -> list[Flowable]:
     return [para(f"{title}工作报告", s.title)]
 
 
+def _market(summary: SeasonSummary, s: Styles) -> list[Flowable]:
+    """Market samples (not taken at a registered producer) grouped by the outlet where they were taken."""
+    frame = summary.samples
+    market = frame[frame["producer_kind"] != "producer"] if len(frame) else frame
+    if not len(market):
+        return []
+    groups = (
+        market.groupby(["sampled_unit", "sampled_address"], sort=False)
+        .agg(
+            products=("product_name", lambda p: "、".join(dict.fromkeys(p))),
+            samples=("sample_id", "size"),
+            failed=("result", lambda r: int((r == RESULT_FAIL).sum())),
+            verify=("result", lambda r: int((r == RESULT_VERIFY).sum())),
+        )
+        .reset_index()
+        .sort_values(["failed", "samples"], ascending=False)
+    )
+    # A table row says something only for an outlet with a finding or several samples; the outlets where one
+    # conforming sample was taken are counted, not listed one row each.
+    notable = groups[(groups["failed"] > 0) | (groups["verify"] > 0) | (groups["samples"] > 1)]
+    quiet = len(groups) - len(notable)
+    rows = [
+        [g.sampled_unit, g.sampled_address or "—", g.products, g.samples, g.failed, g.verify]
+        for g in notable.itertuples(index=False)
+    ]
+    text = (
+        f"在 {len(groups):,} 个经营场所抽取市场样品 {len(market):,} 批次；未登记的经营者按采样地点区分，"
+        "不合并为一个单位。"
+    )
+    if quiet:
+        text += f"其中 {quiet:,} 个经营场所各抽取 1 批次且结论合格，不逐一列示；下表列出其余经营场所。"
+    out: list[Flowable] = [
+        CondPageBreak(50 * 2.83),
+        heading("市场抽样情况（按被抽样单位）", s),
+        para(text, s.body),
+    ]
+    if rows:
+        out += captioned_table(
+            numbers.table(
+                "市场抽样被抽样单位（有不合格、待核实或多批次的）" if quiet else "市场抽样被抽样单位"
+            ),
+            data_table(
+                ["被抽样单位", "地址", "产品", "样品批次", "不合格", "待核实"],
+                rows,
+                [46, 50, 30, 16, 16, 16],
+                s,
+                align=["left", "left", "left", "right", "right", "right"],
+                highlight=[k for k, r in enumerate(rows) if r[4]],
+            ),
+            s,
+        )
+    return out
+
+
+@dataclass
+class ReportContext:
+    """What every section of the campaign report reads: the season, the styles, a scratch directory for
+    images, the options and the path of the PDF (attachments are written beside it)."""
+
+    summary: SeasonSummary
+    styles: Styles
+    work: Path
+    options: ReportOptions
+    path: Path
+    attachments: list[Path] = field(default_factory=list)
+
+
+Section = Callable[[ReportContext], list[Flowable]]
+
+
+def _non_conformity_section(ctx: ReportContext) -> list[Flowable]:
+    story, attachments = _non_conformities(ctx.summary, ctx.styles, ctx.path, ctx.options)
+    ctx.attachments += attachments
+    return story
+
+
+def _balance_section(ctx: ReportContext) -> list[Flowable]:
+    market = ctx.summary.market
+    if market is None or not market.balance:
+        return []
+    return market_section(market, heading("产销平衡与电商平台经营者核查", ctx.styles), ctx.styles)
+
+
+# The report's sections in order; a section is a function of the context, so other modules add their own
+# (a mass-balance section, a table of flagged sellers) by passing ``sections``.
+DEFAULT_SECTIONS: tuple[Section, ...] = (
+    lambda c: _overview(c.summary, c.styles),
+    lambda c: _coverage(c.summary, c.styles, c.work),
+    lambda c: _origin(c.summary, c.styles, c.work),
+    lambda c: _quality(c.summary, c.styles, c.work),
+    lambda c: _maps(c.summary, c.styles, c.work, c.options),
+    _non_conformity_section,
+    _balance_section,
+    lambda c: _market(c.summary, c.styles),
+    lambda c: _producers(c.summary, c.styles),
+    lambda c: _method(c.summary, c.styles),
+)
+
+
 def campaign_report(
-    summary: SeasonSummary, path: str | Path, options: ReportOptions | None = None
+    summary: SeasonSummary,
+    path: str | Path,
+    options: ReportOptions | None = None,
+    sections: Sequence[Section] = DEFAULT_SECTIONS,
 ) -> ReportFiles:
-    """Write the season campaign report of ``summary`` to ``path`` (PDF)."""
-    options = options or ReportOptions()
+    """Write the season campaign report of ``summary`` to ``path`` (PDF). Refused without an issuer, and for a
+    period without samples (本期无抽检: there is nothing to report)."""
+    options = options or ReportOptions.from_settings()
+    issuer = require_issuer(options)
+    if not len(summary.samples):
+        raise InputError(
+            "from",
+            f"no samples were collected {summary.start} to {summary.end} (本期无抽检): nothing to report",
+        )
     path = Path(path)
     s = Styles()
     rid = report_id(
-        f"GI-CR-{summary.end:%Y%m%d}",
+        f"GI-CR-{summary.start:%Y%m%d}-{summary.end:%Y%m%d}",
         summary.title,
-        summary.start,
-        summary.end,
-        len(summary.samples),
-        summary.generated_at.isoformat(),
+        issuer,
+        summary.product_codes,
+        list(summary.samples["number"]),
+        list(summary.samples["result"]),
     )
     meta = ReportMeta(
         report_id=rid,
         title=f"{summary.title}工作报告",
         short_title="地理标志产品监督抽查工作报告",
         generated_at=summary.generated_at,
-        issuer=options.issuer,
+        issuer=issuer,
         subject=summary.period,
     )
     heading.count = 0
+    numbers.figures = numbers.tables = 0
     with tempfile.TemporaryDirectory(prefix="gi-report-") as tmp:
-        work = Path(tmp)
+        ctx = ReportContext(summary, s, Path(tmp), options, path)
         story: list[Flowable] = [
             spacer(6),
             *_title_block(summary.title, s),
             para(f"抽样期间：{summary.period}", s.subtitle),
-            para(f"{options.issuer}    报告编号：{rid}", s.subtitle),
+            para(f"{issuer}    报告编号：{rid}", s.subtitle),
             spacer(4),
         ]
-        story += _overview(summary, s)
-        story += _coverage(summary, s, work)
-        story += _origin(summary, s, work)
-        story += _quality(summary, s, work)
-        story += _maps(summary, s, work, options)
-        detail, attachments = _non_conformities(summary, s, path, options)
-        story += detail
-        if summary.market is not None and summary.market.balance:
-            story += market_section(summary.market, heading("产销平衡与电商平台经营者核查", s), s)
-        story += _producers(summary, s)
-        story += _method(summary, s)
+        for section in sections:
+            story += section(ctx)
+        story += [spacer(10), signoff_block(options, s)]
         build_pdf(path, story, meta)
-    return ReportFiles(pdf=path, report_id=rid, attachments=attachments)
+    return ReportFiles(pdf=path, report_id=rid, attachments=ctx.attachments)

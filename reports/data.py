@@ -3,7 +3,6 @@ come from gi.reads). Renderers only read these objects."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -23,10 +22,11 @@ from gi.models import (
     PlanTask,
     Producer,
     ProductionArea,
+    QualitySpec,
     Sample,
 )
 from gi.quality.evidence import fingerprint_items, stored_items
-from gi.quality.wording import grade_label
+from gi.quality.wording import grade_label, unit_zh, variable_zh
 from gi.reads.season import AreaInfo, area_infos, origin_reason
 from gi.reads.verdicts import sample_verdicts
 from gi.settings import get_settings
@@ -112,7 +112,62 @@ class SampleRecordData:
     lab_results: list[LabLine]
     evidence: str | None
     evidence_reasons: list[str]
-    photos: list[Path] = field(default_factory=list)
+    photos: list[RecordPhoto] = field(default_factory=list)
+    number: str = ""  # the sample number (gi.reads.season.sample_number), stable
+
+    @property
+    def record_number(self) -> str:
+        """The record's number: the sample's, so every regeneration of the record carries the same one."""
+        return f"JL-{self.number or self.code}"
+
+
+@dataclass(frozen=True)
+class RecordPhoto:
+    """A photo stored with the sample, as the record prints it: the file (None when it cannot be printed) and
+    a caption naming its hash and what its EXIF says against the sample."""
+
+    path: Path | None
+    caption: str
+
+
+# What a photo's EXIF cross-check found (gi.origin.photos), as the record says it.
+PHOTO_FLAGS_ZH = {
+    "photo_no_exif": "无 EXIF 信息",
+    "photo_no_gps": "无拍摄位置",
+    "photo_far": "拍摄位置距采样点超出限值",
+    "photo_no_time": "无拍摄时间",
+    "photo_other_day": "拍摄日期与采样日期不同",
+}
+PRINTABLE_PHOTOS = ("image/jpeg", "image/png")
+
+
+def stored_photos(session: Session, sample_id: Any) -> list[RecordPhoto]:
+    """The photos stored with a sample (the media store, GI_MEDIA_DIR), in the order they were attached."""
+    from gi.models import SamplePhoto
+    from gi.origin.photos import media_path
+
+    settings = get_settings()
+    tz = ZoneInfo(settings.timezone)
+    out: list[RecordPhoto] = []
+    rows = session.scalars(
+        select(SamplePhoto).where(SamplePhoto.sample_id == sample_id).order_by(SamplePhoto.id)
+    )
+    for photo in rows:
+        path: Path | None = media_path(Path(settings.media_dir), photo.sha256)
+        notes = [f"SHA-256 {photo.sha256[:16]}…"]
+        if photo.taken_at is not None:
+            notes.append(f"拍摄于 {photo.taken_at.astimezone(tz):%Y-%m-%d %H:%M}")
+        if photo.distance_m is not None:
+            notes.append(f"距采样点 {photo.distance_m:,.0f} 米")
+        notes += [PHOTO_FLAGS_ZH.get(flag, flag) for flag in photo.flags or ()]
+        if path is None or not path.is_file():  # said on the record, never silently left out
+            notes.append("照片文件不在存储中")
+            path = None
+        elif photo.media_type not in PRINTABLE_PHOTOS:
+            notes.append(f"{photo.media_type} 格式不在记录中显示")
+            path = None
+        out.append(RecordPhoto(path, "，".join(notes)))
+    return out
 
 
 def find_sample(session: Session, key: str) -> Sample:
@@ -128,8 +183,10 @@ def _fmt(value: Any) -> str:
     return str(value)
 
 
-def gather_sample_record(session: Session, key: str, photos: Sequence[Path] = ()) -> SampleRecordData:
-    """The record of the sample ``key`` (UUID or code)."""
+def gather_sample_record(session: Session, key: str) -> SampleRecordData:
+    """The record of the sample ``key`` (UUID or code), with the photos stored with the sample."""
+    from gi.reads.season import sample_number
+
     tz = ZoneInfo(get_settings().timezone)
     sample = find_sample(session, key)
     product = session.get(GIProduct, sample.product_id)
@@ -144,6 +201,15 @@ def gather_sample_record(session: Session, key: str, photos: Sequence[Path] = ()
         .order_by(LabResult.indicator_code, LabResult.tested_on)
     ).all()
     task = session.get(PlanTask, sample.task_id) if sample.task_id else None
+    indicator_names = {
+        code: name
+        for code, name in session.execute(
+            select(QualitySpec.indicator_code, QualitySpec.name_zh).where(
+                QualitySpec.product_id == product.id
+            )
+        )
+        if name
+    }
     location = to_shape(sample.location)
     county = admin.county_of([location.x], [location.y]).iloc[0]
 
@@ -241,7 +307,14 @@ def gather_sample_record(session: Session, key: str, photos: Sequence[Path] = ()
                 )
             )
     lab = [
-        LabLine(r.indicator_code, _reported(r), r.method or "—", r.laboratory, r.tested_on) for r in results
+        LabLine(
+            indicator_names.get(r.indicator_code) or variable_zh(r.indicator_code),
+            _reported(r),
+            r.method or "—",
+            r.laboratory,
+            r.tested_on,
+        )
+        for r in results
     ]
 
     evidence = None
@@ -288,7 +361,8 @@ def gather_sample_record(session: Session, key: str, photos: Sequence[Path] = ()
         lab_results=lab,
         evidence=evidence,
         evidence_reasons=evidence_reasons,
-        photos=[Path(p) for p in photos],
+        photos=stored_photos(session, sample.id),
+        number=sample_number(str(sample.id), sample.collected_at),
     )
 
 
@@ -298,7 +372,7 @@ def _indicator_value(item: dict[str, Any]) -> str:
         return "无结果"
     reported = str(item.get("reported") or "")
     sign = reported[:1] if reported[:1] in ("<", ">") else ""
-    unit = item.get("unit") or ""
+    unit = unit_zh(item.get("unit"))
     return f"{sign}{item['value']} {unit}".strip()
 
 
@@ -311,7 +385,7 @@ def _signed_distance(distance: float | None) -> str:
 
 
 def _reported(result: LabResult) -> str:
-    value = f"{result.censored or ''}{result.value.normalize():f} {result.unit}"
+    value = f"{result.censored or ''}{result.value.normalize():f} {unit_zh(result.unit)}"
     if result.uncertainty is not None:
         value += (
             f"（U = {result.uncertainty.normalize():f}"

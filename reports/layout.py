@@ -6,6 +6,7 @@ prints."""
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -21,6 +22,7 @@ from reportlab.lib.units import mm
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import (
     BaseDocTemplate,
+    CondPageBreak,
     Flowable,
     Frame,
     Image,
@@ -60,18 +62,61 @@ class ReportMeta:
     generated_at: datetime
     issuer: str
     subject: str = ""
+    pagesize: tuple[float, float] = A4
 
 
-DEFAULT_ISSUER = "地理标志产品监督管理部门"
+# The legal basis every notice and report cites (setting GI_LEGAL_BASIS replaces it, e.g. to add a province's
+# rules). Article 5 of CNIPA Order No. 80 gives local IP offices the supervision of GI products and the special
+# mark in their area; 国发〔2019〕5号 is the State Council's opinion on 双随机、一公开 supervision.
+DEFAULT_LEGAL_BASIS = (
+    "《地理标志产品保护办法》（国家知识产权局令第80号）第五条和"
+    "《国务院关于在市场监管领域全面推行部门联合“双随机、一公开”监管的意见》（国发〔2019〕5号）"
+)
 
 
 @dataclass(frozen=True)
 class ReportOptions:
-    """Choices of a report that are not data."""
+    """Choices of a report that are not data. A published document needs its issuer: an option, or the
+    configured issuing office (GI_ISSUING_OFFICE); there is no placeholder."""
 
-    issuer: str = DEFAULT_ISSUER
+    issuer: str | None = None
     max_detail_rows: int = 300  # longer non-conformity lists go to a CSV beside the PDF
     product_maps: bool = True
+    legal_basis: str = DEFAULT_LEGAL_BASIS
+    prepared_by: str | None = None  # 编制
+    reviewed_by: str | None = None  # 审核
+    approved_by: str | None = None  # 签发
+
+    @classmethod
+    def from_settings(cls, **overrides: Any) -> ReportOptions:
+        """Options with the configured issuing office and legal basis, overridden by ``overrides``."""
+        from gi.settings import get_settings
+
+        settings = get_settings()
+        values: dict[str, Any] = {
+            "issuer": getattr(settings, "issuing_office", None),
+            "legal_basis": getattr(settings, "legal_basis", None) or DEFAULT_LEGAL_BASIS,
+        }
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)
+
+
+def require_issuer(options: ReportOptions) -> str:
+    """The issuer of a document; refused (InputError on ``issuer``) when none is given or configured."""
+    from gi.errors import InputError
+
+    issuer = (options.issuer or "").strip()
+    if not issuer:
+        raise InputError(
+            "issuer", "a published document needs its issuer: give --issuer or set GI_ISSUING_OFFICE"
+        )
+    return issuer
+
+
+def legal_basis(plans: Sequence[tuple[str, str]], basis: str = DEFAULT_LEGAL_BASIS) -> str:
+    """The legal basis as cited: the regulations, then the plans of the season by title and number."""
+    cited = [f"《{title}》（计划编号 {code}）" for title, code in plans]
+    return basis + ("以及" + "、".join(cited) if cited else "")
 
 
 @dataclass
@@ -116,11 +161,18 @@ class Styles:
         self.caption = style(
             "caption", 9, 13, alignment=TA_CENTER, textColor=MUTED, spaceBefore=1 * mm, spaceAfter=3 * mm
         )
+        self.table_caption = style(
+            "table_caption", 9.5, 13.5, alignment=TA_CENTER, spaceBefore=2 * mm, spaceAfter=1.5 * mm
+        )
         self.cell = style("cell", 8.8, 11.5)
         self.cell_right = style("cell_right", 8.8, 11.5, alignment=TA_RIGHT)
         self.cell_centre = style("cell_centre", 8.8, 11.5, alignment=TA_CENTER)
         self.head = style("head", 8.8, 11.5, alignment=TA_CENTER)
+        self.head_small = style("head_small", 7.6, 10.5, alignment=TA_CENTER)
         self.cell_code = style("cell_code", 7.6, 10.5)
+        self.cell_small = style("cell_small", 7.6, 10.5)
+        self.cell_small_right = style("cell_small_right", 7.6, 10.5, alignment=TA_RIGHT)
+        self.cell_small_centre = style("cell_small_centre", 7.6, 10.5, alignment=TA_CENTER)
         self.cell_code_alert = style("cell_code_alert", 7.6, 10.5, textColor=ALERT)
         self.cell_alert = style("cell_alert", 8.8, 11.5, textColor=ALERT)
         self.cell_right_alert = style("cell_right_alert", 8.8, 11.5, alignment=TA_RIGHT, textColor=ALERT)
@@ -129,9 +181,18 @@ class Styles:
         self.left = style("left", 10.5, 17, alignment=TA_LEFT)
 
 
+_SUPERSCRIPTS = "⁰¹²³⁴⁵⁶⁷⁸⁹"
+_SUPERSCRIPT_RUN = re.compile(f"[{_SUPERSCRIPTS}]+")
+
+
 def para(text: str, style: ParagraphStyle, markup: bool = False) -> Paragraph:
     """A paragraph of plain ``text`` (escaped) or of ReportLab markup when ``markup``, broken into lines by
-    the Chinese rules (reports.linebreak)."""
+    the Chinese rules (reports.linebreak). Superscript digits (δ¹⁵N) are raised digits of the embedded font,
+    which lacks some superscript glyphs."""
+    if not markup and _SUPERSCRIPT_RUN.search(text):
+        digits = str.maketrans(_SUPERSCRIPTS, "0123456789")
+        text = _SUPERSCRIPT_RUN.sub(lambda m: f"<super>{m.group().translate(digits)}</super>", escape(text))
+        markup = True
     return CJKParagraph(text if markup else escape(text), style)
 
 
@@ -145,15 +206,20 @@ def data_table(
     highlight: Iterable[int] = (),
     long: bool = True,
     shaded: Iterable[int] = (),
+    spans: Iterable[tuple[int, int, int]] = (),
+    total_row: bool = False,
+    small: bool = False,
 ) -> Table:
     """A table whose header row repeats on every page it spans; cells wrap (CJK) inside ``widths`` (mm).
-    Rows (0-based, header excluded) in ``highlight`` print in red; rows in ``shaded`` are subtotals."""
+    Rows (0-based, header excluded) in ``highlight`` print in red; rows in ``shaded`` are subtotals;
+    ``spans`` are (column, first row, last row) cells merged down; a ``total_row`` (the last) is never left
+    alone at the top of a page, and rows merged by a span are never split."""
     align = align or ["left"] * len(header)
     # "code": identifiers (credit codes, sample codes) in a smaller size, so 18 characters fit on one line.
     normal = {
-        "left": styles.cell,
-        "right": styles.cell_right,
-        "centre": styles.cell_centre,
+        "left": styles.cell_small if small else styles.cell,
+        "right": styles.cell_small_right if small else styles.cell_right,
+        "centre": styles.cell_small_centre if small else styles.cell_centre,
         "code": styles.cell_code,
     }
     alert = {
@@ -164,7 +230,7 @@ def data_table(
     }
     red = set(highlight)
     grey = set(shaded)
-    body = [[para(str(h), styles.head) for h in header]]
+    body = [[para(str(h), styles.head_small if small else styles.head) for h in header]]
     for r, row in enumerate(rows):
         cell_style = alert if r in red else normal
         body.append(
@@ -194,6 +260,17 @@ def data_table(
         commands += [
             ("BACKGROUND", (0, r + 1), (-1, r + 1), HEADER_FILL),
             ("LINEABOVE", (0, r + 1), (-1, r + 1), 0.4, RULE),
+        ]
+    for column, first, last in spans:
+        commands += [
+            ("SPAN", (column, first + 1), (column, last + 1)),
+            ("NOSPLIT", (0, first + 1), (-1, last + 1)),
+            ("VALIGN", (column, first + 1), (column, last + 1), "TOP"),
+        ]
+    if total_row and len(body) > 2:
+        commands += [
+            ("NOSPLIT", (0, len(body) - 2), (-1, len(body) - 1)),
+            ("LINEABOVE", (0, len(body) - 1), (-1, len(body) - 1), 0.6, INK),
         ]
     table.setStyle(TableStyle(commands))
     return table
@@ -226,6 +303,51 @@ def key_value_table(
     ]
     commands += [("BACKGROUND", (c, 0), (c, -1), HEADER_FILL) for c in range(0, 2 * columns, 2)]
     table.setStyle(TableStyle(commands))
+    return table
+
+
+class Numbering:
+    """Figure and table numbers (图 1, 表 1, …) in the order a document places them."""
+
+    def __init__(self) -> None:
+        self.figures = 0
+        self.tables = 0
+
+    def figure(self, caption: str) -> str:
+        """The next figure's caption: 图 n  caption."""
+        self.figures += 1
+        return f"图 {self.figures}  {caption}"
+
+    def table(self, caption: str) -> str:
+        """The next table's caption: 表 n  caption."""
+        self.tables += 1
+        return f"表 {self.tables}  {caption}"
+
+
+def captioned_table(caption: str, table: Table, styles: Styles) -> list[Flowable]:
+    """A table with its numbered caption above it, the caption kept with the table's first rows."""
+    return [CondPageBreak(30 * mm), para(caption, styles.table_caption), table]
+
+
+def signoff_block(options: ReportOptions, styles: Styles) -> Table:
+    """The 编制 / 审核 / 签发 block of a report: names when given, else lines to sign on."""
+    blank = "＿＿＿＿＿＿"
+    cells = [
+        para(f"编制：{options.prepared_by or blank}", styles.left),
+        para(f"审核：{options.reviewed_by or blank}", styles.left),
+        para(f"签发：{options.approved_by or blank}", styles.left),
+    ]
+    dates = [para("日期：＿＿＿＿年＿＿月＿＿日", styles.note) for _ in range(3)]
+    table = Table([cells, dates], colWidths=[CONTENT_WIDTH / 3] * 3, hAlign="LEFT")
+    table.setStyle(
+        TableStyle(
+            [
+                ("LINEABOVE", (0, 0), (-1, 0), 0.6, RULE),
+                ("TOPPADDING", (0, 0), (-1, -1), 4),
+                ("BOTTOMPADDING", (0, 0), (-1, -1), 4),
+            ]
+        )
+    )
     return table
 
 
@@ -273,7 +395,7 @@ def _numbered_canvas(meta: ReportMeta) -> type[Canvas]:
             super().save()
 
         def _decorate(self, total: int) -> None:
-            width, height = PAGE
+            width, height = meta.pagesize
             self.saveState()
             self.setFont(font, 8.5)
             self.setFillColor(MUTED)
@@ -319,9 +441,10 @@ def build_pdf(path: str | Path, story: list[Flowable], meta: ReportMeta) -> Path
     verify_printable(list(walk_text(story)) + footer_texts)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    page = meta.pagesize
     doc = BaseDocTemplate(
         str(path),
-        pagesize=PAGE,
+        pagesize=page,
         leftMargin=MARGIN_X,
         rightMargin=MARGIN_X,
         topMargin=MARGIN_TOP,
@@ -335,8 +458,8 @@ def build_pdf(path: str | Path, story: list[Flowable], meta: ReportMeta) -> Path
     frame = Frame(
         MARGIN_X,
         MARGIN_BOTTOM,
-        CONTENT_WIDTH,
-        PAGE[1] - MARGIN_TOP - MARGIN_BOTTOM,
+        page[0] - 2 * MARGIN_X,
+        page[1] - MARGIN_TOP - MARGIN_BOTTOM,
         id="body",
         leftPadding=0,
         rightPadding=0,
@@ -346,3 +469,21 @@ def build_pdf(path: str | Path, story: list[Flowable], meta: ReportMeta) -> Path
     doc.addPageTemplates([PageTemplate(id="page", frames=[frame])])
     doc.build(story, canvasmaker=_numbered_canvas(meta))
     return path
+
+
+def printed_lines(flowables: Iterable[Any]) -> Iterator[str]:
+    """Every line the laid-out paragraphs printed (after ``build_pdf``), recursively through tables: what the
+    line-breaking tests read."""
+    for item in flowables:
+        if isinstance(item, Paragraph):
+            lines = getattr(getattr(item, "blPara", None), "lines", None) or []
+            for line in lines:
+                words = line[1] if isinstance(line, tuple) else getattr(line, "words", [])
+                yield "".join(w if isinstance(w, str) else getattr(w, "text", "") for w in words)
+        elif isinstance(item, Table):
+            for row in item._cellvalues:
+                yield from printed_lines(row)
+        elif isinstance(item, KeepTogether):
+            yield from printed_lines(item._content)
+        elif isinstance(item, (list, tuple)):
+            yield from printed_lines(item)

@@ -9,7 +9,10 @@ Latin letters and digits ("15.69%", "GB/T 19266") together whenever the line has
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Sequence
+from functools import lru_cache
 from typing import Any
 
 from reportlab.lib.textsplit import ALL_CANNOT_END, ALL_CANNOT_START
@@ -19,6 +22,40 @@ from reportlab.platypus import Paragraph
 CANNOT_START = set(ALL_CANNOT_START) | set("，。、；：！？）》」』】〕〉’”％‰℃.,;:!?)]}%")
 CANNOT_END = set(ALL_CANNOT_END) | set("（《「『【〔〈‘“([{")
 _WORD = set("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz.%‰/-_+:#")
+
+
+# Spans never broken inside when the line has room for them elsewhere: dates with their year, a number with its
+# unit, "第 3 版", and the registered product names (a name is one word: "长白山五味子", never "长白山五味 / 子").
+_UNITS = "平方千米|千米|公里|米|km²|km|m|mg/kg|g/100g|g/kg|mg/L|μg/kg|%|‰|℃|°C|批次|家|个|件|次|千克|克|kg|g|mL|L|天|小时|h"
+KEEP_PATTERN = re.compile(
+    r"\d{4}-\d{1,2}-\d{1,2}(?: \d{1,2}:\d{2})?"
+    r"|\d{4}年\d{1,2}月\d{1,2}日|\d{4}年\d{1,2}月|\d{1,2}月\d{1,2}日"
+    rf"|[<>≤≥±]?\s?[-+]?\d[\d,.]*\s?(?:{_UNITS})(?![A-Za-z])"
+    r"|第\s?\d+\s?[版轮条款]"
+    r"|δ¹³C|δ¹⁵N|δ²H|δ¹⁸O"
+)
+
+
+@lru_cache(maxsize=1)
+def _product_names() -> re.Pattern[str] | None:
+    """The registered products' Chinese names, longest first (geo_data/register/products.json)."""
+    from geo_data.register import DEFAULT_REGISTER
+
+    try:
+        products = json.loads(DEFAULT_REGISTER.read_text(encoding="utf-8"))["products"]
+    except (OSError, KeyError, ValueError):
+        return None
+    names = sorted({str(p["name_zh"]) for p in products if p.get("name_zh")}, key=len, reverse=True)
+    return re.compile("|".join(map(re.escape, names))) if names else None
+
+
+def keep_spans(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each span of ``text`` that must not be broken inside (dates, units, product names)."""
+    spans = [m.span() for m in KEEP_PATTERN.finditer(text)]
+    names = _product_names()
+    if names is not None:
+        spans += [m.span() for m in names.finditer(text)]
+    return sorted(spans)
 
 
 def _is_word(char: str) -> bool:
@@ -36,6 +73,11 @@ def break_lines(text: str, max_widths: Sequence[float], font: str, size: float) 
     """Lines of ``text`` as (unused width, line) pairs, each at most its max width wide (a single character
     wider than the line is put on a line of its own)."""
     widths = [stringWidth(ch, font, size) for ch in text]
+    # glued[i]: no break between text[i - 1] and text[i].
+    glued = [False] * (len(text) + 1)
+    for a, b in keep_spans(text):
+        for k in range(a + 1, b):
+            glued[k] = True
     lines: list[tuple[float, str]] = []
     start, n = 0, len(text)
     while start < n and text[start] == " ":
@@ -62,6 +104,12 @@ def break_lines(text: str, max_widths: Sequence[float], font: str, size: float) 
                 brk, moved = brk - 1, True
             while brk - 1 > start and text[brk - 1] in CANNOT_END:
                 brk, moved = brk - 1, True
+            if brk < n and glued[brk]:
+                k = brk
+                while k > start and glued[k]:
+                    k -= 1
+                if k > start:  # the span fits on the next line: break before it
+                    brk, moved = k, True
             if not moved:
                 break
         line = text[start:brk].rstrip(" ")

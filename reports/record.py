@@ -24,7 +24,7 @@ from reports.layout import (
     image,
     key_value_table,
     para,
-    report_id,
+    require_issuer,
     spacer,
 )
 
@@ -41,12 +41,12 @@ def record_story(record: SampleRecordData, rid: str, s: Styles, work: Path) -> l
     quality = QUALITY.get(record.quality, QUALITY["pending"])
     story: list[Flowable] = [
         para("地理标志产品抽样检验记录", s.title),
-        para(f"样品编号 {record.code}    记录编号 {rid}", s.subtitle),
+        para(f"样品编号 {record.number or record.code}    记录编号 {rid}", s.subtitle),
         spacer(2),
         para("一、样品信息", s.h1),
         key_value_table(
             [
-                ("样品编号", record.code),
+                ("样品编号", record.number or record.code),
                 ("样品标识", record.sample_id),
                 ("产品名称", record.product_name),
                 ("执行标准", record.standard),
@@ -141,7 +141,7 @@ def record_story(record: SampleRecordData, rid: str, s: Styles, work: Path) -> l
         story += [
             para("实验室报告的原始结果", s.h2),
             data_table(
-                ["指标代码", "报告结果", "方法", "实验室", "检测日期"],
+                ["检测项目", "报告结果", "方法", "实验室", "检测日期"],
                 [
                     [r.indicator, r.reported, r.method, r.laboratory, f"{r.tested_on:%Y-%m-%d}"]
                     for r in record.lab_results
@@ -180,7 +180,8 @@ def record_story(record: SampleRecordData, rid: str, s: Styles, work: Path) -> l
     story += [para("五、照片", s.h1)]
     if record.photos:
         for n, photo in enumerate(record.photos, start=1):
-            story.append(image(photo, 110, f"照片 {n}：{photo.name}", s))
+            caption = f"照片{n}（{photo.caption}）"
+            story.append(image(photo.path, 110, caption, s) if photo.path else para(caption, s.body_flush))
     else:
         story.append(para("无照片。", s.body_flush))
     return story
@@ -217,17 +218,16 @@ def sample_record(
 
     from gi.settings import get_settings
 
-    options = options or ReportOptions()
+    options = options or ReportOptions.from_settings()
+    issuer = require_issuer(options)
     moment = generated_at or datetime.now(ZoneInfo(get_settings().timezone))
-    rid = report_id(
-        f"GI-SR-{record.code}", record.sample_id, record.origin, record.quality, moment.isoformat()
-    )
+    rid = record.record_number
     meta = ReportMeta(
         report_id=rid,
         title=f"地理标志产品抽样检验记录 {record.code}",
         short_title="地理标志产品抽样检验记录",
         generated_at=moment,
-        issuer=options.issuer,
+        issuer=issuer,
         subject=record.product_name,
     )
     with tempfile.TemporaryDirectory(prefix="gi-record-") as tmp:

@@ -64,7 +64,9 @@ def origin_rule_zh(stored: str | None) -> str:
         return "—"
     rule_id = stored.split(":", 1)[0].strip()
     sentence = ORIGIN_RULES_ZH.get(rule_id)
-    return f"{sentence}（规则 {rule_id}）" if sentence else f"产地判定规则 {rule_id}"
+    version = rule_id.rsplit("/", 1)[-1]
+    label = f"产地判定规则第{version}版" if version.isdigit() else "产地判定规则"
+    return f"{sentence}（{label}）" if sentence else label
 
 
 def _factor(value: Any) -> str:

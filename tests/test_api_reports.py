@@ -3,12 +3,15 @@ served by the service) for supervisors of the region, the public notice for ever
 
 from __future__ import annotations
 
+import hashlib
+import re
 import subprocess
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from photo_fixtures import jpeg
 from service_fixtures import PASSWORD, Service, add_accounts, running_service, service_database
 
 pytestmark = pytest.mark.postgis
@@ -26,7 +29,8 @@ def service(db_url: str) -> Iterator[Service]:
         with gi_db.session_scope(gi_db.get_engine(url)) as session:  # Zhejiang's supervisor (西湖龙井)
             add_user(session, "zj", "supervisor", PASSWORD, regions=["330000"])
             add_user(session, "xj", "supervisor", PASSWORD, regions=["650000"])
-        with running_service(url) as svc:
+        # Published documents need their issuing office (no placeholder): configured for the service.
+        with running_service(url, env={"GI_ISSUING_OFFICE": "杭州市市场监督管理局"}) as svc:
             yield svc
 
 
@@ -75,10 +79,21 @@ def test_public_notice_and_record(service: Service, samples: list[str], tmp_path
         assert c.get(f"/reports/records/{samples[0]}").status_code == 401
     assert notice.status_code == 200 and notice.content.startswith(b"%PDF")
     assert "合成检查员" not in _text(notice.content, tmp_path)  # no inspectors' personal data
+    assert "杭州市市场监督管理局" in _text(notice.content, tmp_path)
+    bare = jpeg(exif=False, colour=(200, 10, 10))
     with service.client(service.sign_in("insp"), timeout=DOCUMENTS_S) as c:
+        stored = c.post(f"/samples/{samples[0]}/photos", files=[("photo", ("bare.jpg", bare, "image/jpeg"))])
+        assert stored.status_code in (200, 201), stored.text
         record = c.get(f"/reports/records/{samples[0]}")
+        again = c.get(f"/reports/records/{samples[0]}")
     assert record.status_code == 200 and record.content.startswith(b"%PDF")
-    assert samples[0][:8] in _text(record.content, tmp_path)
+    text = _text(record.content, tmp_path)
+    # The photo stored with the sample is printed with its hash and what its EXIF says; the record number is
+    # the sample's, the same at every regeneration.
+    digest = hashlib.sha256(bare).hexdigest()
+    assert samples[0][:8] in text and f"SHA-256 {digest[:16]}" in text and "无 EXIF 信息" in text
+    number = re.search(r"JL-\d{6}-[0-9A-F]{8}", text)
+    assert number and number.group() in _text(again.content, tmp_path)
     with service.client(service.sign_in("insp2"), timeout=DOCUMENTS_S) as c:
         assert c.get(f"/reports/records/{samples[0]}").status_code == 404
 

@@ -49,7 +49,7 @@ def test_a_season_by_hand(own_db: str, tmp_path: Path) -> None:
     assert judged.returncode == 0, judged.stderr
     assert "西湖龙井" in judged.stdout and "fail: 水分, 水浸出物, 粉末" in judged.stdout
 
-    record = gi(db_url, "report", "record", "3f2a9c41", out=tmp_path)
+    record = gi(db_url, "report", "record", "3f2a9c41", "--issuer", "杭州市市场监督管理局", out=tmp_path)
     assert record.returncode == 0, record.stderr
     pdf = next((tmp_path / "reports").glob("record_3F2A9C41*.pdf"))
     text = pdf_text(pdf)

@@ -5,6 +5,7 @@ working quality layer and sample popups. Screenshots go to test-artifacts/maps/.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +13,7 @@ import pytest
 
 from demo.season_map import synthetic_summary
 from maps.browser import MapPage, chromium, chromium_path
-from maps.folium_maps import MapOptions, areas_map, season_map, write_map
+from maps.folium_maps import NATIONAL_EXTENT, MapOptions, areas_map, season_map, write_map
 
 pytestmark = [
     pytest.mark.browser,
@@ -74,8 +75,12 @@ def test_areas_map_in_chromium(browser, summary, tmp_path: Path) -> None:  # typ
 
 
 def test_season_map_in_chromium(browser, summary, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    path = write_map(season_map(summary, MapOptions()), tmp_path / "season.html")
-    view = MapPage(browser, path)
+    frame = summary.samples.copy()
+    frame.at[frame.index[0], "lot_number"] = "L20250402"
+    frame.at[frame.index[0], "failed_items"] = (("水分", "≤ 6.5%", "7.4%"),)
+    season = replace(summary, samples=frame)
+    path = write_map(season_map(season, MapOptions()), tmp_path / "season.html")
+    view = MapPage(browser, path, viewport=(1366, 768))
     try:
         view.page.wait_for_timeout(600)
         state = view.state()
@@ -85,26 +90,46 @@ def test_season_map_in_chromium(browser, summary, tmp_path: Path) -> None:  # ty
         assert state["layers"]["origin"] == N_SAMPLES
         assert state["visibleClusteredSamples"] + state["visibleSingleSamples"] == N_SAMPLES
         assert 0 < state["clusterIcons"] < 200
-        assert state["producerMarkers"] == len(summary.producers_outside) > 0
         assert state["heatCanvases"] == 1
         assert state["layers"]["quality"] == 0  # hidden layers are built on first display
+        # Producer markers are a layer of their own, off at opening, and drawn below the clusters' counts.
+        assert state["producerMarkers"] == 0
+        legend = view.page.locator(".gi-legend")
+        assert "样品 · 产地核验" in legend.inner_text() and "样品 · 品质检验" not in legend.inner_text()
+        assert "位于保护范围外的授权生产者" not in legend.inner_text()  # the legend shows the active layers
+        view.page.locator(".leaflet-control-layers label", has_text="授权生产者").locator("input").check()
+        view.wait_ready()
+        assert view.state()["producerMarkers"] == len(summary.producers_outside) > 0
+        assert "位于保护范围外的授权生产者" in legend.inner_text()
+        z = view.page.evaluate(
+            """() => [window.giMap.map.getPane("giProducers").style.zIndex,
+                      window.giMap.map.getPane("markerPane").style.zIndex || "600"]"""
+        )
+        assert int(z[0]) < int(z[1])
 
-        # Switch the quality layer on through the layer control, as a user would.
-        view.page.locator(".leaflet-control-layers label", has_text="品质检验").locator("input").check()
+        # The verdict layers are exclusive: radio buttons, as a user would switch them.
+        radios = view.page.locator(".gi-switch input[type=radio]")
+        assert radios.count() == 3
+        view.page.locator('.gi-switch input[value="quality"]').check()
         view.wait_ready()
         assert view.state()["layers"]["quality"] == N_SAMPLES
-        # The two verdict layers draw the same samples, so only one is shown at a time.
         assert view.page.evaluate("() => !window.giMap.map.hasLayer(window.giMap.samples.origin.layer)")
         assert view.state()["shownSamples"] == "quality"
-        assert (
-            not view.page.locator(".leaflet-control-layers label", has_text="产地核验")
-            .locator("input")
-            .is_checked()
-        )
+        assert not view.page.locator('.gi-switch input[value="origin"]').is_checked()
+        assert "样品 · 品质检验" in legend.inner_text() and "样品 · 产地核验" not in legend.inner_text()
         view.screenshot(ARTIFACTS / "season_quality.png")
+        # The legend fits the window and can be collapsed.
+        box = legend.bounding_box()
+        assert box and box["y"] >= 0 and box["y"] + box["height"] <= 768
+        view.page.locator(".gi-legend summary").click()
+        folded = legend.bounding_box()
+        assert folded and folded["height"] < 40 < box["height"]
+        view.page.locator(".gi-legend summary").click()
 
-        # At the maximum zoom samples are drawn one by one; clicking one opens its popup.
-        sample = summary.samples.iloc[0]
+        # At the maximum zoom samples are drawn one by one; clicking one opens its popup, which names the lot
+        # and the failed indicators.
+        view.page.locator('.gi-switch input[value="origin"]').check()
+        sample = frame.iloc[0]
         point = view.page.evaluate(
             """([lat, lon]) => { const m = window.giMap.map;
                                  m.setView([lat, lon], m.getMaxZoom(), {animate: false});
@@ -118,8 +143,52 @@ def test_season_map_in_chromium(browser, summary, tmp_path: Path) -> None:  # ty
         view.page.wait_for_selector(".leaflet-popup-content", timeout=5_000)
         popup = view.page.inner_text(".leaflet-popup-content")
         assert sample["code"] in popup and sample["product_name"] in popup and "产地核验" in popup
+        assert "批号" in popup and "L20250402" in popup
+        assert "不合格项目" in popup and "水分（标准 ≤ 6.5%，检出 7.4%）" in popup
         view.screenshot(ARTIFACTS / "season_popup.png")
         _clean(view)
+    finally:
+        view.close()
+
+
+def test_initial_view_fits_the_data_at_1366x768(browser, summary, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    path = write_map(season_map(summary, MapOptions()), tmp_path / "fit.html")
+    view = MapPage(browser, path, viewport=(1366, 768))
+    try:
+        # The national view: the whole territory (South China Sea islands included) in the window, and wide.
+        west, south, east, north = NATIONAL_EXTENT
+        corners = view.page.evaluate(
+            """([s, w, n, e]) => { const m = window.giMap.map;
+                                   return [m.latLngToContainerPoint([n, w]), m.latLngToContainerPoint([s, e])]; }""",
+            [south, west, north, east],
+        )
+        (x0, y0), (x1, y1) = (corners[0]["x"], corners[0]["y"]), (corners[1]["x"], corners[1]["y"])
+        assert 0 <= x0 and x1 <= 1366 and 0 <= y0 and y1 <= 768
+        assert x1 - x0 > 500, f"China is {x1 - x0:.0f} px wide at 1366x768"
+    finally:
+        view.close()
+
+
+def test_base_layers_tianditu_and_xyz(browser, summary, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    options = MapOptions(tianditu_key="0123abcd", tile_url="http://tiles.example.internal/{z}/{x}/{y}.png")
+    path = write_map(areas_map(summary.areas, options), tmp_path / "tiles.html")
+    text = path.read_text(encoding="utf-8")
+    assert "vec_w/wmts" in text and "LAYER=cva" in text and "img_w/wmts" in text and "tk=0123abcd" in text
+    view = MapPage(browser, path, viewport=(1366, 768))
+    try:
+        labels = view.page.locator(".leaflet-control-layers-base label").all_inner_texts()
+        assert [label.strip() for label in labels] == [
+            "天地图 · 矢量",
+            "天地图 · 影像",
+            "自定义底图",
+            "无底图（离线）",
+        ]
+        assert view.page.locator(".leaflet-control-layers-base input").first.is_checked()
+        # Tiles are asked of 天地图's servers only (blocked here: the test machine is offline).
+        hosts = {url.split("/")[2] for url in view.report.blocked_requests}
+        assert hosts and all(h.endswith(".tianditu.gov.cn") for h in hosts), hosts
+        view.page.locator(".leaflet-control-layers-base label", has_text="无底图").locator("input").check()
+        assert view.page.evaluate("() => document.querySelectorAll('.leaflet-tile-pane img').length") == 0
     finally:
         view.close()
 

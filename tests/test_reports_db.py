@@ -5,6 +5,8 @@ end."""
 
 from __future__ import annotations
 
+import hashlib
+import os
 import random
 import re
 import subprocess
@@ -207,7 +209,10 @@ def test_cli_writes_maps_and_reports(season_db: str, season_html: Path, tmp_path
     assert all(name in text for name in names)
     assert f"抽取样品{len(summary.samples):,}批次" in text
 
-    result = gi(season_db, "report", "notice", "--from", "2025-04-01", "--to", "2025-06-30", out=tmp_path)
+    args = ("report", "notice", "--from", "2025-04-01", "--to", "2025-06-30")
+    result = gi(season_db, *args, out=tmp_path)
+    assert result.returncode == 1 and "issuer" in result.stderr  # no placeholder issuer on a public notice
+    result = gi(season_db, *args, "--issuer", "测试市场监管局", out=tmp_path)
     assert result.returncode == 0, result.stderr
     notice = flat_text(printed_path(result.stdout, ".pdf"))
     assert "结果的公告" in notice and all(name in notice for name in names)
@@ -222,11 +227,22 @@ def test_cli_writes_maps_and_reports(season_db: str, season_html: Path, tmp_path
     from PIL import Image
 
     Image.new("RGB", (640, 480), (200, 180, 120)).save(photo)
-    result = gi(season_db, "report", "record", bad["code"], "--photo", str(photo), out=tmp_path)
+    # --photo stores the photo with the sample (the media store); a later record without it prints it too,
+    # under the same record number.
+    os.environ["GI_MEDIA_DIR"] = str(tmp_path / "media")
+    try:
+        args = ("report", "record", bad["code"], "--issuer", "测试局")
+        first = gi(season_db, *args, "--photo", str(photo), out=tmp_path)
+        result = gi(season_db, *args, out=tmp_path)
+    finally:
+        del os.environ["GI_MEDIA_DIR"]
+    assert first.returncode == 0, first.stderr
     assert result.returncode == 0, result.stderr
     record = flat_text(printed_path(result.stdout, ".pdf"))
     assert bad["code"] in record and bad["product_name"] in record and "不合格" in record
-    assert "照片1：sample.png" in record
+    digest = hashlib.sha256(photo.read_bytes()).hexdigest()
+    assert list((tmp_path / "media").rglob(digest)) and f"照片1（SHA-256{digest[:16]}" in record
+    assert first.stdout.split()[2] == result.stdout.split()[2] == f"JL-{bad['number']}:"
     assert any(i.name in record for i in inspectors)  # the internal record names its inspectors
     (ARTIFACTS / "reports").mkdir(parents=True, exist_ok=True)
     subprocess.run(

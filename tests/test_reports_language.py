@@ -214,7 +214,8 @@ def test_rules_in_chinese() -> None:
     from gi.origin.rule import RULE
 
     origin = origin_rule_zh(RULE)
-    assert "带符号大地线距离" in origin and "origin/1" in origin and english_runs(origin) == []
+    assert "带符号大地线距离" in origin and "产地判定规则第1版" in origin
+    assert "origin/1" not in origin and english_runs(origin) == []  # the rule's version, not its code
     for kind, wording, clause in [
         ("simple_acceptance", "简单接受规则", "4.2.1"),
         ("guard_band", "保护带规则", "4.2.3"),
@@ -362,7 +363,7 @@ REQUIRED = {
 @pytest.mark.postgis
 def test_reports_print_no_english_prose(season: str, tmp_path: Path) -> None:
     from gi.models import Sample
-    from gi.reads.notice import notice_entries, season_task_results
+    from gi.reads.notice import season_notice
     from gi.reads.season import gather_season
     from reports.campaign import campaign_report
     from reports.data import SampleRecordData, gather_sample_record
@@ -371,6 +372,7 @@ def test_reports_print_no_english_prose(season: str, tmp_path: Path) -> None:
     from reports.record import sample_record
 
     engine = gi_db.get_engine(season)
+    options = ReportOptions(issuer="测试市场监督管理局")
     written: list[Path] = []
     covered: set[str] = set()
     with gi_db.session_scope(engine) as session:
@@ -383,22 +385,17 @@ def test_reports_print_no_english_prose(season: str, tmp_path: Path) -> None:
             if features - covered:
                 covered |= features
                 record = gather_sample_record(session, str(sample.id))
-                written.append(sample_record(record, tmp_path / f"record_{record.code}.pdf").pdf)
+                written.append(sample_record(record, tmp_path / f"record_{record.code}.pdf", options).pdf)
         assert REQUIRED <= covered, sorted(REQUIRED - covered)
         moments = [s.collected_at.astimezone(TZ).date() for s in samples if s.collected_at.year > 2020]
         summary = gather_season(session, min(moments), max(moments))
-        results, planned = season_task_results(session, summary.start, summary.end)
-        options = ReportOptions(issuer="测试市场监督管理局")
+        notice_content = season_notice(session, summary)
         written.append(campaign_report(summary, tmp_path / "campaign.pdf", options).pdf)
-        written.append(
-            public_notice(
-                summary, tmp_path / "notice.pdf", options, notice_entries(summary, results, planned)
-            ).pdf
-        )
+        written.append(public_notice(summary, tmp_path / "notice.pdf", options, notice_content).pdf)
         # Every wording of every reason, in one record of its own.
         record = gather_sample_record(session, str(samples[0].id))
     record.evidence_reasons = [i.text_zh for i in EVERY_ITEM]
-    written.append(sample_record(record, tmp_path / "record_every_reason.pdf").pdf)
+    written.append(sample_record(record, tmp_path / "record_every_reason.pdf", options).pdf)
     assert isinstance(record, SampleRecordData)
 
     found = {path.name: english_runs(pdf_text(path)) for path in written}

@@ -13,7 +13,7 @@ import pytest
 from fixtures import pdf_pages, pdf_text
 
 from demo.season_map import synthetic_summary
-from gi.reads.notice import notice_entries
+from gi.reads.notice import build_notice
 from gi.reads.season import non_conformities, origin_counts
 from reports.campaign import campaign_report
 from reports.fonts import MissingGlyphsError, missing_glyphs, verify_printable
@@ -57,7 +57,7 @@ def summary():  # type: ignore[no-untyped-def]
 def campaign(summary, tmp_path_factory):  # type: ignore[no-untyped-def]
     """The campaign report of the constructed season (at most 120 detail rows in the PDF)."""
     out = tmp_path_factory.mktemp("campaign") / "campaign.pdf"
-    return campaign_report(summary, out, ReportOptions(max_detail_rows=120))
+    return campaign_report(summary, out, ReportOptions(issuer="某某市市场监督管理局", max_detail_rows=120))
 
 
 def test_campaign_report_text_fonts_and_pages(summary, campaign) -> None:  # type: ignore[no-untyped-def]
@@ -103,16 +103,16 @@ def test_campaign_report_text_fonts_and_pages(summary, campaign) -> None:  # typ
 
 
 def test_public_notice(summary, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    entries = notice_entries(summary)
+    notice = build_notice(summary)
     files = public_notice(
-        summary, tmp_path / "notice.pdf", ReportOptions(issuer="某某市市场监督管理局"), entries
+        summary, tmp_path / "notice.pdf", ReportOptions(issuer="某某市市场监督管理局"), notice
     )
     pages = pdf_pages(files.pdf, layout=True)
     text = re.sub(r"\s+", "", "".join(pages))
     assert "结果的公告" in text and "某某市市场监督管理局" in text
-    failed = [e for e in entries if e.result == "不合格"]
-    assert f"不合格{len(failed):,}家（次）" in text
-    assert failed[0].target in text and failed[0].credit_code in text
+    failed = notice.of("不合格")
+    assert f"不合格{len(failed):,}批次" in text
+    assert failed[0].number in text and failed[0].sampled_unit.replace(" ", "") in text
     assert "15日内" in text  # the right to ask for a re-test
     for area in summary.areas:
         assert area.name_zh in text
@@ -143,5 +143,5 @@ def test_font_check_refuses_characters_the_font_lacks(summary, tmp_path: Path) -
         samples=summary.samples.iloc[:10],
     )
     with pytest.raises(MissingGlyphsError):
-        campaign_report(bad, tmp_path / "bad.pdf", ReportOptions(product_maps=False))
+        campaign_report(bad, tmp_path / "bad.pdf", ReportOptions(issuer="某局", product_maps=False))
     assert not (tmp_path / "bad.pdf").exists()

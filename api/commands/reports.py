@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -13,7 +12,7 @@ from api.console import console, working
 from api.options import PERIOD_FROM, PERIOD_SEASON, PERIOD_TO
 
 if TYPE_CHECKING:  # the domain is imported when a command runs, so `gi --help` stays quick
-    from gi.reads.notice import NoticeEntry
+    from gi.reads.notice import SeasonNotice
     from gi.reads.season import SeasonSummary
     from reports.layout import ReportOptions
 
@@ -32,16 +31,11 @@ def _reports_dir() -> Path:
 def _options(issuer: str | None, max_rows: int | None = None, product_maps: bool = True) -> ReportOptions:
     from reports.layout import ReportOptions
 
-    options = ReportOptions(product_maps=product_maps)
-    if issuer:
-        options = replace(options, issuer=issuer)
-    if max_rows:
-        options = replace(options, max_detail_rows=max_rows)
-    return options
+    return ReportOptions.from_settings(issuer=issuer, max_detail_rows=max_rows, product_maps=product_maps)
 
 
-def notice_entries_from_db(summary: SeasonSummary) -> list[NoticeEntry]:
-    """The notice's targets of ``summary`` (gi.reads.notice.season_notice)."""
+def notice_from_db(summary: SeasonSummary) -> SeasonNotice:
+    """The public notice of ``summary`` (gi.reads.notice.season_notice)."""
     from gi.db import session_scope
     from gi.reads.notice import season_notice
 
@@ -56,7 +50,9 @@ def campaign(
     season: str = PERIOD_SEASON,
     products: list[str] = typer.Option(None, "--product", "-p", help="Only this product (repeatable)."),
     title: str = typer.Option(None, "--title", help="Title of the campaign (default: from the dates)."),
-    issuer: str = typer.Option(None, "--issuer", help="Issuing authority printed on the report."),
+    issuer: str = typer.Option(
+        None, "--issuer", help="Issuing office printed on the report (default: GI_ISSUING_OFFICE; required)."
+    ),
     max_rows: int = typer.Option(
         None, "--max-rows", help="Non-conformities listed in the PDF (the rest go to CSV)."
     ),
@@ -85,7 +81,9 @@ def notice(
     season: str = PERIOD_SEASON,
     products: list[str] = typer.Option(None, "--product", "-p", help="Only this product (repeatable)."),
     title: str = typer.Option(None, "--title", help="Title of the campaign (default: from the dates)."),
-    issuer: str = typer.Option(None, "--issuer", help="Issuing authority printed on the notice."),
+    issuer: str = typer.Option(
+        None, "--issuer", help="Issuing office printed on the notice (default: GI_ISSUING_OFFICE; required)."
+    ),
     out: Path = typer.Option(
         None, "--out", "-o", help="PDF file (default: out/reports/notice_<from>_<to>.pdf)."
     ),
@@ -96,9 +94,9 @@ def notice(
     with working("reading the season") as step:
         summary = gather(start, end, products, title, season)
         path = out or _reports_dir() / f"notice_{summary.start:%Y%m%d}_{summary.end:%Y%m%d}.pdf"
-        entries = notice_entries_from_db(summary)
+        content = notice_from_db(summary)
         step("writing the public notice")
-        files = public_notice(summary, path, _options(issuer), entries=entries)
+        files = public_notice(summary, path, _options(issuer), notice=content)
     console.print(f"public notice {files.report_id}: {files.pdf}")
 
 
@@ -107,22 +105,36 @@ def record(
     sample: str = typer.Argument(
         ..., help="Sample UUID or its first 8+ hex digits (the code on maps and reports)."
     ),
-    photos: list[Path] = typer.Option(None, "--photo", help="A photo of the sample (JPEG/PNG, repeatable)."),
+    photos: list[Path] = typer.Option(
+        None,
+        "--photo",
+        help="Store a photo with the sample first (JPEG/PNG/WebP, repeatable); the record prints every stored photo.",
+    ),
     issuer: str = typer.Option(None, "--issuer", help="Inspecting authority printed on the record."),
     out: Path = typer.Option(None, "--out", "-o", help="PDF file (default: out/reports/record_<code>.pdf)."),
 ) -> None:
     """Write the inspection record of one sample: sample, location and origin verdict, lab results against the
     limits, inspectors, photos."""
     from gi.db import session_scope
+    from gi.errors import InputError
     from reports.data import gather_sample_record
     from reports.record import sample_record
 
     for photo in photos or []:
         if not photo.is_file():
-            raise FileNotFoundError(f"photo: {photo} does not exist")
+            raise InputError("photo", f"{photo} does not exist")
     with working("reading the sample") as step:
+        if photos:
+            from gi.origin.photos import attach_photo
+            from reports.data import find_sample
+
+            step("storing the photos with the sample")
+            with session_scope() as session:  # committed before the record that prints them
+                sample_id = find_sample(session, sample).id
+                for photo in photos:
+                    attach_photo(session, sample_id, photo.read_bytes(), "gi report record", name=str(photo))
         with session_scope() as session:
-            data = gather_sample_record(session, sample, photos or [])
+            data = gather_sample_record(session, sample)
         path = out or _reports_dir() / f"record_{data.code}.pdf"
         step("writing the inspection record")
         files = sample_record(data, path, _options(issuer))

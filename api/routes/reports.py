@@ -19,7 +19,7 @@ from fastapi.responses import FileResponse, HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.background import BackgroundTask
 
-from api.deps import ScopeDep, SessionDep, SettingsDep
+from api.deps import ScopeDep, SessionDep
 from gi.accounts.scope import Scope, products_in_scope
 from gi.errors import NotFoundError
 
@@ -81,11 +81,12 @@ def campaign(
 ) -> FileResponse:
     """Coverage, verdicts, non-conformities, maps and charts of the season, for the caller's region."""
     from reports.campaign import campaign_report
+    from reports.layout import ReportOptions
 
     summary = _season(session, scope, start, end, product)
     folder = FilePath(tempfile.mkdtemp(prefix="gi-report-"))
     name = f"campaign_{summary.start:%Y%m%d}_{summary.end:%Y%m%d}.pdf"
-    files = campaign_report(summary, folder / name)
+    files = campaign_report(summary, folder / name, ReportOptions.from_settings())
     return _pdf(files.pdf, folder, name)
 
 
@@ -100,12 +101,15 @@ def notice(
 ) -> FileResponse:
     """The results of the season's inspections as published: no personal data of inspectors."""
     from gi.reads.notice import season_notice
+    from reports.layout import ReportOptions
     from reports.notice import public_notice
 
     summary = _season(session, Scope(everything=True), start, end, product)
     folder = FilePath(tempfile.mkdtemp(prefix="gi-notice-"))
     name = f"notice_{summary.start:%Y%m%d}_{summary.end:%Y%m%d}.pdf"
-    files = public_notice(summary, folder / name, entries=season_notice(session, summary))
+    files = public_notice(
+        summary, folder / name, ReportOptions.from_settings(), season_notice(session, summary)
+    )
     return _pdf(files.pdf, folder, name)
 
 
@@ -115,29 +119,19 @@ def notice(
     response_class=FileResponse,
     responses={200: {"content": {PDF: {}}}},
 )
-def record(
-    sample_id: Annotated[uuid.UUID, Path()], session: SessionDep, scope: ScopeDep, settings: SettingsDep
-) -> FileResponse:
+def record(sample_id: Annotated[uuid.UUID, Path()], session: SessionDep, scope: ScopeDep) -> FileResponse:
     """The sample, its location and origin verdict, lab results against the limits, inspectors and photos."""
-    from sqlalchemy import select
-
     from gi.features.catalog import SAMPLES
     from gi.features.query import item
-    from gi.models import SamplePhoto
-    from gi.origin.photos import media_path
     from reports.data import gather_sample_record
+    from reports.layout import ReportOptions
     from reports.record import sample_record
 
     item(session, SAMPLES, scope, str(sample_id))  # 404 outside the caller's scope
-    photos = [
-        media_path(settings.media_dir, p.sha256)
-        for p in session.scalars(select(SamplePhoto).where(SamplePhoto.sample_id == sample_id))
-        if p.media_type in ("image/jpeg", "image/png")
-    ]
-    data = gather_sample_record(session, str(sample_id), [p for p in photos if p.exists()])
+    data = gather_sample_record(session, str(sample_id))  # with the photos stored with the sample
     folder = FilePath(tempfile.mkdtemp(prefix="gi-record-"))
     name = f"record_{str(sample_id)[:8]}.pdf"
-    files = sample_record(data, folder / name)
+    files = sample_record(data, folder / name, ReportOptions.from_settings())
     return _pdf(files.pdf, folder, name)
 
 

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import enum
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from geoalchemy2 import Geometry, WKBElement
 from sqlalchemy import (
     CheckConstraint,
+    Date,
     DateTime,
     Enum,
     Float,
@@ -84,6 +85,13 @@ class Sample(CreatedAt, Base):
         Text, comment="upload channel or batch file the sample came from"
     )
     notes: Mapped[str | None] = mapped_column(Text)
+    # What a public notice prints of the sample (抽检结果公告): the label and where it was taken.
+    labelled_producer: Mapped[str | None] = mapped_column(String(200), comment="标称生产企业 on the label")
+    labelled_address: Mapped[str | None] = mapped_column(Text, comment="标称生产企业地址 on the label")
+    outlet_name: Mapped[str | None] = mapped_column(String(200), comment="被抽样单位 when not registered")
+    outlet_address: Mapped[str | None] = mapped_column(Text, comment="被抽样单位地址 when not registered")
+    specification: Mapped[str | None] = mapped_column(String(100), comment="规格型号 (e.g. 250 g/袋)")
+    production_date: Mapped[date | None] = mapped_column(Date, comment="生产日期 on the label")
 
     product: Mapped[GIProduct] = relationship()
     producer: Mapped[Producer | None] = relationship()

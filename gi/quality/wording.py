@@ -150,7 +150,7 @@ def _fingerprint_zh(p: Mapping[str, Any]) -> str:
         f"同位素/元素特征不符合{p['area_zh']}参考样品"
         f"（p = {_p_zh(p.get('p_value'), '.1e')}，d² = {_p_zh(p.get('distance_sq'), '.1f')}）"
     )
-    top = [f"{variable}（z = {z:+.1f}）" for variable, z in p.get("deviations") or []]
+    top = [f"{variable_zh(variable)}（z = {z:+.1f}）" for variable, z in p.get("deviations") or []]
     if top:
         text += f"；偏离最大的变量：{'、'.join(top)}"
     other = p.get("best_other")
@@ -266,3 +266,19 @@ def grade_label(grade: str | None) -> str:
         return ""
     head = grade.partition(" (")[0].strip()
     return head if re.search(r"[\u4e00-\u9fff]", head) else grade
+
+
+# Isotope ratios as written in Chinese documents (elements keep their symbols).
+VARIABLES_ZH = {"d13C": "δ¹³C", "d15N": "δ¹⁵N", "d2H": "δ²H", "d18O": "δ¹⁸O", "d34S": "δ³⁴S"}
+# Units stored in English words, as printed in Chinese documents.
+UNITS_ZH = {"count/50g": "个/50 g", "count": "个", "count/kg": "个/kg", "pieces": "件"}
+
+
+def variable_zh(code: str) -> str:
+    """A fingerprint variable as printed in Chinese: 'd13C' -> 'δ¹³C' (element symbols unchanged)."""
+    return VARIABLES_ZH.get(code, code)
+
+
+def unit_zh(unit: str | None) -> str:
+    """A unit as printed in Chinese: English words replaced ('count/50g' -> '个/50 g'), symbols kept."""
+    return UNITS_ZH.get(unit or "", unit or "")

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pandas as pd
@@ -24,6 +25,7 @@ from gi.models import (
     CATEGORY_ZH,
     GI_KIND_ZH,
     GIProduct,
+    LabResult,
     OriginVerdictRecord,
     Plan,
     PlanStatus,
@@ -60,7 +62,83 @@ SAMPLE_COLUMNS = (
     "county_code",
     "county_name",
     "province_name",  # str, from the county reference layer
+    "number",  # str, the sample number printed on records and notices (stable: date and code)
+    "lot_number",  # str ("" when not recorded)
+    "producer_address",  # str
+    "producer_kind",  # producer | market_outlet | "" (no registered unit)
+    "labelled_producer",
+    "labelled_address",  # str, the manufacturer on the label (标称生产企业), "" when unknown
+    "sampled_unit",
+    "sampled_address",  # str, where the sample was taken (被抽样单位): the producer, the outlet or the place
+    "specification",  # str, 规格型号 ("" when not recorded)
+    "production_date",  # date or None
+    "laboratories",  # str, the laboratories that tested the sample ("、"-joined, "" when untested)
+    "failed_items",  # tuple of (indicator, limit, result) of the failed indicators
+    "result",  # 合格 | 不合格 | 待核实: the published conclusion (sample_result)
+    "result_note",  # str, why a sample is 待核实 (or "")
 )
+
+# The published conclusion of a sample (抽检结论) and the one definition of the failure rate used by every document.
+RESULT_PASS, RESULT_FAIL, RESULT_VERIFY = "合格", "不合格", "待核实"
+FAILURE_RATE_DEFINITION = (
+    "不合格率 = 不合格样品批次 ÷ 抽检样品批次 × 100%，抽检样品批次包括结论待核实的批次；"
+    "只有作出最终结论的不合格样品计入不合格批次"
+)
+# Flags that make an "outside" verdict a suspected data-entry error, not a finding (gi.quality.evidence).
+ENTRY_ERROR_FLAGS = frozenset({"swapped_lat_lon", "crs_implausible", "outside_china", "null_island"})
+
+
+def sample_number(sample_id: str, collected_at: datetime) -> str:
+    """The sample number (样品编号) on records and notices, e.g. 250402-1A2B3C4D: the local collection date and
+    the code, so it never changes when a document is regenerated."""
+    code = str(sample_id).replace("-", "")[:8].upper()
+    return f"{collected_at.astimezone(_local_tz()):%y%m%d}-{code}"
+
+
+def sample_result(
+    origin: str, quality: str, flags: Sequence[str] = (), task_result: str | None = None, task_note: str = ""
+) -> tuple[str, str]:
+    """The published conclusion of a sample and a remark: only a final finding is 不合格 (an outside position
+    that may be an entry error, a boundary case, an inconclusive or pending test are 待核实, the remark says
+    why); an inspector's recorded 不合格 for the sample's task (``task_result``) is final too."""
+    suspect = bool(set(flags or ()) & ENTRY_ERROR_FLAGS)
+    if quality == "fail" or (origin == "outside" and not suspect):
+        return RESULT_FAIL, ""
+    if task_result == "nonconforming":
+        return RESULT_FAIL, f"现场检查结论：{task_note or '不合格'}"
+    if origin == "inside" and quality == "pass":
+        return RESULT_PASS, ""
+    if origin == "outside":
+        return RESULT_VERIFY, "采样坐标异常（疑似经纬度颠倒或位于境外），需核实"
+    if origin == "uncertain":
+        return RESULT_VERIFY, "采样点在保护范围边界判定容差内或定位不可信，需现场复核"
+    if origin == "unchecked":
+        return RESULT_VERIFY, "尚未进行产地核验"
+    if quality == "inconclusive":
+        return RESULT_VERIFY, "特色品质检验结果无法判定，需复检"
+    return RESULT_VERIFY, "特色品质检验中"
+
+
+def failure_rate(failed: int, total: int) -> str:
+    """不合格率 as printed (FAILURE_RATE_DEFINITION): '12.5%', or '—' when nothing was sampled."""
+    return f"{failed / total:.1%}" if total else "—"
+
+
+def result_counts(summary: SeasonSummary) -> pd.DataFrame:
+    """Per product: samples, 合格, 不合格, 待核实 and 不合格率 (the same figures in every document)."""
+    frame = summary.samples
+    names = summary.product_names()
+    table = (pd.crosstab(frame["product_code"], frame["result"]) if len(frame) else pd.DataFrame()).reindex(
+        index=[c for c in names if len(frame) and c in set(frame["product_code"])],
+        columns=[RESULT_PASS, RESULT_FAIL, RESULT_VERIFY],
+        fill_value=0,
+    )
+    table.insert(0, "samples", table.sum(axis=1))
+    table.insert(0, "product_name", [names.get(c, c) for c in table.index])
+    table["rate"] = [
+        failure_rate(int(f), int(n)) for f, n in zip(table[RESULT_FAIL], table["samples"], strict=True)
+    ]
+    return table
 
 
 @dataclass(frozen=True)
@@ -123,12 +201,12 @@ class CoverageRow:
 class NonConformity:
     """A sample that failed (or could not pass) a check, with the reason in words."""
 
-    sample_code: str
+    sample_code: str  # the sample number (sample_number), as on the notice and the record
     product_name: str
     county_name: str
     collected_at: datetime
     kind: str  # 产地 | 品质
-    severity: str  # 不符合 | 存疑
+    severity: str  # 不符合 | 存疑 | 待核实 (a position that may be an entry error)
     reason: str
     producer_name: str
 
@@ -151,6 +229,12 @@ class SeasonSummary:
     notes: list[str] = field(default_factory=list)
     product_codes: tuple[str, ...] = ()  # the products asked for (empty: every product)
     market: MarketSummary | None = None  # mass balance and flagged sellers of the period's harvest years
+    plans: list[tuple[str, str]] = field(default_factory=list)  # (title, code) of the plans of the season
+
+    def __post_init__(self) -> None:
+        missing = [c for c in SAMPLE_COLUMNS if c not in self.samples.columns]
+        if missing:  # a summary constructed by hand (tests, the map benchmark): derive what it lacks
+            self.samples = with_derived_columns(self.samples)
 
     @property
     def period(self) -> str:
@@ -207,29 +291,30 @@ def non_conformities(summary: SeasonSummary) -> list[NonConformity]:
     for row in frame[mask].sort_values(["collected_at", "code"]).itertuples(index=False):
         county = row.county_name or "（区县未知）"
         if row.origin in ("outside", "uncertain"):
+            suspect = bool(set(row.flags or ()) & ENTRY_ERROR_FLAGS)
             found.append(
                 NonConformity(
-                    row.code,
+                    row.number,
                     row.product_name,
                     county,
                     row.collected_at,
                     "产地",
-                    "不符合" if row.origin == "outside" else "存疑",
+                    "存疑" if row.origin == "uncertain" else "待核实" if suspect else "不符合",
                     origin_reason(row._asdict(), summary.tolerance_m),
-                    row.producer_name,
+                    row.sampled_unit,
                 )
             )
         if row.quality in ("fail", "inconclusive"):
             found.append(
                 NonConformity(
-                    row.code,
+                    row.number,
                     row.product_name,
                     county,
                     row.collected_at,
                     "品质",
                     "不符合" if row.quality == "fail" else "存疑",
                     row.quality_reason or "特色品质指标不符合标准",
-                    row.producer_name,
+                    row.sampled_unit,
                 )
             )
     return found
@@ -327,6 +412,11 @@ def season_samples(session: Session, start: date, end: date, product_ids: Sequen
         OriginVerdictRecord.band_m,
     ).subquery()
     quality = latest_query("quality", QualityVerdict.outcome, QualityVerdict.indicators).subquery()
+    labs = (
+        select(LabResult.sample_id, func.array_agg(LabResult.laboratory.distinct()).label("laboratories"))
+        .group_by(LabResult.sample_id)
+        .subquery()
+    )
     query = (
         select(
             Sample.id,
@@ -346,8 +436,21 @@ def season_samples(session: Session, start: date, end: date, product_ids: Sequen
             Producer.credit_code,
             Sample.task_id,
             latest.c.band_m,
+            Sample.lot_number,
+            Producer.address,
+            Producer.kind,
+            Sample.labelled_producer,
+            Sample.labelled_address,
+            Sample.outlet_name,
+            Sample.outlet_address,
+            Sample.specification,
+            Sample.production_date,
+            labs.c.laboratories,
+            PlanTask.result,
+            PlanTask.result_note,
         )
         .join(GIProduct, GIProduct.id == Sample.product_id)
+        .outerjoin(labs, labs.c.sample_id == Sample.id)
         .outerjoin(latest, latest.c.sample_id == Sample.id)
         .outerjoin(quality, quality.c.sample_id == Sample.id)
         .outerjoin(Producer, Producer.id == Sample.producer_id)
@@ -383,6 +486,18 @@ def season_samples(session: Session, start: date, end: date, product_ids: Sequen
             "producer_code",
             "task_id",
             "band_m",
+            "lot_number",
+            "producer_address",
+            "producer_kind",
+            "labelled_producer",
+            "labelled_address",
+            "outlet_name",
+            "outlet_address",
+            "specification",
+            "production_date",
+            "laboratories",
+            "task_result",
+            "task_note",
         ],
     )
     frame["sample_id"] = frame["sample_id"].astype(str)
@@ -402,7 +517,38 @@ def season_samples(session: Session, start: date, end: date, product_ids: Sequen
         quality_reason(ind) if q is not None and str(getattr(q, "value", q)) != "pass" else ""
         for q, ind in zip(frame["quality"], frame["indicators"], strict=True)
     ]
+    frame["failed_items"] = [failed_items(ind) for ind in frame["indicators"]]
     frame["quality"] = [str(getattr(q, "value", q)) if q is not None else "pending" for q in frame["quality"]]
+    for column in (
+        "lot_number",
+        "producer_address",
+        "producer_kind",
+        "labelled_producer",
+        "labelled_address",
+        "outlet_name",
+        "outlet_address",
+        "specification",
+        "laboratories",
+    ):
+        frame[column] = frame[column].fillna("").astype(str)
+    frame["laboratories"] = ["、".join(sorted(labs or ())) for labs in frame["laboratories"]]
+    frame["production_date"] = [d if isinstance(d, date) else None for d in frame["production_date"]]
+    frame["number"] = [
+        sample_number(i, t) for i, t in zip(frame["sample_id"], frame["collected_at"], strict=True)
+    ]
+    decided = [
+        sample_result(o, q, f, None if t is None else str(getattr(t, "value", t)), n or "")
+        for o, q, f, t, n in zip(
+            frame["origin"],
+            frame["quality"],
+            frame["flags"],
+            frame["task_result"],
+            frame["task_note"],
+            strict=True,
+        )
+    ]
+    frame["result"] = [r for r, _ in decided]
+    frame["result_note"] = [n for _, n in decided]
     counties = admin.county_of(frame["lon"].to_numpy(), frame["lat"].to_numpy())
     for column in counties.columns:
         frame[column] = counties[column].to_numpy()
@@ -417,7 +563,92 @@ def season_samples(session: Session, start: date, end: date, product_ids: Sequen
         frame.loc[has_task, "province_name"] = [
             labels.get(c, ("", ""))[0] for c in frame.loc[has_task, "task_county"]
         ]
+    _sampled_units(frame)
     return frame[list(SAMPLE_COLUMNS)]
+
+
+_DEFAULTS: dict[str, object] = {
+    "lot_number": "",
+    "producer_address": "",
+    "labelled_producer": "",
+    "labelled_address": "",
+    "outlet_name": "",
+    "outlet_address": "",
+    "specification": "",
+    "production_date": None,
+    "laboratories": "",
+    "failed_items": (),
+}
+
+
+def with_derived_columns(frame: pd.DataFrame) -> pd.DataFrame:
+    """A samples frame with every column of SAMPLE_COLUMNS: the missing ones get their defaults or are derived
+    (number, published result, sampled unit) as season_samples derives them."""
+    frame = frame.copy()
+    for column, default in _DEFAULTS.items():
+        if column not in frame.columns:
+            frame[column] = [default] * len(frame)
+    if "producer_kind" not in frame.columns:
+        frame["producer_kind"] = ["producer" if name else "" for name in frame["producer_name"].fillna("")]
+    if "number" not in frame.columns:
+        frame["number"] = [
+            sample_number(i, t) for i, t in zip(frame["sample_id"], frame["collected_at"], strict=True)
+        ]
+    if "result" not in frame.columns or "result_note" not in frame.columns:
+        decided = [
+            sample_result(o, q, f)
+            for o, q, f in zip(frame["origin"], frame["quality"], frame["flags"], strict=True)
+        ]
+        frame["result"] = [r for r, _ in decided]
+        frame["result_note"] = [n for _, n in decided]
+    if "sampled_unit" not in frame.columns or "sampled_address" not in frame.columns:
+        _sampled_units(frame)
+    return frame[list(SAMPLE_COLUMNS)] if len(frame.columns) else frame
+
+
+def _sampled_units(frame: pd.DataFrame) -> None:
+    """Fill the labelled producer and the sampled unit (被抽样单位) with their addresses: a registered producer
+    is both; a registered outlet is the sampled unit; an unregistered seller is the outlet recorded with the
+    sample, else the place (county and position), so sellers are never merged into one."""
+    is_producer = frame["producer_kind"].eq("producer")
+    registered = frame["producer_name"].ne("")
+    frame["labelled_producer"] = frame["labelled_producer"].where(
+        frame["labelled_producer"].ne("") | ~is_producer, frame["producer_name"]
+    )
+    frame["labelled_address"] = frame["labelled_address"].where(
+        frame["labelled_address"].ne("") | ~is_producer, frame["producer_address"]
+    )
+    place = [
+        f"未登记经营者（{county or '区县未知'}，北纬{lat:.3f}° 东经{lon:.3f}°）"
+        for county, lat, lon in zip(frame["county_name"], frame["lat"], frame["lon"], strict=True)
+    ]
+    frame["sampled_unit"] = frame["producer_name"].where(
+        registered,
+        frame["outlet_name"].where(frame["outlet_name"].ne(""), pd.Series(place, index=frame.index)),
+    )
+    frame["sampled_address"] = frame["producer_address"].where(
+        registered,
+        frame["outlet_address"].where(
+            frame["outlet_address"].ne(""),
+            frame["province_name"].fillna("") + frame["county_name"].fillna(""),
+        ),
+    )
+
+
+def failed_items(indicators: list[dict[str, Any]] | None) -> tuple[tuple[str, str, str], ...]:
+    """(indicator, limit, result) of each failed indicator of a quality verdict, in Chinese."""
+    out = []
+    for item in indicators or []:
+        if item.get("outcome") != "fail":
+            continue
+        name = str(item.get("name_zh") or item.get("code") or "指标")
+        if item.get("grade"):
+            name += f"［{grade_label(item['grade'])}］"
+        unit = str(item.get("unit") or "")
+        value = item.get("value")
+        measured = f"{value}{'' if unit in ('%', '‰', '') else ' '}{unit}" if value is not None else "无结果"
+        out.append((name, str(item.get("limit") or "—").replace(" %", "%"), measured))
+    return tuple(dict.fromkeys(out))
 
 
 def quality_reason(indicators: list[dict] | None) -> str:
@@ -581,14 +812,31 @@ def planned_tasks(
 
 
 def _plan_title(session: Session, start: date, end: date) -> str | None:
-    """The title of the (not cancelled) plan that overlaps the season most, if any."""
-    overlap = func.least(Plan.period_to, end) - func.greatest(Plan.period_from, start)
+    """The title of the (not cancelled) plan of exactly this period, if any: a plan that only overlaps it
+    would print another period in the title."""
     return session.scalars(
         select(Plan.title)
-        .where(Plan.status != PlanStatus.CANCELLED, Plan.period_from <= end, Plan.period_to >= start)
-        .order_by(overlap.desc(), Plan.id)
+        .where(Plan.status != PlanStatus.CANCELLED, Plan.period_from == start, Plan.period_to == end)
+        .order_by(Plan.id)
         .limit(1)
     ).first()
+
+
+def season_plans(session: Session, start: date, end: date) -> list[tuple[str, str]]:
+    """(title, code) of the (not cancelled) plans whose period overlaps the season: the plans a document on
+    the season cites."""
+    rows = session.execute(
+        select(Plan.title, Plan.code)
+        .where(Plan.status != PlanStatus.CANCELLED, Plan.period_from <= end, Plan.period_to >= start)
+        .order_by(Plan.period_from, Plan.id)
+    )
+    return [(str(title), str(code)) for title, code in rows]
+
+
+def default_title(start: date, end: date) -> str:
+    """The title of a season from its dates: 2026年4月1日至10月31日地理标志产品监督抽查."""
+    last = f"{end.month}月{end.day}日" if end.year == start.year else f"{end.year}年{end.month}月{end.day}日"
+    return f"{start.year}年{start.month}月{start.day}日至{last}地理标志产品监督抽查"
 
 
 def gather_season(
@@ -607,9 +855,7 @@ def gather_season(
     areas = area_infos(session, [p.code for p in products], at=end)
     samples = season_samples(session, start, end, product_ids)
     summary = SeasonSummary(
-        title=title
-        or _plan_title(session, start, end)
-        or f"{start:%Y}年地理标志产品监督抽查（{start:%m月%d日}—{end:%m月%d日}）",
+        title=title or _plan_title(session, start, end) or default_title(start, end),
         start=start,
         end=end,
         generated_at=datetime.now(_local_tz()),
@@ -618,6 +864,7 @@ def gather_season(
         producers_outside=producers_outside(session, product_ids, at=end),
         tolerance_m=settings.boundary_tolerance_m,
         product_codes=tuple(p.code for p in products),
+        plans=season_plans(session, start, end),
     )
     planned, planned_names = planned_tasks(session, start, end, product_ids)
     summary.planning_available = bool(planned)
