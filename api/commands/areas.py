@@ -6,9 +6,10 @@ from pathlib import Path
 
 import typer
 
-from api.console import console, table
+from api.console import console, progress_callback, table
 from api.options import parse_day
 from gi.db import session_scope
+from gi.errors import InputError
 from gi.register.areas import (
     AreaImportResult,
     area_history,
@@ -106,15 +107,52 @@ def box_(
 def rejudge(
     product: str = typer.Argument(None, help="Product code or Chinese name (default: every product)."),
     since: str = typer.Option(None, "--since", help="Only samples collected from YYYY-MM-DD on."),
+    workers: int = typer.Option(
+        0,
+        "--workers",
+        help="Judge on Dask: a LocalCluster of this many worker processes (0 = in this process).",
+    ),
+    scheduler: str = typer.Option(
+        None, "--scheduler", metavar="ADDRESS", help="Judge on the Dask cluster at ADDRESS (tcp://host:8786)."
+    ),
+    state: Path = typer.Option(
+        None, "--state", help="Dask only: record committed months in FILE and skip them when run again."
+    ),
 ) -> None:
     """Judge stored samples again against the area versions valid when they were collected; a new verdict is
-    stored where it differs (the earlier one stays as history)."""
+    stored where it differs (the earlier one stays as history). With --workers or --scheduler the samples are
+    judged month by month on Dask, each month in a transaction of its own."""
     from gi.origin.rejudge import rejudge_samples
 
+    if workers < 0:
+        raise InputError("--workers", f"must be 0 or more, not {workers}")
+    if state is not None and not (workers or scheduler):
+        raise InputError("--state", "needs --workers or --scheduler (the serial run is one transaction)")
+    start = parse_day(since, "--since")
+    moment = as_aware(start) if start else None
+    if workers or scheduler:
+        from gi.db import database_url
+        from gi.origin.distributed import run_rejudge_job
+        from gi.settings import get_settings
+
+        with session_scope() as session:
+            product_id = find_product(session, product).id if product else None
+        with progress_callback("re-judging on Dask") as update:
+            job = run_rejudge_job(
+                database_url(),
+                get_settings(),
+                product_id,
+                since=moment,
+                scheduler=scheduler,
+                workers=workers or 2,
+                state_path=state,
+                progress=update,
+            )
+        console.print(job.describe())
+        return
     with session_scope() as session:
         product_id = find_product(session, product).id if product else None
-        start = parse_day(since, "--since")
-        report = rejudge_samples(session, product_id, since=as_aware(start) if start else None)
+        report = rejudge_samples(session, product_id, since=moment)
     console.print(report.describe())
 
 

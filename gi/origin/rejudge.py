@@ -14,7 +14,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import Connection, text
 from sqlalchemy.orm import Session
@@ -93,13 +93,17 @@ def rejudge_samples(
     until: datetime | None = None,
     settings: Settings | None = None,
     chunk: int = 20_000,
+    area_lock: Literal["exclusive", "held"] = "exclusive",
 ) -> RejudgeReport:
     """Judge the stored samples of ``product_id`` (all products when None) collected in [since, until) again
     against the area versions valid at their collection moments; store a new verdict where it differs.
 
-    Runs in the caller's transaction, holding the area versions exclusively (no batch commits verdicts meanwhile).
+    Runs in the caller's transaction, holding the area versions exclusively (no batch commits verdicts meanwhile),
+    unless ``area_lock="held"``: the caller already holds them (shared, for the disjoint partitions of one
+    distributed job, see :mod:`gi.origin.distributed`).
     """
-    lock_area_versions(db)
+    if area_lock == "exclusive":
+        lock_area_versions(db)
     index = area_index(db)
     report = RejudgeReport()
     after = uuid.UUID(int=0)
