@@ -116,7 +116,10 @@ def rejudge(
         None, "--scheduler", metavar="ADDRESS", help="Judge on the Dask cluster at ADDRESS (tcp://host:8786)."
     ),
     state: Path = typer.Option(
-        None, "--state", help="Dask only: record committed months in FILE and skip them when run again."
+        None,
+        "--state",
+        metavar="FILE",
+        help="Dask only: record committed months in FILE and skip them when run again.",
     ),
 ) -> None:
     """Judge stored samples again against the area versions valid when they were collected; a new verdict is
