@@ -67,7 +67,7 @@ def row(name: str, target: str, measured: str, baseline: str) -> None:
     print(f"| {name} | {target} | {measured} | {baseline} |", flush=True)
 
 
-def bench_url(fresh: bool) -> str:
+def bench_url(fresh: bool, name: str = BENCH_DB) -> str:
     """URL of the benchmark database: created, migrated and loaded with the bundled register when needed."""
     from sqlalchemy.engine import make_url
 
@@ -76,10 +76,10 @@ def bench_url(fresh: bool) -> str:
     from gi.register.loader import load_register_into_db
 
     server = make_url(gi_db.database_url()).set(database="postgres").render_as_string(hide_password=False)
-    url = make_url(server).set(database=BENCH_DB).render_as_string(hide_password=False)
+    url = make_url(server).set(database=name).render_as_string(hide_password=False)
     if fresh:
-        drop_database(server, BENCH_DB)
-    create_database(server, BENCH_DB)
+        drop_database(server, name)
+    create_database(server, name)
     gi_db.upgrade(url)
     with gi_db.session_scope(gi_db.get_engine(url)) as session:
         load_register_into_db(session)
@@ -369,6 +369,7 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=200_000, help="stored samples (default 200,000)")
     parser.add_argument("--window", type=int, default=200_000, help="samples re-judged in (a)")
     parser.add_argument("--fresh", action="store_true", help="rebuild the benchmark database")
+    parser.add_argument("--database", default=BENCH_DB, help=f"database name (default {BENCH_DB})")
     parser.add_argument("--only", nargs="*", choices=list("abcd"), default=list("abcd"))
     args = parser.parse_args()
     if args.samples < 1_000:
@@ -381,7 +382,7 @@ def main() -> None:
 
     from gi import db as gi_db
 
-    url = bench_url(args.fresh)
+    url = bench_url(args.fresh, args.database)
     generate(url, args.samples)
     with gi_db.get_engine(url).connect() as conn:
         size = conn.execute(text("SELECT pg_size_pretty(pg_database_size(current_database()))")).scalar_one()
