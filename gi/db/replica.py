@@ -10,8 +10,8 @@ there, a replica is the server operator's business and ``GI_DATABASE_REPLICA_URL
 
 from __future__ import annotations
 
+import hashlib
 import shutil
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,7 +21,6 @@ from gi.db.local import (
     SUPERUSER,
     LocalCluster,
     LocalDatabaseError,
-    _as_service,
     _choose_port,
     _lock,
     _run,
@@ -155,10 +154,20 @@ def ensure_replica(settings: Settings) -> LocalReplica:
     return LocalReplica(primary=primary, replica=replica, created=created)
 
 
+def existing_replica_pgdata(settings: Settings) -> Path | None:
+    """The replica's data directory if a replica was created (never creates anything, unlike set-up)."""
+    configured = settings.local_replica_pgdata.resolve()
+    digest = hashlib.sha256(str(configured).encode()).hexdigest()[:10]
+    for candidate in (configured, Path("/var/lib/postgresql") / f"gi-{digest}"):
+        if (candidate / "PG_VERSION").exists():
+            return candidate
+    return None
+
+
 def stop_replica(settings: Settings) -> bool:
     """Stop the local replica; False when it was not running. Its slot stays, so it catches up when restarted."""
-    pgdata = replica_pgdata(settings)
-    if _running_port(pgdata) is None:
+    pgdata = existing_replica_pgdata(settings)
+    if pgdata is None or _running_port(pgdata) is None:
         return False
     _run(
         [str(find_bindir() / "pg_ctl"), "-D", str(pgdata), "-m", "fast", "-w", "stop"], "stopping the replica"
@@ -168,16 +177,13 @@ def stop_replica(settings: Settings) -> bool:
 
 def drop_replica(settings: Settings) -> bool:
     """Stop and delete the local replica and drop its slot on the primary; False when there was none."""
-    pgdata = replica_pgdata(settings)
+    pgdata = existing_replica_pgdata(settings)
     stop_replica(settings)
-    existed = (pgdata / "PG_VERSION").exists()
+    existed = pgdata is not None
     primary_pgdata = resolve_pgdata(settings)
     port = _running_port(primary_pgdata)
     if port is not None:
         existed = _drop_slot(LocalCluster(find_bindir(), primary_pgdata, port)) or existed
-    if pgdata.exists():
-        if _running_as_root():
-            # The files belong to the service account; removing them as it keeps root out of their permissions.
-            subprocess.run(_as_service(["rm", "-rf", "--", str(pgdata)]), check=False)
+    if pgdata is not None:
         shutil.rmtree(pgdata, ignore_errors=True)
     return existed
