@@ -72,7 +72,8 @@ class Service:
     def client(self, token: str | None = None, **kwargs: object) -> httpx.Client:
         """An HTTP client of the service, signed in when ``token`` is given."""
         headers = {"Authorization": f"Bearer {token}"} if token else {}
-        return httpx.Client(base_url=self.url, headers=headers, timeout=30, **kwargs)  # type: ignore[arg-type]
+        kwargs.setdefault("timeout", 30)
+        return httpx.Client(base_url=self.url, headers=headers, **kwargs)  # type: ignore[arg-type]
 
     def sign_in(self, username: str, password: str = PASSWORD) -> str:
         """A token of ``username`` (cached per user)."""

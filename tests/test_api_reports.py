@@ -12,6 +12,8 @@ import pytest
 from service_fixtures import PASSWORD, Service, add_accounts, running_service, service_database
 
 pytestmark = pytest.mark.postgis
+# PDFs and the season map are built per request: seconds each, more on a loaded machine.
+DOCUMENTS_S = 180
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +33,7 @@ def service(db_url: str) -> Iterator[Service]:
 @pytest.fixture(scope="module")
 def samples(service: Service) -> list[str]:
     ids = []
-    with service.client(service.sign_in("insp")) as c:
+    with service.client(service.sign_in("insp"), timeout=DOCUMENTS_S) as c:
         for k in range(6):
             body = {
                 "id": str(uuid.uuid4()),
@@ -53,34 +55,36 @@ def _text(pdf: bytes, tmp_path) -> str:  # type: ignore[no-untyped-def]
 
 
 def test_campaign_report_for_the_region(service: Service, samples: list[str], tmp_path) -> None:  # type: ignore[no-untyped-def]
-    with service.client(service.sign_in("zj")) as c:
+    with service.client(service.sign_in("zj"), timeout=DOCUMENTS_S) as c:
         r = c.get("/reports/campaign", params={"product": "xihu-longjing"})
     assert r.status_code == 200, r.text[:500]
     assert r.headers["content-type"] == "application/pdf" and r.content.startswith(b"%PDF")
     assert "西湖龙井" in _text(r.content, tmp_path)
-    with service.client(service.sign_in("xj")) as c:  # Xinjiang's supervisor: longjing is not his region's
+    with service.client(
+        service.sign_in("xj"), timeout=DOCUMENTS_S
+    ) as c:  # Xinjiang's supervisor: longjing is not his region's
         other = c.get("/reports/campaign", params={"product": "xihu-longjing"})
     assert other.status_code == 404 and other.json()["field"] == "product"
-    with service.client(service.sign_in("insp")) as c:
+    with service.client(service.sign_in("insp"), timeout=DOCUMENTS_S) as c:
         assert c.get("/reports/campaign").status_code == 403
 
 
 def test_public_notice_and_record(service: Service, samples: list[str], tmp_path) -> None:  # type: ignore[no-untyped-def]
-    with service.client() as c:
+    with service.client(timeout=DOCUMENTS_S) as c:
         notice = c.get("/reports/notice", params={"product": "xihu-longjing"})
         assert c.get(f"/reports/records/{samples[0]}").status_code == 401
     assert notice.status_code == 200 and notice.content.startswith(b"%PDF")
     assert "合成检查员" not in _text(notice.content, tmp_path)  # no inspectors' personal data
-    with service.client(service.sign_in("insp")) as c:
+    with service.client(service.sign_in("insp"), timeout=DOCUMENTS_S) as c:
         record = c.get(f"/reports/records/{samples[0]}")
     assert record.status_code == 200 and record.content.startswith(b"%PDF")
     assert samples[0][:8] in _text(record.content, tmp_path)
-    with service.client(service.sign_in("insp2")) as c:
+    with service.client(service.sign_in("insp2"), timeout=DOCUMENTS_S) as c:
         assert c.get(f"/reports/records/{samples[0]}").status_code == 404
 
 
 def test_season_map_with_its_assets(service: Service, samples: list[str]) -> None:
-    with service.client(service.sign_in("admin")) as c:
+    with service.client(service.sign_in("admin"), timeout=DOCUMENTS_S) as c:
         page = c.get("/maps/season", params={"product": "xihu-longjing"})
         assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
         assets = sorted(set(__import__("re").findall(r'"(/maps/assets/[^"]+\.(?:js|css))"', page.text)))
