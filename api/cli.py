@@ -104,7 +104,7 @@ app.add_typer(references_cmd.app, name="references")
 def main() -> None:
     """Entry point of the `gi` console script: every error is one line and a documented exit code."""
     try:
-        app()
+        app(prog_name="gi")  # `python -m api.cli` too says `Usage: gi ...`
     except KeyboardInterrupt:
         err_console.print(
             "[bold red]interrupted:[/] what was committed is kept; a re-run is safe", highlight=False

@@ -57,8 +57,18 @@ def _argument_name(self: TyperArgument) -> str:
     return self.metavar if self.metavar is not None else (self.name or "").upper()
 
 
+def _usage_name(self: TyperArgument) -> str:
+    # Typer writes a required argument as `{NAME}`, which reads as a choice; usage lines write `NAME`, an
+    # optional one `[NAME]`, and `NAME...` when it repeats.
+    name = self.display_name_raw
+    if not self.required:
+        name = f"[{name}]"
+    return f"{name}..." if self.nargs != 1 else name
+
+
 def install() -> None:
     """Use conventional value names in every `gi` help page (idempotent)."""
     setattr(TyperOption, "display_type", _option_type)  # noqa: B010 (replacing a method, deliberately)
     setattr(TyperArgument, "display_type", _argument_type)  # noqa: B010
     setattr(TyperArgument, "display_name_raw", property(_argument_name))  # noqa: B010
+    setattr(TyperArgument, "_usage_display_name", _usage_name)  # noqa: B010

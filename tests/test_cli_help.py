@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from importlib.metadata import version
+from typing import Any
 
 import pytest
 import typer
@@ -53,6 +54,61 @@ def test_one_period_syntax(path: tuple[str, ...]) -> None:
     out = CliRunner().invoke(app, [*path, "-h"], env={"COLUMNS": "160"}).output
     assert re.search(r"--from\s+DATE", out) and re.search(r"--to\s+DATE", out)
     assert re.search(r"--season\s+PERIOD\s+Alias of --from/--to", out)
+
+
+def leaf_commands() -> list[tuple[tuple[str, ...], Any]]:
+    """Every command that runs (not a group), with the words that reach it."""
+    root = typer.main.get_command(app)
+    found: list[tuple[tuple[str, ...], Any]] = []
+
+    def walk(command: Any, path: tuple[str, ...]) -> None:
+        for name, sub in getattr(command, "commands", {}).items():
+            walk(sub, (*path, name)) if hasattr(sub, "commands") else found.append(((*path, name), sub))
+
+    walk(root, ())
+    return found
+
+
+def test_every_option_says_what_it_takes() -> None:
+    """Each option and argument has a help text, and a day is always written DATE (YYYY-MM-DD in its help)."""
+    silent, undated = [], []
+    for path, command in leaf_commands():
+        for param in command.params:
+            name = f"gi {' '.join(path)} {param.opts[0]}"
+            text = getattr(param, "help", None) or ""
+            if not text:
+                silent.append(name)
+            if "YYYY-MM-DD" in text and not param.name == "season" and param.metavar != "DATE":
+                undated.append(name)
+    assert silent == [] and undated == []
+
+
+def test_usage_lines_name_arguments_plainly() -> None:
+    """`Usage: gi check [OPTIONS] TARGET`, optional arguments in brackets, never Typer's `{TARGET}`."""
+    runner = CliRunner()
+    usage = {
+        path: runner.invoke(app, [*path, "-h"], env={"COLUMNS": "160"}).output.split("\n")[1].strip()
+        for path in [("check",), ("map", "areas"), ("db", "upgrade")]
+    }
+    assert usage == {
+        ("check",): "Usage: gi check [OPTIONS] TARGET",
+        ("map", "areas"): "Usage: gi map areas [OPTIONS] [PRODUCTS]...",
+        ("db", "upgrade"): "Usage: gi db upgrade [OPTIONS] [REVISION]",
+    }
+
+
+def test_a_bad_day_is_one_line_and_exit_1() -> None:
+    """A day that is not YYYY-MM-DD is refused before the database is reached, naming the option."""
+    nowhere = "postgresql://nobody@127.0.0.1:1/none"
+    added = gi(nowhere, "products", "add", "--code", "x", "--name-zh", "某", "--pinyin", "mou", "--name-en", "x",
+               "--category", "farm_product", "--registration-date", "2020-13-01")  # fmt: skip
+    assert added.returncode == 1
+    assert added.stderr.strip() == "error: --registration-date: '2020-13-01' is not a date (YYYY-MM-DD)"
+    ruled = gi(nowhere, "quality", "rule", "xihu-longjing", "--set", "guard_band", "--from", "1.5.2026")
+    assert (
+        ruled.returncode == 1
+        and ruled.stderr.strip() == "error: --from: '1.5.2026' is not a date (YYYY-MM-DD)"
+    )
 
 
 def test_version_as_a_user_runs_it() -> None:

@@ -53,7 +53,9 @@ def import_(
     legal_basis: str = typer.Option(
         None, "--legal-basis", help="Announcement or clause that defines the area."
     ),
-    valid_from: str = typer.Option(None, "--valid-from", help="YYYY-MM-DD (default: now)."),
+    valid_from: str = typer.Option(
+        None, "--valid-from", metavar="DATE", help="In force from YYYY-MM-DD (default: now)."
+    ),
     layer: str = typer.Option(None, help="Layer of a multi-layer file (GeoPackage)."),
     replace: bool = typer.Option(False, "--replace", help=REPLACE_HELP),
 ) -> None:
@@ -75,14 +77,18 @@ def import_(
 
 @app.command("box")
 def box_(
-    product: str = typer.Option(..., "--product", "-p"),
-    west: str = typer.Option(..., help="e.g. 111°42′00″E or 111.7"),
-    south: str = typer.Option(...),
-    east: str = typer.Option(...),
-    north: str = typer.Option(...),
-    crs: str = typer.Option("WGS84"),
-    legal_basis: str = typer.Option(..., "--legal-basis"),
-    valid_from: str = typer.Option(None, "--valid-from"),
+    product: str = typer.Option(..., "--product", "-p", help="Product code or Chinese name."),
+    west: str = typer.Option(..., metavar="LON", help="Western edge, e.g. 111°42′00″E or 111.7."),
+    south: str = typer.Option(..., metavar="LAT", help="Southern edge, e.g. 30°12′N or 30.2."),
+    east: str = typer.Option(..., metavar="LON", help="Eastern edge."),
+    north: str = typer.Option(..., metavar="LAT", help="Northern edge."),
+    crs: str = typer.Option("WGS84", help="CRS of the corners: WGS84, CGCS2000, GCJ02, BD09 or EPSG:n."),
+    legal_basis: str = typer.Option(
+        ..., "--legal-basis", help="Announcement or clause that defines the area."
+    ),
+    valid_from: str = typer.Option(
+        None, "--valid-from", metavar="DATE", help="In force from YYYY-MM-DD (default: now)."
+    ),
     replace: bool = typer.Option(False, "--replace", help=REPLACE_HELP),
 ) -> None:
     """Store an area defined by a coordinate box (as some announcements define it) as the next version."""
@@ -105,7 +111,9 @@ def box_(
 @app.command("rejudge")
 def rejudge(
     product: str = typer.Argument(None, help="Product code or Chinese name (default: every product)."),
-    since: str = typer.Option(None, "--since", help="Only samples collected from YYYY-MM-DD on."),
+    since: str = typer.Option(
+        None, "--since", metavar="DATE", help="Only samples collected from YYYY-MM-DD on."
+    ),
 ) -> None:
     """Judge stored samples again against the area versions valid when they were collected; a new verdict is
     stored where it differs (the earlier one stays as history)."""

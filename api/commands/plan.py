@@ -43,9 +43,14 @@ def _product_ratio(text: str) -> tuple[str, object]:
 @app.command("create")
 def create(
     code: str = typer.Argument(..., help="Plan code, e.g. 2026Q4-GI."),
-    period_from: str = typer.Option(..., "--from", help="First day, YYYY-MM-DD (Asia/Shanghai)."),
+    period_from: str = typer.Option(
+        ..., "--from", metavar="DATE", help="First day, YYYY-MM-DD (Asia/Shanghai)."
+    ),
     period_to: str = typer.Option(
-        ..., "--to", help="Last day, YYYY-MM-DD; a plan covers at most one year (366 days)."
+        ...,
+        "--to",
+        metavar="DATE",
+        help="Last day, YYYY-MM-DD; a plan covers at most one year (366 days).",
     ),
     value_source: str = typer.Option(
         ..., "--value-source", help="Announced source of the public value, e.g. '中国福利彩票 福彩3D'."
@@ -53,6 +58,7 @@ def create(
     value_date: str = typer.Option(
         ...,
         "--value-date",
+        metavar="DATE",
         help="Date (YYYY-MM-DD, after today) or date-time with offset of the announced draw whose value is used.",
     ),
     value_issue: str = typer.Option(

@@ -120,9 +120,17 @@ def add(
     name_en: str = typer.Option(..., "--name-en", help="English name."),
     gi_kind: GIKind = typer.Option(GIKind.PROTECTED_PRODUCT, "--kind", help="Legal form of protection."),
     category: ProductCategory = typer.Option(..., help="Supervision category."),
-    registration_number: str = typer.Option(None, "--registration-number"),
-    registration_date: str = typer.Option(None, "--registration-date", help="YYYY-MM-DD"),
-    administering_office: str = typer.Option(None, "--office"),
+    registration_number: str = typer.Option(
+        None,
+        "--registration-number",
+        help="Registration or announcement number, e.g. 国家质检总局公告2011年第42号.",
+    ),
+    registration_date: str = typer.Option(
+        None, "--registration-date", metavar="DATE", help="Day of registration, YYYY-MM-DD."
+    ),
+    administering_office: str = typer.Option(
+        None, "--office", help="Office that supervises the product, e.g. 杭州市市场监督管理局."
+    ),
     standard: str = typer.Option(None, help="Standard or specification, e.g. GB/T 18650-2008."),
 ) -> None:
     """Add a GI product (import its area afterwards with `gi areas import`)."""

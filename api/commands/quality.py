@@ -236,7 +236,9 @@ def rule(
     ),
     guard_factor: float = typer.Option(1.0, "--factor", help="Guard band w = factor·U."),
     comparison: str = typer.Option("full_value", help="full_value or rounded_value (GB/T 8170-2008 4.3)."),
-    valid_from: str = typer.Option(None, "--from", help="YYYY-MM-DD (default: the specification's start)."),
+    valid_from: str = typer.Option(
+        None, "--from", metavar="DATE", help="In force from YYYY-MM-DD (default: the specification's start)."
+    ),
     note: str = typer.Option(None, help="Why this rule (e.g. the control plan that fixes it)."),
 ) -> None:
     """Show or set the decision rule a product's lab results are judged by."""
