@@ -19,3 +19,8 @@ def test_a_fresh_database_says_what_to_do(db_url: str, tmp_path: Path) -> None:
             plans.stdout.strip()
             == "no plans yet: create one with `gi plan create CODE --from DATE --to DATE ...`"
         )
+        products = gi(url, "products", "list", out=tmp_path)
+        assert products.returncode == 0, products.stderr
+        assert products.stdout.startswith(
+            "no products yet: load the bundled register with `gi register load`"
+        )
