@@ -39,6 +39,7 @@ def progress() -> Progress:
         TimeElapsedColumn(),
         console=err_console,
         transient=True,
+        disable=not err_console.is_terminal,  # in a pipe or a log it would leave only an empty line
     )
 
 
@@ -65,6 +66,7 @@ def working(description: str) -> Iterator[Callable[[str], None]]:
         TimeElapsedColumn(),
         console=err_console,
         transient=True,
+        disable=not err_console.is_terminal,
     ) as bar:
         task = bar.add_task(description, total=None)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from typer import rich_utils
 from typer.core import TyperArgument, TyperOption
 
 # Typer's labels (without the angle brackets) and the names click and most command lines use for them.
@@ -66,9 +67,28 @@ def _usage_name(self: TyperArgument) -> str:
     return f"{name}..." if self.nargs != 1 else name
 
 
+def _reflow(paragraphs: list[str], markup_mode: Any = None) -> str:
+    # A docstring's later paragraphs are wrapped at the source's width and the terminal wraps them again, so each
+    # single line break showed as a short line; list items ("- ...") and click's "\b" paragraphs keep theirs.
+    flowed = []
+    for paragraph in paragraphs:
+        if paragraph.startswith("\b"):
+            flowed.append(paragraph)
+            continue
+        lines: list[str] = []
+        for line in paragraph.split("\n"):
+            if lines and not line.lstrip().startswith(("- ", "* ", "• ")):
+                lines[-1] = f"{lines[-1].rstrip()} {line.strip()}"
+            else:
+                lines.append(line)
+        flowed.append("\n".join(lines))
+    return "\n\n".join(flowed)
+
+
 def install() -> None:
     """Use conventional value names in every `gi` help page (idempotent)."""
     setattr(TyperOption, "display_type", _option_type)  # noqa: B010 (replacing a method, deliberately)
     setattr(TyperArgument, "display_type", _argument_type)  # noqa: B010
     setattr(TyperArgument, "display_name_raw", property(_argument_name))  # noqa: B010
     setattr(TyperArgument, "_usage_display_name", _usage_name)  # noqa: B010
+    setattr(rich_utils, "_fix_linebreaks", _reflow)  # noqa: B010

@@ -39,9 +39,9 @@ def parse_period(start: str | None, end: str | None, season: str | None) -> tupl
     """The period given by --from/--to (either may be missing), or by --season as their alias; both is refused."""
     if season:
         if start or end:
-            raise InputError("season", "give the period either with --from/--to or with --season, not both")
-        return parse_season(season, "season")
-    first, last = parse_day(start, "from"), parse_day(end, "to")
+            raise InputError("--season", "give the period either with --from/--to or with --season, not both")
+        return parse_season(season, "--season")
+    first, last = parse_day(start, "--from"), parse_day(end, "--to")
     if first is not None and last is not None and last < first:
-        raise InputError("to", f"{last} is before {first}")
+        raise InputError("--to", f"{last} is before {first}")
     return first, last

@@ -84,17 +84,23 @@ def test_every_option_says_what_it_takes() -> None:
 
 
 def test_usage_lines_name_arguments_plainly() -> None:
-    """`Usage: gi check [OPTIONS] TARGET`, optional arguments in brackets, never Typer's `{TARGET}`."""
+    """`Usage: gi areas history [OPTIONS] PRODUCT`, optional arguments in brackets, never Typer's `{PRODUCT}`."""
     runner = CliRunner()
     usage = {
         path: runner.invoke(app, [*path, "-h"], env={"COLUMNS": "160"}).output.split("\n")[1].strip()
-        for path in [("check",), ("map", "areas"), ("db", "upgrade")]
+        for path in [("areas", "history"), ("map", "areas"), ("db", "upgrade")]
     }
     assert usage == {
-        ("check",): "Usage: gi check [OPTIONS] TARGET",
+        ("areas", "history"): "Usage: gi areas history [OPTIONS] PRODUCT",
         ("map", "areas"): "Usage: gi map areas [OPTIONS] [PRODUCTS]...",
         ("db", "upgrade"): "Usage: gi db upgrade [OPTIONS] [REVISION]",
     }
+
+
+def test_later_paragraphs_flow_to_the_terminal_width() -> None:
+    """A docstring's second paragraph is not broken where the source line ended."""
+    out = CliRunner().invoke(app, ["check", "-h"], env={"COLUMNS": "200"}).output
+    assert "when some rows were refused or conflict with stored samples (the others are stored)" in out
 
 
 def test_a_bad_day_is_one_line_and_exit_1() -> None:
@@ -103,10 +109,11 @@ def test_a_bad_day_is_one_line_and_exit_1() -> None:
     added = gi(nowhere, "products", "add", "--code", "x", "--name-zh", "某", "--pinyin", "mou", "--name-en", "x",
                "--category", "farm_product", "--registration-date", "2020-13-01")  # fmt: skip
     assert added.returncode == 1
-    assert added.stderr.strip() == "error: registration_date: '2020-13-01' is not a date (YYYY-MM-DD)"
+    assert added.stderr.strip() == "error: --registration-date: '2020-13-01' is not a date (YYYY-MM-DD)"
     ruled = gi(nowhere, "quality", "rule", "xihu-longjing", "--set", "guard_band", "--from", "1.5.2026")
     assert (
-        ruled.returncode == 1 and ruled.stderr.strip() == "error: from: '1.5.2026' is not a date (YYYY-MM-DD)"
+        ruled.returncode == 1
+        and ruled.stderr.strip() == "error: --from: '1.5.2026' is not a date (YYYY-MM-DD)"
     )
 
 

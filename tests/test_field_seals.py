@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from fixtures import gi, pdf_pages
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
@@ -135,15 +134,7 @@ def test_gi_labels_prints_a_sheet_whose_qr_codes_decode_to_the_registered_codes(
     from PIL import Image
 
     out = tmp_path / "labels.pdf"
-    env = {**os.environ, "GI_DATABASE_URL": db_url, "COLUMNS": "200"}
-    run = subprocess.run(
-        [sys.executable, "-m", "api.cli", "labels", plan_code, "--out", str(out)],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    run = gi(db_url, "labels", plan_code, "--out", str(out))
     assert run.returncode == 0, run.stderr
     with Session(engine) as s:
         plan = _plan(s, plan_code)
@@ -152,9 +143,9 @@ def test_gi_labels_prints_a_sheet_whose_qr_codes_decode_to_the_registered_codes(
             for (code,) in s.execute(select(SealCode.code).join(PlanTask).where(PlanTask.plan_id == plan.id))
         }
     assert f"{len(registered)} seal labels" in run.stdout
-    text = subprocess.run(["pdftotext", "-layout", str(out), "-"], capture_output=True, text=True, check=True)
-    assert {c for c in registered if c in text.stdout} == registered, "every code is printed in clear"
-    assert "封样标签" in text.stdout and "第 1/" in text.stdout
+    text = "\n".join(pdf_pages(out, layout=True))
+    assert {c for c in registered if c in text} == registered, "every code is printed in clear"
+    assert "封样标签" in text and "第 1/" in text
     subprocess.run(["pdftoppm", "-r", "150", "-png", str(out), str(tmp_path / "page")], check=True)
     decoded: set[str] = set()
     for page in sorted(tmp_path.glob("page*.png")):
@@ -163,23 +154,9 @@ def test_gi_labels_prints_a_sheet_whose_qr_codes_decode_to_the_registered_codes(
         decoded |= {b.text for b in found}
     assert decoded == registered
     # A reprint prints the same codes; an unknown plan is one line and exit code 1.
-    again = subprocess.run(
-        [sys.executable, "-m", "api.cli", "labels", plan_code, "--out", str(tmp_path / "again.pdf")],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    again = gi(db_url, "labels", plan_code, "--out", str(tmp_path / "again.pdf"))
     assert again.returncode == 0 and f"{len(registered)} seal labels" in again.stdout
-    missing = subprocess.run(
-        [sys.executable, "-m", "api.cli", "labels", "NO-SUCH-PLAN"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    missing = gi(db_url, "labels", "NO-SUCH-PLAN")
     assert missing.returncode == 1 and "NO-SUCH-PLAN" in missing.stderr and "Traceback" not in missing.stderr
 
 

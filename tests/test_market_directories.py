@@ -3,12 +3,10 @@ row-numbered problems, upserts with changes reported, county from the code, and 
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from fixtures import gi
 from geoalchemy2.shape import to_shape
 from market_fixtures import (
     ALIBABA,
@@ -281,24 +279,18 @@ def test_inspectors_import_upserts_by_staff_number(session: Session, tmp_path: P
 
 
 def test_cli_imports_and_reports_errors(db_url: str, loaded_register: None, tmp_path: Path) -> None:
-    env = {**os.environ, "GI_DATABASE_URL": db_url, "COLUMNS": "200"}
     valid = code("330106", 31)
     path = write_csv(
         tmp_path / "cli.csv", ["credit_code", "name", "product"], [[valid, "命令行（测试）", "西湖龙井"]]
     )
-    gi = [sys.executable, "-m", "api.cli"]
     try:
-        done = subprocess.run(
-            [*gi, "producers", "import", str(path)], env=env, capture_output=True, text=True
-        )
+        done = gi(db_url, "producers", "import", str(path))
         assert done.returncode == 0, done.stderr
         assert "1 producer row(s): 1 created" in done.stdout
         bad = write_csv(
             tmp_path / "bad.csv", ["credit_code", "name", "product"], [[bad_check(valid), "x", "西湖龙井"]]
         )
-        refused = subprocess.run(
-            [*gi, "producers", "import", str(bad)], env=env, capture_output=True, text=True
-        )
+        refused = gi(db_url, "producers", "import", str(bad))
         assert refused.returncode == 1
         assert "row 2, credit_code" in refused.stderr and "Traceback" not in refused.stderr
     finally:

@@ -127,9 +127,9 @@ def test_bad_input_exits_non_zero_with_rows(
     assert "text in a number field" in result.stderr and "unknown indicator 'gluten'" in result.stderr
     assert gi(register_copy, "quality", "check").returncode == 1  # no selection
     season = gi(register_copy, "quality", "check", "--season", "2031-13-01..2031-12-31")
-    assert season.returncode == 1 and "error: season" in season.stderr
+    assert season.returncode == 1 and "error: --season" in season.stderr
     day = gi(register_copy, "quality", "check", "--from", "2031-13-01")
-    assert day.returncode == 1 and "error: from: '2031-13-01' is not a date" in day.stderr
+    assert day.returncode == 1 and "error: --from: '2031-13-01' is not a date" in day.stderr
     both = gi(register_copy, "quality", "check", "--season", "2031", "--to", "2031-12-31")
     assert both.returncode == 1 and "not both" in both.stderr
 

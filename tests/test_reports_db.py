@@ -276,7 +276,7 @@ def test_season_is_an_alias_of_from_and_to(season_db: str, tmp_path: Path) -> No
     # The same document, but for its number and the moment it was generated.
     assert same_document(flat_text(first)) == same_document(flat_text(second))
     both = gi(season_db, "map", "samples", "--season", "2025", "--from", "2025-04-01", out=tmp_path)
-    assert both.returncode == 1 and "error: season:" in both.stderr and "not both" in both.stderr
+    assert both.returncode == 1 and "error: --season:" in both.stderr and "not both" in both.stderr
 
 
 def test_maps_of_different_selections_never_share_a_file(season_db: str, tmp_path: Path) -> None:

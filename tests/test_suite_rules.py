@@ -4,6 +4,7 @@ the run."""
 
 from __future__ import annotations
 
+import ast
 from pathlib import Path
 
 import pytest
@@ -62,3 +63,31 @@ def test_uses_the_database(engine):
     result = suite.runpytest_subprocess("-p", "no:cacheprovider", "--collect-only")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*1 database test(s) without @pytest.mark.postgis: test_unmarked.py::*"])
+
+
+def runs_of_the_cli(path: Path) -> list[int]:
+    """Lines where a module calls ``subprocess.run`` on ``api.cli`` itself instead of using ``fixtures.gi``."""
+    lines = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr == "run"
+            and isinstance(node.func.value, ast.Name)
+            and node.func.value.id == "subprocess"
+            and any(isinstance(n, ast.Constant) and n.value == "api.cli" for n in ast.walk(node))
+        ):
+            lines.append(node.lineno)
+    return lines
+
+
+def test_the_gi_subprocess_helper_is_written_once() -> None:
+    """Tests run `gi` as a user does through fixtures.gi (one environment, one timeout, wide plain output);
+    only a run that must be killed or watched on a terminal starts its own process (subprocess.Popen)."""
+    tests = CONFTEST.parent
+    found = {
+        f"{path.name}:{line}" for path in sorted(tests.glob("*.py")) if path.name != "fixtures.py"
+        for line in runs_of_the_cli(path)
+    }  # fmt: skip
+    assert found == set()
+    assert runs_of_the_cli(tests / "fixtures.py"), "the check can see a run of api.cli"

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from api.console import console, progress_callback, table
+from api.console import console, progress_callback, table, working
 from api.options import parse_day
 from gi.db import session_scope
 from gi.errors import InputError
@@ -22,23 +22,21 @@ from gi.register.areas import (
 app = typer.Typer(help="Protected production areas (保护范围) and their versions.", no_args_is_help=True)
 
 
-def _print_import(result: AreaImportResult) -> None:
-    """What an import did: the version stored (or why nothing was), its change, the samples judged again."""
+def _describe_import(result: AreaImportResult) -> list[str]:
+    """What an import did: the version stored (or why nothing was), its change, the samples judged again.
+    Built inside the session and printed after its commit, so that "stored" is never said of a rolled-back row."""
     area = result.area
     if not result.stored:
-        console.print(
-            f"{area.product.name_zh}: {result.change.describe()}, version {area.version}; nothing stored"
-        )
-        return
-    console.print(
+        return [f"{area.product.name_zh}: {result.change.describe()}, version {area.version}; nothing stored"]
+    lines = [
         f"{area.product.name_zh}: area version {area.version} stored, valid from {area.valid_from:%Y-%m-%d} "
-        f"({float(area.area_km2):,.1f} km², {area.vertex_count:,} vertices, from {area.source_crs})"
-    )
-    console.print(f"change: {result.change.describe()}")
-    for note in area.repair_notes:
-        console.print(f"[yellow]repaired[/] {note}")
+        f"({float(area.area_km2):,.1f} km², {area.vertex_count:,} vertices, from {area.source_crs})",
+        f"change: {result.change.describe()}",
+    ]
+    lines += [f"[yellow]repaired[/] {note}" for note in area.repair_notes]
     if result.rejudged is not None:
-        console.print(f"re-judged: {result.rejudged.describe()}")
+        lines.append(f"re-judged: {result.rejudged.describe()}")
+    return lines
 
 
 REPLACE_HELP = "Replace the current area even when the new one differs a lot from it (a legal change)."
@@ -62,7 +60,7 @@ def import_(
 ) -> None:
     """Import FILE as the product's next area version; the previous version's validity is closed and the stored
     samples collected since VALID_FROM are judged again."""
-    with session_scope() as session:
+    with working(f"reading {file.name}, checking and storing the area"), session_scope() as session:
         result = import_area_file(
             session,
             product,
@@ -73,7 +71,9 @@ def import_(
             layer=layer,
             replace=replace,
         )
-        _print_import(result)
+        lines = _describe_import(result)
+    for line in lines:
+        console.print(line)
 
 
 @app.command("box")
@@ -93,7 +93,7 @@ def box_(
     replace: bool = typer.Option(False, "--replace", help=REPLACE_HELP),
 ) -> None:
     """Store an area defined by a coordinate box (as some announcements define it) as the next version."""
-    with session_scope() as session:
+    with working("storing the area and judging the samples again"), session_scope() as session:
         result = import_area_box(
             session,
             product,
@@ -106,7 +106,9 @@ def box_(
             valid_from=parse_day(valid_from, "--valid-from"),
             replace=replace,
         )
-        _print_import(result)
+        lines = _describe_import(result)
+    for line in lines:
+        console.print(line)
 
 
 @app.command("rejudge")
@@ -161,7 +163,7 @@ def rejudge(
             )
         console.print(job.describe())
         return
-    with session_scope() as session:
+    with working("judging the stored samples again"), session_scope() as session:
         product_id = find_product(session, product).id if product else None
         report = rejudge_samples(session, product_id, since=moment)
     console.print(report.describe())

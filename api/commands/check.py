@@ -8,7 +8,7 @@ from pathlib import Path
 
 import typer
 
-from api.console import console, err_console, progress, table
+from api.console import console, err_console, progress, table, working
 from api.errors import EXIT_PARTIAL, EXIT_REFUSED
 from gi.db import session_scope
 from gi.origin.batch import IntakeSummary
@@ -126,7 +126,7 @@ def check_producers_command(product: str | None) -> None:
     from gi.origin.rule import check_producers
     from gi.register.areas import find_product
 
-    with session_scope() as session:
+    with working("checking every authorized producer's location"), session_scope() as session:
         product_id = find_product(session, product).id if product else None
         checks = check_producers(session, product_id=product_id)
     print_producer_checks(checks)

@@ -8,7 +8,7 @@ from typing import Any
 
 import typer
 
-from api.console import console, table
+from api.console import console, table, working
 from gi.db import session_scope
 
 producers_app = typer.Typer(help="Producers of GI products (检查对象名录库: 生产者).", no_args_is_help=True)
@@ -37,7 +37,7 @@ def print_import(report: Any, limit: int = 30) -> None:
 
 
 def _run(importer: Callable[..., Any], file: Path, sheet: str | None) -> Any:
-    with session_scope() as session:
+    with working(f"reading and checking {file.name}"), session_scope() as session:
         return importer(session, file, sheet)
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from api.console import console
+from api.console import console, working
 
 app = typer.Typer(
     help="The ODK Collect sample form (XLSForm built into an XForm by pyxform).", no_args_is_help=True
@@ -24,7 +24,8 @@ def build(
     from gi.settings import get_settings
 
     target = out or get_settings().output_dir / "forms"
-    xlsx, xml = write_form_files(target)
-    form = sample_form()
+    with working("building the form with pyxform"):
+        xlsx, xml = write_form_files(target)
+        form = sample_form()
     console.print(f"{form.title} ({form.form_id}) version {form.version}, media: {', '.join(form.media)}")
     console.print(f"wrote {xlsx}\nwrote {xml}")

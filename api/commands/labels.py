@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from api.console import console
+from api.console import console, working
 from gi.db import session_scope
 
 
@@ -21,13 +21,15 @@ def labels(
     from reports.labels import write_label_sheet
     from sampling.planning import find_plan
 
-    with session_scope() as session:
-        found = find_plan(session, plan)
-        plan_code = found.code
-        sheet = issue_seal_codes(session, found, task or None)
-    # The codes are committed before the sheet exists: a printed code is always a registered one.
-    path = out or get_settings().output_dir / "labels" / f"{plan_code}-labels.pdf"
-    write_label_sheet(sheet, path, title=f"封样标签 · 计划 {plan_code}")
+    with working("registering the seal codes") as step:
+        with session_scope() as session:
+            found = find_plan(session, plan)
+            plan_code = found.code
+            sheet = issue_seal_codes(session, found, task or None)
+        # The codes are committed before the sheet exists: a printed code is always a registered one.
+        path = out or get_settings().output_dir / "labels" / f"{plan_code}-labels.pdf"
+        step(f"drawing {len(sheet)} labels")
+        write_label_sheet(sheet, path, title=f"封样标签 · 计划 {plan_code}")
     tasks = len({label.task_id for label in sheet})
     used = sum(label.used for label in sheet)
     note = f", {used} already used by samples" if used else ""

@@ -97,7 +97,7 @@ def areas(
     from gi.reads.season import area_infos
     from maps.folium_maps import areas_map, write_map
 
-    day = parse_day(at, "at")
+    day = parse_day(at, "--at")
     with working("reading the protected areas") as step:
         with session_scope() as session:
             infos = area_infos(session, products or [], at=day)
@@ -198,7 +198,7 @@ def producers(
     from gi.reads.season import producers_outside_summary
     from maps.folium_maps import season_map, write_map
 
-    day = parse_day(at, "at")
+    day = parse_day(at, "--at")
     with working("checking the producers' locations") as step:
         with session_scope() as session:
             summary = producers_outside_summary(session, products or [], at=day)

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 import typer
 
 from api.commands.directories import FILE_HELP, SHEET, print_import
-from api.console import console, table
+from api.console import console, table, working
 from gi.db import session_scope
 from gi.errors import InputError
 from gi.market.rows import ImportReport
@@ -36,7 +36,7 @@ balance_app = typer.Typer(help="Mass balance per product and season (产销平�
 
 
 def _import(importer: Callable[..., ImportReport], file: Path, sheet: str | None) -> ImportReport:
-    with session_scope() as session:
+    with working(f"reading and checking {file.name}"), session_scope() as session:
         return importer(session, file, sheet)
 
 
@@ -125,8 +125,9 @@ def import_listings(
     from gi.market.listings import import_listings as run
     from gi.models import GIProduct
 
-    with session_scope() as session:
+    with working(f"reading and checking {file.name}") as step, session_scope() as session:
         report = run(session, file, sheet)
+        step("balancing the products and seasons it touches")
         results = []
         if check:
             for product_id, season in report.details["seasons"]:
@@ -161,7 +162,7 @@ def check(
         if market_factor <= 0:
             raise InputError("market_factor", f"{market_factor} is not positive")
         settings = BalanceSettings(settings.tolerance, Decimal(str(market_factor)))
-    with session_scope() as session:
+    with working(f"balancing season {season}"), session_scope() as session:
         chosen = [find_product(session, p) for p in product] if product else None
         results = run_season(session, season, chosen, settings)
     if not results:

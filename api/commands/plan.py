@@ -47,7 +47,10 @@ def create(
         ..., "--from", metavar="DATE", help="First day, YYYY-MM-DD (Asia/Shanghai)."
     ),
     period_to: str = typer.Option(
-        ..., "--to", metavar="DATE", help="Last day, YYYY-MM-DD; a plan covers at most one year (366 days)."
+        ...,
+        "--to",
+        metavar="DATE",
+        help="Last day, YYYY-MM-DD; a plan covers at most one year (366 days).",
     ),
     value_source: str = typer.Option(
         ...,
@@ -326,25 +329,23 @@ def list_cmd() -> None:
     from sampling.planning import list_plans
 
     with session_scope() as session:
-        console.print(
-            table(
-                "plans",
-                ["id", "code", "status", "from", "to", "rounds", "tasks", "title"],
-                [
-                    [
-                        p.id,
-                        p.code,
-                        p.status.value,
-                        str(p.period_from),
-                        str(p.period_to),
-                        len(p.rounds),
-                        len(p.tasks),
-                        p.title,
-                    ]
-                    for p in list_plans(session)
-                ],
-            )
-        )
+        rows = [
+            [
+                p.id,
+                p.code,
+                p.status.value,
+                str(p.period_from),
+                str(p.period_to),
+                len(p.rounds),
+                len(p.tasks),
+                p.title,
+            ]
+            for p in list_plans(session)
+        ]
+    if not rows:  # an empty table says less than this to someone who has just set up
+        console.print("no plans yet: create one with `gi plan create CODE --from DATE --to DATE ...`")
+        return
+    console.print(table("plans", ["id", "code", "status", "from", "to", "rounds", "tasks", "title"], rows))
 
 
 @app.command("export")
@@ -375,10 +376,11 @@ def notice(
     from sampling.notice import write_notice
     from sampling.planning import find_plan
 
-    with session_scope() as session:
+    with working(f"writing the public notice of {plan}"), session_scope() as session:
         p = find_plan(session, plan)
-        for path in write_notice(session, p, out or default_export_dir(p) / "published"):
-            console.print(f"notice {path}")
+        written = write_notice(session, p, out or default_export_dir(p) / "published")
+    for path in written:
+        console.print(f"notice {path}")
 
 
 @app.command("result")

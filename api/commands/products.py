@@ -19,6 +19,9 @@ def list_products() -> None:
     """List the products with category, standard, area versions, km² and counties."""
     with session_scope() as session:
         rows = register_summary(session)
+    if not rows:
+        console.print("no products yet: load the bundled register with `gi register load` (or run `gi demo`)")
+        return
     console.print(
         table(
             "GI products (地理标志产品)",

@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 from sqlalchemy.orm import Session
 
-from api.console import console, table
+from api.console import console, table, working
 from gi.db import session_scope
 from gi.models import GIProduct
 
@@ -69,7 +69,7 @@ def plan(
     """Plan reference-collection tasks inside the area, by county, where the references are thin."""
     from sampling.references import REASON_ZH, plan_reference_tasks
 
-    with session_scope() as session:
+    with working("planning reference collection"), session_scope() as session:
         planned = plan_reference_tasks(
             session, _products(session, product), year, campaign, plan_code, minimum
         )
@@ -116,7 +116,7 @@ def add(
     """Add collected authentic references to their set with provenance; tasks they fulfil are closed."""
     from gi.quality.reference_intake import add_references
 
-    with session_scope() as session:
+    with working(f"reading and checking {file.name}"), session_scope() as session:
         pending = add_references(session, file, set_name, into, sheet)
     pending.write()  # after the commit that closed the tasks
     console.print(

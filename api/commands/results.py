@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from api.console import console, err_console, table
+from api.console import console, err_console, table, working
 from gi.db import session_scope
 
 app = typer.Typer(help="Laboratory results of samples (检测结果).", no_args_is_help=True)
@@ -26,7 +26,7 @@ def import_(
     from gi.quality.lab import LabImportError, import_results
 
     try:
-        with session_scope() as session:
+        with working(f"reading and checking {file.name}"), session_scope() as session:
             report = import_results(session, file, sheet)
             counts = Counter(r.indicator_code for r in report.results)
             samples = len(report.sample_ids)
