@@ -423,7 +423,7 @@ def test_repaired_plan_is_published_and_verifies(tmp_path: Path, monkeypatch: py
         return rounds[-1]
 
     monkeypatch.setattr(sampling.draw, "assign_round", recording)
-    files = publish(frame, params, tmp_path, "07 13 22 28 31 + 06")
+    files = publish(frame, params, tmp_path, "07 13 22 28 31 + 05")
     assert [len(r.repaired) for r in rounds] == [1, 0, 0]
     monkeypatch.undo()
 
