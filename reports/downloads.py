@@ -42,7 +42,7 @@ def season_notice_pdf(session: Session, season: Season) -> Download:
     summary = gather_season(session, season.start, season.end, title=season.plan_title)
     entries = season_notice(session, summary)
     with tempfile.TemporaryDirectory(prefix="gi-dl-") as work:
-        files = public_notice(summary, Path(work) / "notice.pdf", entries=entries)
+        files = public_notice(summary, Path(work) / "notice.pdf", notice=entries)
         return Download(
             f"notice_{season.start:%Y%m%d}_{season.end:%Y%m%d}.pdf", files.pdf.read_bytes(), files.report_id
         )

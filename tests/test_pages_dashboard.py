@@ -68,7 +68,7 @@ def service(db_url: str) -> Iterator[Service]:
         add_accounts(url)
         store_samples(url, "insp", 12)
         outside, lon, lat = _store_outside_sample(url, "insp")
-        with running_service(url) as svc:
+        with running_service(url, env={"GI_ISSUING_OFFICE": "杭州市市场监督管理局"}) as svc:
             # The sample's id and position, kept with the service for the tests.
             svc.tokens |= {"outside": outside, "lon": str(lon), "lat": str(lat)}
             yield svc
