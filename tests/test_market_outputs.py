@@ -22,8 +22,10 @@ from gi.register.areas import find_product
 from maps.folium_maps import season_map
 from maps.market import balance_layer
 from reports.campaign import campaign_report
-from reports.layout import ReportMeta, Styles, build_pdf
+from reports.layout import ReportMeta, ReportOptions, Styles, build_pdf
 from reports.market import balance_section, flagged_sellers_section
+
+OFFICE = ReportOptions(issuer="杭州市市场监督管理局")  # a published document names its issuer
 
 pytestmark = pytest.mark.postgis
 
@@ -103,6 +105,12 @@ def test_map_layer_of_flagged_holders_and_outlets(season: Session) -> None:
 
 @pytest.mark.skipif(shutil.which("pdftotext") is None, reason="poppler-utils is not installed")
 def test_campaign_report_and_season_map_carry_the_market(season: Session, tmp_path: Path) -> None:
+    from gi.origin.intake import record_sample
+
+    # A campaign report needs samples (an empty period is 本期无抽检): one tea sample in each season.
+    for day in ("2026-05-02", "2023-05-02"):
+        fields = {"product": "xihu-longjing", "collected_at": f"{day}T09:40:00+08:00", "x": "120.100000"}
+        record_sample(season, {**fields, "y": "30.226843", "crs": "WGS84", "lot_number": f"MKT-{day}"})
     # A 2026 spring campaign reads the 2025 season's balance (the last complete one).
     summary = gather_season(season, date(2026, 4, 1), date(2026, 6, 30))
     assert summary.market is not None and summary.market.seasons == (2025, 2026)
@@ -113,7 +121,7 @@ def test_campaign_report_and_season_map_carry_the_market(season: Session, tmp_pa
     }
     only = gather_season(season, date(2026, 4, 1), date(2026, 6, 30), ["阳澄湖大闸蟹"])
     assert only.market is not None and [r.product_code for r in only.market.balance] == ["yangchenghu-crab"]
-    files = campaign_report(summary, tmp_path / "campaign.pdf")
+    files = campaign_report(summary, tmp_path / "campaign.pdf", OFFICE)
     flat = "".join(pdf_text(files.pdf).split())
     for expected in (
         "产销平衡与电商平台经营者核查",
@@ -128,6 +136,6 @@ def test_campaign_report_and_season_map_carry_the_market(season: Session, tmp_pa
     # Another season without balance runs: no market section, no layer.
     earlier = gather_season(season, date(2023, 4, 1), date(2023, 6, 30))
     assert earlier.market is not None and earlier.market.balance == []
-    flat = "".join(pdf_text(campaign_report(earlier, tmp_path / "earlier.pdf").pdf).split())
+    flat = "".join(pdf_text(campaign_report(earlier, tmp_path / "earlier.pdf", OFFICE).pdf).split())
     assert "产销平衡" not in flat
     assert "产销平衡预警" not in season_map(earlier).get_root().render()
