@@ -19,18 +19,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from geo_data.register import CapacityFigure, MarketFacts, load_register
-from gi.market.rows import (
-    COMMON_ALIASES,
-    Cells,
-    Change,
-    ImportReport,
-    ProductLookup,
-    apply_changes,
-    duplicate_check,
-    read_rows,
-    reject_if,
-)
-from gi.models import GIProduct, HolderCapacity, Producer
+from gi.market.records import RecordSpec, import_records
+from gi.market.rows import COMMON_ALIASES, Cells, ImportReport
+from gi.models import GIProduct, HolderCapacity
 
 MU_PER: dict[str, Decimal] = {"mu": Decimal(1), "ha": Decimal(15), "head": Decimal(1)}
 _BASIS_WORDS = {
@@ -165,85 +156,43 @@ def _area_unit(text: Any) -> str:
     return _UNIT_WORDS[key]
 
 
+def _capacity_values(cells: Cells, product: GIProduct | None) -> dict[str, Any]:
+    """The values of one capacity row (problems recorded on the row)."""
+    season = cells.season()
+    basis = cells.typed("basis", _basis) or "planted_area"
+    unit = cells.typed("area_unit", _area_unit) or ("head" if basis == "herd" else "mu")
+    area = cells.number("area", required=True)
+    per = cells.number("yield_per_unit")
+    source = cells.text("yield_source")
+    if per is not None and not source:
+        cells.problem("yield_source", "an assessed yield needs its source (survey, decision, standard)")
+    if unit == "head" and per is None and cells.ok:
+        cells.problem("yield_per_unit", "a herd needs its yield per head")
+    return {
+        "season": season,
+        "basis": basis,
+        "basis_quantity": area,
+        "basis_unit": unit,
+        "yield_per_unit": per,
+        "yield_source": source,
+    }
+
+
+CAPACITY = RecordSpec(
+    what="capacity",
+    model=HolderCapacity,
+    aliases=CAPACITY_ALIASES,
+    required=("season", "area"),
+    parse=_capacity_values,
+    key=("season", "basis"),
+    key_label="holder, season and basis",
+    per_holder=True,
+)
+
+
 def import_capacity(session: Session, path: str | Path, sheet: str | None = None) -> ImportReport:
     """Import holders' production bases per season (area, ponds or herd, and an assessed yield if any)."""
-    table = read_rows(path, CAPACITY_ALIASES, ("product", "credit_code", "season", "area"), sheet, "capacity")
-    products = ProductLookup(session)
-    problems: list[Any] = []
-    parsed: list[dict[str, Any]] = []
-    seen: dict[Any, int] = {}
-    for number, raw in table.rows:
-        cells = Cells(number, raw, problems)
-        product = products(cells)
-        code = cells.credit_code()
-        season = cells.season()
-        basis = cells.typed("basis", _basis) or "planted_area"
-        unit = cells.typed("area_unit", _area_unit) or ("head" if basis == "herd" else "mu")
-        area = cells.number("area", required=True)
-        per = cells.number("yield_per_unit")
-        source = cells.text("yield_source")
-        if per is not None and not source:
-            cells.problem("yield_source", "an assessed yield needs its source (survey, decision, standard)")
-        if unit == "head" and per is None and cells.ok:
-            cells.problem("yield_per_unit", "a herd needs its yield per head")
-        if not cells.ok or product is None or code is None:
-            continue
-        if duplicate_check(seen, (product.id, code.code, season, basis), cells, "holder, season and basis"):
-            parsed.append(
-                {
-                    "row": number,
-                    "product": product,
-                    "code": code.code,
-                    "season": season,
-                    "basis": basis,
-                    "basis_quantity": area,
-                    "basis_unit": unit,
-                    "yield_per_unit": per,
-                    "yield_source": source,
-                }
-            )
-    reject_if(table.source, problems)
-    holders = {
-        (p.product_id, p.credit_code): p
-        for p in session.scalars(
-            select(Producer).where(
-                Producer.product_id.in_({r["product"].id for r in parsed}), Producer.kind == "producer"
-            )
-        )
-    }
-    for r in parsed:
-        if (r["product"].id, r["code"]) not in holders:
-            Cells(r["row"], {}, problems).problem(
-                "credit_code", f"{r['code']} is not in the producers' directory of {r['product'].name_zh}"
-            )
-    reject_if(table.source, problems)
-    stored = {
-        (c.producer_id, c.season, c.basis): c
-        for c in session.scalars(
-            select(HolderCapacity).where(HolderCapacity.product_id.in_({r["product"].id for r in parsed}))
-        )
-    }
-    report = ImportReport(table.source, "capacity", rows=len(parsed))
-    for r in parsed:
-        product, code = r.pop("product"), r.pop("code")
-        r.pop("row")
-        holder = holders[(product.id, code)]
-        key = f"{product.code} {code} {r['season']} {r['basis']}"
-        found = stored.get((holder.id, r["season"], r["basis"]))
-        if found is None:
-            session.add(
-                HolderCapacity(product_id=product.id, producer_id=holder.id, source=table.source, **r)
-            )
-            report.changes.append(Change(key, True))
-            continue
-        changed = apply_changes(found, r)
-        if changed:
-            found.source = table.source
-            report.changes.append(Change(key, False, changed))
-        else:
-            report.unchanged += 1
-    session.flush()
-    return report
+    return import_records(session, CAPACITY, path, sheet)
 
 
 def figures_of(session: Session, product: str | None = None) -> list[tuple[GIProduct, CapacityFigure]]:

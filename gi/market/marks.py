@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from gi.errors import InputError
 from gi.market.capacity import market_facts
+from gi.market.records import RecordSpec, holders_of, import_records
 from gi.market.rows import (
     COMMON_ALIASES,
     Cells,
@@ -54,18 +55,6 @@ ISSUANCE_ALIASES: dict[str, tuple[str, ...]] = {
 
 def _now() -> datetime:
     return datetime.now(ZoneInfo(get_settings().timezone))
-
-
-def holders_of(session: Session, product_ids: set[int]) -> dict[tuple[int, str], Producer]:
-    """Directory entries (any kind) of the products, by (product id, credit code)."""
-    if not product_ids:
-        return {}
-    rows = session.scalars(
-        select(Producer).where(
-            Producer.product_id.in_(sorted(product_ids)), Producer.credit_code.is_not(None)
-        )
-    )
-    return {(p.product_id, str(p.credit_code)): p for p in rows}
 
 
 def import_authorizations(session: Session, path: str | Path, sheet: str | None = None) -> ImportReport:
@@ -232,80 +221,37 @@ def convert(
         return unit, size, None
 
 
+def _issuance_values(cells: Cells, product: GIProduct | None) -> dict[str, Any]:
+    """The values of one issuance row (problems recorded on the row)."""
+    reference = cells.text("reference", required=True, max_length=100)
+    issued_on = cells.day("issued_on", required=True)
+    season = cells.season(fallback=issued_on)
+    quantity = cells.number("quantity", required=True, positive=True)
+    unit, size, balance = convert(cells, product, quantity) if product else ("", None, None)
+    return {
+        "reference": reference,
+        "season": season,
+        "issued_on": issued_on,
+        "quantity": quantity,
+        "unit": unit,
+        "unit_size": size,
+        "balance_quantity": balance,
+        "code_from": cells.text("code_from", max_length=60),
+        "code_to": cells.text("code_to", max_length=60),
+    }
+
+
+ISSUANCE = RecordSpec(
+    what="issuance",
+    model=MarkIssuance,
+    aliases=ISSUANCE_ALIASES,
+    required=("reference", "issued_on", "quantity", "unit"),
+    parse=_issuance_values,
+    key=("reference",),
+    key_label="product and record number",
+)
+
+
 def import_issuance(session: Session, path: str | Path, sheet: str | None = None) -> ImportReport:
     """Import mark issuance records (labels, codes, tags per holder and season); all or nothing."""
-    table = read_rows(
-        path,
-        ISSUANCE_ALIASES,
-        ("product", "credit_code", "reference", "issued_on", "quantity", "unit"),
-        sheet,
-        "issuance",
-    )
-    products = ProductLookup(session)
-    problems: list[Any] = []
-    parsed: list[dict[str, Any]] = []
-    seen: dict[Any, int] = {}
-    for number, raw in table.rows:
-        cells = Cells(number, raw, problems)
-        product = products(cells)
-        code = cells.credit_code()
-        reference = cells.text("reference", required=True, max_length=100)
-        issued_on = cells.day("issued_on", required=True)
-        season = cells.season(fallback=issued_on)
-        quantity = cells.number("quantity", required=True, positive=True)
-        unit, size, balance = convert(cells, product, quantity) if product else ("", None, None)
-        if not cells.ok or product is None or code is None:
-            continue
-        if duplicate_check(seen, (product.id, reference), cells, "product and record number"):
-            parsed.append(
-                {
-                    "row": number,
-                    "product": product,
-                    "code": code.code,
-                    "reference": reference,
-                    "season": season,
-                    "issued_on": issued_on,
-                    "quantity": quantity,
-                    "unit": unit,
-                    "unit_size": size,
-                    "balance_quantity": balance,
-                    "code_from": cells.text("code_from", max_length=60),
-                    "code_to": cells.text("code_to", max_length=60),
-                }
-            )
-    reject_if(table.source, problems)
-    directory = holders_of(session, {r["product"].id for r in parsed})
-    for r in parsed:
-        holder = directory.get((r["product"].id, r["code"]))
-        if holder is None or holder.kind != "producer":
-            what = "not in the producers' directory" if holder is None else f"a {holder.kind}, not a producer"
-            Cells(r["row"], {}, problems).problem(
-                "credit_code", f"{r['code']} is {what} of {r['product'].name_zh}"
-            )
-    reject_if(table.source, problems)
-
-    stored = {
-        (i.product_id, i.reference): i
-        for i in session.scalars(
-            select(MarkIssuance).where(MarkIssuance.product_id.in_({r["product"].id for r in parsed}))
-        )
-    }
-    report = ImportReport(table.source, "issuance", rows=len(parsed))
-    for r in parsed:
-        product, code, row = r.pop("product"), r.pop("code"), r.pop("row")
-        del row
-        holder = directory[(product.id, code)]
-        key = f"{product.code} {r['reference']}"
-        found = stored.get((product.id, r["reference"]))
-        if found is None:
-            session.add(MarkIssuance(product_id=product.id, producer_id=holder.id, source=table.source, **r))
-            report.changes.append(Change(key, True))
-            continue
-        changed = apply_changes(found, {"producer_id": holder.id, **r})
-        if changed:
-            found.source = table.source
-            report.changes.append(Change(key, False, changed))
-        else:
-            report.unchanged += 1
-    session.flush()
-    return report
+    return import_records(session, ISSUANCE, path, sheet)
