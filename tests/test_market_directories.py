@@ -303,3 +303,48 @@ def test_cli_imports_and_reports_errors(db_url: str, loaded_register: None, tmp_
                 )
             )
             s.execute(delete(Producer).where(Producer.credit_code == valid))
+
+
+# ------------------------------------------------------------------------------------------------ audit
+
+
+def test_outlet_supplier_changes_are_audited_and_verified(register_copy: str, tmp_path: Path) -> None:
+    import psycopg
+    from sqlalchemy import text as sql
+
+    from gi.audit import acting_as, verify_log
+    from gi.db.local import libpq_dsn
+
+    a, b, c = code("330106", 31), code("330106", 32), code("330106", 33)
+    outlet = code("310101", 34)
+    header = ["credit_code", "name", "product", "suppliers"]
+    engine = get_engine(register_copy)
+    with acting_as("office-zhang"), session_scope(engine) as session:
+        first = write_csv(tmp_path / "o1.csv", header, [[outlet, "茶叶店（测试）", "西湖龙井", f"{a};{b}"]])
+        import_outlets(session, first)
+    with acting_as("office-li"), session_scope(engine) as session:
+        second = write_csv(tmp_path / "o2.csv", header, [[outlet, "茶叶店（测试）", "西湖龙井", f"{b};{c}"]])
+        assert import_outlets(session, second).updated == 1
+    with session_scope(engine) as session:
+        entries = session.execute(
+            sql("SELECT op, leaf_count, actor FROM audit_entry WHERE kind = 'outlet_supplier' ORDER BY seq")
+        ).all()
+    # Two suppliers declared, then only the change: a withdrawn (deleted), c added; b is not rewritten.
+    assert [tuple(e) for e in entries] == [
+        ("insert", 2, "office-zhang"),
+        ("delete", 1, "office-li"),
+        ("insert", 1, "office-li"),
+    ]
+    done = gi(register_copy, "audit", "verify")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert verify_log(engine).rows["outlet_supplier"] == 2
+    # A supplier swapped behind the log's back (triggers bypassed, as a superuser could) is caught and named.
+    with psycopg.connect(libpq_dsn(register_copy)) as conn:
+        conn.execute("SET session_replication_role = replica")
+        conn.execute(
+            "UPDATE outlet_supplier SET supplier_credit_code = %s WHERE supplier_credit_code = %s", (a, c)
+        )
+    tampered = gi(register_copy, "audit", "verify")
+    assert tampered.returncode == 5 and "outlet_supplier" in tampered.stderr, (
+        tampered.stdout + tampered.stderr
+    )

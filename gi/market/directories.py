@@ -346,9 +346,18 @@ def import_outlets(session: Session, path: str | Path, sheet: str | None = None)
                 )
             )
             if stored != set(suppliers):
-                session.execute(delete(OutletSupplier).where(OutletSupplier.outlet_id == outlet.id))
+                # Only what changed is deleted or added, so the audit log records the change, not a rewrite.
+                gone = stored - set(suppliers)
+                if gone:
+                    session.execute(
+                        delete(OutletSupplier).where(
+                            OutletSupplier.outlet_id == outlet.id,
+                            OutletSupplier.supplier_credit_code.in_(sorted(gone)),
+                        )
+                    )
                 session.add_all(
-                    OutletSupplier(outlet_id=outlet.id, supplier_credit_code=s) for s in set(suppliers)
+                    OutletSupplier(outlet_id=outlet.id, supplier_credit_code=s)
+                    for s in sorted(set(suppliers) - stored)
                 )
                 if not created:
                     changed["suppliers"] = ("; ".join(sorted(stored)), "; ".join(sorted(set(suppliers))))

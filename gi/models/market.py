@@ -115,9 +115,12 @@ class OutletSupplier(Base):
     """A supplier an outlet declares for a product (the holder whose marked goods it sells), by credit code."""
 
     __tablename__ = "outlet_supplier"
+    # The integer id comes first: the audit log identifies a row by it (0015_outlet_supplier_audit).
+    __table_args__ = (UniqueConstraint("outlet_id", "supplier_credit_code"),)
 
-    outlet_id: Mapped[int] = mapped_column(ForeignKey("producer.id", ondelete="CASCADE"), primary_key=True)
-    supplier_credit_code: Mapped[str] = mapped_column(String(18), primary_key=True)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    outlet_id: Mapped[int] = mapped_column(ForeignKey("producer.id", ondelete="CASCADE"))
+    supplier_credit_code: Mapped[str] = mapped_column(String(18))
 
 
 class MarketVolume(CreatedAt, Base):
