@@ -55,6 +55,8 @@ ROUTES: dict[tuple[str, str], frozenset[Access]] = {
     # Lab results: supervisors (and admins) upload them.
     ("POST", "/lab-results"): STAFF,
     ("POST", "/lab-results/file"): STAFF,
+    # Office files (directories, mark authorizations and issuance, capacity, volumes, listings): supervisors.
+    ("POST", "/imports/{kind}"): STAFF,
     # Maps and reports: supervisors their region's, the public the notice; a record follows its sample's scope.
     ("GET", "/reports/campaign"): STAFF,
     ("GET", "/reports/notice"): EVERYONE,

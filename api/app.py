@@ -28,7 +28,7 @@ from api.pages import national_map
 from api.pages import public as public_pages
 from api.pages import signin as signin_pages
 from api.pages.templating import mount_static
-from api.routes import auth, jobs, lab, labels, meta, openrosa, plans, reports, samples
+from api.routes import auth, imports, jobs, lab, labels, meta, openrosa, plans, reports, samples
 from gi.db.routing import read_router
 from gi.settings import Settings, get_settings
 
@@ -43,6 +43,7 @@ ROUTERS = [
     labels.router,
     openrosa.router,
     lab.router,
+    imports.router,
     jobs.router,
     reports.router,
     public_pages.router,

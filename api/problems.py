@@ -94,7 +94,7 @@ def problem(
     return ProblemResponse(body, status_code=status, headers=dict(headers or {}))
 
 
-def from_problem(p: Problem, errors: list[dict[str, str]] | None = None) -> ProblemResponse:
+def from_problem(p: Problem, errors: list[dict[str, Any]] | None = None) -> ProblemResponse:
     """The response of a classified error."""
     status = STATUS[p.kind]
     headers: dict[str, str] = {}
@@ -159,7 +159,9 @@ async def _on_error(request: Request, exc: Exception) -> ProblemResponse:
         log.warning("unavailable on %s %s: %s", request.method, request.url.path, p.message)
     rows = getattr(exc, "problems", None)
     if isinstance(rows, list) and rows and hasattr(rows[0], "text"):  # a file's row problems, each named
-        return from_problem(p, errors=[{"problem": r.text()} for r in rows[:200]])
+        return from_problem(
+            p, errors=[{"row": r.row, "field": r.column, "problem": r.text()} for r in rows[:200]]
+        )
     return from_problem(p)
 
 

@@ -3,25 +3,22 @@ received results is judged against its product's specification, and the quality 
 
 from __future__ import annotations
 
-import tempfile
 import uuid
 from datetime import date
 from decimal import Decimal
-from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, File, UploadFile
 from pydantic import BaseModel, Field
 
 from api.deps import SessionDep, SettingsDep
+from api.uploads import saved_upload
 from geo_data.lab_files import LabRow
-from gi.errors import InputError, TooLargeError
 from gi.models import Sample
 from gi.quality.judge import check_sample_quality
 from gi.quality.lab import ImportReport, add_results, import_results
 
 router = APIRouter(tags=["lab results"])
-LAB_SUFFIXES = {".csv", ".xlsx"}
 
 
 class LabResultIn(BaseModel):
@@ -104,16 +101,6 @@ def upload_results_file(
     settings: SettingsDep,
 ) -> LabImportOut:
     """Read the file, store every row (or none, naming each problem) and judge the samples."""
-    name = Path(file.filename or "results.csv").name
-    suffix = Path(name).suffix.lower()
-    if suffix not in LAB_SUFFIXES:
-        raise InputError("file", f"{name}: send a .csv or .xlsx file")
-    if file.size is not None and file.size > settings.api_max_request_bytes:
-        raise TooLargeError("file", f"larger than {settings.api_max_request_bytes} bytes")
-    with tempfile.TemporaryDirectory(prefix="gi-lab-") as tmp:
-        path = Path(tmp) / name
-        with path.open("wb") as out:
-            while chunk := file.file.read(1 << 20):
-                out.write(chunk)
+    with saved_upload(file, settings, default="results.csv") as path:
         report = import_results(session, path)
     return _judged(session, report)
