@@ -62,13 +62,14 @@ class ProblemResponse(JSONResponse):
         return json.dumps(content, ensure_ascii=True, separators=(",", ":")).encode("ascii")
 
 
-def _jsonable(value: object) -> object:
+def jsonable(value: object) -> object:
+    """``value`` with everything JSON has no type for (dates, decimals, UUIDs) as text."""
     if value is None or isinstance(value, bool | int | float | str):
         return value
     if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
+        return [jsonable(v) for v in value]
     if isinstance(value, Mapping):
-        return {str(k): _jsonable(v) for k, v in value.items()}
+        return {str(k): jsonable(v) for k, v in value.items()}
     return str(value)
 
 
@@ -90,7 +91,7 @@ def problem(
     }
     if field:
         body["field"] = field
-    body.update({k: _jsonable(v) for k, v in extra.items() if v is not None})
+    body.update({k: jsonable(v) for k, v in extra.items() if v is not None})
     return ProblemResponse(body, status_code=status, headers=dict(headers or {}))
 
 
@@ -103,7 +104,7 @@ def from_problem(p: Problem, errors: list[dict[str, Any]] | None = None) -> Prob
     differences = None
     if p.differences:
         differences = {
-            name: {"stored": _jsonable(pair[0]), "submitted": _jsonable(pair[1])}
+            name: {"stored": jsonable(pair[0]), "submitted": jsonable(pair[1])}
             for name, pair in p.differences.items()
         }
     return problem(

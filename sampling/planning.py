@@ -17,12 +17,14 @@ from sqlalchemy.orm import Session, selectinload
 from gi.errors import ConflictError, InputError, NotFoundError
 from gi.models import (
     Commitment,
+    GIProduct,
     Inspector,
     Plan,
     PlanRound,
     PlanStatus,
     PlanTask,
     Producer,
+    ReferenceTask,
     TaskInspector,
     TaskResult,
     TaskStatus,
@@ -66,6 +68,7 @@ from sampling.published import (
     render_notice_md,
     results_document,
 )
+from sampling.references import ReferenceNeed, plan_reference_tasks
 from sampling.rng import TICKS
 from sampling.seasons import split_rounds
 
@@ -100,6 +103,12 @@ class PlanCreated:
     parameters: DesignParameters
     warnings: list[str] = field(default_factory=list)
     feasibility: FeasibilityReport = field(default_factory=FeasibilityReport)
+    references: list[tuple[ReferenceNeed, list[ReferenceTask]]] = field(default_factory=list)
+
+    @property
+    def reference_tasks(self) -> int:
+        """Reference-collection tasks planned with the plan (apart from its inspections)."""
+        return sum(len(tasks) for _, tasks in self.references)
 
     @property
     def commitment(self) -> Commitment:
@@ -141,6 +150,7 @@ def create_plan(
     supersedes: str | None = None,
     repair: bool = False,
     committed_at: datetime | None = None,
+    reference_tasks: bool = True,
     **parameters: Any,
 ) -> PlanCreated:
     """Create a plan: freeze its frame from the database and its parameters, check that the draw can be
@@ -152,6 +162,12 @@ def create_plan(
     secret is generated unless given; it stays unpublished until the draw. ``committed_at`` (default: now)
     stamps the frame snapshot and the commitment; the seed depends on it, so only a reproducible demo or test
     should fix it. ``title`` None: :func:`default_plan_title`.
+
+    With ``reference_tasks`` (the default), each product of the frame whose origin-fingerprint references are thin
+    for the harvest year the period starts in gets reference-collection tasks inside its area, by county, stored
+    apart from the inspections (``sampling.references``). They are not drawn from the plan's seed: they follow
+    from public inputs alone (reference sets, area, county boundaries, plan code), so the commitment and the
+    draw, and their verification, are unchanged. A re-draw (``supersedes``) keeps those of the failed plan.
     """
     code = code.strip()
     if not code or len(code) > 64 or not code.isascii() or any(ch in code for ch in "/\\ \t\n|"):
@@ -214,7 +230,19 @@ def create_plan(
     )
     session.add(plan)
     session.flush()
-    return PlanCreated(plan, frame, params, frame_warnings(frame, params, report), report)
+    references = []
+    # A re-draw keeps the failed plan's reference tasks: they were never part of the draw that failed.
+    kept = previous is not None and (
+        session.scalar(select(ReferenceTask.id).where(ReferenceTask.plan_id == previous[0].id).limit(1))
+        is not None
+    )
+    if reference_tasks and not kept:
+        codes = sorted(p.code for p in frame.products)
+        chosen = list(
+            session.scalars(select(GIProduct).where(GIProduct.code.in_(codes)).order_by(GIProduct.code))
+        )
+        references = plan_reference_tasks(session, chosen, period_from.year, plan_code=code)
+    return PlanCreated(plan, frame, params, frame_warnings(frame, params, report), report, references)
 
 
 def frame_warnings(frame: Frame, params: DesignParameters, report: FeasibilityReport) -> list[str]:

@@ -187,38 +187,33 @@ def _due(product: GIProduct, year: int) -> tuple[date, date]:
     return start, date(end_year, w.end_month, w.end_day)
 
 
-def plan_reference_tasks(
+def campaign_code(campaign: str | None, plan_code: str | None, product: GIProduct, harvest_year: int) -> str:
+    """The campaign of reference tasks: as given, else the plan's code, else REF-<product>-<year>."""
+    return campaign or plan_code or f"REF-{product.code}-{harvest_year}"
+
+
+def derive_reference_tasks(
     session: Session,
     products: list[GIProduct],
     harvest_year: int,
     campaign: str | None = None,
-    plan_code: str | None = None,
+    plan: Plan | None = None,
     minimum: int | None = None,
     directory: str | None = None,
 ) -> list[tuple[ReferenceNeed, list[ReferenceTask]]]:
-    """Plan reference-collection tasks for each product whose references are thin (none where sufficient)."""
+    """The reference-collection tasks of each product (none where its references suffice), not stored.
+
+    A pure function of public inputs: the reference sets, the area valid in the harvest year, the county
+    boundaries and the campaign code (a plan's code); the same inputs give the same tasks, points included.
+    """
     from gi.quality.fingerprint import load_reference_sets
 
     if not 2000 <= harvest_year <= 2100:
         raise InputError("year", f"{harvest_year} is not a plausible harvest year")
-    plan = None
-    if plan_code is not None:
-        plan = session.scalar(select(Plan).where(Plan.code == plan_code))
-        if plan is None:
-            raise InputError("plan", f"no plan {plan_code!r}")
     sets = load_reference_sets(directory)
     out = []
     for product in products:
-        code = campaign or plan_code or f"REF-{product.code}-{harvest_year}"
-        existing = session.scalar(
-            select(ReferenceTask.id).where(
-                ReferenceTask.campaign == code, ReferenceTask.product_id == product.id
-            )
-        )
-        if existing is not None:
-            raise ConflictError(
-                f"campaign: {code} already has reference tasks for {product.name_zh}", field="campaign"
-            )
+        code = campaign_code(campaign, plan.code if plan else None, product, harvest_year)
         need = reference_need(session, product, harvest_year, sets, minimum)
         tasks: list[ReferenceTask] = []
         if need.thin:
@@ -228,10 +223,10 @@ def plan_reference_tasks(
             due_from, due_to = _due(product, harvest_year)
             number = 0
             for county, n in counts.items():
-                for _ in range(n):
+                for i in range(n):
                     number += 1
                     reason = (
-                        "county_without" if county in need.counties_without and _ == 0 else need.reasons[0]
+                        "county_without" if county in need.counties_without and i == 0 else need.reasons[0]
                     )
                     shape = shapes.get(county)
                     point = (
@@ -253,10 +248,42 @@ def plan_reference_tasks(
                             reference_set=need.reference_set,
                         )
                     )
-            session.add_all(tasks)
-            session.flush()
         out.append((need, tasks))
     return out
+
+
+def plan_reference_tasks(
+    session: Session,
+    products: list[GIProduct],
+    harvest_year: int,
+    campaign: str | None = None,
+    plan_code: str | None = None,
+    minimum: int | None = None,
+    directory: str | None = None,
+) -> list[tuple[ReferenceNeed, list[ReferenceTask]]]:
+    """Plan and store reference-collection tasks for each product whose references are thin (none where
+    sufficient); a campaign plans a product's tasks once."""
+    plan = None
+    if plan_code is not None:
+        plan = session.scalar(select(Plan).where(Plan.code == plan_code))
+        if plan is None:
+            raise InputError("plan", f"no plan {plan_code!r}")
+    for product in products:
+        code = campaign_code(campaign, plan_code, product, harvest_year)
+        existing = session.scalar(
+            select(ReferenceTask.id).where(
+                ReferenceTask.campaign == code, ReferenceTask.product_id == product.id
+            )
+        )
+        if existing is not None:
+            raise ConflictError(
+                f"campaign: {code} already has reference tasks for {product.name_zh}", field="campaign"
+            )
+    planned = derive_reference_tasks(session, products, harvest_year, campaign, plan, minimum, directory)
+    for _, tasks in planned:
+        session.add_all(tasks)
+    session.flush()
+    return planned
 
 
 def products_named(session: Session, keys: list[str] | None) -> list[GIProduct]:

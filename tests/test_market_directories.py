@@ -348,3 +348,95 @@ def test_outlet_supplier_changes_are_audited_and_verified(register_copy: str, tm
     assert tampered.returncode == 5 and "outlet_supplier" in tampered.stderr, (
         tampered.stdout + tampered.stderr
     )
+
+
+# ------------------------------------------------------------------------------------------------ marks, figures
+
+
+def test_authorizations_import_adds_holders_upserts_and_sets_the_current_one(
+    session: Session, loaded_register: None, tmp_path: Path
+) -> None:
+    from gi.market.marks import import_authorizations
+
+    holder, newcomer, shop = code("330106", 41), code("330106", 42), code("310101", 43)
+    import_producers(
+        session,
+        write_csv(
+            tmp_path / "p.csv",
+            ["credit_code", "name", "product", "x", "y"],
+            [[holder, "甲茶农（测试）", "西湖龙井", *LONGJING_VILLAGE]],
+        ),
+    )
+    import_outlets(
+        session,
+        write_csv(tmp_path / "o.csv", ["credit_code", "name", "product"], [[shop, "茶店", "西湖龙井"]]),
+    )
+    header = ["产品", "核准编号", "统一社会信用代码", "名称", "核准日期", "有效期至", "公告"]
+    rows = [
+        ["西湖龙井", "T-AU-1", holder, "", "2019-01-01", "2022-12-31", "2019年第1号"],
+        ["西湖龙井", "T-AU-2", holder, "", "2023-01-01", "", "2023年第1号"],
+        ["西湖龙井", "T-AU-3", newcomer, "新茶企（测试）", "2024-01-01", "", "2024年第1号"],
+    ]
+    report = import_authorizations(session, write_xlsx(tmp_path / "核准.xlsx", header, rows))
+    assert (report.created, report.updated) == (3, 0)
+    assert any(newcomer in note and "without a location" in note for note in report.notes)
+    entries = {
+        p.credit_code: p
+        for p in session.scalars(select(Producer).where(Producer.credit_code.in_([holder, newcomer])))
+    }
+    assert entries[holder].authorization_number == "T-AU-2"  # the current one, not the expired one
+    assert entries[newcomer].location is None and entries[newcomer].county_code == "330106"
+    # Upserted by product and number: a changed validity is one update, named field by field.
+    rows[1][5] = "2027-12-31"
+    again = import_authorizations(session, write_csv(tmp_path / "again.csv", header, rows))
+    assert (again.created, again.updated, again.unchanged) == (0, 1, 2)
+    assert set(again.changes[0].fields) == {"valid_to"}
+    # Refused whole: an unknown holder without its name, an outlet as holder, validity ending before it starts.
+    with pytest.raises(RowsError) as caught:
+        import_authorizations(
+            session,
+            write_csv(
+                tmp_path / "bad.csv",
+                header,
+                [
+                    ["西湖龙井", "T-AU-4", code("330106", 44), "", "2024-01-01", "", ""],
+                    ["西湖龙井", "T-AU-5", shop, "", "2024-01-01", "", ""],
+                    ["西湖龙井", "T-AU-6", holder, "", "2024-01-01", "2023-01-01", ""],
+                ],
+            ),
+        )
+    problems = {(p.row, p.column): p.problem for p in caught.value.problems}
+    assert set(problems) == {(4, "valid_to")}  # the row checks come first; the directory checks after them
+    with pytest.raises(RowsError) as directory:
+        import_authorizations(
+            session,
+            write_csv(
+                tmp_path / "bad2.csv",
+                header,
+                [
+                    ["西湖龙井", "T-AU-4", code("330106", 44), "", "2024-01-01", "", ""],
+                    ["西湖龙井", "T-AU-5", shop, "", "2024-01-01", "", ""],
+                ],
+            ),
+        )
+    found = {(p.row, p.column): p.problem for p in directory.value.problems}
+    assert "give its name" in found[(2, "name")] and "not a producer" in found[(3, "credit_code")]
+    assert (
+        session.scalar(
+            select(func.count()).select_from(Producer).where(Producer.credit_code == code("330106", 44))
+        )
+        == 0
+    )
+
+
+def test_capacity_figures_are_cited_and_say_which_are_estimates(db_url: str, loaded_register: None) -> None:
+    done = gi(db_url, "capacity", "figures", "西湖龙井")
+    assert done.returncode == 0, done.stderr
+    lines = [line for line in done.stdout.splitlines() if "西湖龙井" in line]
+    area = next(line for line in lines if " area " in f" {line} ")
+    output = next(line for line in lines if " output " in f" {line} ")
+    assert "22,404" in area and "mu" in area and "2021" in area and " no " in f" {area} "  # an official count
+    assert (
+        "580,000" in output and "500,000" in output and " yes " in f" {output} "
+    )  # a usual range: an estimate
+    assert "SOURCES.md" in done.stdout

@@ -104,9 +104,12 @@ def create(
         None, help="Secret seed part (default: 32 random bytes); kept until the draw."
     ),
     out: Path = typer.Option(None, help="Export directory (default: out/plans/CODE)."),
+    reference_tasks: bool = typer.Option(
+        True, help="Plan reference-collection tasks where a product's fingerprint references are thin."
+    ),
 ) -> None:
     """Create a plan: freeze frame and parameters, check they can be staffed, publish the commitment with the
-    announced public value."""
+    announced public value; plan reference-collection tasks where references are thin."""
     from sampling.commit import Announcement
     from sampling.design import Ratios, percent_to_bp
     from sampling.export import export_plan
@@ -139,8 +142,10 @@ def create(
                 inspector_scope=scope,
                 inspection_level=level,
                 lot_size=lot_size,
+                reference_tasks=reference_tasks,
             )
             report, warnings = created.feasibility, created.warnings
+            references = [(need.product.name_zh, len(tasks)) for need, tasks in created.references]
             products, targets = len(created.frame.products), len(created.frame.producers)
             inspectors, n_rounds = len(created.frame.inspectors), len(created.parameters.rounds)
             plan_code = created.plan.code
@@ -159,6 +164,11 @@ def create(
         f"plan [bold]{plan_code}[/] committed: {products} products, {targets:,} targets, "
         f"{inspectors:,} inspectors, {n_rounds} rounds"
     )
+    thin = [f"{name} {n}" for name, n in references if n]
+    if thin:
+        console.print(f"reference-collection tasks (apart from the inspections): {', '.join(thin)}")
+    elif reference_tasks:
+        console.print("references sufficient for every product: no reference-collection task")
     for line in report.repairs:
         console.print(f"[yellow]repaired[/] {line}", highlight=False)
     console.print(

@@ -16,6 +16,7 @@ from fastapi import APIRouter, File, Form, Path, UploadFile
 from pydantic import BaseModel, Field
 
 from api.deps import SessionDep, SettingsDep
+from api.problems import jsonable
 from api.uploads import saved_upload
 from gi.market.rows import ImportReport
 
@@ -73,17 +74,6 @@ class ImportOut(BaseModel):
     details: dict[str, Any]
 
 
-def _jsonable(value: Any) -> Any:
-    """Dates and decimals as text, as the CLI prints them."""
-    if value is None or isinstance(value, bool | int | float | str):
-        return value
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    return str(value)
-
-
 @router.post(
     "/imports/{kind}",
     summary="Import an office file (directories, mark authorizations and issuance, capacity, volumes, listings)",
@@ -114,11 +104,11 @@ def import_file(
                 record=c.key,
                 created=c.created,
                 fields={
-                    n: {"stored": _jsonable(a), "imported": _jsonable(b)} for n, (a, b) in c.fields.items()
+                    n: {"stored": jsonable(a), "imported": jsonable(b)} for n, (a, b) in c.fields.items()
                 },
             )
             for c in report.changes
         ],
         notes=report.notes,
-        details=_jsonable(report.details),
+        details=jsonable(report.details),
     )

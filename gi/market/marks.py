@@ -221,21 +221,28 @@ def convert(
         return unit, size, None
 
 
-def _issuance_values(cells: Cells, product: GIProduct | None) -> dict[str, Any]:
-    """The values of one issuance row (problems recorded on the row)."""
+def dated_quantity(cells: Cells, product: GIProduct | None, dated: str, positive: bool) -> dict[str, Any]:
+    """A row's record number, date (column ``dated``) and season, and its quantity with the unit and the
+    quantity in the product's balance unit (problems recorded on the row)."""
     reference = cells.text("reference", required=True, max_length=100)
-    issued_on = cells.day("issued_on", required=True)
-    season = cells.season(fallback=issued_on)
-    quantity = cells.number("quantity", required=True, positive=True)
+    day = cells.day(dated, required=True)
+    quantity = cells.number("quantity", required=True, positive=positive)
     unit, size, balance = convert(cells, product, quantity) if product else ("", None, None)
     return {
         "reference": reference,
-        "season": season,
-        "issued_on": issued_on,
+        "season": cells.season(fallback=day),
+        dated: day,
         "quantity": quantity,
         "unit": unit,
         "unit_size": size,
         "balance_quantity": balance,
+    }
+
+
+def _issuance_values(cells: Cells, product: GIProduct | None) -> dict[str, Any]:
+    """The values of one issuance row: labels or codes issued, with the range of codes if given."""
+    return {
+        **dated_quantity(cells, product, "issued_on", positive=True),
         "code_from": cells.text("code_from", max_length=60),
         "code_to": cells.text("code_to", max_length=60),
     }

@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from gi.market.marks import convert
+from gi.market.marks import dated_quantity
 from gi.market.records import RecordSpec, import_records
 from gi.market.rows import COMMON_ALIASES, Cells, ImportReport
 from gi.models import GIProduct, MarketVolume
@@ -23,21 +23,8 @@ VOLUME_ALIASES: dict[str, tuple[str, ...]] = {
 
 
 def _volume_values(cells: Cells, product: GIProduct | None) -> dict[str, Any]:
-    """The values of one volume row (problems recorded on the row)."""
-    reference = cells.text("reference", required=True, max_length=100)
-    observed_on = cells.day("observed_on", required=True)
-    season = cells.season(fallback=observed_on)
-    quantity = cells.number("quantity", required=True)
-    unit, size, balance = convert(cells, product, quantity) if product else ("", None, None)
-    return {
-        "reference": reference,
-        "season": season,
-        "observed_on": observed_on,
-        "quantity": quantity,
-        "unit": unit,
-        "unit_size": size,
-        "balance_quantity": balance,
-    }
+    """The values of one volume row (a quantity of zero is a finding too: nothing sold or held)."""
+    return dated_quantity(cells, product, "observed_on", positive=False)
 
 
 VOLUMES = RecordSpec(
