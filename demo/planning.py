@@ -52,6 +52,7 @@ class PlanStep:
     published: Path = Path()
     verification: VerificationReport = field(default_factory=VerificationReport)
     summary: PlanSummary | None = None
+    reference_tasks: dict[str, int] = field(default_factory=dict)  # product (Chinese name) -> tasks planned
 
 
 def demo_season(today: date | None = None) -> tuple[date, date]:
@@ -93,6 +94,7 @@ def plan_season(
         existing = session.scalars(select(Plan).where(Plan.code == code)).first()
         status_before = existing.status.value if existing is not None else None
         warnings: list[str] = []
+        references: dict[str, int] = {}
         if existing is None:
             created = create_plan(
                 session,
@@ -107,6 +109,7 @@ def plan_season(
                 repair=True,
             )
             warnings = [f"repaired: {line}" for line in created.feasibility.repairs] + created.warnings
+            references = {need.product.name_zh: len(tasks) for need, tasks in created.references if tasks}
     with session_scope() as session:
         plan = find_plan(session, code)
         drawn_now = plan.commitment is not None and plan.commitment.public_value is None
@@ -139,4 +142,5 @@ def plan_season(
         published=published,
         verification=verify([published], summary.commitment_sha256),
         summary=summary,
+        reference_tasks=references,
     )

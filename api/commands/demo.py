@@ -116,6 +116,12 @@ def print_plan_step(step: PlanStep) -> None:
         console.print(f"plan {step.code} committed: commitment SHA-256 {step.commitment_sha256}")
         for warning in step.warnings:
             console.print(f"[yellow]warning[/] {warning}")
+        if step.reference_tasks:
+            planned = ", ".join(f"{name} {n}" for name, n in step.reference_tasks.items())
+            console.print(
+                f"reference-collection tasks planned with it, apart from the inspections "
+                f"({sum(step.reference_tasks.values())}; the bundled references are synthetic): {planned}"
+            )
     else:
         console.print(f"plan {step.code} exists already (status {step.status_before}); reusing it")
     if step.drawn_now:
