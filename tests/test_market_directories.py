@@ -392,34 +392,18 @@ def test_authorizations_import_adds_holders_upserts_and_sets_the_current_one(
     assert (again.created, again.updated, again.unchanged) == (0, 1, 2)
     assert set(again.changes[0].fields) == {"valid_to"}
     # Refused whole: an unknown holder without its name, an outlet as holder, validity ending before it starts.
-    with pytest.raises(RowsError) as caught:
-        import_authorizations(
-            session,
-            write_csv(
-                tmp_path / "bad.csv",
-                header,
-                [
-                    ["西湖龙井", "T-AU-4", code("330106", 44), "", "2024-01-01", "", ""],
-                    ["西湖龙井", "T-AU-5", shop, "", "2024-01-01", "", ""],
-                    ["西湖龙井", "T-AU-6", holder, "", "2024-01-01", "2023-01-01", ""],
-                ],
-            ),
-        )
-    problems = {(p.row, p.column): p.problem for p in caught.value.problems}
-    assert set(problems) == {(4, "valid_to")}  # the row checks come first; the directory checks after them
-    with pytest.raises(RowsError) as directory:
-        import_authorizations(
-            session,
-            write_csv(
-                tmp_path / "bad2.csv",
-                header,
-                [
-                    ["西湖龙井", "T-AU-4", code("330106", 44), "", "2024-01-01", "", ""],
-                    ["西湖龙井", "T-AU-5", shop, "", "2024-01-01", "", ""],
-                ],
-            ),
-        )
-    found = {(p.row, p.column): p.problem for p in directory.value.problems}
+    unnamed = ["西湖龙井", "T-AU-4", code("330106", 44), "", "2024-01-01", "", ""]
+    outlet_row = ["西湖龙井", "T-AU-5", shop, "", "2024-01-01", "", ""]
+    backwards = ["西湖龙井", "T-AU-6", holder, "", "2024-01-01", "2023-01-01", ""]
+
+    def refused(name: str, bad: list[list[object]]) -> dict[tuple[int, str], str]:
+        with pytest.raises(RowsError) as caught:
+            import_authorizations(session, write_csv(tmp_path / name, header, bad))
+        return {(p.row, p.column): p.problem for p in caught.value.problems}
+
+    # The rows' own checks come first; the directory is consulted only for a file whose rows are well formed.
+    assert set(refused("bad.csv", [unnamed, outlet_row, backwards])) == {(4, "valid_to")}
+    found = refused("bad2.csv", [unnamed, outlet_row])
     assert "give its name" in found[(2, "name")] and "not a producer" in found[(3, "credit_code")]
     assert (
         session.scalar(
