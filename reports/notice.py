@@ -17,6 +17,7 @@ from gi.reads.season import (
     RESULT_PASS,
     RESULT_VERIFY,
     SeasonSummary,
+    document_title,
     failure_rate,
 )
 from reports.layout import (
@@ -38,7 +39,7 @@ PAGE = landscape(A4)
 
 def notice_title(summary: SeasonSummary) -> str:
     """The notice's title, from the season's title (which follows the requested period)."""
-    return f"关于{summary.title}结果的公告"
+    return f"关于{document_title(summary.title)}结果的公告"
 
 
 def _tally_rows(notice: SeasonNotice) -> list[list[object]]:
@@ -225,9 +226,9 @@ def notice_story(
             f"结论待核实{len(verify):,}批次，不合格率{failure_rate(len(failed), n)}。"
         )
         if notice.not_operating:
-            text += f"另有{notice.not_operating:,}家计划抽查对象经核查未发现经营。"
+            text += f"另有{notice.not_operating:,}家计划抽检对象经核查未发现经营。"
         if notice.planned_unsampled:
-            text += f"计划抽查对象中尚有{notice.planned_unsampled:,}家未完成抽样，完成后另行公告。"
+            text += f"计划抽检对象中尚有{notice.planned_unsampled:,}家未完成抽样，完成后另行公告。"
         story += [
             para(text, s.body),
             para(f"说明：{FAILURE_RATE_DEFINITION}。", s.note),

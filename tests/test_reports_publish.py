@@ -143,7 +143,7 @@ def test_title_and_metadata_follow_the_requested_period(season: SeasonSummary, t
         end=date(2026, 10, 31),
         title=default_title(date(2026, 4, 1), date(2026, 10, 31)),
     )
-    assert asked.title == "2026年4月1日至10月31日地理标志产品监督抽查"
+    assert asked.title == "2026年4月1日至10月31日地理标志产品监督抽检"
     notice = public_notice(asked, tmp_path / "n.pdf", OPTIONS)
     report = campaign_report(asked, tmp_path / "c.pdf", OPTIONS)
     for path, title in ((notice.pdf, f"关于{asked.title}结果的公告"), (report.pdf, f"{asked.title}工作报告")):
@@ -153,6 +153,23 @@ def test_title_and_metadata_follow_the_requested_period(season: SeasonSummary, t
         text = re.sub(r"\s+", "", pdf_text(path))
         assert re.sub(r"\s+", "", title) in text and "2026年04月01日—2026年10月31日" in text
         assert "09-01" not in text and "11-30" not in text
+
+
+def test_notice_and_report_name_the_activity_one_way(season: SeasonSummary, tmp_path: Path) -> None:
+    """A plan titled …监督抽查 is printed as 监督抽检, the word of the notice's body and the report's: title,
+    metadata and text of both documents name the one activity one way."""
+    planned = replace(season, title="2026年春季地理标志产品监督抽查")
+    notice = public_notice(planned, tmp_path / "n.pdf", OPTIONS)
+    report = campaign_report(planned, tmp_path / "c.pdf", OPTIONS)
+    titles = {
+        notice.pdf: "关于2026年春季地理标志产品监督抽检结果的公告",
+        report.pdf: "2026年春季地理标志产品监督抽检工作报告",
+    }
+    for path, title in titles.items():
+        text = re.sub(r"\s+", "", pdf_text(path))
+        assert pdf_info(path)["Title"] == title and title in text
+        assert "监督抽检" in text and "抽查" not in text, path.name
+    assert "开展了监督抽检" in re.sub(r"\s+", "", pdf_text(notice.pdf))
 
 
 def test_an_issuer_is_required_and_an_empty_period_refused(season: SeasonSummary, tmp_path: Path) -> None:
