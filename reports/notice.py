@@ -72,7 +72,19 @@ def _tally_rows(notice: SeasonNotice) -> list[list[object]]:
 
 # 序号 样品编号 标称生产企业名称 标称生产企业地址 被抽样单位名称 被抽样单位地址 产品名称 规格型号 生产日期/批号
 # 不合格项目 标准值 检验结果 检验机构 备注 (mm; landscape A4 has 261 mm between the margins)
-FAIL_WIDTHS = [8, 26, 22, 20, 24, 18, 16, 12, 18, 17, 22, 20, 20, 18]
+FAIL_WIDTHS = [8, 26, 22, 20, 24, 18, 16, 15, 18, 17, 21, 20, 18, 18]
+# Column names too long for their column, broken where they read well (never "标称生产企业名 / 称").
+BROKEN_HEADERS = {
+    "标称生产企业名称": "标称生产企业<br/>名称",
+    "标称生产企业地址": "标称生产企业<br/>地址",
+    "被抽样单位名称": "被抽样单位<br/>名称",
+    "被抽样单位地址": "被抽样单位<br/>地址",
+    "生产日期／批号": "生产日期／<br/>批号",
+}
+
+
+def _headers(names: list[str], s: Styles) -> list[str | Flowable]:
+    return [para(BROKEN_HEADERS[n], s.head_small, markup=True) if n in BROKEN_HEADERS else n for n in names]
 
 
 def _failure_table(rows: list[NoticeRow], s: Styles) -> Flowable:
@@ -103,22 +115,25 @@ def _failure_table(rows: list[NoticeRow], s: Styles) -> Flowable:
             last = len(body) - 1
             spans += [(c, first, last) for c in (*range(9), 12, 13)]
     return data_table(
-        [
-            "序号",
-            "样品编号",
-            "标称生产企业名称",
-            "标称生产企业地址",
-            "被抽样单位名称",
-            "被抽样单位地址",
-            "产品名称",
-            "规格型号",
-            "生产日期／批号",
-            "不合格项目",
-            "标准值",
-            "检验结果",
-            "检验机构",
-            "备注",
-        ],
+        _headers(
+            [
+                "序号",
+                "样品编号",
+                "标称生产企业名称",
+                "标称生产企业地址",
+                "被抽样单位名称",
+                "被抽样单位地址",
+                "产品名称",
+                "规格型号",
+                "生产日期／批号",
+                "不合格项目",
+                "标准值",
+                "检验结果",
+                "检验机构",
+                "备注",
+            ],
+            s,
+        ),
         body,
         FAIL_WIDTHS,
         s,

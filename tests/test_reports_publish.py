@@ -58,6 +58,7 @@ def season() -> SeasonSummary:
     frame.at[frame.index[1], "failed_items"] = (("水分", "≤ 6.5%", "7.4%"),)
     frame.at[frame.index[1], "lot_number"] = "20250402A"
     frame.at[frame.index[1], "laboratories"] = "浙江省农产品质量检测中心"
+    frame.at[frame.index[1], "specification"] = "500 g/袋"  # a package size is one unit: never "500 g/ / 袋"
     return replace(summary, samples=frame, title=default_title(summary.start, summary.end))
 
 
@@ -110,7 +111,7 @@ def test_the_notice_has_every_column(season: SeasonSummary, tmp_path: Path) -> N
     failures = text.split("二、不合格产品信息")[1].split("三、")[0]
     for column in NOTICE_COLUMNS:
         assert column in failures, column
-    assert "≤6.5%" in failures and "7.4%" in failures and "20250402A" in failures
+    assert "≤6.5%" in failures and "7.4%" in failures and "20250402A" in failures and "500g/袋" in failures
     assert "浙江省农产品质量检测中心" in failures
     # The legal basis is cited by regulation and article, and the issuer signs.
     assert "《地理标志产品保护办法》（国家知识产权局令第80号）第五条" in text and "国发〔2019〕5号" in text
