@@ -70,7 +70,7 @@ def record_story(record: SampleRecordData, rid: str, s: Styles, work: Path) -> l
                 ("备注", record.notes),
             ],
             s,
-            widths=(26, 61),
+            widths=(30, 57),  # keys such as 标称生产企业地址 and 统一社会信用代码 on one line
             columns=2,
         ),
         para("二、采样位置与产地核验", s.h1),
