@@ -395,8 +395,8 @@ class ReferenceLayer(Layer):
 
 class GeographyLayer(Layer):
     """Major rivers, lakes and large cities (geo_data.reference_layer), bundled, so a map read offline or
-    without a base map still shows where things are: lines and fills in a pane below the areas, city dots with
-    names from zoom ``label_zoom`` on. Nothing is fetched."""
+    without a base map still shows where things are: lines and fills in a pane below the areas, city dots from
+    zoom ``label_zoom`` - 1 on and their names from ``label_zoom`` on. Nothing is fetched."""
 
     _template = Template("""
         {% macro header(this, kwargs) %}
@@ -405,6 +405,7 @@ class GeographyLayer(Layer):
                                  font-size: 11px; color: #3b3b3b; text-shadow: 0 0 2px #fff, 0 0 2px #fff; }
                 .gi-city-label::before { display: none; }
                 .gi-hide-cities .gi-city-label { display: none; }
+                .gi-hide-city-dots .gi-city { display: none; }
             </style>
         {% endmacro %}
         {% macro script(this, kwargs) %}
@@ -437,7 +438,10 @@ class GeographyLayer(Layer):
                     }
                 }).addTo(group);
                 function byZoom() {
-                    map.getContainer().classList.toggle("gi-hide-cities", map.getZoom() < {{ this.label_zoom }});
+                    // At national scale 160 dots would crowd the east: dots from one level before the names.
+                    var zoom = map.getZoom(), box = map.getContainer().classList;
+                    box.toggle("gi-hide-cities", zoom < {{ this.label_zoom }});
+                    box.toggle("gi-hide-city-dots", zoom < {{ this.label_zoom }} - 1);
                 }
                 map.on("zoomend", byZoom);
                 map.whenReady(byZoom);
@@ -945,6 +949,18 @@ def _legend_html(
             'border-top-style:dashed"></span>南海断续线</div>',
         )
     )
+    if "geography" in layers:
+        # One line: the offline geography layer's rivers, lakes and cities.
+        parts.append(
+            _section(
+                "geography",
+                '<div class="gi-row">'
+                f'<span class="line" style="border-color:{WATER_LINE}"></span>河流&nbsp;&nbsp;'
+                f'<span class="sw" style="border-color:{WATER_LINE};background:{WATER_FILL}"></span>湖泊&nbsp;&nbsp;'
+                '<span class="sw" style="border-color:#3b3b3b;background:#fff;border-radius:50%;width:7px;'
+                'height:7px"></span>城市</div>',
+            )
+        )
     if review_number:
         parts.append(
             f'<div class="note">{html.escape(review_number)}<br>界线仅供参考，不作为权属争议依据</div>'
@@ -1063,7 +1079,8 @@ def season_map(summary: SeasonSummary, options: MapOptions | None = None) -> fol
         shown["reference"].add_to(fmap)
     if "geography" in layers:
         # On by default when no base map is configured (offline): then it is the only orientation there is.
-        GeographyLayer(show=not options.base_layers()).add_to(fmap)
+        shown["geography"] = GeographyLayer(show=not options.base_layers())
+        shown["geography"].add_to(fmap)
     if "areas" in layers and summary.areas:
         shown["areas"] = AreaLayer(area_features(summary.areas, colours), "保护范围", label_zoom=7)
         shown["areas"].add_to(fmap)

@@ -221,11 +221,19 @@ def test_offline_geography_layer_of_rivers_lakes_and_cities(browser, summary, tm
         assert toggle.is_checked()  # offline: the only orientation there is
         drawn = view.page.evaluate("() => document.querySelectorAll('.leaflet-giGeography-pane path').length")
         assert drawn > 200, drawn  # rivers, lakes and city dots
-        # City names appear from zoom 6 on: around 杭州 (西湖龙井's city), its name is on the map.
+        # City names appear from zoom 6 on, their dots from zoom 5 (at national scale they would crowd the east):
+        # around 杭州 (西湖龙井's city), its name is on the map.
         assert not view.page.locator(".gi-city-label", has_text="杭州").is_visible()
+        assert view.page.evaluate(
+            "() => [...document.querySelectorAll('path.gi-city')].every(p => getComputedStyle(p).display === 'none')"
+        )
         view.page.evaluate("() => window.giMap.map.setView([30.25, 120.15], 8, {animate: false})")
         view.page.wait_for_timeout(400)
         assert view.page.locator(".gi-city-label", has_text="杭州").is_visible()
+        shown = view.page.evaluate(
+            "() => [...document.querySelectorAll('path.gi-city')].filter(p => getComputedStyle(p).display !== 'none').length"
+        )
+        assert shown > 100, shown
         view.page.evaluate("() => window.giMap.map.setView([31.0, 113.5], 6, {animate: false})")
         view.page.wait_for_timeout(400)
         view.screenshot(ARTIFACTS / "season_geography.png")
