@@ -191,7 +191,7 @@ def synthetic_summary(
         planned[(r.product_code, r.county_code)] = (tasks, min(tasks, int(tasks * rng.uniform(0.7, 1.0))))
     coverage: list[CoverageRow] = coverage_from_samples(frame, planned)
     return SeasonSummary(
-        title=f"{start:%Y}年春季地理标志产品监督抽查（构造数据）",
+        title=f"{start:%Y}年春季地理标志产品监督抽检（构造数据）",
         start=start,
         end=start + timedelta(days=days - 1),
         generated_at=datetime.now(TZ),

@@ -56,6 +56,26 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "seal_code": ("seal_code", "seal", "seal_number", "封样编号", "封条编号", "封签编号"),
     "collector": ("collector", "inspector", "inspector_code", "采样人", "抽样人员"),
     "notes": ("notes", "note", "remarks", "备注"),
+    "labelled_producer": (
+        "labelled_producer",
+        "labeled_producer",
+        "manufacturer",
+        "标称生产企业",
+        "标称生产企业名称",
+        "标称生产者",
+    ),
+    "labelled_address": (
+        "labelled_address",
+        "labeled_address",
+        "manufacturer_address",
+        "标称生产企业地址",
+        "标称生产者地址",
+    ),
+    "sampled_at": ("sampled_at", "sampling_stage", "stage", "抽样环节", "被抽样单位类型"),
+    "outlet_name": ("outlet_name", "outlet", "sampled_unit", "被抽样单位", "被抽样单位名称"),
+    "outlet_address": ("outlet_address", "sampled_unit_address", "sampled_address", "被抽样单位地址"),
+    "specification": ("specification", "spec", "package_size", "规格", "规格型号"),
+    "production_date": ("production_date", "produced_on", "harvest_date", "生产日期", "采收日期"),
 }
 _LOOKUP = {alias.lower(): canonical for canonical, names in ALIASES.items() for alias in names}
 
@@ -79,6 +99,21 @@ TEMPLATE_COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("lot_number", "批号", "lot (batch) number"),
     ("lot_size", "批量", "size of the lot"),
     ("collector", "抽样人员", "inspector code"),
+    ("labelled_producer", "标称生产企业", "manufacturer named on the label"),
+    ("labelled_address", "标称生产企业地址", "its address as on the label"),
+    (
+        "sampled_at",
+        "抽样环节",
+        "producer (生产环节, at the producer) or outlet (流通环节: shop, market, online)",
+    ),
+    (
+        "outlet_name",
+        "被抽样单位",
+        "unit the sample was taken from (empty at the producer: the producer itself)",
+    ),
+    ("outlet_address", "被抽样单位地址", "its address"),
+    ("specification", "规格型号", "as on the label, e.g. 250 g/袋"),
+    ("production_date", "生产日期", "date on the label: 2026-03-28, 2026/3/28 or 2026年3月28日"),
     ("notes", "备注", "free text"),
 )
 TEMPLATE_ROWS: tuple[tuple[str, ...], ...] = (
@@ -97,6 +132,13 @@ TEMPLATE_ROWS: tuple[tuple[str, ...], ...] = (
         "LJ-2026-041",
         "300",
         "",
+        "杭州龙井村茶叶专业合作社",
+        "浙江省杭州市西湖区龙井村",
+        "producer",
+        "",
+        "",
+        "250 g/罐",
+        "2026-03-30",
         "龙井村茶园",
     ),
     (
@@ -114,6 +156,13 @@ TEMPLATE_ROWS: tuple[tuple[str, ...], ...] = (
         "LJ-2026-042",
         "120",
         "",
+        "杭州梅家坞茶业有限公司",
+        "浙江省杭州市西湖区梅家坞村",
+        "流通环节",
+        "杭州西湖区茶叶市场某茶行",
+        "浙江省杭州市西湖区龙井路",
+        "500 g/袋",
+        "2026年3月31日",
         "梅家坞，高德地图选点（GCJ-02）",
     ),
 )

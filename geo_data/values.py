@@ -7,7 +7,7 @@ not recognize is returned unchanged, so the validator's own message names the pr
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 # Full-width digits and punctuation, as Chinese input methods type them.
@@ -48,6 +48,25 @@ def local_moment(value: Any) -> Any:
         )
     except ValueError:
         return value  # 2026/2/30: the validator says it is not a date
+
+
+def local_date(value: Any) -> Any:
+    """A date typed as in Excel ("2026/3/28"), in Chinese ("2026年3月28日") or as ISO text, or an Excel cell's
+    date-time at midnight, as a date; anything else is returned as it is (the caller's validator decides)."""
+    if isinstance(value, datetime):
+        return value.date() if value.time() == datetime.min.time() else value
+    if type(value) is not str:
+        return value
+    text = value.strip()
+    if _ISO_START(text) and len(text) > 10:
+        text = text.replace("T", " ")
+        if text[10:].strip() in ("00:00", "00:00:00"):
+            return date.fromisoformat(text[:10])
+        return value
+    moment = local_moment(text)
+    if isinstance(moment, datetime) and moment.time() == datetime.min.time():
+        return moment.date()
+    return value
 
 
 _PLAIN_NUMBER = re.compile(r"\s*[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?\s*").fullmatch

@@ -45,9 +45,14 @@ from maps.style import (
     PROVINCE_LINE,
     QUALITY_CATEGORIES,
     SEA_BACKGROUND,
+    WATER_FILL,
+    WATER_LINE,
     Category,
     product_colour,
 )
+
+# The offline geography layer's name in the layer control.
+GEOGRAPHY_NAME = "河流·湖泊·城市（离线参考）"
 
 # Web display of an area: simplified to ~20 m, which no screen pixel below zoom 14 can show.
 AREA_DISPLAY_TOLERANCE = 0.0002
@@ -104,7 +109,16 @@ class MapOptions:
     min_zoom: int = 3
     asset_base: str = "copy"
     review_number: str | None = None
-    layers: tuple[str, ...] = ("reference", "areas", "origin", "quality", "heat", "producers", "balance")
+    layers: tuple[str, ...] = (
+        "reference",
+        "geography",
+        "areas",
+        "origin",
+        "quality",
+        "heat",
+        "producers",
+        "balance",
+    )
 
     @classmethod
     def from_settings(cls, **overrides: Any) -> MapOptions:
@@ -377,6 +391,75 @@ class ReferenceLayer(Layer):
         super().__init__(name=name, overlay=True, control=True, show=show)
         self._name = "ReferenceLayer"
         self.parts = parts
+
+
+class GeographyLayer(Layer):
+    """Major rivers, lakes and large cities (geo_data.reference_layer), bundled, so a map read offline or
+    without a base map still shows where things are: lines and fills in a pane below the areas, city dots from
+    zoom ``label_zoom`` - 1 on and their names from ``label_zoom`` on. Nothing is fetched."""
+
+    _template = Template("""
+        {% macro header(this, kwargs) %}
+            <style>
+                .gi-city-label { background: none; border: none; box-shadow: none; padding: 0 0 0 2px;
+                                 font-size: 11px; color: #3b3b3b; text-shadow: 0 0 2px #fff, 0 0 2px #fff; }
+                .gi-city-label::before { display: none; }
+                .gi-hide-cities .gi-city-label { display: none; }
+                .gi-hide-city-dots .gi-city { display: none; }
+            </style>
+        {% endmacro %}
+        {% macro script(this, kwargs) %}
+            var {{ this.get_name() }} = (function(map, data) {
+                if (!map.getPane("giGeography")) {
+                    map.createPane("giGeography");
+                    map.getPane("giGeography").style.zIndex = 260;
+                    map.getPane("giGeography").style.pointerEvents = "none";
+                }
+                var group = L.layerGroup();
+                L.geoJSON(data, {
+                    pane: "giGeography", interactive: false,
+                    filter: function(f) { return f.properties.kind !== "city"; },
+                    style: function(f) {
+                        return f.properties.kind === "lake"
+                            ? {stroke: true, color: "{{ this.water }}", weight: 0.6, fill: true,
+                               fillColor: "{{ this.water_fill }}", fillOpacity: 1}
+                            : {color: "{{ this.water }}", weight: f.properties.level === 0 ? 1.6 : 1.1,
+                               opacity: 0.9, fill: false};
+                    }
+                }).addTo(group);
+                L.geoJSON(data, {
+                    filter: function(f) { return f.properties.kind === "city"; },
+                    pointToLayer: function(f, latlng) {
+                        return L.circleMarker(latlng, {
+                            pane: "giGeography", interactive: false, radius: 2.5, weight: 1,
+                            color: "#3b3b3b", fillColor: "#ffffff", fillOpacity: 1, className: "gi-city"
+                        }).bindTooltip(f.properties.name, {permanent: true, direction: "right",
+                                                          className: "gi-city-label", interactive: false});
+                    }
+                }).addTo(group);
+                function byZoom() {
+                    // At national scale 160 dots would crowd the east: dots from one level before the names.
+                    var zoom = map.getZoom(), box = map.getContainer().classList;
+                    box.toggle("gi-hide-cities", zoom < {{ this.label_zoom }});
+                    box.toggle("gi-hide-city-dots", zoom < {{ this.label_zoom }} - 1);
+                }
+                map.on("zoomend", byZoom);
+                map.whenReady(byZoom);
+                window.giMap = window.giMap || {layers: {}, pending: 0};
+                window.giMap.layers.geography = group;
+                return group;
+            })({{ this._parent.get_name() }}, {{ this.data|tojson }});
+        {% endmacro %}
+    """)
+
+    def __init__(self, name: str = GEOGRAPHY_NAME, show: bool = True, label_zoom: int = 6) -> None:
+        from geo_data.reference_layer import reference_layer
+
+        super().__init__(name=name, overlay=True, control=True, show=show)
+        self._name = "GeographyLayer"
+        self.data = reference_layer()
+        self.label_zoom = label_zoom
+        self.water, self.water_fill = WATER_LINE, WATER_FILL
 
 
 class AreaLayer(Layer):
@@ -866,6 +949,18 @@ def _legend_html(
             'border-top-style:dashed"></span>南海断续线</div>',
         )
     )
+    if "geography" in layers:
+        # One line: the offline geography layer's rivers, lakes and cities.
+        parts.append(
+            _section(
+                "geography",
+                '<div class="gi-row">'
+                f'<span class="line" style="border-color:{WATER_LINE}"></span>河流&nbsp;&nbsp;'
+                f'<span class="sw" style="border-color:{WATER_LINE};background:{WATER_FILL}"></span>湖泊&nbsp;&nbsp;'
+                '<span class="sw" style="border-color:#3b3b3b;background:#fff;border-radius:50%;width:7px;'
+                'height:7px"></span>城市</div>',
+            )
+        )
     if review_number:
         parts.append(
             f'<div class="note">{html.escape(review_number)}<br>界线仅供参考，不作为权属争议依据</div>'
@@ -982,6 +1077,10 @@ def season_map(summary: SeasonSummary, options: MapOptions | None = None) -> fol
     if "reference" in layers:
         shown["reference"] = ReferenceLayer(reference_parts(extent, with_counties=len(summary.areas) <= 40))
         shown["reference"].add_to(fmap)
+    if "geography" in layers:
+        # On by default when no base map is configured (offline): then it is the only orientation there is.
+        shown["geography"] = GeographyLayer(show=not options.base_layers())
+        shown["geography"].add_to(fmap)
     if "areas" in layers and summary.areas:
         shown["areas"] = AreaLayer(area_features(summary.areas, colours), "保护范围", label_zoom=7)
         shown["areas"].add_to(fmap)

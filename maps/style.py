@@ -74,6 +74,9 @@ SEA_BACKGROUND = "#e6eef3"
 PROVINCE_LINE = "#9a9a9a"
 COUNTY_LINE = "#c4c4c4"
 MARITIME_LINE = "#5b7a99"
+# Rivers and lakes of the offline geography layer (maps.folium_maps.GeographyLayer): a quiet blue.
+WATER_LINE = "#6f9fc6"
+WATER_FILL = "#d4e5f2"
 
 # Flags an origin check may raise, in words a supervisor reads (one table, shared with gi.quality.evidence's reasons).
 FLAG_LABELS = FLAG_LABELS_ZH

@@ -1,4 +1,4 @@
-"""The season campaign report (监督抽查工作报告): coverage planned vs done per product and county, origin and
+"""The season campaign report (监督抽检工作报告): coverage planned vs done per product and county, origin and
 quality verdict tables, non-conformities with reasons, the maps and charts of results."""
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from gi.reads.season import (
     RESULT_VERIFY,
     CoverageRow,
     SeasonSummary,
+    document_title,
     failure_rate,
     non_conformities,
     origin_counts,
@@ -100,7 +101,7 @@ def _overview(summary: SeasonSummary, s: Styles) -> list[Flowable]:
     results = samples["result"].value_counts()
     failed, verify = int(results.get(RESULT_FAIL, 0)), int(results.get(RESULT_VERIFY, 0))
     text = (
-        f"{summary.period}，对 {products} 个地理标志产品开展监督抽查，"
+        f"{summary.period}，对 {products} 个地理标志产品开展监督抽检，"
         f"在 {counties} 个县（市、区）抽取样品 {n:,} 批次（涉及 {producers} 个被抽样单位）。"
         f"抽检结论：合格 {int(results.get(RESULT_PASS, 0)):,} 批次，不合格 {failed:,} 批次，"
         f"待核实 {verify:,} 批次，不合格率 {failure_rate(failed, n)}。"
@@ -188,13 +189,13 @@ def _coverage(summary: SeasonSummary, s: Styles, work: Path) -> list[Flowable]:
     if summary.planning_available:
         out.append(
             para(
-                "按产品统计抽查计划任务的完成情况（任务已抽样或已完成即计为完成）及实际抽取样品数；"
+                "按产品统计抽检计划任务的完成情况（任务已抽样或已完成即计为完成）及实际抽取样品数；"
                 "计划外样品（如市场抽样、跨区域抽样）只计入样品数。",
                 s.body,
             )
         )
         out += captioned_table(
-            numbers.table("各产品抽查计划完成情况"),
+            numbers.table("各产品抽检计划完成情况"),
             data_table(
                 ["产品", "涉及县（市、区）", "计划任务", "已完成", "完成率", "样品批次"],
                 products,
@@ -226,7 +227,7 @@ def _coverage(summary: SeasonSummary, s: Styles, work: Path) -> list[Flowable]:
                 para(f"涉及的 {counties} 个县（市、区）计划任务完成率均不低于 80%，不再逐县列示。", s.body)
             )
     else:
-        out.append(para("本期未关联抽查计划，以下仅统计实际抽取的样品数。", s.body))
+        out.append(para("本期未关联抽检计划，以下仅统计实际抽取的样品数。", s.body))
         out += captioned_table(
             numbers.table("各产品样品数"),
             data_table(
@@ -543,7 +544,7 @@ def _method(summary: SeasonSummary, s: Styles) -> list[Flowable]:
 
 
 def _title_block(title: str, s: Styles) -> list[Flowable]:
-    """The report's title: "…监督抽查工作报告", or the title and 工作报告 on two lines when the title
+    """The report's title: "…监督抽检工作报告", or the title and 工作报告 on two lines when the title
     ends in a date or a bracket (plan titles often do)."""
     if title[-1:].isdigit() or title[-1:] in "）)":
         return [para(title, s.title), para("工作报告", s.title)]
@@ -551,9 +552,12 @@ def _title_block(title: str, s: Styles) -> list[Flowable]:
 
 
 def _market(summary: SeasonSummary, s: Styles) -> list[Flowable]:
-    """Market samples (not taken at a registered producer) grouped by the outlet where they were taken."""
+    """Market samples (taken at an outlet, not at a producer) grouped by the outlet where they were taken."""
     frame = summary.samples
-    market = frame[frame["producer_kind"] != "producer"] if len(frame) else frame
+    at_producer = frame["sampled_at"].eq("producer") | (
+        frame["sampled_at"].eq("") & frame["producer_kind"].eq("producer")
+    )
+    market = frame[~at_producer] if len(frame) else frame
     if not len(market):
         return []
     groups = (
@@ -676,8 +680,8 @@ def campaign_report(
     )
     meta = ReportMeta(
         report_id=rid,
-        title=f"{summary.title}工作报告",
-        short_title="地理标志产品监督抽查工作报告",
+        title=f"{document_title(summary.title)}工作报告",
+        short_title="地理标志产品监督抽检工作报告",
         generated_at=summary.generated_at,
         issuer=issuer,
         subject=summary.period,
@@ -688,7 +692,7 @@ def campaign_report(
         ctx = ReportContext(summary, s, Path(tmp), options, path)
         story: list[Flowable] = [
             spacer(6),
-            *_title_block(summary.title, s),
+            *_title_block(document_title(summary.title), s),
             para(f"抽样期间：{summary.period}", s.subtitle),
             para(f"{issuer}    报告编号：{rid}", s.subtitle),
             spacer(4),

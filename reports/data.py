@@ -27,7 +27,7 @@ from gi.models import (
 )
 from gi.quality.evidence import fingerprint_items, stored_items
 from gi.quality.wording import grade_label, unit_zh, variable_zh
-from gi.reads.season import AreaInfo, area_infos, origin_reason
+from gi.reads.season import SAMPLED_AT_ZH, AreaInfo, area_infos, origin_reason, sample_units
 from gi.reads.verdicts import sample_verdicts
 from gi.settings import get_settings
 from maps.style import ORIGIN, QUALITY, flag_label
@@ -114,6 +114,14 @@ class SampleRecordData:
     evidence_reasons: list[str]
     photos: list[RecordPhoto] = field(default_factory=list)
     number: str = ""  # the sample number (gi.reads.season.sample_number), stable
+    # What the notice prints of the sample, derived as the notice derives it (gi.reads.season.sample_units).
+    labelled_producer: str = ""
+    labelled_address: str = ""
+    sampled_unit: str = ""
+    sampled_address: str = ""
+    sampled_at: str = ""  # 抽样环节 in words, "" when not recorded
+    specification: str = ""
+    production_date: date | None = None
 
     @property
     def record_number(self) -> str:
@@ -326,15 +334,30 @@ def gather_sample_record(session: Session, key: str) -> SampleRecordData:
         items = fingerprint_items(fingerprint_row, product.code, product.name_zh)
         evidence_reasons = [i.text_zh for i in items]
 
+    sampled_at = str(getattr(sample.sampled_at, "value", sample.sampled_at or ""))
+    units = sample_units(
+        producer_name=producer.name if producer else "",
+        producer_address=(producer.address or "") if producer else "",
+        producer_kind=str(getattr(producer.kind, "value", producer.kind)) if producer else "",
+        labelled_producer=sample.labelled_producer,
+        labelled_address=sample.labelled_address,
+        outlet_name=sample.outlet_name,
+        outlet_address=sample.outlet_address,
+        sampled_at=sampled_at,
+        county_name=county["county_name"],
+        province_name=county["province_name"],
+        lon=location.x,
+        lat=location.y,
+    )
     return SampleRecordData(
         sample_id=str(sample.id),
         code=str(sample.id).replace("-", "")[:8].upper(),
         product_name=product.name_zh,
         product_code=product.code,
         standard=product.standard,
-        producer_name=producer.name if producer else "市场抽样（无登记生产者）",
+        producer_name=units["sampled_unit"],
         producer_code=(producer.credit_code or "") if producer else "",
-        producer_address=(producer.address or "") if producer else "",
+        producer_address=units["sampled_address"],
         collected_at=sample.collected_at.astimezone(tz),
         lot_number=sample.lot_number,
         lot_size=sample.lot_size,
@@ -363,6 +386,13 @@ def gather_sample_record(session: Session, key: str) -> SampleRecordData:
         evidence_reasons=evidence_reasons,
         photos=stored_photos(session, sample.id),
         number=sample_number(str(sample.id), sample.collected_at),
+        labelled_producer=units["labelled_producer"],
+        labelled_address=units["labelled_address"],
+        sampled_unit=units["sampled_unit"],
+        sampled_address=units["sampled_address"],
+        sampled_at=SAMPLED_AT_ZH.get(sampled_at, ""),
+        specification=sample.specification or "",
+        production_date=sample.production_date,
     )
 
 

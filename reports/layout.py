@@ -197,7 +197,7 @@ def para(text: str, style: ParagraphStyle, markup: bool = False) -> Paragraph:
 
 
 def data_table(
-    header: Sequence[str],
+    header: Sequence[str | Flowable],
     rows: Iterable[Sequence[Any]],
     widths: Sequence[float],
     styles: Styles,
@@ -230,7 +230,13 @@ def data_table(
     }
     red = set(highlight)
     grey = set(shaded)
-    body = [[para(str(h), styles.head_small if small else styles.head) for h in header]]
+    # A header may be a ready paragraph: a long column name broken where it reads well (标称生产企业 / 名称).
+    body = [
+        [
+            h if isinstance(h, Flowable) else para(str(h), styles.head_small if small else styles.head)
+            for h in header
+        ]
+    ]
     for r, row in enumerate(rows):
         cell_style = alert if r in red else normal
         body.append(

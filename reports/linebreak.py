@@ -28,7 +28,9 @@ _WORD = set("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz.%‰
 # unit, "第 3 版", and the registered product names (a name is one word: "长白山五味子", never "长白山五味 / 子").
 _UNITS = "平方千米|千米|公里|米|km²|km|m|mg/kg|g/100g|g/kg|mg/L|μg/kg|%|‰|℃|°C|批次|家|个|件|次|千克|克|kg|g|mL|L|天|小时|h"
 KEEP_PATTERN = re.compile(
-    r"\d{4}-\d{1,2}-\d{1,2}(?: \d{1,2}:\d{2})?"
+    # A package size as labels print it: "500 g/袋", "2.5 kg/箱" (规格型号), before the plain units below.
+    r"\d[\d.]*\s?(?:g|kg|克|千克|mL|L|斤)\s?/\s?[\u4e00-\u9fff]"
+    r"|\d{4}-\d{1,2}-\d{1,2}(?: \d{1,2}:\d{2})?"
     r"|\d{4}年\d{1,2}月\d{1,2}日|\d{4}年\d{1,2}月|\d{1,2}月\d{1,2}日"
     rf"|[<>≤≥±]?\s?[-+]?\d[\d,.]*\s?(?:{_UNITS})(?![A-Za-z])"
     r"|第\s?\d+\s?[版轮条款]"

@@ -17,6 +17,7 @@ from gi.reads.season import (
     RESULT_PASS,
     RESULT_VERIFY,
     SeasonSummary,
+    document_title,
     failure_rate,
 )
 from reports.layout import (
@@ -38,7 +39,7 @@ PAGE = landscape(A4)
 
 def notice_title(summary: SeasonSummary) -> str:
     """The notice's title, from the season's title (which follows the requested period)."""
-    return f"关于{summary.title}结果的公告"
+    return f"关于{document_title(summary.title)}结果的公告"
 
 
 def _tally_rows(notice: SeasonNotice) -> list[list[object]]:
@@ -71,7 +72,19 @@ def _tally_rows(notice: SeasonNotice) -> list[list[object]]:
 
 # 序号 样品编号 标称生产企业名称 标称生产企业地址 被抽样单位名称 被抽样单位地址 产品名称 规格型号 生产日期/批号
 # 不合格项目 标准值 检验结果 检验机构 备注 (mm; landscape A4 has 261 mm between the margins)
-FAIL_WIDTHS = [8, 26, 22, 20, 24, 18, 16, 12, 18, 17, 22, 20, 20, 18]
+FAIL_WIDTHS = [8, 26, 22, 20, 24, 18, 16, 15, 18, 17, 21, 20, 18, 18]
+# Column names too long for their column, broken where they read well (never "标称生产企业名 / 称").
+BROKEN_HEADERS = {
+    "标称生产企业名称": "标称生产企业<br/>名称",
+    "标称生产企业地址": "标称生产企业<br/>地址",
+    "被抽样单位名称": "被抽样单位<br/>名称",
+    "被抽样单位地址": "被抽样单位<br/>地址",
+    "生产日期／批号": "生产日期／<br/>批号",
+}
+
+
+def _headers(names: list[str], s: Styles) -> list[str | Flowable]:
+    return [para(BROKEN_HEADERS[n], s.head_small, markup=True) if n in BROKEN_HEADERS else n for n in names]
 
 
 def _failure_table(rows: list[NoticeRow], s: Styles) -> Flowable:
@@ -102,22 +115,25 @@ def _failure_table(rows: list[NoticeRow], s: Styles) -> Flowable:
             last = len(body) - 1
             spans += [(c, first, last) for c in (*range(9), 12, 13)]
     return data_table(
-        [
-            "序号",
-            "样品编号",
-            "标称生产企业名称",
-            "标称生产企业地址",
-            "被抽样单位名称",
-            "被抽样单位地址",
-            "产品名称",
-            "规格型号",
-            "生产日期／批号",
-            "不合格项目",
-            "标准值",
-            "检验结果",
-            "检验机构",
-            "备注",
-        ],
+        _headers(
+            [
+                "序号",
+                "样品编号",
+                "标称生产企业名称",
+                "标称生产企业地址",
+                "被抽样单位名称",
+                "被抽样单位地址",
+                "产品名称",
+                "规格型号",
+                "生产日期／批号",
+                "不合格项目",
+                "标准值",
+                "检验结果",
+                "检验机构",
+                "备注",
+            ],
+            s,
+        ),
         body,
         FAIL_WIDTHS,
         s,
@@ -225,9 +241,9 @@ def notice_story(
             f"结论待核实{len(verify):,}批次，不合格率{failure_rate(len(failed), n)}。"
         )
         if notice.not_operating:
-            text += f"另有{notice.not_operating:,}家计划抽查对象经核查未发现经营。"
+            text += f"另有{notice.not_operating:,}家计划抽检对象经核查未发现经营。"
         if notice.planned_unsampled:
-            text += f"计划抽查对象中尚有{notice.planned_unsampled:,}家未完成抽样，完成后另行公告。"
+            text += f"计划抽检对象中尚有{notice.planned_unsampled:,}家未完成抽样，完成后另行公告。"
         story += [
             para(text, s.body),
             para(f"说明：{FAILURE_RATE_DEFINITION}。", s.note),

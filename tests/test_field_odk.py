@@ -36,6 +36,7 @@ from gi.models import (
     Plan,
     PlanTask,
     Sample,
+    SampledAt,
     SamplePhoto,
     SealCode,
     TaskInspector,
@@ -199,6 +200,9 @@ def test_the_odk_engine_fills_the_form_and_posts_it_in_chunks_with_photos(
             "ref": "/data/photo_2",
             "file": {"path": str(photos[1]), "name": "photo2.jpg", "type": "image/jpeg"},
         },
+        {"ref": "/data/labelled_producer", "value": "杭州龙坞茶叶有限公司"},
+        {"ref": "/data/specification", "value": "250 g/罐"},
+        {"ref": "/data/production_date", "value": "2026-03-28"},
         {"ref": "/data/notes", "value": "样品两件，已现场封样。"},
     ]
     result = _collect(
@@ -249,6 +253,10 @@ def test_the_odk_engine_fills_the_form_and_posts_it_in_chunks_with_photos(
         sample = s.get(Sample, submission.sample_id)
         assert sample is not None and sample.task_id == task.id and sample.gps_accuracy_m == 4.8
         assert sample.submitted_x == 120.1107 and sample.submitted_y == 30.2458
+        # What the notice prints: taken at the task's producer (the form's default), with the label as entered.
+        assert sample.sampled_at is SampledAt.PRODUCER and sample.outlet_name == values["/data/producer_name"]
+        assert (sample.labelled_producer, sample.specification) == ("杭州龙坞茶叶有限公司", "250 g/罐")
+        assert sample.production_date == date(2026, 3, 28)
         assert str(sample.id) == instance_id.removeprefix("uuid:")
         assert s.scalars(
             select(OriginVerdictRecord).where(OriginVerdictRecord.sample_id == sample.id)

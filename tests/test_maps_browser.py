@@ -13,7 +13,7 @@ import pytest
 
 from demo.season_map import synthetic_summary
 from maps.browser import MapPage, chromium, chromium_path
-from maps.folium_maps import NATIONAL_EXTENT, MapOptions, areas_map, season_map, write_map
+from maps.folium_maps import GEOGRAPHY_NAME, NATIONAL_EXTENT, MapOptions, areas_map, season_map, write_map
 
 pytestmark = [
     pytest.mark.browser,
@@ -207,5 +207,51 @@ def test_map_with_no_samples_still_signals_ready(browser, summary, tmp_path: Pat
         state = view.state()
         _clean(view)
         assert state["ready"] and state["areaPaths"] == 1 and "origin" not in state["layers"]
+    finally:
+        view.close()
+
+
+def test_offline_geography_layer_of_rivers_lakes_and_cities(browser, summary, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """The bundled geography layer (geo_data.reference_layer) is in the layer control, on when no base map is
+    configured, draws rivers, lakes and named cities, and the map still asks nothing of the network."""
+    path = write_map(season_map(summary, MapOptions()), tmp_path / "geography.html")
+    view = MapPage(browser, path, viewport=(1366, 768))
+    try:
+        toggle = view.page.locator(".leaflet-control-layers label", has_text=GEOGRAPHY_NAME).locator("input")
+        assert toggle.is_checked()  # offline: the only orientation there is
+        drawn = view.page.evaluate("() => document.querySelectorAll('.leaflet-giGeography-pane path').length")
+        assert drawn > 200, drawn  # rivers, lakes and city dots
+        # City names appear from zoom 6 on, their dots from zoom 5 (at national scale they would crowd the east):
+        # around 杭州 (西湖龙井's city), its name is on the map.
+        assert not view.page.locator(".gi-city-label", has_text="杭州").is_visible()
+        assert view.page.evaluate(
+            "() => [...document.querySelectorAll('path.gi-city')].every(p => getComputedStyle(p).display === 'none')"
+        )
+        view.page.evaluate("() => window.giMap.map.setView([30.25, 120.15], 8, {animate: false})")
+        view.page.wait_for_timeout(400)
+        assert view.page.locator(".gi-city-label", has_text="杭州").is_visible()
+        shown = view.page.evaluate(
+            "() => [...document.querySelectorAll('path.gi-city')].filter(p => getComputedStyle(p).display !== 'none').length"
+        )
+        assert shown > 100, shown
+        view.page.evaluate("() => window.giMap.map.setView([31.0, 113.5], 6, {animate: false})")
+        view.page.wait_for_timeout(400)
+        view.screenshot(ARTIFACTS / "season_geography.png")
+        toggle.uncheck()
+        assert (
+            view.page.evaluate("() => document.querySelectorAll('.leaflet-giGeography-pane path').length")
+            == 0
+        )
+        _clean(view)
+    finally:
+        view.close()
+    # With a base map configured, the layer is offered but off.
+    options = MapOptions(tile_url="http://tiles.example.internal/{z}/{x}/{y}.png")
+    view = MapPage(
+        browser, write_map(season_map(summary, options), tmp_path / "tiled.html"), viewport=(1366, 768)
+    )
+    try:
+        toggle = view.page.locator(".leaflet-control-layers label", has_text=GEOGRAPHY_NAME).locator("input")
+        assert not toggle.is_checked()
     finally:
         view.close()

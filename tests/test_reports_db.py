@@ -205,7 +205,9 @@ def test_cli_writes_maps_and_reports(season_db: str, season_html: Path, tmp_path
     )
     assert result.returncode == 0, result.stderr
     text = flat_text(printed_path(result.stdout, ".pdf"))
-    assert "2025年春季地理标志产品监督抽查工作报告" in text and "测试市场监管局" in text
+    # The plan is titled …监督抽查; the report names the activity as the notice does: 监督抽检, throughout.
+    assert "2025年春季地理标志产品监督抽检工作报告" in text and "测试市场监管局" in text
+    assert "监督抽查" not in text
     assert all(name in text for name in names)
     assert f"抽取样品{len(summary.samples):,}批次" in text
 

@@ -58,6 +58,7 @@ def season() -> SeasonSummary:
     frame.at[frame.index[1], "failed_items"] = (("水分", "≤ 6.5%", "7.4%"),)
     frame.at[frame.index[1], "lot_number"] = "20250402A"
     frame.at[frame.index[1], "laboratories"] = "浙江省农产品质量检测中心"
+    frame.at[frame.index[1], "specification"] = "500 g/袋"  # a package size is one unit: never "500 g/ / 袋"
     return replace(summary, samples=frame, title=default_title(summary.start, summary.end))
 
 
@@ -110,7 +111,7 @@ def test_the_notice_has_every_column(season: SeasonSummary, tmp_path: Path) -> N
     failures = text.split("二、不合格产品信息")[1].split("三、")[0]
     for column in NOTICE_COLUMNS:
         assert column in failures, column
-    assert "≤6.5%" in failures and "7.4%" in failures and "20250402A" in failures
+    assert "≤6.5%" in failures and "7.4%" in failures and "20250402A" in failures and "500g/袋" in failures
     assert "浙江省农产品质量检测中心" in failures
     # The legal basis is cited by regulation and article, and the issuer signs.
     assert "《地理标志产品保护办法》（国家知识产权局令第80号）第五条" in text and "国发〔2019〕5号" in text
@@ -143,7 +144,7 @@ def test_title_and_metadata_follow_the_requested_period(season: SeasonSummary, t
         end=date(2026, 10, 31),
         title=default_title(date(2026, 4, 1), date(2026, 10, 31)),
     )
-    assert asked.title == "2026年4月1日至10月31日地理标志产品监督抽查"
+    assert asked.title == "2026年4月1日至10月31日地理标志产品监督抽检"
     notice = public_notice(asked, tmp_path / "n.pdf", OPTIONS)
     report = campaign_report(asked, tmp_path / "c.pdf", OPTIONS)
     for path, title in ((notice.pdf, f"关于{asked.title}结果的公告"), (report.pdf, f"{asked.title}工作报告")):
@@ -153,6 +154,23 @@ def test_title_and_metadata_follow_the_requested_period(season: SeasonSummary, t
         text = re.sub(r"\s+", "", pdf_text(path))
         assert re.sub(r"\s+", "", title) in text and "2026年04月01日—2026年10月31日" in text
         assert "09-01" not in text and "11-30" not in text
+
+
+def test_notice_and_report_name_the_activity_one_way(season: SeasonSummary, tmp_path: Path) -> None:
+    """A plan titled …监督抽查 is printed as 监督抽检, the word of the notice's body and the report's: title,
+    metadata and text of both documents name the one activity one way."""
+    planned = replace(season, title="2026年春季地理标志产品监督抽查")
+    notice = public_notice(planned, tmp_path / "n.pdf", OPTIONS)
+    report = campaign_report(planned, tmp_path / "c.pdf", OPTIONS)
+    titles = {
+        notice.pdf: "关于2026年春季地理标志产品监督抽检结果的公告",
+        report.pdf: "2026年春季地理标志产品监督抽检工作报告",
+    }
+    for path, title in titles.items():
+        text = re.sub(r"\s+", "", pdf_text(path))
+        assert pdf_info(path)["Title"] == title and title in text
+        assert "监督抽检" in text and "抽查" not in text, path.name
+    assert "开展了监督抽检" in re.sub(r"\s+", "", pdf_text(notice.pdf))
 
 
 def test_an_issuer_is_required_and_an_empty_period_refused(season: SeasonSummary, tmp_path: Path) -> None:

@@ -4,7 +4,7 @@ CSV, the template with every accepted column; and the result file written only w
 from __future__ import annotations
 
 import csv
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -23,6 +23,7 @@ from geo_data.sample_files import (
 )
 from geo_data.values import angle, local_moment
 from gi.errors import InputError
+from gi.models import SampledAt
 from gi.origin.fields import validate_row
 
 SH = ZoneInfo("Asia/Shanghai")
@@ -165,6 +166,14 @@ def test_the_template_has_every_accepted_column_and_reads_back(
     validated = [validate_row(sample_fields(r, "WGS84")) for r in rows]
     assert validated[1]["x"] == pytest.approx(120.1084, abs=1e-6)  # D°M′S″ in the example row
     assert validated[1]["collected_at"] == datetime(2026, 4, 2, 14, 5, tzinfo=SH)
+    # What the notice prints of a sample: the label, where it was taken, the specification and the date.
+    assert {"labelled_producer", "labelled_address", "sampled_at", "outlet_name", "outlet_address"} <= names
+    assert {"specification", "production_date"} <= names
+    assert validated[0]["sampled_at"] is SampledAt.PRODUCER and validated[0].get("outlet_name") is None
+    assert validated[0]["production_date"] == date(2026, 3, 30)
+    assert validated[1]["sampled_at"] is SampledAt.OUTLET  # 流通环节, as typed in Chinese
+    assert validated[1]["production_date"] == date(2026, 3, 31)  # 2026年3月31日
+    assert validated[1]["specification"] == "500 g/袋" and validated[1]["labelled_producer"]
 
 
 def test_a_result_file_appears_only_when_committed(tmp_path: Path) -> None:

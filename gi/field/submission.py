@@ -229,6 +229,14 @@ def sample_fields(parsed: SubmissionXml, submitter: Submitter) -> dict[str, Any]
         "lot_size": int(lot_size) if lot_size else None,
         "collector": submitter.inspector_code,
         "notes": f.get("notes") or None,
+        # What the notice prints: where the sample was taken, the label, the specification and the date.
+        "sampled_at": f.get("subject_kind") or None,
+        "outlet_name": f.get("producer_name") or None,
+        "outlet_address": f.get("outlet_address") or None,
+        "labelled_producer": f.get("labelled_producer") or None,
+        "labelled_address": f.get("labelled_address") or None,
+        "specification": f.get("specification") or None,
+        "production_date": f.get("production_date") or None,
         "source": f"odk:{parsed.form_id}@{parsed.version}",
     }
 

@@ -57,7 +57,14 @@ from gi.models.register import (
     QualitySpec,
     SeasonKind,
 )
-from gi.models.samples import LocationSource, OriginOutcome, OriginVerdictRecord, Sample, SamplePhoto
+from gi.models.samples import (
+    LocationSource,
+    OriginOutcome,
+    OriginVerdictRecord,
+    Sample,
+    SampledAt,
+    SamplePhoto,
+)
 
 __all__ = [
     "ROLE_ZH",
@@ -92,6 +99,7 @@ __all__ = [
     "InspectorConflict",
     "LabResult",
     "LocationSource",
+    "SampledAt",
     "MarketSeason",
     "OriginEvidence",
     "OriginOutcome",

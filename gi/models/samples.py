@@ -38,6 +38,13 @@ class LocationSource(enum.StrEnum):
     GEOCODED_ADDRESS = "geocoded_address"
 
 
+class SampledAt(enum.StrEnum):
+    """Where a sample was taken (抽样环节): at the producer itself, or at an outlet (a shop, a market, online)."""
+
+    PRODUCER = "producer"
+    OUTLET = "outlet"
+
+
 class OriginOutcome(enum.StrEnum):
     """Outcome of an origin check."""
 
@@ -88,6 +95,10 @@ class Sample(CreatedAt, Base):
     # What a public notice prints of the sample (抽检结果公告): the label and where it was taken.
     labelled_producer: Mapped[str | None] = mapped_column(String(200), comment="标称生产企业 on the label")
     labelled_address: Mapped[str | None] = mapped_column(Text, comment="标称生产企业地址 on the label")
+    sampled_at: Mapped[SampledAt | None] = mapped_column(
+        Enum(SampledAt, name="sampled_at", values_callable=_values),
+        comment="抽样环节: producer (at the producer) or outlet (shop, market, online store)",
+    )
     outlet_name: Mapped[str | None] = mapped_column(String(200), comment="被抽样单位 when not registered")
     outlet_address: Mapped[str | None] = mapped_column(Text, comment="被抽样单位地址 when not registered")
     specification: Mapped[str | None] = mapped_column(String(100), comment="规格型号 (e.g. 250 g/袋)")

@@ -17,7 +17,7 @@ import hashlib
 import time
 import uuid
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from functools import lru_cache
 from typing import Annotated, Any, NamedTuple, NotRequired, Required
 from zoneinfo import ZoneInfo
@@ -35,9 +35,9 @@ from pydantic import model_validator as _model_validator
 from typing_extensions import TypedDict
 
 from geo_data.crs import CoordinateSystem, is_geographic, parse_crs
-from geo_data.values import angle, local_moment
+from geo_data.values import angle, local_date, local_moment
 from gi.errors import InputError
-from gi.models import LocationSource
+from gi.models import LocationSource, SampledAt
 from gi.settings import get_settings
 
 # Namespace of the UUIDs derived from a sample's content (uuid5).
@@ -81,6 +81,39 @@ def canonical_seal(value: str | None) -> str | None:
     return value if codes is None else seal_text(codes)
 
 
+_SAMPLED_AT_WORDS = {
+    "producer": SampledAt.PRODUCER,
+    "production": SampledAt.PRODUCER,
+    "farm": SampledAt.PRODUCER,
+    "生产": SampledAt.PRODUCER,
+    "生产环节": SampledAt.PRODUCER,
+    "生产者": SampledAt.PRODUCER,
+    "生产企业": SampledAt.PRODUCER,
+    "outlet": SampledAt.OUTLET,
+    "market": SampledAt.OUTLET,
+    "online": SampledAt.OUTLET,
+    "流通": SampledAt.OUTLET,
+    "流通环节": SampledAt.OUTLET,
+    "经营者": SampledAt.OUTLET,
+    "销售场所": SampledAt.OUTLET,
+    "市场": SampledAt.OUTLET,
+    "网络": SampledAt.OUTLET,
+}
+
+
+def sampled_at_value(value: Any) -> Any:
+    """``sampled_at`` as people write it (producer/outlet, 生产环节/流通环节, 生产者/经营者); blank is None."""
+    if type(value) is not str:
+        return value
+    text = value.strip()
+    if not text:
+        return None
+    found = _SAMPLED_AT_WORDS.get(text.lower())
+    if found is None:
+        raise ValueError(f"{text!r} is not producer (生产环节) or outlet (流通环节)")
+    return found
+
+
 OptionalText = Annotated[str | None, BeforeValidator(_blank_is_none)]
 Coordinate = Annotated[float, BeforeValidator(angle), Field(allow_inf_nan=False)]
 
@@ -113,13 +146,48 @@ class SampleInput(BaseModel):
     collector: OptionalText = Field(default=None, description="inspector code")
     notes: OptionalText = None
     source: OptionalText = Field(default=None, description="upload channel or file the sample came from")
+    # What the public notice prints of the sample (抽检结果公告): the label and where the sample was taken.
+    labelled_producer: OptionalText = Field(
+        default=None, max_length=200, description="标称生产企业: the manufacturer named on the label"
+    )
+    labelled_address: OptionalText = Field(
+        default=None, max_length=500, description="标称生产企业地址: its address as on the label"
+    )
+    sampled_at: Annotated[SampledAt | None, BeforeValidator(sampled_at_value)] = Field(
+        default=None,
+        description="where the sample was taken: producer (生产环节, at the producer) or outlet (流通环节, a shop, "
+        "market or online store)",
+    )
+    outlet_name: OptionalText = Field(
+        default=None,
+        max_length=200,
+        description="被抽样单位: the unit the sample was taken from (the outlet, or the producer itself)",
+    )
+    outlet_address: OptionalText = Field(default=None, max_length=500, description="被抽样单位地址")
+    specification: OptionalText = Field(
+        default=None, max_length=100, description="规格型号 as on the label, e.g. 250 g/袋"
+    )
+    production_date: Annotated[date | None, BeforeValidator(local_date)] = Field(
+        default=None,
+        description="生产日期 (or harvest date) on the label: 2026-03-28, 2026/3/28, 2026年3月28日",
+    )
     x_text: OptionalText = Field(default=None, description="x exactly as typed (its precision is judged)")
     y_text: OptionalText = Field(default=None, description="y exactly as typed")
 
     @_model_validator(mode="after")
     def _coordinates(self) -> SampleInput:
         check_coordinates(self.crs, self.x, self.y)
+        check_production_date(self.production_date, self.collected_at)
         return self
+
+
+def check_production_date(production_date: date | None, collected_at: datetime) -> None:
+    """A labelled production date after the collection day is a typing error (an :class:`InputError`)."""
+    if production_date is not None and production_date > collected_at.date():
+        raise InputError(
+            "production_date",
+            f"{production_date:%Y-%m-%d} is after the collection date {collected_at:%Y-%m-%d}",
+        )
 
 
 def check_coordinates(crs: str, x: float, y: float) -> CoordinateSystem | str:
@@ -156,6 +224,9 @@ def parse_system(crs: str | None) -> CoordinateSystem | str:
 
 def _first_problem(exc: ValidationError) -> InputError:
     first = exc.errors(include_url=False)[0]
+    cause = (first.get("ctx") or {}).get("error")
+    if isinstance(cause, InputError):
+        return cause  # a cross-field rule names its own field
     name = ".".join(str(p) for p in first["loc"]) or "sample"
     return InputError(name, str(first["msg"]).removeprefix("Value error, "))
 
@@ -200,6 +271,7 @@ def validate_row(data: Mapping[str, Any]) -> dict[str, Any]:
         raise _first_problem(exc) from exc
     row = {**_DEFAULTS, **values}
     check_coordinates(row["crs"], row["x"], row["y"])
+    check_production_date(row.get("production_date"), row["collected_at"])
     return row
 
 
@@ -225,6 +297,13 @@ class SampleContent(NamedTuple):
     collector_id: int | None
     source: str | None
     notes: str | None
+    labelled_producer: str | None
+    labelled_address: str | None
+    sampled_at: SampledAt | None
+    outlet_name: str | None
+    outlet_address: str | None
+    specification: str | None
+    production_date: date | None
     product_code: str
     system: CoordinateSystem | str
     x_text: str | None
@@ -244,23 +323,29 @@ def content_id(
     collector_id: int | None,
     producer_id: int | None,
     task_id: int | None,
+    label: tuple[str | None, str | None, date | None] = (None, None, None),
 ) -> uuid.UUID:
     """The UUID of a sample submitted without one, from what identifies it, normalized.
 
     Numbers enter as numbers (``120.123810`` and ``120.12381`` are one value; -0.0 is 0.0), the moment in UTC,
-    the coordinate system by its canonical name, producer and collector by their ids.
+    the coordinate system by its canonical name, producer and collector by their ids. ``label`` is the labelled
+    producer, specification and production date: two packages of different labels taken at one stall in the
+    same minute are two samples. A sample without a label keeps the identity it had before labels were read.
     """
     key = (
         f"{product_id}|{collected_at.astimezone(UTC).isoformat()}|{x + 0.0!r}|{y + 0.0!r}|{system}|"
         f"{lot_number or ''}|{collector_id or ''}|{producer_id or ''}|{task_id or ''}"
     )
+    if any(part is not None for part in label):
+        maker, specification, made_on = label
+        key += f"|{maker or ''}|{specification or ''}|{made_on.isoformat() if made_on else ''}"
     # uuid.uuid5(SAMPLE_NAMESPACE, key), without re-reading the namespace's bytes for each of a million rows.
     return uuid.UUID(bytes=hashlib.sha1(_NAMESPACE_BYTES + key.encode()).digest()[:16], version=5)
 
 
 # Fields whose difference makes a re-submitted UUID a different sample, as (name the submitter knows, stored
 # column). Everything that matters to a verdict or the record: position, system, accuracy, source, time, product,
-# producer, task, lot, seal, collector, notes.
+# producer, task, lot, seal, collector, notes, and what the notice prints (label, sampled unit, specification, date).
 CONFLICT_FIELDS: tuple[tuple[str, str], ...] = (
     ("product", "product_id"),
     ("collected_at", "collected_at"),
@@ -276,13 +361,20 @@ CONFLICT_FIELDS: tuple[tuple[str, str], ...] = (
     ("seal_code", "seal_code"),
     ("collector", "collector_id"),
     ("notes", "notes"),
+    ("labelled_producer", "labelled_producer"),
+    ("labelled_address", "labelled_address"),
+    ("sampled_at", "sampled_at"),
+    ("outlet_name", "outlet_name"),
+    ("outlet_address", "outlet_address"),
+    ("specification", "specification"),
+    ("production_date", "production_date"),
 )
 
 
 def _comparable(value: Any) -> Any:
     if isinstance(value, datetime):
         return value.timestamp()
-    if isinstance(value, LocationSource):
+    if isinstance(value, LocationSource | SampledAt):
         return value.value
     if isinstance(value, float):
         return value + 0.0
@@ -307,8 +399,10 @@ def conflict_message(sample_id: uuid.UUID, found: Mapping[str, tuple[Any, Any]])
     def shown(value: Any) -> str:
         if isinstance(value, datetime):
             return value.isoformat()
-        if isinstance(value, LocationSource):
+        if isinstance(value, LocationSource | SampledAt):
             return value.value
+        if isinstance(value, date):
+            return value.isoformat()
         return "empty" if value is None else str(value)
 
     parts = [f"{name} {shown(old)} -> {shown(new)}" for name, (old, new) in found.items() if name != "notes"]

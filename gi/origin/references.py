@@ -133,8 +133,9 @@ def prepare_sample(refs: References, row: Mapping[str, Any], source: str | None 
         refs.task(task_id, product.id)
     system = parse_system(row["crs"])
     x, y, moment, lot_number = row["x"], row["y"], row["collected_at"], row.get("lot_number")
+    label = (row.get("labelled_producer"), row.get("specification"), row.get("production_date"))
     sample_id = row.get("id") or content_id(
-        product.id, moment, x, y, system, lot_number, collector_id, producer_id, task_id
+        product.id, moment, x, y, system, lot_number, collector_id, producer_id, task_id, label
     )
     seals = codes_in(row.get("seal_code"))
     if seals:
@@ -156,6 +157,13 @@ def prepare_sample(refs: References, row: Mapping[str, Any], source: str | None 
         collector_id=collector_id,
         source=row.get("source") or source,
         notes=row.get("notes"),
+        labelled_producer=row.get("labelled_producer"),
+        labelled_address=row.get("labelled_address"),
+        sampled_at=row.get("sampled_at"),
+        outlet_name=row.get("outlet_name"),
+        outlet_address=row.get("outlet_address"),
+        specification=row.get("specification"),
+        production_date=row.get("production_date"),
         product_code=product.code,
         system=system,
         x_text=row.get("x_text"),

@@ -43,6 +43,13 @@ SAMPLE_COLUMNS = (
     "collector_id",
     "source",
     "notes",
+    "labelled_producer",
+    "labelled_address",
+    "sampled_at",
+    "outlet_name",
+    "outlet_address",
+    "specification",
+    "production_date",
 )
 # A verdict's own columns (its subject and product come from the sample).
 VERDICT_COLUMNS = (
@@ -72,6 +79,7 @@ def sample_values(content: SampleContent, verdict: OriginVerdict) -> dict[str, A
     """The stored columns of a sample, as statement parameters."""
     values = {name: getattr(content, name) for name in SAMPLE_COLUMNS if name != "location"}
     values["location_source"] = content.location_source.value
+    values["sampled_at"] = content.sampled_at.value if content.sampled_at else None
     values["location"] = location_hex(verdict)
     return values
 
@@ -100,6 +108,8 @@ _INSERT_ONE = text(
         if c == "location"
         else "CAST(:location_source AS location_source)"
         if c == "location_source"
+        else "CAST(:sampled_at AS sampled_at)"
+        if c == "sampled_at"
         else f":{c}"
         for c in SAMPLE_COLUMNS
     )
@@ -132,7 +142,9 @@ class StoredSample(NamedTuple):
 _STORED_SQL = (
     "SELECT s.id, s.product_id, s.producer_id, s.task_id, s.collected_at, s.submitted_x, s.submitted_y, "
     "s.declared_crs, s.gps_accuracy_m, s.location_source::text AS location_source, s.lot_number, s.lot_size, "
-    "s.seal_code, s.collector_id, s.notes, v.id AS verdict_id, v.product_id AS verdict_product_id, v.area_id, v.area_version, "
+    "s.seal_code, s.collector_id, s.notes, s.labelled_producer, s.labelled_address, "
+    "s.sampled_at::text AS sampled_at, s.outlet_name, s.outlet_address, s.specification, s.production_date, "
+    "v.id AS verdict_id, v.product_id AS verdict_product_id, v.area_id, v.area_version, "
     "v.verdict::text AS verdict, v.distance_m, v.band_m, v.flags, v.other_areas, v.rule, v.inputs "
     "FROM unnest(CAST(%(ids)s AS uuid[])) AS u(id) JOIN sample s ON s.id = u.id " + CURRENT_ORIGIN_JOIN
     # The current verdict, as every reader defines it (gi.reads.verdicts).
@@ -171,6 +183,8 @@ STAGE_DDL = (
     "submitted_x double precision, submitted_y double precision, declared_crs varchar(40), "
     "gps_accuracy_m double precision, location_source location_source, location geometry(Point, 4326), "
     "lot_number varchar(100), lot_size integer, seal_code varchar(400), collector_id integer, source text, notes text, "
+    "labelled_producer varchar(200), labelled_address text, sampled_at sampled_at, outlet_name varchar(200), "
+    "outlet_address text, specification varchar(100), production_date date, "
     "area_id integer, area_version integer, verdict origin_outcome, distance_m double precision, "
     "band_m double precision, flags varchar(40)[], other_areas jsonb, rule text, inputs jsonb"
     ") ON COMMIT DELETE ROWS"
@@ -291,6 +305,13 @@ def stage_text(contents: Sequence[SampleContent], verdicts: Sequence[OriginVerdi
         _fields(c.collector_id for c in contents),
         _fields(c.source for c in contents),
         _fields(c.notes for c in contents),
+        _fields(c.labelled_producer for c in contents),
+        _fields(c.labelled_address for c in contents),
+        _fields(c.sampled_at.value if c.sampled_at else None for c in contents),
+        _fields(c.outlet_name for c in contents),
+        _fields(c.outlet_address for c in contents),
+        _fields(c.specification for c in contents),
+        _fields(c.production_date for c in contents),
         _fields(v.area_id for v in verdicts),
         _fields(v.area_version for v in verdicts),
         [v.verdict.value for v in verdicts],

@@ -70,6 +70,7 @@ SAMPLE_COLUMNS = (
     "labelled_address",  # str, the manufacturer on the label (标称生产企业), "" when unknown
     "sampled_unit",
     "sampled_address",  # str, where the sample was taken (被抽样单位): the producer, the outlet or the place
+    "sampled_at",  # producer | outlet | "" (not recorded): where the sample was taken (抽样环节)
     "specification",  # str, 规格型号 ("" when not recorded)
     "production_date",  # date or None
     "laboratories",  # str, the laboratories that tested the sample ("、"-joined, "" when untested)
@@ -443,6 +444,7 @@ def season_samples(session: Session, start: date, end: date, product_ids: Sequen
             Sample.labelled_address,
             Sample.outlet_name,
             Sample.outlet_address,
+            Sample.sampled_at,
             Sample.specification,
             Sample.production_date,
             labs.c.laboratories,
@@ -493,6 +495,7 @@ def season_samples(session: Session, start: date, end: date, product_ids: Sequen
             "labelled_address",
             "outlet_name",
             "outlet_address",
+            "sampled_at",
             "specification",
             "production_date",
             "laboratories",
@@ -533,6 +536,7 @@ def season_samples(session: Session, start: date, end: date, product_ids: Sequen
         frame[column] = frame[column].fillna("").astype(str)
     frame["laboratories"] = ["、".join(sorted(labs or ())) for labs in frame["laboratories"]]
     frame["production_date"] = [d if isinstance(d, date) else None for d in frame["production_date"]]
+    frame["sampled_at"] = [str(getattr(v, "value", v)) if v is not None else "" for v in frame["sampled_at"]]
     frame["number"] = [
         sample_number(i, t) for i, t in zip(frame["sample_id"], frame["collected_at"], strict=True)
     ]
@@ -574,6 +578,7 @@ _DEFAULTS: dict[str, object] = {
     "labelled_address": "",
     "outlet_name": "",
     "outlet_address": "",
+    "sampled_at": "",
     "specification": "",
     "production_date": None,
     "laboratories": "",
@@ -606,32 +611,75 @@ def with_derived_columns(frame: pd.DataFrame) -> pd.DataFrame:
     return frame[list(SAMPLE_COLUMNS)] if len(frame.columns) else frame
 
 
+SAMPLED_AT_ZH = {"producer": "生产环节（在生产者处抽样）", "outlet": "流通环节（在经营场所抽样）"}
+
+
+def sample_units(**values: object) -> dict[str, str]:
+    """The labelled producer and the sampled unit, with addresses, of one sample, derived as the notice derives
+    them (``values``: the columns _sampled_units reads; missing ones are empty)."""
+    row = {
+        "producer_name": "",
+        "producer_address": "",
+        "producer_kind": "",
+        "labelled_producer": "",
+        "labelled_address": "",
+        "outlet_name": "",
+        "outlet_address": "",
+        "sampled_at": "",
+        "county_name": "",
+        "province_name": "",
+        "lon": 0.0,
+        "lat": 0.0,
+    }
+    row.update({k: ("" if v is None else v) for k, v in values.items()})
+    frame = pd.DataFrame([row])
+    _sampled_units(frame)
+    names = ("labelled_producer", "labelled_address", "sampled_unit", "sampled_address")
+    return {name: str(frame.at[0, name]) for name in names}
+
+
 def _sampled_units(frame: pd.DataFrame) -> None:
-    """Fill the labelled producer and the sampled unit (被抽样单位) with their addresses: a registered producer
-    is both; a registered outlet is the sampled unit; an unregistered seller is the outlet recorded with the
-    sample, else the place (county and position), so sellers are never merged into one."""
-    is_producer = frame["producer_kind"].eq("producer")
+    """Fill the labelled producer and the sampled unit (被抽样单位) with their addresses.
+
+    The sampled unit is the one recorded with the sample; else the registered unit the sample names (a producer,
+    an outlet); else, for a sample taken at the producer (生产环节), the producer on the label; else the place
+    (county and position), so that unidentified sellers are never merged into one. A sample taken at the
+    producer names it on both sides: the label's producer is the sampled unit and the other way round.
+    """
+    at_producer = frame["sampled_at"].eq("producer") | (
+        frame["sampled_at"].eq("") & frame["producer_kind"].eq("producer")
+    )
     registered = frame["producer_name"].ne("")
-    frame["labelled_producer"] = frame["labelled_producer"].where(
+    is_producer = frame["producer_kind"].eq("producer")
+    labelled = frame["labelled_producer"].where(
         frame["labelled_producer"].ne("") | ~is_producer, frame["producer_name"]
     )
-    frame["labelled_address"] = frame["labelled_address"].where(
+    labelled_address = frame["labelled_address"].where(
         frame["labelled_address"].ne("") | ~is_producer, frame["producer_address"]
     )
-    place = [
-        f"未登记经营者（{county or '区县未知'}，北纬{lat:.3f}° 东经{lon:.3f}°）"
-        for county, lat, lon in zip(frame["county_name"], frame["lat"], frame["lon"], strict=True)
-    ]
-    frame["sampled_unit"] = frame["producer_name"].where(
-        registered,
-        frame["outlet_name"].where(frame["outlet_name"].ne(""), pd.Series(place, index=frame.index)),
+    place = pd.Series(
+        [
+            f"未登记经营者（{county or '区县未知'}，北纬{lat:.3f}° 东经{lon:.3f}°）"
+            for county, lat, lon in zip(frame["county_name"], frame["lat"], frame["lon"], strict=True)
+        ],
+        index=frame.index,
     )
-    frame["sampled_address"] = frame["producer_address"].where(
-        registered,
-        frame["outlet_address"].where(
-            frame["outlet_address"].ne(""),
-            frame["province_name"].fillna("") + frame["county_name"].fillna(""),
-        ),
+    county = frame["province_name"].fillna("") + frame["county_name"].fillna("")
+    recorded = frame["outlet_name"].ne("")
+    unit = frame["producer_name"].where(registered, labelled.where(at_producer & labelled.ne(""), place))
+    unit_address = frame["producer_address"].where(
+        registered, labelled_address.where(at_producer & labelled.ne(""), county)
+    )
+    frame["sampled_unit"] = frame["outlet_name"].where(recorded, unit)
+    frame["sampled_address"] = frame["outlet_address"].where(
+        recorded & frame["outlet_address"].ne(""), unit_address.where(~recorded, county)
+    )
+    # Taken at the producer with no label recorded: the producer it was taken from made it.
+    frame["labelled_producer"] = labelled.where(
+        labelled.ne("") | ~at_producer, frame["sampled_unit"].where(registered | recorded, "")
+    )
+    frame["labelled_address"] = labelled_address.where(
+        labelled.ne("") | ~at_producer, frame["sampled_address"].where(registered | recorded, "")
     )
 
 
@@ -833,10 +881,20 @@ def season_plans(session: Session, start: date, end: date) -> list[tuple[str, st
     return [(str(title), str(code)) for title, code in rows]
 
 
+# The activity the notice and the campaign report are about, named one way in both (抽检: sampling and testing).
+ACTIVITY = "监督抽检"
+
+
 def default_title(start: date, end: date) -> str:
-    """The title of a season from its dates: 2026年4月1日至10月31日地理标志产品监督抽查."""
+    """The title of a season from its dates: 2026年4月1日至10月31日地理标志产品监督抽检."""
     last = f"{end.month}月{end.day}日" if end.year == start.year else f"{end.year}年{end.month}月{end.day}日"
-    return f"{start.year}年{start.month}月{start.day}日至{last}地理标志产品监督抽查"
+    return f"{start.year}年{start.month}月{start.day}日至{last}地理标志产品{ACTIVITY}"
+
+
+def document_title(title: str) -> str:
+    """A season's title as the documents print it: a plan titled "…监督抽查" names the same activity, printed
+    as 监督抽检 like every other line of the notice and the report."""
+    return title.replace("监督抽查", ACTIVITY)
 
 
 def gather_season(
