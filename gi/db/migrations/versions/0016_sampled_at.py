@@ -1,8 +1,8 @@
 """sampled at: where a sample was taken (抽样环节), at the producer or at an outlet, so that a notice can name the
 sampled unit (被抽样单位) of a sample taken at the farm
 
-Revision ID: 0015
-Revises: 0014
+Revision ID: 0016
+Revises: 0015
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision = "0015"
-down_revision = "0014"
+revision = "0016"
+down_revision = "0015"
 branch_labels = None
 depends_on = None
 
