@@ -53,7 +53,7 @@ class Settings(BaseSettings):
         default=100.0, gt=0, description="A GPS accuracy worse than this is flagged and not trusted."
     )
     intake_chunk_rows: int = Field(
-        default=20_000,
+        default=10_000,
         ge=100,
         description="Rows of a sample file stored and committed together (memory grows with it, not with the file).",
     )

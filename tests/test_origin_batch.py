@@ -480,3 +480,17 @@ def test_points_are_written_as_shapely_writes_them() -> None:
     for a, b in ((lon[5:], lat[5:]), (lon[:5], lat[:5]), (lon, lat)):
         expected = shapely.to_wkb(shapely.set_srid(shapely.points(a, b), 4326), hex=True, include_srid=True)
         assert hex_ewkb_points(a, b) == expected.tolist()
+
+
+def test_seen_samples_find_first_rows_even_when_uuids_share_their_first_half() -> None:
+    """A file's repeats are found across chunks in compact sorted arrays, by the whole UUID."""
+    from gi.origin.batch import SeenSamples
+
+    seen = SeenSamples()
+    a, b, c = (uuid.UUID(int=(5 << 64) | 7), uuid.UUID(int=(5 << 64) | 9), uuid.UUID(int=3 << 64))
+    assert seen.first_rows([a]).tolist() == [-1]
+    seen.add({a: 10})
+    assert seen.first_rows([a, b, c]).tolist() == [10, -1, -1]
+    seen.add({b: 20, c: 30})
+    assert seen.first_rows([c, b, a, uuid.UUID(int=(5 << 64) | 8)]).tolist() == [30, 20, 10, -1]
+    assert len(seen) == 3

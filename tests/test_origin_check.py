@@ -170,6 +170,20 @@ def test_null_island_outside_china_and_coarse_precision(
 
 
 @pytest.mark.postgis
+def test_internal_waters_and_the_territorial_sea_are_not_abroad(
+    session: Session, pair: tuple[GIProduct, GIProduct]
+) -> None:
+    """Issue 11: 46 points in Liaodong Bay were flagged "located abroad"; the open sea beyond 12 nm still is."""
+    west, _ = pair
+    for lon, lat in ((121.2, 40.2), (120.0, 38.7), (122.3, 31.0)):  # Liaodong Bay, the Bohai, off Shanghai
+        verdict = check_origin(session, _claim(west, lon, lat))
+        assert FLAG_OUTSIDE_CHINA not in verdict.flags, (lon, lat)
+        assert verdict.verdict is OriginOutcome.OUTSIDE  # outside the product's area all the same
+    for lon, lat in ((125.0, 30.0), (123.5, 35.5)):  # the East China Sea and the Yellow Sea, far offshore
+        assert FLAG_OUTSIDE_CHINA in check_origin(session, _claim(west, lon, lat)).flags, (lon, lat)
+
+
+@pytest.mark.postgis
 def test_declared_crs_implausible_only_where_the_source_suggests_it(session: Session) -> None:
     small = _product(
         session, "test-area-small", (box(120.0, 30.0, 120.006, 30.006), datetime(2010, 1, 1, tzinfo=SH))

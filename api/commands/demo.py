@@ -7,19 +7,23 @@ shows progress and prints the results.
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 from api.commands.check import print_summary as print_intake_summary
 from api.commands.market import print_market_step
 from api.commands.plan import print_summary
 from api.commands.quality import print_evidence_table, print_quality_table
 from api.console import console, progress_callback, table
-from demo.market import last_season_market
-from demo.origin import DEMO_SOURCE_PREFIX, OriginStep, check_season
-from demo.outputs import OutputsStep, write_season_outputs
-from demo.planning import PlanStep, plan_season
-from demo.quality import QualityStep, judge_season
-from demo.register import RegisterStep, load_register
 from gi.register.products import short_standard
+
+if (
+    TYPE_CHECKING
+):  # the steps import maps, reports and statistics: only `gi demo` loads them (not every command)
+    from demo.origin import OriginStep
+    from demo.outputs import OutputsStep
+    from demo.planning import PlanStep
+    from demo.quality import QualityStep
+    from demo.register import RegisterStep
 
 ORIGIN_LINES = 40  # samples listed in the origin step's table; the rest are ordinary
 
@@ -27,6 +31,13 @@ ORIGIN_LINES = 40  # samples listed in the origin step's table; the rest are ord
 def demo() -> None:
     """Bring the database up, load the real register, balance last season's market, then plan, sample, judge,
     map and report a season."""
+    from demo.market import last_season_market
+    from demo.origin import DEMO_SOURCE_PREFIX, check_season
+    from demo.outputs import write_season_outputs
+    from demo.planning import plan_season
+    from demo.quality import judge_season
+    from demo.register import load_register
+
     logging.getLogger("alembic").setLevel(logging.WARNING)
     console.rule("[bold]1. Register of GI products (地理标志产品名录)")
     with progress_callback("loading register") as on_progress:

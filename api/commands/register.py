@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from api.console import console, progress
 from gi.db import session_scope
-from gi.register.loader import RegisterLoadReport, load_register_into_db
+
+if (
+    TYPE_CHECKING
+):  # the loader reads area files with geopandas: only `gi register` loads it (not every command)
+    from gi.register.loader import RegisterLoadReport
 
 app = typer.Typer(help="The register of GI products, areas, limits and seasons.", no_args_is_help=True)
 
@@ -16,6 +21,7 @@ app = typer.Typer(help="The register of GI products, areas, limits and seasons."
 def load_with_progress(file: Path | None = None, areas: Path | None = None) -> RegisterLoadReport:
     """Load the register in one transaction, showing a progress bar per product."""
     from geo_data.register import load_register
+    from gi.register.loader import load_register_into_db
 
     total = len(load_register(file).products)
     with progress() as bar, session_scope() as session:

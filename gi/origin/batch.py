@@ -13,6 +13,7 @@ rule of :mod:`gi.origin.rule`; only the transport differs (COPY into a staging t
 
 from __future__ import annotations
 
+import ctypes
 import time
 import uuid
 from collections import Counter
@@ -20,8 +21,11 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import cache
 from typing import Any
 
+import numpy as np
+from numpy.typing import NDArray
 from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
@@ -149,6 +153,7 @@ Rows = Sequence[tuple[int, Mapping[str, Any]]]
 # The first chunk is small, so that the database starts storing early while later chunks are checked.
 FIRST_CHUNK = 4000
 CHUNK = 20_000
+STAGE_BLOCK = 2_000  # rows of COPY text built at a time
 
 
 def chunk_bounds(total: int, chunk: int = CHUNK) -> list[int]:
@@ -202,6 +207,76 @@ def record_samples(
 _STALE = object()
 
 
+@cache
+def _malloc_trim() -> Callable[[int], int] | None:
+    try:
+        trim: Callable[[int], int] = ctypes.CDLL(None).malloc_trim
+    except (AttributeError, OSError):  # not glibc
+        return None
+    return trim
+
+
+def release_freed_memory() -> None:
+    """Give the heap memory freed so far back to the system.
+
+    glibc keeps freed small blocks in its heaps for reuse, so without this a process's RSS stays at its highest
+    point: the transient peaks of building the area index and each chunk's objects would add up to a footprint.
+    """
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)
+
+
+class SeenSamples:
+    """The sample UUIDs of the rows taken so far, each with its first row number, to refuse repeats in a file.
+
+    Kept as arrays sorted by UUID (24 bytes a row; a dict of ints takes about 150): a file of a million and a
+    half rows holds some 34 MB here. Each chunk is looked up and merged in one vectorized step.
+    """
+
+    def __init__(self) -> None:
+        self.high = np.zeros(0, np.uint64)  # the UUID's first 8 bytes, sorted
+        self.low = np.zeros(0, np.uint64)  # its last 8 bytes
+        self.rows = np.zeros(0, np.int64)
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    @staticmethod
+    def _halves(ids: Sequence[uuid.UUID]) -> tuple[NDArray[np.uint64], NDArray[np.uint64]]:
+        both = np.frombuffer(b"".join(i.bytes for i in ids), dtype=">u8").reshape(-1, 2).astype(np.uint64)
+        return both[:, 0], both[:, 1]
+
+    def first_rows(self, ids: Sequence[uuid.UUID]) -> NDArray[np.int64]:
+        """The first row of each UUID among those added, or -1."""
+        found = np.full(len(ids), -1, np.int64)
+        if not len(ids) or not len(self.rows):
+            return found
+        high, low = self._halves(ids)
+        lo = np.searchsorted(self.high, high, side="left")
+        hi = np.searchsorted(self.high, high, side="right")
+        one = (hi - lo == 1) & (self.low[np.minimum(lo, len(self.rows) - 1)] == low)
+        found[one] = self.rows[lo[one]]
+        for k in np.flatnonzero(hi - lo > 1).tolist():  # UUIDs sharing their first 8 bytes: compare the rest
+            match = np.flatnonzero(self.low[lo[k] : hi[k]] == low[k])
+            if len(match):
+                found[k] = self.rows[lo[k] + match[0]]
+        return found
+
+    def add(self, firsts: Mapping[uuid.UUID, int]) -> None:
+        """Add UUIDs not added before, with their first rows."""
+        if not firsts:
+            return
+        high, low = self._halves(list(firsts))
+        rows = np.fromiter(firsts.values(), np.int64, len(firsts))
+        order = np.argsort(high, kind="stable")
+        high, low, rows = high[order], low[order], rows[order]
+        at = np.searchsorted(self.high, high)
+        self.high = np.insert(self.high, at, high)
+        self.low = np.insert(self.low, at, low)
+        self.rows = np.insert(self.rows, at, rows)
+
+
 @dataclass
 class _Chunk:
     """One chunk on its way through the pipeline."""
@@ -231,7 +306,6 @@ class Pipeline:
         total: int = 0,
         settings: Settings | None = None,
         commit: Callable[[], None] | None = None,
-        seen: dict[int, int] | None = None,
     ) -> None:
         self.db = db
         self.source = source
@@ -239,7 +313,7 @@ class Pipeline:
         self.total = total
         self.settings = settings or get_settings()
         self.commit = commit
-        self.seen = seen if seen is not None else {}
+        self.seen = SeenSamples()
         self.refs = References(db)
         self.index = area_index(db)
         connection = db.connection() if isinstance(db, Session) else db
@@ -338,6 +412,7 @@ class Pipeline:
         t = time.perf_counter()
         chunk = _Chunk([], [], [])
         refs, seen = self.refs, self.seen
+        taken: list[tuple[int, SampleContent]] = []
         for number, data in rows:
             try:
                 content = prepare_sample(refs, validate_row(data), self.source)
@@ -347,8 +422,12 @@ class Pipeline:
             except ConflictError as exc:  # a seal code another sample carries
                 chunk.rows.append(BatchRow(number, RowStatus.CONFLICT, field=exc.field, problem=str(exc)))
                 continue
-            key = content.id.int
-            first = seen.get(key)
+            taken.append((number, content))
+        # A repeat of an earlier row's sample (same UUID) is refused, naming that row.
+        earlier = seen.first_rows([content.id for _, content in taken])
+        firsts: dict[uuid.UUID, int] = {}
+        for (number, content), before in zip(taken, earlier.tolist(), strict=True):
+            first = before if before >= 0 else firsts.get(content.id)
             if first is not None:
                 problem = f"repeats the sample of row {first}"
                 chunk.rows.append(
@@ -362,9 +441,10 @@ class Pipeline:
                     )
                 )
                 continue
-            seen[key] = number
+            firsts[content.id] = number
             chunk.contents.append(content)
             chunk.numbers.append(number)
+        seen.add(firsts)
         self.timings["validate"] += time.perf_counter() - t
         self.validated += len(rows)
         self._report("validated", self.validated)
@@ -404,11 +484,16 @@ class Pipeline:
         self.timings["check"] += t2 - t
         self.checked += len(chunk.contents)
         self._report("checked", self.checked)
-        staged = stage_text(chunk.contents, chunk.verdicts)
+        # In blocks: building one text for the whole chunk would hold its rows' fields three times over meanwhile.
+        contents, verdicts = chunk.contents, chunk.verdicts
+        staged = [
+            stage_text(contents[k : k + STAGE_BLOCK], verdicts[k : k + STAGE_BLOCK])
+            for k in range(0, len(contents), STAGE_BLOCK)
+        ]
         self.timings["format"] += time.perf_counter() - t2
         chunk.store = self.submit(self._store, staged, len(chunk.contents), chunk.index.tokens)
 
-    def _store(self, staged: str, count: int, tokens: tuple[tuple[int, str], ...]) -> Any:
+    def _store(self, staged: list[str], count: int, tokens: tuple[tuple[int, str], ...]) -> Any:
         """Store a chunk (in the worker); when committing, under the shared area lock and against current areas."""
         if self.commit is not None:
             with self.raw.cursor() as cur:
@@ -452,6 +537,10 @@ class Pipeline:
             self.storing.pop(0)
             chunk.rows.sort(key=lambda r: r.row)
             out.extend(chunk.rows)
+        if out and self.commit is not None:
+            t = time.perf_counter()
+            release_freed_memory()  # a file's chunks come one after another: its RSS stays that of one chunk
+            self.timings["trim"] = self.timings.get("trim", 0.0) + time.perf_counter() - t
         return out
 
     def _report(self, step: str, done: int) -> None:

@@ -104,6 +104,7 @@ def check_sample_file(
                 if isinstance(item, RowProblem)
             ]
             emit(pipeline.feed(rows, refused))
+            del items, rows, refused  # not kept alive while the next chunk is read
         emit(pipeline.finish())
         raw.commit()
     except BaseException as exc:

@@ -49,6 +49,8 @@ DISTANCE_SEGMENT_DEG = 0.005
 # Slack (metres) for the chord-versus-curve error of those pieces when selecting candidate segments.
 CANDIDATE_SLACK_M = 0.5
 _CHUNK_SEGMENTS = 16
+# Candidate chunks gathered before they are filtered (each brings _CHUNK_SEGMENTS padded rows of 8 doubles).
+_SIFT_CHUNKS = 16_384
 
 
 def _row_token(xmin: str, ctid: str) -> str:
@@ -164,43 +166,24 @@ class BoundaryDistance:
         rings = shapely.segmentize(shapely.get_rings(shapely.get_parts(geom)), DISTANCE_SEGMENT_DEG)
         coords, ring_of = shapely.get_coordinates(rings, return_index=True)
         start = np.flatnonzero(ring_of[1:] == ring_of[:-1])
-        vx, vy = self._frame(coords[:, 0], coords[:, 1])
-        # One row per segment: its ends in the local frame, then in lon/lat (gathered together for candidates).
-        segments = np.column_stack(
-            [
-                vx[start],
-                vy[start],
-                vx[start + 1],
-                vy[start + 1],
-                coords[start, 0],
-                coords[start, 1],
-                coords[start + 1, 0],
-                coords[start + 1, 1],
-            ]
-        )
-        pax, pay, pbx, pby = segments[:, 0], segments[:, 1], segments[:, 2], segments[:, 3]
-        # Chunks of consecutive segments of one ring, indexed by an STRtree in the local frame.
+        # Chunks of up to _CHUNK_SEGMENTS consecutive segments of one ring, indexed by an STRtree in the local frame.
         seg_ring = ring_of[start]
         position = np.arange(len(start)) - np.searchsorted(seg_ring, seg_ring, side="left")
         chunk_key = seg_ring.astype(np.int64) * (1 << 32) + position // _CHUNK_SEGMENTS
-        boundaries = np.flatnonzero(np.r_[True, chunk_key[1:] != chunk_key[:-1]])
-        self.chunk_start = boundaries
-        self.chunk_end = np.r_[boundaries[1:], len(start)]
-        counts = self.chunk_end - self.chunk_start
-        # The segments chunk by chunk, padded with NaN rows to the chunk size: a candidate chunk's segments are
-        # gathered in one step, and a NaN row never passes a distance filter.
-        self.chunk_segments = np.full((len(counts), _CHUNK_SEGMENTS, 8), np.nan)
-        self.chunk_segments[
-            np.repeat(np.arange(len(counts)), counts),
-            np.arange(len(start)) - np.repeat(self.chunk_start, counts),
-        ] = segments
-        reps = counts + 1  # a chunk's line: the start of each of its segments, then the end of the last one
+        first = np.flatnonzero(np.r_[True, chunk_key[1:] != chunk_key[:-1]])
+        counts = np.r_[first[1:], len(start)] - first
+        # A chunk's line: its segments' consecutive vertices (the start of each, then the end of the last one).
+        reps = counts + 1
         chunk_of = np.repeat(np.arange(len(counts)), reps)
         j = np.arange(reps.sum()) - np.repeat(np.cumsum(reps) - reps, reps)
-        is_last = j == counts[chunk_of]
-        seg = self.chunk_start[chunk_of] + np.minimum(j, counts[chunk_of] - 1)
-        line_x = np.where(is_last, pbx[seg], pax[seg])
-        line_y = np.where(is_last, pby[seg], pay[seg])
+        vertex = start[first][chunk_of] + j
+        # Only the lon/lat vertices are kept, chunk by chunk, padded with NaN to the chunk size (16 bytes a vertex,
+        # not 64 a segment: a country's county boundaries hold millions of them). A candidate chunk's vertices are
+        # gathered in one step; its local-frame coordinates are recomputed then, with the same arithmetic, and a
+        # segment ending in the NaN padding never passes a distance filter.
+        self.chunk_vertices = np.full((len(counts), _CHUNK_SEGMENTS + 1, 2), np.nan)
+        self.chunk_vertices[chunk_of, j] = coords[vertex]
+        line_x, line_y = self._frame(coords[vertex, 0], coords[vertex, 1])
         self.tree = shapely.STRtree(shapely.linestrings(line_x, line_y, indices=chunk_of))
         self.tree.query(shapely.points(0.0, 0.0))  # make sure the tree is built before threads share it
 
@@ -209,6 +192,23 @@ class BoundaryDistance:
             (lon - self.lon0) * self.cos_lat0 * _METRES_PER_DEGREE,
             (lat - self.lat0) * _METRES_PER_DEGREE,
         )
+
+    def segments(self, chunks: NDArray[np.int64]) -> NDArray[np.float64]:
+        """The segments of ``chunks``, _CHUNK_SEGMENTS rows each (padding: NaN): ends in the local frame, then in
+        lon/lat."""
+        v = self.chunk_vertices[chunks]
+        fx, fy = self._frame(v[..., 0], v[..., 1])
+        ends = (
+            fx[:, :-1],
+            fy[:, :-1],
+            fx[:, 1:],
+            fy[:, 1:],
+            v[:, :-1, 0],
+            v[:, :-1, 1],
+            v[:, 1:, 0],
+            v[:, 1:, 1],
+        )
+        return np.stack(ends, axis=-1)
 
     def near(
         self,
@@ -290,18 +290,38 @@ def boundary_distances(
     band2 = np.maximum(band1, s_max / 110_574.0) * 1.01 + 1e-4
     k_lo2, k_hi2 = _scale_bounds(np.maximum(lat - band2, -89.0), np.minimum(lat + band2, 89.0), cos_lat0)
     threshold = np.maximum(s_max, planar_min / k_lo2) * k_hi2 + CANDIDATE_SLACK_M
-    pts, segments = [], []
+    pts: list[NDArray[np.int64]] = []
+    segments: list[NDArray[np.float64]] = []
+    kept_pts: list[NDArray[np.int64]] = [np.zeros(0, np.int64)]
+    kept_segments: list[NDArray[np.float64]] = [np.zeros((0, 8))]
+
+    def sift() -> None:
+        # The candidates gathered so far, filtered by their planar distance: only those left are kept, so the
+        # padded candidate rows (about 1 KB a chunk, tens of chunks a point) never pile up for a whole batch.
+        pt = np.concatenate(pts)
+        seg = np.concatenate(segments).reshape(-1, 8)
+        pts.clear()
+        segments.clear()
+        planar_seg = _segment_distance(px[pt], py[pt], seg[:, 0], seg[:, 1], seg[:, 2], seg[:, 3])
+        keep = planar_seg <= threshold[pt]
+        kept_pts.append(pt[keep])
+        kept_segments.append(seg[keep])
+
+    gathered = 0
     for a, idx in groups:
         s = structures[a]
         point_of, chunk_of = s.tree.query(points[idx], predicate="dwithin", distance=threshold[idx])
-        # Each candidate chunk brings its padded rows of segments; the padding (NaN) fails the filter below.
-        pts.append(np.repeat(idx[point_of], s.chunk_segments.shape[1]))
-        segments.append(s.chunk_segments[chunk_of])
-    pt = np.concatenate(pts)
-    seg = (np.concatenate(segments) if len(segments) > 1 else segments[0]).reshape(-1, 8)
-    planar_seg = _segment_distance(px[pt], py[pt], seg[:, 0], seg[:, 1], seg[:, 2], seg[:, 3])
-    keep = planar_seg <= threshold[pt]
-    pt, seg = pt[keep], seg[keep]
+        # Each candidate chunk brings its padded segments; those ending in the padding (NaN) fail the filter.
+        pts.append(np.repeat(idx[point_of], _CHUNK_SEGMENTS))
+        segments.append(s.segments(chunk_of))
+        gathered += len(chunk_of)
+        if gathered >= _SIFT_CHUNKS:
+            sift()
+            gathered = 0
+    if pts:
+        sift()
+    pt = np.concatenate(kept_pts)
+    seg = np.concatenate(kept_segments)
     # Exact stage: an azimuthal equidistant frame centred on each point, from geodesic azimuth and length.
     m = len(pt)
     az, _, dist = WGS84_GEOD.inv(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import fields
 from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, select, text
@@ -171,31 +172,16 @@ def prepare_sample(refs: References, row: Mapping[str, Any], source: str | None 
     )
 
 
+# A sample stores its claim's coordinates and CRS as submitted: the claim's field -> the sample's.
+CLAIM_NAMES = {"x": "submitted_x", "y": "submitted_y", "crs": "declared_crs"}
+_CLAIM_FIELDS = tuple((f.name, CLAIM_NAMES.get(f.name, f.name)) for f in fields(LocationClaim))
+
+
 def claim_of(content: SampleContent) -> LocationClaim:
     """The origin claim of one sample."""
-    return LocationClaim(
-        product_id=content.product_id,
-        x=content.submitted_x,
-        y=content.submitted_y,
-        collected_at=content.collected_at,
-        crs=content.declared_crs,
-        gps_accuracy_m=content.gps_accuracy_m,
-        location_source=content.location_source,
-        x_text=content.x_text,
-        y_text=content.y_text,
-    )
+    return LocationClaim(**{name: getattr(content, own) for name, own in _CLAIM_FIELDS})
 
 
 def claims_of(contents: Sequence[SampleContent]) -> ClaimBatch:
     """The origin claims of samples, column by column."""
-    return ClaimBatch(
-        product_id=[c.product_id for c in contents],
-        x=[c.submitted_x for c in contents],
-        y=[c.submitted_y for c in contents],
-        collected_at=[c.collected_at for c in contents],
-        crs=[c.declared_crs for c in contents],
-        gps_accuracy_m=[c.gps_accuracy_m for c in contents],
-        location_source=[c.location_source for c in contents],
-        x_text=[c.x_text for c in contents],
-        y_text=[c.y_text for c in contents],
-    )
+    return ClaimBatch.of(contents, CLAIM_NAMES)

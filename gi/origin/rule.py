@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from functools import lru_cache
+from operator import attrgetter
 from typing import Any
 
 import numpy as np
@@ -217,19 +218,11 @@ class ClaimBatch:
     y_text: list[str | None]
 
     @classmethod
-    def of(cls, claims: Sequence[LocationClaim]) -> ClaimBatch:
-        """The columns of a list of claims."""
-        return cls(
-            product_id=[c.product_id for c in claims],
-            x=[c.x for c in claims],
-            y=[c.y for c in claims],
-            collected_at=[c.collected_at for c in claims],
-            crs=[c.crs for c in claims],
-            gps_accuracy_m=[c.gps_accuracy_m for c in claims],
-            location_source=[c.location_source for c in claims],
-            x_text=[c.x_text for c in claims],
-            y_text=[c.y_text for c in claims],
-        )
+    def of(cls, claims: Sequence[Any], names: Mapping[str, str] | None = None) -> ClaimBatch:
+        """The columns of a list of claims, or of records that hold a claim's fields (``names``: the record's own
+        name of each field it names differently)."""
+        names = names or {}
+        return cls(**{f.name: list(map(attrgetter(names.get(f.name, f.name)), claims)) for f in fields(cls)})
 
     def __len__(self) -> int:
         return len(self.product_id)

@@ -211,13 +211,15 @@ STORE_STAGED = (
 )
 
 
-def store_staged(raw: Any, stage_text: str) -> list[uuid.UUID]:
-    """Copy a chunk into the staging table and move it (raw psycopg connection); the UUIDs skipped as stored."""
+def store_staged(raw: Any, staged: str | Sequence[str]) -> list[uuid.UUID]:
+    """Copy a chunk (its COPY text, or that text in blocks) into the staging table and move it (raw psycopg
+    connection); the UUIDs skipped as stored."""
     with raw.cursor() as cur:
         cur.execute(STAGE_DDL)
         cur.execute(f"TRUNCATE {STAGE}")
         with cur.copy(STAGE_COPY) as copy:
-            copy.write(stage_text)
+            for block in [staged] if isinstance(staged, str) else staged:
+                copy.write(block)
         row = cur.execute(STORE_STAGED).fetchone()
     if row[2]:
         # Another upload claimed these codes after this chunk was checked: refuse the chunk (nothing of it is
