@@ -21,6 +21,7 @@ import argparse
 import asyncio
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -34,6 +35,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 BENCH_DB = "gi_bench_api"
+WARMUP_S = 2.0
 PASSWORD = "correct horse battery"
 
 
@@ -100,8 +102,46 @@ async def _load(
     }
 
 
+def _process_tree(pid: int) -> list[int]:
+    """``pid`` and its descendants (uvicorn's workers)."""
+    found = [pid]
+    for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split():
+        found += _process_tree(int(child))
+    return found
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) used so far by process ``pid`` and its descendants, live or exited, from /proc
+    (Linux)."""
+    total = 0
+    for p in _process_tree(pid):
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+        except FileNotFoundError:  # exited meanwhile
+            continue
+        # user + system, and that of its children it has reaped (a backend that closed moves there)
+        total += int(fields[11]) + int(fields[12]) + int(fields[13]) + int(fields[14])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def postmaster_pid() -> int | None:
+    """The local cluster's postmaster (its backends are its children), when the database is the local cluster;
+    None for another server, whose CPU this machine cannot see."""
+    from gi.db.local import resolve_pgdata
+    from gi.settings import get_settings
+
+    settings = get_settings()
+    if settings.database_url:
+        return None
+    try:
+        return int((resolve_pgdata(settings) / "postmaster.pid").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
 def run_load(url: str, kind: str, token: str, clients: int, seconds: float) -> dict[str, Any]:
     """One load run in a separate process (the load generator must not share the server's interpreter)."""
+    children_before = resource.getrusage(resource.RUSAGE_CHILDREN)
     done = subprocess.run(
         [
             sys.executable,
@@ -121,7 +161,12 @@ def run_load(url: str, kind: str, token: str, clients: int, seconds: float) -> d
         text=True,
         check=True,
     )
-    return dict(json.loads(done.stdout))
+    result = dict(json.loads(done.stdout))
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    result["load_cpu_s"] = (
+        children.ru_utime - children_before.ru_utime + children.ru_stime - children_before.ru_stime
+    )
+    return result
 
 
 # ------------------------------------------------------------------------------------------------- setup
@@ -225,7 +270,9 @@ def main() -> None:
     parser.add_argument("--token", default="", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.load:
-        result = asyncio.run(_load(args.load, args.kind, args.token, args.clients, args.seconds, warmup=2.0))
+        result = asyncio.run(
+            _load(args.load, args.kind, args.token, args.clients, args.seconds, warmup=WARMUP_S)
+        )
         print(json.dumps(result))
         return
 
@@ -249,9 +296,21 @@ def main() -> None:
             ("baseline GET /bare (1 select)", f"http://127.0.0.1:{bare_port}", "bare-select", ""),
         ]
         results: dict[str, list[dict[str, Any]]] = {name: [] for name, *_ in cases}
+        postmaster = postmaster_pid()
+        servers = {f"http://127.0.0.1:{service_port}": service.pid, f"http://127.0.0.1:{bare_port}": bare.pid}
         for _ in range(args.runs):  # interleaved, so load from other sessions hits all cases alike
             for name, base, kind, tok in cases:
-                results[name].append(run_load(base, kind, tok, args.clients, args.seconds))
+                before = cpu_seconds(servers[base])
+                db_before = cpu_seconds(postmaster) if postmaster else 0.0
+                result = run_load(base, kind, tok, args.clients, args.seconds)
+                # CPU per request: the whole run (warm-up included) over the requests it made at the measured rate
+                made = result["requests_per_s"] * (args.seconds + WARMUP_S) or 1.0
+                result["server_cpu_ms"] = 1000 * (cpu_seconds(servers[base]) - before) / made
+                result["db_cpu_ms"] = (
+                    1000 * (cpu_seconds(postmaster) - db_before) / made if postmaster else None
+                )
+                result["load_cpu_ms"] = 1000 * result["load_cpu_s"] / made
+                results[name].append(result)
     finally:
         for process in (service, bare):
             process.terminate()
@@ -261,16 +320,24 @@ def main() -> None:
         f"HTTP service benchmark: {args.workers} uvicorn workers, {args.clients} clients, "
         f"median of {args.runs} x {args.seconds:g} s; load average {load[0]:.1f} (2 cores)"
     )
-    print(f"{'case':36} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8}  statuses")
+    print(
+        f"{'case':36} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'server':>7} {'db':>7} {'loadgen':>7}  statuses"
+    )
     for name, runs in results.items():
+        db_cpu = f"{_median(runs, 'db_cpu_ms'):.2f}" if runs[0]["db_cpu_ms"] is not None else "-"
         statuses: dict[str, int] = {}
         for r in runs:
             for k, v in r["statuses"].items():
                 statuses[k] = statuses.get(k, 0) + v
         print(
             f"{name:36} {_median(runs, 'requests_per_s'):8.0f} {_median(runs, 'p50_ms'):8.1f} "
-            f"{_median(runs, 'p99_ms'):8.1f}  {dict(sorted(statuses.items()))}"
+            f"{_median(runs, 'p99_ms'):8.1f} {_median(runs, 'server_cpu_ms'):7.2f} {db_cpu:>7} "
+            f"{_median(runs, 'load_cpu_ms'):7.2f}  {dict(sorted(statuses.items()))}"
         )
+    print(
+        "server, db, loadgen: CPU ms per request of the uvicorn workers, the PostgreSQL backends (local cluster "
+        "only) and the load generator; the three share the 2 cores"
+    )
     print("targets: uploads >= 300/s with p99 <= 50 ms; items >= 200 req/s")
 
 
