@@ -12,7 +12,26 @@ separate process (asyncio + httpx, 16 concurrent clients), both beside a bare Fa
 Targets (issue 13): uploads ≥ 300/s with p99 ≤ 50 ms at 16 clients; items ≥ 200 req/s (tipg: 212 in-process).
 Each figure is the median of ``--runs`` runs of ``--seconds`` s after a 2 s warm-up. The database is
 ``gi_bench_api`` on the configured server (recreated each time). Wall-clock on a shared 2-core machine: the
-server, the load generator and PostgreSQL share the two cores, and other sessions' work makes figures noisy.
+server, the load generator and PostgreSQL share the two cores, and other sessions' work makes figures noisy, so
+each case also prints the CPU milliseconds per request of the server's workers, of PostgreSQL (the local
+cluster's backends; "-" for another server) and of the load generator, which are steadier than rates.
+
+Where an upload's time goes (2026-12-03, s4-perf). One upload is six round trips: BEGIN; the token check, which
+also names the audit actor; the products, read while taking the shared hold on the area versions; the candidate
+area versions of the point (a prepared statement); the sample + verdict INSERT; COMMIT. The last run (load average
+11.2 from other sessions): uploads 66/s, p50 202 ms, p99 883 ms, CPU per upload 6.1 ms in the service (FastAPI,
+validation, SQLAlchemy, the origin check with its boundary distance), 4.4 ms in PostgreSQL, 3.7 ms in the load
+generator; bare INSERT 181/s at 1.9 + 0.4 + 3.1 ms. OGC items 107 req/s at 2.8 + 0.9 + 3.8 ms; bare SELECT 190/s
+at 1.8 + 0.4 + 3.3 ms. Of PostgreSQL's share of an upload, the audit log's triggers take about 2 ms (statement
+capture with its dynamic SQL, the hash chain at commit), the task-status trigger on ``sample`` (a transition
+table) about 0.7 ms and the INSERT itself about 0.5 ms (backend CPU per transaction on one connection). At about
+14 ms of CPU per upload, two idle cores serve at most about 140 uploads/s, and the bare endpoint (about 5.4 ms)
+about 370/s: the upload target of 300/s with p99 ≤ 50 ms is out of reach on this machine by a factor of about
+two even when idle, and under the other sessions' load the bare INSERT itself stays below 300/s. The next costs
+to cut are the audit triggers (a migration, together with the partitioning of issue 17) and the task-status
+trigger. A/B against c94d501 in one run (same database, alternating, load average 12): uploads 47-59/s at 8.5 ms
+of service CPU before, 71-86/s at 5.5-6.5 ms after (bare 123-186/s at 1.9 ms); OGC items 57-86 req/s at
+3.8-5.2 ms before, 54-75 req/s at 2.7-3.2 ms after (bare 85-169 req/s at 1.0-2.2 ms).
 """
 
 from __future__ import annotations
