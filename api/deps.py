@@ -8,12 +8,14 @@ answers 401 or 403 before the route runs. Routes take ``Caller`` (maybe anonymou
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from typing import Annotated
 from urllib.parse import quote
 
 from fastapi import Depends, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.security import OAuth2PasswordBearer
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from api.access import BASIC_ROUTES, ROUTES, Access, allowed, is_page
@@ -23,12 +25,17 @@ from gi.accounts.scope import Scope, scope_of
 from gi.accounts.tokens import Principal, authenticate, principal_for_token
 from gi.audit.actor import set_actor
 from gi.db import get_engine
+from gi.db.routing import ReadRouter, reading
 from gi.settings import Settings, get_settings
 
 oauth2 = OAuth2PasswordBearer(tokenUrl="auth/token", auto_error=False)
 
 
-def settings_dep(request: Request) -> Settings:
+# Dependencies that do no I/O are ``async def``: FastAPI runs a plain ``def`` dependency in the thread pool, and
+# each hop there costs more than the dependency itself (benchmarks/api.py).
+
+
+async def settings_dep(request: Request) -> Settings:
     """The settings the app was created with."""
     settings = getattr(request.app.state, "settings", None)
     return settings if isinstance(settings, Settings) else get_settings()
@@ -37,30 +44,51 @@ def settings_dep(request: Request) -> Settings:
 SettingsDep = Annotated[Settings, Depends(settings_dep)]
 
 
-def get_session(request: Request) -> Iterator[Session]:
-    """A session for this request; routes that write commit it themselves before they answer."""
+async def _closed(session: Session, io_free: bool = False) -> None:
+    """Close ``session``: in the thread pool when it still holds a transaction (the rollback is a round trip),
+    at once when it has none (a committed upload, a request that never used the database, an autocommit read).
+    """
+    if session.in_transaction() and not io_free:
+        await run_in_threadpool(session.close)  # rolls back whatever was not committed
+    else:
+        session.close()
+
+
+async def get_session(request: Request) -> AsyncIterator[Session]:
+    """A session for this request; routes that write commit it themselves before they answer.
+
+    Creating a session does no I/O (it connects at its first statement), so this runs on the event loop.
+    """
     engine = getattr(request.app.state, "engine", None) or get_engine()
     session = Session(bind=engine, expire_on_commit=False)
     try:
         yield session
     finally:
-        session.close()  # rolls back whatever was not committed
+        await _closed(session)
 
 
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 
-def get_read_session(request: Request) -> Iterator[Session]:
-    """A read-only session for this request: on the replica while it is current, else on the primary.
+async def get_read_session(request: Request) -> AsyncIterator[Session]:
+    """A read-only session for this request: on the replica while it is current, else on the primary; in
+    autocommit (:func:`gi.db.routing.reading`), so it sends its statements and nothing else.
 
     For public pages, OGC reads, tiles and dashboards; never for a route that writes or must read its own writes.
     """
-    router = getattr(request.app.state, "read_router", None)
+    router: ReadRouter | None = getattr(request.app.state, "read_router", None)
+    engine: Engine
     if router is None:  # an app built without one reads the primary
-        yield from get_session(request)
-        return
-    with router.session() as session:
+        engine = getattr(request.app.state, "engine", None) or get_engine()
+    elif router.replica is None:  # no replica: the primary, chosen without I/O
+        engine = router.primary
+    else:  # asking the replica how far it lags is I/O
+        engine = await run_in_threadpool(router.engine)
+    session = Session(bind=reading(engine), expire_on_commit=False)
+    try:
         yield session
+    finally:
+        await _closed(session, io_free=True)  # autocommit: nothing to roll back
 
 
 ReadSessionDep = Annotated[Session, Depends(get_read_session, scope="function")]
@@ -122,26 +150,11 @@ def _basic_principal(request: Request, session: Session, settings: Settings) -> 
     return checked[1]
 
 
-def authorize(
-    request: Request,
-    session: SessionDep,
-    settings: SettingsDep,
-    token: Annotated[str | None, Depends(oauth2)],
+def _identify(
+    request: Request, session: Session, settings: Settings, token: str | None, from_cookie: bool, basic: bool
 ) -> Principal | None:
-    """The caller of this request (None = anonymous), after checking the route's roles.
-
-    Routes in ``api.access.BASIC_ROUTES`` (OpenRosa, for ODK Collect) also take HTTP Basic credentials, and
-    challenge an anonymous caller with ``WWW-Authenticate: Basic``, as Collect expects.
-    """
-    roles = route_roles(request)
-    path = route_path(request)
-    basic = (("GET" if request.method == "HEAD" else request.method), path) in BASIC_ROUTES
-    page = is_page(path)
-    from_cookie = False
-    if not token and page:  # pages also sign in with the session cookie (api/pages/signin.py)
-        token = request.cookies.get(SESSION_COOKIE) or None
-        from_cookie = token is not None
-    principal = principal_for_token(session, token) if token else None
+    """The holder of ``token`` (or, on routes open to it, of HTTP Basic credentials); database work."""
+    principal = principal_for_token(session, token, acting=True) if token else None
     if token and principal is None and not from_cookie:
         raise HTTPProblem(
             401,
@@ -151,10 +164,36 @@ def authorize(
         )
     if principal is None and basic:
         principal = _basic_principal(request, session, settings)
+    return principal
+
+
+async def authorize(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    token: Annotated[str | None, Depends(oauth2)],
+) -> Principal | None:
+    """The caller of this request (None = anonymous), after checking the route's roles.
+
+    Routes in ``api.access.BASIC_ROUTES`` (OpenRosa, for ODK Collect) also take HTTP Basic credentials, and
+    challenge an anonymous caller with ``WWW-Authenticate: Basic``, as Collect expects. Only a request that
+    carries credentials goes to the thread pool (the token check is one query); an anonymous one is answered here.
+    """
+    roles = route_roles(request)
+    path = route_path(request)
+    basic = (("GET" if request.method == "HEAD" else request.method), path) in BASIC_ROUTES
+    page = is_page(path)
+    from_cookie = False
+    if not token and page:  # pages also sign in with the session cookie (api/pages/signin.py)
+        token = request.cookies.get(SESSION_COOKIE) or None
+        from_cookie = token is not None
+    principal = None
+    if token or (basic and request.headers.get("authorization")):
+        principal = await run_in_threadpool(_identify, request, session, settings, token, from_cookie, basic)
     request.state.principal = principal
     if allowed(roles, principal.role if principal else None):
         if principal is not None:
-            set_actor(session, principal.username)  # the audit log records who stored what
+            set_actor(session, principal.username)  # the audit log records who stored what (told at commit)
         return principal
     if principal is None:
         if page and wants_html(request):  # a browser: to the sign-in form, and back here afterwards
@@ -179,7 +218,7 @@ def route_path(request: Request) -> str:
 Caller = Annotated[Principal | None, Depends(authorize)]
 
 
-def current_user(principal: Caller) -> Principal:
+async def current_user(principal: Caller) -> Principal:
     """The signed-in caller (routes that are never public)."""
     if principal is None:  # only reachable if a route's table entry is PUBLIC by mistake
         raise HTTPProblem(401, "Authorization: sign in first", field="Authorization")
@@ -189,7 +228,7 @@ def current_user(principal: Caller) -> Principal:
 CurrentUser = Annotated[Principal, Depends(current_user)]
 
 
-def scope_dep(principal: Caller) -> Scope:
+async def scope_dep(principal: Caller) -> Scope:
     """What the caller may see."""
     return scope_of(principal)
 

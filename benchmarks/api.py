@@ -12,7 +12,26 @@ separate process (asyncio + httpx, 16 concurrent clients), both beside a bare Fa
 Targets (issue 13): uploads ≥ 300/s with p99 ≤ 50 ms at 16 clients; items ≥ 200 req/s (tipg: 212 in-process).
 Each figure is the median of ``--runs`` runs of ``--seconds`` s after a 2 s warm-up. The database is
 ``gi_bench_api`` on the configured server (recreated each time). Wall-clock on a shared 2-core machine: the
-server, the load generator and PostgreSQL share the two cores, and other sessions' work makes figures noisy.
+server, the load generator and PostgreSQL share the two cores, and other sessions' work makes figures noisy, so
+each case also prints the CPU milliseconds per request of the server's workers, of PostgreSQL (the local
+cluster's backends; "-" for another server) and of the load generator, which are steadier than rates.
+
+Where an upload's time goes (2026-12-03, s4-perf). One upload is six round trips: BEGIN; the token check, which
+also names the audit actor; the products, read while taking the shared hold on the area versions; the candidate
+area versions of the point (a prepared statement); the sample + verdict INSERT; COMMIT. The last run (load average
+11.2 from other sessions): uploads 66/s, p50 202 ms, p99 883 ms, CPU per upload 6.1 ms in the service (FastAPI,
+validation, SQLAlchemy, the origin check with its boundary distance), 4.4 ms in PostgreSQL, 3.7 ms in the load
+generator; bare INSERT 181/s at 1.9 + 0.4 + 3.1 ms. OGC items 107 req/s at 2.8 + 0.9 + 3.8 ms; bare SELECT 190/s
+at 1.8 + 0.4 + 3.3 ms. Of PostgreSQL's share of an upload, the audit log's triggers take about 2 ms (statement
+capture with its dynamic SQL, the hash chain at commit), the task-status trigger on ``sample`` (a transition
+table) about 0.7 ms and the INSERT itself about 0.5 ms (backend CPU per transaction on one connection). At about
+14 ms of CPU per upload, two idle cores serve at most about 140 uploads/s, and the bare endpoint (about 5.4 ms)
+about 370/s: the upload target of 300/s with p99 ≤ 50 ms is out of reach on this machine by a factor of about
+two even when idle, and under the other sessions' load the bare INSERT itself stays below 300/s. The next costs
+to cut are the audit triggers (a migration, together with the partitioning of issue 17) and the task-status
+trigger. A/B against c94d501 in one run (same database, alternating, load average 12): uploads 47-59/s at 8.5 ms
+of service CPU before, 71-86/s at 5.5-6.5 ms after (bare 123-186/s at 1.9 ms); OGC items 57-86 req/s at
+3.8-5.2 ms before, 54-75 req/s at 2.7-3.2 ms after (bare 85-169 req/s at 1.0-2.2 ms).
 """
 
 from __future__ import annotations
@@ -21,6 +40,7 @@ import argparse
 import asyncio
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -34,6 +54,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 BENCH_DB = "gi_bench_api"
+WARMUP_S = 2.0
 PASSWORD = "correct horse battery"
 
 
@@ -100,8 +121,46 @@ async def _load(
     }
 
 
+def _process_tree(pid: int) -> list[int]:
+    """``pid`` and its descendants (uvicorn's workers)."""
+    found = [pid]
+    for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split():
+        found += _process_tree(int(child))
+    return found
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) used so far by process ``pid`` and its descendants, live or exited, from /proc
+    (Linux)."""
+    total = 0
+    for p in _process_tree(pid):
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+        except FileNotFoundError:  # exited meanwhile
+            continue
+        # user + system, and that of its children it has reaped (a backend that closed moves there)
+        total += int(fields[11]) + int(fields[12]) + int(fields[13]) + int(fields[14])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def postmaster_pid() -> int | None:
+    """The local cluster's postmaster (its backends are its children), when the database is the local cluster;
+    None for another server, whose CPU this machine cannot see."""
+    from gi.db.local import resolve_pgdata
+    from gi.settings import get_settings
+
+    settings = get_settings()
+    if settings.database_url:
+        return None
+    try:
+        return int((resolve_pgdata(settings) / "postmaster.pid").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
 def run_load(url: str, kind: str, token: str, clients: int, seconds: float) -> dict[str, Any]:
     """One load run in a separate process (the load generator must not share the server's interpreter)."""
+    children_before = resource.getrusage(resource.RUSAGE_CHILDREN)
     done = subprocess.run(
         [
             sys.executable,
@@ -121,7 +180,12 @@ def run_load(url: str, kind: str, token: str, clients: int, seconds: float) -> d
         text=True,
         check=True,
     )
-    return dict(json.loads(done.stdout))
+    result = dict(json.loads(done.stdout))
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    result["load_cpu_s"] = (
+        children.ru_utime - children_before.ru_utime + children.ru_stime - children_before.ru_stime
+    )
+    return result
 
 
 # ------------------------------------------------------------------------------------------------- setup
@@ -225,7 +289,9 @@ def main() -> None:
     parser.add_argument("--token", default="", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.load:
-        result = asyncio.run(_load(args.load, args.kind, args.token, args.clients, args.seconds, warmup=2.0))
+        result = asyncio.run(
+            _load(args.load, args.kind, args.token, args.clients, args.seconds, warmup=WARMUP_S)
+        )
         print(json.dumps(result))
         return
 
@@ -249,9 +315,21 @@ def main() -> None:
             ("baseline GET /bare (1 select)", f"http://127.0.0.1:{bare_port}", "bare-select", ""),
         ]
         results: dict[str, list[dict[str, Any]]] = {name: [] for name, *_ in cases}
+        postmaster = postmaster_pid()
+        servers = {f"http://127.0.0.1:{service_port}": service.pid, f"http://127.0.0.1:{bare_port}": bare.pid}
         for _ in range(args.runs):  # interleaved, so load from other sessions hits all cases alike
             for name, base, kind, tok in cases:
-                results[name].append(run_load(base, kind, tok, args.clients, args.seconds))
+                before = cpu_seconds(servers[base])
+                db_before = cpu_seconds(postmaster) if postmaster else 0.0
+                result = run_load(base, kind, tok, args.clients, args.seconds)
+                # CPU per request: the whole run (warm-up included) over the requests it made at the measured rate
+                made = result["requests_per_s"] * (args.seconds + WARMUP_S) or 1.0
+                result["server_cpu_ms"] = 1000 * (cpu_seconds(servers[base]) - before) / made
+                result["db_cpu_ms"] = (
+                    1000 * (cpu_seconds(postmaster) - db_before) / made if postmaster else None
+                )
+                result["load_cpu_ms"] = 1000 * result["load_cpu_s"] / made
+                results[name].append(result)
     finally:
         for process in (service, bare):
             process.terminate()
@@ -261,16 +339,24 @@ def main() -> None:
         f"HTTP service benchmark: {args.workers} uvicorn workers, {args.clients} clients, "
         f"median of {args.runs} x {args.seconds:g} s; load average {load[0]:.1f} (2 cores)"
     )
-    print(f"{'case':36} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8}  statuses")
+    print(
+        f"{'case':36} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'server':>7} {'db':>7} {'loadgen':>7}  statuses"
+    )
     for name, runs in results.items():
+        db_cpu = f"{_median(runs, 'db_cpu_ms'):.2f}" if runs[0]["db_cpu_ms"] is not None else "-"
         statuses: dict[str, int] = {}
         for r in runs:
             for k, v in r["statuses"].items():
                 statuses[k] = statuses.get(k, 0) + v
         print(
             f"{name:36} {_median(runs, 'requests_per_s'):8.0f} {_median(runs, 'p50_ms'):8.1f} "
-            f"{_median(runs, 'p99_ms'):8.1f}  {dict(sorted(statuses.items()))}"
+            f"{_median(runs, 'p99_ms'):8.1f} {_median(runs, 'server_cpu_ms'):7.2f} {db_cpu:>7} "
+            f"{_median(runs, 'load_cpu_ms'):7.2f}  {dict(sorted(statuses.items()))}"
         )
+    print(
+        "server, db, loadgen: CPU ms per request of the uvicorn workers, the PostgreSQL backends (local cluster "
+        "only) and the load generator; the three share the 2 cores"
+    )
     print("targets: uploads >= 300/s with p99 <= 50 ms; items >= 200 req/s")
 
 

@@ -16,6 +16,7 @@ from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.orm import Session
 
 from gi.accounts.users import password_hasher
+from gi.audit.actor import SET_ACTOR_SQL, set_actor, told
 from gi.errors import RateLimitedError
 from gi.models import AuthToken, LoginFailure, Role, User
 from gi.settings import Settings, get_settings
@@ -147,23 +148,33 @@ def principal_of(session: Session, user: User) -> Principal:
     )
 
 
-_WHO = text(
-    """
-    SELECT u.id, u.username, u.role, u.regions, u.inspector_id, i.code, u.full_name
+_WHO_SQL = """
+    SELECT u.id, u.username, u.role, u.regions, u.inspector_id, i.code, u.full_name{actor}
     FROM auth_token t JOIN app_user u ON u.id = t.user_id LEFT JOIN inspector i ON i.id = u.inspector_id
     WHERE t.token_sha256 = :digest AND t.revoked_at IS NULL AND t.expires_at > now()
       AND u.disabled_at IS NULL
     """
-)
+_WHO = text(_WHO_SQL.format(actor=""))
+# The same check telling the audit log who acts (evaluated only for the row found): the service's requests send
+# no separate statement for it (gi.audit.actor).
+_WHO_ACTING = text(_WHO_SQL.format(actor=", " + SET_ACTOR_SQL.format(name="u.username")))
 
 
-def principal_for_token(session: Session, token: str) -> Principal | None:
-    """Who holds ``token``: None when it is unknown, expired, revoked, or its account is disabled."""
+def principal_for_token(session: Session, token: str, acting: bool = False) -> Principal | None:
+    """Who holds ``token``: None when it is unknown, expired, revoked, or its account is disabled.
+
+    Checked in the database on every call, so a revoked token or a disabled account is refused at once. With
+    ``acting``, the same statement names the holder as the actor of the session's transaction (its audit
+    entries), as :func:`gi.audit.actor.set_actor` would.
+    """
     if not token.startswith(TOKEN_PREFIX) or len(token) > 100:
         return None
-    row = session.execute(_WHO, {"digest": token_digest(token)}).first()
+    row = session.execute(_WHO_ACTING if acting else _WHO, {"digest": token_digest(token)}).first()
     if row is None:
         return None
+    if acting:
+        set_actor(session, row[1])
+        told(session, row[1])
     return Principal(
         user_id=row[0],
         username=row[1],

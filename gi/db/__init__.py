@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -13,8 +14,9 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, Engine, create_engine, text
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 
 from gi.settings import Settings, get_settings
@@ -37,6 +39,29 @@ def database_url(settings: Settings | None = None) -> str:
 
 _ENGINES: dict[str, Engine] = {}
 
+# A pooled connection idle longer than this is pinged before use (a server restart or an idle-connection reaper
+# may have closed it meanwhile); a busy one is not, which saves a round trip per request. A connection broken
+# while busy fails its statement, which the service answers 503, and the pool then replaces every connection.
+IDLE_PING_S = 10.0
+# The service's worker threads (uvicorn's thread pool) each hold at most one connection at a time; a pool smaller
+# than its concurrency closes and reopens connections under load (a new server process each time).
+POOL_SIZE = 20
+_CHECKED_IN = "gi.checked_in"
+
+
+def _note_checkin(dbapi_connection: Any, record: Any) -> None:
+    record.info[_CHECKED_IN] = time.monotonic()
+
+
+def _ping_if_idle(engine: Engine, dbapi_connection: Any, record: Any) -> None:
+    idle_since = record.info.get(_CHECKED_IN)
+    if idle_since is None or time.monotonic() - idle_since < IDLE_PING_S:
+        return
+    try:
+        engine.dialect.do_ping(dbapi_connection)
+    except psycopg.Error as exc:  # the pool discards it and connects anew
+        raise DisconnectionError(f"the pooled connection was closed while idle: {exc}") from exc
+
 
 def get_engine(url: str | None = None) -> Engine:
     """A pooled engine for ``url`` (default: the configured database), created once per process."""
@@ -46,11 +71,17 @@ def get_engine(url: str | None = None) -> Engine:
         # Sessions speak the configured zone, so timestamps read back as local (Asia/Shanghai) dates.
         engine = _ENGINES[url] = create_engine(
             url,
-            pool_pre_ping=True,
-            pool_size=5,
-            max_overflow=10,
+            pool_size=POOL_SIZE,
+            max_overflow=20,
             connect_args={"options": f"-c timezone={get_settings().timezone}"},
         )
+        created = engine
+
+        def ping_if_idle(dbapi_connection: Any, record: Any, proxy: Any) -> None:
+            _ping_if_idle(created, dbapi_connection, record)
+
+        event.listen(engine, "checkin", _note_checkin)
+        event.listen(engine, "checkout", ping_if_idle)
         from gi.audit.actor import install
 
         install()  # every session transaction tells the audit log who is acting

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import threading
 import time
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -113,8 +114,8 @@ class ReadRouter:
 
     @contextmanager
     def session(self) -> Iterator[Session]:
-        """A read-only session on the engine chosen now (closed, never committed)."""
-        session = Session(bind=self.engine(), expire_on_commit=False)
+        """A read-only session on the engine chosen now (closed, never committed; see :func:`reading`)."""
+        session = Session(bind=reading(self.engine()), expire_on_commit=False)
         try:
             yield session
         finally:
@@ -124,6 +125,21 @@ class ReadRouter:
         """Close the replica's pooled connections (the primary's engine belongs to its owner)."""
         if self.replica is not None:
             self.replica.dispose()
+
+
+_READING: weakref.WeakKeyDictionary[Engine, Engine] = weakref.WeakKeyDictionary()
+
+
+def reading(engine: Engine) -> Engine:
+    """``engine`` for read-only sessions: in autocommit, so a read sends no BEGIN and no ROLLBACK, only its
+    statements (under READ COMMITTED, a transaction would not make two statements see one snapshot anyway).
+
+    For reads that never write, never lock and need no transaction-local setting; they share the engine's pool.
+    """
+    found = _READING.get(engine)
+    if found is None:
+        found = _READING[engine] = engine.execution_options(isolation_level="AUTOCOMMIT")
+    return found
 
 
 def read_router(primary: Engine, settings: Settings | None = None) -> ReadRouter:

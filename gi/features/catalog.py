@@ -7,6 +7,7 @@ temporal extent is. Samples are scoped: a caller sees only the samples of his sc
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 
@@ -28,7 +29,7 @@ class Collection:
     id: str
     title: str
     description: str
-    source: str  # FROM clause with joins; the main table is aliased
+    source: str  # FROM clause: the main table (aliased) and the joins every row needs
     id_sql: str
     order_sql: str
     geom_sql: str  # a geometry in EPSG:4326 (or NULL)
@@ -39,6 +40,18 @@ class Collection:
     scoped_alias: str | None = None  # samples: the alias that the caller's scope filters
     geometry_type: str = "Point"
     keywords: tuple[str, ...] = field(default=())
+    # (alias, LEFT JOIN clause): joins that add properties but never add or remove a row (a unique key, or a
+    # LATERAL ... LIMIT 1), so counting the matches needs only those a condition names.
+    left_joins: tuple[tuple[str, str], ...] = ()
+
+    def from_sql(self, where: str | None = None) -> str:
+        """The FROM clause: every join, or (given the conditions ``where``) only the joins they refer to."""
+        joins = [
+            clause
+            for alias, clause in self.left_joins
+            if where is None or re.search(rf"\b{alias}\.", where) is not None
+        ]
+        return "\n".join([self.source, *joins])
 
 
 _AREA_SOURCE = "production_area a JOIN gi_product p ON p.id = a.product_id"
@@ -132,17 +145,29 @@ PRODUCERS = Collection(
     temporal=("pr.authorized_from::timestamptz", "pr.authorized_to::timestamptz"),
 )
 
-_SAMPLE_SOURCE = """sample s
-JOIN gi_product p ON p.id = s.product_id
-LEFT JOIN producer pr ON pr.id = s.producer_id
-LEFT JOIN inspector ins ON ins.id = s.collector_id
-LEFT JOIN LATERAL (SELECT v.verdict::text AS verdict, v.distance_m, v.flags, v.area_version
+_SAMPLE_SOURCE = "sample s JOIN gi_product p ON p.id = s.product_id"
+# The current verdict of each kind is the latest (verdict tables are append-only): one LATERAL ... LIMIT 1 each,
+# an index scan of (sample_id, checked_at) per sample of the page.
+_SAMPLE_JOINS = (
+    ("pr", "LEFT JOIN producer pr ON pr.id = s.producer_id"),
+    ("ins", "LEFT JOIN inspector ins ON ins.id = s.collector_id"),
+    (
+        "ov",
+        """LEFT JOIN LATERAL (SELECT v.verdict::text AS verdict, v.distance_m, v.flags, v.area_version
                    FROM origin_verdict v WHERE v.sample_id = s.id
-                   ORDER BY v.checked_at DESC, v.id DESC LIMIT 1) ov ON TRUE
-LEFT JOIN LATERAL (SELECT q.outcome::text AS outcome FROM quality_verdict q WHERE q.sample_id = s.id
-                   ORDER BY q.checked_at DESC, q.id DESC LIMIT 1) qv ON TRUE
-LEFT JOIN LATERAL (SELECT e.grade::text AS grade FROM origin_evidence e WHERE e.sample_id = s.id
-                   ORDER BY e.checked_at DESC, e.id DESC LIMIT 1) ev ON TRUE"""
+                   ORDER BY v.checked_at DESC, v.id DESC LIMIT 1) ov ON TRUE""",
+    ),
+    (
+        "qv",
+        """LEFT JOIN LATERAL (SELECT q.outcome::text AS outcome FROM quality_verdict q WHERE q.sample_id = s.id
+                   ORDER BY q.checked_at DESC, q.id DESC LIMIT 1) qv ON TRUE""",
+    ),
+    (
+        "ev",
+        """LEFT JOIN LATERAL (SELECT e.grade::text AS grade FROM origin_evidence e WHERE e.sample_id = s.id
+                   ORDER BY e.checked_at DESC, e.id DESC LIMIT 1) ev ON TRUE""",
+    ),
+)
 
 SAMPLES = Collection(
     id="samples",
@@ -150,6 +175,7 @@ SAMPLES = Collection(
     description="Samples collected by inspectors, with the current origin, quality and evidence verdicts; "
     "supervisors see their region, administrators everything.",
     source=_SAMPLE_SOURCE,
+    left_joins=_SAMPLE_JOINS,
     id_sql="s.id::text",
     order_sql="s.collected_at, s.id",
     geom_sql="s.location",

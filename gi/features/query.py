@@ -194,21 +194,20 @@ def items(session: Session, collection: Collection, scope: Scope, query: Feature
         raise InputError("offset", "must not be negative")
     params: dict[str, Any] = {"limit": query.limit, "offset": query.offset}
     where = " AND ".join(_conditions(collection, scope, query, params))
+    # One round trip: the page reads only its own rows (offset + limit, in index order) and builds their GeoJSON;
+    # the count is its own scalar subquery over the joins the conditions need, none of the page's columns (a
+    # window count would first build every matching row's properties and geometry).
     sql = f"""
         WITH page AS (
-            SELECT {_select_columns(collection)}, count(*) OVER () AS matched
-            FROM {collection.source} WHERE {where}
+            SELECT {_select_columns(collection)}
+            FROM {collection.from_sql()} WHERE {where}
             ORDER BY {collection.order_sql} LIMIT :limit OFFSET :offset
         )
-        SELECT coalesce(json_agg({_feature_sql(collection)})::text, '[]'),
-               count(*), max(m.matched)
+        SELECT coalesce(json_agg({_feature_sql(collection)})::text, '[]'), count(*),
+               (SELECT count(*) FROM {collection.from_sql(where)} WHERE {where})
         FROM page m
     """
     features, returned, matched = session.execute(text(sql), params).one()
-    if matched is None:  # an empty page: count without it (offset past the end, or nothing matches)
-        matched = session.execute(
-            text(f"SELECT count(*) FROM {collection.source} WHERE {where}"), params
-        ).scalar_one()
     return FeaturePage(features, int(matched), int(returned))
 
 
@@ -219,7 +218,7 @@ def item(session: Session, collection: Collection, scope: Scope, feature_id: str
     conditions.append(f"{collection.id_sql} = :fid")
     sql = f"""
         SELECT {_feature_sql(collection)}::text
-        FROM (SELECT {_select_columns(collection)} FROM {collection.source}
+        FROM (SELECT {_select_columns(collection)} FROM {collection.from_sql()}
               WHERE {" AND ".join(conditions)}) m
     """
     found = session.execute(text(sql), params).scalar_one_or_none()
@@ -248,7 +247,8 @@ def extent(session: Session, collection: Collection, scope: Scope) -> Extent:
             f"""SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e), t0, t1 FROM (
                   SELECT ST_Extent({collection.geom_sql}) AS e, min({start_sql}) AS t0,
                          CASE WHEN bool_or({end_sql} IS NULL) THEN NULL ELSE max({end_sql}) END AS t1
-                  FROM {collection.source} WHERE {where}) x"""
+                  FROM {collection.from_sql(f"{where} {collection.geom_sql} {start_sql} {end_sql}")}
+                  WHERE {where}) x"""
         ),
         params,
     ).one()

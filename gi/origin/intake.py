@@ -25,7 +25,6 @@ from gi.origin.files import check_sample_file
 from gi.origin.references import References, claim_of, prepare_sample
 from gi.origin.rule import OriginVerdict, check_origin
 from gi.origin.store import StoredSample, insert_sample, stored_samples
-from gi.register.areas import hold_area_versions
 from gi.settings import Settings
 
 # Many samples go through the same steps in gi.origin.batch (a list) and gi.origin.files (a file); their entry
@@ -74,12 +73,12 @@ def record_sample(
     """
     row = validate_row(sample.model_dump() if isinstance(sample, SampleInput) else sample)
     session.flush()  # what the caller added (a product, an inspector) is visible to the statements below
-    refs = References(session)
+    # The verdict is made against the area versions valid now, and they stay so until the caller commits: the
+    # products are read with the hold taken (gi.register.areas.hold_area_versions), in one statement.
+    refs = References(session, hold_areas=True)
     if inspector_ids:
         refs.inspectors.update(inspector_ids)
     content = prepare_sample(refs, row)
-    # The verdict is made against the area versions valid now, and they stay so until the caller commits.
-    hold_area_versions(session)
     verdict = check_origin(session, claim_of(content), settings)
     # A new sample is inserted at once (one round trip); a UUID stored before (a retry, or a concurrent
     # submission that committed first: the insert waited for it) inserts nothing and is compared instead.

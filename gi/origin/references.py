@@ -19,6 +19,7 @@ from gi.field.seals import check_claim, codes_in
 from gi.models import GIProduct, Inspector, Producer, SealCode
 from gi.origin.fields import SampleContent, content_id, parse_system
 from gi.origin.rule import ClaimBatch, LocationClaim
+from gi.register.areas import HOLDING_AREA_VERSIONS
 
 
 class ProductRef(NamedTuple):
@@ -29,16 +30,26 @@ class ProductRef(NamedTuple):
     name_zh: str
 
 
+_PRODUCTS = select(
+    GIProduct.id, GIProduct.code, GIProduct.name_zh, GIProduct.name_en, GIProduct.name_pinyin
+).order_by(GIProduct.id)
+_PRODUCTS_HOLDING_AREAS = text(
+    "SELECT p.id, p.code, p.name_zh, p.name_en, p.name_pinyin "
+    f"FROM {HOLDING_AREA_VERSIONS} CROSS JOIN gi_product p ORDER BY p.id"
+)
+
+
 class References:
     """Looks up products, producers, inspectors and plan tasks, each key once (misses are remembered too)."""
 
-    def __init__(self, db: Session | Connection) -> None:
+    def __init__(self, db: Session | Connection, hold_areas: bool = False) -> None:
         self.db = db
         self.products: dict[str, ProductRef] = {}
-        query = select(
-            GIProduct.id, GIProduct.code, GIProduct.name_zh, GIProduct.name_en, GIProduct.name_pinyin
-        )
-        for p in db.execute(query.order_by(GIProduct.id)):
+        # With ``hold_areas`` the same statement takes the shared hold on the area versions
+        # (gi.register.areas.hold_area_versions) that a check needs until its verdict is committed: a single
+        # upload spends no round trip on it. With no product there is no hold, and no sample to check either.
+        rows = db.execute(_PRODUCTS_HOLDING_AREAS if hold_areas else _PRODUCTS)
+        for p in rows:
             ref = ProductRef(p.id, p.code, p.name_zh)
             for key in (p.code, p.name_zh, p.name_en.lower(), p.name_pinyin.lower(), str(p.id)):
                 self.products.setdefault(key, ref)

@@ -57,6 +57,11 @@ def lock_area_versions(db: Session | Connection) -> None:
 
 
 SHARED_AREA_LOCK_SQL = f"SELECT pg_advisory_xact_lock_shared({_AREA_LOCK[0]}, {_AREA_LOCK[1]})"
+# The same shared hold as a relation to join a query with (one row): a row of the query comes out only after the
+# lock is held, so a statement that has to run anyway holds the versions without a round trip of its own.
+HOLDING_AREA_VERSIONS = (
+    f"(SELECT pg_advisory_xact_lock_shared({_AREA_LOCK[0]}, {_AREA_LOCK[1]})) AS held_areas"
+)
 
 
 def find_product(session: Session, key: str) -> GIProduct:
