@@ -6,6 +6,8 @@
   const origin = window.location.origin;
   const query = new URLSearchParams();
   query.set("year", el.dataset.year);
+  // The data version of the page: tiles under it are kept by the browser until the data changes.
+  if (el.dataset.version) query.set("v", el.dataset.version);
   JSON.parse(el.dataset.products || "[]").forEach((p) => query.append("product", p));
   const tiles = (layer) => [`${origin}/dashboard/tiles/${layer}/{z}/{x}/{y}.mvt?${query}`];
   const pointZoom = Number(el.dataset.pointZoom);
@@ -56,6 +58,7 @@
     bounds: [[73.0, 3.0], [135.5, 53.8]],
     fitBoundsOptions: { padding: 10 },
     maxZoom: 18,
+    fadeDuration: 0,  // no symbol fades: the first view is final as soon as its tiles are drawn
     attributionControl: false,
     dragRotate: false,
   });
