@@ -162,37 +162,41 @@ def _cluster_tile(
     return bytes(session.execute(text(sql), params).scalar_one() or b"")
 
 
-def _over_cap(session: Session, where: str, params: dict[str, Any]) -> bool:
-    """True when the tile holds more than :data:`POINT_CAP` samples (reads at most one more than the cap)."""
-    sql = f"""
-        SELECT count(*) FROM (
-            SELECT 1 FROM sample s
-            WHERE s.location && ST_Transform(ST_TileEnvelope(:z, :x, :y, margin => 0.02), 4326) AND {where}
-            LIMIT {POINT_CAP + 1}) c"""
-    return int(session.execute(text(sql), params).scalar_one()) > POINT_CAP
-
-
-def _point_tile(session: Session, key: TileKey, where: str, params: dict[str, Any]) -> bytes:
+def _point_tile(
+    session: Session, key: TileKey, where: str, params: dict[str, Any], capped: bool
+) -> bytes | None:
+    """The samples of a tile with their current verdicts; None when ``capped`` and the tile holds more than
+    :data:`POINT_CAP` (one query: at most one more than the cap is read before the verdicts are looked up)."""
     origin, quality = _latest_sql()
+    limit = f"LIMIT {POINT_CAP + 1}" if capped else ""
     sql = f"""
-        SELECT ST_AsMVT(t, 'samples', {EXTENT}, 'geom') FROM (
-            SELECT ST_AsMVTGeom(ST_Transform(s.location, 3857), ST_TileEnvelope(:z, :x, :y), {EXTENT}, 16, true)
-                       AS geom,
-                   s.id::text AS id,
-                   upper(left(replace(s.id::text, '-', ''), 8)) AS code,
-                   p.code AS product, p.name_zh AS product_name,
-                   coalesce(o.verdict::text, 'unchecked') AS origin,
-                   coalesce(q.outcome::text, 'pending') AS quality,
-                   {_class_sql()} AS class,
-                   to_char(s.collected_at AT TIME ZONE :tz, 'YYYY-MM-DD') AS collected,
-                   false AS cluster
-            FROM sample s
-            JOIN gi_product p ON p.id = s.product_id
-            LEFT JOIN LATERAL ({origin}) o ON true
-            LEFT JOIN LATERAL ({quality}) q ON true
-            WHERE s.location && ST_Transform(ST_TileEnvelope(:z, :x, :y, margin => 0.02), 4326) AND {where}) t
-        WHERE t.geom IS NOT NULL"""
-    return bytes(session.execute(text(sql), params).scalar_one() or b"")
+        WITH s AS MATERIALIZED (
+            SELECT s.id, s.product_id, s.location, s.collected_at FROM sample s
+            WHERE s.location && ST_Transform(ST_TileEnvelope(:z, :x, :y, margin => 0.02), 4326) AND {where}
+            {limit}),
+        n AS (SELECT count(*) AS n FROM s)
+        SELECT n.n, CASE WHEN n.n > {POINT_CAP if capped else "n.n"} THEN NULL ELSE (
+            SELECT ST_AsMVT(t, 'samples', {EXTENT}, 'geom') FROM (
+                SELECT ST_AsMVTGeom(ST_Transform(s.location, 3857), ST_TileEnvelope(:z, :x, :y), {EXTENT}, 16,
+                                    true) AS geom,
+                       s.id::text AS id,
+                       upper(left(replace(s.id::text, '-', ''), 8)) AS code,
+                       p.code AS product, p.name_zh AS product_name,
+                       coalesce(o.verdict::text, 'unchecked') AS origin,
+                       coalesce(q.outcome::text, 'pending') AS quality,
+                       {_class_sql()} AS class,
+                       to_char(s.collected_at AT TIME ZONE :tz, 'YYYY-MM-DD') AS collected,
+                       false AS cluster
+                FROM s
+                JOIN gi_product p ON p.id = s.product_id
+                LEFT JOIN LATERAL ({origin}) o ON true
+                LEFT JOIN LATERAL ({quality}) q ON true) t
+            WHERE t.geom IS NOT NULL) END
+        FROM n"""
+    count, body = session.execute(text(sql), params).one()
+    if capped and count > POINT_CAP:
+        return None
+    return bytes(body or b"")
 
 
 def sample_tile(
@@ -205,8 +209,9 @@ def sample_tile(
     if key.z >= POINT_MIN_ZOOM:
         points: dict[str, Any] = dict(params)
         where = _filters(scope, year, product_ids, points, grid=False)
-        if key.z > CAPPED_MAX_ZOOM or not _over_cap(session, where, points):
-            return _point_tile(session, key, where, points)
+        body = _point_tile(session, key, where, points, capped=key.z <= CAPPED_MAX_ZOOM)
+        if body is not None:
+            return body
     where = _filters(scope, year, product_ids, params, grid=True)
     return _cluster_tile(session, key, where, params, national=scope.everything)
 

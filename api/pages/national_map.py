@@ -4,6 +4,7 @@ national reference layers. Samples are narrowed to the caller's region; nothing 
 
 from __future__ import annotations
 
+import time
 from typing import Annotated
 
 from fastapi import APIRouter, BackgroundTasks, Query, Request
@@ -78,12 +79,15 @@ def tile(
     version ``v`` is kept by the browser for a day (the next page after a change has another ``v``)."""
     key = tile_key(z, x, y)
     ids = product_ids(session, product)
+    started = time.perf_counter()
     served = serve_tile(session, layer, key, scope, year, ids, request.headers.get("if-none-match"))
     if served.rebuild_due:
         background.add_task(refresh_in_background, request.app.state.engine)
     headers = {
         "ETag": served.etag,
         "Cache-Control": "private, max-age=86400" if v else "private, no-cache",
+        # what the tile took in the service (its queries or the cache), apart from sign-in and transport
+        "Server-Timing": f"tile;dur={(time.perf_counter() - started) * 1000:.1f}",
     }
     if served.body is None:
         return Response(status_code=304, headers=headers)
