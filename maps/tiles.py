@@ -502,10 +502,14 @@ def _build_sql() -> list[str]:
     return statements
 
 
-def refresh_sample_grid(session: Session, force: bool = False) -> GridStatus | None:
+def refresh_sample_grid(session: Session, force: bool = False, wait: bool = False) -> GridStatus | None:
     """Rebuild the sample grid in one transaction (readers keep seeing the old one until it commits) and
-    commit; None when another rebuild holds the lock, or the grid is current and ``force`` is not set."""
-    if not session.execute(text(f"SELECT pg_try_advisory_xact_lock({GRID_LOCK})")).scalar_one():
+    commit; None when another rebuild holds the lock (unless ``wait``: then wait for it to finish), or the grid
+    is current and ``force`` is not set."""
+    if wait:
+        session.commit()  # a fresh snapshot once the lock is ours: another rebuild's grid is then visible
+        session.execute(text(f"SELECT pg_advisory_xact_lock({GRID_LOCK})"))
+    elif not session.execute(text(f"SELECT pg_try_advisory_xact_lock({GRID_LOCK})")).scalar_one():
         session.rollback()
         return None
     if not force and grid_status(session).current:
@@ -547,7 +551,9 @@ def refresh_in_request(session: Session) -> tuple[GridStatus, bool]:
     if status.current:
         return status, False
     if max(status.estimated_samples, status.samples) <= SYNC_REBUILD_LIMIT:
-        rebuilt = refresh_sample_grid(session)
+        # Tiles of one view arrive together: the first rebuilds, the others wait for it rather than read the
+        # stale grid.
+        rebuilt = refresh_sample_grid(session, wait=True)
         return (rebuilt or grid_status(session)), False
     recent = status.built_at is not None and (
         time.time() - status.built_at.timestamp() < MIN_REBUILD_INTERVAL_S + status.seconds
@@ -564,12 +570,25 @@ def refresh_in_background(engine: Engine) -> None:
 # ---------------------------------------------------------------------------------------- reference layers
 
 
-@lru_cache(maxsize=1)
-def reference_layers() -> tuple[bytes, bytes]:
+OVERVIEW_TOLERANCE = 0.03  # degrees (about 3 km): under a pixel up to zoom 4, where the overview is drawn
+OVERVIEW_MIN_PART = (
+    0.01  # square degrees (about 100 km2): smaller parts of a province are left to the country
+)
+REFERENCE_DETAILS = ("overview", "full")
+
+
+@lru_cache(maxsize=2)
+def reference_layers(detail: str = "full") -> tuple[bytes, bytes]:
     """The national reference layers as one GeoJSON FeatureCollection (``kind``: country, province or maritime),
     plain and gzip-compressed: the whole territory with Taiwan, the South China Sea islands and the maritime
-    line, as every map of China that leaves the system must show. Built once per process from the bundled files
-    as they are (plain JSON: no GeoDataFrame round trip); the service builds it at start-up."""
+    line, as every map of China that leaves the system must show. ``full`` is the bundled files as they are;
+    ``overview`` (for the national view) simplifies the outlines by :data:`OVERVIEW_TOLERANCE` keeping every
+    part of the country, so no island is lost, and leaves the provinces' islands to it. Built once per process (the service
+    builds both at start-up)."""
+    if detail not in REFERENCE_DETAILS:
+        raise InputError("detail", f"{detail!r} is not one of {', '.join(REFERENCE_DETAILS)}")
+    from shapely.geometry import MultiPolygon, mapping, shape
+
     from geo_data import admin
 
     features: list[dict[str, Any]] = []
@@ -584,14 +603,28 @@ def reference_layers() -> tuple[bytes, bytes]:
             properties: dict[str, str] = {"kind": kind}
             if kind == "province":
                 properties |= {"adcode": str(source.get("adcode", "")), "name": str(source.get("name", ""))}
-            features.append({"type": "Feature", "properties": properties, "geometry": feature["geometry"]})
+            geometry = feature["geometry"]
+            if detail == "overview" and kind != "maritime":  # the line is drawn as it is, never generalized
+                outline = shape(geometry)
+                if kind == "province" and isinstance(outline, MultiPolygon):
+                    # The country layer draws every island; a province's own outline of each (a third of the
+                    # data, and as many polygons to draw) adds nothing at the national scale.
+                    parts = [part for part in outline.geoms if part.area >= OVERVIEW_MIN_PART]
+                    outline = MultiPolygon(parts) if parts else outline
+                geometry = mapping(outline.simplify(OVERVIEW_TOLERANCE, preserve_topology=True))
+            features.append({"type": "Feature", "properties": properties, "geometry": geometry})
     body = json.dumps(
         {"type": "FeatureCollection", "features": features}, ensure_ascii=False, separators=(",", ":")
     ).encode()
     return body, gzip.compress(body, 6)
 
 
+def _build_reference_layers() -> None:
+    for detail in REFERENCE_DETAILS:
+        reference_layers(detail)
+
+
 def warm_reference_layers() -> None:
     """Build the reference layers in a background thread (a service calls this at start-up, so the first
     map does not wait for them)."""
-    threading.Thread(target=reference_layers, name="gi-reference-layers", daemon=True).start()
+    threading.Thread(target=_build_reference_layers, name="gi-reference-layers", daemon=True).start()

@@ -3,6 +3,7 @@ is rebuilt; tiles are Mapbox Vector Tiles narrowed to the caller's region; tile 
 
 from __future__ import annotations
 
+import gzip
 import math
 from collections.abc import Iterator
 from pathlib import Path
@@ -205,3 +206,33 @@ def test_tile_cache_drops_the_least_recently_used_beyond_its_budget() -> None:
     assert cache.get(("t", 1)) is None and cache.get(("t", 0)) is not None and len(cache) == 3
     cache.put(("big",), bytes(cache.max_bytes))  # larger than the whole budget: not kept
     assert cache.get(("big",)) is None and cache.size_bytes <= cache.max_bytes
+
+
+def test_reference_overview_keeps_every_island_and_province_in_less_data() -> None:
+    import json
+
+    import shapely
+    from shapely.geometry import shape
+
+    from maps.tiles import reference_layers
+
+    def parts(detail: str) -> dict[str, list[int]]:
+        plain, packed = reference_layers(detail)
+        assert gzip.decompress(packed) == plain
+        found: dict[str, list[int]] = {}
+        for feature in json.loads(plain)["features"]:
+            geometry = shape(feature["geometry"])
+            found.setdefault(feature["properties"]["kind"], []).append(
+                int(shapely.get_num_geometries(geometry))
+            )
+        return found
+
+    full, overview = parts("full"), parts("overview")
+    assert (
+        overview["country"] == full["country"] and sum(full["country"]) > 1000
+    )  # every island of the country
+    assert len(overview["province"]) == len(full["province"]) == 34  # incl. Taiwan, Hong Kong, Macao
+    assert overview["maritime"] == full["maritime"]
+    assert len(reference_layers("overview")[0]) < 0.6 * len(reference_layers("full")[0])
+    with pytest.raises(InputError):
+        reference_layers("huge")

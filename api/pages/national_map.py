@@ -5,7 +5,7 @@ national reference layers. Samples are narrowed to the caller's region; nothing 
 from __future__ import annotations
 
 import time
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, BackgroundTasks, Query, Request
 from fastapi.responses import HTMLResponse, Response
@@ -95,10 +95,11 @@ def tile(
 
 
 @router.get("/dashboard/map/reference.geojson")
-def reference(request: Request) -> Response:
+def reference(request: Request, detail: Annotated[Literal["overview", "full"], Query()] = "full") -> Response:
     """The national reference layers (country with Taiwan and the South China Sea islands, provinces, the
-    maritime line) as GeoJSON, gzip-compressed when the browser accepts it."""
-    plain, packed = reference_layers()
+    maritime line) as GeoJSON, gzip-compressed when the browser accepts it; ``detail=overview`` for the
+    national view (every part kept, outlines simplified)."""
+    plain, packed = reference_layers(detail)
     headers = {"Cache-Control": "public, max-age=86400", "Vary": "Accept-Encoding"}
     if "gzip" in request.headers.get("accept-encoding", ""):
         return Response(
