@@ -52,7 +52,7 @@ CELL_SHIFT = 6  # 2**6 = 64 grid cells per tile side at each stored level
 # of the stored level one zoom up, so a tile at zoom z reads level z - 1. Fewer features make tiles quick to encode.
 TILE_CELL_SHIFT = 5
 POINT_MIN_ZOOM = 12  # from this zoom on, sample tiles carry single samples
-POINT_CAP = 500  # at most this many single samples a tile; a denser one is served as cells ...
+POINT_CAP = 200  # at most this many single samples a tile; a denser one is served as cells ...
 CAPPED_MAX_ZOOM = 14  # ... up to this zoom (the finest grid still gives 8 cells a side); closer, every sample
 GRID_LEVELS = range(POINT_MIN_ZOOM)  # grid levels 0..11: one per zoom that shows clusters
 PRODUCER_MIN_ZOOM = 7  # producers are shown from the scale of a prefecture on
