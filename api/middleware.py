@@ -28,7 +28,7 @@ def _too_large(limit: int, what: str) -> dict[str, Any]:
 
 class LimitsAndHeaders:
     """Refuse bodies above the configured limits with 413 (by Content-Length at once, or while streaming),
-    and add security headers; signed-in answers are marked ``Cache-Control: no-store``."""
+    and add security headers; signed-in answers are marked ``Cache-Control: no-store`` unless the route chose its own caching."""
 
     def __init__(self, app: ASGIApp, max_bytes: int, max_json_bytes: int) -> None:
         self.app = app
@@ -70,7 +70,8 @@ class LimitsAndHeaders:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
                 headers.extend(_SECURITY_HEADERS)
-                if authorized:
+                # (a route that sets its own caching, such as a map tile with its ETag, keeps it)
+                if authorized and not any(name.lower() == b"cache-control" for name, _ in headers):
                     headers.append((b"cache-control", b"no-store"))
                 message["headers"] = headers
             await send(message)

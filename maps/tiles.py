@@ -1,13 +1,21 @@
 """Vector tiles (Mapbox Vector Tile, built by PostGIS ``ST_AsMVT``) of samples, protected areas and producers,
 and the national reference layers the map draws under them.
 
-Samples are aggregated server-side below :data:`POINT_MIN_ZOOM`: a tile is a 64 x 64 grid of cells, each with its
+Samples are aggregated server-side below :data:`POINT_MIN_ZOOM`: a tile is a 32 x 32 grid of cells, each with its
 sample count, the non-conforming and doubtful counts and the cells' centre of mass. The counts come from the
-sample grid (``sample_grid``, :mod:`gi.models.maps`), which holds every zoom level's cells per year, product and
-county, so a national tile of a million samples reads a few thousand grid rows instead of the samples. The grid
-is derived data: :func:`refresh_sample_grid` rebuilds it from the samples and their current verdicts (the read
-model's ``latest_query``), and :func:`grid_status` tells whether it still matches them. From
-:data:`POINT_MIN_ZOOM` on, tiles carry the samples themselves, read live.
+sample grid (``sample_grid``, :mod:`gi.models.maps`), which holds every zoom level's cells (64 per tile side)
+per year, product and county, so a national tile of a million samples reads a few thousand grid rows instead of
+the samples; callers who see every region read its sum over counties (``sample_grid_national``), a fraction of
+the rows. Both are stored in tile order, so a tile's rows are a few adjacent pages. The grid is derived data:
+:func:`refresh_sample_grid` rebuilds it from the samples and their current verdicts (the read model's
+``latest_query``), and :func:`grid_status` tells whether it still matches them. From :data:`POINT_MIN_ZOOM` on,
+tiles carry the samples themselves, read live, up to :data:`POINT_CAP` a tile; a denser tile up to
+:data:`CAPPED_MAX_ZOOM` is served as the finest grid's cells instead, so a dense tile costs a bounded amount of
+work; zoomed in further (a tile of a kilometre or two), every sample is shown.
+
+Tiles are cached in the process (:data:`TILE_CACHE`, an LRU bounded in bytes) under their layer, address,
+filters and the version of the data they are drawn from (:func:`layer_version`), which is also their ETag: a
+new sample, verdict, area version or producer changes the version, so nothing stale is served.
 
 Who sees what is decided by the caller's :class:`~gi.accounts.scope.Scope`: samples are filtered to his region
 (the same rule as the OGC samples collection); areas and producers are public.
@@ -16,8 +24,11 @@ Who sees what is decided by the caller's :class:`~gi.accounts.scope.Scope`: samp
 from __future__ import annotations
 
 import gzip
+import hashlib
 import json
+import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
@@ -36,8 +47,13 @@ from gi.settings import get_settings
 
 MVT_MEDIA_TYPE = "application/vnd.mapbox-vector-tile"
 EXTENT = 4096  # tile coordinate units (the MVT default)
-CELL_SHIFT = 6  # 2**6 = 64 cells per tile side in the aggregated sample layer
+CELL_SHIFT = 6  # 2**6 = 64 grid cells per tile side at each stored level
+# A served tile has 32 x 32 cells (16 px at MapLibre's 512 px tiles, smaller than a cluster's circle): the cells
+# of the stored level one zoom up, so a tile at zoom z reads level z - 1. Fewer features make tiles quick to encode.
+TILE_CELL_SHIFT = 5
 POINT_MIN_ZOOM = 12  # from this zoom on, sample tiles carry single samples
+POINT_CAP = 200  # at most this many single samples a tile; a denser one is served as cells ...
+CAPPED_MAX_ZOOM = 14  # ... up to this zoom (the finest grid still gives 8 cells a side); closer, every sample
 GRID_LEVELS = range(POINT_MIN_ZOOM)  # grid levels 0..11: one per zoom that shows clusters
 PRODUCER_MIN_ZOOM = 7  # producers are shown from the scale of a prefecture on
 MAX_ZOOM = 22
@@ -114,62 +130,90 @@ def _filters(
     return " AND ".join(parts)
 
 
-def _cluster_tile(session: Session, key: TileKey, where: str, params: dict[str, Any]) -> bytes:
-    side = 1 << CELL_SHIFT
-    params |= {
-        "level": key.z,
-        "x0": key.x * side,
-        "x1": key.x * side + side - 1,
-        "y0": key.y * side,
-        "y1": key.y * side + side - 1,
-    }
+def _cluster_tile(
+    session: Session, key: TileKey, where: str, params: dict[str, Any], *, national: bool
+) -> bytes:
+    """The cells of a tile with their counts, from the stored level that gives 32 cells a side (the finest
+    level when the tile is finer still)."""
+    level = min(max(key.z - 1, 0), GRID_LEVELS[-1])
+    shift = level + CELL_SHIFT - key.z  # bits from the tile's column to a cell's column at ``level``
+    if shift >= 0:
+        x0, x1 = key.x << shift, ((key.x + 1) << shift) - 1
+        y0, y1 = key.y << shift, ((key.y + 1) << shift) - 1
+    else:  # a tile inside one cell (zoom 18 on): that cell
+        x0 = x1 = key.x >> -shift
+        y0 = y1 = key.y >> -shift
+    params |= {"level": level, "x0": x0, "x1": x1, "y0": y0, "y1": y1}
+    merge = max(0, shift - TILE_CELL_SHIFT)  # zoom 0 reads level 0 and merges 2 x 2 cells
+    table = "sample_grid_national" if national else "sample_grid"
     sql = f"""
         WITH c AS (
             SELECT sum(g.n)::int AS n, sum(g.n_bad)::int AS bad, sum(g.n_doubt)::int AS doubt,
                    sum(g.sx) / sum(g.n) AS mx, sum(g.sy) / sum(g.n) AS my
-            FROM sample_grid g
+            FROM {table} g
             WHERE g.level = :level AND g.cx BETWEEN :x0 AND :x1 AND g.cy BETWEEN :y0 AND :y1 AND {where}
-            GROUP BY g.cx, g.cy)
+            GROUP BY g.cx >> {merge}, g.cy >> {merge})
         SELECT ST_AsMVT(t, 'samples', {EXTENT}, 'geom') FROM (
             SELECT ST_AsMVTGeom(ST_SetSRID(ST_MakePoint(mx, my), 3857), ST_TileEnvelope(:z, :x, :y),
                                 {EXTENT}, 0, false) AS geom,
                    n, bad, doubt, true AS cluster
-            FROM c) t"""
-    return bytes(session.execute(text(sql), params).scalar_one() or b"")
-
-
-def _point_tile(session: Session, key: TileKey, where: str, params: dict[str, Any]) -> bytes:
-    origin, quality = _latest_sql()
-    sql = f"""
-        SELECT ST_AsMVT(t, 'samples', {EXTENT}, 'geom') FROM (
-            SELECT ST_AsMVTGeom(ST_Transform(s.location, 3857), ST_TileEnvelope(:z, :x, :y), {EXTENT}, 16, true)
-                       AS geom,
-                   s.id::text AS id,
-                   upper(left(replace(s.id::text, '-', ''), 8)) AS code,
-                   p.code AS product, p.name_zh AS product_name,
-                   coalesce(o.verdict::text, 'unchecked') AS origin,
-                   coalesce(q.outcome::text, 'pending') AS quality,
-                   {_class_sql()} AS class,
-                   to_char(s.collected_at AT TIME ZONE :tz, 'YYYY-MM-DD') AS collected,
-                   false AS cluster
-            FROM sample s
-            JOIN gi_product p ON p.id = s.product_id
-            LEFT JOIN LATERAL ({origin}) o ON true
-            LEFT JOIN LATERAL ({quality}) q ON true
-            WHERE s.location && ST_Transform(ST_TileEnvelope(:z, :x, :y, margin => 0.02), 4326) AND {where}) t
+            FROM c) t
         WHERE t.geom IS NOT NULL"""
     return bytes(session.execute(text(sql), params).scalar_one() or b"")
+
+
+def _point_tile(
+    session: Session, key: TileKey, where: str, params: dict[str, Any], capped: bool
+) -> bytes | None:
+    """The samples of a tile with their current verdicts; None when ``capped`` and the tile holds more than
+    :data:`POINT_CAP` (one query: at most one more than the cap is read before the verdicts are looked up)."""
+    origin, quality = _latest_sql()
+    limit = f"LIMIT {POINT_CAP + 1}" if capped else ""
+    sql = f"""
+        WITH s AS MATERIALIZED (
+            SELECT s.id, s.product_id, s.location, s.collected_at FROM sample s
+            WHERE s.location && ST_Transform(ST_TileEnvelope(:z, :x, :y, margin => 0.02), 4326) AND {where}
+            {limit}),
+        n AS (SELECT count(*) AS n FROM s)
+        SELECT n.n, CASE WHEN n.n > {POINT_CAP if capped else "n.n"} THEN NULL ELSE (
+            SELECT ST_AsMVT(t, 'samples', {EXTENT}, 'geom') FROM (
+                SELECT ST_AsMVTGeom(ST_Transform(s.location, 3857), ST_TileEnvelope(:z, :x, :y), {EXTENT}, 16,
+                                    true) AS geom,
+                       s.id::text AS id,
+                       upper(left(replace(s.id::text, '-', ''), 8)) AS code,
+                       p.code AS product, p.name_zh AS product_name,
+                       coalesce(o.verdict::text, 'unchecked') AS origin,
+                       coalesce(q.outcome::text, 'pending') AS quality,
+                       {_class_sql()} AS class,
+                       to_char(s.collected_at AT TIME ZONE :tz, 'YYYY-MM-DD') AS collected,
+                       false AS cluster
+                FROM s
+                JOIN gi_product p ON p.id = s.product_id
+                LEFT JOIN LATERAL ({origin}) o ON true
+                LEFT JOIN LATERAL ({quality}) q ON true) t
+            WHERE t.geom IS NOT NULL) END
+        FROM n"""
+    count, body = session.execute(text(sql), params).one()
+    if capped and count > POINT_CAP:
+        return None
+    return bytes(body or b"")
 
 
 def sample_tile(
     session: Session, key: TileKey, scope: Scope, year: int | None = None, product_ids: tuple[int, ...] = ()
 ) -> bytes:
     """The samples of the caller's scope in one tile: grid cells with counts below :data:`POINT_MIN_ZOOM`,
-    single samples with their current verdicts from there on."""
+    single samples with their current verdicts from there on (cells of the finest level where a tile up to
+    :data:`CAPPED_MAX_ZOOM` holds more than :data:`POINT_CAP`)."""
     params: dict[str, Any] = {"z": key.z, "x": key.x, "y": key.y, "tz": get_settings().timezone}
-    if key.z < POINT_MIN_ZOOM:
-        return _cluster_tile(session, key, _filters(scope, year, product_ids, params, grid=True), params)
-    return _point_tile(session, key, _filters(scope, year, product_ids, params, grid=False), params)
+    if key.z >= POINT_MIN_ZOOM:
+        points: dict[str, Any] = dict(params)
+        where = _filters(scope, year, product_ids, points, grid=False)
+        body = _point_tile(session, key, where, points, capped=key.z <= CAPPED_MAX_ZOOM)
+        if body is not None:
+            return body
+    where = _filters(scope, year, product_ids, params, grid=True)
+    return _cluster_tile(session, key, where, params, national=scope.everything)
 
 
 def area_tile(session: Session, key: TileKey, product_ids: tuple[int, ...] = ()) -> bytes:
@@ -229,6 +273,150 @@ def layer_tile(
     raise NotFoundError(f"layer: no tile layer {layer!r}; layers: {', '.join(LAYERS)}", field="layer")
 
 
+# ------------------------------------------------------------------------------------ versions and cache
+
+_VERSION_SQL = {
+    # New samples and verdicts (ids and times only grow: verdict tables are append-only) and the grid build.
+    "samples": """
+        SELECT (SELECT max(id) FROM origin_verdict), (SELECT max(id) FROM quality_verdict),
+               (SELECT max(created_at) FROM sample), (SELECT built_at FROM sample_grid_state WHERE id = 1)""",
+    # A new area version adds a row and closes the old one (small tables: a count is cheap).
+    "areas": """
+        SELECT count(*), max(a.id), max(a.valid_from), max(a.valid_to), max(p.id)
+        FROM production_area a JOIN gi_product p ON p.id = a.product_id""",
+    "producers": "SELECT count(*), max(id), max(created_at), max(updated_at) FROM producer",
+}
+
+
+def layer_version(session: Session, layer: str) -> str:
+    """The version of the data a layer's tiles are drawn from: it changes whenever a tile could."""
+    if layer not in _VERSION_SQL:
+        raise NotFoundError(f"layer: no tile layer {layer!r}; layers: {', '.join(LAYERS)}", field="layer")
+    row = session.execute(text(_VERSION_SQL[layer])).one()
+    return "|".join("" if value is None else str(value) for value in row)
+
+
+def map_version(session: Session) -> str:
+    """One short version of every layer of the map (pages put it in their tile addresses, so a browser keeps
+    its tiles until the data changes)."""
+    versions = "/".join(layer_version(session, layer) for layer in LAYERS)
+    return hashlib.sha256(versions.encode()).hexdigest()[:12]
+
+
+class TileCache:
+    """Built tiles kept in the process, least recently used dropped first, bounded in bytes; thread-safe (the
+    service answers tiles from a thread pool)."""
+
+    ENTRY_OVERHEAD = 256  # bytes counted per entry besides its body (the key, the dict slot)
+
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes = max_bytes
+        self._items: OrderedDict[tuple[Any, ...], bytes] = OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()
+        self.hits = 0
+        self.misses = 0
+
+    def get(self, key: tuple[Any, ...]) -> bytes | None:
+        """The tile under ``key``, or None."""
+        with self._lock:
+            body = self._items.get(key)
+            if body is None:
+                self.misses += 1
+                return None
+            self._items.move_to_end(key)
+            self.hits += 1
+            return body
+
+    def put(self, key: tuple[Any, ...], body: bytes) -> None:
+        """Keep a tile, dropping the least recently used ones beyond the budget."""
+        size = len(body) + self.ENTRY_OVERHEAD
+        if size > self.max_bytes:
+            return
+        with self._lock:
+            if key in self._items:
+                return
+            self._items[key] = body
+            self._bytes += size
+            while self._bytes > self.max_bytes:
+                _, dropped = self._items.popitem(last=False)
+                self._bytes -= len(dropped) + self.ENTRY_OVERHEAD
+
+    def clear(self) -> None:
+        """Forget every tile."""
+        with self._lock:
+            self._items.clear()
+            self._bytes = 0
+
+    @property
+    def size_bytes(self) -> int:
+        """Bytes held (bodies and the per-entry overhead)."""
+        return self._bytes
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
+TILE_CACHE = TileCache(64 * 1024 * 1024)
+
+
+@dataclass(frozen=True)
+class ServedTile:
+    """A tile to answer with: its body (None when the caller's copy, named by ``if_none_match``, is current),
+    its ETag, and whether a background rebuild of the grid is due."""
+
+    body: bytes | None
+    etag: str
+    rebuild_due: bool = False
+
+
+def _matches(if_none_match: str | None, etag: str) -> bool:
+    if not if_none_match:
+        return False
+    tags = {tag.strip().removeprefix("W/") for tag in if_none_match.split(",")}
+    return etag in tags or "*" in tags
+
+
+def serve_tile(
+    session: Session,
+    layer: str,
+    key: TileKey,
+    scope: Scope,
+    year: int | None = None,
+    product_ids: tuple[int, ...] = (),
+    if_none_match: str | None = None,
+) -> ServedTile:
+    """One tile of ``layer`` for the caller, from :data:`TILE_CACHE` when the data has not changed since it was
+    built. A small stale grid is rebuilt first; a large one is reported due for a rebuild in the background."""
+    due = False
+    if layer == "samples":
+        status, due = refresh_in_request(session)
+        version = status.version
+    elif layer == "producers" and key.z < PRODUCER_MIN_ZOOM:
+        version = "none"  # empty below its zoom whatever the data
+    else:
+        version = layer_version(session, layer)
+    samples = layer == "samples"
+    cache_key = (
+        layer,
+        key.z,
+        key.x,
+        key.y,
+        scope if samples else None,
+        year if samples else None,
+        tuple(sorted(product_ids)),
+        version,
+    )
+    etag = '"' + hashlib.sha256(repr(cache_key).encode()).hexdigest()[:24] + '"'
+    if _matches(if_none_match, etag):
+        return ServedTile(None, etag, due)
+    body = TILE_CACHE.get(cache_key)
+    if body is None:
+        body = layer_tile(session, layer, key, scope, year, product_ids)
+        TILE_CACHE.put(cache_key, body)
+    return ServedTile(body, etag, due)
+
+
 # ---------------------------------------------------------------------------------------------- the grid
 
 
@@ -241,6 +429,7 @@ class GridStatus:
     samples: int  # samples in the grid
     seconds: float  # what its last build took
     estimated_samples: int  # samples stored now (the planner's estimate: no count of a large table)
+    version: str = ""  # the samples' and the grid's marks: what the sample tiles are drawn from
 
 
 _MARKS_SQL = """
@@ -248,65 +437,79 @@ _MARKS_SQL = """
            (SELECT max(created_at) FROM sample),
            (SELECT greatest(reltuples, 0)::bigint FROM pg_class WHERE oid = 'sample'::regclass)"""
 
+_STATUS_SQL = f"""
+    SELECT m.*, g.built_at, g.origin_mark, g.quality_mark, g.sample_mark, g.samples, g.seconds
+    FROM ({_MARKS_SQL}) m LEFT JOIN sample_grid_state g ON g.id = 1"""
+
 
 def grid_status(session: Session) -> GridStatus:
-    """The grid's state against the newest verdict ids and sample time (three index probes)."""
-    origin, quality, newest, estimate = session.execute(text(_MARKS_SQL)).one()
-    state = session.execute(
-        text(
-            "SELECT built_at, origin_mark, quality_mark, sample_mark, samples, seconds"
-            " FROM sample_grid_state WHERE id = 1"
-        )
-    ).first()
-    if state is None:
-        return GridStatus(origin is None and newest is None, None, 0, 0.0, int(estimate))
-    current = (state.origin_mark, state.quality_mark, state.sample_mark) == (
-        origin or 0,
-        quality or 0,
-        newest,
-    )
-    return GridStatus(current, state.built_at, int(state.samples), float(state.seconds), int(estimate))
+    """The grid's state against the newest verdict ids and sample time (one query of three index probes)."""
+    row = session.execute(text(_STATUS_SQL)).one()
+    origin, quality, newest, estimate = row[0], row[1], row[2], row[3]
+    version = f"{origin}|{quality}|{newest}|{row.built_at}"
+    if row.built_at is None:
+        return GridStatus(origin is None and newest is None, None, 0, 0.0, int(estimate), version)
+    current = (row.origin_mark, row.quality_mark, row.sample_mark) == (origin or 0, quality or 0, newest)
+    return GridStatus(current, row.built_at, int(row.samples), float(row.seconds), int(estimate), version)
 
 
 def _build_sql() -> list[str]:
-    """Statements that rebuild the grid: the finest level from the samples, each coarser one from the next."""
+    """Statements that rebuild the grid: the finest level from the samples, each coarser one from the next, then
+    the national sums; rows in the order tiles read them (a served tile's cells are adjacent pages)."""
     origin, quality = _latest_sql()
     finest = GRID_LEVELS[-1]
     size = 2 * HALF_WORLD / (1 << (finest + CELL_SHIFT))
+    order = f"ORDER BY cx >> {TILE_CELL_SHIFT}, cy >> {TILE_CELL_SHIFT}, cx, cy"
     statements = [
         "DELETE FROM sample_grid",
+        "DELETE FROM sample_grid_national",
         f"""
         INSERT INTO sample_grid (level, cx, cy, year, product_id, county_code, n, n_bad, n_doubt, sx, sy)
-        SELECT {finest}, floor((mx + {HALF_WORLD}) / {size})::int, floor(({HALF_WORLD} - my) / {size})::int,
-               year, product_id, county_code, count(*), count(*) FILTER (WHERE class = 'bad'),
-               count(*) FILTER (WHERE class = 'doubt'), sum(mx), sum(my)
-        FROM (
-            SELECT ST_X(m.p) AS mx, ST_Y(m.p) AS my, s.product_id,
-                   extract(year FROM s.collected_at AT TIME ZONE :tz)::int AS year,
-                   coalesce({SAMPLE_COUNTY_SQL}, '') AS county_code, {_class_sql()} AS class
-            FROM sample s
-            LEFT JOIN LATERAL ({origin}) o ON true
-            LEFT JOIN LATERAL ({quality}) q ON true
-            CROSS JOIN LATERAL (SELECT ST_Transform(s.location, 3857) AS p) m
-            WHERE ST_Y(s.location) BETWEEN -85 AND 85) c
-        GROUP BY 2, 3, year, product_id, county_code""",
+        SELECT {finest}, cx, cy, year, product_id, county_code, n, n_bad, n_doubt, sx, sy FROM (
+            SELECT floor((mx + {HALF_WORLD}) / {size})::int AS cx, floor(({HALF_WORLD} - my) / {size})::int AS cy,
+                   year, product_id, county_code, count(*) AS n, count(*) FILTER (WHERE class = 'bad') AS n_bad,
+                   count(*) FILTER (WHERE class = 'doubt') AS n_doubt, sum(mx) AS sx, sum(my) AS sy
+            FROM (
+                SELECT ST_X(m.p) AS mx, ST_Y(m.p) AS my, s.product_id,
+                       extract(year FROM s.collected_at AT TIME ZONE :tz)::int AS year,
+                       coalesce({SAMPLE_COUNTY_SQL}, '') AS county_code, {_class_sql()} AS class
+                FROM sample s
+                LEFT JOIN LATERAL ({origin}) o ON true
+                LEFT JOIN LATERAL ({quality}) q ON true
+                CROSS JOIN LATERAL (SELECT ST_Transform(s.location, 3857) AS p) m
+                WHERE ST_Y(s.location) BETWEEN -85 AND 85) c
+            GROUP BY 1, 2, year, product_id, county_code) f
+        {order}""",
     ]
     for level in reversed(GRID_LEVELS[:-1]):
         statements.append(
             f"""
             INSERT INTO sample_grid (level, cx, cy, year, product_id, county_code, n, n_bad, n_doubt, sx, sy)
-            SELECT {level}, cx >> 1, cy >> 1, year, product_id, county_code,
-                   sum(n), sum(n_bad), sum(n_doubt), sum(sx), sum(sy)
-            FROM sample_grid WHERE level = {level + 1}
-            GROUP BY cx >> 1, cy >> 1, year, product_id, county_code"""
+            SELECT {level}, cx, cy, year, product_id, county_code, n, n_bad, n_doubt, sx, sy FROM (
+                SELECT cx >> 1 AS cx, cy >> 1 AS cy, year, product_id, county_code,
+                       sum(n) AS n, sum(n_bad) AS n_bad, sum(n_doubt) AS n_doubt, sum(sx) AS sx, sum(sy) AS sy
+                FROM sample_grid WHERE level = {level + 1}
+                GROUP BY cx >> 1, cy >> 1, year, product_id, county_code) f
+            {order}"""
         )
+    statements.append(
+        f"""
+        INSERT INTO sample_grid_national (level, cx, cy, year, product_id, n, n_bad, n_doubt, sx, sy)
+        SELECT level, cx, cy, year, product_id, sum(n), sum(n_bad), sum(n_doubt), sum(sx), sum(sy)
+        FROM sample_grid GROUP BY level, cx, cy, year, product_id
+        ORDER BY level, cx >> {TILE_CELL_SHIFT}, cy >> {TILE_CELL_SHIFT}, cx, cy"""
+    )
     return statements
 
 
-def refresh_sample_grid(session: Session, force: bool = False) -> GridStatus | None:
+def refresh_sample_grid(session: Session, force: bool = False, wait: bool = False) -> GridStatus | None:
     """Rebuild the sample grid in one transaction (readers keep seeing the old one until it commits) and
-    commit; None when another rebuild holds the lock, or the grid is current and ``force`` is not set."""
-    if not session.execute(text(f"SELECT pg_try_advisory_xact_lock({GRID_LOCK})")).scalar_one():
+    commit; None when another rebuild holds the lock (unless ``wait``: then wait for it to finish), or the grid
+    is current and ``force`` is not set."""
+    if wait:
+        session.commit()  # a fresh snapshot once the lock is ours: another rebuild's grid is then visible
+        session.execute(text(f"SELECT pg_advisory_xact_lock({GRID_LOCK})"))
+    elif not session.execute(text(f"SELECT pg_try_advisory_xact_lock({GRID_LOCK})")).scalar_one():
         session.rollback()
         return None
     if not force and grid_status(session).current:
@@ -348,7 +551,9 @@ def refresh_in_request(session: Session) -> tuple[GridStatus, bool]:
     if status.current:
         return status, False
     if max(status.estimated_samples, status.samples) <= SYNC_REBUILD_LIMIT:
-        rebuilt = refresh_sample_grid(session)
+        # Tiles of one view arrive together: the first rebuilds, the others wait for it rather than read the
+        # stale grid.
+        rebuilt = refresh_sample_grid(session, wait=True)
         return (rebuilt or grid_status(session)), False
     recent = status.built_at is not None and (
         time.time() - status.built_at.timestamp() < MIN_REBUILD_INTERVAL_S + status.seconds
@@ -365,27 +570,61 @@ def refresh_in_background(engine: Engine) -> None:
 # ---------------------------------------------------------------------------------------- reference layers
 
 
-@lru_cache(maxsize=1)
-def reference_layers() -> tuple[bytes, bytes]:
+OVERVIEW_TOLERANCE = 0.03  # degrees (about 3 km): under a pixel up to zoom 4, where the overview is drawn
+OVERVIEW_MIN_PART = (
+    0.01  # square degrees (about 100 km2): smaller parts of a province are left to the country
+)
+REFERENCE_DETAILS = ("overview", "full")
+
+
+@lru_cache(maxsize=2)
+def reference_layers(detail: str = "full") -> tuple[bytes, bytes]:
     """The national reference layers as one GeoJSON FeatureCollection (``kind``: country, province or maritime),
     plain and gzip-compressed: the whole territory with Taiwan, the South China Sea islands and the maritime
-    line, as every map of China that leaves the system must show."""
+    line, as every map of China that leaves the system must show. ``full`` is the bundled files as they are;
+    ``overview`` (for the national view) simplifies the outlines by :data:`OVERVIEW_TOLERANCE` keeping every
+    part of the country, so no island is lost, and leaves the provinces' islands to it. Built once per process (the service
+    builds both at start-up)."""
+    if detail not in REFERENCE_DETAILS:
+        raise InputError("detail", f"{detail!r} is not one of {', '.join(REFERENCE_DETAILS)}")
+    from shapely.geometry import MultiPolygon, mapping, shape
+
     from geo_data import admin
 
     features: list[dict[str, Any]] = []
-    for kind, frame in (
-        ("country", admin.country()),
-        ("province", admin.provinces()),
-        ("maritime", admin.maritime_line()),
+    for kind, path in (
+        ("country", admin.COUNTRY_FILE),
+        ("province", admin.PROVINCES_FILE),
+        ("maritime", admin.MARITIME_FILE),
     ):
-        collection = json.loads(frame.to_json(drop_id=True))
+        collection = json.loads(path.read_text(encoding="utf-8"))
         for feature in collection["features"]:
-            source = feature["properties"]
-            feature["properties"] = {"kind": kind} | (
-                {"adcode": str(source.get("adcode", "")), "name": str(source.get("name", ""))}
-                if kind == "province"
-                else {}
-            )
-            features.append(feature)
-    body = json.dumps({"type": "FeatureCollection", "features": features}, ensure_ascii=False).encode()
+            source = feature.get("properties") or {}
+            properties: dict[str, str] = {"kind": kind}
+            if kind == "province":
+                properties |= {"adcode": str(source.get("adcode", "")), "name": str(source.get("name", ""))}
+            geometry = feature["geometry"]
+            if detail == "overview" and kind != "maritime":  # the line is drawn as it is, never generalized
+                outline = shape(geometry)
+                if kind == "province" and isinstance(outline, MultiPolygon):
+                    # The country layer draws every island; a province's own outline of each (a third of the
+                    # data, and as many polygons to draw) adds nothing at the national scale.
+                    parts = [part for part in outline.geoms if part.area >= OVERVIEW_MIN_PART]
+                    outline = MultiPolygon(parts) if parts else outline
+                geometry = mapping(outline.simplify(OVERVIEW_TOLERANCE, preserve_topology=True))
+            features.append({"type": "Feature", "properties": properties, "geometry": geometry})
+    body = json.dumps(
+        {"type": "FeatureCollection", "features": features}, ensure_ascii=False, separators=(",", ":")
+    ).encode()
     return body, gzip.compress(body, 6)
+
+
+def _build_reference_layers() -> None:
+    for detail in REFERENCE_DETAILS:
+        reference_layers(detail)
+
+
+def warm_reference_layers() -> None:
+    """Build the reference layers in a background thread (a service calls this at start-up, so the first
+    map does not wait for them)."""
+    threading.Thread(target=_build_reference_layers, name="gi-reference-layers", daemon=True).start()

@@ -10,14 +10,15 @@ from datetime import date, datetime, timedelta
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, Text, cast, func, literal_column, or_, select, text
-from sqlalchemy.orm import Session
+from sqlalchemy import Select, Text, and_, cast, false, func, or_, select, text, true, tuple_
+from sqlalchemy.orm import Session, aliased
 
 from geo_data import admin
-from gi.accounts.scope import SAMPLE_COUNTY_SQL, Scope
+from gi.accounts.scope import Scope
 from gi.errors import InputError, NotFoundError
 from gi.models import (
     GIProduct,
+    Inspector,
     OriginVerdictRecord,
     Plan,
     PlanStatus,
@@ -34,7 +35,6 @@ from gi.reads.season import (
     quality_reason,
     sample_date_range,
 )
-from gi.reads.verdicts import latest_query
 from gi.register.areas import as_aware
 from gi.settings import get_settings
 from sampling.public import VerificationStatus, verification_status
@@ -43,6 +43,8 @@ ORIGIN_CODES = ("inside", "uncertain", "outside", "unchecked")
 QUALITY_CODES = ("pass", "fail", "inconclusive", "pending")
 ORIGIN_ZH = {"inside": "范围内", "uncertain": "边界存疑", "outside": "范围外", "unchecked": "未核验"}
 QUALITY_ZH = {"pass": "合格", "fail": "不合格", "inconclusive": "无法判定", "pending": "待检验"}
+BAD_ORIGIN = ("outside", "uncertain")
+BAD_QUALITY = ("fail", "inconclusive")
 MAX_NONCONFORMITIES = 500  # listed on the page; the campaign report has them all
 
 
@@ -255,57 +257,122 @@ def task_coverage(session: Session, scope: Scope, season: Season, today: date) -
 
 
 def _visible(scope: Scope) -> Any:
-    """The scope's condition on the ``sample`` table, with its values bound."""
+    """The scope's condition on the ``sample`` table, with its values bound (one sample: correlated lookups)."""
     params: dict[str, Any] = {}
     condition = text(scope.sample_filter("sample", params))
     return condition.bindparams(**params) if params else condition
 
 
+# The county a sample belongs to, by the scope's rule (its task's, else its producer's, else its collector's home
+# county), from outer joins: a grouped query over a million samples hashes three small tables once instead of
+# looking each sample's county up three times.
+_TASK = aliased(PlanTask)
+_PRODUCER = aliased(Producer)
+_COLLECTOR = aliased(Inspector)
+
+
+def _with_county(query: _Q) -> _Q:
+    """``query`` over samples joined to what decides their county (:func:`_county`)."""
+    return (
+        query.outerjoin(_TASK, _TASK.id == Sample.task_id)
+        .outerjoin(_PRODUCER, _PRODUCER.id == Sample.producer_id)
+        .outerjoin(_COLLECTOR, _COLLECTOR.id == Sample.collector_id)
+    )
+
+
+def _county() -> Any:
+    """The county of a sample in a query built with :func:`_with_county` ('' unknown)."""
+    return func.coalesce(_TASK.county_code, _PRODUCER.county_code, _COLLECTOR.home_county_code, "")
+
+
+def _in_scope(scope: Scope) -> Any:
+    """The scope's condition (the same as ``Scope.sample_filter``) on a query built with :func:`_with_county`."""
+    if scope.everything:
+        return true()
+    if scope.inspector_id is not None:
+        return Sample.collector_id == scope.inspector_id
+    if scope.regions:
+        return or_(*(_county().startswith(region, autoescape=True) for region in scope.regions))
+    return false()
+
+
+_V = TypeVar("_V", OriginVerdictRecord, QualityVerdict)
+
+
+def _current(model: type[_V]) -> tuple[type[_V], Any]:
+    """An alias of a verdict table and the condition joining a sample to its current verdict there: the one
+    with no later verdict for the sample (by ``checked_at``, then ``id``: the read model's order). An anti-join
+    the planner hashes, where ``DISTINCT ON`` over every verdict ever written sorts them all."""
+    verdict = aliased(model)
+    newer = aliased(model)
+    later = (
+        select(newer.id)
+        .where(
+            newer.sample_id == verdict.sample_id,
+            tuple_(newer.checked_at, newer.id) > tuple_(verdict.checked_at, verdict.id),
+        )
+        .exists()
+    )
+    return verdict, and_(verdict.sample_id == Sample.id, ~later)
+
+
+def _scoped(query: _Q, scope: Scope) -> _Q:
+    """``query`` with the joins its scope condition needs (a region's: the county's; others: none)."""
+    return (
+        _with_county(query)
+        if scope.regions and not scope.everything and scope.inspector_id is None
+        else query
+    )
+
+
 def _sample_where(scope: Scope, season: Season) -> list[Any]:
+    """The season's samples in scope (on a query built with :func:`_with_county`)."""
     return [
         Sample.collected_at >= as_aware(season.start),
         Sample.collected_at < as_aware(season.end + timedelta(days=1)),
-        _visible(scope),
+        _in_scope(scope),
     ]
-
-
-def _county_expr() -> Any:
-    """The county a sample belongs to (the same rule as the scope's: task, producer, collector's home)."""
-    sql = SAMPLE_COUNTY_SQL
-    for column in ("task_id", "producer_id", "collector_id"):
-        sql = sql.replace(f"s.{column}", f"sample.{column}")
-    return func.coalesce(literal_column(f"({sql})"), "")
 
 
 def _samples_per_county(
     session: Session, scope: Scope, season: Season
 ) -> dict[tuple[str, str], tuple[str, int]]:
     where = _sample_where(scope, season)
-    county = _county_expr()
+    county = _county()
     rows = session.execute(
-        select(GIProduct.code, GIProduct.name_zh, county, func.count(Sample.id))
-        .join(GIProduct, GIProduct.id == Sample.product_id)
+        _with_county(
+            select(GIProduct.code, GIProduct.name_zh, county, func.count(Sample.id)).join(
+                GIProduct, GIProduct.id == Sample.product_id
+            )
+        )
         .where(*where)
         .group_by(GIProduct.code, GIProduct.name_zh, county)
     ).all()
     return {(r[0], r[2] or ""): (r[1], int(r[3])) for r in rows}
 
 
-def verdict_counts(session: Session, scope: Scope, season: Season) -> list[VerdictCounts]:
-    """Per product: the scope's samples of the season by current origin verdict and quality outcome."""
-    origin = latest_query("origin", OriginVerdictRecord.verdict).subquery()
-    quality = latest_query("quality", QualityVerdict.outcome).subquery()
+def _verdict_rows(session: Session, scope: Scope, season: Season) -> list[tuple[str, str, str, str, int]]:
+    """(product code, name, current origin verdict, quality outcome, samples) of the scope's season."""
+    origin, on_origin = _current(OriginVerdictRecord)
+    quality, on_quality = _current(QualityVerdict)
     where = _sample_where(scope, season)
-    origin_code = func.coalesce(cast(origin.c.verdict, Text), "unchecked")
-    quality_code = func.coalesce(cast(quality.c.outcome, Text), "pending")
+    origin_code = func.coalesce(cast(origin.verdict, Text), "unchecked")
+    quality_code = func.coalesce(cast(quality.outcome, Text), "pending")
     rows = session.execute(
-        select(GIProduct.code, GIProduct.name_zh, origin_code, quality_code, func.count(Sample.id))
-        .join(GIProduct, GIProduct.id == Sample.product_id)
-        .outerjoin(origin, origin.c.sample_id == Sample.id)
-        .outerjoin(quality, quality.c.sample_id == Sample.id)
+        _scoped(
+            select(GIProduct.code, GIProduct.name_zh, origin_code, quality_code, func.count(Sample.id))
+            .join(GIProduct, GIProduct.id == Sample.product_id)
+            .outerjoin(origin, on_origin)
+            .outerjoin(quality, on_quality),
+            scope,
+        )
         .where(*where)
         .group_by(GIProduct.code, GIProduct.name_zh, origin_code, quality_code)
     ).all()
+    return [(str(r[0]), str(r[1]), str(r[2]), str(r[3]), int(r[4])) for r in rows]
+
+
+def _tally(rows: list[tuple[str, str, str, str, int]]) -> list[VerdictCounts]:
     names: dict[str, str] = {}
     origins: dict[str, dict[str, int]] = {}
     qualities: dict[str, dict[str, int]] = {}
@@ -313,59 +380,68 @@ def verdict_counts(session: Session, scope: Scope, season: Season) -> list[Verdi
         names[code] = name
         by_origin = origins.setdefault(code, dict.fromkeys(ORIGIN_CODES, 0))
         by_quality = qualities.setdefault(code, dict.fromkeys(QUALITY_CODES, 0))
-        by_origin[o] = by_origin.get(o, 0) + int(n)
-        by_quality[q] = by_quality.get(q, 0) + int(n)
+        by_origin[o] = by_origin.get(o, 0) + n
+        by_quality[q] = by_quality.get(q, 0) + n
     return [
         VerdictCounts(code, names[code], sum(origins[code].values()), origins[code], qualities[code])
         for code in sorted(names)
     ]
 
 
+def _nonconforming(rows: list[tuple[str, str, str, str, int]]) -> int:
+    """Samples outside or uncertain in origin, or failing or inconclusive in quality (what :func:`findings`
+    lists), from :func:`_verdict_rows`."""
+    return sum(n for _, _, o, q, n in rows if o in BAD_ORIGIN or q in BAD_QUALITY)
+
+
+def verdict_counts(session: Session, scope: Scope, season: Season) -> list[VerdictCounts]:
+    """Per product: the scope's samples of the season by current origin verdict and quality outcome."""
+    return _tally(_verdict_rows(session, scope, season))
+
+
 def findings(
-    session: Session, scope: Scope, season: Season, limit: int = MAX_NONCONFORMITIES
+    session: Session,
+    scope: Scope,
+    season: Season,
+    limit: int = MAX_NONCONFORMITIES,
+    total: int | None = None,
 ) -> tuple[list[Finding], int]:
     """The scope's samples of the season that are outside or uncertain, or fail or are inconclusive in quality,
-    newest first (at most ``limit``), with the reason in words; and how many there are."""
-    origin = latest_query(
-        "origin",
-        OriginVerdictRecord.verdict,
-        OriginVerdictRecord.distance_m,
-        OriginVerdictRecord.band_m,
-        OriginVerdictRecord.area_version,
-        OriginVerdictRecord.flags,
-    ).subquery()
-    quality = latest_query("quality", QualityVerdict.outcome, QualityVerdict.indicators).subquery()
+    newest first (at most ``limit``), with the reason in words; and how many there are (counted unless the
+    caller knows it as ``total``)."""
+    origin, on_origin = _current(OriginVerdictRecord)
+    quality, on_quality = _current(QualityVerdict)
     where = _sample_where(scope, season)
-    origin_bad = cast(origin.c.verdict, Text).in_(["outside", "uncertain"])
-    quality_bad = cast(quality.c.outcome, Text).in_(["fail", "inconclusive"])
+    origin_bad = cast(origin.verdict, Text).in_(BAD_ORIGIN)
+    quality_bad = cast(quality.outcome, Text).in_(BAD_QUALITY)
     bad = or_(origin_bad, quality_bad)
-    base = (
-        select(Sample.id)
-        .outerjoin(origin, origin.c.sample_id == Sample.id)
-        .outerjoin(quality, quality.c.sample_id == Sample.id)
-        .where(*where, bad)
-    )
-    total = int(session.scalar(select(func.count()).select_from(base.subquery())) or 0)
-    county = _county_expr()
+    base = _scoped(
+        select(Sample.id).outerjoin(origin, on_origin).outerjoin(quality, on_quality),
+        scope,
+    ).where(*where, bad)
+    if total is None:
+        total = int(session.scalar(select(func.count()).select_from(base.subquery())) or 0)
+    county = _county()
     rows = session.execute(
-        select(
-            Sample.id,
-            Sample.collected_at,
-            GIProduct.name_zh,
-            Producer.name,
-            county,
-            origin.c.verdict,
-            origin.c.distance_m,
-            origin.c.band_m,
-            origin.c.area_version,
-            origin.c.flags,
-            quality.c.outcome,
-            quality.c.indicators,
+        _with_county(
+            select(
+                Sample.id,
+                Sample.collected_at,
+                GIProduct.name_zh,
+                _PRODUCER.name,
+                county,
+                origin.verdict,
+                origin.distance_m,
+                origin.band_m,
+                origin.area_version,
+                origin.flags,
+                quality.outcome,
+                quality.indicators,
+            )
+            .join(GIProduct, GIProduct.id == Sample.product_id)
+            .outerjoin(origin, on_origin)
+            .outerjoin(quality, on_quality)
         )
-        .join(GIProduct, GIProduct.id == Sample.product_id)
-        .outerjoin(Producer, Producer.id == Sample.producer_id)
-        .outerjoin(origin, origin.c.sample_id == Sample.id)
-        .outerjoin(quality, quality.c.sample_id == Sample.id)
         .where(*where, bad)
         .order_by(Sample.collected_at.desc(), Sample.id)
         .limit(limit)
@@ -414,6 +490,9 @@ def supervisor_dashboard(
 ) -> Dashboard:
     """The dashboard of ``scope`` for a season (see :func:`choose_season`)."""
     season = choose_season(session, plan_key, start, end)
+    # Grouped scans of up to a season's million samples: compiling them (JIT) costs more than it saves.
+    session.execute(text("SET LOCAL jit = off"))
+    session.execute(text("SET LOCAL work_mem = '32MB'"))  # the anti-joins hash in memory
     today = _today()
     plans = [
         (p.code, p.title, p.status.value)
@@ -423,8 +502,9 @@ def supervisor_dashboard(
     ]
     board = Dashboard(season=season, plans=plans, today=today)
     board.coverage = task_coverage(session, scope, season, today)
-    board.verdicts = verdict_counts(session, scope, season)
-    board.findings, board.findings_total = findings(session, scope, season)
+    rows = _verdict_rows(session, scope, season)  # one scan for the counts and the findings' total
+    board.verdicts = _tally(rows)
+    board.findings, board.findings_total = findings(session, scope, season, total=_nonconforming(rows))
     if verify_draw and season.plan_code:
         board.verification = verification_status(session, season.plan_code)
     return board

@@ -3,7 +3,10 @@ is rebuilt; tiles are Mapbox Vector Tiles narrowed to the caller's region; tile 
 
 from __future__ import annotations
 
+import gzip
+import math
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from service_fixtures import add_accounts, service_database, store_samples
@@ -90,3 +93,146 @@ def test_tiles_are_scoped_and_addresses_checked(url: str) -> None:
     with pytest.raises(InputError) as raised:
         tile_key(3, 8, 0)
     assert raised.value.field == "x"
+
+
+def _features(body: bytes, key: tuple[int, int, int], tmp_path: Path) -> list[dict[str, object]]:
+    """The features of a sample tile, read back by GDAL's MVT driver (a real client)."""
+    import pyogrio
+
+    z, x, y = key  # (the features' attributes are read; their position in the tile is not)
+    path = tmp_path / f"{z}-{x}-{y}-{len(list(tmp_path.iterdir()))}.mvt"
+    path.write_bytes(body)
+    frame = pyogrio.read_dataframe(path, layer="samples", read_geometry=False)
+    return frame.to_dict("records")  # type: ignore[no-any-return]
+
+
+def _tile_of(url: str, z: int) -> tuple[int, int, int]:
+    """The tile at zoom ``z`` holding the first stored sample."""
+    from sqlalchemy import func, select
+
+    from gi.models import Sample
+
+    with Session(gi_db.get_engine(url)) as session:
+        lon, lat = session.execute(
+            select(func.ST_X(Sample.location), func.ST_Y(Sample.location))
+            .order_by(Sample.collected_at)
+            .limit(1)
+        ).one()
+    n = 1 << z
+    x = int((lon + 180) / 360 * n)
+    y = int((1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * n)
+    return z, x, y
+
+
+def test_national_grid_sums_the_counties_and_serves_32_cells_a_side(url: str, tmp_path: Path) -> None:
+    engine = gi_db.get_engine(url)
+    with Session(engine) as session:
+        refresh_sample_grid(session, force=True)
+        per_level = dict(
+            session.execute(text("SELECT level, sum(n) FROM sample_grid GROUP BY level")).all()  # type: ignore[arg-type]
+        )
+        national = dict(
+            session.execute(text("SELECT level, sum(n) FROM sample_grid_national GROUP BY level")).all()  # type: ignore[arg-type]
+        )
+        assert national == per_level and set(national) == set(GRID_LEVELS)
+        key = _tile_of(url, 6)
+        everything = _features(
+            layer_tile(session, "samples", tile_key(*key), Scope(everything=True)), key, tmp_path
+        )
+        province = session.execute(
+            text(
+                "SELECT i.home_county_code FROM app_user u JOIN inspector i ON i.id = u.inspector_id"
+                " WHERE u.username = 'insp'"
+            )
+        ).scalar_one()[:2]
+        region_body = layer_tile(session, "samples", tile_key(*key), Scope(regions=(province,)))
+        region = _features(region_body, key, tmp_path)
+    # Every cell is a cluster with its count; the region sees its own samples, here all of them.
+    assert everything and all(f["cluster"] for f in everything)
+    assert sum(int(f["n"]) for f in everything) == sum(int(f["n"]) for f in region) > 0  # type: ignore[call-overload]
+
+
+def test_dense_point_tiles_are_served_as_cells(
+    url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from maps import tiles
+
+    key = _tile_of(url, 12)
+    with Session(gi_db.get_engine(url)) as session:
+        refresh_sample_grid(session, force=True)
+        points = _features(
+            layer_tile(session, "samples", tile_key(*key), Scope(everything=True)), key, tmp_path
+        )
+        assert points and not any(f["cluster"] for f in points) and all(f["code"] for f in points)
+        monkeypatch.setattr(tiles, "POINT_CAP", len(points) - 1)
+        cells = _features(
+            layer_tile(session, "samples", tile_key(*key), Scope(everything=True)), key, tmp_path
+        )
+        assert cells and all(f["cluster"] for f in cells)
+        assert sum(int(f["n"]) for f in cells) >= len(points)  # type: ignore[call-overload]
+
+
+def test_tiles_are_cached_under_their_data_version_with_an_etag(url: str) -> None:
+    from maps.tiles import TILE_CACHE, serve_tile
+
+    TILE_CACHE.clear()
+    key = tile_key(*_tile_of(url, 5))
+    with Session(gi_db.get_engine(url)) as session:
+        first = serve_tile(session, "samples", key, Scope(everything=True))
+        hits = TILE_CACHE.hits
+        again = serve_tile(session, "samples", key, Scope(everything=True))
+        assert again.body == first.body and again.etag == first.etag and TILE_CACHE.hits == hits + 1
+        assert (
+            serve_tile(session, "samples", key, Scope(everything=True), if_none_match=first.etag).body is None
+        )
+        # Another region's view of the same address is another tile.
+        assert serve_tile(session, "samples", key, Scope(regions=("99",))).etag != first.etag
+        areas = serve_tile(session, "areas", key, Scope())
+    _more_samples(url, 1)
+    with Session(gi_db.get_engine(url)) as session:
+        after = serve_tile(session, "samples", key, Scope(everything=True), if_none_match=first.etag)
+        assert after.body is not None and after.etag != first.etag  # a new sample: the old copy is stale
+        assert serve_tile(session, "areas", key, Scope(), if_none_match=areas.etag).body is None
+
+
+def test_tile_cache_drops_the_least_recently_used_beyond_its_budget() -> None:
+    from maps.tiles import TileCache
+
+    cache = TileCache(3 * (TileCache.ENTRY_OVERHEAD + 100))
+    for k in range(3):
+        cache.put(("t", k), bytes(100))
+    assert cache.get(("t", 0)) is not None  # 0 is now the most recently used
+    cache.put(("t", 3), bytes(100))
+    assert cache.get(("t", 1)) is None and cache.get(("t", 0)) is not None and len(cache) == 3
+    cache.put(("big",), bytes(cache.max_bytes))  # larger than the whole budget: not kept
+    assert cache.get(("big",)) is None and cache.size_bytes <= cache.max_bytes
+
+
+def test_reference_overview_keeps_every_island_and_province_in_less_data() -> None:
+    import json
+
+    import shapely
+    from shapely.geometry import shape
+
+    from maps.tiles import reference_layers
+
+    def parts(detail: str) -> dict[str, list[int]]:
+        plain, packed = reference_layers(detail)
+        assert gzip.decompress(packed) == plain
+        found: dict[str, list[int]] = {}
+        for feature in json.loads(plain)["features"]:
+            geometry = shape(feature["geometry"])
+            found.setdefault(feature["properties"]["kind"], []).append(
+                int(shapely.get_num_geometries(geometry))
+            )
+        return found
+
+    full, overview = parts("full"), parts("overview")
+    assert (
+        overview["country"] == full["country"] and sum(full["country"]) > 1000
+    )  # every island of the country
+    assert len(overview["province"]) == len(full["province"]) == 34  # incl. Taiwan, Hong Kong, Macao
+    assert overview["maritime"] == full["maritime"]
+    assert len(reference_layers("overview")[0]) < 0.6 * len(reference_layers("full")[0])
+    with pytest.raises(InputError):
+        reference_layers("huge")

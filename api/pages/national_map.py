@@ -4,7 +4,8 @@ national reference layers. Samples are narrowed to the caller's region; nothing 
 
 from __future__ import annotations
 
-from typing import Annotated
+import time
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, BackgroundTasks, Query, Request
 from fastapi.responses import HTMLResponse, Response
@@ -15,11 +16,12 @@ from maps.tiles import (
     MVT_MEDIA_TYPE,
     POINT_MIN_ZOOM,
     PRODUCER_MIN_ZOOM,
-    layer_tile,
+    map_version,
     reference_layers,
     refresh_in_background,
-    refresh_in_request,
+    serve_tile,
     tile_key,
+    warm_reference_layers,
 )
 from sampling.dashboard import map_view, product_ids
 
@@ -27,6 +29,11 @@ router = APIRouter(tags=["pages"], include_in_schema=False)
 
 YearQuery = Annotated[int | None, Query(ge=2000, le=2100)]
 ProductQuery = Annotated[list[str] | None, Query(max_length=50)]
+
+
+def warm_up() -> None:
+    """Start building what the map page loads first (the reference layers) in the background."""
+    warm_reference_layers()
 
 
 @router.get("/dashboard/map", response_class=HTMLResponse)
@@ -48,6 +55,7 @@ def map_page(
             "point_zoom": POINT_MIN_ZOOM,
             "producer_zoom": PRODUCER_MIN_ZOOM,
             "review_number": settings.map_review_number or "",
+            "version": map_version(session),
         },
     )
 
@@ -64,23 +72,34 @@ def tile(
     request: Request,
     year: YearQuery = None,
     product: ProductQuery = None,
+    v: Annotated[str | None, Query(max_length=40)] = None,
 ) -> Response:
-    """One vector tile (Mapbox Vector Tile) of ``layer``: samples, areas or producers."""
+    """One vector tile (Mapbox Vector Tile) of ``layer``: samples, areas or producers. Its ETag names the data it
+    was drawn from (``304`` when the browser's copy is current); an address carrying the map page's data
+    version ``v`` is kept by the browser for a day (the next page after a change has another ``v``)."""
     key = tile_key(z, x, y)
     ids = product_ids(session, product)
-    if layer == "samples" and z < POINT_MIN_ZOOM:
-        _, due = refresh_in_request(session)
-        if due:
-            background.add_task(refresh_in_background, request.app.state.engine)
-    body = layer_tile(session, layer, key, scope, year, ids)
-    return Response(body, media_type=MVT_MEDIA_TYPE, headers={"Cache-Control": "private, max-age=60"})
+    started = time.perf_counter()
+    served = serve_tile(session, layer, key, scope, year, ids, request.headers.get("if-none-match"))
+    if served.rebuild_due:
+        background.add_task(refresh_in_background, request.app.state.engine)
+    headers = {
+        "ETag": served.etag,
+        "Cache-Control": "private, max-age=86400" if v else "private, no-cache",
+        # what the tile took in the service (its queries or the cache), apart from sign-in and transport
+        "Server-Timing": f"tile;dur={(time.perf_counter() - started) * 1000:.1f}",
+    }
+    if served.body is None:
+        return Response(status_code=304, headers=headers)
+    return Response(served.body, media_type=MVT_MEDIA_TYPE, headers=headers)
 
 
 @router.get("/dashboard/map/reference.geojson")
-def reference(request: Request) -> Response:
+def reference(request: Request, detail: Annotated[Literal["overview", "full"], Query()] = "full") -> Response:
     """The national reference layers (country with Taiwan and the South China Sea islands, provinces, the
-    maritime line) as GeoJSON, gzip-compressed when the browser accepts it."""
-    plain, packed = reference_layers()
+    maritime line) as GeoJSON, gzip-compressed when the browser accepts it; ``detail=overview`` for the
+    national view (every part kept, outlines simplified)."""
+    plain, packed = reference_layers(detail)
     headers = {"Cache-Control": "public, max-age=86400", "Vary": "Accept-Encoding"}
     if "gzip" in request.headers.get("accept-encoding", ""):
         return Response(

@@ -40,6 +40,28 @@ class SampleGridCell(Base):
     sy: Mapped[float] = mapped_column(Float, comment="sum of Web Mercator y")
 
 
+class SampleGridNationalCell(Base):
+    """The grid summed over counties (one row per cell, year and product): what the tiles of a caller who sees
+    every region read, a fraction of the rows of :class:`SampleGridCell` where many counties' samples mix."""
+
+    __tablename__ = "sample_grid_national"
+
+    level: Mapped[int] = mapped_column(
+        SmallInteger, primary_key=True, comment="tile zoom the cell belongs to"
+    )
+    cx: Mapped[int] = mapped_column(Integer, primary_key=True, comment="cell column, 64 per tile")
+    cy: Mapped[int] = mapped_column(Integer, primary_key=True, comment="cell row from the north, 64 per tile")
+    year: Mapped[int] = mapped_column(SmallInteger, primary_key=True, comment="local year of collection")
+    product_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    n: Mapped[int] = mapped_column(Integer, comment="samples")
+    n_bad: Mapped[int] = mapped_column(Integer, comment="outside the area or failing quality")
+    n_doubt: Mapped[int] = mapped_column(
+        Integer, comment="in the boundary band or inconclusive, none failing"
+    )
+    sx: Mapped[float] = mapped_column(Float, comment="sum of Web Mercator x (the cell's centre of mass)")
+    sy: Mapped[float] = mapped_column(Float, comment="sum of Web Mercator y")
+
+
 class SampleGridState(Base):
     """What the sample grid was built from: the newest verdict ids and sample time it saw, and when."""
 

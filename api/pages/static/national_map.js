@@ -6,6 +6,8 @@
   const origin = window.location.origin;
   const query = new URLSearchParams();
   query.set("year", el.dataset.year);
+  // The data version of the page: tiles under it are kept by the browser until the data changes.
+  if (el.dataset.version) query.set("v", el.dataset.version);
   JSON.parse(el.dataset.products || "[]").forEach((p) => query.append("product", p));
   const tiles = (layer) => [`${origin}/dashboard/tiles/${layer}/{z}/{x}/{y}.mvt?${query}`];
   const pointZoom = Number(el.dataset.pointZoom);
@@ -17,7 +19,9 @@
     style: {
       version: 8,
       sources: {
-        reference: { type: "geojson", data: `${origin}/dashboard/map/reference.geojson` },
+        // The national view draws the overview (every island, outlines simplified: about half the data);
+        // the full outlines replace it once the map is zoomed in where the difference shows.
+        reference: { type: "geojson", data: `${origin}/dashboard/map/reference.geojson?detail=overview` },
         areas: { type: "vector", tiles: tiles("areas"), minzoom: 0, maxzoom: 14 },
         producers: { type: "vector", tiles: tiles("producers"), minzoom: Number(el.dataset.producerZoom), maxzoom: 14 },
         samples: { type: "vector", tiles: tiles("samples"), minzoom: 0, maxzoom: 16 },
@@ -56,10 +60,18 @@
     bounds: [[73.0, 3.0], [135.5, 53.8]],
     fitBoundsOptions: { padding: 10 },
     maxZoom: 18,
+    fadeDuration: 0,  // no symbol fades: the first view is final as soon as its tiles are drawn
     attributionControl: false,
     dragRotate: false,
   });
   map.addControl(new maplibregl.NavigationControl({ showCompass: false }), "top-right");
+  const FULL_REFERENCE_ZOOM = 5;
+  const fullReference = () => {
+    if (map.getZoom() < FULL_REFERENCE_ZOOM) return;
+    map.off("zoomend", fullReference);
+    map.getSource("reference").setData(`${origin}/dashboard/map/reference.geojson?detail=full`);
+  };
+  map.on("zoomend", fullReference);
   map.addControl(new maplibregl.ScaleControl({ unit: "metric" }), "bottom-left");
 
   const ORIGIN_ZH = { inside: "在保护范围内", uncertain: "边界存疑", outside: "在保护范围外", unchecked: "未核验" };
