@@ -57,7 +57,14 @@ from gi.models.register import (
     QualitySpec,
     SeasonKind,
 )
-from gi.models.samples import LocationSource, OriginOutcome, OriginVerdictRecord, Sample, SamplePhoto
+from gi.models.samples import (
+    LocationSource,
+    OriginOutcome,
+    OriginVerdictRecord,
+    Sample,
+    SampleIdentity,
+    SamplePhoto,
+)
 
 __all__ = [
     "ROLE_ZH",
@@ -109,6 +116,7 @@ __all__ = [
     "QualitySpec",
     "QualityVerdict",
     "Sample",
+    "SampleIdentity",
     "SamplePhoto",
     "SealCode",
     "SeasonKind",

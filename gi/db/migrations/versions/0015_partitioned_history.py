@@ -68,8 +68,6 @@ CREATE TABLE sample_identity (
     CONSTRAINT pk_sample_identity PRIMARY KEY (id),
     CONSTRAINT uq_sample_identity_id UNIQUE (id, collected_at)
 );
-COMMENT ON TABLE sample_identity IS
-    'one row per sample UUID: sample is partitioned by collected_at, so its own key is (id, collected_at)';
 INSERT INTO sample_identity (id, collected_at) SELECT id, collected_at FROM sample;
 """
 
@@ -385,3 +383,6 @@ def downgrade() -> None:
         ).scalar()
         if recorded:
             conn.execute(text("SELECT audit_snapshot(:t)"), {"t": table})
+    # Chain the snapshots now, not at commit: a further downgrade in this transaction may drop the log.
+    conn.execute(text("SET CONSTRAINTS audit_chain IMMEDIATE"))
+    conn.execute(text("SET CONSTRAINTS audit_chain DEFERRED"))
