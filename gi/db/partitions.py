@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, Engine, text
 
 PARTITION_ZONE = ZoneInfo("Asia/Shanghai")
 # Partitioned table -> its partition key. The sample's verdicts carry their sample's collection moment.
@@ -215,3 +215,16 @@ def ensure_partitions(
             month = next_month(month)
         report.default_rows[table] = default_rows(conn, table)
     return report
+
+
+# pg_advisory_xact_lock key: two runs (cron and `gi db up`) create a month once, not twice.
+_LOCK_KEY = 0x6769_7061_7274  # "giprt"
+
+
+def maintain_partitions(
+    engine: Engine, ahead: int = 3, since: date | None = None, today: date | None = None
+) -> PartitionReport:
+    """`gi db partitions`: create the months ahead (and from ``since``) in one transaction; the report."""
+    with engine.begin() as conn:
+        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK_KEY})
+        return ensure_partitions(conn, ahead=ahead, since=since, today=today)
