@@ -13,7 +13,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from fixtures import scratch_database
+from fixtures import gi, scratch_database
 from sqlalchemy import Connection, create_engine, text
 from sqlalchemy.exc import DBAPIError
 
@@ -318,3 +318,12 @@ def test_audit_triggers_refuse_changes_on_partitions(
     finally:
         engine.dispose()
     assert "refused" in str(refused.value)
+
+
+def test_gi_db_partitions_command(history: tuple[str, dict[str, list[str]]]) -> None:
+    url, _ = history
+    done = gi(url, "db", "partitions", "--ahead", "4")
+    assert done.returncode == 0, done.stderr
+    assert "partitions:" in done.stdout and "every table has its months through" in done.stdout
+    bad = gi(url, "db", "partitions", "--since", "2026-13")
+    assert bad.returncode != 0 and "--since" in bad.stderr + bad.stdout and "Traceback" not in bad.stderr
