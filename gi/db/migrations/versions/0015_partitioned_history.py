@@ -241,10 +241,11 @@ def _rebuild(conn: Connection, table: str, key: str, partition: bool, today: dat
         if added:
             conn.execute(text(f'ALTER TABLE "{scratch}" DROP COLUMN "{key}"'))
     names = ", ".join(f'"{c}"' for c in carried)
+    old_names = ", ".join(f'o."{c}"' for c in carried)
     if partition and added:
         conn.execute(
             text(
-                f'INSERT INTO "{scratch}" ({names}, "{key}") SELECT {", ".join(f"o.{c}" for c in carried)}, '
+                f'INSERT INTO "{scratch}" ({names}, "{key}") SELECT {old_names}, '
                 f'i.collected_at FROM "{table}" o LEFT JOIN sample_identity i ON i.id = o.sample_id'
             )
         )
