@@ -4,7 +4,7 @@ row, the trigger's no-op, the composite foreign keys), alternating, in one run.
 
     .venv/bin/python benchmarks/partitions.py [--uploads 400] [--stored 20000]
 
-Each database first gets ``--stored`` samples spread over 24 months, so the partitioned one has 28 months of
+Each database first gets ``--stored`` samples spread over 24 months, so the partitioned one has 29 months of
 partitions to route into and check keys against. Prints medians and 90th percentiles side by side. Wall-clock
 on a shared 2-core machine: quote the load average beside the figures.
 """
