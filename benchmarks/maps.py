@@ -169,15 +169,16 @@ def _seed(url: str, stored: int, year: int) -> None:
                                                gps_accuracy_m, location_source, location, collector_id, source)
                            SELECT id, product_id, at, x, y, 'EPSG:4326', 5.0, 'device_gps',
                                   ST_SetSRID(ST_MakePoint(x, y), 4326), collector, 'benchmark'
-                           FROM rows RETURNING id, product_id)
-                    INSERT INTO origin_verdict (sample_id, product_id, verdict, distance_m, band_m, flags,
-                                                other_areas, rule, inputs)
-                    SELECT id, product_id, v::origin_outcome,
+                           FROM rows RETURNING id, product_id, collected_at)
+                    INSERT INTO origin_verdict (sample_id, collected_at, product_id, verdict, distance_m, band_m,
+                                                flags, other_areas, rule, inputs)
+                    SELECT id, collected_at, product_id, v::origin_outcome,
                            CASE v WHEN 'inside' THEN 500.0 WHEN 'uncertain' THEN 10.0 ELSE -2000.0 END,
                            30.0, '{}', '[]', 'benchmark', '{}'
-                    FROM (SELECT id, product_id, CASE WHEN r < 0.85 THEN 'inside' WHEN r < 0.93 THEN 'uncertain'
-                                                      ELSE 'outside' END AS v
-                          FROM (SELECT id, product_id, random() AS r FROM s) x) y
+                    FROM (SELECT id, collected_at, product_id,
+                                 CASE WHEN r < 0.85 THEN 'inside' WHEN r < 0.93 THEN 'uncertain'
+                                      ELSE 'outside' END AS v
+                          FROM (SELECT id, collected_at, product_id, random() AS r FROM s) x) y
                     """
                 ),
                 {"first": done, "last": done + n - 1, "year": year},

@@ -32,7 +32,7 @@ import statistics
 import sys
 import time
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -81,6 +81,10 @@ def bench_url(fresh: bool, name: str = BENCH_DB) -> str:
         drop_database(server, name)
     create_database(server, name)
     gi_db.upgrade(url)
+    # The 3 years of samples get their month partitions (not the DEFAULT one), as `gi db partitions --since` does.
+    from gi.db.partitions import maintain_partitions
+
+    maintain_partitions(gi_db.get_engine(url), since=date(END.year - 3, END.month, 1))
     with gi_db.session_scope(gi_db.get_engine(url)) as session:
         load_register_into_db(session)
     return url
@@ -254,7 +258,8 @@ pts AS (
 SELECT ST_AsMVT(pts.*, 'samples') FROM pts
 """
 _CURRENT = (
-    "JOIN LATERAL (SELECT o.verdict FROM origin_verdict o WHERE o.sample_id = s.id ORDER BY o.id DESC LIMIT 1) v "
+    "JOIN LATERAL (SELECT o.verdict FROM origin_verdict o WHERE o.sample_id = s.id AND o.collected_at = s.collected_at "
+    "ORDER BY o.id DESC LIMIT 1) v "
     "ON true"
 )
 

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from demo.progress import StepProgress, no_progress
 from gi import db as gi_db
 from gi.db import session_scope
+from gi.db.partitions import PARTITION_ZONE, add_months, maintain_partitions, month_start
 from gi.register.loader import RegisterLoadReport, load_register_into_db
 from gi.register.products import ProductSummary, register_summary
 
@@ -34,6 +36,8 @@ def load_register(on_progress: StepProgress = no_progress) -> RegisterStep:
     from geo_data.register import load_register as read_register
 
     gi_db.upgrade()
+    # The demo's seasons reach back up to a year: their months get partitions, not the DEFAULT one.
+    maintain_partitions(gi_db.get_engine(), since=add_months(month_start(datetime.now(PARTITION_ZONE)), -12))
     total = len(read_register().products)
     done = 0
 

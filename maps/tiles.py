@@ -96,11 +96,14 @@ def _compiled(statement: Any) -> str:
 def _latest_sql() -> tuple[str, str]:
     """The current origin verdict and quality outcome of the sample aliased ``s`` (LATERAL subqueries built
     from the read model, so "current" means the same here as everywhere)."""
+    # collected_at too: the verdict tables are partitioned by it, so each look-up reads one partition.
     origin = latest_query("origin", OriginVerdictRecord.verdict).where(
-        OriginVerdictRecord.sample_id == literal_column("s.id")
+        OriginVerdictRecord.sample_id == literal_column("s.id"),
+        OriginVerdictRecord.collected_at == literal_column("s.collected_at"),
     )
     quality = latest_query("quality", QualityVerdict.outcome).where(
-        QualityVerdict.sample_id == literal_column("s.id")
+        QualityVerdict.sample_id == literal_column("s.id"),
+        QualityVerdict.collected_at == literal_column("s.collected_at"),
     )
     return _compiled(origin.limit(1)), _compiled(quality.limit(1))
 

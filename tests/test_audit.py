@@ -295,8 +295,9 @@ def test_deleted_and_inserted_verdict_rows_are_caught(stored: str) -> None:
     _as_superuser(
         stored,
         f"DELETE FROM origin_verdict WHERE id = {ids[7]}",
-        f"INSERT INTO origin_verdict (sample_id, product_id, verdict, band_m, flags, other_areas, rule, inputs)"
-        f" SELECT sample_id, product_id, 'inside', band_m, flags, other_areas, rule, inputs FROM origin_verdict"
+        f"INSERT INTO origin_verdict (sample_id, collected_at, product_id, verdict, band_m, flags, other_areas, rule,"
+        f" inputs) SELECT sample_id, collected_at, product_id, 'inside', band_m, flags, other_areas, rule, inputs"
+        f" FROM origin_verdict"
         f" WHERE id = {ids[8]}",
     )
     findings = {f.where: f.problem for f in verify_log(get_engine(stored)).findings}

@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 
 import typer
 
 from api.console import console, working
 from gi import db as gi_db
+from gi.db.partitions import maintain_partitions
 from gi.db.replica import SLOT
-from gi.errors import InputError
+from gi.errors import ConflictError, InputError
 from gi.settings import get_settings
+
+# Months ahead `gi db up` makes sure of (run `gi db partitions` monthly from cron for a server left running).
+PARTITIONS_AHEAD = 3
 
 app = typer.Typer(help="The database: local PostGIS cluster and migrations.", no_args_is_help=True)
 
@@ -34,11 +39,16 @@ def up(
     with working("starting the database and applying migrations"):
         gi_db.upgrade(url)
         state = gi_db.status(url)
+        partitions = maintain_partitions(gi_db.get_engine(url), ahead=PARTITIONS_AHEAD)
     where = "local cluster" if not settings.database_url else "GI_DATABASE_URL"
     console.print(
         f"database ready ({where}): {state.url}  PostgreSQL {state.server_version.split()[0]}, "
         f"PostGIS {state.postgis_version}, schema {state.current_revision}"
     )
+    # The summary, and any warning about rows in DEFAULT (`gi db partitions` lists every partition it made).
+    for line in partitions.lines():
+        if line.startswith("partitions:") or "_default:" in line:
+            console.print(line)
     if replica:
         from gi.db.replica import ensure_replica
 
@@ -48,6 +58,35 @@ def up(
         console.print(
             f"replica {how} on port {local.replica.port} ({local.replica.pgdata}), slot {SLOT}; read from it with\n"
             f"  export GI_DATABASE_REPLICA_URL={local.url(settings.local_database)}"
+        )
+
+
+@app.command("partitions")
+def partitions(
+    ahead: int = typer.Option(
+        PARTITIONS_AHEAD, "--ahead", min=0, help="Months after the current one to have partitions for."
+    ),
+    since: str | None = typer.Option(
+        None,
+        "--since",
+        help="Also create every month from this one (YYYY-MM), e.g. before loading old samples.",
+    ),
+) -> None:
+    """Create the history tables' month partitions ahead of time; report rows that fell into DEFAULT."""
+    start = None
+    if since is not None:
+        try:
+            start = datetime.strptime(since, "%Y-%m").date()
+        except ValueError:
+            raise InputError("--since", f"{since!r} is not a month (YYYY-MM)") from None
+    with working("creating month partitions"):
+        report = maintain_partitions(gi_db.get_engine(), ahead=ahead, since=start)
+    for line in report.lines():
+        console.print(line)
+    if not report.ok:
+        raise ConflictError(
+            "rows outside every month partition are in DEFAULT: create their months with --since and move them "
+            "(docs/scale.md, Partitioned history)"
         )
 
 

@@ -63,6 +63,7 @@ from gi.models.samples import (
     OriginVerdictRecord,
     Sample,
     SampledAt,
+    SampleIdentity,
     SamplePhoto,
 )
 
@@ -118,6 +119,7 @@ __all__ = [
     "QualitySpec",
     "QualityVerdict",
     "Sample",
+    "SampleIdentity",
     "SamplePhoto",
     "SealCode",
     "SeasonKind",

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from gi.models.base import Base
 from gi.models.plans import PlanTask
-from gi.models.samples import Sample
+from gi.models.samples import Sample, sample_link
 
 
 class SealCode(Base):
@@ -40,12 +40,14 @@ class SealCode(Base):
     unit_number: Mapped[int] = mapped_column(SmallInteger, comment="unit n of the task's units to take")
     issued_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     sample_id: Mapped[uuid.UUID | None] = mapped_column(
-        ForeignKey("sample.id", ondelete="RESTRICT"), index=True, comment="the sample that used the code"
+        ForeignKey("sample_identity.id", ondelete="RESTRICT"),
+        index=True,
+        comment="the sample that used the code",
     )
     used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     task: Mapped[PlanTask] = relationship()
-    sample: Mapped[Sample | None] = relationship()
+    sample: Mapped[Sample | None] = sample_link("SealCode")
 
 
 class OdkSubmission(Base):
@@ -58,7 +60,9 @@ class OdkSubmission(Base):
     form_version: Mapped[str] = mapped_column(String(32))
     xml: Mapped[bytes] = mapped_column(LargeBinary, comment="the submission XML, byte for byte")
     xml_sha256: Mapped[str] = mapped_column(String(64))
-    sample_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("sample.id", ondelete="RESTRICT"), index=True)
+    sample_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("sample_identity.id", ondelete="RESTRICT"), index=True
+    )
     submitted_by: Mapped[str] = mapped_column(String(100), comment="user name of the authenticated sender")
     device_id: Mapped[str | None] = mapped_column(String(200))
     user_agent: Mapped[str | None] = mapped_column(Text)
@@ -69,7 +73,7 @@ class OdkSubmission(Base):
     expected_attachments: Mapped[list[str]] = mapped_column(ARRAY(String(255)), default=list)
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
-    sample: Mapped[Sample] = relationship()
+    sample: Mapped[Sample] = sample_link("OdkSubmission")
     attachments: Mapped[list[OdkAttachment]] = relationship(
         back_populates="submission", order_by="OdkAttachment.name", cascade="all, delete-orphan"
     )

@@ -17,19 +17,24 @@ from sqlalchemy import (
     Enum,
     Float,
     ForeignKey,
+    ForeignKeyConstraint,
     Integer,
     Numeric,
     String,
     Text,
     UniqueConstraint,
+    Uuid,
+    event,
     func,
+    select,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
+from sqlalchemy.orm.util import identity_key
 
 from gi.models.base import Base, CreatedAt
 from gi.models.register import GIProduct, _values
-from gi.models.samples import OriginVerdictRecord, Sample
+from gi.models.samples import OriginVerdictRecord, Sample, SampleIdentity, sample_link
 
 
 class QualityOutcome(enum.StrEnum):
@@ -91,7 +96,9 @@ class LabResult(CreatedAt, Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    sample_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("sample.id", ondelete="CASCADE"), index=True)
+    sample_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("sample_identity.id", ondelete="CASCADE"), index=True
+    )
     indicator_code: Mapped[str] = mapped_column(String(64), index=True)
     value: Mapped[Decimal] = mapped_column(Numeric(24, 10), comment="value as reported")
     censored: Mapped[str | None] = mapped_column(
@@ -113,7 +120,7 @@ class LabResult(CreatedAt, Base):
     source_file: Mapped[str | None] = mapped_column(Text)
     source_row: Mapped[int | None] = mapped_column(Integer)
 
-    sample: Mapped[Sample] = relationship()
+    sample: Mapped[Sample] = sample_link("LabResult")
 
 
 class QualityRule(CreatedAt, Base):
@@ -143,9 +150,20 @@ class QualityVerdict(Base):
     """A sample's characteristic-quality verdict against the specification valid at its collection date."""
 
     __tablename__ = "quality_verdict"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["sample_id", "collected_at"],
+            ["sample.id", "sample.collected_at"],
+            ondelete="CASCADE",
+            name="fk_quality_verdict_sample_id_sample",
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    sample_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("sample.id", ondelete="CASCADE"), index=True)
+    sample_id: Mapped[uuid.UUID] = mapped_column(Uuid, index=True)
+    collected_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), comment="its sample's collection moment (partition key)"
+    )
     product_id: Mapped[int] = mapped_column(ForeignKey("gi_product.id", ondelete="RESTRICT"), index=True)
     outcome: Mapped[QualityOutcome] = mapped_column(
         Enum(QualityOutcome, name="quality_outcome", values_callable=_values), index=True
@@ -171,10 +189,19 @@ class FingerprintVerdict(Base):
     __tablename__ = "fingerprint_verdict"
     __table_args__ = (
         CheckConstraint("p_value IS NULL OR (p_value >= 0 AND p_value <= 1)", name="p_value_range"),
+        ForeignKeyConstraint(
+            ["sample_id", "collected_at"],
+            ["sample.id", "sample.collected_at"],
+            ondelete="CASCADE",
+            name="fk_fingerprint_verdict_sample_id_sample",
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    sample_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("sample.id", ondelete="CASCADE"), index=True)
+    sample_id: Mapped[uuid.UUID] = mapped_column(Uuid, index=True)
+    collected_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), comment="its sample's collection moment (partition key)"
+    )
     product_id: Mapped[int] = mapped_column(ForeignKey("gi_product.id", ondelete="RESTRICT"), index=True)
     outcome: Mapped[FingerprintOutcome] = mapped_column(
         Enum(FingerprintOutcome, name="fingerprint_outcome", values_callable=_values), index=True
@@ -204,22 +231,81 @@ class OriginEvidence(Base):
     """The combined origin grade of a sample from its GPS verdict, fingerprint and (later) photo location."""
 
     __tablename__ = "origin_evidence"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["sample_id", "collected_at"],
+            ["sample.id", "sample.collected_at"],
+            ondelete="CASCADE",
+            name="fk_origin_evidence_sample_id_sample",
+        ),
+        # Composite: the verdicts are of the same sample, so in the same partition. NO ACTION where it was
+        # SET NULL (which would null the shared collected_at too); verdicts are append-only anyway.
+        ForeignKeyConstraint(
+            ["origin_verdict_id", "collected_at"],
+            ["origin_verdict.id", "origin_verdict.collected_at"],
+            name="fk_origin_evidence_origin_verdict_id_origin_verdict",
+        ),
+        ForeignKeyConstraint(
+            ["fingerprint_verdict_id", "collected_at"],
+            ["fingerprint_verdict.id", "fingerprint_verdict.collected_at"],
+            name="fk_origin_evidence_fingerprint_verdict_id_fingerprint_verdict",
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    sample_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("sample.id", ondelete="CASCADE"), index=True)
+    sample_id: Mapped[uuid.UUID] = mapped_column(Uuid, index=True)
+    collected_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), comment="its sample's collection moment (partition key)"
+    )
     grade: Mapped[EvidenceGrade] = mapped_column(
         Enum(EvidenceGrade, name="evidence_grade", values_callable=_values), index=True
     )
     reasons: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, comment="every reason: source, effect, text")
-    origin_verdict_id: Mapped[int | None] = mapped_column(
-        ForeignKey("origin_verdict.id", ondelete="SET NULL")
-    )
-    fingerprint_verdict_id: Mapped[int | None] = mapped_column(
-        ForeignKey("fingerprint_verdict.id", ondelete="SET NULL")
-    )
+    origin_verdict_id: Mapped[int | None] = mapped_column(Integer)
+    fingerprint_verdict_id: Mapped[int | None] = mapped_column(Integer)
     rule: Mapped[str] = mapped_column(Text)
     checked_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
-    sample: Mapped[Sample] = relationship()
-    origin_verdict: Mapped[OriginVerdictRecord | None] = relationship()
-    fingerprint_verdict: Mapped[FingerprintVerdict | None] = relationship()
+    sample: Mapped[Sample] = relationship(foreign_keys=[sample_id, collected_at])
+    origin_verdict: Mapped[OriginVerdictRecord | None] = relationship(
+        foreign_keys=[origin_verdict_id, collected_at], viewonly=True
+    )
+    fingerprint_verdict: Mapped[FingerprintVerdict | None] = relationship(
+        foreign_keys=[fingerprint_verdict_id, collected_at], viewonly=True
+    )
+
+
+_KEYED_BY_SAMPLE = (OriginVerdictRecord, QualityVerdict, FingerprintVerdict, OriginEvidence)
+
+
+@event.listens_for(Session, "before_flush")
+def _collected_at_from_sample(session: Session, _context: Any, _instances: Any) -> None:
+    """A verdict built with ``sample_id`` alone gets its sample's ``collected_at`` (its partition key) before it
+    is written; one built through its ``sample`` relationship gets it from the relationship."""
+    missing = [
+        o
+        for o in session.new
+        if isinstance(o, _KEYED_BY_SAMPLE) and o.collected_at is None and o.sample_id is not None
+    ]
+    if not missing:
+        return
+    known: dict[uuid.UUID | None, datetime] = {
+        s.id: s.collected_at for s in session.new if isinstance(s, Sample) and s.collected_at is not None
+    }
+    for o in missing:
+        sample = session.identity_map.get(identity_key(Sample, o.sample_id))
+        if sample is not None:
+            known[o.sample_id] = sample.collected_at
+    wanted = {o.sample_id for o in missing} - set(known)
+    if wanted:
+        with session.no_autoflush:
+            known |= dict(
+                session.execute(
+                    select(SampleIdentity.id, SampleIdentity.collected_at).where(
+                        SampleIdentity.id.in_(wanted)
+                    )
+                ).tuples()
+            )
+    for o in missing:
+        if o.sample_id in known:
+            o.collected_at = known[o.sample_id]

@@ -15,6 +15,7 @@ from sqlalchemy import (
     Enum,
     Float,
     ForeignKey,
+    ForeignKeyConstraint,
     Index,
     Integer,
     String,
@@ -53,13 +54,39 @@ class OriginOutcome(enum.StrEnum):
     UNCERTAIN = "uncertain"
 
 
+class SampleIdentity(Base):
+    """One row per sample UUID. ``sample`` is partitioned by collection month, so its own key is
+    (id, collected_at); this table keeps one UUID one sample (the intake's ON CONFLICT is on it, a trigger on
+    ``sample`` writes it for every other writer) and is what tables without the moment reference."""
+
+    __tablename__ = "sample_identity"
+    __table_args__ = (UniqueConstraint("id", "collected_at", name="uq_sample_identity_id"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    collected_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+def sample_link(cls: str) -> Any:
+    """A relationship from ``cls`` (its ``sample_id`` references sample_identity) to its Sample."""
+    return relationship("Sample", primaryjoin=f"foreign({cls}.sample_id) == Sample.id")
+
+
 class Sample(CreatedAt, Base):
-    """A sample an inspector collected, claimed to be a GI product; the location is kept as submitted."""
+    """A sample an inspector collected, claimed to be a GI product; the location is kept as submitted.
+
+    Partitioned by ``collected_at`` month (docs/scale.md): the table's primary key is (id, collected_at); the
+    ORM maps it by ``id`` alone, which sample_identity keeps unique, so ``session.get(Sample, id)`` works."""
 
     __tablename__ = "sample"
     __table_args__ = (
         CheckConstraint("gps_accuracy_m IS NULL OR gps_accuracy_m >= 0", name="accuracy_non_negative"),
         CheckConstraint("lot_size IS NULL OR lot_size > 0", name="lot_size_positive"),
+        ForeignKeyConstraint(
+            ["id", "collected_at"],
+            ["sample_identity.id", "sample_identity.collected_at"],
+            ondelete="CASCADE",
+            name="fk_sample_id_sample_identity",
+        ),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
@@ -113,17 +140,38 @@ class Sample(CreatedAt, Base):
 
 
 class OriginVerdictRecord(Base):
-    """A stored origin verdict of a sample or a producer location, with everything needed to re-derive it."""
+    """A stored origin verdict of a sample or a producer location, with everything needed to re-derive it.
+
+    Partitioned by its sample's ``collected_at`` month; a producer's verdicts have none (NULL: the DEFAULT
+    partition), so the table's key is unique (id, collected_at), mapped by ``id``."""
 
     __tablename__ = "origin_verdict"
     __table_args__ = (
         CheckConstraint("(sample_id IS NULL) <> (producer_id IS NULL)", name="one_subject"),
+        CheckConstraint("(sample_id IS NULL) = (collected_at IS NULL)", name="sample_collected"),
         # A sample's verdicts in order: the current one is the last (gi.reads.verdicts).
         Index("ix_origin_verdict_sample_id_id", "sample_id", "id"),
+        UniqueConstraint("id", "collected_at", name="uq_origin_verdict_id_collected_at"),
+        UniqueConstraint("supersedes_id", "collected_at", name="uq_origin_verdict_supersedes_id"),
+        ForeignKeyConstraint(
+            ["sample_id", "collected_at"],
+            ["sample.id", "sample.collected_at"],
+            ondelete="CASCADE",
+            name="fk_origin_verdict_sample_id_sample",
+        ),
+        # NO ACTION: checked at the end of a statement, so a sample's verdicts can go together with it.
+        ForeignKeyConstraint(
+            ["supersedes_id", "collected_at"],
+            ["origin_verdict.id", "origin_verdict.collected_at"],
+            name="fk_origin_verdict_supersedes_id_origin_verdict",
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    sample_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("sample.id", ondelete="CASCADE"))
+    sample_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    collected_at: Mapped[datetime | None] = mapped_column(
+        DateTime(timezone=True), comment="its sample's collection moment (partition key)"
+    )
     producer_id: Mapped[int | None] = mapped_column(ForeignKey("producer.id", ondelete="CASCADE"), index=True)
     product_id: Mapped[int] = mapped_column(ForeignKey("gi_product.id", ondelete="RESTRICT"), index=True)
     area_id: Mapped[int | None] = mapped_column(ForeignKey("production_area.id", ondelete="RESTRICT"))
@@ -144,13 +192,12 @@ class OriginVerdictRecord(Base):
         DateTime(timezone=True), server_default=func.clock_timestamp()
     )
     supersedes_id: Mapped[int | None] = mapped_column(
-        # NO ACTION: checked at the end of a statement, so a sample's verdicts can go together with it.
-        ForeignKey("origin_verdict.id"),
-        unique=True,
-        comment="the earlier verdict of the same subject this re-judgement replaces",
+        Integer, comment="the earlier verdict of the same subject this re-judgement replaces"
     )
 
-    sample: Mapped[Sample | None] = relationship(back_populates="origin_verdicts", foreign_keys=[sample_id])
+    sample: Mapped[Sample | None] = relationship(
+        back_populates="origin_verdicts", foreign_keys=[sample_id, collected_at]
+    )
     area: Mapped[ProductionArea | None] = relationship()
 
 
@@ -162,7 +209,9 @@ class SamplePhoto(Base):
     __table_args__ = (UniqueConstraint("sample_id", "sha256", name="uq_sample_photo"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    sample_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("sample.id", ondelete="CASCADE"), index=True)
+    sample_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("sample_identity.id", ondelete="CASCADE"), index=True
+    )
     sha256: Mapped[str] = mapped_column(String(64), index=True)
     media_type: Mapped[str] = mapped_column(String(40))
     bytes: Mapped[int] = mapped_column(Integer)

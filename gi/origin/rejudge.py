@@ -65,6 +65,7 @@ _SELECT = (
 )
 _COLUMNS = (
     ("sample_id", "uuid", "{}"),
+    ("collected_at", "timestamptz", "{}"),
     ("product_id", "integer", "{}"),
     ("area_id", "integer", "{}"),
     ("area_version", "integer", "{}"),
@@ -127,7 +128,12 @@ def rejudge_samples(
                 continue
             values = verdict_values(new)
             values["flags"] = "{" + ",".join(new.flags) + "}"
-            values.update(sample_id=row["id"], product_id=new.product_id, supersedes_id=row["verdict_id"])
+            values.update(
+                sample_id=row["id"],
+                collected_at=row["collected_at"],
+                product_id=new.product_id,
+                supersedes_id=row["verdict_id"],
+            )
             for name, column in columns.items():
                 column.append(values[name])
             old = row["verdict"] or "none"

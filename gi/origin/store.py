@@ -99,10 +99,14 @@ def verdict_values(verdict: OriginVerdict) -> dict[str, Any]:
     }
 
 
+# One UUID is one sample: the conflict is decided on sample_identity (sample is partitioned by collection month,
+# so its own key is (id, collected_at)); the sample and its verdict are written only when the identity was new.
 _INSERT_ONE = text(
-    "WITH stored AS (INSERT INTO sample ("
+    "WITH identity AS (INSERT INTO sample_identity (id, collected_at) VALUES (:id, :collected_at) "
+    "ON CONFLICT (id) DO NOTHING RETURNING id), "
+    "stored AS (INSERT INTO sample ("
     + ", ".join(SAMPLE_COLUMNS)
-    + ") VALUES ("
+    + ") SELECT "
     + ", ".join(
         "CAST(:location AS geometry)"
         if c == "location"
@@ -113,10 +117,10 @@ _INSERT_ONE = text(
         else f":{c}"
         for c in SAMPLE_COLUMNS
     )
-    + ") ON CONFLICT (id) DO NOTHING RETURNING id, product_id) "
-    "INSERT INTO origin_verdict (sample_id, product_id, "
+    + " FROM identity RETURNING id, product_id, collected_at) "
+    "INSERT INTO origin_verdict (sample_id, collected_at, product_id, "
     + ", ".join(VERDICT_COLUMNS)
-    + ") SELECT stored.id, stored.product_id, :area_id, :area_version, CAST(:verdict AS origin_outcome), "
+    + ") SELECT stored.id, stored.collected_at, stored.product_id, :area_id, :area_version, CAST(:verdict AS origin_outcome), "
     ":distance_m, :band_m, CAST(:flags AS varchar(40)[]), CAST(:other_areas AS jsonb), :rule, "
     "CAST(:inputs AS jsonb) FROM stored RETURNING id"
 )
@@ -190,16 +194,20 @@ STAGE_DDL = (
     ") ON COMMIT DELETE ROWS"
 )
 STAGE_COPY = f"COPY {STAGE} ({', '.join(SAMPLE_COLUMNS + VERDICT_COLUMNS)}) FROM STDIN"
-# One statement moves the staged rows: samples in UUID order (a fixed order, so that two runs over the same rows
+# One statement moves the staged rows: identities (the conflict on a stored UUID is decided there) and samples in
+# UUID order (a fixed order, so that two runs over the same rows
 # wait for each other instead of deadlocking), the verdicts of the samples it inserted, the claims of the seal
 # codes (封样编号) those samples carry (see gi.field.seals; the rows were checked against the codes as read, and
 # "sample_id IS NULL" keeps a code claimed meanwhile by another upload, which the counts then reveal), and the
 # UUIDs it skipped because they were already stored (by an earlier run, or by a concurrent one that committed).
 STORE_STAGED = (
-    f"WITH stored AS (INSERT INTO sample ({', '.join(SAMPLE_COLUMNS)}) "
-    f"SELECT {', '.join(SAMPLE_COLUMNS)} FROM {STAGE} ORDER BY id ON CONFLICT (id) DO NOTHING RETURNING id), "
-    f"verdicts AS (INSERT INTO origin_verdict (sample_id, product_id, {', '.join(VERDICT_COLUMNS)}) "
-    f"SELECT s.id, s.product_id, {', '.join('s.' + c for c in VERDICT_COLUMNS)} FROM {STAGE} s "
+    f"WITH identity AS (INSERT INTO sample_identity (id, collected_at) SELECT id, collected_at FROM {STAGE} "
+    "ORDER BY id ON CONFLICT (id) DO NOTHING RETURNING id), "
+    f"stored AS (INSERT INTO sample ({', '.join(SAMPLE_COLUMNS)}) "
+    f"SELECT {', '.join('s.' + c for c in SAMPLE_COLUMNS)} FROM {STAGE} s JOIN identity USING (id) ORDER BY s.id "
+    "RETURNING id), "
+    f"verdicts AS (INSERT INTO origin_verdict (sample_id, collected_at, product_id, {', '.join(VERDICT_COLUMNS)}) "
+    f"SELECT s.id, s.collected_at, s.product_id, {', '.join('s.' + c for c in VERDICT_COLUMNS)} FROM {STAGE} s "
     "JOIN stored USING (id) ORDER BY s.id RETURNING id), "
     f"wanted AS (SELECT s.id, unnest(string_to_array(s.seal_code, ', ')) AS code FROM {STAGE} s "
     "JOIN stored USING (id) WHERE s.seal_code LIKE 'GI-%'), "

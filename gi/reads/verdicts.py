@@ -46,7 +46,8 @@ NO_VERDICTS = CurrentVerdicts()
 # The same "current origin verdict" for raw SQL (the intake's database worker uses a psycopg connection, and
 # re-judgement pages through samples): joined as ``v`` on a sample aliased ``s``, one index look-up per sample.
 CURRENT_ORIGIN_JOIN = (
-    "LEFT JOIN LATERAL (SELECT * FROM origin_verdict o WHERE o.sample_id = s.id "
+    # collected_at too: origin_verdict is partitioned by it, so each look-up reads one partition.
+    "LEFT JOIN LATERAL (SELECT * FROM origin_verdict o WHERE o.sample_id = s.id AND o.collected_at = s.collected_at "
     "ORDER BY o.checked_at DESC, o.id DESC LIMIT 1) v ON true"
 )
 

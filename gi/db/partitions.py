@@ -1,0 +1,230 @@
+"""Monthly partitions of the history tables (docs/scale.md, "Partitioned history"): which tables, by which
+column, the month partitions created ahead of time, and the rows that fell into a table's DEFAULT partition.
+
+Months are calendar months in Asia/Shanghai, fixed here rather than read from ``GI_TIMEZONE``: partition bounds
+are part of the schema, and a setting changed later must not make new bounds overlap the old ones.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Connection, Engine, text
+
+PARTITION_ZONE = ZoneInfo("Asia/Shanghai")
+# Partitioned table -> its partition key. The sample's verdicts carry their sample's collection moment.
+PARTITIONED: dict[str, str] = {
+    "sample": "collected_at",
+    "origin_verdict": "collected_at",
+    "quality_verdict": "collected_at",
+    "fingerprint_verdict": "collected_at",
+    "origin_evidence": "collected_at",
+    "audit_entry": "recorded_at",
+}
+# Tables partitioned by their sample's collection moment (written with the sample's collected_at).
+SAMPLE_KEYED = ("sample", "origin_verdict", "quality_verdict", "fingerprint_verdict", "origin_evidence")
+# A partition's name: <table>_pYYYY_MM, or <table>_default.
+PARTITION_NAME = re.compile(r"^(?P<table>.+)_(p(?P<year>\d{4})_(?P<month>\d{2})|default)$")
+
+
+def month_start(moment: datetime | date) -> date:
+    """The first day of the (Asia/Shanghai) month holding ``moment``."""
+    if isinstance(moment, datetime):
+        moment = moment.astimezone(PARTITION_ZONE).date() if moment.tzinfo else moment.date()
+    return moment.replace(day=1)
+
+
+def next_month(month: date) -> date:
+    """The first day of the month after ``month``."""
+    return date(month.year + (month.month == 12), month.month % 12 + 1, 1)
+
+
+def add_months(month: date, n: int) -> date:
+    """``month`` moved by ``n`` months (either way)."""
+    index = month.year * 12 + month.month - 1 + n
+    return date(index // 12, index % 12 + 1, 1)
+
+
+def bound(month: date) -> str:
+    """The partition bound of a month's first instant, as a timestamptz literal with its offset."""
+    return datetime(month.year, month.month, 1, tzinfo=PARTITION_ZONE).isoformat(sep=" ")
+
+
+def partition_name(table: str, month: date) -> str:
+    """The name of ``table``'s partition for ``month``."""
+    return f"{table}_p{month:%Y_%m}"
+
+
+def is_partition_name(name: str) -> bool:
+    """True when ``name`` is one of our partitions (autogenerate compares parents only)."""
+    match = PARTITION_NAME.match(name)
+    return match is not None and match.group("table") in PARTITIONED
+
+
+def _has_trigger(conn: Connection, table: str, trigger: str) -> bool:
+    return bool(
+        conn.execute(
+            text("SELECT EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = to_regclass(:t) AND tgname = :g)"),
+            {"t": table, "g": trigger},
+        ).scalar()
+    )
+
+
+def protect_partition(conn: Connection, table: str, partition: str) -> None:
+    """TRUNCATE of a partition does not fire its parent's statement trigger: give the partition the refusal too.
+    (The parent's row triggers, which refuse UPDATE and DELETE, are cloned to every partition by PostgreSQL.)"""
+    if _has_trigger(conn, table, "audit_refuse_truncate") and not _has_trigger(
+        conn, partition, "audit_refuse_truncate"
+    ):
+        conn.execute(
+            text(
+                f'CREATE TRIGGER audit_refuse_truncate BEFORE TRUNCATE ON "{partition}" '
+                "FOR EACH STATEMENT EXECUTE FUNCTION audit_refuse_truncate()"
+            )
+        )
+
+
+def create_month(conn: Connection, table: str, month: date, parent: str | None = None) -> str:
+    """Create ``table``'s partition for ``month`` (its indexes, foreign keys and row triggers come from the
+    parent) and protect it like its parent; its name. (``parent``: the table is being built under that name.)"""
+    name = partition_name(table, month)
+    conn.execute(
+        text(
+            f'CREATE TABLE "{name}" PARTITION OF "{parent or table}" '
+            f"FOR VALUES FROM ('{bound(month)}') TO ('{bound(next_month(month))}')"
+        )
+    )
+    protect_partition(conn, table, name)
+    return name
+
+
+def create_default(conn: Connection, table: str, parent: str | None = None) -> str:
+    """Create ``table``'s DEFAULT partition (rows outside every month partition; origin verdicts of producers,
+    which have no collection moment, live there)."""
+    name = f"{table}_default"
+    conn.execute(text(f'CREATE TABLE "{name}" PARTITION OF "{parent or table}" DEFAULT'))
+    protect_partition(conn, table, name)
+    return name
+
+
+def existing_months(conn: Connection, table: str) -> set[date]:
+    """The months ``table`` has a partition for."""
+    names = conn.execute(
+        text(
+            "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = to_regclass(:t)"
+        ),
+        {"t": table},
+    ).scalars()
+    months = set()
+    for name in names:
+        match = PARTITION_NAME.match(name)
+        if match and match.group("year"):
+            months.add(date(int(match.group("year")), int(match.group("month")), 1))
+    return months
+
+
+def is_partitioned(conn: Connection, table: str) -> bool:
+    """True when ``table`` exists and is partitioned (before migration 0015 none is)."""
+    return bool(
+        conn.execute(
+            text("SELECT EXISTS (SELECT 1 FROM pg_partitioned_table WHERE partrelid = to_regclass(:t))"),
+            {"t": table},
+        ).scalar()
+    )
+
+
+def default_rows(conn: Connection, table: str) -> int:
+    """Rows of ``table``'s DEFAULT partition that have a partition key (a month partition should hold them)."""
+    key = PARTITIONED[table]
+    if conn.execute(text("SELECT to_regclass(:t)"), {"t": f"{table}_default"}).scalar() is None:
+        return 0
+    return int(
+        conn.execute(text(f'SELECT count(*) FROM "{table}_default" WHERE "{key}" IS NOT NULL')).scalar_one()
+    )
+
+
+@dataclass
+class PartitionReport:
+    """What `gi db partitions` did: partitions created, months it could not create, and DEFAULT rows."""
+
+    created: list[str] = field(default_factory=list)
+    blocked: list[str] = field(default_factory=list)
+    default_rows: dict[str, int] = field(default_factory=dict)
+    through: date | None = None
+
+    @property
+    def ok(self) -> bool:
+        """True when no DEFAULT partition holds rows with a key (they belong to a month partition)."""
+        return not any(self.default_rows.values())
+
+    def lines(self) -> list[str]:
+        """The report as the CLI prints it."""
+        out = [
+            f"partitions: {len(self.created)} created, every table has its months through {self.through:%Y-%m}"
+        ]
+        out += [f"created {name}" for name in self.created]
+        out += [
+            f"not created {name}: rows for that month are in the DEFAULT partition" for name in self.blocked
+        ]
+        for table, n in sorted(self.default_rows.items()):
+            if n:
+                out.append(
+                    f"{table}_default: {n:,} rows with a {PARTITIONED[table]} outside every month partition "
+                    "(docs/scale.md: create their months and move them)"
+                )
+        return out
+
+
+def _default_has_month(conn: Connection, table: str, month: date) -> bool:
+    if conn.execute(text("SELECT to_regclass(:t)"), {"t": f"{table}_default"}).scalar() is None:
+        return False
+    key = PARTITIONED[table]
+    return bool(
+        conn.execute(
+            text(f'SELECT EXISTS (SELECT 1 FROM "{table}_default" WHERE "{key}" >= :a AND "{key}" < :b)'),
+            {"a": bound(month), "b": bound(next_month(month))},
+        ).scalar()
+    )
+
+
+def ensure_partitions(
+    conn: Connection, ahead: int = 3, since: date | None = None, today: date | None = None
+) -> PartitionReport:
+    """Create every partitioned table's missing month partitions from ``since`` (default: its newest existing
+    month) through ``ahead`` months after the current one; months whose rows already sit in DEFAULT are
+    reported, not created (creating one would fail). Runs in the caller's transaction."""
+    if ahead < 0:
+        raise ValueError("ahead must be 0 or more")
+    current = month_start(today or datetime.now(PARTITION_ZONE))
+    last = add_months(current, ahead)
+    report = PartitionReport(through=last)
+    for table in PARTITIONED:
+        if not is_partitioned(conn, table):
+            continue
+        have = existing_months(conn, table)
+        month = month_start(since) if since else (max(have) if have else current)
+        while month <= last:
+            if month not in have:
+                if _default_has_month(conn, table, month):
+                    report.blocked.append(partition_name(table, month))
+                else:
+                    report.created.append(create_month(conn, table, month))
+            month = next_month(month)
+        report.default_rows[table] = default_rows(conn, table)
+    return report
+
+
+# pg_advisory_xact_lock key: two runs (cron and `gi db up`) create a month once, not twice.
+_LOCK_KEY = 0x6769_7061_7274  # "giprt"
+
+
+def maintain_partitions(
+    engine: Engine, ahead: int = 3, since: date | None = None, today: date | None = None
+) -> PartitionReport:
+    """`gi db partitions`: create the months ahead (and from ``since``) in one transaction; the report."""
+    with engine.begin() as conn:
+        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK_KEY})
+        return ensure_partitions(conn, ahead=ahead, since=since, today=today)

@@ -1,0 +1,329 @@
+"""Partitioned history (migration 0015, docs/scale.md): a database with 14 months of samples and re-judged
+verdicts is migrated up and down and loses nothing; a season's query reads exactly its months' partitions; the
+partitions command creates months ahead and reports rows in DEFAULT; the audit log still refuses changes on a
+partition and verifies after the migration."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from fixtures import gi, scratch_database
+from sqlalchemy import Connection, create_engine, text
+from sqlalchemy.exc import DBAPIError
+
+from gi import db as gi_db
+from gi.audit.verify import verify_log
+from gi.db.partitions import ensure_partitions, existing_months
+
+pytestmark = pytest.mark.postgis
+
+SH = ZoneInfo("Asia/Shanghai")
+TABLES = (
+    "sample",
+    "origin_verdict",
+    "quality_verdict",
+    "fingerprint_verdict",
+    "origin_evidence",
+    "lab_result",
+)
+FIRST = date(2025, 9, 1)  # 14 months: September 2025 .. October 2026
+MONTHS = [
+    date(FIRST.year + (FIRST.month - 1 + k) // 12, (FIRST.month - 1 + k) % 12 + 1, 1) for k in range(14)
+]
+
+
+def _fill(conn: Connection) -> None:
+    """Samples over 14 months with origin verdicts (half re-judged), quality and fingerprint verdicts, evidence,
+    lab results and a producer's verdicts, written as the 0014 schema stores them."""
+    product = conn.execute(
+        text(
+            "INSERT INTO gi_product (code, name_zh, name_pinyin, name_en, gi_kind, category) "
+            "VALUES ('part-test', '分区测试', 'fenqu', 'partition test', 'protected_product', 'farm_product') "
+            "RETURNING id"
+        )
+    ).scalar_one()
+    producer = conn.execute(
+        text(
+            "INSERT INTO producer (product_id, name, kind, synthetic, credit_code) VALUES (:p, '测试茶厂', 'producer', true, "
+            "'91330100MA2H000001') "
+            "RETURNING id"
+        ),
+        {"p": product},
+    ).scalar_one()
+    verdict_cols = "product_id, verdict, distance_m, band_m, flags, other_areas, rule, inputs"
+    first = conn.execute(
+        text(
+            f"INSERT INTO origin_verdict (producer_id, {verdict_cols}) VALUES (:pr, :p, 'inside', 12.5, 30, "
+            "'{}', '[]', 'r1', '{\"x\": 1}') RETURNING id"
+        ),
+        {"pr": producer, "p": product},
+    ).scalar_one()
+    conn.execute(
+        text(
+            f"INSERT INTO origin_verdict (producer_id, supersedes_id, {verdict_cols}) VALUES (:pr, :s, :p, "
+            "'uncertain', 2.5, 30, '{near_edge}', '[]', 'r2', '{\"x\": 2}')"
+        ),
+        {"pr": producer, "p": product, "s": first},
+    )
+    for k, month in enumerate(MONTHS):
+        for i in range(3):
+            when = datetime(month.year, month.month, 1 + 9 * i, 10, 30, tzinfo=SH) + timedelta(microseconds=k)
+            sid = uuid.uuid4()
+            conn.execute(
+                text(
+                    "INSERT INTO sample (id, product_id, producer_id, collected_at, submitted_x, submitted_y, "
+                    "declared_crs, gps_accuracy_m, location_source, location, lot_number, notes) VALUES (:id, :p, "
+                    ":pr, :at, :x, :y, 'EPSG:4326', 4.5, 'device_gps', ST_SetSRID(ST_MakePoint(:x, :y), 4326), "
+                    ":lot, E'tab\\there')"
+                ),
+                {
+                    "id": sid,
+                    "p": product,
+                    "pr": producer,
+                    "at": when,
+                    "x": 120.1 + 0.001 * i,
+                    "y": 30.2,
+                    "lot": f"L{k}-{i}",
+                },
+            )
+            v1 = conn.execute(
+                text(
+                    f"INSERT INTO origin_verdict (sample_id, {verdict_cols}) VALUES (:s, :p, 'inside', 40.25, 30, "
+                    "'{}', '[]', 'r1', :inputs) RETURNING id"
+                ),
+                {"s": sid, "p": product, "inputs": json.dumps({"at": when.isoformat(), "k": k})},
+            ).scalar_one()
+            current = v1
+            if i % 2 == 0:  # re-judged after an area change
+                current = conn.execute(
+                    text(
+                        f"INSERT INTO origin_verdict (sample_id, supersedes_id, {verdict_cols}) VALUES (:s, :v, :p, "
+                        "'outside', -3.5, 30, '{moved}', '[{\"code\": \"x\"}]', 'r2', '{}') RETURNING id"
+                    ),
+                    {"s": sid, "v": v1, "p": product},
+                ).scalar_one()
+            conn.execute(
+                text(
+                    "INSERT INTO lab_result (sample_id, indicator_code, value, unit, laboratory, tested_on) "
+                    "VALUES (:s, 'moisture', 6.5, 'g/100g', '测试实验室', :d)"
+                ),
+                {"s": sid, "d": month},
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO quality_verdict (sample_id, product_id, outcome, grades_met, indicators, "
+                    "missing_mandatory, rule, rule_config, inputs) VALUES (:s, :p, 'pass', '{特级}', '[]', '{}', "
+                    "'simple_acceptance', '{}', '{}')"
+                ),
+                {"s": sid, "p": product},
+            )
+            fp = conn.execute(
+                text(
+                    "INSERT INTO fingerprint_verdict (sample_id, product_id, outcome, synthetic_reference, "
+                    "variables, alpha, deviations, candidates, reason, rule, inputs, p_value) VALUES (:s, :p, "
+                    "'consistent', false, '{d13C}', 0.01, '[]', '[]', '一致', 'mcd', '{}', 0.5)"
+                    " RETURNING id"
+                ),
+                {"s": sid, "p": product},
+            ).scalar_one()
+            conn.execute(
+                text(
+                    "INSERT INTO origin_evidence (sample_id, grade, reasons, origin_verdict_id, fingerprint_verdict_id,"
+                    " rule) VALUES (:s, 'consistent', '[]', :v, :f, 'evidence-1')"
+                ),
+                {"s": sid, "v": current, "f": fp},
+            )
+
+
+def _rows(url: str, tables: tuple[str, ...] = TABLES) -> dict[str, list[str]]:
+    """Every row of ``tables`` as text, over the columns the 0014 schema has (sorted: order-independent)."""
+    engine = create_engine(url)
+    out = {}
+    with engine.connect() as conn:
+        conn.execute(text("SET timezone = 'UTC'"))
+        for table in tables:
+            cols = [c for c in _columns(conn, table) if c != "collected_at" or table == "sample"]
+            out[table] = sorted(
+                conn.execute(text(f"SELECT ROW({', '.join(cols)})::text FROM {table}")).scalars().all()
+            )
+    engine.dispose()
+    return out
+
+
+def _columns(conn: Connection, table: str) -> list[str]:
+    return list(
+        conn.execute(
+            text(
+                "SELECT attname FROM pg_attribute WHERE attrelid = to_regclass(:t) AND attnum > 0 "
+                "AND NOT attisdropped ORDER BY attnum"
+            ),
+            {"t": table},
+        ).scalars()
+    )
+
+
+@pytest.fixture(scope="module")
+def history(db_url: str) -> Iterator[tuple[str, dict[str, list[str]]]]:
+    """A database at 0014 with 14 months of history, then migrated to 0015; and its rows before."""
+    with scratch_database(db_url, "gi_part", migrate=False) as url:
+        gi_db.upgrade(url, "0017")
+        engine = create_engine(url)
+        with engine.begin() as conn:
+            _fill(conn)
+        engine.dispose()
+        before = _rows(url)
+        gi_db.upgrade(url, "0018")
+        yield url, before
+
+
+def test_migration_up_and_down_loses_nothing(history: tuple[str, dict[str, list[str]]]) -> None:
+    url, before = history
+    assert len(before["sample"]) == 42 and len(before["origin_verdict"]) == 42 + 28 + 2
+    assert _rows(url) == before
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        kinds = dict(
+            conn.execute(
+                text("SELECT relname, relkind FROM pg_class WHERE relname = ANY (:t)"),
+                {"t": [*TABLES, "audit_entry", "sample_identity"]},
+            ).all()
+        )
+        # Each sample verdict carries its sample's moment; producers' verdicts have none and sit in DEFAULT.
+        mismatched = conn.execute(
+            text(
+                "SELECT count(*) FROM origin_verdict v JOIN sample s ON s.id = v.sample_id "
+                "WHERE v.collected_at <> s.collected_at"
+            )
+        ).scalar_one()
+        producers = conn.execute(text("SELECT count(*) FROM origin_verdict_default")).scalar_one()
+        identities = conn.execute(text("SELECT count(*) FROM sample_identity")).scalar_one()
+    engine.dispose()
+    assert {t: kinds[t] for t in TABLES[:5]} == dict.fromkeys(TABLES[:5], "p")
+    assert kinds["audit_entry"] == "p" and kinds["lab_result"] == "r" and kinds["sample_identity"] == "r"
+    assert (mismatched, producers, identities) == (0, 2, 42)
+    assert verify_log(create_engine(url)).findings == []
+
+    gi_db.downgrade(url, "0017")
+    try:
+        assert _rows(url) == before
+        assert verify_log(create_engine(url)).findings == []
+    finally:
+        gi_db.upgrade(url, "0018")
+    assert _rows(url) == before
+
+
+def _plan_relations(plan: Any) -> set[str]:
+    found = set()
+    if isinstance(plan, dict):
+        if "Relation Name" in plan:
+            found.add(plan["Relation Name"])
+        for value in plan.values():
+            found |= _plan_relations(value)
+    elif isinstance(plan, list):
+        for item in plan:
+            found |= _plan_relations(item)
+    return found
+
+
+def test_a_season_query_reads_only_its_months(history: tuple[str, dict[str, list[str]]]) -> None:
+    url, _ = history
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        plan = conn.execute(
+            text(
+                "EXPLAIN (FORMAT JSON) SELECT v.verdict, count(*) FROM sample s "
+                "JOIN origin_verdict v ON v.sample_id = s.id AND v.collected_at = s.collected_at "
+                "WHERE s.collected_at >= '2026-06-01 00:00+08' AND s.collected_at < '2026-09-01 00:00+08' "
+                "AND v.collected_at >= '2026-06-01 00:00+08' AND v.collected_at < '2026-09-01 00:00+08' "
+                "GROUP BY v.verdict"
+            )
+        ).scalar_one()
+        season = conn.execute(
+            text(
+                "SELECT count(*) FROM sample WHERE collected_at >= '2026-06-01 00:00+08' "
+                "AND collected_at < '2026-09-01 00:00+08'"
+            )
+        ).scalar_one()
+    engine.dispose()
+    print(json.dumps(plan, indent=1))
+    assert _plan_relations(plan) == {
+        "sample_p2026_06",
+        "sample_p2026_07",
+        "sample_p2026_08",
+        "origin_verdict_p2026_06",
+        "origin_verdict_p2026_07",
+        "origin_verdict_p2026_08",
+    }
+    assert season == 9
+
+
+def test_partitions_command_creates_ahead_and_reports_default_rows(
+    history: tuple[str, dict[str, list[str]]],
+) -> None:
+    url, _ = history
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn, conn.begin() as tx:
+            report = ensure_partitions(conn, ahead=6, today=date(2027, 2, 10))
+            assert "sample_p2027_08" in report.created and "origin_evidence_p2027_08" in report.created
+            assert "audit_entry_p2027_08" in report.created
+            assert date(2027, 8, 1) in existing_months(conn, "quality_verdict")
+            assert report.ok
+            again = ensure_partitions(conn, ahead=6, today=date(2027, 2, 10))
+            assert again.created == []
+            # A sample from before the first partition lands in DEFAULT: reported, and its month is not created.
+            conn.execute(
+                text(
+                    "INSERT INTO sample (id, product_id, collected_at, submitted_x, submitted_y, declared_crs, "
+                    "location_source, location) SELECT gen_random_uuid(), id, '2019-05-04 12:00+08', 120, 30, "
+                    "'EPSG:4326', 'device_gps', ST_SetSRID(ST_MakePoint(120, 30), 4326) FROM gi_product LIMIT 1"
+                )
+            )
+            late = ensure_partitions(conn, ahead=0, since=date(2019, 4, 1), today=date(2019, 6, 1))
+            assert "sample_p2019_05" in late.blocked and "sample_p2019_04" in late.created
+            assert late.default_rows["sample"] == 1 and not late.ok
+            assert any("sample_default: 1 rows" in line for line in late.lines())
+            tx.rollback()
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "UPDATE origin_verdict_p2026_06 SET rule = 'forged'",
+        "DELETE FROM origin_verdict_p2026_06",
+        "DELETE FROM quality_verdict WHERE collected_at >= '2026-06-01 00:00+08'",
+        "UPDATE audit_entry_p{now} SET note = 'forged'",
+        "TRUNCATE origin_verdict_p2026_06 CASCADE",
+        "TRUNCATE fingerprint_verdict_default CASCADE",
+        "TRUNCATE audit_entry_p{now}",
+    ],
+)
+def test_audit_triggers_refuse_changes_on_partitions(
+    history: tuple[str, dict[str, list[str]]], statement: str
+) -> None:
+    url, _ = history
+    now = datetime.now(SH)
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn, pytest.raises(DBAPIError) as refused:
+            conn.execute(text(statement.format(now=f"{now:%Y_%m}")))
+    finally:
+        engine.dispose()
+    assert "refused" in str(refused.value)
+
+
+def test_gi_db_partitions_command(history: tuple[str, dict[str, list[str]]]) -> None:
+    url, _ = history
+    done = gi(url, "db", "partitions", "--ahead", "4")
+    assert done.returncode == 0, done.stderr
+    assert "partitions:" in done.stdout and "every table has its months through" in done.stdout
+    bad = gi(url, "db", "partitions", "--since", "2026-13")
+    assert bad.returncode != 0 and "--since" in bad.stderr + bad.stdout and "Traceback" not in bad.stderr
