@@ -22,7 +22,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from gi import db as gi_db
-from gi.models import Inspector, OriginVerdictRecord, Sample
+from gi.models import Inspector, LabResult, OriginVerdictRecord, Sample
 from gi.reads.season import gather_season, non_conformities
 from maps.browser import MapPage, chromium, chromium_path
 
@@ -147,7 +147,12 @@ def test_season_summary_from_the_database(season_db: str) -> None:
             .select_from(OriginVerdictRecord)
             .where(OriginVerdictRecord.sample_id.is_not(None), OriginVerdictRecord.verdict == "outside")
         )
+        laboratories = set(session.scalars(select(LabResult.laboratory).distinct()))
     samples = summary.samples
+    # Each tested sample names the laboratories that tested it (检验机构 on the notice), whole names, "、"-joined.
+    named = [labs for labs in samples["laboratories"] if labs]
+    assert laboratories and named
+    assert all(set(labs.split("、")) <= laboratories for labs in named), named[:3]
     assert len(samples) == stored > 50
     assert summary.title == "2025年春季地理标志产品监督抽查"  # the plan's title
     assert (samples["origin"] == "outside").sum() == outside

@@ -531,10 +531,13 @@ def season_samples(session: Session, start: date, end: date, product_ids: Sequen
         "outlet_name",
         "outlet_address",
         "specification",
-        "laboratories",
     ):
         frame[column] = frame[column].fillna("").astype(str)
-    frame["laboratories"] = ["、".join(sorted(labs or ())) for labs in frame["laboratories"]]
+    # array_agg gives a list per tested sample and NULL (NaN after the outer join) for an untested one; never
+    # stringify the list first, or the join below would run over its characters.
+    frame["laboratories"] = [
+        "、".join(sorted(labs)) if isinstance(labs, list | tuple) else "" for labs in frame["laboratories"]
+    ]
     frame["production_date"] = [d if isinstance(d, date) else None for d in frame["production_date"]]
     frame["sampled_at"] = [str(getattr(v, "value", v)) if v is not None else "" for v in frame["sampled_at"]]
     frame["number"] = [
