@@ -67,3 +67,21 @@ def test_downgrade_to_base_removes_tables_and_types_and_upgrade_again_works(scra
     gi_db.upgrade(scratch_url)
     assert _our_tables(scratch_url) == set(Base.metadata.tables)
     assert gi_db.status(scratch_url).up_to_date
+
+
+def test_a_database_of_another_versions_migrations_gets_one_clear_line(scratch_url: str) -> None:
+    """A database stamped with a revision this code does not know (an old numbering, a newer release) is refused
+    by `gi db upgrade` with one line saying what happened and what to do, never Alembic's traceback."""
+    from fixtures import gi
+
+    gi_db.upgrade(scratch_url)
+    engine = create_engine(scratch_url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(text("UPDATE alembic_version SET version_num = '9999'"))
+    finally:
+        engine.dispose()
+    result = gi(scratch_url, "db", "upgrade")
+    assert result.returncode == 1, (result.returncode, result.stderr)
+    assert "Traceback" not in result.stderr
+    assert "does not know" in result.stderr and "9999" in result.stderr, result.stderr

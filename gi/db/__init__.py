@@ -19,6 +19,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 
+from gi.errors import ConflictError
 from gi.settings import Settings, get_settings
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
@@ -128,12 +129,34 @@ def alembic_config(url: str | None = None) -> Config:
 
 def upgrade(url: str | None = None, revision: str = "heads") -> None:
     """Apply migrations up to ``revision``."""
-    command.upgrade(alembic_config(url), revision)
+    with _known_revisions():
+        command.upgrade(alembic_config(url), revision)
 
 
 def downgrade(url: str | None = None, revision: str = "base") -> None:
     """Revert migrations down to ``revision``."""
-    command.downgrade(alembic_config(url), revision)
+    with _known_revisions():
+        command.downgrade(alembic_config(url), revision)
+
+
+@contextmanager
+def _known_revisions() -> Iterator[None]:
+    # A database stamped by another version's migrations (an older numbering, a newer release) makes Alembic
+    # raise a resolution error naming a revision; say what it means and what to do instead of a traceback.
+    from alembic.script.revision import ResolutionError
+    from alembic.util.exc import CommandError
+
+    try:
+        yield
+    except (ResolutionError, CommandError) as exc:
+        if "Can't locate revision" not in str(exc) and not isinstance(exc, ResolutionError):
+            raise
+        raise ConflictError(
+            f"the database is at a migration this version of gi does not know ({exc}); it was migrated by another "
+            "version: run that version, or for a local development cluster `gi db stop`, delete its data "
+            "directory and `gi db up` again",
+            field="database",
+        ) from exc
 
 
 @dataclass(frozen=True)
