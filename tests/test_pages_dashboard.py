@@ -79,7 +79,9 @@ def plan(service: Service) -> dict[str, Any]:
     """A plan running now: its first round is past (overdue tasks), its last still due."""
     today = datetime.now(UTC).date()
     with service.client(service.sign_in("admin")) as c:
-        start, end = today - timedelta(days=60), today + timedelta(days=60)
+        # 120 days in two rounds of 60: the first ends a month ago, overdue whatever the hour (the dashboard's
+        # "today" is Beijing's, up to a day ahead of UTC); the second runs to a month ahead.
+        start, end = today - timedelta(days=90), today + timedelta(days=29)
         commit_and_draw(c, PLAN, str(start), str(end), "福彩3D 456")
     with service.client(service.sign_in("super")) as c:
         mine = c.get(f"/plans/{PLAN}/tasks", params={"limit": 1000}).json()
