@@ -10,7 +10,7 @@ from datetime import date, datetime, timedelta
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, Text, and_, cast, false, func, or_, select, text, true, tuple_
+from sqlalchemy import Select, Text, cast, false, func, or_, select, text, true
 from sqlalchemy.orm import Session, aliased
 
 from geo_data import admin
@@ -19,12 +19,10 @@ from gi.errors import InputError, NotFoundError
 from gi.models import (
     GIProduct,
     Inspector,
-    OriginVerdictRecord,
     Plan,
     PlanStatus,
     PlanTask,
     Producer,
-    QualityVerdict,
     Sample,
     TaskStatus,
 )
@@ -35,6 +33,7 @@ from gi.reads.season import (
     quality_reason,
     sample_date_range,
 )
+from gi.reads.verdicts import current_join
 from gi.register.areas import as_aware
 from gi.settings import get_settings
 from sampling.public import VerificationStatus, verification_status
@@ -296,24 +295,9 @@ def _in_scope(scope: Scope) -> Any:
     return false()
 
 
-_V = TypeVar("_V", OriginVerdictRecord, QualityVerdict)
-
-
-def _current(model: type[_V]) -> tuple[type[_V], Any]:
-    """An alias of a verdict table and the condition joining a sample to its current verdict there: the one
-    with no later verdict for the sample (by ``checked_at``, then ``id``: the read model's order). An anti-join
-    the planner hashes, where ``DISTINCT ON`` over every verdict ever written sorts them all."""
-    verdict = aliased(model)
-    newer = aliased(model)
-    later = (
-        select(newer.id)
-        .where(
-            newer.sample_id == verdict.sample_id,
-            tuple_(newer.checked_at, newer.id) > tuple_(verdict.checked_at, verdict.id),
-        )
-        .exists()
-    )
-    return verdict, and_(verdict.sample_id == Sample.id, ~later)
+def _season_window(season: Season) -> tuple[datetime, datetime]:
+    """The season's collection moments ``[start, end)`` (local dates, the end day included)."""
+    return as_aware(season.start), as_aware(season.end + timedelta(days=1))
 
 
 def _scoped(query: _Q, scope: Scope) -> _Q:
@@ -327,11 +311,8 @@ def _scoped(query: _Q, scope: Scope) -> _Q:
 
 def _sample_where(scope: Scope, season: Season) -> list[Any]:
     """The season's samples in scope (on a query built with :func:`_with_county`)."""
-    return [
-        Sample.collected_at >= as_aware(season.start),
-        Sample.collected_at < as_aware(season.end + timedelta(days=1)),
-        _in_scope(scope),
-    ]
+    start, end = _season_window(season)
+    return [Sample.collected_at >= start, Sample.collected_at < end, _in_scope(scope)]
 
 
 def _samples_per_county(
@@ -353,8 +334,8 @@ def _samples_per_county(
 
 def _verdict_rows(session: Session, scope: Scope, season: Season) -> list[tuple[str, str, str, str, int]]:
     """(product code, name, current origin verdict, quality outcome, samples) of the scope's season."""
-    origin, on_origin = _current(OriginVerdictRecord)
-    quality, on_quality = _current(QualityVerdict)
+    origin, on_origin = current_join("origin", _season_window(season))
+    quality, on_quality = current_join("quality", _season_window(season))
     where = _sample_where(scope, season)
     origin_code = func.coalesce(cast(origin.verdict, Text), "unchecked")
     quality_code = func.coalesce(cast(quality.outcome, Text), "pending")
@@ -409,8 +390,8 @@ def findings(
     """The scope's samples of the season that are outside or uncertain, or fail or are inconclusive in quality,
     newest first (at most ``limit``), with the reason in words; and how many there are (counted unless the
     caller knows it as ``total``)."""
-    origin, on_origin = _current(OriginVerdictRecord)
-    quality, on_quality = _current(QualityVerdict)
+    origin, on_origin = current_join("origin", _season_window(season))
+    quality, on_quality = current_join("quality", _season_window(season))
     where = _sample_where(scope, season)
     origin_bad = cast(origin.verdict, Text).in_(BAD_ORIGIN)
     quality_bad = cast(quality.outcome, Text).in_(BAD_QUALITY)

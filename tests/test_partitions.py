@@ -6,6 +6,7 @@ partition and verifies after the migration."""
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta
@@ -16,10 +17,13 @@ import pytest
 from fixtures import gi, scratch_database
 from sqlalchemy import Connection, create_engine, text
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
 
 from gi import db as gi_db
 from gi.audit.verify import verify_log
 from gi.db.partitions import ensure_partitions, existing_months
+from gi.reads.season import season_samples, season_samples_query
+from gi.reads.verdicts import latest_of
 
 pytestmark = pytest.mark.postgis
 
@@ -261,6 +265,40 @@ def test_a_season_query_reads_only_its_months(history: tuple[str, dict[str, list
         "origin_verdict_p2026_08",
     }
     assert season == 9
+
+
+def test_a_season_read_of_current_verdicts_reads_only_its_months(
+    history: tuple[str, dict[str, list[str]]],
+) -> None:
+    """The season read (gi/reads/season.py, through gi/reads/verdicts.py's current_join) plans the season's month
+    partitions of samples and of both verdict tables, and nothing of the other 11 months; and what it returns is
+    each sample's current verdict as latest_of (the other form of the same definition) finds it."""
+    url, _ = history
+    engine = create_engine(url)
+    query = season_samples_query(date(2026, 6, 1), date(2026, 8, 31))
+    compiled = query.compile(dialect=engine.dialect)
+    try:
+        with engine.connect() as conn:
+            plan = conn.exec_driver_sql(
+                "EXPLAIN (FORMAT JSON) " + str(compiled), compiled.params
+            ).scalar_one()
+        with Session(engine) as session:
+            frame = season_samples(session, date(2026, 6, 1), date(2026, 8, 31))
+            latest = latest_of(session, "origin", [uuid.UUID(i) for i in frame["sample_id"]])
+    finally:
+        engine.dispose()
+    partitions = {name for name in _plan_relations(plan) if re.search(r"_p\d{4}_\d{2}$|_default$", name)}
+    assert partitions == {
+        f"{table}_p2026_{month:02d}"
+        for table in ("sample", "origin_verdict", "quality_verdict")
+        for month in (6, 7, 8)
+    }
+    assert len(frame) == 9
+    # Re-judged samples (every other one) show the later verdict, written in the same transaction (same
+    # checked_at: the id decides).
+    shown = {str(i): getattr(v, "value", v) for i, v in zip(frame["sample_id"], frame["origin"], strict=True)}
+    assert shown == {str(k): v.verdict.value for k, v in latest.items()}
+    assert set(shown.values()) == {"inside", "outside"}
 
 
 def test_partitions_command_creates_ahead_and_reports_default_rows(

@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from gi.reads.verdicts import current_lateral
+
 
 @dataclass(frozen=True)
 class Queryable:
@@ -146,27 +148,17 @@ PRODUCERS = Collection(
 )
 
 _SAMPLE_SOURCE = "sample s JOIN gi_product p ON p.id = s.product_id"
-# The current verdict of each kind is the latest (verdict tables are append-only): one LATERAL ... LIMIT 1 each,
-# an index scan of (sample_id, checked_at) per sample of the page.
+# The current verdict of each kind (gi/reads/verdicts.py): one LATERAL ... LIMIT 1 each, an index scan of
+# (sample_id, checked_at) in the sample's own month partition per sample of the page.
 _SAMPLE_JOINS = (
     ("pr", "LEFT JOIN producer pr ON pr.id = s.producer_id"),
     ("ins", "LEFT JOIN inspector ins ON ins.id = s.collector_id"),
     (
         "ov",
-        """LEFT JOIN LATERAL (SELECT v.verdict::text AS verdict, v.distance_m, v.flags, v.area_version
-                   FROM origin_verdict v WHERE v.sample_id = s.id
-                   ORDER BY v.checked_at DESC, v.id DESC LIMIT 1) ov ON TRUE""",
+        current_lateral("origin", "ov", "x.verdict::text AS verdict, x.distance_m, x.flags, x.area_version"),
     ),
-    (
-        "qv",
-        """LEFT JOIN LATERAL (SELECT q.outcome::text AS outcome FROM quality_verdict q WHERE q.sample_id = s.id
-                   ORDER BY q.checked_at DESC, q.id DESC LIMIT 1) qv ON TRUE""",
-    ),
-    (
-        "ev",
-        """LEFT JOIN LATERAL (SELECT e.grade::text AS grade FROM origin_evidence e WHERE e.sample_id = s.id
-                   ORDER BY e.checked_at DESC, e.id DESC LIMIT 1) ev ON TRUE""",
-    ),
+    ("qv", current_lateral("quality", "qv", "x.outcome::text AS outcome")),
+    ("ev", current_lateral("evidence", "ev", "x.grade::text AS grade")),
 )
 
 SAMPLES = Collection(

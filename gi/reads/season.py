@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 from geoalchemy2.shape import to_shape
 from shapely.geometry import MultiPolygon
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from geo_data import admin
@@ -26,17 +26,15 @@ from gi.models import (
     GI_KIND_ZH,
     GIProduct,
     LabResult,
-    OriginVerdictRecord,
     Plan,
     PlanStatus,
     PlanTask,
     Producer,
-    QualityVerdict,
     Sample,
     TaskStatus,
 )
 from gi.quality.wording import flag_label_zh, grade_label
-from gi.reads.verdicts import latest_query
+from gi.reads.verdicts import current_join
 from gi.register.areas import area_at, as_aware, find_product
 from gi.settings import get_settings
 
@@ -402,17 +400,12 @@ def area_infos(
     return infos
 
 
-def season_samples(session: Session, start: date, end: date, product_ids: Sequence[int] = ()) -> pd.DataFrame:
-    """Samples collected from ``start`` to ``end`` (local dates, inclusive) with their latest verdicts."""
-    latest = latest_query(
-        "origin",
-        OriginVerdictRecord.verdict,
-        OriginVerdictRecord.distance_m,
-        OriginVerdictRecord.area_version,
-        OriginVerdictRecord.flags,
-        OriginVerdictRecord.band_m,
-    ).subquery()
-    quality = latest_query("quality", QualityVerdict.outcome, QualityVerdict.indicators).subquery()
+def season_samples_query(start: date, end: date, product_ids: Sequence[int] = ()) -> Select[Any]:
+    """The query of :func:`season_samples`: the season's samples joined to their current verdicts in the season's
+    month partitions only (docs/scale.md, "Partitioned history")."""
+    window = (as_aware(start), as_aware(end + timedelta(days=1)))
+    latest, on_latest = current_join("origin", window)
+    quality, on_quality = current_join("quality", window)
     labs = (
         select(LabResult.sample_id, func.array_agg(LabResult.laboratory.distinct()).label("laboratories"))
         .group_by(LabResult.sample_id)
@@ -426,17 +419,17 @@ def season_samples(session: Session, start: date, end: date, product_ids: Sequen
             func.ST_X(Sample.location),
             func.ST_Y(Sample.location),
             Sample.collected_at,
-            latest.c.verdict,
-            latest.c.distance_m,
-            latest.c.area_version,
-            latest.c.flags,
+            latest.verdict,
+            latest.distance_m,
+            latest.area_version,
+            latest.flags,
             Producer.name,
-            quality.c.outcome,
-            quality.c.indicators,
+            quality.outcome,
+            quality.indicators,
             PlanTask.county_code,
             Producer.credit_code,
             Sample.task_id,
-            latest.c.band_m,
+            latest.band_m,
             Sample.lot_number,
             Producer.address,
             Producer.kind,
@@ -453,18 +446,21 @@ def season_samples(session: Session, start: date, end: date, product_ids: Sequen
         )
         .join(GIProduct, GIProduct.id == Sample.product_id)
         .outerjoin(labs, labs.c.sample_id == Sample.id)
-        .outerjoin(latest, latest.c.sample_id == Sample.id)
-        .outerjoin(quality, quality.c.sample_id == Sample.id)
+        .outerjoin(latest, on_latest)
+        .outerjoin(quality, on_quality)
         .outerjoin(Producer, Producer.id == Sample.producer_id)
         .outerjoin(PlanTask, PlanTask.id == Sample.task_id)
-        .where(
-            Sample.collected_at >= as_aware(start), Sample.collected_at < as_aware(end + timedelta(days=1))
-        )
+        .where(Sample.collected_at >= window[0], Sample.collected_at < window[1])
         .order_by(Sample.collected_at)
     )
     if product_ids:
         query = query.where(Sample.product_id.in_(list(product_ids)))
-    rows = session.execute(query).all()
+    return query
+
+
+def season_samples(session: Session, start: date, end: date, product_ids: Sequence[int] = ()) -> pd.DataFrame:
+    """Samples collected from ``start`` to ``end`` (local dates, inclusive) with their latest verdicts."""
+    rows = session.execute(season_samples_query(start, end, product_ids)).all()
     if not rows:
         return empty_samples()
     tz = _local_tz()

@@ -2,7 +2,14 @@
 
 Verdicts are appended, never updated, so "current" means the newest row per sample (latest ``checked_at``, then
 highest id: rows written in one transaction share ``checked_at``). Every reader (quality, evidence, maps,
-reports, the service) asks here, in one query per kind of verdict whatever the number of samples.
+reports, the dashboard, the OGC API, the service) asks here, in one query per kind of verdict whatever the
+number of samples. This module is the one definition of that order, in three forms:
+
+- :func:`latest_query` / :func:`latest_of`: the current verdicts of given samples (``DISTINCT ON``);
+- :func:`current_join`: an ORM join of each sample to its current verdict, for reads over many samples (a
+  season): an anti-join the planner hashes, matched on the partition key so a season reads its months only;
+- :func:`current_lateral`: the same as SQL text, one index look-up per sample, for raw SQL (the intake's
+  psycopg worker, re-judgement, the OGC collections).
 """
 
 from __future__ import annotations
@@ -10,15 +17,16 @@ from __future__ import annotations
 import uuid
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import Select, any_, bindparam, select
+from sqlalchemy import Select, and_, any_, bindparam, select, tuple_
 from sqlalchemy.dialects.postgresql import ARRAY, distinct_on
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.types import Uuid
 
-from gi.models import FingerprintVerdict, OriginEvidence, OriginVerdictRecord, QualityVerdict
+from gi.models import FingerprintVerdict, OriginEvidence, OriginVerdictRecord, QualityVerdict, Sample
 
 VerdictKind = Literal["origin", "quality", "fingerprint", "evidence"]
 VERDICT_MODELS: dict[str, Any] = {
@@ -28,6 +36,7 @@ VERDICT_MODELS: dict[str, Any] = {
     "evidence": OriginEvidence,
 }
 ALL_KINDS: tuple[VerdictKind, ...] = ("origin", "quality", "fingerprint", "evidence")
+VERDICT_TABLES: dict[str, str] = {kind: model.__tablename__ for kind, model in VERDICT_MODELS.items()}
 
 
 @dataclass(frozen=True)
@@ -43,13 +52,43 @@ class CurrentVerdicts:
 NO_VERDICTS = CurrentVerdicts()
 
 
-# The same "current origin verdict" for raw SQL (the intake's database worker uses a psycopg connection, and
-# re-judgement pages through samples): joined as ``v`` on a sample aliased ``s``, one index look-up per sample.
-CURRENT_ORIGIN_JOIN = (
-    # collected_at too: origin_verdict is partitioned by it, so each look-up reads one partition.
-    "LEFT JOIN LATERAL (SELECT * FROM origin_verdict o WHERE o.sample_id = s.id AND o.collected_at = s.collected_at "
-    "ORDER BY o.checked_at DESC, o.id DESC LIMIT 1) v ON true"
-)
+def current_lateral(kind: VerdictKind, alias: str, columns: str = "*", sample: str = "s") -> str:
+    """``LEFT JOIN LATERAL`` of the current verdict of ``kind`` (``columns`` of it, SQL text) as ``alias`` on a
+    sample aliased ``sample``: one index look-up per sample, in the one partition its ``collected_at`` names."""
+    table = VERDICT_TABLES[kind]
+    return (
+        f"LEFT JOIN LATERAL (SELECT {columns} FROM {table} x WHERE x.sample_id = {sample}.id "
+        f"AND x.collected_at = {sample}.collected_at ORDER BY x.checked_at DESC, x.id DESC LIMIT 1) {alias} ON true"
+    )
+
+
+# The current origin verdict for raw SQL (the intake's database worker, re-judgement), joined as ``v`` on ``s``.
+CURRENT_ORIGIN_JOIN = current_lateral("origin", "v")
+
+
+def current_join(
+    kind: VerdictKind, within: tuple[datetime, datetime] | None = None, sample: Any = Sample
+) -> tuple[Any, ColumnElement[bool]]:
+    """An alias of the verdict table of ``kind`` and the condition joining ``sample`` to its current verdict
+    there (outer-join it: samples never judged keep NULLs). ``within``: the samples' collection moments
+    ``[start, end)``, repeated on the verdicts' partition key so the plan reads those months' partitions only."""
+    model = VERDICT_MODELS[kind]
+    verdict = aliased(model)
+    newer = aliased(model)
+    # "No later verdict for the sample": an anti-join the planner hashes, where DISTINCT ON over every verdict
+    # ever written sorts them all. Later means (checked_at, id) greater, the order latest_query uses.
+    later = select(newer.id).where(
+        newer.sample_id == verdict.sample_id,
+        newer.collected_at == verdict.collected_at,
+        tuple_(newer.checked_at, newer.id) > tuple_(verdict.checked_at, verdict.id),
+    )
+    on = [verdict.sample_id == sample.id, verdict.collected_at == sample.collected_at]
+    if within is not None:
+        # The planner does not carry a range through an equality join: state it on each partitioned side.
+        start, end = within
+        on += [verdict.collected_at >= start, verdict.collected_at < end]
+        later = later.where(newer.collected_at >= start, newer.collected_at < end)
+    return verdict, and_(*on, ~later.exists())
 
 
 def any_of(column: Any, sample_ids: Iterable[uuid.UUID]) -> ColumnElement[bool]:
