@@ -35,6 +35,8 @@ TABLES = (
     "fingerprint_verdict",
     "origin_evidence",
     "lab_result",
+    "listing",
+    "balance_flag",
 )
 FIRST = date(2025, 9, 1)  # 14 months: September 2025 .. October 2026
 MONTHS = [
@@ -145,6 +147,44 @@ def _fill(conn: Connection) -> None:
             )
 
 
+def _fill_listings(conn: Connection) -> None:
+    """Listings observed over the same 14 months (two a month, one a re-listing on another platform) and a
+    balance run flagging every third, written as the 0017 schema stores them."""
+    product = conn.execute(text("SELECT id FROM gi_product WHERE code = 'part-test'")).scalar_one()
+    run = conn.execute(
+        text(
+            "INSERT INTO balance_run (product_id, season, unit, issued, market_volume, rule, inputs) "
+            "VALUES (:p, 2026, 'kg', 100, 120, 'balance-1', '{}') RETURNING id"
+        ),
+        {"p": product},
+    ).scalar_one()
+    for k, month in enumerate(MONTHS):
+        for i, platform in enumerate(("淘宝", "京东")):
+            listing = conn.execute(
+                text(
+                    "INSERT INTO listing (platform, listing_key, shop, title, product_id, claimed_gi, claimed_mark, "
+                    "ship_from, ship_from_submitted, price, observed_on, season, synthetic) VALUES (:pl, :key, "
+                    "'测试店', '分区测试 特级', :p, true, false, ST_SetSRID(ST_MakePoint(120.1, 30.2), 4326), "
+                    "'{\"x\": 120.1}', 88.5, :on, :season, true) RETURNING id"
+                ),
+                {
+                    "pl": platform,
+                    "key": f"item-{k}",
+                    "p": product,
+                    "on": month + timedelta(days=3 + 10 * i),
+                    "season": month.year,
+                },
+            ).scalar_one()
+            if (2 * k + i) % 3 == 0:
+                conn.execute(
+                    text(
+                        "INSERT INTO balance_flag (run_id, kind, product_id, season, listing_id, threshold, rule, "
+                        "inputs) VALUES (:r, 'listing_unauthorized', :p, :season, :l, 0, 'balance-1', '{}')"
+                    ),
+                    {"r": run, "p": product, "season": month.year, "l": listing},
+                )
+
+
 def _rows(url: str, tables: tuple[str, ...] = TABLES) -> dict[str, list[str]]:
     """Every row of ``tables`` as text, over the columns the 0014 schema has (sorted: order-independent)."""
     engine = create_engine(url)
@@ -180,9 +220,10 @@ def history(db_url: str) -> Iterator[tuple[str, dict[str, list[str]]]]:
         engine = create_engine(url)
         with engine.begin() as conn:
             _fill(conn)
+            _fill_listings(conn)
         engine.dispose()
         before = _rows(url)
-        gi_db.upgrade(url, "0018")
+        gi_db.upgrade(url)
         yield url, before
 
 
@@ -218,8 +259,101 @@ def test_migration_up_and_down_loses_nothing(history: tuple[str, dict[str, list[
         assert _rows(url) == before
         assert verify_log(create_engine(url)).findings == []
     finally:
-        gi_db.upgrade(url, "0018")
+        gi_db.upgrade(url)
     assert _rows(url) == before
+
+
+def test_listings_migration_up_and_down_loses_nothing(history: tuple[str, dict[str, list[str]]]) -> None:
+    """0019: listings partitioned by observed month, listing_identity keeping one platform item one listing,
+    and back; every listing and balance flag the same each way, and the audit log still verifies."""
+    url, before = history
+    assert len(before["listing"]) == 28 and len(before["balance_flag"]) == 10
+
+    def state() -> tuple[str, int, list[str]]:
+        engine = create_engine(url)
+        with engine.connect() as conn:
+            kind = conn.execute(
+                text("SELECT relkind::text FROM pg_class WHERE relname = 'listing'")
+            ).scalar_one()
+            has_identity = conn.execute(text("SELECT to_regclass('listing_identity')")).scalar() is not None
+            identities = (
+                conn.execute(text("SELECT count(*) FROM listing_identity")).scalar_one()
+                if has_identity
+                else -1
+            )
+            months = sorted(
+                conn.execute(
+                    text(
+                        "SELECT DISTINCT tableoid::regclass::text FROM listing WHERE observed_on >= '2026-06-01' "
+                        "AND observed_on < '2026-09-01'"
+                    )
+                ).scalars()
+            )
+        engine.dispose()
+        return kind, identities, months
+
+    assert _rows(url, ("listing", "balance_flag")) == {t: before[t] for t in ("listing", "balance_flag")}
+    assert state() == ("p", 28, ["listing_p2026_06", "listing_p2026_07", "listing_p2026_08"])
+    gi_db.downgrade(url, "0018")
+    try:
+        assert _rows(url, ("listing", "balance_flag")) == {t: before[t] for t in ("listing", "balance_flag")}
+        assert state() == ("r", -1, ["listing"])
+        assert verify_log(create_engine(url)).findings == []
+    finally:
+        gi_db.upgrade(url)
+    assert _rows(url) == before
+    assert state()[0] == "p"
+    assert verify_log(create_engine(url)).findings == []
+
+
+def test_listing_identity_keeps_one_platform_item_one_listing(
+    history: tuple[str, dict[str, list[str]]],
+) -> None:
+    """The keys the partitioned table cannot hold: a platform item listed twice (in another month) is refused;
+    a listing moved to another month keeps its identity and its flags; a listing deleted takes its identity (a flagged one stays: its flags are append-only)."""
+    url, _ = history
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn, conn.begin() as tx:
+            with pytest.raises(DBAPIError) as duplicate, conn.begin_nested():
+                conn.execute(
+                    text(
+                        "INSERT INTO listing (platform, listing_key, shop, title, claimed_gi, claimed_mark, "
+                        "observed_on, season, synthetic) VALUES ('淘宝', 'item-0', '别的店', 't', false, false, "
+                        "'2026-08-20', 2026, true)"
+                    )
+                )
+            assert "uq_listing_identity_platform_key" in str(duplicate.value)
+            moved = conn.execute(
+                text(
+                    "UPDATE listing SET observed_on = '2026-10-02' WHERE platform = '淘宝' AND listing_key = 'item-0' "
+                    "RETURNING id, tableoid::regclass::text"
+                )
+            ).one()
+            assert moved[1] == "listing_p2026_10"
+            kept = conn.execute(
+                text("SELECT count(*) FROM listing_identity WHERE id = :i"), {"i": moved[0]}
+            ).scalar_one()
+            flags = conn.execute(
+                text("SELECT count(*) FROM balance_flag WHERE listing_id = :i"), {"i": moved[0]}
+            ).scalar_one()
+            assert (kept, flags) == (1, 1)
+            # A listing without flags can be deleted and takes its identity; a flagged one cannot (its flags
+            # are append-only), as before partitioning.
+            unflagged = conn.execute(
+                text("SELECT id FROM listing WHERE platform = '京东' AND listing_key = 'item-0'")
+            ).scalar_one()
+            conn.execute(text("DELETE FROM listing WHERE id = :i"), {"i": unflagged})
+            gone = conn.execute(
+                text("SELECT count(*) FROM listing_identity WHERE id = :i"), {"i": unflagged}
+            ).scalar_one()
+            assert gone == 0
+            with pytest.raises(DBAPIError) as refused, conn.begin_nested():
+                conn.execute(text("DELETE FROM listing WHERE id = :i"), {"i": moved[0]})
+            assert "append-only" in str(refused.value)
+            tx.rollback()
+    finally:
+        engine.dispose()
 
 
 def _plan_relations(plan: Any) -> set[str]:
@@ -310,7 +444,7 @@ def test_partitions_command_creates_ahead_and_reports_default_rows(
         with engine.connect() as conn, conn.begin() as tx:
             report = ensure_partitions(conn, ahead=6, today=date(2027, 2, 10))
             assert "sample_p2027_08" in report.created and "origin_evidence_p2027_08" in report.created
-            assert "audit_entry_p2027_08" in report.created
+            assert "audit_entry_p2027_08" in report.created and "listing_p2027_08" in report.created
             assert date(2027, 8, 1) in existing_months(conn, "quality_verdict")
             assert report.ok
             again = ensure_partitions(conn, ahead=6, today=date(2027, 2, 10))

@@ -15,7 +15,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Connection, Engine, text
 
 PARTITION_ZONE = ZoneInfo("Asia/Shanghai")
-# Partitioned table -> its partition key. The sample's verdicts carry their sample's collection moment.
+# Partitioned table -> its partition key. The sample's verdicts carry their sample's collection moment; market
+# listings are partitioned by the date they were observed on (migration 0019).
 PARTITIONED: dict[str, str] = {
     "sample": "collected_at",
     "origin_verdict": "collected_at",
@@ -23,6 +24,7 @@ PARTITIONED: dict[str, str] = {
     "fingerprint_verdict": "collected_at",
     "origin_evidence": "collected_at",
     "audit_entry": "recorded_at",
+    "listing": "observed_on",
 }
 # Tables partitioned by their sample's collection moment (written with the sample's collected_at).
 SAMPLE_KEYED = ("sample", "origin_verdict", "quality_verdict", "fingerprint_verdict", "origin_evidence")

@@ -147,11 +147,29 @@ class MarketVolume(CreatedAt, Base):
     outlet: Mapped[Producer] = relationship()
 
 
+class ListingIdentity(Base):
+    """One row per listing. ``listing`` is partitioned by ``observed_on`` month, so its own key is
+    (id, observed_on); this table keeps one id one listing and one platform item one listing (triggers on
+    ``listing`` write it) and is what tables referencing a listing point at."""
+
+    __tablename__ = "listing_identity"
+    __table_args__ = (
+        UniqueConstraint("platform", "listing_key", name="uq_listing_identity_platform_key"),
+        {"comment": "one row per listing: the keys the month-partitioned listing table cannot hold"},
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    platform: Mapped[str] = mapped_column(String(60))
+    listing_key: Mapped[str] = mapped_column(String(300))
+
+
 class Listing(CreatedAt, Base):
-    """An online listing seen on a platform: seller, title, claimed GI or mark, ship-from, price, volume sold."""
+    """An online listing seen on a platform: seller, title, claimed GI or mark, ship-from, price, volume sold.
+
+    Partitioned by ``observed_on`` month (docs/scale.md): the table's primary key is (id, observed_on); the ORM
+    maps it by ``id`` alone, which listing_identity keeps unique (with the platform and item id)."""
 
     __tablename__ = "listing"
-    __table_args__ = (UniqueConstraint("platform", "listing_key", name="uq_listing_platform_key"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     platform: Mapped[str] = mapped_column(String(60))
@@ -247,7 +265,9 @@ class BalanceFlag(Base):
     product_id: Mapped[int] = mapped_column(ForeignKey("gi_product.id", ondelete="RESTRICT"), index=True)
     season: Mapped[int] = mapped_column(Integer)
     producer_id: Mapped[int | None] = mapped_column(ForeignKey("producer.id", ondelete="CASCADE"), index=True)
-    listing_id: Mapped[int | None] = mapped_column(ForeignKey("listing.id", ondelete="CASCADE"), index=True)
+    listing_id: Mapped[int | None] = mapped_column(
+        ForeignKey("listing_identity.id", ondelete="CASCADE"), index=True
+    )
     observed: Mapped[Decimal | None] = mapped_column(Numeric(20, 3), comment="what was seen (issued, sold)")
     allowed: Mapped[Decimal | None] = mapped_column(Numeric(20, 3), comment="what it is compared with")
     threshold: Mapped[Decimal] = mapped_column(Numeric(10, 4), comment="factor of ``allowed`` that flags")
@@ -258,4 +278,6 @@ class BalanceFlag(Base):
 
     run: Mapped[BalanceRun] = relationship(back_populates="flags")
     producer: Mapped[Producer | None] = relationship()
-    listing: Mapped[Listing | None] = relationship()
+    listing: Mapped[Listing | None] = relationship(
+        primaryjoin="foreign(BalanceFlag.listing_id) == Listing.id", viewonly=True
+    )
