@@ -523,3 +523,87 @@ def test_columns_added_later_are_covered_and_dropped_ones_reported(stored: str) 
         session.execute(text("ALTER TABLE origin_verdict DROP COLUMN rule CASCADE"))
     problems = [f.text() for f in verify_log(engine).findings]
     assert any("column(s) rule, which the table no longer has" in p for p in problems)
+
+
+# ------------------------------------------------------------------ compiled capture
+
+
+def _capture_functions(url: str, table: str) -> set[str]:
+    with session_scope(get_engine(url)) as session:
+        return set(
+            session.scalars(
+                text(
+                    "SELECT tgfoid::regproc::text FROM pg_trigger WHERE tgrelid = to_regclass(:t) "
+                    "AND tgname LIKE 'audit_capture_%'"
+                ),
+                {"t": table},
+            )
+        )
+
+
+def test_every_tracked_table_captures_through_its_compiled_function(audit_db: str) -> None:
+    with session_scope(get_engine(audit_db)) as session:
+        tables = list(session.scalars(text("SELECT table_name FROM audit_table")))
+    assert "origin_verdict" in tables and "plan_task" in tables
+    for table in tables:
+        assert _capture_functions(audit_db, table) == {f"audit_capture__{table}"}
+
+
+def test_an_altered_table_is_captured_whole_before_and_after_it_is_recompiled(stored: str) -> None:
+    engine = get_engine(stored)
+    awkward = "tab\there, back\\slash, line\nbreak, 龙井"
+    with session_scope(engine) as session:
+        # The default fills the new rows' column with the characters COPY escapes.
+        session.execute(
+            text(f"ALTER TABLE origin_verdict ADD COLUMN reviewer text DEFAULT {_literal(awkward)}")
+        )
+    assert _capture_functions(stored, "origin_verdict") == {"audit_capture__origin_verdict"}
+    with session_scope(engine) as session:  # compiled before the column existed: the generic path
+        record_sample(session, _rows(1, start=7100)[0][1])
+    with session_scope(engine) as session:
+        session.execute(text("SELECT audit_compile('origin_verdict')"))
+    with session_scope(engine) as session:  # compiled with it
+        record_sample(session, _rows(1, start=7200)[0][1])
+    with session_scope(engine) as session:
+        last = session.execute(
+            text(
+                "SELECT columns, row_ids FROM audit_entry WHERE kind = 'origin_verdict' ORDER BY seq DESC LIMIT 2"
+            )
+        ).all()
+        values = set(session.scalars(text("SELECT reviewer FROM origin_verdict WHERE reviewer IS NOT NULL")))
+    assert values == {awkward}
+    assert [columns[-1] for columns, _ in last] == ["reviewer", "reviewer"]
+    result = verify_log(engine)
+    assert result.ok, [f.text() for f in result.findings]
+    # Both paths hashed the new column: changing it in either row is caught.
+    first, second = last[1][1][0], last[0][1][0]
+    _as_superuser(stored, f"UPDATE origin_verdict SET reviewer = 'x' WHERE id IN ({first}, {second})")
+    assert sorted(f.where for f in verify_log(engine).findings) == sorted(
+        [f"origin_verdict {first}", f"origin_verdict {second}"]
+    )
+
+
+def _literal(value: str) -> str:
+    """A PostgreSQL E'' literal of ``value``."""
+    escaped = value.replace("\\", "\\\\").replace("'", "\\'").replace("\t", "\\t").replace("\n", "\\n")
+    return f"E'{escaped}'"
+
+
+def test_a_table_whose_compiled_name_would_not_fit_keeps_the_generic_capture(audit_db: str) -> None:
+    engine = get_engine(audit_db)
+    table = "inspection_" + "x" * 45  # 56 characters: audit_capture__ + it exceeds PostgreSQL's 63
+    with session_scope(engine) as session:
+        session.execute(text(f"CREATE TABLE {table} (id integer PRIMARY KEY, note text, seen timestamptz)"))
+        session.execute(text(f"SELECT audit_track('{table}', false)"))
+    assert _capture_functions(audit_db, table) == {"audit_capture"}
+    with session_scope(engine) as session:
+        session.execute(text(f"INSERT INTO {table} VALUES (1, E'a\\tb', now()), (2, NULL, NULL)"))
+        session.execute(text(f"UPDATE {table} SET note = 'changed' WHERE id = 2"))
+        session.execute(text(f"DELETE FROM {table} WHERE id = 1"))
+    with session_scope(engine) as session:
+        ops = list(
+            session.scalars(text("SELECT op FROM audit_entry WHERE kind = :t ORDER BY seq"), {"t": table})
+        )
+    assert ops == ["insert", "update", "delete"]
+    result = verify_log(engine)
+    assert result.ok, [f.text() for f in result.findings]
