@@ -156,7 +156,8 @@ def generate(url: str, total: int) -> None:
         rate = (done - have) / (time.perf_counter() - started)
         eta = (total - done) / rate if rate else 0
         print(
-            f"  stored {done:,} / {total:,} samples ({rate:,.0f}/s, {bad} refused, ~{eta / 60:.0f} min left)"
+            f"  stored {done:,} / {total:,} samples ({rate:,.0f}/s, {bad} refused, ~{eta / 60:.0f} min left)",
+            flush=True,  # a long run logs to a file: each chunk's line shows as it commits
         )
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.execute(text("VACUUM ANALYZE sample"))
@@ -375,7 +376,13 @@ def main() -> None:
     parser.add_argument("--window", type=int, default=200_000, help="samples re-judged in (a)")
     parser.add_argument("--fresh", action="store_true", help="rebuild the benchmark database")
     parser.add_argument("--database", default=BENCH_DB, help=f"database name (default {BENCH_DB})")
-    parser.add_argument("--only", nargs="*", choices=list("abcd"), default=list("abcd"))
+    parser.add_argument(
+        "--only",
+        nargs="*",
+        choices=list("abcd"),
+        default=list("abcd"),
+        help="figures to run (none: only generate)",
+    )
     args = parser.parse_args()
     if args.samples < 1_000:
         parser.error("--samples: at least 1,000")
