@@ -245,3 +245,73 @@ def test_the_command_runs_the_job_on_a_local_cluster_and_refuses_a_serial_state(
     refused = gi(url, "areas", "rejudge", "--state", str(state))
     assert refused.returncode == 1
     assert "--state" in refused.stderr and "Traceback" not in refused.stderr
+
+
+def _area_changed_without_rejudgement(url: str) -> int:
+    """The western product's area moved 0.02° west from April 2024, stored as the national register's load stores
+    it (a version row, no re-judgement): its samples from April on are stale. Returns the product's id."""
+    from geoalchemy2.shape import from_shape
+
+    from gi.models import ProductionArea
+
+    with gi_db.session_scope(gi_db.get_engine(url)) as session:
+        current = session.query(ProductionArea).filter(ProductionArea.valid_to.is_(None)).all()
+        west = next(a for a in current if _xmin(session, a.id) == 120.0)
+        moved = datetime(2024, 4, 1, tzinfo=SH)
+        west.valid_to = moved
+        session.flush()
+        session.add(
+            ProductionArea(
+                product_id=west.product_id,
+                version=west.version + 1,
+                valid_from=moved,
+                valid_to=None,
+                geom=from_shape(as_multipolygon(box(119.98, 30.0, 120.08, 30.1)), srid=4326),
+                legal_basis="test: moved west",
+                admin_units=[],
+                source="test",
+                source_crs="WGS84",
+                area_km2=west.area_km2,
+                vertex_count=west.vertex_count,
+                repair_notes=[],
+            )
+        )
+        return int(west.product_id)
+
+
+def _xmin(session: Session, area_id: int) -> float:
+    return float(
+        session.execute(
+            text("SELECT ST_XMin(geom) FROM production_area WHERE id = :id"), {"id": area_id}
+        ).scalar_one()
+    )
+
+
+def test_after_an_area_change_only_the_stale_samples_are_judged_again(copy_of: Any, client: Any) -> None:
+    serial_url, dask_url = copy_of(), copy_of()
+    product_id = _area_changed_without_rejudgement(serial_url)
+    assert _area_changed_without_rejudgement(dask_url) == product_id
+    with gi_db.session_scope(gi_db.get_engine(serial_url)) as session:
+        rejudge_samples(session)  # every sample judged again: the reference
+    before = _verdicts(dask_url)[0]
+    report = rejudge_distributed(client, dask_url, get_settings(), only_stale=True)
+    # Exactly the moved product's samples collected from April: two months of one product.
+    assert report.examined == report.rejudged == 2 * PER_MONTH
+    with gi_db.get_engine(dask_url).connect() as conn:
+        judged = conn.execute(
+            text(
+                "SELECT DISTINCT s.product_id, date_trunc('month', s.collected_at AT TIME ZONE 'Asia/Shanghai'), "
+                "v.area_version FROM origin_verdict v JOIN sample s ON s.id = v.sample_id "
+                "WHERE v.supersedes_id IS NOT NULL"
+            )
+        ).all()
+    assert sorted((p, m.month, version) for p, m, version in judged) == [
+        (product_id, 4, 2),
+        (product_id, 5, 2),
+    ]
+    after = _verdicts(dask_url)
+    assert after[0] == before + 2 * PER_MONTH
+    assert after[1] == _verdicts(serial_url)[1]  # the same current verdicts as judging everything
+    # Nothing is stale any more.
+    again = rejudge_distributed(client, dask_url, get_settings(), only_stale=True)
+    assert again.examined == 0 and _verdicts(dask_url)[0] == after[0]

@@ -131,6 +131,12 @@ def rejudge(
         metavar="FILE",
         help="Dask only: record committed months in FILE and skip them when run again.",
     ),
+    only_stale: bool = typer.Option(
+        False,
+        "--only-stale",
+        help="Only samples whose verdict names another area version than the one valid at collection, or none "
+        "(what an area change alters; selected in the database, so years of samples take seconds).",
+    ),
 ) -> None:
     """Judge stored samples again against the area versions valid when they were collected; a new verdict is
     stored where it differs (the earlier one stays as history). With --workers or --scheduler the samples are
@@ -160,12 +166,13 @@ def rejudge(
                 workers=workers or 2,
                 state_path=state,
                 progress=update,
+                only_stale=only_stale,
             )
         console.print(job.describe())
         return
     with working("judging the stored samples again"), session_scope() as session:
         product_id = find_product(session, product).id if product else None
-        report = rejudge_samples(session, product_id, since=moment)
+        report = rejudge_samples(session, product_id, since=moment, only_stale=only_stale)
     console.print(report.describe())
 
 

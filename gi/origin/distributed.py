@@ -154,7 +154,9 @@ def _lock_key(partition_key: str) -> int:
     return zlib.crc32(partition_key.encode()) - 2**31  # a signed 32-bit key, as pg_advisory_xact_lock takes
 
 
-def rejudge_partition(url: str, settings_values: dict[str, Any], partition: Partition) -> PartitionResult:
+def rejudge_partition(
+    url: str, settings_values: dict[str, Any], partition: Partition, only_stale: bool = False
+) -> PartitionResult:
     """Judge one partition again and commit its new verdicts (runs on a Dask worker; one transaction)."""
     from gi.db import get_engine, session_scope
     from gi.origin.rejudge import rejudge_samples
@@ -175,6 +177,7 @@ def rejudge_partition(url: str, settings_values: dict[str, Any], partition: Part
             until=partition.until,
             settings=settings,
             area_lock="held",
+            only_stale=only_stale,
         )
     return PartitionResult(
         key=partition.key,
@@ -218,7 +221,7 @@ class JobState:
 
 
 def job_parameters(
-    url: str, product_id: int | None, since: datetime | None, until: datetime | None
+    url: str, product_id: int | None, since: datetime | None, until: datetime | None, only_stale: bool = False
 ) -> dict[str, Any]:
     """What identifies a job in its state file (the database by a digest of its URL, never its password)."""
     from sqlalchemy.engine import make_url
@@ -229,6 +232,7 @@ def job_parameters(
         "product_id": product_id,
         "since": since.isoformat() if since else None,
         "until": until.isoformat() if until else None,
+        **({"only_stale": True} if only_stale else {}),  # older state files (all samples) stay valid
     }
 
 
@@ -262,13 +266,15 @@ def rejudge_distributed(
     until: datetime | None = None,
     state_path: Path | None = None,
     progress: Callable[[str, int, int | None], None] | None = None,
+    only_stale: bool = False,
 ) -> DistributedReport:
-    """Judge the stored samples of ``product_id`` (all when None) collected in [since, until) again on Dask."""
+    """Judge the stored samples of ``product_id`` (all when None) collected in [since, until) again on Dask
+    (``only_stale``: only those an area change made stale, see :func:`gi.origin.rejudge.rejudge_samples`)."""
     from distributed import as_completed
 
     from gi.db import get_engine
 
-    state = JobState(state_path, job_parameters(url, product_id, since, until))
+    state = JobState(state_path, job_parameters(url, product_id, since, until, only_stale))
     with Session(bind=get_engine(url)) as session:
         parts = plan_partitions(session, settings, product_id, since, until)
     report = DistributedReport(skipped=sum(p.key in state.done for p in parts))
@@ -279,7 +285,10 @@ def rejudge_distributed(
     # tasks are rescheduled by Dask itself.
     token = uuid.uuid4().hex[:12]  # task keys of their own: Dask would hand back another job's results
     keys = {f"rejudge-{token}-{p.key}": p for p in todo}
-    futures = [client.submit(rejudge_partition, url, values, p, key=k, retries=2) for k, p in keys.items()]
+    futures = [
+        client.submit(rejudge_partition, url, values, p, only_stale, key=k, retries=2)
+        for k, p in keys.items()
+    ]
     done_samples = 0
     for future in as_completed(futures):
         result: PartitionResult = future.result()
@@ -301,9 +310,12 @@ def run_rejudge_job(
     workers: int = 2,
     state_path: Path | None = None,
     progress: Callable[[str, int, int | None], None] | None = None,
+    only_stale: bool = False,
 ) -> DistributedReport:
     """A whole job: connect to the cluster at ``scheduler`` (or start a LocalCluster of ``workers``), judge, close."""
     if progress is not None:
         progress("starting the Dask workers", 0, None)
     with dask_client(scheduler, workers) as client:
-        return rejudge_distributed(client, url, settings, product_id, since, until, state_path, progress)
+        return rejudge_distributed(
+            client, url, settings, product_id, since, until, state_path, progress, only_stale
+        )
