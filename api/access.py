@@ -93,7 +93,6 @@ ROUTES: dict[tuple[str, str], frozenset[Access]] = {
     ("GET", "/dashboard/report.pdf"): STAFF,
     ("GET", "/dashboard/notice.pdf"): STAFF,
     ("GET", "/dashboard/map"): STAFF,
-    ("GET", "/dashboard/map/reference.geojson"): STAFF,
     ("GET", "/dashboard/tiles/{layer}/{z}/{x}/{y}.mvt"): STAFF,
 }
 

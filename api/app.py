@@ -114,7 +114,6 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        national_map.warm_up()  # the map's reference layers, built once, before the first map asks
         yield
         app.state.read_router.dispose()
         if engine is None and app.state.engine is not None:

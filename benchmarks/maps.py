@@ -246,6 +246,59 @@ def _tile_addresses(url: str, per_zoom: int) -> list[tuple[int, int, int]]:
     return found
 
 
+_MARKS_JS = """() => ({
+    dom: performance.getEntriesByType("navigation")[0].domContentLoadedEventEnd,
+    marks: performance.getEntriesByType("mark").map((m) => ({name: m.name, at: m.startTime})),
+})"""
+
+
+class RequestLog:
+    """Every request of a page and its workers (MapLibre fetches tiles in a web worker, out of the page's own
+    resource timing): when it was sent and when its response had been read, in ms from ``start``."""
+
+    def __init__(self, context: Any) -> None:
+        self.start = 0.0
+        self.sent: dict[Any, float] = {}
+        self.done: list[tuple[str, float, float, int]] = []  # url, sent, finished, bytes
+        context.on("request", lambda r: self.sent.__setitem__(r, self._now()))
+        context.on("requestfinished", self._finished)
+
+    def _now(self) -> float:
+        return (time.perf_counter() - self.start) * 1000
+
+    def _finished(self, request: Any) -> None:
+        sizes = request.sizes()
+        self.done.append((request.url, self.sent.get(request, 0.0), self._now(), sizes["responseBodySize"]))
+
+    def reset(self) -> None:
+        """Start a new timeline now (navigation start)."""
+        self.start = time.perf_counter()
+        self.sent.clear()
+        self.done.clear()
+
+
+def _timeline(page: Any, log: RequestLog, service: str) -> list[str]:
+    """Where the first render's time went: the page, each asset, the tiles of each layer (first sent to last
+    read), the script's start, the style loaded and the first view drawn (the page's marks, on the same clock)."""
+    # the page's clock starts at its navigation; the log's at the benchmark's goto (a few ms earlier)
+    offset = log._now() - page.evaluate("() => performance.now()")
+    groups: dict[str, list[tuple[float, float, int]]] = {}
+    for url, sent, finished, size in log.done:
+        path = url.removeprefix(service).partition("?")[0]
+        label = "tiles " + path.split("/")[3] if path.startswith("/dashboard/tiles/") else path
+        groups.setdefault(label, []).append((sent, finished, size))
+    rows = []
+    for label, items in groups.items():
+        start, end = min(i[0] for i in items), max(i[1] for i in items)
+        count = f" x{len(items)}" if len(items) > 1 else ""
+        kb = sum(i[2] for i in items) / 1000
+        rows.append((start, f"{start:6.0f} - {end:5.0f}  {label}{count} ({kb:.1f} kB)"))
+    marks = page.evaluate(_MARKS_JS)
+    rows.append((marks["dom"] + offset, f"{marks['dom'] + offset:6.0f}          DOMContentLoaded"))
+    rows += [(m["at"] + offset, f"{m['at'] + offset:6.0f}          mark {m['name']}") for m in marks["marks"]]
+    return [line for _, line in sorted(rows)]
+
+
 def _stored_samples(url: str) -> int:
     """Samples already in a kept database (0 when it has no schema yet)."""
     from sqlalchemy import text
@@ -315,8 +368,9 @@ def vector_tiles(stored: int, runs: int, keep: str | None = None) -> bool:
         with httpx.Client(
             base_url=service, headers={"Authorization": f"Bearer {token['access_token']}"}
         ) as c:
-            # Warm the worker as a running service is: imports, the reference layers (built once per process).
-            c.get("/dashboard/map/reference.geojson").raise_for_status()
+            # Warm the worker as a running service is: imports, the national view's reference tiles.
+            for x, y in ((5, 2), (5, 3), (6, 2), (6, 3)):
+                c.get(f"/dashboard/tiles/reference/3/{x}/{y}.mvt").raise_for_status()
             c.get("/dashboard/tiles/samples/0/0/0.mvt", params={"year": year}).raise_for_status()
             for z, x, y in addresses:
                 t0 = time.perf_counter()
@@ -347,6 +401,7 @@ def vector_tiles(stored: int, runs: int, keep: str | None = None) -> bool:
         )
 
         renders: list[float] = []
+        timelines: list[list[str]] = []
         with chromium() as browser:
             for run in range(1, runs + 1):
                 context = browser.new_context(viewport={"width": 1366, "height": 768}, locale="zh-CN")
@@ -360,16 +415,19 @@ def vector_tiles(stored: int, runs: int, keep: str | None = None) -> bool:
                         r.abort()
 
                 context.route("**/*", local_only)
+                log = RequestLog(context)
                 page = context.new_page()
                 page.goto(f"{service}/login?next=/public")  # signed in, not timed
                 page.fill("#username", "bench")
                 page.fill("#password", PASSWORD)
                 page.click("form.login button[type=submit]", timeout=120_000)
                 page.wait_for_url(f"{service}/public", timeout=120_000)
+                log.reset()
                 t0 = time.perf_counter()
                 page.goto(f"{service}/dashboard/map?year={year}")
                 page.wait_for_function("() => window.giMapReady === true", timeout=120_000)
                 renders.append(time.perf_counter() - t0)
+                timelines.append(_timeline(page, log, service))
                 state = page.evaluate("() => window.giMapState()")
                 if blocked:
                     raise SystemExit(f"run {run}: requests left the service: {blocked[:3]}")
@@ -379,6 +437,10 @@ def vector_tiles(stored: int, runs: int, keep: str | None = None) -> bool:
                 )
                 context.close()
         render = statistics.median(renders)
+        median_run = sorted(range(len(renders)), key=renders.__getitem__)[len(renders) // 2]
+        print(f"request timeline of run {median_run + 1} (ms from navigation start; tiles grouped by layer):")
+        for line in timelines[median_run]:
+            print("  " + line)
         load = ", ".join(f"{v:.2f}" for v in os.getloadavg())
         print(
             f"stored {stored:,}: first render {render:.2f} s (target <= {MAX_FIRST_RENDER_S:g} s), tile p95 "

@@ -120,6 +120,13 @@ class Settings(BaseSettings):
         default=5, ge=1, description="Failed logins per user name (and 4x per client) before a pause."
     )
     api_login_window_s: int = Field(default=900, ge=1, description="Window of the failed-login count, s.")
+    # argon2id cost of stored passwords: OWASP's minimum (19 MiB, 2 passes, 1 lane), not pwdlib's recommended()
+    # (64 MiB, 3 passes, 4 lanes): see docs/security.md. A changed cost rehashes each password at its next login.
+    password_memory_kib: int = Field(
+        default=19456, ge=7168, le=4 * 1024 * 1024, description="argon2id memory per password check, KiB."
+    )
+    password_time_cost: int = Field(default=2, ge=1, le=20, description="argon2id passes over that memory.")
+    password_parallelism: int = Field(default=1, ge=1, le=16, description="argon2id lanes (threads).")
     media_dir: Path = Field(
         default=PROJECT_ROOT / "media", description="Content-addressed store of photos (SHA-256 names)."
     )

@@ -23,9 +23,7 @@ Who sees what is decided by the caller's :class:`~gi.accounts.scope.Scope`: samp
 
 from __future__ import annotations
 
-import gzip
 import hashlib
-import json
 import threading
 import time
 from collections import OrderedDict
@@ -64,7 +62,12 @@ SYNC_REBUILD_LIMIT = (
 )
 MIN_REBUILD_INTERVAL_S = 30.0  # a larger grid is rebuilt in the background, at most this often
 
-LAYERS = ("samples", "areas", "producers")
+LAYERS = ("samples", "areas", "producers")  # the data layers (their versions make the map page's)
+REFERENCE_LAYER = "reference"  # the national outlines under them (bundled data, the same for everyone)
+TILE_LAYERS = (*LAYERS, REFERENCE_LAYER)
+REFERENCE_MAX_ZOOM = 8  # the finest generalization stored (``map_reference``); the map overzooms it
+# The reference rows change only with a migration that reloads them (and a deployment restarts the service).
+REFERENCE_VERSION = "map_reference-1"
 
 
 @dataclass(frozen=True)
@@ -258,6 +261,20 @@ def producer_tile(session: Session, key: TileKey, product_ids: tuple[int, ...] =
     return bytes(session.execute(text(sql), params).scalar_one() or b"")
 
 
+def reference_tile(session: Session, key: TileKey) -> bytes:
+    """The national reference layers (country with Taiwan and the South China Sea islands, provinces, the
+    maritime line) in one tile, cut from their generalization for the tile's zoom (``map_reference``)."""
+    params: dict[str, Any] = {"z": key.z, "x": key.x, "y": key.y, "level": min(key.z, REFERENCE_MAX_ZOOM)}
+    sql = f"""
+        SELECT ST_AsMVT(t, 'reference', {EXTENT}, 'geom') FROM (
+            SELECT ST_AsMVTGeom(r.geom, ST_TileEnvelope(:z, :x, :y), {EXTENT}, 64, true) AS geom,
+                   r.kind, r.adcode, r.name
+            FROM map_reference r
+            WHERE r.level = :level AND r.geom && ST_TileEnvelope(:z, :x, :y, margin => 0.02)) t
+        WHERE t.geom IS NOT NULL"""
+    return bytes(session.execute(text(sql), params).scalar_one() or b"")
+
+
 def layer_tile(
     session: Session,
     layer: str,
@@ -266,14 +283,16 @@ def layer_tile(
     year: int | None = None,
     product_ids: tuple[int, ...] = (),
 ) -> bytes:
-    """One tile of ``layer`` (samples, areas or producers) for the caller's scope."""
+    """One tile of ``layer`` (samples, areas, producers or reference) for the caller's scope."""
     if layer == "samples":
         return sample_tile(session, key, scope, year, product_ids)
     if layer == "areas":
         return area_tile(session, key, product_ids)
     if layer == "producers":
         return producer_tile(session, key, product_ids)
-    raise NotFoundError(f"layer: no tile layer {layer!r}; layers: {', '.join(LAYERS)}", field="layer")
+    if layer == REFERENCE_LAYER:
+        return reference_tile(session, key)
+    raise NotFoundError(f"layer: no tile layer {layer!r}; layers: {', '.join(TILE_LAYERS)}", field="layer")
 
 
 # ------------------------------------------------------------------------------------ versions and cache
@@ -293,8 +312,12 @@ _VERSION_SQL = {
 
 def layer_version(session: Session, layer: str) -> str:
     """The version of the data a layer's tiles are drawn from: it changes whenever a tile could."""
+    if layer == REFERENCE_LAYER:
+        return REFERENCE_VERSION
     if layer not in _VERSION_SQL:
-        raise NotFoundError(f"layer: no tile layer {layer!r}; layers: {', '.join(LAYERS)}", field="layer")
+        raise NotFoundError(
+            f"layer: no tile layer {layer!r}; layers: {', '.join(TILE_LAYERS)}", field="layer"
+        )
     row = session.execute(text(_VERSION_SQL[layer])).one()
     return "|".join("" if value is None else str(value) for value in row)
 
@@ -407,7 +430,7 @@ def serve_tile(
         key.y,
         scope if samples else None,
         year if samples else None,
-        tuple(sorted(product_ids)),
+        tuple(sorted(product_ids)) if layer != REFERENCE_LAYER else (),
         version,
     )
     etag = '"' + hashlib.sha256(repr(cache_key).encode()).hexdigest()[:24] + '"'
@@ -568,66 +591,3 @@ def refresh_in_background(engine: Engine) -> None:
     """Rebuild a stale grid on a connection of its own (for a background task after a tile is answered)."""
     with Session(bind=engine) as session:
         refresh_sample_grid(session)
-
-
-# ---------------------------------------------------------------------------------------- reference layers
-
-
-OVERVIEW_TOLERANCE = 0.03  # degrees (about 3 km): under a pixel up to zoom 4, where the overview is drawn
-OVERVIEW_MIN_PART = (
-    0.01  # square degrees (about 100 km2): smaller parts of a province are left to the country
-)
-REFERENCE_DETAILS = ("overview", "full")
-
-
-@lru_cache(maxsize=2)
-def reference_layers(detail: str = "full") -> tuple[bytes, bytes]:
-    """The national reference layers as one GeoJSON FeatureCollection (``kind``: country, province or maritime),
-    plain and gzip-compressed: the whole territory with Taiwan, the South China Sea islands and the maritime
-    line, as every map of China that leaves the system must show. ``full`` is the bundled files as they are;
-    ``overview`` (for the national view) simplifies the outlines by :data:`OVERVIEW_TOLERANCE` keeping every
-    part of the country, so no island is lost, and leaves the provinces' islands to it. Built once per process (the service
-    builds both at start-up)."""
-    if detail not in REFERENCE_DETAILS:
-        raise InputError("detail", f"{detail!r} is not one of {', '.join(REFERENCE_DETAILS)}")
-    from shapely.geometry import MultiPolygon, mapping, shape
-
-    from geo_data import admin
-
-    features: list[dict[str, Any]] = []
-    for kind, path in (
-        ("country", admin.COUNTRY_FILE),
-        ("province", admin.PROVINCES_FILE),
-        ("maritime", admin.MARITIME_FILE),
-    ):
-        collection = json.loads(path.read_text(encoding="utf-8"))
-        for feature in collection["features"]:
-            source = feature.get("properties") or {}
-            properties: dict[str, str] = {"kind": kind}
-            if kind == "province":
-                properties |= {"adcode": str(source.get("adcode", "")), "name": str(source.get("name", ""))}
-            geometry = feature["geometry"]
-            if detail == "overview" and kind != "maritime":  # the line is drawn as it is, never generalized
-                outline = shape(geometry)
-                if kind == "province" and isinstance(outline, MultiPolygon):
-                    # The country layer draws every island; a province's own outline of each (a third of the
-                    # data, and as many polygons to draw) adds nothing at the national scale.
-                    parts = [part for part in outline.geoms if part.area >= OVERVIEW_MIN_PART]
-                    outline = MultiPolygon(parts) if parts else outline
-                geometry = mapping(outline.simplify(OVERVIEW_TOLERANCE, preserve_topology=True))
-            features.append({"type": "Feature", "properties": properties, "geometry": geometry})
-    body = json.dumps(
-        {"type": "FeatureCollection", "features": features}, ensure_ascii=False, separators=(",", ":")
-    ).encode()
-    return body, gzip.compress(body, 6)
-
-
-def _build_reference_layers() -> None:
-    for detail in REFERENCE_DETAILS:
-        reference_layers(detail)
-
-
-def warm_reference_layers() -> None:
-    """Build the reference layers in a background thread (a service calls this at start-up, so the first
-    map does not wait for them)."""
-    threading.Thread(target=_build_reference_layers, name="gi-reference-layers", daemon=True).start()

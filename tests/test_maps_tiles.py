@@ -3,7 +3,6 @@ is rebuilt; tiles are Mapbox Vector Tiles narrowed to the caller's region; tile 
 
 from __future__ import annotations
 
-import gzip
 import math
 from collections.abc import Iterator
 from pathlib import Path
@@ -208,31 +207,49 @@ def test_tile_cache_drops_the_least_recently_used_beyond_its_budget() -> None:
     assert cache.get(("big",)) is None and cache.size_bytes <= cache.max_bytes
 
 
-def test_reference_overview_keeps_every_island_and_province_in_less_data() -> None:
-    import json
+def _xyz(lon: float, lat: float, z: int) -> tuple[int, int, int]:
+    """The address of the tile at zoom ``z`` holding a point."""
+    n = 1 << z
+    return z, int((lon + 180) / 360 * n), int((1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * n)
 
-    import shapely
-    from shapely.geometry import shape
 
-    from maps.tiles import reference_layers
+def _reference_features(body: bytes, tmp_path: Path, name: str) -> list[dict[str, object]]:
+    """The features of a reference tile, read back by GDAL's MVT driver."""
+    import pyogrio
 
-    def parts(detail: str) -> dict[str, list[int]]:
-        plain, packed = reference_layers(detail)
-        assert gzip.decompress(packed) == plain
-        found: dict[str, list[int]] = {}
-        for feature in json.loads(plain)["features"]:
-            geometry = shape(feature["geometry"])
-            found.setdefault(feature["properties"]["kind"], []).append(
-                int(shapely.get_num_geometries(geometry))
-            )
-        return found
+    path = tmp_path / f"{name}.mvt"
+    path.write_bytes(body)
+    return pyogrio.read_dataframe(path, layer="reference", read_geometry=False).to_dict("records")  # type: ignore[no-any-return]
 
-    full, overview = parts("full"), parts("overview")
-    assert (
-        overview["country"] == full["country"] and sum(full["country"]) > 1000
-    )  # every island of the country
-    assert len(overview["province"]) == len(full["province"]) == 34  # incl. Taiwan, Hong Kong, Macao
-    assert overview["maritime"] == full["maritime"]
-    assert len(reference_layers("overview")[0]) < 0.6 * len(reference_layers("full")[0])
-    with pytest.raises(InputError):
-        reference_layers("huge")
+
+def test_reference_tiles_draw_the_whole_territory_in_small_tiles(url: str, tmp_path: Path) -> None:
+    """The national view's reference tiles (zoom 3) hold the country, all 34 provinces (Taiwan, Hong Kong and
+    Macao among them) and the maritime line in a few tens of kB; every island of the country is kept at every
+    level (simplified, never dropped) and drawn where it shows: 永兴岛 in its zoom-8 tile."""
+    with Session(gi_db.get_engine(url)) as session:
+        national = {
+            (x, y): layer_tile(session, "reference", tile_key(3, x, y), Scope())
+            for x in (5, 6)
+            for y in (2, 3)
+        }
+        features = [
+            f for (x, y), body in national.items() for f in _reference_features(body, tmp_path, f"3-{x}-{y}")
+        ]
+        islands = dict(
+            session.execute(
+                text("SELECT level, ST_NumGeometries(geom) FROM map_reference WHERE kind = 'country'")
+            ).all()
+        )
+        island = _reference_features(  # 永兴岛 (Woody Island), 112.336 E 16.834 N
+            layer_tile(session, "reference", tile_key(*_xyz(112.336, 16.834, 8)), Scope()), tmp_path, "island"
+        )
+        deeper = layer_tile(
+            session, "reference", tile_key(*_xyz(112.336, 16.834, 12)), Scope()
+        )  # from level 8
+    provinces = {str(f["adcode"]) for f in features if f["kind"] == "province"}
+    assert len(provinces) == 34 and {"710000", "810000", "820000"} <= provinces
+    assert {f["kind"] for f in features} == {"country", "province", "maritime"}
+    assert sum(len(body) for body in national.values()) < 60_000  # the GeoJSON overview was ~290 kB
+    assert len(set(islands.values())) == 1 and min(islands.values()) > 1000 and len(islands) == 9
+    assert "country" in {f["kind"] for f in island}
+    assert "country" in {f["kind"] for f in _reference_features(deeper, tmp_path, "deeper")}

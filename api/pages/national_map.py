@@ -1,11 +1,11 @@
 """The national map of the dashboard (全国地图): a MapLibre GL page over vector tiles that PostGIS builds
 (``ST_AsMVT``) for samples (aggregated server-side below zoom 12), protected areas and producers, drawn over the
-national reference layers. Samples are narrowed to the caller's region; nothing is fetched from elsewhere."""
+national reference layers (tiles too, cut from their generalization per zoom). Samples are narrowed to the caller's region; nothing is fetched from elsewhere."""
 
 from __future__ import annotations
 
 import time
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, BackgroundTasks, Query, Request
 from fastapi.responses import HTMLResponse, Response
@@ -16,12 +16,12 @@ from maps.tiles import (
     MVT_MEDIA_TYPE,
     POINT_MIN_ZOOM,
     PRODUCER_MIN_ZOOM,
+    REFERENCE_LAYER,
+    REFERENCE_MAX_ZOOM,
     map_version,
-    reference_layers,
     refresh_in_background,
     serve_tile,
     tile_key,
-    warm_reference_layers,
 )
 from sampling.dashboard import map_view, product_ids
 
@@ -29,11 +29,6 @@ router = APIRouter(tags=["pages"], include_in_schema=False)
 
 YearQuery = Annotated[int | None, Query(ge=2000, le=2100)]
 ProductQuery = Annotated[list[str] | None, Query(max_length=50)]
-
-
-def warm_up() -> None:
-    """Start building what the map page loads first (the reference layers) in the background."""
-    warm_reference_layers()
 
 
 @router.get("/dashboard/map", response_class=HTMLResponse)
@@ -54,6 +49,7 @@ def map_page(
             "view": view,
             "point_zoom": POINT_MIN_ZOOM,
             "producer_zoom": PRODUCER_MIN_ZOOM,
+            "reference_zoom": REFERENCE_MAX_ZOOM,
             "review_number": settings.map_review_number or "",
             "version": map_version(session),
         },
@@ -85,24 +81,11 @@ def tile(
         background.add_task(refresh_in_background, request.app.state.engine)
     headers = {
         "ETag": served.etag,
-        "Cache-Control": "private, max-age=86400" if v else "private, no-cache",
+        # the reference outlines change only with a deployment; data tiles under the page's data version ``v``
+        "Cache-Control": "private, max-age=86400" if v or layer == REFERENCE_LAYER else "private, no-cache",
         # what the tile took in the service (its queries or the cache), apart from sign-in and transport
         "Server-Timing": f"tile;dur={(time.perf_counter() - started) * 1000:.1f}",
     }
     if served.body is None:
         return Response(status_code=304, headers=headers)
     return Response(served.body, media_type=MVT_MEDIA_TYPE, headers=headers)
-
-
-@router.get("/dashboard/map/reference.geojson")
-def reference(request: Request, detail: Annotated[Literal["overview", "full"], Query()] = "full") -> Response:
-    """The national reference layers (country with Taiwan and the South China Sea islands, provinces, the
-    maritime line) as GeoJSON, gzip-compressed when the browser accepts it; ``detail=overview`` for the
-    national view (every part kept, outlines simplified)."""
-    plain, packed = reference_layers(detail)
-    headers = {"Cache-Control": "public, max-age=86400", "Vary": "Accept-Encoding"}
-    if "gzip" in request.headers.get("accept-encoding", ""):
-        return Response(
-            packed, media_type="application/geo+json", headers=headers | {"Content-Encoding": "gzip"}
-        )
-    return Response(plain, media_type="application/geo+json", headers=headers)

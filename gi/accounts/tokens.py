@@ -61,17 +61,20 @@ def token_digest(token: str) -> str:
 _dummy_hash: str | None = None
 
 
-def _verify(password: str, stored: str | None) -> bool:
+def _verify(password: str, stored: str | None, settings: Settings) -> tuple[bool, str | None]:
+    """Whether ``password`` matches ``stored``, and its hash at the configured cost when ``stored`` was made
+    at another one (None when it is current)."""
     global _dummy_hash
-    hasher = password_hasher()
+    hasher = password_hasher(settings)
     if stored is None:
         _dummy_hash = _dummy_hash or hasher.hash(_DUMMY_PASSWORD)
         hasher.verify(password, _dummy_hash)
-        return False
+        return False, None
     try:
-        return bool(hasher.verify(password, stored))
+        ok, updated = hasher.verify_and_update(password, stored)
     except Exception:  # a malformed stored hash signs no one in
-        return False
+        return False, None
+    return bool(ok), updated
 
 
 def _pause(session: Session, column: Any, value: str, limit: int, window: timedelta) -> int | None:
@@ -107,11 +110,13 @@ def authenticate(
             f"username: too many failed logins; try again in {wait} s", retry_after=wait, field="username"
         )
     user = session.scalar(select(User).where(User.username == name))
-    ok = _verify(password, user.password_hash if user is not None else None)
+    ok, rehashed = _verify(password, user.password_hash if user is not None else None, settings)
     if user is None or not ok or user.disabled_at is not None:
         session.add(LoginFailure(username=name, client=client))
         session.flush()
         return None
+    if rehashed is not None:  # stored at another cost than the configured one: stored again at this one
+        user.password_hash = rehashed
     session.execute(delete(LoginFailure).where(LoginFailure.username == name))
     return user, principal_of(session, user)
 

@@ -14,16 +14,23 @@ from sqlalchemy.orm import Session
 
 from gi.errors import ConflictError, InputError, NotFoundError
 from gi.models import AuthToken, Inspector, Role, User
+from gi.settings import Settings, get_settings
 
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
 REGION = re.compile(r"^\d{2}(\d{2}(\d{2})?)?$")
 MIN_PASSWORD = 10
 
 
-@lru_cache(maxsize=1)
-def password_hasher() -> PasswordHash:
-    """argon2id with OWASP's parameters (19 MiB, 2 passes, 1 lane): about 50 ms a login, not 1 s."""
-    return PasswordHash((Argon2Hasher(time_cost=2, memory_cost=19456, parallelism=1),))
+@lru_cache(maxsize=4)
+def _argon2(memory_kib: int, time_cost: int, parallelism: int) -> PasswordHash:
+    return PasswordHash((Argon2Hasher(time_cost=time_cost, memory_cost=memory_kib, parallelism=parallelism),))
+
+
+def password_hasher(settings: Settings | None = None) -> PasswordHash:
+    """argon2id at the configured cost (default OWASP's minimum: 19 MiB, 2 passes, 1 lane; docs/security.md).
+    It verifies hashes of any cost, so passwords stored before a change of cost still sign in."""
+    settings = settings or get_settings()
+    return _argon2(settings.password_memory_kib, settings.password_time_cost, settings.password_parallelism)
 
 
 def check_username(username: str) -> str:
@@ -65,6 +72,7 @@ def add_user(
     regions: Sequence[str] = (),
     inspector: str | None = None,
     full_name: str | None = None,
+    settings: Settings | None = None,
 ) -> User:
     """Create an account; an inspector names his directory entry (code), a supervisor his region codes."""
     name = check_username(username)
@@ -97,7 +105,7 @@ def add_user(
         role=role,
         regions=prefixes,
         inspector_id=inspector_id,
-        password_hash=password_hasher().hash(password),
+        password_hash=password_hasher(settings).hash(password),
     )
     session.add(user)
     session.flush()

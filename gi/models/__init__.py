@@ -17,7 +17,7 @@ from gi.models.lab import (
     QualityRule,
     QualityVerdict,
 )
-from gi.models.maps import SampleGridCell, SampleGridNationalCell, SampleGridState
+from gi.models.maps import MapReferenceOutline, SampleGridCell, SampleGridNationalCell, SampleGridState
 from gi.models.market import (
     BALANCE_FLAG_ZH,
     BalanceFlag,
@@ -86,6 +86,7 @@ __all__ = [
     "AuditPending",
     "AuditTable",
     "Base",
+    "MapReferenceOutline",
     "SampleGridCell",
     "SampleGridNationalCell",
     "SampleGridState",

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from geoalchemy2 import Geometry, WKBElement
 from sqlalchemy import BigInteger, DateTime, Float, Index, Integer, SmallInteger, String
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -76,6 +77,23 @@ class SampleGridState(Base):
     )
     samples: Mapped[int] = mapped_column(BigInteger)
     seconds: Mapped[float] = mapped_column(Float, comment="time the build took")
+
+
+class MapReferenceOutline(Base):
+    """One outline of the national reference layers (country, province or maritime line) generalized for one
+    zoom level of the map's reference tiles: what the tiles under the samples are cut from."""
+
+    __tablename__ = "map_reference"
+
+    level: Mapped[int] = mapped_column(
+        SmallInteger, primary_key=True, comment="tile zoom this generalization is drawn at"
+    )
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True, comment="country, province or maritime")
+    adcode: Mapped[str] = mapped_column(String(6), primary_key=True, comment="administrative code")
+    name: Mapped[str] = mapped_column(String(64))
+    geom: Mapped[WKBElement] = mapped_column(
+        Geometry("GEOMETRY", srid=3857, spatial_index=False), comment="Web Mercator, simplified for the level"
+    )
 
 
 # The grid's freshness check reads max(sample.created_at): an index makes that one index probe.
