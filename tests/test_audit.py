@@ -34,10 +34,13 @@ from gi.audit import (
     root_from_proof,
     verify_log,
 )
+from gi.audit.archive import ArchivedMonth, archive_month
 from gi.audit.hashing import ZERO_HASH, node_hash
+from gi.audit.verify import verify_archive
 from gi.db import get_engine, session_scope
 from gi.db.local import libpq_dsn
-from gi.errors import ErrorKind, classify
+from gi.db.partitions import PARTITION_ZONE, add_months, month_start
+from gi.errors import ErrorKind, InputError, classify
 from gi.models import GIProduct, OriginOutcome, OriginVerdictRecord, Producer, QualityRule, Sample
 from gi.origin.batch import record_samples
 from gi.origin.intake import record_sample
@@ -607,3 +610,72 @@ def test_a_table_whose_compiled_name_would_not_fit_keeps_the_generic_capture(aud
     assert ops == ["insert", "update", "delete"]
     result = verify_log(engine)
     assert result.ok, [f.text() for f in result.findings]
+
+
+def _archive_this_month(url: str) -> ArchivedMonth:
+    """Archive the month the fixture's entries were recorded in, as if it were over (``today``: next month)."""
+    month = month_start(datetime.now(PARTITION_ZONE))
+    return archive_month(get_engine(url), month, today=add_months(month, 1))
+
+
+def test_an_archived_month_verifies_and_the_live_chain_continues_from_its_head(stored: str) -> None:
+    engine = get_engine(stored)
+    with session_scope(engine) as session:
+        before = head(session)
+    archived = _archive_this_month(stored)
+    assert (archived.first_seq, archived.last_seq, archived.entries) == (1, before.size, before.size)
+    assert archived.head_hash == before.head_hash
+    with session_scope(engine) as session:
+        assert session.scalar(text("SELECT count(*) FROM audit_entry")) == 0
+        assert head(session) == before  # every entry archived: the head is the archive's
+    # The chain continues from the archived head (the live log was empty).
+    with session_scope(engine) as session:
+        record_sample(session, _rows(1, start=2000)[0][1])
+    with session_scope(engine) as session:
+        after = head(session)
+        first_live = session.execute(
+            text("SELECT seq, prev_hash FROM audit_entry ORDER BY seq LIMIT 1")
+        ).one()
+    assert after.size > before.size and after.origin == before.origin
+    assert (first_live[0], bytes(first_live[1])) == (before.size + 1, before.head_hash)
+    result = verify_log(engine, before)
+    assert result.findings == [] and result.entries == after.size and result.head_hash == after.head_hash
+    assert result.rows["origin_verdict"] >= 302  # rows recorded in the archive are still checked
+    assert verify_archive(engine, archived.month).findings == []
+    cli = gi(stored, "audit", "verify")
+    assert cli.returncode == 0 and "audit log verified" in cli.stdout
+    cli = gi(stored, "audit", "verify", "--archived", f"{archived.month:%Y-%m}")
+    assert cli.returncode == 0 and f"{before.size:,} entries" in cli.stdout
+    bad = gi(stored, "audit", "verify", "--archived", "2026-13")
+    assert bad.returncode != 0 and "--archived" in bad.stderr and "Traceback" not in bad.stderr
+    with pytest.raises(InputError, match="already archived"):
+        _archive_this_month(stored)
+    current = gi(stored, "audit", "archive", f"{archived.month:%Y-%m}")
+    assert (
+        current.returncode == 1
+        and current.stderr.startswith("error: month: ")
+        and "not over yet" in current.stderr
+    )
+    # The archive refuses changes like the log.
+    with pytest.raises(DBAPIError) as refused, engine.begin() as conn:
+        conn.execute(text(f"UPDATE {archived.table_name} SET note = 'forged' WHERE seq = 1"))
+    assert "refused" in str(refused.value)
+
+
+def test_tampering_with_the_live_chain_or_an_archive_is_caught(stored: str) -> None:
+    engine = get_engine(stored)
+    archived = _archive_this_month(stored)
+    with session_scope(engine) as session:
+        record_sample(session, _rows(1, start=3000)[0][1])
+    with session_scope(engine) as session:
+        live = session.scalar(text("SELECT min(seq) FROM audit_entry"))
+    _as_superuser(stored, f"UPDATE audit_entry SET actor = 'mallory' WHERE seq = {live}")
+    problems = [f.text() for f in verify_log(engine).findings]
+    assert f"entry {live}: its hash does not match its contents: the entry was altered" in problems
+    cli = gi(stored, "audit", "verify")
+    assert cli.returncode == 5
+    # An archived entry altered: the archive's own verification recomputes it.
+    _as_superuser(stored, f"UPDATE {archived.table_name} SET actor = 'mallory' WHERE seq = 2")
+    found = [f.text() for f in verify_archive(engine, archived.month).findings]
+    assert "entry 2: its hash does not match its contents: the entry was altered" in found
+    assert gi(stored, "audit", "verify", "--archived", f"{archived.month:%Y-%m}").returncode == 5

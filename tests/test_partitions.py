@@ -20,8 +20,9 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from gi import db as gi_db
+from gi.audit.archive import archive_month
 from gi.audit.verify import verify_log
-from gi.db.partitions import ensure_partitions, existing_months
+from gi.db.partitions import add_months, ensure_partitions, existing_months
 from gi.reads.season import season_samples, season_samples_query
 from gi.reads.verdicts import latest_of
 
@@ -499,3 +500,38 @@ def test_gi_db_partitions_command(history: tuple[str, dict[str, list[str]]]) -> 
     assert "partitions:" in done.stdout and "every table has its months through" in done.stdout
     bad = gi(url, "db", "partitions", "--since", "2026-13")
     assert bad.returncode != 0 and "--since" in bad.stderr + bad.stdout and "Traceback" not in bad.stderr
+
+
+def test_downgrade_attaches_archived_audit_months_back(history: tuple[str, dict[str, list[str]]]) -> None:
+    """An audit month archived (gi audit archive) is attached back to audit_entry by 0019's downgrade, and the
+    log verifies before and after; upgrading again starts with no archive."""
+    url, _ = history
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            month = conn.execute(
+                text(
+                    "SELECT date_trunc('month', min(recorded_at) AT TIME ZONE 'Asia/Shanghai')::date FROM audit_entry"
+                )
+            ).scalar_one()
+            entries = conn.execute(text("SELECT count(*) FROM audit_entry")).scalar_one()
+        archived = archive_month(engine, month, today=add_months(month, 1)) if entries else None
+        if archived is None or archived.last_seq != entries:
+            pytest.skip("the log's entries span more than one month")
+        assert verify_log(engine).findings == []
+        gi_db.downgrade(url, "0018")
+        with engine.connect() as conn:
+            back = conn.execute(
+                text("SELECT count(*) FROM audit_entry WHERE seq BETWEEN :a AND :b"),
+                {"a": archived.first_seq, "b": archived.last_seq},
+            ).scalar_one()
+        assert back == archived.entries
+        assert verify_log(engine).findings == []
+    finally:
+        gi_db.upgrade(url)
+        engine.dispose()
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM audit_archive")).scalar_one() == 0
+    assert verify_log(engine).findings == []
+    engine.dispose()

@@ -51,15 +51,29 @@ def verify(
         "-c",
         help="A checkpoint published earlier (a file, '-' for stdin, or its text): prove the log only grew since.",
     ),
+    archived: str = typer.Option(
+        None,
+        "--archived",
+        help="Verify one archived month (YYYY-MM) instead: recompute its chain and check it links to the next.",
+    ),
 ) -> None:
-    """Recompute the hash chain and check every recorded row against its entry; exit 5 if anything does not match."""
+    """Recompute the hash chain and check every recorded row against its entry; exit 5 if anything does not match.
+    With archived months, the live chain is verified from the last archived head."""
     from gi.audit import Checkpoint, verify_log
+    from gi.audit.archive import parse_month
+    from gi.audit.verify import verify_archive
 
+    month = parse_month(archived, "--archived") if archived else None
     published = Checkpoint.parse(_checkpoint_text(checkpoint)) if checkpoint else None
     with err_console.status("verifying the audit log") as status:
-        result = verify_log(
-            get_engine(), published, progress=lambda step: status.update(f"verifying: {step}")
-        )
+        if month is not None:
+            result = verify_archive(
+                get_engine(), month, progress=lambda step: status.update(f"verifying: {step}")
+            )
+        else:
+            result = verify_log(
+                get_engine(), published, progress=lambda step: status.update(f"verifying: {step}")
+            )
     rows = sum(result.rows.values())
     tables = sum(1 for n in result.rows.values() if n)
     summary = f"{result.entries:,} entries, {rows:,} recorded rows in {tables} tables"
@@ -79,6 +93,24 @@ def verify(
     if len(result.findings) > SHOWN:
         err_console.print(f"  ... and {len(result.findings) - SHOWN:,} more", highlight=False)
     raise typer.Exit(EXIT_TAMPERED)
+
+
+@app.command("archive")
+def archive(
+    month: str = typer.Argument(
+        ..., help="The month to archive, YYYY-MM (before the current one; oldest first)."
+    ),
+) -> None:
+    """Detach a closed month of the log into audit_archive_pYYYY_MM; the live chain continues from its head."""
+    from gi.audit.archive import archive_month, parse_month
+
+    done = archive_month(get_engine(), parse_month(month))
+    console.print(
+        f"archived {done.month:%Y-%m}: entries {done.first_seq:,}-{done.last_seq:,} ({done.entries:,}) in "
+        f"{done.table_name}; head {done.head_hash.hex()}",
+        highlight=False,
+        soft_wrap=True,
+    )
 
 
 @app.command("proof")

@@ -65,6 +65,9 @@ class Checkpoint:
 def log_origin(session: Session) -> str:
     """The log's name, from its genesis entry (``gi-audit/<uuid>``)."""
     origin = session.execute(text("SELECT note FROM audit_entry WHERE seq = 1 AND op = 'genesis'")).scalar()
+    if origin is None and session.execute(text("SELECT to_regclass('audit_archive')")).scalar() is not None:
+        # The genesis month was archived (gi audit archive): the archive keeps the log's name.
+        origin = session.execute(text("SELECT origin FROM audit_archive ORDER BY first_seq LIMIT 1")).scalar()
     if origin is None:
         raise NotFoundError("the audit log has no genesis entry; run `gi db upgrade`")
     return str(origin)
@@ -75,7 +78,14 @@ def head(session: Session) -> Checkpoint:
     origin = log_origin(session)
     row = session.execute(
         text("SELECT seq, entry_hash, recorded_at FROM audit_entry ORDER BY seq DESC LIMIT 1")
-    ).one()
+    ).first()
+    if row is None:  # every entry archived: the head is the last archive's
+        row = session.execute(
+            text(
+                "SELECT last_seq AS seq, head_hash AS entry_hash, head_recorded_at AS recorded_at "
+                "FROM audit_archive ORDER BY last_seq DESC LIMIT 1"
+            )
+        ).one()
     return Checkpoint(origin, int(row.seq), bytes(row.entry_hash), row.recorded_at)
 
 

@@ -9,13 +9,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any, NamedTuple
 
 from psycopg import sql
 from sqlalchemy import Engine
 
+from gi.audit.archive import ArchivedMonth, archived_months
 from gi.audit.hashing import ZERO_HASH, EntryFields, leaf_hash, merkle_root, split_leaves
 from gi.audit.log import Checkpoint
+from gi.errors import NotFoundError
 
 # The session settings under which a row's COPY text is its canonical text (the capture trigger sets the same).
 CANONICAL_SETTINGS = (
@@ -99,10 +102,15 @@ def verify_log(
                     "SELECT note FROM audit_entry WHERE seq = 1 AND op = 'genesis'"
                 ).fetchone()
                 result.origin = genesis[0] if genesis else None
+            archives = archived_months(conn)
+            if archives and result.origin is None:
+                result.origin = archives[0].origin
+            recorded: dict[str, dict[int, _Recorded]] = {}
+            start = _check_archives(raw, archives, tracked, recorded, result, say)
             say("chain")
-            recorded, chain = _check_chain(raw, tracked, result, say)
+            chain = _check_chain(raw, tracked, result, say, recorded, start)
             if checkpoint is not None:
-                _check_checkpoint(checkpoint, chain, result)
+                _check_checkpoint(checkpoint, chain, result, archives, raw)
             _check_protection(raw, tracked, result)
             for table in sorted(set(tracked) | set(recorded)):
                 say(f"rows of {table}")
@@ -111,26 +119,179 @@ def verify_log(
     return result
 
 
-def _entries(raw: Any) -> Iterator[Any]:
+def verify_archive(engine: Engine, month: date, progress: Progress | None = None) -> Verification:
+    """`gi audit verify --archived YYYY-MM`: recompute one archived month's chain from the hash it links to, and
+    check it ends at the head ``audit_archive`` recorded and that the next month (or the live log) links to it."""
+    say = progress or (lambda _step: None)
+    result = Verification()
+    with engine.connect() as conn:
+        conn = conn.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
+        with conn.begin():
+            archives = archived_months(conn)
+            found = [a for a in archives if a.month == month]
+            if not found:
+                raise NotFoundError(f"{month:%Y-%m} is not an archived month of the audit log", field="month")
+            archive = found[0]
+            result.origin = archive.origin
+            raw = conn.connection.driver_connection
+            assert raw is not None
+            where = f"archive {month:%Y-%m}"
+            if not _table_exists(raw, archive.table_name):
+                raise NotFoundError(
+                    f"{archive.table_name} is not in the database: restore it from its dump first",
+                    field="month",
+                )
+            say(archive.table_name)
+            _check_chain(
+                raw,
+                {},
+                result,
+                say,
+                {},
+                _Start(archive.first_seq, archive.first_prev_hash),
+                archive.table_name,
+            )
+            if archive.first_seq == 1 and archive.first_prev_hash != ZERO_HASH:
+                result.add(where, "the log's first entry does not link to the zero hash")
+            if result.entries != archive.last_seq or result.head_hash != archive.head_hash:
+                result.add(
+                    where,
+                    f"it ends at entry {result.entries:,} with another hash than audit_archive recorded "
+                    f"(entry {archive.last_seq:,}): the archive was altered",
+                )
+            later = [a for a in archives if a.first_seq == archive.last_seq + 1]
+            links: bytes | None
+            if later:
+                links = later[0].first_prev_hash
+            else:
+                with raw.cursor() as cur:
+                    row = cur.execute(
+                        "SELECT prev_hash FROM audit_entry WHERE seq = %s", (archive.last_seq + 1,)
+                    ).fetchone()
+                links = bytes(row[0]) if row else None
+            if links is not None and links != archive.head_hash:
+                result.add(where, f"entry {archive.last_seq + 1:,} does not link to this archive's head")
+    return result
+
+
+def _entries(raw: Any, table: str = "audit_entry") -> Iterator[Any]:
     with raw.cursor(name="gi_audit_entries") as cur:
         cur.itersize = 200
         cur.execute(
-            "SELECT seq, kind, op, columns, leaf_count, merkle_root, actor, db_role, recorded_at, note, prev_hash,"
-            " entry_hash, row_ids, leaves FROM audit_entry ORDER BY seq"
+            sql.SQL(
+                "SELECT seq, kind, op, columns, leaf_count, merkle_root, actor, db_role, recorded_at, note, "
+                "prev_hash, entry_hash, row_ids, leaves FROM {} ORDER BY seq"
+            ).format(sql.Identifier(table))
         )
         yield from cur
 
 
+@dataclass(frozen=True)
+class _Start:
+    """Where a walk of the chain starts: the first entry expected, and the hash it links to."""
+
+    seq: int = 1
+    prev_hash: bytes = ZERO_HASH
+
+
+def _table_exists(raw: Any, table: str) -> bool:
+    with raw.cursor() as cur:
+        return bool(cur.execute("SELECT to_regclass(%s) IS NOT NULL", (table,)).fetchone()[0])
+
+
+def _check_archives(
+    raw: Any,
+    archives: list[ArchivedMonth],
+    tracked: dict[str, tuple[tuple[str, ...], bool]],
+    recorded: dict[str, dict[int, _Recorded]],
+    result: Verification,
+    say: Progress,
+) -> _Start:
+    """The archived months must form one chain from genesis; their entries' leaves are read for the row checks
+    (their hashes are recomputed by ``--archived``); where the live chain starts."""
+    start = _Start()
+    for archive in archives:
+        where = f"archive {archive.month:%Y-%m}"
+        if archive.first_seq != start.seq or archive.first_prev_hash != start.prev_hash:
+            result.add(
+                where, f"it does not continue the chain at entry {start.seq}: an archive is missing or forged"
+            )
+        if not _table_exists(raw, archive.table_name):
+            result.add(
+                where,
+                f"its table {archive.table_name} is not in the database: restore it from its dump to verify the "
+                "rows it recorded",
+            )
+        else:
+            say(f"leaves of {archive.table_name}")
+            _collect(raw, archive.table_name, tracked, recorded, result)
+        start = _Start(archive.last_seq + 1, archive.head_hash)
+    return start
+
+
+def _collect(
+    raw: Any,
+    table: str,
+    tracked: dict[str, tuple[tuple[str, ...], bool]],
+    recorded: dict[str, dict[int, _Recorded]],
+    result: Verification,
+) -> None:
+    """What each row should be, from an archived month's entries (no hashing: ``--archived`` does that)."""
+    for row in _entries(raw, table):
+        seq, kind, op, columns, ids, blob = row[0], row[1], row[2], row[3], row[12], bytes(row[13])
+        if kind == "audit":
+            continue
+        try:
+            leaves = split_leaves(blob)
+        except ValueError as exc:
+            result.add(f"entry {seq}", f"its leaf hashes are malformed ({exc})")
+            continue
+        _record(recorded, tracked, kind, op, seq, tuple(columns), ids, leaves, result)
+
+
+def _record(
+    recorded: dict[str, dict[int, _Recorded]],
+    tracked: dict[str, tuple[tuple[str, ...], bool]],
+    kind: str,
+    op: str,
+    seq: int,
+    columns: tuple[str, ...],
+    ids: list[int],
+    leaves: list[bytes],
+    result: Verification,
+) -> None:
+    """Note what an entry says each of its rows is."""
+    table = recorded.setdefault(kind, {})
+    append_only = tracked.get(kind, ((), False))[1]
+    where = f"entry {seq}"
+    if append_only and op in ("update", "delete"):
+        result.add(where, f"records an {op.upper()} of {kind}, whose rows are append-only")
+    for row_id, leaf in zip(ids, leaves, strict=False):
+        before = table.get(row_id)
+        if append_only and op == "insert" and before is not None:
+            result.add(
+                f"{kind} {row_id}",
+                f"recorded as inserted twice (entries {before.seq} and {seq}) in an append-only table",
+            )
+        table[row_id] = _Recorded(None if op == "delete" else leaf, seq, op, columns)
+
+
 def _check_chain(
-    raw: Any, tracked: dict[str, tuple[tuple[str, ...], bool]], result: Verification, say: Progress
-) -> tuple[dict[str, dict[int, _Recorded]], list[bytes]]:
-    """Walk the entries: sequence, links, hashes and Merkle roots; collect what each row should be."""
-    recorded: dict[str, dict[int, _Recorded]] = {}
-    chain: list[bytes] = []  # chain[i]: recomputed hash after entry i + 1
-    recomputed = ZERO_HASH
-    prev_stored = ZERO_HASH
-    expected_seq = 1
-    for row in _entries(raw):
+    raw: Any,
+    tracked: dict[str, tuple[tuple[str, ...], bool]],
+    result: Verification,
+    say: Progress,
+    recorded: dict[str, dict[int, _Recorded]],
+    start: _Start,
+    table: str = "audit_entry",
+) -> list[bytes]:
+    """Walk the entries of ``table`` from ``start``: sequence, links, hashes and Merkle roots; collect what each
+    row should be into ``recorded``. ``chain[i]``: the recomputed hash after entry ``start.seq + i``."""
+    chain: list[bytes] = []
+    recomputed = start.prev_hash
+    prev_stored = start.prev_hash
+    expected_seq = start.seq
+    for row in _entries(raw, table):
         (seq, kind, op, columns, count, root, actor, role, at, note, prev, stored, ids, blob) = row
         prev, stored, root, blob = bytes(prev), bytes(stored), bytes(root), bytes(blob)
         where = f"entry {seq}"
@@ -158,25 +319,13 @@ def _check_chain(
         prev_stored = stored
         expected_seq = seq + 1
         leaves = _leaves(blob, ids, count, root, where, result)
-        if kind == "audit":
-            continue
-        table = recorded.setdefault(kind, {})
-        append_only = tracked.get(kind, ((), False))[1]
-        if append_only and op in ("update", "delete"):
-            result.add(where, f"records an {op.upper()} of {kind}, whose rows are append-only")
-        for row_id, leaf in zip(ids, leaves, strict=False):
-            before = table.get(row_id)
-            if append_only and op == "insert" and before is not None:
-                result.add(
-                    f"{kind} {row_id}",
-                    f"recorded as inserted twice (entries {before.seq} and {seq}) in an append-only table",
-                )
-            table[row_id] = _Recorded(None if op == "delete" else leaf, seq, op, tuple(columns))
+        if kind != "audit":
+            _record(recorded, tracked, kind, op, seq, tuple(columns), ids, leaves, result)
         if seq % 1000 == 0:
             say(f"chain: {seq:,} entries")
     result.entries = expected_seq - 1
     result.head_hash = prev_stored if result.entries else None
-    return recorded, chain
+    return chain
 
 
 def _leaves(
@@ -194,9 +343,40 @@ def _leaves(
     return leaves
 
 
-def _check_checkpoint(checkpoint: Checkpoint, chain: list[bytes], result: Verification) -> None:
-    """The log's first ``size`` entries must still hash to the checkpoint's head."""
+def _check_checkpoint(
+    checkpoint: Checkpoint,
+    chain: list[bytes],
+    result: Verification,
+    archives: list[ArchivedMonth] | None = None,
+    raw: Any = None,
+) -> None:
+    """The log's first ``size`` entries must still hash to the checkpoint's head (an archived size: the archive's
+    stored hash at that entry, which ``--archived`` recomputes)."""
     where = "checkpoint"
+    offset = archives[-1].last_seq if archives else 0
+    if archives and 0 < checkpoint.size <= offset:
+        if result.origin is not None and checkpoint.origin != result.origin:
+            result.add(where, f"it is of log {checkpoint.origin!r}, not of this log ({result.origin!r})")
+            return
+        archive = next(a for a in archives if a.first_seq <= checkpoint.size <= a.last_seq)
+        stored = None
+        if _table_exists(raw, archive.table_name):
+            with raw.cursor() as cur:
+                found = cur.execute(
+                    sql.SQL("SELECT entry_hash FROM {} WHERE seq = %s").format(
+                        sql.Identifier(archive.table_name)
+                    ),
+                    (checkpoint.size,),
+                ).fetchone()
+                stored = bytes(found[0]) if found else None
+        if stored != checkpoint.head_hash:
+            result.add(
+                where,
+                f"entry {checkpoint.size:,} in archive {archive.month:%Y-%m} does not have the checkpoint's head "
+                "hash: the log was rewritten since it was published",
+            )
+        return
+    chain = [b""] * offset + chain
     if result.origin is not None and checkpoint.origin != result.origin:
         result.add(where, f"it is of log {checkpoint.origin!r}, not of this log ({result.origin!r})")
         return

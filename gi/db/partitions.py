@@ -30,6 +30,8 @@ PARTITIONED: dict[str, str] = {
 SAMPLE_KEYED = ("sample", "origin_verdict", "quality_verdict", "fingerprint_verdict", "origin_evidence")
 # A partition's name: <table>_pYYYY_MM, or <table>_default.
 PARTITION_NAME = re.compile(r"^(?P<table>.+)_(p(?P<year>\d{4})_(?P<month>\d{2})|default)$")
+# A month of the audit log detached by `gi audit archive`, kept as its own table.
+ARCHIVED_MONTH = re.compile(r"^audit_archive_p\d{4}_\d{2}$")
 
 
 def month_start(moment: datetime | date) -> date:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import (
     BigInteger,
     Boolean,
     CheckConstraint,
+    Date,
     DateTime,
     Index,
     Integer,
@@ -92,3 +93,26 @@ class AuditPending(Base):
     leaf_count: Mapped[int] = mapped_column(Integer)
     merkle_root: Mapped[bytes] = mapped_column(LargeBinary)
     note: Mapped[str] = mapped_column(Text, server_default="")
+
+
+class AuditArchive(Base):
+    """A month of the log detached by `gi audit archive`: its entry range and the hash at its end, from which
+    the live chain continues; the entries are kept in ``table_name`` (docs/audit.md, "Archived months")."""
+
+    __tablename__ = "audit_archive"
+    __table_args__ = (
+        CheckConstraint("first_seq >= 1 AND entries = last_seq - first_seq + 1", name="seq_range"),
+        UniqueConstraint("table_name", name="uq_audit_archive_table_name"),
+    )
+
+    month: Mapped[date] = mapped_column(Date, primary_key=True)
+    table_name: Mapped[str] = mapped_column(Text)
+    origin: Mapped[str] = mapped_column(Text)
+    first_seq: Mapped[int] = mapped_column(BigInteger)
+    last_seq: Mapped[int] = mapped_column(BigInteger)
+    entries: Mapped[int] = mapped_column(BigInteger)
+    first_prev_hash: Mapped[bytes] = mapped_column(LargeBinary)
+    head_hash: Mapped[bytes] = mapped_column(LargeBinary)
+    head_recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    archived_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=text("now()"))
+    archived_by: Mapped[str] = mapped_column(Text)

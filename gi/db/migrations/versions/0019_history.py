@@ -1,4 +1,5 @@
-"""partitioned history: market listings partitioned by the month they were observed; listing_identity
+"""partitioned history: market listings partitioned by the month they were observed; listing_identity;
+audit_archive (months of the audit log detached and archived, docs/audit.md "Archived months")
 
 Revision ID: 0019_history
 Revises: 0018
@@ -14,6 +15,11 @@ The table is rebuilt as in 0018, both ways: created beside the old one from the 
 rows copied, count and an order-independent digest of every row compared (a difference raises and the whole
 migration rolls back), the old table dropped, indexes and triggers (the audit log's among them) recreated from
 its own definitions. Ids are kept, so ``gi audit verify`` re-verifies every recorded listing as before.
+
+``audit_archive`` records each month of the audit log detached by ``gi audit archive``: its entry range, count,
+the hash its first entry links to and the hash at its end (the live chain continues from it), and the kept table.
+The chain function falls back to the last archived head when every live entry has been archived. Downgrade
+attaches archived months back to ``audit_entry``.
 """
 
 from __future__ import annotations
@@ -27,9 +33,11 @@ from sqlalchemy import Connection, text
 from gi.db.partitions import (
     PARTITION_ZONE,
     add_months,
+    bound,
     create_default,
     create_month,
     month_start,
+    next_month,
     partition_name,
     protect_partition,
 )
@@ -84,6 +92,44 @@ CREATE TRIGGER listing_identity_forget AFTER DELETE ON listing REFERENCING OLD T
     FOR EACH STATEMENT EXECUTE FUNCTION listing_identity_forget();
 """
 OUR_TRIGGERS = ("listing_identity_keep", "listing_identity_forget")
+
+ARCHIVE = """
+CREATE TABLE audit_archive (
+    month date NOT NULL,
+    table_name text NOT NULL,
+    origin text NOT NULL,
+    first_seq bigint NOT NULL,
+    last_seq bigint NOT NULL,
+    entries bigint NOT NULL,
+    first_prev_hash bytea NOT NULL,
+    head_hash bytea NOT NULL,
+    head_recorded_at timestamptz NOT NULL,
+    archived_at timestamptz NOT NULL DEFAULT now(),
+    archived_by text NOT NULL,
+    CONSTRAINT pk_audit_archive PRIMARY KEY (month),
+    CONSTRAINT uq_audit_archive_table_name UNIQUE (table_name),
+    CONSTRAINT ck_audit_archive_seq_range CHECK (first_seq >= 1 AND entries = last_seq - first_seq + 1)
+);
+CREATE TRIGGER audit_refuse_change BEFORE UPDATE OR DELETE ON audit_archive
+    FOR EACH ROW EXECUTE FUNCTION audit_refuse_change();
+CREATE TRIGGER audit_refuse_truncate BEFORE TRUNCATE ON audit_archive
+    FOR EACH STATEMENT EXECUTE FUNCTION audit_refuse_truncate();
+"""
+# The chain function's look-up of the head, and the same with the archived head when no live entry is left.
+HEAD_LOOKUP = "SELECT seq, entry_hash INTO head FROM audit_entry ORDER BY seq DESC LIMIT 1;"
+HEAD_OR_ARCHIVED = (
+    HEAD_LOOKUP
+    + "\n    IF NOT FOUND THEN SELECT last_seq AS seq, head_hash AS entry_hash INTO head FROM audit_archive "
+    "ORDER BY last_seq DESC LIMIT 1; END IF;"
+)
+
+
+def _replace_chain_head(conn: Connection, old: str, new: str) -> None:
+    """Redefine audit_chain() with ``old`` (its head look-up) replaced by ``new``."""
+    definition = conn.execute(text("SELECT pg_get_functiondef('audit_chain'::regproc)")).scalar_one()
+    if old not in definition:
+        raise RuntimeError("0019: audit_chain() does not look up its head as expected; change it by hand")
+    conn.execute(text(definition.replace(old, new)))
 
 
 def _rows(conn: Connection, sql: str, **params: Any) -> list[Any]:
@@ -233,11 +279,26 @@ def upgrade() -> None:
             "REFERENCES listing_identity (id) ON DELETE CASCADE"
         )
     )
+    conn.execute(text(ARCHIVE))
+    _replace_chain_head(conn, HEAD_LOOKUP, HEAD_OR_ARCHIVED)
 
 
 def downgrade() -> None:
-    """Revert this revision: ``listing`` back to a plain table with its own keys, rows compared the same way."""
+    """Revert this revision: archived audit months attached again, ``listing`` back to a plain table with its own
+    keys, rows compared the same way."""
     conn = op.get_bind()
+    _replace_chain_head(conn, HEAD_OR_ARCHIVED, HEAD_LOOKUP)
+    for month, table in _rows(conn, "SELECT month, table_name FROM audit_archive ORDER BY month"):
+        name = partition_name("audit_entry", month)
+        conn.execute(text(f'DROP TRIGGER audit_refuse_change ON "{table}"'))
+        conn.execute(text(f'ALTER TABLE "{table}" RENAME TO "{name}"'))
+        conn.execute(
+            text(
+                f'ALTER TABLE audit_entry ATTACH PARTITION "{name}" '
+                f"FOR VALUES FROM ('{bound(month)}') TO ('{bound(next_month(month))}')"
+            )
+        )
+    conn.execute(text("DROP TABLE audit_archive"))
     conn.execute(text(f'ALTER TABLE balance_flag DROP CONSTRAINT "{FLAG_IDENTITY_FK}"'))
     for trigger in OUR_TRIGGERS:
         conn.execute(text(f'DROP TRIGGER "{trigger}" ON "{TABLE}"'))
