@@ -16,7 +16,9 @@ the seeding only; not timed), the sample grid is built (timed), and the service 
   the tile's time inside the service (its ``Server-Timing``) and, between tiles, ``GET /health`` as the floor of
   any signed-in request under the machine's load;
 - first render: a fresh Chromium page, signed in, from navigation to the map's ready signal (MapLibre idle with
-  every tile of the national view drawn; target <= 1 s), no request leaving the service.
+  every tile of the national view drawn; target <= 1 s), no request leaving the service. The request timeline
+  of the median run follows: each request of the page and of MapLibre's worker (sent, read), tiles grouped by
+  layer, and the page's marks (script run, DOMContentLoaded, style loaded, first view drawn).
 
 The season is constructed (demo.season_map: five real products' county outlines, random samples with every
 verdict, a few producers outside their areas; no database). The timed steps:
