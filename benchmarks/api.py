@@ -21,7 +21,7 @@ figures noisy, so each case also prints the CPU milliseconds per request of the 
 (the local cluster's backends; "-" for another server) and of the load generator, which are steadier than rates.
 
 Where an upload's time goes (2026-12-04, s6-service). The httpx generator cost 3.7 ms of CPU per request, as much
-as PostgreSQL: wrk costs 0.1 ms. Migration 0019_service compiles each audited table's capture function and fires
+as PostgreSQL: wrk costs 0.1 ms. Migration 0020_service compiles each audited table's capture function and fires
 the task-status trigger only for samples of a task: PostgreSQL's CPU per upload went from 4.3-4.4 ms to
 2.25-2.27 ms (one connection, ``record_sample`` + commit, alternating generic and compiled triggers on the same
 database, load average 10-11). The service's own CPU, profiled with py-spy on one worker (8 connections, 804

@@ -1,7 +1,7 @@
 """service: a compiled audit capture per tracked table; the task-status trigger fires only for samples of a task
 
-Revision ID: 0019_service
-Revises: 0018
+Revision ID: 0020_service
+Revises: 0019_history
 
 Uploads spent most of their PostgreSQL time in triggers (benchmarks/api.py). Two changes, same stored rows and
 the same audit leaves:
@@ -22,8 +22,8 @@ from __future__ import annotations
 
 from alembic import op
 
-revision = "0019_service"
-down_revision = "0018"
+revision = "0020_service"
+down_revision = "0019_history"
 branch_labels = None
 depends_on = None
 

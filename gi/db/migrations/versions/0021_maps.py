@@ -1,7 +1,7 @@
 """map reference tiles: the national reference layers generalized per zoom level, cut into the map's tiles
 
-Revision ID: 0019_maps
-Revises: 0018
+Revision ID: 0021_maps
+Revises: 0020_service
 
 ``map_reference`` holds the country outline (with Taiwan and the South China Sea islands), the provinces and the
 maritime line of ``geo_data/admin_data`` in Web Mercator, one generalized copy per zoom level 0-8 (simplified to
@@ -21,8 +21,8 @@ from geoalchemy2 import Geometry
 
 from geo_data import admin
 
-revision = "0019_maps"
-down_revision = "0018"
+revision = "0021_maps"
+down_revision = "0020_service"
 branch_labels = None
 depends_on = None
 
