@@ -438,8 +438,8 @@ def main() -> None:
     parser.add_argument(
         "--only",
         nargs="*",
-        choices=list("abcd"),
-        default=list("abcd"),
+        choices=list("abcde"),
+        default=list("abcde"),
         help="figures to run (none: only generate)",
     )
     args = parser.parse_args()

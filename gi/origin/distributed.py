@@ -17,6 +17,9 @@ Why this is safe to run, kill and run again:
 - **Same results.** Partitions are disjoint and every task holds the area versions shared, so no version changes
   while any of them judges, and each sample is judged against exactly what the serial path would use.
 
+- **Only what an area change altered** (``only_stale``): each task selects in the database the samples whose
+  verdict names another area version than the one valid at collection (or none), and judges only those.
+
 The same call runs on a ``LocalCluster`` (``--workers N``) or on a multi-node cluster (``--scheduler ADDRESS``,
 workers that can reach the database URL and have this package installed).
 """

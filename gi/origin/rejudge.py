@@ -52,7 +52,7 @@ class RejudgeReport:
 
 
 # One chunk of the samples (keyset by id), then their current verdicts as one set: DISTINCT ON over the verdicts
-# of just those samples and just the collection months they span (runtime partition pruning), hash-joined, rather
+# of just those samples (the chunk's id range) and months (the job's period), merge-joined to the chunk, rather
 # than a LATERAL look-up per sample whose plan spans every month's partition.
 _SELECT = (
     "WITH s AS MATERIALIZED (SELECT s.id, s.product_id, s.collected_at, s.submitted_x, s.submitted_y, "
@@ -63,7 +63,11 @@ _SELECT = (
     "AND s.id > :after ORDER BY s.id LIMIT :limit), "
     "v AS (SELECT DISTINCT ON (o.sample_id) o.sample_id, o.collected_at, o.id, o.area_id, o.area_version, "
     "o.verdict, o.distance_m, o.flags, o.other_areas, o.inputs FROM origin_verdict o "
-    "WHERE o.sample_id IN (SELECT id FROM s) "
+    # The chunk is a contiguous id range: a range of the verdicts' (sample_id, id) index, not a probe per sample;
+    # the job's period prunes months at plan time, the chunk's own span at run time.
+    "WHERE o.sample_id > :after AND o.sample_id <= (SELECT id FROM s ORDER BY id DESC LIMIT 1) "
+    "AND (CAST(:since AS timestamptz) IS NULL OR o.collected_at >= :since) "
+    "AND (CAST(:until AS timestamptz) IS NULL OR o.collected_at < :until) "
     "AND o.collected_at >= (SELECT min(collected_at) FROM s) AND o.collected_at <= (SELECT max(collected_at) FROM s) "
     "ORDER BY o.sample_id, o.checked_at DESC, o.id DESC) "
     "SELECT * FROM (SELECT s.*, v.id AS verdict_id, v.area_id, v.area_version, v.verdict::text AS verdict, "
