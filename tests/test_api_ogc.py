@@ -219,3 +219,45 @@ def test_cql2_filters_part_3(service: Service) -> None:
         and "colour" in unknown.json()["detail"]
     )
     assert broken.status_code == 400 and broken.json()["field"] == "filter"
+
+
+def test_pages_found_by_key_and_the_count_bounded(db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Paging the samples one by one gives every sample once, in order, each with its current verdict; past
+    COUNT_BEYOND rows beyond the page numberMatched is not counted (None) and a next page is still announced."""
+    from sqlalchemy import text
+
+    from gi import db as gi_db
+    from gi.accounts.scope import Scope
+    from gi.features import query as fq
+    from gi.features.catalog import COLLECTIONS
+
+    with service_database(db_url, prefix="gi_ogcpage") as url:
+        add_accounts(url)
+        stored = store_samples(url, "insp", count=8)
+        engine = gi_db.get_engine(url)
+        with gi_db.session_scope(engine) as session:
+            expected = [
+                (str(sid), verdict)
+                for sid, verdict in session.execute(
+                    text(
+                        "SELECT s.id, (SELECT v.verdict::text FROM origin_verdict v WHERE v.sample_id = s.id "
+                        "ORDER BY v.checked_at DESC, v.id DESC LIMIT 1) FROM sample s ORDER BY s.collected_at, s.id"
+                    )
+                )
+            ]
+        assert sorted(e[0] for e in expected) == sorted(stored)
+        everything, samples = Scope(everything=True), COLLECTIONS["samples"]
+        seen = []
+        with gi_db.session_scope(engine) as session:
+            for offset in range(len(expected)):
+                page = fq.items(session, samples, everything, fq.FeatureQuery(limit=1, offset=offset))
+                (feature,) = json.loads(page.features_json)
+                seen.append((feature["id"], feature["properties"]["origin_verdict"]))
+                assert page.number_matched == len(expected)
+                assert page.has_next(offset) == (offset < len(expected) - 1)
+            monkeypatch.setattr(fq, "COUNT_BEYOND", 2)
+            first = fq.items(session, samples, everything, fq.FeatureQuery(limit=3))
+            assert first.number_matched is None and first.has_next(0)  # 8 > 3 + 2: not counted
+            last = fq.items(session, samples, everything, fq.FeatureQuery(limit=3, offset=6))
+            assert last.number_matched == 8 and not last.has_next(6)
+        assert seen == expected

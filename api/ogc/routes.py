@@ -252,7 +252,7 @@ def features(
     ] = None,
     filter_lang: Annotated[str, Query(alias="filter-lang", pattern="^cql2-(text|json)$")] = "cql2-text",
 ) -> Response:
-    """A page of features, with ``numberMatched``, ``numberReturned`` and ``next``/``prev`` links."""
+    """A page of features, with ``numberReturned``, ``numberMatched`` (when counted) and ``next``/``prev`` links."""
     _check_format(request)
     found = _readable(collection_id, caller)
     filters: list[tuple[str, object]] = []
@@ -302,17 +302,15 @@ def features_response(
         _link(page_url(offset), "self", GEOJSON, "This page"),
         _link(f"{_base(request)}/collections/{collection.id}", "collection", JSON, collection.title),
     ]
-    if offset + page.number_returned < page.number_matched:
+    if page.has_next(offset):
         links.append(_link(page_url(offset + limit), "next", GEOJSON, "Next page"))
     if offset > 0:
         links.append(_link(page_url(max(0, offset - limit)), "prev", GEOJSON, "Previous page"))
+    counts: dict[str, Any] = {"numberReturned": page.number_returned}
+    if page.number_matched is not None:  # optional in the standard; left out when not counted
+        counts = {"numberMatched": page.number_matched, **counts}
     frame = json.dumps(
-        {
-            "links": links,
-            "numberMatched": page.number_matched,
-            "numberReturned": page.number_returned,
-            "timeStamp": datetime.now(UTC).isoformat(timespec="seconds"),
-        },
+        {"links": links, **counts, "timeStamp": datetime.now(UTC).isoformat(timespec="seconds")},
         ensure_ascii=False,
     )
     body = '{"type":"FeatureCollection","features":' + page.features_json + "," + frame[1:]

@@ -22,6 +22,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from gi.db import SESSION_OPTIONS
 from gi.settings import Settings, get_settings
 
 # On the replica: is the WAL receiver streaming, and how far behind is replay? When everything received has been
@@ -55,7 +56,7 @@ def _replica_engine(url: str, timezone: str) -> Engine:
         pool_pre_ping=True,
         pool_size=5,
         max_overflow=10,
-        connect_args={"options": f"-c timezone={timezone}", "connect_timeout": 2},
+        connect_args={"options": SESSION_OPTIONS.format(timezone=timezone), "connect_timeout": 2},
     )
 
 

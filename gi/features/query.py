@@ -21,6 +21,9 @@ from gi.features.catalog import COLLECTIONS, Collection, Queryable
 from gi.settings import get_settings
 
 MAX_LIMIT = 1000
+# Matches are counted exactly up to this many past the page; beyond, numberMatched (optional in OGC API -
+# Features) is left out rather than counting millions of samples for every page.
+COUNT_BEYOND = 10_000
 DEFAULT_LIMIT = 10
 
 
@@ -47,11 +50,16 @@ class FeatureQuery:
 
 @dataclass(frozen=True)
 class FeaturePage:
-    """One page of features: the JSON array text, how many matched and how many are on the page."""
+    """One page of features: the JSON array text, how many matched (None: more than ``COUNT_BEYOND`` past the
+    page, not counted) and how many are on the page."""
 
     features_json: str
-    number_matched: int
+    number_matched: int | None
     number_returned: int
+
+    def has_next(self, offset: int) -> bool:
+        """True when rows match beyond this page (an uncounted total is known to reach past it)."""
+        return self.number_matched is None or offset + self.number_returned < self.number_matched
 
 
 def find_collection(collection_id: str) -> Collection:
@@ -194,21 +202,35 @@ def items(session: Session, collection: Collection, scope: Scope, query: Feature
         raise InputError("offset", "must not be negative")
     params: dict[str, Any] = {"limit": query.limit, "offset": query.offset}
     where = " AND ".join(_conditions(collection, scope, query, params))
-    # One round trip: the page reads only its own rows (offset + limit, in index order) and builds their GeoJSON;
-    # the count is its own scalar subquery over the joins the conditions need, none of the page's columns (a
-    # window count would first build every matching row's properties and geometry).
+    # One round trip. The page's sort keys are found first with only the joins the conditions need, so a deep
+    # offset walks an index rather than building (and discarding) every skipped row's verdict look-ups; each key
+    # then finds its row (an index look-up, in its own month partition for samples), joined and built as
+    # GeoJSON. The count is its own scalar subquery over the joins the conditions need, none of the page's
+    # columns (a window count would build every matching row), and stops COUNT_BEYOND rows past the page.
+    keys = [k.strip() for k in collection.order_sql.split(",")]
+    named = ", ".join(f"{k} AS k{i}" for i, k in enumerate(keys))
+    on_key = " AND ".join(f"{k} = k.k{i}" for i, k in enumerate(keys))
+    by_key = ", ".join(f"k.k{i}" for i in range(len(keys)))
     sql = f"""
-        WITH page AS (
-            SELECT {_select_columns(collection)}
-            FROM {collection.from_sql()} WHERE {where}
+        WITH keys AS MATERIALIZED (
+            SELECT {named}
+            FROM {collection.from_sql(f"{where} {collection.order_sql}")} WHERE {where}
             ORDER BY {collection.order_sql} LIMIT :limit OFFSET :offset
+        ), page AS (
+            SELECT m.* FROM keys k CROSS JOIN LATERAL (
+                SELECT {_select_columns(collection)}
+                FROM {collection.from_sql()} WHERE {where} AND {on_key}
+                OFFSET 0  -- kept a subquery: flattened, the planner would hash-join every row instead
+            ) m
+            ORDER BY {by_key}
         )
         SELECT coalesce(json_agg({_feature_sql(collection)})::text, '[]'), count(*),
-               (SELECT count(*) FROM {collection.from_sql(where)} WHERE {where})
+               (SELECT count(*) FROM (SELECT FROM {collection.from_sql(where)} WHERE {where} LIMIT :cap) c)
         FROM page m
     """
+    params["cap"] = cap = query.offset + query.limit + COUNT_BEYOND
     features, returned, matched = session.execute(text(sql), params).one()
-    return FeaturePage(features, int(matched), int(returned))
+    return FeaturePage(features, int(matched) if matched < cap else None, int(returned))
 
 
 def item(session: Session, collection: Collection, scope: Scope, feature_id: str) -> str:
