@@ -67,16 +67,27 @@ def chromium_path() -> str | None:
     return os.environ.get("GI_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
 
 
+# Nothing but loopback reaches the network: names do not resolve and every other address goes to a closed proxy
+# port (Chromium never proxies loopback). Unlike a Playwright route, this keeps the browser's HTTP cache working.
+LOOPBACK_ONLY_ARGS = [
+    "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1, EXCLUDE localhost",
+    "--proxy-server=http://127.0.0.1:9",
+]
+
+
 @contextmanager
-def chromium() -> Iterator[Any]:
-    """A headless Chromium browser (Playwright driving the system binary; never `playwright install`)."""
+def chromium(extra_args: list[str] | None = None) -> Iterator[Any]:
+    """A headless Chromium browser (Playwright driving the system binary; never `playwright install`), with
+    ``extra_args`` (e.g. :data:`LOOPBACK_ONLY_ARGS`)."""
     from playwright.sync_api import sync_playwright
 
     path = chromium_path()
     if not path:
         raise FileNotFoundError("chromium: not installed (apt-get install chromium)")
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=path, headless=True, args=CHROMIUM_ARGS)
+        browser = pw.chromium.launch(
+            executable_path=path, headless=True, args=CHROMIUM_ARGS + (extra_args or [])
+        )
         try:
             yield browser
         finally:

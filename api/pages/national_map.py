@@ -27,6 +27,11 @@ from sampling.dashboard import map_view, product_ids
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
 
+# The national view: mainland, Hainan and the South China Sea islands' latitudes (the map opens on it; the page's
+# prefetch script computes the same view's tiles from these).
+NATIONAL_BOUNDS = ((73.0, 3.0), (135.5, 53.8))
+NATIONAL_PADDING_PX = 10
+
 YearQuery = Annotated[int | None, Query(ge=2000, le=2100)]
 ProductQuery = Annotated[list[str] | None, Query(max_length=50)]
 
@@ -52,6 +57,8 @@ def map_page(
             "reference_zoom": REFERENCE_MAX_ZOOM,
             "review_number": settings.map_review_number or "",
             "version": map_version(session),
+            "bounds": NATIONAL_BOUNDS,
+            "padding": NATIONAL_PADDING_PX,
         },
     )
 

@@ -10,7 +10,6 @@ from zoneinfo import ZoneInfo
 
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse
-from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
 from sampling.dashboard import region_label
@@ -68,11 +67,14 @@ templates.env.globals["MAP_ASSETS"] = MAP_ASSETS
 
 
 def mount_static(app: FastAPI) -> None:
-    """Serve the pages' own CSS and JS, and the vendored map libraries (maps/assets), from this origin."""
+    """Serve the pages' own CSS and JS, and the vendored map libraries (maps/assets), from this origin (gzip when
+    accepted; the versioned libraries immutable)."""
+    from api.pages.assets import AssetFiles
     from maps.vendor_assets import ASSETS_DIR
 
-    app.mount(f"{MAP_ASSETS}", StaticFiles(directory=ASSETS_DIR), name="vendor")
-    app.mount(STATIC, StaticFiles(directory=HERE / "static"), name="static")
+    # the vendored libraries sit in folders named by their version: cached for good
+    app.mount(f"{MAP_ASSETS}", AssetFiles(directory=ASSETS_DIR, immutable=True), name="vendor")
+    app.mount(STATIC, AssetFiles(directory=HERE / "static"), name="static")
 
 
 def csrf_token(request: Request) -> str:

@@ -30,8 +30,9 @@
         samples: { type: "vector", tiles: tiles("samples"), minzoom: 0, maxzoom: 16 },
       },
       layers: [
+        // (fills without their antialiased outline pass: the border and area lines below draw the edges)
         { id: "sea", type: "background", paint: { "background-color": "#dce8f2" } },
-        { id: "land", type: "fill", ...outline, filter: kind("country"), paint: { "fill-color": "#f8f6f0" } },
+        { id: "land", type: "fill", ...outline, filter: kind("country"), paint: { "fill-color": "#f8f6f0", "fill-antialias": false } },
         { id: "provinces", type: "line", ...outline, filter: kind("province"),
           paint: { "line-color": "#bdb6a8", "line-width": 0.7 } },
         { id: "border", type: "line", ...outline, filter: kind("country"),
@@ -39,7 +40,7 @@
         { id: "maritime", type: "line", ...outline, filter: kind("maritime"),
           paint: { "line-color": "#857d6e", "line-width": 1.2, "line-dasharray": [3, 2] } },
         { id: "areas-fill", type: "fill", source: "areas", "source-layer": "areas",
-          paint: { "fill-color": "#43a047", "fill-opacity": 0.22 } },
+          paint: { "fill-color": "#43a047", "fill-opacity": 0.22, "fill-antialias": false } },
         { id: "areas-line", type: "line", source: "areas", "source-layer": "areas",
           paint: { "line-color": "#1b5e20", "line-width": 1 } },
         { id: "producers", type: "circle", source: "producers", "source-layer": "producers",
@@ -60,10 +61,12 @@
           } },
       ],
     },
-    bounds: [[73.0, 3.0], [135.5, 53.8]],
-    fitBoundsOptions: { padding: 10 },
+    // the national view (map_prefetch.js has already asked for its tiles from the same attributes)
+    bounds: JSON.parse(el.dataset.bounds),
+    fitBoundsOptions: { padding: Number(el.dataset.padding) },
     maxZoom: 18,
     fadeDuration: 0,  // no symbol fades: the first view is final as soon as its tiles are drawn
+    validateStyle: false,  // the style above is fixed and drawn by the page tests: no validation on every load
     attributionControl: false,
     dragRotate: false,
   });
