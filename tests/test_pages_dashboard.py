@@ -219,6 +219,12 @@ def test_national_map_draws_tiles_of_the_region_and_clicks_through_to_a_record(
         state = page.evaluate("() => window.giMapState()")
         assert state["clusteredSamples"] == 13 and state["clusters"] >= 1, state
         assert state["areas"] > 0 and state["provinces"] > 30 and state["maritime"] >= 1, state
+        # The page asked for exactly the national view's tiles before MapLibre did (its prefetch computes the
+        # same view): none missed, none wasted.
+        prefetched = page.evaluate("() => window.giMapPrefetch")
+        drawn = {u for u in log.requests if "/dashboard/tiles/" in u}
+        assert prefetched and set(prefetched) == drawn, (sorted(prefetched), sorted(drawn))
+        assert {u.split("/")[5] for u in prefetched} == {"reference", "areas", "samples"}
         screenshot(page, "map_national")
 
         page.evaluate(
