@@ -35,7 +35,8 @@ database, two services): 1.65 vs 1.66 s (6 runs each, load 7.8) and 1.82 vs 1.97
 load the first render is bound by the browser's CPU, not by the tiles: each MapLibre frame costs 100-200 ms in
 headless Chromium without a GPU (SwiftShader renders the WebGL canvas, then the software compositor reads it
 back: ``readPixels`` 560 ms of GPU-process time in one traced render), and the frames before the tiles arrive
-are drawn anyway.
+are drawn anyway (MapLibre ``render`` events at load 15: 3-4 frames a first render, the first two before any tile
+is in the worker, about 250 ms each).
 
 The season is constructed (demo.season_map: five real products' county outlines, random samples with every
 verdict, a few producers outside their areas; no database). The timed steps:
