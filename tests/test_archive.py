@@ -13,6 +13,7 @@ import pytest
 from fixtures import database_copy, gi, scratch_database
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
 from test_partitions import MONTHS, SH, TABLES, _columns, _fill, _fill_listings, _rows
 
 from gi import db as gi_db
@@ -273,3 +274,20 @@ def test_downgrade_attaches_archived_data_months_back(history: str, engine: Engi
     assert _count(engine, "SELECT count(*) FROM data_archive") == 0
     archive_data_month(engine, MONTH)  # and a month can be archived again
     assert verify_log(engine).findings == []
+
+
+def test_a_season_report_reads_live_months_and_says_which_are_archived(engine: Engine) -> None:
+    from gi.reads.season import gather_season
+
+    end = date(MONTHS[5].year, MONTHS[5].month, 28)
+    with Session(engine) as session:
+        before = gather_season(session, MONTHS[0], end, ["part-test"])
+    assert len(before.samples) == 18 and not any("归档" in n for n in before.notes)
+    archive_data_month(engine, MONTH)
+    with Session(engine) as session:
+        after = gather_season(session, MONTHS[0], end, ["part-test"])
+    assert len(after.samples) == 15
+    assert (
+        f"{MONTH.year}年{MONTH.month}月的样品已归档（gi db archive），未计入本报告；归档数据仍由审计日志校验。"
+        in (after.notes)
+    )

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from sqlalchemy import Connection, Engine, text
+from sqlalchemy.orm import Session
 
 from gi.db.partitions import (
     PARTITION_ZONE,
@@ -98,6 +99,22 @@ def archived_tables(conn: Connection) -> list[ArchivedTable]:
         text("SELECT parent, month, table_name, row_count, digest FROM data_archive ORDER BY month, parent")
     ).all()
     return [ArchivedTable(r[0], r[1], r[2], int(r[3]), int(r[4])) for r in rows]
+
+
+def archived_sample_months(db: Session | Connection, start: date, end: date) -> list[date]:
+    """The archived months of samples between ``start`` and ``end`` (dates, inclusive): reads of the live tables
+    (season reports, dashboards, maps) do not see their samples."""
+    if db.execute(text("SELECT to_regclass('data_archive')")).scalar() is None:
+        return []
+    return list(
+        db.execute(
+            text(
+                "SELECT month FROM data_archive WHERE parent = 'sample' AND month >= :a AND month <= :b "
+                "ORDER BY month"
+            ),
+            {"a": month_start(start), "b": end},
+        ).scalars()
+    )
 
 
 def _exists(conn: Connection, name: str) -> bool:
