@@ -21,7 +21,7 @@ from gi.audit.verify import verify_log
 from gi.db.archive import archive_data_month, archive_name
 from gi.db.local import libpq_dsn
 from gi.db.partitions import PARTITIONED, ensure_partitions, existing_months, partition_name
-from gi.errors import ConflictError, InputError, NotFoundError
+from gi.errors import ConflictError, ErrorKind, InputError, NotFoundError, classify
 
 pytestmark = pytest.mark.postgis
 
@@ -180,6 +180,11 @@ def test_an_archive_is_protected_and_its_month_stays_closed(history: str, engine
             {"at": datetime(MONTH.year, MONTH.month, 15, 12, tzinfo=SH)},
         )
     assert f"sample_default_archived_p{MONTH:%Y_%m}" in str(late.value)
+    problem = classify(late.value)
+    assert problem.kind is ErrorKind.CONFLICT
+    assert problem.message == (
+        f"refused: sample: {LABEL} is an archived month (gi db archive); rows of it can no longer be stored"
+    )
     # The partitions command does not create the archived month again, and lists it.
     with engine.begin() as conn:
         report = ensure_partitions(conn, since=MONTHS[0])
