@@ -5,6 +5,7 @@ partitions command lists archived months and does not create them again; the dow
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from datetime import date, datetime
 
@@ -296,3 +297,21 @@ def test_a_season_report_reads_live_months_and_says_which_are_archived(engine: E
         f"{MONTH.year}年{MONTH.month}月的样品已归档（gi db archive），未计入本报告；归档数据仍由审计日志校验。"
         in (after.notes)
     )
+
+
+def test_a_sample_of_an_archived_month_is_not_submitted_again(engine: Engine) -> None:
+    from gi.origin.store import stored_samples
+
+    with engine.connect() as conn:
+        archived_id = conn.execute(
+            text("SELECT id FROM sample WHERE collected_at >= :a AND collected_at < :b LIMIT 1"),
+            {"a": MONTH, "b": MONTHS[3]},
+        ).scalar_one()
+    archive_data_month(engine, MONTH)
+    unknown = uuid.uuid4()
+    with Session(engine) as session:
+        assert stored_samples(session, [unknown]) == {}  # a new sample: nothing stored, nothing refused
+        with pytest.raises(
+            ConflictError, match=f"sample {archived_id} is stored in {LABEL}, an archived month"
+        ):
+            stored_samples(session, [unknown, archived_id])
