@@ -5,6 +5,7 @@ partitions command lists archived months and does not create them again; the dow
 
 from __future__ import annotations
 
+import threading
 import uuid
 from collections.abc import Iterator
 from datetime import date, datetime
@@ -18,7 +19,7 @@ from sqlalchemy.orm import Session
 from test_partitions import MONTHS, SH, TABLES, _columns, _fill, _fill_listings, _rows
 
 from gi import db as gi_db
-from gi.audit.verify import verify_log
+from gi.audit.verify import Verification, verify_log
 from gi.db.archive import archive_data_month, archive_name
 from gi.db.local import libpq_dsn
 from gi.db.partitions import PARTITIONED, ensure_partitions, existing_months, partition_name
@@ -315,3 +316,30 @@ def test_a_sample_of_an_archived_month_is_not_submitted_again(engine: Engine) ->
             ConflictError, match=f"sample {archived_id} is stored in {LABEL}, an archived month"
         ):
             stored_samples(session, [unknown, archived_id])
+
+
+def test_a_verification_under_way_is_not_shown_a_half_archived_month(engine: Engine) -> None:
+    """`gi db archive` waits for a running `gi audit verify` (its locks come before its snapshot), so the
+    verifier never sees a month detached but not yet recorded."""
+    started, release = threading.Event(), threading.Event()
+
+    def pause(_step: str) -> None:
+        if not started.is_set():
+            started.set()
+            release.wait(60)
+
+    results: dict[str, object] = {}
+    verifier = threading.Thread(target=lambda: results.update(verified=verify_log(engine, progress=pause)))
+    archiver = threading.Thread(target=lambda: results.update(archived=archive_data_month(engine, MONTH)))
+    verifier.start()
+    assert started.wait(60)
+    archiver.start()
+    archiver.join(2)
+    assert archiver.is_alive()  # waiting for the verification's locks
+    release.set()
+    verifier.join(120)
+    archiver.join(120)
+    verified = results["verified"]
+    assert isinstance(verified, Verification) and verified.findings == []
+    assert "archived" in results
+    assert verify_log(engine).findings == []

@@ -13,12 +13,19 @@ from datetime import date
 from typing import Any, NamedTuple
 
 from psycopg import sql
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 
 from gi.audit.archive import ArchivedMonth, archived_months
 from gi.audit.hashing import ZERO_HASH, EntryFields, leaf_hash, merkle_root, split_leaves
 from gi.audit.log import Checkpoint
-from gi.db.archive import DIGEST_SQL, REFUSE_CHANGE, REFUSE_TRUNCATE, ArchivedTable, archived_tables
+from gi.db.archive import (
+    ARCHIVE_ORDER,
+    DIGEST_SQL,
+    REFUSE_CHANGE,
+    REFUSE_TRUNCATE,
+    ArchivedTable,
+    archived_tables,
+)
 from gi.errors import NotFoundError
 
 # The session settings under which a row's COPY text is its canonical text (the capture trigger sets the same).
@@ -85,11 +92,21 @@ def verify_log(
     say = progress or (lambda _step: None)
     result = Verification(checkpoint=checkpoint)
     with engine.connect() as conn:
+        archivable = [
+            t
+            for t in (*ARCHIVE_ORDER, "data_archive")
+            if conn.execute(text("SELECT to_regclass(:t) IS NOT NULL"), {"t": t}).scalar_one()
+        ]
+        conn.rollback()
         conn = conn.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
         with conn.begin():
             raw = conn.connection.driver_connection
             assert raw is not None
             with raw.cursor() as cur:
+                # Before the snapshot is taken (the first query takes it): a `gi db archive` either committed
+                # before, or waits until this verification ends; never half-seen (month gone, record not yet).
+                if archivable:
+                    cur.execute(f"LOCK TABLE ONLY {', '.join(archivable)} IN ACCESS SHARE MODE")
                 for name, value in CANONICAL_SETTINGS:
                     cur.execute("SELECT set_config(%s, %s, true)", (name, value))
                 tracked = {
