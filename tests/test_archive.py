@@ -343,3 +343,23 @@ def test_a_verification_under_way_is_not_shown_a_half_archived_month(engine: Eng
     assert isinstance(verified, Verification) and verified.findings == []
     assert "archived" in results
     assert verify_log(engine).findings == []
+
+
+def test_rejudgement_reads_live_months_and_says_which_it_skipped(engine: Engine) -> None:
+    from gi.origin.rejudge import rejudge_samples
+
+    archive_data_month(engine, MONTH)
+    since = datetime(MONTH.year, MONTH.month, 1, tzinfo=SH)
+    until = datetime(MONTHS[3].year, MONTHS[3].month, 1, tzinfo=SH)
+    with engine.begin() as conn:
+        report = rejudge_samples(conn, since=since, until=until)
+    assert (report.examined, report.archived_months) == (0, [MONTH])
+    assert (
+        report.describe()
+        == f"no stored sample is affected; archived months not re-judged (gi db archive): {LABEL}"
+    )
+    with engine.begin() as conn:  # a period ending where the archived month starts does not name it
+        assert (
+            rejudge_samples(conn, since=since.replace(month=since.month - 1), until=since).archived_months
+            == []
+        )
