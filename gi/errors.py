@@ -8,6 +8,7 @@ own list of exception types.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from enum import StrEnum
@@ -136,6 +137,10 @@ def _first_line(exc: BaseException) -> str:
     return text.splitlines()[0] if text else type(exc).__name__
 
 
+# The CHECK `gi db archive` puts on a DEFAULT partition (gi/db/archive.py, default_check_name).
+_ARCHIVED_CHECK = re.compile(r"^(?P<table>.+)_default_archived_p(?P<year>\d{4})_(?P<month>\d{2})$")
+
+
 def _database_problem(exc: BaseException) -> Problem | None:
     """A database driver error as a problem (no SQL, no parameters: they may hold other people's data)."""
     import psycopg
@@ -166,6 +171,13 @@ def _database_problem(exc: BaseException) -> Problem | None:
             ErrorKind.UNAVAILABLE,
             "database: cannot connect or the connection was lost; check GI_DATABASE_URL or run `gi db up`",
             retry_after=5,
+        )
+    archived = _ARCHIVED_CHECK.match(getattr(getattr(orig, "diag", None), "constraint_name", None) or "")
+    if sqlstate == "23514" and archived:  # the DEFAULT partition's check of a month `gi db archive` closed
+        return Problem(
+            ErrorKind.CONFLICT,
+            f"refused: {archived['table']}: {archived['year']}-{archived['month']} is an archived month "
+            "(gi db archive); rows of it can no longer be stored",
         )
     if sqlstate == "23505":  # a unique key: the same thing is stored already (a concurrent or repeated write)
         return Problem(

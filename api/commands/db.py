@@ -90,6 +90,23 @@ def partitions(
         )
 
 
+@app.command("archive")
+def archive(
+    month: str = typer.Argument(
+        ..., help="The data month to archive, YYYY-MM (before the current one, its samples re-judged)."
+    ),
+) -> None:
+    """Detach a closed month of samples, verdicts, evidence and listings into <table>_archive_pYYYY_MM tables,
+    kept protected and still verified by `gi audit verify`. Exit 1 if refused (the line says why)."""
+    from gi.audit.archive import parse_month
+    from gi.db.archive import archive_data_month
+
+    with working(f"archiving {month}"):
+        done = archive_data_month(gi_db.get_engine(), parse_month(month))
+    for line in done.lines():
+        console.print(line, highlight=False, soft_wrap=True)
+
+
 @app.command("drop-replica")
 def drop_replica() -> None:
     """Stop and delete the local replica and drop its replication slot (the primary stops keeping WAL for it)."""

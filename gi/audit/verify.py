@@ -13,11 +13,19 @@ from datetime import date
 from typing import Any, NamedTuple
 
 from psycopg import sql
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 
 from gi.audit.archive import ArchivedMonth, archived_months
 from gi.audit.hashing import ZERO_HASH, EntryFields, leaf_hash, merkle_root, split_leaves
 from gi.audit.log import Checkpoint
+from gi.db.archive import (
+    ARCHIVE_ORDER,
+    DIGEST_SQL,
+    REFUSE_CHANGE,
+    REFUSE_TRUNCATE,
+    ArchivedTable,
+    archived_tables,
+)
 from gi.errors import NotFoundError
 
 # The session settings under which a row's COPY text is its canonical text (the capture trigger sets the same).
@@ -84,11 +92,21 @@ def verify_log(
     say = progress or (lambda _step: None)
     result = Verification(checkpoint=checkpoint)
     with engine.connect() as conn:
+        archivable = [
+            t
+            for t in (*ARCHIVE_ORDER, "data_archive")
+            if conn.execute(text("SELECT to_regclass(:t) IS NOT NULL"), {"t": t}).scalar_one()
+        ]
+        conn.rollback()
         conn = conn.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
         with conn.begin():
             raw = conn.connection.driver_connection
             assert raw is not None
             with raw.cursor() as cur:
+                # Before the snapshot is taken (the first query takes it): a `gi db archive` either committed
+                # before, or waits until this verification ends; never half-seen (month gone, record not yet).
+                if archivable:
+                    cur.execute(f"LOCK TABLE ONLY {', '.join(archivable)} IN ACCESS SHARE MODE")
                 for name, value in CANONICAL_SETTINGS:
                     cur.execute("SELECT set_config(%s, %s, true)", (name, value))
                 tracked = {
@@ -103,6 +121,7 @@ def verify_log(
                 ).fetchone()
                 result.origin = genesis[0] if genesis else None
             archives = archived_months(conn)
+            data_archives = archived_tables(conn)
             if archives and result.origin is None:
                 result.origin = archives[0].origin
             recorded: dict[str, dict[int, _Recorded]] = {}
@@ -112,11 +131,56 @@ def verify_log(
             if checkpoint is not None:
                 _check_checkpoint(checkpoint, chain, result, archives, raw)
             _check_protection(raw, tracked, result)
+            kept = _check_data_archives(raw, data_archives, result, say)
             for table in sorted(set(tracked) | set(recorded)):
                 say(f"rows of {table}")
                 current = tracked.get(table, ((), False))[0]
-                _check_rows(raw, table, current, recorded.get(table, {}), result)
+                _check_rows(raw, table, current, recorded.get(table, {}), result, kept.get(table, []))
     return result
+
+
+def _check_data_archives(
+    raw: Any, archives: list[ArchivedTable], result: Verification, say: Progress
+) -> dict[str, list[ArchivedTable | None]]:
+    """Each archived data month must be in the database, protected, and hold the rows ``data_archive`` recorded
+    (count and digest: this covers the samples, which the log does not record row by row); table -> its archives
+    (None for one that is gone, so that its rows are not reported one by one as deleted)."""
+    kept: dict[str, list[ArchivedTable | None]] = {}
+    for archive in archives:
+        where = f"{archive.parent} archive {archive.month:%Y-%m}"
+        if not _table_exists(raw, archive.table_name):
+            result.add(
+                where,
+                f"its table {archive.table_name} is not in the database: restore it from its dump to verify "
+                f"the {archive.rows:,} rows it holds",
+            )
+            kept.setdefault(archive.parent, []).append(None)
+            continue
+        say(f"archive {archive.table_name}")
+        kept.setdefault(archive.parent, []).append(archive)
+        with raw.cursor() as cur:
+            count, digest = cur.execute(
+                sql.SQL(DIGEST_SQL).format(sql.Identifier(archive.table_name))
+            ).fetchone()
+            triggers = dict(
+                cur.execute(
+                    "SELECT tgname, tgenabled FROM pg_trigger WHERE tgrelid = to_regclass(%s) AND NOT tgisinternal",
+                    (archive.table_name,),
+                ).fetchall()
+            )
+        if (int(count), int(digest)) != (archive.rows, archive.digest):
+            result.add(
+                where,
+                f"{archive.table_name} holds {int(count):,} rows with another digest than data_archive recorded "
+                f"({archive.rows:,} rows): rows were altered, added or removed",
+            )
+        for trigger in (REFUSE_CHANGE, REFUSE_TRUNCATE):
+            state = triggers.get(trigger)
+            if state is None:
+                result.add(f"{archive.table_name} (protection)", f"trigger {trigger} is missing")
+            elif state == "D":
+                result.add(f"{archive.table_name} (protection)", f"trigger {trigger} is disabled")
+    return kept
 
 
 def verify_archive(engine: Engine, month: date, progress: Progress | None = None) -> Verification:
@@ -440,9 +504,17 @@ def _copy_lines(raw: Any, table: str, columns: tuple[str, ...]) -> Iterator[tupl
 
 
 def _check_rows(
-    raw: Any, table: str, current: tuple[str, ...], recorded: dict[int, _Recorded], result: Verification
+    raw: Any,
+    table: str,
+    current: tuple[str, ...],
+    recorded: dict[int, _Recorded],
+    result: Verification,
+    archives: list[ArchivedTable | None] | None = None,
 ) -> None:
-    """Every row must be what its latest entry recorded; every recorded row must still be there."""
+    """Every row must be what its latest entry recorded; every recorded row must still be there, in the table or
+    in one of its archived months (``archives``; None for an archive whose table is gone)."""
+    archives = archives or []
+    sources = [table] + [a.table_name for a in archives if a is not None]
     with raw.cursor() as cur:
         exists = cur.execute("SELECT to_regclass(%s) IS NOT NULL", (table,)).fetchone()[0]
     if not exists:
@@ -466,7 +538,7 @@ def _check_rows(
     present: set[int] = set()
     checked = 0
     for columns in sorted(layouts, key=lambda c: c != current):
-        for row_id, line in _copy_lines(raw, table, columns):
+        for row_id, line in (pair for source in sources for pair in _copy_lines(raw, source, columns)):
             present.add(row_id)
             entry = recorded.get(row_id)
             if entry is None or entry.leaf is None or entry.columns != columns:
@@ -478,11 +550,20 @@ def _check_rows(
                     f"the row differs from what entry {entry.seq} recorded ({entry.op}): it was altered outside "
                     "the application",
                 )
-    for row_id, entry in sorted(recorded.items()):
-        if entry.leaf is not None and row_id not in present:
-            result.add(
-                f"{table} {row_id}", f"recorded by entry {entry.seq} ({entry.op}) but missing: it was deleted"
-            )
+    missing = sorted(i for i, e in recorded.items() if e.leaf is not None and i not in present)
+    if missing and None in archives:
+        # An archive is gone (reported above): its rows are not each reported as deleted.
+        result.add(
+            table,
+            f"{len(missing):,} recorded rows are neither live nor in an archived month still in the database: "
+            "restore the missing archive tables from their dumps",
+        )
+        missing = []
+    for row_id in missing:
+        entry = recorded[row_id]
+        result.add(
+            f"{table} {row_id}", f"recorded by entry {entry.seq} ({entry.op}) but missing: it was deleted"
+        )
     for row_id in sorted(present - recorded.keys()):
         result.add(
             f"{table} {row_id}", "the row is not in the audit log: it was inserted outside the application"

@@ -32,6 +32,8 @@ SAMPLE_KEYED = ("sample", "origin_verdict", "quality_verdict", "fingerprint_verd
 PARTITION_NAME = re.compile(r"^(?P<table>.+)_(p(?P<year>\d{4})_(?P<month>\d{2})|default)$")
 # A month of the audit log detached by `gi audit archive`, kept as its own table.
 ARCHIVED_MONTH = re.compile(r"^audit_archive_p\d{4}_\d{2}$")
+# A month of a data table detached by `gi db archive` (gi/db/archive.py), kept as <table>_archive_pYYYY_MM.
+ARCHIVED_DATA_MONTH = re.compile(r"^(?P<table>.+)_archive_p(?P<year>\d{4})_(?P<month>\d{2})$")
 
 
 def month_start(moment: datetime | date) -> date:
@@ -150,6 +152,18 @@ def default_rows(conn: Connection, table: str) -> int:
     )
 
 
+def archived_data_months(conn: Connection) -> dict[str, dict[date, int]]:
+    """Table -> its months archived by `gi db archive`, with their row counts (none before migration 0022)."""
+    if conn.execute(text("SELECT to_regclass('data_archive')")).scalar() is None:
+        return {}
+    out: dict[str, dict[date, int]] = {}
+    for parent, month, rows in conn.execute(
+        text("SELECT parent, month, row_count FROM data_archive ORDER BY month, parent")
+    ):
+        out.setdefault(parent, {})[month] = int(rows)
+    return out
+
+
 @dataclass
 class PartitionReport:
     """What `gi db partitions` did: partitions created, months it could not create, and DEFAULT rows."""
@@ -158,6 +172,7 @@ class PartitionReport:
     blocked: list[str] = field(default_factory=list)
     default_rows: dict[str, int] = field(default_factory=dict)
     through: date | None = None
+    archived: dict[str, dict[date, int]] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -179,6 +194,16 @@ class PartitionReport:
                     f"{table}_default: {n:,} rows with a {PARTITIONED[table]} outside every month partition "
                     "(docs/scale.md: create their months and move them)"
                 )
+        months = sorted({m for by_month in self.archived.values() for m in by_month})
+        for month in months:
+            kept = ", ".join(
+                f"{table} {by_month[month]:,}"
+                for table, by_month in self.archived.items()
+                if month in by_month
+            )
+            out.append(
+                f"archived {month:%Y-%m} (gi db archive; rows in <table>_archive_p{month:%Y_%m}): {kept}"
+            )
         return out
 
 
@@ -204,11 +229,12 @@ def ensure_partitions(
         raise ValueError("ahead must be 0 or more")
     current = month_start(today or datetime.now(PARTITION_ZONE))
     last = add_months(current, ahead)
-    report = PartitionReport(through=last)
+    report = PartitionReport(through=last, archived=archived_data_months(conn))
     for table in PARTITIONED:
         if not is_partitioned(conn, table):
             continue
-        have = existing_months(conn, table)
+        # An archived month is not created again: its rows are kept in its archive table (gi db archive).
+        have = existing_months(conn, table) | set(report.archived.get(table, {}))
         month = month_start(since) if since else (max(have) if have else current)
         while month <= last:
             if month not in have:

@@ -1,7 +1,7 @@
 """All mapped tables; importing this package registers every model on ``Base.metadata``."""
 
 from gi.models.accounts import ROLE_ZH, AuthToken, JobStatus, LoginFailure, Role, UploadJob, User
-from gi.models.audit import AuditArchive, AuditEntry, AuditPending, AuditTable
+from gi.models.audit import AuditArchive, AuditEntry, AuditPending, AuditTable, DataArchive
 from gi.models.base import Base
 from gi.models.field import OdkAttachment, OdkSubmission, SealCode
 from gi.models.lab import (
@@ -83,6 +83,7 @@ __all__ = [
     "QUALITY_OUTCOME_ZH",
     "TASK_RESULT_ZH",
     "AuditArchive",
+    "DataArchive",
     "AuditEntry",
     "AuditPending",
     "AuditTable",

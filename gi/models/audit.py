@@ -14,6 +14,7 @@ from sqlalchemy import (
     Index,
     Integer,
     LargeBinary,
+    Numeric,
     Text,
     UniqueConstraint,
     text,
@@ -114,5 +115,24 @@ class AuditArchive(Base):
     first_prev_hash: Mapped[bytes] = mapped_column(LargeBinary)
     head_hash: Mapped[bytes] = mapped_column(LargeBinary)
     head_recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    archived_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=text("now()"))
+    archived_by: Mapped[str] = mapped_column(Text)
+
+
+class DataArchive(Base):
+    """A month of a data table (a sample-keyed table or ``listing``) detached by `gi db archive`: the table it is
+    kept in, its row count and an order-independent digest of its rows (docs/scale.md, "Partitioned history")."""
+
+    __tablename__ = "data_archive"
+    __table_args__ = (
+        CheckConstraint("row_count >= 0", name="row_count_non_negative"),
+        UniqueConstraint("table_name", name="uq_data_archive_table_name"),
+    )
+
+    parent: Mapped[str] = mapped_column(Text, primary_key=True)
+    month: Mapped[date] = mapped_column(Date, primary_key=True)
+    table_name: Mapped[str] = mapped_column(Text)
+    row_count: Mapped[int] = mapped_column(BigInteger)
+    digest: Mapped[Any] = mapped_column(Numeric)
     archived_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=text("now()"))
     archived_by: Mapped[str] = mapped_column(Text)

@@ -13,12 +13,14 @@ import uuid
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from typing import Any, Literal
 
 from sqlalchemy import Connection, text
 from sqlalchemy.orm import Session
 
+from gi.db.archive import archived_sample_months
+from gi.db.partitions import month_start
 from gi.models import LocationSource
 from gi.origin.index import area_index
 from gi.origin.rule import ClaimBatch, OriginVerdict, check_claims
@@ -39,15 +41,21 @@ class RejudgeReport:
     changed: int = 0
     transitions: Counter[tuple[str, str]] = field(default_factory=Counter)
     verdict_ids: list[int] = field(default_factory=list)
+    archived_months: list[date] = field(default_factory=list)  # in the period, not re-judged (gi db archive)
 
     def describe(self) -> str:
         """One line for a person."""
+        archived = (
+            f"; archived months not re-judged (gi db archive): {', '.join(f'{m:%Y-%m}' for m in self.archived_months)}"
+            if self.archived_months
+            else ""
+        )
         if not self.examined:
-            return "no stored sample is affected"
+            return "no stored sample is affected" + archived
         moves = ", ".join(f"{old} -> {new}: {n:,}" for (old, new), n in self.transitions.most_common())
         return (
             f"{self.examined:,} stored samples judged again: {self.rejudged:,} new verdicts, "
-            f"{self.changed:,} with another outcome" + (f" ({moves})" if moves else "")
+            f"{self.changed:,} with another outcome" + (f" ({moves})" if moves else "") + archived
         )
 
 
@@ -133,7 +141,14 @@ def rejudge_samples(
     # chunk for a ~0.1 s read. Local to this transaction.
     db.execute(text("SET LOCAL jit = off"))
     index = area_index(db)
-    report = RejudgeReport()
+    # Only the live months are read: an archived month's samples keep the verdicts they were archived with.
+    report = RejudgeReport(
+        archived_months=archived_sample_months(
+            db,
+            month_start(since) if since else date.min,
+            month_start(until - timedelta(microseconds=1)) if until else date.max,
+        )
+    )
     after = uuid.UUID(int=0)
     while True:
         rows = (

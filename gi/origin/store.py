@@ -20,6 +20,7 @@ from pydantic_core import to_json
 from sqlalchemy import Connection, text
 from sqlalchemy.orm import Session
 
+from gi.db.partitions import PARTITION_ZONE
 from gi.errors import ConflictError
 from gi.origin.fields import SampleContent
 from gi.origin.rule import OriginVerdict
@@ -167,6 +168,9 @@ def stored_samples(db: Session | Connection | Any, ids: Sequence[uuid.UUID]) -> 
 
         with db.cursor(row_factory=dict_row) as cur:
             rows = cur.execute(_STORED_SQL, {"ids": list(ids)}).fetchall()
+    missing = [i for i in ids if i not in {row["id"] for row in rows}]
+    if missing:
+        _refuse_archived(db, missing)
     found = {}
     for row in rows:
         verdict = None
@@ -176,6 +180,29 @@ def stored_samples(db: Session | Connection | Any, ids: Sequence[uuid.UUID]) -> 
             )
         found[row["id"]] = StoredSample(dict(row), verdict, row["verdict_id"])
     return found
+
+
+# A sample whose identity is stored but whose month `gi db archive` detached: it cannot be compared or stored again.
+_ARCHIVED_SQL = (
+    "SELECT i.id, a.month FROM sample_identity i JOIN data_archive a ON a.parent = 'sample' "
+    f"AND a.month = (date_trunc('month', i.collected_at AT TIME ZONE '{PARTITION_ZONE.key}'))::date "
+    "WHERE i.id = ANY (CAST(%(ids)s AS uuid[])) ORDER BY i.id LIMIT 1"
+)
+
+
+def _refuse_archived(db: Session | Connection | Any, ids: Sequence[uuid.UUID]) -> None:
+    """Refuse a submission of a sample stored in an archived month (not reported as newly stored, nor lost)."""
+    if isinstance(db, Session | Connection):
+        row = db.execute(text(_ARCHIVED_SQL.replace("%(ids)s", ":ids")), {"ids": list(ids)}).first()
+    else:
+        with db.cursor() as cur:
+            row = cur.execute(_ARCHIVED_SQL, {"ids": list(ids)}).fetchone()
+    if row is not None:
+        raise ConflictError(
+            f"id: sample {row[0]} is stored in {row[1]:%Y-%m}, an archived month (gi db archive): it cannot be "
+            "submitted again",
+            field="id",
+        )
 
 
 # --------------------------------------------------------------------------------------------- the batch

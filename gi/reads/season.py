@@ -19,6 +19,7 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from geo_data import admin
+from gi.db.archive import archived_sample_months
 from gi.errors import InputError
 from gi.market.reads import MarketSummary, market_summary
 from gi.models import (
@@ -932,6 +933,13 @@ def gather_season(
     # The balance of the harvest years the period touches and of the one before (a spring campaign reads the
     # last complete season's marks and sales).
     summary.market = market_summary(session, range(start.year - 1, end.year + 1), product_ids)
+    archived = archived_sample_months(session, start, end)
+    if archived:
+        # Reports read the live months only: say which of the period's months are archived (gi db archive).
+        months = "、".join(f"{m.year}年{m.month}月" for m in archived)
+        summary.notes.append(
+            f"{months}的样品已归档（gi db archive），未计入本报告；归档数据仍由审计日志校验。"
+        )
     if not len(samples):
         summary.notes.append("本期无抽样记录。")
     return summary
