@@ -29,6 +29,7 @@ from api.pages import public as public_pages
 from api.pages import signin as signin_pages
 from api.pages.templating import mount_static
 from api.routes import auth, imports, jobs, lab, labels, meta, openrosa, plans, reports, samples
+from gi.accounts.tokens import PrincipalCache
 from gi.db.routing import read_router
 from gi.settings import Settings, get_settings
 
@@ -132,6 +133,9 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.openapi_version = "3.0.3"
     app.state.settings = settings
     app.state.engine = engine
+    # Holders of tokens checked lately: a request with a known token is authorized without a thread-pool
+    # hand-off, and its token confirmed by the request's first statement (api/deps.py authorize).
+    app.state.principals = PrincipalCache()
     if engine is None:
         from gi.db import database_url, get_engine
 

@@ -1,8 +1,9 @@
 """Dependencies of the routes: the settings, a database session per request, and the caller.
 
 Every route runs :func:`authorize` (the app adds it globally): it reads the route's roles from
-``api.access.ROUTES``, resolves the bearer token to a :class:`~gi.accounts.tokens.Principal` with one query, and
-answers 401 or 403 before the route runs. Routes take ``Caller`` (maybe anonymous) or ``CurrentUser``.
+``api.access.ROUTES``, resolves the bearer token to a :class:`~gi.accounts.tokens.Principal` with one query
+(for a token seen lately, from a cache, and confirms it with the request's first statement), and answers 401 or
+403 before the route runs. Routes take ``Caller`` (maybe anonymous) or ``CurrentUser``.
 """
 
 from __future__ import annotations
@@ -15,14 +16,20 @@ from urllib.parse import quote
 from fastapi import Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.security import OAuth2PasswordBearer
-from sqlalchemy import Engine
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection, Engine, event
+from sqlalchemy.orm import Session, SessionTransaction
 
 from api.access import BASIC_ROUTES, ROUTES, Access, allowed, is_page
 from api.pages.templating import SESSION_COOKIE, wants_html
 from api.problems import HTTPProblem
 from gi.accounts.scope import Scope, scope_of
-from gi.accounts.tokens import Principal, authenticate, principal_for_token
+from gi.accounts.tokens import (
+    Principal,
+    PrincipalCache,
+    authenticate,
+    confirm_token,
+    principal_for_token,
+)
 from gi.audit.actor import set_actor
 from gi.db import get_engine
 from gi.db.routing import ReadRouter, reading
@@ -44,10 +51,50 @@ async def settings_dep(request: Request) -> Settings:
 SettingsDep = Annotated[Settings, Depends(settings_dep)]
 
 
+# A token whose holder was taken from the cache (authorize) and is still to be confirmed in the database.
+_UNCONFIRMED = "gi.token.unconfirmed"
+
+
+def _invalid_token() -> HTTPProblem:
+    return HTTPProblem(
+        401,
+        "Authorization: the token is unknown, expired or revoked; sign in again",
+        field="Authorization",
+        headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
+    )
+
+
+def _confirm_on_begin(session: Session, transaction: SessionTransaction, connection: Connection) -> None:
+    """Confirm a cached token with the first statement of the request's transaction (in the worker thread that
+    runs the route, so the check costs no thread-pool hand-off of its own): nothing is read or written for a
+    token revoked meanwhile. The same statement names the actor of the transaction's audit entries."""
+    unconfirmed = session.info.pop(_UNCONFIRMED, None)
+    if unconfirmed is None:
+        return
+    token, expected, cache = unconfirmed
+    if confirm_token(session, connection, token) != expected:
+        cache.forget(token)
+        raise _invalid_token()
+
+
+if not event.contains(Session, "after_begin", _confirm_on_begin):
+    event.listen(Session, "after_begin", _confirm_on_begin)
+
+
+def _confirm_unused(session: Session) -> None:
+    session.connection()  # begins: _confirm_on_begin checks the token (raises when it is no longer valid)
+    session.close()
+
+
 async def _closed(session: Session, io_free: bool = False) -> None:
     """Close ``session``: in the thread pool when it still holds a transaction (the rollback is a round trip),
     at once when it has none (a committed upload, a request that never used the database, an autocommit read).
+
+    A request authorized from the token cache whose route never used this session confirms its token here,
+    before the answer is sent (FastAPI closes function-scoped dependencies first).
     """
+    if _UNCONFIRMED in session.info:
+        await run_in_threadpool(_confirm_unused, session)
     if session.in_transaction() and not io_free:
         await run_in_threadpool(session.close)  # rolls back whatever was not committed
     else:
@@ -156,12 +203,7 @@ def _identify(
     """The holder of ``token`` (or, on routes open to it, of HTTP Basic credentials); database work."""
     principal = principal_for_token(session, token, acting=True) if token else None
     if token and principal is None and not from_cookie:
-        raise HTTPProblem(
-            401,
-            "Authorization: the token is unknown, expired or revoked; sign in again",
-            field="Authorization",
-            headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
-        )
+        raise _invalid_token()
     if principal is None and basic:
         principal = _basic_principal(request, session, settings)
     return principal
@@ -176,8 +218,12 @@ async def authorize(
     """The caller of this request (None = anonymous), after checking the route's roles.
 
     Routes in ``api.access.BASIC_ROUTES`` (OpenRosa, for ODK Collect) also take HTTP Basic credentials, and
-    challenge an anonymous caller with ``WWW-Authenticate: Basic``, as Collect expects. Only a request that
-    carries credentials goes to the thread pool (the token check is one query); an anonymous one is answered here.
+    challenge an anonymous caller with ``WWW-Authenticate: Basic``, as Collect expects. A bearer token this
+    process checked lately (``app.state.principals``) is authorized here, on the event loop, and confirmed in
+    the database by the request's first statement, which the route sends anyway from its worker thread (or when
+    the session closes, before the answer, for a route that never used it): revocation still takes effect at
+    once, and an upload makes one thread-pool hand-off instead of two. Any other request with credentials goes to
+    the thread pool for its check (one query); an anonymous one is answered here.
     """
     roles = route_roles(request)
     path = route_path(request)
@@ -188,8 +234,21 @@ async def authorize(
         token = request.cookies.get(SESSION_COOKIE) or None
         from_cookie = token is not None
     principal = None
+    cache: PrincipalCache | None = getattr(request.app.state, "principals", None)
+    if token and cache is not None and not from_cookie:
+        # Known from an earlier request: authorized here, on the event loop; the token is confirmed in the
+        # database by the request's first statement (or when the session closes, if the route never uses it).
+        principal = cache.get(token)
+        if principal is not None and allowed(roles, principal.role):
+            session.info[_UNCONFIRMED] = (token, principal, cache)
+            request.state.principal = principal
+            set_actor(session, principal.username)
+            return principal
+        principal = None
     if token or (basic and request.headers.get("authorization")):
         principal = await run_in_threadpool(_identify, request, session, settings, token, from_cookie, basic)
+        if principal is not None and token and cache is not None and not from_cookie:
+            cache.put(token, principal)
     request.state.principal = principal
     if allowed(roles, principal.role if principal else None):
         if principal is not None:

@@ -39,9 +39,43 @@ INSERT; bare SELECT, each req/s with server + PostgreSQL + load generator CPU ms
   ms); bare INSERT 956/s; bare SELECT 734.
 At about 8 ms of CPU per upload (service + PostgreSQL) two idle cores serve at most about 250 uploads/s: the
 300/s target with p99 <= 50 ms stays out of reach on this shared machine (even the bare INSERT's p99 is above a
-second at load 16); items meet their 200 req/s target in every run. The next costs to cut in the service are the
-second thread-pool hand-off (the token check and the endpoint in one worker thread) and the single-point path
-of the origin check.
+second at load 16); items meet their 200 req/s target in every run.
+
+Cutting CPU per upload (2026-12-04 evening, s7-upload):
+- One thread-pool hand-off instead of two. A bearer token this worker checked lately is authorized on the event
+  loop from ``app.state.principals`` (gi.accounts.tokens.PrincipalCache) and confirmed in the database by the
+  request's first statement, in the worker thread the route runs in anyway (the same ``_WHO_ACTING`` query that
+  also names the audit actor; a route that never uses its session confirms it when the session closes, before
+  the answer): revocation and disabled accounts still take effect at once (tests/test_api_samples.py revokes a
+  cached token in the database and the next upload is 401 and stores nothing). Round trips per upload are
+  unchanged: token + actor, products + area hold, candidate areas (prepared), the sample/verdict CTE, COMMIT.
+  py-spy ``--gil`` on one worker (8 connections, load average 4-8): the hand-offs (``run_in_threadpool``) fell
+  from 19.6 % to 11.3 % of the samples holding the GIL, ``threading.Condition.notify`` (waking a worker
+  thread) from 16.8 % to 8.2 %.
+- ``POST /samples`` returns its model's JSON itself, rather than FastAPI validating the returned model again
+  against ``response_model`` (still in the OpenAPI description) and serializing it: ``serialize_response`` was
+  5 % of the GIL samples.
+- What is left of the service (same profile, after): the origin check 19 % (``_judge`` 17 %, boundary distance
+  10 %: exact and shared with the batch path, left as it is), FastAPI dependencies 13 %, uvicorn's send 10 %
+  (the write to the socket), the INSERT's Python side 11 % (SQLAlchemy + psycopg), the one hand-off 11 %,
+  reading the products 7 % (all of them, 14 here: filtering by the one key in SQL is not exact, as the C
+  collation lower-cases ASCII only while the look-up lower-cases in Python). uvicorn already runs uvloop and
+  httptools (both installed); access logging is off.
+- PostgreSQL, one connection, ``record_sample`` + commit x 400, backend CPU: 2.0-2.35 ms per upload; with every
+  trigger off (``session_replication_role = replica``) 1.4-1.5 ms, so foreign-key and audit triggers cost
+  0.6-0.8 ms. ``EXPLAIN (ANALYZE)`` of the CTE ranks them: the foreign key origin_verdict -> sample (a
+  partitioned table) first, then the audit capture of origin_verdict (0.3 ms); its timings are inflated by the
+  instrumentation. Every statement runs as a server-side prepared statement (psycopg's prepare threshold;
+  ``pg_prepared_statements`` shows generic plans); a round trip with its commit costs the backend 0.12 ms
+  (``SELECT 1``), the products + hold and candidate statements 0.16 ms each. ``synchronous_commit`` stays on.
+- Figures before and after, same machine and hour, alternating (wrk, 16 connections, 2 workers, 3 x 6 s;
+  uploads/s, p99 ms, CPU ms per upload service + PostgreSQL; the bare INSERT beside it):
+  before (main 10d1ade): load 8.6: 262/s, p99 133 ms, 4.87 + 1.95 ms (bare 0.75 ms); load 17.2: 158/s, p99
+  403 ms, 5.71 + 2.26 ms (bare 1.15 ms); load 15.4: 219/s, p99 243 ms, 4.61 + 1.90 ms (bare 0.94 ms).
+  after: load 14.4: 139/s, p99 382 ms, 5.96 + 3.00 ms (bare 1.26 ms); load 10.9: 239/s, p99 224 ms, 4.06 +
+  1.96 ms (bare 0.82 ms). Items 354-553 req/s throughout.
+  At load averages of 14-17 the differences are inside the noise of this shared machine (the bare INSERT's own
+  CPU per request moved by 10-40 % between runs): the lead's quiet re-run decides.
 """
 
 from __future__ import annotations
@@ -137,7 +171,7 @@ def _process_tree(pid: int) -> list[int]:
     found = [pid]
     try:
         children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-    except FileNotFoundError:  # exited meanwhile
+    except (FileNotFoundError, ProcessLookupError):  # exited meanwhile
         return found
     for child in children:
         found += _process_tree(int(child))
@@ -151,7 +185,7 @@ def cpu_seconds(pid: int) -> float:
     for p in _process_tree(pid):
         try:
             fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
-        except FileNotFoundError:  # exited meanwhile
+        except (FileNotFoundError, ProcessLookupError):  # exited meanwhile
             continue
         # user + system, and that of its children it has reaped (a backend that closed moves there)
         total += int(fields[11]) + int(fields[12]) + int(fields[13]) + int(fields[14])

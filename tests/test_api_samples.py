@@ -13,6 +13,7 @@ from service_fixtures import PASSWORD, Service, add_accounts, running_service, s
 from sqlalchemy import text
 
 from gi import db as gi_db
+from gi.accounts.tokens import token_digest
 
 pytestmark = pytest.mark.postgis
 
@@ -324,3 +325,31 @@ def test_a_sample_file_is_a_job_with_progress(service: Service) -> None:
         assert c.get(url).status_code == 200
     with service.client(service.sign_in("insp")) as c:
         assert c.post("/jobs/samples", files={"file": ("season.csv", csv, "text/csv")}).status_code == 403
+
+
+def test_a_token_revoked_after_use_is_refused_at_once(service: Service, database: str) -> None:
+    """A token the service has checked (and cached) is still confirmed on every request: once revoked in the
+    database, an upload is 401 and stores nothing, and a read is 401 too."""
+    with service.client() as c:
+        token = c.post("/auth/token", data={"username": "insp", "password": PASSWORD}).json()["access_token"]
+    stored = longjing_sample()
+    refused = longjing_sample()
+    with service.client(token) as c:  # one connection: the same worker, whose cache now holds the token
+        assert c.post("/samples", json=stored).status_code == 201
+        assert c.get("/users/me").status_code == 200
+        with gi_db.get_engine(database).begin() as conn:
+            conn.execute(
+                text("UPDATE auth_token SET revoked_at = now() WHERE token_sha256 = :digest"),
+                {"digest": token_digest(token)},
+            )
+        upload = c.post("/samples", json=refused)
+        me = c.get("/users/me")
+    assert upload.status_code == 401 and upload.json()["field"] == "Authorization"
+    assert "revoked" in upload.json()["detail"]
+    assert me.status_code == 401
+    with gi_db.get_engine(database).connect() as conn:
+        counts = conn.execute(
+            text("SELECT count(*) FILTER (WHERE id = :a), count(*) FILTER (WHERE id = :b) FROM sample"),
+            {"a": stored["id"], "b": refused["id"]},
+        ).one()
+    assert tuple(counts) == (1, 0)

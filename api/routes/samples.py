@@ -170,18 +170,23 @@ async def _photo_bytes(photos: list[UploadFile], limit: int) -> list[bytes]:
 def upload_sample(
     body: SampleUpload,
     request: Request,
-    response: Response,
     session: SessionDep,
     user: CurrentUser,
     settings: SettingsDep,
-) -> SampleOut:
+) -> Response:
     """Validate, check origin and store the sample with its verdict; committed (with its audit entry) before the
     answer. The same body again answers the same; the same UUID with other content is 409."""
     received = _receive(session, body, user, settings)
     session.commit()
-    if not received.recorded.created:
-        response.headers["Idempotent-Replayed"] = "true"
-    return _sample_out(request, received)
+    headers = None if received.recorded.created else {"Idempotent-Replayed": "true"}
+    # The model built here is valid by construction: answered as its JSON at once, rather than validated again
+    # and serialized by FastAPI against response_model (which still documents it), about 0.1 ms an upload.
+    return Response(
+        _sample_out(request, received).model_dump_json().encode(),
+        status_code=201,
+        media_type="application/json",
+        headers=headers,
+    )
 
 
 @router.post(

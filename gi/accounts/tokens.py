@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, select, text, update
+from sqlalchemy import Connection, delete, func, select, text, update
 from sqlalchemy.orm import Session
 
 from gi.accounts.users import password_hasher
@@ -172,9 +173,19 @@ def principal_for_token(session: Session, token: str, acting: bool = False) -> P
     ``acting``, the same statement names the holder as the actor of the session's transaction (its audit
     entries), as :func:`gi.audit.actor.set_actor` would.
     """
+    return _who(session, session, token, acting)
+
+
+def confirm_token(session: Session, connection: Connection, token: str) -> Principal | None:
+    """:func:`principal_for_token` with ``acting``, sent on ``connection``: the one ``session``'s transaction has
+    just begun on (from its ``after_begin`` event, where the session itself must not be re-entered)."""
+    return _who(session, connection, token, True)
+
+
+def _who(session: Session, db: Session | Connection, token: str, acting: bool) -> Principal | None:
     if not token.startswith(TOKEN_PREFIX) or len(token) > 100:
         return None
-    row = session.execute(_WHO_ACTING if acting else _WHO, {"digest": token_digest(token)}).first()
+    row = db.execute(_WHO_ACTING if acting else _WHO, {"digest": token_digest(token)}).first()
     if row is None:
         return None
     if acting:
@@ -189,6 +200,41 @@ def principal_for_token(session: Session, token: str, acting: bool = False) -> P
         inspector_code=row[5],
         full_name=row[6],
     )
+
+
+class PrincipalCache:
+    """The holders of tokens this process has checked lately, so that a request can be authorized on the event
+    loop without waiting for the database.
+
+    It never stands in for the check: whoever uses a cached principal still confirms the token in the database
+    within the same request (the service does it in the request's own transaction, api/deps.py), so revoking a
+    token or disabling an account takes effect at once. It only saves the wait (a thread-pool hand-off) before
+    the route can start. Bounded: at ``size`` entries the oldest half is dropped.
+    """
+
+    def __init__(self, ttl_s: float = 60.0, size: int = 4096) -> None:
+        self.ttl_s = ttl_s
+        self.size = size
+        self._entries: dict[str, tuple[float, Principal]] = {}
+
+    def get(self, token: str) -> Principal | None:
+        """The principal cached for ``token``, if it was checked less than ``ttl_s`` ago."""
+        entry = self._entries.get(token_digest(token))
+        if entry is None or entry[0] < time.monotonic():
+            return None
+        return entry[1]
+
+    def put(self, token: str, principal: Principal) -> None:
+        """Remember that ``token`` was just found to belong to ``principal``."""
+        entries = self._entries
+        if len(entries) >= self.size:  # dicts keep insertion order: the first half are the oldest
+            for key in list(entries)[: self.size // 2]:
+                entries.pop(key, None)
+        entries[token_digest(token)] = (time.monotonic() + self.ttl_s, principal)
+
+    def forget(self, token: str) -> None:
+        """Drop ``token`` (signed out, or found no longer valid)."""
+        self._entries.pop(token_digest(token), None)
 
 
 def revoke_token(session: Session, token: str) -> bool:
