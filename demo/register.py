@@ -36,8 +36,15 @@ def load_register(on_progress: StepProgress = no_progress) -> RegisterStep:
     from geo_data.register import load_register as read_register
 
     gi_db.upgrade()
-    # The demo's seasons reach back up to a year: their months get partitions, not the DEFAULT one.
-    maintain_partitions(gi_db.get_engine(), since=add_months(month_start(datetime.now(PARTITION_ZONE)), -12))
+    # The demo's seasons reach back a year before its plan season (last season's market listings): their months
+    # get partitions, not the DEFAULT one, so `gi db partitions` finds nothing out of place after the demo.
+    from demo.planning import demo_season
+
+    first = min(
+        add_months(month_start(demo_season()[0]), -12),
+        add_months(month_start(datetime.now(PARTITION_ZONE)), -12),
+    )
+    maintain_partitions(gi_db.get_engine(), since=first)
     total = len(read_register().products)
     done = 0
 

@@ -11,6 +11,7 @@ from fixtures import scratch_database
 from sqlalchemy import select
 
 from gi.db import get_engine, session_scope
+from gi.db.partitions import add_months, existing_months, month_start
 from gi.models import Inspector, Producer
 from gi.settings import get_settings
 
@@ -21,7 +22,7 @@ def demo_plan_on_a_fresh_database(
     db_url: str, out: Path, monkeypatch: pytest.MonkeyPatch
 ) -> dict[str, object]:
     """Steps 1 and 2 of the demo on a database of their own; what they built, as comparable values."""
-    from demo.planning import plan_season
+    from demo.planning import demo_season, plan_season
     from demo.register import load_register
 
     with scratch_database(db_url, "gi_test_demo") as url:
@@ -30,6 +31,10 @@ def demo_plan_on_a_fresh_database(
         get_settings.cache_clear()
         try:
             register = load_register()
+            with get_engine(url).connect() as conn:
+                listing_months = existing_months(conn, "listing")
+            # Last season's market listings (a year before the plan season) get a month, not DEFAULT.
+            assert add_months(month_start(demo_season()[0]), -12) in listing_months
             step = plan_season(today=date(2026, 12, 3))
             with session_scope(get_engine(url)) as session:
                 producers = session.execute(
