@@ -42,6 +42,13 @@ back: ``readPixels`` 560 ms of GPU-process time in one traced render), and the f
 are drawn anyway (MapLibre ``render`` events at load 15: 3-4 frames a first render, the first two before any tile
 is in the worker, about 250 ms each).
 
+Quiet machine, train7 (the prefetch, gzip, immutable files and two tile passes), 2026-12-04 18:27, load average
+0.6-2.0, 7 runs: first render median 0.79 s (runs 0.63-0.90 s); tiles p95 14.1 ms on the first pass and 7.9 ms
+with the pages in memory (in the service 5.3 ms; /health floor 4.3 ms); the Folium baseline in the same run 7.08 MB,
+opens in 1.46 s. Earlier quiet runs the same hour: first render 0.96 s and 1.00 s (load 1.5-3.3), tile p95 of the
+first pass 50.4 and 52.2 ms (point tiles waiting for the disk), 13.6 ms with pages in memory. The first render
+stays under 1 s only on an idle machine: at load 3-5 it was 1.5-1.6 s and at load 15, 4.7 s (above).
+
 The season is constructed (demo.season_map: five real products' county outlines, random samples with every
 verdict, a few producers outside their areas; no database). The timed steps:
 - build: ``maps.folium_maps.season_map`` + ``write_map`` (the functions behind `gi map samples`);
