@@ -76,6 +76,13 @@ Cutting CPU per upload (2026-12-04 evening, s7-upload):
   1.96 ms (bare 0.82 ms). Items 354-553 req/s throughout.
   At load averages of 14-17 the differences are inside the noise of this shared machine (the bare INSERT's own
   CPU per request moved by 10-40 % between runs): the lead's quiet re-run decides.
+
+Quiet re-run on main 484f763 (this branch's hand-off change landed), 2026-12-04 18:14, no other session on the
+machine (the load average of 10.4 it printed is its own servers, wrk and PostgreSQL), 3 x 8 s: uploads 246/s,
+p50 60.8 ms, p99 259 ms, CPU per upload 5.29 (service) + 2.30 (PostgreSQL) + 0.08 (wrk) ms; bare INSERT 1,446/s
+(p99 474 ms); items 605 req/s (p99 83 ms); bare SELECT 1,925 req/s. The upload target stays out of reach: 7.7 ms
+of CPU per upload is about 260 uploads/s on two cores before any queueing, and the bare endpoint's own p99 is
+far above 50 ms under this load.
 """
 
 from __future__ import annotations
