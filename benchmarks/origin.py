@@ -614,9 +614,14 @@ def bench_file(url: str, n: int) -> None:
             print(f"  failed (exit {done.returncode}): {done.stderr.strip().splitlines()[-2:]}")
             return
         peak = int(done.stderr.rsplit("PEAK_RSS_KB", 1)[1].split()[0]) / 1024
+        with engine.connect() as conn:  # really stored, not skipped as already there
+            verdicts = conn.execute(text("SELECT count(*) FROM origin_verdict")).scalar_one()
+        with (Path(tmp) / "result.csv").open(encoding="utf-8-sig") as fh:
+            stored = sum(1 for line in csv.DictReader(fh) if line.get("status") == "stored")
         print(
             f"  ours: {wall:.1f} s wall for {n:,} rows ({n / wall:,.0f} rows/s), peak RSS {peak:,.0f} MB "
-            f"(target ≤ 1,024 MB; one run); load average {load[0]:.2f} before, {os.getloadavg()[0]:.2f} after"
+            f"(target ≤ 1,024 MB; one run); load average {load[0]:.2f} before, {os.getloadavg()[0]:.2f} after; "
+            f"{verdicts:,} verdicts in the table, {stored:,} rows 'stored' in the result file"
         )
     with engine.begin() as conn:
         discard_samples(conn)
