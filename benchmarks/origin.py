@@ -43,7 +43,10 @@ form measured in the same run:
     before, 2.97 after; validate 3.19 s, check 9.67 s, format 2.01 s, database thread 19.06 s), the code before
     21.05 s (runs 21.05, 19.39 and one stalled run of 441.6 s; load 1.86 before, 1.00 after; validate 2.48 s,
     check 7.44 s, format 1.54 s, database thread 17.26 s). At these loads the difference is inside the noise: no
-    before/after gain can be claimed from this pair; a quiet alternating measurement is still owed. The
+    before/after gain can be claimed from this pair; a quiet alternating measurement is still owed. A second
+    run of this code right after (d), load 1.31 before, 1.33 after: 18.19 s (runs 19.75, 18.19, 15.98 s; validate
+    2.67 s, check 6.67 s, format 1.37 s, database thread 15.16 s against 17.26 s before: the skipped trigger's
+    order of magnitude, at a similar load). The
     formatting alone, measured apart on 2,000-row blocks of (c)'s rows (median of 7, before and now alternating in
     one process, load 0.9): 645 ms -> 505 ms of COPY text per 100,000 rows.
     (d) 2026-12-04, this code, load average 0.93 before, 1.93 after: 236.1 s wall for 1,400,000 rows (5,930
