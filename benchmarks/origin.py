@@ -22,7 +22,38 @@ form measured in the same run:
     boundary-distance structures kept lon/lat vertices only, a file's repeats went into sorted arrays and chunks
     went to 10,000 rows). Most of that peak does not depend on the file: the 2,875 areas' prepared geometries and
     grid (about 420 MB), their boundary-distance structures (about 270 MB) and the imported modules (120 MB).
-    (c) the same day: 12.9 s at load average 0.9, 37.9 s at load average 11.4 (target 5 s: not met).
+    (c) the same day: 12.9 s at load average 0.9, 37.9 s at load average 11.4 (target 5 s: not met). Those (c)
+    figures were mostly not storing anything: the discard between runs kept ``sample_identity`` (TRUNCATE sample
+    CASCADE does not reach the table sample references), so runs 2 and 3 found every content UUID's identity,
+    inserted nothing and still reported every row stored. Fixed 2026-12-04 (the discard empties it; each run
+    now asserts the verdicts are in the table).
+    2026-12-04, honest (c), load average 2.1-3.0: 22.85 s (runs 26.1, 22.9, 21.8 s); the database thread is
+    busy 21.2 s of it, this thread validates 4.8 s, checks 7.4 s, formats 2.1 s. PostgreSQL's own work is the
+    floor: the COPY of 100,000 staged rows alone takes 1.2-1.4 s and the one INSERT ... ON CONFLICT statement
+    8.0-9.2 s (load 1.8-2.0, measured apart in one transaction, rolled back). Of that statement (load 2.2-2.8):
+    the rows and their 16 indexes (sample 8 with a GiST, origin_verdict 6, sample_identity 2) 4.1 s with every
+    trigger off; the per-row foreign-key checks (10 per sample and verdict) about 3.6 s; the per-row
+    sample_identity_insert trigger, redundant for this path since the statement writes the identities
+    itself, about 1-2 s; the audit capture (one statement trigger hashing every verdict) about 1.4 s. More
+    work_mem and no JIT for the statement changed nothing measurable. So 5 s for 100,000 samples in one
+    transaction on one backend is out of reach of client-side work alone.
+    2026-12-04, after the batch statement skips the redundant identity trigger (migration 0023_intake) and a
+    chunk's COPY leaves out its all-empty optional columns and escapes text columns only when needed (same stored
+    rows), one run each on the same database: this code 22.88 s (runs 28.50, 22.88, 19.13 s; load average 4.07
+    before, 2.97 after; validate 3.19 s, check 9.67 s, format 2.01 s, database thread 19.06 s), the code before
+    21.05 s (runs 21.05, 19.39 and one stalled run of 441.6 s; load 1.86 before, 1.00 after; validate 2.48 s,
+    check 7.44 s, format 1.54 s, database thread 17.26 s). At these loads the difference is inside the noise: no
+    before/after gain can be claimed from this pair; a quiet alternating measurement is still owed. A second
+    run of this code right after (d), load 1.31 before, 1.33 after: 18.19 s (runs 19.75, 18.19, 15.98 s; validate
+    2.67 s, check 6.67 s, format 1.37 s, database thread 15.16 s against 17.26 s before: the skipped trigger's
+    order of magnitude, at a similar load). The
+    formatting alone, measured apart on 2,000-row blocks of (c)'s rows (median of 7, before and now alternating in
+    one process, load 0.9): 645 ms -> 505 ms of COPY text per 100,000 rows.
+    (d) 2026-12-04, this code, load average 0.93 before, 1.93 after: 236.1 s wall for 1,400,000 rows (5,930
+    rows/s), peak RSS 1,077 MB (target 1,024 MB: not met), and checked this time: 1,400,000 verdicts in the table
+    and 1,400,000 rows "stored" in the result file (the file is 90 MB: six columns). The 1,012-1,067 MB figures
+    above are of the same order; their runs after the first may have stored nothing (the same content UUIDs,
+    identities kept by the old discard, and an identity without its sample was then reported "stored").
 
 Figures are wall-clock on a shared 2-core machine: other sessions' work makes them noisy.
 """
@@ -449,7 +480,9 @@ def discard_samples(conn: Any) -> None:
     from sqlalchemy import text
 
     conn.execute(text("SET LOCAL gi.audit_truncate = 'discard audited data'"))
-    conn.execute(text("TRUNCATE sample CASCADE"))
+    # sample_identity too: it is referenced by sample, not referencing it, so TRUNCATE sample CASCADE keeps it,
+    # and a re-run's identical content UUIDs would then all be skipped as "stored" by nobody.
+    conn.execute(text("TRUNCATE sample, sample_identity CASCADE"))
 
 
 def bench_batch(url: str, n: int, vacuum: bool = True) -> None:
@@ -506,6 +539,8 @@ def bench_batch(url: str, n: int, vacuum: bool = True) -> None:
         times.append(time.perf_counter() - t)
         stages.append({**result.timings, "commit": time.perf_counter() - committing})
         assert len(result.stored) == n, len(result.refused)
+        with engine.connect() as conn:  # really stored, not skipped as already there
+            assert conn.execute(text("SELECT count(*) FROM origin_verdict")).scalar_one() == n
     verdicts: dict[str, int] = {}
     for r in result.stored:
         if r.verdict is not None:  # every stored row has its verdict
@@ -596,9 +631,14 @@ def bench_file(url: str, n: int) -> None:
             print(f"  failed (exit {done.returncode}): {done.stderr.strip().splitlines()[-2:]}")
             return
         peak = int(done.stderr.rsplit("PEAK_RSS_KB", 1)[1].split()[0]) / 1024
+        with engine.connect() as conn:  # really stored, not skipped as already there
+            verdicts = conn.execute(text("SELECT count(*) FROM origin_verdict")).scalar_one()
+        with (Path(tmp) / "result.csv").open(encoding="utf-8-sig") as fh:
+            stored = sum(1 for line in csv.DictReader(fh) if line.get("status") == "stored")
         print(
             f"  ours: {wall:.1f} s wall for {n:,} rows ({n / wall:,.0f} rows/s), peak RSS {peak:,.0f} MB "
-            f"(target ≤ 1,024 MB; one run); load average {load[0]:.2f} before, {os.getloadavg()[0]:.2f} after"
+            f"(target ≤ 1,024 MB; one run); load average {load[0]:.2f} before, {os.getloadavg()[0]:.2f} after; "
+            f"{verdicts:,} verdicts in the table, {stored:,} rows 'stored' in the result file"
         )
     with engine.begin() as conn:
         discard_samples(conn)

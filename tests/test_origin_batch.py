@@ -212,6 +212,8 @@ def _mixed_rows(
     session.add(Inspector(code="T-INS-1", name="测试采样员", unit="测试站", home_county_code="330106"))
     session.flush()
     rng = np.random.default_rng(seed)
+    # What a notice prints, drawn apart so that the rows drawn from ``rng`` stay as they were before it.
+    labels = np.random.default_rng(seed + 1000)
     crss = ["WGS84", "CGCS2000", "GCJ02", "BD09", "EPSG:4326", "gcj-02", " bd09 ", "EPSG:4549", None, ""]
     bad = [
         ("product", "no-such"),
@@ -302,6 +304,18 @@ def _mixed_rows(
         if rng.random() < 0.12:
             field, value = bad[rng.integers(0, len(bad))]
             d[field] = value
+        for name, value, share in (
+            ("labelled_producer", "标称\t企业 \\ 甲", 0.08),
+            ("labelled_address", "浙江省杭州市\n西湖区", 0.04),
+            ("sampled_at", "流通环节", 0.08),
+            ("outlet_name", "某茶行", 0.04),
+            ("outlet_address", "龙井路 1 号", 0.04),
+            ("specification", "250 g/袋", 0.06),
+            ("production_date", "2004-03-28", 0.04),
+            ("seal_code", "SEAL-OTHER-7", 0.03),
+        ):
+            if labels.random() < share:
+                d[name] = value
         rows.append((i + 1, d))
     rows += [(n + 1 + j, dict(rows[j][1])) for j in range(0, n, 37)]  # repeats of earlier rows
     return rows
@@ -315,7 +329,8 @@ def _stored_state(session: Session, source: str) -> tuple[dict[object, tuple], d
             text(
                 "SELECT id, product_id, producer_id, task_id, collected_at, submitted_x, submitted_y, declared_crs, "
                 "gps_accuracy_m, location_source, ST_AsEWKB(location), lot_number, lot_size, seal_code, "
-                "collector_id, source, notes FROM sample WHERE source = :s"
+                "collector_id, source, notes, labelled_producer, labelled_address, sampled_at, outlet_name, "
+                "outlet_address, specification, production_date FROM sample WHERE source = :s"
             ),
             {"s": source},
         )
@@ -381,8 +396,11 @@ def test_chunk_size_changes_nothing(session: Session, product: GIProduct) -> Non
     rows = _mixed_rows(session, product, 300, seed=5)
     nested = session.begin_nested()
     one = record_samples(session, rows, source="chunks", chunk=10_000)
+    one_state = _stored_state(session, "chunks")
     nested.rollback()
     many = record_samples(session, rows, source="chunks", chunk=7)
+    # Small chunks leave out of their COPY the columns none of their rows has: the stored rows are the same.
+    assert _stored_state(session, "chunks") == one_state and len(one_state[0]) > 150
     assert [(r.row, r.status, r.sample_id, r.field, r.problem, repr(r.verdict)) for r in one.rows] == [
         (r.row, r.status, r.sample_id, r.field, r.problem, repr(r.verdict)) for r in many.rows
     ]
@@ -446,6 +464,55 @@ def test_batch_database_errors_surface_and_leave_the_session_usable(
         record_samples(session, rows, source="errors", chunk=10)
     session.rollback()
     assert session.scalar(select(func.count()).select_from(Sample).where(Sample.source == "errors")) == 0
+
+
+_DIRECT_INSERT = text(
+    "INSERT INTO sample (id, product_id, collected_at, submitted_x, submitted_y, declared_crs, location_source, "
+    "location) VALUES (:id, :product, '2024-05-04 12:00+08', 120.05, 30.05, 'EPSG:4326', 'device_gps', "
+    "ST_SetSRID(ST_MakePoint(120.05, 30.05), 4326))"
+)
+
+
+def _identities(session: Session, ids: list[uuid.UUID]) -> int:
+    return session.scalar(text("SELECT count(*) FROM sample_identity WHERE id = ANY (:ids)"), {"ids": ids})
+
+
+def test_every_writer_but_the_batch_statement_gets_the_identity_trigger(
+    session: Session, product: GIProduct
+) -> None:
+    """The batch skips the identity trigger only for its own statement: a direct INSERT before and after a batch
+    in the same transaction still gets its identity, and a sample without one is refused even with the skip on."""
+    before, after = uuid.uuid4(), uuid.uuid4()
+    session.execute(_DIRECT_INSERT, {"id": before, "product": product.id})
+    result = record_samples(session, [(1, _sample(lot_number="T1")), (2, _sample(lot_number="T2"))])
+    assert [r.status for r in result.rows] == ["stored", "stored"]
+    assert session.scalar(text("SELECT current_setting('gi.sample_identity_written', true)")) in ("", None)
+    session.execute(_DIRECT_INSERT, {"id": after, "product": product.id})
+    ids = [before, after, *(r.sample_id for r in result.stored)]
+    assert _identities(session, ids) == 4
+    nested = session.begin_nested()
+    session.execute(text("SELECT set_config('gi.sample_identity_written', 'on', true)"))
+    with pytest.raises(Exception, match="fk_sample_id_sample_identity"):
+        session.execute(_DIRECT_INSERT, {"id": uuid.uuid4(), "product": product.id})
+    nested.rollback()
+    assert session.scalar(text("SELECT current_setting('gi.sample_identity_written', true)")) in ("", None)
+
+
+def test_an_identity_without_its_sample_is_not_reported_stored(session: Session, product: GIProduct) -> None:
+    """A UUID whose identity is stored without its sample row (an archived month, a removed row) stores nothing,
+    and says so, in a batch and alone."""
+    orphan = uuid.uuid4()
+    session.execute(
+        text("INSERT INTO sample_identity (id, collected_at) VALUES (:id, '2024-04-02 09:30+08')"),
+        {"id": orphan},
+    )
+    result = record_samples(session, [(1, _sample(id=str(orphan))), (2, _sample(lot_number="O2"))])
+    assert [(r.status, r.field) for r in result.rows] == [("conflict", "id"), ("stored", None)]
+    assert "identity stored but no sample row" in (result.rows[0].problem or "")
+    with pytest.raises(ConflictError) as err:
+        record_sample(session, _sample(id=str(orphan)))
+    assert err.value.field == "id" and "nothing was stored" in str(err.value)
+    assert session.scalar(select(func.count()).select_from(Sample).where(Sample.id == orphan)) == 0
 
 
 def test_verdict_json_is_exact_json(session: Session, product: GIProduct) -> None:

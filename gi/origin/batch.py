@@ -34,7 +34,15 @@ from gi.origin.fields import SampleContent, conflict_message, differences, valid
 from gi.origin.index import AreaIndex, area_index, area_tokens
 from gi.origin.references import References, claims_of, prepare_sample
 from gi.origin.rule import OriginVerdict, check_claims
-from gi.origin.store import StoredSample, stage_text, store_staged, stored_samples
+from gi.origin.store import (
+    StagedChunk,
+    StoredSample,
+    identity_without_sample,
+    stage_text,
+    staged_columns,
+    store_staged,
+    stored_samples,
+)
 from gi.register.areas import SHARED_AREA_LOCK_SQL, hold_area_versions
 from gi.settings import Settings, get_settings
 
@@ -486,14 +494,18 @@ class Pipeline:
         self._report("checked", self.checked)
         # In blocks: building one text for the whole chunk would hold its rows' fields three times over meanwhile.
         contents, verdicts = chunk.contents, chunk.verdicts
-        staged = [
-            stage_text(contents[k : k + STAGE_BLOCK], verdicts[k : k + STAGE_BLOCK])
-            for k in range(0, len(contents), STAGE_BLOCK)
-        ]
+        columns = staged_columns(contents)  # one column list for the chunk's one COPY
+        staged = StagedChunk(
+            columns,
+            [
+                stage_text(contents[k : k + STAGE_BLOCK], verdicts[k : k + STAGE_BLOCK], columns)
+                for k in range(0, len(contents), STAGE_BLOCK)
+            ],
+        )
         self.timings["format"] += time.perf_counter() - t2
         chunk.store = self.submit(self._store, staged, len(chunk.contents), chunk.index.tokens)
 
-    def _store(self, staged: list[str], count: int, tokens: tuple[tuple[int, str], ...]) -> Any:
+    def _store(self, staged: StagedChunk, count: int, tokens: tuple[tuple[int, str], ...]) -> Any:
         """Store a chunk (in the worker); when committing, under the shared area lock and against current areas."""
         if self.commit is not None:
             with self.raw.cursor() as cur:
@@ -506,7 +518,7 @@ class Pipeline:
         if self.commit is not None:
             self.commit()
             self.committed += count - len(skipped)
-        return known
+        return frozenset(skipped), known
 
     def _finished(self, block: bool) -> list[BatchRow]:
         """The outcomes of stored chunks, in order (waiting for all of them when ``block``)."""
@@ -516,22 +528,35 @@ class Pipeline:
             if chunk.store is not None:
                 if not block and not chunk.store.done():
                     break
-                known = self.wait(chunk.store)
-                if known is _STALE:
+                outcome = self.wait(chunk.store)
+                if outcome is _STALE:
                     # Judged against versions that changed meanwhile: the worker holds the area lock now.
                     self.index = self.call(lambda: area_index(self.db))
                     self._judge(chunk)
                     continue
+                skipped, known = outcome
                 for number, content, verdict in zip(
                     chunk.numbers, chunk.contents, chunk.verdicts, strict=True
                 ):
                     stored = known.get(content.id)
-                    if stored is None:
+                    if stored is not None:  # stored meanwhile by a concurrent run
+                        chunk.rows.append(_known_row(number, content, stored))
+                    elif content.id in skipped:
+                        # Its identity is stored, its sample row is not: nothing was stored for this row.
+                        chunk.rows.append(
+                            BatchRow(
+                                number,
+                                RowStatus.CONFLICT,
+                                content.id,
+                                content.product_code,
+                                field="id",
+                                problem=identity_without_sample(content.id),
+                            )
+                        )
+                    else:
                         chunk.rows.append(
                             BatchRow(number, RowStatus.STORED, content.id, content.product_code, verdict)
                         )
-                    else:  # stored meanwhile by a concurrent run
-                        chunk.rows.append(_known_row(number, content, stored))
                 self.stored += len(chunk.contents)
                 self._report("stored", self.stored)
             self.storing.pop(0)

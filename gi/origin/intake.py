@@ -24,7 +24,7 @@ from gi.origin.fields import SampleContent, SampleInput, conflict_message, diffe
 from gi.origin.files import check_sample_file
 from gi.origin.references import References, claim_of, prepare_sample
 from gi.origin.rule import OriginVerdict, check_origin
-from gi.origin.store import StoredSample, insert_sample, stored_samples
+from gi.origin.store import StoredSample, identity_without_sample, insert_sample, stored_samples
 from gi.settings import Settings
 
 # Many samples go through the same steps in gi.origin.batch (a list) and gi.origin.files (a file); their entry
@@ -84,7 +84,10 @@ def record_sample(
     # submission that committed first: the insert waited for it) inserts nothing and is compared instead.
     verdict_id = insert_sample(session, content, verdict)
     if verdict_id is None:
-        return _claimed(session, _known(content, stored_samples(session, [content.id])[content.id]))
+        stored = stored_samples(session, [content.id]).get(content.id)
+        if stored is None:  # its identity is stored without its sample row
+            raise ConflictError(f"id: {identity_without_sample(content.id)}", field="id")
+        return _claimed(session, _known(content, stored))
     return _claimed(session, RecordedSample(content.id, verdict, verdict_id, True, content))
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
+from functools import cache
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -205,6 +206,14 @@ def _refuse_archived(db: Session | Connection | Any, ids: Sequence[uuid.UUID]) -
         )
 
 
+def identity_without_sample(sample_id: uuid.UUID) -> str:
+    """The problem of a submission whose UUID has its identity stored but no sample row (nothing is stored)."""
+    return (
+        f"sample {sample_id} has its identity stored but no sample row (its month archived, or the row "
+        "removed): nothing was stored"
+    )
+
+
 # --------------------------------------------------------------------------------------------- the batch
 
 STAGE = "gi_intake_stage"
@@ -220,7 +229,30 @@ STAGE_DDL = (
     "band_m double precision, flags varchar(40)[], other_areas jsonb, rule text, inputs jsonb"
     ") ON COMMIT DELETE ROWS"
 )
-STAGE_COPY = f"COPY {STAGE} ({', '.join(SAMPLE_COLUMNS + VERDICT_COLUMNS)}) FROM STDIN"
+STAGED_COLUMNS = SAMPLE_COLUMNS + VERDICT_COLUMNS
+STAGE_COPY = f"COPY {STAGE} ({', '.join(STAGED_COLUMNS)}) FROM STDIN"
+# Sample columns a chunk may leave out of its COPY when no row has a value in them: the staging table's columns
+# have no default, so a column left out is NULL in every row, exactly as copying \\N for each would make it.
+OPTIONAL_COLUMNS = frozenset(
+    (
+        "producer_id",
+        "task_id",
+        "gps_accuracy_m",
+        "lot_number",
+        "lot_size",
+        "seal_code",
+        "collector_id",
+        "source",
+        "notes",
+        "labelled_producer",
+        "labelled_address",
+        "sampled_at",
+        "outlet_name",
+        "outlet_address",
+        "specification",
+        "production_date",
+    )
+)
 # One statement moves the staged rows: identities (the conflict on a stored UUID is decided there) and samples in
 # UUID order (a fixed order, so that two runs over the same rows
 # wait for each other instead of deadlocking), the verdicts of the samples it inserted, the claims of the seal
@@ -246,16 +278,37 @@ STORE_STAGED = (
 )
 
 
-def store_staged(raw: Any, staged: str | Sequence[str]) -> list[uuid.UUID]:
-    """Copy a chunk (its COPY text, or that text in blocks) into the staging table and move it (raw psycopg
-    connection); the UUIDs skipped as stored."""
+class StagedChunk(NamedTuple):
+    """A chunk's COPY text, in blocks, in the staged columns ``columns`` (the others are NULL in every row)."""
+
+    columns: tuple[str, ...]
+    blocks: Sequence[str]
+
+
+# The statement writes the identities of its samples itself (its conflict is decided on them), so for its rows
+# the identity trigger would only find them written: it skips it while this transaction-local setting is on
+# (migration 0023_intake). The setting is cleared right after, so every other writer gets the trigger as before.
+_IDENTITIES_WRITTEN = "SELECT set_config('gi.sample_identity_written', 'on', true)"
+_IDENTITIES_CLEARED = "SELECT set_config('gi.sample_identity_written', '', true)"
+
+
+def store_staged(raw: Any, staged: StagedChunk | str | Sequence[str]) -> list[uuid.UUID]:
+    """Copy a chunk (its COPY text in every staged column, that text in blocks, or a :class:`StagedChunk`) into
+    the staging table and move it (raw psycopg connection); the UUIDs skipped as stored."""
+    if isinstance(staged, StagedChunk):
+        copy_sql = STAGE_COPY if staged.columns == STAGED_COLUMNS else _stage_copy(staged.columns)
+        blocks: Sequence[str] = staged.blocks
+    else:
+        copy_sql, blocks = STAGE_COPY, [staged] if isinstance(staged, str) else staged
     with raw.cursor() as cur:
         cur.execute(STAGE_DDL)
         cur.execute(f"TRUNCATE {STAGE}")
-        with cur.copy(STAGE_COPY) as copy:
-            for block in [staged] if isinstance(staged, str) else staged:
+        with cur.copy(copy_sql) as copy:
+            for block in blocks:
                 copy.write(block)
+        cur.execute(_IDENTITIES_WRITTEN)
         row = cur.execute(STORE_STAGED).fetchone()
+        cur.execute(_IDENTITIES_CLEARED)
     if row[2]:
         # Another upload claimed these codes after this chunk was checked: refuse the chunk (nothing of it is
         # committed); a re-run reports the rows that carry them.
@@ -308,58 +361,121 @@ def _array(items: Sequence[str]) -> str:
     return "{" + ",".join(items) + "}"
 
 
-def stage_text(contents: Sequence[SampleContent], verdicts: Sequence[OriginVerdict]) -> str:
-    """COPY text of a chunk's samples and verdicts in :data:`STAGE_COPY`'s columns, built column by column
-    (the values :func:`sample_values` and :func:`verdict_values` give one sample)."""
-    locations = hex_ewkb_points(np.array([v.lon for v in verdicts]), np.array([v.lat for v in verdicts]))
+def _texts(values: Sequence[str | None]) -> list[str]:
+    """Texts (or None) as COPY fields: escaped one by one only when one of them has a character to escape."""
+    try:
+        joined = "".join([v for v in values if v is not None])
+    except TypeError:  # not all texts: each rendered as _text renders it
+        return _fields(values)
+    if "\\" in joined or "\t" in joined or "\n" in joined or "\r" in joined:
+        return _fields(values)
+    return [_NULL if v is None else v for v in values]
+
+
+def _uuids(values: Sequence[uuid.UUID]) -> list[str]:
+    return [str(v) for v in values]
+
+
+def _labels(values: Sequence[Any]) -> list[str]:
+    """Enum members (or None) as COPY fields of their stored labels."""
+    return _fields(v.value if v else None for v in values)
+
+
+def _reprs(values: Sequence[float]) -> list[str]:
+    return [repr(v) for v in values]
+
+
+# How each staged sample column is written, from that column's values in a block.
+_SAMPLE_FIELDS: dict[str, Callable[[Sequence[Any]], list[str]]] = {
+    "id": _uuids,
+    "product_id": _fields,
+    "producer_id": _fields,
+    "task_id": _fields,
+    "collected_at": _fields,
+    "submitted_x": _reprs,
+    "submitted_y": _reprs,
+    "declared_crs": _fields,
+    "gps_accuracy_m": _floats,
+    "location_source": _labels,
+    "lot_number": _texts,
+    "lot_size": _fields,
+    "seal_code": _texts,
+    "collector_id": _fields,
+    "source": _texts,
+    "notes": _texts,
+    "labelled_producer": _texts,
+    "labelled_address": _texts,
+    "sampled_at": _labels,
+    "outlet_name": _texts,
+    "outlet_address": _texts,
+    "specification": _texts,
+    "production_date": _fields,
+}
+
+
+def staged_columns(contents: Sequence[SampleContent]) -> tuple[str, ...]:
+    """The columns to stage for a chunk: every column, but the optional ones in which no sample has a value."""
+    if not contents:
+        return STAGED_COLUMNS
+    by_field = dict(zip(SampleContent._fields, zip(*contents, strict=True), strict=True))
+    n = len(contents)
+    return tuple(c for c in STAGED_COLUMNS if c not in OPTIONAL_COLUMNS or by_field[c].count(None) != n)
+
+
+@cache
+def _stage_copy(columns: tuple[str, ...]) -> str:
+    return f"COPY {STAGE} ({', '.join(columns)}) FROM STDIN"
+
+
+def stage_text(
+    contents: Sequence[SampleContent],
+    verdicts: Sequence[OriginVerdict],
+    columns: Sequence[str] = STAGED_COLUMNS,
+) -> str:
+    """COPY text of samples and their verdicts in ``columns`` (of :data:`STAGED_COLUMNS`, in its order), built
+    column by column (the values :func:`sample_values` and :func:`verdict_values` give one sample)."""
+    if not contents:
+        return ""
+    # The block's values column by column, in one pass over the samples.
+    by_field = dict(zip(SampleContent._fields, zip(*contents, strict=True), strict=True))
+    verdict_fields = {
+        "area_id": lambda: _fields(v.area_id for v in verdicts),
+        "area_version": lambda: _fields(v.area_version for v in verdicts),
+        "verdict": lambda: [v.verdict.value for v in verdicts],
+        "distance_m": lambda: _floats(v.distance_m for v in verdicts),
+        "band_m": lambda: [repr(v.band_m) for v in verdicts],
+        "flags": lambda: _fields((v.flags for v in verdicts), _array),
+        "other_areas": lambda: _other_areas(verdicts),
+        "rule": lambda: _fields(v.rule for v in verdicts),
+        "inputs": lambda: [_json_field(verdict_json(v.inputs)) for v in verdicts],
+    }
+    out: list[list[str]] = []
+    for name in columns:
+        if name == "location":
+            out.append(
+                hex_ewkb_points(np.array([v.lon for v in verdicts]), np.array([v.lat for v in verdicts]))
+            )
+        elif name in _SAMPLE_FIELDS:
+            out.append(_SAMPLE_FIELDS[name](by_field[name]))
+        else:
+            out.append(verdict_fields[name]())
+    return "\n".join(map("\t".join, zip(*out, strict=True))) + "\n"
+
+
+def _other_areas(verdicts: Sequence[OriginVerdict]) -> list[str]:
+    """The other areas' JSON of each verdict (verdicts in the same other areas share one tuple: encoded once)."""
     others: dict[int, tuple[tuple[dict[str, Any], ...], str]] = {}
-    other_texts = []
+    texts = []
     for v in verdicts:
         if not v.other_areas:
-            other_texts.append("[]")
+            texts.append("[]")
             continue
         # Verdicts in the same other areas share one tuple (see gi.origin.rule._judge): encoded once.
         done = others.get(id(v.other_areas))
         if done is None or done[0] is not v.other_areas:
             done = others[id(v.other_areas)] = (v.other_areas, _json_field(verdict_json(list(v.other_areas))))
-        other_texts.append(done[1])
-    flag_texts = _fields((v.flags for v in verdicts), _array)
-    columns: list[list[str]] = [
-        [str(c.id) for c in contents],
-        _fields(c.product_id for c in contents),
-        _fields(c.producer_id for c in contents),
-        _fields(c.task_id for c in contents),
-        _fields(c.collected_at for c in contents),
-        [repr(c.submitted_x) for c in contents],
-        [repr(c.submitted_y) for c in contents],
-        _fields(c.declared_crs for c in contents),
-        _floats(c.gps_accuracy_m for c in contents),
-        _fields(c.location_source.value for c in contents),
-        locations,
-        _fields(c.lot_number for c in contents),
-        _fields(c.lot_size for c in contents),
-        _fields(c.seal_code for c in contents),
-        _fields(c.collector_id for c in contents),
-        _fields(c.source for c in contents),
-        _fields(c.notes for c in contents),
-        _fields(c.labelled_producer for c in contents),
-        _fields(c.labelled_address for c in contents),
-        _fields(c.sampled_at.value if c.sampled_at else None for c in contents),
-        _fields(c.outlet_name for c in contents),
-        _fields(c.outlet_address for c in contents),
-        _fields(c.specification for c in contents),
-        _fields(c.production_date for c in contents),
-        _fields(v.area_id for v in verdicts),
-        _fields(v.area_version for v in verdicts),
-        [v.verdict.value for v in verdicts],
-        _floats(v.distance_m for v in verdicts),
-        [repr(v.band_m) for v in verdicts],
-        flag_texts,
-        other_texts,
-        _fields(v.rule for v in verdicts),
-        [_json_field(verdict_json(v.inputs)) for v in verdicts],
-    ]
-    return "\n".join(map("\t".join, zip(*columns, strict=True))) + "\n"
+        texts.append(done[1])
+    return texts
 
 
 _EWKB_POINT_4326 = np.frombuffer(bytes.fromhex("0101000020E6100000"), np.uint8)  # little endian, SRID 4326
