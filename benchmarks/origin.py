@@ -482,7 +482,7 @@ def discard_samples(conn: Any) -> None:
     conn.execute(text("SET LOCAL gi.audit_truncate = 'discard audited data'"))
     # sample_identity too: it is referenced by sample, not referencing it, so TRUNCATE sample CASCADE keeps it,
     # and a re-run's identical content UUIDs would then all be skipped as "stored" by nobody.
-    conn.execute(text("TRUNCATE sample, sample_identity CASCADE"))
+    conn.execute(text("TRUNCATE sample, origin_verdict, sample_identity CASCADE"))
 
 
 def bench_batch(url: str, n: int, vacuum: bool = True) -> None:
