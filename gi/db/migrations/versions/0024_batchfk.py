@@ -19,8 +19,9 @@ Each key is now checked by statement triggers, with the same guarantees:
   concurrent delete of a referenced row waits for this transaction (or this one waits and then finds it gone);
   if fewer are found than written, the statement fails with SQLSTATE 23503 (``foreign_key_violation``), the
   constraint's old name and PostgreSQL's own message and detail ("Key (id, collected_at)=(...) is not present in
-  table ..."). Hash and merge joins are off inside the check, so its plan probes the parent's key index for each
-  key whatever the sizes (never a scan of a large table for a one-row insert).
+  table ..."). The written keys drive a nested loop (LATERAL) with hash and merge joins and sequential scans off
+  inside the check, so each key probes the parent's key index whatever the sizes and statistics say (never a scan
+  of a large table for a one-row insert, nor the written keys rescanned per parent row).
 - **Delete or key update of the referenced rows** (``AFTER DELETE OR UPDATE ... FOR EACH ROW``): a delete cascades
   as ``ON DELETE CASCADE`` did (a sample's verdicts are append-only, so deleting a sample that has any is refused
   by their refusal trigger, as before); changing a referenced key is refused (``NO ACTION``).
@@ -73,14 +74,17 @@ def _check_function(name: str, child: str, cols: tuple[str, ...], parent: str, p
     present = f"{a} IS NOT NULL AND {b} IS NOT NULL"  # MATCH SIMPLE: a key with a NULL references nothing
     inserted = f"SELECT DISTINCT {a}, {b} FROM new_rows WHERE {present}"
     changed = f"SELECT {a}, {b} FROM new_rows WHERE {present} EXCEPT SELECT {a}, {b} FROM old_rows"
+    # LATERAL: the written keys drive the loop and each probes the parent's key index (never the other way round,
+    # whatever the statistics say, which would rescan the keys once per parent row).
     lock = (
-        f"PERFORM 1 FROM {parent} p JOIN ({{keys}}) n ON p.{pa} = n.{a} AND p.{pb} = n.{b} FOR KEY SHARE OF p;\n"
+        f"PERFORM 1 FROM ({{keys}}) n, LATERAL (SELECT 1 FROM {parent} p WHERE p.{pa} = n.{a} AND p.{pb} = n.{b} "
+        "FOR KEY SHARE) l;\n"
         "        GET DIAGNOSTICS locked = ROW_COUNT;\n"
         "        SELECT count(*) INTO wanted FROM ({keys}) n;"
     )
     return f"""
 CREATE FUNCTION {name}_check() RETURNS trigger LANGUAGE plpgsql
-SET enable_hashjoin = off SET enable_mergejoin = off AS $$
+SET enable_hashjoin = off SET enable_mergejoin = off SET enable_seqscan = off AS $$
 DECLARE
     wanted bigint;
     locked bigint;
