@@ -235,7 +235,7 @@ def map_large_blocks() -> bool:
 
     By default glibc raises that threshold (up to 32 MB) each time such a block is freed, after which a file's
     per-chunk arrays of a few MB come from the heap and, freed, mostly stay in the process: over a 1.4 M-row file
-    its RSS crept up by some 80 MB (benchmarks/origin.py (d)). A fixed threshold keeps the RSS at one chunk's.
+    the peak RSS was 1,031 MB, 995-1,004 MB with a fixed threshold (benchmarks/origin.py (d)).
     Done once per process (setting it also turns off glibc's adjustment); False where not glibc."""
     try:
         mallopt = ctypes.CDLL(None).mallopt
