@@ -54,6 +54,39 @@ form measured in the same run:
     and 1,400,000 rows "stored" in the result file (the file is 90 MB: six columns). The 1,012-1,067 MB figures
     above are of the same order; their runs after the first may have stored nothing (the same content UUIDs,
     identities kept by the old discard, and an identity without its sample was then reported "stored").
+    2026-12-05, migration 0024_batchfk (the two keys among a batch's own rows, sample -> sample_identity and
+    origin_verdict -> sample, checked once per statement over transition tables instead of one query per row):
+    the batch's COPY + INSERT ... ON CONFLICT over 20,000 staged (c) rows (4 chunks, one process, each variant in
+    a savepoint rolled back, alternating, median of 4; load 0.7-0.8): 1.53 s with the statement checks, 2.29 s
+    with the two foreign keys restored: -0.76 s per 20,000, about -3.8 s of PostgreSQL per 100,000. In the same
+    set-up (load 0.7-0.9): no check at all for the two keys 1.44 s, every foreign key of both tables dropped 1.29 s
+    (the other eight, products, areas and NULL producers/collectors/tasks, cost about 0.15 s per 20,000), the four
+    indexes of columns NULL in every batch row (producer, collector, task, supersedes) dropped: no measurable
+    change (2.38 vs 2.37 s), so none was made partial or dropped. The whole (c) on one database
+    in my benchmark window, 2026-12-05: this code 16.91 s (runs 18.94, 16.91, 16.66 s; load 0.48 before, 0.99
+    after; validate 2.54 s, check 6.38 s, format 1.20 s, database thread 14.24 s); then the same code with the
+    database downgraded to 0023_intake (the two foreign keys back): 18.69 s (runs 18.69, 18.35, 18.69 s; load
+    1.00 before, 1.32 after; database thread 15.64 s); then this code again: 18.27 s (runs 18.70, 15.09, 18.27
+    s; load 0.29 before, 1.00 after; database thread 14.40 s). So the database thread is 1.2-1.4 s shorter, not
+    the 3.8 s the statement alone gained, and the wall time's difference is inside the noise (target 5 s: not
+    met). The database thread's 14.2-14.4 s is about 6.6 s more than the COPY and statement measured alone
+    (about 7.6 s per 100,000): each chunk's UUID look-up, the worker's share of the GIL while the main thread
+    checks, and PostgreSQL's backend sharing two cores with that thread; not separated yet. The floor on 2
+    cores: this thread's CPU (validate 2.5, check 6.4-7.0, format 1.2-1.3 s: about 10.5 s, the check mostly
+    GEOS tree queries and point-in-polygon, py-spy) and the database's (COPY 1.3 s, rows and 16 indexes 4.1 s,
+    the audit capture 1.4 s, the remaining foreign keys about 0.75 s) overlap at best, so about 11 s; 5 s needs
+    both halved.
+    (d) 2026-12-05, peak RSS sampled every 0.1 s from outside (1.4 M rows, this file's rows): the 2,875 areas'
+    index reaches about 940 MB within 15 s (the index about 490 MB over the modules' 115 MB, 425 MB once its
+    transient buffers are freed; then the boundary-distance structures, built on first use),
+    then the RSS crept up by some 60-80 MB over the file, to its peak at the very end. With this code but
+    glibc's dynamic mmap threshold (as before): 1,031 MB, 259.6 s (load 4.74 before, 3.61
+    after). With the threshold fixed at 1 MB by the environment (MALLOC_MMAP_THRESHOLD_): 996 MB, 278.0 s (load
+    1.46 before, 4.64 after). With it fixed in the code (``gi.origin.batch.map_large_blocks``, a file's pipeline
+    only): 1,004 MB, 226.1 s, 6,192 rows/s (load 2.41 before, 2.14 after), 1,400,000 verdicts in the table.
+    In the benchmark window (load 1.25 before, 1.60 after), ``--only d``:
+    231.9 s wall, 6,037 rows/s, peak RSS 995 MB (target 1,024 MB: met, by 29 MB; one run), 1,400,000 verdicts in
+    the table and 1,400,000 rows "stored" in the result file.
 
 Figures are wall-clock on a shared 2-core machine: other sessions' work makes them noisy.
 """
@@ -482,7 +515,7 @@ def discard_samples(conn: Any) -> None:
     conn.execute(text("SET LOCAL gi.audit_truncate = 'discard audited data'"))
     # sample_identity too: it is referenced by sample, not referencing it, so TRUNCATE sample CASCADE keeps it,
     # and a re-run's identical content UUIDs would then all be skipped as "stored" by nobody.
-    conn.execute(text("TRUNCATE sample, sample_identity CASCADE"))
+    conn.execute(text("TRUNCATE sample, origin_verdict, sample_identity CASCADE"))
 
 
 def bench_batch(url: str, n: int, vacuum: bool = True) -> None:

@@ -132,6 +132,22 @@ def test_archiving_a_month_detaches_it_and_every_row_still_verifies(history: str
     assert keys["fk_origin_evidence_origin_verdict_id_origin_verdict"] == archive_name(
         "origin_verdict", MONTH
     )
+    # The two keys the live tables check with statement triggers (0024_batchfk) are foreign keys on the archives.
+    with engine.connect() as conn:
+        for table, name, target in (
+            ("origin_verdict", "fk_origin_verdict_sample_id_sample", archive_name("sample", MONTH)),
+            ("sample", "fk_sample_id_sample_identity", "sample_identity"),
+        ):
+            assert (
+                conn.execute(
+                    text(
+                        "SELECT confrelid::regclass::text FROM pg_constraint WHERE contype = 'f' "
+                        "AND conrelid = to_regclass(:t) AND conname = :n"
+                    ),
+                    {"t": archive_name(table, MONTH), "n": name},
+                ).scalar()
+                == target
+            ), name
     # The live self-reference of re-judged verdicts is back on the live table.
     assert (
         _count(

@@ -47,6 +47,23 @@ DIGEST_SQL = (
     "SELECT count(*), coalesce(sum(('x' || left(md5(t::text), 16))::bit(64)::bigint::numeric), 0) FROM {} t"
 )
 _REFERENCES = re.compile(r"REFERENCES (\S+?)\(")
+# Keys the live tables check with statement triggers instead of foreign keys (migration 0024_batchfk), as
+# (table, constraint, referenced table, definition): an archive, into which nothing is inserted, gets them as
+# foreign keys again (to the archive of the referenced table when it is archived with it).
+TRIGGER_KEYS = (
+    (
+        "sample",
+        "fk_sample_id_sample_identity",
+        "sample_identity",
+        "FOREIGN KEY (id, collected_at) REFERENCES sample_identity(id, collected_at) ON DELETE CASCADE",
+    ),
+    (
+        "origin_verdict",
+        "fk_origin_verdict_sample_id_sample",
+        "sample",
+        "FOREIGN KEY (sample_id, collected_at) REFERENCES sample(id, collected_at) ON DELETE CASCADE",
+    ),
+)
 assert set(ARCHIVE_ORDER) == set(PARTITIONED) - {"audit_entry"} and set(SAMPLE_KEYED) < set(ARCHIVE_ORDER)
 
 
@@ -179,6 +196,17 @@ def _internal_foreign_keys(conn: Connection, tables: list[str]) -> list[tuple[st
     ]
 
 
+def _has_constraint(conn: Connection, table: str, name: str) -> bool:
+    return bool(
+        conn.execute(
+            text(
+                "SELECT EXISTS (SELECT 1 FROM pg_constraint WHERE conrelid = to_regclass(:t) AND conname = :n)"
+            ),
+            {"t": f'"{table}"', "n": name},
+        ).scalar()
+    )
+
+
 def archive_data_month(engine: Engine, month: date, today: date | None = None) -> DataMonthArchive:
     """Detach ``month``'s partitions of the data tables into archive tables (one transaction); what was archived.
     Only a month before the current one, with no row in a DEFAULT partition and no stale origin verdict."""
@@ -238,6 +266,12 @@ def archive_data_month(engine: Engine, month: date, today: date | None = None) -
         for source, name, target, definition in internal:
             pointed = _REFERENCES.sub(f'REFERENCES "{kept[target]}"(', definition, count=1)
             conn.execute(text(f'ALTER TABLE "{kept[source]}" ADD CONSTRAINT "{name}" {pointed}'))
+        for source, name, target, definition in TRIGGER_KEYS:
+            if source in kept and not _has_constraint(conn, kept[source], name):
+                pointed = _REFERENCES.sub(f'REFERENCES "{kept.get(target, target)}"(', definition, count=1)
+                conn.execute(text(f'ALTER TABLE "{kept[source]}" ADD CONSTRAINT "{name}" {pointed}'))
+            if source in kept:  # a partition's TRUNCATE check (an archive refuses TRUNCATE anyway)
+                conn.execute(text(f'DROP TRIGGER IF EXISTS sample_truncate_check ON "{kept[source]}"'))
         for table, name, _, definition in own:
             conn.execute(text(f'ALTER TABLE "{table}" ADD CONSTRAINT "{name}" {definition}'))
         for table in present:

@@ -79,18 +79,23 @@ def _has_trigger(conn: Connection, table: str, trigger: str) -> bool:
     )
 
 
+# Statement triggers on TRUNCATE of a partitioned table that its partitions need too, with their timing: the audit
+# log's refusal, and the refusal of a truncated sample whose verdicts remain (migration 0024_batchfk). Each trigger
+# runs the function of its own name.
+PARTITION_TRUNCATE_TRIGGERS = {"audit_refuse_truncate": "BEFORE", "sample_truncate_check": "AFTER"}
+
+
 def protect_partition(conn: Connection, table: str, partition: str) -> None:
-    """TRUNCATE of a partition does not fire its parent's statement trigger: give the partition the refusal too.
+    """TRUNCATE of a partition does not fire its parent's statement triggers: give the partition them too.
     (The parent's row triggers, which refuse UPDATE and DELETE, are cloned to every partition by PostgreSQL.)"""
-    if _has_trigger(conn, table, "audit_refuse_truncate") and not _has_trigger(
-        conn, partition, "audit_refuse_truncate"
-    ):
-        conn.execute(
-            text(
-                f'CREATE TRIGGER audit_refuse_truncate BEFORE TRUNCATE ON "{partition}" '
-                "FOR EACH STATEMENT EXECUTE FUNCTION audit_refuse_truncate()"
+    for trigger, timing in PARTITION_TRUNCATE_TRIGGERS.items():
+        if _has_trigger(conn, table, trigger) and not _has_trigger(conn, partition, trigger):
+            conn.execute(
+                text(
+                    f'CREATE TRIGGER {trigger} {timing} TRUNCATE ON "{partition}" '
+                    f"FOR EACH STATEMENT EXECUTE FUNCTION {trigger}()"
+                )
             )
-        )
 
 
 def create_month(conn: Connection, table: str, month: date, parent: str | None = None) -> str:

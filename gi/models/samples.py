@@ -71,6 +71,13 @@ def sample_link(cls: str) -> Any:
     return relationship("Sample", primaryjoin=f"foreign({cls}.sample_id) == Sample.id")
 
 
+# A verdict's sample: the key the triggers of migration 0024_batchfk check (no foreign key in the schema).
+_VERDICT_SAMPLE = (
+    "and_(foreign(OriginVerdictRecord.sample_id) == Sample.id, "
+    "foreign(OriginVerdictRecord.collected_at) == Sample.collected_at)"
+)
+
+
 class Sample(CreatedAt, Base):
     """A sample an inspector collected, claimed to be a GI product; the location is kept as submitted.
 
@@ -81,12 +88,8 @@ class Sample(CreatedAt, Base):
     __table_args__ = (
         CheckConstraint("gps_accuracy_m IS NULL OR gps_accuracy_m >= 0", name="accuracy_non_negative"),
         CheckConstraint("lot_size IS NULL OR lot_size > 0", name="lot_size_positive"),
-        ForeignKeyConstraint(
-            ["id", "collected_at"],
-            ["sample_identity.id", "sample_identity.collected_at"],
-            ondelete="CASCADE",
-            name="fk_sample_id_sample_identity",
-        ),
+        # (id, collected_at) references sample_identity: checked once per statement by triggers, not by a foreign
+        # key's per-row query (migration 0024_batchfk).
     )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
@@ -135,7 +138,10 @@ class Sample(CreatedAt, Base):
     producer: Mapped[Producer | None] = relationship()
     collector: Mapped[Inspector | None] = relationship()
     origin_verdicts: Mapped[list[OriginVerdictRecord]] = relationship(
-        back_populates="sample", order_by="OriginVerdictRecord.id", cascade="all, delete-orphan"
+        back_populates="sample",
+        order_by="OriginVerdictRecord.id",
+        cascade="all, delete-orphan",
+        primaryjoin=_VERDICT_SAMPLE,
     )
 
 
@@ -153,12 +159,8 @@ class OriginVerdictRecord(Base):
         Index("ix_origin_verdict_sample_id_id", "sample_id", "id"),
         UniqueConstraint("id", "collected_at", name="uq_origin_verdict_id_collected_at"),
         UniqueConstraint("supersedes_id", "collected_at", name="uq_origin_verdict_supersedes_id"),
-        ForeignKeyConstraint(
-            ["sample_id", "collected_at"],
-            ["sample.id", "sample.collected_at"],
-            ondelete="CASCADE",
-            name="fk_origin_verdict_sample_id_sample",
-        ),
+        # (sample_id, collected_at) references sample: checked once per statement by triggers, not by a foreign
+        # key's per-row query (migration 0024_batchfk).
         # NO ACTION: checked at the end of a statement, so a sample's verdicts can go together with it.
         ForeignKeyConstraint(
             ["supersedes_id", "collected_at"],
@@ -196,7 +198,7 @@ class OriginVerdictRecord(Base):
     )
 
     sample: Mapped[Sample | None] = relationship(
-        back_populates="origin_verdicts", foreign_keys=[sample_id, collected_at]
+        back_populates="origin_verdicts", primaryjoin=_VERDICT_SAMPLE
     )
     area: Mapped[ProductionArea | None] = relationship()
 
