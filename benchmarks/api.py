@@ -105,7 +105,10 @@ also in the quiet window; they set the "max" column). During them no PostgreSQL 
 (``pg_stat_activity`` sampled every 20 ms, no wait event other than CPU), and a 1 ms ticker in another process
 of the same session saw no gap over 100 ms, so neither the database nor the whole machine stops; the cause is
 not found (not the WAL: ``fsync=off`` on the local cluster, no WALWrite waits, no memory pressure, no cgroup
-throttling visible). Uploads see them far less (max 175-360 ms). (2) Queueing: the clients are closed-loop, so
+throttling visible). A lead, not verified: the kernel groups processes by session (``sched_autogroup_enabled`` is
+1), the cluster's postmaster (started by pg_ctl, its own session) and all its backends share one group, the
+service and wrk another, so a backend that has a query but is not given the CPU shows as idle, and a process in
+the service's group keeps running. Uploads see them far less (max 175-360 ms). (2) Queueing: the clients are closed-loop, so
 the mean latency is 16 / rate, and the two workers rarely split the 16 connections evenly (``ss`` showed 10/6,
 11/5, 9/7): the busier worker's clients wait longer, so the uploads' p99 is about twice their mean. Not the cause:
 GC (per worker, about 1,300 uploads: 143-175 generation-0 and 13-16 generation-1 collections, 70-104 ms in all,
