@@ -105,10 +105,10 @@ also in the quiet window; they set the "max" column). During them no PostgreSQL 
 (``pg_stat_activity`` sampled every 20 ms, no wait event other than CPU), and a 1 ms ticker in another process
 of the same session saw no gap over 100 ms, so neither the database nor the whole machine stops; the cause is
 not found (not the WAL: ``fsync=off`` on the local cluster, no WALWrite waits, no memory pressure, no cgroup
-throttling visible). A lead, not verified: the kernel groups processes by session (``sched_autogroup_enabled`` is
-1), the cluster's postmaster (started by pg_ctl, its own session) and all its backends share one group, the
-service and wrk another, so a backend that has a query but is not given the CPU shows as idle, and a process in
-the service's group keeps running. Uploads see them far less (max 175-360 ms). (2) Queueing: the clients are closed-loop, so
+throttling visible; the bare SELECT has them too, so not writes). Not the kernel's per-session scheduling groups
+(``sched_autogroup_enabled`` is 1 and pg_ctl gives the cluster its own session): with the postmaster started in
+the benchmark's own session (09:14, 2 x 10 s bare runs each way) the max stayed 1.2-1.5 s (1.4-2.2 s before), p99
+30-31 ms (44-66 ms before). Uploads see them far less (max 175-360 ms). (2) Queueing: the clients are closed-loop, so
 the mean latency is 16 / rate, and the two workers rarely split the 16 connections evenly (``ss`` showed 10/6,
 11/5, 9/7): the busier worker's clients wait longer, so the uploads' p99 is about twice their mean. Not the cause:
 GC (per worker, about 1,300 uploads: 143-175 generation-0 and 13-16 generation-1 collections, 70-104 ms in all,
@@ -123,12 +123,14 @@ request service + PostgreSQL + wrk):
 - uploads 386/s, 39.9 / 88.7 / 175 ms (wrk 90), 3.09 + 1.63 + 0.09 ms;
 - bare INSERT 2,159/s, 2.4 / 23.6 / 3,358 ms (wrk 2,758), 0.70 + 0.15 ms;
 - items 818 req/s, 16.9 / 54.9 / 408 ms, 1.53 + 0.76 ms; bare SELECT 2,000 req/s, p99 29.9 ms.
-Three workers, same window, 2 x 8 s (load 10.3): uploads 329/s, p99 109 ms, 3.98 + 1.89 ms: worse, two stay.
+Second quiet window, 2026-12-05 09:16, 2 x 8 s (load 9.9, the benchmark's own): uploads 322/s, 46.1 / 116.5 / 370
+ms (wrk 164), 3.90 + 1.90 + 0.10 ms; bare INSERT 1,878/s, p99 38.0 ms, max 2,787 ms; items 730 req/s.
+Three workers, first window, 2 x 8 s (load 10.3): uploads 329/s, p99 109 ms, 3.98 + 1.89 ms: worse, two stay.
 The same service code measured 5.29 + 2.30 ms per upload in the quiet run of 2026-12-04 18:14 and 3.1-3.9 +
 1.6-1.9 ms today: this VM's speed varies by the hour (the host's load is not visible from inside).
-So uploads now meet the rate (>= 300/s) and not the p99: at 16 closed-loop clients the mean is 16 / rate (41 ms at
-386/s), and with p99 about twice the mean, p99 <= 50 ms needs about 550-650 uploads/s, i.e. at most 3-3.5 ms of
-CPU per upload (service + PostgreSQL) on the two cores; today it is 4.7 ms. The bare FastAPI + one INSERT costs
+So uploads meet the rate (>= 300/s: 386 and 322/s) and not the p99 (89-117 ms): at 16 closed-loop clients the mean
+is 16 / rate (41 ms at 386/s), and with p99 about twice the mean, p99 <= 50 ms needs about 550-650 uploads/s, i.e. at most 3-3.5 ms of
+CPU per upload (service + PostgreSQL) on the two cores; today it is 4.7-5.8 ms. The bare FastAPI + one INSERT costs
 0.85 ms, the rest is the upload's own work (the --gil profile: origin check 22 %, FastAPI dependencies 14 %, the
 thread-pool hand-off and waking its thread ~20 %, SQLAlchemy + psycopg for the four statements ~17 %, reading
 the products with the area hold 10 %, uvicorn's send 6 %; OpenTelemetry wrappers of FastAPI 0.165 under 1 %).
