@@ -16,6 +16,7 @@ from datetime import date, datetime
 from sqlalchemy import Connection, Engine, text
 
 from gi.audit.actor import current_actor
+from gi.db import table_exists
 from gi.db.partitions import PARTITION_ZONE, month_start, partition_name
 from gi.errors import InputError, NotFoundError
 
@@ -53,7 +54,7 @@ def parse_month(value: str, field: str = "month") -> date:
 
 def has_archive_table(conn: Connection) -> bool:
     """True when the database has ``audit_archive`` (migration 0019 on)."""
-    return conn.execute(text("SELECT to_regclass('audit_archive') IS NOT NULL")).scalar_one() is True
+    return table_exists(conn, "audit_archive")
 
 
 def archived_months(conn: Connection) -> list[ArchivedMonth]:

@@ -515,9 +515,7 @@ def _check_rows(
     in one of its archived months (``archives``; None for an archive whose table is gone)."""
     archives = archives or []
     sources = [table] + [a.table_name for a in archives if a is not None]
-    with raw.cursor() as cur:
-        exists = cur.execute("SELECT to_regclass(%s) IS NOT NULL", (table,)).fetchone()[0]
-    if not exists:
+    if not _table_exists(raw, table):
         if any(r.leaf is not None for r in recorded.values()):
             result.add(table, "the table is gone but the log records rows of it")
         return

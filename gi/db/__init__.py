@@ -68,6 +68,11 @@ def _ping_if_idle(engine: Engine, dbapi_connection: Any, record: Any) -> None:
         raise DisconnectionError(f"the pooled connection was closed while idle: {exc}") from exc
 
 
+def table_exists(db: Session | Connection, name: str) -> bool:
+    """True when the table (or any relation) ``name`` exists: a later migration's table may not be there yet."""
+    return db.execute(text("SELECT to_regclass(:n) IS NOT NULL"), {"n": name}).scalar_one() is True
+
+
 def get_engine(url: str | None = None) -> Engine:
     """A pooled engine for ``url`` (default: the configured database), created once per process."""
     url = url or database_url()

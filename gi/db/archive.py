@@ -18,6 +18,7 @@ from datetime import date, datetime
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.orm import Session
 
+from gi.db import table_exists
 from gi.db.partitions import (
     PARTITION_ZONE,
     PARTITIONED,
@@ -105,7 +106,7 @@ class DataMonthArchive:
 
 def has_record(conn: Connection) -> bool:
     """True when the database has ``data_archive`` (migration 0022 on)."""
-    return conn.execute(text("SELECT to_regclass('data_archive') IS NOT NULL")).scalar_one() is True
+    return table_exists(conn, "data_archive")
 
 
 def archived_tables(conn: Connection) -> list[ArchivedTable]:
@@ -121,7 +122,7 @@ def archived_tables(conn: Connection) -> list[ArchivedTable]:
 def archived_sample_months(db: Session | Connection, start: date, end: date) -> list[date]:
     """The archived months of samples between ``start`` and ``end`` (dates, inclusive): reads of the live tables
     (season reports, dashboards, maps) do not see their samples."""
-    if db.execute(text("SELECT to_regclass('data_archive')")).scalar() is None:
+    if not table_exists(db, "data_archive"):
         return []
     return list(
         db.execute(
@@ -132,10 +133,6 @@ def archived_sample_months(db: Session | Connection, start: date, end: date) -> 
             {"a": month_start(start), "b": end},
         ).scalars()
     )
-
-
-def _exists(conn: Connection, name: str) -> bool:
-    return conn.execute(text("SELECT to_regclass(:n) IS NOT NULL"), {"n": name}).scalar_one() is True
 
 
 def _is_partition_of(conn: Connection, parent: str, name: str) -> bool:
@@ -151,7 +148,7 @@ def _is_partition_of(conn: Connection, parent: str, name: str) -> bool:
 
 
 def _rows_in_default(conn: Connection, table: str, month: date) -> int:
-    if not _exists(conn, f"{table}_default"):
+    if not table_exists(conn, f"{table}_default"):
         return 0
     key = PARTITIONED[table]
     return int(
@@ -275,7 +272,7 @@ def archive_data_month(engine: Engine, month: date, today: date | None = None) -
         for table, name, _, definition in own:
             conn.execute(text(f'ALTER TABLE "{table}" ADD CONSTRAINT "{name}" {definition}'))
         for table in present:
-            if _exists(conn, f"{table}_default"):
+            if table_exists(conn, f"{table}_default"):
                 key = PARTITIONED[table]
                 conn.execute(
                     text(
@@ -329,7 +326,7 @@ def attach_back(conn: Connection) -> list[str]:
     archived = archived_tables(conn)
     names = [a.table_name for a in archived]
     for archive in archived:
-        if not _exists(conn, archive.table_name):
+        if not table_exists(conn, archive.table_name):
             raise RuntimeError(
                 f"{archive.table_name} is not in the database: restore it from its dump before downgrading"
             )

@@ -14,6 +14,8 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, Engine, text
 
+from gi.db import table_exists
+
 PARTITION_ZONE = ZoneInfo("Asia/Shanghai")
 # Partitioned table -> its partition key. The sample's verdicts carry their sample's collection moment; market
 # listings are partitioned by the date they were observed on (migration 0019).
@@ -150,7 +152,7 @@ def is_partitioned(conn: Connection, table: str) -> bool:
 def default_rows(conn: Connection, table: str) -> int:
     """Rows of ``table``'s DEFAULT partition that have a partition key (a month partition should hold them)."""
     key = PARTITIONED[table]
-    if conn.execute(text("SELECT to_regclass(:t)"), {"t": f"{table}_default"}).scalar() is None:
+    if not table_exists(conn, f"{table}_default"):
         return 0
     return int(
         conn.execute(text(f'SELECT count(*) FROM "{table}_default" WHERE "{key}" IS NOT NULL')).scalar_one()
@@ -159,7 +161,7 @@ def default_rows(conn: Connection, table: str) -> int:
 
 def archived_data_months(conn: Connection) -> dict[str, dict[date, int]]:
     """Table -> its months archived by `gi db archive`, with their row counts (none before migration 0022)."""
-    if conn.execute(text("SELECT to_regclass('data_archive')")).scalar() is None:
+    if not table_exists(conn, "data_archive"):
         return {}
     out: dict[str, dict[date, int]] = {}
     for parent, month, rows in conn.execute(
@@ -213,7 +215,7 @@ class PartitionReport:
 
 
 def _default_has_month(conn: Connection, table: str, month: date) -> bool:
-    if conn.execute(text("SELECT to_regclass(:t)"), {"t": f"{table}_default"}).scalar() is None:
+    if not table_exists(conn, f"{table}_default"):
         return False
     key = PARTITIONED[table]
     return bool(
