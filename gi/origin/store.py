@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from gi.db.partitions import PARTITION_ZONE
 from gi.errors import ConflictError
+from gi.models.samples import Sample
 from gi.origin.fields import SampleContent
 from gi.origin.rule import OriginVerdict
 from gi.reads.verdicts import CURRENT_ORIGIN_JOIN
@@ -232,26 +233,12 @@ STAGE_DDL = (
 STAGED_COLUMNS = SAMPLE_COLUMNS + VERDICT_COLUMNS
 STAGE_COPY = f"COPY {STAGE} ({', '.join(STAGED_COLUMNS)}) FROM STDIN"
 # Sample columns a chunk may leave out of its COPY when no row has a value in them: the staging table's columns
-# have no default, so a column left out is NULL in every row, exactly as copying \\N for each would make it.
+# have no default, so a column left out is NULL in every row, exactly as copying \\N for each would make it. They
+# are the sample table's nullable columns without a default (read from the model, so a new optional column joins).
 OPTIONAL_COLUMNS = frozenset(
-    (
-        "producer_id",
-        "task_id",
-        "gps_accuracy_m",
-        "lot_number",
-        "lot_size",
-        "seal_code",
-        "collector_id",
-        "source",
-        "notes",
-        "labelled_producer",
-        "labelled_address",
-        "sampled_at",
-        "outlet_name",
-        "outlet_address",
-        "specification",
-        "production_date",
-    )
+    c.name
+    for c in Sample.__table__.columns
+    if c.nullable and c.default is None and c.server_default is None and c.name in SAMPLE_COLUMNS
 )
 # One statement moves the staged rows: identities (the conflict on a stored UUID is decided there) and samples in
 # UUID order (a fixed order, so that two runs over the same rows
