@@ -392,10 +392,13 @@ def _database() -> str:
     return url
 
 
-def _serve(app: str, url: str, port: int, workers: int, media: Path) -> subprocess.Popen[bytes]:
+def _serve(
+    app: str, url: str, port: int, workers: int, media: Path, env_extra: dict[str, str] | None = None
+) -> subprocess.Popen[bytes]:
     import httpx
 
     env = {**os.environ, "GI_DATABASE_URL": url, "GI_MEDIA_DIR": str(media), "PYTHONPATH": str(ROOT)}
+    env.update(env_extra or {})
     process = subprocess.Popen(
         [
             sys.executable,
@@ -466,6 +469,12 @@ def main() -> None:
         default="wrk" if shutil.which("wrk") else "httpx",
         help="load generator (default: wrk when installed, else asyncio + httpx)",
     )
+    parser.add_argument(
+        "--only",
+        choices=("all", "uploads"),
+        default="all",
+        help="uploads: only the upload cases (grouped, alone, bare INSERT)",
+    )
     parser.add_argument("--load", help=argparse.SUPPRESS)
     parser.add_argument("--kind", help=argparse.SUPPRESS)
     parser.add_argument("--token", default="", help=argparse.SUPPRESS)
@@ -483,22 +492,33 @@ def main() -> None:
 
     url = _database()
     media = Path(tempfile.mkdtemp(prefix="gi-bench-media-"))
-    service_port, bare_port = free_port(), free_port()
+    service_port, alone_port, bare_port = free_port(), free_port(), free_port()
     service = _serve("api.app:create_app", url, service_port, args.workers, media)
+    # The same service with every upload alone (no group commit): the uploads' baseline in the same run.
+    alone = _serve(
+        "api.app:create_app", url, alone_port, args.workers, media, {"GI_API_UPLOAD_GROUPING": "false"}
+    )
     bare = _serve("benchmarks.bare_app:create_app", url, bare_port, args.workers, media)
     try:
         token = httpx.post(
             f"http://127.0.0.1:{service_port}/auth/token", data={"username": "insp", "password": PASSWORD}
         ).json()["access_token"]
         cases = [
-            ("uploads  POST /samples", f"http://127.0.0.1:{service_port}", "upload", token),
+            ("uploads  POST /samples (grouped)", f"http://127.0.0.1:{service_port}", "upload", token),
+            ("baseline POST /samples, each alone", f"http://127.0.0.1:{alone_port}", "upload", token),
             ("baseline POST /bare (1 insert)", f"http://127.0.0.1:{bare_port}", "bare-insert", ""),
             ("items    GET producers limit=10", f"http://127.0.0.1:{service_port}", "items", ""),
             ("baseline GET /bare (1 select)", f"http://127.0.0.1:{bare_port}", "bare-select", ""),
         ]
+        if args.only == "uploads":
+            cases = cases[:3]
         results: dict[str, list[dict[str, Any]]] = {name: [] for name, *_ in cases}
         postmaster = postmaster_pid()
-        servers = {f"http://127.0.0.1:{service_port}": service.pid, f"http://127.0.0.1:{bare_port}": bare.pid}
+        servers = {
+            f"http://127.0.0.1:{service_port}": service.pid,
+            f"http://127.0.0.1:{alone_port}": alone.pid,
+            f"http://127.0.0.1:{bare_port}": bare.pid,
+        }
         for _ in range(args.runs):  # interleaved, so load from other sessions hits all cases alike
             for name, base, kind, tok in cases:
                 before = cpu_seconds(servers[base])
@@ -514,7 +534,7 @@ def main() -> None:
                 result["load_cpu_ms"] = 1000 * result["load_cpu_s"] / made
                 results[name].append(result)
     finally:
-        for process in (service, bare):
+        for process in (service, alone, bare):
             process.terminate()
             process.wait(20)
     average = os.getloadavg()
