@@ -358,11 +358,13 @@ def test_a_token_revoked_after_use_is_refused_at_once(service: Service, database
     assert tuple(counts) == (1, 0)
 
 
-def _burst(service: Service, token: str, bodies: list[dict[str, object]]) -> list[httpx.Response]:
+def _burst(
+    service: Service, token: str, bodies: list[dict[str, object]], warm: bool = True
+) -> list[httpx.Response]:
     """Send every body at once, each on its own connection (so that they arrive together in the worker)."""
     clients = [service.client(token) for _ in bodies]
-    for c in clients:  # connected and authorized beforehand: the burst is the uploads alone
-        assert c.get("/users/me").status_code == 200
+    for c in clients:  # connected (and authorized) beforehand: the burst is the uploads alone
+        assert c.get("/users/me" if warm else "/health").status_code == 200
     start = threading.Barrier(len(bodies))
 
     def send(k: int) -> httpx.Response:
@@ -470,3 +472,21 @@ def test_grouping_off_answers_the_same(database: str) -> None:
             {"ids": [b["id"] for b in bodies]},
         ).scalar()
     assert leaves == 1
+
+
+def test_a_revoked_token_is_refused_in_a_group_too(service: Service, database: str) -> None:
+    """Uploads arriving together with a token revoked after the worker cached it: each is 401, none stored."""
+    with service.client() as c:
+        token = c.post("/auth/token", data={"username": "insp", "password": PASSWORD}).json()["access_token"]
+    with service.client(token) as c:  # the one worker now holds the token in its cache
+        assert c.get("/users/me").status_code == 200
+    with gi_db.get_engine(database).begin() as conn:
+        conn.execute(
+            text("UPDATE auth_token SET revoked_at = now() WHERE token_sha256 = :digest"),
+            {"digest": token_digest(token)},
+        )
+    bodies = [longjing_sample(lot_number=f"LJ-REVOKED-{k}") for k in range(8)]
+    answers = _burst(service, token, bodies, warm=False)
+    assert [r.status_code for r in answers] == [401] * len(bodies)
+    assert all("revoked" in r.json()["detail"] for r in answers)
+    assert _verdict_entries(database, [b["id"] for b in bodies]) == {}
