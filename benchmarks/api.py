@@ -174,6 +174,11 @@ beside it as the uploads' baseline ("each alone"), interleaved.
   87.7 ms); bare SELECT 2,299 req/s. CPU per upload (service + PostgreSQL) fell from 4.9 to 2.3 ms, under the 3-3.5
   ms the p99 target needs; the rate of one group per worker in flight still depends on how the arrivals fall
   into groups, so single 8 s runs spread (411-795/s above).
+- Second run right after, 2026-12-05 12:27-12:29, 3 x 8 s, uploads only (load average 3.7 before, 8.5 after;
+  another session's test suite running meanwhile): grouped 405/s, p50 38.5, p99 76.2 ms (**not met**), 1.78 +
+  1.16 ms per upload; each alone 274/s, p99 176.9 ms, 3.55 + 1.88 ms; bare INSERT 1,733/s. Both cases slower by
+  the same share (the busier machine): grouping keeps its lead (1.5-2.1 times the rate, a half to a quarter of
+  the p99), but the p99 target is met only when the two cores are the benchmark's.
 """
 
 from __future__ import annotations
