@@ -1,7 +1,8 @@
 """Samples: inspectors upload them (JSON with a client UUID, idempotent), everyone signed in reads his scope.
 
 ``POST /samples`` calls the domain's one intake function (:func:`gi.origin.intake.record_sample`) and commits the
-sample, its origin verdict and their audit entries before it answers 201. A retry with the same body answers
+sample, its origin verdict and their audit entries before it answers 201; uploads arriving together in a worker
+are stored as a group, each still answered as if alone (:mod:`api.grouping`, ``GI_API_UPLOAD_GROUPING``). A retry with the same body answers
 the same (``Idempotent-Replayed: true``); the same UUID with other content is 409 naming the differing fields.
 """
 
