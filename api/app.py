@@ -21,6 +21,7 @@ from sqlalchemy import Engine, event
 from api import problems
 from api.access import ROUTES
 from api.deps import authorize
+from api.grouping import UploadGroups
 from api.middleware import LimitsAndHeaders
 from api.ogc import routes as ogc_routes
 from api.pages import dashboard as dashboard_pages
@@ -136,6 +137,9 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     # Holders of tokens checked lately: a request with a known token is authorized without a thread-pool
     # hand-off, and its token confirmed by the request's first statement (api/deps.py authorize).
     app.state.principals = PrincipalCache()
+    app.state.upload_groups = (
+        UploadGroups()
+    )  # JSON uploads arriving together in this worker (api/grouping.py)
     if engine is None:
         from gi.db import database_url, get_engine
 

@@ -51,11 +51,13 @@ async def settings_dep(request: Request) -> Settings:
 SettingsDep = Annotated[Settings, Depends(settings_dep)]
 
 
-# A token whose holder was taken from the cache (authorize) and is still to be confirmed in the database.
-_UNCONFIRMED = "gi.token.unconfirmed"
+# A token whose holder was taken from the cache (authorize) and is still to be confirmed in the database (by the
+# request's first statement, or by the group its upload goes with: api/grouping.py).
+UNCONFIRMED = "gi.token.unconfirmed"
 
 
-def _invalid_token() -> HTTPProblem:
+def invalid_token() -> HTTPProblem:
+    """The 401 of a bearer token that is unknown, expired or revoked."""
     return HTTPProblem(
         401,
         "Authorization: the token is unknown, expired or revoked; sign in again",
@@ -68,13 +70,13 @@ def _confirm_on_begin(session: Session, transaction: SessionTransaction, connect
     """Confirm a cached token with the first statement of the request's transaction (in the worker thread that
     runs the route, so the check costs no thread-pool hand-off of its own): nothing is read or written for a
     token revoked meanwhile. The same statement names the actor of the transaction's audit entries."""
-    unconfirmed = session.info.pop(_UNCONFIRMED, None)
+    unconfirmed = session.info.pop(UNCONFIRMED, None)
     if unconfirmed is None:
         return
     token, expected, cache = unconfirmed
     if confirm_token(session, connection, token) != expected:
         cache.forget(token)
-        raise _invalid_token()
+        raise invalid_token()
 
 
 if not event.contains(Session, "after_begin", _confirm_on_begin):
@@ -93,7 +95,7 @@ async def _closed(session: Session, io_free: bool = False) -> None:
     A request authorized from the token cache whose route never used this session confirms its token here,
     before the answer is sent (FastAPI closes function-scoped dependencies first).
     """
-    if _UNCONFIRMED in session.info:
+    if UNCONFIRMED in session.info:
         await run_in_threadpool(_confirm_unused, session)
     if session.in_transaction() and not io_free:
         await run_in_threadpool(session.close)  # rolls back whatever was not committed
@@ -203,7 +205,7 @@ def _identify(
     """The holder of ``token`` (or, on routes open to it, of HTTP Basic credentials); database work."""
     principal = principal_for_token(session, token, acting=True) if token else None
     if token and principal is None and not from_cookie:
-        raise _invalid_token()
+        raise invalid_token()
     if principal is None and basic:
         principal = _basic_principal(request, session, settings)
     return principal
@@ -240,7 +242,7 @@ async def authorize(
         # database by the request's first statement (or when the session closes, if the route never uses it).
         principal = cache.get(token)
         if principal is not None and allowed(roles, principal.role):
-            session.info[_UNCONFIRMED] = (token, principal, cache)
+            session.info[UNCONFIRMED] = (token, principal, cache)
             request.state.principal = principal
             set_actor(session, principal.username)
             return principal

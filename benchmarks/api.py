@@ -141,6 +141,48 @@ redone alone through today's path, so 409, idempotency and one upload's bad fiel
 exact; each upload's token confirmed and its audit actor set before its own rows). From the profile, an estimate:
 about a third of the service's CPU at 8 uploads per batch; not built in this session (it needs a batch intake in
 gi/origin/intake.py with per-upload actors, and its own tests).
+
+Group commit inside a worker (2026-12-05, s9-upload; ``api/grouping.py``, ``GI_API_UPLOAD_GROUPING``, default on).
+JSON uploads arriving while a group of the same worker is in the database wait and go as the next group: one
+thread-pool hand-off; per account (a transaction's audit entries record one actor) one transaction: each cached
+token confirmed, the products read with the area hold once, the checks vectorized on the in-process area index
+(``check_claims``), the samples and verdicts moved by the batch's one statement (``store_staged``: one audit entry
+for the group's verdicts), one COMMIT. An upload arriving when no group runs goes at once, alone, through the
+single path (nothing waits on purpose). On any failure in a group (bad field, conflict, the same UUID twice, a
+revoked token, a database error) the group is rolled back and each upload is taken alone in arrival order, so
+every answer is the single path's. The benchmark now runs the same service with ``GI_API_UPLOAD_GROUPING=false``
+beside it as the uploads' baseline ("each alone"), interleaved.
+- Where a group's time goes (one connection, 8 uploads a group, idle machine, 190 groups): validation 0.07 ms,
+  products + hold 0.50, area index tokens 0.25, checks 1.01, COPY text 0.13, ``store_staged`` 2.79 (of which the
+  moving statement 1.65, TRUNCATE of the staging table 0.31, COPY 0.26, CREATE TEMP TABLE IF NOT EXISTS 0.18, the
+  two settings 0.14), COMMIT 1.32 ms: about 0.8 ms per upload against about 4.7 alone. Sending the statements
+  without parameters together (6 round trips to 3) measured no difference (alternating, 8 x 1 run: median 481/s
+  against 468/s, inside the noise): not kept.
+- Group sizes under the benchmark's load (16 connections, 2 workers): mostly 4 and 6-7, some of 1-2; a group
+  spends 13-22 ms in its thread under this load (9-11 ms intake, 2.5 ms COMMIT), most of it waiting for the CPU.
+- Two groups in flight per worker instead of one: no faster (500 against 503/s, p99 84 against 66 ms, more CPU per
+  upload: smaller groups), so one.
+- Runs, 1 x 8 s each, 2026-12-05 12:00-12:22 (load average 2-8.5, another session's benchmarks at times), grouped
+  against each alone (uploads/s, p99 ms, CPU ms per upload service + PostgreSQL): 486 / 71 / 1.48 + 0.78 against
+  291 / 162 / 3.20 + 1.99; 503 / 66 / 1.41 + 0.92 against 331 / 160 / 3.01 + 1.75; 491 / 71 / 1.52 + 1.04 against
+  328 / 131 / 2.94 + 1.66; 474 / 66 / 1.61 + 0.99 against 313 / 172 / 3.06 + 1.74; one grouped run reached
+  795/s, p99 42.5 ms (1.33 + 0.70 ms), the others 411-508/s.
+- This branch, 2026-12-05 12:22-12:25, 3 x 8 s, all cases interleaved (load average 5.1 before, 9.2 after: the
+  benchmark's own, and another session's ``benchmarks/origin.py`` during the first minute): uploads grouped
+  **722/s, p50 21.2, p99 40.2 ms (target met)**, max 92.5 ms, 1.41 + 0.85 + 0.08 ms per upload; each alone in the
+  same run 351/s, p50 39.1, p99 151.2 ms, 3.10 + 1.79 ms; bare INSERT 1,796/s (p99 23.0 ms); items 767 req/s (p99
+  87.7 ms); bare SELECT 2,299 req/s. CPU per upload (service + PostgreSQL) fell from 4.9 to 2.3 ms, under the 3-3.5
+  ms the p99 target needs; the rate of one group per worker in flight still depends on how the arrivals fall
+  into groups, so single 8 s runs spread (411-795/s above).
+- Second run right after, 2026-12-05 12:27-12:29, 3 x 8 s, uploads only (load average 3.7 before, 8.5 after;
+  another session's test suite running meanwhile): grouped 405/s, p50 38.5, p99 76.2 ms (**not met**), 1.78 +
+  1.16 ms per upload; each alone 274/s, p99 176.9 ms, 3.55 + 1.88 ms; bare INSERT 1,733/s. Both cases slower by
+  the same share (the busier machine): grouping keeps its lead (1.5-2.1 times the rate, a half to a quarter of
+  the p99), but the p99 target is met only when the two cores are the benchmark's.
+- Third run, 2026-12-05 12:54-12:56, 3 x 8 s, uploads only (load average 0.7 before, 9.0 after; another session's
+  tests started with it): grouped 456/s, p50 32.9, p99 83.3 ms (not met), 1.79 + 1.10 ms; each alone 322/s, p99
+  176.8 ms, 3.41 + 1.83 ms. So: the rate target is met with a wide margin in every run, the p99 target in one run
+  of three (the quietest); CPU per upload is 2.3-2.9 ms against 4.9-5.4 ms alone.
 """
 
 from __future__ import annotations
@@ -392,10 +434,13 @@ def _database() -> str:
     return url
 
 
-def _serve(app: str, url: str, port: int, workers: int, media: Path) -> subprocess.Popen[bytes]:
+def _serve(
+    app: str, url: str, port: int, workers: int, media: Path, env_extra: dict[str, str] | None = None
+) -> subprocess.Popen[bytes]:
     import httpx
 
     env = {**os.environ, "GI_DATABASE_URL": url, "GI_MEDIA_DIR": str(media), "PYTHONPATH": str(ROOT)}
+    env.update(env_extra or {})
     process = subprocess.Popen(
         [
             sys.executable,
@@ -466,6 +511,12 @@ def main() -> None:
         default="wrk" if shutil.which("wrk") else "httpx",
         help="load generator (default: wrk when installed, else asyncio + httpx)",
     )
+    parser.add_argument(
+        "--only",
+        choices=("all", "uploads"),
+        default="all",
+        help="uploads: only the upload cases (grouped, alone, bare INSERT)",
+    )
     parser.add_argument("--load", help=argparse.SUPPRESS)
     parser.add_argument("--kind", help=argparse.SUPPRESS)
     parser.add_argument("--token", default="", help=argparse.SUPPRESS)
@@ -483,22 +534,33 @@ def main() -> None:
 
     url = _database()
     media = Path(tempfile.mkdtemp(prefix="gi-bench-media-"))
-    service_port, bare_port = free_port(), free_port()
+    service_port, alone_port, bare_port = free_port(), free_port(), free_port()
     service = _serve("api.app:create_app", url, service_port, args.workers, media)
+    # The same service with every upload alone (no group commit): the uploads' baseline in the same run.
+    alone = _serve(
+        "api.app:create_app", url, alone_port, args.workers, media, {"GI_API_UPLOAD_GROUPING": "false"}
+    )
     bare = _serve("benchmarks.bare_app:create_app", url, bare_port, args.workers, media)
     try:
         token = httpx.post(
             f"http://127.0.0.1:{service_port}/auth/token", data={"username": "insp", "password": PASSWORD}
         ).json()["access_token"]
         cases = [
-            ("uploads  POST /samples", f"http://127.0.0.1:{service_port}", "upload", token),
+            ("uploads  POST /samples (grouped)", f"http://127.0.0.1:{service_port}", "upload", token),
+            ("baseline POST /samples, each alone", f"http://127.0.0.1:{alone_port}", "upload", token),
             ("baseline POST /bare (1 insert)", f"http://127.0.0.1:{bare_port}", "bare-insert", ""),
             ("items    GET producers limit=10", f"http://127.0.0.1:{service_port}", "items", ""),
             ("baseline GET /bare (1 select)", f"http://127.0.0.1:{bare_port}", "bare-select", ""),
         ]
+        if args.only == "uploads":
+            cases = cases[:3]
         results: dict[str, list[dict[str, Any]]] = {name: [] for name, *_ in cases}
         postmaster = postmaster_pid()
-        servers = {f"http://127.0.0.1:{service_port}": service.pid, f"http://127.0.0.1:{bare_port}": bare.pid}
+        servers = {
+            f"http://127.0.0.1:{service_port}": service.pid,
+            f"http://127.0.0.1:{alone_port}": alone.pid,
+            f"http://127.0.0.1:{bare_port}": bare.pid,
+        }
         for _ in range(args.runs):  # interleaved, so load from other sessions hits all cases alike
             for name, base, kind, tok in cases:
                 before = cpu_seconds(servers[base])
@@ -514,7 +576,7 @@ def main() -> None:
                 result["load_cpu_ms"] = 1000 * result["load_cpu_s"] / made
                 results[name].append(result)
     finally:
-        for process in (service, bare):
+        for process in (service, alone, bare):
             process.terminate()
             process.wait(20)
     average = os.getloadavg()

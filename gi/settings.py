@@ -137,6 +137,11 @@ class Settings(BaseSettings):
         default=None, description="Legal basis cited by notices and reports (default: reports.layout's)."
     )
     max_photo_bytes: int = Field(default=15 * 1024 * 1024, ge=1024, description="Largest photo accepted.")
+    api_upload_grouping: bool = Field(
+        default=True,
+        description="Store JSON uploads that arrive together in one service worker as one group (one transaction "
+        "and commit); off: each upload alone (the benchmark's baseline). Answers are the same either way.",
+    )
     api_basic_over_http: bool = Field(
         default=False,
         description="Accept HTTP Basic credentials (ODK Collect) over plain HTTP; only for a closed test network: "

@@ -3,10 +3,13 @@ naming the fields, inspectors upload as themselves, reads scoped to own samples 
 
 from __future__ import annotations
 
+import threading
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
+import httpx
 import pytest
 from photo_fixtures import jpeg
 from service_fixtures import PASSWORD, Service, add_accounts, running_service, service_database
@@ -353,3 +356,137 @@ def test_a_token_revoked_after_use_is_refused_at_once(service: Service, database
             {"a": stored["id"], "b": refused["id"]},
         ).one()
     assert tuple(counts) == (1, 0)
+
+
+def _burst(
+    service: Service, token: str, bodies: list[dict[str, object]], warm: bool = True
+) -> list[httpx.Response]:
+    """Send every body at once, each on its own connection (so that they arrive together in the worker)."""
+    clients = [service.client(token) for _ in bodies]
+    for c in clients if warm else []:  # connected and authorized beforehand: the burst is the uploads alone
+        assert c.get("/users/me").status_code == 200
+    start = threading.Barrier(len(bodies))
+
+    def send(k: int) -> httpx.Response:
+        start.wait()
+        return clients[k].post("/samples", json=bodies[k])
+
+    try:
+        with ThreadPoolExecutor(len(bodies)) as pool:
+            return list(pool.map(send, range(len(bodies))))
+    finally:
+        for c in clients:
+            c.close()
+
+
+def _verdict_entries(database: str, ids: list[object]) -> dict[str, tuple[str, int, str]]:
+    """Each stored sample among ``ids``: its lot number, and the leaf count and actor of its verdict's entry."""
+    with gi_db.get_engine(database).connect() as conn:
+        rows = conn.execute(
+            text(
+                "SELECT v.sample_id::text, s.lot_number, e.leaf_count, e.actor FROM origin_verdict v "
+                "JOIN sample s ON s.id = v.sample_id "
+                "JOIN audit_entry e ON e.kind = 'origin_verdict' AND v.id = ANY (e.row_ids) "
+                "WHERE v.sample_id = ANY (CAST(:ids AS uuid[]))"
+            ),
+            {"ids": ids},
+        ).all()
+    found = {r[0]: (r[1], r[2], r[3]) for r in rows}
+    assert len(found) == len(rows)  # one verdict, in one entry, per sample
+    return found
+
+
+def test_uploads_arriving_together_are_stored_as_a_group(service: Service, database: str) -> None:
+    """Uploads arriving together are stored as a group: one transaction, whose audit entry records their
+    verdicts together, naming the inspector; each gets its own 201."""
+    token = service.sign_in("insp")
+    for attempt in range(5):  # until a burst is seen stored as a group (arrival is up to the scheduler)
+        bodies = [longjing_sample(lot_number=f"LJ-G{attempt}-{k}", x=120.1138 + k * 1e-4) for k in range(12)]
+        answers = _burst(service, token, bodies)
+        assert [r.status_code for r in answers] == [201] * len(bodies)
+        assert [r.json()["id"] for r in answers] == [b["id"] for b in bodies]
+        assert not any("Idempotent-Replayed" in r.headers for r in answers)
+        entries = _verdict_entries(database, [b["id"] for b in bodies])
+        assert {k: v[0] for k, v in entries.items()} == {b["id"]: b["lot_number"] for b in bodies}
+        assert {v[2] for v in entries.values()} == {"insp"}
+        if any(v[1] > 1 for v in entries.values()):
+            return
+    pytest.fail("no burst was stored as a group")
+
+
+def test_uploads_arriving_together_are_each_answered_as_alone(service: Service, database: str) -> None:
+    """A conflict, a bad field, a retry of a stored sample and a retry beside its original, arriving together with
+    other uploads, each get the answer they get alone (the group they arrive in is rolled back and each of its
+    uploads taken alone), and every other upload its own 201, stored with its verdict and audit entry."""
+    token = service.sign_in("insp")
+    stored_before = longjing_sample(lot_number="LJ-BURST-0")
+    retried = longjing_sample(lot_number="LJ-BURST-R")
+    with service.client(token) as c:
+        assert c.post("/samples", json=stored_before).status_code == 201
+        first_answer = c.post("/samples", json=retried)
+    assert first_answer.status_code == 201
+    fresh = [longjing_sample(lot_number=f"LJ-B-{k}", x=120.1138 + k * 1e-4) for k in range(14)]
+    twin = longjing_sample(lot_number="LJ-TWIN")
+    conflict = {**stored_before, "lot_number": "LJ-BURST-X"}
+    invalid = longjing_sample(product="no-such-tea")
+    bodies = [*fresh[:5], conflict, *fresh[5:9], twin, invalid, *fresh[9:], retried, twin]
+    answers = _burst(service, token, bodies)
+    for body, r in zip(bodies, answers, strict=True):
+        if body is conflict:
+            assert r.status_code == 409 and r.headers["content-type"] == "application/problem+json"
+            assert set(r.json()["differences"]) == {"lot_number"}
+        elif body is invalid:
+            assert r.status_code == 422 and r.json()["field"] == "product"
+        elif body is retried:
+            assert r.status_code == 201 and r.headers.get("Idempotent-Replayed") == "true"
+            assert r.json() == first_answer.json()
+        else:
+            assert r.status_code == 201, r.text
+            assert r.json()["id"] == body["id"] and r.json()["origin"]["verdict"] == "inside"
+    fresh_answers = [r for body, r in zip(bodies, answers, strict=True) if body in fresh]
+    assert not any("Idempotent-Replayed" in r.headers for r in fresh_answers)
+    twins = [r for body, r in zip(bodies, answers, strict=True) if body is twin]
+    assert twins[0].json() == twins[1].json()
+    assert sorted(r.headers.get("Idempotent-Replayed", "") for r in twins) == ["", "true"]
+    entries = _verdict_entries(database, [b["id"] for b in [*fresh, twin, stored_before, invalid]])
+    assert {k: v[0] for k, v in entries.items()} == {
+        b["id"]: b["lot_number"] for b in [*fresh, twin, stored_before]
+    }  # the conflict changed nothing, the bad upload stored nothing
+    assert {v[2] for v in entries.values()} == {"insp"}
+
+
+def test_grouping_off_answers_the_same(database: str) -> None:
+    """With GI_API_UPLOAD_GROUPING=false every upload goes alone: a burst gets the same answers."""
+    with running_service(database, env={"GI_API_UPLOAD_GROUPING": "false"}) as svc:
+        token = svc.sign_in("insp")
+        bodies = [longjing_sample(lot_number=f"LJ-ALONE-{k}") for k in range(6)]
+        answers = _burst(svc, token, bodies)
+    assert [r.status_code for r in answers] == [201] * 6
+    assert [r.json()["id"] for r in answers] == [b["id"] for b in bodies]
+    with gi_db.get_engine(database).connect() as conn:
+        leaves = conn.execute(
+            text(
+                "SELECT max(e.leaf_count) FROM origin_verdict v JOIN audit_entry e ON e.kind = 'origin_verdict' "
+                "AND v.id = ANY (e.row_ids) WHERE v.sample_id = ANY (CAST(:ids AS uuid[]))"
+            ),
+            {"ids": [b["id"] for b in bodies]},
+        ).scalar()
+    assert leaves == 1
+
+
+def test_a_revoked_token_is_refused_in_a_group_too(service: Service, database: str) -> None:
+    """Uploads arriving together with a token revoked after the worker cached it: each is 401, none stored."""
+    with service.client() as c:
+        token = c.post("/auth/token", data={"username": "insp", "password": PASSWORD}).json()["access_token"]
+    with service.client(token) as c:  # the one worker now holds the token in its cache
+        assert c.get("/users/me").status_code == 200
+    with gi_db.get_engine(database).begin() as conn:
+        conn.execute(
+            text("UPDATE auth_token SET revoked_at = now() WHERE token_sha256 = :digest"),
+            {"digest": token_digest(token)},
+        )
+    bodies = [longjing_sample(lot_number=f"LJ-REVOKED-{k}") for k in range(8)]
+    answers = _burst(service, token, bodies, warm=False)
+    assert [r.status_code for r in answers] == [401] * len(bodies)
+    assert all("revoked" in r.json()["detail"] for r in answers)
+    assert _verdict_entries(database, [b["id"] for b in bodies]) == {}

@@ -19,7 +19,7 @@ from geo_data.io import as_multipolygon
 from gi.errors import ConflictError, InputError
 from gi.models import GIKind, GIProduct, LocationSource, OriginVerdictRecord, ProductCategory, Sample
 from gi.origin.batch import record_samples
-from gi.origin.intake import record_sample
+from gi.origin.intake import record_sample, record_samples_together
 from gi.register.areas import AreaImport, add_area_version
 
 SH = ZoneInfo("Asia/Shanghai")
@@ -561,3 +561,45 @@ def test_seen_samples_find_first_rows_even_when_uuids_share_their_first_half() -
     seen.add({b: 20, c: 30})
     assert seen.first_rows([c, b, a, uuid.UUID(int=(5 << 64) | 8)]).tolist() == [30, 20, 10, -1]
     assert len(seen) == 3
+
+
+def test_samples_recorded_together_equal_single_samples(session: Session, product: GIProduct) -> None:
+    """record_samples_together stores, column for column, what record_sample stores for each sample alone, and
+    answers a sample stored before as record_sample does; any one's problem raises and stores none of them."""
+    rows = [
+        _sample(
+            id=str(uuid.uuid4()), x=120.05 + k * 0.013, y=30.02 + k * 0.011, lot_number=f"G{k}", source="grp"
+        )
+        for k in range(6)
+    ]
+    rows[2] = {**rows[2], "crs": "GCJ02"}
+    rows[4] = {**rows[4], "x": 120.2, "y": 30.2, "gps_accuracy_m": 30}  # outside the area, poor accuracy
+    outer = session.begin_nested()
+    singles = [record_sample(session, row) for row in rows]
+    single_state = _stored_state(session, "grp")
+    outer.rollback()
+
+    together = record_samples_together(session, rows)
+    assert _stored_state(session, "grp") == single_state
+    assert [r.sample_id for r in together] == [r.sample_id for r in singles] and all(
+        r.created for r in together
+    )
+    for one, grouped in zip(singles, together, strict=True):
+        assert repr(grouped.verdict) == repr(one.verdict) and grouped.content == one.content
+    # Again, with a new sample beside them: the stored ones are answered as stored, the new one stored.
+    fresh = _sample(id=str(uuid.uuid4()), lot_number="G-new", source="grp")
+    again = record_samples_together(session, [*rows[:2], fresh])
+    assert [r.created for r in again] == [False, False, True]
+    assert again[0].verdict == together[0].verdict
+    count = session.scalar(select(func.count()).select_from(Sample).where(Sample.source == "grp"))
+    # Any problem raises and stores nothing of the group: a conflict, a bad field, the same UUID twice.
+    for group, error in (
+        ([_sample(id=str(uuid.uuid4()), source="grp"), {**rows[0], "lot_number": "changed"}], ConflictError),
+        ([_sample(id=str(uuid.uuid4()), source="grp"), _sample(product="no-such-product")], InputError),
+        ([fresh, fresh], ConflictError),
+    ):
+        attempt = session.begin_nested()
+        with pytest.raises(error):
+            record_samples_together(session, group)
+        attempt.rollback()
+    assert session.scalar(select(func.count()).select_from(Sample).where(Sample.source == "grp")) == count

@@ -1,7 +1,8 @@
 """Samples: inspectors upload them (JSON with a client UUID, idempotent), everyone signed in reads his scope.
 
 ``POST /samples`` calls the domain's one intake function (:func:`gi.origin.intake.record_sample`) and commits the
-sample, its origin verdict and their audit entries before it answers 201. A retry with the same body answers
+sample, its origin verdict and their audit entries before it answers 201; uploads arriving together in a worker
+are stored as a group, each still answered as if alone (:mod:`api.grouping`, ``GI_API_UPLOAD_GROUPING``). A retry with the same body answers
 the same (``Idempotent-Replayed: true``); the same UUID with other content is 409 naming the differing fields.
 """
 
@@ -18,13 +19,15 @@ from pydantic import BaseModel, Field, ValidationError
 from sqlalchemy.orm import Session
 
 from api.deps import CurrentUser, ScopeDep, SessionDep, SettingsDep
+from api.grouping import UploadGroups, receive_alone
 from api.ogc.routes import GEOJSON, features_response
 from api.problems import HTTPProblem
 from gi.accounts.tokens import Principal
+from gi.db import get_engine
 from gi.errors import TooLargeError
 from gi.features.catalog import SAMPLES
 from gi.features.query import MAX_LIMIT, FeatureQuery, item
-from gi.field.receive import ReceivedSample, Submitter, receive_sample
+from gi.field.receive import ReceivedSample, Submission, Submitter, receive_sample
 from gi.field.seals import PREFIX as SEAL_PREFIX
 from gi.models import Role
 from gi.origin.fields import SampleInput
@@ -98,7 +101,8 @@ def _submitter(body: SampleUpload, user: Principal) -> Submitter:
     return Submitter(user.username)
 
 
-def _receive(session: Session, body: SampleUpload, user: Principal, settings: Settings) -> ReceivedSample:
+def _submission(body: SampleUpload, user: Principal) -> Submission:
+    """The upload as the domain receives it: its fields, its sender and the seal codes scanned."""
     submitter = _submitter(body, user)
     fields = body.model_dump(exclude={"seal_codes"})
     fields["source"] = "api"
@@ -107,7 +111,12 @@ def _receive(session: Session, body: SampleUpload, user: Principal, settings: Se
     codes = list(body.seal_codes)
     if body.seal_code and body.seal_code.strip().upper().startswith(SEAL_PREFIX) and not codes:
         codes = [body.seal_code]  # a scanned label given as the one seal code is claimed like a list of them
-    return receive_sample(session, fields, submitter, codes, settings)
+    return Submission(fields, submitter, codes)
+
+
+def _receive(session: Session, body: SampleUpload, user: Principal, settings: Settings) -> ReceivedSample:
+    submission = _submission(body, user)
+    return receive_sample(session, submission.fields, submission.submitter, submission.seal_codes, settings)
 
 
 def _sample_out(request: Request, received: ReceivedSample) -> SampleOut:
@@ -167,7 +176,7 @@ async def _photo_bytes(photos: list[UploadFile], limit: int) -> list[bytes]:
     response_model=SampleOut,
     responses={409: {"description": "The UUID is stored with other content; `differences` names the fields"}},
 )
-def upload_sample(
+async def upload_sample(
     body: SampleUpload,
     request: Request,
     session: SessionDep,
@@ -176,8 +185,13 @@ def upload_sample(
 ) -> Response:
     """Validate, check origin and store the sample with its verdict; committed (with its audit entry) before the
     answer. The same body again answers the same; the same UUID with other content is 409."""
-    received = _receive(session, body, user, settings)
-    session.commit()
+    submission = _submission(body, user)
+    if settings.api_upload_grouping:  # with the uploads waiting beside it in this worker (api/grouping.py)
+        groups: UploadGroups = request.app.state.upload_groups
+        engine = getattr(request.app.state, "engine", None) or get_engine()
+        received = await groups.receive(engine, session, submission, settings)
+    else:
+        received = await run_in_threadpool(receive_alone, session, submission, settings)
     headers = None if received.recorded.created else {"Idempotent-Replayed": "true"}
     # The model built here is valid by construction: answered as its JSON at once, rather than validated again
     # and serialized by FastAPI against response_model (which still documents it), about 0.1 ms an upload.

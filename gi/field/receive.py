@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from gi.errors import InputError
 from gi.field.seals import claim_seal_codes, sample_seal_codes
 from gi.models import PlanTask, TaskInspector, TaskStatus
-from gi.origin.intake import RecordedSample, record_sample
+from gi.origin.intake import RecordedSample, record_sample, record_samples_together
 from gi.settings import Settings
 
 
@@ -57,6 +57,41 @@ def check_task(session: Session, task_id: int, submitter: Submitter, field: str 
     return task
 
 
+class Submission(NamedTuple):
+    """One sample as it arrives: its fields, who sends it, and the seal codes scanned on its sealed units."""
+
+    fields: Mapping[str, Any]
+    submitter: Submitter
+    seal_codes: Sequence[str] = ()
+
+
+def _known_inspector(submitter: Submitter) -> dict[str, int] | None:
+    """The sending inspector's code and id, already resolved, so the intake does not look them up again."""
+    if submitter.inspector_code and submitter.inspector_id is not None:
+        return {submitter.inspector_code: submitter.inspector_id}
+    return None
+
+
+def _with_seals(fields: Mapping[str, Any], seal_codes: Sequence[str]) -> Mapping[str, Any]:
+    if seal_codes and not fields.get("seal_code"):
+        # The sample records the codes it carries, as a sample file's seal column does (the intake checks them).
+        return {**fields, "seal_code": ", ".join(seal_codes)}
+    return fields
+
+
+def _seal_codes_of(
+    session: Session, recorded: RecordedSample, submission: Submission, seals_required: bool = False
+) -> list[str]:
+    """Claim the scanned codes for the recorded sample (again, harmlessly, on a retry); the codes it carries."""
+    if submission.seal_codes or seals_required:
+        return claim_seal_codes(
+            session, submission.seal_codes, submission.fields.get("task_id"), recorded.sample_id
+        )
+    if not recorded.created:
+        return sample_seal_codes(session, recorded.sample_id)
+    return []
+
+
 def receive_sample(
     session: Session,
     fields: Mapping[str, Any],
@@ -73,21 +108,34 @@ def receive_sample(
     task_id = fields.get("task_id")
     if task_id is not None:
         check_task(session, int(task_id), submitter, task_field)
-    known = (
-        {submitter.inspector_code: submitter.inspector_id}
-        if submitter.inspector_code and submitter.inspector_id is not None
-        else None
-    )
-    if seal_codes and not fields.get("seal_code"):
-        # The sample records the codes it carries, as a sample file's seal column does (the intake checks them).
-        fields = {**fields, "seal_code": ", ".join(seal_codes)}
     recorded = record_sample(
-        session, fields, actor=submitter.username, settings=settings, inspector_ids=known
+        session,
+        _with_seals(fields, seal_codes),
+        actor=submitter.username,
+        settings=settings,
+        inspector_ids=_known_inspector(submitter),
     )
-    if seal_codes or seals_required:
-        codes = claim_seal_codes(session, seal_codes, task_id, recorded.sample_id)
-    elif not recorded.created:
-        codes = sample_seal_codes(session, recorded.sample_id)
-    else:
-        codes = []
-    return ReceivedSample(recorded, codes)
+    return ReceivedSample(
+        recorded, _seal_codes_of(session, recorded, Submission(fields, submitter, seal_codes), seals_required)
+    )
+
+
+def receive_samples_together(
+    session: Session, submissions: Sequence[Submission], settings: Settings | None = None
+) -> list[ReceivedSample]:
+    """:func:`receive_sample` for samples that arrive together, stored as one group in the caller's transaction
+    (:func:`gi.origin.intake.record_samples_together`): all or none. Any one's problem raises; the caller then
+    rolls back and receives each alone, so that each gets its own answer. The caller's transaction records one
+    actor, so the submissions are those of one account."""
+    known: dict[str, int] = {}
+    for submission in submissions:
+        task_id = submission.fields.get("task_id")
+        if task_id is not None:
+            check_task(session, int(task_id), submission.submitter, "task_id")
+        known.update(_known_inspector(submission.submitter) or {})
+    recorded = record_samples_together(
+        session, [_with_seals(s.fields, s.seal_codes) for s in submissions], settings, known or None
+    )
+    return [
+        ReceivedSample(r, _seal_codes_of(session, r, s)) for r, s in zip(recorded, submissions, strict=True)
+    ]

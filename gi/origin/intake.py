@@ -11,7 +11,7 @@ naming the differing fields (as ODK Central answers 409). Many samples: :mod:`gi
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,9 +22,19 @@ from gi.field.seals import claim_seal_codes, codes_in
 from gi.origin.batch import BatchResult, BatchRow, IntakeSummary, RowStatus, record_samples
 from gi.origin.fields import SampleContent, SampleInput, conflict_message, differences, validate_row
 from gi.origin.files import check_sample_file
-from gi.origin.references import References, claim_of, prepare_sample
-from gi.origin.rule import OriginVerdict, check_origin
-from gi.origin.store import StoredSample, identity_without_sample, insert_sample, stored_samples
+from gi.origin.index import area_index
+from gi.origin.references import References, claim_of, claims_of, prepare_sample
+from gi.origin.rule import OriginVerdict, check_claims, check_origin
+from gi.origin.store import (
+    StagedChunk,
+    StoredSample,
+    identity_without_sample,
+    insert_sample,
+    stage_text,
+    staged_columns,
+    store_staged,
+    stored_samples,
+)
 from gi.settings import Settings
 
 # Many samples go through the same steps in gi.origin.batch (a list) and gi.origin.files (a file); their entry
@@ -38,6 +48,7 @@ __all__ = [
     "check_sample_file",
     "record_sample",
     "record_samples",
+    "record_samples_together",
 ]
 
 
@@ -89,6 +100,49 @@ def record_sample(
             raise ConflictError(f"id: {identity_without_sample(content.id)}", field="id")
         return _claimed(session, _known(content, stored))
     return _claimed(session, RecordedSample(content.id, verdict, verdict_id, True, content))
+
+
+def record_samples_together(
+    session: Session,
+    samples: Sequence[SampleInput | Mapping[str, Any]],
+    settings: Settings | None = None,
+    inspector_ids: Mapping[str, int] | None = None,
+) -> list[RecordedSample]:
+    """Validate, check and store a few samples as one, in the caller's transaction: all or none of them.
+
+    For uploads that arrive together (the service groups them, api/grouping.py): the products are read (with the
+    area hold) once, the checks run vectorized on the in-process area index (:func:`gi.origin.rule.check_claims`,
+    whose verdicts equal :func:`check_origin`'s) and the samples go in with the batch's one statement
+    (:func:`gi.origin.store.store_staged`, which also claims the seal codes they carry). Each sample gets what
+    :func:`record_sample` would give it, but any problem of any one (a bad field, a conflict, the same UUID twice)
+    raises as :func:`record_sample` would for it: the caller then rolls back and records each sample alone, so one
+    sample's problem is never another's. ``verdict_id`` is None for the samples stored here (the statement does
+    not return it; the service does not answer with it).
+    """
+    rows = [validate_row(s.model_dump() if isinstance(s, SampleInput) else s) for s in samples]
+    session.flush()
+    refs = References(session, hold_areas=True)  # one statement: products, and the hold on the area versions
+    if inspector_ids:
+        refs.inspectors.update(inspector_ids)
+    contents = [prepare_sample(refs, row) for row in rows]
+    if len({c.id for c in contents}) < len(contents):  # a retry beside its original: each alone answers it
+        raise ConflictError("id: the same sample twice in one group", field="id")
+    # The index is read under the hold just taken: its versions stay the current ones until the commit.
+    verdicts = check_claims(None, claims_of(contents), settings, area_index(session))
+    columns = staged_columns(contents)
+    raw = session.connection().connection.driver_connection
+    skipped = set(store_staged(raw, StagedChunk(columns, [stage_text(contents, verdicts, columns)])))
+    known = stored_samples(session, sorted(skipped)) if skipped else {}
+    out = []
+    for content, verdict in zip(contents, verdicts, strict=True):
+        if content.id not in skipped:
+            out.append(_claimed(session, RecordedSample(content.id, verdict, None, True, content)))
+            continue
+        stored = known.get(content.id)
+        if stored is None:  # its identity is stored without its sample row
+            raise ConflictError(f"id: {identity_without_sample(content.id)}", field="id")
+        out.append(_claimed(session, _known(content, stored)))
+    return out
 
 
 def _claimed(session: Session, recorded: RecordedSample) -> RecordedSample:
