@@ -12,6 +12,7 @@ import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from functools import cache
+from operator import itemgetter
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -439,13 +440,21 @@ _SAMPLE_FIELDS: dict[str, Callable[[Sequence[Any]], list[str]]] = {
 }
 
 
+# Each optional column's position in a SampleContent, to read that one field of every sample in one C-level pass.
+_OPTIONAL_FIELD = {name: itemgetter(SampleContent._fields.index(name)) for name in OPTIONAL_COLUMNS}
+
+
 def staged_columns(contents: Sequence[SampleContent]) -> tuple[str, ...]:
     """The columns to stage for a chunk: every column, but the optional ones in which no sample has a value."""
     if not contents:
         return STAGED_COLUMNS
-    by_field = dict(zip(SampleContent._fields, zip(*contents, strict=True), strict=True))
     n = len(contents)
-    return tuple(c for c in STAGED_COLUMNS if c not in OPTIONAL_COLUMNS or by_field[c].count(None) != n)
+    # Only the optional fields are read (transposing every field of a 20,000-row chunk cost about 50 ms).
+    return tuple(
+        c
+        for c in STAGED_COLUMNS
+        if c not in OPTIONAL_COLUMNS or list(map(_OPTIONAL_FIELD[c], contents)).count(None) != n
+    )
 
 
 @cache
