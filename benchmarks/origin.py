@@ -87,6 +87,43 @@ form measured in the same run:
     In the benchmark window (load 1.25 before, 1.60 after), ``--only d``:
     231.9 s wall, 6,037 rows/s, peak RSS 995 MB (target 1,024 MB: met, by 29 MB; one run), 1,400,000 verdicts in
     the table and 1,400,000 rows "stored" in the result file.
+    (c) 2026-12-05 12:00-12:33, the database thread's "unexplained" 6.6 s: JIT. This benchmark's engine is a
+    bare ``create_engine`` (the application's sessions start with ``jit=off``, gi.db.SESSION_OPTIONS, so ``gi
+    check`` never paid this). On a process's first run the move statement and each chunk's UUID look-up are
+    planned with their 20,000 rows in view, pass jit_inline_above_cost and jit_optimize_above_cost, and are
+    compiled: auto_explain on one run showed 69 and 44 functions inlined and optimized, the move taking 1.7-2.4 s
+    instead of 1.1-1.5 s per 20,000 rows and each look-up 0.5-0.7 s instead of under 0.15 s. Later runs on the
+    same connection reuse psycopg's prepared (generic) plans, estimated below the threshold: hence the slow
+    first runs. The backend's CPU per run (from /proc, same process, load 2-4): 10.4-11.1 s on first runs,
+    5.9-6.5 s on later ones; with the batch's statements turning JIT off for themselves
+    (``gi.origin.store._jit_off``, transaction-local, the caller's setting given back): 6.3 s on the first run.
+    Alternating main's code (no switch, the old ``staged_columns``) and this code, ``--only c``, load average
+    3.7-6.1 from other sessions: main 21.94 s (runs 20.51, 21.94, 46.04 s; database thread 19.45 s, waits
+    6.46 s), this 16.49 s (29.23, 13.87, 16.49 s; 13.08 s, 1.38 s), main 22.07 s (22.07, 22.07, 21.89 s; 18.29 s,
+    6.71 s), this 18.73 s (18.73, 54.81, 16.59 s; 13.58 s, 1.69 s); an earlier pair (JIT only, load 6.7 -> 4.3):
+    20.86 s against 14.49 s. Target 5 s: not met. The main thread is now the bottleneck: it waits 1.4-1.7 s for
+    the database instead of 5-7 s, and its own work (measured apart at load 2-3: validate 1.9-2.2, check 5.2-5.6, COPY text
+    1.0-1.1 s, about 9.3 s of CPU) sets the time; the server's 6.3 s (move 1.1-1.5 s per 20,000 rows, of which the audit
+    capture's hashing about 0.2 s) runs beside it. Where that CPU goes (py-spy, 100,000 rows): the boundary
+    distance 1.3-1.5 s (GEOS nearest-segment queries 0.5-0.9 s, the candidates' ``dwithin`` queries 0.4 s,
+    pyproj 0.2 s), the per-row verdict building 0.8 s, ``content_id`` 0.4 s, pydantic 0.9 s, the other areas'
+    point-in-polygon 0.5 s; no single piece left is worth more than a second.
+    (c) 2026-12-05 12:57-13:00, after rows that type the same moment share one datetime object
+    (``gi.origin.batch.Pipeline._validate``; the checks' per-moment work, its area versions and its text, was done
+    once per row because every row parsed its own object) and ``content_id``'s UTC text is cached by value: the
+    check's CPU per 100,000 rows 4.97 -> 4.27 s (median of 4, alternating in one process, ``process_time``);
+    verdicts and COPY text byte for byte the same as main's on these 100,000 rows. Alternating main's code (every
+    changed piece put back by a wrapper) and this code, ``--only c``, a quieter window: main 15.60 s (runs 16.05,
+    15.22, 15.60 s; validate 1.96, check 5.98, format 1.12 s, waits 5.38 s; database thread 12.76 s; load 4.78 ->
+    3.01), this 10.31 s (10.96, 10.31, 10.23 s; 2.28, 4.94, 0.96 s, waits 1.73 s; database thread 8.19 s; load
+    2.70 -> 2.16), main 16.02 s (16.55, 15.11, 16.02 s; waits 5.51 s; database thread 12.79 s; load 1.98 ->
+    1.64), this 10.67 s (11.44, 9.88, 10.67 s; waits 1.55 s; database thread 8.28 s; load 1.59 -> 1.51): about
+    -5.4 s, 9,400-9,700 samples/s. Target 5 s: not met; what is left is the main thread's Python (about 8.2 s)
+    beside the server's 6.3 s, and no single piece of it is worth more than a second (above).
+    (d) 2026-12-05 13:10, this code (load 1.83 before, 1.70 after): 197.6 s wall, 7,085 rows/s, peak RSS 1,004 MB
+    (target 1,024 MB: met), 1,400,000 verdicts in the table and 1,400,000 rows "stored" in the result file. ``gi
+    check`` always ran without JIT (the application's sessions), so the (c) change to the statements does not
+    apply here; the faster check does.
 
 Figures are wall-clock on a shared 2-core machine: other sessions' work makes them noisy.
 """

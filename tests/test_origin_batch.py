@@ -498,6 +498,28 @@ def test_every_writer_but_the_batch_statement_gets_the_identity_trigger(
     assert session.scalar(text("SELECT current_setting('gi.sample_identity_written', true)")) in ("", None)
 
 
+def test_the_batch_statements_run_without_jit_and_give_the_setting_back(
+    session: Session, product: GIProduct
+) -> None:
+    """The move and the UUID look-up turn JIT off for themselves even on a connection that has it on (compiling
+    them cost more than running them), and the caller's setting is what it was afterwards."""
+    from gi.db import psycopg_connection
+    from gi.origin.store import _jit_back, _jit_off
+
+    session.execute(text("SET LOCAL jit = on"))
+    with psycopg_connection(session.connection()).cursor() as cur:
+        before = _jit_off(cur)
+        assert (before, cur.execute("SELECT current_setting('jit')").fetchone()[0]) == ("on", "off")
+        _jit_back(cur, before)
+    assert session.scalar(text("SELECT current_setting('jit')")) == "on"
+    result = record_samples(session, [(1, _sample(lot_number="J1")), (2, _sample(lot_number="J2"))])
+    assert [r.status for r in result.rows] == ["stored", "stored"]
+    assert session.scalar(text("SELECT current_setting('jit')")) == "on"
+    again = record_samples(session, [(1, _sample(lot_number="J1"))])  # the look-up finds it
+    assert [r.status for r in again.rows] == ["already stored"]
+    assert session.scalar(text("SELECT current_setting('jit')")) == "on"
+
+
 def test_an_identity_without_its_sample_is_not_reported_stored(session: Session, product: GIProduct) -> None:
     """A UUID whose identity is stored without its sample row (an archived month, a removed row) stores nothing,
     and says so, in a batch and alone."""

@@ -443,9 +443,16 @@ class Pipeline:
         chunk = _Chunk([], [], [])
         refs, seen = self.refs, self.seen
         taken: list[tuple[int, SampleContent]] = []
+        # Rows that type the same moment share one datetime object (the same text always validates to the same
+        # value): the checks then work out its area versions and its text once per object, not once per row.
+        moments: dict[str, Any] = {}
         for number, data in rows:
             try:
-                content = prepare_sample(refs, validate_row(data), self.source)
+                row = validate_row(data)
+                typed = data.get("collected_at")
+                if type(typed) is str:
+                    row["collected_at"] = moments.setdefault(typed, row["collected_at"])
+                content = prepare_sample(refs, row, self.source)
             except InputError as exc:
                 chunk.rows.append(BatchRow(number, RowStatus.REFUSED, field=exc.field, problem=exc.problem))
                 continue

@@ -313,6 +313,13 @@ class SampleContent(NamedTuple):
 _NAMESPACE_BYTES = SAMPLE_NAMESPACE.bytes
 
 
+@lru_cache(maxsize=1024)
+def _utc_text(moment: datetime) -> str:
+    # Equal moments are the same instant (or, naive, the same fields): one UTC text, computed once for a file's
+    # rows that share it.
+    return moment.astimezone(UTC).isoformat()
+
+
 def content_id(
     product_id: int,
     collected_at: datetime,
@@ -333,10 +340,10 @@ def content_id(
     same minute are two samples. A sample without a label keeps the identity it had before labels were read.
     """
     key = (
-        f"{product_id}|{collected_at.astimezone(UTC).isoformat()}|{x + 0.0!r}|{y + 0.0!r}|{system}|"
+        f"{product_id}|{_utc_text(collected_at)}|{x + 0.0!r}|{y + 0.0!r}|{system}|"
         f"{lot_number or ''}|{collector_id or ''}|{producer_id or ''}|{task_id or ''}"
     )
-    if any(part is not None for part in label):
+    if label[0] is not None or label[1] is not None or label[2] is not None:
         maker, specification, made_on = label
         key += f"|{maker or ''}|{specification or ''}|{made_on.isoformat() if made_on else ''}"
     # uuid.uuid5(SAMPLE_NAMESPACE, key), without re-reading the namespace's bytes for each of a million rows.

@@ -12,6 +12,7 @@ import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from functools import cache
+from operator import itemgetter
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -169,7 +170,9 @@ def stored_samples(db: Session | Connection | Any, ids: Sequence[uuid.UUID]) -> 
         from psycopg.rows import dict_row
 
         with db.cursor(row_factory=dict_row) as cur:
+            jit = _jit_off(cur)
             rows = cur.execute(_STORED_SQL, {"ids": list(ids)}).fetchall()
+            _jit_back(cur, jit)
     missing = [i for i in ids if i not in {row["id"] for row in rows}]
     if missing:
         _refuse_archived(db, missing)
@@ -272,6 +275,28 @@ class StagedChunk(NamedTuple):
     blocks: Sequence[str]
 
 
+# A batch's statements run without JIT whatever the caller's connection says (the application's sessions have
+# it off already, gi.db.SESSION_OPTIONS): planned for a chunk of 20,000 rows, the move and the UUID look-up pass
+# jit_above_cost, and compiling them (inlining and optimizing 40-70 functions) took 0.5-1 s of the server's CPU
+# per chunk, more than the look-up's own work (benchmarks/origin.py (c)). Transaction-local, put back afterwards.
+_JIT_SETTING = "SELECT current_setting('jit')"
+
+
+def _jit_off(cur: Any) -> str:
+    """Turn JIT off for the rest of the transaction; the setting it had, for :func:`_jit_back`."""
+    row = cur.execute(_JIT_SETTING).fetchone()
+    before = str(row[0] if isinstance(row, tuple) else next(iter(row.values())))
+    if before != "off":
+        cur.execute("SELECT set_config('jit', 'off', true)")
+    return before
+
+
+def _jit_back(cur: Any, before: str) -> None:
+    """Give JIT back the setting :func:`_jit_off` found (only after success: a failure rolls it back anyway)."""
+    if before != "off":
+        cur.execute("SELECT set_config('jit', %s, true)", (before,))
+
+
 # The statement writes the identities of its samples itself (its conflict is decided on them), so for its rows
 # the identity trigger would only find them written: it skips it while this transaction-local setting is on
 # (migration 0023_intake). The setting is cleared right after, so every other writer gets the trigger as before.
@@ -294,7 +319,9 @@ def store_staged(raw: Any, staged: StagedChunk | str | Sequence[str]) -> list[uu
             for block in blocks:
                 copy.write(block)
         cur.execute(_IDENTITIES_WRITTEN)
+        jit = _jit_off(cur)
         row = cur.execute(STORE_STAGED).fetchone()
+        _jit_back(cur, jit)
         cur.execute(_IDENTITIES_CLEARED)
     if row[2]:
         # Another upload claimed these codes after this chunk was checked: refuse the chunk (nothing of it is
@@ -400,13 +427,21 @@ _SAMPLE_FIELDS: dict[str, Callable[[Sequence[Any]], list[str]]] = {
 }
 
 
+# Each optional column's position in a SampleContent, to read that one field of every sample in one C-level pass.
+_OPTIONAL_FIELD = {name: itemgetter(SampleContent._fields.index(name)) for name in OPTIONAL_COLUMNS}
+
+
 def staged_columns(contents: Sequence[SampleContent]) -> tuple[str, ...]:
     """The columns to stage for a chunk: every column, but the optional ones in which no sample has a value."""
     if not contents:
         return STAGED_COLUMNS
-    by_field = dict(zip(SampleContent._fields, zip(*contents, strict=True), strict=True))
     n = len(contents)
-    return tuple(c for c in STAGED_COLUMNS if c not in OPTIONAL_COLUMNS or by_field[c].count(None) != n)
+    # Only the optional fields are read (transposing every field of a 20,000-row chunk cost about 50 ms).
+    return tuple(
+        c
+        for c in STAGED_COLUMNS
+        if c not in OPTIONAL_COLUMNS or list(map(_OPTIONAL_FIELD[c], contents)).count(None) != n
+    )
 
 
 @cache
