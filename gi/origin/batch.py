@@ -14,11 +14,13 @@ rule of :mod:`gi.origin.rule`; only the transport differs (COPY into a staging t
 from __future__ import annotations
 
 import ctypes
+import gc
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import cache
@@ -33,6 +35,7 @@ from gi.errors import ConflictError, InputError
 from gi.origin.fields import SampleContent, conflict_message, differences, validate_row
 from gi.origin.index import AreaIndex, area_index, area_tokens
 from gi.origin.references import References, claims_of, prepare_sample
+from gi.origin.rows import prepare_rows
 from gi.origin.rule import OriginVerdict, check_claims
 from gi.origin.store import (
     StagedChunk,
@@ -244,6 +247,25 @@ def map_large_blocks() -> bool:
     return bool(mallopt(_M_MMAP_THRESHOLD, LARGE_BLOCK))
 
 
+@contextmanager
+def cycles_deferred() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector meanwhile (it was paused already: it stays so).
+
+    A chunk's work allocates some million containers (rows' values, contents, verdicts and their inputs) that form
+    no reference cycles and are freed by reference counting; each of the collector's full passes over the
+    process's objects meanwhile found nothing and cost about 1 s of CPU per 100,000 rows (benchmarks/origin.py
+    (c), 2026-12-05). Cycles made meanwhile are collected once it runs again.
+    """
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+
+
 def release_freed_memory() -> None:
     """Give the heap memory freed so far back to the system.
 
@@ -422,7 +444,8 @@ class Pipeline:
     def feed(self, rows: Rows, refused: Sequence[BatchRow] = ()) -> list[BatchRow]:
         """Take a chunk of rows (and rows refused before intake, reported with it); the outcomes of the chunks
         finished meanwhile (stored, and committed when committing), in order."""
-        chunk = self._validate(rows)
+        with cycles_deferred():
+            chunk = self._validate(rows)
         chunk.rows.extend(refused)
         done = self._finished(block=False)
         if self.pending is not None:
@@ -446,7 +469,12 @@ class Pipeline:
         # Rows that type the same moment share one datetime object (the same text always validates to the same
         # value): the checks then work out its area versions and its text once per object, not once per row.
         moments: dict[str, Any] = {}
-        for number, data in rows:
+        # Most rows are validated and prepared column by column; the rest (refused ones included) one by one.
+        fast = prepare_rows(refs, [data for _, data in rows], self.source, moments)
+        for (number, data), prepared in zip(rows, fast, strict=True):
+            if prepared is not None:
+                taken.append((number, prepared))
+                continue
             try:
                 row = validate_row(data)
                 typed = data.get("collected_at")
@@ -514,24 +542,25 @@ class Pipeline:
             chunk.verdicts = []
             chunk.store = None
             return
-        t = time.perf_counter()
-        chunk.index = self.index
-        chunk.verdicts = check_claims(None, claims_of(chunk.contents), self.settings, self.index)
-        t2 = time.perf_counter()
-        self.timings["check"] += t2 - t
-        self.checked += len(chunk.contents)
-        self._report("checked", self.checked)
-        # In blocks: building one text for the whole chunk would hold its rows' fields three times over meanwhile.
-        contents, verdicts = chunk.contents, chunk.verdicts
-        columns = staged_columns(contents)  # one column list for the chunk's one COPY
-        staged = StagedChunk(
-            columns,
-            [
-                stage_text(contents[k : k + STAGE_BLOCK], verdicts[k : k + STAGE_BLOCK], columns)
-                for k in range(0, len(contents), STAGE_BLOCK)
-            ],
-        )
-        self.timings["format"] += time.perf_counter() - t2
+        with cycles_deferred():
+            t = time.perf_counter()
+            chunk.index = self.index
+            chunk.verdicts = check_claims(None, claims_of(chunk.contents), self.settings, self.index)
+            t2 = time.perf_counter()
+            self.timings["check"] += t2 - t
+            self.checked += len(chunk.contents)
+            self._report("checked", self.checked)
+            # In blocks: one text for the whole chunk would hold its rows' fields three times over meanwhile.
+            contents, verdicts = chunk.contents, chunk.verdicts
+            columns = staged_columns(contents)  # one column list for the chunk's one COPY
+            staged = StagedChunk(
+                columns,
+                [
+                    stage_text(contents[k : k + STAGE_BLOCK], verdicts[k : k + STAGE_BLOCK], columns)
+                    for k in range(0, len(contents), STAGE_BLOCK)
+                ],
+            )
+            self.timings["format"] += time.perf_counter() - t2
         chunk.store = self.submit(self._store, staged, len(chunk.contents), chunk.index.tokens)
 
     def _store(self, staged: StagedChunk, count: int, tokens: tuple[tuple[int, str], ...]) -> Any:
