@@ -124,6 +124,21 @@ form measured in the same run:
     (target 1,024 MB: met), 1,400,000 verdicts in the table and 1,400,000 rows "stored" in the result file. ``gi
     check`` always ran without JIT (the application's sessions), so the (c) change to the statements does not
     apply here; the faster check does.
+    (c) 2026-12-05 16:00-16:22, after the batch validates and prepares rows column by column
+    (``gi.origin.rows.prepare_rows``: each distinct value of a column validated once by the field's own validator,
+    plain text and decimals read inline, every other row through ``validate_row`` + ``prepare_sample`` as before),
+    content UUIDs are built from the SHA-1 integer directly (``gi.origin.fields.key_id``) and Python's cyclic
+    garbage collector is paused during a chunk's validation, checks and COPY text (``cycles_deferred``: its full
+    passes over the process's objects found nothing and cost about 1 s per 100,000 rows). The main thread's CPU
+    (``thread_time``) for the pipeline's Python parts on these 100,000 rows, median of 3 runs per process,
+    processes alternating main's code (776ab43) and this code, load average 0.7-1.9: main 6.36 and 6.31 s
+    (validate 1.59/1.58, check 3.85/3.81, COPY text 0.92/0.92 s), this 5.17 and 5.01 s (validate 0.85/0.83, check
+    3.55/3.42, COPY text 0.77/0.76 s): about -1.25 s (-20 %), not the halving 5 s needs. Contents, verdicts (their
+    inputs included) and COPY text are the same as main's on these rows (SHA-256 of the text compared). ``--only
+    c``, alternating, load average 2.6-2.8 (another session busy): main 11.96 s (runs 13.09, 11.96, 11.75 s),
+    this 11.06 s (11.32, 10.77, 11.06 s); an earlier run of this code at load 2.6-2.8: 11.36 s. Target 5 s: not
+    met. What is left of the main thread: the check 3.4-3.6 s (of which the GEOS nearest-segment queries alone
+    about 0.85 s, py-spy), COPY text 0.8 s, validation 0.8 s.
 
 Figures are wall-clock on a shared 2-core machine: other sessions' work makes them noisy.
 """
