@@ -139,6 +139,26 @@ form measured in the same run:
     this 11.06 s (11.32, 10.77, 11.06 s); an earlier run of this code at load 2.6-2.8: 11.36 s. Target 5 s: not
     met. What is left of the main thread: the check 3.4-3.6 s (of which the GEOS nearest-segment queries alone
     about 0.85 s, py-spy), COPY text 0.8 s, validation 0.8 s.
+    (c) 2026-12-05 16:10-16:26, the database side (``gi.origin.store.store_staged``). Where the server's time goes
+    for one 20,000-row chunk (backend CPU from /proc, rolled-back transactions, medians, load 0.5-1.6): COPY into
+    the staging table 0.17 s, the move (STORE_STAGED) 0.92 s, the UUID look-up 0.03 s. Inside the move, measured by
+    disabling one piece at a time: the row foreign-key checks of products, areas and the NULL keys 0.25 s
+    (products 0.14, areas 0.06, inspector/producer/task/supersedes 0.05), the audit capture 0.14 s (its leaf
+    query 0.11 s, of which the jsonb text 0.05 s and sha256 0.02 s, the Merkle root 0.03 s), the two
+    statement-level key checks of 0024 about 0.05 s; every trigger off (session_replication_role = replica)
+    0.44 s instead of 0.92 s; the indexes 0.1 s (GiST 0.02 s); work_mem 64 MB no gain. Change: a chunk none of
+    whose UUIDs is stored and without seal codes (the usual one) is moved by three plain inserts in a savepoint
+    (identities in UUID order first; when every one was new, samples and verdicts without STORE_STAGED's joins,
+    sorts and EXCEPT), falling back to STORE_STAGED when a concurrent run stored some meanwhile. The 100,000 rows'
+    8 captured chunks through ``store_staged``, alternating old path (forced) and new, 5 pairs in one process:
+    backend CPU 5.92 -> 5.59 s (median; wall 6.16 -> 5.87 s; load 0.9 -> 1.8). Copying straight into the three
+    tables instead of staging measured 0.13 s per chunk better than the old move (0.985 against 1.115 s) but needs
+    three COPY texts and an error-driven fallback: not done. ``--only c`` with the machine shared (load 1.9-3.1):
+    new 10.84 s (runs 10.84, 111.82, 10.01 s; database thread 8.45 s; load 2.22 -> 1.22), old path 12.98 s (12.98,
+    210.77, 11.84 s; 10.20 s; load 2.91 -> 2.24); the second run of each stalled for minutes (not understood, both
+    paths alike), and the main thread's Python (validate 2.1-3.0 s, checks 4.8-6.4 s at this load) sets the
+    time. Target 5 s: not met. What is left on the server: the row foreign-key triggers (about 1.25 s per
+    100,000, which statement-level checks as in 0024 would mostly save) and the audit capture (0.7 s).
 
 Figures are wall-clock on a shared 2-core machine: other sessions' work makes them noisy.
 """

@@ -459,11 +459,102 @@ def test_batch_database_errors_surface_and_leave_the_session_usable(
     import gi.origin.store
 
     monkeypatch.setattr(gi.origin.store, "STORE_STAGED", "SELECT no_such_column FROM gi_intake_stage")
+    monkeypatch.setattr(gi.origin.store, "INSERT_NEW_SAMPLES", "SELECT no_such_column FROM gi_intake_stage")
     rows = [(i + 1, _sample(lot_number=f"E{i}", x=120.0 + 0.0001 * i)) for i in range(50)]
     with pytest.raises(Exception, match="no_such_column"):
         record_samples(session, rows, source="errors", chunk=10)
     session.rollback()
     assert session.scalar(select(func.count()).select_from(Sample).where(Sample.source == "errors")) == 0
+
+
+def test_a_chunk_stored_meanwhile_falls_back_to_the_skipping_statement(
+    session: Session, product: GIProduct, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Rows a concurrent run stored after the look-up: the new-rows path (no seal codes) undoes its identities and
+    the staged statement skips and reports them; every sample is stored once, with one verdict."""
+    import gi.origin.batch
+    import gi.origin.store
+
+    rows = [(i + 1, _sample(lot_number=f"M{i}", x=120.0 + 0.0001 * i)) for i in range(40)]
+    first = record_samples(session, rows[:15], source="meanwhile")
+    assert len(first.stored) == 15
+    real = gi.origin.batch.stored_samples
+    calls: list[int] = []
+
+    def lookup_misses_them(db: object, ids: list[uuid.UUID]) -> object:
+        calls.append(len(ids))
+        return {} if len(calls) == 1 else real(db, ids)  # the look-up ran before the other run stored them
+
+    monkeypatch.setattr(gi.origin.batch, "stored_samples", lookup_misses_them)
+    staged: list[str] = []
+    real_staged = gi.origin.store.STORE_STAGED
+    monkeypatch.setattr(gi.origin.store, "STORE_STAGED", real_staged)
+    real_new = gi.origin.store._store_new
+
+    def watched(cur: object, n: int) -> bool:
+        done = real_new(cur, n)
+        staged.append("new" if done else "fallback")
+        return done
+
+    monkeypatch.setattr(gi.origin.store, "_store_new", watched)
+    result = record_samples(session, rows, source="meanwhile")
+    assert staged == ["fallback"]
+    assert [r.status for r in result.rows] == ["already stored"] * 15 + ["stored"] * 25
+    ids = [r.sample_id for r in result.rows]
+    assert _identities(session, ids) == 40
+    verdicts = session.scalar(
+        text("SELECT count(*) FROM origin_verdict WHERE sample_id = ANY (:ids)"), {"ids": ids}
+    )
+    assert verdicts == 40
+    again = record_samples(session, rows[15:], source="meanwhile")  # looked up as stored: nothing to store
+    assert [r.status for r in again.rows] == ["already stored"] * 25
+
+
+def test_new_rows_path_stores_what_the_staged_statement_stores(
+    session: Session, product: GIProduct, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same rows through the new-rows path and through the staged statement: the same stored columns."""
+    import gi.origin.store
+
+    def stored(lots: str) -> list[tuple[object, ...]]:
+        return [
+            tuple(r)
+            for r in session.execute(
+                text(
+                    "SELECT s.id, s.product_id, s.producer_id, s.task_id, s.collected_at, s.submitted_x, "
+                    "s.submitted_y, s.declared_crs, s.gps_accuracy_m, s.location_source::text, "
+                    "ST_AsEWKB(s.location), s.lot_number, s.lot_size, s.seal_code, s.collector_id, s.notes, "
+                    "s.labelled_producer, s.sampled_at::text, v.product_id, v.area_id, v.area_version, "
+                    "v.verdict::text, v.distance_m, v.band_m, v.flags, v.other_areas::text, v.rule, "
+                    "v.inputs::text, v.collected_at, v.producer_id, v.supersedes_id FROM sample s "
+                    "JOIN origin_verdict v ON v.sample_id = s.id WHERE s.lot_number LIKE :s ORDER BY s.lot_number"
+                ),
+                {"s": lots},
+            )
+        ]
+
+    def rows() -> list[tuple[int, dict[str, object]]]:
+        return [
+            (i + 1, _sample(lot_number=f"P{i}", x=120.0 + 0.001 * i, y=30.05 + 0.0001 * i)) for i in range(60)
+        ]
+
+    paths: list[bool] = []
+    real_new = gi.origin.store._store_new
+
+    def watched(cur: object, n: int) -> bool:
+        paths.append(real_new(cur, n))
+        return paths[-1]
+
+    monkeypatch.setattr(gi.origin.store, "_store_new", watched)
+    nested = session.begin_nested()
+    record_samples(session, rows(), source="paths")
+    new = stored("P%")
+    assert paths == [True]
+    nested.rollback()
+    monkeypatch.setattr(gi.origin.store, "_store_new", lambda cur, n: False)
+    record_samples(session, rows(), source="paths")
+    old = stored("P%")
+    assert len(new) == 60 and new == old
 
 
 _DIRECT_INSERT = text(
