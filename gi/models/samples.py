@@ -88,6 +88,9 @@ class Sample(CreatedAt, Base):
     __table_args__ = (
         CheckConstraint("gps_accuracy_m IS NULL OR gps_accuracy_m >= 0", name="accuracy_non_negative"),
         CheckConstraint("lot_size IS NULL OR lot_size > 0", name="lot_size_positive"),
+        # Time ranges and orderings; the id too, so that a look-up by (id, collected_at) reads one entry whichever
+        # index the planner picks (migration 0025_collectedid).
+        Index("ix_sample_collected_at", "collected_at", "id"),
         # (id, collected_at) references sample_identity: checked once per statement by triggers, not by a foreign
         # key's per-row query (migration 0024_batchfk).
     )
@@ -99,7 +102,7 @@ class Sample(CreatedAt, Base):
     )
     # The plan task this sample fulfils; its foreign key is added by the planning migration.
     task_id: Mapped[int | None] = mapped_column(Integer, index=True)
-    collected_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    collected_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     submitted_x: Mapped[float] = mapped_column(Float, comment="longitude or easting as submitted")
     submitted_y: Mapped[float] = mapped_column(Float, comment="latitude or northing as submitted")
     declared_crs: Mapped[str] = mapped_column(String(40))
