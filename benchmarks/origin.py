@@ -159,6 +159,27 @@ form measured in the same run:
     paths alike), and the main thread's Python (validate 2.1-3.0 s, checks 4.8-6.4 s at this load) sets the
     time. Target 5 s: not met. What is left on the server: the row foreign-key triggers (about 1.25 s per
     100,000, which statement-level checks as in 0024 would mostly save) and the audit capture (0.7 s).
+    (c) and (d) 2026-12-05 16:30-16:54, the stalls. Runs of (c) had now and then taken 46-305 s instead of about
+    10 s (the 54.81, 46.04, 111.82 and 210.77 s runs above; 305.45 s at 16:31 on main 776ab43), put down to other
+    sessions' load. auto_explain (log_min_duration 8 s, nested statements) caught them: the key check of migration
+    0024 (origin_verdict -> sample) probed ``sample_default`` through ``sample_default_collected_at_idx`` with
+    ``Filter: (id = new_rows.sample_id)``; this benchmark's 100,000 rows share one moment (collected_at), so every
+    probe read every sample stored so far: quadratic. The plan is made when the partition is empty or its
+    statistics stale (after the TRUNCATE between runs), where both indexes cost the same, and kept while the
+    connection's cached plan lives: hence the randomness. A file that gives only the collection date (every row at
+    midnight) would do the same to ``gi check``. Migration 0025_collectedid makes that index (collected_at, id):
+    a look-up by both columns through it reads one entry, whichever index is planned. Then, train11 = main
+    edb0b17 (s10-py's column-wise validation and paused GC, s10-db's plain inserts, 0025), machine otherwise idle:
+    ``--only c`` 8.81 s (runs 9.77, 8.81, 8.69 s; load 0.73 -> 0.95; validate 0.97, check 3.94, COPY text
+    0.83 s, waits 2.10 s; database thread 7.62 s) and again 8.81 s (9.66, 8.67, 8.81 s; load 1.05 -> 1.36;
+    waits 2.09 s; database thread 7.60 s), 11,350 samples/s, no stall in these 9 runs; main 776ab43 at 15:13
+    (load 0.39 -> 0.96): 9.33 s (11.23, 9.33, 9.23 s; validate 1.93, check 4.45, COPY text 0.80, waits 2.00 s;
+    database thread 7.77 s). Target 5 s: not met. The database thread is now the longer side (the main thread
+    waits about 2.1 s for it): what is left there is the products' and areas' row foreign-key triggers (about
+    1.25 s per 100,000 of server CPU; statement checks as in 0024 would save most), the audit capture (0.7 s),
+    COPY straight into the three tables (about 0.6 s). ``--only d``, 16:51 (load 1.25 -> 1.99): 156.6 s wall,
+    8,939 rows/s (was 197.6 s, 7,085 rows/s), peak RSS 1,010 MB (target 1,024 MB: met, by 14 MB; one run),
+    1,400,000 verdicts in the table and 1,400,000 rows "stored" in the result file.
 
 Figures are wall-clock on a shared 2-core machine: other sessions' work makes them noisy.
 """
