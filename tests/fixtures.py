@@ -11,6 +11,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy.engine import make_url
 
@@ -87,3 +88,39 @@ def pdf_pages(path: Path, layout: bool = False) -> list[str]:
 def pdf_text(path: Path) -> str:
     """The whole text of a PDF (pdftotext, reading order)."""
     return "\n".join(pdf_pages(path))
+
+
+def square_product(session: Any, code: str, name_zh: str, name_en: str) -> Any:
+    """A farm product with one area version since 2010: the 0.1-degree square at 120.0 E, 30.0 N (near Hangzhou)."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from shapely.geometry import box
+
+    from geo_data.io import as_multipolygon
+    from gi.models import GIKind, GIProduct, ProductCategory
+    from gi.register.areas import AreaImport, add_area_version
+
+    product = GIProduct(
+        code=code,
+        name_zh=name_zh,
+        name_pinyin="Cèshì",
+        name_en=name_en,
+        gi_kind=GIKind.PROTECTED_PRODUCT,
+        category=ProductCategory.FARM_PRODUCT,
+    )
+    session.add(product)
+    session.flush()
+    add_area_version(
+        session,
+        product,
+        AreaImport(
+            geometry=as_multipolygon(box(120.0, 30.0, 120.1, 30.1)),
+            legal_basis="test",
+            source="test",
+            source_crs="WGS84",
+            valid_from=datetime(2010, 1, 1, tzinfo=ZoneInfo("Asia/Shanghai")),
+            admin_units=[],
+        ),
+    )
+    return product

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pytest
 import shapely
+from fixtures import square_product
 from shapely.geometry import box
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
@@ -30,29 +31,7 @@ pytestmark = pytest.mark.postgis
 @pytest.fixture
 def product(session: Session) -> GIProduct:
     """A product with a 10 x 11 km square area near Hangzhou."""
-    p = GIProduct(
-        code="test-batch-tea",
-        name_zh="测试批量茶",
-        name_pinyin="Cèshì",
-        name_en="Batch Tea",
-        gi_kind=GIKind.PROTECTED_PRODUCT,
-        category=ProductCategory.FARM_PRODUCT,
-    )
-    session.add(p)
-    session.flush()
-    add_area_version(
-        session,
-        p,
-        AreaImport(
-            geometry=as_multipolygon(box(120.0, 30.0, 120.1, 30.1)),
-            legal_basis="test",
-            source="test",
-            source_crs="WGS84",
-            valid_from=datetime(2010, 1, 1, tzinfo=SH),
-            admin_units=[],
-        ),
-    )
-    return p
+    return square_product(session, "test-batch-tea", "测试批量茶", "Batch Tea")
 
 
 def _sample(**kw: object) -> dict[str, object]:

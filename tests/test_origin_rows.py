@@ -9,16 +9,14 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from shapely.geometry import box
+from fixtures import square_product
 from sqlalchemy.orm import Session
 
-from geo_data.io import as_multipolygon
 from gi.errors import ConflictError, InputError
-from gi.models import GIKind, GIProduct, ProductCategory
+from gi.models import GIProduct
 from gi.origin.fields import SAMPLE_NAMESPACE, key_id, validate_row
 from gi.origin.references import References, prepare_sample
 from gi.origin.rows import field_validator, prepare_rows
-from gi.register.areas import AreaImport, add_area_version
 
 SH = ZoneInfo("Asia/Shanghai")
 
@@ -27,29 +25,7 @@ pytestmark = pytest.mark.postgis
 
 @pytest.fixture
 def product(session: Session) -> GIProduct:
-    p = GIProduct(
-        code="test-rows-tea",
-        name_zh="测试行茶",
-        name_pinyin="Cèshì",
-        name_en="Rows Tea",
-        gi_kind=GIKind.PROTECTED_PRODUCT,
-        category=ProductCategory.FARM_PRODUCT,
-    )
-    session.add(p)
-    session.flush()
-    add_area_version(
-        session,
-        p,
-        AreaImport(
-            geometry=as_multipolygon(box(120.0, 30.0, 120.1, 30.1)),
-            legal_basis="test",
-            source="test",
-            source_crs="WGS84",
-            valid_from=datetime(2010, 1, 1, tzinfo=SH),
-            admin_units=[],
-        ),
-    )
-    return p
+    return square_product(session, "test-rows-tea", "测试行茶", "Rows Tea")
 
 
 BASE: dict[str, Any] = {

@@ -8,15 +8,13 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pytest
-from shapely.geometry import box
+from fixtures import square_product
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from geo_data.io import as_multipolygon
-from gi.models import GIKind, GIProduct, ProductCategory
+from gi.models import GIProduct
 from gi.origin.batch import record_samples
-from gi.register.areas import AreaImport, add_area_version
 
 SH = ZoneInfo("Asia/Shanghai")
 
@@ -37,29 +35,7 @@ AT = datetime(2024, 4, 2, 9, 30, tzinfo=SH)
 @pytest.fixture
 def product(session: Session) -> GIProduct:
     """A product with a square area near Hangzhou."""
-    p = GIProduct(
-        code="test-keys-tea",
-        name_zh="测试键茶",
-        name_pinyin="Cèshì",
-        name_en="Keys Tea",
-        gi_kind=GIKind.PROTECTED_PRODUCT,
-        category=ProductCategory.FARM_PRODUCT,
-    )
-    session.add(p)
-    session.flush()
-    add_area_version(
-        session,
-        p,
-        AreaImport(
-            geometry=as_multipolygon(box(120.0, 30.0, 120.1, 30.1)),
-            legal_basis="test",
-            source="test",
-            source_crs="WGS84",
-            valid_from=datetime(2010, 1, 1, tzinfo=SH),
-            admin_units=[],
-        ),
-    )
-    return p
+    return square_product(session, "test-keys-tea", "测试键茶", "Keys Tea")
 
 
 def _refused(session: Session, statement: object, params: dict[str, object], constraint: str) -> str:
