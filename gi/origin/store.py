@@ -175,7 +175,10 @@ def stored_samples(db: Session | Connection | Any, ids: Sequence[uuid.UUID]) -> 
             jit = _jit_off(cur)
             rows = cur.execute(_STORED_SQL, {"ids": list(ids)}).fetchall()
             _jit_back(cur, jit)
-    missing = [i for i in ids if i not in {row["id"] for row in rows}]
+    # The set once: built inside the comprehension's condition it was rebuilt per id, quadratic in a chunk whose
+    # rows are all stored (a re-run of a file: 20,000 x 20,000).
+    found_ids = {row["id"] for row in rows}
+    missing = [i for i in ids if i not in found_ids]
     if missing:
         _refuse_archived(db, missing)
     found = {}
