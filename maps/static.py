@@ -546,7 +546,8 @@ def regional_png(
     fig, ax = _setup(size, title)
     xlim, ylim = _view(ax, _frame([extent.envelope], crs).total_bounds, pad=0.06)
     window = _window(crs, xlim, ylim)
-    producers = [p for p in producers if p.product_code in {a.product_code for a in areas}]
+    shown = {a.product_code for a in areas}
+    producers = [p for p in producers if p.product_code in shown]
     _draw_reference(ax, crs, window, counties=True)
     colours = product_colours(a.product_code for a in areas)
     _draw_areas(ax, areas, colours, crs, symbols=False, labels=False)

@@ -128,8 +128,9 @@ def result_counts(summary: SeasonSummary) -> pd.DataFrame:
     """Per product: samples, 合格, 不合格, 待核实 and 不合格率 (the same figures in every document)."""
     frame = summary.samples
     names = summary.product_names()
+    sampled = set(frame["product_code"]) if len(frame) else set()  # once, not per product
     table = (pd.crosstab(frame["product_code"], frame["result"]) if len(frame) else pd.DataFrame()).reindex(
-        index=[c for c in names if len(frame) and c in set(frame["product_code"])],
+        index=[c for c in names if c in sampled],
         columns=[RESULT_PASS, RESULT_FAIL, RESULT_VERIFY],
         fill_value=0,
     )
