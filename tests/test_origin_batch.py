@@ -695,3 +695,39 @@ def test_samples_recorded_together_equal_single_samples(session: Session, produc
             record_samples_together(session, group)
         attempt.rollback()
     assert session.scalar(select(func.count()).select_from(Sample).where(Sample.source == "grp")) == count
+
+
+def test_the_uuid_look_up_probes_key_indexes_and_gives_the_settings_back(
+    session: Session, product: GIProduct
+) -> None:
+    """The look-up of stored UUIDs finds each by index probes (identity, then its sample in one partition), never
+    by scanning or hashing whole tables, even where the caller's settings would let a cached generic plan do
+    so; and the caller's settings are what they were afterwards."""
+    from gi.db import psycopg_connection
+    from gi.origin.store import _STORED_SQL, run_lookup, stored_samples
+
+    result = record_samples(session, [(1, _sample(lot_number="L1")), (2, _sample(lot_number="L2"))])
+    ids = [r.sample_id for r in result.stored]
+    assert len(ids) == 2
+    session.execute(text("SET LOCAL plan_cache_mode = force_generic_plan"))
+    session.execute(text("SET LOCAL enable_seqscan = on"))
+    session.execute(text("SET LOCAL enable_hashjoin = on"))
+    raw = psycopg_connection(session.connection())
+    plan = "\n".join(
+        row["QUERY PLAN"] for row in run_lookup(raw, "EXPLAIN " + _STORED_SQL, {"ids": [*ids, uuid.uuid4()]})
+    )
+    assert "Index" in plan and "sample_identity i" in plan, plan
+    for shape in ("Seq Scan", "Hash", "Merge", "Materialize", "Join Filter"):
+        assert shape not in plan, plan
+    settings = session.execute(
+        text(
+            "SELECT current_setting('plan_cache_mode'), current_setting('enable_seqscan'), "
+            "current_setting('enable_hashjoin')"
+        )
+    ).one()
+    assert tuple(settings) == ("force_generic_plan", "on", "on")
+    for _ in range(7):  # past psycopg's prepare threshold: the same answer each time
+        found = stored_samples(session, [*ids, uuid.uuid4()])
+        assert sorted(found) == sorted(ids)
+        assert {s.columns["lot_number"] for s in found.values()} == {"L1", "L2"}
+    assert session.scalar(text("SELECT current_setting('plan_cache_mode')")) == "force_generic_plan"

@@ -10,6 +10,7 @@ concurrent run stored some meanwhile (:func:`_store_new`). Both paths encode eve
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
@@ -24,6 +25,7 @@ from pydantic_core import to_json
 from sqlalchemy import Connection, text
 from sqlalchemy.orm import Session
 
+from gi.db import psycopg_connection
 from gi.db.partitions import PARTITION_ZONE
 from gi.errors import ConflictError
 from gi.models.samples import Sample
@@ -149,6 +151,10 @@ class StoredSample(NamedTuple):
     verdict_id: int | None
 
 
+# Each UUID is found by index probes, whatever the statistics say: its identity (sample_identity's key gives its
+# collection moment), then its sample in the one partition that moment names (the runtime pruning of a
+# parameter), then its current verdict there. Joined as sets instead, the planner hashed or merged whole
+# partitions for a chunk of 20,000 UUIDs, and a plan made while a partition was empty scanned it once per UUID.
 _STORED_SQL = (
     "SELECT s.id, s.product_id, s.producer_id, s.task_id, s.collected_at, s.submitted_x, s.submitted_y, "
     "s.declared_crs, s.gps_accuracy_m, s.location_source::text AS location_source, s.lot_number, s.lot_size, "
@@ -156,9 +162,56 @@ _STORED_SQL = (
     "s.sampled_at::text AS sampled_at, s.outlet_name, s.outlet_address, s.specification, s.production_date, "
     "v.id AS verdict_id, v.product_id AS verdict_product_id, v.area_id, v.area_version, "
     "v.verdict::text AS verdict, v.distance_m, v.band_m, v.flags, v.other_areas, v.rule, v.inputs "
-    "FROM unnest(CAST(%(ids)s AS uuid[])) AS u(id) JOIN sample s ON s.id = u.id " + CURRENT_ORIGIN_JOIN
+    "FROM unnest(CAST(%(ids)s AS uuid[])) AS u(id) "
+    "JOIN LATERAL (SELECT i.collected_at FROM sample_identity i WHERE i.id = u.id LIMIT 1) i ON true "
+    "JOIN LATERAL (SELECT y.* FROM sample y WHERE y.id = u.id AND y.collected_at = i.collected_at LIMIT 1) s "
+    "ON true " + CURRENT_ORIGIN_JOIN
     # The current verdict, as every reader defines it (gi.reads.verdicts).
 )
+
+# The settings a look-up runs under, transaction-local and given back afterwards (:func:`run_lookup`). JIT off:
+# compiling the statement cost more than running it (0.5-1 s of the server's CPU per chunk). No sequential scans,
+# hash or merge joins: the plan is the probes above. A custom plan each time: psycopg prepares a statement on its
+# fifth run, and PostgreSQL may then keep a generic plan made while a partition was empty, which scanned that
+# partition once per UUID (20,000 stored UUIDs looked up after 12 look-ups on empty tables: 41.5 s, now 0.9 s).
+LOOKUP_SETTINGS = {
+    "jit": "off",
+    "enable_seqscan": "off",
+    "enable_hashjoin": "off",
+    "enable_mergejoin": "off",
+    "plan_cache_mode": "force_custom_plan",
+}
+_READ_SETTINGS = "SELECT " + ", ".join(f"current_setting('{name}')" for name in LOOKUP_SETTINGS)
+_SET_SETTINGS = "SELECT " + ", ".join(f"set_config('{name}', %s, true)" for name in LOOKUP_SETTINGS)
+
+
+def run_lookup(raw: Any, sql: str, params: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Rows (as dicts) of a look-up statement run under :data:`LOOKUP_SETTINGS` on a raw psycopg connection,
+    the connection's own settings given back afterwards."""
+    from psycopg.rows import dict_row
+
+    with contextlib.ExitStack() as stack:
+        if raw.autocommit:  # transaction-local settings need a transaction
+            stack.enter_context(raw.transaction())
+        with raw.cursor() as cur:
+            before = cur.execute(_READ_SETTINGS).fetchone()
+            cur.execute(_SET_SETTINGS, tuple(LOOKUP_SETTINGS.values()))
+        with raw.cursor(row_factory=dict_row) as cur:
+            rows = cur.execute(sql, params).fetchall()
+        with raw.cursor() as cur:
+            cur.execute(_SET_SETTINGS, tuple(before))
+    return rows
+
+
+def _raw(db: Session | Connection | Any) -> Any:
+    """The raw psycopg connection of a session (flushed first: its pending rows must be seen), a connection or
+    a raw connection."""
+    if isinstance(db, Session):
+        db.flush()
+        return psycopg_connection(db.connection())
+    if isinstance(db, Connection):
+        return psycopg_connection(db)
+    return db
 
 
 def stored_samples(db: Session | Connection | Any, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, StoredSample]:
@@ -166,21 +219,14 @@ def stored_samples(db: Session | Connection | Any, ids: Sequence[uuid.UUID]) -> 
     psycopg connection)."""
     if not ids:
         return {}
-    if isinstance(db, Session | Connection):
-        rows = db.execute(text(_STORED_SQL.replace("%(ids)s", ":ids")), {"ids": list(ids)}).mappings().all()
-    else:
-        from psycopg.rows import dict_row
-
-        with db.cursor(row_factory=dict_row) as cur:
-            jit = _jit_off(cur)
-            rows = cur.execute(_STORED_SQL, {"ids": list(ids)}).fetchall()
-            _jit_back(cur, jit)
+    raw = _raw(db)
+    rows = run_lookup(raw, _STORED_SQL, {"ids": list(ids)})
     # The set once: built inside the comprehension's condition it was rebuilt per id, quadratic in a chunk whose
     # rows are all stored (a re-run of a file: 20,000 x 20,000).
     found_ids = {row["id"] for row in rows}
     missing = [i for i in ids if i not in found_ids]
     if missing:
-        _refuse_archived(db, missing)
+        _refuse_archived(raw, missing)
     found = {}
     for row in rows:
         verdict = None
@@ -198,15 +244,17 @@ _ARCHIVED_SQL = (
     f"AND a.month = (date_trunc('month', i.collected_at AT TIME ZONE '{PARTITION_ZONE.key}'))::date "
     "WHERE i.id = ANY (CAST(%(ids)s AS uuid[])) ORDER BY i.id LIMIT 1"
 )
+_ANY_ARCHIVED_SQL = "SELECT EXISTS (SELECT 1 FROM data_archive WHERE parent = 'sample')"
 
 
-def _refuse_archived(db: Session | Connection | Any, ids: Sequence[uuid.UUID]) -> None:
+def _refuse_archived(raw: Any, ids: Sequence[uuid.UUID]) -> None:
     """Refuse a submission of a sample stored in an archived month (not reported as newly stored, nor lost)."""
-    if isinstance(db, Session | Connection):
-        row = db.execute(text(_ARCHIVED_SQL.replace("%(ids)s", ":ids")), {"ids": list(ids)}).first()
-    else:
-        with db.cursor() as cur:
-            row = cur.execute(_ARCHIVED_SQL, {"ids": list(ids)}).fetchone()
+    with raw.cursor() as cur:
+        # Most databases have no archived month: one probe of a small table then spares matching every new UUID
+        # against the identities (about 0.27 s of the server's time per 100,000 new samples).
+        if not cur.execute(_ANY_ARCHIVED_SQL).fetchone()[0]:
+            return
+        row = cur.execute(_ARCHIVED_SQL, {"ids": list(ids)}).fetchone()
     if row is not None:
         raise ConflictError(
             f"id: sample {row[0]} is stored in {row[1]:%Y-%m}, an archived month (gi db archive): it cannot be "
