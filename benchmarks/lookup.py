@@ -32,10 +32,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.origin import _sample_points, bench_url, discard_samples  # noqa: E402
+from gi.origin.store import _STORED_SQL, run_lookup  # noqa: E402
 
 # The look-up as it was before (main 929f5e0): the UUIDs joined to the partitioned table as a set.
-BEFORE_SQL = (
-    "SELECT s.id, s.product_id, s.collected_at, s.lot_number, v.id AS verdict_id, v.verdict::text AS verdict "
+# The same columns as now.
+BEFORE_SQL = _STORED_SQL[: _STORED_SQL.index("FROM unnest")] + (
     "FROM unnest(CAST(%(ids)s AS uuid[])) AS u(id) JOIN sample s ON s.id = u.id "
 )
 
@@ -48,15 +49,13 @@ def _before(raw: Any, ids: list[uuid.UUID]) -> list[dict[str, Any]]:
     with raw.cursor(row_factory=dict_row) as cur:
         cur.execute("SELECT set_config('jit', 'off', true)")
         rows = cur.execute(BEFORE_SQL + CURRENT_ORIGIN_JOIN, {"ids": ids}).fetchall()
-    raw.rollback()
+    raw.commit()  # not a rollback: psycopg forgets its prepared statements on one
     return rows
 
 
 def _now(raw: Any, ids: list[uuid.UUID]) -> list[dict[str, Any]]:
-    from gi.origin.store import _STORED_SQL, run_lookup
-
     rows = run_lookup(raw, _STORED_SQL, {"ids": ids})
-    raw.rollback()
+    raw.commit()  # not a rollback: psycopg forgets its prepared statements on one
     return rows
 
 
@@ -94,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
         discard_samples(conn)
     with Session(engine) as session:
         products, lon, lat = _sample_points(session, args.rows, seed=11, within_m=2000.0)
-        codes = dict(session.execute(text("SELECT id, code FROM gi_product")).tuples())
+        codes = {i: code for i, code in session.execute(text("SELECT id, code FROM gi_product"))}
     rows = [
         (
             i + 1,

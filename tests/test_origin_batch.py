@@ -712,12 +712,13 @@ def test_the_uuid_look_up_probes_key_indexes_and_gives_the_settings_back(
     session.execute(text("SET LOCAL plan_cache_mode = force_generic_plan"))
     session.execute(text("SET LOCAL enable_seqscan = on"))
     session.execute(text("SET LOCAL enable_hashjoin = on"))
+    session.execute(text("SET LOCAL enable_bitmapscan = on"))
     raw = psycopg_connection(session.connection())
     plan = "\n".join(
         row["QUERY PLAN"] for row in run_lookup(raw, "EXPLAIN " + _STORED_SQL, {"ids": [*ids, uuid.uuid4()]})
     )
     assert "Index" in plan and "sample_identity i" in plan, plan
-    for shape in ("Seq Scan", "Hash", "Merge", "Materialize", "Join Filter"):
+    for shape in ("Seq Scan", "Hash", "Merge", "Materialize", "Join Filter", "Bitmap"):
         assert shape not in plan, plan
     settings = session.execute(
         text(

@@ -171,14 +171,20 @@ _STORED_SQL = (
 
 # The settings a look-up runs under, transaction-local and given back afterwards (:func:`run_lookup`). JIT off:
 # compiling the statement cost more than running it (0.5-1 s of the server's CPU per chunk). No sequential scans,
-# hash or merge joins: the plan is the probes above. A custom plan each time: psycopg prepares a statement on its
-# fifth run, and PostgreSQL may then keep a generic plan made while a partition was empty, which scanned that
-# partition once per UUID (20,000 stored UUIDs looked up after 12 look-ups on empty tables: 41.5 s, now 0.9 s).
+# hash, merge or bitmap joins: the plan is the probes above, each by the index that leads with the key it knows.
+# The statistics of a partition just filled are missing or stale (autovacuum comes later), and the planner then
+# guessed that every verdict's collection moment was rare: it combined the sample_id index with the (id,
+# collected_at) key's index in a bitmap, or scanned the (supersedes_id, collected_at) key's index for the moment,
+# reading every verdict of that moment for each UUID (a file whose rows give only the date: all of them). 10,000
+# stored UUIDs: 2.3-12 s, now 0.12 s of the server's time (benchmarks/lookup.py). A custom plan each time:
+# psycopg prepares a statement on its fifth run, and PostgreSQL may then keep a generic plan made while the
+# tables were empty.
 LOOKUP_SETTINGS = {
     "jit": "off",
     "enable_seqscan": "off",
     "enable_hashjoin": "off",
     "enable_mergejoin": "off",
+    "enable_bitmapscan": "off",
     "plan_cache_mode": "force_custom_plan",
 }
 _READ_SETTINGS = "SELECT " + ", ".join(f"current_setting('{name}')" for name in LOOKUP_SETTINGS)
