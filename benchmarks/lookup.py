@@ -19,6 +19,7 @@ Figures are wall-clock on a shared 2-core machine: other sessions' work makes th
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import statistics
 import sys
@@ -125,8 +126,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"look-up of {args.rows:,} stored UUIDs (one collection month), median of {args.runs}")
     fresh = psycopg.connect(dsn)
     for label, raw in (("after 12 look-ups on empty tables", cached), ("on a fresh connection", fresh)):
-        before, before_runs = _timed(args.runs, lambda raw=raw: _before(raw, ids), args.rows)
-        now, now_runs = _timed(args.runs, lambda raw=raw: _now(raw, ids), args.rows)
+        before, before_runs = _timed(args.runs, functools.partial(_before, raw, ids), args.rows)
+        now, now_runs = _timed(args.runs, functools.partial(_now, raw, ids), args.rows)
         print(
             f"  {label}: before {before:.3f} s (runs {', '.join(f'{t:.3f}' for t in before_runs)}), "
             f"now {now:.3f} s (runs {', '.join(f'{t:.3f}' for t in now_runs)})"
