@@ -4,7 +4,8 @@
                                           [--file-rows 1400000] [--only a|b|c|d ...] [--no-vacuum]
 
 The counties are stored as 2,875 GI products, one area version each, in a database of their own
-(``gi_bench_origin`` on the configured server, kept between runs; ``--fresh`` rebuilds it), so every figure goes
+(``gi_bench_origin`` on the configured server, or the configured database when its name starts with ``gi_bench``;
+kept between runs; ``--fresh`` rebuilds it), so every figure goes
 through PostGIS exactly as production does. Each figure is the median of 3 runs, printed beside the best existing
 form measured in the same run:
 
@@ -267,11 +268,14 @@ def bench_url(fresh: bool) -> str:
     from gi import db as gi_db
     from gi.db.local import create_database, drop_database
 
-    server = make_url(gi_db.database_url()).set(database="postgres").render_as_string(hide_password=False)
-    url = make_url(server).set(database=BENCH_DB).render_as_string(hide_password=False)
+    configured = make_url(gi_db.database_url())
+    # A configured database named gi_bench* is the benchmark's own (so that two worktrees' runs do not share one).
+    name = configured.database if (configured.database or "").startswith("gi_bench") else BENCH_DB
+    server = configured.set(database="postgres").render_as_string(hide_password=False)
+    url = make_url(server).set(database=name).render_as_string(hide_password=False)
     if fresh:
-        drop_database(server, BENCH_DB)
-    create_database(server, BENCH_DB)
+        drop_database(server, name)
+    create_database(server, name)
     gi_db.upgrade(url)
     engine = create_engine(url)
     with engine.connect() as conn:
