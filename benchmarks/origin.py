@@ -270,7 +270,8 @@ def bench_url(fresh: bool) -> str:
 
     configured = make_url(gi_db.database_url())
     # A configured database named gi_bench* is the benchmark's own (so that two worktrees' runs do not share one).
-    name = configured.database if (configured.database or "").startswith("gi_bench") else BENCH_DB
+    name = configured.database or ""
+    name = name if name.startswith("gi_bench") else BENCH_DB
     server = configured.set(database="postgres").render_as_string(hide_password=False)
     url = make_url(server).set(database=name).render_as_string(hide_password=False)
     if fresh:
