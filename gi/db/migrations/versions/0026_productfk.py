@@ -6,7 +6,15 @@ Revises: 0025_collectedid
 ``sample.product_id -> gi_product``, ``origin_verdict.product_id -> gi_product`` and ``origin_verdict.area_id ->
 production_area`` were foreign keys (``ON DELETE RESTRICT``): PostgreSQL checks a foreign key with one query per
 inserted row, so the batch statements (``gi.origin.store``) looked the same few products and areas up once per
-sample and per verdict. FIGURES
+sample and per verdict. benchmarks/batch_keys.py (20,000 staged samples and verdicts as benchmarks/origin.py (c)
+writes them, random products of 2,875, each in its area; COPY + the chunk's plain inserts, rolled back; 9 runs per
+variant alternating in one process, load average 2.2, 2026-12-06): 0.982 s with the three foreign keys, 0.829 s
+with the statement triggers (the database backend's CPU 0.89 -> 0.75 s), as fast as no check at all (0.830 s);
+the area's key alone is 0.08 s of it (0.909 s with only that one left a foreign key), so all three are converted.
+About -0.75 s of PostgreSQL's work per 100,000 rows. benchmarks/origin.py ``--only c``, three pairs alternating
+the code before (0025_collectedid) and this, load average 1.9-2.5 from other sessions: 11.52 -> 10.49 s, 9.33 ->
+9.05 s, 12.42 -> 9.90 s; the main thread's wait for the database 2.10/2.03/1.82 s -> 1.16/1.32/1.46 s, the database
+thread busy 10.26/7.76/10.70 s -> 8.61/7.66/8.59 s (target 5 s: not met).
 
 Each key is now checked by statement triggers, as 0024_batchfk does for its two keys and with the same SQL
 (gi/db/statement_keys.py):
@@ -21,7 +29,8 @@ Each key is now checked by statement triggers, as 0024_batchfk does for its two 
   still referenced from table ...").
 - **TRUNCATE** of ``gi_product`` or ``production_area`` that would leave samples or verdicts referencing it is
   refused (trigger ``product_truncate_check``, after the statement: listing the referencing tables in the same
-  TRUNCATE is fine). ``TRUNCATE gi_product CASCADE`` no longer reaches ``sample`` and ``origin_verdict``: name them.
+  TRUNCATE is fine). ``TRUNCATE gi_product CASCADE`` still reaches ``sample`` and ``origin_verdict``, through
+  their foreign keys to producers and plan tasks (which reference products); ``production_area`` CASCADE does not.
 
 The archive of a month (``gi db archive``, gi/db/archive.py ``TRIGGER_KEYS``) gives the archived samples and
 verdicts these keys as real foreign keys, as before: nothing is inserted into an archive. Downgrade restores the
