@@ -4,7 +4,8 @@
                                           [--file-rows 1400000] [--only a|b|c|d ...] [--no-vacuum]
 
 The counties are stored as 2,875 GI products, one area version each, in a database of their own
-(``gi_bench_origin`` on the configured server, kept between runs; ``--fresh`` rebuilds it), so every figure goes
+(``gi_bench_origin`` on the configured server, or the configured database when its name starts with ``gi_bench``;
+kept between runs; ``--fresh`` rebuilds it), so every figure goes
 through PostGIS exactly as production does. Each figure is the median of 3 runs, printed beside the best existing
 form measured in the same run:
 
@@ -188,6 +189,17 @@ form measured in the same run:
     (load 1.65 -> 1.55), 8.48 s (runs 9.24, 8.48, 8.47 s; validate 0.95, check 3.82, COPY text 0.81 s, waits
     1.98 s; database thread 7.34 s); the re-run of the 100,000 rows 6.84 s, every row "already stored" with its
     stored verdict.
+    (c) 2026-12-06, migration 0026_productfk: the samples' and verdicts' keys to products and areas checked once
+    per statement by triggers instead of one query per row (benchmarks/batch_keys.py, 20,000 staged rows, 9 runs
+    alternating, load 2.2: COPY + inserts 0.982 s with the foreign keys, 0.829 s with the triggers, 0.830 s with no
+    check). ``--only c`` on gi_bench_fk, three pairs alternating the code before (main 0543900, 0025_collectedid)
+    and this, load average 1.9-2.5 from other sessions: 11.52 -> 10.49 s (runs 10.34, 11.52, 11.72 -> 10.70,
+    10.49, 9.02 s), 9.33 -> 9.05 s (9.35, 9.33, 9.00 -> 8.82, 11.11, 9.05 s), 12.42 -> 9.90 s (13.38, 12.04, 12.42
+    -> 9.57, 9.90, 12.58 s); the main thread waits 2.10/2.03/1.82 s -> 1.16/1.32/1.46 s for the database, whose
+    thread is busy 10.26/7.76/10.70 s -> 8.61/7.66/8.59 s. Target 5 s: not met; the main thread's own work
+    (validate 1.0-1.7, check 4.2-6.3, COPY text 0.9-1.3 s at this load) is again the longer side. The first run on
+    a freshly loaded database (load 3.3, code before) took 13.54 s and its re-run of the stored rows 64.27 s (later
+    re-runs 7.1-11.3 s): not investigated.
 
 Figures are wall-clock on a shared 2-core machine: other sessions' work makes them noisy.
 """
@@ -267,11 +279,15 @@ def bench_url(fresh: bool) -> str:
     from gi import db as gi_db
     from gi.db.local import create_database, drop_database
 
-    server = make_url(gi_db.database_url()).set(database="postgres").render_as_string(hide_password=False)
-    url = make_url(server).set(database=BENCH_DB).render_as_string(hide_password=False)
+    configured = make_url(gi_db.database_url())
+    # A configured database named gi_bench* is the benchmark's own (so that two worktrees' runs do not share one).
+    name = configured.database or ""
+    name = name if name.startswith("gi_bench") else BENCH_DB
+    server = configured.set(database="postgres").render_as_string(hide_password=False)
+    url = make_url(server).set(database=name).render_as_string(hide_password=False)
     if fresh:
-        drop_database(server, BENCH_DB)
-    create_database(server, BENCH_DB)
+        drop_database(server, name)
+    create_database(server, name)
     gi_db.upgrade(url)
     engine = create_engine(url)
     with engine.connect() as conn:

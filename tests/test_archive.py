@@ -132,11 +132,15 @@ def test_archiving_a_month_detaches_it_and_every_row_still_verifies(history: str
     assert keys["fk_origin_evidence_origin_verdict_id_origin_verdict"] == archive_name(
         "origin_verdict", MONTH
     )
-    # The two keys the live tables check with statement triggers (0024_batchfk) are foreign keys on the archives.
+    # The keys the live tables check with statement triggers (0024_batchfk, 0026_productfk) are foreign keys on the
+    # archives.
     with engine.connect() as conn:
         for table, name, target in (
             ("origin_verdict", "fk_origin_verdict_sample_id_sample", archive_name("sample", MONTH)),
             ("sample", "fk_sample_id_sample_identity", "sample_identity"),
+            ("sample", "fk_sample_product_id_gi_product", "gi_product"),
+            ("origin_verdict", "fk_origin_verdict_product_id_gi_product", "gi_product"),
+            ("origin_verdict", "fk_origin_verdict_area_id_production_area", "production_area"),
         ):
             assert (
                 conn.execute(

@@ -48,9 +48,9 @@ DIGEST_SQL = (
     "SELECT count(*), coalesce(sum(('x' || left(md5(t::text), 16))::bit(64)::bigint::numeric), 0) FROM {} t"
 )
 _REFERENCES = re.compile(r"REFERENCES (\S+?)\(")
-# Keys the live tables check with statement triggers instead of foreign keys (migration 0024_batchfk), as
-# (table, constraint, referenced table, definition): an archive, into which nothing is inserted, gets them as
-# foreign keys again (to the archive of the referenced table when it is archived with it).
+# Keys the live tables check with statement triggers instead of foreign keys (migrations 0024_batchfk and
+# 0026_productfk), as (table, constraint, referenced table, definition): an archive, into which nothing is
+# inserted, gets them as foreign keys again (to the archive of the referenced table when it is archived with it).
 TRIGGER_KEYS = (
     (
         "sample",
@@ -63,6 +63,25 @@ TRIGGER_KEYS = (
         "fk_origin_verdict_sample_id_sample",
         "sample",
         "FOREIGN KEY (sample_id, collected_at) REFERENCES sample(id, collected_at) ON DELETE CASCADE",
+    ),
+    # Migration 0026_productfk: the products and areas of samples and verdicts.
+    (
+        "sample",
+        "fk_sample_product_id_gi_product",
+        "gi_product",
+        "FOREIGN KEY (product_id) REFERENCES gi_product(id) ON DELETE RESTRICT",
+    ),
+    (
+        "origin_verdict",
+        "fk_origin_verdict_product_id_gi_product",
+        "gi_product",
+        "FOREIGN KEY (product_id) REFERENCES gi_product(id) ON DELETE RESTRICT",
+    ),
+    (
+        "origin_verdict",
+        "fk_origin_verdict_area_id_production_area",
+        "production_area",
+        "FOREIGN KEY (area_id) REFERENCES production_area(id) ON DELETE RESTRICT",
     ),
 )
 assert set(ARCHIVE_ORDER) == set(PARTITIONED) - {"audit_entry"} and set(SAMPLE_KEYED) < set(ARCHIVE_ORDER)

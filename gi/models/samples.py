@@ -96,7 +96,8 @@ class Sample(CreatedAt, Base):
     )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
-    product_id: Mapped[int] = mapped_column(ForeignKey("gi_product.id", ondelete="RESTRICT"), index=True)
+    # References gi_product (RESTRICT): checked once per statement by triggers (migration 0026_productfk).
+    product_id: Mapped[int] = mapped_column(Integer, index=True)
     producer_id: Mapped[int | None] = mapped_column(
         ForeignKey("producer.id", ondelete="SET NULL"), index=True
     )
@@ -137,7 +138,7 @@ class Sample(CreatedAt, Base):
     specification: Mapped[str | None] = mapped_column(String(100), comment="规格型号 (e.g. 250 g/袋)")
     production_date: Mapped[date | None] = mapped_column(Date, comment="生产日期 on the label")
 
-    product: Mapped[GIProduct] = relationship()
+    product: Mapped[GIProduct] = relationship(primaryjoin="foreign(Sample.product_id) == GIProduct.id")
     producer: Mapped[Producer | None] = relationship()
     collector: Mapped[Inspector | None] = relationship()
     origin_verdicts: Mapped[list[OriginVerdictRecord]] = relationship(
@@ -178,8 +179,10 @@ class OriginVerdictRecord(Base):
         DateTime(timezone=True), comment="its sample's collection moment (partition key)"
     )
     producer_id: Mapped[int | None] = mapped_column(ForeignKey("producer.id", ondelete="CASCADE"), index=True)
-    product_id: Mapped[int] = mapped_column(ForeignKey("gi_product.id", ondelete="RESTRICT"), index=True)
-    area_id: Mapped[int | None] = mapped_column(ForeignKey("production_area.id", ondelete="RESTRICT"))
+    # product_id references gi_product and area_id production_area (RESTRICT; a NULL area references nothing):
+    # checked once per statement by triggers (migration 0026_productfk).
+    product_id: Mapped[int] = mapped_column(Integer, index=True)
+    area_id: Mapped[int | None] = mapped_column(Integer)
     area_version: Mapped[int | None] = mapped_column(Integer)
     verdict: Mapped[OriginOutcome] = mapped_column(
         Enum(OriginOutcome, name="origin_outcome", values_callable=_values), index=True
@@ -203,7 +206,9 @@ class OriginVerdictRecord(Base):
     sample: Mapped[Sample | None] = relationship(
         back_populates="origin_verdicts", primaryjoin=_VERDICT_SAMPLE
     )
-    area: Mapped[ProductionArea | None] = relationship()
+    area: Mapped[ProductionArea | None] = relationship(
+        primaryjoin="foreign(OriginVerdictRecord.area_id) == ProductionArea.id"
+    )
 
 
 class SamplePhoto(Base):

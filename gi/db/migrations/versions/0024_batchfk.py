@@ -40,6 +40,7 @@ from alembic import op
 from sqlalchemy import text
 
 from gi.db.partitions import PARTITION_TRUNCATE_TRIGGERS
+from gi.db.statement_keys import cascade_parent_function, check_function
 
 revision = "0024_batchfk"
 down_revision = "0023_intake"
@@ -65,80 +66,6 @@ KEYS = (
         "FOREIGN KEY (sample_id, collected_at) REFERENCES sample (id, collected_at) ON DELETE CASCADE",
     ),
 )
-
-
-def _check_function(name: str, child: str, cols: tuple[str, ...], parent: str, pcols: tuple[str, ...]) -> str:
-    """The statement trigger function checking (and locking) the parents of the keys a statement wrote."""
-    a, b = cols
-    pa, pb = pcols
-    present = f"{a} IS NOT NULL AND {b} IS NOT NULL"  # MATCH SIMPLE: a key with a NULL references nothing
-    inserted = f"SELECT DISTINCT {a}, {b} FROM new_rows WHERE {present}"
-    changed = f"SELECT {a}, {b} FROM new_rows WHERE {present} EXCEPT SELECT {a}, {b} FROM old_rows"
-    # LATERAL: the written keys drive the loop and each probes the parent's key index (never the other way round,
-    # whatever the statistics say, which would rescan the keys once per parent row).
-    lock = (
-        f"PERFORM 1 FROM ({{keys}}) n, LATERAL (SELECT 1 FROM {parent} p WHERE p.{pa} = n.{a} AND p.{pb} = n.{b} "
-        "FOR KEY SHARE) l;\n"
-        "        GET DIAGNOSTICS locked = ROW_COUNT;\n"
-        "        SELECT count(*) INTO wanted FROM ({keys}) n;"
-    )
-    return f"""
-CREATE FUNCTION {name}_check() RETURNS trigger LANGUAGE plpgsql
-SET enable_hashjoin = off SET enable_mergejoin = off SET enable_seqscan = off AS $$
-DECLARE
-    wanted bigint;
-    locked bigint;
-    missing record;
-BEGIN
-    IF TG_OP = 'INSERT' THEN
-        {lock.format(keys=inserted)}
-    ELSE
-        {lock.format(keys=changed)}
-    END IF;
-    IF locked = wanted THEN
-        RETURN NULL;
-    END IF;
-    SELECT n.{a} AS a, n.{b} AS b INTO missing FROM new_rows n WHERE n.{a} IS NOT NULL AND n.{b} IS NOT NULL
-        AND NOT EXISTS (SELECT 1 FROM {parent} p WHERE p.{pa} = n.{a} AND p.{pb} = n.{b}) LIMIT 1;
-    RAISE EXCEPTION USING
-        ERRCODE = 'foreign_key_violation',
-        CONSTRAINT = '{name}',
-        TABLE = '{child}',
-        MESSAGE = 'insert or update on table "{child}" violates foreign key constraint "{name}"',
-        DETAIL = format('Key ({a}, {b})=(%s, %s) is not present in table "{parent}".', missing.a, missing.b);
-END $$;
-CREATE TRIGGER {name}_insert AFTER INSERT ON {child} REFERENCING NEW TABLE AS new_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION {name}_check();
-CREATE TRIGGER {name}_update AFTER UPDATE ON {child} REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION {name}_check();
-"""
-
-
-def _parent_function(
-    name: str, child: str, cols: tuple[str, ...], parent: str, pcols: tuple[str, ...]
-) -> str:
-    """The row trigger function of the parent: a delete cascades, a referenced key is not changed."""
-    a, b = cols
-    pa, pb = pcols
-    return f"""
-CREATE FUNCTION {name}_parent() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    IF TG_OP = 'DELETE' THEN
-        DELETE FROM {child} WHERE {a} = OLD.{pa} AND {b} = OLD.{pb};
-    ELSIF (OLD.{pa}, OLD.{pb}) IS DISTINCT FROM (NEW.{pa}, NEW.{pb})
-          AND EXISTS (SELECT 1 FROM {child} WHERE {a} = OLD.{pa} AND {b} = OLD.{pb}) THEN
-        RAISE EXCEPTION USING
-            ERRCODE = 'foreign_key_violation',
-            CONSTRAINT = '{name}',
-            TABLE = '{parent}',
-            MESSAGE = 'update or delete on table "{parent}" violates foreign key constraint "{name}" on table "{child}"',
-            DETAIL = format('Key ({pa}, {pb})=(%s, %s) is still referenced from table "{child}".', OLD.{pa}, OLD.{pb});
-    END IF;
-    RETURN NULL;
-END $$;
-CREATE TRIGGER {name}_parent AFTER DELETE OR UPDATE ON {parent}
-    FOR EACH ROW EXECUTE FUNCTION {name}_parent();
-"""
 
 
 # TRUNCATE leaves no dangling reference: a truncated ``sample_identity`` while samples remain, or a truncated
@@ -193,8 +120,8 @@ def upgrade() -> None:
     bind = op.get_bind()
     for name, child, cols, parent, pcols, _ in KEYS:
         bind.execute(text(f'ALTER TABLE "{child}" DROP CONSTRAINT "{name}"'))
-        bind.execute(text(_check_function(name, child, cols, parent, pcols)))
-        bind.execute(text(_parent_function(name, child, cols, parent, pcols)))
+        bind.execute(text(check_function(name, child, cols, parent, pcols)))
+        bind.execute(text(cascade_parent_function(name, child, cols, parent, pcols)))
     bind.execute(text(TRUNCATE))
     assert PARTITION_TRUNCATE_TRIGGERS["sample_truncate_check"] == "AFTER"
     for partition in _partitions("sample"):
