@@ -200,7 +200,7 @@ form measured in the same run:
     (validate 1.0-1.7, check 4.2-6.3, COPY text 0.9-1.3 s at this load) is again the longer side. The first run on
     a freshly loaded database (load 3.3, code before) took 13.54 s and its re-run of the stored rows 64.27 s (later
     re-runs 7.1-11.3 s): not investigated.
-    (c) 2026-12-06 02:54-03:01, main 2b67ef2 (0026_productfk and the UUID look-up by index probes under fixed
+    (c) 2026-12-06 02:54-02:58, main 2b67ef2 (0026_productfk and the UUID look-up by index probes under fixed
     settings, ``gi.origin.store.run_lookup``), machine otherwise idle: 8.32 s (runs 9.42, 8.32, 8.31 s; load 0.78
     -> 1.13; validate 1.10, check 4.03, COPY text 0.92 s, waits 1.34 s; database thread 7.11 s) and 8.31 s (8.71,
     8.29, 8.31 s; load 1.48 -> 1.56; waits 1.36 s; database thread 6.99 s), 12,000 samples/s; the re-run of the
