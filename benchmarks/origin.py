@@ -214,9 +214,13 @@ form measured in the same run:
     1.1, check 3.9-4.0, COPY text 0.9 s) plus about 6 s of the server's (per 20,000 rows: COPY into the staging
     table 0.17 s, identities 0.07 s, samples 0.3 s, verdicts about 0.45 s of which the audit capture 0.15 s) and
     the database thread's own Python; on 2 cores that is a floor of about 6 s even perfectly overlapped. 5 s needs
-    some 2-3 s of CPU less in all: a verdict row is about 1 KB (its rule text about 250 B and its inputs about
-    530 B, repeated per row), which COPY parses, the table and WAL store and the audit capture hashes; storing
-    each distinct rule once would be a data-model change (readers, records, ``gi audit verify``), not made.
+    some 2-3 s of CPU less in all. A verdict row is about 1 KB: its rule text (226 B, the same in every row) and
+    its inputs (about 490 B of JSON, much of it the sample's own columns again). Measured on 20,000 staged rows
+    through ``store_staged`` (5 alternating runs, rolled back, load 1.0-1.9): as stored 1.047 s wall, 0.960 s of
+    backend CPU; a short rule text 1.082 / 0.990 s (no gain); inputs of 36 B 0.865 / 0.800 s (-0.16 s per 20,000,
+    about -0.8 s per 100,000: COPY's JSON parsing, the heap, WAL and the audit capture's hashing). Keeping in
+    the inputs only what the sample's row does not hold would change what a verdict records and what ``gi audit
+    verify`` and the inspection record read back: a data-model change, not made.
     (d) 2026-12-06 02:55, main 2b67ef2 (load 1.02 -> 1.72): 151.9 s wall, 9,217 rows/s, peak RSS 1,010 MB (target
     1,024 MB: met, by 14 MB; one run), 1,400,000 verdicts in the table and 1,400,000 rows "stored" in the result
     file.
