@@ -151,6 +151,9 @@ class StoredSample(NamedTuple):
     verdict_id: int | None
 
 
+# The UUIDs go in binary (``%(ids)b``): psycopg writes 20,000 of them as text in about 29 ms, in binary in about
+# 5 ms, and the server parses them faster too (a 20,000-UUID round trip 46 -> 7 ms), on the database thread's
+# critical path once per chunk.
 # Each UUID is found by index probes, whatever the statistics say: its identity (sample_identity's key gives its
 # collection moment), then its sample in the one partition that moment names (the runtime pruning of a
 # parameter), then its current verdict there. Joined as sets instead, the planner hashed or merged whole
@@ -162,7 +165,7 @@ _STORED_SQL = (
     "s.sampled_at::text AS sampled_at, s.outlet_name, s.outlet_address, s.specification, s.production_date, "
     "v.id AS verdict_id, v.product_id AS verdict_product_id, v.area_id, v.area_version, "
     "v.verdict::text AS verdict, v.distance_m, v.band_m, v.flags, v.other_areas, v.rule, v.inputs "
-    "FROM unnest(CAST(%(ids)s AS uuid[])) AS u(id) "
+    "FROM unnest(CAST(%(ids)b AS uuid[])) AS u(id) "
     "JOIN LATERAL (SELECT i.collected_at FROM sample_identity i WHERE i.id = u.id LIMIT 1) i ON true "
     "JOIN LATERAL (SELECT y.* FROM sample y WHERE y.id = u.id AND y.collected_at = i.collected_at LIMIT 1) s "
     "ON true " + CURRENT_ORIGIN_JOIN
@@ -248,7 +251,7 @@ def stored_samples(db: Session | Connection | Any, ids: Sequence[uuid.UUID]) -> 
 _ARCHIVED_SQL = (
     "SELECT i.id, a.month FROM sample_identity i JOIN data_archive a ON a.parent = 'sample' "
     f"AND a.month = (date_trunc('month', i.collected_at AT TIME ZONE '{PARTITION_ZONE.key}'))::date "
-    "WHERE i.id = ANY (CAST(%(ids)s AS uuid[])) ORDER BY i.id LIMIT 1"
+    "WHERE i.id = ANY (CAST(%(ids)b AS uuid[])) ORDER BY i.id LIMIT 1"
 )
 _ANY_ARCHIVED_SQL = "SELECT EXISTS (SELECT 1 FROM data_archive WHERE parent = 'sample')"
 
