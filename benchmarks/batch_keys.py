@@ -22,6 +22,7 @@ server runs on this machine), side by side.
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import random
 import statistics
@@ -131,11 +132,10 @@ def fresh_ids(text: str) -> str:
 
 def backend_cpu(pid: int) -> float | None:
     """CPU seconds (user + system) of the server backend ``pid`` so far, when /proc shows it."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return None
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    from benchmarks.audit import _backend_cpu
+
+    cpu = _backend_cpu(pid)
+    return None if math.isnan(cpu) else cpu
 
 
 def run_variant(raw: Any, name: str, text: str) -> tuple[float, float | None]:
