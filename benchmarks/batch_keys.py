@@ -1,12 +1,12 @@
 """Benchmark of the batch's key checks to products and areas (migration 0026_productfk): foreign keys against
 statement triggers.
 
-    GI_DATABASE_URL=postgresql+psycopg://.../gi_bench_fk .venv/bin/python benchmarks/batch_keys.py [--rows 20000]
-                                                                                              [--runs 7]
+    .venv/bin/python benchmarks/batch_keys.py [--rows 20000] [--runs 7]
 
-The database is a benchmark database of benchmarks/origin.py (its 2,875 county products, one area each), at
-migration 0026_productfk or later. One process stores ``--rows`` new samples with their verdicts (each of a random
-product, in that product's area, as benchmarks/origin.py (c) writes them) through ``gi.origin.store.store_staged``
+The database is benchmarks/origin.py's (its 2,875 county products, one area each; created, migrated and loaded
+when needed; a configured database named gi_bench* is used instead). One process stores ``--rows`` new samples
+with their verdicts (each of a random product, in that product's area, as benchmarks/origin.py (c) writes them)
+through ``gi.origin.store.store_staged``
 (COPY into the staging table, then the chunk's plain inserts: the path of ``gi check``), once per variant and run,
 each in a transaction rolled back (the tables vacuumed after each round), variants alternating:
 
@@ -172,10 +172,12 @@ def main(argv: list[str] | None = None) -> int:
 
     import psycopg
 
-    from gi import db as gi_db
+    from benchmarks.origin import bench_url
     from gi.db.local import libpq_dsn
 
-    url = gi_db.database_url()
+    url = bench_url(
+        False
+    )  # benchmarks/origin.py's database: created and loaded with the counties when needed
     with psycopg.connect(libpq_dsn(url)) as raw:
         with raw.cursor() as cur:
             row: Any = cur.execute("SELECT version_num FROM alembic_version").fetchone()
