@@ -23,6 +23,7 @@ from sqlalchemy import (
     UniqueConstraint,
     Uuid,
     func,
+    text,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -162,7 +163,15 @@ class OriginVerdictRecord(Base):
         # A sample's verdicts in order: the current one is the last (gi.reads.verdicts).
         Index("ix_origin_verdict_sample_id_id", "sample_id", "id"),
         UniqueConstraint("id", "collected_at", name="uq_origin_verdict_id_collected_at"),
-        UniqueConstraint("supersedes_id", "collected_at", name="uq_origin_verdict_supersedes_id"),
+        # A verdict is superseded once. Partial: a look-up by collection moment must never find this index
+        # cheap (migration 0027_supersedes).
+        Index(
+            "uq_origin_verdict_supersedes_id",
+            "supersedes_id",
+            "collected_at",
+            unique=True,
+            postgresql_where=text("supersedes_id IS NOT NULL"),
+        ),
         # (sample_id, collected_at) references sample: checked once per statement by triggers, not by a foreign
         # key's per-row query (migration 0024_batchfk).
         # NO ACTION: checked at the end of a statement, so a sample's verdicts can go together with it.
