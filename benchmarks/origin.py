@@ -221,6 +221,18 @@ form measured in the same run:
     about -0.8 s per 100,000: COPY's JSON parsing, the heap, WAL and the audit capture's hashing). Keeping in
     the inputs only what the sample's row does not hold would change what a verdict records and what ``gi audit
     verify`` and the inspection record read back: a data-model change, not made.
+    (c) 2026-12-06 03:02-03:32, the UUIDs of a look-up sent in binary (20,000: 46 -> 7 ms a round trip): 8.09 s
+    (runs 8.66, 7.90, 8.09 s; load 1.21 -> 1.43; database thread 6.56 s), re-run 7.29 s. Then re-runs of 88.72,
+    86.31 and 92.96 s in 3 of 6 processes (first runs 8.25-8.79 s): auto_explain caught the look-up of the
+    first 4,000 UUIDs taking 84.5 s, its current-verdict probe an index scan of the (supersedes_id,
+    collected_at) key for the moment alone (``Filter: (sample_id = ...)``): every verdict's entry there is (NULL,
+    the moment), deduplicated into a few pages, so the scan looked as cheap as a probe of (sample_id, id) to a
+    planner without statistics of the partition just filled. Migration 0027_supersedes makes that key a partial
+    index of the verdicts that supersede one. After it, 6 processes: re-runs 8.14, 8.31, 8.09, 8.48, 8.33,
+    8.13 s, none slow; first runs 9.11, 9.29, 8.84, 9.38, 9.32, 8.91 s (load 0.5-1.2; validate 1.18-1.24, check
+    4.33-4.77, COPY text 0.99-1.04 s, waits 1.08-1.20 s; database thread 7.11-7.54 s). The Python stages are
+    12-15 % slower than at 02:54 with the same Python code (check 3.90-4.03 s then): the machine's speed drifts
+    (a shared VM), so only figures from one window compare. Target 5 s: not met.
     (d) 2026-12-06 02:55, main 2b67ef2 (load 1.02 -> 1.72): 151.9 s wall, 9,217 rows/s, peak RSS 1,010 MB (target
     1,024 MB: met, by 14 MB; one run), 1,400,000 verdicts in the table and 1,400,000 rows "stored" in the result
     file.
