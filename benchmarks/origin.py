@@ -223,7 +223,7 @@ form measured in the same run:
     verify`` and the inspection record read back: a data-model change, not made.
     (c) 2026-12-06 03:02-03:32, the UUIDs of a look-up sent in binary (20,000: 46 -> 7 ms a round trip): 8.09 s
     (runs 8.66, 7.90, 8.09 s; load 1.21 -> 1.43; database thread 6.56 s), re-run 7.29 s. Then re-runs of 88.72,
-    86.31 and 92.96 s in 3 of 6 processes (first runs 8.25-8.79 s): auto_explain caught the look-up of the
+    86.31 and 92.96 s in 3 of 6 processes (first runs 8.25-8.81 s): auto_explain caught the look-up of the
     first 4,000 UUIDs taking 84.5 s, its current-verdict probe an index scan of the (supersedes_id,
     collected_at) key for the moment alone (``Filter: (sample_id = ...)``): every verdict's entry there is (NULL,
     the moment), deduplicated into a few pages, so the scan looked as cheap as a probe of (sample_id, id) to a
