@@ -35,6 +35,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from gi.origin.store import SAMPLE_COLUMNS, VERDICT_COLUMNS  # noqa: E402
+
 # (constraint, table, the foreign key's definition) of migration 0026_productfk.
 KEYS = (
     (
@@ -61,26 +63,26 @@ VARIANTS: dict[str, tuple[set[str], set[str]]] = {
     "area as a key": ({AREA}, set()),
     "no check": (set(), {k[0] for k in KEYS}),
 }
+# The staged columns this benchmark writes: the samples' required ones and a lot number, then every verdict column.
 COLUMNS = (
-    "id",
-    "product_id",
-    "collected_at",
-    "submitted_x",
-    "submitted_y",
-    "declared_crs",
-    "gps_accuracy_m",
-    "location_source",
-    "location",
-    "lot_number",
-    "area_id",
-    "area_version",
-    "verdict",
-    "distance_m",
-    "band_m",
-    "flags",
-    "other_areas",
-    "rule",
-    "inputs",
+    tuple(
+        c
+        for c in SAMPLE_COLUMNS
+        if c
+        in {
+            "id",
+            "product_id",
+            "collected_at",
+            "submitted_x",
+            "submitted_y",
+            "declared_crs",
+            "gps_accuracy_m",
+            "location_source",
+            "location",
+            "lot_number",
+        }
+    )
+    + VERDICT_COLUMNS
 )
 
 

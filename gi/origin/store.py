@@ -259,8 +259,8 @@ _ANY_ARCHIVED_SQL = "SELECT EXISTS (SELECT 1 FROM data_archive WHERE parent = 's
 def _refuse_archived(raw: Any, ids: Sequence[uuid.UUID]) -> None:
     """Refuse a submission of a sample stored in an archived month (not reported as newly stored, nor lost)."""
     with raw.cursor() as cur:
-        # Most databases have no archived month: one probe of a small table then spares matching every new UUID
-        # against the identities (about 0.27 s of the server's time per 100,000 new samples).
+        # Most databases have no archived month: one probe of a small table (0.13 ms) then spares matching every
+        # new UUID against the identities (14.5 ms per chunk of 20,000 with none stored yet, more as they grow).
         if not cur.execute(_ANY_ARCHIVED_SQL).fetchone()[0]:
             return
         row = cur.execute(_ARCHIVED_SQL, {"ids": list(ids)}).fetchone()
