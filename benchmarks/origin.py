@@ -240,6 +240,19 @@ form measured in the same run:
     1,013 MB (met, by 11 MB), 1,400,000 verdicts and 1,400,000 rows "stored". ``benchmarks/lookup.py --rows
     20000`` then (load 1.3, this schema, so "before" has the old statement but not the old index): after 12
     look-ups on empty tables before 0.599 s, now 0.744 s; on a fresh connection 0.737 s and 0.741 s.
+    (c) 2026-12-06 04:06-04:30, main af5157f (load 0.5-1.4): 8.75 s (runs 10.94, 8.75, 8.52 s; validate 1.09,
+    check 3.62, COPY text 0.96 s, waits 2.12 s; database thread 7.47 s), re-run 8.85 s. Each side's CPU per run
+    (a copy of this benchmark reading /proc; 7 runs): this process 6.6-7.9 s, the batch's backend 6.0-6.9 s, so
+    12.5-14.8 s of CPU on 2 cores, a floor of 6.3-7.4 s even with no overlap lost. A 0.5 ms switch interval
+    instead of 5 ms changed nothing (medians 8.54 and 8.49 s): the database thread is not kept waiting for the
+    GIL. The backend's share alone, no Python running beside it (``benchmarks/store_parts.py``: the same 100,000
+    rows' chunks replayed statement by statement in a rolled-back transaction, median of 3, load 0.9): 5.83 s of
+    CPU; the same statements into copies of the tables with their indexes but no triggers or keys 3.53 s, into
+    bare copies 1.79 s (the COPY into staging 1.06 s of it, about half of that parsing the verdicts' JSON). The
+    trigger functions' own time: audit capture 0.79 s, the verdict -> sample key check 0.45 s, sample ->
+    identity 0.30 s, products and areas 0.26 s, the Merkle root 0.09 s. So the database side alone is over 5 s,
+    and with the audit capture and key checks this issue asks for, 5 s is out of reach on 2 cores however fast
+    the client becomes. Target 5 s: not met.
 
 Figures are wall-clock on a shared 2-core machine: other sessions' work makes them noisy.
 """
