@@ -8,8 +8,11 @@ Same database and rows as ``benchmarks/origin.py --only c`` (2,875 county areas,
 boundary, a quarter in GCJ-02). The rows are validated and checked once, up front, into the chunks the batch
 stores (``gi.origin.batch.CHUNK`` rows each, COPY text built by ``gi.origin.store.stage_text``). Each run then
 replays the statements of ``gi.origin.store.store_staged`` for every chunk on one connection, alone (no Python
-work runs meanwhile), in one transaction that is rolled back, so the database is left as it was. The deferred
-audit chain, which runs at commit, is fired with ``SET CONSTRAINTS ALL IMMEDIATE`` before the rollback.
+work runs meanwhile), in one transaction that is rolled back (the benchmark database's samples are discarded once
+first). The deferred audit chain, which runs at commit, is fired with ``SET CONSTRAINTS ALL IMMEDIATE`` before
+the rollback. Left out: the savepoint around a chunk's inserts and the chunk sizes' tail (every chunk here is
+full). The copies are plain tables, not partitioned ones, so they also leave out the routing of rows to the
+month's partition.
 
 Printed per variant: the median over runs of each statement's wall time and of the backend's CPU time (from /proc,
 when the server runs on this machine), and, for the tables as stored, the trigger functions' own time
