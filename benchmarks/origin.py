@@ -254,10 +254,10 @@ form measured in the same run:
     and with the audit capture and key checks this issue asks for, 5 s is out of reach on 2 cores however fast
     the client becomes. Target 5 s: not met. A slower window at 04:37 (load 0.8-1.2, same code): 9.61 s (runs
     9.81, 9.61, 9.53 s; database thread 8.03 s), re-run 10.35 s; ``store_parts.py`` then 6.20 s of backend CPU.
-    (d) 2026-12-06 04:32, the application code of af5157f, as for 146.5 s at 03:42 (load 1.26 -> 1.96): 204.8 s wall, 6,836
-    rows/s, peak RSS 1,013 MB (target 1,024 MB: met, by 11 MB), 1,400,000 verdicts and 1,400,000 rows "stored";
-    the server checkpointed every 22-27 s (max_wal_size 1 GB) during it. The wall time follows the machine's
-    speed; the peak does not move.
+    (d) 2026-12-06 04:32, the application code of af5157f, as for 146.5 s at 03:42 (load 1.26 -> 1.96): 204.8 s
+    wall, 6,836 rows/s, peak RSS 1,013 MB (target 1,024 MB: met, by 11 MB), 1,400,000 verdicts and 1,400,000
+    rows "stored"; the server checkpointed every 22-27 s (max_wal_size 1 GB) during it. The wall time follows
+    the machine's speed; the peak does not move.
 
 Figures are wall-clock on a shared 2-core machine: other sessions' work makes them noisy.
 """
