@@ -6,7 +6,7 @@ keys (indexes kept) and into bare copies (no index either: the baseline).
 
 Same database and rows as ``benchmarks/origin.py --only c`` (2,875 county areas, samples within 2 km of a
 boundary, a quarter in GCJ-02). The rows are validated and checked once, up front, into the chunks the batch
-stores (``gi.origin.batch.CHUNK`` rows each, COPY text built by ``gi.origin.store.stage_text``). Each run then
+stores (``gi.origin.batch.CHUNK`` rows each, built by ``gi.origin.store.stage_chunk``). Each run then
 replays the statements of ``gi.origin.store.store_staged`` for every chunk on one connection, alone (no Python
 work runs meanwhile), in one transaction that is rolled back (the benchmark database's samples are discarded once
 first). The deferred audit chain, which runs at commit, is fired with ``SET CONSTRAINTS ALL IMMEDIATE`` before
@@ -53,16 +53,16 @@ STEPS = ("COPY into staging", "identities", "samples", "verdicts", "audit chain 
 
 
 def build_chunks(url: str, n: int) -> list[Any]:
-    """(c)'s rows, validated and checked, as the staged chunks the batch stores."""
+    """(c)'s rows, validated and checked, as the staged chunks the batch stores (``gi.origin.store.stage_chunk``)."""
     from sqlalchemy import create_engine
     from sqlalchemy.orm import Session
 
-    from gi.origin.batch import CHUNK, STAGE_BLOCK
+    from gi.origin.batch import CHUNK
     from gi.origin.index import area_index
     from gi.origin.references import References, claims_of
     from gi.origin.rows import prepare_rows
     from gi.origin.rule import check_claims
-    from gi.origin.store import StagedChunk, stage_text, staged_columns
+    from gi.origin.store import stage_chunk
     from gi.settings import get_settings
 
     engine = create_engine(url)
@@ -77,12 +77,7 @@ def build_chunks(url: str, n: int) -> list[Any]:
             assert all(c is not None for c in contents), "a (c) row was refused"
             ready = [c for c in contents if c is not None]
             verdicts = check_claims(None, claims_of(ready), get_settings(), index)
-            columns = staged_columns(ready)
-            blocks = [
-                stage_text(ready[k : k + STAGE_BLOCK], verdicts[k : k + STAGE_BLOCK], columns)
-                for k in range(0, len(ready), STAGE_BLOCK)
-            ]
-            chunks.append(StagedChunk(columns, blocks))
+            chunks.append(stage_chunk(ready, verdicts))
     engine.dispose()
     return chunks
 

@@ -41,8 +41,7 @@ from gi.origin.store import (
     StagedChunk,
     StoredSample,
     identity_without_sample,
-    stage_text,
-    staged_columns,
+    stage_chunk,
     store_staged,
     stored_samples,
 )
@@ -164,7 +163,6 @@ Rows = Sequence[tuple[int, Mapping[str, Any]]]
 # The first chunk is small, so that the database starts storing early while later chunks are checked.
 FIRST_CHUNK = 4000
 CHUNK = 20_000
-STAGE_BLOCK = 2_000  # rows of COPY text built at a time
 
 
 def chunk_bounds(total: int, chunk: int = CHUNK) -> list[int]:
@@ -550,16 +548,7 @@ class Pipeline:
             self.timings["check"] += t2 - t
             self.checked += len(chunk.contents)
             self._report("checked", self.checked)
-            # In blocks: one text for the whole chunk would hold its rows' fields three times over meanwhile.
-            contents, verdicts = chunk.contents, chunk.verdicts
-            columns = staged_columns(contents)  # one column list for the chunk's one COPY
-            staged = StagedChunk(
-                columns,
-                [
-                    stage_text(contents[k : k + STAGE_BLOCK], verdicts[k : k + STAGE_BLOCK], columns)
-                    for k in range(0, len(contents), STAGE_BLOCK)
-                ],
-            )
+            staged = stage_chunk(chunk.contents, chunk.verdicts)
             self.timings["format"] += time.perf_counter() - t2
         chunk.store = self.submit(self._store, staged, len(chunk.contents), chunk.index.tokens)
 

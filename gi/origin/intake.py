@@ -26,12 +26,10 @@ from gi.origin.index import area_index
 from gi.origin.references import References, claim_of, claims_of, prepare_sample
 from gi.origin.rule import OriginVerdict, check_claims, check_origin
 from gi.origin.store import (
-    StagedChunk,
     StoredSample,
     identity_without_sample,
     insert_sample,
-    stage_text,
-    staged_columns,
+    stage_chunk,
     store_staged,
     stored_samples,
 )
@@ -129,9 +127,8 @@ def record_samples_together(
         raise ConflictError("id: the same sample twice in one group", field="id")
     # The index is read under the hold just taken: its versions stay the current ones until the commit.
     verdicts = check_claims(None, claims_of(contents), settings, area_index(session))
-    columns = staged_columns(contents)
     raw = session.connection().connection.driver_connection
-    skipped = set(store_staged(raw, StagedChunk(columns, [stage_text(contents, verdicts, columns)])))
+    skipped = set(store_staged(raw, stage_chunk(contents, verdicts)))
     known = stored_samples(session, sorted(skipped)) if skipped else {}
     out = []
     for content, verdict in zip(contents, verdicts, strict=True):

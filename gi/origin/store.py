@@ -584,6 +584,21 @@ def stage_text(
     return "\n".join(map("\t".join, zip(*out, strict=True))) + "\n"
 
 
+# Rows of COPY text built at a time: one text for a whole chunk would hold its rows' fields three times over.
+STAGE_BLOCK = 2_000
+
+
+def stage_chunk(contents: Sequence[SampleContent], verdicts: Sequence[OriginVerdict]) -> StagedChunk:
+    """A chunk of samples and their verdicts as :func:`store_staged` takes it: one column list for the chunk's
+    one COPY, its text built in blocks of :data:`STAGE_BLOCK` rows."""
+    columns = staged_columns(contents)
+    blocks = [
+        stage_text(contents[k : k + STAGE_BLOCK], verdicts[k : k + STAGE_BLOCK], columns)
+        for k in range(0, len(contents), STAGE_BLOCK)
+    ]
+    return StagedChunk(columns, blocks)
+
+
 def _other_areas(verdicts: Sequence[OriginVerdict]) -> list[str]:
     """The other areas' JSON of each verdict (verdicts in the same other areas share one tuple: encoded once)."""
     others: dict[int, tuple[tuple[dict[str, Any], ...], str]] = {}
