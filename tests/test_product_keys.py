@@ -166,9 +166,12 @@ def _rows(n: int, prefix: str) -> list[tuple[int, dict[str, object]]]:
     ]
 
 
+_STAGE_TEXT = gi.origin.store.stage_text  # the real one, whatever a test has put in its place
+
+
 def _ghost_in(column: str) -> Callable[..., str]:
     """stage_text, but the last row of each block names the ghost id in ``column``."""
-    real = gi.origin.store.stage_text
+    real = _STAGE_TEXT
 
     def staged(contents: Sequence[Any], verdicts: Sequence[Any], columns: Sequence[str]) -> str:
         block = real(contents, verdicts, columns)
@@ -200,7 +203,7 @@ def test_the_batch_statements_check_the_keys(
     )
     nested.rollback()
     for column, constraint in (("product_id", SAMPLE_PRODUCT), ("area_id", VERDICT_AREA)):
-        monkeypatch.setattr(gi.origin.batch, "stage_text", _ghost_in(column))
+        monkeypatch.setattr(gi.origin.store, "stage_text", _ghost_in(column))
         message = _refused(
             session, lambda c=column: record_samples(session, _rows(30, c), chunk=10), constraint
         )
