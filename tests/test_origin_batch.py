@@ -655,6 +655,38 @@ def test_seen_samples_find_first_rows_even_when_uuids_share_their_first_half() -
     assert len(seen) == 3
 
 
+def test_seen_samples_answer_like_a_dict_over_many_runs(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Chunk after chunk, the runs (merged up to their limit) answer every UUID's first row as a dict would."""
+    import random
+
+    from gi.origin.batch import SeenSamples
+
+    monkeypatch.setattr(SeenSamples, "MERGE_LIMIT", 5000)
+    seen, expected, rng, row = SeenSamples(), {}, random.Random(1), 0
+    for _ in range(60):
+        # Some UUIDs share their first 8 bytes with others (few distinct halves), the rest are random.
+        ids = [
+            uuid.UUID(
+                int=rng.getrandbits(128)
+                if rng.random() < 0.9
+                else (rng.getrandbits(3) << 64) | rng.getrandbits(6)
+            )
+            for _ in range(rng.randint(1, 700))
+        ]
+        probe = ids + rng.sample(sorted(expected), min(50, len(expected)))
+        assert seen.first_rows(probe).tolist() == [expected.get(i, -1) for i in probe]
+        firsts: dict[uuid.UUID, int] = {}
+        for i in ids:
+            if i not in expected and i not in firsts:
+                row += 1
+                firsts[i] = row
+        seen.add(firsts)
+        expected.update(firsts)
+        assert len(seen) == len(expected)
+    sizes = [len(run[2]) for run in seen.runs]
+    assert 1 < len(sizes) < 20 and max(sizes) <= 5000 and sum(sizes) == len(expected) > 15_000
+
+
 def test_samples_recorded_together_equal_single_samples(session: Session, product: GIProduct) -> None:
     """record_samples_together stores, column for column, what record_sample stores for each sample alone, and
     answers a sample stored before as record_sample does; any one's problem raises and stores none of them."""

@@ -278,17 +278,21 @@ def release_freed_memory() -> None:
 class SeenSamples:
     """The sample UUIDs of the rows taken so far, each with its first row number, to refuse repeats in a file.
 
-    Kept as arrays sorted by UUID (24 bytes a row; a dict of ints takes about 150): a file of a million and a
-    half rows holds some 34 MB here. Each chunk is looked up and merged in one vectorized step.
+    Kept as a few runs of arrays sorted by UUID (24 bytes a row; a dict of ints takes about 150): a file of a
+    million and a half rows holds some 34 MB here. Each chunk is looked up in every run and added as a run of its
+    own; runs of similar size merge up to ``MERGE_LIMIT`` rows, so a file's look-ups stay few while no merge
+    copies more than a few MB (one sorted array grown by ``np.insert`` copied the whole 34 MB at every chunk, and
+    that copy sat on the file's peak RSS at its very end).
     """
 
+    MERGE_LIMIT = 1 << 18
+
     def __init__(self) -> None:
-        self.high = np.zeros(0, np.uint64)  # the UUID's first 8 bytes, sorted
-        self.low = np.zeros(0, np.uint64)  # its last 8 bytes
-        self.rows = np.zeros(0, np.int64)
+        # Each run: the UUIDs' first 8 bytes (sorted), their last 8 bytes, their first rows.
+        self.runs: list[tuple[NDArray[np.uint64], NDArray[np.uint64], NDArray[np.int64]]] = []
 
     def __len__(self) -> int:
-        return len(self.rows)
+        return sum(len(rows) for _, _, rows in self.runs)
 
     @staticmethod
     def _halves(ids: Sequence[uuid.UUID]) -> tuple[NDArray[np.uint64], NDArray[np.uint64]]:
@@ -298,17 +302,19 @@ class SeenSamples:
     def first_rows(self, ids: Sequence[uuid.UUID]) -> NDArray[np.int64]:
         """The first row of each UUID among those added, or -1."""
         found = np.full(len(ids), -1, np.int64)
-        if not len(ids) or not len(self.rows):
+        if not len(ids) or not self.runs:
             return found
         high, low = self._halves(ids)
-        lo = np.searchsorted(self.high, high, side="left")
-        hi = np.searchsorted(self.high, high, side="right")
-        one = (hi - lo == 1) & (self.low[np.minimum(lo, len(self.rows) - 1)] == low)
-        found[one] = self.rows[lo[one]]
-        for k in np.flatnonzero(hi - lo > 1).tolist():  # UUIDs sharing their first 8 bytes: compare the rest
-            match = np.flatnonzero(self.low[lo[k] : hi[k]] == low[k])
-            if len(match):
-                found[k] = self.rows[lo[k] + match[0]]
+        for run_high, run_low, run_rows in self.runs:
+            lo = np.searchsorted(run_high, high, side="left")
+            hi = np.searchsorted(run_high, high, side="right")
+            one = (hi - lo == 1) & (run_low[np.minimum(lo, len(run_rows) - 1)] == low)
+            found[one] = run_rows[lo[one]]
+            # UUIDs sharing their first 8 bytes: compare the rest.
+            for k in np.flatnonzero(hi - lo > 1).tolist():
+                match = np.flatnonzero(run_low[lo[k] : hi[k]] == low[k])
+                if len(match):
+                    found[k] = run_rows[lo[k] + match[0]]
         return found
 
     def add(self, firsts: Mapping[uuid.UUID, int]) -> None:
@@ -318,11 +324,17 @@ class SeenSamples:
         high, low = self._halves(list(firsts))
         rows = np.fromiter(firsts.values(), np.int64, len(firsts))
         order = np.argsort(high, kind="stable")
-        high, low, rows = high[order], low[order], rows[order]
-        at = np.searchsorted(self.high, high)
-        self.high = np.insert(self.high, at, high)
-        self.low = np.insert(self.low, at, low)
-        self.rows = np.insert(self.rows, at, rows)
+        self.runs.append((high[order], low[order], rows[order]))
+        runs = self.runs
+        # As a binary counter: the last two merge while the older is no longer, so each row is copied about
+        # log2(MERGE_LIMIT / chunk) times in all.
+        while len(runs) > 1 and len(runs[-2][2]) <= len(runs[-1][2]):
+            if len(runs[-2][2]) + len(runs[-1][2]) > self.MERGE_LIMIT:
+                break
+            (h1, l1, r1), (h2, l2, r2) = runs.pop(), runs.pop()
+            h, lw, r = np.concatenate([h2, h1]), np.concatenate([l2, l1]), np.concatenate([r2, r1])
+            merged = np.argsort(h, kind="stable")
+            runs.append((h[merged], lw[merged], r[merged]))
 
 
 @dataclass
