@@ -281,8 +281,8 @@ class SeenSamples:
     Kept as a few runs of arrays sorted by UUID (24 bytes a row; a dict of ints takes about 150): a file of a
     million and a half rows holds some 34 MB here. Each chunk is looked up in every run and added as a run of its
     own; runs of similar size merge up to ``MERGE_LIMIT`` rows, so a file's look-ups stay few while no merge
-    copies more than a few MB (one sorted array grown by ``np.insert`` copied the whole 34 MB at every chunk, and
-    that copy sat on the file's peak RSS at its very end).
+    copies more than a few MB. One sorted array grown by ``np.insert`` copied all of it at every chunk, which is
+    quadratic in the file; (d)'s peak RSS was the same either way (1,007 MB), since those copies were returned.
     """
 
     MERGE_LIMIT = 1 << 18
