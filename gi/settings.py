@@ -52,8 +52,8 @@ class Settings(BaseSettings):
     max_gps_accuracy_m: float = Field(
         default=100.0, gt=0, description="A GPS accuracy worse than this is flagged and not trusted."
     )
-    # 2,500 rather than 10,000: 1.4 M rows against 2,875 county areas peaked at 892-902 MB instead of
-    # 1,007-1,009 MB, in the same wall time (benchmarks/origin.py (d), 2026-12-06 evening).
+    # 2,500 rather than 10,000: 1.4 M rows against 2,875 county areas peaked at 892-902 MiB instead of
+    # 1,007-1,009 MiB, in the same wall time (benchmarks/origin.py (d), 2026-12-06 evening).
     intake_chunk_rows: int = Field(
         default=2_500,
         ge=100,
