@@ -16,6 +16,7 @@ from shapely.prepared import prep
 from sqlalchemy import ColumnElement, delete, func, select
 from sqlalchemy.orm import Session
 
+from gi import clock
 from gi.market.credit_code import USCC_CHARS, org_code_check, uscc_check
 from gi.models import GIProduct, Inspector, InspectorConflict, Producer, ProducerComplaint, ProductionArea
 from sampling.frames import Frame, FrameInspector, FrameProducer, FrameProduct
@@ -269,7 +270,7 @@ def create_synthetic_directory(
         report.county_source = "already present"
         return report
     rng = np.random.default_rng(seed)
-    today = today or date.today()
+    today = today or clock.today()
     areas = list(session.scalars(select(ProductionArea).where(ProductionArea.valid_to.is_(None))))
     products = {p.id: p for p in session.scalars(select(GIProduct))}
     all_codes = {str(u["code"])[:6] for a in areas for u in a.admin_units if u.get("code")}

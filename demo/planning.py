@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 
 from demo.directories import SyntheticReport, create_synthetic_directory
+from gi import clock
 from gi.db import session_scope
 from gi.models import Plan
 from gi.settings import get_settings
@@ -25,7 +26,6 @@ from sampling.commit import Announcement
 from sampling.export import export_plan
 from sampling.planning import PlanSummary, create_plan, draw_plan, find_plan, plan_summary
 from sampling.seasons import season_period
-from sampling.seasons import today as local_today
 from sampling.verify import VerificationReport, verify
 
 DEMO_PUBLIC_VALUE = "DEMO-2026-PUBLIC-VALUE"
@@ -57,7 +57,7 @@ class PlanStep:
 
 def demo_season(today: date | None = None) -> tuple[date, date]:
     """The demo's season: the three whole calendar months before the month of ``today`` (default: today)."""
-    today = today or local_today()
+    today = today or clock.today()
     months = today.year * 12 + today.month - 1 - DEMO_ROUNDS
     return season_period(date(months // 12, months % 12 + 1, 1), DEMO_ROUNDS)
 

@@ -13,7 +13,6 @@ import math
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import numpy as np
 import shapely
@@ -22,8 +21,8 @@ from sqlalchemy.orm import Session
 
 from geo_data.china import china_outline
 from geo_data.crs import CoordinateSystem, from_wgs84
+from gi import clock
 from gi.origin.index import AreaIndex, IndexedArea, area_index
-from gi.settings import get_settings
 
 SCENARIOS = ("inside", "outside", "near boundary", "GCJ-02", "BD-09", "swapped", "mock location")
 _WEIGHTS = (0.58, 0.12, 0.12, 0.09, 0.05, 0.04, 0.0)
@@ -90,8 +89,8 @@ def _tasks(session: Session, limit: int) -> list[Target]:
 
 def _moment_in(start: date, end: date, salt: int) -> datetime:
     """A working-hours moment in the due window; a task not yet due is taken as sampled yesterday."""
-    tz = ZoneInfo(get_settings().timezone)
-    now = datetime.now(tz)
+    tz = clock.zone()
+    now = clock.now()
     yesterday = now.date() - timedelta(days=1)
     end = min(end, yesterday)
     start = min(start, end)
@@ -104,8 +103,8 @@ def _targets_from_register(
 ) -> list[Target]:
     from gi.models import GIProduct, Inspector, Producer
 
-    tz = ZoneInfo(get_settings().timezone)
-    now = datetime.now(tz)
+    tz = clock.zone()
+    now = clock.now()
     today = datetime.combine(now.date(), time(0), tzinfo=tz)  # whole minutes: the same samples all day
     inspectors = list(
         session.scalars(select(Inspector.code).where(Inspector.active.is_(True)).order_by(Inspector.code))

@@ -12,6 +12,7 @@ import shapely
 from shapely.geometry import MultiPolygon
 
 from geo_data import admin
+from gi import clock
 from gi.reads.season import (
     AreaInfo,
     CoverageRow,
@@ -194,7 +195,7 @@ def synthetic_summary(
         title=f"{start:%Y}年春季地理标志产品监督抽检（构造数据）",
         start=start,
         end=start + timedelta(days=days - 1),
-        generated_at=datetime.now(TZ),
+        generated_at=clock.now(),
         areas=areas,
         samples=frame,
         producers_outside=producers,

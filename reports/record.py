@@ -10,6 +10,7 @@ from pathlib import Path
 from reportlab.platypus import CondPageBreak, Flowable, KeepTogether, Table, TableStyle
 
 from geo_data.crs import in_china_box
+from gi import clock
 from maps import static
 from maps.style import ORIGIN, QUALITY
 from reports.data import SampleRecordData
@@ -222,13 +223,10 @@ def sample_record(
     generated_at: datetime | None = None,
 ) -> ReportFiles:
     """Write the inspection record of one sample to ``path`` (PDF)."""
-    from zoneinfo import ZoneInfo
-
-    from gi.settings import get_settings
 
     options = options or ReportOptions.from_settings()
     issuer = require_issuer(options)
-    moment = generated_at or datetime.now(ZoneInfo(get_settings().timezone))
+    moment = generated_at or clock.now()
     rid = record.record_number
     meta = ReportMeta(
         report_id=rid,

@@ -14,6 +14,7 @@ from sqlalchemy import Select, Text, cast, false, func, or_, select, text, true
 from sqlalchemy.orm import Session, aliased
 
 from geo_data import admin
+from gi import clock
 from gi.accounts.scope import Scope
 from gi.errors import InputError, NotFoundError
 from gi.models import (
@@ -152,10 +153,6 @@ def region_label(code: str | None) -> str:
     return code
 
 
-def _today() -> date:
-    return datetime.now(ZoneInfo(get_settings().timezone)).date()
-
-
 def choose_season(
     session: Session, plan_key: str | None = None, start: date | None = None, end: date | None = None
 ) -> Season:
@@ -167,7 +164,7 @@ def choose_season(
 
         plan = find_plan(session, plan_key)
     elif start is None or end is None:
-        today = _today()
+        today = clock.today()
         drawn = select(Plan).where(Plan.status == PlanStatus.DRAWN)
         plan = (
             session.scalars(
@@ -180,7 +177,7 @@ def choose_season(
             start, end = start or plan.period_from, end or plan.period_to
         else:
             stored = sample_date_range(session)
-            year = _today().year
+            year = clock.today().year
             start = start or (stored[0] if stored else date(year, 1, 1))
             end = end or (stored[1] if stored else date(year, 12, 31))
     if end < start:
@@ -474,7 +471,7 @@ def supervisor_dashboard(
     # Grouped scans of up to a season's million samples: compiling them (JIT) costs more than it saves.
     session.execute(text("SET LOCAL jit = off"))
     session.execute(text("SET LOCAL work_mem = '32MB'"))  # the anti-joins hash in memory
-    today = _today()
+    today = clock.today()
     plans = [
         (p.code, p.title, p.status.value)
         for p in session.scalars(

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import and_, func, or_, select, text
 from sqlalchemy.orm import Session
 
+from gi import clock
 from gi.errors import InputError
 from gi.market.reads import flag_counts
 from gi.models import (
@@ -378,7 +379,7 @@ def build_frame(
             .where(InspectorConflict.producer_id.in_(ids), Inspector.active.is_(True))
         )
     ]
-    moment = taken_at or datetime.now(ZoneInfo(get_settings().timezone))
+    moment = taken_at or clock.now()
     return Frame(
         plan=plan_code,
         taken_at=moment.replace(microsecond=0).isoformat(),

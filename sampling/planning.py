@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from gi import clock
 from gi.errors import ConflictError, InputError, NotFoundError
 from gi.models import (
     Commitment,
@@ -74,7 +75,8 @@ from sampling.seasons import split_rounds
 
 
 def _now() -> datetime:
-    return datetime.now(ZoneInfo(get_settings().timezone)).replace(microsecond=0)
+    # Whole seconds: the moment is printed in commitments and notices that anyone re-computes.
+    return clock.now().replace(microsecond=0)
 
 
 def default_plan_title(code: str, period_from: date, period_to: date) -> str:

@@ -1,18 +1,16 @@
 """The season calendar: yearly month-day market windows (which may wrap over the new year), a plan's period
 split into rounds, and the season kind (peak, regular, off season) of a product in a round. Dates are local
-dates in Asia/Shanghai; nothing here looks at a clock except ``today``."""
+dates in Asia/Shanghai; nothing here looks at a clock (``gi.clock`` does)."""
 
 from __future__ import annotations
 
 import calendar
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Protocol
-from zoneinfo import ZoneInfo
 
 from gi.errors import InputError
-from gi.settings import get_settings
 
 PEAK = "peak"
 REGULAR = "regular"
@@ -61,11 +59,6 @@ class Window:
         if self.wraps:
             return md >= start or md <= end
         return start <= md <= end
-
-
-def today() -> date:
-    """Today's date in the configured time zone (Asia/Shanghai)."""
-    return datetime.now(ZoneInfo(get_settings().timezone)).date()
 
 
 def day_kind(windows: Sequence[Window], day: date) -> str:

@@ -9,7 +9,7 @@ import re
 import shutil
 import subprocess
 from collections.abc import Iterator
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -18,6 +18,7 @@ from fixtures import pdf_text, scratch_database
 from sqlalchemy import select
 
 from geo_data.register import load_register
+from gi import clock
 from gi import db as gi_db
 from gi.quality.evidence import Effect, EvidenceItem, stored_items
 from gi.quality.wording import CODES, FLAG_LABELS_ZH
@@ -238,7 +239,7 @@ def test_rules_in_chinese() -> None:
 def crafted_rows(start: int) -> list[tuple[int, dict]]:
     """Samples made for the origin flags the simulated season does not raise by itself."""
     x, y = XIHU_INSIDE
-    moment = datetime.combine(date.today() - timedelta(days=5), time(10, 0), TZ)
+    moment = datetime.combine(clock.today() - timedelta(days=5), time(10, 0), TZ)
     base = {
         "product": "xihu-longjing",
         "collected_at": moment,

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
-from datetime import date
 from typing import TYPE_CHECKING
 
 import typer
 
 from api.console import console, progress, table
 from api.options import PERIOD_SEASON, parse_day, parse_period
+from gi import clock
 from gi.db import session_scope
 from gi.errors import InputError
 
@@ -251,6 +251,6 @@ def rule(
             stored = set_rule(session, product, kind, guard_factor, comparison, start, note)
             console.print(f"stored: from {stored.valid_from}")
         p = find_product(session, product)
-        current, stored_rule = rule_at(session, p.id, date.today())
+        current, stored_rule = rule_at(session, p.id, clock.today())
         origin = f"stored, from {stored_rule.valid_from}" if stored_rule else "default"
         console.print(f"{p.name_zh}: {current.describe()} ({origin})")

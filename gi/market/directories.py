@@ -17,13 +17,13 @@ from collections.abc import Mapping
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from geoalchemy2.shape import from_shape, to_shape
 from shapely.geometry import Point
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from gi import clock
 from gi.market.rows import (
     COMMON_ALIASES,
     PRODUCT_SEPARATORS,
@@ -38,7 +38,6 @@ from gi.market.rows import (
     reject_if,
 )
 from gi.models import CATEGORY_ZH, Inspector, OriginVerdictRecord, OutletSupplier, Producer, ProductCategory
-from gi.settings import get_settings
 
 PRODUCER_ALIASES: dict[str, tuple[str, ...]] = {
     **COMMON_ALIASES,
@@ -83,10 +82,6 @@ _CATEGORY_WORDS: dict[str, ProductCategory] = {
     "中药材": ProductCategory.MEDICINAL_HERB,
     "工艺品": ProductCategory.HANDICRAFT,
 }
-
-
-def _now() -> datetime:
-    return datetime.now(ZoneInfo(get_settings().timezone))
 
 
 def _same_point(old: Any, new: Any) -> bool:
@@ -166,7 +161,7 @@ def import_producers(
     reject_if(table.source, problems)
 
     report = ImportReport(table.source, "producer", rows=len(parsed))
-    moment = moment or _now()
+    moment = moment or clock.now()
     to_check: list[tuple[Producer, Location]] = []
     for r in parsed:
         where: Location | None = r.pop("location")
@@ -314,7 +309,7 @@ def import_outlets(session: Session, path: str | Path, sheet: str | None = None)
     reject_if(table.source, problems)
 
     report = ImportReport(table.source, "outlet", rows=len(parsed))
-    now = _now()
+    now = clock.now()
     for r in parsed:
         location, suppliers = r.pop("location"), r.pop("suppliers")
         product, code = r.pop("product"), r.pop("code")

@@ -10,15 +10,15 @@ by (product, number), issuance by (product, record number).
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from gi import clock
 from gi.errors import InputError
 from gi.market.capacity import market_facts
 from gi.market.records import RecordSpec, holders_of, import_records
@@ -35,7 +35,6 @@ from gi.market.rows import (
 )
 from gi.market.units import parse_unit, to_balance
 from gi.models import GIProduct, MarkAuthorization, MarkIssuance, Producer
-from gi.settings import get_settings
 
 AUTHORIZATION_ALIASES: dict[str, tuple[str, ...]] = {
     **COMMON_ALIASES,
@@ -51,10 +50,6 @@ ISSUANCE_ALIASES: dict[str, tuple[str, ...]] = {
     "code_from": ("code_from", "起始码", "起始编码"),
     "code_to": ("code_to", "终止码", "终止编码"),
 }
-
-
-def _now() -> datetime:
-    return datetime.now(ZoneInfo(get_settings().timezone))
 
 
 def import_authorizations(session: Session, path: str | Path, sheet: str | None = None) -> ImportReport:
@@ -116,7 +111,7 @@ def import_authorizations(session: Session, path: str | Path, sheet: str | None 
     }
     added: list[str] = []
     touched: set[int] = set()
-    now = _now()
+    now = clock.now()
     for r in parsed:
         item: GIProduct = r["product"]
         code = r["code"]

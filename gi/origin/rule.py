@@ -32,6 +32,7 @@ from geo_data.crs import (
     to_wgs84,
 )
 from geo_data.values import angle_decimals
+from gi import clock
 from gi.errors import InputError
 from gi.models import LocationSource, OriginOutcome
 from gi.origin.fields import parse_system
@@ -788,13 +789,12 @@ def check_producers(
     settings: Settings | None = None,
 ) -> list[ProducerCheck]:
     """Check every authorized producer's registered location against its product's area valid ``moment``."""
-    from zoneinfo import ZoneInfo
 
     from sqlalchemy import text
 
     from gi.models import OriginVerdictRecord
 
-    moment = as_aware(moment or datetime.now(ZoneInfo(get_settings().timezone)))
+    moment = as_aware(moment or clock.now())
     rows = session.execute(
         text(
             "SELECT r.id, r.name, r.credit_code, r.product_id, ST_X(r.location) AS x, ST_Y(r.location) AS y, "

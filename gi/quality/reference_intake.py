@@ -21,7 +21,6 @@ import json
 import os
 import tempfile
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +29,7 @@ from sqlalchemy.orm import Session
 
 from geo_data.reference_sets import ID_COLUMNS, PROVENANCE_COLUMNS, REFERENCES_DIR, read_reference_set
 from geo_data.tables import parse_quantity
+from gi import clock
 from gi.errors import InputError
 from gi.market.rows import Cells, read_rows, reject_if
 from gi.models import GIProduct, ReferenceTask
@@ -213,7 +213,7 @@ def _pending(ref: Any, source: Path, target: Path, rows: list[dict[str, Any]]) -
     for line in comments:
         out.write(line + "\n")
     out.write(
-        f"# {len(rows)} authentic reference(s) added {datetime.now().date().isoformat()} (synthetic = 0; provenance per row)\n"
+        f"# {len(rows)} authentic reference(s) added {clock.today().isoformat()} (synthetic = 0; provenance per row)\n"
     )
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(header)

@@ -19,6 +19,7 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from geo_data import admin
+from gi import clock
 from gi.db.archive import archived_sample_months
 from gi.errors import InputError
 from gi.market.reads import MarketSummary, market_summary
@@ -368,7 +369,7 @@ def area_infos(
     session: Session, product_keys: Sequence[str] = (), at: date | datetime | None = None
 ) -> list[AreaInfo]:
     """The area version valid at ``at`` (default: now) of each given product, or of every product."""
-    moment = as_aware(at) if at is not None else datetime.now(_local_tz())
+    moment = as_aware(at) if at is not None else clock.now()
     if product_keys:
         products = [find_product(session, key) for key in product_keys]
     else:
@@ -734,7 +735,7 @@ def producers_outside(
     not stored: a map or report must not write verdicts)."""
     from gi.origin.rule import check_producers
 
-    moment = as_aware(at) if at is not None else datetime.now(_local_tz())
+    moment = as_aware(at) if at is not None else clock.now()
     checks = check_producers(session, product_ids[0] if len(product_ids) == 1 else None, moment, store=False)
     wanted = set(product_ids)
     outside = [
@@ -917,7 +918,7 @@ def gather_season(
         title=title or _plan_title(session, start, end) or default_title(start, end),
         start=start,
         end=end,
-        generated_at=datetime.now(_local_tz()),
+        generated_at=clock.now(),
         areas=areas,
         samples=samples,
         producers_outside=producers_outside(session, product_ids, at=end),
@@ -951,13 +952,13 @@ def producers_outside_summary(
 ) -> SeasonSummary:
     """A season-shaped summary of the authorized producers located outside their areas on ``at`` (default:
     today): the content of the producers map."""
-    day = at or datetime.now(_local_tz()).date()
+    day = at or clock.now().date()
     products = [find_product(session, key) for key in product_keys]
     return SeasonSummary(
         title="登记位置在保护范围外的授权生产者",
         start=day,
         end=day,
-        generated_at=datetime.now(_local_tz()),
+        generated_at=clock.now(),
         areas=area_infos(session, [p.code for p in products], at=day),
         samples=empty_samples(),
         producers_outside=producers_outside(session, [p.id for p in products], at=day),

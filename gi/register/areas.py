@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from geo_data.io import area_from_box, read_area_file
 from geo_data.measure import geodesic_area_km2, largest_shift_m, overlap_share, same_area, vertex_count
+from gi import clock
 from gi.errors import ConflictError, InputError, NotFoundError
 from gi.models import GIProduct, ProductionArea
 from gi.settings import Settings, get_settings
@@ -226,10 +227,6 @@ def add_area_version(
     return AreaImportResult(area, change, stored=True, rejudged=rejudged)
 
 
-def _now() -> datetime:
-    return datetime.now(ZoneInfo(get_settings().timezone))
-
-
 def import_area_file(
     session: Session,
     product_key: str,
@@ -259,7 +256,7 @@ def import_area_file(
             legal_basis=legal_basis or f"imported from {Path(path).name}",
             source=Path(path).name,
             source_crs=area_file.declared_crs,
-            valid_from=as_aware(valid_from or _now()),
+            valid_from=as_aware(valid_from or clock.now()),
             admin_units=units,
             repair_notes=tuple(area_file.repairs),
         ),
@@ -290,7 +287,7 @@ def import_area_box(
             legal_basis=legal_basis,
             source=f"box {west} {south} {east} {north}",
             source_crs=str(crs),
-            valid_from=as_aware(valid_from or _now()),
+            valid_from=as_aware(valid_from or clock.now()),
             admin_units=[],
         ),
         replace=replace,
