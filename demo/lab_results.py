@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from geo_data.lab_files import LabRow
 from geo_data.reference_sets import ReferenceSet
+from gi import clock
 from gi.errors import InputError
 from gi.models import OriginOutcome, QualitySpec, Sample
 from gi.quality.decision import decimal_exponent
@@ -131,7 +132,8 @@ def simulate_results(
         rng = random.Random(f"{seed}:{sample.id}")
         np_rng = np.random.default_rng(rng.getrandbits(64))
         on = collection_date(sample)
-        tested_on = on + timedelta(days=rng.randint(5, 20))
+        # Tested 5-20 days after sampling, but not after today: a sample of last week has today's results.
+        tested_on = min(on + timedelta(days=rng.randint(5, 20)), max(on, clock.today()))
         specs = specs_at(session, sample.product_id, on)
         grades = sorted({s.grade for s in specs if s.grade})
         grade = rng.choice(grades) if grades else None

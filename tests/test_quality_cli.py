@@ -28,10 +28,10 @@ def samples(register_copy: str) -> dict[str, uuid.UUID]:
     made: dict[str, uuid.UUID] = {}
     with session_scope(get_engine(register_copy)) as session:
         for name, code, when in [
-            ("tea", "xihu-longjing", datetime(2031, 4, 2, 9, tzinfo=SH)),
-            ("goji", "ningxia-goji", datetime(2031, 7, 10, 9, tzinfo=SH)),
-            ("rice", "wuchang-rice", datetime(2031, 10, 5, 9, tzinfo=SH)),
-            ("pear", "korla-fragrant-pear", datetime(2031, 9, 20, 9, tzinfo=SH)),
+            ("tea", "xihu-longjing", datetime(2025, 4, 2, 9, tzinfo=SH)),
+            ("goji", "ningxia-goji", datetime(2025, 7, 10, 9, tzinfo=SH)),
+            ("rice", "wuchang-rice", datetime(2025, 10, 5, 9, tzinfo=SH)),
+            ("pear", "korla-fragrant-pear", datetime(2025, 9, 20, 9, tzinfo=SH)),
         ]:
             product = find_product(session, code)
             sample = Sample(
@@ -71,13 +71,13 @@ def test_import_then_check_one_sample(
     path = tmp_path / "lab.csv"
     path.write_text(
         "sample_id,indicator,value,unit,U,k,laboratory,tested_on\n"
-        f"{tea},moisture,6.5,%,0.2,2,Lab A,2031-04-10\n"
-        f"{tea},total_ash,52,g/kg,1,2,Lab A,2031-04-10\n"
-        f"{tea},powder,0.4,%,,,Lab A,2031-04-10\n"
-        f"{tea},water_extract,35.2,%,0.5,2,Lab A,2031-04-10\n"
-        f"{tea},lead,<0.1,mg/kg,,,Lab A,2031-04-10\n"
+        f"{tea},moisture,6.5,%,0.2,2,Lab A,2025-04-10\n"
+        f"{tea},total_ash,52,g/kg,1,2,Lab A,2025-04-10\n"
+        f"{tea},powder,0.4,%,,,Lab A,2025-04-10\n"
+        f"{tea},water_extract,35.2,%,0.5,2,Lab A,2025-04-10\n"
+        f"{tea},lead,<0.1,mg/kg,,,Lab A,2025-04-10\n"
         + "".join(
-            f"{tea},{k},{v},{u},,,Iso Lab,2031-04-12\n"
+            f"{tea},{k},{v},{u},,,Iso Lab,2025-04-12\n"
             for k, v, u in [
                 ("d13C", -27.7, "‰"),
                 ("d15N", 3.2, "‰"),
@@ -118,19 +118,19 @@ def test_bad_input_exits_non_zero_with_rows(
     path = tmp_path / "bad.csv"
     path.write_text(
         "sample_id,indicator,value,unit,laboratory,tested_on\n"
-        f"{samples['rice']},moisture,fifteen,%,Lab,2031-10-10\n"
-        f"{samples['rice']},gluten,8,%,Lab,2031-10-10\n",
+        f"{samples['rice']},moisture,fifteen,%,Lab,2025-10-10\n"
+        f"{samples['rice']},gluten,8,%,Lab,2025-10-10\n",
         encoding="utf-8",
     )
     result = gi(register_copy, "results", "import", str(path))
     assert result.returncode == 1
     assert "text in a number field" in result.stderr and "unknown indicator 'gluten'" in result.stderr
     assert gi(register_copy, "quality", "check").returncode == 1  # no selection
-    season = gi(register_copy, "quality", "check", "--season", "2031-13-01..2031-12-31")
+    season = gi(register_copy, "quality", "check", "--season", "2025-13-01..2025-12-31")
     assert season.returncode == 1 and "error: --season" in season.stderr
-    day = gi(register_copy, "quality", "check", "--from", "2031-13-01")
-    assert day.returncode == 1 and "error: --from: '2031-13-01' is not a date" in day.stderr
-    both = gi(register_copy, "quality", "check", "--season", "2031", "--to", "2031-12-31")
+    day = gi(register_copy, "quality", "check", "--from", "2025-13-01")
+    assert day.returncode == 1 and "error: --from: '2025-13-01' is not a date" in day.stderr
+    both = gi(register_copy, "quality", "check", "--season", "2025", "--to", "2025-12-31")
     assert both.returncode == 1 and "not both" in both.stderr
 
 

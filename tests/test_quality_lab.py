@@ -106,6 +106,33 @@ def test_bad_rows_are_all_reported_with_row_numbers_and_nothing_is_stored(
     assert results_of(session, tea.id) == []
 
 
+def test_a_test_date_in_the_future_or_before_sampling_is_refused(
+    session: Session, tea: Sample, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A typo'd test date would otherwise be the "latest" result judging uses; today is the office's date."""
+    from gi import clock
+
+    # 17:00 UTC on 11 April is 01:00 on 12 April in Beijing: a result of the 12th is not in the future.
+    monkeypatch.setattr(clock, "_system_now", lambda: datetime(2025, 4, 11, 17, 0, tzinfo=ZoneInfo("UTC")))
+    path = write(
+        tmp_path,
+        HEADER
+        + f"{tea.id},moisture,6.1,%,,,m,Lab A,2025-04-12,\n"  # row 2: today in Beijing
+        + f"{tea.id},total_ash,5.1,%,,,m,Lab A,2025-04-13,\n"  # row 3: tomorrow
+        + f"{tea.id},powder,0.5,%,,,m,Lab A,2052-04-10,\n"  # row 4: a typo'd year
+        + f"{tea.id},lead,0.3,mg/kg,,,m,Lab A,2025-04-01,\n"  # row 5: the day before sampling (2 April)
+        + f"{tea.id},water_extract,40,%,,,m,Lab A,2025-04-02,\n",  # row 6: the day of sampling
+    )
+    with pytest.raises(LabImportError) as err:
+        import_results(session, path)
+    problems = {p.row: (p.column, p.problem) for p in err.value.problems}
+    assert set(problems) == {3, 4, 5}
+    assert problems[3] == ("tested_on", "2025-04-13 is in the future (today is 2025-04-12)")
+    assert problems[4][0] == "tested_on" and "2052-04-10 is in the future" in problems[4][1]
+    assert problems[5] == ("tested_on", "2025-04-01 is before the sample was collected (2025-04-02)")
+    assert results_of(session, tea.id) == []
+
+
 def test_reimporting_a_file_is_caught_as_duplicates(session: Session, tea: Sample, tmp_path: Path) -> None:
     path = write(tmp_path, HEADER + f"{tea.id},moisture,6.1,%,,,m,Lab A,2025-04-10,\n")
     import_results(session, path)

@@ -13,6 +13,7 @@ from sqlalchemy import String, cast, select, tuple_
 from sqlalchemy.orm import Session
 
 from geo_data.lab_files import LabFileError, LabRow, RowProblem, read_lab_rows
+from gi import clock
 from gi.errors import InputError, NotFoundError
 from gi.models import GIProduct, LabResult, QualitySpec, Sample
 from gi.quality.fingerprint import fingerprint_variables
@@ -125,8 +126,9 @@ def add_results(
     pending: list[tuple[LabRow, LabResult]] = []
     declared: dict[uuid.UUID, tuple[str, int]] = {}
 
-    from gi.quality.judge import grade_matches  # the grade vocabulary is the specification's
+    from gi.quality.judge import collection_date, grade_matches  # the grade vocabulary is the specification's
 
+    today = clock.today()
     for row in rows:
         try:
             sample = samples.get(row.sample) or resolve_sample(session, row.sample)
@@ -134,6 +136,21 @@ def add_results(
             problems.append(RowProblem(row.row, "sample_id", exc.detail))
             continue
         samples[row.sample] = sample
+        # A test date after today or before the sampling is a typo; stored, it would also become the "latest"
+        # result that judging uses (latest by test date) and hide every later correction.
+        if row.tested_on > today:
+            problems.append(
+                RowProblem(row.row, "tested_on", f"{row.tested_on} is in the future (today is {today})")
+            )
+            continue
+        collected = collection_date(sample)
+        if row.tested_on < collected:
+            problems.append(
+                RowProblem(
+                    row.row, "tested_on", f"{row.tested_on} is before the sample was collected ({collected})"
+                )
+            )
+            continue
         product = sample.product
         catalogue = catalogues.get(product.id)
         if catalogue is None:
