@@ -24,12 +24,14 @@ from gi.models import Plan
 from gi.settings import get_settings
 from sampling.commit import Announcement
 from sampling.export import export_plan
+from sampling.findings import FindingsRecorded, record_findings
 from sampling.planning import PlanSummary, create_plan, draw_plan, find_plan, plan_summary
 from sampling.seasons import season_period
 from sampling.verify import VerificationReport, verify
 
 DEMO_PUBLIC_VALUE = "DEMO-2026-PUBLIC-VALUE"
-DEMO_SOURCE = "fixed demo value documented in docs/sampling.md (a demo, not a fair draw)"
+# Printed on the public pages and the notice, so in Chinese: a fixed value, documented, not a fair draw.
+DEMO_SOURCE = "演示用固定值（见 docs/sampling.md；仅供演示，并非公平抽取）"
 # Published here, so anyone can see the demo's draw is not secret: 32-128 printable characters.
 DEMO_SECRET = "gi-demo-secret-published-in-demo/planning.py-not-a-fair-draw"
 DEMO_ROUNDS = 3
@@ -144,3 +146,25 @@ def plan_season(
         summary=summary,
         reference_tasks=references,
     )
+
+
+@dataclass
+class FindingsStep:
+    """The plan's task results recorded from the season's final findings, and the re-published files."""
+
+    findings: FindingsRecorded
+    published: Path
+    verification: VerificationReport
+
+
+def publish_findings(code: str) -> FindingsStep:
+    """Record the results of the plan's tasks from their samples' final findings, then (after the commit)
+    re-export the published files, which now carry the results, and verify them."""
+    with session_scope() as session:
+        findings = record_findings(session, code)
+    with session_scope() as session:  # exported once the results are committed
+        plan = find_plan(session, code)
+        exported = export_plan(session, plan)
+        commitment = plan_summary(session, plan).commitment_sha256
+    published = exported.directory / "published"
+    return FindingsStep(findings, published, verify([published], commitment))

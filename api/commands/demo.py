@@ -21,7 +21,7 @@ if (
 ):  # the steps import maps, reports and statistics: only `gi demo` loads them (not every command)
     from demo.origin import OriginStep
     from demo.outputs import OutputsStep
-    from demo.planning import PlanStep
+    from demo.planning import FindingsStep, PlanStep
     from demo.quality import QualityStep
     from demo.register import RegisterStep
 
@@ -34,7 +34,7 @@ def demo() -> None:
     from demo.market import last_season_market
     from demo.origin import DEMO_SOURCE_PREFIX, check_season
     from demo.outputs import write_season_outputs
-    from demo.planning import plan_season
+    from demo.planning import plan_season, publish_findings
     from demo.quality import judge_season
     from demo.register import load_register
 
@@ -69,7 +69,13 @@ def demo() -> None:
         quality = judge_season(source_prefix=DEMO_SOURCE_PREFIX, on_progress=on_progress)
     print_quality_step(quality)
 
-    console.rule("[bold]6. Season map, campaign report and public notice (地图与报告)")
+    console.rule("[bold]6. The plan's results, published (检查结果公开)")
+    with progress_callback("publishing the results") as on_progress:
+        on_progress("task results from the final findings, published files", 0, None)
+        published = publish_findings(planning.code)
+    print_findings_step(published)
+
+    console.rule("[bold]7. Season map, campaign report and public notice (地图与报告)")
     with progress_callback("maps and reports") as on_progress:
         outputs = write_season_outputs(period=planning.period, on_progress=on_progress)
     print_outputs_step(outputs)
@@ -205,6 +211,19 @@ def print_quality_step(step: QualityStep) -> None:
         "[dim]Fingerprint references are SYNTHETIC (geo_data/references/SOURCES.md); limits from the "
         "register's standards (gi products show).[/]"
     )
+
+
+def print_findings_step(step: FindingsStep) -> None:
+    """The task results recorded from the final findings, and the re-published files' verification."""
+    f = step.findings
+    console.print(
+        f"results of {f.plan_code} recorded from the final findings: {f.recorded['conforming']} conforming (合格), "
+        f"{f.recorded['nonconforming']} nonconforming (不合格); {f.to_verify} still to verify (待核实) and "
+        f"{f.unsampled} not sampled stay open; {f.kept} recorded before, kept"
+    )
+    verification = step.verification
+    state = "[green]verified[/]" if verification.ok else "[red]NOT verified[/]"
+    console.print(f"published files with the results: {step.published} ({state})")
 
 
 def print_outputs_step(step: OutputsStep) -> None:

@@ -407,6 +407,25 @@ def result(
         console.print(f"task {task.id} ({task.producer.name}): {task.result.value if task.result else ''}")
 
 
+@app.command("findings")
+def findings(plan: str = typer.Argument(..., help="Plan code or id.")) -> None:
+    """Record the results of a plan's sampled tasks from their final findings (合格 / 不合格); tasks still to
+    verify (待核实) or unsampled stay open, recorded results are kept. Re-export to publish them."""
+    from sampling.findings import record_findings
+
+    with working(f"recording the findings of {plan}"), session_scope() as session:
+        report = record_findings(session, plan)
+    done = report.recorded
+    console.print(
+        f"{report.plan_code}: {report.total_recorded} task result(s) recorded from final findings "
+        f"(conforming {done['conforming']}, nonconforming {done['nonconforming']}); "
+        f"left open: {report.to_verify} still to verify (待核实), {report.unsampled} not sampled; "
+        f"{report.kept} recorded before, kept"
+    )
+    if report.total_recorded:
+        console.print(f"publish them: gi plan export {report.plan_code}")
+
+
 @app.command("conflict")
 def conflict(
     inspector: str = typer.Argument(..., help="Inspector code."),
