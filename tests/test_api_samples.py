@@ -281,7 +281,15 @@ def test_photos_on_the_sample_and_afterwards_are_stored_by_hash_and_cross_checke
         )
         assert too_big.status_code == 413 and too_big.json()["field"] == "photo"
         feature = c.get(f"/samples/{body['id']}").json()
+        # The same sample again, as JSON or as the form without a photo: the answer is what is stored.
+        replayed = c.post("/samples", json=body)
+        form_again = c.post("/samples/form", data={"sample": json.dumps(body)})
     assert feature["properties"]["evidence_grade"] == "doubtful"  # a far photo and one without EXIF
+    for answer in (replayed, form_again):
+        assert answer.status_code == 201 and answer.headers.get("Idempotent-Replayed") == "true", answer.text
+        out = answer.json()
+        assert [p["flags"] for p in out["photos"]] == [[], ["photo_far"], ["photo_no_exif"]]
+        assert out["photos"][0]["sha256"] == photo["sha256"] and out["evidence_grade"] == "doubtful"
     with service.client(service.sign_in("insp2")) as c:
         assert c.get(photo["href"].replace(service.url, "")).status_code == 404
         assert (

@@ -53,3 +53,18 @@ def test_schemathesis_finds_no_server_error_and_no_schema_violation(service: Ser
     done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stdout[-6000:]
     assert "Server error" not in done.stdout
+
+
+def test_every_operation_has_its_own_id_and_the_description_builds_without_a_warning() -> None:
+    """Duplicate operation ids break generated clients (and FastAPI warns on the first GET /api)."""
+    import warnings
+    from collections import Counter
+
+    from api.app import create_app
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        schema = create_app().openapi()
+    ids = Counter(op["operationId"] for path in schema["paths"].values() for op in path.values())
+    assert [i for i, n in ids.items() if n > 1] == []
+    assert {"get", "head", "post"} <= set(schema["paths"]["/odk/submission"])

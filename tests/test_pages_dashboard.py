@@ -70,7 +70,7 @@ def service(db_url: str) -> Iterator[Service]:
         outside, lon, lat = _store_outside_sample(url, "insp")
         with running_service(url, env={"GI_ISSUING_OFFICE": "杭州市市场监督管理局"}) as svc:
             # The sample's id and position, kept with the service for the tests.
-            svc.tokens |= {"outside": outside, "lon": str(lon), "lat": str(lat)}
+            svc.tokens |= {"outside": outside, "lon": str(lon), "lat": str(lat), "db_url": url}
             yield svc
 
 
@@ -184,6 +184,29 @@ def test_other_regions_and_roles_are_refused(service: Service, plan: dict, brows
         assert log.blocked == [] and log.page_errors == []
     finally:
         context.close()
+
+
+def test_without_an_issuer_the_pages_offer_no_pdf_and_say_why(
+    service: Service, plan: dict, browser: Any
+) -> None:
+    """A service without GI_ISSUING_OFFICE cannot issue official PDFs: the pages say so rather than offer a
+    download that would answer 422."""
+    outside = service.tokens["outside"]
+    with running_service(service.tokens["db_url"], env={"GI_ISSUING_OFFICE": ""}) as bare:
+        context, log = open_context(browser, bare.url)
+        try:
+            page = context.new_page()
+            page.goto(f"{bare.url}/login?next=/dashboard")
+            _sign_in(page, bare.url, "super")
+            page.wait_for_url(f"{bare.url}/dashboard")
+            assert page.locator("#report-pdf").count() == 0 and page.locator("#notice-pdf").count() == 0
+            assert "GI_ISSUING_OFFICE" in page.inner_text("#no-issuer")
+            page.goto(f"{bare.url}/dashboard/samples/{outside}")
+            assert page.locator("#record-pdf").count() == 0
+            assert "GI_ISSUING_OFFICE" in (page.get_attribute("h1 .button.disabled", "title") or "")
+            assert log.blocked == [] and log.page_errors == []
+        finally:
+            context.close()
 
 
 def test_forms_need_the_csrf_token(service: Service) -> None:

@@ -29,6 +29,12 @@ def serve(
     host = host or settings.api_host
     port = port or settings.api_port
     workers = workers or settings.api_workers
+    if not (settings.issuing_office or "").strip():
+        # Official PDFs name their issuer: without one the report routes answer 422 and the pages offer none.
+        console.print(
+            "[yellow]GI_ISSUING_OFFICE is not set: campaign reports, notices and inspection records (PDF) are "
+            "refused until it is, e.g. GI_ISSUING_OFFICE=杭州市市场监督管理局[/]"
+        )
     console.print(f"serving on http://{host}:{port}/ ({workers} worker(s)); documentation at /docs")
     uvicorn.run(
         "api.app:create_app",

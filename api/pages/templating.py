@@ -12,6 +12,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
+from gi.settings import get_settings
 from sampling.dashboard import region_label
 
 HERE = Path(__file__).resolve().parent
@@ -97,7 +98,13 @@ def render(
 ) -> HTMLResponse:
     """A page: the template with the caller, the CSRF token and the navigation; signed-in pages are not cached."""
     principal = getattr(request.state, "principal", None)
-    values = {"user": principal, "csrf": csrf_token(request), "path": request.url.path} | (context or {})
+    values = {
+        "user": principal,
+        "csrf": csrf_token(request),
+        "path": request.url.path,
+        # Official PDFs name their issuer; without one configured the pages say so instead of offering them.
+        "issuer": get_settings().issuing_office,
+    } | (context or {})
     response = templates.TemplateResponse(request, template, values, status_code=status_code)
     response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
     if principal is not None:

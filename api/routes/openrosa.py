@@ -172,12 +172,20 @@ def media(form_id: str, name: str, user: CurrentUser, session: SessionDep) -> Re
     return Response(found.content, media_type=f"{found.content_type}; charset=utf-8")
 
 
-@router.api_route(
+# One route per method, each with its own operation id (one route for both gives the two operations one id).
+@router.head(
     "/submission",
-    methods=["GET", "HEAD"],
     status_code=204,
     summary="OpenRosa pre-flight: 204 and the accepted size",
     response_class=Response,
+    operation_id="openrosa_submission_preflight_head",
+)
+@router.get(
+    "/submission",
+    status_code=204,
+    summary="OpenRosa pre-flight: 204 and the accepted size",
+    response_class=Response,
+    operation_id="openrosa_submission_preflight_get",
 )
 def submission_head(user: CurrentUser, openrosa: OpenRosaVersion = None) -> Response:
     """204 with X-OpenRosa-Accept-Content-Length: how large one POST may be (Collect splits larger uploads)."""

@@ -29,9 +29,9 @@ from gi.features.catalog import SAMPLES
 from gi.features.query import MAX_LIMIT, FeatureQuery, item
 from gi.field.receive import ReceivedSample, Submission, Submitter, receive_sample
 from gi.field.seals import PREFIX as SEAL_PREFIX
-from gi.models import Role
+from gi.models import Role, SamplePhoto
 from gi.origin.fields import SampleInput
-from gi.origin.photos import AttachedPhoto, attach_photo, photo_file
+from gi.origin.photos import attach_photo, evidence_grade, photo_file, photos_of
 from gi.settings import Settings
 
 router = APIRouter(tags=["samples"])
@@ -146,8 +146,7 @@ def _sample_out(request: Request, received: ReceivedSample) -> SampleOut:
     )
 
 
-def _photo_out(request: Request, attached: AttachedPhoto) -> PhotoOut:
-    p = attached.photo
+def _photo_out(request: Request, p: SamplePhoto) -> PhotoOut:
     return PhotoOut(
         sha256=p.sha256,
         media_type=p.media_type,
@@ -158,6 +157,13 @@ def _photo_out(request: Request, attached: AttachedPhoto) -> PhotoOut:
         flags=list(p.flags or []),
         href=f"{request.base_url}samples/{p.sample_id}/photos/{p.sha256}",
     )
+
+
+def _with_stored_photos(session: Session, request: Request, out: SampleOut) -> None:
+    """Fill ``out`` with the sample's stored photos and, when it has any, its current combined origin grade."""
+    stored = photos_of(session, out.id)
+    out.photos = [_photo_out(request, p) for p in stored]
+    out.evidence_grade = evidence_grade(session, out.id) if stored else None
 
 
 async def _photo_bytes(photos: list[UploadFile], limit: int) -> list[bytes]:
@@ -193,10 +199,13 @@ async def upload_sample(
     else:
         received = await run_in_threadpool(receive_alone, session, submission, settings)
     headers = None if received.recorded.created else {"Idempotent-Replayed": "true"}
+    out = _sample_out(request, received)
+    if not received.recorded.created:  # a replay answers what is stored, photos sent by the form included
+        await run_in_threadpool(_with_stored_photos, session, request, out)
     # The model built here is valid by construction: answered as its JSON at once, rather than validated again
     # and serialized by FastAPI against response_model (which still documents it), about 0.1 ms an upload.
     return Response(
-        _sample_out(request, received).model_dump_json().encode(),
+        out.model_dump_json().encode(),
         status_code=201,
         media_type="application/json",
         headers=headers,
@@ -234,8 +243,11 @@ async def upload_sample_form(
         attached = [attach_photo(session, recorded.sample_id, d, user.username, settings) for d in data]
         session.commit()
         out = _sample_out(request, received)
-        out.photos = [_photo_out(request, a) for a in attached]
-        out.evidence_grade = attached[-1].evidence_grade if attached else None
+        if attached:
+            out.photos = [_photo_out(request, p) for p in photos_of(session, recorded.sample_id)]
+            out.evidence_grade = attached[-1].evidence_grade
+        elif not recorded.created:
+            _with_stored_photos(session, request, out)
         if not recorded.created and not any(a.created for a in attached):
             response.headers["Idempotent-Replayed"] = "true"
         return out
@@ -266,7 +278,7 @@ async def add_photos(
         item(session, SAMPLES, scope, str(sample_id))  # 404 outside the caller's scope
         attached = [attach_photo(session, sample_id, d, user.username, settings) for d in data]
         session.commit()
-        return [_photo_out(request, a) for a in attached]
+        return [_photo_out(request, a.photo) for a in attached]
 
     return await run_in_threadpool(store)
 

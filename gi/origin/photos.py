@@ -275,24 +275,35 @@ def attach_photo(
         )
         session.add(existing)
         session.flush()
-    photos = list(
-        session.scalars(
-            select(SamplePhoto).where(SamplePhoto.sample_id == sample_id).order_by(SamplePhoto.id)
-        )
-    )
+    photos = photos_of(session, sample_id)
     if created:
         evidence = record_evidence(session, sample, extra=photo_items([_check_of(p) for p in photos]))
         grade = evidence.grade.value
     else:
-        from gi.models import OriginEvidence
-
-        latest = session.scalars(
-            select(OriginEvidence)
-            .where(OriginEvidence.sample_id == sample_id)
-            .order_by(OriginEvidence.checked_at.desc(), OriginEvidence.id.desc())
-        ).first()
-        grade = latest.grade.value if latest is not None else ""
+        grade = evidence_grade(session, sample_id) or ""
     return AttachedPhoto(existing, created, grade)
+
+
+def photos_of(session: Session, sample_id: uuid.UUID) -> list[SamplePhoto]:
+    """Every photo attached to a sample, in the order they were attached."""
+    return list(
+        session.scalars(
+            select(SamplePhoto).where(SamplePhoto.sample_id == sample_id).order_by(SamplePhoto.id)
+        )
+    )
+
+
+def evidence_grade(session: Session, sample_id: uuid.UUID) -> str | None:
+    """The sample's current combined origin grade (None before any evidence was recorded)."""
+    from gi.models import OriginEvidence
+
+    latest = session.scalars(
+        select(OriginEvidence)
+        .where(OriginEvidence.sample_id == sample_id)
+        .order_by(OriginEvidence.checked_at.desc(), OriginEvidence.id.desc())
+        .limit(1)
+    ).first()
+    return latest.grade.value if latest is not None else None
 
 
 def photo_file(session: Session, sample_id: uuid.UUID, sha256: str, settings: Settings | None = None) -> Path:
