@@ -14,6 +14,7 @@ online-market stratum. Everything is drawn from a fixed seed, so a second run ch
 
 from __future__ import annotations
 
+import zlib
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
@@ -257,7 +258,8 @@ def write_market_files(season: tuple[date, date], directory: Path) -> dict[str, 
                     ]
                 )
             for k, (place, county) in enumerate(spec.elsewhere):
-                seller = make_uscc(county, rng)
+                # Its own stream per product and shop: the same code on every run, whatever else the directory holds.
+                seller = make_uscc(county, np.random.default_rng([SEED, zlib.crc32(code.encode()), k]))
                 files["listings"].append(
                     [
                         "淘宝",

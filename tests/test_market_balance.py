@@ -134,6 +134,47 @@ def test_unauthorized_listing_is_flagged_and_its_seller_becomes_a_target(season:
     assert wuchang is not None and run_balance(season, wuchang, 2025, BalanceSettings()).flags == []
 
 
+def test_a_target_shop_showing_another_licence_is_not_entered_twice(season: Session) -> None:
+    """The shop 苏州茗茶 becomes a target under credit code X; later it shows another firm's licence (a
+    transferred shop). The shop stays one target: no second entry (the directory has one per platform and
+    shop), no unique-key failure."""
+    from gi.models import Listing
+
+    longjing = find_product(season, "西湖龙井")
+    first = run_balance(season, longjing, 2025, BalanceSettings())
+    assert (X, "淘宝", "苏州茗茶") in {(t.credit_code, t.platform, t.shop) for t in first.new_targets}
+    old = season.scalars(
+        select(Listing).where(Listing.platform == "淘宝", Listing.listing_key == "1002")
+    ).one()
+    other = "91320505MA1XYZ0001"
+    season.add(
+        Listing(
+            platform="淘宝",
+            listing_key="1002-b",
+            shop="苏州茗茶",
+            seller_credit_code=other,
+            title=old.title,
+            product_id=old.product_id,
+            name_match=old.name_match,
+            claimed_gi=True,
+            claimed_mark=False,
+            observed_on=old.observed_on,
+            season=old.season,
+            source="a later observation",
+            synthetic=False,
+        )
+    )
+    season.flush()
+    again = run_balance(season, longjing, 2025, BalanceSettings())
+    assert again.new_targets == []
+    shops = season.scalars(
+        select(Producer).where(
+            Producer.product_id == longjing.id, Producer.kind == "online_seller", Producer.shop == "苏州茗茶"
+        )
+    ).all()
+    assert [p.credit_code for p in shops] == [X]
+
+
 def test_marks_imports_convert_units_and_refuse_what_they_cannot(season: Session, tmp_path: Path) -> None:
     with pytest.raises(RowsError) as caught:
         import_issuance(

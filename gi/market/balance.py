@@ -598,11 +598,13 @@ def _targets_for(
     for x, _ in flagged:
         if x.seller_credit_code and x.seller_credit_code in by_code:
             continue
-        if not x.seller_credit_code and (x.platform, x.shop) in existing_shops:
+        # A shop is one target per product, whoever's licence it shows now: a shop already in the directory
+        # under another credit code (a transferred shop, a corrected licence) is not entered twice.
+        if (x.platform, x.shop) in existing_shops:
             continue
         if any(
             (x.seller_credit_code and t.credit_code == x.seller_credit_code)
-            or (not x.seller_credit_code and (t.platform, t.shop) == (x.platform, x.shop))
+            or (t.platform, t.shop) == (x.platform, x.shop)
             for t in created
         ):
             continue
@@ -621,8 +623,7 @@ def _targets_for(
         created.append(target)
         if x.seller_credit_code:
             by_code[x.seller_credit_code] = target
-        else:
-            existing_shops[(x.platform, x.shop)] = target
+        existing_shops[(x.platform, x.shop)] = target
     session.flush()
     return created
 
