@@ -10,6 +10,7 @@ import re
 import uuid
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -22,7 +23,7 @@ from sqlalchemy.orm import Session
 from gi import db as gi_db
 from gi.audit.archive import archive_month
 from gi.audit.verify import verify_log
-from gi.db.partitions import add_months, ensure_partitions, existing_months
+from gi.db.partitions import add_months, default_rows, ensure_partitions, existing_months
 from gi.reads.season import season_samples, season_samples_query
 from gi.reads.verdicts import latest_of
 
@@ -535,3 +536,31 @@ def test_downgrade_attaches_archived_audit_months_back(history: tuple[str, dict[
         assert conn.execute(text("SELECT count(*) FROM audit_archive")).scalar_one() == 0
     assert verify_log(engine).findings == []
     engine.dispose()
+
+
+def test_an_import_of_old_listings_fills_their_own_month_not_default(
+    session: Session, loaded_register: None, tmp_path: Path
+) -> None:
+    """Listings observed in a month without a partition (an old file) get that month, created in the import's
+    transaction: nothing lands in DEFAULT, from which no month could be created without moving rows."""
+    from market_fixtures import write_csv
+
+    from gi.market.listings import import_listings
+
+    conn = session.connection()
+    assert date(2019, 3, 1) not in existing_months(conn, "listing")
+    path = write_csv(
+        tmp_path / "old-listings.csv",
+        ["平台", "商品编号", "店铺名称", "商品标题", "采集日期"],
+        [
+            ["淘宝", "OLD-1", "旧店", "西湖龙井 2019", "2019-03-05"],
+            ["淘宝", "OLD-2", "旧店", "龙井", "2019-03-28"],
+        ],
+    )
+    report = import_listings(session, path)
+    assert report.details["partitions_created"] == ["listing_p2019_03"]
+    assert date(2019, 3, 1) in existing_months(conn, "listing")
+    assert conn.execute(text("SELECT count(*) FROM listing_p2019_03")).scalar_one() == 2
+    assert default_rows(conn, "listing") == 0
+    again = import_listings(session, path)  # the month exists now: nothing to create
+    assert "partitions_created" not in again.details

@@ -8,11 +8,13 @@ are part of the schema, and a setting changed later must not make new bounds ove
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, Engine, text
+from sqlalchemy.exc import ProgrammingError
 
 from gi.db import table_exists
 
@@ -256,6 +258,32 @@ def ensure_partitions(
 
 # pg_advisory_xact_lock key: two runs (cron and `gi db up`) create a month once, not twice.
 _LOCK_KEY = 0x6769_7061_7274  # "giprt"
+
+
+def ensure_months(conn: Connection, table: str, months: Iterable[date | datetime]) -> list[str]:
+    """Create, in the caller's transaction, the month partitions of ``table`` that rows of ``months`` are about
+    to need, so that an import of old rows fills their months instead of DEFAULT (from which no month could be
+    created later without moving them). A month archived, or with rows in DEFAULT already, is left alone; so is
+    every month when the role may not create partitions (it does not own the table): the rows then go to
+    DEFAULT, as before, and `gi db partitions` reports them. The names created."""
+    wanted = {month_start(m) for m in months}
+    if not wanted or not is_partitioned(conn, table) or wanted <= existing_months(conn, table):
+        return []
+    # The lock `gi db partitions` takes: two imports (or an import and the cron run) create a month once.
+    conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK_KEY})
+    have = existing_months(conn, table) | set(archived_data_months(conn).get(table, {}))
+    created: list[str] = []
+    for month in sorted(wanted - have):
+        if _default_has_month(conn, table, month):
+            continue
+        try:
+            with conn.begin_nested():
+                created.append(create_month(conn, table, month))
+        except ProgrammingError as exc:  # InsufficientPrivilege: the service's role does not own the table
+            if getattr(exc.orig, "sqlstate", None) != "42501":
+                raise
+            return created
+    return created
 
 
 def maintain_partitions(

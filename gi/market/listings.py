@@ -21,6 +21,7 @@ from shapely.geometry import Point
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from gi.db.partitions import ensure_months
 from gi.errors import InputError
 from gi.market.capacity import market_facts
 from gi.market.names import NamePattern, find_gi_names
@@ -137,6 +138,8 @@ def import_listings(session: Session, path: str | Path, sheet: str | None = None
         if duplicate_check(seen, (platform, key), cells, "platform and item"):
             parsed.append({"platform": platform, "listing_key": key, **values})
     reject_if(table.source, problems)
+    # Old observations get their own months (created in this transaction) rather than the DEFAULT partition.
+    created = ensure_months(session.connection(), "listing", {r["observed_on"] for r in parsed})
 
     sellers = _sellers(session, {(r["product_id"], r["seller_credit_code"]) for r in parsed})
     stored = {
@@ -163,6 +166,8 @@ def import_listings(session: Session, path: str | Path, sheet: str | None = None
             report.unchanged += 1
     session.flush()
     report.details["using_gi_name"] = using
+    if created:
+        report.details["partitions_created"] = created
     report.details["seasons"] = sorted({(r["product_id"], r["season"]) for r in parsed if r["product_id"]})
     return report
 
