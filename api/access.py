@@ -67,6 +67,7 @@ ROUTES: dict[tuple[str, str], frozenset[Access]] = {
     ("POST", "/plans"): STAFF,
     ("GET", "/plans/{plan_id}"): EVERYONE,
     ("POST", "/plans/{plan_id}/draw"): STAFF,
+    ("POST", "/plans/{plan_id}/findings"): STAFF,
     ("POST", "/plans/{plan_id}/labels"): STAFF,
     ("GET", "/plans/{plan_id}/files"): EVERYONE,
     ("GET", "/plans/{plan_id}/files/{name}"): EVERYONE,

@@ -18,10 +18,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gi import clock
+from gi.accounts.scope import Scope
 from gi.models import PlanTask, TaskResult
 from gi.reads.season import RESULT_FAIL, RESULT_PASS, origin_reason, season_samples
 from gi.settings import get_settings
 from sampling.planning import find_plan, record_result
+from sampling.tasks import scoped
 
 CONFORMING_NOTE = "产地核验与特色品质检验均合格"
 
@@ -49,12 +51,14 @@ def _failure_note(row: dict, tolerance_m: float) -> str:
     return f"产地：{origin_reason(row, tolerance_m)}"
 
 
-def record_findings(session: Session, plan_key: str | int) -> FindingsRecorded:
-    """Record the result of every open task of a drawn plan whose samples have a final finding."""
+def record_findings(session: Session, plan_key: str | int, scope: Scope | None = None) -> FindingsRecorded:
+    """Record the result of every open task of a drawn plan (those ``scope`` may see, when given) whose
+    samples have a final finding."""
     plan = find_plan(session, plan_key)
     tolerance_m = get_settings().boundary_tolerance_m
     report = FindingsRecorded(plan.code)
-    tasks = list(session.scalars(select(PlanTask).where(PlanTask.plan_id == plan.id).order_by(PlanTask.id)))
+    query = select(PlanTask).where(PlanTask.plan_id == plan.id).order_by(PlanTask.id)
+    tasks = list(session.scalars(scoped(query, scope) if scope is not None else query))
     if not tasks:
         return report
     # Samples are collected in the plan's period, or late, but never after today.

@@ -12,7 +12,8 @@ from gi.errors import NotFoundError
 from gi.models import PlanTask, TaskInspector, TaskStatus
 
 
-def _scoped(query: Select[Any], scope: Scope) -> Select[Any]:
+def scoped(query: Select[Any], scope: Scope) -> Select[Any]:
+    """``query`` of plan tasks limited to what ``scope`` may see."""
     if scope.everything:
         return query
     if scope.inspector_id is not None:
@@ -39,7 +40,7 @@ def tasks_in_scope(
         query = query.where(PlanTask.plan_id == plan_id)
     if status is not None:
         query = query.where(PlanTask.status == status)
-    query = _scoped(query, scope)
+    query = scoped(query, scope)
     total = int(session.scalar(select(func.count()).select_from(query.subquery())) or 0)
     rows = session.scalars(
         query.options(
@@ -57,7 +58,7 @@ def tasks_in_scope(
 
 def task_in_scope(session: Session, scope: Scope, task_id: int) -> PlanTask:
     """One task the caller may see, or NotFoundError naming ``task_id`` (also when it is out of scope)."""
-    found = session.scalars(_scoped(select(PlanTask).where(PlanTask.id == task_id), scope)).first()
+    found = session.scalars(scoped(select(PlanTask).where(PlanTask.id == task_id), scope)).first()
     if found is None:
         raise NotFoundError(f"task_id: no plan task {task_id} in your scope", field="task_id")
     return found

@@ -126,6 +126,23 @@ def test_tasks_are_scoped(service: Service, drawn: dict) -> None:
         assert bad.status_code == 422 and bad.json()["field"] == "result"
 
 
+def test_findings_are_recorded_for_the_callers_region_only(service: Service, drawn: dict) -> None:
+    """POST /plans/{code}/findings: a supervisor's region's tasks; none is sampled here, so every one stays
+    open (or keeps the result recorded before); inspectors and the public may not."""
+    with service.client(service.sign_in("super")) as c:
+        ours = c.get("/plans/API-2025Q2/tasks", params={"limit": 1000}).json()
+        r = c.post("/plans/API-2025Q2/findings")
+        assert r.status_code == 200, r.text
+        done = r.json()
+        assert done["plan"] == "API-2025Q2" and done["conforming"] == done["nonconforming"] == 0
+        assert done["to_verify"] == 0 and done["unsampled"] + done["kept"] == ours["total"]
+        assert c.post("/plans/NO-SUCH/findings").status_code == 404
+    with service.client(service.sign_in("insp")) as c:
+        assert c.post("/plans/API-2025Q2/findings").status_code == 403
+    with service.client() as c:
+        assert c.post("/plans/API-2025Q2/findings").status_code == 401
+
+
 def test_plan_steps_are_in_the_audit_log_under_the_signed_in_user(service_db: str, drawn: dict) -> None:
     from sqlalchemy import text
 

@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field
 
 from api.deps import ScopeDep, SessionDep
 from gi.models import Plan, PlanTask, TaskResult, TaskStatus
+from sampling.findings import record_findings
 from sampling.planning import (
     create_plan,
     draw_plan,
@@ -256,6 +257,38 @@ def draw(plan_id: str, body: DrawRequest, request: Request, session: SessionDep)
     )
     session.commit()
     return _plan_out(request, session, drawn.plan, [p.text() for p in drawn.problems])
+
+
+class FindingsOut(BaseModel):
+    """What recording a plan's findings did (tasks in the caller's region, or every task for an admin)."""
+
+    plan: str
+    conforming: int = Field(description="tasks recorded 合格 now: every sample passed origin and quality")
+    nonconforming: int = Field(description="tasks recorded 不合格 now: a sample has a final non-conformity")
+    to_verify: int = Field(description="sampled tasks whose finding is not final (待核实): left open")
+    unsampled: int = Field(description="tasks without a sample: left open")
+    kept: int = Field(description="tasks that had a result already: unchanged")
+
+
+@router.post(
+    "/plans/{plan_id}/findings",
+    summary="Record task results from the samples' final findings",
+    response_model=FindingsOut,
+)
+def findings(plan_id: str, session: SessionDep, scope: ScopeDep) -> FindingsOut:
+    """Each open task of the plan in your scope whose samples have a final finding gets its result (合格 or
+    不合格, with the reason as its public note); tasks still to verify or unsampled stay open, results recorded
+    before are kept. The plan's published results and notice show them at once."""
+    done = record_findings(session, plan_id, scope)
+    session.commit()
+    return FindingsOut(
+        plan=done.plan_code,
+        conforming=done.recorded["conforming"],
+        nonconforming=done.recorded["nonconforming"],
+        to_verify=done.to_verify,
+        unsampled=done.unsampled,
+        kept=done.kept,
+    )
 
 
 @router.get("/plans/{plan_id}/files", summary="Names of a plan's published files", response_model=list[str])
