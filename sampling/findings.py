@@ -63,7 +63,7 @@ def record_findings(session: Session, plan_key: str | int, scope: Scope | None =
         return report
     # Samples are collected in the plan's period, or late, but never after today.
     end = max(plan.period_to, clock.today())
-    frame = season_samples(session, plan.period_from, end)
+    frame = season_samples(session, plan.period_from, end, plan_id=plan.id)
     ids = {t.id for t in tasks}
     rows_by_task: dict[int, list[dict]] = {}
     for row in frame.to_dict("records"):

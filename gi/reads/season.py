@@ -403,7 +403,9 @@ def area_infos(
     return infos
 
 
-def season_samples_query(start: date, end: date, product_ids: Sequence[int] = ()) -> Select[Any]:
+def season_samples_query(
+    start: date, end: date, product_ids: Sequence[int] = (), plan_id: int | None = None
+) -> Select[Any]:
     """The query of :func:`season_samples`: the season's samples joined to their current verdicts in the season's
     month partitions only (docs/scale.md, "Partitioned history")."""
     window = (as_aware(start), as_aware(end + timedelta(days=1)))
@@ -458,12 +460,17 @@ def season_samples_query(start: date, end: date, product_ids: Sequence[int] = ()
     )
     if product_ids:
         query = query.where(Sample.product_id.in_(list(product_ids)))
+    if plan_id is not None:  # the samples of one plan's tasks only
+        query = query.where(PlanTask.plan_id == plan_id)
     return query
 
 
-def season_samples(session: Session, start: date, end: date, product_ids: Sequence[int] = ()) -> pd.DataFrame:
-    """Samples collected from ``start`` to ``end`` (local dates, inclusive) with their latest verdicts."""
-    rows = session.execute(season_samples_query(start, end, product_ids)).all()
+def season_samples(
+    session: Session, start: date, end: date, product_ids: Sequence[int] = (), plan_id: int | None = None
+) -> pd.DataFrame:
+    """Samples collected from ``start`` to ``end`` (local dates, inclusive) with their latest verdicts (of one
+    plan's tasks only, when ``plan_id`` is given)."""
+    rows = session.execute(season_samples_query(start, end, product_ids, plan_id)).all()
     if not rows:
         return empty_samples()
     tz = _local_tz()
