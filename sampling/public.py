@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from geo_data import admin
 from gi.models import Plan, PlanStatus
 from gi.settings import get_settings
+from sampling.frames import UNKNOWN_COUNTY
 from sampling.planning import find_plan, list_plans, plan_summary, published_documents, tasks_of_plan
 from sampling.published import KIND_ZH, SEASON_ZH
 from sampling.verify import VerificationReport, verify_files
@@ -136,6 +137,8 @@ def _notice(session: Session, plan: Plan) -> list[NoticeRow]:
     rows = []
     for t in tasks_of_plan(session, plan.id):
         province, county = counties.get(t.county_code, ("", t.county_code))
+        if t.county_code == UNKNOWN_COUNTY:  # a shop known by its platform and name only
+            province, county = "", "所在地不详（网店）"
         target = t.producer.name
         if t.producer.synthetic and "合成" not in target:
             target += "（合成数据）"

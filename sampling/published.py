@@ -37,7 +37,8 @@ ALL_FILES = (*BEFORE_DRAW, *AFTER_DRAW, FAILURE_FILE)
 JSON_FILES = tuple(name for name in ALL_FILES if name.endswith(".json"))
 
 RESULT_ZH = {r.value: zh for r, zh in TASK_RESULT_ZH.items()}
-KIND_ZH = {"producer": "专用标志使用人", "market_outlet": "市场经营者"}
+# Every Producer.kind: the notice is public and in Chinese. An online seller is a 平台内经营者 (电子商务法 第九条).
+KIND_ZH = {"producer": "专用标志使用人", "market_outlet": "市场经营者", "online_seller": "平台内经营者"}
 SEASON_ZH = {"peak": "旺季", "regular": "常规", "off_season": "淡季"}
 BINDING_ZH = {
     "home_county": "本县回避",

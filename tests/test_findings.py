@@ -23,8 +23,10 @@ pytestmark = pytest.mark.postgis
 
 @pytest.fixture(scope="module")
 def judged_season(db_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
-    """The demo's steps 1, 3, 4 and 5 on a database of their own: register, a drawn plan, one sample per task,
-    lab results and verdicts. Yields the database URL and the plan's code."""
+    """The demo's steps 1 to 5 on a database of their own: register, last season's market (its flagged online
+    sellers become targets), a drawn plan, one sample per task, lab results and verdicts. Yields the database
+    URL and the plan's code."""
+    from demo.market import last_season_market
     from demo.origin import DEMO_SOURCE_PREFIX, check_season
     from demo.planning import plan_season
     from demo.quality import judge_season
@@ -36,6 +38,7 @@ def judged_season(db_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iter
         get_settings.cache_clear()
         try:
             load_register()
+            last_season_market(today=date(2026, 12, 3))
             step = plan_season(today=date(2026, 12, 3))
             check_season()
             judge_season(source_prefix=DEMO_SOURCE_PREFIX)
@@ -109,3 +112,18 @@ def test_the_command_reports_the_counts_and_names_an_unknown_plan(judged_season:
     unknown = gi(url, "plan", "findings", "NO-SUCH-PLAN")
     assert unknown.returncode != 0 and "no plan 'NO-SUCH-PLAN'" in unknown.stderr
     assert "Traceback" not in unknown.stderr
+
+
+def test_the_public_notice_names_every_kind_of_target_in_chinese(judged_season: tuple[str, str]) -> None:
+    """The demo's plan has online sellers (flagged by the market step), one known by its shop only: the public
+    page names their kind in Chinese and their place as unknown, never an enum or the code 000000."""
+    from sampling.public import public_plan
+    from sampling.published import KIND_ZH
+
+    url, code = judged_season
+    with session_scope(get_engine(url)) as session:
+        notice = public_plan(session, code).notice
+    kinds = {row.kind for row in notice}
+    assert "平台内经营者" in kinds and kinds <= set(KIND_ZH.values())
+    assert not any("000000" in row.county for row in notice)
+    assert any(row.county == "所在地不详（网店）" for row in notice)
