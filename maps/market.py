@@ -9,12 +9,12 @@ from collections.abc import Sequence
 import folium
 
 from gi.market.reads import FlaggedPlace
-from gi.models import BALANCE_FLAG_ZH
+from gi.models import BALANCE_FLAG_ZH, PRODUCER_KIND_ZH
 
 ROLE = {
-    "producer": ("专用标志使用人", "fa-industry", "#9a3412"),
-    "market_outlet": ("经营者", "fa-store", "#6d28d9"),
-    "online_seller": ("网络经营者", "fa-cart-shopping", "#be123c"),
+    "producer": (PRODUCER_KIND_ZH["producer"], "fa-industry", "#9a3412"),
+    "market_outlet": (PRODUCER_KIND_ZH["market_outlet"], "fa-store", "#6d28d9"),
+    "online_seller": (PRODUCER_KIND_ZH["online_seller"], "fa-cart-shopping", "#be123c"),
 }
 
 

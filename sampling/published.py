@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from gi.models import TASK_RESULT_ZH
+from gi.models import PRODUCER_KIND_ZH, TASK_RESULT_ZH
 from sampling.assign import Infeasibility
 from sampling.design import DesignParameters
 from sampling.draw import DrawResult, lot_of
@@ -37,8 +37,7 @@ ALL_FILES = (*BEFORE_DRAW, *AFTER_DRAW, FAILURE_FILE)
 JSON_FILES = tuple(name for name in ALL_FILES if name.endswith(".json"))
 
 RESULT_ZH = {r.value: zh for r, zh in TASK_RESULT_ZH.items()}
-# Every Producer.kind: the notice is public and in Chinese. An online seller is a 平台内经营者 (电子商务法 第九条).
-KIND_ZH = {"producer": "专用标志使用人", "market_outlet": "市场经营者", "online_seller": "平台内经营者"}
+KIND_ZH = PRODUCER_KIND_ZH  # every Producer.kind: the notice is public and in Chinese
 SEASON_ZH = {"peak": "旺季", "regular": "常规", "off_season": "淡季"}
 BINDING_ZH = {
     "home_county": "本县回避",

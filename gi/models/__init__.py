@@ -48,6 +48,7 @@ from gi.models.references import ReferenceTask
 from gi.models.register import (
     CATEGORY_ZH,
     GI_KIND_ZH,
+    PRODUCER_KIND_ZH,
     GIKind,
     GIProduct,
     Inspector,
@@ -80,6 +81,7 @@ __all__ = [
     "CATEGORY_ZH",
     "EVIDENCE_GRADE_ZH",
     "GI_KIND_ZH",
+    "PRODUCER_KIND_ZH",
     "QUALITY_OUTCOME_ZH",
     "TASK_RESULT_ZH",
     "AuditArchive",

@@ -48,6 +48,15 @@ class ProductCategory(enum.StrEnum):
     HANDICRAFT = "handicraft"  # 手工艺品
 
 
+# Producer.kind in Chinese, as every public document and map names it. An online seller is a 平台内经营者
+# (电子商务法 第九条). The published notice is rebuilt byte for byte by `gi plan verify`: change a label only
+# with that in mind.
+PRODUCER_KIND_ZH = {
+    "producer": "专用标志使用人",
+    "market_outlet": "市场经营者",
+    "online_seller": "平台内经营者",
+}
+
 GI_KIND_ZH = {
     GIKind.PROTECTED_PRODUCT: "地理标志保护产品",
     GIKind.COLLECTIVE_MARK: "地理标志集体商标",
