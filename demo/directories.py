@@ -253,9 +253,12 @@ def create_synthetic_directory(
     outside_share: float = 0.05,
     seed: int = 20261124,
     today: date | None = None,
+    target_counties: Sequence[str] = (),
 ) -> SyntheticReport:
     """Store synthetic producers (inside each product's current area, ``outside_share`` just outside it, one
-    in ten a market outlet), inspectors of the provinces concerned, a few declared conflicts and complaints.
+    in ten a market outlet), inspectors of the provinces concerned (those of ``target_counties`` too: where
+    targets outside the areas are expected, such as the market step's online sellers), a few declared
+    conflicts and complaints.
 
     Idempotent for a given database: when this module's synthetic rows (``SYN-…``) are present, nothing is
     added.
@@ -334,6 +337,8 @@ def create_synthetic_directory(
             report.outside += int(outside)
             report.market_outlets += int(outlet)
     session.flush()
+    for c in target_counties:  # their provinces need inspectors too, or a plan cannot staff those targets
+        province_counties.setdefault(c[:2], set()).add(c)
     categories = sorted({p.category.value for p in products.values()})
     inspectors: list[Inspector] = []
     n = session.scalar(select(func.count()).select_from(Inspector)) or 0

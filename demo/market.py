@@ -92,6 +92,9 @@ PLAN: dict[str, ProductPlan] = {
         (118.7969, 32.0603),
     ),
 }
+# Where the synthetic online sellers registered their firms (their credit codes' counties): flagged, they
+# become targets in those provinces, which the directory therefore staffs with inspectors too.
+ONLINE_SELLER_COUNTIES = tuple(sorted({county for spec in PLAN.values() for _, county in spec.elsewhere}))
 YIELD_SHARE = (0.55, 0.95)  # marks issued as a share of capacity, for the ordinary holders
 
 
@@ -351,7 +354,12 @@ def market_season(
 ) -> MarketStep:
     """Directories (once), the season's synthetic market files through the office imports, and the balance."""
     with session_scope() as session:
-        create_synthetic_directory(session, producers_per_product=producers_per_product, today=reference_day)
+        create_synthetic_directory(
+            session,
+            producers_per_product=producers_per_product,
+            today=reference_day,
+            target_counties=ONLINE_SELLER_COUNTIES,
+        )
     directory = get_settings().output_dir / "demo" / "market"
     step = MarketStep(season[0].year, directory)
     files = write_market_files(season, directory)

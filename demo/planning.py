@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 
 from demo.directories import SyntheticReport, create_synthetic_directory
+from demo.market import ONLINE_SELLER_COUNTIES
 from gi import clock
 from gi.db import session_scope
 from gi.models import Plan
@@ -90,7 +91,10 @@ def plan_season(
 
     with session_scope() as session:
         directory = create_synthetic_directory(
-            session, producers_per_product=producers_per_product, today=reference_day
+            session,
+            producers_per_product=producers_per_product,
+            today=reference_day,
+            target_counties=ONLINE_SELLER_COUNTIES,
         )
     with session_scope() as session:
         existing = session.scalars(select(Plan).where(Plan.code == code)).first()

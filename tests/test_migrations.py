@@ -85,3 +85,45 @@ def test_a_database_of_another_versions_migrations_gets_one_clear_line(scratch_u
     assert result.returncode == 1, (result.returncode, result.stderr)
     assert "Traceback" not in result.stderr
     assert "does not know" in result.stderr and "9999" in result.stderr, result.stderr
+
+
+def test_gi_db_up_installs_postgis_in_an_empty_database_or_says_who_must(db_url: str) -> None:
+    """GI_DATABASE_URL may name an empty database on another server: `gi db up` installs PostGIS there first
+    (it failed in the first migration on "type geometry does not exist", reported as an old schema); a role
+    that may not install it gets one line saying who must."""
+    import uuid
+
+    import psycopg
+    from fixtures import gi
+    from sqlalchemy.engine import make_url
+
+    from gi.db.local import libpq_dsn
+
+    with scratch_database(db_url, "gi_noext", migrate=False) as url:
+        with psycopg.connect(libpq_dsn(url), autocommit=True) as conn:
+            conn.execute("DROP EXTENSION postgis")
+        up = gi(url, "db", "up")
+        assert up.returncode == 0, up.stdout + up.stderr
+        assert "PostGIS" in up.stdout and "Traceback" not in up.stderr
+        with psycopg.connect(libpq_dsn(url), autocommit=True) as conn:
+            assert conn.execute("SELECT 1 FROM pg_extension WHERE extname = 'postgis'").fetchone()
+            role = f"gi_noext_{uuid.uuid4().hex[:8]}"
+            conn.execute(f"CREATE ROLE {role} LOGIN PASSWORD 'noext-pass' NOSUPERUSER NOCREATEDB")
+        server = make_url(url).set(database="postgres")
+        name = f"{role}_db"
+        with psycopg.connect(
+            libpq_dsn(server.render_as_string(hide_password=False)), autocommit=True
+        ) as conn:
+            conn.execute(f'CREATE DATABASE "{name}" OWNER {role}')
+        try:
+            theirs = make_url(url).set(database=name, username=role, password="noext-pass")
+            refused = gi(theirs.render_as_string(hide_password=False), "db", "up")
+            assert refused.returncode != 0 and "Traceback" not in refused.stderr
+            assert f"PostGIS is not installed in '{name}'" in refused.stderr
+            assert "CREATE EXTENSION postgis" in refused.stderr
+        finally:
+            with psycopg.connect(
+                libpq_dsn(server.render_as_string(hide_password=False)), autocommit=True
+            ) as conn:
+                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+                conn.execute(f"DROP ROLE IF EXISTS {role}")

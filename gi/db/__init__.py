@@ -137,9 +137,37 @@ def alembic_config(url: str | None = None) -> Config:
 
 
 def upgrade(url: str | None = None, revision: str = "heads") -> None:
-    """Apply migrations up to ``revision``."""
+    """Apply migrations up to ``revision`` (installing PostGIS first in a database that lacks it)."""
+    ensure_postgis(url or database_url())
     with _known_revisions():
         command.upgrade(alembic_config(url), revision)
+
+
+def ensure_postgis(url: str) -> None:
+    """Install the PostGIS extension in the database of ``url`` when it is missing, or say who must: an empty
+    database on another server (GI_DATABASE_URL) otherwise fails in the first migration on "type geometry
+    does not exist", which reads like an old schema."""
+    from gi.db.local import libpq_dsn
+
+    with psycopg.connect(libpq_dsn(url), autocommit=True) as conn:
+        if conn.execute("SELECT 1 FROM pg_extension WHERE extname = 'postgis'").fetchone():
+            return
+        try:
+            conn.execute("CREATE EXTENSION IF NOT EXISTS postgis")
+        except psycopg.errors.InsufficientPrivilege:
+            name = make_url(url).database
+            raise ConflictError(
+                f"database: PostGIS is not installed in {name!r} and this role may not install it: as a "
+                f"superuser (or the database owner, where PostGIS is a trusted extension) run "
+                f"`CREATE EXTENSION postgis;` in {name!r}, then `gi db upgrade`",
+                field="database",
+            ) from None
+        except psycopg.errors.FeatureNotSupported:  # "extension is not available": the server lacks PostGIS
+            raise ConflictError(
+                "database: the server has no PostGIS: install it (Debian: postgresql-15-postgis-3), then "
+                "`gi db upgrade`",
+                field="database",
+            ) from None
 
 
 def downgrade(url: str | None = None, revision: str = "base") -> None:
