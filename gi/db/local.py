@@ -291,9 +291,9 @@ def create_database(server_url: str, name: str) -> bool:
             conn.execute(f'CREATE DATABASE "{name}"')
     from sqlalchemy.engine import make_url
 
-    db_url = make_url(server_url).set(database=name).render_as_string(hide_password=False)
-    with psycopg.connect(libpq_dsn(db_url), autocommit=True) as conn:
-        conn.execute("CREATE EXTENSION IF NOT EXISTS postgis")
+    from gi.db import ensure_postgis  # gi.db imports this module: import it when called
+
+    ensure_postgis(make_url(server_url).set(database=name).render_as_string(hide_password=False))
     return not exists
 
 

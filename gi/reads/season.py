@@ -10,7 +10,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pandas as pd
 from geoalchemy2.shape import to_shape
@@ -93,7 +92,7 @@ def sample_number(sample_id: str, collected_at: datetime) -> str:
     """The sample number (样品编号) on records and notices, e.g. 250402-1A2B3C4D: the local collection date and
     the code, so it never changes when a document is regenerated."""
     code = str(sample_id).replace("-", "")[:8].upper()
-    return f"{collected_at.astimezone(_local_tz()):%y%m%d}-{code}"
+    return f"{collected_at.astimezone(clock.zone()):%y%m%d}-{code}"
 
 
 def sample_result(
@@ -361,10 +360,6 @@ def _distance_text(metres: float) -> str:
 # ---------------------------------------------------------------- queries
 
 
-def _local_tz() -> ZoneInfo:
-    return ZoneInfo(get_settings().timezone)
-
-
 def area_infos(
     session: Session, product_keys: Sequence[str] = (), at: date | datetime | None = None
 ) -> list[AreaInfo]:
@@ -392,8 +387,8 @@ def area_infos(
                 registration_number=product.registration_number,
                 administering_office=product.administering_office,
                 version=area.version,
-                valid_from=area.valid_from.astimezone(_local_tz()).date(),
-                valid_to=area.valid_to.astimezone(_local_tz()).date() if area.valid_to else None,
+                valid_from=area.valid_from.astimezone(clock.zone()).date(),
+                valid_to=area.valid_to.astimezone(clock.zone()).date() if area.valid_to else None,
                 area_km2=float(area.area_km2),
                 legal_basis=area.legal_basis,
                 admin_units=units,
@@ -473,7 +468,7 @@ def season_samples(
     rows = session.execute(season_samples_query(start, end, product_ids, plan_id)).all()
     if not rows:
         return empty_samples()
-    tz = _local_tz()
+    tz = clock.zone()
     frame = pd.DataFrame(
         rows,
         columns=[
@@ -995,5 +990,5 @@ def sample_date_range(session: Session, product_ids: Sequence[int] = ()) -> tupl
     first, last = session.execute(query).one()
     if first is None:
         return None
-    tz = _local_tz()
+    tz = clock.zone()
     return first.astimezone(tz).date(), last.astimezone(tz).date()
