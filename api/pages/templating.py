@@ -103,7 +103,7 @@ def render(
         "csrf": csrf_token(request),
         "path": request.url.path,
         # Official PDFs name their issuer; without one configured the pages say so instead of offering them.
-        "issuer": get_settings().issuing_office,
+        "issuer": (get_settings().issuing_office or "").strip(),  # blank is none, as the reports judge it
     } | (context or {})
     response = templates.TemplateResponse(request, template, values, status_code=status_code)
     response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
