@@ -313,19 +313,6 @@ def test_concurrent_runs_of_the_same_rows_neither_fail_nor_deadlock(engine: Engi
 # --------------------------------------------------------------------------------------------- areas
 
 
-def _committed(engine: Engine, code: str) -> int:
-    """Samples of product ``code`` committed so far."""
-    with engine.connect() as c:
-        return int(
-            c.execute(
-                text(
-                    "SELECT count(*) FROM sample s JOIN gi_product p ON p.id = s.product_id WHERE p.code = :c"
-                ),
-                {"c": code},
-            ).scalar_one()
-        )
-
-
 def _current(engine: Engine, code: str) -> list[tuple[str, int, str]]:
     """(lot, area version, verdict) of every sample's current verdict."""
     with engine.connect() as c:
@@ -401,9 +388,9 @@ def test_an_import_between_chunks_is_used_for_the_rest_and_rejudges_what_was_com
     worker.start()
     assert paused.wait(120)
     deadline = time.monotonic() + 120
-    while _committed(engine, code) < 100 and time.monotonic() < deadline:  # the first chunk's commit
+    while count(engine, code) < 100 and time.monotonic() < deadline:  # the first chunk's commit
         time.sleep(0.05)
-    assert _committed(engine, code) == 100
+    assert count(engine, code) == 100
     imported = _new_version(engine, code, datetime(2024, 1, 1, tzinfo=SH))
     resume.set()
     worker.join(300)
