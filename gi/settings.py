@@ -25,6 +25,12 @@ class Settings(BaseSettings):
         description="Data directory of the project's own local PostgreSQL cluster.",
     )
     local_port: int = Field(default=54329, description="Preferred TCP port of the local cluster (127.0.0.1).")
+    local_fast: bool = Field(
+        default=False,
+        description="Start the local cluster without crash safety (fsync, full-page writes and synchronous "
+        "commit off): for throw-away test data only, as scripts/test.sh does; a power loss can lose or corrupt "
+        "it. Applies when the cluster starts; a running cluster keeps its settings.",
+    )
     database_replica_url: str | None = Field(
         default=None,
         description="SQLAlchemy URL of a read replica for read-only paths (public pages, OGC reads, read models); "

@@ -436,18 +436,41 @@ def tasks_of_plan(session: Session, plan_id: int) -> list[PlanTask]:
 
 
 def record_result(
-    session: Session, task_id: int, result: TaskResult | str, note: str | None = None
+    session: Session,
+    task_id: int,
+    result: TaskResult | str,
+    note: str | None = None,
+    correct: bool = False,
 ) -> PlanTask:
-    """Record the outcome of an inspection task (completes the public notice)."""
+    """Record the outcome of an inspection task (completes the public notice); changing a recorded result is
+    a correction, which must be asked for (``correct``) and explained (``note``)."""
     task = session.get(PlanTask, task_id)
     if task is None:
         raise NotFoundError(f"task: no plan task {task_id}")
     try:
-        task.result = TaskResult(result)
+        outcome = TaskResult(result)
     except ValueError as exc:
         raise InputError(
             "result", f"{result!r} is not one of {', '.join(r.value for r in TaskResult)}"
         ) from exc
+    note = (note or "").strip() or None
+    if task.result is not None:
+        if task.result == outcome and (note is None or note == task.result_note):
+            return task  # the same result again (a retry): nothing changes, not even its date
+        # A recorded result is public (the notice, results.json): changing it silently would make the
+        # published record say two things. The audit log keeps the earlier row either way.
+        if not correct:
+            recorded = task.result_recorded_at.date().isoformat() if task.result_recorded_at else "?"
+            raise ConflictError(
+                f"result: task {task.id} already has the result {task.result.value} (recorded {recorded}); "
+                'changing a recorded result is a correction: ask for it (--correct, or "correct": true) '
+                "with a note saying why, which is published",
+                field="result",
+                differences={"result": (task.result.value, outcome.value), "note": (task.result_note, note)},
+            )
+        if note is None:
+            raise InputError("note", "a correction needs a note saying why (it is published with the result)")
+    task.result = outcome
     task.result_note = note
     task.result_recorded_at = _now()
     task.status = TaskStatus.COMPLETED

@@ -57,6 +57,8 @@ from sampling.schemas import validation_errors
 
 # Kept for callers of the first version: the six JSON files of a drawn plan.
 PUBLISHED_FILES = (FRAME_FILE, PARAMETERS_FILE, COMMITMENT_FILE, REVEAL_FILE, SELECTION_FILE, ASSIGNMENT_FILE)
+# The files published only once a draw was made (or failed), each of which needs the reveal to be checked.
+DRAW_FILES = tuple(n for n in (*AFTER_DRAW, *AFTER_FAILURE) if n != REVEAL_FILE)
 
 
 @dataclass(frozen=True)
@@ -372,6 +374,14 @@ def verify_files(raw: dict[str, bytes], commitment: str | None = None) -> Verifi
         [Difference("public_value.draw_at", f"after {c['committed_at']}", announcement.draw_at)],
     )
     if REVEAL_FILE not in docs:
+        # Without the reveal nothing of a draw can be checked, so a file of one (a selection, results, a
+        # notice) that comes without it would otherwise pass unread: the set is incomplete, not "not drawn".
+        orphans = [n for n in DRAW_FILES if n in raw]
+        report.add(
+            "no file of a draw comes without reveal.json",
+            not orphans,
+            [Difference(name, f"absent without {REVEAL_FILE}", "present") for name in orphans],
+        )
         return report
 
     reveal = docs[REVEAL_FILE]

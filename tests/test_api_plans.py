@@ -119,6 +119,16 @@ def test_tasks_are_scoped(service: Service, drawn: dict) -> None:
             r = c.post(f"/tasks/{task['id']}/result", json={"result": "nonconforming", "note": "标签不符"})
             assert r.status_code == 200 and r.json()["result"] == "nonconforming"
             assert r.json()["status"] == "completed"
+            # The same result again is a no-op; another one is a correction, asked for and explained.
+            same = c.post(f"/tasks/{task['id']}/result", json={"result": "nonconforming"})
+            assert same.status_code == 200 and same.json()["result"] == "nonconforming"
+            silent = c.post(f"/tasks/{task['id']}/result", json={"result": "conforming"})
+            assert silent.status_code == 409 and silent.json()["field"] == "result"
+            fixed = c.post(
+                f"/tasks/{task['id']}/result",
+                json={"result": "conforming", "correct": True, "note": "复检合格"},
+            )
+            assert fixed.status_code == 200 and fixed.json()["result"] == "conforming"
         if outside:
             r = c.post(f"/tasks/{outside[0]['id']}/result", json={"result": "conforming"})
             assert r.status_code == 404 and r.json()["field"] == "task_id"

@@ -87,7 +87,7 @@ def directory(engine: Engine, loaded_register: None) -> Iterator[None]:
         create_synthetic_directory(s, producers_per_product=30, today=date(2026, 10, 20))
     yield
     with session_scope(engine) as s:
-        mine = select(Plan.id).where(Plan.code.in_(["SUB-0", "SUB-1", "DEMO-202608"]))
+        mine = select(Plan.id).where(Plan.code.in_(["SUB-0", "SUB-1", "DEMO-202608", "T-CLI"]))
         tasks = select(PlanTask.id).where(PlanTask.plan_id.in_(mine))
         s.execute(update(Sample).where(Sample.task_id.in_(tasks)).values(task_id=None))
         s.execute(delete(Plan).where(Plan.id.in_(mine)))
@@ -288,6 +288,44 @@ def test_results_complete_the_notice_and_feed_the_next_frame(directory: None, se
     assert target.risk["failure"] == 1
     assert target.inspections == (failed.due_from,)
     assert set(target.previous_inspectors) == {i.code for i in failed.inspectors}
+
+
+def test_a_recorded_result_changes_only_as_an_explained_correction(directory: None, session: Session) -> None:
+    commit(session, "T-C")
+    drawn = draw(session, "T-C", "abc")
+    task = tasks_of_plan(session, drawn.plan.id)[0]
+    record_result(session, task.id, "nonconforming", "粉末超标")
+    first = task.result_recorded_at
+    assert record_result(session, task.id, "nonconforming").result_recorded_at == first  # a retry: no change
+    with pytest.raises(ConflictError, match="already has the result nonconforming") as refused:
+        record_result(session, task.id, "conforming", "抽检合格")
+    assert refused.value.differences["result"] == ("nonconforming", "conforming")
+    with pytest.raises(InputError, match="a correction needs a note"):
+        record_result(session, task.id, "conforming", correct=True)
+    assert task.result is TaskResult.NONCONFORMING and task.result_note == "粉末超标"
+    corrected = record_result(session, task.id, "conforming", "复检合格，更正", correct=True)
+    assert corrected.result is TaskResult.CONFORMING and corrected.result_note == "复检合格，更正"
+    assert notice_rows(session, drawn.plan)[0]["result"] == "合格"
+
+
+def test_cli_refuses_a_silent_change_of_a_recorded_result(
+    directory: None, engine: Engine, db_url: str
+) -> None:
+    """`gi plan result` says what changed, and refuses (one line, no traceback) a different result without
+    --correct."""
+    with session_scope(engine) as s:
+        commit(s, "T-CLI")
+        drawn = draw(s, "T-CLI", "abc")
+        task_id = str(tasks_of_plan(s, drawn.plan.id)[0].id)
+    first = _gi(["plan", "result", task_id, "nonconforming", "--note", "粉末超标"], db_url)
+    assert first.returncode == 0 and "of T-CLI: nonconforming" in first.stdout, first.stdout + first.stderr
+    again = _gi(["plan", "result", task_id, "conforming"], db_url)
+    assert again.returncode != 0 and "Traceback" not in again.stderr
+    assert "already has the result nonconforming" in again.stderr and "--correct" in again.stderr
+    fixed = _gi(["plan", "result", task_id, "conforming", "--correct", "--note", "复检合格"], db_url)
+    assert fixed.returncode == 0 and "nonconforming -> conforming (correction)" in fixed.stdout, fixed.stderr
+    same = _gi(["plan", "result", task_id, "conforming"], db_url)
+    assert same.returncode == 0 and "already recorded; nothing changed" in same.stdout
 
 
 def test_frame_risk_factors_from_the_database(directory: None, session: Session) -> None:

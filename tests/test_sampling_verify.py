@@ -296,6 +296,26 @@ def test_missing_file(tmp_path: Path) -> None:
         verify([tmp_path])
 
 
+def test_files_of_a_draw_without_the_reveal_are_not_passed_as_not_drawn(tmp_path: Path) -> None:
+    """Deleting reveal.json must not turn a (forged) selection into a set "not drawn yet" that verifies."""
+    frame, params = _plan()
+    publish(frame, params, tmp_path)
+    (tmp_path / "reveal.json").unlink()
+    selection = json.loads((tmp_path / "selection.json").read_bytes())
+    selection["tasks"] = selection["tasks"][:3]
+    (tmp_path / "selection.json").write_bytes(canonical_json(selection))
+    report = verify([tmp_path], _commitment(tmp_path))
+    assert not report.ok
+    check = next(c for c in report.checks if not c.ok)
+    assert check.name == "no file of a draw comes without reveal.json"
+    assert {d.where for d in check.differences} >= {"selection.json", "assignment.json", "notice.csv"}
+    # The commitment's own files alone are a plan not drawn yet, and verify.
+    for name in ("selection.json", "assignment.json", "results.json", "notice.csv", "notice.md"):
+        (tmp_path / name).unlink()
+    committed = verify([tmp_path], _commitment(tmp_path))
+    assert committed.ok and committed.status == "committed"
+
+
 def test_every_published_file_validates_against_its_schema(tmp_path: Path) -> None:
     """The drawn set, a failed set and the test vector: every file, JSON or notice, against its schema."""
     frame, params = _plan()

@@ -397,14 +397,32 @@ def notice(
 def result(
     task_id: int = typer.Argument(..., help="Task id (see `gi plan show`)."),
     outcome: str = typer.Argument(..., help="conforming, nonconforming, inconclusive or not_found."),
-    note: str = typer.Option(None, help="Short public note."),
+    note: str = typer.Option(None, help="Short public note (required with --correct: it says why)."),
+    correct: bool = typer.Option(
+        False,
+        "--correct",
+        help="Change a result recorded before (a published correction; the log keeps both).",
+    ),
 ) -> None:
     """Record the result of an inspection task; re-export to complete the public notice."""
+    from gi.models import PlanTask
     from sampling.planning import record_result
 
     with session_scope() as session:
-        task = record_result(session, task_id, outcome, note)
-        console.print(f"task {task.id} ({task.producer.name}): {task.result.value if task.result else ''}")
+        before = session.get(PlanTask, task_id)
+        previous = (before.result, before.result_note) if before is not None else (None, None)
+        task = record_result(session, task_id, outcome, note, correct=correct)
+        now = (task.result, task.result_note)
+        plan_code = task.plan.code
+        label = f"task {task.id} ({task.producer.name}) of {plan_code}"
+    if previous == now:
+        console.print(f"{label}: {now[0].value if now[0] else ''} already recorded; nothing changed")
+        return
+    change = f"{previous[0].value} -> " if previous[0] is not None else ""
+    console.print(
+        f"{label}: {change}{now[0].value if now[0] else ''}{' (correction)' if previous[0] else ''}"
+    )
+    console.print(f"publish it with `gi plan export {plan_code}` (the service's pages show it now)")
 
 
 @app.command("findings")

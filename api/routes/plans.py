@@ -139,6 +139,10 @@ class ResultIn(BaseModel):
 
     result: TaskResult
     note: str | None = Field(default=None, max_length=2000)
+    correct: bool = Field(
+        default=False,
+        description="Change a result recorded before: a published correction, the note says why.",
+    )
 
 
 def _plan_out(
@@ -359,6 +363,6 @@ def task_result(
 ) -> TaskOut:
     """The outcome of an inspection (conforming, nonconforming, ...); it completes the public notice."""
     task = task_in_scope(session, scope, task_id)
-    record_result(session, task.id, body.result, body.note)
+    record_result(session, task.id, body.result, body.note, correct=body.correct)
     session.commit()
     return _task_out(task_in_scope(session, scope, task_id))

@@ -196,19 +196,38 @@ def ensure_cluster(settings: Settings) -> LocalCluster:
             )
         port = _running_port(pgdata)
         if port is None:
-            port = _choose_port(settings.local_port)
-            options = (
-                f"-p {port} -c listen_addresses=127.0.0.1 -c unix_socket_directories='' "
-                "-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
-                "-c shared_buffers=256MB -c max_connections=200"
-            )
+            port = _start(bindir, pgdata, settings)
+        cluster = LocalCluster(bindir=bindir, pgdata=pgdata, port=port)
+        _wait_ready(cluster)
+        create_database(cluster.url("postgres"), settings.local_database)
+    return cluster
+
+
+# Crash safety is the default: the office's records live here unless GI_DATABASE_URL names another server.
+FAST_OPTIONS = "-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+
+
+def _start(bindir: Path, pgdata: Path, settings: Settings, attempts: int = 5) -> int:
+    """Start the stopped cluster on a free port and return it; a port taken between the choice and the server's
+    bind (another checkout's cluster starting at the same moment) moves the start to the next one."""
+    log = pgdata / "server.log"
+    port = settings.local_port
+    for attempt in range(attempts):
+        port = _choose_port(port)
+        options = (
+            f"-p {port} -c listen_addresses=127.0.0.1 -c unix_socket_directories='' "
+            f"{FAST_OPTIONS + ' ' if settings.local_fast else ''}"
+            "-c shared_buffers=256MB -c max_connections=200"
+        )
+        offset = log.stat().st_size if log.exists() else 0
+        try:
             _run(
                 [
                     str(bindir / "pg_ctl"),
                     "-D",
                     str(pgdata),
                     "-l",
-                    str(pgdata / "server.log"),
+                    str(log),
                     "-w",
                     "-t",
                     "60",
@@ -216,12 +235,25 @@ def ensure_cluster(settings: Settings) -> LocalCluster:
                     options,
                     "start",
                 ],
-                f"starting the local cluster in {pgdata} (see {pgdata / 'server.log'})",
+                f"starting the local cluster in {pgdata} (see {log})",
             )
-        cluster = LocalCluster(bindir=bindir, pgdata=pgdata, port=port)
-        _wait_ready(cluster)
-        create_database(cluster.url("postgres"), settings.local_database)
-    return cluster
+            return port
+        except LocalDatabaseError:
+            if attempt + 1 == attempts or not _lost_port_race(log, offset):
+                raise
+            port += 1
+    raise AssertionError("unreachable")
+
+
+def _lost_port_race(log: Path, offset: int) -> bool:
+    """Whether the start that wrote ``log`` from ``offset`` on failed only because its port was taken."""
+    try:
+        with open(log, "rb") as handle:
+            handle.seek(offset)
+            tail = handle.read().decode("utf-8", "replace")
+    except OSError:
+        return False
+    return "could not bind" in tail or "Address already in use" in tail
 
 
 def _wait_ready(cluster: LocalCluster, timeout_s: float = 30.0) -> None:
