@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from gi import clock
 from gi.accounts.scope import Scope
 from gi.models import PlanTask, TaskResult
-from gi.reads.season import RESULT_FAIL, RESULT_PASS, origin_reason, season_samples
+from gi.reads.season import ENTRY_ERROR_FLAGS, RESULT_FAIL, RESULT_PASS, origin_reason, season_samples
 from gi.settings import get_settings
 from sampling.planning import find_plan, record_result
 from sampling.tasks import scoped
@@ -45,10 +45,14 @@ class FindingsRecorded:
 
 
 def _failure_note(row: dict, tolerance_m: float) -> str:
-    """The public note of a non-conforming task: the failed indicators, else the position's reason."""
+    """The public note of a non-conforming task: every final ground of the sample, the failed indicators and
+    a position outside the area (not one that may be an entry error), as the season's notice lists them."""
+    grounds = []
     if row["quality"] == "fail" and row["quality_reason"]:
-        return f"特色品质：{row['quality_reason']}"
-    return f"产地：{origin_reason(row, tolerance_m)}"
+        grounds.append(f"特色品质：{row['quality_reason']}")
+    if row["origin"] == "outside" and not set(row.get("flags") or ()) & ENTRY_ERROR_FLAGS:
+        grounds.append(f"产地：{origin_reason(row, tolerance_m)}")
+    return "；".join(grounds) or f"产地：{origin_reason(row, tolerance_m)}"
 
 
 def record_findings(session: Session, plan_key: str | int, scope: Scope | None = None) -> FindingsRecorded:

@@ -127,3 +127,25 @@ def test_the_public_notice_names_every_kind_of_target_in_chinese(judged_season: 
     assert "平台内经营者" in kinds and kinds <= set(KIND_ZH.values())
     assert not any("000000" in row.county for row in notice)
     assert any(row.county == "所在地不详（网店）" for row in notice)
+
+
+def test_the_note_of_a_failed_task_gives_every_final_ground() -> None:
+    """A sample that failed its test and lies outside the area: the public note names both, as the season's
+    notice does; a position that may be an entry error is not a ground."""
+    from sampling.findings import _failure_note
+
+    row = {
+        "quality": "fail",
+        "quality_reason": "粉末 1.2% > 1%",
+        "origin": "outside",
+        "distance_m": -4600.0,
+        "band_m": 30.0,
+        "area_version": 1,
+        "flags": [],
+    }
+    note = _failure_note(row, 30.0)
+    assert note.startswith("特色品质：粉末 1.2% > 1%；产地：采样点位于第1版保护范围外"), note
+    swapped = _failure_note({**row, "flags": ["swapped_lat_lon"]}, 30.0)
+    assert swapped == "特色品质：粉末 1.2% > 1%"
+    outside_only = _failure_note({**row, "quality": "pass", "quality_reason": ""}, 30.0)
+    assert outside_only.startswith("产地：采样点位于第1版保护范围外")
