@@ -80,7 +80,7 @@ ROUTES: dict[tuple[str, str], frozenset[Access]] = {
     ("GET", "/odk/forms/{form_id}/manifest"): SIGNED_IN,
     ("GET", "/odk/forms/{form_id}/attachments/{name}"): SIGNED_IN,
     ("GET", "/odk/submission"): SIGNED_IN,
-    ("POST", "/odk/submission"): SIGNED_IN,
+    ("POST", "/odk/submission"): INSPECTORS,  # a sample, as POST /samples: inspectors upload as themselves
     # Pages (api/pages): the public results, and the supervisor dashboard of his region.
     ("GET", "/public"): EVERYONE,
     ("GET", "/public/plans/{plan_id}"): EVERYONE,

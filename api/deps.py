@@ -268,7 +268,8 @@ async def authorize(
             field="Authorization",
             headers={"WWW-Authenticate": BASIC_CHALLENGE if basic else "Bearer"},
         )
-    raise HTTPProblem(403, f"a {principal.role} may not call {request.method} {path}")
+    article = "an" if str(principal.role)[:1] in "aeiou" else "a"
+    raise HTTPProblem(403, f"{article} {principal.role} may not call {request.method} {path}")
 
 
 def route_path(request: Request) -> str:

@@ -1,4 +1,6 @@
-"""ASGI middleware of the service: request size limits (413) and response security headers."""
+"""ASGI middleware of the service: request size limits (413), NUL characters in the path or query (400), and
+response security headers. On the OpenRosa routes (``/odk/``) a refusal is an ``OpenRosaResponse`` in Chinese, as
+ODK Collect shows it, rather than problem+json."""
 
 from __future__ import annotations
 
@@ -7,6 +9,7 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.openrosa_xml import OPENROSA_XML, body_too_large_zh, is_openrosa, openrosa_headers, openrosa_message
 from api.problems import PROBLEM_JSON, HTTPProblem
 
 _SECURITY_HEADERS = [
@@ -24,6 +27,14 @@ def _too_large(limit: int, what: str) -> dict[str, Any]:
         "detail": f"body: the {what} is larger than {limit} bytes",
         "field": "body",
     }
+
+
+def _has_nul(scope: Scope) -> bool:
+    """A NUL character in the path or the query string (raw or percent-encoded): no route can take it, and the
+    database refuses it in text, so it is a bad request before any route runs."""
+    raw = scope.get("raw_path") or b""
+    query = scope.get("query_string") or b""
+    return "\x00" in scope.get("path", "") or any(b"\x00" in part or b"%00" in part for part in (raw, query))
 
 
 class LimitsAndHeaders:
@@ -49,11 +60,14 @@ class LimitsAndHeaders:
                 length = value
             elif name == b"authorization":
                 authorized = True
+        if _has_nul(scope):
+            await self._refuse_nul(scope, send)
+            return
         is_json = content_type.startswith(b"application/json")
         limit = self.max_json_bytes if is_json else self.max_bytes
         what = "JSON body" if is_json else "request body"
         if length is not None and length.isdigit() and int(length) > limit:
-            await self._refuse(send, limit, what)
+            await self._refuse(scope, send, limit, what)
             return
         received = 0
 
@@ -79,18 +93,47 @@ class LimitsAndHeaders:
         await self.app(scope, limited_receive, send_with_headers)
 
     @staticmethod
-    async def _refuse(send: Send, limit: int, what: str) -> None:
-        body = json.dumps(_too_large(limit, what)).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 413,
-                "headers": [
-                    (b"content-type", PROBLEM_JSON.encode()),
-                    (b"content-length", str(len(body)).encode()),
-                    (b"connection", b"close"),
-                    *_SECURITY_HEADERS,
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
+    async def _refuse(scope: Scope, send: Send, limit: int, what: str) -> None:
+        if is_openrosa(scope.get("path", "")):
+            xml = openrosa_message(body_too_large_zh(limit), "error").encode()
+            extra = [(k.lower().encode(), v.encode()) for k, v in openrosa_headers().items()]
+            await _answer(send, 413, OPENROSA_XML.encode(), xml, extra)
+            return
+        await _answer(send, 413, PROBLEM_JSON.encode(), json.dumps(_too_large(limit, what)).encode())
+
+    @staticmethod
+    async def _refuse_nul(scope: Scope, send: Send) -> None:
+        detail = "path: the path or query contains a NUL character (%00)"
+        if is_openrosa(scope.get("path", "")):
+            xml = openrosa_message(f"请求有误：{detail}", "error").encode()
+            extra = [(k.lower().encode(), v.encode()) for k, v in openrosa_headers().items()]
+            await _answer(send, 400, OPENROSA_XML.encode(), xml, extra)
+            return
+        problem = {
+            "type": "urn:gi:problem:bad_input",
+            "title": "Bad request",
+            "status": 400,
+            "detail": detail,
+            "field": "path",
+        }
+        await _answer(send, 400, PROBLEM_JSON.encode(), json.dumps(problem).encode())
+
+
+async def _answer(
+    send: Send, status: int, media_type: bytes, body: bytes, extra: list[tuple[bytes, bytes]] | None = None
+) -> None:
+    """Answer at once, before the route (and without reading the body: the connection is closed after it)."""
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", media_type),
+                (b"content-length", str(len(body)).encode()),
+                (b"connection", b"close"),
+                *(extra or []),
+                *_SECURITY_HEADERS,
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from fastapi import FastAPI, HTTPException, Request
@@ -19,7 +19,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.access import is_page
-from gi.errors import ErrorKind, Problem, classify
+from gi.errors import ErrorKind, Problem, classify, field_list
 
 log = logging.getLogger("gi.api")
 
@@ -125,20 +125,31 @@ def _validation_field(loc: Any) -> str:
     return ".".join(parts) or "body"
 
 
+def validation_detail(errors: Sequence[Mapping[str, Any]], default: str = "body") -> tuple[str, str]:
+    """The field and one-line detail of a validation failure: every unknown field named at once, else the first
+    problem."""
+    unknown = [_validation_field(e.get("loc", ())) for e in errors if e.get("type") == "extra_forbidden"]
+    if unknown:
+        return unknown[0], f"{unknown[0]}: unknown field; not taken here: {field_list(unknown)}"
+    first = errors[0] if errors else {"loc": (default,), "msg": "invalid"}
+    name = _validation_field(first.get("loc", ())) if first.get("loc") else default
+    return name, f"{name}: {first.get('msg')}"
+
+
 async def _on_validation(request: Request, exc: Exception) -> ProblemResponse:
     assert isinstance(exc, RequestValidationError)
     errors = list(exc.errors())
     if errors and errors[0].get("type") == "json_invalid":
         return problem(400, "body: not valid JSON", field="body", kind="bad_input")
     first = errors[0] if errors else {"loc": ("body",), "msg": "invalid"}
-    name = _validation_field(first.get("loc", ()))
+    name, detail = validation_detail(errors)
     where = str(first.get("loc", ("body",))[0]) if first.get("loc") else "body"
     listed = [
         {"field": _validation_field(e.get("loc", ())), "problem": str(e.get("msg"))} for e in errors[:20]
     ]
     # A malformed query, path or header parameter is a bad request; a body that fails its schema is 422.
     status = 400 if where in ("query", "path", "header", "cookie") else 422
-    return problem(status, f"{name}: {first.get('msg')}", field=name, kind="bad_input", errors=listed)
+    return problem(status, detail, field=name, kind="bad_input", errors=listed)
 
 
 async def _on_http(request: Request, exc: Exception) -> ProblemResponse:

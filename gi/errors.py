@@ -183,9 +183,13 @@ def _database_problem(exc: BaseException) -> Problem | None:
         return Problem(
             ErrorKind.CONFLICT, "already stored: a unique key of this record exists (retry to see it)"
         )
+    if "NUL (0x00)" in str(
+        orig or exc
+    ):  # the driver refuses NUL in text: the caller's text, not the database
+        return Problem(ErrorKind.BAD_INPUT, "text: contains a NUL character")
     if sqlstate.startswith("22") or isinstance(
         exc, DataError | psycopg.DataError
-    ):  # data exception: a value out of range, not valid text (a NUL), a bad date
+    ):  # data exception: a value out of range, not valid text, a bad date
         return Problem(ErrorKind.BAD_INPUT, f"a value cannot be stored: {_first_line(orig or exc)}")
     return None
 

@@ -3,6 +3,7 @@ naming the fields, inspectors upload as themselves, reads scoped to own samples 
 
 from __future__ import annotations
 
+import json
 import threading
 import uuid
 from collections.abc import Iterator
@@ -56,6 +57,7 @@ def test_upload_returns_the_verdict_and_a_retry_the_same(service: Service, datab
         assert first.status_code == 201, first.text
         again = c.post("/samples", json=body)
     assert again.status_code == 201 and again.json() == first.json()
+    assert again.content == first.content  # byte for byte: "band_m":30.0 both times, not 30 and then 30.0
     assert again.headers.get("Idempotent-Replayed") == "true" and "Idempotent-Replayed" not in first.headers
     result = first.json()
     assert result["id"] == body["id"] and result["product"] == "xihu-longjing"
@@ -94,6 +96,33 @@ def test_bad_fields_are_named(service: Service) -> None:
     assert missing.status_code == 422 and missing.json()["field"] == "id"
 
 
+def test_unknown_fields_are_refused_and_the_template_names_are_taken(service: Service) -> None:
+    """A field the upload does not take is 422 naming it (it was dropped silently); the template's column names
+    (gi check --template: lon, lat, producer_credit_code) are the fields they name."""
+    from geo_data.sample_files import TEMPLATE_COLUMNS
+
+    with service.client(service.sign_in("insp")) as c:
+        colour = c.post("/samples", json=longjing_sample(colour="green", flavour="chestnut"))
+        body = {k: v for k, v in longjing_sample().items() if k not in ("x", "y")}
+        by_template = c.post("/samples", json={**body, "lon": 120.1138, "lat": 30.2402})
+        credit = c.post("/samples", json=longjing_sample(producer_credit_code="123"))
+        both = c.post("/samples", json=longjing_sample(lon=120.1138))
+        form = c.post("/samples/form", data={"sample": json.dumps(longjing_sample(colour="green"))})
+    assert colour.status_code == 422 and colour.json()["field"] == "colour"
+    assert "colour" in colour.json()["detail"] and "flavour" in colour.json()["detail"]
+    assert by_template.status_code == 201, by_template.text
+    assert by_template.json()["origin"]["lon"] == 120.1138 and by_template.json()["origin"]["lat"] == 30.2402
+    assert credit.status_code == 422 and credit.json()["field"] == "producer", credit.text
+    assert both.status_code == 422 and "lon and x" in both.json()["detail"]
+    assert form.status_code == 422 and form.json()["field"] == "colour"
+    # Every column of the template is a field of the upload.
+    named = {column for column, _, _ in TEMPLATE_COLUMNS}
+    with service.client(service.sign_in("insp")) as c:
+        schema = c.get("/api").json()["components"]["schemas"]["SampleUpload"]
+    assert schema.get("additionalProperties") is False
+    assert named - set(schema["properties"]) == {"lon", "lat", "producer_credit_code"}
+
+
 def test_reads_are_scoped(service: Service) -> None:
     body = longjing_sample()
     with service.client(service.sign_in("insp")) as c:
@@ -113,7 +142,13 @@ def test_reads_are_scoped(service: Service) -> None:
     with service.client() as c:
         assert c.get("/samples").status_code == 401
     with service.client(service.sign_in("super")) as c:
-        assert c.post("/samples", json=longjing_sample()).status_code == 403
+        refused = c.post("/samples", json=longjing_sample())
+    assert refused.status_code == 403 and refused.json()["detail"].startswith("a supervisor may not call")
+    with service.client(service.sign_in("insp")) as c:
+        staff_only = c.post("/lab-results", json=[])
+    assert staff_only.status_code == 403 and staff_only.json()["detail"].startswith(
+        "an inspector may not call"
+    )
 
 
 def test_a_task_sample_claims_its_seal_codes_and_the_task_is_sampled(service: Service, database: str) -> None:

@@ -316,7 +316,9 @@ def _repeat_posts(service: Service, xml: str, photo: Path) -> None:
         assert again.status_code == 201 and "已补充上传" in _message(again.text)
         changed = xml.replace("LJ-20261120-03", "LJ-20261120-04")
         conflict = c.post("/submission", files={"xml_submission_file": ("data.xml", changed, "text/xml")})
-        assert conflict.status_code == 409 and "different XML" in _message(conflict.text)
+        # Collect shows the message to the inspector: Chinese, as every OpenRosa answer (Content-Language: zh).
+        assert conflict.status_code == 409 and "内容不同" in _message(conflict.text)
+        assert conflict.headers["content-language"] == "zh"
         assert conflict.headers["x-openrosa-version"] == "1.0"
 
 
@@ -431,3 +433,126 @@ def test_a_supervisor_downloads_the_label_sheet_of_his_region(
     assert printed == mine, "the sheet holds the codes of his region's tasks and no others"
     with service.client(service.sign_in("inspector1")) as c:
         assert c.post("/plans/ODK-1/labels").status_code == 403
+
+
+def _instance(task: PlanTask, product: str, location: str, seal: str, photo: str = "p.jpg") -> str:
+    """An instance XML of the sample form, as Collect sends it."""
+    form = sample_form()
+    return (
+        f'<data id="{form.form_id}" version="{form.version}"><task>{task.id}</task><product>{product}</product>'
+        "<subject_kind>producer</subject_kind><collected_at>2026-11-20T10:00:00.000+08:00</collected_at>"
+        f"<location_source>device_gps</location_source><location>{location}</location>"
+        f"<lot_number>LOT-{uuid.uuid4().hex[:6]}</lot_number><lot_size>20</lot_size>"
+        f"<unit><seal_code>{seal}</seal_code></unit><photo_1>{photo}</photo_1>"
+        f"<meta><instanceID>uuid:{uuid.uuid4()}</instanceID></meta></data>"
+    )
+
+
+def _post_xml(service: Service, user: str, xml: str, photo: bytes | None = None) -> httpx.Response:
+    files: dict[str, tuple[str, bytes | str, str]] = {"xml_submission_file": ("data.xml", xml, "text/xml")}
+    if photo is not None:
+        files["p.jpg"] = ("p.jpg", photo, "image/jpeg")
+    with httpx.Client(base_url=f"{service.url}/odk", timeout=30) as c:
+        return c.post(
+            "/submission", auth=(user, PASSWORD), headers={"X-OpenRosa-Version": "1.0"}, files=files
+        )
+
+
+def test_a_swapped_geopoint_is_accepted_and_flagged_and_one_out_of_range_is_refused(
+    field_service: tuple[Service, str],
+) -> None:
+    """Latitude and longitude swapped are kept and flagged, as POST /samples does (with a photo whose EXIF has a
+    position it was a 500); a geopoint out of range either way is refused naming ``location``."""
+    from sqlalchemy import func
+
+    from gi.models import GIProduct, ProductionArea
+
+    service, url = field_service
+    task = _my_task(url)
+    codes = _codes_of_task(url, task.id)
+    assert len(codes) >= 4, "the first tests use codes[0], codes[1] and codes[-1]"
+    with gi_db.session_scope(gi_db.get_engine(url)) as s:
+        product, lon, lat = s.execute(
+            select(
+                GIProduct.code,
+                func.ST_X(func.ST_PointOnSurface(ProductionArea.geom)),
+                func.ST_Y(func.ST_PointOnSurface(ProductionArea.geom)),
+            )
+            .join(ProductionArea, ProductionArea.product_id == GIProduct.id)
+            .where(GIProduct.id == task.product_id, ProductionArea.valid_to.is_(None))
+        ).one()
+    photo = (Path(__file__).resolve().parent.parent / "examples" / "photo.jpg").read_bytes()  # EXIF GPS
+    swapped = _post_xml(
+        service, "inspector1", _instance(task, product, f"{lon:.6f} {lat:.6f} 12.0 8.0", codes[-2]), photo
+    )
+    assert swapped.status_code == 201, swapped.text + service.log_text()[-3000:]
+    assert "经纬度疑似颠倒" in _message(swapped.text)
+    with gi_db.session_scope(gi_db.get_engine(url)) as s:
+        stored = s.scalars(select(SealCode).where(SealCode.code == codes[-2])).one()
+        verdict = s.scalars(
+            select(OriginVerdictRecord).where(OriginVerdictRecord.sample_id == stored.sample_id)
+        ).one()
+        assert "swapped_lat_lon" in (verdict.flags or [])
+        kept = s.scalars(select(SamplePhoto).where(SamplePhoto.sample_id == stored.sample_id)).one()
+        assert kept.distance_m is not None and kept.distance_m == kept.distance_m  # measured, not NaN
+    for location in ("200.5 300.25 12.0 8.0", "95.0 95.0 12.0 8.0", "nan 120.1 0 5"):
+        refused = _post_xml(service, "inspector1", _instance(task, product, location, codes[-3]), photo)
+        assert refused.status_code == 422, refused.text
+        assert refused.headers["content-type"].startswith("text/xml")
+        assert "location" in _message(refused.text) and "填写有误" in _message(refused.text)
+    assert "Traceback" not in service.log_text()
+
+
+def test_a_supervisor_may_not_submit_a_sample_through_odk(field_service: tuple[Service, str]) -> None:
+    """POST /samples is for inspectors; the ODK door follows the same rule, answered in OpenRosa XML."""
+    service, url = field_service
+    task = _my_task(url)
+    codes = _codes_of_task(url, task.id)
+    instance = _instance(task, "xihu-longjing", "30.2458 120.1107 35.5 4.8", codes[-3])
+    refused = _post_xml(service, "super1", instance)
+    assert refused.status_code == 403 and refused.headers["content-type"].startswith("text/xml")
+    assert "抽样人员" in _message(refused.text) and refused.headers["x-openrosa-version"] == "1.0"
+    instance_id = ElementTree.fromstring(instance).find("meta/instanceID")
+    assert instance_id is not None
+    with gi_db.session_scope(gi_db.get_engine(url)) as s:
+        assert s.get(OdkSubmission, instance_id.text) is None
+    with httpx.Client(base_url=f"{service.url}/odk", timeout=30) as c:  # the pre-flight stays open to him
+        head = c.head("/submission", auth=("super1", PASSWORD), headers={"X-OpenRosa-Version": "1.0"})
+    assert head.status_code == 204
+
+
+def test_an_openrosa_body_over_the_limit_and_a_failure_are_openrosa_answers(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A body over the limit is refused as an OpenRosaResponse in Chinese on /odk (problem+json elsewhere), and
+    an unexpected error on an OpenRosa route is logged with its traceback (it was answered 500 silently)."""
+    import logging
+
+    from fastapi import APIRouter, FastAPI
+    from fastapi.testclient import TestClient
+
+    from api.middleware import LimitsAndHeaders
+    from api.routes.openrosa import OpenRosaRoute
+
+    router = APIRouter(route_class=OpenRosaRoute)
+
+    @router.post("/odk/submission")
+    def broken() -> None:
+        raise ValueError("cannot convert float NaN to integer")
+
+    app = FastAPI()
+    app.include_router(router)
+    app.add_middleware(LimitsAndHeaders, max_bytes=1000, max_json_bytes=1000)
+    with TestClient(app, raise_server_exceptions=False) as client:
+        big = client.post(
+            "/odk/submission", content=b"x" * 2000, headers={"content-type": "multipart/form-data"}
+        )
+        other = client.post("/elsewhere", content=b"x" * 2000)
+        with caplog.at_level(logging.ERROR, logger="gi.api"):
+            failed = client.post("/odk/submission")
+    assert big.status_code == 413 and big.headers["content-type"].startswith("text/xml")
+    assert "内容过大" in _message(big.text) and big.headers["x-openrosa-version"] == "1.0"
+    assert other.status_code == 413 and other.headers["content-type"] == "application/problem+json"
+    assert failed.status_code == 500 and "系统内部错误" in _message(failed.text)
+    logged = [r for r in caplog.records if r.name == "gi.api" and r.exc_info]
+    assert logged and "NaN" in str(logged[0].exc_info[1])

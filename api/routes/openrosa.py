@@ -10,6 +10,8 @@ an ``OpenRosaResponse`` whose message Collect shows (the origin verdict), and an
 
 from __future__ import annotations
 
+import logging
+import uuid
 from collections.abc import Callable, Coroutine, Mapping
 from typing import Annotated, Any
 from xml.sax.saxutils import escape
@@ -19,36 +21,17 @@ from fastapi.routing import APIRoute
 from starlette.datastructures import UploadFile
 
 from api.deps import CurrentUser, SessionDep, SettingsDep
+from api.openrosa_xml import OPENROSA_XML, error_zh, openrosa_headers, openrosa_message
 from api.problems import STATUS, HTTPProblem
-from gi.errors import classify
+from gi.errors import ErrorKind, classify
 from gi.field.form import sample_form
 from gi.field.submission import XML_PART, Attachment, Submitter, accept_submission
 from gi.field.tasklists import form_media, media_file
-from gi.settings import get_settings
 
-OPENROSA_XML = "text/xml; charset=utf-8"
 FORMLIST_NS = "http://openrosa.org/xforms/xformsList"
 MANIFEST_NS = "http://openrosa.org/xforms/xformsManifest"
-RESPONSE_NS = "http://openrosa.org/http/response"
 
-
-def openrosa_headers() -> dict[str, str]:
-    """The headers of every OpenRosa answer (the accepted length is the service's request limit)."""
-    return {
-        "X-OpenRosa-Version": "1.0",
-        "X-OpenRosa-Accept-Content-Length": str(get_settings().api_max_request_bytes),
-        "Content-Language": "zh",
-    }
-
-
-def openrosa_message(message: str, nature: str = "") -> str:
-    """An ``OpenRosaResponse`` document with one message."""
-    kind = f' nature="{escape(nature)}"' if nature else ""
-    return (
-        '<?xml version="1.0" encoding="UTF-8"?>\n'
-        f'<OpenRosaResponse xmlns="{RESPONSE_NS}" items="0"><message{kind}>{escape(message)}</message>'
-        "</OpenRosaResponse>\n"
-    )
+log = logging.getLogger("gi.api")
 
 
 class OpenRosaRoute(APIRoute):
@@ -62,23 +45,47 @@ class OpenRosaRoute(APIRoute):
             try:
                 response = await handler(request)
             except HTTPProblem as exc:
-                if exc.status_code in (
-                    401,
-                    403,
-                ):  # the access check's answer (problem+json, with its challenge)
+                if (
+                    exc.status_code == 401
+                ):  # the access check's challenge (problem+json, WWW-Authenticate: Basic)
                     raise
-                response = _error(exc.status_code, str(exc.detail), exc.headers)
+                principal = getattr(request.state, "principal", None)
+                role = str(principal.role) if exc.status_code == 403 and principal is not None else None
+                field = getattr(exc, "field", None)
+                response = _error(request, exc.status_code, str(exc.detail), field, exc.headers, role)
             except Exception as exc:  # every other error through the one classification of gi.errors
-                problem = classify(exc)
-                retry = {"Retry-After": str(problem.retry_after)} if problem.retry_after else None
-                response = _error(STATUS[problem.kind], problem.message, retry)
+                response = _classified(request, exc)
             response.headers.update(openrosa_headers())
             return response
 
         return openrosa_handler
 
 
-def _error(status: int, message: str, headers: Mapping[str, str] | None) -> Response:
+def _classified(request: Request, exc: Exception) -> Response:
+    """An error of the domain (or a library) as OpenRosa; a failure is logged with its traceback."""
+    problem = classify(exc)
+    if problem.kind is ErrorKind.FAILURE and isinstance(exc, ExceptionGroup) and len(exc.exceptions) == 1:
+        problem = classify(exc.exceptions[0])  # anyio wraps a task's error in a group
+    if problem.kind is ErrorKind.FAILURE:
+        incident = uuid.uuid4().hex[:12]
+        log.error("internal error %s on %s %s", incident, request.method, request.url.path, exc_info=exc)
+        message = f"系统内部错误：事件 {incident} 已记入服务日志，请稍后重新发送或联系管理员。"
+        return Response(openrosa_message(message, "error"), 500, media_type=OPENROSA_XML)
+    retry = {"Retry-After": str(problem.retry_after)} if problem.retry_after else None
+    return _error(request, STATUS[problem.kind], problem.message, problem.field, retry)
+
+
+def _error(
+    request: Request,
+    status: int,
+    detail: str,
+    field: str | None,
+    headers: Mapping[str, str] | None,
+    role: str | None = None,
+) -> Response:
+    """The error as an ``OpenRosaResponse`` in Chinese (what Collect shows); the English detail goes to the log."""
+    log.info("openrosa %s on %s %s: %s", status, request.method, request.url.path, detail)
+    message = error_zh(status, detail, field, role)
     return Response(openrosa_message(message, "error"), status, headers=headers, media_type=OPENROSA_XML)
 
 
@@ -218,6 +225,8 @@ async def submission(
         raise HTTPProblem(400, f"{XML_PART}: required multipart POST field is missing", field=XML_PART)
     try:
         form = await request.form(max_files=100, max_fields=100)
+    except HTTPProblem:
+        raise  # the body went over the limit while it was read (api/middleware.py): 413
     except Exception as exc:  # the multipart parser's own errors: a malformed body, answered in one line
         raise HTTPProblem(400, f"body: multipart form content failed to parse ({exc})", field="body") from exc
     xml: bytes | None = None

@@ -15,13 +15,15 @@ from typing import Annotated
 from fastapi import APIRouter, File, Form, Path, Query, Request, Response, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic_core import PydanticCustomError
 from sqlalchemy.orm import Session
 
 from api.deps import CurrentUser, ScopeDep, SessionDep, SettingsDep
 from api.grouping import UploadGroups, receive_alone
 from api.ogc.routes import GEOJSON, features_response
-from api.problems import HTTPProblem
+from api.problems import HTTPProblem, validation_detail
+from geo_data.sample_files import TEMPLATE_COLUMNS, canonical_name
 from gi.accounts.tokens import Principal
 from gi.db import get_engine
 from gi.errors import TooLargeError
@@ -39,7 +41,13 @@ router = APIRouter(tags=["samples"])
 
 class SampleUpload(SampleInput):
     """A sample as an inspector submits it: the intake's own fields (:class:`gi.origin.fields.SampleInput`), with
-    the client's UUID required (a retry sends the same one) and the seal labels scanned on the sealed units."""
+    the client's UUID required (a retry sends the same one) and the seal labels scanned on the sealed units.
+
+    The columns of the sample file template (``gi check --template``) are accepted by their names too
+    (:data:`TEMPLATE_NAMES`: ``lon``, ``lat``, ``producer_credit_code``); any other field is refused (422), so a
+    misspelt field is not silently dropped."""
+
+    model_config = ConfigDict(extra="forbid")
 
     id: uuid.UUID = Field(  # required here: the client's UUID makes retries safe
         description="client-generated UUID; a retry with the same body is answered the same"
@@ -49,6 +57,33 @@ class SampleUpload(SampleInput):
         max_length=20,
         description="registered seal codes (GI-XXXX-XXXX-X) scanned on the sealed units; each is claimed once",
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _template_names(cls, data: object) -> object:
+        """The template's column names as the body's own (``lon`` is ``x``); both names of one field are refused."""
+        if not isinstance(data, dict) or not TEMPLATE_NAMES.keys() & data.keys():
+            return data
+        renamed = dict(data)
+        for alias, name in TEMPLATE_NAMES.items():
+            if alias in renamed:
+                if name in renamed:
+                    raise PydanticCustomError(
+                        "duplicate_field",
+                        "{alias} and {name} are one field: give one of them",
+                        {"alias": alias, "name": name},
+                    )
+                renamed[name] = renamed.pop(alias)
+        return renamed
+
+
+# The template's English column names that are not the body's own field names (lon, lat, producer_credit_code),
+# with the field each one is: README, the template and the API name a sample's fields alike.
+TEMPLATE_NAMES: dict[str, str] = {
+    column: name
+    for column, _, _ in TEMPLATE_COLUMNS
+    if column not in SampleUpload.model_fields and (name := canonical_name(column)) is not None
+}
 
 
 class OriginOut(BaseModel):
@@ -232,9 +267,8 @@ async def upload_sample_form(
     try:
         body = SampleUpload.model_validate_json(sample)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        name = ".".join(str(p) for p in first["loc"]) or "sample"
-        raise HTTPProblem(422, f"{name}: {first['msg']}", field=name) from None
+        name, detail = validation_detail(exc.errors(), "sample")
+        raise HTTPProblem(422, detail, field=name) from None
     data = await _photo_bytes(photo or [], settings.max_photo_bytes)
 
     def store() -> SampleOut:

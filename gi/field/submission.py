@@ -10,6 +10,7 @@ the same instanceID and different XML is a conflict. Attachments the XML does no
 from __future__ import annotations
 
 import hashlib
+import math
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -180,7 +181,8 @@ def read_submission(xml: bytes) -> SubmissionXml:
 
 
 def parse_geopoint(text: str) -> tuple[float, float, float | None, float | None]:
-    """An ODK geopoint "lat lon [alt [accuracy]]" as (lat, lon, altitude, accuracy)."""
+    """An ODK geopoint "lat lon [alt [accuracy]]" as (lat, lon, altitude, accuracy); out of range in both readings
+    (latitude first, or swapped) is an :class:`InputError` on ``location``."""
     parts = text.split()
     if len(parts) < 2 or len(parts) > 4:
         raise InputError("location", f"{text!r} is not an ODK geopoint 'lat lon alt accuracy'")
@@ -189,6 +191,15 @@ def parse_geopoint(text: str) -> tuple[float, float, float | None, float | None]
     except ValueError as exc:
         raise InputError("location", f"{text!r} is not an ODK geopoint 'lat lon alt accuracy'") from exc
     lat, lon = values[0], values[1]
+    if not all(math.isfinite(v) for v in values):
+        raise InputError("location", f"{text!r} holds a value that is not a number")
+    if not (abs(lat) <= 90 and abs(lon) <= 180) and not (abs(lon) <= 90 and abs(lat) <= 180):
+        # Swapped (latitude past 90, longitude within it) is kept, as a JSON upload is: the origin check flags it.
+        raise InputError(
+            "location",
+            f"{text!r}: latitude {lat:g} and longitude {lon:g} are out of range in either order "
+            "(latitude within ±90°, longitude within ±180°)",
+        )
     altitude = values[2] if len(values) > 2 else None
     accuracy = values[3] if len(values) > 3 else None
     return lat, lon, altitude, accuracy

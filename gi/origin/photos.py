@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import math
 import os
 import tempfile
 import uuid
@@ -137,7 +138,13 @@ def cross_check(
     accuracy_m: float | None,
     zone_name: str = "Asia/Shanghai",
 ) -> PhotoCheck:
-    """Flags of a photo against the declared WGS84 point and collection time of its sample."""
+    """Flags of a photo against the declared WGS84 point and collection time of its sample.
+
+    A declared point whose latitude is past 90° (latitude and longitude swapped, kept as submitted and flagged by
+    the origin check) is measured read the other way round: it has no distance as declared.
+    """
+    if abs(lat) > 90 >= abs(lon):
+        lon, lat = lat, lon
     limit = max(float(accuracy_m or 0.0), MIN_DISTANCE_M)
     flags: list[str] = []
     distance = None
@@ -148,7 +155,12 @@ def cross_check(
             flags.append("photo_no_gps")
         else:
             distance = float(_GEOD.inv(lon, lat, exif.lon, exif.lat)[2])
-            if distance > limit:
+            if not math.isfinite(
+                distance
+            ):  # not a point on the ellipsoid: unmeasurable, so not corroborating
+                distance = None
+                flags.append("photo_far")
+            elif distance > limit:
                 flags.append("photo_far")
         if exif.taken_at is None:
             flags.append("photo_no_time")
