@@ -91,6 +91,7 @@ ROUTES: dict[tuple[str, str], frozenset[Access]] = {
     ("GET", "/dashboard"): STAFF,
     ("GET", "/dashboard/samples/{sample_id}"): STAFF,
     ("GET", "/dashboard/samples/{sample_id}/record.pdf"): STAFF,
+    ("GET", "/dashboard/samples/{sample_id}/photos/{sha256}"): STAFF,
     ("GET", "/dashboard/report.pdf"): STAFF,
     ("GET", "/dashboard/notice.pdf"): STAFF,
     ("GET", "/dashboard/map"): STAFF,

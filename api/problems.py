@@ -196,6 +196,7 @@ def _for_pages(handler: Any) -> Any:
             response.status_code,
             str(body.get("detail", "")),
             PAGE_TITLES.get(response.status_code, str(body.get("title", "错误"))),
+            str(body["field"]) if body.get("field") else None,
         )
         for name in ("retry-after", "www-authenticate"):
             if name in response.headers:

@@ -4,6 +4,7 @@ count is one grouped query over the caller's scope (``gi.accounts.scope``), what
 
 from __future__ import annotations
 
+import re
 import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -28,11 +29,17 @@ from gi.models import (
     TaskStatus,
 )
 from gi.reads.season import (
+    ENTRY_ERROR_FLAGS,
+    RESULT_FAIL,
+    RESULT_PASS,
+    RESULT_VERIFY,
     SeasonSummary,
     gather_season,
     origin_reason,
     quality_reason,
     sample_date_range,
+    sample_number,
+    sample_result,
 )
 from gi.reads.verdicts import current_join
 from gi.register.areas import as_aware
@@ -45,6 +52,7 @@ ORIGIN_ZH = {"inside": "范围内", "uncertain": "边界存疑", "outside": "范
 QUALITY_ZH = {"pass": "合格", "fail": "不合格", "inconclusive": "无法判定", "pending": "待检验"}
 BAD_ORIGIN = ("outside", "uncertain")
 BAD_QUALITY = ("fail", "inconclusive")
+SAMPLE_NUMBER = re.compile(r"\d{6}-([0-9A-Fa-f]{8,})")  # gi.reads.season.sample_number: local date, code
 MAX_NONCONFORMITIES = 500  # listed on the page; the campaign report has them all
 
 
@@ -73,15 +81,21 @@ class CoverageLine:
     samples: int
 
 
+RESULT_CODES = (RESULT_PASS, RESULT_FAIL, RESULT_VERIFY)
+
+
 @dataclass(frozen=True)
 class VerdictCounts:
-    """Samples of one product by current origin verdict and current quality outcome."""
+    """Samples of one product by current origin verdict and current quality outcome, and by the final finding
+    the documents publish (合格 / 不合格 / 待核实, ``gi.reads.season.sample_result``)."""
 
     product_code: str
     product_name: str
     samples: int
     origin: dict[str, int]
     quality: dict[str, int]
+    results: dict[str, int] = field(default_factory=dict)
+    entry_errors: int = 0  # outside, but the position may be an entry error (swapped, abroad): 待核实
 
 
 @dataclass(frozen=True)
@@ -95,7 +109,9 @@ class Finding:
     producer_name: str
     collected_at: datetime
     kind: str  # 产地 | 品质
-    severity: str  # 不符合 | 存疑
+    severity: (
+        str  # 不符合 | 存疑 | 待核实 (a position that may be an entry error), as the campaign report lists
+    )
     reason: str
 
 
@@ -121,6 +137,8 @@ class Dashboard:
             sum(v.samples for v in self.verdicts),
             {k: sum(v.origin.get(k, 0) for v in self.verdicts) for k in ORIGIN_CODES},
             {k: sum(v.quality.get(k, 0) for v in self.verdicts) for k in QUALITY_CODES},
+            {k: sum(v.results.get(k, 0) for v in self.verdicts) for k in RESULT_CODES},
+            sum(v.entry_errors for v in self.verdicts),
         )
 
     @property
@@ -130,9 +148,15 @@ class Dashboard:
             key: sum(getattr(c, key) for c in self.coverage)
             for key in ("planned", "done", "pending", "overdue")
         }
-        out["samples"] = sum(v.samples for v in self.verdicts)
-        out["outside"] = sum(v.origin.get("outside", 0) for v in self.verdicts)
-        out["fail"] = sum(v.quality.get("fail", 0) for v in self.verdicts)
+        total = self.verdict_totals
+        out["samples"] = total.samples
+        # 产地不符 is the origin verdict, as the campaign report counts it; the final findings (不合格, 待核实)
+        # are the documents' too, so a position that may be an entry error is 待核实, never 不合格.
+        out["outside"] = total.origin["outside"]
+        out["entry_errors"] = total.entry_errors
+        out["fail"] = total.quality["fail"]
+        out["failed"] = total.results[RESULT_FAIL]
+        out["verify"] = total.results[RESULT_VERIFY]
         out["findings"] = self.findings_total
         return out
 
@@ -329,47 +353,90 @@ def _samples_per_county(
     return {(r[0], r[2] or ""): (r[1], int(r[3])) for r in rows}
 
 
-def _verdict_rows(session: Session, scope: Scope, season: Season) -> list[tuple[str, str, str, str, int]]:
-    """(product code, name, current origin verdict, quality outcome, samples) of the scope's season."""
+VerdictRow = tuple[str, str, str, str, tuple[str, ...], str | None, int]
+
+
+def _verdict_rows(session: Session, scope: Scope, season: Season) -> list[VerdictRow]:
+    """(product code, name, current origin verdict, quality outcome, the origin's entry-error flags, the task's
+    recorded result, samples) of the scope's season: what :func:`gi.reads.season.sample_result` decides on."""
     origin, on_origin = current_join("origin", _season_window(season))
     quality, on_quality = current_join("quality", _season_window(season))
     where = _sample_where(scope, season)
     origin_code = func.coalesce(cast(origin.verdict, Text), "unchecked")
     quality_code = func.coalesce(cast(quality.outcome, Text), "pending")
+    # Only whether the position may be an entry error matters: grouping by it, not by every flag, keeps the
+    # groups few.
+    suspect = func.coalesce(origin.flags.overlap(sorted(ENTRY_ERROR_FLAGS)), false())
+    task = aliased(PlanTask)
+    task_result = cast(task.result, Text)
     rows = session.execute(
         _scoped(
-            select(GIProduct.code, GIProduct.name_zh, origin_code, quality_code, func.count(Sample.id))
+            select(
+                GIProduct.code,
+                GIProduct.name_zh,
+                origin_code,
+                quality_code,
+                suspect,
+                task_result,
+                func.count(Sample.id),
+            )
             .join(GIProduct, GIProduct.id == Sample.product_id)
             .outerjoin(origin, on_origin)
-            .outerjoin(quality, on_quality),
+            .outerjoin(quality, on_quality)
+            .outerjoin(task, task.id == Sample.task_id),
             scope,
         )
         .where(*where)
-        .group_by(GIProduct.code, GIProduct.name_zh, origin_code, quality_code)
+        .group_by(GIProduct.code, GIProduct.name_zh, origin_code, quality_code, suspect, task_result)
     ).all()
-    return [(str(r[0]), str(r[1]), str(r[2]), str(r[3]), int(r[4])) for r in rows]
+    return [
+        (
+            str(r[0]),
+            str(r[1]),
+            str(r[2]),
+            str(r[3]),
+            tuple(sorted(ENTRY_ERROR_FLAGS)) if r[4] else (),
+            None if r[5] is None else str(r[5]),
+            int(r[6]),
+        )
+        for r in rows
+    ]
 
 
-def _tally(rows: list[tuple[str, str, str, str, int]]) -> list[VerdictCounts]:
+def _tally(rows: list[VerdictRow]) -> list[VerdictCounts]:
     names: dict[str, str] = {}
     origins: dict[str, dict[str, int]] = {}
     qualities: dict[str, dict[str, int]] = {}
-    for code, name, o, q, n in rows:
+    results: dict[str, dict[str, int]] = {}
+    entry_errors: dict[str, int] = {}
+    for code, name, o, q, flags, task_result, n in rows:
         names[code] = name
         by_origin = origins.setdefault(code, dict.fromkeys(ORIGIN_CODES, 0))
         by_quality = qualities.setdefault(code, dict.fromkeys(QUALITY_CODES, 0))
+        by_result = results.setdefault(code, dict.fromkeys(RESULT_CODES, 0))
         by_origin[o] = by_origin.get(o, 0) + n
         by_quality[q] = by_quality.get(q, 0) + n
+        result, _ = sample_result(o, q, flags, task_result)  # the final finding, as every document decides it
+        by_result[result] += n
+        entry_errors[code] = entry_errors.get(code, 0) + (n if o == "outside" and flags else 0)
     return [
-        VerdictCounts(code, names[code], sum(origins[code].values()), origins[code], qualities[code])
+        VerdictCounts(
+            code,
+            names[code],
+            sum(origins[code].values()),
+            origins[code],
+            qualities[code],
+            results[code],
+            entry_errors[code],
+        )
         for code in sorted(names)
     ]
 
 
-def _nonconforming(rows: list[tuple[str, str, str, str, int]]) -> int:
+def _nonconforming(rows: list[VerdictRow]) -> int:
     """Samples outside or uncertain in origin, or failing or inconclusive in quality (what :func:`findings`
     lists), from :func:`_verdict_rows`."""
-    return sum(n for _, _, o, q, n in rows if o in BAD_ORIGIN or q in BAD_QUALITY)
+    return sum(n for _, _, o, q, _, _, n in rows if o in BAD_ORIGIN or q in BAD_QUALITY)
 
 
 def verdict_counts(session: Session, scope: Scope, season: Season) -> list[VerdictCounts]:
@@ -429,7 +496,7 @@ def findings(
     found: list[Finding] = []
     for row in rows:
         sample_id = str(row[0])
-        code = sample_id.replace("-", "")[:8].upper()
+        code = sample_number(sample_id, row[1])  # the number the record and the notice print
         common = (
             sample_id,
             code,
@@ -450,7 +517,10 @@ def findings(
                 },
                 tolerance,
             )
-            found.append(Finding(*common, "产地", "不符合" if verdict == "outside" else "存疑", reason))
+            # A position that may be an entry error (swapped, abroad) is 待核实, as the campaign report lists it.
+            suspect = bool(set(row[9] or ()) & ENTRY_ERROR_FLAGS)
+            severity = "存疑" if verdict == "uncertain" else "待核实" if suspect else "不符合"
+            found.append(Finding(*common, "产地", severity, reason))
         outcome = str(getattr(row[10], "value", row[10])) if row[10] is not None else None
         if outcome in ("fail", "inconclusive"):
             reason = quality_reason(row[11]) or "特色品质指标不符合标准"
@@ -489,18 +559,43 @@ def supervisor_dashboard(
 
 
 def sample_in_scope(session: Session, scope: Scope, key: str) -> uuid.UUID:
-    """The id of the sample ``key`` (UUID or 8+ hex code) if the caller may see it; NotFoundError otherwise (also
-    when it exists out of scope, so a record's existence does not leak)."""
+    """The id of the sample ``key`` (UUID, 8+ hex code, or the sample number 260901-DF93BEE3 the documents print)
+    if the caller may see it; NotFoundError otherwise (also when it exists out of scope, so a record's existence
+    does not leak)."""
     from gi.quality.lab import resolve_sample as find_sample
 
+    number = SAMPLE_NUMBER.fullmatch(key.strip())
     try:
-        sample = find_sample(session, key)
+        sample = find_sample(session, number.group(1) if number else key)
     except NotFoundError:
         raise NotFoundError(f"sample_id: no sample {key!r} in your scope", field="sample_id") from None
     visible = session.scalar(select(Sample.id).where(Sample.id == sample.id, _visible(scope)))
     if visible is None:
         raise NotFoundError(f"sample_id: no sample {key!r} in your scope", field="sample_id")
     return sample.id
+
+
+def sample_conclusion(session: Session, sample_id: uuid.UUID) -> tuple[str, str]:
+    """A sample's published conclusion (合格 / 不合格 / 待核实) and why it is still to verify, decided from its
+    current verdicts and its task's recorded result as every document decides it."""
+    origin, on_origin = current_join("origin")
+    quality, on_quality = current_join("quality")
+    row = session.execute(
+        select(origin.verdict, origin.flags, quality.outcome, PlanTask.result, PlanTask.result_note)
+        .select_from(Sample)
+        .outerjoin(origin, on_origin)
+        .outerjoin(quality, on_quality)
+        .outerjoin(PlanTask, PlanTask.id == Sample.task_id)
+        .where(Sample.id == sample_id)
+    ).one()
+    verdict, flags, outcome, task_result, task_note = row
+    return sample_result(
+        str(getattr(verdict, "value", verdict)) if verdict is not None else "unchecked",
+        str(getattr(outcome, "value", outcome)) if outcome is not None else "pending",
+        tuple(flags or ()),
+        str(getattr(task_result, "value", task_result)) if task_result is not None else None,
+        task_note or "",
+    )
 
 
 def scoped_season(session: Session, scope: Scope, season: Season) -> SeasonSummary:
@@ -534,11 +629,33 @@ def scoped_season(session: Session, scope: Scope, season: Season) -> SeasonSumma
 
 @dataclass(frozen=True)
 class MapView:
-    """What the national map page starts with: the year, the products to choose from and those chosen."""
+    """What the national map page starts with: the year, the products to choose from and those chosen, and how
+    many of the caller's samples of that year cannot be drawn (a position no map projection can show)."""
 
     year: int
     products: list[tuple[str, str]]  # (code, Chinese name)
     chosen: list[str]
+    undrawable: int = 0
+
+
+# The latitudes Web Mercator (and so the map's tiles and sample grid, maps.tiles) can draw: a sample beyond them
+# (latitude and longitude swapped, 120°N) is left off the map and counted on the page instead.
+DRAWABLE_LAT = 85.0
+
+
+def undrawable_samples(session: Session, scope: Scope, year: int, product_ids: tuple[int, ...] = ()) -> int:
+    """The scope's samples of ``year`` (local time) whose stored position the map cannot draw."""
+    params: dict[str, Any] = {"year": year, "tz": get_settings().timezone, "lat": DRAWABLE_LAT}
+    where = [
+        scope.sample_filter("s", params),
+        "extract(year FROM s.collected_at AT TIME ZONE :tz)::int = :year",
+        "NOT (ST_Y(s.location) BETWEEN -:lat AND :lat AND ST_X(s.location) BETWEEN -180 AND 180)",
+    ]
+    if product_ids:
+        params["product_ids"] = list(product_ids)
+        where.append("s.product_id = ANY(:product_ids)")
+    sql = f"SELECT count(*) FROM sample s WHERE {' AND '.join(where)}"
+    return int(session.execute(text(sql), params).scalar_one())
 
 
 def map_view(
@@ -546,13 +663,20 @@ def map_view(
     plan_key: str | None = None,
     year: int | None = None,
     product_keys: list[str] | None = None,
+    scope: Scope | None = None,
 ) -> MapView:
-    """The map's year (given, else the chosen season's) and products (codes or Chinese names, checked)."""
+    """The map's year (given, else the chosen season's) and products (codes or Chinese names, checked), and,
+    given the caller's ``scope``, how many of his samples the map cannot draw."""
     from gi.register.areas import find_product
 
-    chosen = [find_product(session, key).code for key in product_keys or []]
+    chosen_products = [find_product(session, key) for key in product_keys or []]
+    chosen = [p.code for p in chosen_products]
     every = [(p.code, p.name_zh) for p in session.scalars(select(GIProduct).order_by(GIProduct.code))]
-    return MapView(year or choose_season(session, plan_key).start.year, every, chosen)
+    shown = year or choose_season(session, plan_key).start.year
+    undrawable = (
+        undrawable_samples(session, scope, shown, tuple(p.id for p in chosen_products)) if scope else 0
+    )
+    return MapView(shown, every, chosen, undrawable)
 
 
 def product_ids(session: Session, keys: list[str] | None) -> tuple[int, ...]:

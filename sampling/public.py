@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from geo_data import admin
 from gi.models import Plan, PlanStatus
 from gi.settings import get_settings
+from sampling.commit import Announcement
 from sampling.frames import UNKNOWN_COUNTY
 from sampling.planning import find_plan, list_plans, plan_summary, published_documents, tasks_of_plan
 from sampling.published import KIND_ZH, SEASON_ZH
@@ -38,20 +39,54 @@ FILE_ROLE_ZH = {
     "notice.csv": "抽查对象公示表（CSV，可用 Excel 打开）",
     "notice.md": "抽查对象公示（文本）",
 }
+# The checks of sampling.verify in Chinese, for the pages (the command line keeps verify's English). A check
+# named after a file ("frame.json matches its schema") is matched by its pattern; a check missing here is shown
+# in English, which tests/test_verify_labels.py refuses for every check verify.py can report.
 CHECK_ZH = {
     "commitment scheme": "承诺文件格式",
     "reveal scheme": "揭示文件格式",
+    "commitment.json is the commitment published before the draw": "commitment.json 即抽取前公开的承诺文件",
     "frame.json matches the commitment": "名录文件与承诺一致",
     "parameters.json matches the commitment": "参数文件与承诺一致",
+    "all files name one plan": "所有文件属于同一计划",
+    "every later file refers to this commitment": "此后的各文件均引用本承诺",
+    "the public value was announced for a draw after the commitment": "承诺时已预告公开随机数，且其开奖在承诺之后",
+    "the revealed value is from the announced draw": "揭示的公开随机数来自预告的开奖",
+    "revealed after the announced draw": "揭示时间在预告的开奖之后",
     "reveal refers to this commitment": "揭示文件引用本承诺",
     "revealed secret matches its committed hash": "揭示的秘密值与承诺的哈希一致",
     "all files belong to one plan": "所有文件属于同一计划",
+    "seed": "由秘密值与公开随机数计算种子",
     "seed = SHA-256(domain, commitment, secret, public value)": "种子 = SHA-256（域、承诺、秘密值、公开随机数）",
+    "the published failure is reproduced": "公开的抽取失败结果重现一致",
+    "the draw is reproduced": "抽取过程重现",
     "strata reproduced": "分层重现一致",
     "selection reproduced exactly": "抽取结果完全重现",
     "assignment reproduced exactly": "人员分派完全重现",
+    "every published result belongs to a drawn task": "每项公开的检查结果都对应一项抽中的任务",
+    "notice.csv lists exactly the drawn targets and published results": "notice.csv 恰好列出抽中的对象和公开的结果",
+    "notice.md lists exactly the drawn targets, counts and published results": (
+        "notice.md 恰好列出抽中的对象、数量和公开的结果"
+    ),
     "files are UTF-8 JSON": "文件为 UTF-8 JSON",
 }
+# Checks of one published file each: "<file> matches its schema" and the like.
+FILE_CHECK_ZH = {
+    "matches its schema": "{file} 符合其格式规范（schema）",
+    "is UTF-8 JSON": "{file} 为 UTF-8 编码的 JSON",
+    "is in canonical form": "{file} 为规范格式（canonical JSON）",
+    "is readable": "{file} 可以读取（UTF-8 文本）",
+}
+
+
+def check_label_zh(name: str) -> str:
+    """A verification check's name (sampling.verify) in Chinese; the English name when it has no label."""
+    if name in CHECK_ZH:
+        return CHECK_ZH[name]
+    file, _, rest = name.partition(" ")
+    if file.endswith((".json", ".csv", ".md")) and rest in FILE_CHECK_ZH:
+        return FILE_CHECK_ZH[rest].format(file=file)
+    return name
 
 
 @dataclass(frozen=True)
@@ -111,6 +146,8 @@ class PublicPlan:
     public_value_source: str | None
     revealed_at: datetime | None
     files: list[PublishedFile] = field(default_factory=list)
+    # The public value announced in the commitment (whose draw, which issue, when): the public watches it.
+    announced: Announcement | None = None
     promised: dict[str, str] = field(default_factory=dict)  # the hashes commitment.json promises
     notice: list[NoticeRow] = field(default_factory=list)
     results: dict[str, int] = field(default_factory=dict)
@@ -119,6 +156,13 @@ class PublicPlan:
     def drawn(self) -> bool:
         """True once the draw is published."""
         return self.status == PlanStatus.DRAWN.value
+
+
+def announcement_of(plan: Plan) -> Announcement | None:
+    """The public value the plan's commitment announced (source, issue, time of the draw); None before it."""
+    if plan.commitment is None:
+        return None
+    return Announcement.from_dict(json.loads(plan.commitment.commitment_json)["public_value"])
 
 
 def _files(session: Session, plan: Plan) -> list[PublishedFile]:
@@ -184,6 +228,7 @@ def public_plan(session: Session, key: str, with_notice: bool = True) -> PublicP
         public_value_source=c.public_value_source if c and plan.status == PlanStatus.DRAWN else None,
         revealed_at=c.revealed_at if c and plan.status == PlanStatus.DRAWN else None,
         files=_files(session, plan),
+        announced=announcement_of(plan),
     )
     if c is not None:
         committed = json.loads(c.commitment_json)
@@ -212,7 +257,7 @@ def verification_status(session: Session, key: str) -> VerificationStatus | None
     pinned = plan.commitment.commitment_sha256 if plan.commitment else None
     report: VerificationReport = verify_files(documents, pinned)
     return VerificationStatus(
-        report.ok, report.tasks, [(CHECK_ZH.get(c.name, c.name), c.ok, c.detail) for c in report.checks]
+        report.ok, report.tasks, [(check_label_zh(c.name), c.ok, c.detail) for c in report.checks]
     )
 
 

@@ -29,8 +29,9 @@ pytestmark = [
 PLAN = "DASH-NOW"
 
 
-def _store_outside_sample(url: str, collector: str) -> tuple[str, float, float]:
-    """One sample 2 degrees north of a producer of its product: far outside the product's protected area."""
+def _store_outside_sample(url: str, collector: str, swapped: bool = False) -> tuple[str, float, float]:
+    """One sample 2 degrees north of a producer of its product: far outside the product's protected area; or,
+    ``swapped``, at the producer's position with latitude and longitude swapped (a possible entry error)."""
     from sqlalchemy import func, select
 
     from gi.models import GIProduct, Producer, User
@@ -47,30 +48,33 @@ def _store_outside_sample(url: str, collector: str) -> tuple[str, float, float]:
             .limit(1)
         ).one()
         sample_id = str(uuid.uuid4())
+        lon, lat = (float(y), float(x)) if swapped else (float(x), float(y) + 2.0)
         record_sample(
             session,
             {
                 "id": sample_id,
                 "product": code,
-                "collected_at": (datetime.now(UTC) - timedelta(days=3)).isoformat(),
-                "x": float(x),
-                "y": float(y) + 2.0,
+                "collected_at": (datetime.now(UTC) - timedelta(days=4 if swapped else 3)).isoformat(),
+                "x": lon,
+                "y": lat,
                 "gps_accuracy_m": 5.0,
                 "collector": user.inspector.code,
             },
         )
-    return sample_id, float(x), float(y) + 2.0
+    return sample_id, lon, lat
 
 
 @pytest.fixture(scope="module")
 def service(db_url: str) -> Iterator[Service]:
     with service_database(db_url, prefix="gi_pagedash", inspectors=12) as url:
         add_accounts(url)
-        store_samples(url, "insp", 12)
+        on_site = store_samples(url, "insp", 12)[0]  # at the first producer's site
         outside, lon, lat = _store_outside_sample(url, "insp")
+        swapped, _, _ = _store_outside_sample(url, "insp", swapped=True)
         with running_service(url, env={"GI_ISSUING_OFFICE": "杭州市市场监督管理局"}) as svc:
-            # The sample's id and position, kept with the service for the tests.
+            # The samples' ids and the outside one's position, kept with the service for the tests.
             svc.tokens |= {"outside": outside, "lon": str(lon), "lat": str(lat), "db_url": url}
+            svc.tokens |= {"swapped": swapped, "on_site": on_site}
             yield svc
 
 
@@ -122,10 +126,10 @@ def test_dashboard_sign_in_season_record_downloads_and_sign_out(
         assert scoped > 0 and f"{scoped}\n计划任务" in figures
         assert int(page.inner_text("#overdue-total").replace(",", "")) > 0
         assert page.locator("#coverage tbody tr").count() > 0
-        # Verdict counts: the 13 samples of the region, one outside its area.
-        assert "13\n样品" in figures
+        # Verdict counts: the 14 samples of the region, two outside its area (one a possible entry error).
+        assert "14\n样品" in figures
         totals = page.locator("#verdicts tfoot th").all_inner_texts()
-        assert totals[:2] == ["合计", "13"] and int(totals[4]) >= 1  # samples, and outside its area
+        assert totals[:2] == ["合计", "14"] and int(totals[4]) >= 2  # samples, and outside its area
         assert "核验通过" in page.inner_text("#verification")
         findings = page.locator("#findings a.record-link")
         assert findings.count() >= 1
@@ -227,8 +231,8 @@ def test_forms_need_the_csrf_token(service: Service) -> None:
 def test_national_map_draws_tiles_of_the_region_and_clicks_through_to_a_record(
     service: Service, plan: dict, browser: Any
 ) -> None:
-    """The map page renders the service's vector tiles with MapLibre: the region's 13 samples aggregated at
-    national scale, areas, provinces and the maritime line; zoomed in, the outside sample is a point whose popup
+    """The map page renders the service's vector tiles with MapLibre: the region's 13 drawable samples (the 14th
+    has latitude and longitude swapped: the page says it is not drawn) aggregated at national scale, areas, provinces and the maritime line; zoomed in, the outside sample is a point whose popup
     links to its record. Not one request leaves the service."""
     outside = service.tokens["outside"]
     lon, lat = float(service.tokens["lon"]), float(service.tokens["lat"])
@@ -241,6 +245,7 @@ def test_national_map_draws_tiles_of_the_region_and_clicks_through_to_a_record(
         page.wait_for_function("() => window.giMapReady === true", timeout=60_000)
         state = page.evaluate("() => window.giMapState()")
         assert state["clusteredSamples"] == 13 and state["clusters"] >= 1, state
+        assert "另有 1 件样品坐标不可用" in page.inner_text("#undrawable")
         assert state["areas"] > 0 and state["provinces"] > 30 and state["maritime"] >= 1, state
         # The page asked for exactly the national view's tiles before MapLibre did (its prefetch computes the
         # same view): none missed, none wasted.
@@ -279,3 +284,208 @@ def test_national_map_draws_tiles_of_the_region_and_clicks_through_to_a_record(
         theirs.headers["content-type"] == own.headers["content-type"] == "application/vnd.mapbox-vector-tile"
     )
     assert len(own.content) > len(theirs.content)
+
+
+def _signed_in(
+    browser: Any, service: Service, next_path: str, username: str = "super"
+) -> tuple[Any, Any, Any]:
+    """A context and page of ``username`` (the supervisor), at ``next_path``."""
+    context, log = open_context(browser, service.url)
+    page = context.new_page()
+    from urllib.parse import quote
+
+    page.goto(f"{service.url}/login?next={quote(next_path, safe='/')}")
+    _sign_in(page, service.url, username)
+    page.wait_for_url(f"**{next_path}")
+    return context, log, page
+
+
+def test_a_possible_entry_error_is_to_verify_as_in_the_documents(
+    service: Service, plan: dict, browser: Any, tmp_path: Path
+) -> None:
+    """A sample whose latitude and longitude are swapped is outside its area but may be an entry error: the
+    dashboard lists it as 待核实 (not 不符合), counts the final findings as the campaign report does, and the
+    sample's page gives the same conclusion."""
+    import re
+
+    swapped = service.tokens["swapped"]
+    # The admin's: the campaign report narrows a region by the samples' located county, the dashboard by the
+    # task's, producer's or collector's (a difference of scope, not of counting).
+    context, log, page = _signed_in(browser, service, "/dashboard", "admin")
+    try:
+        row = page.locator("#findings tr", has=page.locator(f"a[href='/dashboard/samples/{swapped}']"))
+        assert row.count() == 1 and row.locator(".badge.severity").inner_text() == "待核实"
+        assert "doubt" in (row.locator(".badge.severity").get_attribute("class") or "")
+        outside = page.locator(
+            "#findings tr", has=page.locator(f"a[href='/dashboard/samples/{service.tokens['outside']}']")
+        )
+        assert outside.locator(".badge.severity").first.inner_text() == "不符合"
+        # Sample numbers as the record and the notice print them: local date and code.
+        code = row.locator("a.record-link").inner_text()
+        assert re.fullmatch(r"\d{6}-[0-9A-F]{8}", code) and code.endswith(
+            swapped.replace("-", "")[:8].upper()
+        )
+        assert "1 件疑为坐标录入错误" in page.inner_text("#entry-errors")
+        failed, verify = (int(page.inner_text(f"#{k}-total").replace(",", "")) for k in ("failed", "verify"))
+        assert failed >= 1 and verify >= 1
+        season = page.inner_text(".season-title")
+        assert "·" not in season  # the plan's title names its period: not repeated
+        screenshot(page, "dashboard_entry_error")
+        with page.expect_download(timeout=180_000) as got:
+            page.click("#report-pdf")
+        report = tmp_path / "report.pdf"
+        got.value.save_as(report)
+        words = re.sub(r"\s", "", pdf_text(report))
+        assert f"不合格{failed}批次，待核实{verify}批次" in words, words[:600]
+
+        page.click(f"a[href='/dashboard/samples/{swapped}']")
+        page.wait_for_url(f"**/dashboard/samples/{swapped}")
+        assert page.inner_text("#result") == "待核实" and "需核实" in page.inner_text("#conclusion")
+        # The number the documents print opens the record too.
+        page.goto(f"{service.url}/dashboard/samples/{code}")
+        assert page.inner_text("#result") == "待核实"
+        log.assert_clean()
+    finally:
+        context.close()
+
+
+def test_an_empty_period_offers_no_campaign_report_and_says_why(
+    service: Service, plan: dict, browser: Any
+) -> None:
+    context, log, page = _signed_in(browser, service, "/dashboard?from=2001-01-01&to=2001-03-31")
+    try:
+        assert page.locator("#report-pdf").count() == 0
+        assert "没有样品" in page.inner_text("#no-samples")
+        assert page.locator("#notice-pdf").count() == 1  # the notice says 本期无抽检
+        log.assert_clean()
+    finally:
+        context.close()
+
+
+def test_error_pages_explain_in_chinese_and_keep_the_detail(
+    service: Service, plan: dict, browser: Any
+) -> None:
+    """Errors on the pages say what went wrong in Chinese; the precise English detail stays folded below it and
+    is what API clients get as problem+json."""
+    context, log, page = _signed_in(browser, service, "/dashboard")
+    try:
+        cases = {
+            "/dashboard/samples/deadbeef": ("没有编号为“deadbeef”的样品", "in your scope"),
+            "/dashboard?from=2026-12-01&to=2026-09-01": ("结束日期（2026-09-01）早于开始日期", "is before"),
+            "/dashboard?plan=NOPE": ("没有编号为“NOPE”的抽查计划", "no plan 'NOPE'"),
+            "/dashboard/report.pdf?from=2001-01-01&to=2001-03-31": ("没有采集样品", "nothing to report"),
+            "/public/plans/NOPE": ("没有编号为“NOPE”的抽查计划", "no plan 'NOPE'"),
+            "/dashboard?from=someday": ("开始日期", "from"),
+        }
+        for path, (chinese, english) in cases.items():
+            page.goto(service.url + path)
+            explanation = page.inner_text(".explanation")
+            assert chinese in explanation and english not in explanation, (path, explanation)
+            assert english in (page.text_content("details.detail code") or ""), path
+        screenshot(page, "error_page")
+        assert log.blocked == [] and log.page_errors == []
+    finally:
+        context.close()
+    with service.client(service.sign_in("super")) as c:
+        r = c.get("/dashboard/samples/deadbeef")
+    assert r.status_code == 404 and "in your scope" in r.json()["detail"]
+
+
+def test_verification_checks_are_listed_in_chinese(service: Service, plan: dict, browser: Any) -> None:
+    import re
+
+    context, log, page = _signed_in(browser, service, f"/dashboard?plan={PLAN}")
+    try:
+        page.click("#verification summary")
+        checks = page.locator("ul.checks li").all_inner_texts()
+        assert len(checks) > 20
+        files = {
+            "frame",
+            "parameters",
+            "commitment",
+            "reveal",
+            "selection",
+            "assignment",
+            "results",
+            "notice",
+        }
+        kept = files | {"json", "csv", "md", "schema", "canonical", "SHA", "UTF", "JSON"}
+        english = [c for c in checks if set(re.findall(r"[A-Za-z]{3,}", c)) - kept]
+        assert english == []
+        log.assert_clean()
+    finally:
+        context.close()
+
+
+def test_record_page_shows_the_photos_through_an_authorized_route(
+    service: Service, plan: dict, browser: Any
+) -> None:
+    """The record page shows the sample's stored photo as a thumbnail linking to the full image, served by a page
+    route to whoever may see the sample (another region's supervisor: 404); the facts and verdicts share the
+    width and the verdict tables' values do not wrap."""
+    on_site = service.tokens["on_site"]
+    photo = Path(__file__).resolve().parents[1] / "examples" / "photo.jpg"
+    with service.client(service.sign_in("insp")) as c:
+        sent = c.post(
+            f"/samples/{on_site}/photos", files={"photo": ("photo.jpg", photo.read_bytes(), "image/jpeg")}
+        )
+        assert sent.status_code in (200, 201), sent.text
+    context, log, page = _signed_in(browser, service, f"/dashboard/samples/{on_site}")
+    try:
+        image = page.locator("#photos img")
+        assert image.count() == 1
+        page.wait_for_function("() => document.querySelector('#photos img').naturalWidth > 0")
+        href = page.locator("#photos a").get_attribute("href") or ""
+        served = context.request.get(service.url + href)
+        assert served.status == 200 and served.headers["content-type"] == "image/jpeg"
+        assert served.body() == photo.read_bytes()
+        left, right = (page.locator(s).bounding_box() for s in ("#sample", ".board.record .side"))
+        assert left and right and abs(left["width"] - right["width"]) < 40  # no narrow, wrapping column
+        screenshot(page, "record_photo", full_page=True)
+        log.assert_clean()
+    finally:
+        context.close()
+    with service.client(service.sign_in("super2")) as c:
+        assert c.get(href).status_code == 404
+
+
+def test_clicking_a_sample_on_a_producers_site_opens_one_popup(
+    service: Service, plan: dict, browser: Any
+) -> None:
+    """A sample taken at a producer's site: one click, one popup, the sample's first with its record link
+    (clickable), the producer listed below it."""
+    from sqlalchemy import func, select
+
+    from gi.models import Sample
+
+    with gi_db.session_scope(gi_db.get_engine(service.tokens["db_url"])) as session:
+        lon, lat = session.execute(
+            select(func.ST_X(Sample.location), func.ST_Y(Sample.location)).where(
+                Sample.id == uuid.UUID(service.tokens["on_site"])
+            )
+        ).one()
+    year = datetime.now(UTC).year
+    context, log, page = _signed_in(browser, service, f"/dashboard/map?year={year}")
+    try:
+        page.wait_for_function("() => window.giMapReady === true", timeout=60_000)
+        page.evaluate(
+            """([lon, lat]) => new Promise((done) => {
+                   window.giMap.once('idle', done); window.giMap.jumpTo({center: [lon, lat], zoom: 15}); })""",
+            [lon, lat],
+        )
+        state = page.evaluate("() => window.giMapState()")
+        assert state["samples"] >= 1 and state["producers"] >= 1, state
+        point = page.evaluate("([lon, lat]) => window.giMap.project([lon, lat])", [lon, lat])
+        box = page.locator("#map").bounding_box()
+        page.mouse.click(box["x"] + point["x"], box["y"] + point["y"])
+        page.wait_for_selector(".maplibregl-popup a.record-link")
+        page.wait_for_timeout(300)  # a second popup would open in the same task
+        assert page.locator(".maplibregl-popup").count() == 1
+        text = page.inner_text(".maplibregl-popup")
+        assert text.index("查看检验记录") < text.index("生产经营主体")
+        screenshot(page, "map_sample_on_producer")
+        page.click(".maplibregl-popup a.record-link")
+        page.wait_for_url(f"**/dashboard/samples/{service.tokens['on_site']}")
+        log.assert_clean()
+    finally:
+        context.close()

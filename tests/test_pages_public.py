@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -107,8 +108,42 @@ def test_public_pages_show_plans_files_verification_and_results(
         names = set(page.locator("#files tbody tr a").all_inner_texts())
         assert {"frame.json", "parameters.json", "commitment.json"} <= names and "reveal.json" not in names
         assert page.locator("#notice").count() == 0 and "抽取后将公开" in page.inner_text("main")
+        # The public value the commitment announced, to be watched before the draw; moments in one format.
+        announced = page.inner_text("#announced")
+        assert announced.startswith("预告的公开随机数：中国福利彩票 福彩3D"), announced
+        assert re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d$", announced.split("（")[0].strip()), announced
+        facts = page.inner_text("dl.facts")
+        assert re.search(r"承诺时间\s+\d{4}-\d\d-\d\d \d\d:\d\d(\n|$)", facts), facts
+        icon = page.locator("link[rel=icon]").get_attribute("href") or ""
+        assert icon.startswith("data:image/svg+xml")  # no /favicon.ico request on any page
+        screenshot(page, "public_plan_committed")
         log.assert_clean()
         assert any(u.endswith("/static/pages.css") for u in log.requests)
+    finally:
+        context.close()
+
+
+def test_a_committed_plan_announces_its_public_value_in_the_api(service: Service, plans: dict) -> None:
+    with service.client() as c:
+        body = c.get(f"/plans/{COMMITTED}").json()
+    assert body["status"] == "committed" and body["public_value"] is None
+    assert body["public_value_source"] == "中国福利彩票 福彩3D" and body["public_value_draw_at"]
+
+
+def test_public_pages_fit_a_phone(service: Service, plans: dict, browser: Any) -> None:
+    """On a 390 px wide screen the navigation is whole (no link clipped) and nothing scrolls sideways."""
+    context = browser.new_context(viewport={"width": 390, "height": 844}, locale="zh-CN")
+    try:
+        page = context.new_page()
+        for path in ("/public", f"/public/plans/{DRAWN}"):
+            page.goto(service.url + path)
+            link = page.locator(".topbar nav a", has_text="公开结果")
+            clipped = link.evaluate(
+                "a => a.scrollWidth > a.clientWidth + 1 || a.getBoundingClientRect().left < 0"
+            )
+            assert not clipped and link.bounding_box()["width"] >= 50, path
+            assert page.evaluate("() => document.documentElement.scrollWidth") <= 390, path
+        screenshot(page, "public_plan_390")
     finally:
         context.close()
 
@@ -122,6 +157,7 @@ def test_missing_plan_is_a_page_for_browsers_and_a_problem_for_clients(
         response = page.goto(f"{service.url}/public/plans/NO-SUCH-PLAN")
         assert response is not None and response.status == 404
         assert "未找到" in page.inner_text("h1") and "NO-SUCH-PLAN" in page.inner_text("main")
+        assert "没有编号为“NO-SUCH-PLAN”的抽查计划" in page.inner_text(".explanation")
         assert response.headers["content-security-policy"].startswith("default-src 'self'")
         # The only error Chromium reports is the document's own 404.
         assert log.blocked == [] and log.page_errors == [] and len(log.console_errors) == 1

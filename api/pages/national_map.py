@@ -40,13 +40,15 @@ ProductQuery = Annotated[list[str] | None, Query(max_length=50)]
 def map_page(
     request: Request,
     session: SessionDep,
+    scope: ScopeDep,
     settings: SettingsDep,
     plan: Annotated[str | None, Query(max_length=64)] = None,
     year: YearQuery = None,
     product: ProductQuery = None,
 ) -> HTMLResponse:
-    """The map page: the year of the chosen season (or ``year``), optionally some products."""
-    view = map_view(session, plan or None, year, product)
+    """The map page: the year of the chosen season (or ``year``), optionally some products; says how many of the
+    caller's samples cannot be drawn."""
+    view = map_view(session, plan or None, year, product, scope)
     return render(
         request,
         "map.html",

@@ -48,8 +48,19 @@ def format_day(value: date | datetime | None) -> str:
     return f"{value:%Y年%m月%d日}"
 
 
-def format_time(value: datetime | None) -> str:
-    """2025-04-01 09:30 in local time."""
+def format_time(value: datetime | str | None) -> str:
+    """2025-04-01 09:30 in local time (of a timestamp, or of ISO 8601 text as the published files write it; a
+    bare date stays a date), so every moment on the pages reads alike."""
+    if isinstance(value, str):
+        text = value.strip()
+        if len(text) <= 10:
+            return text or "—"
+        try:
+            value = datetime.fromisoformat(text)
+        except ValueError:
+            return text
+        if value.tzinfo is None:
+            return f"{value:%Y-%m-%d %H:%M}"
     local = _local(value)
     return "—" if local is None else f"{local:%Y-%m-%d %H:%M}"
 
@@ -122,6 +133,17 @@ def wants_html(request: Request) -> bool:
     return "text/html" in request.headers.get("accept", "")
 
 
-def error_page(request: Request, status: int, detail: str, title: str) -> HTMLResponse:
-    """An error as a page in Chinese, for browsers on page routes (API clients get problem+json)."""
-    return render(request, "error.html", {"status": status, "detail": detail, "title": title}, status)
+def error_page(
+    request: Request, status: int, detail: str, title: str, field: str | None = None
+) -> HTMLResponse:
+    """An error as a page in Chinese, for browsers on page routes (API clients get problem+json): what went wrong
+    in Chinese, the problem's precise English detail in small print below it."""
+    from api.pages.explain import explain_zh
+
+    context = {
+        "status": status,
+        "detail": detail,
+        "title": title,
+        "explanation": explain_zh(status, detail, field),
+    }
+    return render(request, "error.html", context, status)

@@ -21,6 +21,7 @@ from sampling.planning import (
     published_documents,
     record_result,
 )
+from sampling.public import announcement_of
 from sampling.tasks import task_in_scope, tasks_in_scope
 
 router = APIRouter(tags=["plans"])
@@ -90,7 +91,15 @@ class PlanOut(BaseModel):
     commitment_sha256: str | None
     committed_at: datetime | None
     public_value: str | None
-    public_value_source: str | None
+    public_value_source: str | None = Field(
+        description="whose draw gives the public value: announced in the commitment, so known before the draw"
+    )
+    public_value_draw: str | None = Field(
+        default=None, description="the announced issue of that draw ('' none)"
+    )
+    public_value_draw_at: str | None = Field(
+        default=None, description="the announced date or time of that draw"
+    )
     revealed_at: datetime | None
     rounds: list[RoundOut]
     files: list[str]
@@ -149,6 +158,7 @@ def _plan_out(
     request: Request, session: SessionDep, plan: Plan, warnings: list[str] | None = None
 ) -> PlanOut:
     c = plan.commitment
+    announced = announcement_of(plan)  # the commitment names the draw before it takes place
     return PlanOut(
         id=plan.id,
         code=plan.code,
@@ -159,7 +169,10 @@ def _plan_out(
         commitment_sha256=c.commitment_sha256 if c else None,
         committed_at=c.committed_at if c else None,
         public_value=c.public_value if c else None,
-        public_value_source=c.public_value_source if c else None,
+        public_value_source=(c.public_value_source if c else None)
+        or (announced.source if announced else None),
+        public_value_draw=announced.draw if announced else None,
+        public_value_draw_at=announced.draw_at if announced else None,
         revealed_at=c.revealed_at if c else None,
         rounds=[RoundOut(number=r.number, starts_on=r.starts_on, ends_on=r.ends_on) for r in plan.rounds],
         files=[

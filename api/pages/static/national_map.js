@@ -82,26 +82,58 @@
   };
   const popup = (lngLat, html) => new maplibregl.Popup({ maxWidth: "320px" }).setLngLat(lngLat).setHTML(html).addTo(map);
 
-  map.on("click", "clusters", (e) => {
-    const f = e.features[0].properties;
-    popup(e.lngLat, `<b>${text(f.n)}</b> 个样品<br>不符合 ${text(f.bad)}，存疑 ${text(f.doubt)}<br><small>放大查看</small>`);
-    map.easeTo({ center: e.lngLat, zoom: Math.min(map.getZoom() + 2, pointZoom) });
-  });
-  map.on("click", "samples", (e) => {
-    const f = e.features[0].properties;
-    popup(e.lngLat,
-      `<b>样品 ${text(f.code)}</b> · ${text(f.product_name)}<br>采样日期 ${text(f.collected)}<br>` +
+  // One popup per click: MapLibre fires a click on every layer under the pointer, so a sample on a producer's
+  // site would open two popups, the later covering the sample's link. One handler decides instead, topmost
+  // first: the samples there (with the producers at the same spot listed below them), else a cluster, else a
+  // producer, else an area.
+  const sampleHtml = (f) => {
+    // the sample number the record and the PDFs print: local collection date (YYMMDD) and code
+    const number = `${String(f.collected).replace(/-/g, "").slice(2)}-${f.code}`;
+    return `<b>样品 ${text(number)}</b> · ${text(f.product_name)}<br>采样日期 ${text(f.collected)}<br>` +
       `产地：${text(ORIGIN_ZH[f.origin] || f.origin)}；品质：${text(QUALITY_ZH[f.quality] || f.quality)}<br>` +
-      `<a class="record-link" href="/dashboard/samples/${encodeURIComponent(f.id)}">查看检验记录</a>`);
-  });
-  map.on("click", "producers", (e) => {
-    const f = e.features[0].properties;
-    popup(e.lngLat, `<b>${text(f.name)}</b><br>${text(f.product_name)}<br>统一社会信用代码 ${text(f.credit_code)}`);
-  });
-  map.on("click", "areas-fill", (e) => {
-    if (map.queryRenderedFeatures(e.point, { layers: ["clusters", "samples", "producers"] }).length) return;
-    const f = e.features[0].properties;
-    popup(e.lngLat, `<b>${text(f.name)}</b> 保护范围<br>第 ${text(f.version)} 版，${Number(f.area_km2).toFixed(1)} 平方千米`);
+      `<a class="record-link" href="/dashboard/samples/${encodeURIComponent(f.id)}">查看检验记录</a>`;
+  };
+  const producerHtml = (f) =>
+    `<b>${text(f.name)}</b><br>${text(f.product_name)}<br>统一社会信用代码 ${text(f.credit_code)}`;
+  const layersAt = (point, layers) => map.queryRenderedFeatures(point, { layers });
+  const unique = (features) => {
+    const seen = new Set();
+    return features.filter((f) => {
+      const key = f.properties.id;
+      if (seen.has(key)) return false;  // a point drawn in two tiles' buffers is one sample
+      seen.add(key);
+      return true;
+    });
+  };
+  map.on("click", (e) => {
+    const samples = unique(layersAt(e.point, ["samples"]));
+    const producers = unique(layersAt(e.point, ["producers"]));
+    if (samples.length) {
+      const parts = samples.slice(0, 5).map((f) => sampleHtml(f.properties));
+      if (samples.length > 5) parts.push(`另有 ${samples.length - 5} 个样品，请放大查看`);
+      if (producers.length) {
+        parts.push(`<small>此处的生产经营主体：</small><br>` +
+          producers.slice(0, 3).map((f) => producerHtml(f.properties)).join("<br>"));
+      }
+      popup(e.lngLat, parts.join('<hr class="popup-rule">'));
+      return;
+    }
+    const clusters = layersAt(e.point, ["clusters"]);
+    if (clusters.length) {
+      const f = clusters[0].properties;
+      popup(e.lngLat, `<b>${text(f.n)}</b> 个样品<br>不符合 ${text(f.bad)}，存疑 ${text(f.doubt)}<br><small>放大查看</small>`);
+      map.easeTo({ center: e.lngLat, zoom: Math.min(map.getZoom() + 2, pointZoom) });
+      return;
+    }
+    if (producers.length) {
+      popup(e.lngLat, producers.slice(0, 3).map((f) => producerHtml(f.properties)).join('<hr class="popup-rule">'));
+      return;
+    }
+    const areas = layersAt(e.point, ["areas-fill"]);
+    if (areas.length) {
+      const f = areas[0].properties;
+      popup(e.lngLat, `<b>${text(f.name)}</b> 保护范围<br>第 ${text(f.version)} 版，${Number(f.area_km2).toFixed(1)} 平方千米`);
+    }
   });
   for (const layer of ["clusters", "samples", "producers", "areas-fill"]) {
     map.on("mouseenter", layer, () => { map.getCanvas().style.cursor = "pointer"; });
