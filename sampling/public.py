@@ -69,6 +69,7 @@ CHECK_ZH = {
         "notice.md 恰好列出抽中的对象、数量和公开的结果"
     ),
     "files are UTF-8 JSON": "文件为 UTF-8 JSON",
+    "no file of a draw comes without reveal.json": "抽取后的文件均附有揭示文件 reveal.json",
 }
 # Checks of one published file each: "<file> matches its schema" and the like.
 FILE_CHECK_ZH = {
