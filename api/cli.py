@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import sys
 from importlib.metadata import PackageNotFoundError, version
+from typing import Any
 
 import typer
+from rich.markup import escape
+from typer.core import TyperGroup
 
 from api import help as cli_help
 from api.commands import (
@@ -30,13 +33,31 @@ from api.commands import references as references_cmd
 from api.commands import reports as reports_cmd
 from api.commands import serve as serve_cmd
 from api.console import console, err_console
-from api.errors import exit_for
+from api.errors import EXIT_INTERRUPTED, exit_for
 
 DISTRIBUTION = "gi-supervision"
+
+
+class Interrupted(BaseException):
+    """Ctrl-C during a command, carried past Typer to :func:`main` (the KeyboardInterrupt is its ``__cause__``)."""
+
+
+class Commands(TyperGroup):
+    """The `gi` group: a command interrupted by Ctrl-C reaches :func:`main` with what it had done (the notes the
+    domain added to the KeyboardInterrupt), where Typer would exit 130 without a word."""
+
+    def invoke(self, ctx: Any) -> Any:  # ctx: the click Context Typer vendors
+        """Run the command; Ctrl-C becomes :class:`Interrupted`."""
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt as exc:
+            raise Interrupted from exc
+
 
 cli_help.install()
 app = typer.Typer(
     name="gi",
+    cls=Commands,
     help="GI origin and quality supervision (地理标志产地与特色质量监管).",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
@@ -105,11 +126,14 @@ def main() -> None:
     """Entry point of the `gi` console script: every error is one line and a documented exit code."""
     try:
         app(prog_name="gi")  # `python -m api.cli` too says `Usage: gi ...`
-    except KeyboardInterrupt:
-        err_console.print(
-            "[bold red]interrupted:[/] what was committed is kept; a re-run is safe", highlight=False
-        )
-        sys.exit(130)
+    except (Interrupted, KeyboardInterrupt) as stop:
+        cause = stop.__cause__ if isinstance(stop, Interrupted) else stop
+        # What the command had done (a sample file: how many samples it committed), else the general promise.
+        notes = [str(n) for n in getattr(cause, "__notes__", ()) if str(n).strip()]
+        said = "; ".join(notes) or "what was committed is kept; a re-run is safe"
+        err_console.print(f"[bold red]interrupted:[/] {escape(said)}", highlight=False, soft_wrap=True)
+        sys.stderr.flush()
+        sys.exit(EXIT_INTERRUPTED)
     except Exception as exc:  # every error reaches the user as one line (api.errors), never a traceback
         sys.exit(exit_for(exc))
 

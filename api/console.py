@@ -77,9 +77,14 @@ def working(description: str) -> Iterator[Callable[[str], None]]:
 
 
 def table(
-    title: str, columns: Sequence[str], rows: Iterable[Sequence[Any]], justify_numbers: bool = True
+    title: str,
+    columns: Sequence[str],
+    rows: Iterable[Sequence[Any]],
+    justify_numbers: bool = True,
+    counts: bool = False,
 ) -> Table:
-    """A rich table; numeric cells are right-aligned."""
+    """A rich table; numeric cells are right-aligned, and with ``counts`` whole numbers are printed as counts
+    (12,345; not by default: a table may hold years and ids)."""
     rows = [list(r) for r in rows]
     out = Table(title=title, title_justify="left", header_style="bold")
     for i, name in enumerate(columns):
@@ -88,5 +93,15 @@ def table(
         )
         out.add_column(name, justify="right" if numeric else "left")
     for r in rows:
-        out.add_row(*("" if v is None else (f"{v:,.1f}" if isinstance(v, float) else str(v)) for v in r))
+        out.add_row(*(_cell(v, counts) for v in r))
     return out
+
+
+def _cell(value: Any, counts: bool) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:,.1f}"
+    if counts and type(value) is int:
+        return f"{value:,}"
+    return str(value)

@@ -10,6 +10,7 @@ Exit codes (documented in the README):
 4     unavailable: the database (or disk, or memory) failed; what was committed is kept, a re-run is safe
 5     verification failed: the audit log, or a row it records, does not match (`gi audit verify`)
 70    internal error: a bug; one line here, the traceback in the log file named
+130   interrupted (Ctrl-C): one line saying what was committed (kept; a re-run is safe)
 ====  ===========================================================================================
 """
 
@@ -30,6 +31,7 @@ EXIT_PARTIAL = 3
 EXIT_UNAVAILABLE = 4
 EXIT_TAMPERED = 5
 EXIT_INTERNAL = 70
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as a shell reports a program stopped by Ctrl-C
 
 EXIT_CODES: dict[ErrorKind, int] = {
     ErrorKind.BAD_INPUT: EXIT_REFUSED,

@@ -4,23 +4,30 @@ A row keeps every field as typed, under a canonical name (``x``, ``y``, ``crs``,
 Chinese headers are recognized, see :data:`ALIASES`). The coordinate system of a row is its own ``crs`` column when
 filled, else the one declared for the file (``--crs``), else the file's own, else WGS84. Rows are read in chunks,
 so a file of any size is read in bounded memory. Problems of one row never stop the others: they come with the row
-number (the line number in a CSV, the row number in a sheet, the feature number in GeoJSON/GeoPackage). A file that
-cannot be read at all raises :class:`SampleFileError`, naming the file, the line and the problem.
+number (the line number in a CSV, the row number in a sheet, the feature number in GeoJSON/GeoPackage), and name
+the column as the file's header has it (:attr:`SampleFile.names`): ``lon`` or ``经度``, never ``x``. A row with
+values beyond the header's columns is refused (a comma in a value that is not quoted shifts every value after it);
+a row with fewer fields than the header reads the missing ones as empty. A file that cannot be read at all raises
+:class:`SampleFileError`, naming the file, the line and the problem.
 """
 
 from __future__ import annotations
 
 import codecs
 import csv
+import errno
 import io
 import os
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
 from typing import Any, TextIO
+
+from geo_data.values import EXCEL_SERIALS
 
 SUPPORTED_SUFFIXES = (".csv", ".txt", ".xlsx", ".xlsm", ".geojson", ".json", ".gpkg")
 
@@ -176,12 +183,17 @@ class SampleFileError(ValueError):
     """A sample file that cannot be read at all (missing, unsupported, undecodable, no coordinate columns)."""
 
 
+class OutputFileError(SampleFileError):
+    """A result file or template that cannot be written where asked (a directory, no permission, exists)."""
+
+
 @dataclass
 class SampleRow:
     """One row of a sample file: canonical fields as typed (None when empty)."""
 
     row: int
     fields: dict[str, str | None]
+    short: str | None = None  # "the row has 2 fields, the header 4": said with any refusal of the row
 
 
 @dataclass
@@ -205,6 +217,9 @@ class SampleFile:
     ignored_columns: list[str]
     estimated_rows: int
     items: Callable[[], Iterator[Item]] = field(repr=False)
+    # Canonical field -> the column's header as the file has it; fields with no column of their own (the
+    # coordinates of a geometry) by their usual names, lon and lat.
+    names: dict[str, str] = field(default_factory=dict)
 
     def chunks(self, size: int) -> Iterator[list[Item]]:
         """The file's rows (and row problems) in chunks of ``size``, in file order."""
@@ -245,6 +260,31 @@ def _text(value: Any) -> str | None:
         return repr(value)
     text = str(value).strip()
     return text or None
+
+
+def _names(headers: Sequence[Any], mapping: dict[int, str]) -> dict[str, str]:
+    """Canonical field -> its column's header as typed (lon and lat for coordinates without a column)."""
+    names = {"x": "lon", "y": "lat"}
+    names.update({name: str(headers[position]).strip() for position, name in mapping.items()})
+    for canonical in ("x", "y"):
+        names[f"{canonical}_text"] = names[canonical]
+    return names
+
+
+def _width(values: Sequence[Any]) -> int:
+    """Fields up to the last one that is not blank (of a header: its named columns)."""
+    filled = [i for i, v in enumerate(values) if v is not None and str(v).strip()]
+    return filled[-1] + 1 if filled else 0
+
+
+def _overflow(number: int, record: Sequence[Any], width: int, unit: str, hint: str = "") -> RowProblem | None:
+    """A row with values beyond the header's last column: refused, not cut short silently."""
+    used = _width(record)
+    if used <= width:
+        return None
+    return RowProblem(
+        number, "row", f"has {used} {unit}, the header {width}: values beyond the last column{hint}"
+    )
 
 
 def _mapping(headers: Sequence[Any]) -> tuple[dict[int, str], list[str]]:
@@ -297,7 +337,9 @@ def _encoding(path: Path) -> tuple[str, int]:
     raise SampleFileError(f"{path.name}: not UTF-8 or GB18030 text (save it as CSV UTF-8)")
 
 
-def _open_csv(path: Path) -> tuple[list[str], dict[int, str], csv.Dialect | type[csv.Dialect], str, int]:
+def _open_csv(
+    path: Path,
+) -> tuple[list[str], list[str], dict[int, str], csv.Dialect | type[csv.Dialect], str, int]:
     encoding, lines = _encoding(path)
     with path.open(encoding=encoding, newline="") as fh:
         head = fh.read(8192)
@@ -307,12 +349,17 @@ def _open_csv(path: Path) -> tuple[list[str], dict[int, str], csv.Dialect | type
         dialect = csv.excel
     headers = next(csv.reader(io.StringIO(head), dialect), [])
     mapping, ignored = _mapping(headers)
-    return ignored, mapping, dialect, encoding, lines
+    return headers, ignored, mapping, dialect, encoding, lines
 
 
 def _csv_items(
-    path: Path, mapping: dict[int, str], dialect: csv.Dialect | type[csv.Dialect], encoding: str
+    path: Path,
+    mapping: dict[int, str],
+    dialect: csv.Dialect | type[csv.Dialect],
+    encoding: str,
+    headers: Sequence[str],
 ) -> Iterator[Item]:
+    width = _width(headers)
     with path.open(encoding=encoding, newline="") as fh:
         reader = csv.reader(fh, dialect)  # fields over csv.field_size_limit() (128 KiB) are an error
         next(reader, None)  # the header
@@ -325,7 +372,16 @@ def _csv_items(
                 raise SampleFileError(_csv_problem(path, reader.line_num, exc)) from exc
             if not any(value.strip() for value in record):
                 continue  # a blank line
-            yield _row(reader.line_num, record, mapping)
+            problem = _overflow(
+                reader.line_num, record, len(headers), "fields", " (a comma in a value that is not quoted?)"
+            )
+            if problem is not None:
+                yield problem
+                continue
+            row = _row(reader.line_num, record, mapping)
+            if len(record) < width:  # missing trailing fields read as empty; said if the row is refused
+                row.short = f"the row has {len(record)} fields, the header {width}"
+            yield row
 
 
 def _csv_problem(path: Path, line: int, exc: csv.Error) -> str:
@@ -356,29 +412,60 @@ def _open_xlsx(path: Path, sheet: str | None) -> tuple[Any, Any]:
     return workbook, workbook[sheet] if sheet else workbook.worksheets[0]
 
 
+# Excel date serials (geo_data.values.EXCEL_SERIALS: 1990-01-01 to 2100-01-01) in a date or time column are read as
+# the dates they stand for: Unix seconds of those years are far larger, so such a number can only be a date cell
+# in General format.
+_DATE_FIELDS = frozenset({"collected_at", "production_date"})
+
+
+def _serial_dates(record: Sequence[Any], positions: Sequence[int], epoch: datetime) -> Sequence[Any]:
+    """The record with the Excel date serials of its date and time columns as datetimes (as Excel shows them)."""
+    from openpyxl.utils.datetime import from_excel
+
+    values = None
+    for position in positions:
+        value = record[position] if position < len(record) else None
+        if (
+            isinstance(value, int | float)
+            and not isinstance(value, bool)
+            and EXCEL_SERIALS[0] <= value < EXCEL_SERIALS[1]
+        ):
+            values = values or list(record)
+            values[position] = from_excel(value, epoch)
+    return record if values is None else values
+
+
 def _xlsx_items(path: Path, sheet: str | None) -> Iterator[Item]:
     workbook, worksheet = _open_xlsx(path, sheet)
     try:
         mapping: dict[int, str] | None = None
+        dates: list[int] = []
+        width = 0
         for number, record in enumerate(worksheet.iter_rows(values_only=True), start=1):
             if not any(v is not None and str(v).strip() for v in record):
                 continue
             if mapping is None:
                 mapping, _ = _mapping(record)
+                dates = [position for position, name in mapping.items() if name in _DATE_FIELDS]
+                width = _width(record)
                 continue
-            yield _row(number, record, mapping)
+            problem = _overflow(number, record, width, "cells")
+            if problem is not None:
+                yield problem
+                continue
+            yield _row(number, _serial_dates(record, dates, workbook.epoch), mapping)
     finally:
         workbook.close()
 
 
-def _xlsx_header(path: Path, sheet: str | None) -> tuple[dict[int, str], list[str], int]:
+def _xlsx_header(path: Path, sheet: str | None) -> tuple[dict[int, str], list[str], int, dict[str, str]]:
     workbook, worksheet = _open_xlsx(path, sheet)
     try:
         for record in worksheet.iter_rows(values_only=True):
             if any(v is not None and str(v).strip() for v in record):
                 mapping, ignored = _mapping(record)
-                return mapping, ignored, max(0, (worksheet.max_row or 1) - 1)
-        return {}, [], 0
+                return mapping, ignored, max(0, (worksheet.max_row or 1) - 1), _names(record, mapping)
+        return {}, [], 0, _names([], {})
     finally:
         workbook.close()
 
@@ -386,7 +473,7 @@ def _xlsx_header(path: Path, sheet: str | None) -> tuple[dict[int, str], list[st
 # --------------------------------------------------------------------------------------------- vector files
 
 
-def _vector(path: Path, layer: str | None) -> tuple[list[Item], list[str], str | None]:
+def _vector(path: Path, layer: str | None) -> tuple[list[Item], list[str], str | None, dict[str, str]]:
     import pyogrio
 
     try:
@@ -406,7 +493,7 @@ def _vector(path: Path, layer: str | None) -> tuple[list[Item], list[str], str |
                 continue
             row.fields["x"], row.fields["y"] = repr(float(geom.x)), repr(float(geom.y))
         items.append(row)
-    return items, ignored, info.get("crs")
+    return items, ignored, info.get("crs"), _names(headers, mapping)
 
 
 # --------------------------------------------------------------------------------------------- opening
@@ -431,21 +518,26 @@ def open_sample_file(path: str | Path, crs: str | None = None, layer: str | None
         )
     declared = (crs or "").strip()
     if suffix in (".csv", ".txt"):
-        ignored, mapping, dialect, encoding, lines = _open_csv(path)
+        headers, ignored, mapping, dialect, encoding, lines = _open_csv(path)
         _require_coordinates(mapping, path.name)
         return SampleFile(
             path.name,
             declared or "WGS84",
             ignored,
             max(0, lines - 1),
-            lambda: _csv_items(path, mapping, dialect, encoding),
+            lambda: _csv_items(path, mapping, dialect, encoding, headers),
+            _names(headers, mapping),
         )
     if suffix in (".xlsx", ".xlsm"):
-        mapping, ignored, rows = _xlsx_header(path, layer)
+        mapping, ignored, rows, names = _xlsx_header(path, layer)
         _require_coordinates(mapping, path.name)
-        return SampleFile(path.name, declared or "WGS84", ignored, rows, lambda: _xlsx_items(path, layer))
-    items, ignored, file_crs = _vector(path, layer)
-    return SampleFile(path.name, declared or file_crs or "WGS84", ignored, len(items), lambda: iter(items))
+        return SampleFile(
+            path.name, declared or "WGS84", ignored, rows, lambda: _xlsx_items(path, layer), names
+        )
+    items, ignored, file_crs, names = _vector(path, layer)
+    return SampleFile(
+        path.name, declared or file_crs or "WGS84", ignored, len(items), lambda: iter(items), names
+    )
 
 
 def sample_fields(row: SampleRow, default_crs: str) -> dict[str, Any]:
@@ -468,14 +560,20 @@ class ResultFile:
 
     Until then the target is untouched; leaving the ``with`` block without a commit removes the temporary file,
     so a failed run never leaves a file that claims what did not happen. CSV with a BOM, so that spreadsheet
-    programs show Chinese text correctly.
+    programs show Chinese text correctly. A target that cannot be written (a directory, a folder without write
+    permission) raises :class:`OutputFileError` naming it here, before the caller does any work; ``exist_ok=False``
+    refuses an existing target. The file gets the mode any new file gets (0666 less the umask), not the temporary
+    file's private 0600.
     """
 
-    def __init__(self, path: str | Path, header: Sequence[str]) -> None:
+    def __init__(self, path: str | Path, header: Sequence[str], exist_ok: bool = True) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, name = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".part", dir=self.path.parent)
+        _check_target(self.path, exist_ok)
+        with _writing(self.path):
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd, name = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".part", dir=self.path.parent)
         self.temporary = Path(name)
+        os.fchmod(fd, 0o666 & ~_umask())
         self._fh: TextIO = os.fdopen(fd, "w", encoding="utf-8-sig", newline="")
         self._writer = csv.writer(self._fh)
         self._writer.writerow(header)
@@ -490,7 +588,8 @@ class ResultFile:
         self._fh.flush()
         os.fsync(self._fh.fileno())
         self._fh.close()
-        os.replace(self.temporary, self.path)
+        with _writing(self.path):  # the target became a directory meanwhile, or its folder read-only
+            os.replace(self.temporary, self.path)
         self.committed = True
         return self.path
 
@@ -510,18 +609,54 @@ class ResultFile:
             self.discard()
 
 
-def write_result_csv(path: str | Path, header: Sequence[str], rows: Iterable[Sequence[Any]]) -> Path:
+def _check_target(path: Path, exist_ok: bool) -> None:
+    """Refuse a target that is a directory, or that exists when it must not (:class:`OutputFileError`)."""
+    if path.is_dir():
+        raise OutputFileError(f"{path}: is a directory; give a file name (such as samples.result.csv)")
+    if not exist_ok and path.exists():
+        raise OutputFileError(f"{path}: exists already; give another name, or --force to overwrite it")
+
+
+def _umask() -> int:
+    """The process's umask (read by setting it, and at once setting it back)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+# What a file system says when a folder cannot be written in; anything else (a full disk) is not our message.
+_UNWRITABLE = frozenset({errno.EACCES, errno.EPERM, errno.EROFS, errno.EISDIR, errno.ENOTDIR, errno.EEXIST})
+
+
+@contextmanager
+def _writing(path: Path) -> Iterator[None]:
+    """Report a target that cannot be written by its own name, not by a temporary file's (a full disk stays an
+    OSError: it is no fault of the name)."""
+    try:
+        yield
+    except OSError as exc:
+        if exc.errno not in _UNWRITABLE:
+            raise
+        why = "part of its folder is a file" if exc.errno in (errno.EEXIST, errno.ENOTDIR) else exc.strerror
+        raise OutputFileError(f"{path}: cannot be written ({why or exc})") from exc
+
+
+def write_result_csv(
+    path: str | Path, header: Sequence[str], rows: Iterable[Sequence[Any]], exist_ok: bool = True
+) -> Path:
     """Write a whole result table at once, atomically (see :class:`ResultFile`)."""
-    with ResultFile(path, header) as out:
+    with ResultFile(path, header, exist_ok=exist_ok) as out:
         out.write(rows)
         return out.commit()
 
 
-def write_template(path: str | Path, chinese: bool = False) -> Path:
-    """An example sample file with every accepted column and two example rows: CSV, or .xlsx by its suffix."""
+def write_template(path: str | Path, chinese: bool = False, overwrite: bool = False) -> Path:
+    """An example sample file with every accepted column and two example rows: CSV, or .xlsx by its suffix; an
+    existing file is refused (:class:`OutputFileError`) unless ``overwrite``."""
     path = Path(path)
     header = [zh if chinese else en for en, zh, _ in TEMPLATE_COLUMNS]
     if path.suffix.lower() in (".xlsx", ".xlsm"):
+        _check_target(path, exist_ok=overwrite)
         from openpyxl import Workbook
         from openpyxl.comments import Comment
 
@@ -533,7 +668,8 @@ def write_template(path: str | Path, chinese: bool = False) -> Path:
             cell.comment = Comment(meaning, "gi")
         for row in TEMPLATE_ROWS:
             sheet.append(list(row))
-        path.parent.mkdir(parents=True, exist_ok=True)
-        workbook.save(path)
+        with _writing(path):
+            path.parent.mkdir(parents=True, exist_ok=True)
+            workbook.save(path)
         return path
-    return write_result_csv(path, header, TEMPLATE_ROWS)
+    return write_result_csv(path, header, TEMPLATE_ROWS, exist_ok=overwrite)

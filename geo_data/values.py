@@ -1,7 +1,9 @@
 """Values as people type them in spreadsheets: Excel-style and Chinese dates, degrees-minutes-seconds.
 
-These readers turn text into the plain values a validator expects (an ISO moment, decimal degrees); text they do
-not recognize is returned unchanged, so the validator's own message names the problem.
+These readers turn text into the plain values a validator expects (an ISO moment, decimal degrees). Coordinates
+they do not recognize are returned unchanged, so the validator's own message names the problem; dates and times
+they cannot read are refused here, with a message naming the forms that are accepted (the validator's own would
+read a plain number as Unix seconds, and name only the character it stumbled on).
 """
 
 from __future__ import annotations
@@ -23,17 +25,38 @@ _ISO_START = re.compile(
 ).fullmatch
 
 
+MOMENT_FORMS = (
+    "ISO 8601 like 2026-04-05 09:30+08:00 (no offset: local time), 2026/4/5 9:30 or 2026年4月5日 9时30分"
+)
+# Excel's date serials of 1990-01-01 and 2100-01-01: a number between them in a date column was a date cell once.
+EXCEL_SERIALS = (32874, 73051)
+DATE_FORMS = "2026-03-28, 2026/3/28 or 2026年3月28日"
+
+
 def local_moment(value: Any) -> Any:
     """A date-time typed as in Excel ("2026/4/5 9:40") or in Chinese ("2026年4月5日 9时40分") as a naive datetime;
-    ISO text and anything else is returned as it is (the caller's validator decides on it)."""
+    valid ISO text, and values that are not text, are returned as they are (the caller's validator reads them).
+
+    Other text raises :class:`ValueError` naming the accepted forms: a number (an Excel date serial such as
+    ``46117.375`` saved as text, or Unix seconds), a day-first or month-first date (``4/7/2026`` is ambiguous),
+    or a field out of range (``2026-04-05 25:61``, ``2026/2/30``).
+    """
     if type(value) is not str:
         return value
     text = value.strip()
     if _ISO_START(text):
+        try:
+            datetime.fromisoformat(text)
+        except ValueError as exc:
+            raise ValueError(f"{text!r} is not a valid date/time ({exc}); use {MOMENT_FORMS}") from None
         return value  # ISO 8601: the validator reads it, with its offset
     match = _LOCAL_MOMENT.fullmatch(text.translate(_FULL_WIDTH))
     if match is None:
-        return value
+        if _PLAIN_NUMBER(text):
+            excel = EXCEL_SERIALS[0] <= float(text) < EXCEL_SERIALS[1]
+            hint = " (an Excel date serial: format the column as a date before saving)" if excel else ""
+            raise ValueError(f"{text!r} is a number, not a date/time{hint}; use {MOMENT_FORMS}")
+        raise ValueError(f"{text!r} is not a date/time; use {MOMENT_FORMS}")
     year, month, day, hour, minute, second = match.groups()
     seconds = float(second or 0)
     try:
@@ -46,13 +69,14 @@ def local_moment(value: Any) -> Any:
             int(seconds),
             round((seconds % 1) * 1_000_000),
         )
-    except ValueError:
-        return value  # 2026/2/30: the validator says it is not a date
+    except ValueError as exc:  # 2026/2/30, 2026/4/5 25:00
+        raise ValueError(f"{text!r} is not a valid date/time ({exc}); use {MOMENT_FORMS}") from None
 
 
 def local_date(value: Any) -> Any:
     """A date typed as in Excel ("2026/3/28"), in Chinese ("2026年3月28日") or as ISO text, or an Excel cell's
-    date-time at midnight, as a date; anything else is returned as it is (the caller's validator decides)."""
+    date-time at midnight, as a date; text that is no date raises :class:`ValueError` naming the accepted forms,
+    and anything else is returned as it is (the caller's validator decides)."""
     if isinstance(value, datetime):
         return value.date() if value.time() == datetime.min.time() else value
     if type(value) is not str:
@@ -63,7 +87,10 @@ def local_date(value: Any) -> Any:
         if text[10:].strip() in ("00:00", "00:00:00"):
             return date.fromisoformat(text[:10])
         return value
-    moment = local_moment(text)
+    try:
+        moment = local_moment(text)
+    except ValueError:
+        raise ValueError(f"{text!r} is not a date; use {DATE_FORMS}") from None
     if isinstance(moment, datetime) and moment.time() == datetime.min.time():
         return moment.date()
     return value

@@ -146,7 +146,7 @@ def test_a_file_is_stored_chunk_by_chunk_and_a_rerun_reports_the_stored_verdicts
     summary, first = run_file(engine, path, chunk=7)
     assert [r.row for r in first] == list(range(2, 32))  # CSV lines, in file order
     assert (summary.stored, summary.refused) == (28, 2)  # type: ignore[attr-defined]
-    assert [r.field for r in first if r.status == "refused"] == ["y", "product"]
+    assert [r.field for r in first if r.status == "refused"] == ["lat", "product"]  # the file's column names
     again_summary, again = run_file(engine, path, chunk=5)
     assert [r.status.value for r in again] == [
         "already stored" if r.status == "stored" else r.status.value for r in first
@@ -182,8 +182,8 @@ def test_cli_exit_codes_and_result_file(url: str, engine: Engine, tmp_path: Path
     clash = gi(url, "check", str(write_csv(tmp_path / "clash.csv", changed)), "-o", str(tmp_path / "d.csv"))
     assert clash.returncode == 3 and "1 in conflict" in clash.stdout, clash.stdout
     problems = [line for line in csv.DictReader((tmp_path / "d.csv").open(encoding="utf-8-sig"))]
-    assert problems[2]["status"] == "conflict" and problems[2]["field"] == "gps_accuracy_m"
-    assert "gps_accuracy_m 5.0 -> 950.0" in problems[2]["problem"]
+    assert problems[2]["status"] == "conflict" and problems[2]["field"] == "accuracy"  # the file's column
+    assert "accuracy 5.0 -> 950.0" in problems[2]["problem"]
 
 
 def test_a_failed_run_leaves_no_result_file_and_says_what_was_stored(

@@ -85,7 +85,8 @@ def test_a_dms_row_validates_to_decimal_degrees() -> None:
 
 def test_local_moment_leaves_iso_text_to_the_validator() -> None:
     assert local_moment("2026-04-05T09:40:00+08:00") == "2026-04-05T09:40:00+08:00"
-    assert local_moment("not a date") == "not a date"
+    with pytest.raises(ValueError, match="'not a date' is not a date/time; use ISO 8601"):
+        local_moment("not a date")  # what it cannot read it refuses, naming the forms it reads
 
 
 def test_xlsx_with_chinese_headers_excel_dates_and_dms(tmp_path: Path) -> None:

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import typer
 
-from api.console import console, err_console, progress, table, working
+from api.console import console, progress, table, working
 from api.errors import EXIT_PARTIAL, EXIT_REFUSED
 from gi.db import session_scope
 from gi.origin.batch import IntakeSummary
@@ -36,16 +36,18 @@ def check(
         help="Write an example sample file with every accepted column (CSV or .xlsx) and stop.",
     ),
     chinese: bool = typer.Option(False, "--chinese", help="With --template: Chinese column headers."),
+    force: bool = typer.Option(False, "--force", help="With --template: overwrite an existing file."),
 ) -> None:
     """Check samples in a file (stored with their verdicts) or every authorized producer's location.
 
     Exit status: 0 when every row is stored (or was stored before), 3 when some rows were refused or conflict
-    with stored samples (the others are stored), 1 when none could be stored.
+    with stored samples (the others are stored), 1 when none could be stored (or the result file cannot be
+    written: that is checked before anything is stored), 130 when interrupted (Ctrl-C).
     """
     if template is not None:
         from geo_data.sample_files import write_template
 
-        written = write_template(template, chinese=chinese)
+        written = write_template(template, chinese=chinese, overwrite=force)
         console.print(
             f"template written: {written} (fill in one row per sample, then `gi check {written.name}`)"
         )
@@ -87,18 +89,19 @@ def check(
 def print_summary(summary: IntakeSummary, title: str) -> None:
     """Counts by product and verdict (stored now or before), flag counts, and the first refused rows."""
     rows = [
-        [code, c["inside"], c["uncertain"], c["outside"], sum(c.values())]
+        [product_label(code, summary.names), c["inside"], c["uncertain"], c["outside"], sum(c.values())]
         for code, c in sorted(summary.by_product.items())
     ]
     total = summary.verdicts
     rows.append(["all", total["inside"], total["uncertain"], total["outside"], sum(total.values())])
-    console.print(table(title, ["product", "inside", "uncertain", "outside", "samples"], rows))
+    console.print(table(title, ["product", "inside", "uncertain", "outside", "samples"], rows, counts=True))
     if summary.flags:
         console.print(
             table(
                 "Flags",
                 ["flag", "meaning", "samples"],
                 [[f, FLAG_LABELS.get(f, f), n] for f, n in summary.flags.most_common()],
+                counts=True,
             )
         )
     console.print(
@@ -115,10 +118,16 @@ def print_summary(summary: IntakeSummary, title: str) -> None:
             )
         )
         shown = len(summary.problems)
-        if summary.refused + summary.conflicts > shown:
-            err_console.print(
+        if summary.refused + summary.conflicts > shown:  # on stdout, with the table it continues
+            console.print(
                 f"... and {summary.refused + summary.conflicts - shown:,} more (see the result file)"
             )
+
+
+def product_label(code: str, names: Mapping[str, str]) -> str:
+    """A product as the summaries name it: 西湖龙井 (xihu-longjing), or its code when its name is unknown."""
+    name = names.get(code)
+    return f"{name} ({code})" if name else code
 
 
 def check_producers_command(product: str | None) -> None:
@@ -142,6 +151,7 @@ def print_producer_checks(checks: Sequence[ProducerCheck]) -> None:
             "Authorized producers against the current protected area",
             ["product", "inside", "uncertain", "outside"],
             [[k, v["inside"], v["uncertain"], v["outside"]] for k, v in sorted(counts.items())],
+            counts=True,
         )
     )
     doubtful = [c for c in checks if c.verdict.verdict.value != "inside"]
@@ -152,7 +162,7 @@ def print_producer_checks(checks: Sequence[ProducerCheck]) -> None:
                 ["product", "producer", "credit code", "verdict", "distance m", "flags"],
                 [
                     [
-                        c.product_code,
+                        f"{c.product_name_zh} ({c.product_code})",
                         c.producer_name,
                         c.credit_code,
                         c.verdict.verdict.value,
@@ -164,4 +174,4 @@ def print_producer_checks(checks: Sequence[ProducerCheck]) -> None:
                 justify_numbers=False,
             )
         )
-    console.print(f"{len(checks)} producers checked, {len(doubtful)} not clearly inside")
+    console.print(f"{len(checks):,} producers checked, {len(doubtful):,} not clearly inside")

@@ -83,6 +83,7 @@ class IntakeSummary:
     flags: Counter[str] = field(default_factory=Counter)
     problems: list[BatchRow] = field(default_factory=list)
     keep_problems: int = 20
+    names: dict[str, str] = field(default_factory=dict)  # product code -> Chinese name, for display
 
     def add(self, rows: Sequence[BatchRow]) -> None:
         """Count ``rows``."""
@@ -126,6 +127,7 @@ class BatchResult:
 
     rows: list[BatchRow] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
+    names: dict[str, str] = field(default_factory=dict)  # product code -> Chinese name, for display
 
     def _having(self, status: RowStatus) -> list[BatchRow]:
         return [r for r in self.rows if r.status is status]
@@ -152,7 +154,7 @@ class BatchResult:
 
     def summary(self) -> IntakeSummary:
         """The counts of these rows."""
-        summary = IntakeSummary()
+        summary = IntakeSummary(names=dict(self.names))
         summary.add(self.rows)
         return summary
 
@@ -208,6 +210,7 @@ def record_samples(
         result.rows.extend(pipeline.finish())
     finally:
         pipeline.close()
+    result.names = pipeline.product_names()
     result.rows.sort(key=lambda r: r.row)
     result.timings["total"] = time.perf_counter() - started
     return result
@@ -356,6 +359,8 @@ class Pipeline:
     With ``commit`` (a function committing the connection's transaction), each chunk is committed on its own
     once stored: it takes the shared area lock, checks that the areas it was judged against are still the
     current versions (re-judging it otherwise) and commits. Without, everything stays in the caller's transaction.
+    ``names`` maps the fields to the names the submitter knows them by (a file's column headers): refusals and
+    conflicts are reported under those.
     """
 
     def __init__(
@@ -366,8 +371,10 @@ class Pipeline:
         total: int = 0,
         settings: Settings | None = None,
         commit: Callable[[], None] | None = None,
+        names: Mapping[str, str] | None = None,
     ) -> None:
         self.db = db
+        self.names: Mapping[str, str] = names or {}
         self.source = source
         self.progress = progress
         self.total = total
@@ -444,6 +451,14 @@ class Pipeline:
         finally:
             self.timings["wait"] += time.perf_counter() - t
 
+    def product_names(self) -> dict[str, str]:
+        """The Chinese name of every product code looked up so far."""
+        return {ref.code: ref.name_zh for ref in self.refs.products.values()}
+
+    def named(self, name: str | None) -> str | None:
+        """A field as the submitter knows it (see ``names``)."""
+        return self.names.get(name, name) if name is not None else None
+
     def close(self) -> None:
         """Stop the worker (after its current job): the connection is the caller's again."""
         self.pool.shutdown(wait=True, cancel_futures=True)
@@ -492,10 +507,14 @@ class Pipeline:
                     row["collected_at"] = moments.setdefault(typed, row["collected_at"])
                 content = prepare_sample(refs, row, self.source)
             except InputError as exc:
-                chunk.rows.append(BatchRow(number, RowStatus.REFUSED, field=exc.field, problem=exc.problem))
+                chunk.rows.append(
+                    BatchRow(number, RowStatus.REFUSED, field=self.named(exc.field), problem=exc.problem)
+                )
                 continue
             except ConflictError as exc:  # a seal code another sample carries
-                chunk.rows.append(BatchRow(number, RowStatus.CONFLICT, field=exc.field, problem=str(exc)))
+                chunk.rows.append(
+                    BatchRow(number, RowStatus.CONFLICT, field=self.named(exc.field), problem=str(exc))
+                )
                 continue
             taken.append((number, content))
         # A repeat of an earlier row's sample (same UUID) is refused, naming that row.
@@ -511,7 +530,7 @@ class Pipeline:
                         RowStatus.REFUSED,
                         content.id,
                         content.product_code,
-                        field="id",
+                        field=self.named("id"),
                         problem=problem,
                     )
                 )
@@ -540,7 +559,7 @@ class Pipeline:
                     fresh.append(content)
                     numbers.append(number)
                 else:
-                    chunk.rows.append(_known_row(number, content, stored))
+                    chunk.rows.append(_known_row(number, content, stored, self.names))
             chunk.contents, chunk.numbers = fresh, numbers
         self.timings["check"] += time.perf_counter() - t
         self._judge(chunk)
@@ -599,7 +618,7 @@ class Pipeline:
                 ):
                     stored = known.get(content.id)
                     if stored is not None:  # stored meanwhile by a concurrent run
-                        chunk.rows.append(_known_row(number, content, stored))
+                        chunk.rows.append(_known_row(number, content, stored, self.names))
                     elif content.id in skipped:
                         # Its identity is stored, its sample row is not: nothing was stored for this row.
                         chunk.rows.append(
@@ -608,7 +627,7 @@ class Pipeline:
                                 RowStatus.CONFLICT,
                                 content.id,
                                 content.product_code,
-                                field="id",
+                                field=self.named("id"),
                                 problem=identity_without_sample(content.id),
                             )
                         )
@@ -632,16 +651,20 @@ class Pipeline:
             self.progress(step, done, max(self.total, done))
 
 
-def _known_row(number: int, content: SampleContent, stored: StoredSample) -> BatchRow:
-    """The outcome of a row whose UUID is stored: already stored (with its stored verdict), or a conflict."""
+def _known_row(
+    number: int, content: SampleContent, stored: StoredSample, names: Mapping[str, str] | None = None
+) -> BatchRow:
+    """The outcome of a row whose UUID is stored: already stored (with its stored verdict), or a conflict (its
+    fields named by ``names``, see :class:`Pipeline`)."""
     found = differences(stored.columns, content)
     if not found:
         return BatchRow(number, RowStatus.ALREADY_STORED, content.id, content.product_code, stored.verdict)
+    first = next(iter(found))
     return BatchRow(
         number,
         RowStatus.CONFLICT,
         content.id,
         content.product_code,
-        field=next(iter(found)),
-        problem=conflict_message(content.id, found),
+        field=(names or {}).get(first, first),
+        problem=conflict_message(content.id, found, names),
     )

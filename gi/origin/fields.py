@@ -417,8 +417,11 @@ def differences(stored: Mapping[str, Any], submitted: SampleContent) -> dict[str
     return found
 
 
-def conflict_message(sample_id: uuid.UUID, found: Mapping[str, tuple[Any, Any]]) -> str:
-    """One line naming the differing fields of a conflicting re-submission."""
+def conflict_message(
+    sample_id: uuid.UUID, found: Mapping[str, tuple[Any, Any]], names: Mapping[str, str] | None = None
+) -> str:
+    """One line naming the differing fields of a conflicting re-submission (by ``names``: a file's own column
+    headers, when given)."""
     from gi.errors import field_list
 
     def shown(value: Any) -> str:
@@ -430,9 +433,14 @@ def conflict_message(sample_id: uuid.UUID, found: Mapping[str, tuple[Any, Any]])
             return value.isoformat()
         return "empty" if value is None else str(value)
 
-    parts = [f"{name} {shown(old)} -> {shown(new)}" for name, (old, new) in found.items() if name != "notes"]
+    names = names or {}
+    parts = [
+        f"{names.get(name, name)} {shown(old)} -> {shown(new)}"
+        for name, (old, new) in found.items()
+        if name != "notes"
+    ]
     if "notes" in found:
-        parts.append("notes")
+        parts.append(names.get("notes", "notes"))
     return (
         f"sample {sample_id} is already stored with other content: {field_list(parts)} differ; "
         "a correction is a new sample"

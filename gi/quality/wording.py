@@ -83,7 +83,12 @@ def _where_en(p: Mapping[str, Any]) -> str:
 
 def _distance_en(p: Mapping[str, Any]) -> str:
     d = p.get("distance_m")
-    return f", {d:+,.0f} m from the boundary" if d is not None else ""
+    if d is None:
+        return ""
+    metres = f"{d:+,.0f}"
+    if metres in ("+0", "-0"):  # less than half a metre either side (or -0.0): no sign, never "-0 m"
+        metres = "0"
+    return f", {metres} m from the boundary"
 
 
 def _where_zh(p: Mapping[str, Any]) -> str:

@@ -78,9 +78,8 @@ def find_product(session: Session, key: str) -> GIProduct:
     if product is None and key.isdigit():
         product = session.get(GIProduct, int(key))
     if product is None:
-        known = (
-            ", ".join(session.scalars(select(GIProduct.code).order_by(GIProduct.code)).all()) or "none loaded"
-        )
+        rows = session.execute(select(GIProduct.name_zh, GIProduct.code).order_by(GIProduct.code)).all()
+        known = ", ".join(f"{name} ({code})" for name, code in rows) or "none loaded"
         raise NotFoundError(f"product: no GI product {key!r} (known: {known})")
     return product
 
