@@ -573,7 +573,7 @@ class ResultFile:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             fd, name = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".part", dir=self.path.parent)
         self.temporary = Path(name)
-        os.fchmod(fd, 0o666 & ~_umask())
+        os.fchmod(fd, 0o666 & ~current_umask())
         self._fh: TextIO = os.fdopen(fd, "w", encoding="utf-8-sig", newline="")
         self._writer = csv.writer(self._fh)
         self._writer.writerow(header)
@@ -617,7 +617,7 @@ def _check_target(path: Path, exist_ok: bool) -> None:
         raise OutputFileError(f"{path}: exists already; give another name, or --force to overwrite it")
 
 
-def _umask() -> int:
+def current_umask() -> int:
     """The process's umask (read by setting it, and at once setting it back)."""
     mask = os.umask(0o022)
     os.umask(mask)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -175,6 +176,11 @@ def test_collected_references_enter_their_set_with_provenance(
     pending.write()
     assert session.get(ReferenceTask, tasks[0].id).status == "collected"  # type: ignore[union-attr]
     written = read_reference_set(tmp_path / "refs" / "xihu-longjing.csv")
+    # Readable by the office's other accounts as any new file is (0666 less the umask), not mkstemp's 0600.
+    mask = os.umask(0o022)
+    os.umask(mask)
+    for name in ("xihu-longjing.csv", "xihu-longjing.json"):
+        assert (tmp_path / "refs" / name).stat().st_mode & 0o777 == 0o666 & ~mask
     assert written.size == ref.size + 2 and written.authentic == [ref.size, ref.size + 1]
     assert written.counties[-1] == "330106" and pending.synthetic_left == ref.size
     meta = json.loads((tmp_path / "refs" / "xihu-longjing.json").read_text(encoding="utf-8"))

@@ -28,6 +28,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from geo_data.reference_sets import ID_COLUMNS, PROVENANCE_COLUMNS, REFERENCES_DIR, read_reference_set
+from geo_data.sample_files import current_umask
 from geo_data.tables import parse_quantity
 from gi import clock
 from gi.errors import InputError
@@ -53,6 +54,7 @@ class PendingSet:
         for path, text in ((self.json_path, self.json_text), (self.csv_path, self.csv_text)):
             path.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+            os.fchmod(fd, 0o666 & ~current_umask())  # a shared reference set, not mkstemp's private 0600
             with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
                 fh.write(text)
             os.replace(tmp, path)
