@@ -121,7 +121,7 @@ def run_main(monkeypatch: pytest.MonkeyPatch, engine: Engine, *args: str) -> int
 @pytest.mark.postgis
 def test_ctrl_c_says_how_many_samples_were_committed(url: str, engine: Engine, tmp_path: Path) -> None:
     code, _ = product(engine)
-    n = 60_000
+    n = 200_000  # long enough (some 20 s here) never to finish before the first commit is seen
     path = write_csv(tmp_path / "big.csv", rows(code, n))
     out = tmp_path / "big.result.csv"
     env = {**os.environ, "GI_DATABASE_URL": url, "COLUMNS": "200", "NO_COLOR": "1"}
