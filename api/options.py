@@ -35,6 +35,17 @@ def parse_day(value: str | None, field: str) -> date | None:
         raise InputError(field, f"{value!r} is not a date (YYYY-MM-DD)") from exc
 
 
+def check_angle(value: str, field: str) -> str:
+    """An angle option value (decimal degrees or D°M′S″) as given, or an InputError naming the option."""
+    from geo_data.io import parse_angle
+
+    try:
+        parse_angle(value)
+    except ValueError as exc:
+        raise InputError(field, str(exc)) from exc
+    return value
+
+
 def parse_period(start: str | None, end: str | None, season: str | None) -> tuple[date | None, date | None]:
     """The period given by --from/--to (either may be missing), or by --season as their alias; both is refused."""
     if season:

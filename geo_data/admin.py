@@ -63,6 +63,24 @@ def counties_near(geometry: BaseGeometry, margin_deg: float = 0.15) -> gpd.GeoDa
     return frame.iloc[np.sort(hits)]
 
 
+def counties_covered(
+    geometry: BaseGeometry, min_area_share: float = 0.01, min_county_share: float = 0.5
+) -> list[dict[str, str]]:
+    """The counties (``{"code", "name"}``, by code) an area lies in: each holding at least ``min_area_share`` of
+    the area, or lying at least ``min_county_share`` inside it (a small county within a large area). The layer is
+    simplified, so the slivers an area drawn along county borders shares with its neighbours are left out."""
+    if geometry.is_empty or geometry.area == 0:
+        return []
+    frame = counties()
+    hits = np.sort(frame.sindex.query(geometry, predicate="intersects"))
+    units = []
+    for code, name, county in frame.iloc[hits][["adcode", "name", "geometry"]].itertuples(index=False):
+        part = shapely.intersection(county, geometry).area
+        if part >= min_area_share * geometry.area or (county.area and part >= min_county_share * county.area):
+            units.append({"code": str(code), "name": str(name)})
+    return sorted(units, key=lambda u: u["code"])
+
+
 def county_of(lon: ArrayLike, lat: ArrayLike) -> pd.DataFrame:
     """County adcode, name and province of each point (empty strings outside every county)."""
     frame = counties()

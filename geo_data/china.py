@@ -136,6 +136,17 @@ def china_waters() -> BaseGeometry:
     return waters
 
 
+def share_in_china(geometry: BaseGeometry) -> float:
+    """The share (0..1, by planar area in degrees: a plausibility figure) of an areal geometry that lies in
+    China's land, internal waters and territorial sea."""
+    waters = china_waters()
+    if geometry.is_empty or geometry.area == 0:
+        return 1.0 if not geometry.is_empty and waters.intersects(geometry) else 0.0
+    if waters.contains(geometry):  # prepared: the usual case costs no overlay
+        return 1.0
+    return float(shapely.intersection(waters, geometry).area / geometry.area)
+
+
 def main() -> None:
     """Write ``china_waters.geojson`` from the land outline."""
     import json

@@ -326,7 +326,13 @@ def area_from_box(
     crs: str | int | None = None,
 ) -> MultiPolygon:
     """An area defined by a longitude/latitude box (e.g. 程村蚝: 111°42′00″–111°48′45″E, 21°38′30″–21°46′30″N)."""
-    w, s, e, n = (parse_angle(v) for v in (west, south, east, north))
+    angles = []
+    for name, value in (("west", west), ("south", south), ("east", east), ("north", north)):
+        try:
+            angles.append(parse_angle(value))
+        except ValueError as exc:
+            raise AreaFileError(f"{name}: {exc}") from exc
+    w, s, e, n = angles
     if not (w < e and s < n):
         raise AreaFileError(f"box: west < east and south < north required, got {w}, {s}, {e}, {n}")
     return area_from_coordinates(list(box(w, s, e, n).exterior.coords), crs=crs)

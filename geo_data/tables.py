@@ -168,7 +168,12 @@ def csv_records(path: Path) -> Iterator[tuple[int, list[Any]]]:
     try:
         content = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
-        content = raw.decode("gb18030")  # Excel on a Chinese Windows saves CSV in GBK
+        try:
+            content = raw.decode("gb18030")  # Excel on a Chinese Windows saves CSV in GBK
+        except UnicodeDecodeError:  # UTF-16 ("Unicode text" in Excel) or not text at all
+            raise TableFileError(
+                path.name, [], f"{path.name}: not UTF-8 or GB18030 text (save it as CSV UTF-8)"
+            ) from None
     reader = csv.reader(content.splitlines())
     yield from enumerate(reader, start=1)
 
@@ -177,7 +182,12 @@ def xlsx_records(path: Path, sheet: str | None) -> Iterator[tuple[int, list[Any]
     """(row number, cells) of a worksheet (the first, or ``sheet``) of an .xlsx workbook."""
     from openpyxl import load_workbook
 
-    workbook = load_workbook(path, read_only=True, data_only=True)
+    try:
+        workbook = load_workbook(path, read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises zipfile, KeyError and XML errors for a broken file
+        raise TableFileError(
+            path.name, [], f"{path.name}: not readable as an Excel .xlsx workbook ({exc})"
+        ) from exc
     try:
         if sheet is not None and sheet not in workbook.sheetnames:
             raise TableFileError(

@@ -227,8 +227,12 @@ def _classify(exc: BaseException) -> Problem:
     from geo_data.lab_files import LabFileError
     from geo_data.reference_sets import ReferenceSetError
     from geo_data.sample_files import SampleFileError
+    from geo_data.tables import TableFileError
 
-    if isinstance(exc, AreaFileError | UnknownCRSError | LabFileError | ReferenceSetError | SampleFileError):
+    if isinstance(
+        exc,
+        AreaFileError | UnknownCRSError | LabFileError | ReferenceSetError | SampleFileError | TableFileError,
+    ):
         return Problem(ErrorKind.BAD_INPUT, _first_line(exc))
     if isinstance(exc, FileNotFoundError):
         name = exc.filename if exc.filename else None

@@ -52,6 +52,7 @@ class ReferenceNeed:
     by_county: dict[str, int]
     counties: list[str]
     reasons: list[str] = field(default_factory=list)
+    blocked: str | None = None  # why no task can be planned although the set is thin
 
     @property
     def thin(self) -> bool:
@@ -119,6 +120,12 @@ def reference_need(
         need.reasons.append("below_minimum")
     if need.counties_without:
         need.reasons.append("county_without")
+    if need.thin and not counties:  # tasks are planned by county: none can be without counties
+        need.blocked = (
+            f"no area version is valid in {harvest_year}"
+            if area is None
+            else f"area version {area.version} names no counties (tasks are planned by county)"
+        )
     return need
 
 

@@ -168,6 +168,24 @@ def test_a_bad_file_is_refused_whole_with_each_row_named(
         assert unknown_kind.status_code == 400 and "kind" in unknown_kind.json()["detail"]
 
 
+def test_a_file_that_is_not_what_its_name_says_is_refused_422(
+    service: Service, database: str, tmp_path: Path
+) -> None:
+    """Text behind .xlsx, or a UTF-16 CSV: 422 naming the file and the problem (was 500 / an unnamed text error)."""
+    utf16 = "credit_code,name,product\n" + f"{code('330106', 641)},戊茶农（测试）,西湖龙井\n"
+    before = _count(database, Producer)
+    with service.client(service.sign_in("super")) as c:
+        bad_xlsx = c.post(
+            "/imports/producers", files={"file": ("x.xlsx", b"hello\n", "application/octet-stream")}
+        )
+        bad_text = c.post("/imports/producers", files={"file": ("u.csv", utf16.encode("utf-16"), "text/csv")})
+    assert bad_xlsx.status_code == 422, bad_xlsx.text
+    assert "x.xlsx: not readable as an Excel .xlsx workbook" in bad_xlsx.json()["detail"]
+    assert bad_text.status_code == 422, bad_text.text
+    assert "u.csv: not UTF-8 or GB18030 text (save it as CSV UTF-8)" in bad_text.json()["detail"]
+    assert _count(database, Producer) == before
+
+
 def test_only_supervisors_and_admins_import(service: Service, database: str, tmp_path: Path) -> None:
     path = write_csv(
         tmp_path / "producers.csv",

@@ -171,6 +171,10 @@ def test_box_area_in_degrees_minutes_seconds() -> None:
     assert parse_angle("121°30′S") == pytest.approx(-121.5)
     with pytest.raises(AreaFileError, match="west < east"):
         area_from_box(112, 21, 111, 22)
+    with pytest.raises(
+        AreaFileError, match=r"^north: '31x' is not an angle"
+    ):  # names the edge (was a bare ValueError)
+        area_from_box(111, 21, 112, "31x")
 
 
 _SQUARE = "120,30 120.1,30 120.1,30.1 120,30.1 120,30"

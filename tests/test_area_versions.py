@@ -180,7 +180,7 @@ def test_an_import_reports_its_change_and_a_far_replacement_needs_replace(
     assert change.largest_shift_m == pytest.approx(
         0.02 * 111_320 * 0.866, rel=0.02
     )  # 0.02° of longitude at 30°N
-    far = Polygon([(130.0, 40.0), (130.1, 40.0), (130.05, 40.1)])  # a triangle 1,000 km away
+    far = Polygon([(112.0, 35.0), (112.1, 35.0), (112.05, 35.1)])  # a triangle 800 km away, in Henan
     with pytest.raises(ConflictError, match=r"keeps only 0.0 % of the current area.*--replace") as err:
         add_area_version(session, product, _version(product, far, 2014))
     assert err.value.field == "geometry"
@@ -190,6 +190,49 @@ def test_an_import_reports_its_change_and_a_far_replacement_needs_replace(
     assert current_area(session, product.id).version == 2  # nothing changed
     replaced = add_area_version(session, product, _version(product, far, 2014), replace=True)
     assert replaced.stored and replaced.area.version == 3 and replaced.change.overlap_share == 0.0
+
+
+def test_an_area_outside_china_or_of_no_size_is_refused_even_with_replace(
+    session: Session, product: GIProduct
+) -> None:
+    """A box at 10-11°E 50-51°N, or lon/lat read as metres of a projected CRS (a few m²), is a coordinate
+    mistake, not a legal change: --replace does not store it."""
+    from gi.register.areas import import_area_box
+
+    add_area_version(session, product, _version(product, box(120.0, 30.0, 120.1, 30.1), 2010, "v1"))
+    with pytest.raises(InputError, match=r"lies outside China \(0 % within") as err:
+        add_area_version(session, product, _version(product, box(10, 50, 11, 51), 2014), replace=True)
+    assert err.value.field == "geometry" and "7,892" in str(err.value)
+    with pytest.raises(InputError, match=r"area is only .* m²") as err:
+        add_area_version(session, product, _version(product, box(120.0, 30.0, 120.0001, 30.0001), 2014), True)
+    with pytest.raises(InputError, match="declared coordinate system"):
+        import_area_box(
+            session, "test-longjing", "111.7", "21.64", "111.81", "21.77", "x", crs="EPSG:4549", replace=True
+        )
+    assert [a.version for a in area_history(session, "test-longjing")] == [1]
+
+
+def test_an_imported_area_gets_the_counties_it_lies_in(session: Session, product: GIProduct) -> None:
+    """A file without county codes (or a box) is given the counties it covers, so that reference planning and
+    regional scopes, which work by county, still work after an import."""
+    from gi.register.areas import import_area_box
+
+    area = import_area_file(
+        session, "test-longjing", DATA / "xihu_gcj02.geojson", crs="GCJ02", valid_from=date(2010, 1, 1)
+    ).area
+    assert area.admin_units == [{"code": "330106", "name": "西湖区"}]
+    boxed = import_area_box(
+        session,
+        "test-longjing",
+        "120.0",
+        "30.1",
+        "120.2",
+        "30.3",
+        "box",
+        valid_from=date(2012, 1, 1),
+        replace=True,
+    ).area
+    assert {"330106", "330110"} <= {u["code"] for u in boxed.admin_units}  # 西湖区, 余杭区
 
 
 def test_identical_geometry_on_the_same_basis_is_a_no_op(session: Session, product: GIProduct) -> None:
@@ -258,7 +301,7 @@ def _cli_import(gi: Any, tmp_path: Path) -> None:
                         "properties": {},
                         "geometry": {
                             "type": "Polygon",
-                            "coordinates": [[[130, 40], [130.1, 40], [130.05, 40.1], [130, 40]]],
+                            "coordinates": [[[112, 35], [112.1, 35], [112.05, 35.1], [112, 35]]],
                         },
                     }
                 ],
@@ -276,3 +319,8 @@ def _cli_import(gi: Any, tmp_path: Path) -> None:
     )
     same = gi("areas", "import", str(triangle), "-p", code, "--valid-from", "2021-01-01")
     assert same.returncode == 0 and "nothing stored" in same.stdout
+    # A corner that is not an angle is refused naming its option (it was an internal error, exit 70).
+    edges = ["--south", "30", "--east", "121", "--north", "31", "--legal-basis", "x"]
+    bad = gi("areas", "box", "-p", code, "--west", "abc", *edges)
+    assert bad.returncode == 1, bad.stderr
+    assert "--west: 'abc' is not an angle in decimal degrees or D°M′S″" in bad.stderr

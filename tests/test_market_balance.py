@@ -134,6 +134,47 @@ def test_unauthorized_listing_is_flagged_and_its_seller_becomes_a_target(season:
     assert wuchang is not None and run_balance(season, wuchang, 2025, BalanceSettings()).flags == []
 
 
+def test_flagged_sellers_own_listings_are_linked_so_a_reimport_changes_nothing(
+    season: Session, tmp_path: Path
+) -> None:
+    """The run that enters a flagged seller as a target links the listings it saw to it (by credit code, else
+    by shop): importing the same listings file again is a no-op, not an update of every seller."""
+    from gi.market.listings import import_listings
+    from gi.models import Listing
+
+    longjing = find_product(season, "西湖龙井")
+    run_balance(season, longjing, 2025, BalanceSettings())
+    linked = {
+        x.listing_key: x.seller_id
+        for x in season.scalars(select(Listing).where(Listing.product_id == longjing.id))
+    }
+    targets = {
+        p.shop: p.id
+        for p in season.scalars(
+            select(Producer).where(Producer.product_id == longjing.id, Producer.kind == "online_seller")
+        )
+    }
+    assert linked["1002"] == targets["苏州茗茶"] and linked["2001"] == targets["无照小店"]
+    again = import_listings(season, tmp_path / "listings.csv")
+    assert (again.created, again.updated, again.changes) == (0, 0, [])
+
+
+def test_a_listing_change_names_the_seller_not_its_id(season: Session, tmp_path: Path) -> None:
+    """A listing whose seller changed is reported by the sellers' names and credit codes (no database ids)."""
+    from gi.market.listings import import_listings
+
+    write_csv(
+        tmp_path / "moved.csv",
+        ["平台", "商品编号", "店铺名称", "经营者统一社会信用代码", "商品标题", "采集日期"],
+        [["淘宝", "1001", "甲茶农店", B, "西湖龙井 明前 250g", "2025-04-01"]],
+    )
+    report = import_listings(season, tmp_path / "moved.csv")
+    (change,) = report.changes
+    assert "seller_id" not in change.fields
+    stored, imported = change.fields["seller"]
+    assert A in stored and B in imported and not any(c.isdigit() for c in stored.replace(A, ""))
+
+
 def test_a_target_shop_showing_another_licence_is_not_entered_twice(season: Session) -> None:
     """The shop 苏州茗茶 becomes a target under credit code X; later it shows another firm's licence (a
     transferred shop). The shop stays one target: no second entry (the directory has one per platform and

@@ -112,6 +112,30 @@ def test_no_tasks_where_references_suffice(session: Session, loaded_register: No
     assert later.reasons == ["new_year", "county_without"] and len(later_tasks) == 60
 
 
+def test_a_thin_product_without_counties_says_why_it_gets_no_task(
+    session: Session, loaded_register: None, db_url: str
+) -> None:
+    """Tasks are planned by county: a thin product whose area names none gets no task and is told why, never
+    "references sufficient"."""
+    from fixtures import gi as run_gi
+    from fixtures import scratch_database, square_product
+
+    from gi.db import get_engine, session_scope
+
+    product = square_product(session, "test-no-counties", "无县测试", "No counties")
+    [(need, tasks)] = plan_reference_tasks(session, [product], 2027)
+    assert need.thin and need.counties == [] and tasks == []
+    assert need.blocked == "area version 1 names no counties (tasks are planned by county)"
+    with scratch_database(db_url, "gi_refcli") as url:  # the command commits: a database of its own
+        with session_scope(get_engine(url)) as other:
+            square_product(other, "test-no-counties", "无县测试", "No counties")
+        out = run_gi(url, "references", "plan", "--year", "2027", "-p", "test-no-counties")
+        get_engine(url).dispose()
+    assert out.returncode == 0, out.stderr
+    assert "sufficient" not in out.stdout
+    assert "无县测试: references thin (new_year) but area version 1 names no counties" in out.stdout
+
+
 def test_tasks_are_stratified_by_county(session: Session, loaded_register: None, tmp_path: Path) -> None:
     crab = find_product(session, "阳澄湖大闸蟹")
     sets = read_reference_sets()

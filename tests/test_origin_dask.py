@@ -315,3 +315,62 @@ def test_after_an_area_change_only_the_stale_samples_are_judged_again(copy_of: A
     # Nothing is stale any more.
     again = rejudge_distributed(client, dask_url, get_settings(), only_stale=True)
     assert again.examined == 0 and _verdicts(dask_url)[0] == after[0]
+
+
+def test_ctrl_c_stops_the_job_in_one_line_and_the_workers_quietly(copy_of: Any, tmp_path: Path) -> None:
+    """Ctrl-C (SIGINT to the terminal's process group: the command and its worker processes) while the
+    partitions are being judged: one line saying what was committed and how to resume, exit 130, no traceback
+    or Dask log line from the workers (they never see the signal) or from their shutdown."""
+    import subprocess
+    import sys
+
+    from fixtures import ROOT
+
+    from gi.register.areas import lock_area_versions
+
+    url = copy_of()
+    state = tmp_path / "r.state"
+    holder = gi_db.get_engine(url).connect()
+    lock_area_versions(holder)  # every partition waits for the area versions: the job is mid-way when stopped
+    env = {**os.environ, "GI_DATABASE_URL": url, "COLUMNS": "200", "NO_COLOR": "1"}
+    command = [sys.executable, "-m", "api.cli", "areas", "rejudge", "--workers", "2", "--state", str(state)]
+    job = subprocess.Popen(
+        command,
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 180
+        while True:
+            with gi_db.get_engine(url).connect() as probe:  # pg_stat_activity is fixed per transaction
+                waiting = probe.execute(
+                    text(
+                        "SELECT count(*) FROM pg_stat_activity WHERE datname = :d AND wait_event_type = 'Lock' "
+                        "AND query LIKE '%pg_advisory_xact_lock_shared%'"
+                    ),
+                    {"d": make_url(url).database},
+                ).scalar_one()
+            if waiting >= 2:
+                break
+            assert job.poll() is None and time.monotonic() < deadline, "the workers never started judging"
+            time.sleep(0.2)
+        os.killpg(job.pid, signal.SIGINT)  # the process group this test started, as a terminal's Ctrl-C
+        out, err = job.communicate(timeout=120)
+    finally:
+        if job.poll() is None:
+            os.killpg(job.pid, signal.SIGKILL)
+            job.wait()
+        holder.rollback()
+        holder.close()
+    assert job.returncode == 130, err
+    assert err.strip().splitlines() == [
+        f"interrupted: no partition committed; run it again with --state {state} to resume "
+        "(committed months are skipped)"
+    ]
+    assert out == ""
+    again = gi(url, "areas", "rejudge", "--workers", "2", "--state", str(state))
+    assert again.returncode == 0 and f"{len(MONTHS)} partitions judged on Dask" in again.stdout, again.stderr

@@ -178,6 +178,59 @@ def test_excel_and_chinese_headers_and_gbk_csv(session: Session, tea: Sample, tm
     assert import_results(session, gbk).results[0].indicator_code == "water_extract"
 
 
+def test_negative_amounts_are_refused_but_isotope_deltas_are_not(
+    session: Session, tea: Sample, tmp_path: Path
+) -> None:
+    """A content, a mass fraction or an element cannot be below zero (a stray minus would pass every upper
+    limit); a δ13C of C3 tea is about -27 ‰ and is taken."""
+    path = write(
+        tmp_path,
+        HEADER
+        + f"{tea.id},moisture,-5,%,,,m,Lab A,2025-04-10,\n"  # row 2
+        + f"{tea.id},lead,<-0.2,mg/kg,,,m,Lab A,2025-04-10,\n"  # row 3: censored, still negative
+        + f"{tea.id},total_ash,0,%,,,m,Lab A,2025-04-10,\n"  # row 4: zero is a value
+        + f"{tea.id},d13C,-27.9,‰,0.2,2,EA-IRMS,Lab A,2025-04-10,\n",  # row 5: a delta value
+    )
+    with pytest.raises(LabImportError) as err:
+        import_results(session, path)
+    problems = {p.row: (p.column, p.problem) for p in err.value.problems}
+    assert set(problems) == {2, 3}
+    assert (
+        problems[2][0] == "value" and "moisture" in problems[2][1] and "cannot be negative" in problems[2][1]
+    )
+    assert problems[3][0] == "value" and "lead" in problems[3][1]
+    assert "row 2, value: -5 %: moisture" in str(err.value)
+    assert results_of(session, tea.id) == []
+    import_results(
+        session, write(tmp_path, HEADER + f"{tea.id},d13C,-27.9,‰,,,m,Lab A,2025-04-10,\n", "d.csv")
+    )
+    assert [r.value for r in results_of(session, tea.id)] == [D("-27.9")]
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("x.xlsx", b"hello\n", "x.xlsx: not readable as an Excel .xlsx workbook"),
+        (
+            "u.csv",
+            ("\ufeff" + HEADER).encode("utf-16-le"),
+            "u.csv: not UTF-8 or GB18030 text (save it as CSV UTF-8)",
+        ),
+    ],
+)
+def test_a_file_that_is_not_what_its_name_says_is_refused_naming_it(
+    session: Session, tmp_path: Path, name: str, content: bytes, message: str
+) -> None:
+    """Not a workbook behind .xlsx, or a UTF-16 CSV: one line naming the file, classified as bad input."""
+    from gi.errors import ErrorKind, classify
+
+    (tmp_path / name).write_bytes(content)
+    with pytest.raises(InputError) as err:
+        import_results(session, tmp_path / name)
+    assert str(err.value).startswith(message)
+    assert classify(err.value).kind is ErrorKind.BAD_INPUT
+
+
 def test_missing_required_column_is_a_file_error(session: Session, tea: Sample, tmp_path: Path) -> None:
     path = write(
         tmp_path, "sample_id,indicator,value,laboratory,tested_on\n" + f"{tea.id},moisture,6,L,2025-04-01\n"

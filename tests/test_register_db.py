@@ -66,6 +66,7 @@ def test_loading_again_changes_nothing(engine, loaded_register: None) -> None:  
         report = load_register_into_db(sess)
         after = sess.scalar(of_register)
     assert report.products_added == 0 and report.area_versions_added == 0
+    assert report.products_updated == 0  # an unchanged register updates nothing
     assert before == after == sum(len(p.area_versions) for p in register.products)
     assert report.notes == []
 

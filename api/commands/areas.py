@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
-from api.console import console, progress_callback, table, working
-from api.options import parse_day
+from api.console import console, err_console, progress_callback, table, working
+from api.options import check_angle, parse_day
 from gi.db import session_scope
 from gi.errors import InputError
 from gi.register.areas import (
@@ -18,6 +19,9 @@ from gi.register.areas import (
     import_area_box,
     import_area_file,
 )
+
+if TYPE_CHECKING:
+    from gi.origin.distributed import RejudgeInterrupted
 
 app = typer.Typer(help="Protected production areas (保护范围) and their versions.", no_args_is_help=True)
 
@@ -33,6 +37,12 @@ def _describe_import(result: AreaImportResult) -> list[str]:
         f"({float(area.area_km2):,.1f} km², {area.vertex_count:,} vertices, from {area.source_crs})",
         f"change: {result.change.describe()}",
     ]
+    units = [f"{u.get('name') or ''}{u.get('code') or ''}" for u in area.admin_units]
+    lines.append(
+        f"counties: {'、'.join(units)}"
+        if units
+        else "[yellow]counties: none[/] (reference planning needs them)"
+    )
     lines += [f"[yellow]repaired[/] {note}" for note in area.repair_notes]
     if result.rejudged is not None:
         lines.append(f"re-judged: {result.rejudged.describe()}")
@@ -97,10 +107,10 @@ def box_(
         result = import_area_box(
             session,
             product,
-            west,
-            south,
-            east,
-            north,
+            check_angle(west, "--west"),
+            check_angle(south, "--south"),
+            check_angle(east, "--east"),
+            check_angle(north, "--north"),
             legal_basis=legal_basis,
             crs=crs,
             valid_from=parse_day(valid_from, "--valid-from"),
@@ -151,29 +161,51 @@ def rejudge(
     moment = as_aware(start) if start else None
     if workers or scheduler:
         from gi.db import database_url
-        from gi.origin.distributed import run_rejudge_job
+        from gi.origin.distributed import RejudgeInterrupted, run_rejudge_job
         from gi.settings import get_settings
 
         with session_scope() as session:
             product_id = find_product(session, product).id if product else None
-        with progress_callback("re-judging on Dask") as update:
-            job = run_rejudge_job(
-                database_url(),
-                get_settings(),
-                product_id,
-                since=moment,
-                scheduler=scheduler,
-                workers=workers or 2,
-                state_path=state,
-                progress=update,
-                only_stale=only_stale,
-            )
+        try:
+            with progress_callback("re-judging on Dask") as update:
+                job = run_rejudge_job(
+                    database_url(),
+                    get_settings(),
+                    product_id,
+                    since=moment,
+                    scheduler=scheduler,
+                    workers=workers or 2,
+                    state_path=state,
+                    progress=update,
+                    only_stale=only_stale,
+                )
+        except RejudgeInterrupted as stop:
+            err_console.print(_interrupted(stop, state), highlight=False, soft_wrap=True)
+            raise typer.Exit(130) from None
         console.print(job.describe())
         return
     with working("judging the stored samples again"), session_scope() as session:
         product_id = find_product(session, product).id if product else None
         report = rejudge_samples(session, product_id, since=moment, only_stale=only_stale)
     console.print(report.describe())
+
+
+def _interrupted(stop: RejudgeInterrupted, state: Path | None) -> str:
+    """The one line a Ctrl-C of a Dask re-judgement prints: what was committed, and how to go on."""
+    done = stop.report
+    of = f" of {stop.planned:,}" if stop.planned is not None else ""
+    what = (
+        f"{done.partitions:,}{of} partitions committed ({done.examined:,} samples judged again, "
+        f"{done.rejudged:,} new verdicts)"
+        if done.partitions
+        else "no partition committed"
+    )
+    again = (
+        f"run it again with --state {state} to resume (committed months are skipped)"
+        if state is not None
+        else "running it again stores nothing twice (add --state FILE to skip what is done)"
+    )
+    return f"interrupted: {what}; {again}"
 
 
 @app.command("history")

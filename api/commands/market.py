@@ -254,7 +254,7 @@ def print_flags(result: BalanceResult, listings_only: bool = False) -> None:
 
     flags = [f for f in result.flags if not listings_only or f.listing_id is not None]
     if not flags:
-        console.print(f"{result.product.name_zh} {result.run.season}: no flag (run {result.run.id})")
+        console.print(f"{result.product.name_zh} {result.run.season}: no flag")
         return
     rows = []
     for f in flags:
@@ -276,7 +276,7 @@ def print_flags(result: BalanceResult, listings_only: bool = False) -> None:
         rows.append([f.kind.value, BALANCE_FLAG_ZH[f.kind.value], who, compared])
     console.print(
         table(
-            f"{result.product.name_zh} {result.run.season}: flags (run {result.run.id})",
+            f"{result.product.name_zh} {result.run.season}: flags",
             ["flag", "说明", "subject", "observed > allowed"],
             rows,
         )

@@ -146,6 +146,11 @@ def create(
             )
             report, warnings = created.feasibility, created.warnings
             references = [(need.product.name_zh, len(tasks)) for need, tasks in created.references]
+            blocked = [
+                f"{need.product.name_zh}: {need.blocked or 'references thin, no task planned'}"
+                for need, tasks in created.references
+                if not tasks and need.thin
+            ]
             products, targets = len(created.frame.products), len(created.frame.producers)
             inspectors, n_rounds = len(created.frame.inspectors), len(created.parameters.rounds)
             plan_code = created.plan.code
@@ -167,8 +172,10 @@ def create(
     thin = [f"{name} {n}" for name, n in references if n]
     if thin:
         console.print(f"reference-collection tasks (apart from the inspections): {', '.join(thin)}")
-    elif reference_tasks:
+    elif reference_tasks and not blocked:
         console.print("references sufficient for every product: no reference-collection task")
+    for line in blocked:
+        console.print(f"[yellow]no reference task[/] {line}", highlight=False)
     for line in report.repairs:
         console.print(f"[yellow]repaired[/] {line}", highlight=False)
     console.print(

@@ -41,7 +41,8 @@ def status(
             n.synthetic,
             n.minimum,
             f"{len(n.counties) - len(n.counties_without)}/{len(n.counties)}",
-            ", ".join(n.reasons) or "sufficient",
+            ", ".join(n.reasons) + (f" ({n.blocked}: no task can be planned)" if n.blocked else "")
+            or "sufficient",
         ]
         for n in needs
     ]
@@ -93,7 +94,12 @@ def plan(
                         f"{t.due_from}..{t.due_to}",
                     ]
                 )
-        sufficient = [n.product.name_zh for n, tasks in planned if not tasks]
+        sufficient = [n.product.name_zh for n, tasks in planned if not tasks and not n.thin]
+        blocked = [
+            f"{n.product.name_zh}: references thin ({', '.join(n.reasons)}) but {n.blocked or 'no task planned'}"
+            for n, tasks in planned
+            if not tasks and n.thin
+        ]
     if rows:
         console.print(
             table(
@@ -104,6 +110,8 @@ def plan(
         )
     if sufficient:
         console.print("references sufficient, no task: " + ", ".join(sufficient))
+    for line in blocked:
+        console.print(f"[yellow]no task[/] {line}")
 
 
 @app.command("add")

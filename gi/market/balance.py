@@ -397,6 +397,11 @@ def run_balance(
             select(Producer).where(Producer.product_id == product.id, Producer.kind == "online_seller")
         )
     }
+    # Listings are linked to their seller's directory entry as soon as it exists (a new target included), so
+    # a re-import of the same file finds them linked and changes nothing.
+    for x in listings:
+        if x.seller_id is None and (seller := _seller_row(x, by_code, shops)) is not None:
+            x.seller_id = seller.id
     # Flags are append-only (the audit log refuses UPDATE): each names its target before it is stored.
     for x, f in flagged_listings:
         if f.producer_id is None:

@@ -161,7 +161,7 @@ def import_listings(session: Session, path: str | Path, sheet: str | None = None
         changed = apply_changes(found, r, {"ship_from": _same_geometry})
         if changed:
             found.source = table.source
-            report.changes.append(Change(k, False, {f: (str(a), str(b)) for f, (a, b) in changed.items()}))
+            report.changes.append(Change(k, False, _shown_changes(session, changed)))
         else:
             report.unchanged += 1
     session.flush()
@@ -170,6 +170,31 @@ def import_listings(session: Session, path: str | Path, sheet: str | None = None
         report.details["partitions_created"] = created
     report.details["seasons"] = sorted({(r["product_id"], r["season"]) for r in parsed if r["product_id"]})
     return report
+
+
+def _shown_changes(session: Session, changed: dict[str, tuple[Any, Any]]) -> dict[str, tuple[str, str]]:
+    """Changed fields as a user reads them: the seller and the product by name, not by their database ids."""
+    shown: dict[str, tuple[str, str]] = {}
+    for name, (old, new) in changed.items():
+        if name == "seller_id":
+            shown["seller"] = (_seller_name(session, old), _seller_name(session, new))
+        elif name == "product_id":
+            shown["product"] = (_product_name(session, old), _product_name(session, new))
+        else:
+            shown[name] = (str(old), str(new))
+    return shown
+
+
+def _seller_name(session: Session, producer_id: int | None) -> str:
+    seller = session.get(Producer, producer_id) if producer_id is not None else None
+    if seller is None:
+        return "none"
+    return f"{seller.name} {seller.credit_code}" if seller.credit_code else seller.name
+
+
+def _product_name(session: Session, product_id: int | None) -> str:
+    product = session.get(GIProduct, product_id) if product_id is not None else None
+    return product.name_zh if product is not None else "none"
 
 
 def _same_geometry(old: Any, new: Any) -> bool:

@@ -28,11 +28,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
+import signal
+import threading
 import uuid
 import zlib
 from collections import Counter
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -239,6 +242,35 @@ def job_parameters(
     }
 
 
+class RejudgeInterrupted(KeyboardInterrupt):
+    """A job stopped by Ctrl-C: what its committed partitions did (``report``) out of ``planned`` partitions."""
+
+    def __init__(self, report: DistributedReport, planned: int | None) -> None:
+        super().__init__("interrupted")
+        self.report = report
+        self.planned = planned
+
+
+@contextmanager
+def _sigint_held() -> Iterator[None]:
+    """Hold Ctrl-C (SIGINT) back while worker processes start: they inherit the blocked signal and never see it,
+    so a Ctrl-C reaches only this process, which stops the job and shuts them down. A Ctrl-C pressed meanwhile
+    is delivered when this block ends."""
+    if not hasattr(signal, "pthread_sigmask") or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    from multiprocessing import resource_tracker
+
+    # Started now, before the block: starting it later unblocks SIGINT in the starting thread (it restores with
+    # SIG_UNBLOCK), and that thread is the one that starts the workers.
+    resource_tracker.ensure_running()
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
 @contextmanager
 def dask_client(scheduler: str | None = None, workers: int = 2) -> Iterator[Any]:
     """A Dask client: of the cluster at ``scheduler``, or of a ``LocalCluster`` of ``workers`` processes."""
@@ -250,14 +282,33 @@ def dask_client(scheduler: str | None = None, workers: int = 2) -> Iterator[Any]
         return
     if workers < 1:
         raise InputError("--workers", f"must be at least 1, not {workers}")
-    # One thread per worker process: judging is CPU-bound Python, so processes give the parallelism.
-    with (
-        LocalCluster(
-            n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
-        ) as cluster,
-        Client(cluster) as client,
-    ):
-        yield client
+    logger = logging.getLogger("distributed")
+    with ExitStack() as stack:
+        # Registered first, so run last on the way out: after the cluster has closed.
+        stack.callback(logger.setLevel, logger.level)
+        try:
+            with _sigint_held():
+                # One thread per worker process: judging is CPU-bound Python, so processes give the
+                # parallelism. Workers log errors only: a task cancelled at shutdown is not news.
+                cluster = stack.enter_context(
+                    LocalCluster(
+                        n_workers=workers,
+                        threads_per_worker=1,
+                        processes=True,
+                        dashboard_address=None,
+                        # The scheduler's HTTP routes serve even without a dashboard: on a free loopback port,
+                        # not 8787, which another cluster may hold (Dask then warns on stderr).
+                        scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
+                        silence_logs=logging.ERROR,
+                    )
+                )
+                client = stack.enter_context(Client(cluster))
+            yield client
+        except KeyboardInterrupt:
+            # The job says in one line what it did; the cluster closes without its log lines (cancelled tasks,
+            # workers killed after their grace period).
+            logger.setLevel(logging.CRITICAL)
+            raise
 
 
 def rejudge_distributed(
@@ -293,13 +344,18 @@ def rejudge_distributed(
         for k, p in keys.items()
     ]
     done_samples = 0
-    for future in as_completed(futures):
-        result: PartitionResult = future.result()
-        state.record(result)
-        report.add(result)
-        done_samples += keys[future.key].samples
-        if progress is not None:
-            progress("samples judged again (Dask)", done_samples, total)
+    try:
+        for future in as_completed(futures):
+            result: PartitionResult = future.result()
+            state.record(result)
+            report.add(result)
+            done_samples += keys[future.key].samples
+            if progress is not None:
+                progress("samples judged again (Dask)", done_samples, total)
+    except KeyboardInterrupt as exc:
+        # Running partitions finish or roll back on their own; the state file names only recorded commits.
+        client.cancel(futures)
+        raise RejudgeInterrupted(report, len(todo)) from exc
     return report
 
 
@@ -318,7 +374,12 @@ def run_rejudge_job(
     """A whole job: connect to the cluster at ``scheduler`` (or start a LocalCluster of ``workers``), judge, close."""
     if progress is not None:
         progress("starting the Dask workers", 0, None)
-    with dask_client(scheduler, workers) as client:
-        return rejudge_distributed(
-            client, url, settings, product_id, since, until, state_path, progress, only_stale
-        )
+    try:
+        with dask_client(scheduler, workers) as client:
+            return rejudge_distributed(
+                client, url, settings, product_id, since, until, state_path, progress, only_stale
+            )
+    except RejudgeInterrupted:
+        raise
+    except KeyboardInterrupt as exc:  # while the workers started: nothing was judged yet
+        raise RejudgeInterrupted(DistributedReport(), None) from exc

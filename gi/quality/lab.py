@@ -17,7 +17,7 @@ from gi import clock
 from gi.errors import InputError, NotFoundError
 from gi.models import GIProduct, LabResult, QualitySpec, Sample
 from gi.quality.fingerprint import fingerprint_variables
-from gi.quality.units import to_spec_unit
+from gi.quality.units import indicator_kind, may_be_negative, to_spec_unit
 
 
 class LabImportError(InputError):
@@ -170,6 +170,17 @@ def add_results(
             converted, target = convert_to_catalogue_unit(info, row.value, row.unit)
         except InputError as exc:
             problems.append(RowProblem(row.row, "unit", exc.problem))
+            continue
+        kind = indicator_kind(info.code, target, info.name_zh)
+        if row.value < 0 and not may_be_negative(kind):
+            problems.append(
+                RowProblem(
+                    row.row,
+                    "value",
+                    f"{row.value} {row.unit}: {info.code} ({info.name_zh}, a {kind.value.replace('_', ' ')}) "
+                    "cannot be negative",
+                )
+            )
             continue
         if row.grade:
             known = grades.get(product.id)

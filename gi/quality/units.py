@@ -180,6 +180,17 @@ _CHINESE_TOKENS = (
 _FULL_WIDTH = str.maketrans({"％": "%", "／": "/", "（": "(", "）": ")", "μ": "µ", "‰": "‰", "℃": "°c"})
 
 
+# Kinds whose values may be below zero: a stable-isotope delta (δ13C of C3 plants is about -27 ‰) and a
+# temperature in °C. Every other kind is an amount, a size, a count, a score or a ratio: a negative value is a
+# typo (a dash, a stray minus) that would otherwise pass every upper limit.
+SIGNED_KINDS = frozenset({UnitKind.DELTA, UnitKind.TEMPERATURE})
+
+
+def may_be_negative(kind: UnitKind) -> bool:
+    """Whether a value of ``kind`` can legitimately be below zero."""
+    return kind in SIGNED_KINDS
+
+
 def normalize_unit(unit: str) -> str:
     """A unit's canonical spelling: no spaces, lower case, µ for micro, Chinese unit names in SI symbols."""
     text = unit.strip().translate(_FULL_WIDTH)

@@ -147,6 +147,37 @@ def compare_areas(current: BaseGeometry | None, new: BaseGeometry) -> AreaChange
     )
 
 
+# A protected area is at least a village's land; anything below a hectare is a coordinate mistake (lon/lat read
+# as metres of a projected CRS gives a few square metres).
+MIN_AREA_KM2 = 0.01
+# A Chinese GI's area lies in China: a box at 10°E 50°N is a swapped or wrongly declared coordinate system. Half,
+# not all, so that a coastal area drawn a little beyond the territorial sea is not refused.
+MIN_SHARE_IN_CHINA = 0.5
+
+
+def check_plausible(geometry: BaseGeometry, source_crs: str) -> None:
+    """Refuse (whatever --replace says) an area of near-zero size or mostly outside China's territory."""
+    from geo_data.china import share_in_china
+
+    km2 = geodesic_area_km2(geometry)
+    west, south, east, north = (round(v, 4) for v in geometry.bounds)
+    where = f"lon {west}..{east}, lat {south}..{north}"
+    if km2 < MIN_AREA_KM2:
+        raise InputError(
+            "geometry",
+            f"the area is only {km2 * 1e6:,.1f} m² ({where}, read as {source_crs}): not a production area; "
+            "is the declared coordinate system right (lon/lat read as metres, or the reverse)?",
+        )
+    share = share_in_china(geometry)
+    if share < MIN_SHARE_IN_CHINA:
+        raise InputError(
+            "geometry",
+            f"the area ({km2:,.1f} km², {where}, read as {source_crs}) lies outside China "
+            f"({100 * share:.0f} % within its territory and waters); check the file and its coordinate system "
+            "(longitude and latitude swapped?)",
+        )
+
+
 def add_area_version(
     session: Session,
     product: GIProduct,
@@ -165,6 +196,7 @@ def add_area_version(
     settings = settings or get_settings()
     if new.geometry.is_empty or not new.geometry.is_valid:
         raise InputError("geometry", "the area must be a valid, non-empty MultiPolygon")
+    check_plausible(new.geometry, new.source_crs)
     valid_from = as_aware(new.valid_from)
     # Wait for transactions judging against the current versions, and keep new verdicts out until this one ends
     # (it also serializes concurrent imports).
@@ -226,6 +258,17 @@ def add_area_version(
     return AreaImportResult(area, change, stored=True, rejudged=rejudged)
 
 
+def counties_of(geometry: BaseGeometry) -> list[dict[str, Any]]:
+    """The counties an imported area lies in (from the bundled county layer), for a file or box that names none:
+    reference planning, regional scopes and ship-from addresses work by county."""
+    from geo_data.admin import counties_covered
+
+    try:
+        return list(counties_covered(geometry))
+    except FileNotFoundError:  # the layer is not installed: the area is stored without counties
+        return []
+
+
 def import_area_file(
     session: Session,
     product_key: str,
@@ -247,16 +290,17 @@ def import_area_file(
         for f in area_file.features
         if f.properties.get("adcode") or f.properties.get("code")
     ]
+    geometry = area_file.union()
     return add_area_version(
         session,
         product,
         AreaImport(
-            geometry=area_file.union(),
+            geometry=geometry,
             legal_basis=legal_basis or f"imported from {Path(path).name}",
             source=Path(path).name,
             source_crs=area_file.declared_crs,
             valid_from=as_aware(valid_from or clock.now()),
-            admin_units=units,
+            admin_units=units or counties_of(geometry),
             repair_notes=tuple(area_file.repairs),
         ),
         replace=replace,
@@ -287,7 +331,7 @@ def import_area_box(
             source=f"box {west} {south} {east} {north}",
             source_crs=str(crs),
             valid_from=as_aware(valid_from or clock.now()),
-            admin_units=[],
+            admin_units=counties_of(geometry),
         ),
         replace=replace,
     )

@@ -8,7 +8,7 @@ earlier differently, with the same date and geometry, the stored text is brought
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -90,16 +90,18 @@ def load_register_into_db(
             administering_office=entry.administering_office,
             standard=entry.standard,
         )
+        changed = False
         if product is None:
             product = GIProduct(**fields)
             session.add(product)
             report.products_added += 1
         else:
-            for key, value in fields.items():
-                setattr(product, key, value)
-            report.products_updated += 1
+            changed = _assign_changed(product, fields)
         session.flush()
-        report.limits_upserted += _upsert_limits(session, product, entry)
+        limits, limits_changed = _upsert_limits(session, product, entry)
+        report.limits_upserted += limits
+        if changed or limits_changed:  # an unchanged reload updates nothing (and writes no audit entry)
+            report.products_updated += 1
         report.seasons_loaded += _replace_seasons(session, product, entry)
         report.area_versions_added += _add_new_area_versions(
             session, product, entry, areas.get(entry.code, []), areas_path, report
@@ -107,12 +109,24 @@ def load_register_into_db(
     return report
 
 
-def _upsert_limits(session: Session, product: GIProduct, entry: ProductEntry) -> int:
+def _assign_changed(record: object, values: Mapping[str, object]) -> bool:
+    """Set the attributes of ``record`` that differ from ``values``; whether any did."""
+    changed = False
+    for name, value in values.items():
+        if getattr(record, name) != value:
+            setattr(record, name, value)
+            changed = True
+    return changed
+
+
+def _upsert_limits(session: Session, product: GIProduct, entry: ProductEntry) -> tuple[int, bool]:
+    """Upsert the product's limits; how many the register has and whether any stored one was added or changed."""
     existing = {
         (s.indicator_code, s.grade, s.valid_from): s
         for s in session.scalars(select(QualitySpec).where(QualitySpec.product_id == product.id))
     }
     count = 0
+    changed = False
     for limit in entry.quality:
         valid_from = _as_date(getattr(limit, "valid_from", None) or entry.standard_date)
         key = (limit.code, limit.grade, valid_from)
@@ -139,12 +153,12 @@ def _upsert_limits(session: Session, product: GIProduct, entry: ProductEntry) ->
                 **values,
             )
             session.add(spec)
+            changed = True
         else:
-            for name, value in values.items():
-                setattr(spec, name, value)
+            changed = _assign_changed(spec, values) or changed
         count += 1
     session.flush()
-    return count
+    return count, changed
 
 
 def _replace_seasons(session: Session, product: GIProduct, entry: ProductEntry) -> int:
