@@ -1,4 +1,4 @@
-"""Simulated lab results for the demo's simulated samples (clearly labelled: laboratory "模拟实验室 (simulated)").
+"""Simulated lab results for the demo's simulated samples (clearly labelled: laboratory "模拟实验室（演示数据）").
 
 Per sample, reproducibly (the random stream is seeded by the seed and the sample's UUID, so the order of samples
 does not matter): one scenario for the quality indicators — conforming (most), one indicator clearly failing,
@@ -32,7 +32,7 @@ from gi.quality.judge import collection_date, specs_at
 from gi.quality.units import normalize_unit, to_spec_unit
 from gi.reads.verdicts import latest_of
 
-SIMULATED_LAB = "模拟实验室 (simulated)"
+SIMULATED_LAB = "模拟实验室（演示数据）"  # Chinese documents print it: no English gloss
 ISOTOPE_LAB = "模拟同位素实验室 (simulated)"
 SCENARIOS = (("conforming", 0.70), ("fail", 0.12), ("near_limit", 0.12), ("missing", 0.06))
 CONTAMINANTS = {"lead", "cadmium", "lead_release", "cadmium_release"}

@@ -776,8 +776,11 @@ def _collection(frame: Iterable[tuple[dict[str, Any], BaseGeometry]], decimals: 
     }
 
 
-def reference_parts(extent: BaseGeometry | None, with_counties: bool = True) -> list[dict[str, Any]]:
-    """GeoJSON and style of the reference outlines: land, provinces, counties near ``extent``, the line."""
+def reference_parts(
+    extent: BaseGeometry | None, with_counties: bool = True, with_provinces: bool = True
+) -> list[dict[str, Any]]:
+    """GeoJSON and style of the reference outlines: land, provinces, counties near ``extent``, the line (the
+    land and the line alone without ``with_provinces``: the outline every map of China carries)."""
     parts = [
         {
             "data": _collection([({}, g) for g in admin.country().geometry], 3),
@@ -795,7 +798,9 @@ def reference_parts(extent: BaseGeometry | None, with_counties: bool = True) -> 
             "style": {"color": PROVINCE_LINE, "weight": 1.0, "opacity": 0.9, "fill": False},
         },
     ]
-    if with_counties and extent is not None and not extent.is_empty:
+    if not with_provinces:
+        parts.pop()
+    if with_counties and with_provinces and extent is not None and not extent.is_empty:
         near = admin.counties_near(extent)
         parts.insert(
             1,
@@ -938,17 +943,29 @@ def _legend_html(
             for label, icon, colour in BALANCE_ROLES.values()
         )
         parts.append(_section("balance", "<h2>产销平衡预警</h2>" + rows))
-    parts.append(
-        _section(
-            "reference",
-            "<h2>参考图层</h2>"
-            f'<div class="gi-row"><span class="line" style="border-color:{PROVINCE_LINE}"></span>省级界线</div>'
-            f'<div class="gi-row"><span class="line" style="border-color:{COUNTY_LINE};'
-            'border-top-style:dashed"></span>县级界线</div>'
-            f'<div class="gi-row"><span class="line" style="border-color:{MARITIME_LINE};'
-            'border-top-style:dashed"></span>南海断续线</div>',
-        )
+    maritime = (
+        f'<div class="gi-row"><span class="line" style="border-color:{MARITIME_LINE};'
+        'border-top-style:dashed"></span>南海断续线</div>'
     )
+    if "reference" in layers:
+        parts.append(
+            _section(
+                "reference",
+                "<h2>参考图层</h2>"
+                f'<div class="gi-row"><span class="line" style="border-color:{PROVINCE_LINE}"></span>省级界线</div>'
+                f'<div class="gi-row"><span class="line" style="border-color:{COUNTY_LINE};'
+                'border-top-style:dashed"></span>县级界线</div>' + maritime,
+            )
+        )
+    elif "outline" in layers:  # the reference layer is off: only what is drawn, the outline and the line
+        parts.append(
+            _section(
+                "outline",
+                "<h2>参考图层</h2>"
+                '<div class="gi-row"><span class="line" style="border-color:#7d7d7d"></span>国界</div>'
+                + maritime,
+            )
+        )
     if "geography" in layers:
         # One line: the offline geography layer's rivers, lakes and cities.
         parts.append(
@@ -1077,6 +1094,9 @@ def season_map(summary: SeasonSummary, options: MapOptions | None = None) -> fol
     if "reference" in layers:
         shown["reference"] = ReferenceLayer(reference_parts(extent, with_counties=len(summary.areas) <= 40))
         shown["reference"].add_to(fmap)
+    else:  # a map of China always shows the whole territory and the South China Sea line, whatever is chosen
+        shown["outline"] = ReferenceLayer(reference_parts(extent, with_provinces=False), name="国界（参考）")
+        shown["outline"].add_to(fmap)
     if "geography" in layers:
         # On by default when no base map is configured (offline): then it is the only orientation there is.
         shown["geography"] = GeographyLayer(show=not options.base_layers())
@@ -1118,22 +1138,30 @@ def season_map(summary: SeasonSummary, options: MapOptions | None = None) -> fol
         shown["balance"].add_to(fmap)
     counts = all_samples["origin"].value_counts() if len(all_samples) else pd.Series(dtype=int)
     quality = all_samples["quality"].value_counts() if len(all_samples) else pd.Series(dtype=int)
+    # The title box counts what the map draws: no sample figures on a map without its sample layers.
+    with_samples = bool(len(all_samples)) and any(k in layers for k in ("origin", "quality", "heat"))
     lines = (
         [
             f"抽样期间 {summary.period}",
             f"样品 {len(all_samples):,} 件 · 区域外 {counts.get('outside', 0):,} · 边界存疑 "
             f"{counts.get('uncertain', 0):,} · 品质不合格 {quality.get('fail', 0):,}",
         ]
-        if len(all_samples)
-        else [f"按 {summary.end:%Y年%m月%d日} 有效的保护范围核查"]
+        if with_samples
+        else [
+            f"抽样期间 {summary.period}"
+            if len(all_samples)
+            else f"按 {summary.end:%Y年%m月%d日} 有效的保护范围核查"
+        ]
     )
-    if unmappable:
+    if unmappable and with_samples:
         lines.append(f"另有 {unmappable:,} 件样品坐标不可用（经纬度颠倒或位于境外），未在图上显示")
-    if summary.producers_outside:
+    if summary.producers_outside and "producers" in shown:
         lines.append(f"保护范围外的授权生产者 {len(summary.producers_outside)} 家")
-    if places:
+    if places and "balance" in shown:
         lines.append(f"产销平衡预警的使用人与经营者 {len(places)} 家")
-    legend = _legend_html(summary.areas, colours, [k for k in layers if k in shown], options.review_number)
+    legend = _legend_html(
+        summary.areas, colours, [k for k in (*layers, "outline") if k in shown], options.review_number
+    )
     _finish(fmap, bounds, summary.title, lines, legend, shown)
     if switch:
         fmap.add_child(SampleSwitch(switch))

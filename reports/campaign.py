@@ -222,10 +222,15 @@ def _coverage(summary: SeasonSummary, s: Styles, work: Path) -> list[Flowable]:
                 s,
             )
         else:
-            counties = len({r.county_code for r in rows if r.planned})
-            out.append(
-                para(f"涉及的 {counties} 个县（市、区）计划任务完成率均不低于 80%，不再逐县列示。", s.body)
-            )
+            counties = len({r.county_code for r in rows})
+            planned = len({r.county_code for r in rows if r.planned})
+            text = f"涉及的 {counties} 个县（市、区）计划任务完成率均不低于 80%，不再逐县列示。"
+            if planned < counties:  # the others had samples outside the plan only
+                text = (
+                    f"涉及的 {counties} 个县（市、区）中，有计划任务的 {planned} 个计划任务完成率均不低于 80%，"
+                    "不再逐县列示；其余只有计划外样品。"
+                )
+            out.append(para(text, s.body))
     else:
         out.append(para("本期未关联抽检计划，以下仅统计实际抽取的样品数。", s.body))
         out += captioned_table(
@@ -272,12 +277,14 @@ def _coverage_rows(rows: list[CoverageRow]) -> tuple[list[list[object]], list[li
         taken = sum(r.samples for r in items)
         counties = len({r.county_code for r in items})
         products.append([product, counties, planned, done, _pct(done, planned), f"{taken:,}"])
-        grand = [grand[0] + counties, grand[1] + planned, grand[2] + done, grand[3] + taken]
+        grand = [0, grand[1] + planned, grand[2] + done, grand[3] + taken]
         for r in sorted(items, key=lambda r: -(r.planned or 0)):
             if r.planned and (r.done or 0) / r.planned < 0.8:
                 low.append(
                     [product, r.county_name, r.planned, r.done, _pct(r.done or 0, r.planned), r.samples]
                 )
+    # A county where several products were inspected is one county: the total counts each once, as the text does.
+    grand[0] = len({r.county_code for r in rows})
     if len(products) > 1:
         products.append(
             ["合计", grand[0], f"{grand[1]:,}", f"{grand[2]:,}", _pct(grand[2], grand[1]), f"{grand[3]:,}"]

@@ -29,7 +29,7 @@ class Download:
 
 def season_report_pdf(session: Session, scope: Scope, season: Season) -> Download:
     """The campaign report (工作报告) of the season for the caller's region."""
-    summary = scoped_season(session, scope, season)
+    summary = scoped_season(session, scope, season.start, season.end, title=season.plan_title)
     with tempfile.TemporaryDirectory(prefix="gi-dl-") as work:
         files = campaign_report(summary, Path(work) / "campaign.pdf")
         return Download(

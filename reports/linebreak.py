@@ -21,12 +21,12 @@ from reportlab.platypus import Paragraph
 
 CANNOT_START = set(ALL_CANNOT_START) | set("，。、；：！？）》」』】〕〉’”％‰℃.,;:!?)]}%")
 CANNOT_END = set(ALL_CANNOT_END) | set("（《「『【〔〈‘“([{")
-_WORD = set("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz.%‰/-_+:#")
+_WORD = set("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz.%‰/-_+:#¹²³")
 
 
 # Spans never broken inside when the line has room for them elsewhere: dates with their year, a number with its
 # unit, "第 3 版", and the registered product names (a name is one word: "长白山五味子", never "长白山五味 / 子").
-_UNITS = "平方千米|千米|公里|米|km²|km|m|mg/kg|g/100g|g/kg|mg/L|μg/kg|%|‰|℃|°C|批次|家|个|件|次|千克|克|kg|g|mL|L|天|小时|h"
+_UNITS = "平方千米|千米|公里|米|km²|km|mg/dm²|m²|m³|m|mg/kg|g/100g|g/kg|mg/L|μg/kg|%|‰|℃|°C|批次|家|个|件|次|千克|克|kg|g|mL|L|天|小时|h"
 KEEP_PATTERN = re.compile(
     # A package size as labels print it: "500 g/袋", "2.5 kg/箱" (规格型号), before the plain units below.
     r"\d[\d.]*\s?(?:g|kg|克|千克|mL|L|斤)\s?/\s?[\u4e00-\u9fff]"

@@ -98,8 +98,8 @@ def balance_section(rows: list[BalanceRow], s: Styles, sub: bool = False) -> lis
     if estimated:
         out.append(
             para(
-                f"注：{'、'.join(estimated)}的产能为依据公开报道数据的估算值（取公布范围的上限），来源见登记簿"
-                "（geo_data/register/SOURCES.md）。",
+                f"注：{'、'.join(estimated)}的产能为依据公开报道数据的估算值（取公布范围的上限），来源为新闻报道"
+                "和主管部门公布的种植面积、产量数据，每项数字的出处载于本系统的地理标志产品登记簿。",
                 s.note,
             )
         )

@@ -71,8 +71,9 @@ def _tally_rows(notice: SeasonNotice) -> list[list[object]]:
 
 
 # 序号 样品编号 标称生产企业名称 标称生产企业地址 被抽样单位名称 被抽样单位地址 产品名称 规格型号 生产日期/批号
-# 不合格项目 标准值 检验结果 检验机构 备注 (mm; landscape A4 has 261 mm between the margins)
-FAIL_WIDTHS = [8, 26, 22, 20, 24, 18, 16, 15, 18, 17, 21, 20, 18, 18]
+# 不合格项目 标准值 检验结果 检验机构 备注 (mm; landscape A4 has 261 mm between the margins; 生产日期／批号 fits
+# "批号 SIM-2024-0002" on one line: a lot number is never broken)
+FAIL_WIDTHS = [8, 26, 21, 20, 23, 17, 16, 13, 26, 17, 20, 18, 18, 18]
 # Column names too long for their column, broken where they read well (never "标称生产企业名 / 称").
 BROKEN_HEADERS = {
     "标称生产企业名称": "标称生产企业<br/>名称",
@@ -208,6 +209,32 @@ def _pass_table(rows: list[NoticeRow], s: Styles) -> Flowable:
     )
 
 
+def _result_sections(
+    failed: list[NoticeRow], verify: list[NoticeRow], passed: list[NoticeRow], s: Styles
+) -> list[Flowable]:
+    """Sections 二 to 四: the non-conforming, the samples still to verify, the conforming."""
+    story: list[Flowable] = [CondPageBreak(40 * 2.83), para("二、不合格产品信息", s.h1)]
+    if failed:
+        story.append(_failure_table(failed, s))
+    else:
+        story.append(para("本次抽检未发现不合格产品。", s.body))
+    story += [CondPageBreak(40 * 2.83), para("三、结论待核实的样品", s.h1)]
+    if verify:
+        story += [
+            para(
+                "下列样品的采样坐标异常、位于保护范围边界判定容差内、定位不可信，或特色品质检验尚在进行或无法判定，"
+                "不作为不合格公告；核实或复检后作出结论，另行公告。",
+                s.note,
+            ),
+            _verify_table(verify, s),
+        ]
+    else:
+        story.append(para("无。", s.body))
+    story += [CondPageBreak(40 * 2.83), para("四、合格产品信息", s.h1)]
+    story.append(_pass_table(passed, s) if passed else para("无。", s.body))
+    return story
+
+
 def notice_story(
     summary: SeasonSummary, notice: SeasonNotice, options: ReportOptions, rid: str, s: Styles
 ) -> list[Flowable]:
@@ -224,16 +251,17 @@ def notice_story(
         spacer(2),
     ]
     if n:
-        scope = f"对{named}{len(products)}个地理标志产品的{n:,}批次样品开展了监督抽检"
-    else:
-        scope = "未抽取样品（本期无抽检）"
-    story.append(
-        para(
-            f"根据{legal_basis(summary.plans)}，{issuer}于{summary.period}{scope}，"
-            "抽检内容包括产地（保护范围）核验和特色质量指标检验。按照“双随机、一公开”要求，现将抽检结果公告如下：",
-            s.body,
+        opening = (
+            f"根据{legal_basis(summary.plans)}，{issuer}于{summary.period}对{named}{len(products)}个地理标志产品的"
+            f"{n:,}批次样品开展了监督抽检，抽检内容包括产地（保护范围）核验和特色质量指标检验。"
+            "按照“双随机、一公开”要求，现将抽检结果公告如下："
         )
-    )
+    else:  # no results follow: say so instead of announcing them
+        opening = (
+            f"根据{legal_basis(summary.plans)}，{issuer}于{summary.period}未抽取样品（本期无抽检）。"
+            "按照“双随机、一公开”要求，现将本期情况公告如下："
+        )
+    story.append(para(opening, s.body))
     story.append(para("一、总体情况", s.h1))
     if n:
         text = (
@@ -259,28 +287,11 @@ def notice_story(
         ]
     else:
         story.append(para("本期无抽检：所选期间内未抽取样品，无抽检结果可公告。", s.body))
-    story += [CondPageBreak(40 * 2.83), para("二、不合格产品信息", s.h1)]
-    if failed:
-        story.append(_failure_table(failed, s))
-    else:
-        story.append(para("本次抽检未发现不合格产品。", s.body))
-    story += [CondPageBreak(40 * 2.83), para("三、结论待核实的样品", s.h1)]
-    if verify:
-        story += [
-            para(
-                "下列样品的采样坐标异常、位于保护范围边界判定容差内、定位不可信，或特色品质检验尚在进行或无法判定，"
-                "不作为不合格公告；核实或复检后作出结论，另行公告。",
-                s.note,
-            ),
-            _verify_table(verify, s),
-        ]
-    else:
-        story.append(para("无。", s.body))
-    story += [CondPageBreak(40 * 2.83), para("四、合格产品信息", s.h1)]
-    story.append(_pass_table(passed, s) if passed else para("无。", s.body))
+    if n:
+        story += _result_sections(failed, verify, passed, s)
     story += [
         CondPageBreak(50 * 2.83),
-        para("五、有关要求", s.h1),
+        para("五、有关要求" if n else "二、有关要求", s.h1),
         para(
             "（一）对抽检不合格的生产经营者，由所在地市场监督管理部门依法责令整改，"
             "对擅自使用或者伪造地理标志名称及专用标志等违法行为依法查处；整改情况纳入信用记录。",

@@ -186,13 +186,13 @@ def record_story(record: SampleRecordData, rid: str, s: Styles, work: Path) -> l
         story.append(para("未登记检查人员。", s.body_flush))
     story.append(spacer(8))
     story.append(_signatures(s))
-    story += [para("五、照片", s.h1)]
-    if record.photos:
-        for n, photo in enumerate(record.photos, start=1):
-            caption = f"照片{n}（{photo.caption}）"
-            story.append(image(photo.path, 110, caption, s) if photo.path else para(caption, s.body_flush))
-    else:
-        story.append(para("无照片。", s.body_flush))
+    photos: list[Flowable] = []
+    for n, photo in enumerate(record.photos, start=1):
+        caption = f"照片{n}（{photo.caption}）"
+        photos.append(image(photo.path, 110, caption, s) if photo.path else para(caption, s.body_flush))
+    # The heading goes with the first photo: never alone at the foot of a page, the photo on the next.
+    first = photos[0] if photos else para("无照片。", s.body_flush)
+    story += [KeepTogether([para("五、照片", s.h1), first]), *photos[1:]]
     return story
 
 

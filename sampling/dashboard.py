@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, TypeVar
@@ -16,8 +17,9 @@ from sqlalchemy.orm import Session, aliased
 
 from geo_data import admin
 from gi import clock
-from gi.accounts.scope import Scope
+from gi.accounts.scope import Scope, products_in_scope
 from gi.errors import InputError, NotFoundError
+from gi.market.reads import MarketSummary, market_summary
 from gi.models import (
     GIProduct,
     Inspector,
@@ -33,6 +35,8 @@ from gi.reads.season import (
     RESULT_FAIL,
     RESULT_PASS,
     RESULT_VERIFY,
+    UNKNOWN_COUNTY,
+    UNKNOWN_COUNTY_ZH,
     SeasonSummary,
     gather_season,
     origin_reason,
@@ -165,6 +169,8 @@ def region_label(code: str | None) -> str:
     """A region's name from its adcode or adcode prefix: 浙江省杭州市西湖区, 吉林省 (22 or 220000), or the code."""
     if not code:
         return "（区县未知）"
+    if code == UNKNOWN_COUNTY:
+        return UNKNOWN_COUNTY_ZH
     parts = admin.county_parts()
     if code in parts:
         province, county = parts[code]
@@ -174,6 +180,11 @@ def region_label(code: str | None) -> str:
         for county_code, (province, _) in parts.items():
             if county_code.startswith(prefix) and province:
                 return province
+    if len(code) == 4 or (len(code) == 6 and code.endswith("00")):  # a prefecture: 浙江省杭州市
+        frame = admin.counties()
+        for county_code, city, province in frame[["adcode", "city", "province"]].itertuples(index=False):
+            if str(county_code).startswith(code[:4]) and city:
+                return "".join(dict.fromkeys(p for p in (str(province), str(city)) if p))
     return code
 
 
@@ -598,14 +609,29 @@ def sample_conclusion(session: Session, sample_id: uuid.UUID) -> tuple[str, str]
     )
 
 
-def scoped_season(session: Session, scope: Scope, season: Season) -> SeasonSummary:
-    """The season summary (the campaign report's content) narrowed to the scope's counties."""
-    summary = gather_season(session, season.start, season.end, title=season.plan_title)
+def scoped_season(
+    session: Session,
+    scope: Scope,
+    start: date,
+    end: date,
+    product_keys: Sequence[str] = (),
+    title: str | None = None,
+) -> SeasonSummary:
+    """The season summary (the campaign report's and the season map's content) narrowed to the scope.
+
+    One rule for every face (the dashboard, its report, GET /reports/campaign, GET /maps/season): a sample is
+    the region's when the county it belongs to is (its task's, else its producer's, else its collector's home
+    county: the dashboard's counts and the plan tasks' scope); coverage and producers outside go by county; the
+    market section and the protected areas follow the region's products (those whose area lies in it).
+    """
+    summary = gather_season(session, start, end, product_keys, title=title)
     if scope.everything:
         return summary
     frame = summary.samples
     if len(frame):
-        summary.samples = frame[[scope.covers_county(c) for c in frame["county_code"]]].reset_index(drop=True)
+        where = _sample_where(scope, Season(start, end, None, None))
+        ids = {str(i) for i in session.scalars(_with_county(select(Sample.id)).where(*where))}
+        summary.samples = frame[frame["sample_id"].isin(ids)].reset_index(drop=True)
     summary.coverage = [c for c in summary.coverage if scope.covers_county(c.county_code)]
     if summary.producers_outside:
         import numpy as np
@@ -619,12 +645,27 @@ def scoped_season(session: Session, scope: Scope, season: Season) -> SeasonSumma
             for f, code in zip(summary.producers_outside, located["county_code"], strict=True)
             if scope.covers_county(code)
         ]
-    regions = "、".join(scope.regions)
-    summary.title = f"{summary.title}（辖区 {regions}）" if regions else summary.title
+    regional = set(products_in_scope(session, scope) or ())
+    if summary.product_codes:
+        regional &= set(summary.product_codes)
+    # A region's map and report draw its own products' areas, and those of products sampled in it elsewhere.
+    shown = regional | set(summary.samples["product_code"])
+    summary.areas = [a for a in summary.areas if a.product_code in shown]
+    summary.market = _regional_market(session, summary, regional)
+    regions = "、".join(dict.fromkeys(region_label(r) for r in scope.regions))
+    summary.title = f"{summary.title}（{regions}）" if regions else summary.title
     summary.quality_available = bool(len(summary.samples)) and bool(
         (summary.samples["quality"] != "pending").any()
     )
     return summary
+
+
+def _regional_market(session: Session, summary: SeasonSummary, codes: set[str]) -> MarketSummary | None:
+    """The market section of the region's products only (none: the region has no GI product of its own)."""
+    if summary.market is None or not codes:
+        return None
+    ids = set(session.scalars(select(GIProduct.id).where(GIProduct.code.in_(sorted(codes)))))
+    return market_summary(session, summary.market.seasons, ids)
 
 
 @dataclass(frozen=True)

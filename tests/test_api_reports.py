@@ -23,12 +23,20 @@ DOCUMENTS_S = 180
 def service(db_url: str) -> Iterator[Service]:
     with service_database(db_url, prefix="gi_apireports") as url:
         add_accounts(url)
+        from sqlalchemy import select
+
         from gi import db as gi_db
         from gi.accounts.users import add_user
+        from gi.models import Inspector
 
         with gi_db.session_scope(gi_db.get_engine(url)) as session:  # Zhejiang's supervisor (西湖龙井)
             add_user(session, "zj", "supervisor", PASSWORD, regions=["330000"])
             add_user(session, "xj", "supervisor", PASSWORD, regions=["650000"])
+            zhejiang = session.scalars(
+                select(Inspector).where(Inspector.home_county_code.startswith("33")).order_by(Inspector.code)
+            ).first()
+            assert zhejiang is not None
+            add_user(session, "zjinsp", "inspector", PASSWORD, inspector=zhejiang.code)
         # Published documents need their issuing office (no placeholder): configured for the service.
         with running_service(url, env={"GI_ISSUING_OFFICE": "杭州市市场监督管理局"}) as svc:
             yield svc
@@ -59,11 +67,26 @@ def _text(pdf: bytes, tmp_path) -> str:  # type: ignore[no-untyped-def]
 
 
 def test_campaign_report_for_the_region(service: Service, samples: list[str], tmp_path) -> None:  # type: ignore[no-untyped-def]
+    # The region's samples by the dashboard's rule (the county a sample belongs to: its task's, else its
+    # producer's, else its collector's home county), not every sample of the region's products: of the seven
+    # 西湖龙井 samples, only the one of the Zhejiang inspector is Zhejiang's.
+    with service.client(service.sign_in("zjinsp"), timeout=DOCUMENTS_S) as c:
+        body = {
+            "id": str(uuid.uuid4()),
+            "product": "xihu-longjing",
+            "collected_at": (datetime.now(UTC) - timedelta(days=4)).isoformat(timespec="seconds"),
+            "x": 120.1138,
+            "y": 30.2502,
+            "gps_accuracy_m": 5,
+        }
+        assert c.post("/samples", json=body).status_code == 201
     with service.client(service.sign_in("zj"), timeout=DOCUMENTS_S) as c:
         r = c.get("/reports/campaign", params={"product": "xihu-longjing"})
     assert r.status_code == 200, r.text[:500]
     assert r.headers["content-type"] == "application/pdf" and r.content.startswith(b"%PDF")
-    assert "西湖龙井" in _text(r.content, tmp_path)
+    text = _text(r.content, tmp_path)
+    assert "西湖龙井" in text and "（浙江省）" in re.sub(r"\s+", "", text)
+    assert "抽取样品1批次" in re.sub(r"\s+", "", text), text[:800]
     with service.client(
         service.sign_in("xj"), timeout=DOCUMENTS_S
     ) as c:  # Xinjiang's supervisor: longjing is not his region's

@@ -195,7 +195,7 @@ def print_quality_step(step: QualityStep) -> None:
         console.print(f"all {len(step.checks)} samples already have lab results: judging them again")
     else:
         console.print(
-            f"{sim.results} simulated results for {sim.samples} samples (laboratory '模拟实验室', "
+            f"{sim.results} simulated results for {sim.samples} samples (laboratory '模拟实验室（演示数据）', "
             f"synthetic): {sim.scenarios['conforming']} conforming, {sim.scenarios['fail']} with a failing "
             f"indicator, {sim.scenarios['near_limit']} near a limit, {sim.scenarios['missing']} with a "
             f"mandatory indicator untested; {sim.mismatched} with isotopes/elements from another area"

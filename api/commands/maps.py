@@ -136,7 +136,7 @@ def samples(
         "--out",
         "-o",
         metavar="FILE",
-        help="HTML file (default: out/maps/season_<from>_<to>[_<codes>].html).",
+        help="HTML file (default: out/maps/season_<from>_<to>[_<codes>][_layers-<layers>].html).",
     ),
     png: bool = typer.Option(
         False, "--png", help="Also write PNG images (origin and quality) beside the HTML."
@@ -148,7 +148,7 @@ def samples(
 ) -> None:
     """Map a season's samples by origin and quality verdict, the density of non-conformities and the producers
     outside their areas."""
-    from maps.folium_maps import season_map, write_map
+    from maps.folium_maps import MapOptions, season_map, write_map
 
     with working("reading the season") as step:
         summary = gather(start, end, products, title, season)
@@ -157,6 +157,9 @@ def samples(
             [a.product_code for a in summary.areas] if products else (),
         )
         options = _options(asset_base, tile_url, layers)
+        chosen = options.layers
+        if set(chosen) != set(MapOptions().layers):  # a map of some layers never overwrites the full map
+            stem += "_layers-" + "+".join(chosen)
         step("drawing the map")
         path = write_map(season_map(summary, options), out or _default_path(stem, ".html"), options)
         images = []
@@ -170,10 +173,17 @@ def samples(
                         summary, path.with_name(f"{path.stem}_{colour_by}.png"), colour_by=colour_by
                     )
                 )
-    console.print(
-        f"season map ({len(summary.samples):,} samples, {len(summary.areas)} areas, "
-        f"{len(summary.producers_outside)} producers outside): {path}"
-    )
+    drawn = []  # what the map shows, as chosen with --layers
+    if {"origin", "quality", "heat"} & set(chosen):
+        drawn.append(f"{len(summary.samples):,} samples")
+    if "areas" in chosen:
+        drawn.append(f"{len(summary.areas)} areas")
+    if "producers" in chosen:
+        drawn.append(f"{len(summary.producers_outside)} producers outside")
+    if "balance" in chosen:
+        places = summary.market.places if summary.market is not None else []
+        drawn.append(f"{len(places)} holders and outlets with balance flags")
+    console.print(f"season map ({', '.join(drawn) or 'reference layers only'}): {path}")
     for image in images:
         console.print(f"image: {image}")
 

@@ -1,5 +1,5 @@
-"""Maps and reports of a season: the campaign report and the season map for supervisors (their region's
-products), the public notice for everyone, and a sample's inspection record for those who may see the sample.
+"""Maps and reports of a season: the campaign report and the season map for supervisors (their region, by the
+dashboard's rule), the public notice for everyone, and a sample's inspection record for those who may see the sample.
 
 PDFs and the map are built on request into a temporary folder and streamed; the map's JavaScript and CSS are the
 vendored files served at /maps/assets, so it works without the internet.
@@ -51,9 +51,16 @@ def _products(session: SessionDep, scope: Scope, requested: list[str] | None) ->
 def _season(
     session: SessionDep, scope: Scope, start: date | None, end: date | None, products: list[str] | None
 ) -> SeasonSummary:
-    from gi.reads.season import gather_season
+    """The season of the caller's region by the dashboard's rule (sampling.dashboard.scoped_season): the
+    samples of the region's counties, not every sample of the region's products."""
+    from gi.reads.season import season_bounds
+    from gi.register.areas import find_product
+    from sampling.dashboard import scoped_season
 
-    return gather_season(session, start, end, _products(session, scope, products))
+    chosen = _products(session, scope, products) if products else []
+    ids = [find_product(session, key).id for key in chosen]
+    first, last = season_bounds(session, start, end, ids)
+    return scoped_season(session, scope, first, last, chosen)
 
 
 def _pdf(path: FilePath, folder: FilePath, name: str) -> FileResponse:
@@ -101,10 +108,11 @@ def notice(
 ) -> FileResponse:
     """The results of the season's inspections as published: no personal data of inspectors."""
     from gi.reads.notice import season_notice
+    from gi.reads.season import gather_season
     from reports.layout import ReportOptions
     from reports.notice import public_notice
 
-    summary = _season(session, Scope(everything=True), start, end, product)
+    summary = gather_season(session, start, end, product or [])
     folder = FilePath(tempfile.mkdtemp(prefix="gi-notice-"))
     name = f"notice_{summary.start:%Y%m%d}_{summary.end:%Y%m%d}.pdf"
     files = public_notice(

@@ -275,8 +275,23 @@ def grade_label(grade: str | None) -> str:
 
 # Isotope ratios as written in Chinese documents (elements keep their symbols).
 VARIABLES_ZH = {"d13C": "δ¹³C", "d15N": "δ¹⁵N", "d2H": "δ²H", "d18O": "δ¹⁸O", "d34S": "δ³⁴S"}
-# Units stored in English words, as printed in Chinese documents.
-UNITS_ZH = {"count/50g": "个/50 g", "count": "个", "count/kg": "个/kg", "pieces": "件"}
+# Units stored in English words, as printed in Chinese documents ("ratio" is a pure number: no unit).
+UNITS_ZH = {
+    "count/50g": "个/50 g",
+    "count": "个",
+    "count/kg": "个/kg",
+    "pieces": "件",
+    "piece": "件",
+    "piece/mu": "件/亩",
+    "score": "分",
+    "d": "天",
+    "mu": "亩",
+    "kg/mu": "kg/亩",
+    "ratio": "",
+}
+_CJK = re.compile(r"[\u4e00-\u9fff]")
+# A bound as Limit.text writes it ('≥ 15'), and the two inclusive bounds of a range.
+_BOUND = re.compile(r"([≥≤<>])\s*(\S+)")
 
 
 def variable_zh(code: str) -> str:
@@ -285,5 +300,33 @@ def variable_zh(code: str) -> str:
 
 
 def unit_zh(unit: str | None) -> str:
-    """A unit as printed in Chinese: English words replaced ('count/50g' -> '个/50 g'), symbols kept."""
-    return UNITS_ZH.get(unit or "", unit or "")
+    """A unit as printed in Chinese: English words replaced ('count/50g' -> '个/50 g', 'score' -> '分'), powers
+    as superscripts ('mg/dm2' -> 'mg/dm²'), symbols kept."""
+    text = UNITS_ZH.get(unit or "", unit or "")
+    return re.sub(r"(?<=[A-Za-z])([23])\b", lambda m: "²" if m.group(1) == "2" else "³", text)
+
+
+def quantity_zh(value: object, unit: str | None) -> str:
+    """A number with its unit as a Chinese document prints it: '1.51%', '68.2分', '6.7 g', '0.9 mg/dm²' (no
+    space before %, ‰ or a Chinese unit)."""
+    printed = unit_zh(unit)
+    if not printed:
+        return str(value)
+    glue = "" if printed[0] in "%‰" or _CJK.match(printed) else " "
+    return f"{value}{glue}{printed}"
+
+
+def limit_zh(limit: str | None, unit: str | None) -> str:
+    """A stored limit (gi.quality.decision.Limit.text: '≥ 15, ≤ 19 %', '≥ 90 score') as printed in Chinese:
+    '15%～19%', '≥ 90分', '≤ 0.8 mg/dm²'; a text of another form is returned as it is."""
+    if not limit:
+        return "—"
+    text = str(limit).strip()
+    body = text[: -len(unit)].rstrip() if unit and text.endswith(f" {unit}") else text
+    bounds = [_BOUND.fullmatch(part.strip()) for part in body.split(",")]
+    if not all(bounds):
+        return text
+    found = [(m.group(1), m.group(2)) for m in bounds if m]
+    if [sign for sign, _ in found] == ["≥", "≤"]:  # both ends included: a range
+        return f"{quantity_zh(found[0][1], unit)}～{quantity_zh(found[1][1], unit)}"
+    return "，".join(f"{sign} {quantity_zh(number, unit)}" for sign, number in found)

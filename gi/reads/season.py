@@ -34,7 +34,7 @@ from gi.models import (
     Sample,
     TaskStatus,
 )
-from gi.quality.wording import flag_label_zh, grade_label
+from gi.quality.wording import flag_label_zh, grade_label, limit_zh, quantity_zh
 from gi.reads.verdicts import current_join
 from gi.register.areas import area_at, as_aware, find_product
 from gi.settings import get_settings
@@ -86,6 +86,12 @@ FAILURE_RATE_DEFINITION = (
 )
 # Flags that make an "outside" verdict a suspected data-entry error, not a finding (gi.quality.evidence).
 ENTRY_ERROR_FLAGS = frozenset({"swapped_lat_lon", "crs_implausible", "outside_china", "null_island"})
+
+
+# The county of a task whose target is known by its platform and shop name only (sampling.frames.UNKNOWN_COUNTY),
+# printed as the public notice prints it (sampling.public), never as its code.
+UNKNOWN_COUNTY = "000000"
+UNKNOWN_COUNTY_ZH = "所在地不详（网店）"
 
 
 def sample_number(sample_id: str, collected_at: datetime) -> str:
@@ -566,7 +572,8 @@ def season_samples(
         labels = admin.county_parts()
         frame.loc[has_task, "county_code"] = frame.loc[has_task, "task_county"]
         frame.loc[has_task, "county_name"] = [
-            labels.get(c, ("", c))[1] for c in frame.loc[has_task, "task_county"]
+            UNKNOWN_COUNTY_ZH if c == UNKNOWN_COUNTY else labels.get(c, ("", c))[1]
+            for c in frame.loc[has_task, "task_county"]
         ]
         frame.loc[has_task, "province_name"] = [
             labels.get(c, ("", ""))[0] for c in frame.loc[has_task, "task_county"]
@@ -698,8 +705,8 @@ def failed_items(indicators: list[dict[str, Any]] | None) -> tuple[tuple[str, st
             name += f"［{grade_label(item['grade'])}］"
         unit = str(item.get("unit") or "")
         value = item.get("value")
-        measured = f"{value}{'' if unit in ('%', '‰', '') else ' '}{unit}" if value is not None else "无结果"
-        out.append((name, str(item.get("limit") or "—").replace(" %", "%"), measured))
+        measured = quantity_zh(value, unit) if value is not None else "无结果"
+        out.append((name, limit_zh(item.get("limit"), unit), measured))
     return tuple(dict.fromkeys(out))
 
 
@@ -718,13 +725,9 @@ def quality_reason(indicators: list[dict] | None) -> str:
             name += f"［{grade_label(item['grade'])}］"
         unit = item.get("unit") or ""
         measured = (
-            f"实测 {item['value']}{'' if unit in ('%', '‰') else ' '}{unit}".rstrip()
-            if item.get("value") is not None
-            else "无检测结果"
+            f"实测 {quantity_zh(item['value'], unit)}" if item.get("value") is not None else "无检测结果"
         )
-        limit = (
-            f"，要求 {item['limit']}".replace(" %", "%") if item.get("limit") else ""
-        )  # it carries its unit
+        limit = f"，要求 {limit_zh(item['limit'], unit)}" if item.get("limit") else ""
         parts.append(f"{name}{measured}{limit}（{'不合格' if outcome == 'fail' else '无法判定'}）")
     return "；".join(dict.fromkeys(parts))
 
@@ -815,6 +818,7 @@ def coverage_from_samples(
                 county_name=(
                     county_labels.get(county_code)
                     or parts.get(county_code, ("", ""))[1]
+                    or (UNKNOWN_COUNTY_ZH if county_code == UNKNOWN_COUNTY else "")
                     or county_code
                     or "未知"
                 ),
