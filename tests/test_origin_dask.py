@@ -359,7 +359,11 @@ def test_ctrl_c_stops_the_job_in_one_line_and_the_workers_quietly(copy_of: Any, 
             assert job.poll() is None and time.monotonic() < deadline, "the workers never started judging"
             time.sleep(0.2)
         os.killpg(job.pid, signal.SIGINT)  # the process group this test started, as a terminal's Ctrl-C
-        out, err = job.communicate(timeout=120)
+        try:
+            out, err = job.communicate(timeout=240)
+        except subprocess.TimeoutExpired as late:
+            # Say what the job had printed, to tell a hang from slowness.
+            raise AssertionError(f"no exit 240 s after Ctrl-C; stderr so far: {late.stderr!r}") from late
     finally:
         if job.poll() is None:
             os.killpg(job.pid, signal.SIGKILL)
