@@ -33,7 +33,7 @@ from gi.quality.units import normalize_unit, to_spec_unit
 from gi.reads.verdicts import latest_of
 
 SIMULATED_LAB = "模拟实验室（演示数据）"  # Chinese documents print it: no English gloss
-ISOTOPE_LAB = "模拟同位素实验室 (simulated)"
+ISOTOPE_LAB = "模拟同位素实验室（演示数据）"
 SCENARIOS = (("conforming", 0.70), ("fail", 0.12), ("near_limit", 0.12), ("missing", 0.06))
 CONTAMINANTS = {"lead", "cadmium", "lead_release", "cadmium_release"}
 # Equivalent units a lab may use instead of the specification's (value factor from the spec unit).

@@ -27,7 +27,7 @@ from gi.models import (
 )
 from gi.quality.evidence import fingerprint_items, stored_items
 from gi.quality.wording import grade_label, unit_zh, variable_zh
-from gi.reads.season import SAMPLED_AT_ZH, AreaInfo, area_infos, origin_reason, sample_units
+from gi.reads.season import SAMPLED_AT_ZH, AreaInfo, area_infos, origin_reason, sample_result, sample_units
 from gi.reads.verdicts import sample_verdicts
 from gi.settings import get_settings
 from maps.style import ORIGIN, QUALITY, flag_label
@@ -122,6 +122,9 @@ class SampleRecordData:
     sampled_at: str = ""  # 抽样环节 in words, "" when not recorded
     specification: str = ""
     production_date: date | None = None
+    # 抽检结论 (合格 / 不合格 / 待核实) and why it is not final, decided as the season's notice decides it.
+    conclusion: str = ""
+    conclusion_reason: str = ""
 
     @property
     def record_number(self) -> str:
@@ -334,6 +337,13 @@ def gather_sample_record(session: Session, key: str) -> SampleRecordData:
         items = fingerprint_items(fingerprint_row, product.code, product.name_zh)
         evidence_reasons = [i.text_zh for i in items]
 
+    conclusion, conclusion_reason = sample_result(
+        origin,
+        quality,
+        tuple(origin_row.flags or ()) if origin_row is not None else (),
+        str(getattr(task.result, "value", task.result)) if task is not None and task.result else None,
+        (task.result_note or "") if task is not None else "",
+    )
     sampled_at = str(getattr(sample.sampled_at, "value", sample.sampled_at or ""))
     units = sample_units(
         producer_name=producer.name if producer else "",
@@ -393,6 +403,8 @@ def gather_sample_record(session: Session, key: str) -> SampleRecordData:
         sampled_at=SAMPLED_AT_ZH.get(sampled_at, ""),
         specification=sample.specification or "",
         production_date=sample.production_date,
+        conclusion=conclusion,
+        conclusion_reason=conclusion_reason,
     )
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import tempfile
 from datetime import datetime
 from pathlib import Path
+from xml.sax.saxutils import escape
 
 from reportlab.platypus import CondPageBreak, Flowable, KeepTogether, Table, TableStyle
 
@@ -30,6 +31,12 @@ from reports.layout import (
 )
 
 OUTCOME_ZH = {"pass": "合格", "fail": "不合格", "inconclusive": "无法判定"}
+# The conclusion's colour, as the origin and quality verdicts below colour theirs.
+CONCLUSION_COLOURS = {
+    "合格": ORIGIN["inside"].colour,
+    "不合格": ORIGIN["outside"].colour,
+    "待核实": ORIGIN["uncertain"].colour,
+}
 
 
 def _verdict_markup(label: str, colour: str) -> str:
@@ -43,6 +50,24 @@ def record_story(record: SampleRecordData, rid: str, s: Styles, work: Path) -> l
     story: list[Flowable] = [
         para("地理标志产品抽样检验记录", s.title),
         para(f"样品编号 {record.number or record.code}    记录编号 {rid}", s.subtitle),
+        spacer(2),
+        key_value_table(
+            [
+                (
+                    "抽检结论",
+                    para(
+                        _verdict_markup(
+                            record.conclusion, CONCLUSION_COLOURS.get(record.conclusion, "#555555")
+                        )
+                        + (f"（{escape(record.conclusion_reason)}）" if record.conclusion_reason else ""),
+                        s.cell,
+                        markup=True,
+                    ),
+                )
+            ],
+            s,
+            widths=(30, 144),
+        ),
         spacer(2),
         para("一、样品信息", s.h1),
         key_value_table(

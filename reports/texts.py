@@ -108,6 +108,8 @@ def indicator_note_zh(item: Mapping[str, Any]) -> str:
 # user's own label (a file name, a batch) and is printed as given.
 _SYSTEM_SOURCES_ZH: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"demo season \(seed (\d+)\)"), r"演示抽查季（模拟数据，随机种子 \1）"),
+    (re.compile(r"api"), "移动端上传（接口）"),
+    (re.compile(r"odk:(.+)@(.+)"), r"ODK 移动采集（表单 \1，版本 \2）"),
 )
 
 

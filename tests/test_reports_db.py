@@ -247,6 +247,7 @@ def test_cli_writes_maps_and_reports(season_db: str, season_html: Path, tmp_path
     assert result.returncode == 0, result.stderr
     record = flat_text(printed_path(result.stdout, ".pdf"))
     assert bad["code"] in record and bad["product_name"] in record and "不合格" in record
+    assert "抽检结论不合格" in record  # the overall conclusion first, decided as the notice decides it
     digest = hashlib.sha256(photo.read_bytes()).hexdigest()
     assert list((tmp_path / "media").rglob(digest)) and f"照片1（SHA-256{digest[:16]}" in record
     assert first.stdout.split()[2] == result.stdout.split()[2] == f"JL-{bad['number']}:"

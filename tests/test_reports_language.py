@@ -231,6 +231,8 @@ def test_rules_in_chinese() -> None:
     assert "ILAC-G8:09/2019" in quality_rule_zh(None)
     assert source_zh("demo season (seed 2024)") == "演示抽查季（模拟数据，随机种子 2024）"
     assert source_zh("samples.csv") == "samples.csv"
+    assert source_zh("api") == "移动端上传（接口）"  # the JSON upload's label, never the bare word
+    assert source_zh("odk:gi_sample@2026120101") == "ODK 移动采集（表单 gi_sample，版本 2026120101）"
 
 
 # ---------------------------------------------------------------- a season in a database of its own
