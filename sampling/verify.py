@@ -58,7 +58,7 @@ from sampling.schemas import validation_errors
 # Kept for callers of the first version: the six JSON files of a drawn plan.
 PUBLISHED_FILES = (FRAME_FILE, PARAMETERS_FILE, COMMITMENT_FILE, REVEAL_FILE, SELECTION_FILE, ASSIGNMENT_FILE)
 # The files published only once a draw was made (or failed), each of which needs the reveal to be checked.
-DRAW_FILES = tuple(n for n in (*AFTER_DRAW, *AFTER_FAILURE) if n != REVEAL_FILE)
+DRAW_FILES = tuple(dict.fromkeys(n for n in (*AFTER_DRAW, *AFTER_FAILURE) if n != REVEAL_FILE))
 
 
 @dataclass(frozen=True)

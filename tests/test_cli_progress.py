@@ -79,3 +79,13 @@ def test_an_error_ends_the_spinner_and_prints_one_line(tmp_path: Path) -> None:
     code, stdout, terminal = gi_in_a_terminal(NOWHERE, "results", "import", str(missing), out=tmp_path)
     assert code != 0 and stdout == ""
     assert terminal.strip().splitlines()[-1].startswith("error:") and "Traceback" not in terminal
+
+
+@pytest.mark.postgis
+def test_a_map_of_a_product_without_an_area_is_refused_not_written_over_the_register_map(
+    db_url: str, loaded_register: None, tmp_path: Path
+) -> None:
+    """No area valid then (or no such product): one line, exit 1, and the all-products map is left alone."""
+    result = gi(db_url, "map", "areas", "西湖龙井", "--at", "1990-01-01", out=tmp_path)
+    assert result.returncode == 1 and "no protected area valid on 1990-01-01" in result.stderr, result.stderr
+    assert not list(tmp_path.rglob("areas*.html"))

@@ -86,6 +86,7 @@ def test_public_pages_show_plans_files_verification_and_results(
         assert notice.count() == plans["tasks"]["total"]
         results = page.inner_text("#results")
         assert "不合格 1" in results and "合格 1" in results
+        assert "“待检查”指该任务尚未公布检查结果" in results  # sampled tasks still to verify included
         assert plans["nonconforming"]["producer_name"] in page.inner_text("#notice")
         # No personal data: no inspector's name or code appears on the public page.
         html = page.content()

@@ -12,6 +12,7 @@ import typer
 
 from api.console import console, working
 from api.options import PERIOD_FROM, PERIOD_SEASON, PERIOD_TO, parse_day, parse_period
+from gi.errors import InputError
 
 if TYPE_CHECKING:  # the domain is imported when a command runs, so `gi --help` stays quick
     from gi.reads.season import SeasonSummary
@@ -101,6 +102,11 @@ def areas(
     with working("reading the protected areas") as step:
         with session_scope() as session:
             infos = area_infos(session, products or [], at=day)
+        if products and not infos:  # an empty map under the all-products name would replace that map
+            raise InputError(
+                "products",
+                f"{', '.join(products)}: no protected area valid on {day or 'today'}; nothing to map",
+            )
         stem = selection_stem("areas", [i.product_code for i in infos] if products else (), day)
         options = _options(asset_base, tile_url)
         step("drawing the map")
