@@ -590,8 +590,10 @@ def _market(summary: SeasonSummary, s: Styles) -> list[Flowable]:
         f"在 {len(groups):,} 个经营场所抽取市场样品 {len(market):,} 批次；未登记的经营者按采样地点区分，"
         "不合并为一个单位。"
     )
-    if quiet:
+    if quiet and rows:
         text += f"其中 {quiet:,} 个经营场所各抽取 1 批次且结论合格，不逐一列示；下表列出其余经营场所。"
+    elif quiet:  # no table follows: every outlet had one conforming sample
+        text += "各经营场所均抽取 1 批次且结论合格，不逐一列示。"
     out: list[Flowable] = [
         CondPageBreak(50 * 2.83),
         heading("市场抽样情况（按被抽样单位）", s),

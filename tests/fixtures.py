@@ -5,6 +5,7 @@ the text of a PDF."""
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import uuid
@@ -58,6 +59,13 @@ def database_copy(template_url: str, prefix: str) -> Iterator[str]:
     finally:
         gi_db.get_engine(url).dispose()
         drop_database(server, name)
+
+
+def default_sigint() -> None:
+    """Give a child process Ctrl-C's default handling (for ``preexec_fn``): pytest-xdist's workers ignore SIGINT,
+    children inherit that, and Python then installs no KeyboardInterrupt handler, so a test's SIGINT would be
+    lost (a run to be interrupted finished, or waited for ever)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def gi(

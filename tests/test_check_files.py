@@ -20,7 +20,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from fixtures import ROOT, gi, scratch_database, square_product
+from fixtures import ROOT, default_sigint, gi, scratch_database, square_product
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
@@ -147,6 +147,7 @@ def test_ctrl_c_says_how_many_samples_were_committed(url: str, engine: Engine, t
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=default_sigint,
     )
     try:
         deadline = time.monotonic() + 300

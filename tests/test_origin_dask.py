@@ -324,7 +324,7 @@ def test_ctrl_c_stops_the_job_in_one_line_and_the_workers_quietly(copy_of: Any, 
     import subprocess
     import sys
 
-    from fixtures import ROOT
+    from fixtures import ROOT, default_sigint
 
     from gi.register.areas import lock_area_versions
 
@@ -342,6 +342,7 @@ def test_ctrl_c_stops_the_job_in_one_line_and_the_workers_quietly(copy_of: Any, 
         stderr=subprocess.PIPE,
         text=True,
         start_new_session=True,
+        preexec_fn=default_sigint,
     )
     try:
         deadline = time.monotonic() + 180
