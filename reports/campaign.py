@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import tempfile
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -52,8 +53,9 @@ from reports.market import market_section
 _CHINESE_NUMBERS = "一二三四五六七八九十"
 
 
-class _Headings:
-    """Numbers the report's sections 一、二、… in the order they are written."""
+class _Headings(threading.local):
+    """Numbers the report's sections 一、二、… in the order they are written: per thread, since the service builds
+    reports in a pool of threads and two at once must not number each other's sections."""
 
     def __init__(self) -> None:
         self.count = 0
@@ -64,7 +66,13 @@ class _Headings:
 
 
 heading = _Headings()
-numbers = Numbering()
+
+
+class _ThreadNumbering(threading.local, Numbering):
+    """The figure and table numbers of the report being built in this thread."""
+
+
+numbers = _ThreadNumbering()
 
 
 def _pct(part: float, whole: float) -> str:
