@@ -11,25 +11,16 @@ from __future__ import annotations
 
 from xml.sax.saxutils import escape
 
+from api.problems import PAGE_TITLES
 from gi.settings import get_settings
 
 OPENROSA_XML = "text/xml; charset=utf-8"
 RESPONSE_NS = "http://openrosa.org/http/response"
 OPENROSA_PREFIX = "/odk/"
 
-# The lead of an error message by status (as the pages' error titles, api/problems.py PAGE_TITLES).
-_LEADS: dict[int, str] = {
-    400: "请求有误",
-    401: "请先登录",
-    403: "无权操作",
-    404: "未找到",
-    409: "与已有记录冲突",
-    413: "内容过大",
-    422: "填写有误",
-    429: "尝试过于频繁",
-    500: "系统内部错误",
-    503: "服务暂不可用，请稍后重试",
-}
+# The lead of an error message by status: the pages' error titles (api/problems.py PAGE_TITLES), worded for a
+# form being submitted where they differ.
+_LEADS: dict[int, str] = {**PAGE_TITLES, 403: "无权操作", 503: "服务暂不可用，请稍后重试"}
 
 _ROLES_ZH = {"inspector": "抽样人员", "supervisor": "监管人员", "admin": "管理员"}
 
