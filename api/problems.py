@@ -159,13 +159,22 @@ async def _on_http(request: Request, exc: Exception) -> ProblemResponse:
     return problem(exc.status_code, detail, field=field, headers=exc.headers)
 
 
-async def _on_error(request: Request, exc: Exception) -> ProblemResponse:
+def classify_request_error(request: Request, exc: Exception) -> tuple[Problem, str | None]:
+    """The problem an error of a request is (gi.errors.classify) and, for a failure, the incident id under
+    which its traceback is logged (every face answers a failure with that id, never the traceback)."""
     p = classify(exc)
     if p.kind is ErrorKind.FAILURE and isinstance(exc, ExceptionGroup) and len(exc.exceptions) == 1:
         p = classify(exc.exceptions[0])  # anyio wraps a task's error in a group
-    if p.kind is ErrorKind.FAILURE:
-        incident = uuid.uuid4().hex[:12]
-        log.error("internal error %s on %s %s", incident, request.method, request.url.path, exc_info=exc)
+    if p.kind is not ErrorKind.FAILURE:
+        return p, None
+    incident = uuid.uuid4().hex[:12]
+    log.error("internal error %s on %s %s", incident, request.method, request.url.path, exc_info=exc)
+    return p, incident
+
+
+async def _on_error(request: Request, exc: Exception) -> ProblemResponse:
+    p, incident = classify_request_error(request, exc)
+    if incident is not None:
         return problem(500, f"internal error; incident {incident} is in the service log", kind="failure")
     if p.kind is ErrorKind.UNAVAILABLE:
         log.warning("unavailable on %s %s: %s", request.method, request.url.path, p.message)

@@ -11,7 +11,6 @@ an ``OpenRosaResponse`` whose message Collect shows (the origin verdict), and an
 from __future__ import annotations
 
 import logging
-import uuid
 from collections.abc import Callable, Coroutine, Mapping
 from typing import Annotated, Any
 from xml.sax.saxutils import escape
@@ -22,8 +21,7 @@ from starlette.datastructures import UploadFile
 
 from api.deps import CurrentUser, SessionDep, SettingsDep
 from api.openrosa_xml import OPENROSA_XML, error_zh, openrosa_headers, openrosa_message
-from api.problems import STATUS, HTTPProblem
-from gi.errors import ErrorKind, classify
+from api.problems import STATUS, HTTPProblem, classify_request_error
 from gi.field.form import sample_form
 from gi.field.submission import XML_PART, Attachment, Submitter, accept_submission
 from gi.field.tasklists import form_media, media_file
@@ -63,12 +61,8 @@ class OpenRosaRoute(APIRoute):
 
 def _classified(request: Request, exc: Exception) -> Response:
     """An error of the domain (or a library) as OpenRosa; a failure is logged with its traceback."""
-    problem = classify(exc)
-    if problem.kind is ErrorKind.FAILURE and isinstance(exc, ExceptionGroup) and len(exc.exceptions) == 1:
-        problem = classify(exc.exceptions[0])  # anyio wraps a task's error in a group
-    if problem.kind is ErrorKind.FAILURE:
-        incident = uuid.uuid4().hex[:12]
-        log.error("internal error %s on %s %s", incident, request.method, request.url.path, exc_info=exc)
+    problem, incident = classify_request_error(request, exc)
+    if incident is not None:
         message = f"系统内部错误：事件 {incident} 已记入服务日志，请稍后重新发送或联系管理员。"
         return Response(openrosa_message(message, "error"), 500, media_type=OPENROSA_XML)
     retry = {"Retry-After": str(problem.retry_after)} if problem.retry_after else None
